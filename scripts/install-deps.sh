@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lowrank needs, skipping what is already there.
+# Idempotent; works as root (CI) or through sudo. Set LOWRANK_PEERS=1 to also
+# install the peers used by cross-checks and benchmarks (R, irlba, rsvd).
+set -euo pipefail
+
+core=(build-essential cmake pkg-config git
+      libeigen3-dev libopenblas-dev liblapacke-dev libspectra-dev
+      libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev
+      libgtest-dev libgmock-dev libbenchmark-dev
+      pybind11-dev python3-dev python3-pybind11
+      python3-numpy python3-scipy python3-pytest)
+peers=(python3-sklearn python3-matplotlib python3-pandas
+       r-base-core r-cran-matrix r-cran-irlba r-cran-rsvd gfortran)
+
+want=("${core[@]}")
+if [[ "${LOWRANK_PEERS:-0}" == 1 ]]; then want+=("${peers[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present" >&2
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) != 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,97 @@
+#include "lowrank/linalg/operator.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "lowrank/core/error.hpp"
+
+namespace lowrank {
+
+namespace {
+
+// Builds the CSR of an (rows x cols) matrix from COO and records, for every
+// COO entry, the slot its value occupies in the CSR value array.
+template <class T>
+void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& row,
+               const std::vector<std::int32_t>& col, SparseCsr<T>& out,
+               std::vector<std::int64_t>& coo_to_slot) {
+  const std::size_t nnz = row.size();
+  std::vector<std::int32_t> outer(static_cast<std::size_t>(rows) + 1, 0);
+  for (std::size_t k = 0; k < nnz; ++k) ++outer[static_cast<std::size_t>(row[k]) + 1];
+  std::partial_sum(outer.begin(), outer.end(), outer.begin());
+  // Stable counting sort by row, then sort each row's columns.
+  std::vector<std::int64_t> order(nnz);
+  {
+    std::vector<std::int32_t> next(outer.begin(), outer.end() - 1);
+    for (std::size_t k = 0; k < nnz; ++k) order[static_cast<std::size_t>(next[row[k]]++)] = static_cast<std::int64_t>(k);
+  }
+  for (Index r = 0; r < rows; ++r) {
+    auto b = order.begin() + outer[r], e = order.begin() + outer[r + 1];
+    std::sort(b, e, [&](std::int64_t a, std::int64_t c) { return col[a] < col[c]; });
+    for (auto it = b; it + 1 < e; ++it) {
+      if (col[*it] == col[*(it + 1)]) {
+        throw InvalidArgument("duplicate entry at (row " + std::to_string(r) + ", col " +
+                              std::to_string(col[*it]) + ")");
+      }
+    }
+  }
+  out.resize(rows, cols);
+  out.resizeNonZeros(static_cast<Index>(nnz));
+  std::copy(outer.begin(), outer.end(), out.outerIndexPtr());
+  coo_to_slot.assign(nnz, 0);
+  for (std::size_t s = 0; s < nnz; ++s) {
+    out.innerIndexPtr()[s] = col[static_cast<std::size_t>(order[s])];
+    coo_to_slot[static_cast<std::size_t>(order[s])] = static_cast<std::int64_t>(s);
+  }
+  std::fill(out.valuePtr(), out.valuePtr() + nnz, T(0));
+}
+
+}  // namespace
+
+template <class T>
+SparseOperator<T>::SparseOperator(Index rows, Index cols, const std::vector<std::int32_t>& row,
+                                  const std::vector<std::int32_t>& col,
+                                  const std::vector<T>& value) {
+  if (row.size() != col.size() || row.size() != value.size()) {
+    throw InvalidArgument("SparseOperator: row, col and value arrays differ in length");
+  }
+  for (std::size_t k = 0; k < row.size(); ++k) {
+    if (row[k] < 0 || row[k] >= rows || col[k] < 0 || col[k] >= cols) {
+      throw InvalidArgument("SparseOperator: entry " + std::to_string(k) + " at (" +
+                            std::to_string(row[k]) + ", " + std::to_string(col[k]) +
+                            ") is outside a " + std::to_string(rows) + " x " +
+                            std::to_string(cols) + " matrix");
+    }
+  }
+  build_csr(rows, cols, row, col, m_csr, m_coo_to_csr);
+  build_csr(cols, rows, col, row, m_csr_t, m_coo_to_csrt);
+  set_values(value.data());
+}
+
+template <class T>
+void SparseOperator<T>::set_values(const T* coo_values) {
+  T* a = m_csr.valuePtr();
+  T* b = m_csr_t.valuePtr();
+  const std::int64_t n = static_cast<std::int64_t>(m_coo_to_csr.size());
+#pragma omp parallel for schedule(static) if (n > 100000)
+  for (std::int64_t k = 0; k < n; ++k) {
+    a[m_coo_to_csr[static_cast<std::size_t>(k)]] = coo_values[k];
+    b[m_coo_to_csrt[static_cast<std::size_t>(k)]] = coo_values[k];
+  }
+}
+
+template <class T>
+void SparseOperator<T>::apply(const Matrix<T>& x, Matrix<T>& y) const {
+  y.noalias() = m_csr * x;
+}
+
+template <class T>
+void SparseOperator<T>::apply_adjoint(const Matrix<T>& x, Matrix<T>& y) const {
+  y.noalias() = m_csr_t * x;
+}
+
+template class SparseOperator<float>;
+template class SparseOperator<double>;
+
+}  // namespace lowrank
