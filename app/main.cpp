@@ -1,1 +1,47 @@
-int main() { return 0; }
+// lowrank command-line interface: a thin front-end over the library.
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include "cli_common.hpp"
+#include "lowrank/core/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace lowrank::cli;
+  CLI::App app{
+      "lowrank: find, estimate and exploit low-rank structure.\n"
+      "Exit codes: 0 success, 1 internal error, 2 usage or input error.",
+      "lowrank"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lowrank 0.1.0");
+  register_info(app);
+  register_decompose(app);
+  register_complete(app);
+  register_predict(app);
+  install_interrupt_handler();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and the usage line to stderr
+    return kUsageError;
+  } catch (const lowrank::InputError& e) {
+    std::fprintf(stderr, "lowrank: error: %s\n", e.what());
+    return kUsageError;
+  } catch (const lowrank::InvalidArgument& e) {
+    std::fprintf(stderr, "lowrank: error: %s\n", e.what());
+    return kUsageError;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "lowrank: error: out of memory\n");
+    return kInternalError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lowrank: internal error: %s\n", e.what());
+    return kInternalError;
+  }
+  return kSuccess;
+}

@@ -1,0 +1,49 @@
+#pragma once
+// Shared plumbing of the lowrank CLI: exit codes, --json output, progress on
+// stderr and Ctrl-C. The CLI holds no numerics: every subcommand parses flags
+// into a library options struct, calls the library, and prints the result.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lowrank/core/progress.hpp"
+
+namespace lowrank::cli {
+
+/// Exit codes, documented in `lowrank --help`.
+enum ExitCode : int { kSuccess = 0, kInternalError = 1, kUsageError = 2 };
+
+/// Flags every subcommand shares.
+struct CommonFlags {
+  bool json = false;   ///< one JSON object on stdout instead of the human report
+  bool quiet = false;  ///< no progress on stderr
+  int threads = 0;     ///< OpenMP threads; 0 = library default
+};
+
+/// Adds --json, --quiet and --threads to `cmd`.
+void add_common_flags(CLI::App& cmd, CommonFlags& flags);
+/// Applies --threads.
+void apply_common_flags(const CommonFlags& flags);
+
+/// A progress callback that prints "stage it=.. obj=.. change=.. rank=.. t=..s"
+/// to stderr at most every `min_interval_s` seconds (always the first and
+/// last call), or nothing when quiet.
+ProgressCallback stderr_progress(const CommonFlags& flags, double min_interval_s = 0.5);
+
+/// Installs a SIGINT handler that asks the library to stop and return what it
+/// has computed; a second Ctrl-C terminates at once.
+void install_interrupt_handler();
+
+/// Prints `j` to stdout, pretty and followed by a newline.
+void print_json(const nlohmann::json& j);
+
+/// Prints a warning line to stderr ("lowrank: warning: ...").
+void warn(const std::string& message);
+
+/// Registration hooks, one per subcommand file.
+void register_info(CLI::App& app);
+void register_decompose(CLI::App& app);
+void register_complete(CLI::App& app);
+void register_predict(CLI::App& app);
+
+}  // namespace lowrank::cli
