@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Side-by-side truncated SVD: lowrank vs scipy svds, sklearn randomized_svd,
+R irlba and R rsvd, on the same matrices in one run.
+
+Usage: bench/compare_svd.py [--lowrank build/lowrank] [--quick] [--repeat 3]
+
+Matrices (issue 3):
+  dense  4000 x 3000, rank-50 target, singular values 1/(1+i)^1.5 plus a flat
+         tail (so truncation matters), float64
+  sparse 200000 x 20000 at 0.05% density (2e6 nonzeros), standard normal values
+Each tool computes the top k = 50 (dense) / 20 (sparse) singular triplets.
+Accuracy is the max relative error of the k singular values against a
+reference (the planted spectrum for dense; scipy svds at tol 1e-12 for
+sparse), so "equal accuracy" can be read off the table. Timings exclude file
+I/O: every tool reports the seconds of its SVD call alone (lowrank via
+`decompose --json`, field svd_seconds).
+"""
+import argparse, json, os, subprocess, sys, tempfile, time
+import numpy as np
+import scipy.sparse as sp
+import scipy.io
+from scipy.sparse.linalg import svds
+
+def have_r_pkg(pkg):
+    try:
+        r = subprocess.run(["Rscript", "-e", f"suppressMessages(library({pkg}))"],
+                           capture_output=True, timeout=60)
+        return r.returncode == 0
+    except FileNotFoundError:
+        return False
+
+def planted_dense(m, n, k, seed):
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = 1.0 / (1.0 + np.arange(n)) ** 1.5
+    s[k:] = np.minimum(s[k:], s[k] * 0.5)
+    return (u * s) @ v.T, s
+
+def rel_sv_err(s, ref):
+    s = np.sort(np.asarray(s))[::-1][: len(ref)]
+    return float(np.max(np.abs(s - ref) / ref))
+
+def time_best(fn, repeat):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter(); out = fn(); best = min(best, time.perf_counter() - t)
+    return best, out
+
+def run_lowrank(exe, path, k, method, repeat, tmp):
+    best, s = float("inf"), None
+    for _ in range(repeat):
+        r = subprocess.run([exe, "decompose", "--input", path, "--rank", str(k), "--method", method,
+                            "--out", os.path.join(tmp, "lr"), "--json", "--quiet"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        j = json.loads(r.stdout)
+        best = min(best, j["svd_seconds"])
+        s = np.load(os.path.join(tmp, "lr_S.npy"))
+    return best, s
+
+def run_r(pkg, path, k, sparse, repeat):
+    load = ("library(Matrix); A <- as(readMM(p), 'CsparseMatrix')" if sparse
+            else "A <- t(matrix(readBin(p, 'double', n=prod(d)), nrow=d[2], ncol=d[1]))")
+    call = {"irlba": "irlba::irlba(A, nv=k, tol=1e-8)$d",
+            "rsvd": "rsvd::rsvd(A, k=k, q=2)$d"}[pkg]
+    script = f"""
+p <- commandArgs(TRUE)[1]; k <- as.integer(commandArgs(TRUE)[2]); d <- as.integer(strsplit(commandArgs(TRUE)[3], 'x')[[1]])
+{load}
+best <- Inf
+for (i in 1:{repeat}) {{ t <- proc.time()[['elapsed']]; s <- {call}; best <- min(best, proc.time()[['elapsed']] - t) }}
+cat(best, s, '\\n')
+"""
+    r = subprocess.run(["Rscript", "-e", script, path, str(k), path_dims[path]],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-500:])
+    vals = [float(x) for x in r.stdout.split()]
+    return vals[0], np.array(vals[1:])
+
+path_dims = {}
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lowrank", default="build/lowrank")
+    ap.add_argument("--quick", action="store_true", help="smaller matrices (for a smoke run)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    from sklearn.utils.extmath import randomized_svd
+    r_pkgs = [p for p in ("irlba", "rsvd") if have_r_pkg(p)]
+    tmp = tempfile.mkdtemp(prefix="lowrank-bench-")
+    rows = []
+    scale = 4 if args.quick else 1
+
+    # ---- dense
+    m, n, k = 4000 // scale, 3000 // scale, 50
+    a, s_true = planted_dense(m, n, k, 0)
+    ref = s_true[:k]
+    dpath = os.path.join(tmp, "dense.npy"); np.save(dpath, a)
+    rpath = os.path.join(tmp, "dense.bin"); a.astype("<f8").tofile(rpath)  # row-major for R
+    path_dims[rpath] = f"{m}x{n}"
+    case = f"dense {m}x{n} k={k}"
+    for method in ("randomized", "lanczos", "full"):
+        t, s = run_lowrank(args.lowrank, dpath, k, method, args.repeat, tmp)
+        rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
+    t, (_, s, _) = time_best(lambda: svds(a, k=k, tol=1e-8), args.repeat)
+    rows.append((case, "scipy svds (arpack)", t, rel_sv_err(s, ref), True))
+    t, (_, s, _) = time_best(lambda: randomized_svd(a, k, random_state=0), args.repeat)
+    rows.append((case, "sklearn randomized_svd", t, rel_sv_err(s, ref), True))
+    for pkg in r_pkgs:
+        t, s = run_r(pkg, rpath, k, False, args.repeat)
+        rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
+
+    # ---- sparse
+    m, n, k = 200000 // scale, 20000 // scale, 20
+    rng = np.random.default_rng(1)
+    b = sp.random(m, n, density=0.0005, format="csr", random_state=rng, data_rvs=rng.standard_normal)
+    ref = np.sort(svds(b, k=k, tol=1e-12, maxiter=100000)[1])[::-1]
+    spath = os.path.join(tmp, "sparse.mtx"); scipy.io.mmwrite(spath, b)
+    path_dims[spath] = f"{m}x{n}"
+    case = f"sparse {m}x{n} nnz={b.nnz} k={k}"
+    for method in ("lanczos", "randomized"):
+        t, s = run_lowrank(args.lowrank, spath, k, method, args.repeat, tmp)
+        rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
+    t, (_, s, _) = time_best(lambda: svds(b, k=k, tol=1e-8), args.repeat)
+    rows.append((case, "scipy svds (arpack)", t, rel_sv_err(s, ref), True))
+    t, (_, s, _) = time_best(lambda: randomized_svd(b, k, random_state=0), args.repeat)
+    rows.append((case, "sklearn randomized_svd", t, rel_sv_err(s, ref), True))
+    for pkg in r_pkgs:
+        t, s = run_r(pkg, spath, k, True, args.repeat)
+        rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
+
+    print(f"{'case':34s} {'tool':26s} {'seconds':>9s} {'max rel sv err':>15s} {'fastest peer / us':>18s}")
+    for case in dict.fromkeys(r[0] for r in rows):
+        cr = [r for r in rows if r[0] == case]
+        fastest_peer = min(r[2] for r in cr if r[4])
+        for c, tool, t, err, peer in cr:
+            ratio = "" if peer else f"{fastest_peer / t:.2f}x"
+            print(f"{c:34s} {tool:26s} {t:9.3f} {err:15.2e} {ratio:>18s}")
+    if not r_pkgs:
+        print("note: R irlba / rsvd not installed (LOWRANK_PEERS=1 scripts/install-deps.sh)", file=sys.stderr)
+
+if __name__ == "__main__":
+    main()
