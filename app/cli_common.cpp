@@ -41,7 +41,8 @@ ProgressCallback stderr_progress(const CommonFlags& flags, double min_interval_s
 namespace {
 volatile std::sig_atomic_t g_sigint_count = 0;
 extern "C" void on_sigint(int) {
-  if (g_sigint_count++ > 0) std::_Exit(130);
+  if (g_sigint_count != 0) std::_Exit(130);  // second Ctrl-C: stop now
+  g_sigint_count = 1;
   request_interrupt();
 }
 }  // namespace
