@@ -1,0 +1,255 @@
+#include "detail.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "lowrank/core/error.hpp"
+
+namespace lowrank::io::detail {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
+  std::string data;
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  if (size < 0) throw InputError(path, "cannot determine the file size (not a regular file?)");
+  data.resize(static_cast<std::size_t>(size));
+  in.seekg(0, std::ios::beg);
+  if (!data.empty() && !in.read(data.data(), static_cast<std::streamsize>(data.size())))
+    throw InputError(path, "read error");
+  return data;
+}
+
+std::string_view strip_bom(std::string_view text) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
+}
+
+bool LineCursor::next(std::string_view& line) {
+  if (m_pos >= m_text.size()) return false;
+  const auto nl = m_text.find('\n', m_pos);
+  const std::size_t end = nl == std::string_view::npos ? m_text.size() : nl;
+  line = m_text.substr(m_pos, end - m_pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  m_pos = nl == std::string_view::npos ? m_text.size() : nl + 1;
+  ++m_line;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool is_blank(std::string_view s) { return trim(s).empty(); }
+
+bool parse_double(std::string_view s, double& out) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_int64(std::string_view s, std::int64_t& out) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  if (s.empty()) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string quoted(std::string_view text) {
+  std::string s = "'";
+  if (text.size() > 40) {
+    s.append(text.substr(0, 37));
+    s += "...";
+  } else {
+    s.append(text);
+  }
+  return s + "'";
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string format_number(float v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+bool RecordReader::next(std::vector<std::string>& fields, std::size_t& line) {
+  fields.clear();
+  const std::size_t n = m_text.size();
+  while (m_pos < n) {  // skip blank lines
+    std::size_t e = m_text.find('\n', m_pos);
+    if (e == std::string_view::npos) e = n;
+    if (!is_blank(m_text.substr(m_pos, e - m_pos))) break;
+    m_pos = e + 1;
+    ++m_line;
+  }
+  if (m_pos >= n) return false;
+  line = m_line;
+  const bool runs = m_sep == ' ';
+  // Blanks around a field; in blank-run mode they are also the separator.
+  const auto blank = [&](char c) { return c == ' ' || c == '\r' || (c == '\t' && m_sep != '\t'); };
+  for (;;) {
+    while (m_pos < n && blank(m_text[m_pos])) ++m_pos;
+    std::string field;
+    if (m_pos < n && m_text[m_pos] == '"') {
+      const std::size_t open_line = m_line;
+      ++m_pos;
+      for (;;) {  // to the closing quote; "" is an escaped quote
+        if (m_pos >= n) throw InputError(m_source, open_line, "unterminated quoted field");
+        const char q = m_text[m_pos++];
+        if (q == '"') {
+          if (m_pos < n && m_text[m_pos] == '"') {
+            field += '"';
+            ++m_pos;
+            continue;
+          }
+          break;
+        }
+        if (q == '\n') ++m_line;
+        field += q;
+      }
+      const std::size_t after = m_pos;
+      while (m_pos < n && blank(m_text[m_pos])) ++m_pos;
+      const bool at_end = m_pos >= n || m_text[m_pos] == '\n';
+      if (!at_end && !(runs ? m_pos > after : m_text[m_pos] == m_sep))
+        throw InputError(m_source, m_line, "unexpected text after a closing quote");
+    } else {
+      const std::size_t begin = m_pos;
+      while (m_pos < n && m_text[m_pos] != '\n' && (runs ? !blank(m_text[m_pos]) : m_text[m_pos] != m_sep)) ++m_pos;
+      field = std::string(trim(m_text.substr(begin, m_pos - begin)));
+      while (runs && m_pos < n && blank(m_text[m_pos])) ++m_pos;
+    }
+    fields.push_back(std::move(field));
+    if (m_pos >= n) break;
+    if (m_text[m_pos] == '\n') {
+      ++m_pos;
+      ++m_line;
+      break;
+    }
+    if (!runs) ++m_pos;  // the separator
+  }
+  return true;
+}
+
+char sniff_separator(std::string_view text, std::string_view candidates, char fallback) {
+  LineCursor lines(text);
+  std::string_view line;
+  while (lines.next(line))
+    if (!is_blank(line)) break;
+  std::vector<std::size_t> counts(candidates.size(), 0);
+  bool in_quotes = false;
+  for (char c : line) {
+    if (c == '"') in_quotes = !in_quotes;
+    if (in_quotes) continue;
+    const auto k = candidates.find(c);
+    if (k != std::string_view::npos) ++counts[k];
+  }
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < counts.size(); ++k)
+    if (counts[k] > counts[best]) best = k;
+  return counts.empty() || counts[best] == 0 ? fallback : candidates[best];
+}
+
+AtomicFile::AtomicFile(std::string path) : m_path(std::move(path)) {
+  m_temp = m_path + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(m_temp.data());
+  if (fd < 0) throw InputError(m_path, std::string("cannot create file: ") + std::strerror(errno));
+  ::fchmod(fd, 0644);
+  m_file = ::fdopen(fd, "wb");
+  if (!m_file) {
+    ::close(fd);
+    ::unlink(m_temp.c_str());
+    throw InputError(m_path, std::string("cannot open for writing: ") + std::strerror(errno));
+  }
+  std::setvbuf(m_file, nullptr, _IOFBF, 1 << 20);
+}
+
+AtomicFile::~AtomicFile() {
+  if (m_file) {
+    std::fclose(m_file);
+    ::unlink(m_temp.c_str());
+  }
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  if (size > 0 && std::fwrite(data, 1, size, m_file) != size)
+    throw InputError(m_path, std::string("write failed: ") + std::strerror(errno));
+}
+
+void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+void AtomicFile::commit() {
+  if (!m_file) return;
+  const bool ok = std::fflush(m_file) == 0 && ::fsync(::fileno(m_file)) == 0;
+  const int err = errno;
+  std::fclose(m_file);
+  m_file = nullptr;
+  if (!ok) {
+    ::unlink(m_temp.c_str());
+    throw InputError(m_path, std::string("write failed: ") + std::strerror(err));
+  }
+  if (std::rename(m_temp.c_str(), m_path.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(m_temp.c_str());
+    throw InputError(m_path, std::string("cannot replace file: ") + std::strerror(e));
+  }
+}
+
+std::string id_label(const IdMap& ids, std::int32_t index) {
+  if (!ids.empty() && index >= 0 && static_cast<std::size_t>(index) < ids.size()) return quoted(ids.name(index));
+  return std::to_string(index);
+}
+
+std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std::vector<std::size_t>& lines,
+                                          const std::string& source, DuplicatePolicy policy) {
+  if (policy != DuplicatePolicy::Error) return resolve_duplicates(e, policy);
+  const std::size_t n = e.nnz();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (e.row[a] != e.row[b]) return e.row[a] < e.row[b];
+    if (e.col[a] != e.col[b]) return e.col[a] < e.col[b];
+    return a < b;
+  });
+  std::size_t first = n, second = n, pairs = 0, extra = 0;
+  for (std::size_t i = 0; i + 1 < n;) {
+    std::size_t j = i + 1;
+    while (j < n && e.row[order[j]] == e.row[order[i]] && e.col[order[j]] == e.col[order[i]]) ++j;
+    if (j - i > 1) {
+      ++pairs;
+      extra += j - i - 1;
+      if (order[i + 1] < second) {
+        second = order[i + 1];
+        first = order[i];
+      }
+    }
+    i = j;
+  }
+  if (pairs == 0) return 0;
+  throw InputError(source, lines[second],
+                   "duplicate entry (row " + id_label(e.row_ids, e.row[second]) + ", col " +
+                       id_label(e.col_ids, e.col[second]) + "), first seen on line " + std::to_string(lines[first]) +
+                       "; " + std::to_string(pairs) + " pair(s) repeated, " + std::to_string(extra) +
+                       " extra entries (choose how to combine them: duplicates = mean, last or sum)");
+}
+
+}  // namespace lowrank::io::detail

@@ -1,0 +1,281 @@
+#include "lowrank/io/triplets.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <unordered_set>
+
+#include "detail.hpp"
+#include "lowrank/core/error.hpp"
+
+namespace lowrank::io {
+
+namespace {
+
+using detail::quoted;
+
+std::string_view unquote(std::string_view f) {
+  f = detail::trim(f);
+  if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
+  return f;
+}
+
+// Splits one line; " " means runs of blanks. Fields are trimmed and lose one
+// pair of surrounding double quotes.
+void split_fields(std::string_view line, const std::string& sep, std::vector<std::string_view>& out) {
+  out.clear();
+  if (sep == " ") {
+    std::size_t i = 0;
+    const std::size_t n = line.size();
+    for (;;) {
+      while (i < n && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i >= n) break;
+      const std::size_t b = i;
+      while (i < n && line[i] != ' ' && line[i] != '\t') ++i;
+      out.push_back(unquote(line.substr(b, i - b)));
+    }
+    return;
+  }
+  std::size_t b = 0;
+  for (;;) {
+    const std::size_t e = line.find(sep, b);
+    if (e == std::string_view::npos) {
+      out.push_back(unquote(line.substr(b)));
+      return;
+    }
+    out.push_back(unquote(line.substr(b, e - b)));
+    b = e + sep.size();
+  }
+}
+
+std::string detect_separator(std::string_view line) {
+  if (line.find("::") != std::string_view::npos) return "::";
+  for (const char* s : {"\t", ",", ";", "|"})
+    if (line.find(s) != std::string_view::npos) return s;
+  return " ";
+}
+
+std::string describe_separator(const std::string& sep) {
+  if (sep == "\t") return "tab";
+  if (sep == " ") return "blanks";
+  return "'" + sep + "'";
+}
+
+bool is_comment(std::string_view line) {
+  const auto t = detail::trim(line);
+  return t.empty() || t.front() == '#';
+}
+
+void check_options(const TripletReadOptions& o) {
+  if (o.row_column < 0 || o.col_column < 0 || o.row_column == o.col_column)
+    throw InvalidArgument("triplets: row_column and col_column must be distinct and >= 0");
+  if (o.value_column < -1 || o.value_column == o.row_column || o.value_column == o.col_column)
+    throw InvalidArgument("triplets: value_column must be -1 (none) or a field other than the id fields");
+}
+
+// Reads the lines of a triplet file and hands every data line to
+// on_entry(line, row_id, col_id, value). Everything about the text format is
+// checked here; the caller only maps ids.
+template <class OnEntry>
+void scan_triplets(const std::string& path, const TripletReadOptions& o, TripletReadStats& st, OnEntry on_entry) {
+  check_options(o);
+  const std::string bytes = detail::read_file(path);
+  const std::string_view text = detail::strip_bom(bytes);
+  if (detail::is_blank(text)) throw InputError(path, "empty file: expected lines of 'row col value'");
+
+  const std::size_t needed =
+      static_cast<std::size_t>(std::max({o.row_column, o.col_column, o.value_column})) + 1;
+  const auto r = static_cast<std::size_t>(o.row_column);
+  const auto c = static_cast<std::size_t>(o.col_column);
+  const bool has_value = o.value_column >= 0;
+  const auto v = static_cast<std::size_t>(std::max(o.value_column, 0));
+
+  detail::LineCursor lines(text);
+  std::string_view line;
+  std::vector<std::string_view> f;
+  bool first = true;
+  std::size_t header_line = 0;
+  st = TripletReadStats{};
+  while (lines.next(line)) {
+    if (is_comment(line)) {
+      ++st.comment_lines;
+      continue;
+    }
+    const std::size_t ln = lines.line_number();
+    if (first) {
+      first = false;
+      st.separator = o.separator.empty() ? detect_separator(line) : o.separator;
+      split_fields(line, st.separator, f);
+      bool header = false;
+      if (o.header) {
+        header = *o.header;
+      } else if (f.size() >= needed) {
+        double x;
+        if (has_value) {
+          header = !detail::parse_double(f[v], x);
+        } else if (!detail::parse_double(f[r], x) && !detail::parse_double(f[c], x)) {
+          // Pairs: a header only if the next data line has a numeric id.
+          detail::LineCursor peek = lines;
+          std::string_view next;
+          std::vector<std::string_view> g;
+          while (peek.next(next))
+            if (!is_comment(next)) {
+              split_fields(next, st.separator, g);
+              header = g.size() >= needed && (detail::parse_double(g[r], x) || detail::parse_double(g[c], x));
+              break;
+            }
+        }
+      }
+      if (header) {
+        st.header = true;
+        header_line = ln;
+        continue;
+      }
+    } else {
+      split_fields(line, st.separator, f);
+    }
+    if (st.fields == 0) {
+      if (f.size() < needed)
+        throw InputError(path, ln,
+                         "expected at least " + std::to_string(needed) + " fields separated by " +
+                             describe_separator(st.separator) + " (row, col" + (has_value ? ", value" : "") +
+                             "), found " + std::to_string(f.size()));
+      st.fields = f.size();
+    } else if (f.size() != st.fields) {
+      throw InputError(path, ln,
+                       "expected " + std::to_string(st.fields) + " fields separated by " +
+                           describe_separator(st.separator) + " like the first data line, found " +
+                           std::to_string(f.size()));
+    }
+    if (f[r].empty()) throw InputError(path, ln, "empty row id in field " + std::to_string(r + 1));
+    if (f[c].empty()) throw InputError(path, ln, "empty column id in field " + std::to_string(c + 1));
+    double value = 0.0;
+    if (has_value) {
+      if (!detail::parse_double(f[v], value))
+        throw InputError(path, ln,
+                         "expected a number in field " + std::to_string(v + 1) + " (value), found " + quoted(f[v]));
+      if (!std::isfinite(value))
+        throw InputError(path, ln,
+                         "value " + quoted(f[v]) +
+                             " is not finite (a missing entry is simply left out of a triplet file)");
+    }
+    ++st.data_lines;
+    on_entry(ln, f[r], f[c], value);
+  }
+  if (st.data_lines == 0) {
+    if (st.header) throw InputError(path, header_line, "header only: no data lines follow the header");
+    throw InputError(path, "empty file: only comments and blank lines");
+  }
+}
+
+// Renumbers ids in sorted order (numeric when all are integers).
+void sort_ids(IdMap& ids, std::vector<std::int32_t>& index) {
+  const auto& names = ids.names();
+  std::vector<std::int32_t> order(names.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<std::int64_t> num(names.size());
+  bool numeric = true;
+  for (std::size_t i = 0; i < names.size() && numeric; ++i) numeric = detail::parse_int64(names[i], num[i]);
+  if (numeric)
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return num[static_cast<std::size_t>(a)] < num[static_cast<std::size_t>(b)]; });
+  else
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return names[static_cast<std::size_t>(a)] < names[static_cast<std::size_t>(b)]; });
+  std::vector<std::int32_t> new_of_old(names.size());
+  IdMap sorted;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    new_of_old[static_cast<std::size_t>(order[k])] = static_cast<std::int32_t>(k);
+    sorted.get_or_add(names[static_cast<std::size_t>(order[k])]);
+  }
+  for (auto& i : index) i = new_of_old[static_cast<std::size_t>(i)];
+  ids = std::move(sorted);
+}
+
+}  // namespace
+
+ObservedEntries<double> read_triplets(const std::string& path, const TripletReadOptions& options,
+                                      TripletReadStats* stats) {
+  ObservedEntries<double> e;
+  std::vector<std::size_t> lines;
+  TripletReadStats st;
+  scan_triplets(path, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
+    e.push_back(e.row_ids.get_or_add(r), e.col_ids.get_or_add(c), v);
+    lines.push_back(ln);
+  });
+  if (options.id_order == IdOrder::Sorted) {
+    sort_ids(e.row_ids, e.row);
+    sort_ids(e.col_ids, e.col);
+  }
+  e.rows = static_cast<Index>(e.row_ids.size());
+  e.cols = static_cast<Index>(e.col_ids.size());
+  st.duplicates_removed = detail::resolve_duplicates_with_lines(e, lines, path, options.duplicates);
+  if (stats) *stats = st;
+  return e;
+}
+
+MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_ids, const IdMap& col_ids,
+                                    const TripletReadOptions& options, UnseenIdPolicy unseen,
+                                    TripletReadStats* stats) {
+  if (row_ids.empty() || col_ids.empty())
+    throw InvalidArgument("read_triplets_mapped: the row and column id maps must be non-empty "
+                          "(use IdMap::identity(n) when ids are indices)");
+  MappedTriplets out;
+  auto& e = out.entries;
+  e.rows = static_cast<Index>(row_ids.size());
+  e.cols = static_cast<Index>(col_ids.size());
+  e.row_ids = row_ids;
+  e.col_ids = col_ids;
+  std::vector<std::size_t> lines;
+  std::unordered_set<std::string> unseen_rows, unseen_cols;
+  TripletReadStats st;
+  scan_triplets(path, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
+    const auto ri = row_ids.find(r);
+    const auto ci = col_ids.find(c);
+    if (ri && ci) {
+      e.push_back(*ri, *ci, v);
+      lines.push_back(ln);
+      return;
+    }
+    if (unseen == UnseenIdPolicy::Error)
+      throw InputError(path, ln,
+                       std::string(!ri ? "row id " + quoted(r) : "column id " + quoted(c)) +
+                           " does not occur in the training data");
+    if (!ri) unseen_rows.emplace(r);
+    if (!ci) unseen_cols.emplace(c);
+    out.unseen.push_back(UnseenEntry{ln, std::string(r), std::string(c), !ri, !ci});
+  });
+  out.unseen_rows = unseen_rows.size();
+  out.unseen_cols = unseen_cols.size();
+  st.duplicates_removed = detail::resolve_duplicates_with_lines(e, lines, path, options.duplicates);
+  if (stats) *stats = st;
+  return out;
+}
+
+template <class T>
+void write_triplets(const std::string& path, const ObservedEntries<T>& e, const TripletWriteOptions& o) {
+  if (o.separator.empty()) throw InvalidArgument("write_triplets: empty separator");
+  if (o.header && o.header_names.size() != 3)
+    throw InvalidArgument("write_triplets: header_names must hold 3 names");
+  validate(e, "write_triplets");
+  detail::AtomicFile file(path);
+  std::string buf;
+  if (o.header) buf = o.header_names[0] + o.separator + o.header_names[1] + o.separator + o.header_names[2] + "\n";
+  for (std::size_t p = 0; p < e.nnz(); ++p) {
+    buf += e.row_ids.empty() ? std::to_string(e.row[p]) : e.row_ids.name(e.row[p]);
+    buf += o.separator;
+    buf += e.col_ids.empty() ? std::to_string(e.col[p]) : e.col_ids.name(e.col[p]);
+    buf += o.separator;
+    buf += detail::format_number(e.value[p]);
+    buf += '\n';
+    if (buf.size() > (1u << 20)) {
+      file.write(buf);
+      buf.clear();
+    }
+  }
+  file.write(buf);
+  file.commit();
+}
+
+template void write_triplets<float>(const std::string&, const ObservedEntries<float>&, const TripletWriteOptions&);
+template void write_triplets<double>(const std::string&, const ObservedEntries<double>&, const TripletWriteOptions&);
+
+}  // namespace lowrank::io

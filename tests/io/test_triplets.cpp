@@ -1,0 +1,302 @@
+#include <cmath>
+#include <filesystem>
+
+#include "io_test_util.hpp"
+#include "lowrank/io/triplets.hpp"
+
+namespace lowrank::io {
+namespace {
+
+using ::testing::HasSubstr;
+using test::fixture;
+using test::input_error;
+using test::TempDir;
+
+// Value of (row id, col id), NaN when absent.
+double at(const ObservedEntries<double>& e, const std::string& r, const std::string& c) {
+  for (std::size_t p = 0; p < e.nnz(); ++p)
+    if (e.row_ids.name(e.row[p]) == r && e.col_ids.name(e.col[p]) == c) return e.value[p];
+  return std::nan("");
+}
+
+TEST(ReadTriplets, MovieLensTabWithTimestamp) {
+  TripletReadStats st;
+  const auto e = read_triplets(fixture("ratings_tab.data"), {}, &st);
+  EXPECT_EQ(st.separator, "\t");
+  EXPECT_FALSE(st.header);
+  EXPECT_EQ(st.fields, 4u);
+  EXPECT_EQ(st.data_lines, 5u);
+  EXPECT_EQ(e.rows, 4);  // users 196, 186, 22, 244 in first-seen order
+  EXPECT_EQ(e.cols, 4);  // items 242, 302, 377, 51
+  EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"196", "186", "22", "244"}));
+  EXPECT_EQ(e.col_ids.names(), (std::vector<std::string>{"242", "302", "377", "51"}));
+  ASSERT_EQ(e.nnz(), 5u);
+  EXPECT_EQ(at(e, "196", "377"), 4.5);
+  EXPECT_EQ(at(e, "22", "377"), 1.0);
+  EXPECT_NO_THROW(validate(e));
+}
+
+TEST(ReadTriplets, SortedIdOrderIsNumeric) {
+  TripletReadOptions o;
+  o.id_order = IdOrder::Sorted;
+  const auto e = read_triplets(fixture("ratings_tab.data"), o);
+  EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"22", "186", "196", "244"}));
+  EXPECT_EQ(e.col_ids.names(), (std::vector<std::string>{"51", "242", "302", "377"}));
+  EXPECT_EQ(at(e, "196", "377"), 4.5);
+  EXPECT_EQ(at(e, "244", "51"), 2.0);
+  EXPECT_EQ(e.row[0], 2);  // first line is user 196 -> row 2
+  EXPECT_EQ(e.col[0], 1);
+}
+
+TEST(ReadTriplets, DoubleColonRatingsDat) {
+  TripletReadStats st;
+  const auto e = read_triplets(fixture("ratings.dat"), {}, &st);
+  EXPECT_EQ(st.separator, "::");
+  EXPECT_EQ(e.rows, 2);
+  EXPECT_EQ(e.cols, 2);
+  EXPECT_EQ(at(e, "1", "661"), 3.0);
+  EXPECT_EQ(at(e, "2", "1193"), 4.0);
+}
+
+TEST(ReadTriplets, CommaWithHeaderAutoDetected) {
+  TripletReadStats st;
+  const auto e = read_triplets(fixture("ratings_header.csv"), {}, &st);
+  EXPECT_TRUE(st.header);
+  EXPECT_EQ(st.separator, ",");
+  ASSERT_EQ(e.nnz(), 3u);
+  EXPECT_EQ(at(e, "1", "1029"), 3.0);
+  EXPECT_DOUBLE_EQ(at(e, "7", "31"), -0.1);
+  // Forcing "no header" turns the header into a non-numeric value error.
+  TripletReadOptions o;
+  o.header = false;
+  const auto msg = input_error([&] { read_triplets(fixture("ratings_header.csv"), o); });
+  EXPECT_THAT(msg, HasSubstr("ratings_header.csv:1:"));
+  EXPECT_THAT(msg, HasSubstr("'rating'"));
+}
+
+TEST(ReadTriplets, BlanksCommentsAndStringIds) {
+  TripletReadStats st;
+  const auto e = read_triplets(fixture("ratings_space.txt"), {}, &st);
+  EXPECT_EQ(st.separator, " ");
+  EXPECT_EQ(st.comment_lines, 4u);  // 2 comments, 2 blank lines
+  EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(at(e, "bob", "matrix"), 3.0);
+  EXPECT_EQ(at(e, "alice", "heat"), 2.5);
+}
+
+TEST(ReadTriplets, CrlfAndBomAccepted) {
+  TripletReadStats st;
+  const auto e = read_triplets(fixture("ratings_crlf_bom.tsv"), {}, &st);
+  EXPECT_TRUE(st.header);  // the BOM does not hide the header
+  EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"u1", "u2"}));  // no "\xEF\xBB\xBF" or '\r' in ids
+  EXPECT_EQ(e.col_ids.names(), (std::vector<std::string>{"i1", "i2"}));
+  EXPECT_EQ(at(e, "u2", "i1"), 3.5);
+  EXPECT_EQ(at(e, "u1", "i2"), 1.0);  // last field had "\r"
+}
+
+TEST(ReadTriplets, ExplicitColumnsAndSeparator) {
+  TempDir dir;
+  const auto p = dir.write("cols.txt", "5;x;u9\n7;y;u9\n");
+  TripletReadOptions o;
+  o.separator = ";";
+  o.value_column = 0;
+  o.row_column = 2;
+  o.col_column = 1;
+  const auto e = read_triplets(p, o);
+  EXPECT_EQ(e.rows, 1);
+  EXPECT_EQ(at(e, "u9", "y"), 7.0);
+  o.row_column = 1;
+  EXPECT_THROW(read_triplets(p, o), InvalidArgument);  // row and col the same field
+}
+
+// ---- bad input -----------------------------------------------------------------
+
+TEST(ReadTripletsBad, EmptyFile) {
+  TempDir dir;
+  const auto p = dir.write("empty.tsv", "");
+  EXPECT_THAT(input_error([&] { read_triplets(p); }), HasSubstr("empty.tsv: empty file"));
+  const auto q = dir.write("comments.tsv", "# nothing\n\n   \n");
+  EXPECT_THAT(input_error([&] { read_triplets(q); }), HasSubstr("comments.tsv: empty file"));
+  EXPECT_THAT(input_error([&] { read_triplets(dir.path("missing.tsv")); }), HasSubstr("missing.tsv: cannot open"));
+}
+
+TEST(ReadTripletsBad, HeaderOnly) {
+  TempDir dir;
+  const auto p = dir.write("h.csv", "user,item,rating\n");
+  EXPECT_THAT(input_error([&] { read_triplets(p); }), HasSubstr("h.csv:1: header only"));
+}
+
+TEST(ReadTripletsBad, RaggedAndShortLines) {
+  TempDir dir;
+  const auto p = dir.write("ragged.tsv", "1\t2\t3\t100\n1\t3\t4\n");
+  const auto msg = input_error([&] { read_triplets(p); });
+  EXPECT_THAT(msg, HasSubstr("ragged.tsv:2:"));
+  EXPECT_THAT(msg, HasSubstr("expected 4 fields"));
+  const auto q = dir.write("short.tsv", "# c\n1\t2\n");
+  EXPECT_THAT(input_error([&] { read_triplets(q); }), HasSubstr("short.tsv:2: expected at least 3 fields"));
+  const auto r = dir.write("emptyid.csv", "1,2,3\n,2,3\n");
+  EXPECT_THAT(input_error([&] { read_triplets(r); }), HasSubstr("emptyid.csv:2: empty row id"));
+}
+
+TEST(ReadTripletsBad, NonNumericValue) {
+  TempDir dir;
+  const auto p = dir.write("nn.tsv", "1\t2\t3\n1\t3\tfour\n");
+  const auto msg = input_error([&] { read_triplets(p); });
+  EXPECT_THAT(msg, HasSubstr("nn.tsv:2:"));
+  EXPECT_THAT(msg, HasSubstr("'four'"));
+}
+
+TEST(ReadTripletsBad, NanAndInfRejected) {
+  TempDir dir;
+  for (const std::string v : {"nan", "NaN", "inf", "-Infinity"}) {
+    const auto p = dir.write("v.tsv", "1 2 3\n\n2 2 " + v + "\n");
+    const auto msg = input_error([&] { read_triplets(p); });
+    EXPECT_THAT(msg, HasSubstr("v.tsv:3:")) << v;
+    EXPECT_THAT(msg, HasSubstr("not finite")) << v;
+  }
+}
+
+TEST(ReadTripletsBad, DuplicatesErrorByDefaultNamingBothLines) {
+  TempDir dir;
+  const auto p = dir.write("dup.tsv", "u1\ti1\t1\nu2\ti1\t2\nu1\ti2\t3\nu1\ti1\t5\nu2\ti1\t4\n");
+  const auto msg = input_error([&] { read_triplets(p); });
+  EXPECT_THAT(msg, HasSubstr("dup.tsv:4:"));
+  EXPECT_THAT(msg, HasSubstr("row 'u1', col 'i1'"));
+  EXPECT_THAT(msg, HasSubstr("first seen on line 1"));
+  EXPECT_THAT(msg, HasSubstr("2 pair(s) repeated"));
+  struct Case { DuplicatePolicy policy; double u1i1, u2i1; };
+  for (const Case c : {Case{DuplicatePolicy::Mean, 3.0, 3.0}, Case{DuplicatePolicy::Last, 5.0, 4.0},
+                       Case{DuplicatePolicy::Sum, 6.0, 6.0}}) {
+    TripletReadOptions o;
+    o.duplicates = c.policy;
+    TripletReadStats st;
+    const auto e = read_triplets(p, o, &st);
+    EXPECT_EQ(st.duplicates_removed, 2u);
+    ASSERT_EQ(e.nnz(), 3u);
+    EXPECT_EQ(at(e, "u1", "i1"), c.u1i1);
+    EXPECT_EQ(at(e, "u2", "i1"), c.u2i1);
+    EXPECT_EQ(at(e, "u1", "i2"), 3.0);
+  }
+}
+
+// ---- mapped reading --------------------------------------------------------------
+
+TEST(ReadTripletsMapped, UsesExistingMapsAndReportsUnseen) {
+  const auto train = read_triplets(fixture("ratings_tab.data"));
+  TempDir dir;
+  const auto p = dir.write("test.tsv", "22\t242\t5\n999\t242\t1\n196\t51\t2\n196\t1\t3\n");
+  const auto m = read_triplets_mapped(p, train.row_ids, train.col_ids);
+  EXPECT_EQ(m.entries.rows, train.rows);
+  EXPECT_EQ(m.entries.cols, train.cols);
+  ASSERT_EQ(m.entries.nnz(), 2u);
+  EXPECT_EQ(m.entries.row[0], *train.row_ids.find("22"));
+  EXPECT_EQ(m.entries.col[1], *train.col_ids.find("51"));
+  ASSERT_EQ(m.unseen.size(), 2u);
+  EXPECT_EQ(m.unseen[0].line, 2u);
+  EXPECT_EQ(m.unseen[0].row_id, "999");
+  EXPECT_TRUE(m.unseen[0].row_unseen);
+  EXPECT_FALSE(m.unseen[0].col_unseen);
+  EXPECT_TRUE(m.unseen[1].col_unseen);
+  EXPECT_EQ(m.unseen_rows, 1u);
+  EXPECT_EQ(m.unseen_cols, 1u);
+  const auto msg = input_error([&] { read_triplets_mapped(p, train.row_ids, train.col_ids, {}, UnseenIdPolicy::Error); });
+  EXPECT_THAT(msg, HasSubstr("test.tsv:2: row id '999'"));
+  EXPECT_THROW(read_triplets_mapped(p, IdMap{}, train.col_ids), InvalidArgument);
+}
+
+TEST(ReadTripletsMapped, PairsWithoutValues) {
+  const auto train = read_triplets(fixture("ratings_space.txt"));
+  TempDir dir;
+  const auto p = dir.write("pairs.txt", "user item\nbob heat\nalice matrix\n");
+  TripletReadOptions o;
+  o.value_column = -1;
+  // String ids everywhere: auto-detection cannot tell a header, so the first
+  // line is data and its ids are unseen.
+  TripletReadStats st;
+  auto m = read_triplets_mapped(p, train.row_ids, train.col_ids, o, UnseenIdPolicy::Skip, &st);
+  EXPECT_FALSE(st.header);
+  ASSERT_EQ(m.unseen.size(), 1u);
+  EXPECT_EQ(m.unseen[0].line, 1u);
+  o.header = true;
+  m = read_triplets_mapped(p, train.row_ids, train.col_ids, o, UnseenIdPolicy::Error, &st);
+  EXPECT_TRUE(st.header);
+  ASSERT_EQ(m.entries.nnz(), 2u);
+  EXPECT_EQ(train.row_ids.name(m.entries.row[0]), "bob");
+  EXPECT_EQ(train.col_ids.name(m.entries.col[0]), "heat");
+  EXPECT_EQ(m.entries.value[0], 0.0);
+}
+
+TEST(ReadTripletsMapped, PairsHeaderDetectedWithNumericIds) {
+  const auto train = read_triplets(fixture("ratings_tab.data"));
+  TempDir dir;
+  const auto p = dir.write("pairs.tsv", "user\titem\n196\t302\n22\t242\n");
+  TripletReadOptions o;
+  o.value_column = -1;
+  TripletReadStats st;
+  const auto m = read_triplets_mapped(p, train.row_ids, train.col_ids, o, UnseenIdPolicy::Error, &st);
+  EXPECT_TRUE(st.header);
+  ASSERT_EQ(m.entries.nnz(), 2u);
+  EXPECT_EQ(m.entries.value[0], 0.0);
+  EXPECT_EQ(train.row_ids.name(m.entries.row[1]), "22");
+}
+
+// ---- writer --------------------------------------------------------------------
+
+TEST(WriteTriplets, RoundTripWithIdsFloatAndDouble) {
+  TempDir dir;
+  auto e = read_triplets(fixture("ratings_tab.data"));
+  e.value[1] = 0.1;  // shortest repr must still read back exactly
+  e.value[2] = -1e-300;
+  write_triplets(dir.path("out.tsv"), e);
+  const auto back = read_triplets(dir.path("out.tsv"));
+  EXPECT_EQ(back.row_ids.names(), e.row_ids.names());
+  EXPECT_EQ(back.col_ids.names(), e.col_ids.names());
+  EXPECT_EQ(back.row, e.row);
+  EXPECT_EQ(back.col, e.col);
+  EXPECT_EQ(back.value, e.value);  // exact
+
+  auto f = e.cast<float>();
+  f.value[1] = 0.1f;
+  TripletWriteOptions o;
+  o.separator = ",";
+  o.header = true;
+  write_triplets(dir.path("out.csv"), f, o);
+  TripletReadStats st;
+  const auto fb = read_triplets(dir.path("out.csv"), {}, &st);
+  EXPECT_TRUE(st.header);
+  for (std::size_t p = 0; p < f.nnz(); ++p) EXPECT_EQ(static_cast<float>(fb.value[p]), f.value[p]);
+
+  ObservedEntries<double> plain;  // no ids: indices are written
+  plain.rows = 3;
+  plain.cols = 2;
+  plain.push_back(2, 1, 7.0);
+  write_triplets(dir.path("plain.txt"), plain);
+  EXPECT_EQ(test::read_bytes(dir.path("plain.txt")), "2\t1\t7\n");
+  plain.value[0] = std::nan("");
+  EXPECT_THROW(write_triplets(dir.path("bad.txt"), plain), InvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(dir.path("bad.txt")));
+}
+
+TEST(ReadTriplets, MovieLens100k) {
+  const std::string path = "/work/shared/data/movielens-100k/u.data";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "MovieLens 100k not found at " << path << " (not redistributable)";
+  TripletReadStats st;
+  const auto e = read_triplets(path, {}, &st);
+  EXPECT_EQ(e.rows, 943);
+  EXPECT_EQ(e.cols, 1682);
+  EXPECT_EQ(e.nnz(), 100000u);
+  EXPECT_EQ(st.fields, 4u);
+  double lo = 10, hi = -10;
+  for (double v : e.value) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    EXPECT_EQ(v, std::round(v));
+  }
+  EXPECT_EQ(lo, 1.0);
+  EXPECT_EQ(hi, 5.0);
+  EXPECT_EQ(e.row_ids.name(0), "196");
+  EXPECT_NO_THROW(validate(e));
+}
+
+}  // namespace
+}  // namespace lowrank::io
