@@ -1,0 +1,77 @@
+#pragma once
+// Internal building blocks of the SVD paths, compiled once in src/linalg/ for
+// float and double. Not part of the public API: names and signatures may
+// change without notice. Tests and benchmarks use them directly.
+#include <cstdint>
+
+#include "lowrank/linalg/types.hpp"
+
+namespace lowrank::detail {
+
+// ---- deterministic random numbers -----------------------------------------
+
+/// xoshiro256** (Blackman & Vigna 2018) seeded through splitmix64, so any
+/// 64-bit seed (0 included) gives a well-mixed state. The stream is the same on
+/// every platform, which std::normal_distribution does not promise.
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(std::uint64_t seed) noexcept;
+  std::uint64_t next() noexcept;
+  /// Uniform on (0, 1]: never 0, so log() in Box-Muller stays finite.
+  double uniform_open0() noexcept { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
+
+ private:
+  std::uint64_t m_s[4];
+};
+
+/// Fills `out` (any shape, column-major order) with independent N(0, 1)
+/// draws by Box-Muller on xoshiro256** uniforms. Same seed, same matrix.
+template <class T>
+void fill_gaussian(Matrix<T>& out, std::uint64_t seed);
+
+// ---- orthonormalisation ---------------------------------------------------
+
+/// Replaces the columns of y (n x b, n >= b) by an orthonormal basis of their
+/// span. Uses CholeskyQR2 (two passes of Y <- Y chol(Y^T Y)^{-1}, BLAS-3 only)
+/// when y is well enough conditioned for it to be exact to O(eps), otherwise
+/// the thin Q of a Householder QR. Columns of a rank-deficient y still come
+/// back orthonormal (they then span more).
+template <class T>
+void orthonormalize(Matrix<T>& y);
+
+/// Thin Q of a Householder QR (LAPACK geqrf + orgqr), in place.
+template <class T>
+void householder_orthonormalize(Matrix<T>& y);
+
+/// CholeskyQR2 in place; returns false when y is too ill-conditioned
+/// (kappa(y)^2 eps > 1e-3) or not finite. y then still spans the same space
+/// (it is unchanged unless the rare second-pass Cholesky failed).
+template <class T>
+bool cholesky_qr2(Matrix<T>& y);
+
+// ---- dense SVD (LAPACK gesdd) ---------------------------------------------
+
+/// Thin SVD a = u diag(s) vt of an m x n matrix, r = min(m, n): u m x r,
+/// s r (decreasing), vt r x n. `a` is overwritten. With u == vt == nullptr only
+/// the singular values are computed. Returns LAPACK's info (0 on success,
+/// > 0 when the divide-and-conquer iteration failed, < 0 for NaN input).
+template <class T>
+int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt);
+
+// ---- sparse products --------------------------------------------------------
+
+/// y = a x for a CSR matrix a (m x n) and a dense block x (n x b), y resized
+/// to m x b. Reads the sparse matrix once for all b columns (Eigen's product
+/// sweeps it once per column), rows split across OpenMP threads.
+template <class T>
+void csr_times_dense(const SparseCsr<T>& a, const Matrix<T>& x, Matrix<T>& y);
+
+/// y = B^T (B x) for a CSR matrix B (r x c); x, y of length c. One sweep over
+/// B: row i contributes (b_i . x) b_i, with thread-private accumulators
+/// added in thread order (deterministic for a fixed thread count). Measured
+/// on 200000 x 20000 at 0.05%, one thread: 2.8 ms against 9.2 ms for the two
+/// SpMVs B x and B^T (B x) through the CSR of B^T, which also reads B twice.
+template <class T>
+void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y);
+
+}  // namespace lowrank::detail

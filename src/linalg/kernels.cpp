@@ -1,0 +1,249 @@
+#include "lowrank/linalg/detail/kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <numbers>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
+
+// lapack.h defaults to C99 `float _Complex`; give it the C++ type instead.
+#define lapack_complex_float std::complex<float>
+#define lapack_complex_double std::complex<double>
+#include <lapacke.h>
+#include <omp.h>
+
+namespace lowrank::detail {
+
+namespace {
+int omp_threads() { return omp_get_num_threads(); }
+int omp_thread() { return omp_get_thread_num(); }
+}  // namespace
+
+
+// ---- random numbers -----------------------------------------------------------
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t& x) noexcept {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Xoshiro256::Xoshiro256(std::uint64_t seed) noexcept {
+  for (auto& s : m_s) s = splitmix64(seed);
+}
+
+std::uint64_t Xoshiro256::next() noexcept {
+  const std::uint64_t result = rotl(m_s[1] * 5, 7) * 9;
+  const std::uint64_t t = m_s[1] << 17;
+  m_s[2] ^= m_s[0];
+  m_s[3] ^= m_s[1];
+  m_s[1] ^= m_s[2];
+  m_s[0] ^= m_s[3];
+  m_s[2] ^= t;
+  m_s[3] = rotl(m_s[3], 45);
+  return result;
+}
+
+template <class T>
+void fill_gaussian(Matrix<T>& out, std::uint64_t seed) {
+  Xoshiro256 rng(seed);
+  T* p = out.data();
+  const Index n = out.size();
+  for (Index i = 0; i < n; i += 2) {
+    // Box-Muller: (r cos t, r sin t) with r = sqrt(-2 log u1), t = 2 pi u2.
+    const double r = std::sqrt(-2.0 * std::log(rng.uniform_open0()));
+    const double t = 2.0 * std::numbers::pi * rng.uniform_open0();
+    p[i] = static_cast<T>(r * std::cos(t));
+    if (i + 1 < n) p[i + 1] = static_cast<T>(r * std::sin(t));
+  }
+}
+
+// ---- LAPACK wrappers ------------------------------------------------------------
+
+namespace {
+lapack_int geqrf(lapack_int m, lapack_int n, float* a, lapack_int lda, float* tau) {
+  return LAPACKE_sgeqrf(LAPACK_COL_MAJOR, m, n, a, lda, tau);
+}
+lapack_int geqrf(lapack_int m, lapack_int n, double* a, lapack_int lda, double* tau) {
+  return LAPACKE_dgeqrf(LAPACK_COL_MAJOR, m, n, a, lda, tau);
+}
+lapack_int orgqr(lapack_int m, lapack_int n, float* a, lapack_int lda, const float* tau) {
+  return LAPACKE_sorgqr(LAPACK_COL_MAJOR, m, n, n, a, lda, tau);
+}
+lapack_int orgqr(lapack_int m, lapack_int n, double* a, lapack_int lda, const double* tau) {
+  return LAPACKE_dorgqr(LAPACK_COL_MAJOR, m, n, n, a, lda, tau);
+}
+lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, float* a, float* s, float* u,
+                      lapack_int ldu, float* vt, lapack_int ldvt) {
+  return LAPACKE_sgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, m, s, u, ldu, vt, ldvt);
+}
+lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, double* a, double* s, double* u,
+                      lapack_int ldu, double* vt, lapack_int ldvt) {
+  return LAPACKE_dgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, m, s, u, ldu, vt, ldvt);
+}
+}  // namespace
+
+template <class T>
+void householder_orthonormalize(Matrix<T>& y) {
+  const auto m = static_cast<lapack_int>(y.rows());
+  const auto n = static_cast<lapack_int>(y.cols());
+  if (n == 0) return;
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  geqrf(m, n, y.data(), m, tau.data());
+  orgqr(m, n, y.data(), m, tau.data());
+}
+
+template <class T>
+bool cholesky_qr2(Matrix<T>& y) {
+  const Index b = y.cols();
+  Matrix<T> g = Matrix<T>::Zero(b, b);
+  g.template selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());  // G = Y^T Y (syrk)
+  // One CholeskyQR pass leaves ||Q^T Q - I|| ~ kappa(Y)^2 eps, so the second
+  // pass restores orthogonality to O(eps) only while kappa(Y)^2 eps is well
+  // below 1 (Yamamoto et al. 2015). kappa(Y)^2 = lambda_max / lambda_min of G.
+  const Eigen::SelfAdjointEigenSolver<Matrix<T>> eig(g, Eigen::EigenvaluesOnly);
+  const T lmin = eig.eigenvalues()(0);
+  const T lmax = eig.eigenvalues()(b - 1);
+  if (!(lmax > 0) || !(lmin > lmax * T(1000) * std::numeric_limits<T>::epsilon())) return false;
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      g.setZero();
+      g.template selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());
+    }
+    const Eigen::LLT<Matrix<T>> llt(g);  // G = R^T R
+    if (llt.info() != Eigen::Success) return false;
+    llt.matrixU().template solveInPlace<Eigen::OnTheRight>(y);  // Y <- Y R^{-1}
+  }
+  return true;
+}
+
+template <class T>
+void orthonormalize(Matrix<T>& y) {
+  if (y.cols() == 0) return;
+  // Measured (2-core EPYC, OpenBLAS): on 200000 x 60 doubles CholeskyQR2 takes
+  // 0.11 s, LAPACK geqrf + orgqr 0.43 s and Eigen's HouseholderQR 2.0 s; on
+  // 4000 x 60, 1.8 / 5.4 / 7.4 ms. Householder is the fallback for
+  // ill-conditioned blocks, where CholeskyQR would lose the span.
+  if (y.rows() >= y.cols() && cholesky_qr2(y)) return;
+  householder_orthonormalize(y);
+}
+
+template <class T>
+int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt) {
+  const auto m = static_cast<lapack_int>(a.rows());
+  const auto n = static_cast<lapack_int>(a.cols());
+  const lapack_int r = std::min(m, n);
+  s.resize(r);
+  if (r == 0) {
+    if (u) u->resize(m, 0);
+    if (vt) vt->resize(0, n);
+    return 0;
+  }
+  if (u == nullptr || vt == nullptr) {
+    T dummy_u = 0, dummy_vt = 0;
+    return gesdd_call('N', m, n, a.data(), s.data(), &dummy_u, 1, &dummy_vt, 1);
+  }
+  u->resize(m, r);
+  vt->resize(r, n);
+  return gesdd_call('S', m, n, a.data(), s.data(), u->data(), m, vt->data(), r);
+}
+
+// ---- sparse * dense block ---------------------------------------------------------
+
+template <class T>
+void csr_times_dense(const SparseCsr<T>& a, const Matrix<T>& x, Matrix<T>& y) {
+  const Index m = a.rows();
+  const Index n = a.cols();
+  const Index b = x.cols();
+  y.resize(m, b);
+  // Column tiles of x small enough to stay in cache while rows of a gather
+  // from them at random; each tile is copied row-major so a nonzero a_ij reads
+  // one contiguous stretch x_j,tile.
+  // Measured on 200000 x 20000 at 0.05% with b = 60 (2-core EPYC): the tiled
+  // kernel takes A x from 47 to 33 ms (x: 20000 x 60); for A^T x (x: 200000 x
+  // 60) tiles hold only a few columns and Eigen's column sweep is as fast.
+  constexpr Index kTileBytes = Index{8} << 20;
+  const Index tile = std::clamp<Index>(kTileBytes / static_cast<Index>(sizeof(T)) / std::max<Index>(n, 1), 1, b);
+  if (tile < 16) {
+    y.noalias() = a * x;  // b SpMVs, each row-parallel
+    return;
+  }
+  const std::int32_t* outer = a.outerIndexPtr();
+  const std::int32_t* inner = a.innerIndexPtr();
+  const T* val = a.valuePtr();
+  RowMajorMatrix<T> xr;
+  for (Index c0 = 0; c0 < b; c0 += tile) {
+    const Index w = std::min(tile, b - c0);
+    xr = x.middleCols(c0, w);
+#pragma omp parallel if (a.nonZeros() * w > 200000)
+    {
+      Eigen::Matrix<T, 1, Eigen::Dynamic> acc(w);
+#pragma omp for schedule(dynamic, 256)
+      for (Index i = 0; i < m; ++i) {
+        acc.setZero();
+        for (std::int32_t p = outer[i]; p < outer[i + 1]; ++p) {
+          acc.noalias() += val[p] * xr.row(inner[p]);
+        }
+        y.row(i).segment(c0, w) = acc;  // y_i,tile = sum_j a_ij x_j,tile
+      }
+    }
+  }
+}
+
+// ---- Gram products for Lanczos ------------------------------------------------------
+
+namespace {
+// Sums the thread-private partial results in thread order.
+template <class T>
+void reduce_partials(const std::vector<Vector<T>>& parts, T* y, Index len) {
+  Eigen::Map<Vector<T>> out(y, len);
+  out.setZero();
+  for (const auto& p : parts) out += p;
+}
+}  // namespace
+
+template <class T>
+void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y) {
+  const Index r = b.rows();
+  const Index c = b.cols();
+  const std::int32_t* outer = b.outerIndexPtr();
+  const std::int32_t* inner = b.innerIndexPtr();
+  const T* val = b.valuePtr();
+  std::vector<Vector<T>> parts;
+#pragma omp parallel if (b.nonZeros() > 50000)
+  {
+#pragma omp single
+    parts.assign(static_cast<std::size_t>(omp_threads()), Vector<T>());
+    Vector<T>& part = parts[static_cast<std::size_t>(omp_thread())];
+    part.setZero(c);
+#pragma omp for schedule(static)
+    for (Index i = 0; i < r; ++i) {
+      T t = 0;
+      for (std::int32_t p = outer[i]; p < outer[i + 1]; ++p) t += val[p] * x[inner[p]];
+      for (std::int32_t p = outer[i]; p < outer[i + 1]; ++p) part[inner[p]] += t * val[p];
+    }
+  }
+  reduce_partials(parts, y, c);
+}
+
+#define LOWRANK_INSTANTIATE(T)                                                   \
+  template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                     \
+  template void orthonormalize<T>(Matrix<T>&);                                   \
+  template void householder_orthonormalize<T>(Matrix<T>&);                      \
+  template bool cholesky_qr2<T>(Matrix<T>&);                                     \
+  template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);         \
+  template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&); \
+  template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*);
+LOWRANK_INSTANTIATE(float)
+LOWRANK_INSTANTIATE(double)
+#undef LOWRANK_INSTANTIATE
+
+}  // namespace lowrank::detail

@@ -1,0 +1,354 @@
+// Truncated SVD: every method against planted spectra (random orthonormal U,
+// V and chosen singular values) and against to_dense + LAPACK on sparse and
+// sparse-plus-low-rank operators.
+#include "lowrank/linalg/svd.hpp"
+
+#include <gtest/gtest.h>
+
+#include "lowrank/core/progress.hpp"
+#include "lowrank/linalg/subspace.hpp"
+#include "test_util.hpp"
+
+namespace lowrank {
+namespace {
+
+using test::planted;
+using test::tol;
+
+template <class T>
+class SvdTest : public ::testing::Test {};
+TYPED_TEST_SUITE(SvdTest, test::Scalars);
+
+// Checks A V = U S, A^T U = V S, orthonormality, and S against the truth.
+template <class T, class Op>
+void expect_valid(const Op& op, const SvdResult<T>& r, const VectorXd& s_true, double sv_tol, double res_tol,
+                  const char* what) {
+  SCOPED_TRACE(what);
+  ASSERT_EQ(r.status, Status::Success);
+  const Index k = r.S.size();
+  ASSERT_EQ(r.U.cols(), k);
+  ASSERT_EQ(r.V.cols(), k);
+  for (Index i = 1; i < k; ++i) EXPECT_GE(r.S[i - 1], r.S[i]);
+  EXPECT_LE(test::max_relative_error(r.S, s_true.head(k)), sv_tol);
+  Matrix<T> av, atu;
+  op.apply(r.V, av);
+  op.apply_adjoint(r.U, atu);
+  const double scale = s_true.norm();
+  EXPECT_LE(static_cast<double>((av - r.U * r.S.asDiagonal()).norm()) / scale, res_tol);
+  EXPECT_LE(static_cast<double>((atu - r.V * r.S.asDiagonal()).norm()) / scale, res_tol);
+  EXPECT_LE(test::orthonormality_error(r.U), tol<T>(1e-12, 1e-5));
+  EXPECT_LE(test::orthonormality_error(r.V), tol<T>(1e-12, 1e-5));
+}
+
+TYPED_TEST(SvdTest, PlantedDecayingSpectrumAllMethods) {
+  using T = TypeParam;
+  // 1, 0.8, ..., 0.8^59: full rank 60 and a gap of 0.8 after every value.
+  const auto p = planted(300, 220, test::geometric(60, 0.8), 11);
+  const Matrix<T> a = p.a.cast<T>();
+  const DenseOperator<T> op(a);
+  const Index k = 10;
+  for (SvdMethod m : {SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    o.power_iterations = 8;  // (0.8^(20-9))^(2q+1) ~ 1e-17: randomized at full accuracy
+    const auto r = truncated_svd(op, k, o);
+    EXPECT_EQ(r.method_used, m);
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, 2e-5), tol<T>(1e-12, 2e-6), to_string(m));
+    // Singular subspaces: gap 0.8 after k, so the angles are at rounding level.
+    const Vector<T> angles_u = principal_angles<T>(r.U, p.u.leftCols(k).cast<T>());
+    const Vector<T> angles_v = principal_angles<T>(r.V, p.v.leftCols(k).cast<T>());
+    EXPECT_LE(static_cast<double>(angles_u.maxCoeff()), tol<T>(1e-10, 1e-4));
+    EXPECT_LE(static_cast<double>(angles_v.maxCoeff()), tol<T>(1e-10, 1e-4));
+  }
+}
+
+TYPED_TEST(SvdTest, SmallSingularValuesKeepRelativeAccuracyInLanczos) {
+  using T = TypeParam;
+  // sigma spans 1 .. 1e-6 (double) / 1e-3 (float): sqrt(eig(A^T A)) alone would
+  // lose relative accuracy on the smallest; the Rayleigh-Ritz step restores it.
+  const double low = std::is_same_v<T, double> ? 1e-6 : 1e-3;
+  VectorXd s(12);
+  for (Index i = 0; i < 12; ++i) s[i] = std::pow(low, static_cast<double>(i) / 11.0);
+  const auto p = planted(200, 150, s, 12);
+  const Matrix<T> a = p.a.cast<T>();
+  TruncatedSvdOptions o;
+  o.method = SvdMethod::Lanczos;
+  const auto r = truncated_svd(a, 12, o);
+  ASSERT_EQ(r.status, Status::Success);
+  // The rank is exactly 12, so every value is found; tolerance relative to each sigma_i.
+  EXPECT_LE(test::max_relative_error(r.S, s), tol<T>(1e-9, 2e-3));
+}
+
+TYPED_TEST(SvdTest, ClusteredSingularValues) {
+  using T = TypeParam;
+  // Three tight clusters; k = 6 cuts between clusters (10, 10, 10 | 5, 5, 5 | 1 ...).
+  VectorXd s(12);
+  s << 10, 10 * (1 - 1e-9), 10 * (1 - 2e-9), 5, 5 * (1 - 1e-9), 5 * (1 - 2e-9), 1, 1, 1, 0.5, 0.5, 0.5;
+  const auto p = planted(150, 120, s, 13);
+  const Matrix<T> a = p.a.cast<T>();
+  const DenseOperator<T> op(a);
+  for (SvdMethod m : {SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    const auto r = truncated_svd(op, 6, o);
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, 2e-6), tol<T>(1e-12, 2e-6), to_string(m));
+    // Individual vectors inside a cluster are not determined; the span of the
+    // first six is (gap 5 -> 1).
+    const Vector<T> angles = principal_angles<T>(r.U, p.u.leftCols(6).cast<T>());
+    EXPECT_LE(static_cast<double>(angles.maxCoeff()), tol<T>(1e-10, 1e-4)) << to_string(m);
+  }
+}
+
+TYPED_TEST(SvdTest, WideMatricesUseTheLeftGram) {
+  using T = TypeParam;
+  const auto p = planted(90, 260, test::geometric(40, 0.75), 14);
+  const Matrix<T> a = p.a.cast<T>();
+  const DenseOperator<T> op(a);
+  for (SvdMethod m : {SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    o.oversampling = 30;  // l = 38 ... exact up to 0.75^38 of the tail
+    o.power_iterations = 6;
+    const auto r = truncated_svd(op, 8, o);
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, 2e-5), tol<T>(1e-12, 2e-6), to_string(m));
+  }
+}
+
+TYPED_TEST(SvdTest, RandomizedDefaultsOnExactLowRankAreExact) {
+  using T = TypeParam;
+  // rank 15 <= k + p: the sketch captures the whole range, q = 0 suffices.
+  const auto p = planted(400, 250, test::geometric(15, 0.5), 15);
+  const Matrix<T> a = p.a.cast<T>();
+  TruncatedSvdOptions o;
+  o.method = SvdMethod::Randomized;
+  o.power_iterations = 0;
+  const auto r = truncated_svd(a, 6, o);
+  EXPECT_EQ(r.iterations, 0);
+  expect_valid<T>(DenseOperator<T>(a), r, p.s, tol<T>(1e-12, 2e-6), tol<T>(1e-12, 2e-6), "q = 0");
+}
+
+TYPED_TEST(SvdTest, RandomizedErrorFollowsThePowerIterationBound) {
+  using T = TypeParam;
+  // Slow decay: with q power iterations the top-k values converge roughly like
+  // (sigma_{l+1} / sigma_k)^(2q + 1); more iterations must help, and q = 2
+  // already beats 1e-3 here. (Checks that the power loop does something.)
+  VectorXd s(150);
+  for (Index i = 0; i < 150; ++i) s[i] = 1.0 / (1.0 + static_cast<double>(i));
+  const auto p = planted(300, 200, s, 16);
+  const Matrix<T> a = p.a.cast<T>();
+  double previous = 1;
+  for (int q : {0, 2, 6}) {
+    TruncatedSvdOptions o;
+    o.method = SvdMethod::Randomized;
+    o.power_iterations = q;
+    const auto r = truncated_svd(a, 10, o);
+    EXPECT_EQ(r.iterations, q);
+    const double err = test::max_relative_error(r.S, s.head(10));
+    EXPECT_LT(err, previous) << "q = " << q;
+    if (q == 2) EXPECT_LT(err, 1e-3);
+    previous = std::max(err, tol<T>(1e-14, 1e-6));
+  }
+}
+
+TYPED_TEST(SvdTest, SparseOperatorAllMethodsAgreeWithDenseFull) {
+  using T = TypeParam;
+  const auto sp = test::random_sparse<T>(160, 110, 6, 17);
+  const Matrix<T> dense = to_dense(sp);
+  const auto ref = full_svd<double>(dense.template cast<double>());
+  ASSERT_EQ(ref.status, Status::Success);
+  const Index k = 5;
+  for (SvdMethod m : {SvdMethod::Auto, SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    o.power_iterations = 40;  // flat random spectrum: randomized needs many passes
+    o.oversampling = 20;
+    const auto r = truncated_svd(sp, k, o);
+    const double sv_tol = m == SvdMethod::Randomized ? tol<T>(1e-6, 1e-4) : tol<T>(1e-11, 2e-5);
+    const double res_tol = m == SvdMethod::Randomized ? tol<T>(1e-3, 1e-2) : tol<T>(1e-11, 2e-5);
+    expect_valid<T>(sp, r, ref.S, sv_tol, res_tol, to_string(m));
+  }
+}
+
+TYPED_TEST(SvdTest, SparsePlusLowRankAgreesWithDenseFull) {
+  using T = TypeParam;
+  // The soft-impute iterate: small sparse residuals plus a dominant rank-4 fit.
+  const auto sp = test::random_sparse<T>(140, 100, 5, 18, 0.1);
+  const Matrix<T> u = test::random_orthonormal(140, 4, 19).cast<T>();
+  const Matrix<T> v = test::random_orthonormal(100, 4, 20).cast<T>();
+  Vector<T> d(4);
+  d << 40, 30, 20, 10;
+  const SparsePlusLowRank<T> op(sp, u, d, v);
+  const Matrix<T> dense = to_dense(op);
+  const auto ref = full_svd<double>(dense.template cast<double>());
+  for (SvdMethod m : {SvdMethod::Auto, SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    const auto r = truncated_svd(op, 4, o);
+    expect_valid<T>(op, r, ref.S, tol<T>(1e-11, 2e-6), tol<T>(1e-11, 2e-6), to_string(m));
+  }
+}
+
+TYPED_TEST(SvdTest, AutoPicksByShapeAndOperatorKind) {
+  using T = TypeParam;
+  const auto small = planted(120, 80, test::geometric(20, 0.7), 21);
+  EXPECT_EQ(truncated_svd(Matrix<T>(small.a.cast<T>()), 5).method_used, SvdMethod::Full);
+  const auto big = planted(500, 320, test::geometric(20, 0.7), 22);
+  const Matrix<T> a = big.a.cast<T>();
+  EXPECT_EQ(truncated_svd(a, 5).method_used, SvdMethod::Randomized);
+  EXPECT_EQ(truncated_svd(a, 100).method_used, SvdMethod::Full);  // k a large fraction of min(m, n)
+  const auto sp = test::random_sparse<T>(500, 320, 4, 23);
+  EXPECT_EQ(truncated_svd(sp, 5).method_used, SvdMethod::Lanczos);
+}
+
+TYPED_TEST(SvdTest, LanczosWithKEqualToMinDimensionFallsBackToFull) {
+  using T = TypeParam;
+  const auto p = planted(30, 12, test::geometric(12, 0.9), 24);
+  TruncatedSvdOptions o;
+  o.method = SvdMethod::Lanczos;
+  const auto r = truncated_svd(Matrix<T>(p.a.cast<T>()), 12, o);
+  EXPECT_EQ(r.method_used, SvdMethod::Full);
+  EXPECT_LE(test::max_relative_error(r.S, p.s), tol<T>(1e-12, 1e-5));
+}
+
+TYPED_TEST(SvdTest, ValuesOnlySkipsVectors) {
+  using T = TypeParam;
+  const auto p = planted(220, 210, test::geometric(30, 0.7), 25);
+  const Matrix<T> a = p.a.cast<T>();
+  for (SvdMethod m : {SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    o.compute_vectors = false;
+    o.oversampling = 30;
+    const auto r = truncated_svd(a, 5, o);
+    EXPECT_EQ(r.U.size(), 0) << to_string(m);
+    EXPECT_EQ(r.V.size(), 0) << to_string(m);
+    EXPECT_LE(test::max_relative_error(r.S, p.s.head(5)), tol<T>(1e-11, 1e-5)) << to_string(m);
+  }
+}
+
+TYPED_TEST(SvdTest, SameSeedIsBitwiseReproducible) {
+  using T = TypeParam;
+  const auto p = planted(260, 240, test::geometric(40, 0.9), 26);
+  const Matrix<T> a = p.a.cast<T>();
+  for (SvdMethod m : {SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    o.seed = 99;
+    const auto r1 = truncated_svd(a, 7, o);
+    const auto r2 = truncated_svd(a, 7, o);
+    EXPECT_TRUE(r1.S == r2.S) << to_string(m);
+    EXPECT_TRUE(r1.U == r2.U) << to_string(m);
+    o.seed = 100;
+    const auto r3 = truncated_svd(a, 7, o);
+    EXPECT_FALSE(r1.U == r3.U) << to_string(m);  // another sketch / start vector
+  }
+}
+
+TYPED_TEST(SvdTest, ZeroMatrix) {
+  using T = TypeParam;
+  const Matrix<T> a = Matrix<T>::Zero(250, 230);
+  for (SvdMethod m : {SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    const auto r = truncated_svd(a, 3, o);
+    EXPECT_EQ(r.status, Status::Success) << to_string(m);
+    ASSERT_EQ(r.S.size(), 3) << to_string(m);
+    EXPECT_EQ(r.S.maxCoeff(), T(0)) << to_string(m);
+    EXPECT_LE(test::orthonormality_error(r.U), 1e-6) << to_string(m);
+    EXPECT_LE(test::orthonormality_error(r.V), 1e-6) << to_string(m);
+  }
+}
+
+TYPED_TEST(SvdTest, NonFiniteInputIsReportedNotHidden) {
+  using T = TypeParam;
+  Matrix<T> a = planted(220, 210, test::geometric(10, 0.5), 27).a.cast<T>();
+  a(3, 4) = std::numeric_limits<T>::quiet_NaN();
+  for (SvdMethod m : {SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    const auto r = truncated_svd(a, 3, o);
+    EXPECT_EQ(r.status, Status::NumericalIssue) << to_string(m);
+  }
+}
+
+TYPED_TEST(SvdTest, InterruptStopsWithStatus) {
+  using T = TypeParam;
+  const Matrix<T> a = planted(240, 220, test::geometric(30, 0.9), 28).a.cast<T>();
+  request_interrupt();
+  TruncatedSvdOptions o;
+  o.method = SvdMethod::Randomized;
+  const auto rr = truncated_svd(a, 4, o);
+  o.method = SvdMethod::Lanczos;
+  const auto rl = truncated_svd(a, 4, o);
+  clear_interrupt();
+  EXPECT_EQ(rr.status, Status::Interrupted);
+  EXPECT_EQ(rr.iterations, 0);
+  EXPECT_EQ(rr.S.size(), 4);  // the q = 0 answer from the first sketch
+  EXPECT_EQ(rl.status, Status::Interrupted);
+}
+
+TYPED_TEST(SvdTest, BadRankThrows) {
+  using T = TypeParam;
+  const Matrix<T> a = Matrix<T>::Ones(8, 5);
+  for (SvdMethod m : {SvdMethod::Auto, SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    TruncatedSvdOptions o;
+    o.method = m;
+    EXPECT_THROW(truncated_svd(a, 0, o), InvalidArgument);
+    EXPECT_THROW(truncated_svd(a, -2, o), InvalidArgument);
+    EXPECT_THROW(truncated_svd(a, 6, o), InvalidArgument);
+  }
+  const auto sp = test::random_sparse<T>(8, 5, 2, 1);
+  EXPECT_THROW(truncated_svd(sp, 6), InvalidArgument);
+  EXPECT_THROW(truncated_svd(Matrix<T>(0, 4), 1), InvalidArgument);
+}
+
+TEST(SvdOptions, BadOptionsThrow) {
+  const MatrixXd a = MatrixXd::Ones(8, 5);
+  TruncatedSvdOptions o;
+  o.oversampling = -1;
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+  o = {};
+  o.power_iterations = -2;
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+  o = {};
+  o.tolerance = 0;
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+  o.tolerance = std::nan("");
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+  o = {};
+  o.max_iterations = 0;
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+  o = {};
+  o.krylov_dim = -1;
+  EXPECT_THROW(truncated_svd(a, 2, o), InvalidArgument);
+}
+
+TEST(SvdMethodNames, RoundTripAndRejectUnknown) {
+  for (SvdMethod m : {SvdMethod::Auto, SvdMethod::Full, SvdMethod::Lanczos, SvdMethod::Randomized}) {
+    EXPECT_EQ(parse_svd_method(to_string(m)), m);
+  }
+  EXPECT_THROW(parse_svd_method("svd"), InvalidArgument);
+  EXPECT_THROW(parse_svd_method(""), InvalidArgument);
+  EXPECT_THROW(parse_svd_method("Lanczos"), InvalidArgument);
+}
+
+TYPED_TEST(SvdTest, FullSvdAndSingularValues) {
+  using T = TypeParam;
+  const auto p = planted(40, 25, test::geometric(25, 0.6), 29);
+  const Matrix<T> a = p.a.cast<T>();
+  const auto r = full_svd(a);
+  ASSERT_EQ(r.status, Status::Success);
+  EXPECT_EQ(r.U.rows(), 40);
+  EXPECT_EQ(r.U.cols(), 25);
+  EXPECT_EQ(r.V.rows(), 25);
+  EXPECT_LE(static_cast<double>((r.U * r.S.asDiagonal() * r.V.transpose() - a).norm() / a.norm()),
+            tol<T>(1e-14, 1e-6));
+  // Singular values spanning 1 .. 0.6^24 = 5e-6 (double: all to relative 1e-9;
+  // float: the large ones only, the small ones sit at eps(float) * sigma_1).
+  const Vector<T> s = singular_values(a);
+  const Index check = std::is_same_v<T, double> ? 25 : 8;
+  EXPECT_LE(test::max_relative_error(s.head(check), p.s.head(check)), tol<T>(1e-9, 1e-4));
+}
+
+}  // namespace
+}  // namespace lowrank
