@@ -1,0 +1,130 @@
+#include <cmath>
+
+#include "io_test_util.hpp"
+#include "lowrank/io.hpp"
+
+namespace lowrank::io {
+namespace {
+
+using ::testing::HasSubstr;
+using test::fixture;
+using test::input_error;
+using test::TempDir;
+
+TEST(DetectFormat, ByMagicExtensionAndContent) {
+  EXPECT_EQ(detect_format(fixture("c_f8.npy")), FileFormat::Npy);
+  EXPECT_EQ(detect_format(fixture("stored.npz")), FileFormat::Npz);
+  EXPECT_EQ(detect_format(fixture("good.safetensors")), FileFormat::Safetensors);
+  EXPECT_EQ(detect_format(fixture("mm_general.mtx")), FileFormat::MatrixMarket);
+  EXPECT_EQ(detect_format(fixture("dense_missing.csv")), FileFormat::DenseCsv);
+  EXPECT_EQ(detect_format(fixture("ratings_tab.data")), FileFormat::Triplets);
+  EXPECT_EQ(detect_format(fixture("ratings.dat")), FileFormat::Triplets);
+  TempDir dir;
+  // No telling extension: decided by content.
+  const std::string npy = test::read_bytes(fixture("c_f8.npy"));
+  EXPECT_EQ(detect_format(dir.write("array.bin", npy)), FileFormat::Npy);
+  EXPECT_EQ(detect_format(dir.write("st.bin", test::read_bytes(fixture("good.safetensors")))), FileFormat::Safetensors);
+  EXPECT_EQ(detect_format(dir.write("m", "%%MatrixMarket matrix array real general\n1 1\n2\n")), FileFormat::MatrixMarket);
+  EXPECT_EQ(detect_format(dir.write("r", "# ratings\n1 2 3\n")), FileFormat::Triplets);
+  EXPECT_EQ(detect_format(dir.write("d", "\"\",a,b\nx,1,2\n")), FileFormat::DenseCsv);
+  EXPECT_THAT(input_error([&] { detect_format(dir.write("z", "")); }), HasSubstr("z: empty file"));
+  EXPECT_THAT(input_error([&] { detect_format(dir.path("none")); }), HasSubstr("none: cannot open"));
+  EXPECT_EQ(parse_file_format("matrix-market"), FileFormat::MatrixMarket);
+  EXPECT_THROW(parse_file_format("xls"), InvalidArgument);
+}
+
+TEST(ReadMatrixAny, DescribeDenseWithMissing) {
+  const auto a = read_matrix_any(fixture("dense_missing.csv"));
+  EXPECT_FALSE(a.is_sparse());
+  const auto info = describe(a);
+  EXPECT_EQ(info.format, FileFormat::DenseCsv);
+  EXPECT_EQ(info.dtype, "text");
+  EXPECT_EQ(info.rows, 3);
+  EXPECT_EQ(info.cols, 3);
+  EXPECT_EQ(info.nnz, 5u);
+  EXPECT_EQ(info.missing, 4u);
+  EXPECT_DOUBLE_EQ(info.density, 5.0 / 9.0);
+  EXPECT_EQ(info.min, -2.0);
+  EXPECT_EQ(info.max, 1000.0);
+  const auto j = to_json(info);
+  EXPECT_EQ(j["format"], "csv");
+  EXPECT_EQ(j["missing"], 4);
+  EXPECT_EQ(j["max"], 1000.0);
+}
+
+TEST(ReadMatrixAny, DescribeSparseAndBinary) {
+  const auto t = describe(read_matrix_any(fixture("ratings_tab.data")));
+  EXPECT_TRUE(t.sparse);
+  EXPECT_EQ(t.rows, 4);
+  EXPECT_EQ(t.cols, 4);
+  EXPECT_EQ(t.nnz, 5u);
+  EXPECT_EQ(t.missing, 11u);
+  EXPECT_EQ(t.min, 1.0);
+  EXPECT_EQ(t.max, 4.5);
+  const auto mm = describe(read_matrix_any(fixture("mm_integer.mtx")));
+  EXPECT_EQ(mm.dtype, "integer");
+  EXPECT_EQ(mm.min, -3.0);
+  const auto arr = describe(read_matrix_any(fixture("mm_array.mtx")));
+  EXPECT_FALSE(arr.sparse);
+  EXPECT_EQ(arr.nnz, 12u);
+  const auto npy = describe(read_matrix_any(fixture("fortran_f4.npy")));
+  EXPECT_EQ(npy.dtype, "float32");
+  EXPECT_EQ(npy.missing, 0u);
+  EXPECT_EQ(npy.min, -1.25);
+  EXPECT_EQ(npy.max, 4.25);
+
+  ReadAnyOptions o;
+  o.array_name = "b";
+  const auto npz = read_matrix_any(fixture("deflated.npz"), o);
+  EXPECT_EQ(npz.arrays, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(npz.array_name, "b");
+  EXPECT_EQ(npz.dense().values.rows(), 5);
+  o.array_name = "zz";
+  EXPECT_THROW(read_matrix_any(fixture("deflated.npz"), o), InvalidArgument);
+
+  const auto st = read_matrix_any(fixture("good.safetensors"));
+  EXPECT_EQ(st.array_name, "m23");  // the first by data offset
+  EXPECT_EQ(st.arrays.size(), 5u);
+  const auto sti = describe(st);
+  EXPECT_EQ(sti.dtype, "float64");
+  EXPECT_EQ(sti.rows, 2);
+  EXPECT_EQ(sti.cols, 3);
+  o.array_name = "f16";
+  const auto f16 = describe(read_matrix_any(fixture("good.safetensors"), o));
+  EXPECT_EQ(f16.dtype, "float16");
+  EXPECT_EQ(f16.nonfinite, 2u);  // +-inf
+  EXPECT_EQ(f16.nnz, 10u);
+  EXPECT_EQ(f16.max, 65504.0);
+  EXPECT_EQ(f16.min, -2.5);
+}
+
+TEST(ReadMatrixAny, ForcedFormatAndErrorsPropagate) {
+  TempDir dir;
+  // A comma triplet file (MovieLens ratings.csv) is read as dense CSV by
+  // extension; forcing the format reads it as triplets.
+  ReadAnyOptions o;
+  o.format = FileFormat::Triplets;
+  EXPECT_TRUE(read_matrix_any(fixture("ratings_header.csv"), o).is_sparse());
+  EXPECT_THAT(input_error([&] { read_matrix_any(fixture("truncated.npy")); }), HasSubstr("truncated.npy: byte 204"));
+  const Matrix<double> cube = Matrix<double>::Constant(1, 1, 2.0);
+  write_safetensors(dir.path("ok.safetensors"), {{"m", TensorDType::F32, cube}});
+  EXPECT_EQ(read_matrix_any(dir.path("ok.safetensors")).dtype, "float32");
+}
+
+TEST(Json, WriteReadRoundTripAndErrors) {
+  TempDir dir;
+  nlohmann::json j = {{"rank", 5}, {"residual", 0.125}, {"bad", std::nan("")}, {"list", {1.5, INFINITY}}};
+  write_json(dir.path("s.json"), j);
+  const auto back = read_json(dir.path("s.json"));
+  EXPECT_EQ(back["rank"], 5);
+  EXPECT_EQ(back["residual"], 0.125);
+  EXPECT_TRUE(back["bad"].is_null());
+  EXPECT_TRUE(back["list"][1].is_null());
+  EXPECT_EQ(test::read_bytes(dir.path("s.json")).back(), '\n');
+  const auto msg = input_error([&] { read_json(dir.write("b.json", "{\"a\": [1, 2,, 3]}")); });
+  EXPECT_THAT(msg, HasSubstr("b.json: byte 12: malformed JSON"));
+  EXPECT_THAT(input_error([&] { write_json(dir.path("missing/dir/x.json"), j); }), HasSubstr("x.json: cannot create"));
+}
+
+}  // namespace
+}  // namespace lowrank::io
