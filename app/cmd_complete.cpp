@@ -1,6 +1,439 @@
-// lowrank complete / predict: wired to the completion engine (in progress).
+// lowrank complete / lowrank predict: matrix completion from observed entries.
+// Flags -> library options -> fit -> report; no numerics here.
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
 #include "cli_common.hpp"
+#include "lowrank/completion/als.hpp"
+#include "lowrank/completion/convert.hpp"
+#include "lowrank/completion/model.hpp"
+#include "lowrank/completion/path.hpp"
+#include "lowrank/completion/robust_pca.hpp"
+#include "lowrank/completion/soft_impute.hpp"
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/splits.hpp"
+#include "lowrank/io.hpp"
+#include "lowrank/io/completion_model.hpp"
+
 namespace lowrank::cli {
-void register_complete(CLI::App&) {}
-void register_predict(CLI::App&) {}
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CompleteFlags {
+  std::string train;
+  std::string test;
+  double holdout = 0;
+  std::uint64_t seed = 0;
+  std::string method = "soft-impute";
+  std::optional<double> lambda;
+  int lambda_path = 0;
+  double min_ratio = 1e-3;
+  int cv = 0;
+  Index rank = 0;
+  bool scale = false;
+  bool center = false;
+  bool debias = false;
+  bool biases = false;
+  int max_iterations = 0;
+  double tolerance = 0;
+  std::string duplicates = "error";
+  std::string out;
+  CommonFlags common;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Data {
+  ObservedEntries<double> train;
+  ObservedEntries<double> test;
+  bool has_test = false;
+  std::optional<io::DenseTable> dense;  ///< set when the training file was a dense table
+  std::size_t unseen_test = 0;
+};
+
+Data load_data(const CompleteFlags& f) {
+  Data d;
+  io::ReadAnyOptions ropts;
+  ropts.triplets.duplicates = parse_duplicate_policy(f.duplicates);
+  ropts.mm_duplicates = ropts.triplets.duplicates;
+  io::AnyMatrix in = io::read_matrix_any(f.train, ropts);
+  ObservedEntries<double> all;
+  if (in.is_sparse()) {
+    all = in.entries();
+  } else {
+    d.dense = in.dense();
+    all = io::to_observed(*d.dense);
+  }
+  if (all.row_ids.empty()) all.row_ids = IdMap::identity(static_cast<std::size_t>(all.rows));
+  if (all.col_ids.empty()) all.col_ids = IdMap::identity(static_cast<std::size_t>(all.cols));
+  if (all.nnz() == 0) throw InputError(f.train, "no observed entries");
+  if (!f.test.empty()) {
+    io::TripletReadOptions topts;
+    topts.duplicates = ropts.triplets.duplicates;
+    io::MappedTriplets t = io::read_triplets_mapped(f.test, all.row_ids, all.col_ids, topts);
+    d.unseen_test = t.unseen.size();
+    if (d.unseen_test > 0) {
+      warn(fmt::format("{}: {} test entries skipped: their ids never appear in training ({} rows, {} columns; "
+                       "first at line {})",
+                       f.test, d.unseen_test, t.unseen_rows, t.unseen_cols, t.unseen.front().line));
+    }
+    d.test = std::move(t.entries);
+    d.train = std::move(all);
+    d.has_test = true;
+  } else if (f.holdout > 0) {
+    const Split s = random_holdout(all, f.holdout, f.seed);
+    d.train = all.subset(s.train);
+    d.test = all.subset(s.test);
+    d.has_test = true;
+  } else {
+    d.train = std::move(all);
+  }
+  return d;
+}
+
+struct Fit {
+  CompletionModel<double> model;
+  int iterations = 0;
+  Status status = Status::Success;
+  double lambda = std::numeric_limits<double>::quiet_NaN();
+  double objective = std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::string> warnings;
+  std::optional<CrossValidationResult<double>> cv;
+  std::optional<PathResult<double>> path;
+  std::optional<RobustPcaResult<double>> rpca;
+};
+
+SoftImputeOptions soft_impute_options(const CompleteFlags& f, Index max_rank, const ProgressCallback& progress) {
+  SoftImputeOptions o;
+  o.variant = f.method == "soft-impute-svd" ? SoftImputeVariant::Svd : SoftImputeVariant::Als;
+  o.max_rank = max_rank;
+  o.debias = f.debias;
+  o.seed = f.seed;
+  o.progress = progress;
+  if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
+  if (f.tolerance > 0) o.tolerance = f.tolerance;
+  if (f.scale || f.center) {
+    BiScaleOptions b;
+    b.row_scale = b.col_scale = f.scale;
+    o.scaling = b;
+  }
+  return o;
+}
+
+Fit fit_soft_impute(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
+  const Index max_rank = f.rank > 0 ? f.rank : std::min<Index>({train.rows, train.cols, 50});
+  SoftImputeOptions base = soft_impute_options(f, max_rank, {});
+  Fit fit;
+  if (f.lambda) {
+    SoftImputeOptions o = base;
+    o.lambda = *f.lambda;
+    o.progress = progress;
+    SoftImputeResult<double> r = soft_impute(train, o);
+    fit.model = std::move(r.model);
+    fit.iterations = r.iterations;
+    fit.status = r.status;
+    fit.lambda = r.lambda;
+    fit.objective = r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
+    fit.warnings = r.warnings;
+    return fit;
+  }
+  const int count = f.lambda_path > 0 ? f.lambda_path : 20;
+  const double lmax = lambda_max(train, base.scaling);
+  const std::vector<double> grid = log_lambda_grid(lmax, count, f.min_ratio);
+  PathFitFunction<double> fn = [&base](const ObservedEntries<double>& data, double lambda,
+                                       const CompletionModel<double>* warm) {
+    SoftImputeOptions o = base;
+    o.lambda = lambda;
+    return soft_impute(data, o, warm);
+  };
+  std::vector<double> final_grid = grid;
+  const int folds = f.cv > 0 ? f.cv : (f.lambda_path > 0 ? 0 : 5);
+  if (folds > 0) {
+    CrossValidationOptions cvo;
+    cvo.folds = folds;
+    cvo.seed = f.seed;
+    cvo.progress = progress;
+    fit.cv = cross_validate(train, grid, fn, cvo);
+    final_grid.assign(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(fit.cv->best_index) + 1);
+    if (fit.cv->status == Status::Interrupted) fit.status = Status::Interrupted;
+  }
+  if (fit.status != Status::Interrupted) {
+    fit.path = fit_path(train, final_grid, fn, false, progress);
+    fit.model = std::move(fit.path->models.back());
+    const PathPoint& last = fit.path->points.back();
+    fit.lambda = last.lambda;
+    fit.iterations = last.iterations;
+    fit.objective = last.objective;
+    fit.status = fit.path->status == Status::Interrupted ? Status::Interrupted : last.status;
+  }
+  return fit;
+}
+
+Fit fit_als(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
+  if (f.cv > 0 || f.lambda_path > 0) {
+    throw InvalidArgument("--lambda-path / --cv apply to soft-impute; for als give --lambda (L2 weight) and --rank");
+  }
+  AlsOptions o;
+  o.rank = f.rank > 0 ? f.rank : std::min<Index>({train.rows, train.cols, 10});
+  if (f.lambda) o.lambda = *f.lambda;
+  o.biases = f.biases;
+  o.robust = f.method == "robust-als";
+  o.seed = f.seed;
+  o.progress = progress;
+  if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
+  if (f.tolerance > 0) o.tolerance = f.tolerance;
+  AlsResult<double> r = als(train, o);
+  Fit fit;
+  fit.model = std::move(r.model);
+  fit.iterations = r.iterations;
+  fit.status = r.status;
+  fit.lambda = r.lambda;
+  fit.objective = r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
+  fit.warnings = r.warnings;
+  return fit;
+}
+
+Fit fit_rpca(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
+  if (f.cv > 0 || f.lambda_path > 0) throw InvalidArgument("--lambda-path / --cv do not apply to rpca");
+  RobustPcaOptions o;
+  if (f.lambda) o.lambda = *f.lambda;
+  o.progress = progress;
+  if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
+  if (f.tolerance > 0) o.tolerance = f.tolerance;
+  Fit fit;
+  fit.rpca = robust_pca(train, o);
+  fit.model = model_from_dense(fit.rpca->L, fit.rpca->rank);
+  fit.iterations = fit.rpca->iterations;
+  fit.status = fit.rpca->status;
+  fit.lambda = fit.rpca->lambda;
+  fit.objective = fit.rpca->objective_trace.empty() ? fit.objective : fit.rpca->objective_trace.back();
+  return fit;
+}
+
+nlohmann::json metrics_json(const ErrorMetrics& m) { return {{"rmse", m.rmse}, {"mae", m.mae}, {"count", m.count}}; }
+
+void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {
+  nlohmann::json rows = nlohmann::json::array();
+  std::string csv = "lambda,mean_rmse,sd_rmse,mean_mae,mean_rank,folds\n";
+  for (const auto& r : cv.table) {
+    rows.push_back({{"lambda", r.lambda}, {"mean_rmse", r.mean_rmse}, {"sd_rmse", r.sd_rmse},
+                    {"mean_mae", r.mean_mae}, {"mean_rank", r.mean_rank}, {"folds", r.folds}});
+    csv += fmt::format("{:.10g},{:.10g},{:.10g},{:.10g},{:.6g},{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_mae,
+                       r.mean_rank, r.folds);
+  }
+  io::write_json((fs::path(dir) / "cv.json").string(), {{"best_lambda", cv.best_lambda}, {"table", rows}});
+  std::FILE* fp = std::fopen((fs::path(dir) / "cv.csv").string().c_str(), "wb");
+  if (!fp) throw InputError(dir, "cannot write cv.csv");
+  std::fputs(csv.c_str(), fp);
+  std::fclose(fp);
+}
+
+void run_complete(const CompleteFlags& f) {
+  apply_common_flags(f.common);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (f.holdout != 0 && !(f.holdout > 0 && f.holdout < 1)) {
+    throw InvalidArgument(fmt::format("--holdout must be in (0, 1), got {}", f.holdout));
+  }
+  if (f.holdout > 0 && !f.test.empty()) throw InvalidArgument("give either --test or --holdout, not both");
+  if (f.lambda && (f.lambda_path > 0 || f.cv > 0)) throw InvalidArgument("give either --lambda or --lambda-path/--cv");
+  if (f.lambda && *f.lambda < 0) throw InvalidArgument(fmt::format("--lambda must be >= 0, got {}", *f.lambda));
+  if (f.rank < 0) throw InvalidArgument(fmt::format("--rank must be >= 1, got {}", f.rank));
+
+  Data data = load_data(f);
+  const ProgressCallback progress = stderr_progress(f.common);
+  Fit fit;
+  if (f.method == "soft-impute" || f.method == "soft-impute-svd") {
+    fit = fit_soft_impute(f, data.train, progress);
+  } else if (f.method == "als" || f.method == "robust-als") {
+    fit = fit_als(f, data.train, progress);
+  } else {
+    fit = fit_rpca(f, data.train, progress);
+  }
+  for (const auto& w : fit.warnings) warn(w);
+  if (fit.status == Status::Interrupted) warn("interrupted: reporting and saving the last estimate");
+  else if (fit.status != Status::Success) warn(fmt::format("solver status: {}", to_string(fit.status)));
+
+  const ErrorMetrics train_m = evaluate(fit.model, data.train);
+  std::optional<ErrorMetrics> test_m;
+  if (data.has_test) test_m = evaluate(fit.model, data.test);
+  const double seconds = seconds_since(t0);
+
+  nlohmann::json j{{"train_file", f.train},
+                   {"method", f.method},
+                   {"rows", data.train.rows},
+                   {"cols", data.train.cols},
+                   {"train", metrics_json(train_m)},
+                   {"lambda", fit.lambda},
+                   {"rank", fit.model.rank()},
+                   {"iterations", fit.iterations},
+                   {"objective", fit.objective},
+                   {"status", to_string(fit.status)},
+                   {"seconds", seconds},
+                   {"seed", f.seed}};
+  if (test_m) j["test"] = metrics_json(*test_m);
+  if (data.unseen_test) j["test_unseen_skipped"] = data.unseen_test;
+  if (fit.cv) j["cv_best_lambda"] = fit.cv->best_lambda;
+  if (!f.out.empty()) {
+    const ObservedMeans means = observed_means(data.train);
+    nlohmann::json meta = j;
+    meta["train_mean"] = means.global;
+    io::save_completion_model(f.out, fit.model, data.train.row_ids, data.train.col_ids, meta);
+    fs::create_directories(fs::path(f.out) / "means");
+    io::write_npy((fs::path(f.out) / "means" / "row.npy").string(), means.row);
+    io::write_npy((fs::path(f.out) / "means" / "col.npy").string(), means.col);
+    if (fit.cv) write_cv_table(f.out, *fit.cv);
+    if (fit.rpca) {
+      io::write_npy((fs::path(f.out) / "L.npy").string(), fit.rpca->L);
+      io::write_npy((fs::path(f.out) / "S.npy").string(), fit.rpca->S);
+    }
+    if (data.dense) {
+      // Observed cells keep their values; missing ones get the prediction.
+      io::DenseTable completed = *data.dense;
+      Matrix<double> full = fit.model.to_dense();
+      for (Index c = 0; c < full.cols(); ++c)
+        for (Index r = 0; r < full.rows(); ++r)
+          if (std::isnan(completed.values(r, c))) completed.values(r, c) = full(r, c);
+      io::write_dense_csv((fs::path(f.out) / "completed.csv").string(), completed);
+    }
+    j["out"] = f.out;
+  }
+  if (f.common.json) {
+    print_json(j);
+    return;
+  }
+  fmt::print("{}: {} x {}, {} observed training entries\n", f.train, data.train.rows, data.train.cols,
+             data.train.nnz());
+  fmt::print("method {}  lambda {:.6g}  rank {}  iterations {}  status {}  {:.2f} s\n", f.method, fit.lambda,
+             fit.model.rank(), fit.iterations, to_string(fit.status), seconds);
+  if (fit.cv) {
+    fmt::print("cross-validation ({} folds):\n  {:>12s} {:>10s} {:>9s} {:>6s}\n", f.cv > 0 ? f.cv : 5, "lambda", "rmse",
+               "sd", "rank");
+    for (std::size_t i = 0; i < fit.cv->table.size(); ++i) {
+      const auto& r = fit.cv->table[i];
+      if (r.folds == 0) continue;
+      fmt::print("  {:12.6g} {:10.5f} {:9.5f} {:6.1f}{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_rank,
+                 i == fit.cv->best_index ? "  <- best" : "");
+    }
+  }
+  fmt::print("train RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", train_m.rmse, train_m.mae, train_m.count);
+  if (test_m) fmt::print("test  RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", test_m->rmse, test_m->mae, test_m->count);
+  if (!f.out.empty()) fmt::print("model written to {}/\n", f.out);
+}
+
+struct PredictFlags {
+  std::string model;
+  std::string pairs;
+  std::string out;
+  CommonFlags common;
+};
+
+void run_predict(const PredictFlags& f) {
+  apply_common_flags(f.common);
+  io::SavedCompletionModel saved = io::load_completion_model(f.model);
+  io::TripletReadOptions topts;
+  topts.value_column = -1;
+  topts.duplicates = DuplicatePolicy::Last;
+  io::MappedTriplets mapped = io::read_triplets_mapped(f.pairs, saved.row_ids, saved.col_ids, topts);
+  const CompletionModel<double>& m = saved.model;
+  // Unseen ids fall back to the training means saved beside the model.
+  const std::string means_dir = (fs::path(f.model) / "means").string();
+  const Vector<double> row_mean = io::read_npy((fs::path(means_dir) / "row.npy").string()).values.col(0);
+  const Vector<double> col_mean = io::read_npy((fs::path(means_dir) / "col.npy").string()).values.col(0);
+  const double global_mean = saved.metadata.at("train_mean").get<double>();
+  std::vector<double> pred = m.predict(mapped.entries.row, mapped.entries.col);
+  std::string text;
+  for (std::size_t k = 0; k < pred.size(); ++k) {
+    text += fmt::format("{}\t{}\t{:.10g}\n", saved.row_ids.name(mapped.entries.row[k]),
+                        saved.col_ids.name(mapped.entries.col[k]), pred[k]);
+  }
+  std::size_t fallback = 0;
+  for (const io::UnseenEntry& u : mapped.unseen) {
+    double v = global_mean;
+    if (!u.row_unseen) v = row_mean(*saved.row_ids.find(u.row_id));
+    else if (!u.col_unseen) v = col_mean(*saved.col_ids.find(u.col_id));
+    if (std::isnan(v)) v = global_mean;
+    text += fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v);
+    ++fallback;
+  }
+  if (fallback) {
+    warn(fmt::format("{} pairs have ids unseen in training ({} rows, {} columns): predicted by the training row / column / global mean",
+                     fallback, mapped.unseen_rows, mapped.unseen_cols));
+  }
+  if (f.out.empty()) {
+    std::fputs(text.c_str(), stdout);
+  } else {
+    std::FILE* fp = std::fopen(f.out.c_str(), "wb");
+    if (!fp) throw InputError(f.out, "cannot open for writing");
+    std::fputs(text.c_str(), fp);
+    std::fclose(fp);
+  }
+  if (f.common.json) {
+    print_json({{"model", f.model}, {"pairs", pred.size() + fallback}, {"unseen", fallback}, {"out", f.out}});
+  }
+}
+
+}  // namespace
+
+void register_complete(CLI::App& app) {
+  auto f = std::make_shared<CompleteFlags>();
+  auto* cmd = app.add_subcommand("complete", "Fill in a partially observed matrix (soft-impute, ALS, robust PCA)");
+  cmd->add_option("--train", f->train, "Observed entries: triplets (row col value) or a dense CSV with empty/NA cells")
+      ->required();
+  cmd->add_option("--test", f->test, "Held-out triplets scored after the fit (ids as in --train)");
+  cmd->add_option("--holdout", f->holdout, "Hold out this fraction of the entries at random for testing, in (0, 1)");
+  cmd->add_option("--seed", f->seed, "Seed for the holdout, the CV folds and the solvers");
+  cmd->add_option("--method", f->method, "soft-impute (ALS form) | soft-impute-svd | als | robust-als | rpca")
+      ->check(CLI::IsMember({"soft-impute", "soft-impute-svd", "als", "robust-als", "rpca"}));
+  cmd->add_option("--lambda", f->lambda,
+                  "Regularisation: nuclear-norm weight (soft-impute), L2 weight (als), l1 weight (rpca)");
+  cmd->add_option("--lambda-path", f->lambda_path, "Soft-impute: number of lambdas on the log grid from lambda_max")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--min-ratio", f->min_ratio, "Smallest lambda of the path as a fraction of lambda_max")
+      ->check(CLI::Range(1e-12, 0.999999));
+  cmd->add_option("--cv", f->cv, "k-fold cross-validation over the lambda path (default 5 when no --lambda)")
+      ->check(CLI::Range(2, 100));
+  cmd->add_option("--rank", f->rank, "Rank cap (soft-impute, default min(m, n, 50)) or rank (als, default 10)");
+  cmd->add_flag("--scale", f->scale, "Soft-impute: centre and scale rows and columns first (biScale)");
+  cmd->add_flag("--center", f->center, "Soft-impute: centre rows and columns first (no scaling)");
+  cmd->add_flag("--debias", f->debias, "Soft-impute: re-fit the singular values without shrinkage");
+  cmd->add_flag("--biases", f->biases, "ALS: learn global mean and row / column biases");
+  cmd->add_option("--max-iter", f->max_iterations, "Iteration cap of each fit")->check(CLI::PositiveNumber);
+  cmd->add_option("--tol", f->tolerance, "Relative objective change that stops a fit")->check(CLI::PositiveNumber);
+  cmd->add_option("--duplicates", f->duplicates, "Repeated (row, col) entries: error|mean|last|sum")
+      ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
+  cmd->add_option("--out,-o", f->out,
+                  "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv, completed.csv)");
+  add_common_flags(*cmd, f->common);
+  cmd->footer(
+      "Examples:\n"
+      "  # cross-validated soft-impute on a dense CSV with missing cells; writes out/dune/completed.csv\n"
+      "  lowrank complete --train data/ecology/dune.csv --holdout 0.2 --seed 0 --out out/dune\n"
+      "  # MovieLens-100k, hard-rank ALS with biases, fixed split\n"
+      "  lowrank complete --train u1.base --test u1.test --method als --rank 20 --lambda 0.05 --biases --json\n");
+  cmd->callback([f] { run_complete(*f); });
+}
+
+void register_predict(CLI::App& app) {
+  auto f = std::make_shared<PredictFlags>();
+  auto* cmd = app.add_subcommand("predict", "Predict entries from a model written by `lowrank complete --out`");
+  cmd->add_option("--model", f->model, "Model directory")->required();
+  cmd->add_option("--pairs", f->pairs, "File of (row id, column id) pairs, one per line (extra fields ignored)")
+      ->required();
+  cmd->add_option("--out,-o", f->out, "Write 'row col prediction' lines here instead of stdout");
+  add_common_flags(*cmd, f->common);
+  cmd->footer(
+      "Example:\n"
+      "  lowrank predict --model out/dune --pairs pairs.tsv\n"
+      "Pairs whose ids were not seen in training get the training row / column / global mean (a warning counts them).\n");
+  cmd->callback([f] { run_predict(*f); });
+}
+
 }  // namespace lowrank::cli

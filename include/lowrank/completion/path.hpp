@@ -1,0 +1,92 @@
+#pragma once
+// Warm-started regularisation paths and k-fold cross-validation.
+//
+// A path fits the same estimator at a decreasing sequence of lambdas,
+// starting each fit from the previous one's model (MHT 2010, sec. 5: the
+// rank grows along the path and each warm start needs few iterations). The
+// grid is logarithmic from lambda_max (where the solution is 0) down to
+// lambda_max * min_ratio.
+//
+// Cross-validation splits the observed entries into k folds (seeded), runs
+// the whole path on each training part and scores every lambda on the
+// held-out fold; the chosen lambda minimises the mean validation RMSE. The
+// final model is refitted on all entries along the path down to that lambda.
+//
+// The path and CV are generic over a fit function so soft-impute, ALS and
+// GAME share them.
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "lowrank/completion/model.hpp"
+#include "lowrank/core/observed_entries.hpp"
+#include "lowrank/core/progress.hpp"
+
+namespace lowrank {
+
+/// Fits one model at `lambda` on `data`, warm-started from `warm` (may be null).
+template <class T>
+using PathFitFunction =
+    std::function<CompletionResult<T>(const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm)>;
+
+/// lambda_max * min_ratio^(i / (count - 1)), i = 0..count-1 (decreasing).
+/// Throws InvalidArgument unless count >= 1, lambda_max > 0 and 0 < min_ratio < 1.
+std::vector<double> log_lambda_grid(double lambda_max, int count, double min_ratio);
+
+struct PathPoint {
+  double lambda = 0;
+  Index rank = 0;
+  int iterations = 0;
+  double objective = 0;    ///< last value of the fit's objective trace
+  double train_rmse = 0;
+  double seconds = 0;
+  Status status = Status::Success;
+};
+
+template <class T>
+struct PathResult {
+  std::vector<PathPoint> points;
+  std::vector<CompletionModel<T>> models;  ///< one per point when keep_models, else only the last
+  Status status = Status::Success;         ///< Interrupted if stopped early (points hold what was done)
+};
+
+/// Fits `fit` along `lambdas` (decreasing), each warm-started from the last.
+template <class T>
+PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
+                       const PathFitFunction<T>& fit, bool keep_models = false,
+                       const ProgressCallback& progress = {});
+
+struct CrossValidationOptions {
+  int folds = 5;             ///< k >= 2
+  std::uint64_t seed = 0;    ///< fold assignment
+  /// Stop a fold's path once the validation RMSE has risen for this many
+  /// consecutive lambdas past its minimum (0 = run the whole grid). Saves the
+  /// slow small-lambda end of the path, as glmnet-style paths do.
+  int patience = 3;
+  ProgressCallback progress;
+};
+
+struct CrossValidationRow {
+  double lambda = 0;
+  double mean_rmse = 0;      ///< over the folds that reached this lambda
+  double sd_rmse = 0;        ///< standard deviation over those folds
+  double mean_mae = 0;
+  double mean_rank = 0;
+  int folds = 0;             ///< how many folds reached this lambda
+};
+
+template <class T>
+struct CrossValidationResult {
+  std::vector<CrossValidationRow> table;  ///< one row per lambda, path order
+  double best_lambda = 0;                 ///< argmin mean_rmse
+  std::size_t best_index = 0;
+  Status status = Status::Success;
+};
+
+/// k-fold CV of `fit` over `lambdas`. Throws InvalidArgument for folds < 2,
+/// more folds than entries, or an empty or increasing lambda grid.
+template <class T>
+CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
+                                        const PathFitFunction<T>& fit, const CrossValidationOptions& options);
+
+}  // namespace lowrank

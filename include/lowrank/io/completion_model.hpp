@@ -1,0 +1,41 @@
+#pragma once
+// A fitted completion model on disk: one directory, written by
+// `lowrank complete --out DIR` and read by `lowrank predict --model DIR`.
+//
+//   model.json      {"format": "lowrank-completion-model", "version": 1,
+//                    "rows", "cols", "rank", "global_offset", "method", ...}
+//   U.npy d.npy V.npy                       the low-rank part in SVD form
+//   row_offset.npy col_offset.npy           present only when non-empty
+//   row_scale.npy  col_scale.npy            present only when non-empty
+//   row_ids.txt col_ids.txt                 external ids, one per line
+//
+// Reading checks the format tag, the version and every shape, so an
+// incomplete directory or one from another version gives a clear error.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lowrank/completion/model.hpp"
+#include "lowrank/core/observed_entries.hpp"
+
+namespace lowrank::io {
+
+inline constexpr int kCompletionModelVersion = 1;
+
+struct SavedCompletionModel {
+  CompletionModel<double> model;
+  IdMap row_ids;
+  IdMap col_ids;
+  nlohmann::json metadata;  ///< the whole model.json
+};
+
+/// Writes the model directory (created if missing). `metadata` is merged
+/// into model.json (method, lambda, training errors, ...).
+void save_completion_model(const std::string& dir, const CompletionModel<double>& model, const IdMap& row_ids,
+                           const IdMap& col_ids, const nlohmann::json& metadata = {});
+
+/// Reads a model directory; throws InputError naming the missing or
+/// inconsistent file.
+SavedCompletionModel load_completion_model(const std::string& dir);
+
+}  // namespace lowrank::io

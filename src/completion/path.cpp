@@ -1,0 +1,193 @@
+#include "lowrank/completion/path.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/splits.hpp"
+
+namespace lowrank {
+
+std::vector<double> log_lambda_grid(double lambda_max, int count, double min_ratio) {
+  if (count < 1) throw InvalidArgument("lambda path: the number of lambdas must be >= 1, got " + std::to_string(count));
+  if (!(lambda_max > 0) || !std::isfinite(lambda_max)) {
+    throw InvalidArgument("lambda path: lambda_max must be positive and finite (is the observed matrix all zeros?)");
+  }
+  if (!(min_ratio > 0 && min_ratio < 1)) {
+    throw InvalidArgument("lambda path: min_ratio must be in (0, 1), got " + std::to_string(min_ratio));
+  }
+  std::vector<double> out(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const double t = count == 1 ? 0.0 : static_cast<double>(i) / (count - 1);
+    out[static_cast<std::size_t>(i)] = lambda_max * std::pow(min_ratio, t);
+  }
+  return out;
+}
+
+namespace {
+
+void check_grid(const std::vector<double>& lambdas) {
+  if (lambdas.empty()) throw InvalidArgument("lambda path: the grid is empty");
+  for (std::size_t i = 0; i < lambdas.size(); ++i) {
+    if (!(lambdas[i] >= 0) || !std::isfinite(lambdas[i])) {
+      throw InvalidArgument("lambda path: lambda must be finite and >= 0, got " + std::to_string(lambdas[i]));
+    }
+    if (i > 0 && lambdas[i] > lambdas[i - 1]) {
+      throw InvalidArgument("lambda path: the grid must be decreasing (warm starts go from large to small lambda)");
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
+                       const PathFitFunction<T>& fit, bool keep_models, const ProgressCallback& progress) {
+  check_grid(lambdas);
+  PathResult<T> out;
+  const auto start = std::chrono::steady_clock::now();
+  const CompletionModel<T>* warm = nullptr;
+  CompletionModel<T> last;
+  for (std::size_t i = 0; i < lambdas.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    CompletionResult<T> r = fit(data, lambdas[i], warm);
+    PathPoint p;
+    p.lambda = lambdas[i];
+    p.rank = r.model.rank();
+    p.iterations = r.iterations;
+    p.objective = r.objective_trace.empty() ? std::numeric_limits<double>::quiet_NaN() : r.objective_trace.back();
+    p.train_rmse = evaluate(r.model, data).rmse;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    p.status = r.status;
+    out.points.push_back(p);
+    last = std::move(r.model);
+    if (keep_models) out.models.push_back(last);
+    warm = &last;
+    if (progress) {
+      ProgressEvent e;
+      e.stage = "lambda-path";
+      e.iteration = static_cast<int>(i + 1);
+      e.objective = p.objective;
+      e.change = lambdas[i];
+      e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      e.rank = static_cast<int>(p.rank);
+      progress(e);
+    }
+    if (r.status == Status::Interrupted || interrupt_requested()) {
+      out.status = Status::Interrupted;
+      break;
+    }
+  }
+  if (!keep_models) out.models.push_back(std::move(last));
+  return out;
+}
+
+template <class T>
+CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
+                                        const PathFitFunction<T>& fit, const CrossValidationOptions& options) {
+  check_grid(lambdas);
+  if (options.folds < 2) throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
+  if (static_cast<std::size_t>(options.folds) > data.nnz()) {
+    throw InvalidArgument("cross-validation: " + std::to_string(options.folds) + " folds but only " +
+                          std::to_string(data.nnz()) + " observed entries");
+  }
+  const std::size_t L = lambdas.size();
+  const auto folds = k_fold(data, options.folds, options.seed);
+  // rmse[f][l], NaN where fold f stopped before lambda l.
+  std::vector<std::vector<double>> rmse(folds.size(), std::vector<double>(L, std::numeric_limits<double>::quiet_NaN()));
+  std::vector<std::vector<double>> mae = rmse, rank = rmse;
+  CrossValidationResult<T> out;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t f = 0; f < folds.size() && out.status != Status::Interrupted; ++f) {
+    const ObservedEntries<T> train = data.subset(folds[f].train);
+    const ObservedEntries<T> test = data.subset(folds[f].test);
+    const CompletionModel<T>* warm = nullptr;
+    CompletionModel<T> last;
+    double best = std::numeric_limits<double>::infinity();
+    int worse = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      CompletionResult<T> r = fit(train, lambdas[l], warm);
+      const ErrorMetrics m = evaluate(r.model, test);
+      rmse[f][l] = m.rmse;
+      mae[f][l] = m.mae;
+      rank[f][l] = static_cast<double>(r.model.rank());
+      last = std::move(r.model);
+      warm = &last;
+      if (options.progress) {
+        ProgressEvent e;
+        e.stage = "cross-validation";
+        e.iteration = static_cast<int>(f * L + l + 1);
+        e.objective = m.rmse;
+        e.change = lambdas[l];
+        e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        e.rank = static_cast<int>(last.rank());
+        options.progress(e);
+      }
+      if (r.status == Status::Interrupted || interrupt_requested()) {
+        out.status = Status::Interrupted;
+        break;
+      }
+      if (m.rmse < best) {
+        best = m.rmse;
+        worse = 0;
+      } else if (options.patience > 0 && ++worse >= options.patience) {
+        break;
+      }
+    }
+  }
+  out.table.resize(L);
+  double best_rmse = std::numeric_limits<double>::infinity();
+  for (std::size_t l = 0; l < L; ++l) {
+    CrossValidationRow& row = out.table[l];
+    row.lambda = lambdas[l];
+    double s = 0, s2 = 0, sm = 0, sr = 0;
+    int n = 0;
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      if (std::isnan(rmse[f][l])) continue;
+      s += rmse[f][l];
+      s2 += rmse[f][l] * rmse[f][l];
+      sm += mae[f][l];
+      sr += rank[f][l];
+      ++n;
+    }
+    row.folds = n;
+    if (n == 0) {
+      row.mean_rmse = row.sd_rmse = row.mean_mae = row.mean_rank = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    row.mean_rmse = s / n;
+    row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
+    row.mean_mae = sm / n;
+    row.mean_rank = sr / n;
+    // Only lambdas every fold reached compete, so an early-stopped fold cannot
+    // make a lambda look better than it is.
+    if (n == static_cast<int>(folds.size()) && row.mean_rmse < best_rmse) {
+      best_rmse = row.mean_rmse;
+      out.best_index = l;
+    }
+  }
+  if (!std::isfinite(best_rmse)) {
+    // Interrupted in the first fold: choose among what was computed.
+    for (std::size_t l = 0; l < L; ++l) {
+      if (out.table[l].folds > 0 && out.table[l].mean_rmse < best_rmse) {
+        best_rmse = out.table[l].mean_rmse;
+        out.best_index = l;
+      }
+    }
+  }
+  out.best_lambda = lambdas[out.best_index];
+  return out;
+}
+
+template PathResult<float> fit_path(const ObservedEntries<float>&, const std::vector<double>&,
+                                    const PathFitFunction<float>&, bool, const ProgressCallback&);
+template PathResult<double> fit_path(const ObservedEntries<double>&, const std::vector<double>&,
+                                     const PathFitFunction<double>&, bool, const ProgressCallback&);
+template CrossValidationResult<float> cross_validate(const ObservedEntries<float>&, const std::vector<double>&,
+                                                     const PathFitFunction<float>&, const CrossValidationOptions&);
+template CrossValidationResult<double> cross_validate(const ObservedEntries<double>&, const std::vector<double>&,
+                                                      const PathFitFunction<double>&, const CrossValidationOptions&);
+
+}  // namespace lowrank

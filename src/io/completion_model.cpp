@@ -1,0 +1,129 @@
+#include "lowrank/io/completion_model.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/io/json.hpp"
+#include "lowrank/io/npy.hpp"
+
+namespace lowrank::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_ids(const std::string& path, const IdMap& ids, Index n) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw InputError(path, "cannot open for writing");
+    for (Index i = 0; i < n; ++i) out << (ids.empty() ? std::to_string(i) : ids.name(static_cast<std::int32_t>(i))) << '\n';
+    if (!out) throw InputError(path, "write failed");
+  }
+  fs::rename(tmp, path);
+}
+
+IdMap read_ids(const std::string& path, Index expected) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "missing: the model directory is incomplete");
+  IdMap ids;
+  std::string line;
+  std::size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (ids.find(line)) throw InputError(path, lineno, "repeated id '" + line + "'");
+    ids.get_or_add(line);
+  }
+  if (static_cast<Index>(ids.size()) != expected) {
+    throw InputError(path, "holds " + std::to_string(ids.size()) + " ids, model.json says " + std::to_string(expected));
+  }
+  return ids;
+}
+
+Matrix<double> read_matrix(const std::string& dir, const std::string& name, Index rows, Index cols) {
+  const std::string path = (fs::path(dir) / name).string();
+  if (!fs::exists(path)) throw InputError(path, "missing: the model directory is incomplete");
+  NpyArray a = read_npy(path);
+  if (a.values.rows() != rows || a.values.cols() != cols) {
+    throw InputError(path, "has shape " + std::to_string(a.values.rows()) + " x " + std::to_string(a.values.cols()) +
+                               ", model.json implies " + std::to_string(rows) + " x " + std::to_string(cols));
+  }
+  return std::move(a.values);
+}
+
+Vector<double> read_optional_vector(const std::string& dir, const std::string& name, Index n) {
+  if (!fs::exists(fs::path(dir) / name)) return {};
+  return read_matrix(dir, name, n, 1).col(0);
+}
+
+}  // namespace
+
+void save_completion_model(const std::string& dir, const CompletionModel<double>& model, const IdMap& row_ids,
+                           const IdMap& col_ids, const nlohmann::json& metadata) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(dir, "cannot create the model directory: " + ec.message());
+  auto p = [&](const char* name) { return (fs::path(dir) / name).string(); };
+  write_npy(p("U.npy"), model.U);
+  write_npy(p("d.npy"), model.d);
+  write_npy(p("V.npy"), model.V);
+  // Remove optional parts of an older model in the same directory first.
+  for (const char* n : {"row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy"}) fs::remove(p(n), ec);
+  if (model.row_offset.size()) write_npy(p("row_offset.npy"), model.row_offset);
+  if (model.col_offset.size()) write_npy(p("col_offset.npy"), model.col_offset);
+  if (model.row_scale.size()) write_npy(p("row_scale.npy"), model.row_scale);
+  if (model.col_scale.size()) write_npy(p("col_scale.npy"), model.col_scale);
+  write_ids(p("row_ids.txt"), row_ids, model.rows);
+  write_ids(p("col_ids.txt"), col_ids, model.cols);
+  nlohmann::json j = metadata.is_object() ? metadata : nlohmann::json::object();
+  j["format"] = "lowrank-completion-model";
+  j["version"] = kCompletionModelVersion;
+  j["rows"] = model.rows;
+  j["cols"] = model.cols;
+  j["rank"] = model.rank();
+  j["global_offset"] = model.global_offset;
+  write_json(p("model.json"), j);
+}
+
+SavedCompletionModel load_completion_model(const std::string& dir) {
+  const std::string meta_path = (fs::path(dir) / "model.json").string();
+  if (!fs::is_directory(dir)) throw InputError(dir, "not a directory (expected a model written by `lowrank complete --out`)");
+  if (!fs::exists(meta_path)) throw InputError(meta_path, "missing: not a lowrank model directory");
+  SavedCompletionModel out;
+  out.metadata = read_json(meta_path);
+  const auto& j = out.metadata;
+  if (!j.is_object() || j.value("format", "") != "lowrank-completion-model") {
+    throw InputError(meta_path, "is not a lowrank completion model (format tag missing or different)");
+  }
+  const int version = j.value("version", -1);
+  if (version != kCompletionModelVersion) {
+    throw InputError(meta_path, "model format version " + std::to_string(version) + ", this lowrank reads version " +
+                                    std::to_string(kCompletionModelVersion));
+  }
+  for (const char* key : {"rows", "cols", "rank", "global_offset"}) {
+    if (!j.contains(key) || !j[key].is_number()) throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
+  }
+  CompletionModel<double>& m = out.model;
+  m.rows = j["rows"].get<Index>();
+  m.cols = j["cols"].get<Index>();
+  const Index r = j["rank"].get<Index>();
+  if (m.rows <= 0 || m.cols <= 0 || r < 0 || r > std::min(m.rows, m.cols)) {
+    throw InputError(meta_path, "inconsistent shape: rows, cols, rank = " + std::to_string(m.rows) + ", " +
+                                    std::to_string(m.cols) + ", " + std::to_string(r));
+  }
+  m.global_offset = j["global_offset"].get<double>();
+  m.U = read_matrix(dir, "U.npy", m.rows, r);
+  m.d = read_matrix(dir, "d.npy", r, 1).col(0);
+  m.V = read_matrix(dir, "V.npy", m.cols, r);
+  m.row_offset = read_optional_vector(dir, "row_offset.npy", m.rows);
+  m.col_offset = read_optional_vector(dir, "col_offset.npy", m.cols);
+  m.row_scale = read_optional_vector(dir, "row_scale.npy", m.rows);
+  m.col_scale = read_optional_vector(dir, "col_scale.npy", m.cols);
+  out.row_ids = read_ids((fs::path(dir) / "row_ids.txt").string(), m.rows);
+  out.col_ids = read_ids((fs::path(dir) / "col_ids.txt").string(), m.cols);
+  return out;
+}
+
+}  // namespace lowrank::io
