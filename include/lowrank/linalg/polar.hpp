@@ -4,7 +4,9 @@
 
 namespace lowrank {
 
-/// Orthogonal polar factor Q = U V^T from the thin SVD A = U S V^T.
+/// Orthogonal polar factor Q = U V^T (m x n) from the thin SVD A = U S V^T
+/// (LAPACK gesdd). Q is the orthonormal-column matrix nearest to A in every
+/// unitarily invariant norm (Higham 2008, Thm. 8.4).
 template <class T> Matrix<T> polar_factor_svd(const Matrix<T>& a);
 
 enum class NewtonSchulzKind {
@@ -21,7 +23,12 @@ struct NewtonSchulzOptions {
 };
 
 /// Polar factor by Newton-Schulz iteration started from A / ||A||_F (so all
-/// singular values lie in (0, 1]). Works on the wide orientation internally.
+/// singular values lie in (0, 1]). Works on the wide orientation internally,
+/// so each step costs two products with the min(m,n)^2 Gram matrix. The cubic
+/// iteration needs about log_1.5(||A||_F / sigma_min) steps before its
+/// quadratic phase; zero singular values stay zero (the result is then the
+/// partial isometry of the nonzero part). Returns zeros for A = 0. Throws
+/// InvalidArgument for iterations < 0 or tolerance < 0.
 template <class T> Matrix<T> polar_factor_newton_schulz(const Matrix<T>& a, const NewtonSchulzOptions& options = {});
 
 }  // namespace lowrank
