@@ -1,0 +1,282 @@
+#include "lowrank/completion/als.hpp"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "completion/detail.hpp"
+#include "lowrank/completion/solver.hpp"
+#include "lowrank/linalg/operator.hpp"
+
+namespace lowrank {
+
+namespace {
+
+using completion_detail::thread_count;
+
+void check_options(const AlsOptions& o, Index m, Index n) {
+  const Index cap = std::min(m, n);
+  if (o.rank < 1 || o.rank > cap) {
+    throw InvalidArgument("als: rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) + "] (got " +
+                          std::to_string(o.rank) + ")");
+  }
+  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) {
+    throw InvalidArgument("als: lambda must be >= 0 (got " + std::to_string(o.lambda) + ")");
+  }
+  if (o.bias_lambda && (!(*o.bias_lambda >= 0.0) || !std::isfinite(*o.bias_lambda))) {
+    throw InvalidArgument("als: bias_lambda must be >= 0 (got " + std::to_string(*o.bias_lambda) + ")");
+  }
+  if (o.robust) {
+    if (!(o.clip_factor > 0.0)) {
+      throw InvalidArgument("als: clip_factor must be > 0 (got " + std::to_string(o.clip_factor) + ")");
+    }
+    if (!(o.clip_threshold >= 0.0)) {
+      throw InvalidArgument("als: clip_threshold must be >= 0 (got " + std::to_string(o.clip_threshold) + ")");
+    }
+    if (o.scale_iterations < 0) {
+      throw InvalidArgument("als: scale_iterations must be >= 0 (got " + std::to_string(o.scale_iterations) + ")");
+    }
+  }
+  check_iteration_options("als", o.tolerance, o.max_iterations);
+}
+
+template <class T>
+T huber(T r, T c) {
+  const T a = std::abs(r);
+  return a <= c ? T(0.5) * r * r : c * a - T(0.5) * c * c;
+}
+
+// State of one side of the factorisation: factors stored transposed (k x
+// count) so each row's factor is a contiguous column, plus its biases.
+template <class T>
+struct Side {
+  Matrix<T> ft;           // k x count
+  Vector<T> bias;         // count (zeros when biases are off)
+  std::vector<T> weight;  // regularisation weight w_i
+};
+
+// Solves every row of `x` (CSR, rows = this side) for its factor (and bias),
+// the other side fixed:
+//   (sum_j g_j g_j^T + diag(lambda w_i, .., bias_lambda w_i)) [p_i; b_i] = sum_j g_j y_ij,
+//   g_j = [q_j; 1],  y_ij = x~_ij - mu - c_j,
+// with x~ = x (plain) or fit + clip(x - fit, -c, c) (robust).
+template <class T>
+void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases, T lambda,
+                T bias_lambda, T clip, int threads) {
+  const Index k = self.ft.rows();
+  const Index kk = k + (biases ? 1 : 0);
+  const Index count = x.rows();
+  const std::int32_t* outer = x.outerIndexPtr();
+  const std::int32_t* inner = x.innerIndexPtr();
+  const T* values = x.valuePtr();
+  const bool clipping = std::isfinite(clip);
+  // Threads only pay off beyond ~1 Mflop per sweep; below that, waking a
+  // team (on a busy machine) costs more than the work.
+  const double flops = static_cast<double>(x.nonZeros()) * double(kk * kk) + double(count) * double(kk * kk * kk);
+#pragma omp parallel num_threads(threads) if (flops > 1e6)
+  {
+    Matrix<T> a(kk, kk);
+    Vector<T> rhs(kk), g(kk), sol(kk);
+    Eigen::LDLT<Matrix<T>> ldlt(kk);
+#pragma omp for schedule(dynamic, 16)
+    for (Index i = 0; i < count; ++i) {
+      const std::int32_t begin = outer[i], end = outer[i + 1];
+      if (begin == end) {  // no observation: the ridge makes the minimiser zero
+        self.ft.col(i).setZero();
+        if (biases) self.bias(i) = T(0);
+        continue;
+      }
+      a.setZero();
+      rhs.setZero();
+      auto p_i = self.ft.col(i);
+      const T b_i = biases ? self.bias(i) : T(0);
+      for (std::int32_t s = begin; s < end; ++s) {
+        const Index j = inner[s];
+        g.head(k) = other.ft.col(j);
+        if (biases) g(k) = T(1);
+        const T offset = mu + (biases ? other.bias(j) : T(0));
+        T y = values[s] - offset;
+        if (clipping) {
+          const T fit_lr = b_i + p_i.dot(other.ft.col(j));  // fit minus offset
+          y = fit_lr + std::clamp(y - fit_lr, -clip, clip);
+        }
+        // Lower triangle of a += g g^T, one axpy per column.
+        for (Index c = 0; c < kk; ++c) a.col(c).tail(kk - c).noalias() += g(c) * g.tail(kk - c);
+        rhs.noalias() += y * g;
+      }
+      const T w = self.weight[static_cast<std::size_t>(i)];
+      for (Index c = 0; c < k; ++c) a(c, c) += lambda * w;
+      if (biases) a(k, k) += bias_lambda * w;
+      if (lambda * w == T(0) || (biases && bias_lambda * w == T(0))) {
+        const T tiny = T(1e-10) * std::max(a.diagonal().sum() / T(kk), std::numeric_limits<T>::min());
+        a.diagonal().array() += tiny;
+      }
+      ldlt.compute(a);  // LDLT reads the lower triangle only
+      sol = ldlt.solve(rhs);
+      p_i = sol.head(k);
+      if (biases) self.bias(i) = sol(k);
+    }
+  }
+}
+
+// Residuals x_ij - mu - b_i - c_j - p_i^T q_j over the observed entries, in
+// CSR order of x (rows = row side).
+template <class T>
+void residuals(const SparseCsr<T>& x, const Side<T>& rows, const Side<T>& cols, T mu, bool biases,
+               std::vector<T>& out, int threads) {
+  out.resize(static_cast<std::size_t>(x.nonZeros()));
+  const std::int32_t* outer = x.outerIndexPtr();
+  const std::int32_t* inner = x.innerIndexPtr();
+  const T* values = x.valuePtr();
+  const double flops = static_cast<double>(x.nonZeros()) * static_cast<double>(rows.ft.rows() + 2);
+#pragma omp parallel for schedule(dynamic, 64) num_threads(threads) if (flops > 1e6)
+  for (Index i = 0; i < x.rows(); ++i) {
+    for (std::int32_t s = outer[i]; s < outer[i + 1]; ++s) {
+      const Index j = inner[s];
+      T fit = mu + rows.ft.col(i).dot(cols.ft.col(j));
+      if (biases) fit += rows.bias(i) + cols.bias(j);
+      out[static_cast<std::size_t>(s)] = values[s] - fit;
+    }
+  }
+}
+
+template <class T>
+double objective(const std::vector<T>& resid, const Side<T>& rows, const Side<T>& cols, bool biases,
+                 double lambda, double bias_lambda, T clip) {
+  double loss = 0.0;
+  const bool clipping = std::isfinite(clip);
+  const std::int64_t n = static_cast<std::int64_t>(resid.size());
+#pragma omp parallel for reduction(+ : loss) schedule(static) if (n > 50000)
+  for (std::int64_t s = 0; s < n; ++s) {
+    const T r = resid[static_cast<std::size_t>(s)];
+    loss += clipping ? static_cast<double>(huber(r, clip)) : 0.5 * static_cast<double>(r) * static_cast<double>(r);
+  }
+  double reg = 0.0, breg = 0.0;
+  for (const Side<T>* side : {&rows, &cols}) {
+    for (Index i = 0; i < side->ft.cols(); ++i) {
+      const double w = static_cast<double>(side->weight[static_cast<std::size_t>(i)]);
+      reg += w * static_cast<double>(side->ft.col(i).squaredNorm());
+      if (biases) breg += w * static_cast<double>(side->bias(i)) * static_cast<double>(side->bias(i));
+    }
+  }
+  return loss + 0.5 * lambda * reg + 0.5 * bias_lambda * breg;
+}
+
+// c = factor * 1.4826 * median |r| (MAD about zero), floored so a perfect
+// fit does not clip everything.
+template <class T>
+T estimate_clip(const std::vector<T>& resid, double factor, T floor_value) {
+  std::vector<T> a(resid.size());
+  for (std::size_t s = 0; s < resid.size(); ++s) a[s] = std::abs(resid[s]);
+  auto mid = a.begin() + static_cast<std::ptrdiff_t>(a.size() / 2);
+  std::nth_element(a.begin(), mid, a.end());
+  const T c = static_cast<T>(factor * 1.4826) * *mid;
+  return std::max(c, floor_value);
+}
+
+}  // namespace
+
+template <class T>
+AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const CompletionModel<T>* warm_start) {
+  completion_detail::check_entries(data, "als");
+  check_options(o, data.rows, data.cols);
+  const Index m = data.rows, n = data.cols, k = o.rank;
+  if (warm_start && (warm_start->rows != m || warm_start->cols != n)) {
+    throw InvalidArgument("als: warm start is " + std::to_string(warm_start->rows) + " x " +
+                          std::to_string(warm_start->cols) + " but the data are " + std::to_string(m) + " x " +
+                          std::to_string(n));
+  }
+  const int threads = thread_count(o.threads);
+  // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
+  const SparseOperator<T> x(m, n, data.row, data.col, data.value);
+
+  AlsResult<T> result;
+  std::vector<std::int64_t> row_count, col_count;
+  completion_detail::count_observations(data, row_count, col_count);
+  completion_detail::note_empty(row_count, col_count, result);
+
+  const bool biases = o.biases;
+  const T lambda = static_cast<T>(o.lambda);
+  const T bias_lambda = static_cast<T>(o.bias_lambda.value_or(o.lambda));
+  double mean = 0.0, sq = 0.0;
+  for (const T v : data.value) mean += static_cast<double>(v);
+  mean /= static_cast<double>(data.value.size());
+  T mu = biases ? static_cast<T>(mean) : T(0);
+  for (const T v : data.value) sq += (static_cast<double>(v) - static_cast<double>(mu)) * (static_cast<double>(v) - static_cast<double>(mu));
+  const double rms = std::sqrt(sq / static_cast<double>(data.value.size()));
+
+  Side<T> rows, cols;
+  rows.ft = Matrix<T>::Zero(k, m);
+  rows.bias = Vector<T>::Zero(m);
+  cols.bias = Vector<T>::Zero(n);
+  rows.weight.resize(static_cast<std::size_t>(m));
+  cols.weight.resize(static_cast<std::size_t>(n));
+  const bool freq = o.weighting == RegularizationWeighting::Frequency;
+  for (Index i = 0; i < m; ++i) rows.weight[static_cast<std::size_t>(i)] = freq ? static_cast<T>(row_count[static_cast<std::size_t>(i)]) : T(1);
+  for (Index j = 0; j < n; ++j) cols.weight[static_cast<std::size_t>(j)] = freq ? static_cast<T>(col_count[static_cast<std::size_t>(j)]) : T(1);
+
+  // Initial Q: N(0, a^2) with a^2 sqrt(k) = rms, so p^T q starts on the data's scale.
+  cols.ft.resize(k, n);
+  completion_detail::fill_normal(cols.ft, o.seed);
+  cols.ft *= static_cast<T>(std::sqrt(std::max(rms, 1e-12) / std::sqrt(static_cast<double>(k))));
+  if (warm_start && warm_start->rank() > 0) {
+    const Index r = std::min(k, warm_start->rank());
+    const Vector<T> sq_d = warm_start->d.head(r).cwiseSqrt();
+    cols.ft.topRows(r) = (warm_start->V.leftCols(r) * sq_d.asDiagonal()).transpose();
+    rows.ft.topRows(r) = (warm_start->U.leftCols(r) * sq_d.asDiagonal()).transpose();
+    if (biases) {
+      mu = warm_start->global_offset;
+      if (warm_start->row_offset.size() == m) rows.bias = warm_start->row_offset;
+      if (warm_start->col_offset.size() == n) cols.bias = warm_start->col_offset;
+    }
+  }
+
+  const T inf = std::numeric_limits<T>::infinity();
+  const bool auto_clip = o.robust && o.clip_threshold == 0.0;
+  T clip = o.robust && !auto_clip ? static_cast<T>(o.clip_threshold) : inf;
+  const T clip_floor = static_cast<T>(1e-8 * std::max(rms, 1e-300));
+  IterationMonitor monitor(o.robust ? "robust-als" : "als", o.tolerance, o.max_iterations, o.progress);
+  std::vector<T> resid;
+  Status status = Status::Success;
+  for (int iter = 1;; ++iter) {
+    if (auto_clip && iter >= 2 && iter <= 1 + o.scale_iterations) {
+      residuals(x.csr(), rows, cols, mu, biases, resid, threads);
+      clip = estimate_clip(resid, o.clip_factor, clip_floor);
+    }
+    monitor.set_convergence_allowed(!auto_clip || iter >= 2 + o.scale_iterations);
+    half_sweep(x.csr(), rows, cols, mu, biases, lambda, bias_lambda, clip, threads);
+    half_sweep(x.csr_transpose(), cols, rows, mu, biases, lambda, bias_lambda, clip, threads);
+    residuals(x.csr(), rows, cols, mu, biases, resid, threads);
+    const double f = objective(resid, rows, cols, biases, o.lambda, o.bias_lambda.value_or(o.lambda), clip);
+    if (auto stop = monitor.step(f, static_cast<int>(k))) {
+      status = *stop;
+      break;
+    }
+  }
+
+  CompletionModel<T>& model = result.model;
+  model.rows = m;
+  model.cols = n;
+  const Matrix<T> p = rows.ft.transpose(), q = cols.ft.transpose();
+  completion_detail::product_to_svd(p, q, model.U, model.d, model.V);
+  if (biases) {
+    model.global_offset = mu;
+    model.row_offset = rows.bias;
+    model.col_offset = cols.bias;
+  }
+  result.iterations = monitor.iterations();
+  result.elapsed_s = monitor.elapsed_s();
+  result.objective_trace = monitor.take_trace();
+  result.status = status;
+  result.lambda = o.lambda;
+  result.clip_threshold = std::isfinite(clip) ? static_cast<double>(clip) : 0.0;
+  return result;
+}
+
+template AlsResult<float> als<float>(const ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);
+template AlsResult<double> als<double>(const ObservedEntries<double>&, const AlsOptions&,
+                                       const CompletionModel<double>*);
+
+}  // namespace lowrank

@@ -1,0 +1,393 @@
+#include "lowrank/completion/soft_impute.hpp"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "completion/detail.hpp"
+#include "lowrank/completion/prox.hpp"
+#include "lowrank/completion/solver.hpp"
+#include "lowrank/linalg/operator.hpp"
+
+namespace lowrank {
+
+const char* to_string(SoftImputeVariant v) noexcept {
+  switch (v) {
+    case SoftImputeVariant::Svd: return "svd";
+    case SoftImputeVariant::Als: return "als";
+  }
+  return "?";
+}
+
+SoftImputeVariant parse_soft_impute_variant(std::string_view name) {
+  if (name == "svd") return SoftImputeVariant::Svd;
+  if (name == "als") return SoftImputeVariant::Als;
+  throw InvalidArgument("unknown soft-impute variant '" + std::string(name) + "' (expected svd or als)");
+}
+
+namespace {
+
+void check_options(const SoftImputeOptions& o, Index m, Index n) {
+  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) {
+    throw InvalidArgument("soft_impute: lambda must be >= 0 (got " + std::to_string(o.lambda) + ")");
+  }
+  const Index cap = std::min(m, n);
+  if (o.max_rank < 1 || o.max_rank > cap) {
+    throw InvalidArgument("soft_impute: max_rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) +
+                          "] (got " + std::to_string(o.max_rank) + ")");
+  }
+  check_iteration_options("soft_impute", o.tolerance, o.max_iterations);
+}
+
+// The observed entries, the sparse residual operator S = P_Omega(X - Z) and
+// the current Z = U diag(d) V^T, with the O(|Omega| r) refresh of S.
+template <class T>
+struct State {
+  const ObservedEntries<T>& x;
+  SparseOperator<T> s;
+  Matrix<T> U, V;
+  Vector<T> d;
+  std::vector<T> fit, resid;
+
+  explicit State(const ObservedEntries<T>& data)
+      : x(data), s(data.rows, data.cols, data.row, data.col, data.value), resid(data.value) {}
+
+  /// S <- P_Omega(X - U diag(d) V^T); returns 1/2 ||S||_F^2.
+  double refresh() {
+    const Matrix<T> udt = (U * d.asDiagonal()).transpose();
+    const Matrix<T> vt = V.transpose();
+    completion_detail::entries_of_product(udt, vt, x.row, x.col, fit);
+    double loss = 0.0;
+    const std::int64_t nnz = static_cast<std::int64_t>(fit.size());
+#pragma omp parallel for reduction(+ : loss) schedule(static) if (nnz > 100000)
+    for (std::int64_t k = 0; k < nnz; ++k) {
+      const auto kk = static_cast<std::size_t>(k);
+      resid[kk] = x.value[kk] - fit[kk];
+      loss += 0.5 * static_cast<double>(resid[kk]) * static_cast<double>(resid[kk]);
+    }
+    s.set_values(resid.data());
+    return loss;
+  }
+  double objective(double loss, double lambda) const { return loss + lambda * static_cast<double>(d.sum()); }
+};
+
+template <class T>
+int numerical_rank(const Vector<T>& d) {
+  if (d.size() == 0) return 0;
+  const T cut = d.maxCoeff() * T(1e-10);
+  return static_cast<int>((d.array() > cut).count());
+}
+
+// Hastie, Mazumder, Lee, Zadeh (2015) Alg. 3.1 in the sparse form of R's
+// Ssimpute.als: A = U D, B = V D, Dsq = D^2 holds the current singular values.
+template <class T>
+void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel<T>* warm,
+                 CompletionResult<T>& result) {
+  const Index m = st.x.rows, n = st.x.cols, r = o.max_rank;
+  const T lambda = static_cast<T>(o.lambda);
+  const Index warm_rank = warm ? numerical_rank(warm->d) : 0;
+  if (warm_rank >= r) {
+    st.U = warm->U.leftCols(r);
+    st.V = warm->V.leftCols(r);
+    st.d = warm->d.head(r);
+  } else if (warm_rank > 0) {
+    // Pad with random directions orthogonal to the warm U, zero V columns and
+    // the smallest warm singular value (R's choice).
+    Matrix<T> extra = completion_detail::random_orthonormal<T>(m, r - warm_rank, o.seed);
+    const Matrix<T> u0 = warm->U.leftCols(warm_rank);
+    extra -= u0 * (u0.transpose() * extra);
+    Matrix<T> q, rr;
+    Vector<T> sv;
+    completion_detail::thin_svd(extra, q, sv, rr);
+    st.U.resize(m, r);
+    st.U << u0, q;
+    st.V = Matrix<T>::Zero(n, r);
+    st.V.leftCols(warm_rank) = warm->V.leftCols(warm_rank);
+    st.d = Vector<T>::Constant(r, warm->d(warm_rank - 1));
+    st.d.head(warm_rank) = warm->d.head(warm_rank);
+  } else {
+    st.U = completion_detail::random_orthonormal<T>(m, r, o.seed);
+    st.V = Matrix<T>::Zero(n, r);
+    st.d = Vector<T>::Ones(r);
+  }
+  double loss = st.refresh();
+
+  IterationMonitor monitor("soft-impute-als", o.tolerance, o.max_iterations, o.progress);
+  Matrix<T> b, a, w, rot;
+  Vector<T> sv;
+  Status status = Status::Success;
+  while (true) {
+    // B step: B~ D = (S^T U + V Dsq) Dsq / (Dsq + lambda) = V' Sigma R^T;
+    // then Z = (U R) Sigma V'^T.
+    st.s.apply_adjoint(st.U, b);
+    b.noalias() += st.V * st.d.asDiagonal();
+    if (lambda > T(0)) b = b * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
+    completion_detail::thin_svd(b, w, sv, rot);
+    st.V = w;
+    st.d = sv;
+    st.U = st.U * rot;
+    st.refresh();
+    // A step, symmetric: (S V + U Dsq) Dsq / (Dsq + lambda) = U' Sigma R^T.
+    st.s.apply(st.V, a);
+    a.noalias() += st.U * st.d.asDiagonal();
+    if (lambda > T(0)) a = a * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
+    completion_detail::thin_svd(a, w, sv, rot);
+    st.U = w;
+    st.d = sv;
+    st.V = st.V * rot;
+    loss = st.refresh();
+    if (auto stop = monitor.step(st.objective(loss, o.lambda), numerical_rank(st.d))) {
+      status = *stop;
+      break;
+    }
+  }
+  result.iterations = monitor.iterations();
+  std::vector<double> trace = monitor.take_trace();
+  if (o.final_svd && lambda > T(0) && status != Status::NumericalIssue) {
+    // One unregularised A step, then soft-threshold: exact zeros.
+    st.s.apply(st.V, a);
+    a.noalias() += st.U * st.d.asDiagonal();
+    completion_detail::thin_svd(a, w, sv, rot);
+    st.U = w;
+    st.V = st.V * rot;
+    st.d = sv;
+    soft_threshold(st.d, lambda);
+    loss = st.refresh();
+    trace.push_back(st.objective(loss, o.lambda));
+  }
+  result.elapsed_s = monitor.elapsed_s();
+  result.objective_trace = std::move(trace);
+  result.status = status;
+}
+
+// Mazumder, Hastie, Tibshirani (2010) Alg. 1: Z <- SVT_lambda(S + Z).
+template <class T>
+void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel<T>* warm,
+                 CompletionResult<T>& result) {
+  const Index m = st.x.rows, n = st.x.cols;
+  const Index warm_rank = warm ? std::min<Index>(numerical_rank(warm->d), o.max_rank) : 0;
+  st.U = warm_rank > 0 ? Matrix<T>(warm->U.leftCols(warm_rank)) : Matrix<T>(m, 0);
+  st.V = warm_rank > 0 ? Matrix<T>(warm->V.leftCols(warm_rank)) : Matrix<T>(n, 0);
+  st.d = warm_rank > 0 ? Vector<T>(warm->d.head(warm_rank)) : Vector<T>(0);
+  if (warm_rank > 0) st.refresh();
+
+  TruncatedSvdOptions svd_options = o.svd;
+  svd_options.seed = o.seed;
+  IterationMonitor monitor("soft-impute-svd", o.tolerance, o.max_iterations, o.progress);
+  Status status = Status::Success;
+  while (true) {
+    // P_Omega(X) + P_Omega^perp(Z) = S + Z, applied without forming it.
+    SvtResult<T> prox;
+    {
+      const SparsePlusLowRank<T> op(st.s, st.U, st.d, st.V);
+      prox = singular_value_threshold(op, o.lambda, o.max_rank, svd_options, st.d.size());
+    }
+    st.U = std::move(prox.U);
+    st.V = std::move(prox.V);
+    st.d = std::move(prox.d);
+    const double loss = st.refresh();
+    if (prox.status == Status::NumericalIssue) {
+      monitor.step(std::numeric_limits<double>::quiet_NaN(), static_cast<int>(st.d.size()));
+      status = Status::NumericalIssue;
+      break;
+    }
+    if (auto stop = monitor.step(st.objective(loss, o.lambda), static_cast<int>(st.d.size()))) {
+      status = *stop;
+      break;
+    }
+  }
+  result.iterations = monitor.iterations();
+  result.elapsed_s = monitor.elapsed_s();
+  result.objective_trace = monitor.take_trace();
+  result.status = status;
+}
+
+}  // namespace
+
+template <class T>
+void debias_singular_values(CompletionModel<T>& model, const std::vector<std::int32_t>& row,
+                            const std::vector<std::int32_t>& col, const std::vector<T>& values) {
+  const Index r = model.rank();
+  if (r == 0) return;
+  // Normal equations of min_d sum_Omega (x_ij - sum_k U_ik V_jk d_k)^2.
+  Matrix<double> zz = Matrix<double>::Zero(r, r);
+  Vector<double> zy = Vector<double>::Zero(r);
+  Vector<double> z(r);
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    for (Index l = 0; l < r; ++l) z(l) = static_cast<double>(model.U(row[k], l)) * static_cast<double>(model.V(col[k], l));
+    zz.template selfadjointView<Eigen::Lower>().rankUpdate(z);
+    zy += static_cast<double>(values[k]) * z;
+  }
+  const Vector<double> dd = zz.template selfadjointView<Eigen::Lower>().ldlt().solve(zy);
+  // d >= 0 by flipping V's column, then decreasing order.
+  std::vector<Index> order(static_cast<std::size_t>(r));
+  std::iota(order.begin(), order.end(), Index(0));
+  std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return std::abs(dd(a)) > std::abs(dd(b)); });
+  Matrix<T> u(model.U.rows(), r), v(model.V.rows(), r);
+  Vector<T> d(r);
+  for (Index l = 0; l < r; ++l) {
+    const Index src = order[static_cast<std::size_t>(l)];
+    u.col(l) = model.U.col(src);
+    v.col(l) = dd(src) < 0 ? Vector<T>(-model.V.col(src)) : Vector<T>(model.V.col(src));
+    d(l) = static_cast<T>(std::abs(dd(src)));
+  }
+  model.U = std::move(u);
+  model.V = std::move(v);
+  model.d = std::move(d);
+}
+
+namespace {
+
+// Rows / columns without an observation: the optimum is zero there (a nonzero
+// row of Z adds to ||Z||_* and changes no observed residual), so solve on the
+// observed rows and columns only and scatter the answer back with zeros and
+// neutral offsets / scales.
+template <class T>
+SoftImputeResult<T> solve_compacted(const ObservedEntries<T>& data, const SoftImputeOptions& o,
+                                    const CompletionModel<T>* warm, const std::vector<std::int64_t>& row_count,
+                                    const std::vector<std::int64_t>& col_count) {
+  std::vector<std::int32_t> row_new(row_count.size(), -1), col_new(col_count.size(), -1);
+  std::vector<Index> row_old, col_old;
+  for (std::size_t i = 0; i < row_count.size(); ++i) {
+    if (row_count[i] > 0) {
+      row_new[i] = static_cast<std::int32_t>(row_old.size());
+      row_old.push_back(static_cast<Index>(i));
+    }
+  }
+  for (std::size_t j = 0; j < col_count.size(); ++j) {
+    if (col_count[j] > 0) {
+      col_new[j] = static_cast<std::int32_t>(col_old.size());
+      col_old.push_back(static_cast<Index>(j));
+    }
+  }
+  const Index mc = static_cast<Index>(row_old.size()), nc = static_cast<Index>(col_old.size());
+  ObservedEntries<T> compact;
+  compact.rows = mc;
+  compact.cols = nc;
+  compact.reserve(data.nnz());
+  for (std::size_t k = 0; k < data.nnz(); ++k) {
+    compact.push_back(row_new[static_cast<std::size_t>(data.row[k])], col_new[static_cast<std::size_t>(data.col[k])],
+                      data.value[k]);
+  }
+  SoftImputeOptions oc = o;
+  oc.max_rank = std::min({o.max_rank, mc, nc});
+  CompletionModel<T> warm_c;
+  if (warm && warm->rank() > 0) {
+    // Restricted factors are no longer orthonormal: back to SVD form.
+    Matrix<T> ud(mc, warm->rank()), v(nc, warm->rank());
+    for (Index i = 0; i < mc; ++i) ud.row(i) = warm->U.row(row_old[static_cast<std::size_t>(i)]) * warm->d.asDiagonal();
+    for (Index j = 0; j < nc; ++j) v.row(j) = warm->V.row(col_old[static_cast<std::size_t>(j)]);
+    warm_c.rows = mc;
+    warm_c.cols = nc;
+    completion_detail::product_to_svd(ud, v, warm_c.U, warm_c.d, warm_c.V);
+  }
+  SoftImputeResult<T> result = soft_impute(compact, oc, warm_c.rank() > 0 ? &warm_c : nullptr);
+  completion_detail::note_empty(row_count, col_count, result);
+
+  CompletionModel<T>& mdl = result.model;
+  const Index m = data.rows, n = data.cols, r = mdl.rank();
+  auto scatter_rows = [&](const Matrix<T>& in, Index full, const std::vector<Index>& old) {
+    Matrix<T> out = Matrix<T>::Zero(full, in.cols());
+    for (std::size_t k = 0; k < old.size(); ++k) out.row(old[k]) = in.row(static_cast<Index>(k));
+    return out;
+  };
+  auto scatter_vec = [&](const Vector<T>& in, Index full, const std::vector<Index>& old, T neutral) {
+    if (in.size() == 0) return in;
+    Vector<T> out = Vector<T>::Constant(full, neutral);
+    for (std::size_t k = 0; k < old.size(); ++k) out(old[k]) = in(static_cast<Index>(k));
+    return out;
+  };
+  mdl.U = r > 0 ? scatter_rows(mdl.U, m, row_old) : Matrix<T>(m, 0);
+  mdl.V = r > 0 ? scatter_rows(mdl.V, n, col_old) : Matrix<T>(n, 0);
+  mdl.row_offset = scatter_vec(mdl.row_offset, m, row_old, T(0));
+  mdl.col_offset = scatter_vec(mdl.col_offset, n, col_old, T(0));
+  mdl.row_scale = scatter_vec(mdl.row_scale, m, row_old, T(1));
+  mdl.col_scale = scatter_vec(mdl.col_scale, n, col_old, T(1));
+  mdl.rows = m;
+  mdl.cols = n;
+  return result;
+}
+
+}  // namespace
+
+template <class T>
+SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImputeOptions& o,
+                                const CompletionModel<T>* warm_start) {
+  completion_detail::check_entries(data, "soft_impute");
+  check_options(o, data.rows, data.cols);
+  if (warm_start && (warm_start->rows != data.rows || warm_start->cols != data.cols)) {
+    throw InvalidArgument("soft_impute: warm start is " + std::to_string(warm_start->rows) + " x " +
+                          std::to_string(warm_start->cols) + " but the data are " + std::to_string(data.rows) +
+                          " x " + std::to_string(data.cols));
+  }
+  {
+    std::vector<std::int64_t> row_count, col_count;
+    completion_detail::count_observations(data, row_count, col_count);
+    if (std::count(row_count.begin(), row_count.end(), 0) > 0 ||
+        std::count(col_count.begin(), col_count.end(), 0) > 0) {
+      return solve_compacted(data, o, warm_start, row_count, col_count);
+    }
+  }
+  std::optional<BiScale<T>> scaling;
+  ObservedEntries<T> scaled;
+  if (o.scaling) {
+    scaling = fit_biscale(data, *o.scaling);
+    scaled = scaling->transform(data);
+  }
+  const ObservedEntries<T>& x = o.scaling ? scaled : data;
+
+  SoftImputeResult<T> result;
+  std::vector<std::int64_t> row_count, col_count;
+  completion_detail::count_observations(x, row_count, col_count);
+  completion_detail::note_empty(row_count, col_count, result);
+
+  State<T> st(x);  // throws on duplicate (row, col) pairs
+  if (o.variant == SoftImputeVariant::Als) {
+    als_variant(st, o, warm_start, result);
+  } else {
+    svd_variant(st, o, warm_start, result);
+  }
+
+  CompletionModel<T>& model = result.model;
+  model.rows = data.rows;
+  model.cols = data.cols;
+  const int keep = numerical_rank(st.d) == 0 ? 0 : static_cast<int>((st.d.array() > T(0)).count());
+  model.U = st.U.leftCols(keep);
+  model.d = st.d.head(keep);
+  model.V = st.V.leftCols(keep);
+  if (o.debias) debias_singular_values(model, x.row, x.col, x.value);
+  if (scaling) {
+    model.row_offset = scaling->row_center;
+    model.col_offset = scaling->col_center;
+    model.row_scale = scaling->row_scale;
+    model.col_scale = scaling->col_scale;
+  }
+  result.lambda = o.lambda;
+  return result;
+}
+
+template <class T>
+double lambda_max(const ObservedEntries<T>& data, const std::optional<BiScaleOptions>& scaling) {
+  completion_detail::check_entries(data, "lambda_max");
+  ObservedEntries<T> scaled;
+  if (scaling) scaled = fit_biscale(data, *scaling).transform(data);
+  const ObservedEntries<T>& x = scaling ? scaled : data;
+  const SparseOperator<T> s(x.rows, x.cols, x.row, x.col, x.value);
+  TruncatedSvdOptions opts;
+  opts.compute_vectors = false;
+  return static_cast<double>(truncated_svd(s, 1, opts).S(0));
+}
+
+#define LOWRANK_SOFT_IMPUTE(T)                                                                                 \
+  template SoftImputeResult<T> soft_impute<T>(const ObservedEntries<T>&, const SoftImputeOptions&,             \
+                                              const CompletionModel<T>*);                                      \
+  template double lambda_max<T>(const ObservedEntries<T>&, const std::optional<BiScaleOptions>&);              \
+  template void debias_singular_values<T>(CompletionModel<T>&, const std::vector<std::int32_t>&,               \
+                                          const std::vector<std::int32_t>&, const std::vector<T>&);
+LOWRANK_SOFT_IMPUTE(float)
+LOWRANK_SOFT_IMPUTE(double)
+#undef LOWRANK_SOFT_IMPUTE
+
+}  // namespace lowrank
