@@ -256,6 +256,12 @@ void write_triplets(const std::string& path, const ObservedEntries<T>& e, const 
   if (o.header && o.header_names.size() != 3)
     throw InvalidArgument("write_triplets: header_names must hold 3 names");
   validate(e, "write_triplets");
+  for (const IdMap* ids : {&e.row_ids, &e.col_ids})
+    for (const auto& id : ids->names())
+      if (id.empty() || id.find(o.separator) != std::string::npos || id.find_first_of("\r\n") != std::string::npos ||
+          detail::trim(id) != id)
+        throw InvalidArgument("write_triplets: id " + detail::quoted(id) +
+                              " is empty, has surrounding blanks, or holds the separator or a line break; it would not read back");
   detail::AtomicFile file(path);
   std::string buf;
   if (o.header) buf = o.header_names[0] + o.separator + o.header_names[1] + o.separator + o.header_names[2] + "\n";

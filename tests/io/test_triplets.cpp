@@ -272,6 +272,11 @@ TEST(WriteTriplets, RoundTripWithIdsFloatAndDouble) {
   plain.push_back(2, 1, 7.0);
   write_triplets(dir.path("plain.txt"), plain);
   EXPECT_EQ(test::read_bytes(dir.path("plain.txt")), "2\t1\t7\n");
+  ObservedEntries<double> tabbed = plain;
+  tabbed.row_ids = IdMap::identity(3);
+  tabbed.col_ids.get_or_add("a\tb");
+  tabbed.col_ids.get_or_add("c");
+  EXPECT_THROW(write_triplets(dir.path("bad.txt"), tabbed), InvalidArgument);
   plain.value[0] = std::nan("");
   EXPECT_THROW(write_triplets(dir.path("bad.txt"), plain), InvalidArgument);
   EXPECT_FALSE(std::filesystem::exists(dir.path("bad.txt")));
