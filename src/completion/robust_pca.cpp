@@ -1,12 +1,13 @@
 #include "lowrank/completion/robust_pca.hpp"
 
-#include <Eigen/SVD>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "completion/detail.hpp"
 #include "lowrank/completion/solver.hpp"
+#include "lowrank/linalg/svd.hpp"
 
 namespace lowrank {
 
@@ -33,8 +34,8 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
                          const RobustPcaOptions& o) {
   const Index m = dt.rows(), n = dt.cols();
   const bool full = observed.empty();
-  // TODO(issue 4): use lowrank::full_svd (LAPACK gesdd) once linalg/svd lands.
-  const double norm_two = static_cast<double>(Eigen::BDCSVD<Matrix<T>>(dt).singularValues()(0));
+  const double norm_two = static_cast<double>(singular_values(dt)(0));
+  if (!std::isfinite(norm_two)) throw InvalidArgument("robust_pca: the SVD of the data failed (LAPACK gesdd)");
   if (!(norm_two > 0.0)) throw InvalidArgument("robust_pca: the observed entries are all zero");
   const double frac = static_cast<double>(n_observed) / (static_cast<double>(m) * static_cast<double>(n));
   const double lambda = o.lambda.value_or(1.0 / std::sqrt(frac * static_cast<double>(std::max(m, n))));
@@ -64,10 +65,15 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
     }
     // L <- SVT_{1/mu}(D~ - S + Y/mu)
     work = dt - r.S + inv_mu * y;
-    Eigen::BDCSVD<Matrix<T>> svd(work, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    Vector<T> s = svd.singularValues();
+    SvdResult<T> svd = full_svd(work);
+    if (svd.status != Status::Success) {
+      monitor.step(std::numeric_limits<double>::quiet_NaN(), static_cast<int>(r.rank));
+      r.status = Status::NumericalIssue;  // L, S keep the last finite iterate
+      break;
+    }
+    Vector<T>& s = svd.S;
     const Index svp = soft_threshold(s, inv_mu);
-    r.L.noalias() = svd.matrixU().leftCols(svp) * s.head(svp).asDiagonal() * svd.matrixV().leftCols(svp).transpose();
+    r.L.noalias() = svd.U.leftCols(svp) * s.head(svp).asDiagonal() * svd.V.leftCols(svp).transpose();
     r.rank = svp;
     // Y <- Y + mu (D~ - L - S)
     work = dt - r.L - r.S;

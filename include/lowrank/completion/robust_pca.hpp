@@ -22,7 +22,7 @@
 // fraction; for p = 1 this is the 1/sqrt(max(m, n)) of Candes et al. (2011),
 // and for p < 1 it is their 1/sqrt(0.1 n) rule at p = 0.1 (Thm 1.2).
 //
-// Cost: one dense m x n SVD per iteration (typically 20 - 60 iterations), so
+// Cost: one dense m x n SVD (LAPACK gesdd via lowrank::full_svd) per iteration (typically 20 - 60 iterations), so
 // this is for matrices that fit in memory as dense, not for 10^5 x 10^4.
 #include <optional>
 
