@@ -77,9 +77,9 @@ void check_options(const TripletReadOptions& o) {
 // on_entry(line, row_id, col_id, value). Everything about the text format is
 // checked here; the caller only maps ids.
 template <class OnEntry>
-void scan_triplets(const std::string& path, const TripletReadOptions& o, TripletReadStats& st, OnEntry on_entry) {
+void scan_triplets(const std::string& path, const std::string& bytes, const TripletReadOptions& o, TripletReadStats& st,
+                   OnEntry on_entry) {
   check_options(o);
-  const std::string bytes = detail::read_file(path);
   const std::string_view text = detail::strip_bom(bytes);
   if (detail::is_blank(text)) throw InputError(path, "empty file: expected lines of 'row col value'");
 
@@ -168,6 +168,49 @@ void scan_triplets(const std::string& path, const TripletReadOptions& o, Triplet
   }
 }
 
+// First-seen numbering of the ids of one file. Canonical non-negative
+// integer ids (MovieLens) index a flat table; other ids go through a hash
+// map of views into the file buffer, which must outlive the interner. The
+// IdMap is built once at the end, so no string is copied per line.
+class IdInterner {
+ public:
+  std::int32_t get(std::string_view id) {
+    if (id.size() <= 7 && !id.empty() && (id[0] != '0' || id.size() == 1)) {
+      std::uint32_t k = 0;
+      bool digits = true;
+      for (char ch : id) {
+        if (ch < '0' || ch > '9') { digits = false; break; }
+        k = k * 10 + static_cast<std::uint32_t>(ch - '0');
+      }
+      if (digits && k < kDenseLimit) {
+        if (k >= m_dense.size()) m_dense.resize(std::min<std::size_t>(std::max<std::size_t>(k + 1, 2 * m_dense.size()), kDenseLimit), -1);
+        auto& slot = m_dense[k];
+        if (slot < 0) slot = add(id);
+        return slot;
+      }
+    }
+    const auto [it, fresh] = m_hashed.try_emplace(id, 0);
+    if (fresh) it->second = add(id);
+    return it->second;
+  }
+  IdMap finish() const {
+    IdMap m;
+    for (const auto& n : m_names) m.get_or_add(n);
+    return m;
+  }
+
+ private:
+  std::int32_t add(std::string_view id) {
+    if (m_names.size() >= static_cast<std::size_t>(INT32_MAX)) throw InvalidArgument("more than 2^31-1 distinct ids");
+    m_names.push_back(id);
+    return static_cast<std::int32_t>(m_names.size() - 1);
+  }
+  static constexpr std::uint32_t kDenseLimit = 1u << 22;  // table of at most 16 MiB
+  std::vector<std::int32_t> m_dense;
+  std::unordered_map<std::string_view, std::int32_t> m_hashed;
+  std::vector<std::string_view> m_names;
+};
+
 // Renumbers ids in sorted order (numeric when all are integers).
 void sort_ids(IdMap& ids, std::vector<std::int32_t>& index) {
   const auto& names = ids.names();
@@ -197,10 +240,14 @@ ObservedEntries<double> read_triplets(const std::string& path, const TripletRead
   ObservedEntries<double> e;
   std::vector<std::size_t> lines;
   TripletReadStats st;
-  scan_triplets(path, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
-    e.push_back(e.row_ids.get_or_add(r), e.col_ids.get_or_add(c), v);
+  IdInterner rows, cols;
+  const std::string bytes = detail::read_file(path);
+  scan_triplets(path, bytes, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
+    e.push_back(rows.get(r), cols.get(c), v);
     lines.push_back(ln);
   });
+  e.row_ids = rows.finish();
+  e.col_ids = cols.finish();
   if (options.id_order == IdOrder::Sorted) {
     sort_ids(e.row_ids, e.row);
     sort_ids(e.col_ids, e.col);
@@ -227,7 +274,8 @@ MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_id
   std::vector<std::size_t> lines;
   std::unordered_set<std::string> unseen_rows, unseen_cols;
   TripletReadStats st;
-  scan_triplets(path, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
+  const std::string bytes = detail::read_file(path);
+  scan_triplets(path, bytes, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
     const auto ri = row_ids.find(r);
     const auto ci = col_ids.find(c);
     if (ri && ci) {

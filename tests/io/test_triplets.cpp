@@ -109,6 +109,15 @@ TEST(ReadTriplets, ExplicitColumnsAndSeparator) {
   EXPECT_THROW(read_triplets(p, o), InvalidArgument);  // row and col the same field
 }
 
+TEST(ReadTriplets, IntegerLookingIdsStayDistinctStrings) {
+  TempDir dir;
+  const auto p = dir.write("ids.tsv", "007\ta\t1\n7\ta\t2\n0\ta\t3\n99999999\ta\t4\n7\tb\t5\n-7\tb\t6\n");
+  const auto e = read_triplets(p);
+  EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"007", "7", "0", "99999999", "-7"}));
+  EXPECT_EQ(e.row, (std::vector<std::int32_t>{0, 1, 2, 3, 1, 4}));
+  EXPECT_EQ(at(e, "7", "b"), 5.0);
+}
+
 // ---- bad input -----------------------------------------------------------------
 
 TEST(ReadTripletsBad, EmptyFile) {
