@@ -35,7 +35,7 @@ struct CompleteFlags {
   int lambda_path = 0;
   double min_ratio = 1e-3;
   int cv = 0;
-  Index rank = 0;
+  std::optional<Index> rank;
   bool scale = false;
   bool center = false;
   bool debias = false;
@@ -129,7 +129,7 @@ SoftImputeOptions soft_impute_options(const CompleteFlags& f, Index max_rank, co
 }
 
 Fit fit_soft_impute(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
-  const Index max_rank = f.rank > 0 ? f.rank : std::min<Index>({train.rows, train.cols, 50});
+  const Index max_rank = f.rank ? *f.rank : std::min<Index>({train.rows, train.cols, 50});
   SoftImputeOptions base = soft_impute_options(f, max_rank, {});
   Fit fit;
   if (f.lambda) {
@@ -182,7 +182,7 @@ Fit fit_als(const CompleteFlags& f, const ObservedEntries<double>& train, const 
     throw InvalidArgument("--lambda-path / --cv apply to soft-impute; for als give --lambda (L2 weight) and --rank");
   }
   AlsOptions o;
-  o.rank = f.rank > 0 ? f.rank : std::min<Index>({train.rows, train.cols, 10});
+  o.rank = f.rank ? *f.rank : std::min<Index>({train.rows, train.cols, 10});
   if (f.lambda) o.lambda = *f.lambda;
   o.biases = f.biases;
   o.robust = f.method == "robust-als";
@@ -245,7 +245,7 @@ void run_complete(const CompleteFlags& f) {
   if (f.holdout > 0 && !f.test.empty()) throw InvalidArgument("give either --test or --holdout, not both");
   if (f.lambda && (f.lambda_path > 0 || f.cv > 0)) throw InvalidArgument("give either --lambda or --lambda-path/--cv");
   if (f.lambda && *f.lambda < 0) throw InvalidArgument(fmt::format("--lambda must be >= 0, got {}", *f.lambda));
-  if (f.rank < 0) throw InvalidArgument(fmt::format("--rank must be >= 1, got {}", f.rank));
+  if (f.rank && *f.rank < 1) throw InvalidArgument(fmt::format("--rank must be >= 1, got {}", *f.rank));
 
   Data data = load_data(f);
   const ProgressCallback progress = stderr_progress(f.common);

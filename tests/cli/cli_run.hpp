@@ -1,0 +1,65 @@
+#pragma once
+// Runs the lowrank CLI as a user would and captures what it printed.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace lowrank::test {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  ///< stdout
+  std::string err;  ///< stderr
+};
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Runs `LOWRANK_CLI_PATH args` through the shell; stderr goes to a temp file.
+inline CliRun run_cli(const std::string& args) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  const fs::path err = fs::temp_directory_path() / ("lowrank_cli_err_" + std::to_string(::getpid()) + "_" +
+                                                    std::to_string(counter++) + ".txt");
+  const std::string cmd = std::string(LOWRANK_CLI_PATH) + " " + args + " 2>" + err.string();
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.err = slurp(err.string());
+  fs::remove(err);
+  return r;
+}
+
+/// A fresh temporary directory, removed when the object dies.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("lowrank_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::error_code ec; std::filesystem::remove_all(path, ec); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+}  // namespace lowrank::test
