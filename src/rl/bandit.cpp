@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "lowrank/rl/baselines.hpp"
 #include "lowrank/rl/rng.hpp"
 
 namespace lowrank::rl {
@@ -28,6 +29,16 @@ BanditAlgorithm parse_bandit_algorithm(std::string_view name) {
   if (name == "se") return BanditAlgorithm::SuccessiveElimination;
   if (name == "etc") return BanditAlgorithm::ExploreThenCommit;
   throw InvalidArgument("unknown bandit algorithm '" + std::string(name) + "' (expected spectral, ucb, se or etc)");
+}
+
+const char* to_string(EtcEstimator e) noexcept {
+  return e == EtcEstimator::Spectral ? "spectral" : "soft-impute";
+}
+
+EtcEstimator parse_etc_estimator(std::string_view name) {
+  if (name == "spectral") return EtcEstimator::Spectral;
+  if (name == "soft-impute") return EtcEstimator::SoftImpute;
+  throw InvalidArgument("unknown ETC estimator '" + std::string(name) + "' (expected spectral or soft-impute)");
 }
 
 const char* to_string(SpectralSampling s) noexcept {
@@ -495,16 +506,24 @@ void run_etc(Env& env, const BanditRunOptions& o, Index rank, RegretTracker& tr,
       return;
     }
   }
-  SpectralEstimatorOptions eo;
-  eo.rank = rank;
-  eo.svd.seed = o.seed;
-  const SpectralEstimate<double> est = estimate_spectral(data, eo);
-  const Matrix<double> fit = est.fit.dense();
+  Matrix<double> fit;
+  if (o.etc_estimator == EtcEstimator::Spectral) {
+    SpectralEstimatorOptions eo;
+    eo.rank = rank;
+    eo.svd.seed = o.seed;
+    fit = estimate_spectral(data, eo).fit.dense();
+  } else {
+    SoftImputeBaselineOptions so;
+    so.rank = rank;
+    so.noise_sd = env.inst.noise_sd;
+    so.seed = o.seed;
+    fit = soft_impute_baseline(data, so).dense();
+  }
   Index ci = 0, cj = 0;
   fit.maxCoeff(&ci, &cj);
   BanditPhase ph;
   ph.end_time = tr.t();
-  ph.samples = est.samples;
+  ph.samples = static_cast<std::int64_t>(data.nnz());
   ph.active_arms = 1;
   ph.estimate_error = (fit - env.inst.means).cwiseAbs().maxCoeff();
   out.phases.push_back(ph);

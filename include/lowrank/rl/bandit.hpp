@@ -26,7 +26,8 @@
 //       with mu^_a + c_k < max_b mu^_b - c_k, c_k = sigma sqrt(2 log(4 K k^2 / delta) / k),
 //       delta = 1 / T.
 //   ExploreThenCommit    explore T_e uniform entries, estimate M once
-//       spectrally, commit to the argmax. T_e defaults to
+//       (spectrally, or with soft-impute on the per-entry means, see
+//       baselines.hpp), commit to the argmax. T_e defaults to
 //       ceil((r (m + n))^{1/3} T^{2/3}) (the usual ETC balance with
 //       d = r (m + n) degrees of freedom).
 //
@@ -81,6 +82,12 @@ const char* to_string(BanditAlgorithm a) noexcept;
 /// "spectral" | "ucb" | "se" | "etc"; throws InvalidArgument.
 BanditAlgorithm parse_bandit_algorithm(std::string_view name);
 
+/// Which matrix estimate ExploreThenCommit uses.
+enum class EtcEstimator { Spectral, SoftImpute };
+const char* to_string(EtcEstimator e) noexcept;
+/// "spectral" | "soft-impute"; throws InvalidArgument.
+EtcEstimator parse_etc_estimator(std::string_view name);
+
 /// Where SpectralElimination draws its uniform samples.
 enum class SpectralSampling {
   AllEntries,       ///< uniform over [m] x [n] (the paper's model)
@@ -110,6 +117,7 @@ struct BanditRunOptions {
   double delta = 0.0;
 
   // ExploreThenCommit
+  EtcEstimator etc_estimator = EtcEstimator::Spectral;
   /// Exploration length; 0 picks ceil((r (m + n))^{1/3} T^{2/3}).
   std::int64_t etc_exploration = 0;
 
