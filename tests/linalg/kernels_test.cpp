@@ -140,13 +140,15 @@ TYPED_TEST(KernelTest, CsrGramMatchesTwoProducts) {
   detail::fill_gaussian(g, 7);
   const Vector<T> x = g.col(0).cast<T>();
   Vector<T> y(700);
-  detail::csr_gram_times_vector(sp.csr(), x.data(), y.data());
+  std::vector<Vector<T>> work;
+  detail::csr_gram_times_vector(sp.csr(), x.data(), y.data(), work);
+  detail::csr_gram_times_vector(sp.csr(), x.data(), y.data(), work);  // reused workspace
   const Vector<T> ref = sp.csr_transpose() * (sp.csr() * x).eval();
   EXPECT_LE(static_cast<double>((y - ref).norm() / ref.norm()), test::tol<T>(1e-14, 1e-6));
   const auto small = test::random_sparse<T>(30, 20, 3, 8);  // serial path
   const Vector<T> xs = x.head(20);
   Vector<T> ys(20);
-  detail::csr_gram_times_vector(small.csr(), xs.data(), ys.data());
+  detail::csr_gram_times_vector(small.csr(), xs.data(), ys.data(), work);
   const Vector<T> refs = small.csr_transpose() * (small.csr() * xs).eval();
   EXPECT_LE(static_cast<double>((ys - refs).norm() / refs.norm()), test::tol<T>(1e-14, 1e-6));
 }

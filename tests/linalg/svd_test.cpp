@@ -195,9 +195,15 @@ TYPED_TEST(SvdTest, AutoPicksByShapeAndOperatorKind) {
   const auto big = planted(500, 320, test::geometric(20, 0.7), 22);
   const Matrix<T> a = big.a.cast<T>();
   EXPECT_EQ(truncated_svd(a, 5).method_used, SvdMethod::Randomized);
-  EXPECT_EQ(truncated_svd(a, 100).method_used, SvdMethod::Full);  // k a large fraction of min(m, n)
+  EXPECT_EQ(truncated_svd(a, 100).method_used, SvdMethod::Randomized);  // k < min(m, n) / 3
+  EXPECT_EQ(truncated_svd(a, 107).method_used, SvdMethod::Full);        // k >= min(m, n) / 3
   const auto sp = test::random_sparse<T>(500, 320, 4, 23);
   EXPECT_EQ(truncated_svd(sp, 5).method_used, SvdMethod::Lanczos);
+  // Small min(m, n) but 2e7 entries: not densified.
+  const auto huge = test::random_sparse<T>(20, 1000000, 4, 24);
+  const auto r = truncated_svd(huge, 2);
+  EXPECT_EQ(r.method_used, SvdMethod::Lanczos);
+  EXPECT_EQ(r.status, Status::Success);
 }
 
 TYPED_TEST(SvdTest, LanczosWithKEqualToMinDimensionFallsBackToFull) {

@@ -8,9 +8,11 @@
 //   Randomized  Halko, Martinsson, Tropp (2011), Algorithms 4.4 + 5.1: Gaussian
 //               sketch with oversampling p, q power iterations re-orthonormalised
 //               by QR after every product.
-//   Auto        Full when min(m,n) is small or k is a large fraction of it;
+//   Auto        Full when min(m,n) <= 100 or k >= min(m,n) / 3 (for sparse and
+//               implicit operators only while m n <= 2^24, as Full densifies);
 //               otherwise Randomized for dense operators and Lanczos for
-//               sparse / implicit ones.
+//               sparse / implicit ones. The thresholds are measured; see
+//               choose_method() in src/linalg/svd.cpp.
 //
 // The result satisfies A V = U diag(S) (up to the method's accuracy), with S
 // sorted in decreasing order and U, V with orthonormal columns.
