@@ -4,10 +4,15 @@
 //   Full        LAPACK gesdd on the densified operator; exact, O(m n min(m,n)).
 //   Lanczos     Spectra's symmetric Lanczos on the smaller Gram operator
 //               (A^T A or A A^T, never formed), followed by a Rayleigh-Ritz
-//               step on A itself so small singular values keep full accuracy.
+//               step on A itself (Q = orth(A V), SVD of Q^T A) so small
+//               singular values keep full accuracy: sqrt(eig(A^T A)) alone
+//               has absolute error ~ eps sigma_1^2 / sigma_i. Sparse operators
+//               use a one-sweep CSR kernel for A^T A x. Needs k < min(m, n);
+//               k = min(m, n) is computed by Full (method_used says so).
 //   Randomized  Halko, Martinsson, Tropp (2011), Algorithms 4.4 + 5.1: Gaussian
 //               sketch with oversampling p, q power iterations re-orthonormalised
-//               by QR after every product.
+//               after every product (CholeskyQR2 when the block is well
+//               conditioned, Householder QR otherwise), then the SVD of Q^T A.
 //   Auto        Full when min(m,n) <= 100 or k >= min(m,n) / 3 (for sparse and
 //               implicit operators only while m n <= 2^24, as Full densifies);
 //               otherwise Randomized for dense operators and Lanczos for
@@ -16,6 +21,13 @@
 //
 // The result satisfies A V = U diag(S) (up to the method's accuracy), with S
 // sorted in decreasing order and U, V with orthonormal columns.
+//
+// Status (never thrown): NotConverging when Spectra hits max_iterations (the
+// result is then the Rayleigh-Ritz answer from the whole Krylov basis);
+// Interrupted when interrupt_requested() is seen (Randomized returns the
+// answer from the power iterations done so far; Lanczos, which Spectra cannot
+// pause, returns empty U, S, V); NumericalIssue when A holds NaN/Inf (S is
+// then NaN). All three are compiled for float and double operators.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,7 +50,8 @@ struct TruncatedSvdOptions {
   /// Randomized: number of power iterations q; -1 picks automatically
   /// (q = 2 for dense, 4 for sparse/implicit operators).
   int power_iterations = -1;
-  /// Lanczos: relative tolerance on the Ritz values.
+  /// Lanczos: relative tolerance on the Ritz values of the Gram operator
+  /// (Spectra's criterion); values below 10 eps(T) are raised to it.
   double tolerance = 1e-10;
   /// Lanczos: maximum number of restarts.
   int max_iterations = 1000;
@@ -61,8 +74,10 @@ struct SvdResult {
   int iterations = 0;  ///< Lanczos restarts or power iterations performed
 };
 
-/// Rank-k truncated SVD of any linear operator. Throws InvalidArgument if
-/// k <= 0 or k > min(m, n).
+/// Rank-k truncated SVD of any linear operator (float or double). Throws
+/// InvalidArgument if k <= 0 or k > min(m, n), or for an option out of range
+/// (oversampling < 0, power_iterations < -1, tolerance <= 0 or NaN,
+/// max_iterations < 1, krylov_dim < 0).
 template <LinearOperator Op>
 SvdResult<typename Op::Scalar> truncated_svd(const Op& op, Index k,
                                              const TruncatedSvdOptions& options = {});
