@@ -417,6 +417,7 @@ Collection parse_collection(std::string_view name) {
 MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
   if (o.seeds < 1) throw InvalidArgument("mdp: seeds must be >= 1, got " + std::to_string(o.seeds));
   if (o.samples <= 0) throw InvalidArgument("mdp: the sample count must be > 0, got " + std::to_string(o.samples));
+  if (o.estimator_rank < 0) throw InvalidArgument("mdp: estimator rank must be >= 0");
   const auto t0 = Clock::now();
   MdpExperimentResult res;
   for (int k = 0; k < o.seeds; ++k) {
@@ -448,7 +449,11 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
       data = collect_trajectory(mdp, Matrix<double>(), o.samples, 0, data_seed);
     }
     const MdpSolution star = value_iteration(mdp, o.planning);
-    KernelEstimate est = estimate_kernel(data, o.estimator);
+    KernelEstimatorOptions ko = o.estimator;
+    ko.spectral.rank = o.estimator_rank > 0 ? o.estimator_rank
+                       : o.model == MdpModel::Random ? o.random.rank
+                                                     : o.gridworld.blocks_x * o.gridworld.blocks_y;
+    KernelEstimate est = estimate_kernel(data, ko);
     Mdp model = mdp;
     model.kernel = est.kernel;
     const MdpSolution plan = value_iteration(model, o.planning);
@@ -482,6 +487,7 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
     res.mean_kernel_max_error += r.kernel_max_error / n;
     res.mean_kernel_row_l1_error += r.kernel_row_l1_error / n;
     res.optimal_fraction += (r.optimal_policy ? 1.0 : 0.0) / n;
+    res.max_unvisited_rows = std::max(res.max_unvisited_rows, r.unvisited_rows);
   }
   double ss = 0.0;
   for (const auto& r : res.runs) ss += (r.value_gap - res.mean_value_gap) * (r.value_gap - res.mean_value_gap);

@@ -193,8 +193,7 @@ TEST(RlMdp, TrajectoryBehaviourPolicyIsRespected) {
 TEST(RlMdp, ExperimentIsReproducibleAndSpectralPlansWell) {
   MdpExperimentOptions o;
   o.random = {.states = 60, .actions = 4, .rank = 3};
-  o.samples = 60 * 4 * 30;
-  o.estimator.spectral.rank = 3;
+  o.samples = 60 * 4 * 30;  // estimator_rank 0: the generator's rank 3
   o.seeds = 2;
   const auto a = run_mdp_experiment(o), b = run_mdp_experiment(o);
   ASSERT_EQ(a.runs.size(), 2u);
@@ -208,7 +207,6 @@ TEST(RlMdp, ExperimentIsReproducibleAndSpectralPlansWell) {
   o.model = MdpModel::Gridworld;
   o.gridworld = {.width = 6, .height = 6, .blocks_x = 2, .blocks_y = 2};
   o.estimator.method = KernelMethod::Spectral;
-  o.estimator.spectral.rank = 4;
   const auto g = run_mdp_experiment(o);
   EXPECT_EQ(g.states, 36);
   EXPECT_TRUE(std::isfinite(g.mean_value_gap));
@@ -250,6 +248,9 @@ TEST(RlMdp, RejectsBadInput) {
   ko.spectral.rank = 1;
   EXPECT_THROW(estimate_kernel(empty, ko), InvalidArgument);
   MdpExperimentOptions o;
+  o.estimator_rank = -1;
+  EXPECT_THROW(run_mdp_experiment(o), InvalidArgument);
+  o.estimator_rank = 0;
   o.seeds = 0;
   EXPECT_THROW(run_mdp_experiment(o), InvalidArgument);
   o.seeds = 1;

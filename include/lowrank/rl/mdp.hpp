@@ -201,6 +201,10 @@ struct MdpExperimentOptions {
   /// behaviour policy.
   std::int64_t samples = 100000;
   KernelEstimatorOptions estimator = {};
+  /// Rank of the spectral estimate with RankSelection::Fixed (replaces
+  /// estimator.spectral.rank); 0 = the generator's rank (rank, or
+  /// blocks_x * blocks_y for the gridworld).
+  Index estimator_rank = 0;
   ValueIterationOptions planning = {};
   int seeds = 1;
   std::uint64_t first_seed = 0;
@@ -227,6 +231,7 @@ struct MdpExperimentResult {
   double mean_kernel_max_error = 0.0;
   double mean_kernel_row_l1_error = 0.0;
   double optimal_fraction = 0.0;
+  Index max_unvisited_rows = 0;  ///< largest unvisited (s, a) count over the runs
   double elapsed_s = 0.0;
   Status status = Status::Success;
 };
