@@ -45,5 +45,7 @@ void register_info(CLI::App& app);
 void register_decompose(CLI::App& app);
 void register_complete(CLI::App& app);
 void register_predict(CLI::App& app);
+void register_bandit(CLI::App& app);
+void register_mdp(CLI::App& app);
 
 }  // namespace lowrank::cli

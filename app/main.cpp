@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   register_decompose(app);
   register_complete(app);
   register_predict(app);
+  register_bandit(app);
+  register_mdp(app);
   install_interrupt_handler();
   try {
     app.parse(argc, argv);
