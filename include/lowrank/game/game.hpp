@@ -1,0 +1,258 @@
+#pragma once
+// GAME: group-aware matrix estimation with overlapping subgroup nuclear norms
+// (Golubovic, Shen, Allen, Zikry, "Group-Aware Matrix Estimation and Latent
+// Subspace Recovery", arXiv:2605.20559, 2026). See docs/game.md for the
+// derivations, the solvers and where this implementation departs from the
+// paper.
+//
+// Data: X (m x n) observed on Omega; row groups G_1..G_K (overlapping sets of
+// rows, e.g. every level of every chosen category) and, optionally, the global
+// group G_0 = all rows. E_k is the m x |G_k| matrix that embeds group k's rows
+// (E_k^T Z = Z[G_k, :], E_k^T E_k = I).
+//
+// Sum variant (the paper's estimator; default):
+//     minimise_Z  1/2 ||P_Omega(X - Z)||_F^2 + lambda * sum_k w_k ||Z[G_k, :]||_*        (G1)
+// Latent variant (additive group components):
+//     minimise_{Z_k}  1/2 ||P_Omega(X - sum_k E_k Z_k)||_F^2 + lambda * sum_k w_k ||Z_k||_*  (G2)
+// with estimate Z = sum_k E_k Z_k. (G1) keeps every group's submatrix low-rank
+// in one shared column space; (G2) lets a row's value be the sum of one
+// low-rank part per group it belongs to (shared + group-specific effects).
+//
+// Optimality (KKT) for (G1): Z is optimal iff there are Gamma_k (|G_k| x n) with
+//     P_Omega(Z - X) + lambda * sum_k w_k E_k Gamma_k = 0,                              (K1)
+//     ||Gamma_k||_2 <= 1,   <Gamma_k, Z[G_k, :]> = ||Z[G_k, :]||_*,                      (K2)
+// i.e. Gamma_k = U_k V_k^T + W_k is a subgradient of the nuclear norm at the
+// group block. For (G2): Gamma_k = E_k^T P_Omega(X - Z) / (lambda w_k) must
+// satisfy (K2) at Z_k. Both solvers return these certificates and the
+// residuals of (K1)-(K2) (GameKkt), so optimality can be checked independently.
+//
+// Storage: the estimate is a dense m x n matrix (column-major); per-group
+// factors U_k diag(S_k) V_k^T are returned beside it. Rows and group members
+// are 0-based.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/observed_entries.hpp"
+#include "lowrank/core/progress.hpp"
+#include "lowrank/linalg/types.hpp"
+
+namespace lowrank {
+
+enum class GameVariant {
+  Sum,     ///< (G1): overlapping nuclear norms on the group submatrices of one Z
+  Latent,  ///< (G2): Z = sum_k E_k Z_k, one nuclear norm per component
+};
+
+enum class GameSolver {
+  /// ADMM. Sum: consensus copies Y_k = Z[G_k, :] (Z-update entrywise closed
+  /// form, Y-update singular value thresholding of each copy). Latent: copies
+  /// Y_k = Z_k (entrywise closed-form quadratic step, SVT of each copy).
+  /// Cheap iterations but many of them (hundreds to thousands for 1e-4).
+  Admm,
+  /// Accelerated proximal gradient (FISTA with adaptive restart). Sum: the
+  /// prox of the overlapping sum is solved by exact block-coordinate ascent
+  /// on its dual (Dykstra-type), warm-started across iterations. Latent: the
+  /// prox is separable SVT. Tens of outer iterations; the default, measured
+  /// 2.5-8x faster than ADMM on MovieLens-100k and vegan's mite.
+  ProximalGradient,
+};
+
+/// Default weights w_k; see game_weights().
+enum class GameWeightScheme {
+  SqrtSizePlusSqrtCols,  ///< w_k proportional to sqrt(|G_k|) + sqrt(n)
+  SqrtSize,              ///< w_k proportional to sqrt(|G_k|)
+  Uniform,               ///< w_k = 1
+};
+
+/// How each singular value thresholding step computes its SVD.
+enum class GameSvdMethod {
+  Auto,        ///< Full when min(|G_k|, n) <= full_svd_max_dim, else Randomized
+  Full,        ///< exact thin SVD of the block (LAPACK gesdd)
+  Randomized,  ///< warm-started randomized subspace iteration whose rank grows
+               ///< until the smallest computed singular value is below the threshold
+};
+
+const char* to_string(GameVariant v) noexcept;
+const char* to_string(GameSolver s) noexcept;
+const char* to_string(GameWeightScheme s) noexcept;
+/// "sum" | "latent"; throws InvalidArgument.
+GameVariant parse_game_variant(std::string_view name);
+/// "admm" | "proximal-gradient" (or "fista"); throws InvalidArgument.
+GameSolver parse_game_solver(std::string_view name);
+/// "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"; throws InvalidArgument.
+GameWeightScheme parse_game_weight_scheme(std::string_view name);
+
+struct GameOptions {
+  /// Penalty level lambda > 0 of (G1)/(G2).
+  double lambda = 1.0;
+  GameVariant variant = GameVariant::Sum;
+  GameSolver solver = GameSolver::ProximalGradient;
+  /// Add G_0 = all rows (named "all") after the user's groups. Without it,
+  /// every row must belong to at least one group.
+  bool include_global_group = true;
+
+  GameWeightScheme weight_scheme = GameWeightScheme::SqrtSizePlusSqrtCols;
+  /// Explicit w_k for the user's groups (size K, each finite and > 0); empty
+  /// uses weight_scheme.
+  std::vector<double> weights;
+  /// Weight of the global group; unset uses weight_scheme.
+  std::optional<double> global_weight;
+
+  /// Relative tolerance: ADMM stops when the primal and dual residuals are
+  /// below tolerance * scale (Boyd et al. 2011, sec. 3.3.1); FISTA when
+  /// ||Z_{t+1} - Z_t||_F <= tolerance * max(||Z_{t+1}||_F, ||P_Omega X||_F).
+  double tolerance = 1e-5;
+  int max_iterations = 3000;
+  /// ADMM penalty parameter (> 0) and whether to rebalance it by residual
+  /// balancing (mu = 10, tau = 2) every 10 iterations during the first half of
+  /// the iteration budget.
+  double rho = 1.0;
+  bool adaptive_rho = true;
+  /// ADMM over-relaxation alpha in (0, 2) (Boyd et al. sec. 3.4.3); 1 = plain ADMM.
+  double relaxation = 1.6;
+  /// FISTA, Sum variant: the prox is solved by dual block-coordinate sweeps
+  /// until one sweep moves the prox point by at most
+  /// max(inner_tolerance, min(1e-3, 0.1 * last outer relative change)) * ||V||_F
+  /// (tight near convergence, loose early on), or inner_max_iterations sweeps.
+  int inner_max_iterations = 500;
+  double inner_tolerance = 1e-10;
+
+  /// Cap on the rank kept by each singular value thresholding step (0 = no
+  /// cap, the exact convex problem). A binding cap makes the solver a
+  /// heuristic; GameGroupFit::rank_capped reports it.
+  Index max_rank = 0;
+  /// Per-group caps for the user's groups (size K; 0 = use max_rank).
+  std::vector<Index> group_max_rank;
+  GameSvdMethod svd_method = GameSvdMethod::Auto;
+  Index full_svd_max_dim = 200;
+  /// Power iterations of the randomized SVT (each one product with A and A^T).
+  int power_iterations = 2;
+  std::uint64_t seed = 0;
+
+  /// Groups with no observed entry are an error unless this is set (then they
+  /// are kept, with a warning in GameResult::warnings).
+  bool allow_unobserved_groups = false;
+  /// After convergence compute the exact objective (G1)/(G2) and the KKT
+  /// residuals (one SVD of every group block).
+  bool final_check = true;
+  /// Keep the subgradient certificates Gamma_k in the result (needed by
+  /// game_kkt() for the Sum variant and for exact warm starts).
+  bool keep_certificates = false;
+
+  ProgressCallback progress;
+};
+
+/// Residuals of the optimality conditions (K1)-(K2), all relative.
+struct GameKkt {
+  bool computed = false;
+  /// ||P_Omega(Z - X) + lambda sum_k w_k E_k Gamma_k||_F / ||P_Omega X||_F
+  /// (Latent: sqrt(sum_k ||E_k^T P_Omega(Z - X) + lambda w_k Gamma_k||_F^2) / ||P_Omega X||_F).
+  double stationarity = 0.0;
+  /// max_k max(||Gamma_k||_2 - 1, 0).
+  double dual_feasibility = 0.0;
+  /// sum_k lambda w_k (||B_k||_* - <Gamma_k, B_k>) / objective, B_k the group
+  /// block (Sum) or component (Latent); >= 0 when Gamma_k is feasible.
+  double complementarity = 0.0;
+  /// ADMM only: sqrt(sum_k ||copy_k - block_k||_F^2) / sqrt(sum_k ||block_k||_F^2).
+  double consensus = 0.0;
+  double max() const;
+};
+
+/// One group's part of the fit.
+template <class T>
+struct GameGroupFit {
+  std::string name;
+  Index size = 0;              ///< |G_k|
+  std::int64_t observed = 0;   ///< observed entries in the group's rows
+  double weight = 0.0;         ///< w_k
+  /// Low-rank factors U diag(S) V^T (U: |G_k| x r, S: r decreasing > 0,
+  /// V: n x r, orthonormal columns). Sum: the thresholded consensus copy of
+  /// Z[G_k, :] (equal to it up to the KKT consensus residual). Latent: the
+  /// component Z_k itself. V spans the group's right singular subspace.
+  Matrix<T> U;
+  Vector<T> S;
+  Matrix<T> V;
+  bool rank_capped = false;    ///< the max_rank cap was binding in the last SVT
+  Index rank() const { return S.size(); }
+};
+
+template <class T>
+struct GameResult {
+  Matrix<T> estimate;                   ///< Z, m x n
+  std::vector<GameGroupFit<T>> groups;  ///< user groups in RowGroups order, then "all"
+  /// Gamma_k (|G_k| x n), kept when GameOptions::keep_certificates.
+  std::vector<Matrix<T>> subgradients;
+  std::vector<double> objective_trace;  ///< per iteration (ADMM: at the copies)
+  double objective = 0.0;               ///< exact (G1)/(G2) at the estimate when final_check
+  int iterations = 0;
+  Status status = Status::Success;
+  GameKkt kkt;
+  double lambda = 0.0;
+  GameVariant variant = GameVariant::Sum;
+  GameSolver solver = GameSolver::Admm;
+  double rho = 0.0;                     ///< final ADMM penalty
+  double elapsed_s = 0.0;
+  std::vector<std::string> warnings;
+};
+
+/// Resolved weights, user groups first then the global group when included.
+/// Default schemes are normalised so that a group holding all m rows gets
+/// weight 1, which makes lambda mean the same as soft-impute's for G_0:
+///   SqrtSizePlusSqrtCols: w_k = (sqrt(|G_k|) + sqrt(n)) / (sqrt(m) + sqrt(n)),
+///   SqrtSize:             w_k = sqrt(|G_k| / m),     Uniform: w_k = 1.
+/// Throws InvalidArgument for a wrong-sized or non-positive explicit weight.
+std::vector<double> game_weights(Index rows, Index cols, const RowGroups& groups, const GameOptions& options);
+
+/// Fits (G1) or (G2) at options.lambda. `warm_start` (a previous result on the
+/// same rows, columns and groups, e.g. at a nearby lambda) initialises the
+/// iterate; its certificates are used when it kept them.
+///
+/// Throws InvalidArgument for: lambda <= 0 or non-finite; bad tolerances,
+/// iteration counts or rho; an empty group, a row index outside [0, m) or
+/// repeated in a group; a row in no group when include_global_group is false;
+/// a group with no observed entry (unless allow_unobserved_groups); wrong-sized
+/// or non-positive weights; repeated (row, col) entries; non-finite values.
+/// Groups with identical rows (including one equal to all rows while the
+/// global group is on) are accepted with a warning: their penalties add up.
+template <class T>
+GameResult<T> fit_game(const ObservedEntries<T>& entries, const RowGroups& groups, const GameOptions& options,
+                       const GameResult<T>* warm_start = nullptr);
+
+/// Smallest lambda at which Z = 0 solves the problem (options.lambda ignored).
+/// Latent: exactly max_k ||E_k^T P_Omega X||_2 / w_k. Sum: the dual norm
+/// min { max_k ||L_k||_2 / w_k : sum_k E_k L_k = P_Omega X }, which has no
+/// closed form with overlaps; this returns the upper bound given by splitting
+/// every row of P_Omega X among its groups in proportion to their weights,
+/// max_k || E_k^T D_w^{-1} P_Omega X ||_2 (D_w = diag(sum_{k ni i} w_k)); it is
+/// exact when no two groups overlap. Fits at lambda >= the returned value are 0.
+template <class T>
+double game_lambda_max(const ObservedEntries<T>& entries, const RowGroups& groups, const GameOptions& options);
+
+/// The exact objective (G1) at result.estimate (Sum) or (G2) at result's
+/// components (Latent), recomputed from scratch.
+template <class T>
+double game_objective(const ObservedEntries<T>& entries, const RowGroups& groups, const GameOptions& options,
+                      const GameResult<T>& result);
+
+/// Recomputes the KKT residuals of `result` from scratch. Sum needs the
+/// certificates (keep_certificates); throws InvalidArgument otherwise.
+template <class T>
+GameKkt game_kkt(const ObservedEntries<T>& entries, const RowGroups& groups, const GameOptions& options,
+                 const GameResult<T>& result);
+
+/// Value of the estimate at (row, col).
+template <class T>
+T predict(const GameResult<T>& result, Index row, Index col) {
+  return result.estimate(row, col);
+}
+
+extern template GameResult<float> fit_game(const ObservedEntries<float>&, const RowGroups&, const GameOptions&,
+                                           const GameResult<float>*);
+extern template GameResult<double> fit_game(const ObservedEntries<double>&, const RowGroups&, const GameOptions&,
+                                            const GameResult<double>*);
+
+}  // namespace lowrank

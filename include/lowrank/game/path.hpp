@@ -1,0 +1,101 @@
+#pragma once
+// GAME in practice: optional centring, a warm-started lambda path with k-fold
+// cross-validation, and the per-group metrics of the GAME paper's
+// experiments (per-group RMSE, effective rank, principal angles between a
+// group's right singular subspace and a reference).
+//
+// Centring: ratings and counts have large row / column means that a nuclear
+// norm would otherwise spend its budget on. With `center`, the observed
+// entries are replaced by x_ij - alpha_i - beta_j (biScale centring without
+// scaling, completion/biscale.hpp), GAME is fitted to that, and predictions
+// add alpha_i + beta_j back. The penalty and the per-group subspaces are
+// those of the centred fit.
+//
+// Path and CV follow completion/path.hpp (MHT 2010, sec. 5): lambdas on a log
+// grid from game_lambda_max down to lambda_max * min_ratio, each fit warm
+// started from the previous one (iterate and dual certificates); every fold
+// runs the path on its training part and scores the held-out part in the
+// original scale; the chosen lambda minimises the mean validation RMSE and
+// the final model is refitted on all entries along the grid down to it.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "lowrank/completion/biscale.hpp"
+#include "lowrank/completion/model.hpp"
+#include "lowrank/completion/path.hpp"
+#include "lowrank/game/game.hpp"
+
+namespace lowrank {
+
+struct GamePathOptions {
+  /// Remove row and column means (biScale centring) before fitting.
+  bool center = true;
+  /// Fit at this lambda only (no path, no CV) when set.
+  std::optional<double> lambda;
+  int lambdas = 10;          ///< grid size (>= 1)
+  double min_ratio = 0.02;   ///< smallest lambda / lambda_max, in (0, 1)
+  int folds = 5;             ///< 0 = no CV: the path runs down to the smallest lambda
+  std::uint64_t seed = 0;    ///< fold assignment
+  /// Stop a fold's path once its validation RMSE has risen this many
+  /// consecutive lambdas past its minimum (0 = whole grid).
+  int patience = 2;
+  /// Options of every fit (lambda is overwritten). final_check is applied to
+  /// the final refit only; CV fits skip it.
+  GameOptions game;
+  ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
+};
+
+template <class T>
+struct GamePathFit {
+  GameResult<T> result;                 ///< the fit at the chosen lambda (centred scale)
+  std::optional<BiScale<T>> centering;  ///< set when centred
+  std::vector<double> grid;             ///< lambdas tried, decreasing
+  double lambda_max = 0.0;              ///< game_lambda_max on the (centred) data
+  std::vector<CrossValidationRow> cv;   ///< one row per grid lambda when folds > 0
+  std::size_t best_index = 0;
+  int fits = 0;                         ///< number of GAME fits run (all folds + the final path)
+  Status status = Status::Success;      ///< Interrupted when stopped early
+  double elapsed_s = 0.0;
+
+  /// Prediction in the original scale: estimate(i, j) + alpha_i + beta_j.
+  T predict(Index i, Index j) const;
+  /// The m x n completed matrix in the original scale.
+  Matrix<T> completed() const;
+};
+
+/// Fits GAME with centring and lambda selection (see the file comment).
+/// Throws InvalidArgument as fit_game does, and for lambdas < 1, min_ratio
+/// outside (0, 1), folds == 1 or folds > number of entries.
+template <class T>
+GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
+                             const GamePathOptions& options);
+
+/// Prediction errors of `fit` on `entries`, overall and per user group
+/// (errors of the entries in the group's rows; count 0 when none).
+template <class T>
+struct GameGroupErrors {
+  ErrorMetrics overall;
+  std::vector<ErrorMetrics> groups;  ///< RowGroups order
+};
+template <class T>
+GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
+                                     const ObservedEntries<T>& entries);
+
+/// Effective rank of a group's fit: the number of singular values above
+/// `relative_tol` * the largest (0 for an all-zero block).
+template <class T>
+Index effective_rank(const GameGroupFit<T>& group, double relative_tol = 1e-6);
+
+/// Principal angles (radians, increasing) between the top-r right singular
+/// subspace of a group's fit (r = min(rank, reference.cols())) and the
+/// column space of `reference` (n x r_ref). Empty when the fit has rank 0.
+template <class T>
+Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& reference);
+
+extern template GamePathFit<float> fit_game_path(const ObservedEntries<float>&, const RowGroups&,
+                                                 const GamePathOptions&);
+extern template GamePathFit<double> fit_game_path(const ObservedEntries<double>&, const RowGroups&,
+                                                  const GamePathOptions&);
+
+}  // namespace lowrank

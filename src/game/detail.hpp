@@ -1,0 +1,145 @@
+#pragma once
+// Internal pieces shared by the GAME solvers: resolved groups, the densified
+// data, singular value thresholding and the final checks.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowrank/game/game.hpp"
+
+namespace lowrank::game_detail {
+
+/// Groups after validation: user groups first, then "all" when included.
+struct ResolvedGroups {
+  Index rows = 0;
+  Index cols = 0;
+  std::vector<std::string> names;
+  std::vector<std::vector<Index>> members;  ///< sorted, unique row indices
+  std::vector<double> weights;
+  std::vector<Index> max_rank;              ///< 0 = no cap
+  std::vector<std::int64_t> observed;       ///< observed entries per group
+  std::vector<int> cover;                   ///< per row: number of groups holding it
+  int max_cover = 0;
+  std::size_t size() const { return names.size(); }
+};
+
+/// P_Omega X and the 0/1 mask of Omega, dense m x n.
+template <class T>
+struct DenseData {
+  Matrix<T> x;
+  Matrix<T> mask;
+  double x_norm = 0.0;  ///< ||P_Omega X||_F
+};
+
+/// Validates options that do not depend on the data.
+void validate_options(const GameOptions& options);
+
+/// Validates the groups against the shape and fills everything but `observed`.
+ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
+                              std::vector<std::string>* warnings);
+
+/// Densifies and validates the entries (indices, finiteness, duplicates), then
+/// counts observed entries per group (error or warning for zero counts).
+template <class T>
+DenseData<T> densify(const ObservedEntries<T>& entries, ResolvedGroups& groups, const GameOptions& options,
+                     std::vector<std::string>* warnings);
+
+/// U diag(S) V^T with S the thresholded singular values (all > 0).
+template <class T>
+struct LowRank {
+  Matrix<T> U;
+  Vector<T> S;
+  Matrix<T> V;
+  bool capped = false;
+  Matrix<T> dense(Index rows, Index cols) const {
+    if (S.size() == 0) return Matrix<T>::Zero(rows, cols);
+    return U * S.asDiagonal() * V.transpose();
+  }
+};
+
+/// Warm-start memory of one group's SVT (randomized method).
+template <class T>
+struct SvtState {
+  Matrix<T> V;          ///< previous right singular vectors (n x r)
+  Index rank_hint = 0;
+  std::uint64_t seed = 0;
+};
+
+/// Singular value thresholding: prox of tau ||.||_* at A, i.e.
+/// U diag(max(sigma - tau, 0)) V^T, keeping at most max_rank (0 = all)
+/// components.
+template <class T>
+LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state);
+
+/// Thin SVD (gesdd); the local stand-in for lowrank::full_svd.
+template <class T>
+void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
+/// All singular values (gesdd, no vectors).
+template <class T>
+Vector<T> singular_values_of(const Matrix<T>& a);
+
+/// 1/2 ||P_Omega(X - Z)||_F^2.
+template <class T>
+double loss(const DenseData<T>& d, const Matrix<T>& z);
+
+/// Computes objective, KKT residuals and group bookkeeping at the end of a
+/// solve. `blocks_are_components` selects the Latent reading of (K1)-(K2).
+/// multipliers[k] = lambda w_k Gamma_k.
+template <class T>
+void finish(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+            std::vector<LowRank<T>>& factors, std::vector<Matrix<T>>& multipliers, double consensus,
+            GameResult<T>& result);
+
+// Solvers: fill estimate, factors, multipliers (lambda w_k Gamma_k), trace,
+// iterations, status, rho and the consensus residual.
+template <class T>
+struct SolverOutput {
+  std::vector<LowRank<T>> factors;
+  std::vector<Matrix<T>> multipliers;
+  double consensus = 0.0;
+};
+
+template <class T>
+SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+                               const GameResult<T>* warm, GameResult<T>& result);
+template <class T>
+SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+                                const GameResult<T>* warm, GameResult<T>& result);
+template <class T>
+SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+                                  const GameResult<T>* warm, GameResult<T>& result);
+template <class T>
+SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+                                   const GameResult<T>* warm, GameResult<T>& result);
+
+/// Gathers rows of a dense matrix: out = a[rows, :].
+template <class T>
+Matrix<T> gather_rows(const Matrix<T>& a, const std::vector<Index>& rows) {
+  Matrix<T> out(static_cast<Index>(rows.size()), a.cols());
+  for (Index j = 0; j < a.cols(); ++j)
+    for (std::size_t i = 0; i < rows.size(); ++i) out(static_cast<Index>(i), j) = a(rows[i], j);
+  return out;
+}
+
+/// a[rows, :] += alpha * b.
+template <class T>
+void scatter_add_rows(Matrix<T>& a, const std::vector<Index>& rows, const Matrix<T>& b, T alpha = T(1)) {
+  for (Index j = 0; j < a.cols(); ++j)
+    for (std::size_t i = 0; i < rows.size(); ++i) a(rows[i], j) += alpha * b(static_cast<Index>(i), j);
+}
+
+/// Latent: sum_k E_k (U_k diag(S_k) V_k^T).
+template <class T>
+Matrix<T> sum_components(const ResolvedGroups& g, const std::vector<LowRank<T>>& factors) {
+  Matrix<T> z = Matrix<T>::Zero(g.rows, g.cols);
+  for (std::size_t k = 0; k < g.size(); ++k)
+    if (factors[k].S.size() > 0)
+      scatter_add_rows(z, g.members[k], factors[k].dense(static_cast<Index>(g.members[k].size()), g.cols));
+  return z;
+}
+
+/// Spectral norm (largest singular value).
+template <class T>
+double spectral_norm_of(const Matrix<T>& a);
+
+}  // namespace lowrank::game_detail

@@ -1,0 +1,269 @@
+// GAME with centring, a warm-started lambda path and k-fold CV (game/path.hpp).
+#include "lowrank/game/path.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/splits.hpp"
+#include "lowrank/linalg/subspace.hpp"
+
+namespace lowrank {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class T>
+BiScale<T> fit_centering(const ObservedEntries<T>& e) {
+  BiScaleOptions b;
+  b.row_scale = b.col_scale = false;
+  return fit_biscale(e, b);
+}
+
+template <class T>
+T offset(const std::optional<BiScale<T>>& c, Index i, Index j) {
+  return c ? c->row_center(i) + c->col_center(j) : T(0);
+}
+
+template <class T>
+ErrorMetrics score(const Matrix<T>& z, const std::optional<BiScale<T>>& c, const ObservedEntries<T>& e) {
+  ErrorMetrics m;
+  double se = 0, ae = 0;
+  for (std::size_t t = 0; t < e.nnz(); ++t) {
+    const double r = static_cast<double>(z(e.row[t], e.col[t]) + offset(c, e.row[t], e.col[t])) -
+                     static_cast<double>(e.value[t]);
+    se += r * r;
+    ae += std::abs(r);
+  }
+  m.count = e.nnz();
+  if (m.count > 0) {
+    m.rmse = std::sqrt(se / static_cast<double>(m.count));
+    m.mae = ae / static_cast<double>(m.count);
+  }
+  return m;
+}
+
+Index max_group_rank(const auto& result) {
+  Index r = 0;
+  for (const auto& g : result.groups) r = std::max(r, g.rank());
+  return r;
+}
+
+// One warm-started descent along `grid`; `visit(i, fit)` after each lambda
+// returns false to stop. Returns the last fit (or nullopt if none ran).
+template <class T, class Visit>
+std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowGroups& groups,
+                                      const std::vector<double>& grid, std::size_t count, GameOptions o,
+                                      bool final_check_last, int& fits, Status& status, Visit visit) {
+  std::optional<GameResult<T>> last;
+  o.keep_certificates = true;  // exact warm starts of the dual
+  for (std::size_t i = 0; i < count; ++i) {
+    o.lambda = grid[i];
+    o.final_check = final_check_last && i + 1 == count;
+    GameResult<T> r = fit_game(data, groups, o, last ? &*last : nullptr);
+    ++fits;
+    const bool interrupted = r.status == Status::Interrupted;
+    last = std::move(r);
+    if (interrupted) {
+      status = Status::Interrupted;
+      break;
+    }
+    if (!visit(i, *last)) break;
+  }
+  return last;
+}
+
+}  // namespace
+
+template <class T>
+T GamePathFit<T>::predict(Index i, Index j) const {
+  return result.estimate(i, j) + offset(centering, i, j);
+}
+
+template <class T>
+Matrix<T> GamePathFit<T>::completed() const {
+  Matrix<T> z = result.estimate;
+  if (centering) {
+    z.colwise() += centering->row_center;
+    z.rowwise() += centering->col_center.transpose();
+  }
+  return z;
+}
+
+template <class T>
+GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
+                             const GamePathOptions& options) {
+  const auto t0 = Clock::now();
+  if (options.lambdas < 1) throw InvalidArgument("GAME path: lambdas must be >= 1");
+  if (!(options.min_ratio > 0 && options.min_ratio < 1))
+    throw InvalidArgument("GAME path: min_ratio must be in (0, 1), got " + std::to_string(options.min_ratio));
+  if (options.folds == 1 || options.folds < 0) throw InvalidArgument("GAME path: folds must be 0 or >= 2");
+  if (options.folds > 0 && static_cast<std::size_t>(options.folds) > entries.nnz())
+    throw InvalidArgument("GAME path: " + std::to_string(options.folds) + " folds for " +
+                          std::to_string(entries.nnz()) + " entries");
+  if (options.patience < 0) throw InvalidArgument("GAME path: patience must be >= 0");
+
+  GamePathFit<T> out;
+  auto event = [&](std::string_view stage, int iteration, double objective, Index rank) {
+    if (!options.progress) return;
+    ProgressEvent ev;
+    ev.stage = stage;
+    ev.iteration = iteration;
+    ev.objective = objective;
+    ev.rank = static_cast<int>(rank);
+    ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    options.progress(ev);
+  };
+
+  if (options.center) out.centering = fit_centering(entries);
+  const ObservedEntries<T> data = out.centering ? out.centering->transform(entries) : entries;
+
+  if (options.lambda) {
+    GameOptions o = options.game;
+    o.lambda = *options.lambda;
+    out.grid = {*options.lambda};
+    out.lambda_max = game_lambda_max(data, groups, o);
+    out.result = fit_game(data, groups, o);
+    out.fits = 1;
+    out.status = out.result.status == Status::Interrupted ? Status::Interrupted : Status::Success;
+    out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return out;
+  }
+
+  out.lambda_max = game_lambda_max(data, groups, options.game);
+  if (!(out.lambda_max > 0)) throw InvalidArgument("GAME path: lambda_max is 0 (all centred entries are zero)");
+  out.grid = log_lambda_grid(out.lambda_max, options.lambdas, options.min_ratio);
+  std::size_t final_count = out.grid.size();
+
+  if (options.folds > 0) {
+    const std::size_t L = out.grid.size();
+    std::vector<std::vector<double>> rmse(L), mae(L), rank(L);
+    GameOptions o = options.game;
+    o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
+    const auto splits = k_fold(entries, options.folds, options.seed);
+    for (std::size_t f = 0; f < splits.size() && out.status != Status::Interrupted; ++f) {
+      const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
+      const ObservedEntries<T> va = entries.subset(splits[f].test);
+      std::optional<BiScale<T>> c;
+      if (options.center) c = fit_centering(tr_raw);
+      const ObservedEntries<T> tr = c ? c->transform(tr_raw) : tr_raw;
+      double best = std::numeric_limits<double>::infinity();
+      int rising = 0;
+      bool fitted = false;
+      run_path<T>(tr, groups, out.grid, L, o, false, out.fits, out.status, [&](std::size_t i, const GameResult<T>& r) {
+        const ErrorMetrics m = score(r.estimate, c, va);
+        rmse[i].push_back(m.rmse);
+        mae[i].push_back(m.mae);
+        rank[i].push_back(static_cast<double>(max_group_rank(r)));
+        event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
+        // Early stop only once the fit has left zero and the error really
+        // rises (the top of the path moves the RMSE by rounding only).
+        fitted = fitted || max_group_rank(r) > 0;
+        if (m.rmse < best) {
+          if (m.rmse < best * (1 - 1e-4)) rising = 0;
+          best = m.rmse;
+        } else if (fitted && m.rmse > best * (1 + 1e-4) && options.patience > 0 && ++rising >= options.patience) {
+          return false;
+        }
+        return true;
+      });
+    }
+    out.cv.resize(L);
+    double best = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i < L; ++i) {
+      CrossValidationRow& row = out.cv[i];
+      row.lambda = out.grid[i];
+      row.folds = static_cast<int>(rmse[i].size());
+      if (row.folds == 0) continue;
+      double s = 0, s2 = 0, a = 0, rk = 0;
+      for (std::size_t k = 0; k < rmse[i].size(); ++k) {
+        s += rmse[i][k];
+        s2 += rmse[i][k] * rmse[i][k];
+        a += mae[i][k];
+        rk += rank[i][k];
+      }
+      const double n = row.folds;
+      row.mean_rmse = s / n;
+      row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
+      row.mean_mae = a / n;
+      row.mean_rank = rk / n;
+      // only lambdas every fold reached compete, so the mean is comparable
+      if (row.folds == static_cast<int>(splits.size()) && row.mean_rmse < best) {
+        best = row.mean_rmse;
+        out.best_index = i;
+      }
+    }
+    final_count = out.best_index + 1;
+    if (out.status == Status::Interrupted) {
+      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      return out;
+    }
+  }
+
+  auto last = run_path<T>(data, groups, out.grid, final_count, options.game, options.game.final_check, out.fits,
+                          out.status, [&](std::size_t i, const GameResult<T>& r) {
+                            event("game-path", static_cast<int>(i + 1), r.objective, max_group_rank(r));
+                            return true;
+                          });
+  if (last) out.result = std::move(*last);
+  if (options.folds == 0) out.best_index = out.grid.size() - 1;
+  out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
+}
+
+template <class T>
+GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
+                                     const ObservedEntries<T>& entries) {
+  GameGroupErrors<T> out;
+  out.overall = score(fit.result.estimate, fit.centering, entries);
+  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.estimate.rows()));
+  for (std::size_t t = 0; t < entries.nnz(); ++t) {
+    const auto i = static_cast<std::size_t>(entries.row[t]);
+    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= fit.result.estimate.cols())
+      throw InvalidArgument("GAME errors: entry " + std::to_string(t) + " is outside the fitted matrix");
+    by_row[i].push_back(t);
+  }
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    std::vector<std::size_t> pos;
+    for (auto i : groups.rows[k])
+      if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
+        pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
+    out.groups.push_back(score(fit.result.estimate, fit.centering, entries.subset(pos)));
+  }
+  return out;
+}
+
+template <class T>
+Index effective_rank(const GameGroupFit<T>& group, double relative_tol) {
+  if (group.S.size() == 0 || !(group.S(0) > T(0))) return 0;
+  Index r = 0;
+  for (Index i = 0; i < group.S.size(); ++i)
+    if (static_cast<double>(group.S(i)) > relative_tol * static_cast<double>(group.S(0))) ++r;
+  return r;
+}
+
+template <class T>
+Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& reference) {
+  if (group.rank() == 0 || reference.cols() == 0) return Vector<T>();
+  if (reference.rows() != group.V.rows())
+    throw InvalidArgument("GAME subspace angles: reference has " + std::to_string(reference.rows()) +
+                          " rows, the group's V has " + std::to_string(group.V.rows()));
+  const Index r = std::min(group.rank(), reference.cols());
+  return principal_angles<T>(group.V.leftCols(r), reference);
+}
+
+#define LOWRANK_GAME_PATH(T)                                                                                   \
+  template struct GamePathFit<T>;                                                                              \
+  template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&); \
+  template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&,                      \
+                                                const ObservedEntries<T>&);                                    \
+  template Index effective_rank(const GameGroupFit<T>&, double);                                               \
+  template Vector<T> group_subspace_angles(const GameGroupFit<T>&, const Matrix<T>&);
+LOWRANK_GAME_PATH(float)
+LOWRANK_GAME_PATH(double)
+#undef LOWRANK_GAME_PATH
+
+}  // namespace lowrank

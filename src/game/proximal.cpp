@@ -1,0 +1,260 @@
+// Accelerated proximal gradient (FISTA, Beck & Teboulle 2009) for GAME, with
+// gradient- and function-value adaptive restart (O'Donoghue & Candes 2015).
+//
+// Sum variant (G1): the loss gradient P_Omega(Z - X) is 1-Lipschitz, so with
+// step 1 the forward step is V = P_Omega(X) + P_Omega^perp(Y). The prox of
+// lambda sum_k w_k ||E_k^T . ||_* at V has the dual
+//     minimise_{||L_k||_2 <= lambda w_k}  1/2 ||V - sum_k E_k L_k||_F^2,   Z = V - sum_k E_k L_k,
+// solved by exact block-coordinate minimisation over the L_k (Dykstra-type):
+// with R = V - sum_{l != k} E_l L_l and A = E_k^T R, the block minimiser is the
+// projection of A onto the spectral-norm ball, A - SVT_{lambda w_k}(A), which
+// leaves E_k^T Z = SVT_{lambda w_k}(A).
+//
+// Latent variant (G2): the gradient in Z_k is E_k^T P_Omega(sum_l E_l Z_l - X),
+// Lipschitz with constant max_i c_i; the prox is SVT of every component.
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "game/detail.hpp"
+
+namespace lowrank::game_detail {
+
+namespace {
+
+template <class T>
+void report(const GameOptions& o, std::string_view stage, int it, double objective, double change,
+            std::chrono::steady_clock::time_point t0, const std::vector<LowRank<T>>& f) {
+  if (!o.progress) return;
+  ProgressEvent ev;
+  ev.stage = stage;
+  ev.iteration = it;
+  ev.objective = objective;
+  ev.change = change;
+  ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Index rank = 0;
+  for (const auto& x : f) rank = std::max(rank, x.S.size());
+  ev.rank = static_cast<int>(rank);
+  o.progress(ev);
+}
+
+}  // namespace
+
+template <class T>
+SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o,
+                                const GameResult<T>* warm, GameResult<T>& res) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t K = g.size();
+  const Index m = g.rows, n = g.cols;
+  std::vector<Matrix<T>> mult(K);  // L_k = lambda w_k Gamma_k
+  std::vector<LowRank<T>> factors(K);
+  std::vector<SvtState<T>> st(K);
+  for (std::size_t k = 0; k < K; ++k) {
+    const Index gk = static_cast<Index>(g.members[k].size());
+    st[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
+    mult[k] = (warm && warm->subgradients.size() == K)
+                  ? Matrix<T>(warm->subgradients[k] * static_cast<T>(o.lambda * g.weights[k]))
+                  : Matrix<T>(Matrix<T>::Zero(gk, n));
+    factors[k].U.resize(gk, 0);
+    factors[k].S.resize(0);
+    factors[k].V.resize(n, 0);
+  }
+  Matrix<T>& z = res.estimate;
+  z = warm ? warm->estimate : Matrix<T>::Zero(m, n);
+  Matrix<T> yext = z, v(m, n), r(m, n), r_before(m, n);
+  const Matrix<T> unobserved = (Matrix<T>::Ones(m, n) - d.mask);
+  double t = 1.0, prev_objective = std::numeric_limits<double>::infinity(), last_change = 1.0;
+
+  // Dual block-coordinate sweeps on the prox at v (multipliers warm), until
+  // one sweep moves the prox point r by at most tol * vnorm.
+  auto sweeps = [&](double tol, double vnorm) {
+    for (int sweep = 0; sweep < o.inner_max_iterations; ++sweep) {
+      if (interrupt_requested()) break;
+      r_before = r;
+      for (std::size_t k = 0; k < K; ++k) {
+        const Index gk = static_cast<Index>(g.members[k].size());
+        const Matrix<T> a = gather_rows(r, g.members[k]) + mult[k];
+        factors[k] = svt(a, o.lambda * g.weights[k], g.max_rank[k], o, st[k]);
+        const Matrix<T> block = factors[k].dense(gk, n);
+        mult[k] = a - block;
+        for (Index j = 0; j < n; ++j)
+          for (Index i = 0; i < gk; ++i) r(g.members[k][static_cast<std::size_t>(i)], j) = block(i, j);
+      }
+      if (static_cast<double>((r - r_before).norm()) <= tol * vnorm) break;
+    }
+  };
+
+  res.status = Status::NotConverging;
+  int it = 0;
+  while (it < o.max_iterations) {
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+    ++it;
+    v = d.x + (unobserved.array() * yext.array()).matrix();
+    // Prox by dual block-coordinate minimisation, warm-started from the last L_k.
+    r = v;
+    for (std::size_t k = 0; k < K; ++k) scatter_add_rows(r, g.members[k], mult[k], T(-1));
+    const double vnorm = std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min());
+    // The multipliers need not converge (they are not unique when groups
+    // overlap); the prox point r is, so the sweeps stop when r stops moving.
+    const double inner_tol = std::max(o.inner_tolerance, std::min(1e-3, 0.1 * last_change));
+    sweeps(inner_tol, vnorm);
+    // r is now the prox, Z_{t+1}. The trace uses the penalty at the
+    // thresholded copies (exact SVDs of every block each iteration would
+    // cost more than the sweeps); the exact objective is final_check's.
+    double penalty = 0;
+    for (std::size_t k = 0; k < K; ++k) penalty += o.lambda * g.weights[k] * static_cast<double>(factors[k].S.sum());
+    const double objective = loss(d, r) + penalty;
+    res.objective_trace.push_back(objective);
+    if (!std::isfinite(objective)) {
+      res.status = Status::NumericalIssue;
+      break;
+    }
+    const double change = static_cast<double>((r - z).norm()) /
+                          std::max({static_cast<double>(r.norm()), d.x_norm, std::numeric_limits<double>::min()});
+    report(o, "game-fista", it, objective, change, t0, factors);
+    last_change = change;
+    // Gradient-based adaptive restart (O'Donoghue & Candes 2015, sec. 3.2):
+    // the momentum points uphill when <Y_t - Z_{t+1}, Z_{t+1} - Z_t> > 0.
+    const bool uphill = ((yext - r).array() * (r - z).array()).sum() > T(0);
+    if (uphill || objective > prev_objective * (1 + 1e-12)) {
+      // Restart: drop the momentum and take a plain step from Z_{t+1}.
+      t = 1.0;
+      yext = r;
+    } else {
+      const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+      yext = r + static_cast<T>((t - 1.0) / t_next) * (r - z);
+      t = t_next;
+    }
+    prev_objective = objective;
+    z = r;
+    if (change <= o.tolerance) {
+      res.status = Status::Success;
+      break;
+    }
+  }
+  res.iterations = it;
+  res.rho = 0.0;
+  if (res.status == Status::Success && it > 0) {
+    // The early sweeps were loose; finish the last prox to inner_tolerance so
+    // the reported group factors (and ranks) are those of the estimate.
+    r = v;
+    for (std::size_t k = 0; k < K; ++k) scatter_add_rows(r, g.members[k], mult[k], T(-1));
+    sweeps(std::max(o.inner_tolerance, 1e-2 * o.tolerance),
+           std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min()));
+    z = r;
+  }
+
+  SolverOutput<T> out;
+  double diff2 = 0, block2 = 0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const Index gk = static_cast<Index>(g.members[k].size());
+    const Matrix<T> block = gather_rows(z, g.members[k]);
+    diff2 += static_cast<double>((block - factors[k].dense(gk, n)).squaredNorm());
+    block2 += static_cast<double>(block.squaredNorm());
+  }
+  out.consensus = block2 > 0 ? std::sqrt(diff2 / block2) : std::sqrt(diff2);
+  out.factors = std::move(factors);
+  out.multipliers = std::move(mult);
+  return out;
+}
+
+template <class T>
+SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o,
+                                   const GameResult<T>* warm, GameResult<T>& res) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t K = g.size();
+  const Index m = g.rows, n = g.cols;
+  const double step = 1.0 / static_cast<double>(g.max_cover);  // 1 / Lipschitz constant
+  std::vector<LowRank<T>> factors(K);
+  std::vector<SvtState<T>> st(K);
+  std::vector<Matrix<T>> comp(K), ext(K);
+  for (std::size_t k = 0; k < K; ++k) {
+    const Index gk = static_cast<Index>(g.members[k].size());
+    st[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
+    if (warm) {
+      factors[k].U = warm->groups[k].U;
+      factors[k].S = warm->groups[k].S;
+      factors[k].V = warm->groups[k].V;
+    } else {
+      factors[k].U.resize(gk, 0);
+      factors[k].S.resize(0);
+      factors[k].V.resize(n, 0);
+    }
+    comp[k] = factors[k].dense(gk, n);
+    ext[k] = comp[k];
+  }
+  Matrix<T>& z = res.estimate;
+  z = sum_components(g, factors);
+  Matrix<T> grad(m, n), zext(m, n);
+  double t = 1.0, prev_objective = std::numeric_limits<double>::infinity();
+
+  res.status = Status::NotConverging;
+  int it = 0;
+  while (it < o.max_iterations) {
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+    ++it;
+    zext.setZero();
+    for (std::size_t k = 0; k < K; ++k) scatter_add_rows(zext, g.members[k], ext[k]);
+    grad = (d.mask.array() * (zext - d.x).array()).matrix();
+    double change2 = 0, norm2 = 0, penalty = 0;
+    std::vector<Matrix<T>> next(K);
+    for (std::size_t k = 0; k < K; ++k) {
+      const Index gk = static_cast<Index>(g.members[k].size());
+      const Matrix<T> a = ext[k] - static_cast<T>(step) * gather_rows(grad, g.members[k]);
+      factors[k] = svt(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k]);
+      next[k] = factors[k].dense(gk, n);
+      change2 += static_cast<double>((next[k] - comp[k]).squaredNorm());
+      norm2 += static_cast<double>(next[k].squaredNorm());
+      penalty += o.lambda * g.weights[k] * static_cast<double>(factors[k].S.sum());
+    }
+    Matrix<T> znew = Matrix<T>::Zero(m, n);
+    for (std::size_t k = 0; k < K; ++k) scatter_add_rows(znew, g.members[k], next[k]);
+    const double objective = loss(d, znew) + penalty;
+    res.objective_trace.push_back(objective);
+    if (!std::isfinite(objective)) {
+      res.status = Status::NumericalIssue;
+      break;
+    }
+    const double change = std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
+    report(o, "game-latent-fista", it, objective, change, t0, factors);
+    if (objective > prev_objective) {
+      t = 1.0;
+      for (std::size_t k = 0; k < K; ++k) ext[k] = next[k];
+    } else {
+      const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+      const T beta = static_cast<T>((t - 1.0) / t_next);
+      for (std::size_t k = 0; k < K; ++k) ext[k] = next[k] + beta * (next[k] - comp[k]);
+      t = t_next;
+    }
+    prev_objective = objective;
+    comp = std::move(next);
+    z = std::move(znew);
+    if (change <= o.tolerance) {
+      res.status = Status::Success;
+      break;
+    }
+  }
+  res.iterations = it;
+  res.rho = 0.0;
+  SolverOutput<T> out;
+  out.factors = std::move(factors);
+  out.consensus = 0.0;
+  return out;
+}
+
+template SolverOutput<float> solve_sum_fista(const DenseData<float>&, const ResolvedGroups&, const GameOptions&,
+                                             const GameResult<float>*, GameResult<float>&);
+template SolverOutput<double> solve_sum_fista(const DenseData<double>&, const ResolvedGroups&, const GameOptions&,
+                                              const GameResult<double>*, GameResult<double>&);
+template SolverOutput<float> solve_latent_fista(const DenseData<float>&, const ResolvedGroups&, const GameOptions&,
+                                                const GameResult<float>*, GameResult<float>&);
+template SolverOutput<double> solve_latent_fista(const DenseData<double>&, const ResolvedGroups&, const GameOptions&,
+                                                 const GameResult<double>*, GameResult<double>&);
+
+}  // namespace lowrank::game_detail

@@ -1,0 +1,177 @@
+// GAME path, CV, centring and the per-group metrics.
+#include <gtest/gtest.h>
+
+#include "game/game_test_util.hpp"
+#include "lowrank/core/error.hpp"
+#include "lowrank/game/path.hpp"
+#include "lowrank/linalg/subspace.hpp"
+
+namespace {
+
+using namespace game_test;
+using lowrank::GameOptions;
+using lowrank::GamePathOptions;
+
+// Two categories (3 and 2 levels). Each level l has its own rank-1 column
+// pattern v_l on top of a shared rank-1 part, so every group block has a
+// known right subspace span(shared, v_l, v_l' of the other category...).
+struct Planted {
+  lowrank::ObservedEntries<double> entries, test;
+  lowrank::RowGroups groups;
+  Matrix<double> truth;
+  Matrix<double> shared;                 // n x 1
+  std::vector<Matrix<double>> specific;  // per group, n x 1
+};
+
+Planted planted(Index m, Index n, double p, double noise, double offsets, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Planted pr;
+  add_category(pr.groups, "a", assign_levels(m, 3, rng), 3);
+  add_category(pr.groups, "b", assign_levels(m, 2, rng), 2);
+  pr.shared = gaussian<double>(n, 1, rng);
+  pr.truth = gaussian<double>(m, 1, rng) * pr.shared.transpose();
+  for (std::size_t k = 0; k < pr.groups.size(); ++k) {
+    pr.specific.push_back(gaussian<double>(n, 1, rng));
+    for (auto i : pr.groups.rows[k]) pr.truth.row(i) += gaussian<double>(1, 1, rng)(0, 0) * pr.specific[k].transpose();
+  }
+  // row and column offsets, which centring should absorb
+  const Matrix<double> a = gaussian<double>(m, 1, rng, offsets), b = gaussian<double>(1, n, rng, offsets);
+  pr.truth.colwise() += a.col(0);
+  pr.truth.rowwise() += b.row(0);
+  const Matrix<double> noisy = pr.truth + gaussian<double>(m, n, rng, noise);
+  std::uniform_real_distribution<double> u(0, 1);
+  pr.entries.rows = pr.test.rows = m;
+  pr.entries.cols = pr.test.cols = n;
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < n; ++j) {
+      if (u(rng) < p || j == i % n) pr.entries.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), noisy(i, j));
+      else pr.test.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), pr.truth(i, j));
+    }
+  return pr;
+}
+
+TEST(GamePath, FixedLambdaWithoutCentringIsFitGame) {
+  const auto pr = planted(30, 16, 0.6, 0.1, 0.0, 1);
+  GamePathOptions po;
+  po.center = false;
+  po.lambda = 2.0;
+  po.game.tolerance = 1e-7;
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  GameOptions o = po.game;
+  o.lambda = 2.0;
+  const auto direct = lowrank::fit_game(pr.entries, pr.groups, o);
+  EXPECT_EQ(fit.fits, 1);
+  EXPECT_FALSE(fit.centering.has_value());
+  EXPECT_LT((fit.result.estimate - direct.estimate).norm(), 1e-10 * (1 + direct.estimate.norm()));
+  EXPECT_DOUBLE_EQ(fit.predict(3, 4), direct.estimate(3, 4));
+}
+
+TEST(GamePath, CentringAddsTheOffsetsBackAndRecoversThePlantedMatrix) {
+  const auto pr = planted(60, 24, 0.8, 0.1, 3.0, 2);
+  GamePathOptions po;
+  po.lambdas = 6;
+  po.min_ratio = 0.01;
+  po.folds = 3;
+  po.seed = 5;
+  const auto c = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  ASSERT_TRUE(c.centering.has_value());
+  const Matrix<double> full = c.completed();
+  EXPECT_NEAR(full(7, 5),
+              c.result.estimate(7, 5) + c.centering->row_center(7) + c.centering->col_center(5), 1e-12);
+  EXPECT_DOUBLE_EQ(c.predict(7, 5), full(7, 5));
+  const double ec = lowrank::game_group_errors(c, pr.groups, pr.test).overall.rmse;
+  // Planted truth: the centred, cross-validated fit recovers the missing
+  // cells well below the entries' spread (sd about 4.5 with the offsets).
+  // (Without centring the nuclear norm absorbs the offsets as two extra
+  // directions; which does better depends on lambda, so no order is asserted.)
+  EXPECT_LT(ec, 0.6);
+}
+
+TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 3);
+  GamePathOptions po;
+  po.lambdas = 10;
+  po.min_ratio = 0.005;
+  po.folds = 4;
+  po.patience = 0;  // whole grid on every fold
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  ASSERT_EQ(fit.cv.size(), 10u);
+  for (const auto& row : fit.cv) EXPECT_EQ(row.folds, 4);
+  // noise sd 0.5: neither the zero fit nor the interpolating end wins
+  EXPECT_GT(fit.best_index, 0u);
+  EXPECT_LT(fit.best_index, 9u);
+  for (std::size_t i = 0; i < fit.cv.size(); ++i) EXPECT_GE(fit.cv[i].mean_rmse, fit.cv[fit.best_index].mean_rmse);
+  EXPECT_DOUBLE_EQ(fit.result.lambda, fit.grid[fit.best_index]);
+  EXPECT_EQ(fit.fits, 4 * 10 + static_cast<int>(fit.best_index) + 1);
+  // the grid starts at lambda_max, where the fit is exactly zero
+  EXPECT_DOUBLE_EQ(fit.grid.front(), fit.lambda_max);
+}
+
+TEST(GamePath, GroupErrorsCountEachEntryInEveryGroupOfItsRow) {
+  const auto pr = planted(30, 12, 0.7, 0.1, 0.0, 4);
+  GamePathOptions po;
+  po.lambda = 1.0;
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  const auto e = lowrank::game_group_errors(fit, pr.groups, pr.test);
+  ASSERT_EQ(e.groups.size(), 5u);
+  // categories partition the rows: the counts of a category add up to all
+  std::size_t a = 0, b = 0;
+  double sa = 0;
+  for (int k = 0; k < 3; ++k) {
+    a += e.groups[k].count;
+    sa += e.groups[k].rmse * e.groups[k].rmse * static_cast<double>(e.groups[k].count);
+  }
+  for (int k = 3; k < 5; ++k) b += e.groups[k].count;
+  EXPECT_EQ(a, pr.test.nnz());
+  EXPECT_EQ(b, pr.test.nnz());
+  EXPECT_NEAR(std::sqrt(sa / static_cast<double>(a)), e.overall.rmse, 1e-12);
+  double se = 0;
+  for (std::size_t t = 0; t < pr.test.nnz(); ++t) {
+    const double r = fit.predict(pr.test.row[t], pr.test.col[t]) - pr.test.value[t];
+    se += r * r;
+  }
+  EXPECT_NEAR(e.overall.rmse, std::sqrt(se / static_cast<double>(pr.test.nnz())), 1e-12);
+}
+
+TEST(GamePath, GroupSubspacesMatchThePlantedOnes) {
+  // Dense sampling, little noise: group k's block has right subspace
+  // span(shared, specific_k, specific of the other category's levels present).
+  const auto pr = planted(90, 30, 0.9, 0.01, 0.0, 5);
+  GamePathOptions po;
+  po.center = false;
+  po.lambda = 0.5;
+  po.game.tolerance = 1e-7;
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  for (std::size_t k = 0; k < 3; ++k) {
+    // rows of level k of "a" carry shared + specific_k + the two "b" patterns
+    Matrix<double> ref(30, 4);
+    ref << pr.shared, pr.specific[k], pr.specific[3], pr.specific[4];
+    const auto& g = fit.result.groups[k];
+    EXPECT_EQ(lowrank::effective_rank(g, 1e-2), 4) << g.name;
+    const auto angles = lowrank::group_subspace_angles(g, ref);
+    ASSERT_EQ(angles.size(), 4);
+    EXPECT_LT(angles.maxCoeff(), 0.1) << g.name;
+    // and far from an unrelated subspace
+    std::mt19937_64 rng(9);
+    const auto other = lowrank::group_subspace_angles(g, gaussian<double>(30, 1, rng));
+    EXPECT_GT(other(0), 0.3);
+  }
+}
+
+TEST(GamePath, RejectsBadOptions) {
+  const auto pr = planted(20, 10, 0.6, 0.1, 0.0, 6);
+  GamePathOptions po;
+  po.lambdas = 0;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  po.lambdas = 5;
+  po.min_ratio = 1.0;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  po.min_ratio = 0.1;
+  po.folds = 1;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  po.folds = 3;
+  po.lambda = -1.0;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+}
+
+}  // namespace

@@ -1,0 +1,254 @@
+// The two GAME solvers against each other and against the optimality
+// conditions, checked with the test's own Jacobi SVDs.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "game/game_test_util.hpp"
+#include "lowrank/core/progress.hpp"
+#include "lowrank/game/game.hpp"
+
+namespace {
+
+using namespace game_test;
+using lowrank::GameOptions;
+using lowrank::GameResult;
+using lowrank::GameSolver;
+using lowrank::GameVariant;
+
+template <class T>
+struct Problem {
+  lowrank::ObservedEntries<T> entries;
+  lowrank::RowGroups groups;
+  Matrix<T> truth;
+};
+
+// Two overlapping categories (3 and 2 levels): shared rank-2 part plus a
+// rank-1 part per level, noise sd 0.1, each entry observed with probability p.
+template <class T>
+Problem<T> make_problem(Index m, Index n, double p, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Problem<T> pr;
+  const auto a = assign_levels(m, 3, rng);
+  const auto b = assign_levels(m, 2, rng);
+  add_category(pr.groups, "a", a, 3);
+  add_category(pr.groups, "b", b, 2);
+  pr.truth = gaussian<T>(m, 2, rng) * gaussian<T>(2, n, rng);
+  for (std::size_t k = 0; k < pr.groups.size(); ++k) {
+    const Matrix<T> v = gaussian<T>(1, n, rng);
+    for (auto i : pr.groups.rows[k]) pr.truth.row(i) += static_cast<T>(gaussian<double>(1, 1, rng)(0, 0)) * v;
+  }
+  const Matrix<T> noisy = pr.truth + gaussian<T>(m, n, rng, 0.1);
+  pr.entries = sample<T>(noisy, p, rng);
+  return pr;
+}
+
+template <class T>
+struct Kkt {
+  double stationarity, feasibility, complementarity;
+};
+
+// (K1)-(K2) of game.hpp for the Sum variant, from the result's certificates.
+template <class T>
+Kkt<T> sum_kkt(const Problem<T>& pr, const GameResult<T>& r, bool global) {
+  const Matrix<T> x = dense_x(pr.entries), mask = dense_mask(pr.entries);
+  const Matrix<T>& z = r.estimate;
+  Matrix<T> stat = (mask.array() * (z - x).array()).matrix();
+  double obj = 0.5 * static_cast<double>(stat.squaredNorm()), gap = 0, feas = 0;
+  const std::size_t K = pr.groups.size() + (global ? 1 : 0);
+  EXPECT_EQ(r.subgradients.size(), K);
+  for (std::size_t k = 0; k < K; ++k) {
+    std::vector<std::int32_t> rows;
+    if (k < pr.groups.size()) rows = pr.groups.rows[k];
+    else for (Index i = 0; i < z.rows(); ++i) rows.push_back(static_cast<std::int32_t>(i));
+    const double lw = r.lambda * r.groups[k].weight;
+    const Matrix<T> block = rows_of(z, rows);
+    const Matrix<T>& gam = r.subgradients[k];
+    const double nuc = static_cast<double>(svals<T>(block).sum());
+    obj += lw * nuc;
+    gap += lw * (nuc - static_cast<double>((gam.array() * block.array()).sum()));
+    feas = std::max(feas, static_cast<double>(svals<T>(gam)(0)) - 1.0);
+    for (std::size_t i = 0; i < rows.size(); ++i) stat.row(rows[i]) += static_cast<T>(lw) * gam.row(static_cast<Index>(i));
+  }
+  return {static_cast<double>(stat.norm() / x.norm()), std::max(feas, 0.0), gap / obj};
+}
+
+TEST(GameSolvers, SumAdmmAndProximalGradientReachTheSameOptimum) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 11);
+  GameOptions o;
+  o.lambda = 0.15 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.max_iterations = 20000;
+  o.keep_certificates = true;
+  // ADMM's tail is linear but slow (about 6000 iterations here for 1e-7);
+  // the objectives still agree to 1e-6 and both KKT residuals are < 1e-6.
+  o.tolerance = 1e-7;
+  o.solver = GameSolver::Admm;
+  const auto admm = lowrank::fit_game(pr.entries, pr.groups, o);
+  o.tolerance = 1e-9;
+  o.solver = GameSolver::ProximalGradient;
+  const auto fista = lowrank::fit_game(pr.entries, pr.groups, o);
+  ASSERT_EQ(admm.status, lowrank::Status::Success);
+  ASSERT_EQ(fista.status, lowrank::Status::Success);
+
+  const double fa = lowrank::game_objective(pr.entries, pr.groups, o, admm);
+  const double ff = lowrank::game_objective(pr.entries, pr.groups, o, fista);
+  EXPECT_LT(std::abs(fa - ff) / ff, 1e-6) << "admm " << fa << " fista " << ff;
+  // The penalty is active: the fit is neither zero nor interpolating.
+  EXPECT_GT(admm.estimate.norm(), 0.1 * dense_x(pr.entries).norm());
+  for (const auto& gr : admm.groups) EXPECT_LT(gr.rank(), 20) << gr.name;
+
+  for (const auto* r : {&admm, &fista}) {
+    const auto k = sum_kkt(pr, *r, true);
+    EXPECT_LT(k.stationarity, 1e-6) << lowrank::to_string(r->solver);
+    EXPECT_LT(k.feasibility, 1e-8) << lowrank::to_string(r->solver);
+    EXPECT_LT(std::abs(k.complementarity), 1e-6) << lowrank::to_string(r->solver);
+    EXPECT_TRUE(r->kkt.computed);
+    EXPECT_LT(r->kkt.max(), 1e-6) << lowrank::to_string(r->solver);
+    const auto again = lowrank::game_kkt(pr.entries, pr.groups, o, *r);
+    EXPECT_NEAR(again.stationarity, k.stationarity, 1e-9);
+  }
+}
+
+TEST(GameSolvers, KktResidualDetectsASuboptimalPoint) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 12);
+  GameOptions o;
+  o.lambda = 0.15 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.tolerance = 1e-10;
+  o.max_iterations = 20000;
+  o.keep_certificates = true;
+  auto r = lowrank::fit_game(pr.entries, pr.groups, o);
+  ASSERT_LT(sum_kkt(pr, r, true).stationarity, 1e-6);
+  std::mt19937_64 rng(3);
+  r.estimate += gaussian<double>(36, 20, rng, 1e-2);
+  const auto k = sum_kkt(pr, r, true);
+  EXPECT_GT(k.stationarity, 1e-4);
+  EXPECT_GT(lowrank::game_kkt(pr.entries, pr.groups, o, r).stationarity, 1e-4);
+  // and the objective is worse than at the optimum
+  const auto best = lowrank::fit_game(pr.entries, pr.groups, o);
+  EXPECT_GT(lowrank::game_objective(pr.entries, pr.groups, o, r), best.objective);
+}
+
+TEST(GameSolvers, LatentAdmmAndProximalGradientReachTheSameOptimum) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 13);
+  GameOptions o;
+  o.variant = GameVariant::Latent;
+  o.lambda = 0.2 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.tolerance = 1e-11;
+  o.max_iterations = 50000;
+  o.solver = GameSolver::Admm;
+  const auto admm = lowrank::fit_game(pr.entries, pr.groups, o);
+  o.solver = GameSolver::ProximalGradient;
+  const auto fista = lowrank::fit_game(pr.entries, pr.groups, o);
+  ASSERT_EQ(admm.status, lowrank::Status::Success);
+  ASSERT_EQ(fista.status, lowrank::Status::Success);
+  const double fa = lowrank::game_objective(pr.entries, pr.groups, o, admm);
+  const double ff = lowrank::game_objective(pr.entries, pr.groups, o, fista);
+  EXPECT_LT(std::abs(fa - ff) / ff, 1e-6) << "admm " << fa << " fista " << ff;
+
+  // Latent KKT from scratch: Gamma_k = E_k^T P_Omega(X - Z) / (lambda w_k)
+  // must have spectral norm <= 1 and align with the component Z_k.
+  const Matrix<double> x = dense_x(pr.entries), mask = dense_mask(pr.entries);
+  for (const auto* r : {&admm, &fista}) {
+    const Matrix<double> resid = (mask.array() * (x - r->estimate).array()).matrix();
+    double gap = 0, feas = 0;
+    Matrix<double> zsum = Matrix<double>::Zero(36, 20);
+    for (std::size_t k = 0; k < r->groups.size(); ++k) {
+      std::vector<std::int32_t> rows;
+      if (k < pr.groups.size()) rows = pr.groups.rows[k];
+      else for (int i = 0; i < 36; ++i) rows.push_back(i);
+      const auto& g = r->groups[k];
+      const Matrix<double> comp = g.U * g.S.asDiagonal() * g.V.transpose();
+      for (std::size_t i = 0; i < rows.size(); ++i) zsum.row(rows[i]) += comp.row(static_cast<Index>(i));
+      const double lw = r->lambda * g.weight;
+      const Matrix<double> gam = rows_of(resid, rows) / lw;
+      feas = std::max(feas, svals<double>(gam)(0) - 1.0);
+      gap += lw * (svals<double>(comp).sum() - (gam.array() * comp.array()).sum());
+    }
+    EXPECT_LT((zsum - r->estimate).norm(), 1e-9 * r->estimate.norm());
+    EXPECT_LT(feas, 1e-6) << lowrank::to_string(r->solver);
+    EXPECT_LT(std::abs(gap) / r->objective, 1e-6) << lowrank::to_string(r->solver);
+    EXPECT_LT(r->kkt.max(), 1e-6);
+  }
+}
+
+TEST(GameSolvers, FloatMatchesDouble) {
+  const auto pd = make_problem<double>(30, 16, 0.6, 14);
+  lowrank::ObservedEntries<float> ef = pd.entries.cast<float>();
+  GameOptions o;
+  o.lambda = 0.2 * lowrank::game_lambda_max(pd.entries, pd.groups, o);
+  o.tolerance = 1e-6;
+  const auto rd = lowrank::fit_game(pd.entries, pd.groups, o);
+  const auto rf = lowrank::fit_game(ef, pd.groups, o);
+  EXPECT_NE(rf.status, lowrank::Status::NumericalIssue);
+  EXPECT_LT(std::abs(rf.objective - rd.objective) / rd.objective, 1e-4);
+  EXPECT_LT((rf.estimate.cast<double>() - rd.estimate).norm() / rd.estimate.norm(), 1e-3);
+}
+
+TEST(GameSolvers, RandomizedSvtReachesTheExactOptimum) {
+  const auto pr = make_problem<double>(60, 50, 0.4, 15);
+  GameOptions o;
+  o.lambda = 0.3 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.tolerance = 1e-9;
+  o.max_iterations = 20000;
+  o.svd_method = lowrank::GameSvdMethod::Full;
+  const auto exact = lowrank::fit_game(pr.entries, pr.groups, o);
+  o.svd_method = lowrank::GameSvdMethod::Randomized;
+  const auto rnd = lowrank::fit_game(pr.entries, pr.groups, o);
+  ASSERT_EQ(rnd.status, lowrank::Status::Success);
+  EXPECT_LT(std::abs(rnd.objective - exact.objective) / exact.objective, 1e-7);
+}
+
+TEST(GameSolvers, WarmStartFromANearbyLambdaConvergesFaster) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 16);
+  GameOptions o;
+  const double lmax = lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.tolerance = 1e-8;
+  o.max_iterations = 20000;
+  o.keep_certificates = true;
+  o.lambda = 0.22 * lmax;
+  const auto prev = lowrank::fit_game(pr.entries, pr.groups, o);
+  o.lambda = 0.2 * lmax;
+  const auto cold = lowrank::fit_game(pr.entries, pr.groups, o);
+  const auto warm = lowrank::fit_game(pr.entries, pr.groups, o, &prev);
+  EXPECT_LT(warm.iterations, cold.iterations);
+  EXPECT_LT(std::abs(warm.objective - cold.objective) / cold.objective, 1e-6);
+}
+
+TEST(GameSolvers, RankCapIsReported) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 17);
+  GameOptions o;
+  o.lambda = 0.02 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.max_rank = 1;
+  const auto r = lowrank::fit_game(pr.entries, pr.groups, o);
+  bool any = false;
+  for (const auto& g : r.groups) {
+    EXPECT_LE(g.rank(), 1);
+    any = any || g.rank_capped;
+  }
+  EXPECT_TRUE(any);
+}
+
+TEST(GameSolvers, ProgressIsReportedAndInterruptStops) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 18);
+  GameOptions o;
+  o.lambda = 0.1 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
+  o.tolerance = 1e-12;
+  int calls = 0;
+  o.progress = [&](const lowrank::ProgressEvent& ev) {
+    ++calls;
+    EXPECT_EQ(ev.iteration, calls);
+    if (calls == 5) lowrank::request_interrupt();
+  };
+  for (auto solver : {GameSolver::Admm, GameSolver::ProximalGradient}) {
+    calls = 0;
+    o.solver = solver;
+    const auto r = lowrank::fit_game(pr.entries, pr.groups, o);
+    lowrank::clear_interrupt();
+    EXPECT_EQ(r.status, lowrank::Status::Interrupted);
+    EXPECT_EQ(r.iterations, 5);
+    EXPECT_EQ(r.objective_trace.size(), 5u);
+  }
+}
+
+}  // namespace
