@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli_common.hpp"
+#include "complete_game.hpp"
 #include "lowrank/completion/als.hpp"
 #include "lowrank/completion/convert.hpp"
 #include "lowrank/completion/model.hpp"
@@ -44,6 +45,7 @@ struct CompleteFlags {
   double tolerance = 0;
   std::string duplicates = "error";
   std::string out;
+  GameFlags game;
   CommonFlags common;
 };
 
@@ -109,6 +111,7 @@ struct Fit {
   std::optional<CrossValidationResult<double>> cv;
   std::optional<PathResult<double>> path;
   std::optional<RobustPcaResult<double>> rpca;
+  nlohmann::json game;  ///< --method game: per-group report
 };
 
 SoftImputeOptions soft_impute_options(const CompleteFlags& f, Index max_rank, const ProgressCallback& progress) {
@@ -201,6 +204,32 @@ Fit fit_als(const CompleteFlags& f, const ObservedEntries<double>& train, const 
   return fit;
 }
 
+Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& progress) {
+  GameRunInput in;
+  in.train = &data.train;
+  in.test = data.has_test ? &data.test : nullptr;
+  in.lambda = f.lambda;
+  in.lambda_path = f.lambda_path;
+  in.min_ratio = f.min_ratio;
+  in.cv = f.cv;
+  in.rank = f.rank;
+  in.seed = f.seed;
+  in.max_iterations = f.max_iterations;
+  in.tolerance = f.tolerance;
+  in.progress = progress;
+  GameRunOutput g = run_game(f.game, in);
+  Fit fit;
+  fit.model = std::move(g.model);
+  fit.cv = std::move(g.cv);
+  fit.lambda = g.lambda;
+  fit.objective = g.objective;
+  fit.iterations = g.iterations;
+  fit.status = g.status;
+  fit.warnings = std::move(g.warnings);
+  fit.game = std::move(g.report);
+  return fit;
+}
+
 Fit fit_rpca(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
   if (f.cv > 0 || f.lambda_path > 0) throw InvalidArgument("--lambda-path / --cv do not apply to rpca");
   RobustPcaOptions o;
@@ -254,6 +283,8 @@ void run_complete(const CompleteFlags& f) {
     fit = fit_soft_impute(f, data.train, progress);
   } else if (f.method == "als" || f.method == "robust-als") {
     fit = fit_als(f, data.train, progress);
+  } else if (f.method == "game") {
+    fit = fit_game(f, data, progress);
   } else {
     fit = fit_rpca(f, data.train, progress);
   }
@@ -281,6 +312,7 @@ void run_complete(const CompleteFlags& f) {
   if (test_m) j["test"] = metrics_json(*test_m);
   if (data.unseen_test) j["test_unseen_skipped"] = data.unseen_test;
   if (fit.cv) j["cv_best_lambda"] = fit.cv->best_lambda;
+  if (!fit.game.is_null()) j["game"] = fit.game;
   if (!f.out.empty()) {
     const ObservedMeans means = observed_means(data.train);
     nlohmann::json meta = j;
@@ -325,6 +357,19 @@ void run_complete(const CompleteFlags& f) {
   }
   fmt::print("train RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", train_m.rmse, train_m.mae, train_m.count);
   if (test_m) fmt::print("test  RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", test_m->rmse, test_m->mae, test_m->count);
+  if (!fit.game.is_null()) {
+    fmt::print("GAME groups ({} variant, lambda_max {:.6g}):\n  {:<28s} {:>6s} {:>8s} {:>7s} {:>5s} {:>10s} {:>10s}\n",
+               fit.game["variant"].get<std::string>(), fit.game["lambda_max"].get<double>(), "group", "rows",
+               "observed", "weight", "rank", "train RMSE", "test RMSE");
+    for (const auto& g : fit.game["groups"]) {
+      const auto rmse = [&](const char* key) {
+        return g.contains(key) && g[key]["count"].get<std::size_t>() > 0 ? fmt::format("{:10.5f}", g[key]["rmse"].get<double>())
+                                                                         : fmt::format("{:>10s}", "-");
+      };
+      fmt::print("  {:<28s} {:>6d} {:>8d} {:>7.3f} {:>5d} {} {}\n", g["name"].get<std::string>(), g["size"].get<long>(),
+                 g["observed"].get<long>(), g["weight"].get<double>(), g["rank"].get<long>(), rmse("train"), rmse("test"));
+    }
+  }
   if (!f.out.empty()) fmt::print("model written to {}/\n", f.out);
 }
 
@@ -390,8 +435,8 @@ void register_complete(CLI::App& app) {
   cmd->add_option("--test", f->test, "Held-out triplets scored after the fit (ids as in --train)");
   cmd->add_option("--holdout", f->holdout, "Hold out this fraction of the entries at random for testing, in (0, 1)");
   cmd->add_option("--seed", f->seed, "Seed for the holdout, the CV folds and the solvers");
-  cmd->add_option("--method", f->method, "soft-impute (ALS form) | soft-impute-svd | als | robust-als | rpca")
-      ->check(CLI::IsMember({"soft-impute", "soft-impute-svd", "als", "robust-als", "rpca"}));
+  cmd->add_option("--method", f->method, "soft-impute (ALS form) | soft-impute-svd | als | robust-als | rpca | game")
+      ->check(CLI::IsMember({"soft-impute", "soft-impute-svd", "als", "robust-als", "rpca", "game"}));
   cmd->add_option("--lambda", f->lambda,
                   "Regularisation: nuclear-norm weight (soft-impute), L2 weight (als), l1 weight (rpca)");
   cmd->add_option("--lambda-path", f->lambda_path, "Soft-impute: number of lambdas on the log grid from lambda_max")
@@ -411,13 +456,18 @@ void register_complete(CLI::App& app) {
       ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
   cmd->add_option("--out,-o", f->out,
                   "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv, completed.csv)");
+  add_game_flags(*cmd, f->game);
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Examples:\n"
       "  # cross-validated soft-impute on a dense CSV with missing cells; writes out/dune/completed.csv\n"
       "  lowrank complete --train data/ecology/dune.csv --holdout 0.2 --seed 0 --out out/dune\n"
       "  # MovieLens-100k, hard-rank ALS with biases, fixed split\n"
-      "  lowrank complete --train u1.base --test u1.test --method als --rank 20 --lambda 0.05 --biases --json\n");
+      "  lowrank complete --train u1.base --test u1.test --method als --rank 20 --lambda 0.05 --biases --json\n"
+      "  # GAME: one nuclear norm per age band, gender and occupation group (+ all rows), CV over lambda\n"
+      "  lowrank complete --train u.data --holdout 0.2 --method game --groups u.user \\\n"
+      "      --groups-names user,age,gender,occupation,zip --group-cols age,gender,occupation \\\n"
+      "      --bins age=0,25,35,45,100 --subspaces out/ml-game/subspaces --out out/ml-game --json\n");
   cmd->callback([f] { run_complete(*f); });
 }
 

@@ -1,0 +1,187 @@
+// `lowrank complete --method game`: flags -> GamePathOptions -> fit_game_path
+// -> per-group report. No numerics here.
+#include "complete_game.hpp"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "cli_common.hpp"
+#include "lowrank/completion/convert.hpp"
+#include "lowrank/core/error.hpp"
+#include "lowrank/game/path.hpp"
+#include "lowrank/io.hpp"
+
+namespace lowrank::cli {
+
+namespace fs = std::filesystem;
+
+void add_game_flags(CLI::App& cmd, GameFlags& f) {
+  cmd.add_option("--groups", f.groups,
+                 "GAME: row attribute table (CSV with header, or e.g. MovieLens u.user with --groups-names); "
+                 "rows matched to the data by id");
+  cmd.add_option("--groups-names", f.group_names,
+                 "GAME: column names of a headerless attribute table, id first (e.g. user,age,gender,occupation,zip)")
+      ->delimiter(',');
+  cmd.add_option("--group-cols", f.group_cols, "GAME: attribute columns whose levels become groups, comma-separated")
+      ->delimiter(',');
+  cmd.add_option("--bins", f.bins, "GAME: bin a numeric column, COL=e0,e1,...,ek (repeatable), e.g. age=0,25,35,45,100");
+  cmd.add_flag("--global,!--no-global", f.global, "GAME: add the global group of all rows (default on)");
+  cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
+      ->check(CLI::IsMember({"sum", "latent"}));
+  cmd.add_option("--game-solver", f.solver, "GAME: proximal-gradient (default) | admm")
+      ->check(CLI::IsMember({"admm", "proximal-gradient", "fista"}));
+  cmd.add_option("--group-weights", f.weights, "GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform")
+      ->check(CLI::IsMember({"sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"}));
+  cmd.add_flag("--no-center", f.no_center, "GAME: do not remove row and column means before fitting");
+  cmd.add_option("--subspaces", f.subspaces,
+                 "GAME: directory for each group's right singular subspace (NN_V.npy, NN_S.npy, groups.json)");
+}
+
+namespace {
+
+std::map<std::string, std::vector<double>> parse_bins(const std::vector<std::string>& specs) {
+  std::map<std::string, std::vector<double>> bins;
+  for (const auto& s : specs) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
+      throw InvalidArgument("--bins expects COL=e0,e1,...; got '" + s + "'");
+    std::vector<double> edges;
+    std::size_t pos = eq + 1;
+    while (pos <= s.size()) {
+      const auto comma = s.find(',', pos);
+      const std::string tok = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      std::size_t used = 0;
+      double v = 0;
+      try {
+        v = std::stod(tok, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != tok.size()) throw InvalidArgument("--bins: '" + tok + "' in '" + s + "' is not a number");
+      edges.push_back(v);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (edges.size() < 2) throw InvalidArgument("--bins: '" + s + "' needs at least two edges");
+    bins[s.substr(0, eq)] = edges;
+  }
+  return bins;
+}
+
+nlohmann::json metrics(const ErrorMetrics& m) { return {{"rmse", m.rmse}, {"mae", m.mae}, {"count", m.count}}; }
+
+std::string file_safe(const std::string& name) {
+  std::string out;
+  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return out;
+}
+
+}  // namespace
+
+GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
+  if (f.groups.empty()) throw InvalidArgument("--method game needs --groups ATTRIBUTES and --group-cols COLUMNS");
+  if (f.group_cols.empty()) throw InvalidArgument("--method game needs --group-cols (e.g. --group-cols age,gender)");
+  const ObservedEntries<double>& train = *in.train;
+
+  io::AttributeReadOptions ao;
+  ao.names = f.group_names;
+  const io::AttributeTable table = io::read_attribute_table(f.groups, ao);
+  io::RowGroupResult rg = io::make_row_groups(table, train.row_ids, f.group_cols, parse_bins(f.bins));
+  GameRunOutput out;
+  out.warnings = rg.warnings;
+
+  GamePathOptions po;
+  po.center = !f.no_center;
+  po.lambda = in.lambda;
+  if (in.lambda_path > 0) po.lambdas = in.lambda_path;
+  po.min_ratio = in.min_ratio;
+  po.folds = in.lambda ? 0 : (in.cv > 0 ? in.cv : (in.lambda_path > 0 ? 0 : 5));
+  po.seed = in.seed;
+  po.progress = in.progress;
+  GameOptions& go = po.game;
+  go.variant = parse_game_variant(f.variant);
+  go.solver = parse_game_solver(f.solver);
+  go.weight_scheme = parse_game_weight_scheme(f.weights);
+  go.include_global_group = f.global;
+  go.seed = in.seed;
+  go.tolerance = in.tolerance > 0 ? in.tolerance : 1e-4;
+  go.max_iterations = in.max_iterations > 0 ? in.max_iterations : 1000;
+  if (in.rank) go.max_rank = *in.rank;
+  go.progress = in.progress;
+
+  const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
+  const GameResult<double>& r = fit.result;
+  for (const auto& w : r.warnings) out.warnings.push_back(w);
+  out.lambda = r.lambda;
+  out.objective = r.objective;
+  out.iterations = r.iterations;
+  out.status = fit.status == Status::Interrupted ? Status::Interrupted : r.status;
+  if (!fit.cv.empty()) {
+    CrossValidationResult<double> cv;
+    cv.table = fit.cv;
+    cv.best_index = fit.best_index;
+    cv.best_lambda = fit.grid[fit.best_index];
+    cv.status = fit.status;
+    out.cv = std::move(cv);
+  }
+
+  // The completed matrix in SVD form; its rank is at most the sum of the group ranks.
+  Index rank_bound = 0;
+  for (const auto& g : r.groups) rank_bound += g.rank();
+  out.model = model_from_dense(r.estimate, std::min<Index>(rank_bound, std::min(r.estimate.rows(), r.estimate.cols())));
+  if (fit.centering) {
+    out.model.row_offset = fit.centering->row_center;
+    out.model.col_offset = fit.centering->col_center;
+  }
+
+  const GameGroupErrors<double> tr = game_group_errors(fit, rg.groups, train);
+  std::optional<GameGroupErrors<double>> te;
+  if (in.test) te = game_group_errors(fit, rg.groups, *in.test);
+  nlohmann::json groups = nlohmann::json::array();
+  for (std::size_t k = 0; k < r.groups.size(); ++k) {
+    const GameGroupFit<double>& g = r.groups[k];
+    nlohmann::json s = nlohmann::json::array();
+    for (Index i = 0; i < std::min<Index>(g.S.size(), 10); ++i) s.push_back(g.S(i));
+    nlohmann::json row{{"name", g.name},   {"size", g.size},           {"observed", g.observed},
+                       {"weight", g.weight}, {"rank", g.rank()},       {"effective_rank", effective_rank(g)},
+                       {"rank_capped", g.rank_capped}, {"top_singular_values", s}};
+    if (k < rg.groups.size()) {
+      row["train"] = metrics(tr.groups[k]);
+      if (te) row["test"] = metrics(te->groups[k]);
+    }
+    groups.push_back(row);
+  }
+  out.report = {{"variant", f.variant},
+                {"solver", to_string(r.solver)},
+                {"weights", f.weights},
+                {"global_group", f.global},
+                {"centered", !f.no_center},
+                {"lambda_max", fit.lambda_max},
+                {"fits", fit.fits},
+                {"path_seconds", fit.elapsed_s},
+                {"kkt", {{"computed", r.kkt.computed}, {"max", r.kkt.max()}}},
+                {"unmatched_attribute_rows", rg.unmatched_attribute_rows},
+                {"groups", groups}};
+
+  if (!f.subspaces.empty()) {
+    fs::create_directories(f.subspaces);
+    nlohmann::json index = nlohmann::json::array();
+    for (std::size_t k = 0; k < r.groups.size(); ++k) {
+      const std::string stem = fmt::format("{:02d}_{}", k, file_safe(r.groups[k].name));
+      io::write_npy((fs::path(f.subspaces) / (stem + "_V.npy")).string(), r.groups[k].V);
+      io::write_npy((fs::path(f.subspaces) / (stem + "_S.npy")).string(), r.groups[k].S);
+      index.push_back({{"name", r.groups[k].name}, {"V", stem + "_V.npy"}, {"S", stem + "_S.npy"},
+                       {"rank", r.groups[k].rank()}});
+    }
+    io::write_json((fs::path(f.subspaces) / "groups.json").string(),
+                   {{"columns", train.cols}, {"groups", index},
+                    {"note", "V: n x r right singular vectors of each group's block, S: its singular values"}});
+    out.report["subspaces"] = f.subspaces;
+  }
+  return out;
+}
+
+}  // namespace lowrank::cli

@@ -1,0 +1,63 @@
+// End-to-end tests of `lowrank complete --method game` on the bundled vegan
+// mite table and its environment table, and its bad-input errors.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_run.hpp"
+
+namespace lowrank::test {
+namespace {
+
+const std::string kMite = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite.csv";
+const std::string kMiteEnv = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite_env.csv";
+
+TEST(CliGame, MiteWithThreeCategoriesReportsEveryGroup) {
+  TempDir dir;
+  const auto r = run_cli("complete --train " + kMite + " --holdout 0.2 --seed 0 --method game --groups " + kMiteEnv +
+                         " --group-cols Substrate,Shrub,Topo --lambda-path 6 --cv 3 --subspaces " + (dir / "sub") +
+                         " --out " + (dir / "model") + " --json -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["method"], "game");
+  const auto& groups = j["game"]["groups"];
+  // Substrate has 7 levels, Shrub 3, Topo 2, plus the global group
+  ASSERT_EQ(groups.size(), 13u);
+  EXPECT_EQ(groups.back()["name"], "all");
+  std::size_t substrate_test = 0;
+  for (std::size_t k = 0; k < 7; ++k) substrate_test += groups[k]["test"]["count"].get<std::size_t>();
+  EXPECT_EQ(substrate_test, j["test"]["count"].get<std::size_t>());  // a category partitions the rows
+  EXPECT_TRUE(std::isfinite(j["test"]["rmse"].get<double>()));
+  EXPECT_GT(j["lambda"].get<double>(), 0.0);
+  EXPECT_LE(j["lambda"].get<double>(), j["game"]["lambda_max"].get<double>());
+  namespace fs = std::filesystem;
+  EXPECT_TRUE(fs::exists(dir / "sub/groups.json"));
+  EXPECT_TRUE(fs::exists(dir / "sub/12_all_V.npy"));
+  EXPECT_TRUE(fs::exists(dir / "model/completed.csv"));
+  EXPECT_TRUE(fs::exists(dir / "model/cv.csv"));
+}
+
+TEST(CliGame, BadGroupInputsAreUsageErrors) {
+  TempDir dir;
+  const std::string base = "complete --train " + kMite + " --method game --lambda 1 -q ";
+  auto r = run_cli(base + "--group-cols Shrub");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--groups"), std::string::npos) << r.err;
+  r = run_cli(base + "--groups " + kMiteEnv + " --group-cols Colour");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("Colour"), std::string::npos) << r.err;
+  r = run_cli(base + "--groups " + kMiteEnv + " --group-cols WatrCont --bins WatrCont=0,x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a number"), std::string::npos) << r.err;
+  // a data row without an attribute row
+  write_file(dir / "env.csv", "\"\",Shrub\n\"1\",Few\n\"2\",Many\n");
+  r = run_cli(base + "--groups " + (dir / "env.csv") + " --group-cols Shrub");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("env.csv"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace lowrank::test
