@@ -180,24 +180,27 @@ std::size_t resolve_duplicates(ObservedEntries<T>& e, DuplicatePolicy policy) {
   return removed;
 }
 
-template <class T>
-std::vector<std::int64_t> row_counts(const ObservedEntries<T>& e) {
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max<Index>(e.rows, 0)), 0);
-  for (auto r : e.row) {
-    if (r < 0 || r >= e.rows) throw InvalidArgument("row_counts: row index " + std::to_string(r) + " out of range");
-    ++counts[static_cast<std::size_t>(r)];
+namespace {
+// How often each index in [0, extent) occurs; `what` names the axis in errors.
+std::vector<std::int64_t> index_counts(const std::vector<std::int32_t>& indices, Index extent, const char* what) {
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max<Index>(extent, 0)), 0);
+  for (auto i : indices) {
+    if (i < 0 || i >= extent)
+      throw InvalidArgument(std::string(what) + " index " + std::to_string(i) + " out of range");
+    ++counts[static_cast<std::size_t>(i)];
   }
   return counts;
+}
+}  // namespace
+
+template <class T>
+std::vector<std::int64_t> row_counts(const ObservedEntries<T>& e) {
+  return index_counts(e.row, e.rows, "row_counts: row");
 }
 
 template <class T>
 std::vector<std::int64_t> col_counts(const ObservedEntries<T>& e) {
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max<Index>(e.cols, 0)), 0);
-  for (auto c : e.col) {
-    if (c < 0 || c >= e.cols) throw InvalidArgument("col_counts: column index " + std::to_string(c) + " out of range");
-    ++counts[static_cast<std::size_t>(c)];
-  }
-  return counts;
+  return index_counts(e.col, e.cols, "col_counts: column");
 }
 
 template <class T>

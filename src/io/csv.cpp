@@ -155,10 +155,7 @@ void write_dense_csv(const std::string& path, const Matrix<T>& values, const std
         buf += o.missing;
     }
     buf += '\n';
-    if (buf.size() > (1u << 20)) {
-      file.write(buf);
-      buf.clear();
-    }
+    file.write_when_full(buf);
   }
   file.write(buf);
   file.commit();

@@ -197,6 +197,13 @@ void AtomicFile::write(const void* data, std::size_t size) {
 
 void AtomicFile::write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
 
+void AtomicFile::write_when_full(std::string& buf) {
+  if (buf.size() > (std::size_t{1} << 20)) {
+    write(buf);
+    buf.clear();
+  }
+}
+
 void AtomicFile::commit() {
   if (!m_file) return;
   const bool ok = std::fflush(m_file) == 0 && ::fsync(::fileno(m_file)) == 0;

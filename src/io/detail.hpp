@@ -79,6 +79,9 @@ class AtomicFile {
   std::FILE* get() { return m_file; }
   void write(std::string_view bytes);
   void write(const void* data, std::size_t size);
+  /// For writers that format into a string: writes `buf` out and clears it
+  /// once it holds more than 1 MiB, so memory stays bounded on large outputs.
+  void write_when_full(std::string& buf);
   void commit();
 
  private:

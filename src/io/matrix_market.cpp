@@ -218,10 +218,7 @@ void write_matrix_market(const std::string& path, const ObservedEntries<T>& e) {
     buf += ' ';
     buf += detail::format_number(e.value[p]);
     buf += '\n';
-    if (buf.size() > (1u << 20)) {
-      file.write(buf);
-      buf.clear();
-    }
+    file.write_when_full(buf);
   }
   file.write(buf);
   file.commit();
@@ -241,10 +238,7 @@ void write_matrix_market(const std::string& path, const Matrix<T>& a) {
     for (Index i = 0; i < a.rows(); ++i) {
       buf += detail::format_number(a(i, j));
       buf += '\n';
-      if (buf.size() > (1u << 20)) {
-        file.write(buf);
-        buf.clear();
-      }
+      file.write_when_full(buf);
     }
   file.write(buf);
   file.commit();

@@ -320,10 +320,7 @@ void write_triplets(const std::string& path, const ObservedEntries<T>& e, const 
     buf += o.separator;
     buf += detail::format_number(e.value[p]);
     buf += '\n';
-    if (buf.size() > (1u << 20)) {
-      file.write(buf);
-      buf.clear();
-    }
+    file.write_when_full(buf);
   }
   file.write(buf);
   file.commit();
