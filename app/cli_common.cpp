@@ -19,6 +19,11 @@ void add_common_flags(CLI::App& cmd, CommonFlags& flags) {
   cmd.add_option("--threads", flags.threads, "OpenMP threads (0 = all cores)")->check(CLI::NonNegativeNumber);
 }
 
+void add_duplicates_option(CLI::App& cmd, std::string& policy) {
+  cmd.add_option("--duplicates", policy, "Repeated (row, col) entries: error|mean|last|sum (default error)")
+      ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
+}
+
 void apply_common_flags(const CommonFlags& flags) {
   if (flags.threads > 0) omp_set_num_threads(flags.threads);
 }

@@ -22,6 +22,10 @@ struct CommonFlags {
 
 /// Adds --json, --quiet and --threads to `cmd`.
 void add_common_flags(CLI::App& cmd, CommonFlags& flags);
+/// Adds --duplicates error|mean|last|sum (what to do with a repeated (row, col)
+/// entry in triplet or Matrix Market input) storing the choice in `policy`;
+/// parse it with lowrank::parse_duplicate_policy.
+void add_duplicates_option(CLI::App& cmd, std::string& policy);
 /// Applies --threads.
 void apply_common_flags(const CommonFlags& flags);
 

@@ -16,6 +16,7 @@ namespace {
 struct DecomposeFlags {
   std::string input;
   std::string array;
+  std::string duplicates = "error";
   Index rank = 0;
   std::string method = "auto";
   bool center = false;
@@ -40,6 +41,8 @@ void run_decompose(const DecomposeFlags& f) {
   const auto t0 = std::chrono::steady_clock::now();
   io::ReadAnyOptions ropts;
   ropts.array_name = f.array;
+  ropts.triplets.duplicates = parse_duplicate_policy(f.duplicates);
+  ropts.mm_duplicates = ropts.triplets.duplicates;
   io::AnyMatrix in = io::read_matrix_any(f.input, ropts);
 
   TruncatedSvdOptions sopts;
@@ -141,6 +144,7 @@ void register_decompose(CLI::App& app) {
   cmd->add_flag("--log1p", f->log1p, "Transform values by log(1 + x) first (counts)");
   cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy")->required();
   cmd->add_option("--array", f->array, "Array to read from an .npz or .safetensors file");
+  add_duplicates_option(*cmd, f->duplicates);
   cmd->add_option("--oversampling", f->oversampling, "Randomized: extra sketch columns")->check(CLI::NonNegativeNumber);
   cmd->add_option("--power-iterations", f->power_iterations, "Randomized: power iterations (-1 = auto)");
   cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)");

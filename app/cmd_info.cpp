@@ -48,8 +48,7 @@ void register_info(CLI::App& app) {
   cmd->add_option("file", f->path, "Matrix file: triplets (.tsv/.data/.dat/.txt), dense .csv, .mtx, .npy, .npz, .safetensors")
       ->required();
   cmd->add_option("--array", f->array, "Array to read from an .npz or .safetensors file (default: the first)");
-  cmd->add_option("--duplicates", f->duplicates, "Repeated (row, col) entries: error|mean|last|sum")
-      ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
+  add_duplicates_option(*cmd, f->duplicates);
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Examples:\n"

@@ -1,6 +1,7 @@
 // End-to-end tests of `lowrank info` and `lowrank decompose`: exit codes,
 // messages that point at the file, and numbers checked against numpy.
 #include <gtest/gtest.h>
+#include <cmath>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +70,16 @@ TEST(CliBasic, DuplicateTripletsNeedAPolicy) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["nnz"], 2);
   EXPECT_DOUBLE_EQ(j["max"].get<double>(), 3.0);  // mean of 2 and 4 is 3
+
+  // decompose reads through the same policy: an error naming the file by
+  // default; with --duplicates sum the matrix is [[6, 3]], whose only singular
+  // value is sqrt(36 + 9).
+  r = run_cli("decompose -q --input " + tmp / "dup.tsv" + " --rank 1 --out " + tmp / "d");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("dup.tsv"), std::string::npos) << r.err;
+  r = run_cli("decompose --json -q --duplicates sum --input " + tmp / "dup.tsv" + " --rank 1 --out " + tmp / "d");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NEAR(nlohmann::json::parse(r.out)["singular_values"][0].get<double>(), std::sqrt(45.0), 1e-12);
 }
 
 // Reference: numpy.linalg.svd of log1p(mite) with column means removed
