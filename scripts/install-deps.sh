@@ -9,9 +9,9 @@ core=(build-essential cmake pkg-config git
       libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       pybind11-dev python3-dev python3-pybind11
-      python3-numpy python3-scipy python3-pytest)
-peers=(python3-sklearn python3-matplotlib python3-pandas
-       r-base-core r-cran-matrix r-cran-irlba r-cran-rsvd gfortran)
+      python3-numpy python3-scipy python3-pytest
+      python3-tqdm python3-pandas python3-matplotlib python3-sklearn)
+peers=(r-base-core r-cran-matrix r-cran-irlba r-cran-rsvd gfortran)
 
 want=("${core[@]}")
 if [[ "${LOWRANK_PEERS:-0}" == 1 ]]; then want+=("${peers[@]}"); fi
