@@ -1,0 +1,97 @@
+#pragma once
+// Parameterized linear layers y = x W^T (+ b) for the nn engine (conventions
+// in layers.hpp). The weight W [out, in] is one of
+//   Dense    W itself;
+//   LowRank  W = (alpha/r) B A, B [out, r], A [r, in];
+//   SLTrain  W = (alpha/r) B A + S, S with round(delta*out*in) nonzeros on a
+//            support drawn once uniformly at random and kept fixed; only the
+//            nonzero values of S are parameters (Han et al. 2024);
+//   GaLore   W dense; the difference is in the optimiser, which keeps its
+//            AdamW moments in an r-dimensional projection of dW (Zhao et al.
+//            2024, see optim.hpp).
+// Initialisation (as SLTrain): W and A uniform in +-1/sqrt(in) (PyTorch's
+// nn.Linear default), B = 0, S values uniform in +-1/sqrt(in), bias = 0. With
+// B = 0 a LowRank layer starts at W = 0; its first gradient reaches B only.
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lowrank/nn/layers.hpp"
+
+namespace lowrank::nn {
+
+enum class Parameterization { Dense, LowRank, SLTrain, GaLore };
+/// "dense" | "lowrank" | "sltrain" | "galore"; throws InvalidArgument.
+Parameterization parse_parameterization(const std::string& name);
+const char* to_string(Parameterization p) noexcept;
+
+struct LinearSpec {
+  Parameterization kind = Parameterization::Dense;
+  Index rank = 0;       ///< r for LowRank / SLTrain / GaLore
+  double alpha = 32.0;  ///< LowRank / SLTrain scale alpha / r (SLTrain's default lora_alpha = 32)
+  double delta = 0.03;  ///< SLTrain density of S, in (0, 1]
+  bool bias = false;
+};
+
+/// Throws InvalidArgument when the spec does not fit an in x out layer
+/// (rank < 1 or > min(in, out) for a low-rank kind, delta outside (0, 1],
+/// alpha <= 0).
+void validate(const LinearSpec& spec, Index in, Index out);
+
+/// What the optimiser needs to know about a parameter tensor.
+enum class ParamKind {
+  Weight,   ///< 2-D weight or factor: weight decay applies
+  Gain,     ///< norm gain or bias: no weight decay
+  Embedding,///< embedding table: no weight decay
+  Sparse,   ///< SLTrain values of S [nnz, 1]: weight decay applies
+  GaloreWeight,  ///< dense weight whose AdamW state lives in a rank-r projection
+};
+
+template <class T>
+struct ParamRef {
+  std::string name;
+  Act<T>* value = nullptr;
+  Act<T>* grad = nullptr;
+  ParamKind kind = ParamKind::Weight;
+  Index galore_rank = 0;  ///< GaloreWeight only
+};
+
+template <class T>
+class Linear {
+ public:
+  Linear() = default;
+  /// Draws the initial values (and SLTrain support) from `rng`.
+  Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& rng);
+
+  Index in() const { return m_in; }
+  Index out() const { return m_out; }
+  const LinearSpec& spec() const { return m_spec; }
+  T scale() const { return static_cast<T>(m_spec.alpha / static_cast<double>(m_spec.rank)); }
+
+  /// y[N,out] = x[N,in] W^T (+ b). LowRank keeps x A^T [N,r] for backward.
+  void forward(const Act<T>& x, Act<T>& y);
+  /// Accumulates parameter gradients; dx (may be null) is overwritten.
+  void backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx);
+  /// The dense W [out, in] this layer represents.
+  Act<T> effective_weight() const;
+  /// Parameter tensors with their names "<prefix>.W", ".A", ".B", ".S", ".b".
+  void collect(const std::string& prefix, std::vector<ParamRef<T>>& out);
+  /// Bytes held in the activation cache (LowRank's x A^T).
+  std::size_t cache_bytes() const { return static_cast<std::size_t>(m_xa.size()) * sizeof(T); }
+
+  // Parameters and gradients (public: checkpoints and diagnostics read them).
+  Act<T> W, dW;        ///< Dense / GaLore [out, in]
+  Act<T> A, dA;        ///< LowRank / SLTrain [r, in]
+  Act<T> B, dB;        ///< LowRank / SLTrain [out, r]
+  Act<T> S, dS;        ///< SLTrain nonzero values [nnz, 1]
+  std::vector<std::int64_t> support;  ///< SLTrain flat indices row*in + col, sorted
+  Act<T> b, db;        ///< bias [1, out] when spec.bias
+
+ private:
+  Index m_in = 0, m_out = 0;
+  LinearSpec m_spec;
+  Act<T> m_xa, m_weff;
+};
+
+}  // namespace lowrank::nn

@@ -1,0 +1,120 @@
+#pragma once
+// Models of the nn engine (conventions in layers.hpp):
+//   Gpt  -- a LLaMA-style decoder: token embedding, n_layer blocks of
+//           x += Attn(RMSNorm(x)) (causal, rotary, n_head heads) and
+//           x += SwiGLU-MLP(RMSNorm(x)), a final RMSNorm and an untied dense
+//           LM head. The q, k, v, o, gate, up and down projections take the
+//           LinearSpec (dense | lowrank | sltrain | galore); embedding, norms
+//           and head stay dense.
+//   Mlp  -- a plain multilayer perceptron (ReLU / GELU / tanh) with biases for
+//           small regression (MSE) and classification (softmax CE) tasks.
+// Parameter names (stable, used by checkpoints and diagnostics):
+//   "wte", "blocks.<l>.ln1", "blocks.<l>.attn.{q,k,v,o}.<W|A|B|S>",
+//   "blocks.<l>.ln2", "blocks.<l>.mlp.{gate,up,down}.<W|A|B|S>", "ln_f",
+//   "lm_head.W"; Mlp: "layers.<i>.<W|A|B|S|b>".
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lowrank/nn/linear.hpp"
+
+namespace lowrank::nn {
+
+struct GptConfig {
+  Index vocab = 65;
+  Index context = 64;   ///< T
+  Index n_layer = 4;
+  Index n_head = 4;
+  Index width = 128;    ///< C (multiple of n_head, head size even)
+  Index hidden = 0;     ///< SwiGLU width; 0 = 8C/3 rounded up to a multiple of 16
+  double rope_theta = 10000.0;
+  double norm_eps = 1e-5;
+  LinearSpec linear;    ///< parameterization of the block projections
+  std::uint64_t seed = 0;  ///< initialisation seed
+
+  Index hidden_size() const;
+  /// Throws InvalidArgument for an inconsistent configuration.
+  void validate() const;
+};
+
+/// Activation buffers of one forward pass (kept for backward).
+template <class T>
+struct BlockActs {
+  Act<T> x_in, ln1, q, k, v, att, probs, x_mid, ln2, a, b, h;
+  Vector<T> rstd1, rstd2;
+};
+
+template <class T>
+class Gpt {
+ public:
+  Gpt() = default;
+  explicit Gpt(const GptConfig& config);
+  const GptConfig& config() const { return m_cfg; }
+
+  /// Forward pass on tokens [B*T] (batch-major); returns the mean
+  /// cross-entropy against targets [B*T] (or NaN when targets is empty, in
+  /// which case only logits() is filled).
+  double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
+                 Index B, Index T_);
+  /// Backward pass of the last forward (which must have had targets):
+  /// accumulates every parameter gradient.
+  void backward();
+  void zero_grad();
+  /// Logits [B*T, vocab] of the last forward.
+  const Act<T>& logits() const { return m_logits; }
+  /// Every parameter tensor in a fixed order.
+  std::vector<ParamRef<T>> parameters();
+  std::vector<Linear<T>*> linears();
+  /// Bytes currently held by activation buffers (measured from the buffers).
+  std::size_t activation_bytes() const;
+
+  Act<T> wte, dwte;
+  struct Block {
+    Act<T> ln1, dln1, ln2, dln2;
+    Linear<T> q, k, v, o, gate, up, down;
+  };
+  std::vector<Block> blocks;
+  Act<T> ln_f, dln_f;
+  Linear<T> lm_head;
+
+ private:
+  GptConfig m_cfg;
+  Index m_B = 0, m_T = 0;
+  std::vector<std::int32_t> m_tokens, m_targets;
+  std::vector<BlockActs<T>> m_acts;
+  Act<T> m_x_final, m_lnf_out, m_logits, m_probs;
+  Vector<T> m_rstd_f;
+};
+
+/// Analytic activation bytes of one Gpt forward at batch B (what
+/// Gpt::activation_bytes() measures), for the memory report.
+std::size_t gpt_activation_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes);
+
+struct MlpConfig {
+  std::vector<Index> sizes;  ///< {in, hidden..., out}
+  Activation activation = Activation::ReLU;
+  LinearSpec linear;         ///< hidden layers; the output layer is always dense
+  std::uint64_t seed = 0;
+};
+
+template <class T>
+class Mlp {
+ public:
+  Mlp() = default;
+  explicit Mlp(const MlpConfig& config);
+  /// Output [N, sizes.back()].
+  const Act<T>& forward(const Act<T>& x);
+  /// Given dL/d(output), accumulates parameter gradients.
+  void backward(const Act<T>& dout);
+  void zero_grad();
+  std::vector<ParamRef<T>> parameters();
+  std::vector<Linear<T>> layers;
+
+ private:
+  MlpConfig m_cfg;
+  std::vector<Act<T>> m_in, m_pre;  // input of each layer, pre-activation of each hidden layer
+  Act<T> m_out;
+};
+
+}  // namespace lowrank::nn

@@ -1,0 +1,72 @@
+#pragma once
+// Optimisers of the nn engine: AdamW (decoupled weight decay, Loshchilov &
+// Hutter) with linear warm-up + cosine decay and global-norm gradient
+// clipping; parameters of kind GaloreWeight keep their AdamW moments in a
+// rank-r projection of the gradient (GaLore, Zhao et al. 2024): with
+// G [m, n] and the top-r singular vectors of G refreshed every
+// `galore_update_interval` steps, the projected gradient is R = P^T G
+// (P = U_r, when m <= n) or R = G Q (Q = V_r, when m > n); Adam runs on R and
+// the update is lr * galore_scale * P N (or N Q^T). Optional Muon
+// (momentum, then the Newton-Schulz polar factor of it, Jordan et al. 2024)
+// for 2-D weights.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowrank/nn/linear.hpp"
+
+namespace lowrank::nn {
+
+struct OptimizerOptions {
+  double lr = 1e-3;
+  double min_lr_ratio = 0.1;   ///< cosine floor as a fraction of lr
+  std::int64_t warmup_steps = 100;
+  std::int64_t total_steps = 2000;  ///< cosine horizon
+  double beta1 = 0.9;
+  double beta2 = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0.1;   ///< applies to ParamKind Weight, Sparse and GaloreWeight
+  double grad_clip = 1.0;      ///< global L2 norm; <= 0 disables
+  std::int64_t galore_update_interval = 200;  ///< T in the GaLore paper
+  double galore_scale = 0.25;                 ///< alpha in the GaLore paper
+  bool muon = false;           ///< Muon for 2-D Weight/GaloreWeight tensors (GaLore projection then off)
+  double muon_momentum = 0.95;
+  /// Throws InvalidArgument for a value out of range.
+  void validate() const;
+};
+
+/// Learning rate at 0-based step: linear warm-up to lr over warmup_steps,
+/// then cosine decay to min_lr_ratio * lr at total_steps (flat afterwards).
+double learning_rate(const OptimizerOptions& o, std::int64_t step);
+
+/// Per-tensor optimiser state; shapes depend on the kind (see optim.hpp).
+template <class T>
+struct ParamState {
+  Act<T> m, v;   ///< first/second moments: full shape, or projected for GaLore
+  Act<T> proj;   ///< GaLore basis: P [m, r] (left) or Q [n, r] (right); empty otherwise
+  bool right = false;  ///< GaLore: project on the right (m > n)
+};
+
+template <class T>
+class Optimizer {
+ public:
+  Optimizer() = default;
+  Optimizer(const OptimizerOptions& options, const std::vector<ParamRef<T>>& params);
+  const OptimizerOptions& options() const { return m_opt; }
+  /// One update from the gradients in params (same order as at construction).
+  /// Returns the gradient norm before clipping.
+  double step(const std::vector<ParamRef<T>>& params);
+  std::int64_t steps_taken() const { return m_step; }
+  void set_steps_taken(std::int64_t s) { m_step = s; }
+  std::vector<ParamState<T>>& state() { return m_state; }
+  const std::vector<ParamState<T>>& state() const { return m_state; }
+  /// Bytes of optimiser state currently held.
+  std::size_t state_bytes() const;
+
+ private:
+  OptimizerOptions m_opt;
+  std::vector<ParamState<T>> m_state;
+  std::int64_t m_step = 0;
+};
+
+}  // namespace lowrank::nn

@@ -1,0 +1,311 @@
+// Hand-written forward and backward passes of the nn layers (see layers.hpp
+// for shapes). Every formula is checked against finite differences in
+// tests/nn/gradcheck_test.cpp.
+#include "lowrank/nn/layers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "lowrank/core/error.hpp"
+
+namespace lowrank::nn {
+
+template <class T>
+void linear_forward(const Act<T>& x, const Act<T>& w, const Act<T>* bias, Act<T>& y) {
+  y.noalias() = x * w.transpose();
+  if (bias) y.rowwise() += bias->row(0);
+}
+
+template <class T>
+void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw,
+                     Act<T>* dbias) {
+  if (dx) dx->noalias() = dy * w;
+  dw.noalias() += dy.transpose() * x;
+  if (dbias) *dbias += dy.colwise().sum();
+}
+
+template <class T>
+void embedding_forward(const std::vector<std::int32_t>& tokens, const Act<T>& table, Act<T>& out) {
+  const Index n = static_cast<Index>(tokens.size());
+  out.resize(n, table.cols());
+  for (Index i = 0; i < n; ++i) {
+    const auto t = tokens[static_cast<std::size_t>(i)];
+    if (t < 0 || t >= table.rows())
+      throw InvalidArgument("embedding: token id " + std::to_string(t) + " outside [0, " +
+                            std::to_string(table.rows()) + ")");
+    out.row(i) = table.row(t);
+  }
+}
+
+template <class T>
+void embedding_backward(const std::vector<std::int32_t>& tokens, const Act<T>& dout, Act<T>& dtable) {
+  for (Index i = 0; i < dout.rows(); ++i) dtable.row(tokens[static_cast<std::size_t>(i)]) += dout.row(i);
+}
+
+template <class T>
+void rmsnorm_forward(const Act<T>& x, const Act<T>& g, T eps, Act<T>& y, Vector<T>& rstd) {
+  const Index n = x.rows(), c = x.cols();
+  y.resize(n, c);
+  rstd.resize(n);
+#pragma omp parallel for schedule(static) if (n * c > 65536)
+  for (Index i = 0; i < n; ++i) {
+    const T ms = x.row(i).squaredNorm() / static_cast<T>(c);
+    const T r = T(1) / std::sqrt(ms + eps);
+    rstd(i) = r;
+    y.row(i) = (x.row(i) * r).cwiseProduct(g.row(0));
+  }
+}
+
+template <class T>
+void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd,
+                      Act<T>& dx, Act<T>& dg) {
+  const Index n = x.rows(), c = x.cols();
+  dx.resize(n, c);
+  // d/dx of x_j r g_j with r = (mean(x^2)+eps)^(-1/2):
+  //   dx = r (dxhat - xhat * mean(dxhat . xhat)),  dxhat = dy . g, xhat = x r
+  for (Index i = 0; i < n; ++i) {
+    const T r = rstd(i);
+    const auto xhat = (x.row(i) * r).eval();
+    const auto dxhat = dy.row(i).cwiseProduct(g.row(0)).eval();
+    dg.row(0) += dy.row(i).cwiseProduct(xhat);
+    const T m = dxhat.dot(xhat) / static_cast<T>(c);
+    dx.row(i) = r * (dxhat - xhat * m);
+  }
+}
+
+template <class T>
+void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse) {
+  const Index D = x.cols() / H;
+  if (D % 2 != 0) throw InvalidArgument("rope: head dimension must be even");
+#pragma omp parallel for schedule(static) if (B * T_ * x.cols() > 65536)
+  for (Index row = 0; row < B * T_; ++row) {
+    const Index pos = row % T_;
+    for (Index i = 0; i < D / 2; ++i) {
+      const double freq = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
+      const double ang = static_cast<double>(pos) * freq;
+      const T c = static_cast<T>(std::cos(ang));
+      const T s = inverse ? static_cast<T>(-std::sin(ang)) : static_cast<T>(std::sin(ang));
+      for (Index h = 0; h < H; ++h) {
+        T& a = x(row, h * D + 2 * i);
+        T& b = x(row, h * D + 2 * i + 1);
+        const T a0 = a, b0 = b;
+        a = a0 * c - b0 * s;
+        b = a0 * s + b0 * c;
+      }
+    }
+  }
+}
+
+template <class T>
+void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_,
+                       Index H, Act<T>& out, Act<T>& probs) {
+  const Index C = q.cols(), D = C / H;
+  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  out.setZero(B * T_, C);
+  probs.setZero(B * H, T_ * T_);
+#pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
+  for (Index b = 0; b < B; ++b) {
+    for (Index h = 0; h < H; ++h) {
+      const auto Q = q.block(b * T_, h * D, T_, D);
+      const auto K = k.block(b * T_, h * D, T_, D);
+      const auto V = v.block(b * T_, h * D, T_, D);
+      Matrix<T> S = (Q * K.transpose()) * scale;  // [T, T]
+      Eigen::Map<RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
+      for (Index t = 0; t < T_; ++t) {
+        T mx = -std::numeric_limits<T>::infinity();
+        for (Index s = 0; s <= t; ++s) mx = std::max(mx, S(t, s));
+        T sum = 0;
+        for (Index s = 0; s <= t; ++s) {
+          const T e = std::exp(S(t, s) - mx);
+          P(t, s) = e;
+          sum += e;
+        }
+        for (Index s = 0; s <= t; ++s) P(t, s) /= sum;
+      }
+      out.block(b * T_, h * D, T_, D).noalias() = P * V;
+    }
+  }
+}
+
+template <class T>
+void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v,
+                        const Act<T>& probs, Index B, Index T_, Index H, Act<T>& dq, Act<T>& dk,
+                        Act<T>& dv) {
+  const Index C = q.cols(), D = C / H;
+  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  dq.setZero(B * T_, C);
+  dk.setZero(B * T_, C);
+  dv.setZero(B * T_, C);
+#pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
+  for (Index b = 0; b < B; ++b) {
+    for (Index h = 0; h < H; ++h) {
+      const auto Q = q.block(b * T_, h * D, T_, D);
+      const auto K = k.block(b * T_, h * D, T_, D);
+      const auto V = v.block(b * T_, h * D, T_, D);
+      const auto dO = dout.block(b * T_, h * D, T_, D);
+      Eigen::Map<const RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
+      dv.block(b * T_, h * D, T_, D).noalias() = P.transpose() * dO;
+      Matrix<T> dP = dO * V.transpose();  // [T, T]
+      // softmax backward row by row: dS = P . (dP - sum_s P dP)
+      Matrix<T> dS = Matrix<T>::Zero(T_, T_);
+      for (Index t = 0; t < T_; ++t) {
+        T dot = 0;
+        for (Index s = 0; s <= t; ++s) dot += P(t, s) * dP(t, s);
+        for (Index s = 0; s <= t; ++s) dS(t, s) = P(t, s) * (dP(t, s) - dot) * scale;
+      }
+      dq.block(b * T_, h * D, T_, D).noalias() = dS * K;
+      dk.block(b * T_, h * D, T_, D).noalias() = dS.transpose() * Q;
+    }
+  }
+}
+
+template <class T>
+static T sigmoid(T a) {
+  return T(1) / (T(1) + std::exp(-a));
+}
+
+template <class T>
+void swiglu_forward(const Act<T>& a, const Act<T>& b, Act<T>& h) {
+  h = a.unaryExpr([](T x) { return x * sigmoid(x); }).cwiseProduct(b);
+}
+
+template <class T>
+void swiglu_backward(const Act<T>& dh, const Act<T>& a, const Act<T>& b, Act<T>& da, Act<T>& db) {
+  db = a.unaryExpr([](T x) { return x * sigmoid(x); }).cwiseProduct(dh);
+  // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
+  da = a.unaryExpr([](T x) {
+          const T s = sigmoid(x);
+          return s * (T(1) + x * (T(1) - s));
+        })
+           .cwiseProduct(b)
+           .cwiseProduct(dh);
+}
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::ReLU;
+  if (name == "gelu") return Activation::GELU;
+  if (name == "tanh") return Activation::Tanh;
+  throw InvalidArgument("activation must be relu, gelu or tanh (got '" + name + "')");
+}
+
+const char* to_string(Activation a) noexcept {
+  switch (a) {
+    case Activation::ReLU: return "relu";
+    case Activation::GELU: return "gelu";
+    case Activation::Tanh: return "tanh";
+  }
+  return "?";
+}
+
+namespace {
+constexpr double kGeluC = 0.7978845608028654;  // sqrt(2/pi)
+template <class T>
+T gelu(T x) {
+  const T u = static_cast<T>(kGeluC) * (x + T(0.044715) * x * x * x);
+  return T(0.5) * x * (T(1) + std::tanh(u));
+}
+template <class T>
+T gelu_grad(T x) {
+  const T u = static_cast<T>(kGeluC) * (x + T(0.044715) * x * x * x);
+  const T th = std::tanh(u);
+  const T du = static_cast<T>(kGeluC) * (T(1) + T(3 * 0.044715) * x * x);
+  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * du;
+}
+}  // namespace
+
+template <class T>
+void activation_forward(Activation kind, const Act<T>& x, Act<T>& y) {
+  switch (kind) {
+    case Activation::ReLU: y = x.cwiseMax(T(0)); break;
+    case Activation::GELU: y = x.unaryExpr([](T v) { return gelu(v); }); break;
+    case Activation::Tanh: y = x.array().tanh().matrix(); break;
+  }
+}
+
+template <class T>
+void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act<T>& dx) {
+  switch (kind) {
+    case Activation::ReLU:
+      dx = x.unaryExpr([](T v) { return v > T(0) ? T(1) : T(0); }).cwiseProduct(dy);
+      break;
+    case Activation::GELU: dx = x.unaryExpr([](T v) { return gelu_grad(v); }).cwiseProduct(dy); break;
+    case Activation::Tanh:
+      dx = x.unaryExpr([](T v) {
+              const T t = std::tanh(v);
+              return T(1) - t * t;
+            }).cwiseProduct(dy);
+      break;
+  }
+}
+
+template <class T>
+double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_t>& targets,
+                             Act<T>& probs) {
+  const Index n = logits.rows(), V = logits.cols();
+  if (static_cast<Index>(targets.size()) != n)
+    throw InvalidArgument("cross_entropy: " + std::to_string(targets.size()) + " targets for " +
+                          std::to_string(n) + " rows");
+  probs.resize(n, V);
+  double loss = 0;
+  for (Index i = 0; i < n; ++i) {
+    const auto t = targets[static_cast<std::size_t>(i)];
+    if (t < 0 || t >= V) throw InvalidArgument("cross_entropy: target " + std::to_string(t) + " outside [0, " + std::to_string(V) + ")");
+    const T mx = logits.row(i).maxCoeff();
+    probs.row(i) = (logits.row(i).array() - mx).exp().matrix();
+    const T sum = probs.row(i).sum();
+    probs.row(i) /= sum;
+    loss += -(static_cast<double>(logits(i, t) - mx) - std::log(static_cast<double>(sum)));
+  }
+  return loss / static_cast<double>(n);
+}
+
+template <class T>
+void cross_entropy_backward(const Act<T>& probs, const std::vector<std::int32_t>& targets,
+                            Act<T>& dlogits) {
+  const Index n = probs.rows();
+  dlogits = probs;
+  for (Index i = 0; i < n; ++i) dlogits(i, targets[static_cast<std::size_t>(i)]) -= T(1);
+  dlogits /= static_cast<T>(n);
+}
+
+template <class T>
+double mse_forward(const Act<T>& pred, const Act<T>& target) {
+  if (pred.rows() != target.rows() || pred.cols() != target.cols())
+    throw InvalidArgument("mse: prediction and target shapes differ");
+  return 0.5 * static_cast<double>((pred - target).squaredNorm()) / static_cast<double>(pred.rows());
+}
+
+template <class T>
+void mse_backward(const Act<T>& pred, const Act<T>& target, Act<T>& dpred) {
+  dpred = (pred - target) / static_cast<T>(pred.rows());
+}
+
+#define LOWRANK_NN_LAYERS(T)                                                                          \
+  template void linear_forward<T>(const Act<T>&, const Act<T>&, const Act<T>*, Act<T>&);            \
+  template void linear_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>*, Act<T>&,   \
+                                   Act<T>*);                                                          \
+  template void embedding_forward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);     \
+  template void embedding_backward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);    \
+  template void rmsnorm_forward<T>(const Act<T>&, const Act<T>&, T, Act<T>&, Vector<T>&);           \
+  template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&,  \
+                                    Act<T>&, Act<T>&);                                                \
+  template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool);                          \
+  template void attention_forward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Index, Index,     \
+                                     Index, Act<T>&, Act<T>&);                                        \
+  template void attention_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&,   \
+                                      const Act<T>&, Index, Index, Index, Act<T>&, Act<T>&, Act<T>&); \
+  template void swiglu_forward<T>(const Act<T>&, const Act<T>&, Act<T>&);                           \
+  template void swiglu_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>&, Act<T>&);  \
+  template void activation_forward<T>(Activation, const Act<T>&, Act<T>&);                           \
+  template void activation_backward<T>(Activation, const Act<T>&, const Act<T>&, Act<T>&);          \
+  template double cross_entropy_forward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&); \
+  template void cross_entropy_backward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&);  \
+  template double mse_forward<T>(const Act<T>&, const Act<T>&);                                      \
+  template void mse_backward<T>(const Act<T>&, const Act<T>&, Act<T>&);
+
+LOWRANK_NN_LAYERS(float)
+LOWRANK_NN_LAYERS(double)
+
+}  // namespace lowrank::nn

@@ -1,0 +1,183 @@
+// Parameterized linear layers; formulas in linear.hpp, gradients checked by
+// finite differences in tests/nn/gradcheck_test.cpp.
+#include "lowrank/nn/linear.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "lowrank/core/error.hpp"
+
+namespace lowrank::nn {
+
+Parameterization parse_parameterization(const std::string& name) {
+  if (name == "dense") return Parameterization::Dense;
+  if (name == "lowrank") return Parameterization::LowRank;
+  if (name == "sltrain") return Parameterization::SLTrain;
+  if (name == "galore") return Parameterization::GaLore;
+  throw InvalidArgument("parameterization must be dense, lowrank, sltrain or galore (got '" + name + "')");
+}
+
+const char* to_string(Parameterization p) noexcept {
+  switch (p) {
+    case Parameterization::Dense: return "dense";
+    case Parameterization::LowRank: return "lowrank";
+    case Parameterization::SLTrain: return "sltrain";
+    case Parameterization::GaLore: return "galore";
+  }
+  return "?";
+}
+
+void validate(const LinearSpec& spec, Index in, Index out) {
+  if (in < 1 || out < 1) throw InvalidArgument("linear layer needs in, out >= 1");
+  if (spec.kind == Parameterization::Dense) return;
+  const Index mn = std::min(in, out);
+  if (spec.rank < 1 || spec.rank > mn)
+    throw InvalidArgument("rank " + std::to_string(spec.rank) + " does not fit a " + std::to_string(out) +
+                          " x " + std::to_string(in) + " layer (need 1 <= rank <= " + std::to_string(mn) + ")");
+  if (spec.kind == Parameterization::GaLore) return;
+  if (!(spec.alpha > 0) || !std::isfinite(spec.alpha)) throw InvalidArgument("alpha must be > 0");
+  if (spec.kind == Parameterization::SLTrain && !(spec.delta > 0 && spec.delta <= 1))
+    throw InvalidArgument("delta must be in (0, 1] (got " + std::to_string(spec.delta) + ")");
+}
+
+template <class T>
+static void fill_uniform(Act<T>& m, double bound, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(-bound, bound);
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(u(rng));
+}
+
+template <class T>
+Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& rng)
+    : m_in(in), m_out(out), m_spec(spec) {
+  validate(spec, in, out);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  const Index r = spec.rank;
+  switch (spec.kind) {
+    case Parameterization::Dense:
+    case Parameterization::GaLore:
+      W.resize(out, in);
+      fill_uniform(W, bound, rng);
+      dW.setZero(out, in);
+      break;
+    case Parameterization::SLTrain:
+    case Parameterization::LowRank:
+      A.resize(r, in);
+      fill_uniform(A, bound, rng);
+      B.setZero(out, r);
+      dA.setZero(r, in);
+      dB.setZero(out, r);
+      break;
+  }
+  if (spec.kind == Parameterization::SLTrain) {
+    const std::int64_t total = static_cast<std::int64_t>(in) * out;
+    const auto nnz = std::max<std::int64_t>(1, std::llround(spec.delta * static_cast<double>(total)));
+    // Floyd's algorithm: nnz distinct indices uniformly from [0, total).
+    std::unordered_set<std::int64_t> chosen;
+    chosen.reserve(static_cast<std::size_t>(nnz) * 2);
+    for (std::int64_t j = total - nnz; j < total; ++j) {
+      std::uniform_int_distribution<std::int64_t> pick(0, j);
+      const auto t = pick(rng);
+      if (!chosen.insert(t).second) chosen.insert(j);
+    }
+    support.assign(chosen.begin(), chosen.end());
+    std::sort(support.begin(), support.end());
+    S.resize(static_cast<Index>(nnz), 1);
+    fill_uniform(S, bound, rng);
+    dS.setZero(S.rows(), 1);
+  }
+  if (spec.bias) {
+    b.setZero(1, out);
+    db.setZero(1, out);
+  }
+}
+
+template <class T>
+Act<T> Linear<T>::effective_weight() const {
+  switch (m_spec.kind) {
+    case Parameterization::Dense:
+    case Parameterization::GaLore: return W;
+    case Parameterization::LowRank: return (scale() * B) * A;
+    case Parameterization::SLTrain: {
+      Act<T> w = (scale() * B) * A;
+      for (std::size_t k = 0; k < support.size(); ++k)
+        w.data()[support[k]] += S(static_cast<Index>(k), 0);  // row-major flat index
+      return w;
+    }
+  }
+  return W;
+}
+
+template <class T>
+void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
+  const Act<T>* bias = m_spec.bias ? &b : nullptr;
+  switch (m_spec.kind) {
+    case Parameterization::Dense:
+    case Parameterization::GaLore: linear_forward(x, W, bias, y); break;
+    case Parameterization::LowRank:
+      // y = s (x A^T) B^T: two thin GEMMs, the [N, r] intermediate is kept.
+      m_xa.noalias() = x * A.transpose();
+      y.noalias() = (m_xa * B.transpose()) * scale();
+      if (bias) y.rowwise() += b.row(0);
+      break;
+    case Parameterization::SLTrain:
+      // Reconstruct W once per call (out*in*r flops, small next to N*out*in)
+      // and run one dense GEMM, as SLTrain's reference implementation does.
+      m_weff = effective_weight();
+      linear_forward(x, m_weff, bias, y);
+      break;
+  }
+}
+
+template <class T>
+void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
+  if (m_spec.bias) db += dy.colwise().sum();
+  const T s = scale();
+  switch (m_spec.kind) {
+    case Parameterization::Dense:
+    case Parameterization::GaLore: linear_backward(dy, x, W, dx, dW, static_cast<Act<T>*>(nullptr)); break;
+    case Parameterization::LowRank: {
+      // y = s xa B^T, xa = x A^T:  dB += s dy^T xa; dxa = s dy B; dA += dxa^T x; dx = dxa A
+      dB.noalias() += (dy.transpose() * m_xa) * s;
+      Act<T> dxa = (dy * B) * s;
+      dA.noalias() += dxa.transpose() * x;
+      if (dx) dx->noalias() = dxa * A;
+      break;
+    }
+    case Parameterization::SLTrain: {
+      // dW densely once (one GEMM), then dB = s dW A^T, dA = s B^T dW and the
+      // sparse gradient is gathered from dW on the fixed support.
+      Act<T> g = dy.transpose() * x;  // [out, in]
+      dB.noalias() += (g * A.transpose()) * s;
+      dA.noalias() += (B.transpose() * g) * s;
+      for (std::size_t k = 0; k < support.size(); ++k) dS(static_cast<Index>(k), 0) += g.data()[support[k]];
+      if (dx) {
+        if (m_weff.rows() != m_out) m_weff = effective_weight();
+        dx->noalias() = dy * m_weff;
+      }
+      break;
+    }
+  }
+}
+
+template <class T>
+void Linear<T>::collect(const std::string& prefix, std::vector<ParamRef<T>>& out) {
+  switch (m_spec.kind) {
+    case Parameterization::Dense: out.push_back({prefix + ".W", &W, &dW, ParamKind::Weight, 0}); break;
+    case Parameterization::GaLore:
+      out.push_back({prefix + ".W", &W, &dW, ParamKind::GaloreWeight, m_spec.rank});
+      break;
+    case Parameterization::SLTrain:
+    case Parameterization::LowRank:
+      out.push_back({prefix + ".A", &A, &dA, ParamKind::Weight, 0});
+      out.push_back({prefix + ".B", &B, &dB, ParamKind::Weight, 0});
+      if (m_spec.kind == Parameterization::SLTrain) out.push_back({prefix + ".S", &S, &dS, ParamKind::Sparse, 0});
+      break;
+  }
+  if (m_spec.bias) out.push_back({prefix + ".b", &b, &db, ParamKind::Gain, 0});
+}
+
+template class Linear<float>;
+template class Linear<double>;
+
+}  // namespace lowrank::nn

@@ -1,0 +1,255 @@
+// Gpt and Mlp forward/backward built from the layer functions.
+#include "lowrank/nn/model.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "lowrank/core/error.hpp"
+
+namespace lowrank::nn {
+
+Index GptConfig::hidden_size() const {
+  if (hidden > 0) return hidden;
+  const Index h = (8 * width + 2) / 3;
+  return (h + 15) / 16 * 16;
+}
+
+void GptConfig::validate() const {
+  if (vocab < 1) throw InvalidArgument("vocab must be >= 1");
+  if (context < 1) throw InvalidArgument("context must be >= 1");
+  if (n_layer < 1) throw InvalidArgument("n_layer must be >= 1");
+  if (n_head < 1 || width < 1 || width % n_head != 0)
+    throw InvalidArgument("width " + std::to_string(width) + " must be a positive multiple of n_head " +
+                          std::to_string(n_head));
+  if ((width / n_head) % 2 != 0) throw InvalidArgument("head size width/n_head must be even (rotary pairs)");
+  if (!(norm_eps > 0)) throw InvalidArgument("norm_eps must be > 0");
+  nn::validate(linear, width, width);
+  nn::validate(linear, width, hidden_size());
+}
+
+template <class T>
+Gpt<T>::Gpt(const GptConfig& config) : m_cfg(config) {
+  m_cfg.validate();
+  std::mt19937_64 rng(m_cfg.seed);
+  const Index C = m_cfg.width, F = m_cfg.hidden_size(), V = m_cfg.vocab;
+  std::normal_distribution<double> nd(0.0, 1.0);
+  wte.resize(V, C);
+  for (Index i = 0; i < wte.size(); ++i) wte.data()[i] = static_cast<T>(nd(rng));
+  dwte.setZero(V, C);
+  blocks.resize(static_cast<std::size_t>(m_cfg.n_layer));
+  for (auto& bl : blocks) {
+    bl.ln1.setOnes(1, C);
+    bl.ln2.setOnes(1, C);
+    bl.dln1.setZero(1, C);
+    bl.dln2.setZero(1, C);
+    bl.q = Linear<T>(C, C, m_cfg.linear, rng);
+    bl.k = Linear<T>(C, C, m_cfg.linear, rng);
+    bl.v = Linear<T>(C, C, m_cfg.linear, rng);
+    bl.o = Linear<T>(C, C, m_cfg.linear, rng);
+    bl.gate = Linear<T>(C, F, m_cfg.linear, rng);
+    bl.up = Linear<T>(C, F, m_cfg.linear, rng);
+    bl.down = Linear<T>(F, C, m_cfg.linear, rng);
+  }
+  ln_f.setOnes(1, C);
+  dln_f.setZero(1, C);
+  lm_head = Linear<T>(C, V, LinearSpec{}, rng);
+  m_acts.resize(blocks.size());
+}
+
+template <class T>
+double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
+                       Index B, Index T_) {
+  if (T_ < 1 || T_ > m_cfg.context) throw InvalidArgument("sequence length must be in [1, context]");
+  if (static_cast<Index>(tokens.size()) != B * T_) throw InvalidArgument("tokens must have B*T entries");
+  m_B = B;
+  m_T = T_;
+  m_tokens = tokens;
+  m_targets = targets;
+  const Index H = m_cfg.n_head;
+  const T eps = static_cast<T>(m_cfg.norm_eps);
+  Act<T> x, tmp;
+  embedding_forward(tokens, wte, x);
+  for (std::size_t l = 0; l < blocks.size(); ++l) {
+    auto& bl = blocks[l];
+    auto& a = m_acts[l];
+    a.x_in = x;
+    rmsnorm_forward(x, bl.ln1, eps, a.ln1, a.rstd1);
+    bl.q.forward(a.ln1, a.q);
+    bl.k.forward(a.ln1, a.k);
+    bl.v.forward(a.ln1, a.v);
+    rope_apply(a.q, B, T_, H, m_cfg.rope_theta, false);
+    rope_apply(a.k, B, T_, H, m_cfg.rope_theta, false);
+    attention_forward(a.q, a.k, a.v, B, T_, H, a.att, a.probs);
+    bl.o.forward(a.att, tmp);
+    x += tmp;
+    a.x_mid = x;
+    rmsnorm_forward(x, bl.ln2, eps, a.ln2, a.rstd2);
+    bl.gate.forward(a.ln2, a.a);
+    bl.up.forward(a.ln2, a.b);
+    swiglu_forward(a.a, a.b, a.h);
+    bl.down.forward(a.h, tmp);
+    x += tmp;
+  }
+  m_x_final = x;
+  rmsnorm_forward(x, ln_f, eps, m_lnf_out, m_rstd_f);
+  lm_head.forward(m_lnf_out, m_logits);
+  if (targets.empty()) return std::numeric_limits<double>::quiet_NaN();
+  return cross_entropy_forward(m_logits, targets, m_probs);
+}
+
+template <class T>
+void Gpt<T>::backward() {
+  if (m_targets.empty()) throw InvalidArgument("Gpt::backward needs a forward pass with targets");
+  const Index B = m_B, T_ = m_T, H = m_cfg.n_head;
+  Act<T> dlogits, dx, dtmp, d1, d2, dq, dk, dv;
+  cross_entropy_backward(m_probs, m_targets, dlogits);
+  lm_head.backward(m_lnf_out, dlogits, &dtmp);
+  rmsnorm_backward(dtmp, m_x_final, ln_f, m_rstd_f, dx, dln_f);
+  for (std::size_t li = blocks.size(); li-- > 0;) {
+    auto& bl = blocks[li];
+    auto& a = m_acts[li];
+    // MLP branch: x = x_mid + down(swiglu(gate(ln2), up(ln2)))
+    bl.down.backward(a.h, dx, &dtmp);
+    swiglu_backward(dtmp, a.a, a.b, d1, d2);
+    Act<T> dln2;
+    bl.gate.backward(a.ln2, d1, &dln2);
+    bl.up.backward(a.ln2, d2, &dtmp);
+    dln2 += dtmp;
+    rmsnorm_backward(dln2, a.x_mid, bl.ln2, a.rstd2, dtmp, bl.dln2);
+    dx += dtmp;
+    // attention branch: x_mid = x_in + o(attn(rope(q), rope(k), v))
+    bl.o.backward(a.att, dx, &dtmp);
+    attention_backward(dtmp, a.q, a.k, a.v, a.probs, B, T_, H, dq, dk, dv);
+    rope_apply(dq, B, T_, H, m_cfg.rope_theta, true);
+    rope_apply(dk, B, T_, H, m_cfg.rope_theta, true);
+    Act<T> dln1;
+    bl.q.backward(a.ln1, dq, &dln1);
+    bl.k.backward(a.ln1, dk, &dtmp);
+    dln1 += dtmp;
+    bl.v.backward(a.ln1, dv, &dtmp);
+    dln1 += dtmp;
+    rmsnorm_backward(dln1, a.x_in, bl.ln1, a.rstd1, dtmp, bl.dln1);
+    dx += dtmp;
+  }
+  embedding_backward(m_tokens, dx, dwte);
+}
+
+template <class T>
+std::vector<ParamRef<T>> Gpt<T>::parameters() {
+  std::vector<ParamRef<T>> p;
+  p.push_back({"wte", &wte, &dwte, ParamKind::Embedding, 0});
+  for (std::size_t l = 0; l < blocks.size(); ++l) {
+    auto& bl = blocks[l];
+    const std::string pre = "blocks." + std::to_string(l);
+    p.push_back({pre + ".ln1", &bl.ln1, &bl.dln1, ParamKind::Gain, 0});
+    bl.q.collect(pre + ".attn.q", p);
+    bl.k.collect(pre + ".attn.k", p);
+    bl.v.collect(pre + ".attn.v", p);
+    bl.o.collect(pre + ".attn.o", p);
+    p.push_back({pre + ".ln2", &bl.ln2, &bl.dln2, ParamKind::Gain, 0});
+    bl.gate.collect(pre + ".mlp.gate", p);
+    bl.up.collect(pre + ".mlp.up", p);
+    bl.down.collect(pre + ".mlp.down", p);
+  }
+  p.push_back({"ln_f", &ln_f, &dln_f, ParamKind::Gain, 0});
+  lm_head.collect("lm_head", p);
+  return p;
+}
+
+template <class T>
+std::vector<Linear<T>*> Gpt<T>::linears() {
+  std::vector<Linear<T>*> out;
+  for (auto& bl : blocks)
+    for (auto* l : {&bl.q, &bl.k, &bl.v, &bl.o, &bl.gate, &bl.up, &bl.down}) out.push_back(l);
+  out.push_back(&lm_head);
+  return out;
+}
+
+template <class T>
+void Gpt<T>::zero_grad() {
+  for (auto& p : parameters()) p.grad->setZero();
+}
+
+template <class T>
+std::size_t Gpt<T>::activation_bytes() const {
+  std::size_t n = 0;
+  for (const auto& a : m_acts) {
+    for (const Act<T>* m : {&a.x_in, &a.ln1, &a.q, &a.k, &a.v, &a.att, &a.probs, &a.x_mid, &a.ln2, &a.a, &a.b, &a.h})
+      n += static_cast<std::size_t>(m->size());
+    n += static_cast<std::size_t>(a.rstd1.size() + a.rstd2.size());
+  }
+  n += static_cast<std::size_t>(m_x_final.size() + m_lnf_out.size() + m_logits.size() + m_probs.size() + m_rstd_f.size());
+  std::size_t bytes = n * sizeof(T);
+  for (const auto& bl : blocks)
+    for (const auto* l : {&bl.q, &bl.k, &bl.v, &bl.o, &bl.gate, &bl.up, &bl.down}) bytes += l->cache_bytes();
+  return bytes;
+}
+
+std::size_t gpt_activation_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes) {
+  const auto N = static_cast<std::size_t>(B * c.context);
+  const auto C = static_cast<std::size_t>(c.width), F = static_cast<std::size_t>(c.hidden_size());
+  const auto H = static_cast<std::size_t>(c.n_head), T = static_cast<std::size_t>(c.context);
+  const auto V = static_cast<std::size_t>(c.vocab);
+  std::size_t per_block = 8 * N * C + 3 * N * F + static_cast<std::size_t>(B) * H * T * T + 2 * N;
+  if (c.linear.kind == Parameterization::LowRank) per_block += 7 * N * static_cast<std::size_t>(c.linear.rank);
+  const std::size_t total = static_cast<std::size_t>(c.n_layer) * per_block + 2 * N * C + 2 * N * V + N;
+  return total * scalar_bytes;
+}
+
+// ---- Mlp ------------------------------------------------------------------
+
+template <class T>
+Mlp<T>::Mlp(const MlpConfig& config) : m_cfg(config) {
+  if (m_cfg.sizes.size() < 2) throw InvalidArgument("Mlp needs at least {in, out} sizes");
+  std::mt19937_64 rng(m_cfg.seed);
+  for (std::size_t i = 0; i + 1 < m_cfg.sizes.size(); ++i) {
+    LinearSpec spec = (i + 2 == m_cfg.sizes.size()) ? LinearSpec{} : m_cfg.linear;
+    spec.bias = true;
+    layers.emplace_back(m_cfg.sizes[i], m_cfg.sizes[i + 1], spec, rng);
+  }
+}
+
+template <class T>
+const Act<T>& Mlp<T>::forward(const Act<T>& x) {
+  const std::size_t L = layers.size();
+  m_in.resize(L);
+  m_pre.resize(L);
+  m_in[0] = x;
+  for (std::size_t i = 0; i < L; ++i) {
+    if (i + 1 < L) {
+      layers[i].forward(m_in[i], m_pre[i]);
+      activation_forward(m_cfg.activation, m_pre[i], m_in[i + 1]);
+    } else {
+      layers[i].forward(m_in[i], m_out);
+    }
+  }
+  return m_out;
+}
+
+template <class T>
+void Mlp<T>::backward(const Act<T>& dout) {
+  Act<T> d = dout, dx;
+  for (std::size_t i = layers.size(); i-- > 0;) {
+    layers[i].backward(m_in[i], d, i > 0 ? &dx : nullptr);
+    if (i > 0) activation_backward(m_cfg.activation, dx, m_pre[i - 1], d);
+  }
+}
+
+template <class T>
+void Mlp<T>::zero_grad() {
+  for (auto& p : parameters()) p.grad->setZero();
+}
+
+template <class T>
+std::vector<ParamRef<T>> Mlp<T>::parameters() {
+  std::vector<ParamRef<T>> p;
+  for (std::size_t i = 0; i < layers.size(); ++i) layers[i].collect("layers." + std::to_string(i), p);
+  return p;
+}
+
+template class Gpt<float>;
+template class Gpt<double>;
+template class Mlp<float>;
+template class Mlp<double>;
+
+}  // namespace lowrank::nn

@@ -1,0 +1,293 @@
+// Finite-difference gradient checks (double precision, central differences)
+// for every layer and every linear parameterization of the nn engine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/nn/layers.hpp"
+#include "lowrank/nn/model.hpp"
+
+using namespace lowrank;
+using namespace lowrank::nn;
+using Mat = Act<double>;
+
+namespace {
+
+Mat randn(Index r, Index c, std::mt19937_64& rng, double s = 1.0) {
+  std::normal_distribution<double> nd(0.0, s);
+  Mat m(r, c);
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = nd(rng);
+  return m;
+}
+
+// Compares analytic gradient `g` of f with central differences in every entry
+// of `x`; returns the worst relative error max|g - fd| / max(1, max|fd|).
+// At most `max_entries` entries (evenly strided) are perturbed.
+double check(Mat& x, const Mat& g, const std::function<double()>& f, double h = 1e-5,
+             Index max_entries = 1 << 30) {
+  double worst = 0, scale = 1;
+  Mat fd = Mat::Zero(x.rows(), x.cols());
+  const Index stride = std::max<Index>(1, x.size() / max_entries);
+  std::vector<Index> idx;
+  for (Index i = 0; i < x.size(); i += stride) idx.push_back(i);
+  for (Index i : idx) {
+    const double x0 = x.data()[i];
+    x.data()[i] = x0 + h;
+    const double fp = f();
+    x.data()[i] = x0 - h;
+    const double fm = f();
+    x.data()[i] = x0;
+    fd.data()[i] = (fp - fm) / (2 * h);
+    scale = std::max(scale, std::abs(fd.data()[i]));
+  }
+  for (Index i : idx) worst = std::max(worst, std::abs(g.data()[i] - fd.data()[i]));
+  return worst / scale;
+}
+
+constexpr double kTol = 1e-7;
+
+}  // namespace
+
+TEST(NnGradcheck, LinearWithBias) {
+  std::mt19937_64 rng(1);
+  Mat x = randn(5, 4, rng), w = randn(3, 4, rng), b = randn(1, 3, rng), R = randn(5, 3, rng);
+  auto f = [&] {
+    Mat y;
+    linear_forward(x, w, &b, y);
+    return y.cwiseProduct(R).sum();
+  };
+  Mat dx, dw = Mat::Zero(3, 4), db = Mat::Zero(1, 3);
+  linear_backward(R, x, w, &dx, dw, &db);
+  EXPECT_LT(check(x, dx, f), kTol);
+  EXPECT_LT(check(w, dw, f), kTol);
+  EXPECT_LT(check(b, db, f), kTol);
+}
+
+TEST(NnGradcheck, RmsNorm) {
+  std::mt19937_64 rng(2);
+  Mat x = randn(4, 6, rng), g = randn(1, 6, rng), R = randn(4, 6, rng);
+  auto f = [&] {
+    Mat y;
+    Vector<double> r;
+    rmsnorm_forward(x, g, 1e-5, y, r);
+    return y.cwiseProduct(R).sum();
+  };
+  Mat y, dx, dg = Mat::Zero(1, 6);
+  Vector<double> rstd;
+  rmsnorm_forward(x, g, 1e-5, y, rstd);
+  // closed form of one row against the definition
+  const double rms = std::sqrt(x.row(0).squaredNorm() / 6 + 1e-5);
+  EXPECT_NEAR(y(0, 2), x(0, 2) / rms * g(0, 2), 1e-14);
+  rmsnorm_backward(R, x, g, rstd, dx, dg);
+  EXPECT_LT(check(x, dx, f), kTol);
+  EXPECT_LT(check(g, dg, f), kTol);
+}
+
+TEST(NnGradcheck, RopeIsARotationAndItsInverseIsTheBackward) {
+  std::mt19937_64 rng(3);
+  const Index B = 2, T = 5, H = 2;
+  Mat x = randn(B * T, 8, rng), x0 = x;
+  rope_apply(x, B, T, H, 10000.0, false);
+  // position 0 is untouched, norms per (row, pair) are kept
+  EXPECT_LT((x.row(0) - x0.row(0)).norm(), 1e-15);
+  EXPECT_NEAR(x.row(7).norm(), x0.row(7).norm(), 1e-12);
+  // pair 0 of head 1 at position t rotates by angle t (freq 1)
+  const double a = x0(3, 4), b = x0(3, 5);
+  EXPECT_NEAR(x(3, 4), a * std::cos(3.0) - b * std::sin(3.0), 1e-12);
+  rope_apply(x, B, T, H, 10000.0, true);
+  EXPECT_LT((x - x0).norm(), 1e-12);
+}
+
+TEST(NnGradcheck, CausalAttention) {
+  std::mt19937_64 rng(4);
+  const Index B = 2, T = 4, H = 2, C = 6;
+  Mat q = randn(B * T, C, rng), k = randn(B * T, C, rng), v = randn(B * T, C, rng), R = randn(B * T, C, rng);
+  auto f = [&] {
+    Mat out, P;
+    attention_forward(q, k, v, B, T, H, out, P);
+    return out.cwiseProduct(R).sum();
+  };
+  Mat out, P, dq, dk, dv;
+  attention_forward(q, k, v, B, T, H, out, P);
+  // causality: the first position attends only to itself
+  EXPECT_LT((out.block(0, 0, 1, C) - v.block(0, 0, 1, C)).norm(), 1e-14);
+  attention_backward(R, q, k, v, P, B, T, H, dq, dk, dv);
+  EXPECT_LT(check(q, dq, f), kTol);
+  EXPECT_LT(check(k, dk, f), kTol);
+  EXPECT_LT(check(v, dv, f), kTol);
+}
+
+TEST(NnGradcheck, SwiGluActivationsAndLosses) {
+  std::mt19937_64 rng(5);
+  Mat a = randn(3, 5, rng), b = randn(3, 5, rng), R = randn(3, 5, rng);
+  auto f = [&] {
+    Mat h;
+    swiglu_forward(a, b, h);
+    return h.cwiseProduct(R).sum();
+  };
+  Mat da, db;
+  swiglu_backward(R, a, b, da, db);
+  EXPECT_LT(check(a, da, f), kTol);
+  EXPECT_LT(check(b, db, f), kTol);
+  for (auto kind : {Activation::ReLU, Activation::GELU, Activation::Tanh}) {
+    Mat x = randn(3, 5, rng);
+    x = x.unaryExpr([](double v) { return std::abs(v) < 1e-3 ? 0.5 : v; });  // keep ReLU off its kink
+    auto g = [&] {
+      Mat y;
+      activation_forward(kind, x, y);
+      return y.cwiseProduct(R).sum();
+    };
+    Mat dx;
+    activation_backward(kind, R, x, dx);
+    EXPECT_LT(check(x, dx, g), kTol) << to_string(kind);
+  }
+  Mat logits = randn(4, 6, rng), probs, dl;
+  const std::vector<std::int32_t> t{0, 5, 2, 2};
+  auto ce = [&] {
+    Mat p;
+    return cross_entropy_forward(logits, t, p);
+  };
+  const double l = cross_entropy_forward(logits, t, probs);
+  // closed form for row 1
+  double lse = 0;
+  for (Index j = 0; j < 6; ++j) lse += std::exp(logits(1, j));
+  double want = 0;
+  for (Index i = 0; i < 4; ++i) {
+    double s = 0;
+    for (Index j = 0; j < 6; ++j) s += std::exp(logits(i, j));
+    want += std::log(s) - logits(i, t[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_NEAR(l, want / 4, 1e-13);
+  cross_entropy_backward(probs, t, dl);
+  EXPECT_LT(check(logits, dl, ce), kTol);
+  Mat pred = randn(4, 3, rng), target = randn(4, 3, rng), dp;
+  mse_backward(pred, target, dp);
+  EXPECT_LT(check(pred, dp, [&] { return mse_forward(pred, target); }), kTol);
+}
+
+class GptGradcheck : public ::testing::TestWithParam<Parameterization> {};
+
+TEST_P(GptGradcheck, EveryParameterMatchesFiniteDifferences) {
+  GptConfig c;
+  c.vocab = 7;
+  c.context = 5;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.width = 8;
+  c.hidden = 12;
+  c.linear.kind = GetParam();
+  c.linear.rank = 3;
+  c.linear.alpha = 6.0;
+  c.linear.delta = 0.25;
+  c.seed = 11;
+  Gpt<double> m(c);
+  // B = 0 at init would hide the A-gradient: move every parameter off init.
+  std::mt19937_64 rng(12);
+  for (auto& p : m.parameters()) *p.value += randn(p.value->rows(), p.value->cols(), rng, 0.3);
+  const Index B = 2, T = 5;
+  std::vector<std::int32_t> tok(B * T), tgt(B * T);
+  std::uniform_int_distribution<int> u(0, 6);
+  for (auto& x : tok) x = u(rng);
+  for (auto& x : tgt) x = u(rng);
+  m.zero_grad();
+  m.forward(tok, tgt, B, T);
+  m.backward();
+  auto f = [&] { return m.forward(tok, tgt, B, T); };
+  for (auto& p : m.parameters()) {
+    Mat g = *p.grad;
+    EXPECT_LT(check(*p.value, g, f, 1e-5, 17), 1e-6) << p.name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, GptGradcheck,
+                         ::testing::Values(Parameterization::Dense, Parameterization::LowRank,
+                                           Parameterization::SLTrain, Parameterization::GaLore),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+class MlpGradcheck : public ::testing::TestWithParam<std::tuple<Parameterization, Activation>> {};
+
+TEST_P(MlpGradcheck, RegressionAndClassification) {
+  MlpConfig c;
+  c.sizes = {5, 6, 4, 3};
+  c.linear.kind = std::get<0>(GetParam());
+  c.linear.rank = 2;
+  c.linear.alpha = 2.0;
+  c.linear.delta = 0.3;
+  c.activation = std::get<1>(GetParam());
+  c.seed = 3;
+  Mlp<double> m(c);
+  std::mt19937_64 rng(4);
+  for (auto& p : m.parameters()) *p.value += randn(p.value->rows(), p.value->cols(), rng, 0.3);
+  Mat x = randn(7, 5, rng), y = randn(7, 3, rng);
+  const std::vector<std::int32_t> cls{0, 1, 2, 2, 1, 0, 1};
+  for (bool classify : {false, true}) {
+    auto loss = [&] {
+      const Mat& out = m.forward(x);
+      if (!classify) return mse_forward(out, y);
+      Mat p;
+      return cross_entropy_forward(out, cls, p);
+    };
+    m.zero_grad();
+    const Mat out = m.forward(x);
+    Mat d;
+    if (classify) {
+      Mat p;
+      cross_entropy_forward(out, cls, p);
+      cross_entropy_backward(p, cls, d);
+    } else {
+      mse_backward(out, y, d);
+    }
+    m.backward(d);
+    for (auto& p : m.parameters()) {
+      Mat g = *p.grad;
+      EXPECT_LT(check(*p.value, g, loss), 1e-6) << p.name << (classify ? " CE" : " MSE");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, MlpGradcheck,
+                         ::testing::Combine(::testing::Values(Parameterization::Dense, Parameterization::LowRank,
+                                                              Parameterization::SLTrain),
+                                            ::testing::Values(Activation::ReLU, Activation::GELU,
+                                                              Activation::Tanh)),
+                         [](const auto& info) {
+                           return std::string(to_string(std::get<0>(info.param))) + "_" +
+                                  to_string(std::get<1>(info.param));
+                         });
+
+TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
+  std::mt19937_64 rng(7);
+  LinearSpec s;
+  s.kind = Parameterization::SLTrain;
+  s.rank = 2;
+  s.alpha = 4;
+  s.delta = 0.1;
+  Linear<double> l(20, 10, s, rng);
+  EXPECT_EQ(l.S.rows(), 20);  // round(0.1 * 200)
+  EXPECT_TRUE(std::is_sorted(l.support.begin(), l.support.end()));
+  EXPECT_EQ(std::adjacent_find(l.support.begin(), l.support.end()), l.support.end());
+  EXPECT_EQ(l.B.norm(), 0.0);
+  EXPECT_LE(l.S.cwiseAbs().maxCoeff(), 1 / std::sqrt(20.0));
+  l.B = randn(10, 2, rng);
+  Mat W = 2.0 * l.B * l.A;
+  for (std::size_t k = 0; k < l.support.size(); ++k) W(l.support[k] / 20, l.support[k] % 20) += l.S(static_cast<Index>(k), 0);
+  EXPECT_LT((l.effective_weight() - W).norm(), 1e-13);
+}
+
+TEST(NnLinear, BadSpecsAreRejected) {
+  std::mt19937_64 rng(1);
+  LinearSpec s;
+  s.kind = Parameterization::LowRank;
+  s.rank = 9;
+  EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
+  s.kind = Parameterization::SLTrain;
+  s.rank = 2;
+  s.delta = 0;
+  EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
+  s.delta = 1.5;
+  EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
+  EXPECT_THROW(parse_parameterization("lora"), InvalidArgument);
+}
