@@ -1,0 +1,138 @@
+#pragma once
+// Training loop, memory accounting and checkpoints of the nn engine.
+//
+// A Trainer owns everything a run needs to continue bit-for-bit: the model
+// (float32), the optimiser state, the step counter and the data-loader RNG.
+// Checkpoints (save_checkpoint / load_checkpoint) write all of it to
+// DIR/checkpoint.safetensors -- tensors "model.<name>", "opt.m.<name>",
+// "opt.v.<name>", "opt.proj.<name>" (GaLore) and "sltrain.<name>.support"
+// (flat support indices, stored as F64, exact below 2^53) -- with the JSON
+// metadata (config, step, RNG state, tokenizer vocabulary, data source) in the
+// safetensors "__metadata__" block, so one atomic rename publishes a
+// consistent checkpoint; DIR/config.json is a human-readable copy.
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/progress.hpp"
+#include "lowrank/nn/data.hpp"
+#include "lowrank/nn/model.hpp"
+#include "lowrank/nn/optim.hpp"
+
+namespace lowrank::nn {
+
+struct TrainOptions {
+  GptConfig model;
+  OptimizerOptions optim;
+  std::string data_path;          ///< UTF-8 text file
+  double val_fraction = 0.1;
+  Index batch = 12;
+  std::int64_t steps = 200;
+  std::int64_t eval_interval = 50;  ///< 0 = only at the end
+  std::int64_t eval_batches = 8;
+  std::uint64_t seed = 0;           ///< data-loader seed (model init uses model.seed)
+  std::string checkpoint_dir;       ///< empty = no checkpoints
+  std::int64_t checkpoint_interval = 0;  ///< 0 = only at the end (when a dir is set)
+  void validate() const;
+};
+
+/// Memory of one run, split by kind. "analytic" figures come from the config
+/// alone; the others are measured from the allocated buffers and the OS.
+struct MemoryReport {
+  std::int64_t param_count = 0;
+  std::int64_t param_count_analytic = 0;
+  std::int64_t dense_equivalent_params = 0;  ///< same model with dense linears
+  std::size_t param_bytes = 0, grad_bytes = 0, index_bytes = 0;  ///< index: SLTrain supports
+  std::size_t optimizer_bytes = 0, optimizer_bytes_analytic = 0;
+  std::size_t activation_bytes = 0, activation_bytes_analytic = 0;
+  std::size_t peak_rss_bytes = 0;     ///< getrusage ru_maxrss of the process
+  std::size_t baseline_rss_bytes = 0; ///< RSS before the model was built
+  std::size_t total_analytic_bytes() const {
+    return static_cast<std::size_t>(param_count_analytic) * 4 * 2 + index_bytes + optimizer_bytes_analytic +
+           activation_bytes_analytic;
+  }
+};
+
+/// Analytic parameter count and optimiser-state bytes (float32) of a config.
+std::int64_t analytic_param_count(const GptConfig& c);
+std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions& o);
+/// Current and peak resident set size of this process in bytes (Linux /proc, getrusage).
+std::size_t current_rss_bytes();
+std::size_t peak_rss_bytes();
+
+struct TrainLogRow {
+  std::int64_t step = 0;          ///< 1-based: after this many updates
+  double train_loss = 0;          ///< loss of this step's batch (before the update)
+  double val_loss = 0;            ///< NaN when not evaluated at this step
+  double lr = 0;
+  double grad_norm = 0;
+  double tokens_per_s = 0;        ///< average since the start of run()
+  double elapsed_s = 0;
+};
+
+struct TrainResult {
+  Status status = Status::Success;  ///< NumericalIssue on a NaN/Inf loss, Interrupted on Ctrl-C
+  std::string message;
+  std::vector<TrainLogRow> log;
+  double final_val_loss = 0;
+  double tokens_per_s = 0;
+  double elapsed_s = 0;
+  MemoryReport memory;
+};
+
+class Trainer {
+ public:
+  /// Fresh run: loads the data, builds the model (vocab from the data) and optimiser.
+  explicit Trainer(TrainOptions options);
+  /// Trains from the current step to options().steps. `on_log` sees every
+  /// row; checkpoints are written as configured. On a NaN/Inf loss it stops
+  /// before the update, returns NumericalIssue and writes no checkpoint, so
+  /// the last good one stays.
+  TrainResult run(const ProgressCallback& progress = {},
+                  const std::function<void(const TrainLogRow&)>& on_log = {});
+  /// Mean validation loss over eval_batches batches drawn with a fixed seed
+  /// (the same batches every call; the training RNG is untouched).
+  double evaluate();
+  MemoryReport memory() const;
+
+  const TrainOptions& options() const { return m_opt; }
+  TrainOptions& mutable_options() { return m_opt; }
+  const TextData& data() const { return m_data; }
+
+  Gpt<float> model;
+  Optimizer<float> optimizer;
+  std::mt19937_64 rng;
+  std::int64_t step = 0;
+
+ private:
+  friend Trainer load_checkpoint(const std::string&, const TrainOptions*);
+  Trainer() = default;
+  TrainOptions m_opt;
+  TextData m_data;
+  std::size_t m_baseline_rss = 0;
+};
+
+/// Writes DIR/checkpoint.safetensors (atomically) and DIR/config.json.
+void save_checkpoint(const std::string& dir, Trainer& trainer);
+/// Restores a Trainer. With `override_options`, its steps / eval / checkpoint
+/// settings replace the stored ones, while the model config and optimiser
+/// hyperparameters must match the stored ones (InputError naming the field
+/// otherwise). Throws InputError for a missing, corrupt or inconsistent
+/// checkpoint (wrong tensor shape, missing tensor, text whose vocabulary
+/// differs).
+Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_options = nullptr);
+
+/// Options <-> JSON (the `lowrank train --config` format; see docs/nn.md).
+/// options_from_json throws InputError naming an unknown key or a bad value.
+std::string options_to_json(const TrainOptions& o);
+TrainOptions options_from_json(const std::string& json_text, const std::string& source);
+
+/// Generates `length` tokens after `prompt` by sampling from the softmax at
+/// temperature (top-k when top_k > 0), using the last `context` tokens.
+std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
+                        Index length, double temperature, Index top_k, std::uint64_t seed);
+
+}  // namespace lowrank::nn

@@ -1,0 +1,360 @@
+// Training loop, memory accounting, options JSON and sampling (train.hpp).
+#include "lowrank/nn/train.hpp"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace lowrank::nn {
+
+using json = nlohmann::json;
+
+void TrainOptions::validate() const {
+  model.validate();
+  optim.validate();
+  if (batch < 1) throw InvalidArgument("batch must be >= 1");
+  if (steps < 0) throw InvalidArgument("steps must be >= 0");
+  if (eval_interval < 0 || eval_batches < 1) throw InvalidArgument("eval_interval >= 0 and eval_batches >= 1 required");
+  if (checkpoint_interval < 0) throw InvalidArgument("checkpoint_interval must be >= 0");
+  if (!(val_fraction >= 0 && val_fraction < 1)) throw InvalidArgument("val_fraction must be in [0, 1)");
+  if (data_path.empty()) throw InvalidArgument("no training text given (data)");
+}
+
+// ---- memory -----------------------------------------------------------------
+
+namespace {
+struct LinearShape {
+  Index in, out;
+};
+std::vector<LinearShape> block_linears(const GptConfig& c) {
+  const Index C = c.width, F = c.hidden_size();
+  return {{C, C}, {C, C}, {C, C}, {C, C}, {C, F}, {C, F}, {F, C}};
+}
+std::int64_t sltrain_nnz(const LinearSpec& s, Index in, Index out) {
+  const std::int64_t total = static_cast<std::int64_t>(in) * out;
+  return std::max<std::int64_t>(1, std::llround(s.delta * static_cast<double>(total)));
+}
+}  // namespace
+
+std::int64_t analytic_param_count(const GptConfig& c) {
+  const std::int64_t C = c.width, V = c.vocab, r = c.linear.rank;
+  std::int64_t n = V * C /*wte*/ + C /*ln_f*/ + V * C /*lm_head*/;
+  for (Index l = 0; l < c.n_layer; ++l) {
+    n += 2 * C;
+    for (const auto& s : block_linears(c)) {
+      const std::int64_t mn = static_cast<std::int64_t>(s.in) * s.out;
+      switch (c.linear.kind) {
+        case Parameterization::Dense:
+        case Parameterization::GaLore: n += mn; break;
+        case Parameterization::LowRank: n += r * (s.in + s.out); break;
+        case Parameterization::SLTrain: n += r * (s.in + s.out) + sltrain_nnz(c.linear, s.in, s.out); break;
+      }
+    }
+  }
+  return n;
+}
+
+std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions& o) {
+  // AdamW: two moments per parameter; GaLore: two moments of the projected
+  // gradient (r x max(m, n)) plus the basis (min(m, n) x r) per projected layer.
+  std::int64_t n = 2 * analytic_param_count(c);
+  if (c.linear.kind == Parameterization::GaLore && !o.muon) {
+    const std::int64_t r = c.linear.rank;
+    for (Index l = 0; l < c.n_layer; ++l)
+      for (const auto& s : block_linears(c)) {
+        const std::int64_t mn = static_cast<std::int64_t>(s.in) * s.out;
+        const std::int64_t big = std::max(s.in, s.out), small = std::min(s.in, s.out);
+        n += -2 * mn + 2 * r * big + small * r;
+      }
+  }
+  return static_cast<std::size_t>(n) * sizeof(float);
+}
+
+std::size_t current_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
+  return 0;
+}
+
+std::size_t peak_rss_bytes() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux: kilobytes
+}
+
+// ---- trainer ------------------------------------------------------------------
+
+Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
+  m_baseline_rss = current_rss_bytes();
+  if (m_opt.data_path.empty()) throw InvalidArgument("no training text given (data)");
+  m_data = load_text(m_opt.data_path, m_opt.val_fraction, m_opt.model.context);
+  m_opt.model.vocab = m_data.tokenizer.size();
+  m_opt.validate();
+  model = Gpt<float>(m_opt.model);
+  optimizer = Optimizer<float>(m_opt.optim, model.parameters());
+  rng.seed(m_opt.seed);
+}
+
+double Trainer::evaluate() {
+  const auto& src = m_data.val.size() > static_cast<std::size_t>(m_opt.model.context) ? m_data.val : m_data.train;
+  std::mt19937_64 eval_rng(m_opt.seed ^ 0x9E3779B97F4A7C15ULL);
+  std::vector<std::int32_t> x, y;
+  double sum = 0;
+  for (std::int64_t i = 0; i < m_opt.eval_batches; ++i) {
+    sample_batch(src, m_opt.batch, m_opt.model.context, eval_rng, x, y);
+    sum += model.forward(x, y, m_opt.batch, m_opt.model.context);
+  }
+  return sum / static_cast<double>(m_opt.eval_batches);
+}
+
+MemoryReport Trainer::memory() const {
+  MemoryReport r;
+  auto& m = const_cast<Gpt<float>&>(model);
+  for (const auto& p : m.parameters()) {
+    r.param_count += p.value->size();
+    r.param_bytes += static_cast<std::size_t>(p.value->size()) * sizeof(float);
+    r.grad_bytes += static_cast<std::size_t>(p.grad->size()) * sizeof(float);
+  }
+  for (auto* l : m.linears()) r.index_bytes += l->support.size() * sizeof(std::int64_t);
+  r.param_count_analytic = analytic_param_count(m_opt.model);
+  GptConfig dense = m_opt.model;
+  dense.linear.kind = Parameterization::Dense;
+  r.dense_equivalent_params = analytic_param_count(dense);
+  r.optimizer_bytes = optimizer.state_bytes();
+  r.optimizer_bytes_analytic = analytic_optimizer_bytes(m_opt.model, m_opt.optim);
+  r.activation_bytes = model.activation_bytes();
+  r.activation_bytes_analytic = gpt_activation_bytes_analytic(m_opt.model, m_opt.batch, sizeof(float));
+  r.peak_rss_bytes = peak_rss_bytes();
+  r.baseline_rss_bytes = m_baseline_rss;
+  return r;
+}
+
+TrainResult Trainer::run(const ProgressCallback& progress, const std::function<void(const TrainLogRow&)>& on_log) {
+  TrainResult res;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  const Index B = m_opt.batch, T = m_opt.model.context;
+  std::vector<std::int32_t> x, y;
+  std::int64_t tokens = 0;
+  double last_val = std::numeric_limits<double>::quiet_NaN();
+  while (step < m_opt.steps) {
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      res.message = "interrupted at step " + std::to_string(step);
+      break;
+    }
+    sample_batch(m_data.train, B, T, rng, x, y);
+    model.zero_grad();
+    const double loss = model.forward(x, y, B, T);
+    if (!std::isfinite(loss)) {
+      res.status = Status::NumericalIssue;
+      res.message = "training loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
+                    std::to_string(step + 1) + "; stopped (the last checkpoint, if any, is kept)";
+      break;
+    }
+    model.backward();
+    const double lr = learning_rate(m_opt.optim, optimizer.steps_taken());
+    const double gn = optimizer.step(model.parameters());
+    ++step;
+    tokens += B * T;
+    TrainLogRow row;
+    row.step = step;
+    row.train_loss = loss;
+    row.lr = lr;
+    row.grad_norm = gn;
+    row.val_loss = std::numeric_limits<double>::quiet_NaN();
+    if ((m_opt.eval_interval > 0 && step % m_opt.eval_interval == 0) || step == m_opt.steps) {
+      row.val_loss = evaluate();
+      last_val = row.val_loss;
+    }
+    row.elapsed_s = elapsed();
+    row.tokens_per_s = static_cast<double>(tokens) / std::max(1e-9, row.elapsed_s);
+    res.log.push_back(row);
+    if (on_log) on_log(row);
+    if (progress) {
+      ProgressEvent ev;
+      ev.stage = "train";
+      ev.iteration = static_cast<int>(step);
+      ev.objective = loss;
+      ev.change = row.val_loss;
+      ev.elapsed_s = row.elapsed_s;
+      progress(ev);
+    }
+    if (!m_opt.checkpoint_dir.empty() &&
+        ((m_opt.checkpoint_interval > 0 && step % m_opt.checkpoint_interval == 0) || step == m_opt.steps))
+      save_checkpoint(m_opt.checkpoint_dir, *this);
+  }
+  if (res.status == Status::Interrupted && !m_opt.checkpoint_dir.empty()) save_checkpoint(m_opt.checkpoint_dir, *this);
+  res.elapsed_s = elapsed();
+  res.tokens_per_s = static_cast<double>(tokens) / std::max(1e-9, res.elapsed_s);
+  res.final_val_loss = last_val;
+  res.memory = memory();
+  return res;
+}
+
+// ---- options JSON -------------------------------------------------------------
+
+std::string options_to_json(const TrainOptions& o) {
+  const auto& m = o.model;
+  const auto& p = o.optim;
+  json j;
+  j["model"] = {{"vocab", m.vocab},         {"context", m.context},   {"n_layer", m.n_layer},
+                {"n_head", m.n_head},       {"width", m.width},       {"hidden", m.hidden},
+                {"rope_theta", m.rope_theta}, {"norm_eps", m.norm_eps},
+                {"parameterization", to_string(m.linear.kind)},     {"rank", m.linear.rank},
+                {"alpha", m.linear.alpha},  {"delta", m.linear.delta}, {"seed", m.seed}};
+  j["optim"] = {{"lr", p.lr},
+                {"min_lr_ratio", p.min_lr_ratio},
+                {"warmup_steps", p.warmup_steps},
+                {"total_steps", p.total_steps},
+                {"beta1", p.beta1},
+                {"beta2", p.beta2},
+                {"eps", p.eps},
+                {"weight_decay", p.weight_decay},
+                {"grad_clip", p.grad_clip},
+                {"galore_update_interval", p.galore_update_interval},
+                {"galore_scale", p.galore_scale},
+                {"muon", p.muon}};
+  j["data"] = o.data_path;
+  j["val_fraction"] = o.val_fraction;
+  j["batch"] = o.batch;
+  j["steps"] = o.steps;
+  j["eval_interval"] = o.eval_interval;
+  j["eval_batches"] = o.eval_batches;
+  j["seed"] = o.seed;
+  j["checkpoint_dir"] = o.checkpoint_dir;
+  j["checkpoint_interval"] = o.checkpoint_interval;
+  return j.dump(2);
+}
+
+namespace {
+template <class V>
+void read_key(const json& obj, const char* key, V& out, const std::string& source, const std::string& where) {
+  if (!obj.contains(key)) return;
+  try {
+    out = obj.at(key).get<V>();
+  } catch (const json::exception&) {
+    throw InputError(source, "\"" + where + key + "\" has the wrong type (" + obj.at(key).dump() + ")");
+  }
+}
+void reject_unknown(const json& obj, std::initializer_list<const char*> keys, const std::string& source,
+                    const std::string& where) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const char* k : keys) ok = ok || it.key() == k;
+    if (!ok) throw InputError(source, "unknown key \"" + where + it.key() + "\"");
+  }
+}
+}  // namespace
+
+TrainOptions options_from_json(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InputError::at_byte(source, e.byte, std::string("invalid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw InputError(source, "expected a JSON object");
+  reject_unknown(j, {"model", "optim", "data", "val_fraction", "batch", "steps", "eval_interval", "eval_batches", "seed",
+                     "checkpoint_dir", "checkpoint_interval"},
+                 source, "");
+  TrainOptions o;
+  bool total_given = false;
+  if (j.contains("model")) {
+    const auto& m = j["model"];
+    if (!m.is_object()) throw InputError(source, "\"model\" must be an object");
+    reject_unknown(m, {"vocab", "context", "n_layer", "n_head", "width", "hidden", "rope_theta", "norm_eps",
+                       "parameterization", "rank", "alpha", "delta", "seed"},
+                   source, "model.");
+    read_key(m, "vocab", o.model.vocab, source, "model.");
+    read_key(m, "context", o.model.context, source, "model.");
+    read_key(m, "n_layer", o.model.n_layer, source, "model.");
+    read_key(m, "n_head", o.model.n_head, source, "model.");
+    read_key(m, "width", o.model.width, source, "model.");
+    read_key(m, "hidden", o.model.hidden, source, "model.");
+    read_key(m, "rope_theta", o.model.rope_theta, source, "model.");
+    read_key(m, "norm_eps", o.model.norm_eps, source, "model.");
+    std::string kind = to_string(o.model.linear.kind);
+    read_key(m, "parameterization", kind, source, "model.");
+    try {
+      o.model.linear.kind = parse_parameterization(kind);
+    } catch (const InvalidArgument& e) {
+      throw InputError(source, e.what());
+    }
+    read_key(m, "rank", o.model.linear.rank, source, "model.");
+    read_key(m, "alpha", o.model.linear.alpha, source, "model.");
+    read_key(m, "delta", o.model.linear.delta, source, "model.");
+    read_key(m, "seed", o.model.seed, source, "model.");
+  }
+  if (j.contains("optim")) {
+    const auto& p = j["optim"];
+    if (!p.is_object()) throw InputError(source, "\"optim\" must be an object");
+    reject_unknown(p, {"lr", "min_lr_ratio", "warmup_steps", "total_steps", "beta1", "beta2", "eps", "weight_decay",
+                       "grad_clip", "galore_update_interval", "galore_scale", "muon"},
+                   source, "optim.");
+    read_key(p, "lr", o.optim.lr, source, "optim.");
+    read_key(p, "min_lr_ratio", o.optim.min_lr_ratio, source, "optim.");
+    read_key(p, "warmup_steps", o.optim.warmup_steps, source, "optim.");
+    total_given = p.contains("total_steps");
+    read_key(p, "total_steps", o.optim.total_steps, source, "optim.");
+    read_key(p, "beta1", o.optim.beta1, source, "optim.");
+    read_key(p, "beta2", o.optim.beta2, source, "optim.");
+    read_key(p, "eps", o.optim.eps, source, "optim.");
+    read_key(p, "weight_decay", o.optim.weight_decay, source, "optim.");
+    read_key(p, "grad_clip", o.optim.grad_clip, source, "optim.");
+    read_key(p, "galore_update_interval", o.optim.galore_update_interval, source, "optim.");
+    read_key(p, "galore_scale", o.optim.galore_scale, source, "optim.");
+    read_key(p, "muon", o.optim.muon, source, "optim.");
+  }
+  read_key(j, "data", o.data_path, source, "");
+  read_key(j, "val_fraction", o.val_fraction, source, "");
+  read_key(j, "batch", o.batch, source, "");
+  read_key(j, "steps", o.steps, source, "");
+  read_key(j, "eval_interval", o.eval_interval, source, "");
+  read_key(j, "eval_batches", o.eval_batches, source, "");
+  read_key(j, "seed", o.seed, source, "");
+  read_key(j, "checkpoint_dir", o.checkpoint_dir, source, "");
+  read_key(j, "checkpoint_interval", o.checkpoint_interval, source, "");
+  if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
+  return o;
+}
+
+// ---- sampling -------------------------------------------------------------------
+
+std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
+                        double temperature, Index top_k, std::uint64_t seed) {
+  if (!(temperature > 0)) throw InvalidArgument("temperature must be > 0");
+  if (length < 0) throw InvalidArgument("length must be >= 0");
+  std::vector<std::int32_t> ids = prompt.empty() ? std::vector<std::int32_t>{0} : tok.encode(prompt);
+  const std::size_t start = prompt.empty() ? 1 : ids.size();
+  std::mt19937_64 rng(seed);
+  const Index ctx = model.config().context;
+  for (Index i = 0; i < length; ++i) {
+    const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
+    std::vector<std::int32_t> window(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end());
+    model.forward(window, {}, 1, static_cast<Index>(n));
+    Eigen::VectorXd logits = model.logits().row(static_cast<Index>(n) - 1).cast<double>().transpose() / temperature;
+    if (top_k > 0 && top_k < logits.size()) {
+      Eigen::VectorXd sorted = logits;
+      std::sort(sorted.data(), sorted.data() + sorted.size(), std::greater<>());
+      const double cut = sorted(top_k - 1);
+      for (Index v = 0; v < logits.size(); ++v)
+        if (logits(v) < cut) logits(v) = -std::numeric_limits<double>::infinity();
+    }
+    const double mx = logits.maxCoeff();
+    std::vector<double> w(static_cast<std::size_t>(logits.size()));
+    for (Index v = 0; v < logits.size(); ++v) w[static_cast<std::size_t>(v)] = std::exp(logits(v) - mx);
+    std::discrete_distribution<std::int32_t> pick(w.begin(), w.end());
+    ids.push_back(pick(rng));
+  }
+  std::vector<std::int32_t> out(ids.begin() + static_cast<std::ptrdiff_t>(start), ids.end());
+  return (prompt.empty() ? std::string() : prompt) + tok.decode(out);
+}
+
+}  // namespace lowrank::nn
