@@ -1,0 +1,31 @@
+"""lowrank: low-rank structure in data, from Python.
+
+Thin layer over the C++ library (no second implementation):
+
+    lowrank.SoftImpute, ALS, RobustPCA, GAME     scikit-learn-style completion estimators
+    lowrank.svd, schatten_norm, effective_ranks, principal_angles, sin_theta_distance
+    lowrank.spectral_estimate, bandit, mdp       RL pieces
+    lowrank.plot                                 matplotlib figures (imported on demand)
+
+See docs/python.md.
+"""
+from . import _core
+from .estimators import ALS, GAME, RobustPCA, SoftImpute
+from .linalg import effective_ranks, principal_angles, schatten_norm, sin_theta_distance, svd, svd_info
+from .rl import bandit, mdp, spectral_estimate
+
+__version__ = "0.1.0"
+
+__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "svd", "svd_info", "schatten_norm", "effective_ranks",
+           "principal_angles", "sin_theta_distance", "spectral_estimate", "bandit", "mdp", "plot"]
+
+# Hooks for the capabilities still being written (training engine, network
+# diagnostics): they will be bound here as lowrank.nn / lowrank.inspect(path)
+# once their C++ headers land.
+
+
+def __getattr__(name):
+    if name == "plot":  # matplotlib is imported only when plots are asked for
+        import importlib
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'lowrank' has no attribute {name!r}")

@@ -1,0 +1,564 @@
+"""scikit-learn-style completion estimators on top of the C++ library.
+
+    SoftImpute  nuclear-norm completion (soft-impute, ALS or SVD form), with a
+                warm-started lambda path and k-fold CV when ``lam`` is None
+    ALS         hard-rank alternating least squares (optionally with biases,
+                or robust: Huber-clipped residuals)
+    RobustPCA   principal component pursuit (low rank + sparse), inexact ALM
+    GAME        group-aware matrix estimation: one nuclear norm per row group
+
+All are *transductive*, like R softImpute and every matrix-completion
+method: ``fit(X)`` completes the m x n matrix X (NaN = missing, or a
+scipy.sparse matrix whose stored entries are the observed ones);
+``transform(X)`` returns X with its missing cells filled by the fit and
+``predict(rows, cols)`` returns the fitted values of any cells. ``transform``
+therefore needs an X of the fitted shape; see docs/python.md for the list of
+scikit-learn estimator checks this excludes and why.
+
+Ctrl-C during ``fit`` stops the C++ solver at the end of its iteration; the
+estimator keeps the last iterate (``status_ == "interrupted"``) and then
+KeyboardInterrupt is raised.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._data import _is_sparse, as_entries, as_float_array
+from ._progress import _Progress
+
+try:  # scikit-learn gives clone(), repr and the tag machinery its checks use
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import TransformerMixin as _Mixin
+except ImportError:  # pragma: no cover - python3-sklearn is a dependency
+    import inspect
+
+    class _Base:
+        @classmethod
+        def _get_param_names(cls):
+            sig = inspect.signature(cls.__init__)
+            return sorted(p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+        def get_params(self, deep=True):
+            return {k: getattr(self, k) for k in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for k, v in params.items():
+                if k not in valid:
+                    raise ValueError(f"Invalid parameter {k!r} for estimator {type(self).__name__}")
+                setattr(self, k, v)
+            return self
+
+    class _Mixin:
+        def fit_transform(self, X, y=None, **fit_params):
+            return self.fit(X, y, **fit_params).transform(X)
+
+__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised by transform/predict before fit (same bases as sklearn's)."""
+
+
+def _check_int(name, v, low=None, allow_none=False):
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {v!r}")
+    if low is not None and v < low:
+        raise ValueError(f"{name} must be >= {low}, got {v}")
+
+
+def _check_real(name, v, low=None, allow_none=False, strict=False):
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {v!r}")
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    if low is not None and (v <= low if strict else v < low):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low}, got {v}")
+
+
+def _check_choice(name, v, choices):
+    if v not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {v!r}")
+
+
+class _CompletionBase(_Mixin, _Base):
+    """fit / transform / predict shared by the estimators."""
+
+    _desc = "lowrank"
+
+    # --- scikit-learn tags: NaN marks missing cells; no y; transductive.
+    def _more_tags(self):
+        return {"allow_nan": True, "requires_y": False, "X_types": ["2darray", "sparse"],
+                "preserves_dtype": [np.float64, np.float32]}
+
+    def _check_fitted(self):
+        if not hasattr(self, "shape_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(X) first")
+
+    def _entries(self, X):
+        return as_entries(X, "X")
+
+    def _finish(self, result, progress):
+        progress.close()
+        self.status_ = result["status"]
+        self.warnings_ = list(result.get("warnings", []))
+        if result.get("interrupted"):
+            raise KeyboardInterrupt(f"{type(self).__name__}.fit interrupted; the estimator holds the last iterate "
+                                    f"(status_='interrupted')")
+
+    def _set_model(self, model):
+        self.model_ = model
+        self.components_ = np.asarray(model.V).T
+        self.singular_values_ = np.asarray(model.d)
+        self.row_factors_ = np.asarray(model.U)
+        self.rank_ = int(model.rank())
+
+    def _set_shape(self, e):
+        self.shape_ = e.shape
+        self.n_features_in_ = e.shape[1]
+        self.n_observed_ = e.nnz
+        self._dtype = e.value.dtype
+
+    def _full(self) -> np.ndarray:
+        """The fitted m x n matrix (the estimator's values in every cell)."""
+        return self.model_.to_dense()
+
+    def transform(self, X):
+        """X with its missing cells (NaN, or unstored entries of a sparse X)
+        replaced by the fitted values; observed cells are kept. X must have the
+        fitted shape (the estimators are transductive)."""
+        self._check_fitted()
+        if _is_sparse(X):
+            if X.shape != self.shape_:
+                raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} was fitted on {self.shape_}")
+            out = self._full()
+            coo = X.tocoo()
+            out[coo.row, coo.col] = coo.data
+            return out
+        a = as_float_array(X, "X")
+        if a.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {a.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input")
+        if a.shape != self.shape_:
+            raise ValueError(f"X has shape {a.shape}, but {type(self).__name__} was fitted on {self.shape_}: "
+                             f"matrix completion is transductive, transform() completes the fitted matrix "
+                             f"(use predict(rows, cols) for single cells)")
+        out = np.array(a, dtype=np.result_type(a.dtype, self._dtype), order="C", copy=True)
+        missing = np.isnan(out)
+        if missing.any():
+            out[missing] = self._full()[missing]
+        return out
+
+    def predict(self, rows, cols):
+        """Fitted values at cells (rows[i], cols[i]) (0-based integer arrays of one length)."""
+        self._check_fitted()
+        r = np.asarray(rows)
+        c = np.asarray(cols)
+        for name, v in (("rows", r), ("cols", c)):
+            if v.ndim != 1 or (v.size and v.dtype.kind not in "iu"):
+                raise TypeError(f"predict: {name} must be a 1-D integer array, got dtype {v.dtype} "
+                                f"with shape {v.shape}")
+        if r.shape != c.shape:
+            raise ValueError(f"predict: rows and cols differ in length ({r.size} and {c.size})")
+        m, n = self.shape_
+        for name, v, hi in (("rows", r, m), ("cols", c, n)):
+            if v.size and (v.min() < 0 or v.max() >= hi):
+                bad = int(v[(v < 0) | (v >= hi)][0])
+                raise ValueError(f"predict: {name} index {bad} is outside [0, {hi})")
+        return self._predict(r.astype(np.int32), c.astype(np.int32))
+
+    def _predict(self, r, c):
+        return self.model_.predict(r, c)
+
+
+class SoftImpute(_CompletionBase):
+    """Soft-impute matrix completion (Mazumder, Hastie, Tibshirani 2010; Hastie et al. 2015).
+
+    Minimises 1/2 ||P_Omega(X - Z)||_F^2 + lam ||Z||_* over rank(Z) <= max_rank.
+
+    Parameters
+    ----------
+    lam : float or None
+        Nuclear-norm weight. None (default) runs the warm-started path of
+        ``n_lambdas`` values from lambda_max down to ``min_ratio * lambda_max``
+        and, when ``cv`` >= 2, picks lambda by k-fold CV (validation RMSE),
+        exactly as ``lowrank complete`` does without ``--lambda``.
+    max_rank : int or None
+        Rank cap; None is min(m, n, 50) (the CLI's default).
+    cv : int
+        Folds of the cross-validation (0: no CV, the path runs to its end).
+    variant : "als" | "svd"
+    scaling : "none" | "center" | "scale"  (biScale before fitting)
+    verbose : bool
+        tqdm progress bar on stderr.
+    callback : callable or None
+        Called with a dict (stage, iteration, objective, change, elapsed_s,
+        rank) after every iteration; raising stops the fit.
+
+    Attributes
+    ----------
+    components_ : (rank_, n) right singular vectors; singular_values_ : (rank_,)
+    row_factors_ : (m, rank_) left singular vectors; rank_, lambda_, n_iter_
+    cv_results_ : dict of arrays (param_lam, mean_test_rmse, std_test_rmse,
+        mean_test_mae, mean_rank, n_folds) or None; best_index_
+    path_ : dict of arrays along the final path, or None; lambda_max_
+    objective_trace_, status_, warnings_, model_ (the C++ CompletionModel)
+    """
+
+    _desc = "soft-impute"
+
+    def __init__(self, lam=None, max_rank=None, cv=5, n_lambdas=20, min_ratio=1e-3, variant="als",
+                 scaling="none", debias=False, tol=1e-5, max_iter=100, patience=3, seed=0, threads=0,
+                 verbose=False, callback=None):
+        self.lam = lam
+        self.max_rank = max_rank
+        self.cv = cv
+        self.n_lambdas = n_lambdas
+        self.min_ratio = min_ratio
+        self.variant = variant
+        self.scaling = scaling
+        self.debias = debias
+        self.tol = tol
+        self.max_iter = max_iter
+        self.patience = patience
+        self.seed = seed
+        self.threads = threads
+        self.verbose = verbose
+        self.callback = callback
+
+    def _validate_params(self):
+        _check_real("lam", self.lam, 0, allow_none=True)
+        _check_int("max_rank", self.max_rank, 1, allow_none=True)
+        _check_int("cv", self.cv, 0)
+        if self.cv == 1:
+            raise ValueError("cv must be 0 (no cross-validation) or >= 2, got 1")
+        _check_int("n_lambdas", self.n_lambdas, 1)
+        _check_real("min_ratio", self.min_ratio, 0, strict=True)
+        _check_choice("variant", self.variant, ("als", "svd"))
+        _check_choice("scaling", self.scaling, ("none", "center", "scale"))
+        _check_real("tol", self.tol, 0)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_int("seed", self.seed, 0)
+
+    def fit(self, X, y=None):
+        """Fit to the observed entries of X (NaN = missing, or scipy.sparse). Returns self."""
+        self._validate_params()
+        e = self._entries(X)
+        opts = dict(lam=self.lam, max_rank=self.max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
+                    min_ratio=self.min_ratio, variant=self.variant, scaling=self.scaling, debias=self.debias,
+                    tol=self.tol, max_iter=self.max_iter, patience=self.patience, seed=self.seed,
+                    threads=self.threads)
+        progress = _Progress(self.verbose, self.callback, self._desc)
+        try:
+            r = _core.complete(*e.args(), "soft-impute", opts, progress.active())
+        finally:
+            progress.close()
+        self._set_shape(e)
+        self._set_model(r["model"])
+        self.lambda_ = float(r["lambda"])
+        self.lambda_max_ = None if r["lambda_max"] < 0 else float(r["lambda_max"])
+        self.n_iter_ = int(r["iterations"])
+        self.objective_trace_ = r["objective_trace"]
+        self.path_ = r["path"]
+        self.cv_results_ = _cv_results(r["cv"])
+        self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        self._finish(r, progress)
+        return self
+
+
+def _cv_results(cv):
+    if cv is None:
+        return None
+    return {"param_lam": cv["lambda"], "mean_test_rmse": cv["mean_rmse"], "std_test_rmse": cv["sd_rmse"],
+            "mean_test_mae": cv["mean_mae"], "mean_rank": cv["mean_rank"], "n_folds": cv["folds"]}
+
+
+class ALS(_CompletionBase):
+    """Hard-rank alternating least squares (ALS-WR / LIBMF / Spark model).
+
+    Minimises sum_Omega (x_ij - mu - b_i - c_j - p_i^T q_j)^2 + lam (weighted
+    ||P||^2 + ||Q||^2) with rank ``rank``; ``biases`` learns mu, b, c;
+    ``robust=True`` clips large residuals (Huber), the CLI's ``robust-als``.
+    ``weighting``: "frequency" (lam * |Omega_i| per row, default) | "uniform".
+
+    Attributes: as SoftImpute (components_, singular_values_, rank_, lambda_,
+    n_iter_, objective_trace_), plus global_offset_, row_offset_, col_offset_
+    (the learned biases, empty without ``biases``); cv_results_ is None.
+    """
+
+    _desc = "als"
+
+    def __init__(self, rank=10, lam=0.05, biases=False, weighting="frequency", robust=False, bias_lam=None,
+                 clip_factor=1.345, tol=1e-5, max_iter=50, seed=0, threads=0, verbose=False, callback=None):
+        self.rank = rank
+        self.lam = lam
+        self.biases = biases
+        self.weighting = weighting
+        self.robust = robust
+        self.bias_lam = bias_lam
+        self.clip_factor = clip_factor
+        self.tol = tol
+        self.max_iter = max_iter
+        self.seed = seed
+        self.threads = threads
+        self.verbose = verbose
+        self.callback = callback
+
+    def fit(self, X, y=None):
+        _check_int("rank", self.rank, 1)
+        _check_real("lam", self.lam, 0)
+        _check_choice("weighting", self.weighting, ("frequency", "uniform"))
+        _check_real("bias_lam", self.bias_lam, 0, allow_none=True)
+        _check_real("tol", self.tol, 0)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_int("seed", self.seed, 0)
+        e = self._entries(X)
+        opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
+                    bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
+                    seed=self.seed, threads=self.threads)
+        progress = _Progress(self.verbose, self.callback, self._desc)
+        try:
+            r = _core.complete(*e.args(), "robust-als" if self.robust else "als", opts, progress.active())
+        finally:
+            progress.close()
+        self._set_shape(e)
+        self._set_model(r["model"])
+        self.global_offset_ = self.model_.global_offset
+        self.row_offset_ = self.model_.row_offset
+        self.col_offset_ = self.model_.col_offset
+        self.lambda_ = float(r["lambda"])
+        self.n_iter_ = int(r["iterations"])
+        self.objective_trace_ = r["objective_trace"]
+        self.cv_results_ = None
+        self._finish(r, progress)
+        return self
+
+
+class RobustPCA(_CompletionBase):
+    """Robust PCA by principal component pursuit (Candes et al. 2011), inexact ALM.
+
+    X ~ L + S with L low-rank and S sparse; missing cells (NaN) are completed
+    by L. ``lam`` None is 1 / sqrt(p max(m, n)).
+
+    Attributes: low_rank_ (L), sparse_ (S), rank_, components_ /
+    singular_values_ (SVD of L), lambda_, n_iter_, objective_trace_,
+    residual_trace_; cv_results_ is None.
+    """
+
+    _desc = "rpca"
+
+    def __init__(self, lam=None, mu=None, rho=1.5, tol=1e-7, max_iter=1000, verbose=False, callback=None):
+        self.lam = lam
+        self.mu = mu
+        self.rho = rho
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+        self.callback = callback
+
+    def fit(self, X, y=None):
+        _check_real("lam", self.lam, 0, allow_none=True, strict=True)
+        _check_real("mu", self.mu, 0, allow_none=True, strict=True)
+        _check_real("rho", self.rho, 1, strict=True)
+        _check_real("tol", self.tol, 0)
+        _check_int("max_iter", self.max_iter, 1)
+        e = self._entries(X)
+        opts = dict(lam=self.lam, mu=self.mu, rho=self.rho, tol=self.tol, max_iter=self.max_iter)
+        progress = _Progress(self.verbose, self.callback, self._desc)
+        try:
+            # Same entry point as `lowrank complete --method rpca` (observed entries).
+            r = _core.robust_pca_entries(*e.args(), opts, progress.active())
+        finally:
+            progress.close()
+        self._set_shape(e)
+        self.low_rank_ = r["L"]
+        self.sparse_ = r["S"]
+        self._set_model(_core.model_from_dense(self.low_rank_, int(r["rank"])))
+        self.rank_ = int(r["rank"])
+        self.lambda_ = float(r["lambda"])
+        self.n_iter_ = int(r["iterations"])
+        self.objective_trace_ = r["objective_trace"]
+        self.residual_trace_ = r["residual_trace"]
+        self.cv_results_ = None
+        self._finish(r, progress)
+        return self
+
+    def _full(self):
+        return np.array(self.low_rank_, copy=True)
+
+    def _predict(self, r, c):
+        return self.low_rank_[r, c]
+
+
+class GAME(_CompletionBase):
+    """Group-aware matrix estimation (Golubovic, Shen, Allen, Zikry 2026).
+
+    minimise 1/2 ||P_Omega(X - Z)||_F^2 + lam sum_k w_k ||Z[G_k, :]||_*   (sum variant)
+
+    over row groups G_k (overlapping), plus the global group of all rows.
+
+    Parameters
+    ----------
+    groups : pandas.DataFrame | dict | list
+        DataFrame of row attributes, indexed by the row ids (0..m-1 unless
+        ``row_ids`` is given to fit); the levels of ``group_cols`` become the
+        groups ("col=level"), numeric columns may be binned with ``bins``
+        ({"age": [0, 25, 35, 45, 100]}) -- the CLI's --groups/--group-cols/--bins.
+        Or a dict {name: row indices}, or a list of row-index arrays.
+    lam : float or None
+        None: lambda path with ``cv``-fold CV (the CLI's default, 10 lambdas
+        down to 0.02 lambda_max).
+    variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
+    weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
+    center : remove row and column means first (default True)
+
+    Attributes: completed_ (m x n fit), groups_ (per group: name, size,
+    observed, weight, rank, effective_rank, U, S, V), group_names_,
+    components_ / singular_values_ / rank_ (of the global group's block, when
+    present), lambda_, lambda_max_, cv_results_, n_iter_, objective_, kkt_max_.
+    """
+
+    _desc = "game"
+
+    def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
+                 variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
+                 center=True, max_rank=0, tol=1e-4, max_iter=1000, seed=0, verbose=False, callback=None):
+        self.groups = groups
+        self.group_cols = group_cols
+        self.bins = bins
+        self.lam = lam
+        self.cv = cv
+        self.n_lambdas = n_lambdas
+        self.min_ratio = min_ratio
+        self.variant = variant
+        self.solver = solver
+        self.weights = weights
+        self.global_group = global_group
+        self.center = center
+        self.max_rank = max_rank
+        self.tol = tol
+        self.max_iter = max_iter
+        self.seed = seed
+        self.verbose = verbose
+        self.callback = callback
+
+    def _row_groups(self, m, row_ids):
+        g = self.groups
+        if g is None:
+            raise ValueError("GAME needs groups=: a DataFrame of row attributes (with group_cols), "
+                             "a dict {name: row indices} or a list of row-index arrays")
+        if hasattr(g, "columns") and hasattr(g, "index"):  # pandas DataFrame
+            import pandas as pd
+            cols = list(g.columns) if self.group_cols is None else list(self.group_cols)
+            missing = [c for c in cols if c not in g.columns]
+            if missing:
+                raise ValueError(f"GAME: group_cols {missing} are not columns of the DataFrame "
+                                 f"(columns: {list(g.columns)})")
+            names = [str(c) for c in g.columns]
+            cells, numeric = [], []
+            for c in g.columns:
+                s = g[c]
+                isnum = bool(pd.api.types.is_numeric_dtype(s)) and not pd.api.types.is_bool_dtype(s)
+                numeric.append(isnum)
+                cells.append(["" if pd.isna(v) else (repr(float(v)) if isnum and not float(v).is_integer()
+                                                      else (str(int(v)) if isnum else str(v)))
+                              for v in s.tolist()])
+            ids = [str(i) for i in g.index]
+            rid = [str(i) for i in (range(m) if row_ids is None else row_ids)]
+            if len(rid) != m:
+                raise ValueError(f"GAME: row_ids has {len(rid)} ids for {m} rows")
+            bins = {} if self.bins is None else {str(k): [float(x) for x in v] for k, v in self.bins.items()}
+            gnames, grows, warns, _ = _core.row_groups_from_table(ids, names, cells, numeric, rid,
+                                                                   [str(c) for c in cols], bins)
+            return list(gnames), [np.asarray(r, dtype=np.int32) for r in grows], list(warns)
+        if isinstance(g, dict):
+            items = list(g.items())
+        else:
+            items = [(f"group{k}", rows) for k, rows in enumerate(g)]
+        gnames, grows = [], []
+        for name, rows in items:
+            r = np.asarray(rows)
+            if r.dtype.kind == "b":
+                if r.shape != (m,):
+                    raise ValueError(f"GAME: boolean mask of group {name!r} has shape {r.shape}, expected ({m},)")
+                r = np.flatnonzero(r)
+            if r.ndim != 1 or (r.size and r.dtype.kind not in "iu"):
+                raise TypeError(f"GAME: group {name!r} must be a 1-D array of row indices, got {r.dtype} {r.shape}")
+            gnames.append(str(name))
+            grows.append(np.sort(r).astype(np.int32))
+        return gnames, grows, []
+
+    def fit(self, X, y=None, row_ids=None):
+        """Fit to X (NaN = missing, or scipy.sparse); ``row_ids`` names X's rows
+        when ``groups`` is a DataFrame indexed by something other than 0..m-1."""
+        _check_real("lam", self.lam, 0, allow_none=True, strict=True)
+        _check_int("cv", self.cv, 0)
+        _check_int("n_lambdas", self.n_lambdas, 1)
+        _check_choice("variant", self.variant, ("sum", "latent"))
+        _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
+        _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
+        _check_int("max_rank", self.max_rank, 0)
+        _check_int("seed", self.seed, 0)
+        e = self._entries(X)
+        gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
+        opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
+                    variant=self.variant, solver=self.solver, weights=self.weights,
+                    global_group=bool(self.global_group), center=bool(self.center), max_rank=self.max_rank,
+                    tol=self.tol, max_iter=self.max_iter, seed=self.seed)
+        progress = _Progress(self.verbose, self.callback, self._desc)
+        try:
+            r = _core.game(*e.args(), gnames, [g.tolist() for g in grows], opts, progress.active())
+        finally:
+            progress.close()
+        self._set_shape(e)
+        self.completed_ = r["completed"]
+        self.groups_ = list(r["groups"])
+        self.group_names_ = [g["name"] for g in self.groups_]
+        self.group_rows_ = dict(zip(gnames, grows))
+        glob = [g for g in self.groups_ if g["name"] == "all"]
+        ref = glob[0] if glob else max(self.groups_, key=lambda g: g["size"])
+        self.components_ = np.asarray(ref["V"]).T
+        self.singular_values_ = np.asarray(ref["S"])
+        self.rank_ = int(ref["rank"])
+        self.lambda_ = float(r["lambda"])
+        self.lambda_max_ = float(r["lambda_max"])
+        self.n_iter_ = int(r["iterations"])
+        self.objective_ = float(r["objective"])
+        self.objective_trace_ = r["objective_trace"]
+        self.kkt_max_ = float(r["kkt_max"])
+        self.cv_results_ = _cv_results(r["cv"])
+        self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        self.row_center_ = r.get("row_center")
+        self.col_center_ = r.get("col_center")
+        r["warnings"] = warns + list(r["warnings"])
+        self._finish(r, progress)
+        return self
+
+    def _full(self):
+        return np.array(self.completed_, copy=True)
+
+    def _predict(self, r, c):
+        return self.completed_[r, c]
+
+    def group_angles(self, reference="all"):
+        """Principal angles (radians) between each group's right singular
+        subspace and the reference group's (default: the global group).
+        Returns {group name: angles}."""
+        self._check_fitted()
+        byname = {g["name"]: g for g in self.groups_}
+        if reference not in byname:
+            raise ValueError(f"group_angles: no group named {reference!r} (groups: {list(byname)})")
+        ref = byname[reference]
+        refV = np.asarray(ref["V"], dtype=np.float64)
+        out = {}
+        for g in self.groups_:
+            if g["name"] == reference:
+                continue
+            out[g["name"]] = _core.group_subspace_angles(np.asarray(g["V"], dtype=np.float64),
+                                                         np.asarray(g["S"], dtype=np.float64), refV)
+        return out

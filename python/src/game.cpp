@@ -1,0 +1,175 @@
+// lowrank._core: GAME (group-aware matrix estimation) through the same
+// fit_game_path driver as `lowrank complete --method game`, and row groups
+// from an attribute table (the CLI's io::make_row_groups, fed from a pandas
+// DataFrame by the Python layer instead of a file).
+#include <map>
+
+#include "common.hpp"
+#include "lowrank/game/game.hpp"
+#include "lowrank/game/path.hpp"
+#include "lowrank/io/attributes.hpp"
+
+namespace lowrank::python {
+
+namespace {
+
+/// groups: (names, rows per group, warnings, unmatched attribute rows).
+py::tuple row_groups_from_table(const std::vector<std::string>& ids, const std::vector<std::string>& columns,
+                                const std::vector<std::vector<std::string>>& cells, const std::vector<bool>& numeric,
+                                const std::vector<std::string>& row_ids, const std::vector<std::string>& group_cols,
+                                const std::map<std::string, std::vector<double>>& bins) {
+  io::AttributeTable t;
+  t.source = "<DataFrame>";
+  t.id_name = "index";
+  t.ids = ids;
+  for (std::size_t i = 0; i < ids.size(); ++i) t.lines.push_back(i + 2);  // header is line 1
+  t.columns = columns;
+  t.cells = cells;
+  t.numeric = numeric;
+  if (cells.size() != columns.size() || numeric.size() != columns.size())
+    throw InvalidArgument("attribute table: columns, cells and numeric flags differ in length");
+  for (const auto& c : cells)
+    if (c.size() != ids.size()) throw InvalidArgument("attribute table: a column's length differs from the index's");
+  IdMap map;
+  for (const auto& id : row_ids) map.get_or_add(id);
+  io::RowGroupResult r = io::make_row_groups(t, map, group_cols, bins);
+  py::list rows;
+  for (const auto& g : r.groups.rows) rows.append(to_numpy_vector(g));
+  return py::make_tuple(r.groups.names, rows, r.warnings, r.unmatched_attribute_rows);
+}
+
+RowGroups make_groups(const std::vector<std::string>& names, const std::vector<std::vector<std::int32_t>>& rows) {
+  if (names.size() != rows.size())
+    throw InvalidArgument("groups: " + std::to_string(names.size()) + " names for " + std::to_string(rows.size()) +
+                          " row lists");
+  RowGroups g;
+  g.names = names;
+  g.rows = rows;
+  return g;
+}
+
+GamePathOptions game_options(Options& o) {
+  GamePathOptions po;
+  po.center = o.get<bool>("center", true);
+  po.lambda = o.optional<double>("lam");
+  po.lambdas = o.get<int>("n_lambdas", po.lambdas);
+  po.min_ratio = o.get<double>("min_ratio", po.min_ratio);
+  po.folds = o.get<int>("cv", po.folds);
+  if (po.lambda) po.folds = 0;
+  po.seed = o.get<std::uint64_t>("seed", 0);
+  po.patience = o.get<int>("patience", po.patience);
+  GameOptions& g = po.game;
+  g.variant = parse_game_variant(o.get<std::string>("variant", "sum"));
+  g.solver = parse_game_solver(o.get<std::string>("solver", "proximal-gradient"));
+  g.weight_scheme = parse_game_weight_scheme(o.get<std::string>("weights", "sqrt-size-plus-sqrt-cols"));
+  g.include_global_group = o.get<bool>("global_group", true);
+  g.seed = po.seed;
+  g.tolerance = o.get<double>("tol", 1e-4);  // the CLI's defaults
+  g.max_iterations = o.get<int>("max_iter", 1000);
+  g.max_rank = o.get<Index>("max_rank", 0);
+  g.allow_unobserved_groups = o.get<bool>("allow_unobserved_groups", false);
+  o.finish("GAME");
+  return po;
+}
+
+template <class T>
+py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& col,
+              const py::array_t<T, py::array::c_style>& value, const std::vector<std::string>& group_names,
+              const std::vector<std::vector<std::int32_t>>& group_rows, py::dict options, py::object progress) {
+  const ObservedEntries<T> data = entries_from_coo<T>(rows, cols, row, col, value);
+  const RowGroups groups = make_groups(group_names, group_rows);
+  Options o(std::move(options));
+  GamePathOptions po = game_options(o);
+  ProgressBridge bridge(std::move(progress));
+  po.progress = bridge.callback();
+  po.game.progress = po.progress;
+  GamePathFit<T> fit;
+  Matrix<T> completed;
+  {
+    py::gil_scoped_release nogil;
+    fit = fit_game_path(data, groups, po);
+    completed = fit.completed();
+  }
+  const bool interrupted = bridge.finish(true);
+  const GameResult<T>& r = fit.result;
+  py::list gl;
+  for (const auto& g : r.groups) {
+    py::dict d;
+    d["name"] = g.name;
+    d["size"] = g.size;
+    d["observed"] = g.observed;
+    d["weight"] = g.weight;
+    d["rank"] = g.rank();
+    d["effective_rank"] = effective_rank(g);
+    d["rank_capped"] = g.rank_capped;
+    d["U"] = g.U;
+    d["S"] = g.S;
+    d["V"] = g.V;
+    gl.append(d);
+  }
+  py::dict d;
+  d["completed"] = to_numpy(std::move(completed));
+  d["groups"] = gl;
+  d["objective_trace"] = to_numpy_vector(r.objective_trace);
+  d["objective"] = r.objective;
+  d["iterations"] = r.iterations;
+  d["status"] = std::string(to_string(fit.status == Status::Interrupted ? Status::Interrupted : r.status));
+  d["kkt_max"] = r.kkt.computed ? r.kkt.max() : std::numeric_limits<double>::quiet_NaN();
+  d["lambda"] = r.lambda;
+  d["lambda_max"] = fit.lambda_max;
+  d["grid"] = to_numpy_vector(fit.grid);
+  d["fits"] = fit.fits;
+  d["elapsed_s"] = fit.elapsed_s;
+  d["warnings"] = r.warnings;
+  d["interrupted"] = interrupted;
+  if (!fit.cv.empty()) {
+    std::vector<double> lambda, rmse, sd, mae, rank;
+    std::vector<int> folds;
+    for (const auto& c : fit.cv) {
+      lambda.push_back(c.lambda);
+      rmse.push_back(c.mean_rmse);
+      sd.push_back(c.sd_rmse);
+      mae.push_back(c.mean_mae);
+      rank.push_back(c.mean_rank);
+      folds.push_back(c.folds);
+    }
+    py::dict cv;
+    cv["lambda"] = to_numpy_vector(lambda);
+    cv["mean_rmse"] = to_numpy_vector(rmse);
+    cv["sd_rmse"] = to_numpy_vector(sd);
+    cv["mean_mae"] = to_numpy_vector(mae);
+    cv["mean_rank"] = to_numpy_vector(rank);
+    cv["folds"] = to_numpy_vector(folds);
+    cv["best_index"] = fit.best_index;
+    d["cv"] = cv;
+  } else {
+    d["cv"] = py::none();
+  }
+  if (fit.centering) {
+    d["row_center"] = fit.centering->row_center;
+    d["col_center"] = fit.centering->col_center;
+  }
+  return d;
+}
+
+template <class T>
+py::array group_angles(const py::array_t<T, 0>& v, const py::array_t<T, 0>& s, const py::array_t<T, 0>& reference) {
+  GameGroupFit<T> g;
+  g.V = to_matrix(v, "group_subspace_angles (V)");
+  g.S = to_vector(s, "group_subspace_angles (S)");
+  return to_numpy(group_subspace_angles<T>(g, to_matrix(reference, "group_subspace_angles (reference)")));
+}
+
+}  // namespace
+
+void bind_game(py::module_& m) {
+  m.def("row_groups_from_table", &row_groups_from_table, py::arg("ids"), py::arg("columns"), py::arg("cells"),
+        py::arg("numeric"), py::arg("row_ids"), py::arg("group_cols"), py::arg("bins"));
+  m.def("game", &game<double>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"), py::arg("value"),
+        py::arg("group_names"), py::arg("group_rows"), py::arg("options"), py::arg("progress") = py::none());
+  m.def("game", &game<float>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"), py::arg("value"),
+        py::arg("group_names"), py::arg("group_rows"), py::arg("options"), py::arg("progress") = py::none());
+  m.def("group_subspace_angles", &group_angles<double>, py::arg("V"), py::arg("S"), py::arg("reference"));
+}
+
+}  // namespace lowrank::python
