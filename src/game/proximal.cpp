@@ -142,7 +142,7 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     // the reported group factors (and ranks) are those of the estimate.
     r = v;
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(r, g.members[k], mult[k], T(-1));
-    sweeps(std::max(o.inner_tolerance, 1e-2 * o.tolerance),
+    sweeps(std::max(o.inner_tolerance, 0.1 * o.tolerance),
            std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min()));
     z = r;
   }
