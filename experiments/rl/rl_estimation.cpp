@@ -2,7 +2,7 @@
 // one JSON line. Driven by experiments/rl/estimation_sweep.py.
 //
 //   rl_estimation --m 500 --n 500 --rank 3 --noise 1 --samples 100000 --seed 0
-//                 [--cond 2] [--methods spectral,mean,soft-impute]
+//                 [--cond 2] [--methods spectral,empirical,mean,soft-impute]
 //                 [--rank-selection fixed|threshold|gap]
 //
 // For seed s: planted M = planted_low_rank(m, n, r, cond, rms 1, seed s),
@@ -119,6 +119,10 @@ int main(int argc, char** argv) {
         j["noise_level"] = est.noise_level;
         j["svd_method"] = to_string(est.svd_method);
         j["time_s"] = t;
+      } else if (method == "empirical") {  // M~ alone: the part of "spectral" before the SVD
+        const EmpiricalMatrix<double> emp = empirical_matrix(data, SamplingModel::UniformWithReplacement);
+        j["nnz"] = emp.value.size();
+        j["time_s"] = seconds(t0);
       } else if (method == "mean") {
         Index unobserved = 0;
         const Matrix<double> est = entry_mean_estimate(data, 0.0, &unobserved);
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
         j["rank"] = est.rank();
         j["time_s"] = t;
       } else {
-        usage("unknown method '" + method + "' (spectral, mean, soft-impute)");
+        usage("unknown method '" + method + "' (spectral, empirical, mean, soft-impute)");
       }
       j["cpu_s"] = cpu_seconds() - c0;
       out[method] = j;
