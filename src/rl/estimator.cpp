@@ -104,13 +104,16 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
   std::vector<std::int64_t> cnt(static_cast<std::size_t>(n), 0);
   std::vector<std::int32_t> touched;
   const std::size_t cap = static_cast<std::size_t>(std::min<double>(static_cast<double>(nsamp), static_cast<double>(m) * static_cast<double>(n)));
-  std::vector<double> agg_sum, agg_sumsq;
-  std::vector<std::int64_t> agg_cnt;
+  // out.value / out.second_moment first hold the per-entry sums (ObservedMean:
+  // means, and sums of squares / count^2); every model's weight is then one
+  // global factor applied in place, so no per-entry aggregate arrays are
+  // kept (at m = n = 2000 building M~ is dominated by first-touch page
+  // faults on fresh buffers, see docs/rl.md).
+  const bool observed_mean = sampling == SamplingModel::ObservedMean;
   out.row.reserve(cap);
   out.col.reserve(cap);
-  agg_sum.reserve(cap);
-  agg_sumsq.reserve(cap);
-  agg_cnt.reserve(cap);
+  out.value.reserve(cap);
+  out.second_moment.reserve(cap);
   out.row_samples.assign(static_cast<std::size_t>(m), 0);
   out.col_samples.assign(static_cast<std::size_t>(n), 0);
   double total_weight = 0.0;  // T, or the sum of counts
@@ -137,9 +140,14 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
       const std::int64_t weight = counts ? std::llround(sum[js]) : cnt[js];
       out.row.push_back(static_cast<std::int32_t>(i));
       out.col.push_back(j);
-      agg_sum.push_back(sum[js]);
-      agg_sumsq.push_back(sumsq[js]);
-      agg_cnt.push_back(cnt[js]);
+      if (observed_mean) {
+        const double c = static_cast<double>(cnt[js]);
+        out.value.push_back(static_cast<T>(sum[js] / c));
+        out.second_moment.push_back(static_cast<T>(sumsq[js] / (c * c)));
+      } else {
+        out.value.push_back(static_cast<T>(sum[js]));
+        out.second_moment.push_back(static_cast<T>(sumsq[js]));
+      }
       out.row_samples[static_cast<std::size_t>(i)] += weight;
       out.col_samples[js] += weight;
       total_weight += counts ? sum[js] : static_cast<double>(cnt[js]);
@@ -152,21 +160,20 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
   if (!(total_weight > 0.0)) throw InvalidArgument("spectral estimator: all transition counts are zero");
   out.samples = static_cast<std::int64_t>(std::llround(total_weight));
 
-  // Rescaling weights w_ij (M~_ij = w_ij * sum_ij) per sampling model.
+  // Rescaling weights w_ij (M~_ij = w_ij * sum_ij) per sampling model; the
+  // per-entry 1 / count of ObservedMean was applied above.
   const std::size_t nnz = out.row.size();
   const double mn = static_cast<double>(m) * static_cast<double>(n);
   const double p_hat = static_cast<double>(nnz) / mn;
-  out.value.resize(nnz);
-  out.second_moment.resize(nnz);
+  double w = 0.0;
+  switch (sampling) {
+    case SamplingModel::UniformWithReplacement: w = mn / total_weight; break;
+    case SamplingModel::ObservedMean: w = 1.0 / p_hat; break;
+    case SamplingModel::TransitionCounts: w = 1.0 / total_weight; break;
+  }
   for (std::size_t k = 0; k < nnz; ++k) {
-    double w = 0.0;
-    switch (sampling) {
-      case SamplingModel::UniformWithReplacement: w = mn / total_weight; break;
-      case SamplingModel::ObservedMean: w = 1.0 / (static_cast<double>(agg_cnt[k]) * p_hat); break;
-      case SamplingModel::TransitionCounts: w = 1.0 / total_weight; break;
-    }
-    out.value[k] = static_cast<T>(w * agg_sum[k]);
-    out.second_moment[k] = static_cast<T>(w * w * agg_sumsq[k]);
+    out.value[k] = static_cast<T>(w * static_cast<double>(out.value[k]));
+    out.second_moment[k] = static_cast<T>(w * w * static_cast<double>(out.second_moment[k]));
   }
 
   // Trimming: zero rows / columns holding far more samples than average.
