@@ -11,7 +11,10 @@ Matrices (issue 3):
 Each tool computes the top k = 50 (dense) / 20 (sparse) singular triplets.
 Accuracy is the max relative error of the k singular values against a
 reference (the planted spectrum for dense; scipy svds at tol 1e-12 for
-sparse), so "equal accuracy" can be read off the table. Timings exclude file
+sparse). The last two columns divide the fastest peer's time by ours: over
+all peers, and over the peers at least as accurate as we are (max rel sv err
+at most twice ours, or below 1e-13 where all agree to roundoff), which is the
+issue's "at equal accuracy" comparison. Timings exclude file
 I/O: every tool reports the seconds of its SVD call alone (lowrank via
 `decompose --json`, field svd_seconds).
 """
@@ -47,11 +50,11 @@ def time_best(fn, repeat):
         t = time.perf_counter(); out = fn(); best = min(best, time.perf_counter() - t)
     return best, out
 
-def run_lowrank(exe, path, k, method, repeat, tmp):
+def run_lowrank(exe, path, k, method, repeat, tmp, extra=()):
     best, s = float("inf"), None
     for _ in range(repeat):
         r = subprocess.run([exe, "decompose", "--input", path, "--rank", str(k), "--method", method,
-                            "--out", os.path.join(tmp, "lr"), "--json", "--quiet"],
+                            "--out", os.path.join(tmp, "lr"), "--json", "--quiet", *extra],
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(r.stderr)
@@ -123,6 +126,9 @@ def main():
     for method in ("lanczos", "randomized"):
         t, s = run_lowrank(args.lowrank, spath, k, method, args.repeat, tmp)
         rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
+    # sklearn's n_iter="auto" is 7 power iterations at this k; ours defaults to 4.
+    t, s = run_lowrank(args.lowrank, spath, k, "randomized", args.repeat, tmp, ("--power-iterations", "7"))
+    rows.append((case, "lowrank randomized q=7", t, rel_sv_err(s, ref), False))
     t, (_, s, _) = time_best(lambda: svds(b, k=k, tol=1e-8), args.repeat)
     rows.append((case, "scipy svds (arpack)", t, rel_sv_err(s, ref), True))
     t, (_, s, _) = time_best(lambda: randomized_svd(b, k, random_state=0), args.repeat)
@@ -131,13 +137,19 @@ def main():
         t, s = run_r(pkg, spath, k, True, args.repeat)
         rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
 
-    print(f"{'case':34s} {'tool':26s} {'seconds':>9s} {'max rel sv err':>15s} {'fastest peer / us':>18s}")
+    print(f"{'case':38s} {'tool':26s} {'seconds':>9s} {'max rel sv err':>15s} "
+          f"{'fastest peer / us':>18s} {'as accurate peer / us':>34s}")
     for case in dict.fromkeys(r[0] for r in rows):
         cr = [r for r in rows if r[0] == case]
         fastest_peer = min(r[2] for r in cr if r[4])
         for c, tool, t, err, peer in cr:
             ratio = "" if peer else f"{fastest_peer / t:.2f}x"
-            print(f"{c:34s} {tool:26s} {t:9.3f} {err:15.2e} {ratio:>18s}")
+            fair = ""
+            if not peer:
+                ok = [r for r in cr if r[4] and r[3] <= max(2 * err, 1e-13)]
+                fair = (f"{min(ok, key=lambda r: r[2])[1]}: {min(r[2] for r in ok) / t:.2f}x" if ok
+                        else "none as accurate")
+            print(f"{c:38s} {tool:26s} {t:9.3f} {err:15.2e} {ratio:>18s} {fair:>34s}")
     if not r_pkgs:
         print("note: R irlba / rsvd not installed (LOWRANK_PEERS=1 scripts/install-deps.sh)", file=sys.stderr)
 
