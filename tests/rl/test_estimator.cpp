@@ -100,7 +100,7 @@ TEST(RlEstimator, EntrywiseErrorWithinTheTheoreticalRate) {
   ASSERT_EQ(est.rank, r);
   const auto err = estimation_errors(M, est.fit);
   const double rate = entrywise_rate(m, n, r, T, mmax + sd);
-  // Measured ratio ~1.2 here (docs/rl.md); a missing m n / T rescaling or no
+  // Measured ratio ~1.2 here (this test's own seeds); a missing m n / T rescaling or no
   // rank truncation gives errors of order ||M||_max, far above 1.6 * rate ~ 0.4 ||M||_max.
   EXPECT_LT(err.max_entry, 1.6 * rate) << "rate " << rate;
   EXPECT_LT(rate, 0.25 * mmax);
