@@ -51,5 +51,8 @@ void register_complete(CLI::App& app);
 void register_predict(CLI::App& app);
 void register_bandit(CLI::App& app);
 void register_mdp(CLI::App& app);
+void register_train(CLI::App& app);
+void register_sample(CLI::App& app);
+void register_inspect(CLI::App& app);
 
 }  // namespace lowrank::cli

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   register_predict(app);
   register_bandit(app);
   register_mdp(app);
+  register_train(app);
+  register_sample(app);
+  register_inspect(app);
   install_interrupt_handler();
   try {
     app.parse(argc, argv);

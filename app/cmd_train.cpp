@@ -1,0 +1,264 @@
+// lowrank train / lowrank sample: the nn training engine (issue 7).
+// Flags -> TrainOptions -> Trainer -> report; no numerics here.
+#include <fmt/core.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "cli_common.hpp"
+#include "lowrank/core/error.hpp"
+#include "lowrank/nn/train.hpp"
+
+namespace lowrank::cli {
+
+namespace {
+
+struct TrainFlags {
+  std::string config, resume, log_csv, data, parameterization, checkpoint;
+  std::optional<Index> width, layers, heads, context, hidden, rank, batch;
+  std::optional<double> alpha, delta, lr;
+  std::optional<std::int64_t> steps, warmup, eval_interval, eval_batches, checkpoint_interval, galore_interval;
+  std::optional<std::uint64_t> seed;
+  bool muon = false;
+  CommonFlags common;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open config file");
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_config) {
+  if (!f.data.empty()) o.data_path = f.data;
+  if (!f.parameterization.empty()) o.model.linear.kind = nn::parse_parameterization(f.parameterization);
+  if (f.width) o.model.width = *f.width;
+  if (f.layers) o.model.n_layer = *f.layers;
+  if (f.heads) o.model.n_head = *f.heads;
+  if (f.context) o.model.context = *f.context;
+  if (f.hidden) o.model.hidden = *f.hidden;
+  if (f.rank) o.model.linear.rank = *f.rank;
+  if (f.alpha) o.model.linear.alpha = *f.alpha;
+  if (f.delta) o.model.linear.delta = *f.delta;
+  if (f.batch) o.batch = *f.batch;
+  if (f.lr) o.optim.lr = *f.lr;
+  if (f.warmup) o.optim.warmup_steps = *f.warmup;
+  if (f.galore_interval) o.optim.galore_update_interval = *f.galore_interval;
+  if (f.muon) o.optim.muon = true;
+  if (f.steps) {
+    o.steps = *f.steps;
+    if (!steps_from_config) o.optim.total_steps = std::max<std::int64_t>(1, *f.steps);
+  }
+  if (f.eval_interval) o.eval_interval = *f.eval_interval;
+  if (f.eval_batches) o.eval_batches = *f.eval_batches;
+  if (f.seed) {
+    o.seed = *f.seed;
+    o.model.seed = *f.seed;
+  }
+  if (!f.checkpoint.empty()) o.checkpoint_dir = f.checkpoint;
+  if (f.checkpoint_interval) o.checkpoint_interval = *f.checkpoint_interval;
+  if (o.model.linear.kind != nn::Parameterization::Dense && o.model.linear.rank == 0)
+    o.model.linear.rank = std::max<Index>(1, o.model.width / 4);  // the issue's default: a quarter of the width
+}
+
+nlohmann::json memory_json(const nn::MemoryReport& m) {
+  return {{"param_count", m.param_count},
+          {"param_count_analytic", m.param_count_analytic},
+          {"dense_equivalent_params", m.dense_equivalent_params},
+          {"param_bytes", m.param_bytes},
+          {"grad_bytes", m.grad_bytes},
+          {"sparse_index_bytes", m.index_bytes},
+          {"optimizer_bytes", m.optimizer_bytes},
+          {"optimizer_bytes_analytic", m.optimizer_bytes_analytic},
+          {"activation_bytes", m.activation_bytes},
+          {"activation_bytes_analytic", m.activation_bytes_analytic},
+          {"total_analytic_bytes", m.total_analytic_bytes()},
+          {"baseline_rss_bytes", m.baseline_rss_bytes},
+          {"peak_rss_bytes", m.peak_rss_bytes}};
+}
+
+void run_train_cmd(const TrainFlags& f) {
+  apply_common_flags(f.common);
+  nn::TrainOptions o;
+  bool total_in_config = false;
+  if (!f.config.empty()) {
+    const std::string text = slurp(f.config);
+    o = nn::options_from_json(text, f.config);
+    total_in_config = text.find("\"total_steps\"") != std::string::npos;
+  }
+  apply_flags(f, o, total_in_config);
+  if (o.data_path.empty() && f.resume.empty())
+    throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
+  std::optional<nn::Trainer> t;
+  if (!f.resume.empty()) {
+    // The stored config is the reference; an explicit --config or model flag
+    // must agree with it (load_checkpoint checks), run-length flags override.
+    const bool model_given = !f.config.empty() || !f.parameterization.empty() || f.width || f.layers || f.heads ||
+                             f.context || f.hidden || f.rank;
+    if (model_given) {
+      t.emplace(nn::load_checkpoint(f.resume, &o));
+    } else {
+      t.emplace(nn::load_checkpoint(f.resume));
+      auto& m = t->mutable_options();
+      if (f.steps) m.steps = *f.steps;
+      if (f.eval_interval) m.eval_interval = *f.eval_interval;
+      if (!f.checkpoint.empty()) m.checkpoint_dir = f.checkpoint;
+      if (f.checkpoint_interval) m.checkpoint_interval = *f.checkpoint_interval;
+    }
+    if (t->options().checkpoint_dir.empty()) t->mutable_options().checkpoint_dir = f.resume;
+  } else {
+    t.emplace(o);
+  }
+  const auto& opt = t->options();
+  std::FILE* csv = nullptr;
+  if (!f.log_csv.empty()) {
+    const bool append = !f.resume.empty();
+    csv = std::fopen(f.log_csv.c_str(), append ? "a" : "w");
+    if (!csv) throw InputError(f.log_csv, "cannot open for writing");
+    if (!append) std::fprintf(csv, "step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s\n");
+  }
+  if (!f.common.quiet) {
+    const auto m = t->memory();
+    std::fprintf(stderr, "lowrank train: %s, %lld layers, width %lld, rank %lld, %lld parameters (dense: %lld), "
+                 "optimizer state %.2f MiB, steps %lld..%lld\n",
+                 nn::to_string(opt.model.linear.kind), static_cast<long long>(opt.model.n_layer),
+                 static_cast<long long>(opt.model.width), static_cast<long long>(opt.model.linear.rank),
+                 static_cast<long long>(m.param_count), static_cast<long long>(m.dense_equivalent_params),
+                 static_cast<double>(m.optimizer_bytes) / 1048576.0, static_cast<long long>(t->step),
+                 static_cast<long long>(opt.steps));
+  }
+  double last_print = -1e300;
+  const bool quiet = f.common.quiet;
+  auto on_log = [&](const nn::TrainLogRow& r) {
+    if (csv) {
+      std::fprintf(csv, "%lld,%.6f,%s,%.6g,%.6g,%.1f,%.3f\n", static_cast<long long>(r.step), r.train_loss,
+                   std::isnan(r.val_loss) ? "" : fmt::format("{:.6f}", r.val_loss).c_str(), r.lr, r.grad_norm,
+                   r.tokens_per_s, r.elapsed_s);
+      std::fflush(csv);
+    }
+    if (quiet) return;
+    if (r.elapsed_s - last_print < 1.0 && std::isnan(r.val_loss) && r.step != 1) return;
+    last_print = r.elapsed_s;
+    std::string line = fmt::format("step {:>6} loss {:.4f}", r.step, r.train_loss);
+    if (!std::isnan(r.val_loss)) line += fmt::format(" val {:.4f}", r.val_loss);
+    line += fmt::format(" lr {:.2e} tok/s {:.0f} rss {:.1f} MiB t {:.1f}s", r.lr, r.tokens_per_s,
+                        static_cast<double>(nn::current_rss_bytes()) / 1048576.0, r.elapsed_s);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  const auto res = t->run({}, on_log);
+  if (csv) std::fclose(csv);
+  const double last_train = res.log.empty() ? NAN : res.log.back().train_loss;
+  if (f.common.json) {
+    nlohmann::json j;
+    j["command"] = "train";
+    j["status"] = to_string(res.status);
+    j["message"] = res.message;
+    j["parameterization"] = nn::to_string(opt.model.linear.kind);
+    j["step"] = t->step;
+    j["steps_run"] = res.log.size();
+    j["final_train_loss"] = last_train;
+    j["final_val_loss"] = res.final_val_loss;
+    j["tokens_per_s"] = res.tokens_per_s;
+    j["elapsed_s"] = res.elapsed_s;
+    j["memory"] = memory_json(res.memory);
+    j["config"] = nlohmann::json::parse(nn::options_to_json(t->options()));
+    print_json(j);
+  } else {
+    fmt::print("status           {}\n", to_string(res.status));
+    fmt::print("steps            {} (this run {})\n", t->step, res.log.size());
+    fmt::print("train loss       {:.4f}\n", last_train);
+    fmt::print("val loss         {:.4f}\n", res.final_val_loss);
+    fmt::print("tokens/s         {:.0f}\n", res.tokens_per_s);
+    fmt::print("parameters       {} (dense equivalent {})\n", res.memory.param_count, res.memory.dense_equivalent_params);
+    fmt::print("optimizer state  {:.3f} MiB\n", static_cast<double>(res.memory.optimizer_bytes) / 1048576.0);
+    fmt::print("activations      {:.3f} MiB\n", static_cast<double>(res.memory.activation_bytes) / 1048576.0);
+    fmt::print("peak RSS         {:.1f} MiB\n", static_cast<double>(res.memory.peak_rss_bytes) / 1048576.0);
+    if (!opt.checkpoint_dir.empty()) fmt::print("checkpoint       {}\n", opt.checkpoint_dir);
+  }
+  if (res.status == Status::NumericalIssue) {
+    std::fprintf(stderr, "lowrank: error: %s\n", res.message.c_str());
+    std::fflush(stdout);
+    std::exit(kInternalError);
+  }
+}
+
+struct SampleFlags {
+  std::string checkpoint, prompt;
+  Index length = 300;
+  double temperature = 1.0;
+  Index top_k = 0;
+  std::uint64_t seed = 0;
+  CommonFlags common;
+};
+
+void run_sample_cmd(const SampleFlags& f) {
+  apply_common_flags(f.common);
+  auto t = nn::load_checkpoint(f.checkpoint);
+  const std::string text = nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed);
+  if (f.common.json) {
+    print_json({{"text", text}, {"step", t.step}, {"seed", f.seed}});
+  } else {
+    fmt::print("{}\n", text);
+  }
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  auto* cmd = app.add_subcommand("train", "Train a LLaMA-style character model with dense, low-rank, SLTrain or GaLore weights");
+  cmd->add_option("--config", f->config, "JSON config (format in docs/nn.md); flags override it");
+  cmd->add_option("--data", f->data, "Training text (UTF-8); last 10% is the validation split");
+  cmd->add_option("--parameterization", f->parameterization, "dense | lowrank | sltrain | galore");
+  cmd->add_option("--rank", f->rank, "Rank r of lowrank / sltrain / galore (default width/4)");
+  cmd->add_option("--alpha", f->alpha, "Scale alpha of W = (alpha/r) B A (default 32)");
+  cmd->add_option("--delta", f->delta, "SLTrain density of S in (0, 1] (default 0.03)");
+  cmd->add_option("--width", f->width, "Model width C (default 128)");
+  cmd->add_option("--layers", f->layers, "Number of blocks (default 4)");
+  cmd->add_option("--heads", f->heads, "Attention heads (default 4)");
+  cmd->add_option("--context", f->context, "Context length T (default 64)");
+  cmd->add_option("--hidden", f->hidden, "SwiGLU width (default 8C/3 rounded to 16)");
+  cmd->add_option("--steps", f->steps, "Optimiser steps (default 200)");
+  cmd->add_option("--batch", f->batch, "Sequences per step (default 12)");
+  cmd->add_option("--lr", f->lr, "Peak learning rate (default 1e-3; cosine to 10%)");
+  cmd->add_option("--warmup", f->warmup, "Warm-up steps (default 100)");
+  cmd->add_option("--galore-interval", f->galore_interval, "GaLore: refresh the projection every T steps (default 200)");
+  cmd->add_flag("--muon", f->muon, "Muon (Newton-Schulz polar of the momentum) for 2-D weights");
+  cmd->add_option("--seed", f->seed, "Seed of the initialisation and the data loader (default 0)");
+  cmd->add_option("--eval-interval", f->eval_interval, "Validation loss every N steps (default 50)");
+  cmd->add_option("--eval-batches", f->eval_batches, "Batches per validation estimate (default 8)");
+  cmd->add_option("--checkpoint", f->checkpoint, "Directory for checkpoints (written atomically)");
+  cmd->add_option("--checkpoint-interval", f->checkpoint_interval, "Checkpoint every N steps (0 = at the end)");
+  cmd->add_option("--resume", f->resume, "Continue from this checkpoint directory (same loss curve as an uninterrupted run)");
+  cmd->add_option("--log", f->log_csv, "CSV log of train / val loss per step");
+  add_common_flags(*cmd, f->common);
+  cmd->footer(
+      "Example (SLTrain, rank 32, delta 0.03 on the bundled tinyshakespeare excerpt):\n"
+      "  lowrank train --data data/text/tinyshakespeare_head.txt --parameterization sltrain \\\n"
+      "      --rank 32 --delta 0.03 --steps 500 --checkpoint runs/sl --log runs/sl.csv\n"
+      "  lowrank train --resume runs/sl --steps 1000      # continue the same run\n"
+      "  lowrank sample --checkpoint runs/sl --prompt 'ROMEO:'\n");
+  cmd->callback([f] { run_train_cmd(*f); });
+}
+
+void register_sample(CLI::App& app) {
+  auto f = std::make_shared<SampleFlags>();
+  auto* cmd = app.add_subcommand("sample", "Generate text from a `lowrank train` checkpoint");
+  cmd->add_option("--checkpoint", f->checkpoint, "Checkpoint directory")->required();
+  cmd->add_option("--prompt", f->prompt, "Text to continue (its characters must be in the vocabulary)");
+  cmd->add_option("--length", f->length, "Characters to generate")->capture_default_str();
+  cmd->add_option("--temperature", f->temperature, "Softmax temperature (> 0)")->capture_default_str();
+  cmd->add_option("--top-k", f->top_k, "Sample among the k most likely (0 = all)")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "Sampling seed")->capture_default_str();
+  add_common_flags(*cmd, f->common);
+  cmd->footer("Example:\n  lowrank sample --checkpoint runs/sl --prompt 'ROMEO:' --length 200 --temperature 0.8\n");
+  cmd->callback([f] { run_sample_cmd(*f); });
+}
+
+}  // namespace lowrank::cli
