@@ -59,5 +59,21 @@ TEST(CliGame, BadGroupInputsAreUsageErrors) {
   EXPECT_NE(r.err.find("env.csv"), std::string::npos) << r.err;
 }
 
+TEST(CliGame, SingleLevelCategoryAndUnmatchedAttributeRowsAreWarnings) {
+  TempDir dir;
+  // every mite site gets the same level; one extra site has no data row
+  std::string env = "site,Kind\n";
+  for (int i = 1; i <= 70; ++i) env += "\"" + std::to_string(i) + "\",same\n";
+  env += "\"999\",same\n";
+  write_file(dir / "env.csv", env);
+  const auto r = run_cli("complete --train " + kMite + " --method game --lambda 50 --groups " + (dir / "env.csv") +
+                         " --group-cols Kind --json -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("single level"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("same rows"), std::string::npos) << r.err;  // the group equals the global one
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["game"]["unmatched_attribute_rows"].get<int>(), 1);
+}
+
 }  // namespace
 }  // namespace lowrank::test
