@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-LOWRANK = os.environ.get("LOWRANK_BIN", "/work/main/build-gameexp/lowrank")
+LOWRANK = os.environ.get("LOWRANK_BIN", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "build-game", "lowrank")))
 SCRATCH = os.environ.get("GAME_SCRATCH", "/tmp/gameexp/scratch")
 
 
@@ -131,14 +131,14 @@ def fit_game(X, train, want, attrs, tag, lam=None, cv=5, path=10, extra=(), subs
     return P, info
 
 
-def fit_soft_impute(X, train, want, tag, rows=None, lam=None, cv=5, path=10):
+def fit_soft_impute(X, train, want, tag, rows=None, lam=None, cv=5, path=10, extra=()):
     """Global soft-impute (CLI, --center, CV lambda). With `rows`, only those rows are fitted."""
     d = os.path.join(SCRATCH, tag)
     os.makedirs(d, exist_ok=True)
     tr = os.path.join(d, "train.txt")
     write_triplets(tr, X, train, rows=rows)
     base = ["complete", "--train", tr, "--method", "soft-impute", "--center", "--out",
-            os.path.join(d, "model"), "--seed", "0"]
+            os.path.join(d, "model"), "--seed", "0"] + list(extra)
     attempts = ([["--lambda", f"{lam:.10g}"]] if lam is not None else
                 [["--cv", str(cv), "--lambda-path", str(path)], ["--cv", "3", "--lambda-path", str(path)]])
     js, last = None, None
@@ -275,6 +275,21 @@ def sin_theta(V1, V2):
     s = np.linalg.svd(Q1.T @ Q2, compute_uv=False)
     c = min(1.0, s.min()) if s.size else 0.0
     return float(np.sqrt(max(0.0, 1.0 - c * c)))
+
+
+def write_merged(rows, path, key):
+    """Write `rows` to the CSV at `path`, keeping the rows of an existing file
+    whose `key` value (dataset, scenario, holdout) this run did not produce, so
+    a run over a subset (e.g. --datasets bci) adds to earlier results instead
+    of replacing them."""
+    import pandas as pd
+    new = pd.DataFrame(rows)
+    if os.path.exists(path) and len(new):
+        old = pd.read_csv(path)
+        if key in old.columns:
+            new = pd.concat([old[~old[key].isin(new[key].unique())], new], ignore_index=True)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    new.to_csv(path, index=False)
 
 
 def summarise(df, by, value):

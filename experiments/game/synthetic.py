@@ -146,8 +146,8 @@ def main():
                 C.log(f"{kind} seed {seed} {meth:13s} RMSE {r:.4f} (vs M {rm:.4f}) sin {rec['mean_sin_theta']:.3f}"
                       + (f" cli-sin {rec['cli_subspace_mean_sin_theta']:.3f}" if meth == "game" else ""))
             os.makedirs(a.out, exist_ok=True)
-            pd.DataFrame(rows).to_csv(os.path.join(a.out, "synthetic_runs.csv"), index=False)
-            pd.DataFrame(grows).to_csv(os.path.join(a.out, "synthetic_groups.csv"), index=False)
+            C.write_merged(rows, os.path.join(a.out, "synthetic_runs.csv"), "scenario")
+            C.write_merged(grows, os.path.join(a.out, "synthetic_groups.csv"), "scenario")
     df = pd.DataFrame(rows)
     print(f"m={a.m} n={a.n} sigma={a.sigma} seeds={a.seeds}")
     for kind in df.scenario.unique():

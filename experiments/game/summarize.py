@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Tables (markdown, mean ± sd over seeds) and small PNG plots from the CSVs
+the experiment scripts wrote to docs/img/game/.
+
+    /usr/bin/python3 experiments/game/summarize.py > docs/img/game/summary.md
+"""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+D = os.path.join(ROOT, "docs/img/game")
+
+
+def table(df, keys, value, digits=3):
+    g = df.groupby(keys + ["method"])[value]
+    s = pd.DataFrame({"mean": g.mean(), "sd": g.std(), "n": g.count()}).reset_index()
+    s["cell"] = s.apply(lambda r: f"{r['mean']:.{digits}f} ± {r['sd']:.{digits}f}" if r["n"] > 1
+                        else f"{r['mean']:.{digits}f}", axis=1)
+    w = s.pivot_table(index="method", columns=keys, values="cell", aggfunc="first")
+    order = s.groupby("method")["mean"].mean().sort_values().index
+    w = w.loc[order]
+    cols = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in w.columns]
+    out = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for meth, r in w.iterrows():
+        out.append(f"| {meth} | " + " | ".join(str(v) for v in r.values) + " |")
+    return "\n".join(out)
+
+
+def bars(df, keys, value, fname, title, ylabel):
+    g = df.groupby(keys + ["method"])[value].agg(["mean", "std"]).reset_index()
+    panels = g[keys[0]].unique()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.0), squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        q = g[g[keys[0]] == p].sort_values("mean")
+        ax.barh(q["method"], q["mean"], xerr=q["std"].fillna(0), color="#4c72b0")
+        ax.barh(q["method"][q["method"].str.startswith("game")], q["mean"][q["method"].str.startswith("game")],
+                color="#dd8452")
+        lo = q["mean"].min()
+        ax.set_xlim(lo * 0.85, (q["mean"] + q["std"].fillna(0)).max() * 1.02)
+        ax.set_title(str(p), fontsize=9)
+        ax.set_xlabel(ylabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(D, fname), dpi=80)
+    plt.close(fig)
+
+
+def main():
+    f = os.path.join(D, "ecology_runs.csv")
+    if os.path.exists(f):
+        df = pd.read_csv(f)
+        n = df.groupby("dataset").seed.nunique().to_dict()
+        print(f"### Ecology: test RMSE on log1p counts, 20% holdout (seeds per dataset: {n})\n")
+        print(table(df, ["dataset"], "test_rmse"))
+        bars(df, ["dataset"], "test_rmse", "ecology_rmse.png", "Ecology, 20% holdout, log1p scale", "test RMSE")
+        g = pd.read_csv(os.path.join(D, "ecology_groups.csv"))
+        print("\nPer group (mite), test RMSE:\n")
+        print(table(g[g.dataset == "mite"], ["group"], "test_rmse"))
+        print()
+    f = os.path.join(D, "synthetic_runs.csv")
+    if os.path.exists(f):
+        df = pd.read_csv(f)
+        print(f"### Synthetic: seeds {sorted(df.seed.unique())}\n")
+        print("Test RMSE against the noisy X:\n")
+        print(table(df, ["scenario"], "test_rmse"))
+        print("\nTest RMSE against the noiseless M:\n")
+        print(table(df, ["scenario"], "test_rmse_vs_M"))
+        print("\nMean over the 5 groups of sin(largest principal angle), top-4 right subspace vs truth:\n")
+        print(table(df, ["scenario"], "mean_sin_theta"))
+        if "cli_subspace_mean_sin_theta" in df:
+            q = df[df.method == "game"].groupby("scenario").cli_subspace_mean_sin_theta.agg(["mean", "std"])
+            print("\nGAME, same score from the CLI's --subspaces V files: " +
+                  ", ".join(f"{k} {r['mean']:.3f} ± {r['std']:.3f}" for k, r in q.iterrows()))
+        g = pd.read_csv(os.path.join(D, "synthetic_groups.csv"))
+        print("\nPer group, structured scenario, test RMSE:\n")
+        print(table(g[g.scenario == "structured"], ["group"], "test_rmse"))
+        print("\nPer group, block scenario, sin theta:\n")
+        print(table(g[g.scenario == "block"], ["group"], "sin_theta"))
+        bars(df, ["scenario"], "test_rmse_vs_M", "synthetic_rmse.png", "Synthetic: test RMSE vs noiseless M", "RMSE")
+        bars(df, ["scenario"], "mean_sin_theta", "synthetic_sintheta.png", "Synthetic: mean sin theta (top-4)",
+             "sin theta")
+        print()
+    f = os.path.join(D, "movielens_runs.csv")
+    if os.path.exists(f):
+        df = pd.read_csv(f)
+        print(f"### MovieLens-100k: seeds {sorted(df.seed.unique())}\n")
+        print(table(df, ["holdout"], "test_rmse", 4))
+        g = pd.read_csv(os.path.join(D, "movielens_groups.csv"))
+        g = g[g.group.str.startswith("age") | g.group.str.startswith("gender")]
+        print("\nPer group (age bands, gender), test RMSE:\n")
+        print(table(g, ["holdout", "group"], "test_rmse", 4))
+        print()
+    f = os.path.join(D, "neural_sim_runs.csv")
+    if os.path.exists(f):
+        df = pd.read_csv(f)
+        df["all"] = "SIMULATED"
+        print(f"### SIMULATED neural recordings: seeds {sorted(df.seed.unique())}\n")
+        for v in ("test_rmse", "rmse_vs_rate", "s0_block_rmse"):
+            print(f"\n{v}:\n")
+            print(table(df, ["all"], v))
+        print()
+
+
+if __name__ == "__main__":
+    main()
