@@ -10,13 +10,6 @@
 
 namespace lowrank {
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 double uniform01(std::uint64_t& state) {
   // Top 53 bits -> a double in [0, 1) with every value equally likely.
   return static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
@@ -26,9 +19,9 @@ namespace {
 
 // The std distributions are implementation-defined; these are not, so a seed
 // gives the same split with libstdc++, libc++ and MSVC.
-class Rng {
+class SplitRng {
  public:
-  explicit Rng(std::uint64_t seed) {
+  explicit SplitRng(std::uint64_t seed) {
     std::uint64_t s = seed;  // decorrelate nearby seeds before seeding the engine
     m_engine.seed(splitmix64(s));
   }
@@ -74,7 +67,7 @@ Split random_holdout(const ObservedEntries<T>& e, double fraction, std::uint64_t
   const auto n_test = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n)));
   std::vector<std::size_t> perm(n);
   std::iota(perm.begin(), perm.end(), std::size_t{0});
-  Rng rng(seed);
+  SplitRng rng(seed);
   rng.shuffle_prefix(perm.begin(), perm.end(), n_test);
   std::vector<std::size_t> test(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n_test));
   std::vector<std::size_t> train(perm.begin() + static_cast<std::ptrdiff_t>(n_test), perm.end());
@@ -93,7 +86,7 @@ Split per_row_holdout(const ObservedEntries<T>& e, double fraction, std::uint64_
     std::vector<std::size_t> fill(start.begin(), start.end() - 1);
     for (std::size_t p = 0; p < e.nnz(); ++p) by_row[fill[static_cast<std::size_t>(e.row[p])]++] = p;
   }
-  Rng rng(seed);
+  SplitRng rng(seed);
   std::vector<std::size_t> train, test;
   train.reserve(e.nnz());
   test.reserve(static_cast<std::size_t>(fraction * static_cast<double>(e.nnz())) + counts.size());
@@ -121,7 +114,7 @@ std::vector<Split> k_fold(const ObservedEntries<T>& e, int k, std::uint64_t seed
                           ")");
   std::vector<std::size_t> perm(n);
   std::iota(perm.begin(), perm.end(), std::size_t{0});
-  Rng rng(seed);
+  SplitRng rng(seed);
   rng.shuffle_prefix(perm.begin(), perm.end(), n);
   // Fold f holds permutation slots [n f / k, n (f+1) / k): sizes differ by <= 1.
   std::vector<Split> folds(static_cast<std::size_t>(k));
@@ -160,7 +153,7 @@ Split structured_holdout(const ObservedEntries<T>& e, const RowGroups& row_group
       in_group[static_cast<std::size_t>(r)] = 1;
     }
   }
-  Rng rng(seed);
+  SplitRng rng(seed);
   std::vector<std::size_t> train, test;
   train.reserve(e.nnz());
   for (std::size_t p = 0; p < e.nnz(); ++p) {

@@ -22,32 +22,6 @@ namespace lowrank::detail {
 
 // ---- random numbers -----------------------------------------------------------
 
-namespace {
-std::uint64_t splitmix64(std::uint64_t& x) noexcept {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-}  // namespace
-
-Xoshiro256::Xoshiro256(std::uint64_t seed) noexcept {
-  for (auto& s : m_s) s = splitmix64(seed);
-}
-
-std::uint64_t Xoshiro256::next() noexcept {
-  const std::uint64_t result = rotl(m_s[1] * 5, 7) * 9;
-  const std::uint64_t t = m_s[1] << 17;
-  m_s[2] ^= m_s[0];
-  m_s[3] ^= m_s[1];
-  m_s[1] ^= m_s[2];
-  m_s[0] ^= m_s[3];
-  m_s[2] ^= t;
-  m_s[3] = rotl(m_s[3], 45);
-  return result;
-}
-
 template <class T>
 void fill_gaussian(Matrix<T>& out, std::uint64_t seed) {
   Xoshiro256 rng(seed);

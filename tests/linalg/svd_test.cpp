@@ -145,7 +145,9 @@ TYPED_TEST(SvdTest, RandomizedErrorFollowsThePowerIterationBound) {
     EXPECT_EQ(r.iterations, q);
     const double err = test::max_relative_error(r.S, s.head(10));
     EXPECT_LT(err, previous) << "q = " << q;
-    if (q == 2) EXPECT_LT(err, 1e-3);
+    if (q == 2) {
+      EXPECT_LT(err, 1e-3);
+    }
     previous = std::max(err, tol<T>(1e-14, 1e-6));
   }
 }

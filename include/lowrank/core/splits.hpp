@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lowrank/core/observed_entries.hpp"
+#include "lowrank/core/random.hpp"
 
 namespace lowrank {
 
@@ -36,8 +37,6 @@ template <class T> Split structured_holdout(const ObservedEntries<T>& e, const R
                                             const std::vector<std::size_t>& groups, double keep_fraction,
                                             std::uint64_t seed);
 
-/// Deterministic helpers shared by splits and solvers.
-std::uint64_t splitmix64(std::uint64_t& state);
 /// Uniform double in [0, 1) from a splitmix64 stream.
 double uniform01(std::uint64_t& state);
 

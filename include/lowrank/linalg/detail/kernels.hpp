@@ -5,25 +5,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "lowrank/core/random.hpp"
 #include "lowrank/linalg/types.hpp"
 
 namespace lowrank::detail {
 
 // ---- deterministic random numbers -----------------------------------------
 
-/// xoshiro256** (Blackman & Vigna 2018) seeded through splitmix64, so any
-/// 64-bit seed (0 included) gives a well-mixed state. The stream is the same on
-/// every platform, which std::normal_distribution does not promise.
-class Xoshiro256 {
- public:
-  explicit Xoshiro256(std::uint64_t seed) noexcept;
-  std::uint64_t next() noexcept;
-  /// Uniform on (0, 1]: never 0, so log() in Box-Muller stays finite.
-  double uniform_open0() noexcept { return static_cast<double>((next() >> 11) + 1) * 0x1.0p-53; }
-
- private:
-  std::uint64_t m_s[4];
-};
+/// The library-wide xoshiro256** (lowrank/core/random.hpp); the name is kept
+/// for the SVD code and benchmarks that say which engine they draw from.
+using Xoshiro256 = lowrank::Rng;
 
 /// Fills `out` (any shape, column-major order) with independent N(0, 1)
 /// draws by Box-Muller on xoshiro256** uniforms. Same seed, same matrix.
