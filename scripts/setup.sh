@@ -5,6 +5,8 @@
 #   scripts/setup.sh test   same set-up, then the whole test suite: ctest on
 #                           the Release build, then the tests again under
 #                           AddressSanitizer + UBSan
+#   scripts/setup.sh sanitize   only the sanitizer pass (install, build in
+#                           build-asan/, ctest there)
 # Environment: LOWRANK_JOBS (parallel build jobs, default nproc),
 #              LOWRANK_SKIP_SANITIZE=1 to skip the sanitizer pass.
 set -euo pipefail
@@ -14,8 +16,35 @@ jobs="${LOWRANK_JOBS:-$(nproc)}"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# The tests (and the CLI that test_cli drives) under ASan + UBSan. -O1 without
+# full debug info (line tables only, for readable reports) compiles in about
+# half the time of RelWithDebInfo's -O2 -g and the tests still run in seconds;
+# no benchmarks. See docs/benchmarks.md, "CI time".
+sanitize_pass() {
+  step "tests under AddressSanitizer + UBSan in build-asan/"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWRANK_SANITIZE=ON -DLOWRANK_BENCH=OFF \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
+  cmake --build build-asan -j "$jobs"
+  # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs"
+}
+
+case "$mode" in
+  demo | test | sanitize) ;;
+  *)
+    echo "usage: scripts/setup.sh demo|test|sanitize" >&2
+    exit 2
+    ;;
+esac
+
 step "installing missing Debian packages"
 scripts/install-deps.sh
+
+if [[ "$mode" == sanitize ]]; then
+  sanitize_pass
+  exit 0
+fi
 
 step "configuring and building (Release) in build/"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -30,17 +59,7 @@ case "$mode" in
     step "unit and integration tests (Release)"
     ctest --test-dir build --output-on-failure -j "$jobs"
     if [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]]; then
-      step "tests under AddressSanitizer + UBSan in build-asan/"
-      cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWRANK_SANITIZE=ON \
-            -DLOWRANK_BENCH=OFF >/dev/null
-      cmake --build build-asan -j "$jobs"
-      # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
-      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --test-dir build-asan --output-on-failure -j "$jobs"
+      sanitize_pass
     fi
-    ;;
-  *)
-    echo "usage: scripts/setup.sh demo|test" >&2
-    exit 2
     ;;
 esac
