@@ -1,0 +1,580 @@
+// Extended logit matrix, its rank and LINGEN (see logits.hpp).
+#include "lowrank/diagnostics/logits.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "lowrank/linalg/spectral.hpp"
+#include "lowrank/linalg/svd.hpp"
+#include "lowrank/nn/layers.hpp"
+
+namespace lowrank::diagnostics {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+template <class T>
+nn::Act<T> bias_of(const nn::Linear<T>& l) {
+  return l.spec().bias ? l.b : nn::Act<T>();
+}
+
+template <class T>
+void linear(const nn::Act<T>& x, const nn::Act<T>& w, const nn::Act<T>& b, nn::Act<T>& y) {
+  nn::linear_forward(x, w, b.size() ? &b : nullptr, y);
+}
+
+// Rotary embedding of rows r = b*L + t at absolute position first + t: the
+// same rotation as nn::rope_apply, which places row r at r % T.
+template <class T>
+void rope_at(nn::Act<T>& x, Index L, Index first, Index H, double theta) {
+  const Index D = x.cols() / H;
+  for (Index row = 0; row < x.rows(); ++row) {
+    const Index pos = first + row % L;
+    for (Index i = 0; i < D / 2; ++i) {
+      const double freq = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
+      const double ang = static_cast<double>(pos) * freq;
+      const T c = static_cast<T>(std::cos(ang)), s = static_cast<T>(std::sin(ang));
+      for (Index h = 0; h < H; ++h) {
+        T& a = x(row, h * D + 2 * i);
+        T& b = x(row, h * D + 2 * i + 1);
+        const T a0 = a, b0 = b;
+        a = a0 * c - b0 * s;
+        b = a0 * s + b0 * c;
+      }
+    }
+  }
+}
+
+// log softmax of a vector (max-shifted).
+VectorXd log_softmax(const VectorXd& z) {
+  const double mx = z.maxCoeff();
+  const double lse = mx + std::log((z.array() - mx).exp().sum());
+  return (z.array() - lse).matrix();
+}
+
+// KL(p || q) from log-probabilities.
+double kl_from_logs(const VectorXd& lp, const VectorXd& lq) {
+  return std::max(0.0, (lp.array().exp() * (lp - lq).array()).sum());
+}
+
+void check_tokens(const Tokens& t, Index vocab, const char* what, std::size_t index) {
+  for (auto z : t)
+    if (z < 0 || z >= vocab)
+      throw InvalidArgument(std::string(what) + " " + std::to_string(index) + " holds token id " + std::to_string(z) +
+                            " outside the model's vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+}  // namespace
+
+// ---- GptDecoder -------------------------------------------------------------
+
+template <class T>
+GptDecoder<T>::GptDecoder(const nn::Gpt<T>& model) : m_cfg(model.config()) {
+  m_wte = model.wte;
+  m_lnf = model.ln_f;
+  m_head = model.lm_head.effective_weight();
+  for (const auto& bl : model.blocks) {
+    Layer l;
+    l.ln1 = bl.ln1;
+    l.ln2 = bl.ln2;
+    l.wq = bl.q.effective_weight();
+    l.wk = bl.k.effective_weight();
+    l.wv = bl.v.effective_weight();
+    l.wo = bl.o.effective_weight();
+    l.wgate = bl.gate.effective_weight();
+    l.wup = bl.up.effective_weight();
+    l.wdown = bl.down.effective_weight();
+    l.bq = bias_of(bl.q);
+    l.bk = bias_of(bl.k);
+    l.bv = bias_of(bl.v);
+    l.bo = bias_of(bl.o);
+    l.bgate = bias_of(bl.gate);
+    l.bup = bias_of(bl.up);
+    l.bdown = bias_of(bl.down);
+    m_layers.push_back(std::move(l));
+  }
+}
+
+template <class T>
+typename GptDecoder<T>::Cache GptDecoder<T>::empty_cache() const {
+  Cache c;
+  c.k.assign(m_layers.size(), nn::Act<T>(0, m_cfg.width));
+  c.v.assign(m_layers.size(), nn::Act<T>(0, m_cfg.width));
+  return c;
+}
+
+template <class T>
+nn::Act<T> GptDecoder<T>::append(Cache& cache, const Tokens& tokens) const {
+  return run(cache, tokens, 1, static_cast<Index>(tokens.size()), &cache);
+}
+
+template <class T>
+nn::Act<T> GptDecoder<T>::branch(const Cache& cache, const Tokens& tokens, Index B, Index L) const {
+  return run(cache, tokens, B, L, nullptr);
+}
+
+template <class T>
+nn::Act<T> GptDecoder<T>::run(const Cache& cache, const Tokens& tokens, Index B, Index L, Cache* grow) const {
+  const Index P = cache.length, C = m_cfg.width, H = m_cfg.n_head, D = C / H, N = B * L;
+  if (B < 1 || L < 1 || static_cast<Index>(tokens.size()) != N)
+    throw InvalidArgument("GptDecoder: expected B*L = " + std::to_string(N) + " >= 1 tokens, got " +
+                          std::to_string(tokens.size()));
+  if (P + L > m_cfg.context)
+    throw InvalidArgument("GptDecoder: " + std::to_string(P) + " cached + " + std::to_string(L) +
+                          " new tokens exceed the model's context of " + std::to_string(m_cfg.context));
+  if (static_cast<Index>(cache.k.size()) != static_cast<Index>(m_layers.size()))
+    throw InvalidArgument("GptDecoder: cache does not belong to this model");
+  const T eps = static_cast<T>(m_cfg.norm_eps);
+  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  nn::Act<T> x(N, C), ln, q, k, v, att, tmp, a, b, h;
+  Vector<T> rstd;
+  for (Index i = 0; i < N; ++i) {
+    const auto z = tokens[static_cast<std::size_t>(i)];
+    if (z < 0 || z >= m_cfg.vocab)
+      throw InvalidArgument("GptDecoder: token id " + std::to_string(z) + " outside [0, " +
+                            std::to_string(m_cfg.vocab) + ")");
+    x.row(i) = m_wte.row(z);
+  }
+  for (std::size_t li = 0; li < m_layers.size(); ++li) {
+    const Layer& ly = m_layers[li];
+    nn::rmsnorm_forward(x, ly.ln1, eps, ln, rstd);
+    linear(ln, ly.wq, ly.bq, q);
+    linear(ln, ly.wk, ly.bk, k);
+    linear(ln, ly.wv, ly.bv, v);
+    rope_at(q, L, P, H, m_cfg.rope_theta);
+    rope_at(k, L, P, H, m_cfg.rope_theta);
+    const nn::Act<T>& kc = cache.k[li];
+    const nn::Act<T>& vc = cache.v[li];
+    att.setZero(N, C);
+    // Query t of continuation b attends to the P cached positions and to
+    // positions 0..t of its own continuation: softmax over [S_cache | S_self].
+#pragma omp parallel for schedule(static) collapse(2) if (N * (P + L) * C > 262144)
+    for (Index bi = 0; bi < B; ++bi) {
+      for (Index hi = 0; hi < H; ++hi) {
+        const auto Q = q.block(bi * L, hi * D, L, D);
+        const auto K = k.block(bi * L, hi * D, L, D);
+        const auto V = v.block(bi * L, hi * D, L, D);
+        Matrix<T> sc(L, P), ss = (Q * K.transpose()) * scale;
+        if (P > 0) sc.noalias() = (Q * kc.block(0, hi * D, P, D).transpose()) * scale;
+        for (Index t = 0; t < L; ++t) {
+          T mx = -std::numeric_limits<T>::infinity();
+          for (Index s = 0; s < P; ++s) mx = std::max(mx, sc(t, s));
+          for (Index s = 0; s <= t; ++s) mx = std::max(mx, ss(t, s));
+          T sum = 0;
+          for (Index s = 0; s < P; ++s) sum += (sc(t, s) = std::exp(sc(t, s) - mx));
+          for (Index s = 0; s <= t; ++s) sum += (ss(t, s) = std::exp(ss(t, s) - mx));
+          for (Index s = 0; s < P; ++s) sc(t, s) /= sum;
+          for (Index s = 0; s <= t; ++s) ss(t, s) /= sum;
+          for (Index s = t + 1; s < L; ++s) ss(t, s) = 0;
+        }
+        auto out = att.block(bi * L, hi * D, L, D);
+        out.noalias() = ss * V;
+        if (P > 0) out.noalias() += sc * vc.block(0, hi * D, P, D);
+      }
+    }
+    if (grow) {
+      grow->k[li].conservativeResize(P + L, C);
+      grow->v[li].conservativeResize(P + L, C);
+      grow->k[li].bottomRows(L) = k;
+      grow->v[li].bottomRows(L) = v;
+    }
+    linear(att, ly.wo, ly.bo, tmp);
+    x += tmp;
+    nn::rmsnorm_forward(x, ly.ln2, eps, ln, rstd);
+    linear(ln, ly.wgate, ly.bgate, a);
+    linear(ln, ly.wup, ly.bup, b);
+    nn::swiglu_forward(a, b, h);
+    linear(h, ly.wdown, ly.bdown, tmp);
+    x += tmp;
+  }
+  if (grow) grow->length = P + L;
+  nn::rmsnorm_forward(x, m_lnf, eps, ln, rstd);
+  nn::Act<T> logits;
+  nn::linear_forward(ln, m_head, static_cast<const nn::Act<T>*>(nullptr), logits);
+  return logits;
+}
+
+template class GptDecoder<float>;
+template class GptDecoder<double>;
+
+// ---- extended logit matrix ---------------------------------------------------
+
+namespace {
+
+template <class T>
+void validate_inputs(const nn::Gpt<T>& model, const std::vector<Tokens>& histories, const std::vector<Tokens>& futures,
+                     Index extra = 0) {
+  const auto& cfg = model.config();
+  if (histories.empty()) throw InvalidArgument("logit matrix: no histories given");
+  if (futures.empty()) throw InvalidArgument("logit matrix: no futures given");
+  const auto L = static_cast<Index>(futures[0].size());
+  if (L < 1) throw InvalidArgument("logit matrix: futures must hold at least one token");
+  for (std::size_t j = 0; j < futures.size(); ++j) {
+    if (static_cast<Index>(futures[j].size()) != L)
+      throw InvalidArgument("logit matrix: future " + std::to_string(j) + " has " + std::to_string(futures[j].size()) +
+                            " tokens, future 0 has " + std::to_string(L) + " (all futures must have one length)");
+    check_tokens(futures[j], cfg.vocab, "future", j);
+  }
+  for (std::size_t i = 0; i < histories.size(); ++i) {
+    const auto P = static_cast<Index>(histories[i].size());
+    if (P < 1) throw InvalidArgument("logit matrix: history " + std::to_string(i) + " is empty");
+    if (P + std::max(L, extra) > cfg.context)
+      throw InvalidArgument("logit matrix: history " + std::to_string(i) + " (" + std::to_string(P) + " tokens) + " +
+                            std::to_string(std::max(L, extra)) + " more tokens exceed the model's context of " +
+                            std::to_string(cfg.context));
+    check_tokens(histories[i], cfg.vocab, "history", i);
+  }
+}
+
+}  // namespace
+
+template <class T>
+LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& histories,
+                               const std::vector<Tokens>& futures, const LogitMatrixOptions& options,
+                               const ProgressCallback& progress) {
+  validate_inputs(model, histories, futures);
+  const auto t0 = Clock::now();
+  const Index V = model.config().vocab, n = static_cast<Index>(histories.size());
+  const Index m = static_cast<Index>(futures.size()), L = static_cast<Index>(futures[0].size());
+  const Index blocks = 1 + m * L;
+  LogitMatrix out;
+  out.vocab = V;
+  out.blocks = blocks;
+  out.future_length = L;
+  out.k = (options.top_k <= 0 || options.top_k >= V) ? V : options.top_k;
+  // full[i, b*V + z]: centred logit of z after history i and future prefix b.
+  Matrix<double> full(n, blocks * V);
+  Tokens all_futures;
+  for (const auto& f : futures) all_futures.insert(all_futures.end(), f.begin(), f.end());
+  std::optional<GptDecoder<T>> decoder;
+  if (!options.naive) decoder.emplace(model);
+  Index done = 0;
+  for (Index i = 0; i < n; ++i) {
+    if (interrupt_requested()) {
+      out.status = Status::Interrupted;
+      break;
+    }
+    const Tokens& hist = histories[static_cast<std::size_t>(i)];
+    const auto P = static_cast<Index>(hist.size());
+    auto put = [&](Index block, const auto& row) {
+      full.row(i).segment(block * V, V) = row.template cast<double>();
+    };
+    if (!options.naive) {
+      auto cache = decoder->empty_cache();
+      const nn::Act<T> h = decoder->append(cache, hist);
+      put(0, h.row(P - 1));
+      const nn::Act<T> f = decoder->branch(cache, all_futures, m, L);
+      for (Index r = 0; r < m * L; ++r) put(1 + r, f.row(r));
+    } else {
+      for (Index j = 0; j < m; ++j) {
+        Tokens seq = hist;
+        seq.insert(seq.end(), futures[static_cast<std::size_t>(j)].begin(), futures[static_cast<std::size_t>(j)].end());
+        model.forward(seq, {}, 1, P + L);
+        const auto& lg = model.logits();
+        if (j == 0) put(0, lg.row(P - 1));
+        for (Index t = 0; t < L; ++t) put(1 + j * L + t, lg.row(P + t));
+      }
+    }
+    for (Index b = 0; b < blocks; ++b) {
+      auto seg = full.row(i).segment(b * V, V);
+      seg.array() -= seg.mean();
+    }
+    ++done;
+    if (progress) {
+      ProgressEvent ev;
+      ev.stage = "logit-matrix";
+      ev.iteration = static_cast<int>(done);
+      ev.objective = std::numeric_limits<double>::quiet_NaN();
+      ev.change = static_cast<double>(done) / static_cast<double>(n);
+      ev.elapsed_s = seconds_since(t0);
+      progress(ev);
+    }
+  }
+  // Top-k tokens of each block by softmax probability averaged over the rows.
+  const Index k = out.k;
+  out.tokens.resize(static_cast<std::size_t>(blocks * k));
+  out.values.resize(done, blocks * k);
+  std::vector<std::int32_t> order(static_cast<std::size_t>(V));
+  for (Index b = 0; b < blocks; ++b) {
+    std::iota(order.begin(), order.end(), 0);
+    if (k < V) {
+      VectorXd mean_p = VectorXd::Zero(V);
+      for (Index i = 0; i < done; ++i) mean_p += log_softmax(full.row(i).segment(b * V, V).transpose()).array().exp().matrix();
+      std::stable_sort(order.begin(), order.end(), [&](std::int32_t x, std::int32_t y) { return mean_p(x) > mean_p(y); });
+      std::sort(order.begin(), order.begin() + k);
+    }
+    for (Index c = 0; c < k; ++c) {
+      const auto z = order[static_cast<std::size_t>(c)];
+      out.tokens[static_cast<std::size_t>(b * k + c)] = z;
+      out.values.col(b * k + c) = full.col(b * V + z).head(done);
+    }
+  }
+  out.elapsed_s = seconds_since(t0);
+  return out;
+}
+
+template LogitMatrix build_logit_matrix<float>(nn::Gpt<float>&, const std::vector<Tokens>&, const std::vector<Tokens>&,
+                                               const LogitMatrixOptions&, const ProgressCallback&);
+template LogitMatrix build_logit_matrix<double>(nn::Gpt<double>&, const std::vector<Tokens>&, const std::vector<Tokens>&,
+                                                const LogitMatrixOptions&, const ProgressCallback&);
+
+// ---- rank analysis ---------------------------------------------------------------
+
+LogitRankResult analyze_logit_matrix(const LogitMatrix& lm, const LogitRankOptions& options) {
+  const Matrix<double>& M = lm.values;
+  if (M.rows() == 0 || M.cols() == 0) throw InvalidArgument("logit matrix is empty");
+  if (!M.allFinite()) throw InvalidArgument("logit matrix holds NaN or Inf entries");
+  if (lm.k < 1 || lm.blocks * lm.k != M.cols())
+    throw InvalidArgument("logit matrix: " + std::to_string(M.cols()) + " columns do not match " +
+                          std::to_string(lm.blocks) + " blocks of " + std::to_string(lm.k) + " tokens");
+  const Index mn = std::min(M.rows(), M.cols());
+  std::vector<Index> ranks = options.ranks;
+  if (ranks.empty()) {
+    for (Index r = 1; r < mn; r *= 2) ranks.push_back(r);
+    ranks.push_back(mn);
+  }
+  for (Index r : ranks)
+    if (r < 1 || r > mn)
+      throw InvalidArgument("rank " + std::to_string(r) + " is outside [1, " + std::to_string(mn) +
+                            "] for a " + std::to_string(M.rows()) + " x " + std::to_string(M.cols()) + " logit matrix");
+  LogitRankResult res;
+  res.rows = M.rows();
+  res.cols = M.cols();
+  const auto svd = full_svd(M);
+  res.singular_values = svd.S;
+  const VectorXd& s = svd.S;
+  const double tol = (s.size() ? s(0) : 0.0) * static_cast<double>(std::max(M.rows(), M.cols())) *
+                     std::numeric_limits<double>::epsilon();
+  PowerLawDecayOptions fit = options.fit;
+  if (fit.last == 0) {
+    Index above = 0;
+    for (Index i = 0; i < s.size(); ++i)
+      if (s(i) > tol) above = i + 1;
+    fit.last = std::min(std::max<Index>(2, mn / 2), std::max<Index>(above, 1));
+    fit.last = std::max(fit.last, fit.first);
+  }
+  res.decay = fit_power_law_decay(s, tol, fit);
+  res.stable_rank = stable_rank(s);
+  res.energy_rank_90 = energy_rank(s, 0.90);
+  res.energy_rank_99 = energy_rank(s, 0.99);
+  const double total = s.squaredNorm();
+  const Index k = lm.k;
+  for (Index r : ranks) {
+    RankPoint pt;
+    pt.rank = r;
+    pt.relative_error = total > 0 ? std::sqrt(std::max(0.0, s.tail(s.size() - r).squaredNorm() / total)) : 0.0;
+    const Matrix<double> Mr = svd.U.leftCols(r) * s.head(r).asDiagonal() * svd.V.leftCols(r).transpose();
+    double kl = 0;
+    for (Index i = 0; i < M.rows(); ++i)
+      for (Index b = 0; b < lm.blocks; ++b)
+        kl += kl_from_logs(log_softmax(M.row(i).segment(b * k, k).transpose()),
+                           log_softmax(Mr.row(i).segment(b * k, k).transpose()));
+    pt.mean_kl = kl / static_cast<double>(M.rows() * lm.blocks);
+    res.reconstruction.push_back(pt);
+  }
+  return res;
+}
+
+// ---- LINGEN ----------------------------------------------------------------------
+
+VectorXd lingen_coefficients(const Matrix<double>& a, const VectorXd& y, double ridge) {
+  if (!(ridge >= 0)) throw InvalidArgument("ridge must be >= 0, got " + std::to_string(ridge));
+  if (a.cols() != y.size())
+    throw InvalidArgument("lingen: target row has " + std::to_string(y.size()) + " entries, the others " +
+                          std::to_string(a.cols()));
+  if (ridge == 0) {
+    const Matrix<double> at = a.transpose();
+    return at.completeOrthogonalDecomposition().solve(y);
+  }
+  Matrix<double> g = a * a.transpose();
+  g.diagonal().array() += ridge;
+  return g.ldlt().solve(a * y);
+}
+
+template <class T>
+LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<Tokens>& others,
+                    const std::vector<Tokens>& futures, const LingenOptions& options, const ProgressCallback& progress) {
+  if (others.empty()) throw InvalidArgument("lingen: needs at least one other history");
+  if (!(options.ridge >= 0)) throw InvalidArgument("lingen: ridge must be >= 0");
+  if (options.length < 1) throw InvalidArgument("lingen: length must be >= 1");
+  if (options.samples < 1) throw InvalidArgument("lingen: samples must be >= 1");
+  std::vector<Tokens> all = others;
+  all.push_back(target);
+  // Generation runs h.g with |g| <= length - 1.
+  validate_inputs(model, all, futures, options.length - 1);
+  const Index n = static_cast<Index>(others.size()), V = model.config().vocab;
+  LingenResult res;
+  const LogitMatrix lm = build_logit_matrix(model, all, futures, options.matrix, progress);
+  if (lm.status == Status::Interrupted) {
+    res.status = Status::Interrupted;
+    return res;
+  }
+  const Matrix<double> A = lm.values.topRows(n);
+  const VectorXd y = lm.values.row(n).transpose();
+  res.coefficients = lingen_coefficients(A, y, options.ridge);
+  const double yn = y.norm();
+  res.fit_relative_residual = yn > 0 ? (y - A.transpose() * res.coefficients).norm() / yn : 0.0;
+
+  const GptDecoder<T> dec(model);
+  using Cache = typename GptDecoder<T>::Cache;
+  auto centred = [](const auto& row) {
+    VectorXd z = row.transpose().template cast<double>();
+    z.array() -= z.mean();
+    return z;
+  };
+  std::vector<Cache> caches0(static_cast<std::size_t>(n + 1));
+  std::vector<VectorXd> logits0(static_cast<std::size_t>(n + 1));
+  for (Index j = 0; j <= n; ++j) {
+    auto& c = caches0[static_cast<std::size_t>(j)];
+    c = dec.empty_cache();
+    const auto& h = all[static_cast<std::size_t>(j)];
+    logits0[static_cast<std::size_t>(j)] = centred(dec.append(c, h).row(static_cast<Index>(h.size()) - 1));
+  }
+  const Index steps = options.length;
+  res.kl_lingen_by_step.assign(static_cast<std::size_t>(steps), 0.0);
+  res.kl_baseline_by_step.assign(static_cast<std::size_t>(steps), 0.0);
+  for (Index sidx = 0; sidx < options.samples; ++sidx) {
+    std::mt19937_64 rng(options.seed + static_cast<std::uint64_t>(sidx));
+    auto caches = caches0;
+    auto logits = logits0;
+    LingenSample smp;
+    for (Index t = 0; t < steps; ++t) {
+      if (interrupt_requested()) {
+        res.status = Status::Interrupted;
+        break;
+      }
+      VectorXd comb = VectorXd::Zero(V), base = VectorXd::Zero(V);
+      for (Index j = 0; j < n; ++j) {
+        comb += res.coefficients(j) * logits[static_cast<std::size_t>(j)];
+        base += logits[static_cast<std::size_t>(j)] / static_cast<double>(n);
+      }
+      const VectorXd lp = log_softmax(logits[static_cast<std::size_t>(n)]);
+      const VectorXd lq = log_softmax(comb), lb = log_softmax(base);
+      smp.kl_lingen.push_back(kl_from_logs(lp, lq));
+      smp.kl_baseline.push_back(kl_from_logs(lp, lb));
+      const VectorXd q = lq.array().exp();
+      std::discrete_distribution<std::int32_t> pick(q.data(), q.data() + q.size());
+      const std::int32_t z = pick(rng);
+      smp.tokens.push_back(z);
+      if (t + 1 == steps) break;
+      for (Index j = 0; j <= n; ++j)
+        logits[static_cast<std::size_t>(j)] = centred(dec.append(caches[static_cast<std::size_t>(j)], Tokens{z}).row(0));
+    }
+    res.samples.push_back(std::move(smp));
+    if (res.status == Status::Interrupted) break;
+    if (progress) {
+      ProgressEvent ev;
+      ev.stage = "lingen";
+      ev.iteration = static_cast<int>(sidx + 1);
+      ev.objective = std::numeric_limits<double>::quiet_NaN();
+      progress(ev);
+    }
+  }
+  double sl = 0, sb = 0;
+  Index cnt = 0;
+  std::vector<Index> per_step(static_cast<std::size_t>(steps), 0);
+  for (const auto& smp : res.samples)
+    for (std::size_t t = 0; t < smp.kl_lingen.size(); ++t) {
+      res.kl_lingen_by_step[t] += smp.kl_lingen[t];
+      res.kl_baseline_by_step[t] += smp.kl_baseline[t];
+      ++per_step[t];
+      sl += smp.kl_lingen[t];
+      sb += smp.kl_baseline[t];
+      ++cnt;
+    }
+  for (std::size_t t = 0; t < per_step.size(); ++t)
+    if (per_step[t] > 0) {
+      res.kl_lingen_by_step[t] /= static_cast<double>(per_step[t]);
+      res.kl_baseline_by_step[t] /= static_cast<double>(per_step[t]);
+    }
+  res.mean_kl_lingen = cnt ? sl / static_cast<double>(cnt) : 0.0;
+  res.mean_kl_baseline = cnt ? sb / static_cast<double>(cnt) : 0.0;
+  return res;
+}
+
+template LingenResult lingen<float>(nn::Gpt<float>&, const Tokens&, const std::vector<Tokens>&,
+                                    const std::vector<Tokens>&, const LingenOptions&, const ProgressCallback&);
+template LingenResult lingen<double>(nn::Gpt<double>&, const Tokens&, const std::vector<Tokens>&,
+                                     const std::vector<Tokens>&, const LingenOptions&, const ProgressCallback&);
+
+// ---- text helpers -----------------------------------------------------------------
+
+std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index length, std::uint64_t seed,
+                                   const std::string& what) {
+  if (count < 1) throw InvalidArgument("number of " + what + " windows must be >= 1");
+  if (length < 1) throw InvalidArgument("length of the " + what + " windows must be >= 1");
+  const Index chunks = static_cast<Index>(tokens.size()) / length;
+  if (count > chunks)
+    throw InvalidArgument(what + " has " + std::to_string(tokens.size()) + " tokens: room for " + std::to_string(chunks) +
+                          " disjoint windows of " + std::to_string(length) + " tokens, " + std::to_string(count) +
+                          " requested");
+  std::vector<Index> ids(static_cast<std::size_t>(chunks));
+  std::iota(ids.begin(), ids.end(), Index{0});
+  std::mt19937_64 rng(seed);
+  std::vector<Tokens> out;
+  for (Index i = 0; i < count; ++i) {  // partial Fisher-Yates
+    std::uniform_int_distribution<Index> u(i, chunks - 1);
+    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(u(rng))]);
+    const auto start = tokens.begin() + static_cast<std::ptrdiff_t>(ids[static_cast<std::size_t>(i)] * length);
+    out.emplace_back(start, start + static_cast<std::ptrdiff_t>(length));
+  }
+  return out;
+}
+
+Tokens shuffled(const Tokens& tokens, std::uint64_t seed) {
+  Tokens out = tokens;
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = out.size(); i > 1; --i) {
+    std::uniform_int_distribution<std::size_t> u(0, i - 1);
+    std::swap(out[i - 1], out[u(rng)]);
+  }
+  return out;
+}
+
+// ---- JSON ------------------------------------------------------------------------
+
+nlohmann::json to_json(const LogitRankResult& r, bool with_values) {
+  nlohmann::json j;
+  j["rows"] = r.rows;
+  j["cols"] = r.cols;
+  j["alpha"] = r.decay.alpha;
+  j["fit"] = {{"alpha", r.decay.alpha}, {"c", r.decay.c}, {"first", r.decay.first}, {"last", r.decay.last},
+              {"r_squared", r.decay.r_squared}};
+  j["stable_rank"] = r.stable_rank;
+  j["energy_rank_90"] = r.energy_rank_90;
+  j["energy_rank_99"] = r.energy_rank_99;
+  auto rec = nlohmann::json::array();
+  for (const auto& p : r.reconstruction)
+    rec.push_back({{"rank", p.rank}, {"relative_error", p.relative_error}, {"mean_kl", p.mean_kl}});
+  j["reconstruction"] = rec;
+  if (with_values)
+    j["singular_values"] = std::vector<double>(r.singular_values.data(), r.singular_values.data() + r.singular_values.size());
+  return j;
+}
+
+nlohmann::json to_json(const LingenResult& r) {
+  nlohmann::json j;
+  j["status"] = to_string(r.status);
+  j["coefficients"] = std::vector<double>(r.coefficients.data(), r.coefficients.data() + r.coefficients.size());
+  j["coefficient_sum"] = r.coefficients.sum();
+  j["fit_relative_residual"] = r.fit_relative_residual;
+  j["mean_kl_lingen"] = r.mean_kl_lingen;
+  j["mean_kl_baseline"] = r.mean_kl_baseline;
+  j["kl_lingen_by_step"] = r.kl_lingen_by_step;
+  j["kl_baseline_by_step"] = r.kl_baseline_by_step;
+  return j;
+}
+
+}  // namespace lowrank::diagnostics
