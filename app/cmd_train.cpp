@@ -78,9 +78,13 @@ nlohmann::json memory_json(const nn::MemoryReport& m) {
           {"optimizer_bytes_analytic", m.optimizer_bytes_analytic},
           {"activation_bytes", m.activation_bytes},
           {"activation_bytes_analytic", m.activation_bytes_analytic},
+          {"weight_cache_bytes", m.weight_cache_bytes},
+          {"weight_cache_bytes_analytic", m.weight_cache_bytes_analytic},
+          {"workspace_bytes_analytic", m.workspace_bytes_analytic},
           {"total_analytic_bytes", m.total_analytic_bytes()},
           {"baseline_rss_bytes", m.baseline_rss_bytes},
-          {"peak_rss_bytes", m.peak_rss_bytes}};
+          {"peak_rss_bytes", m.peak_rss_bytes},
+          {"rss_growth_bytes", m.rss_growth_bytes()}};
 }
 
 void run_train_cmd(const TrainFlags& f) {
@@ -178,7 +182,13 @@ void run_train_cmd(const TrainFlags& f) {
     fmt::print("parameters       {} (dense equivalent {})\n", res.memory.param_count, res.memory.dense_equivalent_params);
     fmt::print("optimizer state  {:.3f} MiB\n", static_cast<double>(res.memory.optimizer_bytes) / 1048576.0);
     fmt::print("activations      {:.3f} MiB\n", static_cast<double>(res.memory.activation_bytes) / 1048576.0);
-    fmt::print("peak RSS         {:.1f} MiB\n", static_cast<double>(res.memory.peak_rss_bytes) / 1048576.0);
+    fmt::print("weight cache     {:.3f} MiB (SLTrain's dense W)\n", static_cast<double>(res.memory.weight_cache_bytes) / 1048576.0);
+    fmt::print("memory, analytic {:.1f} MiB (params, grads, optimizer, activations, caches, backward workspace)\n",
+               static_cast<double>(res.memory.total_analytic_bytes()) / 1048576.0);
+    fmt::print("memory, measured {:.1f} MiB (peak RSS {:.1f} MiB - RSS before the model {:.1f} MiB)\n",
+               static_cast<double>(res.memory.rss_growth_bytes()) / 1048576.0,
+               static_cast<double>(res.memory.peak_rss_bytes) / 1048576.0,
+               static_cast<double>(res.memory.baseline_rss_bytes) / 1048576.0);
     if (!opt.checkpoint_dir.empty()) fmt::print("checkpoint       {}\n", opt.checkpoint_dir);
   }
   if (res.status == Status::NumericalIssue) {

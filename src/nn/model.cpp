@@ -1,6 +1,7 @@
 // Gpt and Mlp forward/backward built from the layer functions.
 #include "lowrank/nn/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -183,6 +184,34 @@ std::size_t Gpt<T>::activation_bytes() const {
   for (const auto& bl : blocks)
     for (const auto* l : {&bl.q, &bl.k, &bl.v, &bl.o, &bl.gate, &bl.up, &bl.down}) bytes += l->cache_bytes();
   return bytes;
+}
+
+template <class T>
+std::size_t Gpt<T>::weight_cache_bytes() const {
+  std::size_t bytes = 0;
+  for (const auto& bl : blocks)
+    for (const auto* l : {&bl.q, &bl.k, &bl.v, &bl.o, &bl.gate, &bl.up, &bl.down}) bytes += l->weight_cache_bytes();
+  return bytes;
+}
+
+std::size_t gpt_weight_cache_bytes_analytic(const GptConfig& c, std::size_t scalar_bytes) {
+  if (c.linear.kind != Parameterization::SLTrain) return 0;
+  const auto C = static_cast<std::size_t>(c.width), F = static_cast<std::size_t>(c.hidden_size());
+  return static_cast<std::size_t>(c.n_layer) * (4 * C * C + 3 * C * F) * scalar_bytes;
+}
+
+std::size_t gpt_workspace_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes) {
+  // Live at once in Gpt::backward (see the header): the largest of the two
+  // moments, "q/k/v backward" (dx, dtmp, dln2, dln1, dq, dk, dv as [N,C] and
+  // d(gate), d(up) as [N,F]) and "gate backward of a later layer" (dtmp is
+  // still [N,F] then, dln1 not yet allocated).
+  const auto N = static_cast<std::size_t>(B * c.context);
+  const auto C = static_cast<std::size_t>(c.width), F = static_cast<std::size_t>(c.hidden_size());
+  const auto V = static_cast<std::size_t>(c.vocab);
+  const std::size_t later = c.n_layer > 1 ? 5 : 2;  // dq, dk, dv exist from the second layer on
+  std::size_t n = N * V + std::max(7 * N * C + 2 * N * F, later * N * C + 3 * N * F);
+  if (c.linear.kind == Parameterization::SLTrain) n += F * C;
+  return n * scalar_bytes;
 }
 
 std::size_t gpt_activation_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes) {

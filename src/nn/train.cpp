@@ -91,9 +91,9 @@ std::size_t peak_rss_bytes() {
 // ---- trainer ------------------------------------------------------------------
 
 Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
-  m_baseline_rss = current_rss_bytes();
   if (m_opt.data_path.empty()) throw InvalidArgument("no training text given (data)");
   m_data = load_text(m_opt.data_path, m_opt.val_fraction, m_opt.model.context);
+  m_baseline_rss = current_rss_bytes();
   m_opt.model.vocab = m_data.tokenizer.size();
   m_opt.validate();
   model = Gpt<float>(m_opt.model);
@@ -130,6 +130,9 @@ MemoryReport Trainer::memory() const {
   r.optimizer_bytes_analytic = analytic_optimizer_bytes(m_opt.model, m_opt.optim);
   r.activation_bytes = model.activation_bytes();
   r.activation_bytes_analytic = gpt_activation_bytes_analytic(m_opt.model, m_opt.batch, sizeof(float));
+  r.weight_cache_bytes = model.weight_cache_bytes();
+  r.weight_cache_bytes_analytic = gpt_weight_cache_bytes_analytic(m_opt.model, sizeof(float));
+  r.workspace_bytes_analytic = gpt_workspace_bytes_analytic(m_opt.model, m_opt.batch, sizeof(float));
   r.peak_rss_bytes = peak_rss_bytes();
   r.baseline_rss_bytes = m_baseline_rss;
   return r;

@@ -45,6 +45,12 @@ TEST(CliNn, TrainResumeAndSample) {
   EXPECT_EQ(j["step"], 6);
   EXPECT_EQ(j["parameterization"], "sltrain");
   EXPECT_EQ(j["memory"]["param_count"], j["memory"]["param_count_analytic"]);
+  // the analytic-vs-RSS comparison itself is tests/nn NnMemory.AnalyticTotalIsWithinTenPercentOfPeakRssGrowth
+  EXPECT_GT(j["memory"]["total_analytic_bytes"].get<double>(), 0.0);
+  EXPECT_EQ(j["memory"]["rss_growth_bytes"].get<double>(),
+            j["memory"]["peak_rss_bytes"].get<double>() - j["memory"]["baseline_rss_bytes"].get<double>());
+  EXPECT_EQ(j["memory"]["weight_cache_bytes"], j["memory"]["weight_cache_bytes_analytic"]);  // sltrain: > 0
+  EXPECT_GT(j["memory"]["weight_cache_bytes"].get<double>(), 0.0);
   EXPECT_LT(j["memory"]["param_count"].get<long>(), j["memory"]["dense_equivalent_params"].get<long>());
   std::ifstream in(csv);
   std::string line, last;

@@ -79,6 +79,9 @@ class Linear {
   void collect(const std::string& prefix, std::vector<ParamRef<T>>& out);
   /// Bytes held in the activation cache (LowRank's x A^T).
   std::size_t cache_bytes() const { return static_cast<std::size_t>(m_xa.size()) * sizeof(T); }
+  /// Bytes of SLTrain's reconstructed dense W [out, in], built in forward and
+  /// kept for backward's dx = dy W (0 for the other kinds).
+  std::size_t weight_cache_bytes() const { return static_cast<std::size_t>(m_weff.size()) * sizeof(T); }
 
   // Parameters and gradients (public: checkpoints and diagnostics read them).
   Act<T> W, dW;        ///< Dense / GaLore [out, in]

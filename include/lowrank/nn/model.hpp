@@ -68,6 +68,8 @@ class Gpt {
   std::vector<Linear<T>*> linears();
   /// Bytes currently held by activation buffers (measured from the buffers).
   std::size_t activation_bytes() const;
+  /// Bytes held by SLTrain's reconstructed dense weights (see Linear).
+  std::size_t weight_cache_bytes() const;
 
   Act<T> wte, dwte;
   struct Block {
@@ -90,6 +92,15 @@ class Gpt {
 /// Analytic activation bytes of one Gpt forward at batch B (what
 /// Gpt::activation_bytes() measures), for the memory report.
 std::size_t gpt_activation_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes);
+/// Analytic bytes of SLTrain's reconstructed dense weights: the sum of
+/// out*in over the block projections (0 for the other parameterizations).
+std::size_t gpt_weight_cache_bytes_analytic(const GptConfig& c, std::size_t scalar_bytes);
+/// Analytic peak of the temporaries Gpt::backward holds at once (N = B*T,
+/// C = width, F = hidden, V = vocab): dlogits [N,V] for the whole pass, the
+/// residual gradient dx, the scratch dtmp, d(gate), d(up), dq, dk, dv and the
+/// two norm-input gradients, i.e. N*V + max(7 N*C + 2 N*F, 5 N*C + 3 N*F),
+/// plus SLTrain's dense dW [F,C] of one layer. Freed when backward returns.
+std::size_t gpt_workspace_bytes_analytic(const GptConfig& c, Index B, std::size_t scalar_bytes);
 
 struct MlpConfig {
   std::vector<Index> sizes;  ///< {in, hidden..., out}

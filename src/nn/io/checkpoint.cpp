@@ -135,8 +135,8 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
   }
   Trainer t;
   t.m_opt = stored;
-  t.m_baseline_rss = current_rss_bytes();
   t.m_data = load_text(stored.data_path, stored.val_fraction, stored.model.context);
+  t.m_baseline_rss = current_rss_bytes();
   const std::string vocab = unhex(meta.at("vocab_hex"), path);
   if (t.m_data.tokenizer.vocab() != vocab)
     throw InputError(stored.data_path, "the text's vocabulary (" + std::to_string(t.m_data.tokenizer.size()) +
