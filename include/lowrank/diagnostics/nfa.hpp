@@ -1,0 +1,240 @@
+#pragma once
+// The Neural Feature Ansatz (NFA) for multilayer perceptrons (issue 8, part 2).
+//
+// Radhakrishnan, Beaglehole, Pandit, Belkin, "Mechanism for feature learning
+// in neural networks and backpropagation-free machine learning models",
+// Science 383 (2024): after training, the neural feature matrix (NFM) of a
+// layer is proportional to a power of the average gradient outer product
+// (AGOP) of the network with respect to that layer's input,
+//
+//     W_l^T W_l  ~  G_l^alpha,   G_l = (1/n) sum_i J_l(x_i) J_l(x_i)^T,
+//
+// where the network is f = W_L s(... s(W_1 x + b_1) ...) + b_L, layer l maps
+// its input h_{l-1} (h_0 = x) to W_l h_{l-1} + b_l, and J_l(x) [d_{l-1}, c] is
+// the Jacobian of the c outputs with respect to h_{l-1} (so a multi-output
+// network sums J J^T over its outputs). The paper states alpha = 1; alpha =
+// 1/2 is the variant its later work uses.
+//
+// Deep linear networks (s = identity) with balanced weights
+// (W_{l+1}^T W_{l+1} = W_l W_l^T) give the exact law: J_l = (W_L ... W_l)^T,
+// so G_l = (W_l^T W_l)^(L-l+1), i.e. alpha = 1/(L-l+1) for layer l and 1/L for
+// the first layer (tests/diagnostics/nfa_test.cpp builds such a network in
+// closed form and recovers these exponents).
+//
+// Agreement is measured by the uncentred cosine similarity of two matrices,
+//     cos(A, B) = <A, B>_F / (||A||_F ||B||_F),
+// for alpha in {1, 1/2, 1/L, 1/(L-l+1)} and the best alpha on a grid. Powers
+// of G come from one symmetric eigendecomposition G = V diag(lambda) V^T with
+// negative eigenvalues (round-off) clipped to 0; then
+//     cos(A, G^alpha) = sum_i lambda_i^alpha (V^T A V)_ii /
+//                       (||A||_F sqrt(sum_i lambda_i^(2 alpha))),
+// so a whole alpha grid costs O(d) per point after one O(d^3) eigensolve.
+//
+// The centred AGOP replaces J by J - mean(J) (the covariance of the
+// Jacobians, summed over outputs): G_c = G - sum_k m_k m_k^T with m_k the mean
+// gradient of output k. It removes the part of G that a linear model of the
+// inputs already explains; it is zero for a linear network (cos is then NaN).
+//
+// Baselines: the NFA of the network at initialisation (its own NFM against its
+// own AGOP) and the initial NFM against the trained AGOP, which says how much
+// of the trained correlation a random W_0 already has.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lowrank/core/error.hpp"
+#include "lowrank/core/progress.hpp"
+#include "lowrank/linalg/types.hpp"
+#include "lowrank/nn/model.hpp"
+
+namespace lowrank::diagnostics {
+
+/// Element-wise activation between layers: the engine's (nn::Activation) or
+/// the identity, which makes a deep linear network.
+enum class MlpActivation { ReLU, GELU, Tanh, Linear };
+/// "relu" | "gelu" | "tanh" | "linear"; throws InvalidArgument otherwise.
+MlpActivation parse_mlp_activation(const std::string& name);
+const char* to_string(MlpActivation a) noexcept;
+
+/// A dense MLP as the NFA sees it: layer l (0-based here) computes
+/// h_{l+1} = s(W_l h_l + b_l), the last layer without s. weights[l] is
+/// [out, in] (the engine's layout); biases[l] has `out` entries or is empty
+/// (zero bias). LowRank / SLTrain layers enter through their effective weight.
+struct DenseMlp {
+  std::vector<Matrix<double>> weights;
+  std::vector<Vector<double>> biases;
+  MlpActivation activation = MlpActivation::ReLU;
+
+  Index depth() const { return static_cast<Index>(weights.size()); }
+  Index input_size() const { return weights.empty() ? 0 : weights.front().cols(); }
+  Index output_size() const { return weights.empty() ? 0 : weights.back().rows(); }
+  /// Throws InvalidArgument for no layers, chained sizes that do not match or
+  /// a bias of the wrong length; InputError naming the layer for NaN/Inf.
+  void validate() const;
+};
+
+/// The effective dense weights and biases of an engine Mlp.
+template <class T>
+DenseMlp dense_mlp(const nn::Mlp<T>& model, nn::Activation activation);
+
+/// Outputs [n, c] of the network evaluated from the input of layer `layer`
+/// (0-based): rows of `h` [n, d_layer] are inputs to that layer. layer = 0 is
+/// the ordinary forward pass.
+Matrix<double> mlp_forward_from(const DenseMlp& net, const Matrix<double>& h, Index layer = 0);
+
+/// Inputs of every layer for the rows of x [n, d_0]: result[l] is h_l [n, d_l].
+std::vector<Matrix<double>> mlp_layer_inputs(const DenseMlp& net, const Matrix<double>& x);
+
+/// Jacobian [c, d_layer] of the c outputs with respect to the input of layer
+/// `layer`, at the network input x (d_0 entries), by backpropagation.
+Matrix<double> layer_input_jacobian(const DenseMlp& net, const Vector<double>& x, Index layer);
+
+/// AGOP of one layer: G = (1/n) sum_i J_i J_i^T and the centred version.
+struct LayerAgop {
+  Matrix<double> uncentred;  ///< [d, d]
+  Matrix<double> centred;    ///< [d, d], G - sum_k m_k m_k^T
+};
+
+struct AgopOptions {
+  Index chunk = 256;  ///< inputs per backward sweep (bounds memory)
+};
+
+struct AgopResult {
+  std::vector<LayerAgop> layers;  ///< one per layer, input of layer l
+  Index inputs_used = 0;          ///< < rows of x when interrupted
+  Status status = Status::Success;
+};
+
+/// AGOP of every layer over the rows of x [n, d_0] (n >= 1). One backward
+/// sweep per output and chunk of inputs; progress reports one event per
+/// chunk; on interrupt_requested() the means cover the chunks done (status
+/// Interrupted). Throws InvalidArgument for an input width that is not d_0,
+/// no rows, or chunk < 1; InputError naming the row for NaN/Inf inputs.
+AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const AgopOptions& options = {},
+                        const ProgressCallback& progress = {});
+
+/// cos(A, B) = <A, B>_F / (||A||_F ||B||_F); NaN when either norm is 0.
+double matrix_cosine(const Matrix<double>& a, const Matrix<double>& b);
+
+/// G^alpha of a symmetric positive semidefinite G (negative eigenvalues of the
+/// symmetric part clipped to 0). alpha > 0, else InvalidArgument.
+Matrix<double> psd_power(const Matrix<double>& g, double alpha);
+
+/// cos(A, G^alpha) for many alpha after one eigendecomposition of G.
+class PowerCosine {
+ public:
+  /// a, g symmetric [d, d] (their symmetric parts are used).
+  PowerCosine(const Matrix<double>& a, const Matrix<double>& g);
+  /// alpha > 0. NaN when A = 0 or G has no positive eigenvalue.
+  double operator()(double alpha) const;
+  /// Eigenvalues of G, clipped at 0, decreasing.
+  Vector<double> eigenvalues() const { return m_lambda.reverse(); }
+
+ private:
+  Vector<double> m_lambda;  // increasing, clipped
+  Vector<double> m_diag;    // diag(V^T A V)
+  double m_norm_a = 0;
+};
+
+/// Correlations at the reported exponents and the best one.
+struct AlphaCorrelations {
+  double one = 0;        ///< alpha = 1 (the paper's NFA)
+  double half = 0;       ///< alpha = 1/2
+  double inv_depth = 0;  ///< alpha = 1/L (deep linear theory, first layer)
+  double layer = 0;      ///< alpha = 1/(L-l+1) (deep linear theory, layer l, 1-based)
+  double best_alpha = 0; ///< argmax over the grid, refined by golden section
+  double best = 0;       ///< cos at best_alpha
+};
+
+/// Evaluates cos(A, G^alpha) on `grid` (each > 0), refines the best grid point
+/// by golden-section search between its neighbours, and fills the fixed
+/// exponents (depth L, layer 1-based l). All NaN when cos is undefined.
+AlphaCorrelations alpha_correlations(const Matrix<double>& a, const Matrix<double>& g, Index depth, Index layer,
+                                     const std::vector<double>& grid);
+
+/// The default alpha grid: 0.01, 0.02, ..., 2.00.
+std::vector<double> default_alpha_grid();
+
+struct NfaOptions {
+  std::vector<double> alpha_grid = default_alpha_grid();
+  /// NFM = (W - W_0)^T (W - W_0) with W_0 the initial weights (needs init).
+  bool subtract_init = false;
+  AgopOptions agop;
+  /// Eigenvalues of G kept in the report (largest first); 0 = all.
+  Index eigenvalues = 10;
+};
+
+struct NfaLayer {
+  std::string name;         ///< "layers.<l>" (0-based, the engine's name)
+  Index in = 0, out = 0;
+  AlphaCorrelations uncentred;  ///< NFM vs AGOP
+  AlphaCorrelations centred;    ///< NFM vs centred AGOP
+  bool has_init = false;
+  AlphaCorrelations init;       ///< initial network: W_0^T W_0 vs its own AGOP
+  AlphaCorrelations baseline;   ///< W_0^T W_0 vs the trained AGOP
+  Vector<double> agop_eigenvalues;     ///< of G, decreasing (clipped at 0)
+  Vector<double> feature_eigenvalues;  ///< of the NFM, decreasing
+  double agop_trace = 0, agop_stable_rank = 0;     ///< trace, trace / lambda_max
+  double feature_trace = 0, feature_stable_rank = 0;
+};
+
+struct NfaReport {
+  Index depth = 0;
+  Index inputs = 0;          ///< inputs averaged over
+  bool subtract_init = false;
+  std::vector<NfaLayer> layers;
+  Status status = Status::Success;  ///< Interrupted: AGOP over the first `inputs` rows only
+  double seconds = 0;
+};
+
+/// Runs the analysis of `trained` on the inputs x [n, d_0]. `init` (may be
+/// null) is the same architecture at initialisation: it gives the baselines
+/// and, with subtract_init, the NFM of W - W_0. Throws InvalidArgument for
+/// subtract_init without init, an init of another architecture (naming the
+/// layer and both shapes) or an empty alpha grid / alpha <= 0.
+NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const DenseMlp* init = nullptr,
+                      const NfaOptions& options = {}, const ProgressCallback& progress = {});
+
+nlohmann::json to_json(const AlphaCorrelations& c);
+nlohmann::json to_json(const NfaReport& r);
+
+// ---- MLP checkpoints ---------------------------------------------------------
+// The engine's Trainer checkpoints GPT models only, so MLPs trained for the
+// NFA (experiments/nfa/) are saved in this small format: one safetensors file
+// DIR/checkpoint.safetensors holding "model.layers.<l>.W" [out, in] and
+// "model.layers.<l>.b" [out] (F32 or F64, the engine's parameter names) with
+// metadata format = "lowrank-nn-mlp-checkpoint", version = "1",
+// activation = relu|gelu|tanh|linear, sizes = "d0,d1,...,dL", step, and
+// optionally inputs = a .npy file holding the training inputs [n, d0] and
+// init = the checkpoint of the same network at step 0 (both relative to DIR
+// unless absolute), which `lowrank nfa` uses when no --inputs / --init is given.
+
+struct MlpCheckpoint {
+  DenseMlp net;
+  std::int64_t step = 0;
+  std::string inputs;  ///< metadata "inputs" resolved against DIR; empty = none
+  std::string init;    ///< metadata "init" resolved against DIR; empty = none
+  std::map<std::string, std::string> metadata;  ///< everything in __metadata__
+};
+
+/// Writes DIR/checkpoint.safetensors (atomically; creates DIR). `extra`
+/// metadata (e.g. "inputs", "init", a task description) is added; it may not
+/// override format, version, activation, sizes or step (InvalidArgument).
+/// F64 when `f64`, else F32.
+void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
+                         const std::map<std::string, std::string>& extra = {}, bool f64 = true);
+
+/// Reads a checkpoint written by save_mlp_checkpoint from DIR or from the
+/// .safetensors file itself. Throws InputError for a missing file, another
+/// format (a GPT checkpoint is named as such), missing or mis-shaped tensors
+/// (naming the tensor and both shapes) and NaN/Inf weights (naming the layer).
+MlpCheckpoint load_mlp_checkpoint(const std::string& path);
+
+/// Reads inputs [n, d] from .npy (2-D; a 1-D array is n x 1). Throws
+/// InputError for an unreadable file, no rows, or NaN/Inf (naming the row).
+Matrix<double> load_nfa_inputs(const std::string& path);
+
+}  // namespace lowrank::diagnostics

@@ -1,0 +1,672 @@
+// Neural Feature Ansatz: AGOP by backpropagation, NFM, alpha scans, MLP
+// checkpoints. Formulas in include/lowrank/diagnostics/nfa.hpp.
+#include "lowrank/diagnostics/nfa.hpp"
+
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "lowrank/io/npy.hpp"
+#include "lowrank/io/safetensors.hpp"
+
+namespace lowrank::diagnostics {
+
+namespace {
+
+constexpr const char* kFormat = "lowrank-nn-mlp-checkpoint";
+constexpr const char* kGptFormat = "lowrank-nn-checkpoint";
+constexpr int kVersion = 1;
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+using Act = nn::Act<double>;
+
+std::string layer_name(std::size_t l) { return "layers." + std::to_string(l); }
+
+nn::Activation engine_activation(MlpActivation a) {
+  switch (a) {
+    case MlpActivation::ReLU: return nn::Activation::ReLU;
+    case MlpActivation::GELU: return nn::Activation::GELU;
+    case MlpActivation::Tanh: return nn::Activation::Tanh;
+    case MlpActivation::Linear: break;
+  }
+  return nn::Activation::ReLU;  // unreachable for Linear (callers branch first)
+}
+
+// h[n, out] = s(pre) for hidden layers.
+void activate(MlpActivation a, const Act& pre, Act& h) {
+  if (a == MlpActivation::Linear) {
+    h = pre;
+  } else {
+    nn::activation_forward(engine_activation(a), pre, h);
+  }
+}
+
+// dx = s'(pre) .* dy
+void activate_backward(MlpActivation a, const Act& dy, const Act& pre, Act& dx) {
+  if (a == MlpActivation::Linear) {
+    dx = dy;
+  } else {
+    nn::activation_backward(engine_activation(a), dy, pre, dx);
+  }
+}
+
+// pre[n, out] = h W^T + b
+void affine(const DenseMlp& net, std::size_t l, const Act& h, Act& pre) {
+  pre.noalias() = h * net.weights[l].transpose();
+  if (net.biases[l].size()) pre.rowwise() += net.biases[l].transpose();
+}
+
+// Pre-activations of every hidden layer for the rows of x; pre[l] [n, d_{l+1}].
+std::vector<Act> hidden_preactivations(const DenseMlp& net, const Act& x) {
+  const std::size_t L = net.weights.size();
+  std::vector<Act> pre(L > 0 ? L - 1 : 0);
+  Act h = x;
+  for (std::size_t l = 0; l + 1 < L; ++l) {
+    affine(net, l, h, pre[l]);
+    activate(net.activation, pre[l], h);
+  }
+  return pre;
+}
+
+// Backpropagates the unit vector e_k of the output through every layer; `visit`
+// sees (l, D_l) with D_l [n, d_l] the gradient of output k w.r.t. the input
+// of layer l, one row per input.
+template <class Visit>
+void backprop_output(const DenseMlp& net, const std::vector<Act>& pre, Index n, Index k, Visit&& visit) {
+  const std::size_t L = net.weights.size();
+  // Gradient w.r.t. the output of the last layer: e_k per row, so
+  // D = e_k^T W_{L-1} = row k of the last weight, repeated.
+  Act d = net.weights[L - 1].row(k).replicate(n, 1);
+  Act dpre;
+  for (std::size_t l = L; l-- > 0;) {
+    visit(l, d);
+    if (l == 0) break;
+    activate_backward(net.activation, d, pre[l - 1], dpre);
+    d.noalias() = dpre * net.weights[l - 1];
+  }
+}
+
+void check_finite_rows(const Matrix<double>& x, const std::string& source) {
+  for (Index i = 0; i < x.rows(); ++i)
+    for (Index j = 0; j < x.cols(); ++j)
+      if (!std::isfinite(x(i, j)))
+        throw InputError(source, "input row " + std::to_string(i) + " (0-based), column " + std::to_string(j) +
+                                     " is " + (std::isnan(x(i, j)) ? "NaN" : "infinite"));
+}
+
+void check_finite_weights(const DenseMlp& net, const std::string& source) {
+  for (std::size_t l = 0; l < net.weights.size(); ++l) {
+    const auto& w = net.weights[l];
+    for (Index j = 0; j < w.cols(); ++j)
+      for (Index i = 0; i < w.rows(); ++i)
+        if (!std::isfinite(w(i, j)))
+          throw InputError(source, "layer " + layer_name(l) + ": weight W[" + std::to_string(i) + ", " +
+                                       std::to_string(j) + "] is " + (std::isnan(w(i, j)) ? "NaN" : "infinite"));
+    const auto& b = net.biases[l];
+    for (Index i = 0; i < b.size(); ++i)
+      if (!std::isfinite(b(i)))
+        throw InputError(source, "layer " + layer_name(l) + ": bias b[" + std::to_string(i) + "] is " +
+                                     (std::isnan(b(i)) ? "NaN" : "infinite"));
+  }
+}
+
+std::string shape_str(Index r, Index c) { return "[" + std::to_string(r) + ", " + std::to_string(c) + "]"; }
+
+Matrix<double> symmetric_part(const Matrix<double>& a) { return 0.5 * (a + a.transpose()); }
+
+double trace_of(const Vector<double>& ev) { return ev.sum(); }
+
+}  // namespace
+
+// ---- activations --------------------------------------------------------------
+
+MlpActivation parse_mlp_activation(const std::string& name) {
+  if (name == "relu") return MlpActivation::ReLU;
+  if (name == "gelu") return MlpActivation::GELU;
+  if (name == "tanh") return MlpActivation::Tanh;
+  if (name == "linear") return MlpActivation::Linear;
+  throw InvalidArgument("unknown activation \"" + name + "\" (expected relu, gelu, tanh or linear)");
+}
+
+const char* to_string(MlpActivation a) noexcept {
+  switch (a) {
+    case MlpActivation::ReLU: return "relu";
+    case MlpActivation::GELU: return "gelu";
+    case MlpActivation::Tanh: return "tanh";
+    case MlpActivation::Linear: return "linear";
+  }
+  return "?";
+}
+
+// ---- network -----------------------------------------------------------------
+
+void DenseMlp::validate() const {
+  if (weights.empty()) throw InvalidArgument("the MLP has no layers");
+  if (biases.size() != weights.size())
+    throw InvalidArgument("the MLP has " + std::to_string(weights.size()) + " weights but " +
+                          std::to_string(biases.size()) + " biases (use an empty vector for no bias)");
+  for (std::size_t l = 0; l < weights.size(); ++l) {
+    if (weights[l].rows() < 1 || weights[l].cols() < 1)
+      throw InvalidArgument("layer " + layer_name(l) + " has an empty weight " +
+                            shape_str(weights[l].rows(), weights[l].cols()));
+    if (l > 0 && weights[l].cols() != weights[l - 1].rows())
+      throw InvalidArgument("layer " + layer_name(l) + " takes " + std::to_string(weights[l].cols()) +
+                            " inputs but layer " + layer_name(l - 1) + " has " + std::to_string(weights[l - 1].rows()) +
+                            " outputs");
+    if (biases[l].size() != 0 && biases[l].size() != weights[l].rows())
+      throw InvalidArgument("layer " + layer_name(l) + " has a bias of length " + std::to_string(biases[l].size()) +
+                            ", expected " + std::to_string(weights[l].rows()));
+  }
+  check_finite_weights(*this, "<network>");
+}
+
+template <class T>
+DenseMlp dense_mlp(const nn::Mlp<T>& model, nn::Activation activation) {
+  DenseMlp net;
+  switch (activation) {
+    case nn::Activation::ReLU: net.activation = MlpActivation::ReLU; break;
+    case nn::Activation::GELU: net.activation = MlpActivation::GELU; break;
+    case nn::Activation::Tanh: net.activation = MlpActivation::Tanh; break;
+  }
+  for (const auto& layer : model.layers) {
+    net.weights.push_back(layer.effective_weight().template cast<double>());
+    if (layer.b.size())
+      net.biases.push_back(layer.b.row(0).transpose().template cast<double>());
+    else
+      net.biases.emplace_back();
+  }
+  return net;
+}
+template DenseMlp dense_mlp<float>(const nn::Mlp<float>&, nn::Activation);
+template DenseMlp dense_mlp<double>(const nn::Mlp<double>&, nn::Activation);
+
+Matrix<double> mlp_forward_from(const DenseMlp& net, const Matrix<double>& h, Index layer) {
+  net.validate();
+  if (layer < 0 || layer >= net.depth())
+    throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) + ")");
+  const auto l0 = static_cast<std::size_t>(layer);
+  if (h.cols() != net.weights[l0].cols())
+    throw InvalidArgument("inputs of layer " + layer_name(l0) + " have " + std::to_string(h.cols()) +
+                          " columns, the layer takes " + std::to_string(net.weights[l0].cols()));
+  Act x = h, pre;
+  for (std::size_t l = l0; l < net.weights.size(); ++l) {
+    affine(net, l, x, pre);
+    if (l + 1 < net.weights.size()) activate(net.activation, pre, x);
+  }
+  return pre;
+}
+
+std::vector<Matrix<double>> mlp_layer_inputs(const DenseMlp& net, const Matrix<double>& x) {
+  net.validate();
+  if (x.cols() != net.input_size())
+    throw InvalidArgument("inputs have " + std::to_string(x.cols()) + " columns, the network takes " +
+                          std::to_string(net.input_size()));
+  std::vector<Matrix<double>> out{x};
+  Act h = x, pre;
+  for (std::size_t l = 0; l + 1 < net.weights.size(); ++l) {
+    affine(net, l, h, pre);
+    activate(net.activation, pre, h);
+    out.emplace_back(h);
+  }
+  return out;
+}
+
+Matrix<double> layer_input_jacobian(const DenseMlp& net, const Vector<double>& x, Index layer) {
+  net.validate();
+  if (x.size() != net.input_size())
+    throw InvalidArgument("the input has " + std::to_string(x.size()) + " entries, the network takes " +
+                          std::to_string(net.input_size()));
+  if (layer < 0 || layer >= net.depth())
+    throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) + ")");
+  const Act row = x.transpose();
+  const auto pre = hidden_preactivations(net, row);
+  Matrix<double> jac(net.output_size(), net.weights[static_cast<std::size_t>(layer)].cols());
+  for (Index k = 0; k < net.output_size(); ++k)
+    backprop_output(net, pre, 1, k, [&](std::size_t l, const Act& d) {
+      if (static_cast<Index>(l) == layer) jac.row(k) = d.row(0);
+    });
+  return jac;
+}
+
+// ---- AGOP ----------------------------------------------------------------------
+
+AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const AgopOptions& options,
+                        const ProgressCallback& progress) {
+  net.validate();
+  if (options.chunk < 1) throw InvalidArgument("AGOP chunk must be >= 1, got " + std::to_string(options.chunk));
+  if (x.rows() < 1) throw InvalidArgument("the AGOP needs at least one input row");
+  if (x.cols() != net.input_size())
+    throw InvalidArgument("inputs have " + std::to_string(x.cols()) + " columns, the network's first layer takes " +
+                          std::to_string(net.input_size()));
+  check_finite_rows(x, "<inputs>");
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t L = net.weights.size();
+  const Index c = net.output_size();
+  std::vector<Matrix<double>> g(L);
+  std::vector<Matrix<double>> gsum(L);  // [c, d_l]: sum over inputs of each output's gradient
+  for (std::size_t l = 0; l < L; ++l) {
+    const Index d = net.weights[l].cols();
+    g[l] = Matrix<double>::Zero(d, d);
+    gsum[l] = Matrix<double>::Zero(c, d);
+  }
+  AgopResult res;
+  Index done = 0;
+  int chunk_no = 0;
+  while (done < x.rows()) {
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+    const Index m = std::min(options.chunk, x.rows() - done);
+    const Act xc = x.middleRows(done, m);
+    const auto pre = hidden_preactivations(net, xc);
+    for (Index k = 0; k < c; ++k)
+      backprop_output(net, pre, m, k, [&](std::size_t l, const Act& d) {
+        g[l].selfadjointView<Eigen::Lower>().rankUpdate(d.transpose());
+        gsum[l].row(k) += d.colwise().sum();
+      });
+    done += m;
+    ++chunk_no;
+    if (progress) {
+      ProgressEvent ev;
+      ev.stage = "agop";
+      ev.iteration = chunk_no;
+      ev.objective = static_cast<double>(done);
+      ev.change = kNaN;
+      ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress(ev);
+    }
+  }
+  res.inputs_used = done;
+  if (done == 0) throw InvalidArgument("interrupted before the first chunk of inputs: no AGOP to report");
+  const double inv_n = 1.0 / static_cast<double>(done);
+  res.layers.resize(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    Matrix<double> full = g[l].selfadjointView<Eigen::Lower>();
+    res.layers[l].uncentred = full * inv_n;
+    const Matrix<double> mean = gsum[l] * inv_n;  // [c, d]: m_k^T rows
+    res.layers[l].centred = res.layers[l].uncentred - mean.transpose() * mean;
+  }
+  return res;
+}
+
+// ---- correlations --------------------------------------------------------------
+
+double matrix_cosine(const Matrix<double>& a, const Matrix<double>& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw InvalidArgument("matrix_cosine: shapes " + shape_str(a.rows(), a.cols()) + " and " +
+                          shape_str(b.rows(), b.cols()) + " differ");
+  const double na = a.norm(), nb = b.norm();
+  if (na == 0 || nb == 0) return kNaN;
+  return (a.array() * b.array()).sum() / (na * nb);
+}
+
+Matrix<double> psd_power(const Matrix<double>& g, double alpha) {
+  if (!(alpha > 0)) throw InvalidArgument("psd_power: alpha must be > 0");
+  if (g.rows() != g.cols()) throw InvalidArgument("psd_power: the matrix is not square");
+  Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(g));
+  const Vector<double> lam = es.eigenvalues().cwiseMax(0.0).array().pow(alpha).matrix();
+  return es.eigenvectors() * lam.asDiagonal() * es.eigenvectors().transpose();
+}
+
+PowerCosine::PowerCosine(const Matrix<double>& a, const Matrix<double>& g) {
+  if (a.rows() != a.cols() || g.rows() != g.cols() || a.rows() != g.rows())
+    throw InvalidArgument("PowerCosine: A " + shape_str(a.rows(), a.cols()) + " and G " + shape_str(g.rows(), g.cols()) +
+                          " must be square of one size");
+  Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(g));
+  m_lambda = es.eigenvalues().cwiseMax(0.0);
+  const Matrix<double> as = symmetric_part(a);
+  // <A, V diag(l^alpha) V^T> = sum_i l_i^alpha (V^T A V)_ii
+  m_diag = (es.eigenvectors().transpose() * as * es.eigenvectors()).diagonal();
+  m_norm_a = as.norm();
+}
+
+double PowerCosine::operator()(double alpha) const {
+  if (!(alpha > 0)) throw InvalidArgument("alpha must be > 0");
+  if (m_norm_a == 0 || m_lambda.size() == 0) return kNaN;
+  // Scale by the largest eigenvalue so lambda^alpha cannot overflow or
+  // underflow; the cosine is invariant to that scale.
+  const double top = m_lambda.maxCoeff();
+  if (!(top > 0)) return kNaN;
+  double dot = 0, norm2 = 0;
+  for (Index i = 0; i < m_lambda.size(); ++i) {
+    if (m_lambda(i) <= 0) continue;
+    const double p = std::pow(m_lambda(i) / top, alpha);
+    dot += p * m_diag(i);
+    norm2 += p * p;
+  }
+  return dot / (m_norm_a * std::sqrt(norm2));
+}
+
+std::vector<double> default_alpha_grid() {
+  std::vector<double> g;
+  for (int i = 1; i <= 200; ++i) g.push_back(i / 100.0);
+  return g;
+}
+
+AlphaCorrelations alpha_correlations(const Matrix<double>& a, const Matrix<double>& g, Index depth, Index layer,
+                                     const std::vector<double>& grid_in) {
+  if (grid_in.empty()) throw InvalidArgument("the alpha grid is empty");
+  for (double v : grid_in)
+    if (!(v > 0) || !std::isfinite(v)) throw InvalidArgument("alpha grid values must be > 0, got " + std::to_string(v));
+  if (depth < 1 || layer < 1 || layer > depth)
+    throw InvalidArgument("alpha_correlations: layer " + std::to_string(layer) + " of depth " + std::to_string(depth));
+  const PowerCosine f(a, g);
+  AlphaCorrelations r;
+  r.one = f(1.0);
+  r.half = f(0.5);
+  r.inv_depth = f(1.0 / static_cast<double>(depth));
+  r.layer = f(1.0 / static_cast<double>(depth - layer + 1));
+  if (std::isnan(r.one)) {
+    r.best_alpha = r.best = kNaN;
+    return r;
+  }
+  std::vector<double> grid = grid_in;
+  std::sort(grid.begin(), grid.end());
+  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
+  std::size_t best = 0;
+  double best_v = -std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    const double v = f(grid[i]);
+    if (v > best_v) {
+      best_v = v;
+      best = i;
+    }
+  }
+  // Golden-section search for the maximum between the neighbours of the best
+  // grid point (the grid point itself is kept if the search finds no better).
+  double lo = best > 0 ? grid[best - 1] : grid[best] * 0.5;
+  double hi = best + 1 < grid.size() ? grid[best + 1] : grid[best];
+  double best_alpha = grid[best];
+  if (hi > lo) {
+    const double phi = (std::sqrt(5.0) - 1) / 2;
+    double x1 = hi - phi * (hi - lo), x2 = lo + phi * (hi - lo);
+    double f1 = f(x1), f2 = f(x2);
+    for (int it = 0; it < 80 && hi - lo > 1e-10 * hi; ++it) {
+      if (f1 < f2) {
+        lo = x1;
+        x1 = x2;
+        f1 = f2;
+        x2 = lo + phi * (hi - lo);
+        f2 = f(x2);
+      } else {
+        hi = x2;
+        x2 = x1;
+        f2 = f1;
+        x1 = hi - phi * (hi - lo);
+        f1 = f(x1);
+      }
+    }
+    const double xm = 0.5 * (lo + hi), fm = f(xm);
+    if (fm > best_v) {
+      best_v = fm;
+      best_alpha = xm;
+    }
+  }
+  r.best_alpha = best_alpha;
+  r.best = best_v;
+  return r;
+}
+
+// ---- the analysis ----------------------------------------------------------------
+
+NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const DenseMlp* init,
+                      const NfaOptions& options, const ProgressCallback& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  trained.validate();
+  if (options.alpha_grid.empty()) throw InvalidArgument("the alpha grid is empty");
+  for (double v : options.alpha_grid)
+    if (!(v > 0) || !std::isfinite(v)) throw InvalidArgument("alpha grid values must be > 0, got " + std::to_string(v));
+  if (options.subtract_init && !init)
+    throw InvalidArgument("subtracting the initial weights needs the initial checkpoint (--init)");
+  if (init) {
+    init->validate();
+    if (init->depth() != trained.depth())
+      throw InvalidArgument("the initial network has " + std::to_string(init->depth()) + " layers, the trained one " +
+                            std::to_string(trained.depth()));
+    for (std::size_t l = 0; l < trained.weights.size(); ++l) {
+      const auto &a = trained.weights[l], &b = init->weights[l];
+      if (a.rows() != b.rows() || a.cols() != b.cols())
+        throw InvalidArgument("layer " + layer_name(l) + ": the initial weight is " + shape_str(b.rows(), b.cols()) +
+                              ", the trained one " + shape_str(a.rows(), a.cols()));
+    }
+    if (init->activation != trained.activation)
+      throw InvalidArgument(std::string("the initial network uses ") + to_string(init->activation) +
+                            ", the trained one " + to_string(trained.activation));
+  }
+  NfaReport rep;
+  rep.depth = trained.depth();
+  rep.subtract_init = options.subtract_init;
+  const AgopResult g = compute_agop(trained, x, options.agop, progress);
+  rep.inputs = g.inputs_used;
+  rep.status = g.status;
+  AgopResult g0;
+  if (init) {
+    // The initial network's AGOP on the same inputs the trained one used.
+    g0 = compute_agop(*init, x.topRows(g.inputs_used), options.agop, progress);
+    if (g0.status == Status::Interrupted) rep.status = Status::Interrupted;
+  }
+  const Index L = trained.depth();
+  auto top_eigenvalues = [&](const Matrix<double>& m) {
+    Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(m), Eigen::EigenvaluesOnly);
+    return Vector<double>(es.eigenvalues().cwiseMax(0.0).reverse());
+  };
+  for (Index l = 0; l < L; ++l) {
+    const auto li = static_cast<std::size_t>(l);
+    NfaLayer out;
+    out.name = layer_name(li);
+    out.in = trained.weights[li].cols();
+    out.out = trained.weights[li].rows();
+    const Matrix<double> w = options.subtract_init ? Matrix<double>(trained.weights[li] - init->weights[li])
+                                                   : trained.weights[li];
+    const Matrix<double> nfm = w.transpose() * w;
+    out.uncentred = alpha_correlations(nfm, g.layers[li].uncentred, L, l + 1, options.alpha_grid);
+    out.centred = alpha_correlations(nfm, g.layers[li].centred, L, l + 1, options.alpha_grid);
+    if (init && g0.layers.size() == g.layers.size()) {
+      out.has_init = true;
+      const Matrix<double> nfm0 = init->weights[li].transpose() * init->weights[li];
+      out.init = alpha_correlations(nfm0, g0.layers[li].uncentred, L, l + 1, options.alpha_grid);
+      out.baseline = alpha_correlations(nfm0, g.layers[li].uncentred, L, l + 1, options.alpha_grid);
+    }
+    const Vector<double> ge = top_eigenvalues(g.layers[li].uncentred);
+    const Vector<double> fe = top_eigenvalues(nfm);
+    out.agop_trace = trace_of(ge);
+    out.agop_stable_rank = ge(0) > 0 ? out.agop_trace / ge(0) : 0;
+    out.feature_trace = trace_of(fe);
+    out.feature_stable_rank = fe(0) > 0 ? out.feature_trace / fe(0) : 0;
+    const Index k = options.eigenvalues > 0 ? std::min(options.eigenvalues, ge.size()) : ge.size();
+    out.agop_eigenvalues = ge.head(k);
+    out.feature_eigenvalues = fe.head(std::min(k, fe.size()));
+    rep.layers.push_back(std::move(out));
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+namespace {
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json vec(const Vector<double>& v) {
+  auto a = nlohmann::json::array();
+  for (Index i = 0; i < v.size(); ++i) a.push_back(num(v(i)));
+  return a;
+}
+}  // namespace
+
+nlohmann::json to_json(const AlphaCorrelations& c) {
+  return {{"alpha_1", num(c.one)},         {"alpha_half", num(c.half)}, {"alpha_inv_depth", num(c.inv_depth)},
+          {"alpha_layer", num(c.layer)},   {"best_alpha", num(c.best_alpha)}, {"best", num(c.best)}};
+}
+
+nlohmann::json to_json(const NfaReport& r) {
+  nlohmann::json j;
+  j["depth"] = r.depth;
+  j["inputs"] = r.inputs;
+  j["subtract_init"] = r.subtract_init;
+  j["status"] = to_string(r.status);
+  j["seconds"] = r.seconds;
+  auto layers = nlohmann::json::array();
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    const auto& l = r.layers[i];
+    nlohmann::json lj;
+    lj["name"] = l.name;
+    lj["in"] = l.in;
+    lj["out"] = l.out;
+    lj["alpha_layer"] = 1.0 / static_cast<double>(r.depth - static_cast<Index>(i));
+    lj["uncentred"] = to_json(l.uncentred);
+    lj["centred"] = to_json(l.centred);
+    if (l.has_init) {
+      lj["init"] = to_json(l.init);
+      lj["baseline"] = to_json(l.baseline);
+    }
+    lj["agop_eigenvalues"] = vec(l.agop_eigenvalues);
+    lj["feature_eigenvalues"] = vec(l.feature_eigenvalues);
+    lj["agop_trace"] = num(l.agop_trace);
+    lj["agop_stable_rank"] = num(l.agop_stable_rank);
+    lj["feature_trace"] = num(l.feature_trace);
+    lj["feature_stable_rank"] = num(l.feature_stable_rank);
+    layers.push_back(std::move(lj));
+  }
+  j["layers"] = std::move(layers);
+  return j;
+}
+
+// ---- checkpoints ------------------------------------------------------------------
+
+void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
+                         const std::map<std::string, std::string>& extra, bool f64) {
+  net.validate();
+  std::map<std::string, std::string> meta;
+  meta["format"] = kFormat;
+  meta["version"] = std::to_string(kVersion);
+  meta["activation"] = to_string(net.activation);
+  std::string sizes = std::to_string(net.input_size());
+  for (const auto& w : net.weights) sizes += "," + std::to_string(w.rows());
+  meta["sizes"] = sizes;
+  meta["step"] = std::to_string(step);
+  for (const auto& [k, v] : extra) {
+    if (meta.count(k)) throw InvalidArgument("checkpoint metadata key \"" + k + "\" is reserved");
+    meta[k] = v;
+  }
+  std::vector<io::SafetensorsEntry> entries;
+  const auto dtype = f64 ? io::TensorDType::F64 : io::TensorDType::F32;
+  for (std::size_t l = 0; l < net.weights.size(); ++l) {
+    io::SafetensorsEntry w;
+    w.name = "model." + layer_name(l) + ".W";
+    w.dtype = dtype;
+    w.values = net.weights[l];
+    entries.push_back(std::move(w));
+    if (net.biases[l].size()) {
+      io::SafetensorsEntry b;
+      b.name = "model." + layer_name(l) + ".b";
+      b.dtype = dtype;
+      b.values = net.biases[l];
+      b.vector = true;
+      entries.push_back(std::move(b));
+    }
+  }
+  std::filesystem::create_directories(dir);
+  io::write_safetensors((std::filesystem::path(dir) / "checkpoint.safetensors").string(), entries, meta);
+}
+
+MlpCheckpoint load_mlp_checkpoint(const std::string& path_in) {
+  namespace fs = std::filesystem;
+  fs::path path = path_in;
+  if (fs::is_directory(path)) path /= "checkpoint.safetensors";
+  const std::string p = path.string();
+  if (!fs::exists(path)) throw InputError(p, "no such file (expected an MLP checkpoint directory or .safetensors file)");
+  io::SafetensorsFile f(p);
+  const auto& meta = f.metadata();
+  const auto fmt = meta.find("format");
+  if (fmt == meta.end())
+    throw InputError(p, "not an MLP checkpoint: the safetensors metadata has no \"format\" (expected \"" +
+                            std::string(kFormat) + "\")");
+  if (fmt->second == kGptFormat)
+    throw InputError(p, "this is a GPT checkpoint of `lowrank train`; the NFA needs an MLP checkpoint (format \"" +
+                            std::string(kFormat) + "\", see docs/nfa.md)");
+  if (fmt->second != kFormat)
+    throw InputError(p, "not an MLP checkpoint (format \"" + fmt->second + "\", expected \"" + kFormat + "\")");
+  for (const char* k : {"version", "activation", "sizes", "step"})
+    if (!meta.count(k)) throw InputError(p, std::string("checkpoint metadata lacks \"") + k + "\"");
+  if (meta.at("version") != std::to_string(kVersion))
+    throw InputError(p, "checkpoint version " + meta.at("version") + " is not supported (expected " +
+                            std::to_string(kVersion) + ")");
+  MlpCheckpoint ck;
+  ck.metadata = meta;
+  try {
+    ck.net.activation = parse_mlp_activation(meta.at("activation"));
+  } catch (const InvalidArgument& e) {
+    throw InputError(p, std::string("metadata: ") + e.what());
+  }
+  std::vector<Index> sizes;
+  {
+    std::stringstream ss(meta.at("sizes"));
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      std::size_t used = 0;
+      long long v = -1;
+      try {
+        v = std::stoll(tok, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != tok.size() || v < 1)
+        throw InputError(p, "metadata \"sizes\" = \"" + meta.at("sizes") + "\" is not a list of positive integers");
+      sizes.push_back(static_cast<Index>(v));
+    }
+    if (sizes.size() < 2)
+      throw InputError(p, "metadata \"sizes\" = \"" + meta.at("sizes") + "\" needs at least an input and an output size");
+  }
+  try {
+    std::size_t used = 0;
+    ck.step = std::stoll(meta.at("step"), &used);
+    if (used != meta.at("step").size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw InputError(p, "metadata \"step\" = \"" + meta.at("step") + "\" is not an integer");
+  }
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const std::string wn = "model." + layer_name(l) + ".W", bn = "model." + layer_name(l) + ".b";
+    const auto* wi = f.find(wn);
+    if (!wi) throw InputError(p, "checkpoint has no tensor \"" + wn + "\" (sizes " + meta.at("sizes") + ")");
+    const std::vector<std::int64_t> want{sizes[l + 1], sizes[l]};
+    if (wi->shape != want) {
+      std::string got = "[";
+      for (std::size_t i = 0; i < wi->shape.size(); ++i) got += (i ? ", " : "") + std::to_string(wi->shape[i]);
+      throw InputError(p, "tensor \"" + wn + "\" has shape " + got + "], sizes " + meta.at("sizes") + " need " +
+                              shape_str(sizes[l + 1], sizes[l]));
+    }
+    ck.net.weights.push_back(f.tensor_matrix<double>(wn));
+    if (const auto* bi = f.find(bn)) {
+      if (bi->shape != std::vector<std::int64_t>{sizes[l + 1]})
+        throw InputError(p, "tensor \"" + bn + "\" should have shape [" + std::to_string(sizes[l + 1]) + "]");
+      ck.net.biases.push_back(f.tensor_matrix<double>(bn).col(0));
+    } else {
+      ck.net.biases.emplace_back();
+    }
+  }
+  check_finite_weights(ck.net, p);
+  const fs::path dir = path.parent_path();
+  auto resolve = [&](const char* key) -> std::string {
+    const auto it = meta.find(key);
+    if (it == meta.end() || it->second.empty()) return {};
+    const fs::path v = it->second;
+    return (v.is_absolute() ? v : dir / v).lexically_normal().string();
+  };
+  ck.inputs = resolve("inputs");
+  ck.init = resolve("init");
+  return ck;
+}
+
+Matrix<double> load_nfa_inputs(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path, "no such file (expected an .npy array of inputs [n, d])");
+  io::NpyArray a = io::read_npy(path);
+  if (a.shape.size() > 2) throw InputError(path, "inputs must be a 1-D or 2-D array, got " + std::to_string(a.shape.size()) + "-D");
+  if (a.values.rows() < 1 || a.values.cols() < 1) throw InputError(path, "the inputs array is empty");
+  check_finite_rows(a.values, path);
+  return std::move(a.values);
+}
+
+}  // namespace lowrank::diagnostics
