@@ -4,7 +4,8 @@ Rules (docs/python.md, "Data in and out"):
 
 * dense arrays: float32 and float64 are used as they are (any memory order,
   sliced views included); integer and boolean arrays become float64; other
-  dtypes (complex, strings, objects that are not numbers) raise TypeError;
+  dtypes (complex, strings, objects that are not numbers) raise DTypeError,
+  a subclass of both TypeError and ValueError;
 * in completion estimators NaN marks a missing cell; +/-inf is a ValueError;
   in the linear-algebra functions NaN and inf are both ValueErrors;
 * scipy.sparse matrices (COO, CSR, CSC, ...): every *stored* entry is an
@@ -15,7 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_float_array", "as_entries", "Entries", "check_finite"]
+__all__ = ["as_float_array", "as_entries", "Entries", "check_finite", "check_nonempty", "DTypeError"]
+
+
+class DTypeError(TypeError, ValueError):
+    """A non-real dtype (complex, strings, objects): a TypeError, and also a
+    ValueError because scikit-learn's checks expect one for complex data."""
 
 
 def _is_sparse(x) -> bool:
@@ -46,13 +52,16 @@ def as_float_array(x, name: str, ndim: int | None = 2, dtype=None) -> np.ndarray
     elif a.dtype.kind == "f":
         if a.dtype not in (np.float32, np.float64):
             a = a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
+    elif a.dtype.kind == "c":
+        raise DTypeError(f"{name}: expected a real numeric array (float32 or float64), got dtype {a.dtype}: "
+                         f"Complex data not supported")
     else:
-        raise TypeError(f"{name}: expected a real numeric array (float32 or float64), got dtype {a.dtype}")
+        raise DTypeError(f"{name}: expected a real numeric array (float32 or float64), got dtype {a.dtype}")
     if dtype is not None and a.dtype != dtype:
         a = a.astype(dtype)
     if ndim is not None and a.ndim != ndim:
         if ndim == 2 and a.ndim == 1:
-            raise ValueError(f"{name}: expected a 2D array, got a 1D array of shape {a.shape}; reshape your data "
+            raise ValueError(f"{name}: expected a 2D array, got a 1D array of shape {a.shape}. Reshape your data "
                              f"with array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a single sample")
         raise ValueError(f"{name}: expected a {ndim}-D array, got {a.ndim}-D with shape {a.shape}")
     if a.ndim >= 1 and any(s < 0 or s % a.itemsize for s in a.strides):
@@ -70,6 +79,15 @@ def check_finite(a: np.ndarray, name: str, allow_nan: bool = False) -> None:
         what = "infinity" if np.isinf(a[idx]) else "NaN"
         hint = "" if allow_nan else " (missing values are only allowed in the completion estimators)"
         raise ValueError(f"{name} contains {what} at index {idx}{hint}")
+
+
+def check_nonempty(shape, name: str) -> None:
+    """ValueError for a matrix without rows or columns (scikit-learn's wording)."""
+    if shape[0] == 0:
+        raise ValueError(f"{name}: found array with 0 sample(s) (shape={tuple(shape)}) while a minimum of 1 is required.")
+    if shape[1] == 0:
+        raise ValueError(f"{name}: found array with 0 feature(s) (shape={tuple(shape)}) while a minimum of 1 is "
+                         f"required.")
 
 
 class Entries:
@@ -98,7 +116,7 @@ def as_entries(x, name: str = "X", dtype=None) -> Entries:
     if _is_sparse(x):
         coo = x.tocoo()
         if coo.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: expected a real sparse matrix, got dtype {coo.dtype}")
+            raise DTypeError(f"{name}: expected a real sparse matrix, got dtype {coo.dtype}")
         v = coo.data
         if v.dtype not in (np.float32, np.float64):
             v = v.astype(np.float64)
@@ -108,12 +126,10 @@ def as_entries(x, name: str = "X", dtype=None) -> Entries:
             k = int(np.argwhere(~np.isfinite(v))[0][0])
             raise ValueError(f"{name}: stored entry ({coo.row[k]}, {coo.col[k]}) is {v[k]}; "
                              f"sparse input has no missing marker (unstored entries are the missing ones)")
-        if coo.shape[0] == 0 or coo.shape[1] == 0:
-            raise ValueError(f"{name}: empty matrix of shape {coo.shape}")
+        check_nonempty(coo.shape, name)
         return Entries(coo.shape, coo.row, coo.col, v)
     a = as_float_array(x, name, ndim=2, dtype=dtype)
-    if a.shape[0] == 0 or a.shape[1] == 0:
-        raise ValueError(f"{name}: found array with shape {a.shape}; at least one row and one column are required")
+    check_nonempty(a.shape, name)
     check_finite(a, name, allow_nan=True)
     observed = ~np.isnan(a)
     if not observed.any():

@@ -101,7 +101,16 @@ class _CompletionBase(_Mixin, _Base):
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(X) first")
 
     def _entries(self, X):
-        return as_entries(X, "X")
+        e = as_entries(X, "X")
+        m, n = e.shape
+        # A single row (or column) shares nothing with any other, so there is
+        # no low-rank structure to estimate: refuse it plainly.
+        if m < 2:
+            raise ValueError(f"{type(self).__name__}: X has n_samples={m} row; completion needs at least 2 rows")
+        if n < 2:
+            raise ValueError(f"{type(self).__name__}: X has n_features={n} column; completion needs at least 2 "
+                             f"columns")
+        return e
 
     def _finish(self, result, progress):
         progress.close()
@@ -154,9 +163,16 @@ class _CompletionBase(_Mixin, _Base):
             out[missing] = self._full()[missing]
         return out
 
-    def predict(self, rows, cols):
-        """Fitted values at cells (rows[i], cols[i]) (0-based integer arrays of one length)."""
+    def predict(self, rows, cols=None):
+        """Fitted values at cells (rows[i], cols[i]) (0-based integer arrays of one length).
+
+        ``predict(X)`` with a single 2-D argument of the fitted shape returns the
+        fitted values of every cell (observed ones included), the form
+        scikit-learn's tooling calls."""
         self._check_fitted()
+        if cols is None:
+            self.transform(rows)  # the same shape / dtype checks
+            return self._full()
         r = np.asarray(rows)
         c = np.asarray(cols)
         for name, v in (("rows", r), ("cols", c)):
@@ -249,7 +265,13 @@ class SoftImpute(_CompletionBase):
         """Fit to the observed entries of X (NaN = missing, or scipy.sparse). Returns self."""
         self._validate_params()
         e = self._entries(X)
-        opts = dict(lam=self.lam, max_rank=self.max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
+        max_rank = self.max_rank
+        cap_warning = []
+        if max_rank is not None and max_rank > min(e.shape):
+            # max_rank is a cap, not a target (R softImpute clips rank.max the same way).
+            cap_warning = [f"max_rank={max_rank} exceeds min(m, n)={min(e.shape)}; capped at {min(e.shape)}"]
+            max_rank = int(min(e.shape))
+        opts = dict(lam=self.lam, max_rank=max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
                     min_ratio=self.min_ratio, variant=self.variant, scaling=self.scaling, debias=self.debias,
                     tol=self.tol, max_iter=self.max_iter, patience=self.patience, seed=self.seed,
                     threads=self.threads)
@@ -267,6 +289,7 @@ class SoftImpute(_CompletionBase):
         self.path_ = r["path"]
         self.cv_results_ = _cv_results(r["cv"])
         self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        r["warnings"] = cap_warning + list(r.get("warnings", []))
         self._finish(r, progress)
         return self
 
@@ -318,6 +341,8 @@ class ALS(_CompletionBase):
         _check_int("max_iter", self.max_iter, 1)
         _check_int("seed", self.seed, 0)
         e = self._entries(X)
+        if self.rank > min(e.shape):
+            raise ValueError(f"ALS: rank={self.rank} exceeds min(m, n)={min(e.shape)} of X with shape {e.shape}")
         opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
                     seed=self.seed, threads=self.threads)

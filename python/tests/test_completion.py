@@ -1,0 +1,204 @@
+"""SoftImpute / ALS / RobustPCA: equal to the CLI on the same data, planted
+truth recovered, numpy/scipy round trips, errors, Ctrl-C, GIL."""
+import os
+import pickle
+import signal
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import lowrank
+from conftest import planted, run_json, write_csv
+
+
+@pytest.fixture()
+def dune_csv(tmp_path, dune, dune_missing):
+    return write_csv(tmp_path / "dune_missing.csv", dune_missing, dune.index, dune.columns)
+
+
+def _load_model(d):
+    return {k: np.load(d / f"{k}.npy") for k in ("U", "d", "V")}
+
+
+def _same_factors(U, d, V, ref, atol=1e-8):
+    np.testing.assert_allclose(d, ref["d"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(U @ np.diag(d) @ V.T, ref["U"] @ np.diag(ref["d"]) @ ref["V"].T, atol=atol)
+
+
+def test_soft_impute_fixed_lambda_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    j = run_json(cli, "complete", "--train", dune_csv, "--lambda", 3, "--rank", 8, "--seed", 1, "--out",
+                 tmp_path / "cli")
+    est = lowrank.SoftImpute(lam=3, max_rank=8, seed=1).fit(dune_missing)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+    assert est.rank_ == j["rank"] and est.n_iter_ == j["iterations"]
+    completed = pd.read_csv(tmp_path / "cli" / "completed.csv", index_col=0).to_numpy()
+    np.testing.assert_allclose(est.transform(dune_missing), completed, rtol=1e-9, atol=1e-9)
+
+
+def test_soft_impute_cv_path_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    j = run_json(cli, "complete", "--train", dune_csv, "--seed", 2, "--out", tmp_path / "cli")
+    est = lowrank.SoftImpute(seed=2).fit(dune_missing)
+    cv = pd.read_csv(tmp_path / "cli" / "cv.csv")
+    np.testing.assert_allclose(est.cv_results_["param_lam"], cv["lambda"], rtol=1e-9)
+    np.testing.assert_allclose(est.cv_results_["mean_test_rmse"], cv["mean_rmse"], rtol=1e-8)
+    assert est.lambda_ == pytest.approx(j["lambda"], rel=1e-12)
+    assert est.lambda_ == pytest.approx(j["cv_best_lambda"], rel=1e-12)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+
+
+def test_als_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--lambda", 0.1, "--biases",
+             "--out", tmp_path / "cli")
+    est = lowrank.ALS(rank=3, lam=0.1, biases=True).fit(dune_missing)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+    np.testing.assert_allclose(est.row_offset_, np.load(tmp_path / "cli" / "row_offset.npy"), atol=1e-9)
+
+
+def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    run_json(cli, "complete", "--train", dune_csv, "--method", "rpca", "--out", tmp_path / "cli")
+    est = lowrank.RobustPCA().fit(dune_missing)
+    np.testing.assert_allclose(est.low_rank_, np.load(tmp_path / "cli" / "L.npy"), atol=1e-9)
+    np.testing.assert_allclose(est.sparse_, np.load(tmp_path / "cli" / "S.npy"), atol=1e-9)
+
+
+def test_planted_truth_recovered():
+    truth, x = planted(m=80, n=50, r=3, missing=0.5, seed=3)
+    est = lowrank.SoftImpute(lam=0.1, max_rank=10, tol=1e-9, max_iter=2000, cv=0).fit(x)
+    assert est.status_ == "success", est.status_
+    err = np.linalg.norm(est.transform(x) - truth) / np.linalg.norm(truth)
+    assert err < 1e-2, err
+    als = lowrank.ALS(rank=3, lam=1e-6, weighting="uniform", tol=1e-12, max_iter=500).fit(x)
+    full = als.model_.to_dense()
+    assert np.linalg.norm(full - truth) / np.linalg.norm(truth) < 1e-3
+    # predict() agrees with the dense fit
+    r, c = np.array([0, 5, 79]), np.array([0, 49, 3])
+    np.testing.assert_allclose(als.predict(r, c), full[r, c], rtol=1e-10)
+
+
+def test_layouts_dtypes_and_sparse_round_trips():
+    _, x = planted(m=40, n=30, r=2, missing=0.3, seed=4)
+    ref = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(x).transform(x)
+    big = np.full((80, 60), 7.0)
+    big[::2, ::2] = x
+    for a in (np.asfortranarray(x), big[::2, ::2], pd.DataFrame(x)):
+        np.testing.assert_allclose(lowrank.SoftImpute(lam=0.5, max_rank=5).fit(a).transform(a), ref, rtol=1e-10)
+    # float32 in -> float32 computation and output
+    e32 = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(x.astype(np.float32))
+    assert e32.components_.dtype == np.float32
+    assert e32.transform(x.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(e32.transform(x.astype(np.float32)), ref, rtol=1e-3, atol=1e-3)
+    # scipy.sparse: stored entries are the observed ones
+    obs = ~np.isnan(x)
+    r, c = np.nonzero(obs)
+    coo = sp.coo_matrix((x[r, c], (r, c)), shape=x.shape)
+    for s in (coo, coo.tocsr()):
+        est = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(s)
+        np.testing.assert_allclose(est.transform(s), ref, rtol=1e-10)
+
+
+def test_sklearn_api():
+    from sklearn.base import clone
+    _, x = planted(m=30, n=20, r=2, missing=0.3, seed=5)
+    est = lowrank.SoftImpute(lam=1.0, max_rank=4)
+    assert est.get_params()["lam"] == 1.0
+    est.set_params(lam=2.0, max_rank=3)
+    assert est.lam == 2.0 and clone(est).max_rank == 3
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        est.set_params(lamda=1.0)
+    out = est.fit_transform(x)
+    assert est.components_.shape == (est.rank_, 20) and est.singular_values_.shape == (est.rank_,)
+    assert est.n_iter_ > 0 and est.lambda_ == 2.0 and est.cv_results_ is None
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.transform(x), out)
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out[~np.isnan(x)], x[~np.isnan(x)])
+
+
+def test_bad_inputs():
+    _, x = planted(m=20, n=10, r=2, missing=0.2, seed=6)
+    with pytest.raises(ValueError, match="lam must be >= 0"):
+        lowrank.SoftImpute(lam=-1).fit(x)
+    with pytest.raises(TypeError, match="max_rank must be an integer"):
+        lowrank.SoftImpute(max_rank=2.5).fit(x)
+    # max_rank is a cap: above min(m, n) it is clipped (as R softImpute does) and said so.
+    capped = lowrank.SoftImpute(lam=1, max_rank=50, cv=0).fit(x)
+    assert capped.rank_ <= 10 and any("capped at 10" in w for w in capped.warnings_), capped.warnings_
+    with pytest.raises(ValueError, match="rank=11 exceeds min"):  # a hard rank cannot be clipped silently
+        lowrank.ALS(rank=11).fit(x)
+    with pytest.raises(ValueError, match="n_samples=1"):
+        lowrank.SoftImpute(lam=1).fit(x[:1])
+    with pytest.raises(ValueError, match="variant must be one of"):
+        lowrank.SoftImpute(variant="qr").fit(x)
+    bad = x.copy()
+    bad[3, 4] = np.inf
+    with pytest.raises(ValueError, match=r"infinity at index \(3, 4\)"):
+        lowrank.SoftImpute(lam=1).fit(bad)
+    with pytest.raises(ValueError, match="every cell is missing"):
+        lowrank.SoftImpute(lam=1).fit(np.full((3, 3), np.nan))
+    with pytest.raises(TypeError, match="real numeric array"):
+        lowrank.ALS().fit(np.array([["a"]]))
+    with pytest.raises(ValueError, match="expected a 2D array"):
+        lowrank.ALS().fit(np.ones(4))
+    dup = sp.coo_matrix((np.ones(3), ([0, 0, 1], [1, 1, 2])), shape=(3, 3))
+    with pytest.raises(ValueError, match="duplicate"):
+        lowrank.SoftImpute(lam=0.1, max_rank=2).fit(dup)
+    est = lowrank.SoftImpute(lam=1, max_rank=3).fit(x)
+    with pytest.raises(ValueError, match="transductive"):
+        est.transform(x[:5])
+    with pytest.raises(ValueError, match="outside"):
+        est.predict([0, 20], [0, 0])
+    with pytest.raises(TypeError, match="integer array"):
+        est.predict([0.5], [0])
+    with pytest.raises(ValueError, match="not fitted"):
+        lowrank.ALS().predict([0], [0])
+
+
+def test_callback_and_errors_from_it():
+    _, x = planted(m=30, n=20, r=2, missing=0.3, seed=7)
+    events = []
+    lowrank.SoftImpute(lam=1, max_rank=4, callback=events.append).fit(x)
+    assert events and {"stage", "iteration", "objective", "rank"} <= set(events[0])
+
+    def boom(ev):
+        raise RuntimeError("stop here")
+    with pytest.raises(RuntimeError, match="stop here"):
+        lowrank.SoftImpute(lam=1, max_rank=4, callback=boom).fit(x)
+
+
+def _slow_problem():
+    _, x = planted(m=400, n=300, r=20, missing=0.5, noise=0.1, seed=8)
+    return x
+
+
+def test_ctrl_c_interrupts_and_keeps_last_iterate():
+    x = _slow_problem()
+    est = lowrank.SoftImpute(lam=0.01, max_rank=60, tol=0.0, max_iter=100000)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(x)
+    elapsed = time.perf_counter() - t0
+    timer.cancel()
+    assert elapsed < 10, elapsed
+    assert est.status_ == "interrupted" and est.rank_ > 0 and 0 < est.n_iter_ < 100000
+
+
+def test_gil_is_released_during_fit():
+    x = _slow_problem()
+    est = lowrank.SoftImpute(lam=0.01, max_rank=40, tol=0.0, max_iter=40)
+    ticks = []
+    th = threading.Thread(target=est.fit, args=(x,))
+    t0 = time.perf_counter()
+    th.start()
+    while th.is_alive():
+        ticks.append(time.perf_counter())
+        time.sleep(0.01)
+    th.join()
+    total = time.perf_counter() - t0
+    # With the GIL held for the whole fit the loop could not tick at all.
+    assert total < 0.2 or len(ticks) > 0.3 * total / 0.01, (len(ticks), total)

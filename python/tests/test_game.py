@@ -1,0 +1,46 @@
+"""GAME from Python equals `lowrank complete --method game` on the same data."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import lowrank
+from conftest import run_json, write_csv
+
+
+def test_game_equals_cli(cli, tmp_path, dune, dune_env, dune_missing):
+    train = write_csv(tmp_path / "dune.csv", dune_missing, dune.index, dune.columns)
+    j = run_json(cli, "complete", "--train", train, "--method", "game", "--groups", DATA_ENV(),
+                 "--group-cols", "Management,Use", "--lambda", 2.0, "--out", tmp_path / "cli")
+    est = lowrank.GAME(groups=dune_env, group_cols=["Management", "Use"], lam=2.0)
+    out = est.fit_transform(dune_missing, row_ids=dune.index)
+    completed = pd.read_csv(tmp_path / "cli" / "completed.csv", index_col=0).to_numpy()
+    np.testing.assert_allclose(out, completed, rtol=1e-8, atol=1e-8)
+    assert est.n_iter_ == j["iterations"]
+    assert est.group_names_ == [g["name"] for g in j["game"]["groups"]]
+    assert [g["rank"] for g in est.groups_] == [g["rank"] for g in j["game"]["groups"]]
+    # predictions on the missing cells equal the completed cells
+    r, c = np.nonzero(np.isnan(dune_missing))
+    np.testing.assert_allclose(est.predict(r, c), completed[r, c], rtol=1e-8, atol=1e-8)
+    angles = est.group_angles()
+    assert set(angles) == set(est.group_names_) - {"all"}
+    assert all(np.all((a >= -1e-12) & (a <= np.pi / 2 + 1e-12)) for a in angles.values())
+
+
+def DATA_ENV():
+    from conftest import DATA
+    return DATA / "dune_env.csv"
+
+
+def test_game_groups_as_dict_and_errors(dune_missing):
+    m = dune_missing.shape[0]
+    groups = {"first": np.arange(10), "second": np.arange(10, m)}
+    est = lowrank.GAME(groups=groups, lam=1.0).fit(dune_missing)
+    assert est.group_names_[:2] == ["first", "second"] and est.completed_.shape == dune_missing.shape
+    with pytest.raises(ValueError, match="needs groups="):
+        lowrank.GAME(lam=1.0).fit(dune_missing)
+    with pytest.raises(ValueError, match="outside|row index"):
+        lowrank.GAME(groups={"bad": [0, 99]}, lam=1.0).fit(dune_missing)
+    with pytest.raises(ValueError, match="not columns"):
+        lowrank.GAME(groups=pd.DataFrame({"a": range(m)}), group_cols=["b"], lam=1.0).fit(dune_missing)
+    with pytest.raises(ValueError, match="lam must be >"):
+        lowrank.GAME(groups=groups, lam=0.0).fit(dune_missing)

@@ -1,0 +1,58 @@
+"""RL functions against the CLI and planted truth; every plot returns a Figure."""
+import numpy as np
+import pytest
+
+import lowrank
+from conftest import run_json
+
+
+def test_bandit_equals_cli(cli):
+    j = run_json(cli, "bandit", "--rows", 10, "--cols", 10, "--rank", 2, "--horizon", 20000, "--seeds", 2,
+                 "--seed", 4, "--algorithm", "ucb")
+    r = lowrank.bandit(rows=10, cols=10, rank=2, horizon=20000, seeds=2, seed=4, algorithm="ucb")
+    assert r["mean_final_regret"] == pytest.approx(j["mean_final_regret"], rel=1e-12)
+    assert r["times"][-1] == 20000 and np.all(np.diff(r["mean_regret"]) >= -1e-9)
+
+
+def test_mdp_equals_cli(cli):
+    j = run_json(cli, "mdp", "--states", 20, "--actions", 3, "--rank", 2, "--samples", 20000, "--seed", 1)
+    r = lowrank.mdp(states=20, actions=3, rank=2, samples=20000, seed=1)
+    assert r["mean_value_gap"] == pytest.approx(j["mean_value_gap"], rel=1e-10, abs=1e-12)
+    assert r["mean_kernel_max_error"] == pytest.approx(j["mean_kernel_max_error"], rel=1e-10)
+
+
+def test_spectral_estimate_planted():
+    rng = np.random.default_rng(0)
+    m, n, r = 60, 50, 2
+    M = rng.standard_normal((m, r)) @ rng.standard_normal((r, n))
+    T = 200000
+    rows, cols = rng.integers(0, m, T), rng.integers(0, n, T)
+    vals = M[rows, cols] + 0.1 * rng.standard_normal(T)
+    est = lowrank.spectral_estimate(rows, cols, vals, (m, n), rank=2)
+    fit = est["U"] @ np.diag(est["S"]) @ est["V"].T
+    assert est["rank"] == 2
+    assert np.linalg.norm(fit - M) / np.linalg.norm(M) < 0.1
+    with pytest.raises(ValueError, match="outside the shape"):
+        lowrank.spectral_estimate([0, 99], [0, 0], [1.0, 2.0], (m, n))
+    with pytest.raises(ValueError, match="expected fixed, threshold or gap"):
+        lowrank.spectral_estimate(rows[:10], cols[:10], vals[:10], (m, n), rank_selection="best")
+
+
+def test_plots_return_figures():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((30, 3)) @ rng.standard_normal((3, 20))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    est = lowrank.SoftImpute(cv=3, n_lambdas=8, seed=0).fit(x)
+    figs = [lowrank.plot.singular_values(est), lowrank.plot.singular_values(np.nan_to_num(x)),
+            lowrank.plot.cv_curve(est), lowrank.plot.objective(lowrank.SoftImpute(lam=1, max_rank=3).fit(x)),
+            lowrank.plot.regret([lowrank.bandit(horizon=3000, seeds=2, algorithm=a) for a in ("ucb", "spectral")])]
+    assert all(isinstance(f, Figure) for f in figs)
+    ax = figs[2].axes[0]
+    assert ax.get_xscale() == "log" and len(ax.lines) >= 1
+    with pytest.raises(ValueError, match="without cross-validation"):
+        lowrank.plot.cv_curve(lowrank.SoftImpute(lam=1, max_rank=3).fit(x))
+    import matplotlib.pyplot as plt
+    plt.close("all")
