@@ -54,6 +54,7 @@ void register_mdp(CLI::App& app);
 void register_train(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_inspect(CLI::App& app);
+void register_nfa(CLI::App& app);
 void register_logit_rank(CLI::App& app);
 void register_lingen(CLI::App& app);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   register_train(app);
   register_sample(app);
   register_inspect(app);
+  register_nfa(app);
   register_logit_rank(app);
   register_lingen(app);
   install_interrupt_handler();

@@ -290,6 +290,12 @@ AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const Agop
     res.layers[l].uncentred = full * inv_n;
     const Matrix<double> mean = gsum[l] * inv_n;  // [c, d]: m_k^T rows
     res.layers[l].centred = res.layers[l].uncentred - mean.transpose() * mean;
+    // When every input has the same Jacobian (a linear layer stack) the centred
+    // AGOP is exactly zero; the subtraction leaves only round-off of size
+    // eps * ||G||, which would otherwise give meaningless cosines. Report zero.
+    const double scale = res.layers[l].uncentred.norm();
+    if (res.layers[l].centred.norm() <= 64.0 * std::numeric_limits<double>::epsilon() * scale)
+      res.layers[l].centred.setZero();
   }
   return res;
 }
@@ -309,7 +315,12 @@ Matrix<double> psd_power(const Matrix<double>& g, double alpha) {
   if (!(alpha > 0)) throw InvalidArgument("psd_power: alpha must be > 0");
   if (g.rows() != g.cols()) throw InvalidArgument("psd_power: the matrix is not square");
   Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(g));
-  const Vector<double> lam = es.eigenvalues().cwiseMax(0.0).array().pow(alpha).matrix();
+  Vector<double> lam = es.eigenvalues().cwiseMax(0.0);
+  if (lam.size() > 0) {  // same round-off floor as PowerCosine
+    const double floor = static_cast<double>(lam.size()) * std::numeric_limits<double>::epsilon() * lam.maxCoeff();
+    lam = (lam.array() <= floor).select(0.0, lam);
+  }
+  lam = lam.array().pow(alpha).matrix();
   return es.eigenvectors() * lam.asDiagonal() * es.eigenvectors().transpose();
 }
 
@@ -319,6 +330,13 @@ PowerCosine::PowerCosine(const Matrix<double>& a, const Matrix<double>& g) {
                           " must be square of one size");
   Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(g));
   m_lambda = es.eigenvalues().cwiseMax(0.0);
+  // Eigenvalues at round-off level of the largest are numerically zero: a
+  // fractional power (lambda^(1/L)) would otherwise lift 1e-16 to 1e-4 and
+  // bend the cosine of an exactly low-rank AGOP.
+  if (m_lambda.size() > 0) {
+    const double floor = static_cast<double>(m_lambda.size()) * std::numeric_limits<double>::epsilon() * m_lambda.maxCoeff();
+    m_lambda = (m_lambda.array() <= floor).select(0.0, m_lambda);
+  }
   const Matrix<double> as = symmetric_part(a);
   // <A, V diag(l^alpha) V^T> = sum_i l_i^alpha (V^T A V)_ii
   m_diag = (es.eigenvectors().transpose() * as * es.eigenvectors()).diagonal();

@@ -1,0 +1,339 @@
+// Neural Feature Ansatz (issue 8, part 2): Jacobians against central finite
+// differences, the AGOP against numpy (tests/diagnostics/make_nfa_fixture.py
+// writes the closed-form chain rule of a tanh MLP), the exact law
+// W_l^T W_l = G_l^(1/(L-l+1)) of balanced deep linear networks built in closed
+// form, alpha scans against explicit matrix powers, checkpoints and bad input.
+#include <gtest/gtest.h>
+
+#include <Eigen/QR>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "lowrank/diagnostics/nfa.hpp"
+#include "lowrank/io/npy.hpp"
+#include "lowrank/io/safetensors.hpp"
+
+namespace lowrank::diagnostics {
+namespace {
+
+namespace fs = std::filesystem;
+
+Matrix<double> gaussian(Index r, Index c, std::mt19937_64& rng, double scale = 1.0) {
+  std::normal_distribution<double> n(0.0, scale);
+  Matrix<double> m(r, c);
+  for (Index j = 0; j < c; ++j)
+    for (Index i = 0; i < r; ++i) m(i, j) = n(rng);
+  return m;
+}
+
+DenseMlp random_net(const std::vector<Index>& sizes, MlpActivation act, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  DenseMlp net;
+  net.activation = act;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    net.weights.push_back(gaussian(sizes[l + 1], sizes[l], rng, 1.0 / std::sqrt(static_cast<double>(sizes[l]))));
+    net.biases.push_back(gaussian(sizes[l + 1], 1, rng, 0.3).col(0));
+  }
+  return net;
+}
+
+Matrix<double> orthonormal_columns(Index r, Index c, std::mt19937_64& rng) {
+  Eigen::HouseholderQR<Matrix<double>> qr(gaussian(r, c, rng));
+  return qr.householderQ() * Matrix<double>::Identity(r, c);
+}
+
+fs::path scratch(const std::string& name) {
+  auto p = fs::temp_directory_path() / ("lowrank_nfa_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST(NfaJacobian, MatchesCentralFiniteDifferences) {
+  for (auto act : {MlpActivation::Tanh, MlpActivation::GELU, MlpActivation::Linear, MlpActivation::ReLU}) {
+    const DenseMlp net = random_net({5, 7, 6, 3}, act, 11);
+    std::mt19937_64 rng(3);
+    const Vector<double> x = gaussian(5, 1, rng).col(0);
+    const auto inputs = mlp_layer_inputs(net, x.transpose());
+    for (Index l = 0; l < net.depth(); ++l) {
+      const Matrix<double> jac = layer_input_jacobian(net, x, l);
+      const Vector<double> h = inputs[static_cast<std::size_t>(l)].row(0).transpose();
+      ASSERT_EQ(jac.rows(), 3);
+      ASSERT_EQ(jac.cols(), h.size());
+      const double eps = 1e-6;
+      for (Index j = 0; j < h.size(); ++j) {
+        Matrix<double> hp = h.transpose(), hm = h.transpose();
+        hp(0, j) += eps;
+        hm(0, j) -= eps;
+        const Vector<double> fd =
+            ((mlp_forward_from(net, hp, l) - mlp_forward_from(net, hm, l)) / (2 * eps)).row(0).transpose();
+        for (Index k = 0; k < 3; ++k)
+          EXPECT_NEAR(jac(k, j), fd(k), 1e-7 * (1 + std::abs(fd(k))))
+              << to_string(act) << " layer " << l << " output " << k << " input " << j;
+      }
+    }
+    // The forward pass from layer 0 equals the chained layer inputs.
+    const Matrix<double> f = mlp_forward_from(net, x.transpose(), 0);
+    const Matrix<double> last = mlp_forward_from(net, inputs.back(), net.depth() - 1);
+    EXPECT_LT((f - last).norm(), 1e-13);
+  }
+}
+
+TEST(NfaAgop, MatchesNumpyClosedFormChainRule) {
+  const auto arrays = io::read_npz(std::string(LOWRANK_TEST_DATA_DIR) + "/nfa/tiny_tanh.npz");
+  auto get = [&](const std::string& n) {
+    for (const auto& a : arrays)
+      if (a.name == n) return a.array.values;
+    ADD_FAILURE() << "fixture lacks " << n;
+    return Matrix<double>();
+  };
+  DenseMlp net;
+  net.activation = MlpActivation::Tanh;
+  for (int l = 0; l < 3; ++l) {
+    net.weights.push_back(get("W" + std::to_string(l)));
+    net.biases.push_back(get("b" + std::to_string(l)).col(0));
+  }
+  const Matrix<double> x = get("X");
+  for (Index chunk : {Index(256), Index(3), Index(1)}) {
+    const auto r = compute_agop(net, x, AgopOptions{.chunk = chunk});
+    EXPECT_EQ(r.status, Status::Success);
+    EXPECT_EQ(r.inputs_used, 7);
+    ASSERT_EQ(r.layers.size(), 3u);
+    for (int l = 0; l < 3; ++l) {
+      const Matrix<double> g = get("G" + std::to_string(l)), c = get("C" + std::to_string(l));
+      EXPECT_LT((r.layers[l].uncentred - g).norm(), 1e-12 * g.norm()) << "layer " << l << " chunk " << chunk;
+      // Relative to ||G||: the centred AGOP of the linear output layer is zero
+      // up to the round-off of G - m m^T, in numpy as here.
+      EXPECT_LT((r.layers[l].centred - c).norm(), 1e-12 * g.norm()) << "layer " << l << " chunk " << chunk;
+    }
+  }
+}
+
+TEST(NfaAgop, StopsAtTheChunkWhereAnInterruptArrives) {
+  const DenseMlp net = random_net({4, 6, 2}, MlpActivation::Tanh, 5);
+  std::mt19937_64 rng(9);
+  const Matrix<double> x = gaussian(10, 4, rng);
+  const auto r = compute_agop(net, x, AgopOptions{.chunk = 4}, [](const ProgressEvent&) { request_interrupt(); });
+  clear_interrupt();
+  EXPECT_EQ(r.status, Status::Interrupted);
+  EXPECT_EQ(r.inputs_used, 4);
+  const auto ref = compute_agop(net, x.topRows(4));
+  EXPECT_LT((r.layers[0].uncentred - ref.layers[0].uncentred).norm(), 1e-13);
+}
+
+// Balanced deep linear network realising M = P S Q^T exactly:
+// W_1 = R_1 S^(1/L) Q^T, W_l = R_l S^(1/L) R_{l-1}^T, W_L = P S^(1/L) R_{L-1}^T,
+// so W_{l+1}^T W_{l+1} = R_l S^(2/L) R_l^T = W_l W_l^T.
+DenseMlp balanced_linear(Index L, Index d, Index c, Index width, const Vector<double>& s, std::mt19937_64& rng,
+                         Matrix<double>* product) {
+  const Index k = s.size();
+  const Matrix<double> p = orthonormal_columns(c, k, rng), q = orthonormal_columns(d, k, rng);
+  const Vector<double> root = s.array().pow(1.0 / static_cast<double>(L)).matrix();
+  std::vector<Matrix<double>> r;
+  for (Index l = 0; l + 1 < L; ++l) r.push_back(orthonormal_columns(width, k, rng));
+  DenseMlp net;
+  net.activation = MlpActivation::Linear;
+  for (Index l = 0; l < L; ++l) {
+    const Matrix<double> left = (l + 1 == L) ? p : r[static_cast<std::size_t>(l)];
+    const Matrix<double> right = (l == 0) ? q : r[static_cast<std::size_t>(l - 1)];
+    net.weights.push_back(left * root.asDiagonal() * right.transpose());
+    net.biases.push_back(Vector<double>::Zero(left.rows()));
+  }
+  *product = p * s.asDiagonal() * q.transpose();
+  return net;
+}
+
+TEST(NfaDeepLinear, BalancedNetworkHasAlphaOneOverDepthExactly) {
+  std::mt19937_64 rng(2026);
+  for (Index L : {2, 3, 4}) {
+    Vector<double> s(3);
+    s << 4.0, 1.5, 0.3;
+    Matrix<double> m;
+    const DenseMlp net = balanced_linear(L, 8, 3, 6, s, rng, &m);
+    const Matrix<double> x = gaussian(20, 8, rng);
+    EXPECT_LT((mlp_forward_from(net, x) - x * m.transpose()).norm(), 1e-12 * (x * m.transpose()).norm());
+    const auto agop = compute_agop(net, x);
+    // For a linear network J = M^T at every input: G_1 = M^T M, centred G = 0.
+    EXPECT_LT((agop.layers[0].uncentred - m.transpose() * m).norm(), 1e-12 * (m.transpose() * m).norm());
+    EXPECT_LT(agop.layers[0].centred.norm(), 1e-12 * (m.transpose() * m).norm());
+
+    const auto rep = analyze_nfa(net, x);
+    ASSERT_EQ(rep.layers.size(), static_cast<std::size_t>(L));
+    for (Index l = 0; l < L; ++l) {
+      const auto& u = rep.layers[static_cast<std::size_t>(l)].uncentred;
+      const double theory = 1.0 / static_cast<double>(L - l);  // 1/(L-l+1) with l 1-based
+      EXPECT_NEAR(u.layer, 1.0, 1e-12) << "L=" << L << " layer " << l;
+      EXPECT_NEAR(u.best_alpha, theory, 1e-6) << "L=" << L << " layer " << l;
+      EXPECT_NEAR(u.best, 1.0, 1e-12);
+      EXPECT_TRUE(std::isnan(rep.layers[static_cast<std::size_t>(l)].centred.one));
+      // alpha = 1 is measurably worse whenever the theory says otherwise, so
+      // the scan discriminates.
+      if (theory < 1) EXPECT_LT(u.one, 0.99) << "L=" << L << " layer " << l;
+    }
+    EXPECT_NEAR(rep.layers[0].uncentred.inv_depth, 1.0, 1e-12);
+    EXPECT_NEAR(rep.layers[0].uncentred.best_alpha, 1.0 / static_cast<double>(L), 1e-6);
+  }
+}
+
+TEST(NfaAlpha, PowerCosineEqualsExplicitPowers) {
+  std::mt19937_64 rng(7);
+  const Matrix<double> b = gaussian(6, 6, rng), a0 = gaussian(6, 4, rng);
+  const Matrix<double> g = b * b.transpose(), a = a0 * a0.transpose();
+  const PowerCosine f(a, g);
+  for (double alpha : {0.1, 1.0 / 3, 0.5, 1.0, 1.7}) {
+    EXPECT_NEAR(f(alpha), matrix_cosine(a, psd_power(g, alpha)), 1e-12) << alpha;
+  }
+  // psd_power is a power: (G^(1/2))^2 = G; negative eigenvalues are clipped.
+  const Matrix<double> r = psd_power(g, 0.5);
+  EXPECT_LT((r * r - g).norm(), 1e-10 * g.norm());
+  const Matrix<double> neg = -g;
+  EXPECT_LT(psd_power(neg, 1.0).norm(), 1e-12 * g.norm());
+  EXPECT_NEAR(matrix_cosine(a, 3.0 * a), 1.0, 1e-15);
+  EXPECT_TRUE(std::isnan(matrix_cosine(a, Matrix<double>::Zero(6, 6))));
+  // The best alpha of A = G^0.37 is 0.37, off the grid points.
+  const auto c = alpha_correlations(psd_power(g, 0.37), g, 3, 1, default_alpha_grid());
+  EXPECT_NEAR(c.best_alpha, 0.37, 1e-6);
+  EXPECT_NEAR(c.best, 1.0, 1e-12);
+  EXPECT_THROW(alpha_correlations(a, g, 3, 1, {}), InvalidArgument);
+  EXPECT_THROW(alpha_correlations(a, g, 3, 1, {0.5, -1.0}), InvalidArgument);
+  EXPECT_THROW(psd_power(g, 0.0), InvalidArgument);
+}
+
+TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
+  nn::MlpConfig cfg;
+  cfg.sizes = {6, 10, 8, 2};
+  cfg.activation = nn::Activation::GELU;
+  cfg.seed = 4;
+  nn::Mlp<double> model(cfg);
+  const DenseMlp init = dense_mlp(model, cfg.activation);
+  std::mt19937_64 rng(1);
+  const Matrix<double> x = gaussian(30, 6, rng);
+  // dense_mlp reproduces the engine's forward pass.
+  const nn::Act<double> xa = x;
+  const Matrix<double> y = model.forward(xa);
+  EXPECT_LT((mlp_forward_from(init, x) - y).norm(), 1e-12 * y.norm());
+
+  DenseMlp trained = init;
+  for (auto& w : trained.weights) w += 0.5 * gaussian(w.rows(), w.cols(), rng, 1.0 / std::sqrt(double(w.cols())));
+  NfaOptions opt;
+  const auto rep = analyze_nfa(trained, x, &init, opt);
+  ASSERT_EQ(rep.layers.size(), 3u);
+  EXPECT_EQ(rep.inputs, 30);
+  const auto g = compute_agop(trained, x), g0 = compute_agop(init, x);
+  for (std::size_t l = 0; l < 3; ++l) {
+    const auto& L = rep.layers[l];
+    EXPECT_TRUE(L.has_init);
+    const Matrix<double> nfm = trained.weights[l].transpose() * trained.weights[l];
+    const Matrix<double> nfm0 = init.weights[l].transpose() * init.weights[l];
+    EXPECT_NEAR(L.uncentred.one, matrix_cosine(nfm, g.layers[l].uncentred), 1e-12);
+    EXPECT_NEAR(L.uncentred.half, matrix_cosine(nfm, psd_power(g.layers[l].uncentred, 0.5)), 1e-12);
+    // The last layer's Jacobian is its weight at every input, so its centred
+    // AGOP is zero and both cosines are undefined (NaN).
+    const double centred_ref = matrix_cosine(nfm, g.layers[l].centred);
+    if (std::isnan(centred_ref))
+      EXPECT_TRUE(std::isnan(L.centred.one)) << "layer " << l;
+    else
+      EXPECT_NEAR(L.centred.one, centred_ref, 1e-12);
+    EXPECT_NEAR(L.init.one, matrix_cosine(nfm0, g0.layers[l].uncentred), 1e-12);
+    EXPECT_NEAR(L.baseline.one, matrix_cosine(nfm0, g.layers[l].uncentred), 1e-12);
+    EXPECT_GE(L.uncentred.best, L.uncentred.one - 1e-15);
+    EXPECT_NEAR(L.agop_trace, g.layers[l].uncentred.trace(), 1e-10 * L.agop_trace);
+  }
+  opt.subtract_init = true;
+  const auto sub = analyze_nfa(trained, x, &init, opt);
+  const Matrix<double> dw = trained.weights[1] - init.weights[1];
+  EXPECT_NEAR(sub.layers[1].uncentred.one, matrix_cosine(dw.transpose() * dw, g.layers[1].uncentred), 1e-12);
+  // Bad input: subtraction without init, another architecture, wrong input width, NaN input.
+  EXPECT_THROW(analyze_nfa(trained, x, nullptr, opt), InvalidArgument);
+  DenseMlp other = random_net({6, 9, 8, 2}, MlpActivation::GELU, 2);
+  try {
+    analyze_nfa(trained, x, &other, NfaOptions{});
+    ADD_FAILURE() << "no throw";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("layers.0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[9, 6]"), std::string::npos) << e.what();
+  }
+  try {
+    analyze_nfa(trained, x.leftCols(5));
+    ADD_FAILURE() << "no throw";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("5 columns"), std::string::npos) << e.what();
+  }
+  Matrix<double> bad = x;
+  bad(17, 2) = std::nan("");
+  try {
+    analyze_nfa(trained, bad);
+    ADD_FAILURE() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 17"), std::string::npos) << e.what();
+  }
+}
+
+TEST(NfaCheckpoint, RoundTripAndBadFiles) {
+  const auto dir = scratch("ck");
+  DenseMlp net = random_net({4, 5, 1}, MlpActivation::ReLU, 8);
+  net.biases[1] = Vector<double>();  // no bias on the last layer
+  save_mlp_checkpoint((dir / "final").string(), net, 120, {{"inputs", "../x.npy"}, {"init", "../init"}});
+  const auto ck = load_mlp_checkpoint((dir / "final").string());
+  EXPECT_EQ(ck.step, 120);
+  EXPECT_EQ(ck.net.activation, MlpActivation::ReLU);
+  ASSERT_EQ(ck.net.depth(), 2);
+  EXPECT_EQ((ck.net.weights[0] - net.weights[0]).norm(), 0.0);
+  EXPECT_EQ((ck.net.biases[0] - net.biases[0]).norm(), 0.0);
+  EXPECT_EQ(ck.net.biases[1].size(), 0);
+  EXPECT_EQ(fs::path(ck.inputs), (dir / "x.npy").lexically_normal());
+  EXPECT_EQ(fs::path(ck.init), (dir / "init").lexically_normal());
+  // F32 rounds; the file itself can also be named.
+  save_mlp_checkpoint((dir / "f32").string(), net, 0, {}, false);
+  const auto c32 = load_mlp_checkpoint((dir / "f32" / "checkpoint.safetensors").string());
+  EXPECT_LT((c32.net.weights[1] - net.weights[1]).norm(), 1e-6 * net.weights[1].norm());
+  EXPECT_TRUE(c32.inputs.empty());
+  EXPECT_THROW(save_mlp_checkpoint((dir / "r").string(), net, 0, {{"sizes", "1,2"}}), InvalidArgument);
+
+  auto expect_input_error = [](const std::string& path, const std::string& needle) {
+    try {
+      load_mlp_checkpoint(path);
+      ADD_FAILURE() << "no throw for " << path;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_input_error((dir / "missing").string(), "no such file");
+  // A GPT checkpoint of the engine is named as such.
+  io::SafetensorsEntry e{"model.wte", io::TensorDType::F32, Matrix<double>::Ones(2, 2), false};
+  io::write_safetensors((dir / "gpt.safetensors").string(), {e}, {{"format", "lowrank-nn-checkpoint"}});
+  expect_input_error((dir / "gpt.safetensors").string(), "GPT checkpoint");
+  io::write_safetensors((dir / "plain.safetensors").string(), {e});
+  expect_input_error((dir / "plain.safetensors").string(), "no \"format\"");
+  // Wrong shape for the sizes, and a NaN weight named by layer.
+  std::map<std::string, std::string> meta{{"format", "lowrank-nn-mlp-checkpoint"}, {"version", "1"},
+                                          {"activation", "relu"}, {"sizes", "2,3,1"}, {"step", "0"}};
+  io::SafetensorsEntry w0{"model.layers.0.W", io::TensorDType::F64, Matrix<double>::Ones(3, 2), false};
+  io::SafetensorsEntry w1{"model.layers.1.W", io::TensorDType::F64, Matrix<double>::Ones(2, 3), false};
+  io::write_safetensors((dir / "shape.safetensors").string(), {w0, w1}, meta);
+  expect_input_error((dir / "shape.safetensors").string(), "\"model.layers.1.W\" has shape [2, 3]");
+  w1.values = Matrix<double>::Ones(1, 3);
+  w1.values(0, 2) = std::nan("");
+  io::write_safetensors((dir / "nan.safetensors").string(), {w0, w1}, meta);
+  expect_input_error((dir / "nan.safetensors").string(), "layer layers.1: weight W[0, 2] is NaN");
+  meta["activation"] = "softplus";
+  io::write_safetensors((dir / "act.safetensors").string(), {w0, w1}, meta);
+  expect_input_error((dir / "act.safetensors").string(), "softplus");
+
+  // Inputs: NaN rows are named, empty and missing files are refused.
+  Matrix<double> x = Matrix<double>::Ones(5, 2);
+  x(3, 1) = std::numeric_limits<double>::infinity();
+  io::write_npy((dir / "x.npy").string(), x);
+  try {
+    load_nfa_inputs((dir / "x.npy").string());
+    ADD_FAILURE() << "no throw";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_nfa_inputs((dir / "none.npy").string()), InputError);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lowrank::diagnostics
