@@ -1,6 +1,7 @@
 #include "lowrank/completion/soft_impute.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -162,7 +163,82 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
   result.status = status;
 }
 
-// Mazumder, Hastie, Tibshirani (2010) Alg. 1: Z <- SVT_lambda(S + Z).
+// The soft-thresholded SVD of one soft-impute iterate, by subspace iteration
+// warm-started from the previous iterate's right singular subspace (kept in
+// `block`, n x k, between calls). Each pass applies the operator twice:
+// Q = orth(A Vb), then the SVD of Q^T A (from A^T Q = W diag(s) R^T:
+// Q^T A = R diag(s) W^T) gives Ritz triplets and the next block W. Ritz
+// values never exceed the true singular values and converge at rate
+// (sigma_{k+1} / sigma_i)^2 per pass; successive operators differ little near
+// convergence, so one or two passes usually suffice, where a fresh Lanczos
+// solve per iteration costs a full Krylov basis and restarts. The block keeps
+// `margin` columns beyond the kept rank so that a singular value crossing
+// lambda is seen, and doubles (up to max_rank) while every Ritz value exceeds
+// lambda. Passes stop when the kept Ritz values (and the first one below
+// lambda) move by at most tol * sigma_1, or after max_passes (the next
+// iteration goes on refining the same block).
+template <class T, class Op>
+SvtResult<T> warm_started_svt(const Op& op, double lambda, Index max_rank, Matrix<T>& block, double tol,
+                              int max_passes, std::uint64_t seed) {
+  constexpr Index margin = 4;
+  const Index m = op.rows(), n = op.cols();
+  auto append_random = [&](Index total, std::uint64_t s) {
+    const Index have = block.cols();
+    Matrix<T> grown(n, total);
+    grown.leftCols(have) = block;
+    grown.rightCols(total - have) = completion_detail::random_orthonormal<T>(n, total - have, s);
+    Eigen::HouseholderQR<Matrix<T>> qr(grown);
+    block = qr.householderQ() * Matrix<T>::Identity(n, total);
+  };
+  if (block.cols() == 0) append_random(std::min<Index>(margin, max_rank), seed);
+  Matrix<T> y, q, b, w, rot;
+  Vector<T> sv, previous;
+  SvtResult<T> out;
+  Index keep = 0;
+  for (int pass = 1;; ++pass) {
+    const Index k = block.cols();
+    op.apply(block, y);
+    Eigen::HouseholderQR<Matrix<T>> qr(y);
+    q = qr.householderQ() * Matrix<T>::Identity(m, k);
+    op.apply_adjoint(q, b);
+    completion_detail::thin_svd(b, w, sv, rot);
+    block = w;
+    if (!sv.allFinite()) {
+      out.status = Status::NumericalIssue;
+      keep = 0;
+      break;
+    }
+    keep = 0;
+    while (keep < k && static_cast<double>(sv(keep)) > lambda) ++keep;
+    if (keep == k && k < max_rank) {
+      append_random(std::min<Index>(2 * k, max_rank), seed + static_cast<std::uint64_t>(pass));
+      previous.resize(0);
+      continue;
+    }
+    const Index watched = std::min<Index>(keep + 1, k);
+    bool settled = previous.size() == k;
+    const double scale = sv(0) > T(0) ? static_cast<double>(sv(0)) : 1.0;
+    for (Index i = 0; settled && i < watched; ++i)
+      settled = std::abs(static_cast<double>(sv(i) - previous(i))) <= tol * scale;
+    if (settled || pass >= max_passes) break;
+    previous = sv;
+  }
+  out.svd_rank = block.cols();
+  out.rank_capped = keep == max_rank;
+  out.U = q * rot.leftCols(keep);
+  out.V = block.leftCols(keep);
+  out.d = sv.head(keep).array() - static_cast<T>(lambda);
+  // Next call: the kept directions plus the margin, best Ritz vectors first.
+  const Index next = std::min<Index>(std::max<Index>(keep + margin, 1), std::min<Index>(block.cols(), max_rank));
+  if (next < block.cols()) block = Matrix<T>(block.leftCols(next));
+  return out;
+}
+
+// Mazumder, Hastie, Tibshirani (2010) Alg. 1: Z <- SVT_lambda(S + Z). With
+// svd.method == Auto (the default) each SVT is warm_started_svt() above;
+// an explicit method recomputes a truncated SVD from scratch every iteration
+// (singular_value_threshold, prox.hpp), which is far slower on large problems
+// (docs/completion.md has the measurements) and kept as the reference path.
 template <class T>
 void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel<T>* warm,
                  CompletionResult<T>& result) {
@@ -175,6 +251,10 @@ void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
 
   TruncatedSvdOptions svd_options = o.svd;
   svd_options.seed = o.seed;
+  const bool warm_svt = o.svd.method == SvdMethod::Auto;
+  // Inner accuracy a little finer than the outer stopping rule asks for.
+  const double inner_tol = std::clamp(0.1 * o.tolerance, 1e-13, 1e-6);
+  Matrix<T> block = st.V;
   IterationMonitor monitor("soft-impute-svd", o.tolerance, o.max_iterations, o.progress);
   Status status = Status::Success;
   while (true) {
@@ -182,7 +262,9 @@ void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     SvtResult<T> prox;
     {
       const SparsePlusLowRank<T> op(st.s, st.U, st.d, st.V);
-      prox = singular_value_threshold(op, o.lambda, o.max_rank, svd_options, st.d.size());
+      prox = warm_svt ? warm_started_svt(op, o.lambda, o.max_rank, block, inner_tol, 50,
+                                         o.seed + static_cast<std::uint64_t>(monitor.iterations()))
+                      : singular_value_threshold(op, o.lambda, o.max_rank, svd_options, st.d.size());
     }
     st.U = std::move(prox.U);
     st.V = std::move(prox.V);

@@ -126,6 +126,50 @@ TEST(SoftImpute, SolutionSatisfiesNuclearNormOptimality) {
   EXPECT_LE(svd.singularValues()(0), lam * (1 + 1e-4));
 }
 
+// The default SVT of the Svd variant (svd.method = Auto) is a subspace
+// iteration warm-started from the previous iterate, not a fresh truncated SVD:
+// it must reach the same optimum as R and as the reference path (a Lanczos
+// SVD from scratch every iteration), including when the rank has to grow
+// past the starting block of 4 columns, and satisfy the optimality conditions.
+TEST(SoftImpute, WarmStartedSvtReachesTheSameOptimum) {
+  for (const char* name : {"planted60x40", "planted100x80"}) {
+    const auto x = test::read_entries(name);
+    const Reference r = read_reference(name, "svd");
+    SoftImputeOptions o = tight(SoftImputeVariant::Svd, r.lambda, r.rank_max);
+    o.svd = TruncatedSvdOptions{};
+    auto fit = soft_impute(x, o);
+    EXPECT_EQ(fit.status, Status::Success) << name;
+    const double f = objective(fit.model, x, r.lambda);
+    EXPECT_LT(std::abs(f - r.objective) / r.objective, 1e-7) << name;
+    ASSERT_EQ(fit.model.rank(), static_cast<Index>(r.d.size())) << name;
+    for (std::size_t k = 0; k < r.d.size(); ++k)
+      EXPECT_NEAR(fit.model.d(static_cast<Index>(k)), r.d[k], 1e-4 * r.d[0]) << name << " d[" << k << "]";
+  }
+  auto p = make_planted<double>(90, 70, 8, 0.5, 0.3, 31);
+  const double lam = 0.05 * lambda_max(p.train);
+  SoftImputeOptions o = tight(SoftImputeVariant::Svd, lam, 40);
+  auto reference = soft_impute(p.train, o);
+  o.svd = TruncatedSvdOptions{};
+  auto fit = soft_impute(p.train, o);
+  ASSERT_GT(fit.model.rank(), 8);  // grew past the first block
+  ASSERT_LT(fit.model.rank(), 40);
+  EXPECT_EQ(fit.model.rank(), reference.model.rank());
+  const double fw = fit.objective_trace.back(), fr = reference.objective_trace.back();
+  EXPECT_LT(std::abs(fw - fr) / fr, 1e-8);
+  Matrix<double> s = Matrix<double>::Zero(90, 70);
+  for (std::size_t k = 0; k < p.train.nnz(); ++k)
+    s(p.train.row[k], p.train.col[k]) = p.train.value[k] - fit.model.predict(p.train.row[k], p.train.col[k]);
+  const auto& u = fit.model.U;
+  const auto& v = fit.model.V;
+  const Index r = fit.model.rank();
+  // The outer stop is on the relative objective change, so the stationarity
+  // residual is only of order sqrt(tolerance): 1e-3 * lambda still fails for
+  // any wrong optimum (a missing or extra singular direction costs O(lambda)).
+  EXPECT_LT((u.transpose() * s * v - lam * Matrix<double>::Identity(r, r)).norm(), 1e-3 * lam);
+  Eigen::JacobiSVD<Matrix<double>> svd(Matrix<double>(s - u * (u.transpose() * s * v) * v.transpose()));
+  EXPECT_LE(svd.singularValues()(0), lam * (1 + 1e-4));
+}
+
 // lambda_max is sigma_1 of the zero-filled matrix; at lambda just above it
 // the solution is zero, just below it has rank 1.
 TEST(SoftImpute, LambdaMaxIsTopSingularValueOfObservedMatrix) {
