@@ -2,6 +2,7 @@
 // Flags -> library options -> fit -> report; no numerics here.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -44,6 +45,7 @@ struct CompleteFlags {
   int max_iterations = 0;
   double tolerance = 0;
   std::string duplicates = "error";
+  std::string svd_method = "auto";
   std::string out;
   GameFlags game;
   CommonFlags common;
@@ -121,6 +123,7 @@ SoftImputeOptions soft_impute_options(const CompleteFlags& f, Index max_rank, co
   o.debias = f.debias;
   o.seed = f.seed;
   o.progress = progress;
+  o.svd.method = parse_svd_method(f.svd_method);
   if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
   if (f.tolerance > 0) o.tolerance = f.tolerance;
   if (f.scale || f.center) {
@@ -249,6 +252,75 @@ Fit fit_rpca(const CompleteFlags& f, const ObservedEntries<double>& train, const
 
 nlohmann::json metrics_json(const ErrorMetrics& m) { return {{"rmse", m.rmse}, {"mae", m.mae}, {"count", m.count}}; }
 
+// cv.svg: validation RMSE (mean +- sd over folds) against lambda on a log
+// axis, the chosen lambda marked; a self-contained SVG any browser opens.
+void write_cv_plot(const std::string& path, const CrossValidationResult<double>& cv) {
+  std::vector<const CrossValidationRow*> rows;
+  for (const auto& r : cv.table)
+    if (r.lambda > 0 && std::isfinite(r.mean_rmse)) rows.push_back(&r);
+  if (rows.size() < 2) return;
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  for (const auto* r : rows) {
+    x0 = std::min(x0, std::log10(r->lambda));
+    x1 = std::max(x1, std::log10(r->lambda));
+    const double sd = std::isfinite(r->sd_rmse) ? r->sd_rmse : 0.0;
+    y0 = std::min(y0, r->mean_rmse - sd);
+    y1 = std::max(y1, r->mean_rmse + sd);
+  }
+  if (x1 <= x0) x1 = x0 + 1;
+  if (y1 <= y0) y1 = y0 + 1e-12 + 1e-6 * std::abs(y0);
+  const double pad = 0.05 * (y1 - y0);
+  y0 -= pad;
+  y1 += pad;
+  const double W = 640, H = 420, L = 70, R = 20, T = 30, B = 50;
+  auto px = [&](double lam) { return L + (std::log10(lam) - x0) / (x1 - x0) * (W - L - R); };
+  auto py = [&](double v) { return T + (y1 - v) / (y1 - y0) * (H - T - B); };
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" font-family=\"sans-serif\" "
+      "font-size=\"12\">\n<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n"
+      "<text x=\"{2}\" y=\"18\" text-anchor=\"middle\">{3}-fold cross-validation (mean &#177; sd over folds)</text>\n"
+      "<line x1=\"{4}\" y1=\"{5}\" x2=\"{6}\" y2=\"{5}\" stroke=\"black\"/>\n"
+      "<line x1=\"{4}\" y1=\"{7}\" x2=\"{4}\" y2=\"{5}\" stroke=\"black\"/>\n"
+      "<text x=\"{2}\" y=\"{8}\" text-anchor=\"middle\">lambda (log scale)</text>\n"
+      "<text x=\"16\" y=\"{9}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {9})\">validation RMSE</text>\n",
+      W, H, (L + W - R) / 2, rows.front()->folds, L, H - B, W - R, T, H - 12, (T + H - B) / 2);
+  for (int k = static_cast<int>(std::floor(x0)); k <= static_cast<int>(std::ceil(x1)); ++k) {
+    if (k < x0 - 1e-9 || k > x1 + 1e-9) continue;
+    const double x = px(std::pow(10.0, k));
+    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"black\"/>"
+                     "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">1e{4}</text>\n",
+                     x, H - B, H - B + 5, H - B + 18, k);
+  }
+  for (int k = 0; k <= 4; ++k) {
+    const double v = y0 + (y1 - y0) * k / 4.0;
+    s += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"black\"/>"
+                     "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.4g}</text>\n",
+                     L - 5, py(v), L, L - 8, py(v) + 4, v);
+  }
+  std::string pts;
+  for (const auto* r : rows) {
+    const double sd = std::isfinite(r->sd_rmse) ? r->sd_rmse : 0.0;
+    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"#9ab\"/>\n",
+                     px(r->lambda), py(r->mean_rmse - sd), py(r->mean_rmse + sd));
+    pts += fmt::format("{:.1f},{:.1f} ", px(r->lambda), py(r->mean_rmse));
+  }
+  s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\"/>\n", pts);
+  for (const auto* r : rows)
+    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#1f5fa8\"/>\n", px(r->lambda),
+                     py(r->mean_rmse));
+  if (cv.best_lambda > 0) {
+    const double xb = px(cv.best_lambda);
+    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c33\" "
+                     "stroke-dasharray=\"4 3\"/><text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c33\">best lambda {5:.4g}</text>\n",
+                     xb, T, H - B, xb + 4, T + 14, cv.best_lambda);
+  }
+  s += "</svg>\n";
+  std::FILE* fp = std::fopen(path.c_str(), "wb");
+  if (!fp) throw InputError(path, "cannot write the CV plot");
+  std::fputs(s.c_str(), fp);
+  std::fclose(fp);
+}
+
 void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {
   nlohmann::json rows = nlohmann::json::array();
   std::string csv = "lambda,mean_rmse,sd_rmse,mean_mae,mean_rank,folds\n";
@@ -263,6 +335,7 @@ void write_cv_table(const std::string& dir, const CrossValidationResult<double>&
   if (!fp) throw InputError(dir, "cannot write cv.csv");
   std::fputs(csv.c_str(), fp);
   std::fclose(fp);
+  write_cv_plot((fs::path(dir) / "cv.svg").string(), cv);
 }
 
 void run_complete(const CompleteFlags& f) {
@@ -452,10 +525,14 @@ void register_complete(CLI::App& app) {
   cmd->add_flag("--biases", f->biases, "ALS: learn global mean and row / column biases");
   cmd->add_option("--max-iter", f->max_iterations, "Iteration cap of each fit")->check(CLI::PositiveNumber);
   cmd->add_option("--tol", f->tolerance, "Relative objective change that stops a fit")->check(CLI::PositiveNumber);
+  cmd->add_option("--svd-method", f->svd_method,
+                  "soft-impute-svd: auto (subspace iteration warm-started from the previous iterate) or a "
+                  "fresh truncated SVD every iteration: lanczos|randomized|full")
+      ->check(CLI::IsMember({"auto", "lanczos", "randomized", "full"}));
   cmd->add_option("--duplicates", f->duplicates, "Repeated (row, col) entries: error|mean|last|sum")
       ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
   cmd->add_option("--out,-o", f->out,
-                  "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv, completed.csv)");
+                  "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv/json/svg, completed.csv)");
   add_game_flags(*cmd, f->game);
   add_common_flags(*cmd, f->common);
   cmd->footer(

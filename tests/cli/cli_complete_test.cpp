@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -40,6 +41,10 @@ std::vector<std::vector<double>> write_planted(const std::string& path, std::vec
   }
   write_file(path, out.str());
   return truth;
+}
+
+std::string fmt_entry(int i, int j, double v) {
+  return "r" + std::to_string(i) + "\tc" + std::to_string(j) + "\t" + std::to_string(v) + "\n";
 }
 
 std::vector<std::vector<double>> read_csv_values(const std::string& path) {
@@ -81,6 +86,49 @@ TEST(CliComplete, SoftImputeCvRecoversPlantedMissingCells) {
   // than zero-filling" (which would give 1.0).
   EXPECT_LT(std::sqrt(se / ss), 0.1);
   EXPECT_TRUE(std::filesystem::exists(tmp / "model/cv.csv"));
+  // The plot of validation error against lambda: one marker per CV row and
+  // the chosen lambda marked.
+  const std::string svg = slurp(tmp / "model/cv.svg");
+  ASSERT_NE(svg.find("<svg"), std::string::npos);
+  const std::string table = slurp(tmp / "model/cv.csv");
+  const auto rows = std::count(table.begin(), table.end(), '\n') - 1;
+  std::size_t circles = 0;
+  for (std::size_t at = svg.find("<circle"); at != std::string::npos; at = svg.find("<circle", at + 1)) ++circles;
+  EXPECT_EQ(static_cast<long>(circles), rows);
+  EXPECT_NE(svg.find("best lambda"), std::string::npos);
+}
+
+// Issue 4's bad-input list, the triplet side: duplicate (row, col) pairs are an
+// error naming the file and both lines unless --duplicates says what to do;
+// test entries whose ids never occur in training are skipped with a warning
+// that counts them; a row with no observed entry is warned about.
+TEST(CliComplete, DuplicatesUnseenTestIdsAndEmptyRows) {
+  TempDir tmp;
+  std::string train, test;
+  for (int i = 0; i < 12; ++i)
+    for (int j = 0; j < 10; ++j)
+      if ((i + 2 * j) % 4 != 0) train += fmt_entry(i, j, std::sin(0.3 * i) * std::cos(0.2 * j) + 1.0);
+  write_file(tmp / "train.tsv", train);
+  write_file(tmp / "dup.tsv", train + fmt_entry(3, 1, 5.0));
+  CliRun r = run_cli("complete -q --train " + tmp / "dup.tsv" + " --lambda 0.1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("duplicate"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("dup.tsv"), std::string::npos) << r.err;
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "dup.tsv" + " --lambda 0.1 --duplicates mean").exit_code, 0);
+
+  test = fmt_entry(0, 0, 1.0) + "ghost\tc1\t1.0\n" + fmt_entry(1, 2, 1.0) + "r2\tnobody\t1.0\n";
+  write_file(tmp / "test.tsv", test);
+  r = run_cli("complete --json -q --train " + tmp / "train.tsv" + " --test " + tmp / "test.tsv" + " --lambda 0.1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 test entries skipped"), std::string::npos) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["test"]["count"].get<int>(), 2);
+
+  // Row z of the dense CSV is all NA: no observed entry.
+  std::string csv = "id,a,b,c\nx,1,2,3\ny,2,4,6.1\nz,NA,NA,NA\nw,3,6,9\n";
+  write_file(tmp / "empty.csv", csv);
+  r = run_cli("complete -q --train " + tmp / "empty.csv" + " --lambda 0.1 --rank 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("no observed entry"), std::string::npos) << r.err;
 }
 
 TEST(CliComplete, PredictReproducesTheCompletedCellsAndFallsBackForUnseenIds) {
