@@ -66,6 +66,69 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// An nn-engine checkpoint: model weights only, factored layers as one
+// effective weight (see inspect.hpp).
+void list_engine_checkpoint(const io::SafetensorsFile& st, std::vector<WeightTensor>& out,
+                            std::vector<std::string>& all, const std::vector<std::string>* only) {
+  const std::string& file = st.path();
+  double alpha = 0;
+  try {
+    const auto opts = nlohmann::json::parse(st.metadata().at("options"));
+    alpha = opts.at("model").at("alpha").get<double>();
+  } catch (const std::exception& e) {
+    throw InputError(file, std::string("engine checkpoint: cannot read options.model.alpha from the metadata: ") + e.what());
+  }
+  auto wanted = [&](const std::string& name) {
+    return !only || std::find(only->begin(), only->end(), name) != only->end();
+  };
+  for (const auto& info : st.tensors()) {
+    all.push_back(info.name + " " + shape_string(info.shape));
+    if (info.name.rfind("model.", 0) != 0 || !wanted(info.name)) continue;
+    const std::string p = info.name.substr(6);
+    WeightTensor t;
+    t.file = file;
+    t.dtype = io::to_string(info.dtype);
+    if (info.shape.size() != 2) continue;
+    if (ends_with(p, ".W") || p == "wte") {
+      t.name = p;
+      t.stored = info.name;
+      t.shape = info.shape;
+      t.rows = info.shape[0];
+      t.cols = info.shape[1];
+      out.push_back(std::move(t));
+    } else if (ends_with(p, ".A")) {
+      const std::string prefix = p.substr(0, p.size() - 2);
+      const io::TensorInfo* b = st.find("model." + prefix + ".B");
+      if (!b || b->shape.size() != 2 || b->shape[1] != info.shape[0]) {
+        throw InputError(file, "engine checkpoint: factor model." + p + " " + shape_string(info.shape) +
+                                   " needs model." + prefix + ".B of shape [out, " + std::to_string(info.shape[0]) +
+                                   "]" + (b ? ", found " + shape_string(b->shape) : ", which is missing"));
+      }
+      t.name = prefix + ".W";
+      t.rows = b->shape[0];
+      t.cols = info.shape[1];
+      t.shape = {t.rows, t.cols};
+      t.factor_a = info.name;
+      t.factor_b = b->name;
+      t.factor_rank = info.shape[0];
+      t.factor_scale = alpha / static_cast<double>(info.shape[0]);
+      if (st.find("model." + prefix + ".S")) {
+        t.sparse_values = "model." + prefix + ".S";
+        t.sparse_support = "sltrain." + prefix + ".S.support";
+        if (!st.find(t.sparse_support)) {
+          throw InputError(file, "engine checkpoint: sparse values " + t.sparse_values + " without their support " +
+                                     t.sparse_support);
+        }
+      }
+      out.push_back(std::move(t));
+    }
+  }
+}
+
 // Raw listing (no filter) of one file, appended to `out`; `all` collects every
 // tensor name with its shape for the "no 2-D tensor" message.
 void list_file(const std::string& file, std::vector<WeightTensor>& out, std::vector<std::string>& all,
@@ -93,6 +156,11 @@ void list_file(const std::string& file, std::vector<WeightTensor>& out, std::vec
     for (const auto& m : io::read_npz(file)) add(m.name, m.array.dtype, m.array.shape);
   } else {
     const io::SafetensorsFile st(file);
+    const auto format = st.metadata().find("format");
+    if (format != st.metadata().end() && format->second == "lowrank-nn-checkpoint") {
+      list_engine_checkpoint(st, out, all, only);
+      return;
+    }
     for (const auto& t : st.tensors()) add(t.name, io::to_string(t.dtype), t.shape);
   }
 }
@@ -166,7 +234,34 @@ Matrix<T> load_as(const WeightTensor& t, std::map<std::string, std::shared_ptr<i
     if (it != cache->end()) file = it->second;
   }
   if (!file) file = std::make_shared<io::SafetensorsFile>(t.file);
-  const std::vector<T> flat = file->tensor_values<T>(t.name);
+  if (!t.factor_a.empty()) {
+    // W = scale * B A (+ S): B [rows, r] and A [r, cols] stored row-major.
+    const std::vector<T> a = file->tensor_values<T>(t.factor_a), b = file->tensor_values<T>(t.factor_b);
+    const Index r = t.factor_rank;
+    const Matrix<T> am = Eigen::Map<const Matrix<T>>(a.data(), t.cols, r).transpose();
+    const Matrix<T> bm = Eigen::Map<const Matrix<T>>(b.data(), r, t.rows).transpose();
+    Matrix<T> w = static_cast<T>(t.factor_scale) * (bm * am);
+    if (!t.sparse_values.empty()) {
+      const std::vector<double> vals = file->tensor_values<double>(t.sparse_values);
+      const std::vector<double> sup = file->tensor_values<double>(t.sparse_support);
+      if (vals.size() != sup.size()) {
+        throw InputError(t.file, t.sparse_values + " holds " + std::to_string(vals.size()) + " values but " +
+                                     t.sparse_support + " " + std::to_string(sup.size()) + " indices");
+      }
+      const double total = static_cast<double>(t.rows) * static_cast<double>(t.cols);
+      for (std::size_t k = 0; k < vals.size(); ++k) {
+        if (!(sup[k] >= 0 && sup[k] < total) || sup[k] != std::floor(sup[k])) {
+          throw InputError(t.file, t.sparse_support + "[" + std::to_string(k) + "] = " + std::to_string(sup[k]) +
+                                       " is not an index into a " + std::to_string(t.rows) + " x " +
+                                       std::to_string(t.cols) + " weight");
+        }
+        const auto idx = static_cast<std::int64_t>(sup[k]);
+        w(idx / t.cols, idx % t.cols) += static_cast<T>(vals[k]);
+      }
+    }
+    return w;
+  }
+  const std::vector<T> flat = file->tensor_values<T>(t.stored.empty() ? t.name : t.stored);
   // Stored row-major (C order) as rows x cols: the transpose view of a
   // column-major cols x rows map.
   return Eigen::Map<const Matrix<T>>(flat.data(), t.cols, t.rows).transpose();

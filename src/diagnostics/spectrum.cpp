@@ -1,6 +1,7 @@
 #include "lowrank/diagnostics/spectrum.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -141,7 +142,9 @@ SpectrumDiagnostics diagnose_spectrum(const VectorXd& sv_in, Index rows, Index c
   d.decay = fit_power_law_decay(s, d.rank_tolerance, options.decay);
   PowerLawTailOptions tail = options.tail;
   tail.floor = std::max(tail.floor, d.rank_tolerance * d.rank_tolerance);
+  const auto t_esd = std::chrono::steady_clock::now();
   d.esd_tail = fit_power_law_tail(s.array().square().matrix(), tail);
+  d.esd_tail_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_esd).count();
   return d;
 }
 
@@ -160,8 +163,12 @@ SpectrumDiagnostics diagnose_matrix(const Matrix<T>& w, const SpectrumOptions& o
   }
   SpectrumOptions opts = options;
   if (opts.eps <= 0) opts.eps = std::numeric_limits<T>::epsilon();
+  const auto t_svd = std::chrono::steady_clock::now();
   const Vector<T> s = w.size() == 0 ? Vector<T>() : singular_values(w);
-  return diagnose_spectrum(s.template cast<double>(), w.rows(), w.cols(), opts);
+  const double svd_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_svd).count();
+  SpectrumDiagnostics d = diagnose_spectrum(s.template cast<double>(), w.rows(), w.cols(), opts);
+  d.svd_seconds = svd_seconds;
+  return d;
 }
 
 template SpectrumDiagnostics diagnose_matrix<float>(const Matrix<float>&, const SpectrumOptions&, const std::string&);
@@ -188,6 +195,7 @@ nlohmann::json to_json(const SpectrumDiagnostics& d, bool with_values) {
                 {"last", d.decay.last}, {"r_squared", d.decay.r_squared}};
   j["esd_tail"] = {{"alpha", d.esd_tail.alpha}, {"xmin", d.esd_tail.xmin},
                    {"n_tail", d.esd_tail.n_tail}, {"ks", d.esd_tail.ks}};
+  j["timing"] = {{"svd_s", d.svd_seconds}, {"esd_tail_s", d.esd_tail_seconds}};
   if (with_values) {
     j["singular_values"] = std::vector<double>(d.singular_values.data(), d.singular_values.data() + d.singular_values.size());
   }

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
+
+#include <Eigen/SVD>
 
 #include <nlohmann/json.hpp>
 
@@ -213,6 +217,107 @@ TEST(Inspect, BadCheckpoints) {
   EXPECT_NE(err.find("gone.safetensors"), std::string::npos) << err;
   std::ofstream(tmp / "shards/model.safetensors.index.json") << "{not json";
   EXPECT_NE(error_of([&] { inspect_weights(tmp / "shards"); }).find("InputError"), std::string::npos);
+}
+
+// An nn-engine checkpoint written by hand (independent of the nn library):
+// only model weights are layers, and a factored SLTrain layer is one layer
+// holding (alpha / r) B A + S, whose singular values are checked against an
+// Eigen SVD of that matrix built here.
+TEST(Inspect, EngineCheckpointGivesEffectiveWeights) {
+  Tmp tmp;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> g;
+  auto rnd = [&](Index m, Index n) {
+    MatrixXd a(m, n);
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < m; ++i) a(i, j) = static_cast<float>(g(rng));  // exact in F32
+    return a;
+  };
+  const MatrixXd wte = rnd(10, 6), head = rnd(10, 6), a = rnd(2, 6), b = rnd(5, 2);
+  MatrixXd s_vals(3, 1), support(3, 1);
+  s_vals << 0.5, -1.25, 2.0;
+  support << 0, 7, 29;  // flat row * 6 + col in a 5 x 6 weight
+  const std::map<std::string, std::string> meta = {{"format", "lowrank-nn-checkpoint"},
+                                                    {"options", R"({"model": {"alpha": 8, "rank": 2}})"}};
+  auto write = [&](const std::string& path, const MatrixXd& sup) {
+    io::write_safetensors(path,
+                          {{"model.wte", io::TensorDType::F32, wte, false},
+                           {"model.blocks.0.ln1", io::TensorDType::F32, MatrixXd::Ones(1, 6), false},
+                           {"model.blocks.0.attn.q.A", io::TensorDType::F32, a, false},
+                           {"model.blocks.0.attn.q.B", io::TensorDType::F32, b, false},
+                           {"model.blocks.0.attn.q.S", io::TensorDType::F32, s_vals, false},
+                           {"opt.m.blocks.0.attn.q.A", io::TensorDType::F32, rnd(2, 6), false},
+                           {"model.lm_head.W", io::TensorDType::F32, head, false},
+                           {"sltrain.blocks.0.attn.q.S.support", io::TensorDType::F64, sup, true}},
+                          meta);
+  };
+  write(tmp / "checkpoint.safetensors", support);
+  const auto r = inspect_weights(tmp.dir.string());
+  ASSERT_EQ(r.layers.size(), 3u);
+  EXPECT_EQ(r.layers[0].tensor.name, "wte");
+  EXPECT_EQ(r.layers[1].tensor.name, "blocks.0.attn.q.W");
+  EXPECT_EQ(r.layers[2].tensor.name, "lm_head.W");
+  MatrixXd w = (8.0 / 2.0) * b * a;
+  w(0, 0) += 0.5;
+  w(1, 1) += -1.25;
+  w(4, 5) += 2.0;
+  const VectorXd expect = Eigen::JacobiSVD<MatrixXd>(w).singularValues();
+  const auto& got = r.layers[1].spectrum.singular_values;
+  ASSERT_EQ(got.size(), expect.size());
+  for (Index i = 0; i < expect.size(); ++i) EXPECT_NEAR(got[i], expect[i], 1e-5 * expect[0]) << i;
+  EXPECT_EQ(r.layers[1].spectrum.rows, 5);
+  EXPECT_EQ(r.layers[1].spectrum.cols, 6);
+  // A support index outside the weight is an error naming the tensor.
+  MatrixXd bad = support;
+  bad(2, 0) = 30;
+  write(tmp / "checkpoint.safetensors", bad);
+  const std::string err = error_of([&] { inspect_weights(tmp.dir.string()); });
+  EXPECT_NE(err.find("InputError"), std::string::npos) << err;
+  EXPECT_NE(err.find("sltrain.blocks.0.attn.q.S.support[2]"), std::string::npos) << err;
+  // A factor A without its B.
+  io::write_safetensors(tmp / "checkpoint.safetensors",
+                        {{"model.blocks.0.attn.q.A", io::TensorDType::F32, a, false}}, meta);
+  const std::string err2 = error_of([&] { inspect_weights(tmp.dir.string()); });
+  EXPECT_NE(err2.find("model.blocks.0.attn.q.B"), std::string::npos) << err2;
+}
+
+// The p -> 0 limit end to end: planted ranks 3 and 5 in F64 files, the bound
+// evaluated at p_l = 1e-6 gives R^2 = sum_l r_l (fan_in_l + fan_out_l) (the
+// parameter count of the rank-r network), and the Schatten ratio at a small
+// p is the rank.
+TEST(Inspect, SmallPLimitIsRankTimesWidth) {
+  Tmp tmp;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> g;
+  auto planted = [&](Index m, Index n, Index r) {
+    MatrixXd u(m, r), v(n, r);
+    for (Index j = 0; j < r; ++j) {
+      for (Index i = 0; i < m; ++i) u(i, j) = g(rng);
+      for (Index i = 0; i < n; ++i) v(i, j) = g(rng);
+    }
+    return (u * v.transpose()).eval();
+  };
+  io::write_safetensors(tmp / "w.safetensors", {{"l1", io::TensorDType::F64, planted(50, 40, 3), false},
+                                                {"l2", io::TensorDType::F64, planted(40, 30, 5), false}});
+  InspectOptions opts;
+  opts.bound.p_grid = {1e-6};
+  opts.spectrum.p_grid = {1e-6, 2.0};
+  const auto r = inspect_weights(tmp / "w.safetensors", opts);
+  ASSERT_EQ(r.layers.size(), 2u);
+  EXPECT_EQ(r.layers[0].spectrum.numerical_rank, 3);
+  EXPECT_EQ(r.layers[1].spectrum.numerical_rank, 5);
+  EXPECT_NEAR(r.layers[0].spectrum.schatten[0].ratio, 3.0, 1e-4);
+  EXPECT_NEAR(r.layers[1].spectrum.schatten[0].ratio, 5.0, 1e-4);
+  const double limit = 3.0 * (50 + 40) + 5.0 * (40 + 30);
+  EXPECT_EQ(r.bound.r_squared_limit, limit);
+  EXPECT_NEAR(r.bound.r_squared, limit, 1e-3 * limit);
+  // At p = 2 each term is Gamma ||A_l||_F / ||A_l||_2 sqrt(W_l) (closed form).
+  double spectral = 0;
+  for (const auto& l : r.layers) {
+    spectral += std::exp(r.bound.log_gamma) * l.spectrum.frobenius / l.spectrum.spectral *
+                std::sqrt(static_cast<double>(l.spectrum.rows + l.spectrum.cols));
+  }
+  EXPECT_NEAR(r.bound.r_squared_spectral, spectral, 1e-10 * spectral);
 }
 
 TEST(Inspect, JsonAndSvg) {

@@ -9,6 +9,15 @@
 // Tensors of rank 2 are layers; rank 3+ (conv kernels [out, in, kh, kw]) are
 // layers reshaped to out x (in*kh*kw) when `reshape_conv` is set and skipped
 // otherwise; rank 0/1 (biases, norms) are skipped.
+//
+// Checkpoints of the nn engine (DIR/checkpoint.safetensors, metadata
+// "format": "lowrank-nn-checkpoint", see nn/train.hpp) are recognised: only
+// the model's weights are layers ("model.<name>.W" and the embedding
+// "model.wte"; optimiser moments, norm gains and biases are skipped, the
+// "model." prefix is dropped), and a factored layer (LowRank / SLTrain) is
+// one layer "<name>.W" holding its effective weight
+// W = (alpha / r) B A (+ S scattered on its support), so dense and factored
+// checkpoints of one architecture list the same layer names.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,6 +39,15 @@ struct WeightTensor {
   std::vector<std::int64_t> shape;  ///< as stored
   Index rows = 0;                   ///< as a layer: shape[0]
   Index cols = 0;                   ///< product of the other dimensions
+  /// Name of the tensor in the file when it differs from `name` (engine
+  /// checkpoints drop the "model." prefix); empty = `name`.
+  std::string stored;
+  /// Engine checkpoints, factored layers only: W = factor_scale * B A
+  /// (+ S on its support); `name` is then the effective weight's name.
+  std::string factor_b, factor_a;   ///< tensor names of B [rows, r] and A [r, cols]
+  Index factor_rank = 0;            ///< r
+  double factor_scale = 1.0;        ///< alpha / r
+  std::string sparse_values, sparse_support;  ///< SLTrain S values and flat row*cols+col indices
 };
 
 struct WeightSelection {

@@ -106,6 +106,8 @@ struct SpectrumDiagnostics {
   std::vector<SchattenPoint> schatten;
   PowerLawDecay decay;
   PowerLawTail esd_tail;  ///< fitted to lambda_i = sigma_i^2
+  double svd_seconds = 0;       ///< wall time of the singular values (diagnose_matrix only)
+  double esd_tail_seconds = 0;  ///< wall time of the ESD tail fit (xmin search)
 };
 
 /// Diagnostics from singular values (any order, >= 0) of an m x n matrix.
