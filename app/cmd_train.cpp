@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -123,6 +124,9 @@ void run_train_cmd(const TrainFlags& f) {
   std::FILE* csv = nullptr;
   if (!f.log_csv.empty()) {
     const bool append = !f.resume.empty();
+    const auto parent = std::filesystem::path(f.log_csv).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);  // --log runs/x.csv before runs/ exists
     csv = std::fopen(f.log_csv.c_str(), append ? "a" : "w");
     if (!csv) throw InputError(f.log_csv, "cannot open for writing");
     if (!append) std::fprintf(csv, "step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s\n");
