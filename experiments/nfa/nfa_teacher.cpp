@@ -12,6 +12,19 @@
 //   depth [3] rank [2] d [20] width [64] n [1000] test [2000] steps [4000]
 //   batch [128] lr [0.003] wd [0] seed [0] activation [relu] out [nfa_run]
 //   init_scale [1]  (multiplies the engine's initial weights)
+//
+// activation=linear trains a deep linear network instead (the engine has no
+// identity activation, so this branch is plain full-batch gradient descent on
+// a DenseMlp in double, written out below): teacher y = A x with A [outputs, d]
+// of rank `rank` (singular values rank, rank-1, ..., 1), no biases, loss
+// (1/2n) ||f(X) - Y||_F^2. init=balanced builds W_l = Q_{l+1} (s I_k) Q_l^T
+// with orthonormal Q_l [d_l, k], k = min(d, width, outputs), s = init_scale,
+// so W_{l+1}^T W_{l+1} = W_l W_l^T exactly (gradient flow conserves
+// W_{l+1}^T W_{l+1} - W_l W_l^T, so the trained net stays balanced up to the
+// step size); init=random draws N(0, init_scale^2 / fan_in) entries. Theory
+// for a balanced net: W_l^T W_l = G_l^(1/(L-l+1)), alpha = 1/L for layer 1.
+//   extra keys: outputs [10] init [balanced]   (steps, lr as above; full batch)
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +32,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <Eigen/QR>
 #include <nlohmann/json.hpp>
@@ -37,13 +51,110 @@ double chain(const Eigen::VectorXd& z) {
   return y;
 }
 
+// Orthonormal columns [rows, k] from a Gaussian matrix.
+template <class Rng>
+Matrix<double> orthonormal(Index rows, Index k, Rng& rng) {
+  std::normal_distribution<double> normal;
+  Matrix<double> g(rows, k);
+  for (Index i = 0; i < g.size(); ++i) g.data()[i] = normal(rng);
+  Eigen::HouseholderQR<Matrix<double>> qr(g);
+  return qr.householderQ() * Matrix<double>::Identity(rows, k);
+}
+
+// Deep linear branch (activation=linear): see the header comment.
+int run_deep_linear(std::map<std::string, std::string>& a) {
+  const Index depth = std::stol(a["depth"]), r = std::stol(a["rank"]), d = std::stol(a["d"]);
+  const Index width = std::stol(a["width"]), n = std::stol(a["n"]), n_test = std::stol(a["test"]);
+  const Index c = std::stol(a["outputs"]);
+  const long steps = std::stol(a["steps"]);
+  const double lr = std::stod(a["lr"]), scale = std::stod(a["init_scale"]);
+  const std::uint64_t seed = std::stoull(a["seed"]);
+  const std::string out = a["out"];
+  if (r < 1 || r > std::min(d, c) || depth < 2 || (a["init"] != "balanced" && a["init"] != "random")) {
+    std::fprintf(stderr, "nfa_teacher: linear needs 1 <= rank <= min(d, outputs), depth >= 2, init=balanced|random\n");
+    return 2;
+  }
+  std::mt19937_64 rng(seed * 7919 + 17);
+  std::normal_distribution<double> normal;
+  Matrix<double> sv = Matrix<double>::Zero(r, r);
+  for (Index i = 0; i < r; ++i) sv(i, i) = static_cast<double>(r - i);
+  const Matrix<double> teacher = orthonormal(c, r, rng) * sv * orthonormal(d, r, rng).transpose();  // [c, d]
+  auto gaussian = [&](Index rows, Index cols) {
+    Matrix<double> m(rows, cols);
+    for (Index i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
+    return m;
+  };
+  const Matrix<double> x = gaussian(n, d), xt = gaussian(n_test, d);
+  const Matrix<double> y = x * teacher.transpose(), yt = xt * teacher.transpose();
+
+  diagnostics::DenseMlp net;
+  net.activation = diagnostics::MlpActivation::Linear;
+  std::vector<Index> sizes{d};
+  for (Index l = 0; l + 1 < depth; ++l) sizes.push_back(width);
+  sizes.push_back(c);
+  const Index k = std::min({d, width, c});
+  std::vector<Matrix<double>> q;
+  for (Index l = 0; l <= depth; ++l) q.push_back(orthonormal(sizes[static_cast<std::size_t>(l)], k, rng));
+  for (Index l = 0; l < depth; ++l) {
+    const auto fo = sizes[static_cast<std::size_t>(l + 1)], fi = sizes[static_cast<std::size_t>(l)];
+    net.weights.push_back(a["init"] == "balanced"
+                              ? Matrix<double>(scale * q[static_cast<std::size_t>(l + 1)] *
+                                               q[static_cast<std::size_t>(l)].transpose())
+                              : Matrix<double>(gaussian(fo, fi) * (scale / std::sqrt(static_cast<double>(fi)))));
+    net.biases.emplace_back();
+  }
+  const diagnostics::DenseMlp init = net;
+  std::filesystem::create_directories(out);
+  io::write_npy(out + "/inputs.npy", x);
+  diagnostics::save_mlp_checkpoint(out + "/init", init, 0);
+
+  // Full-batch GD. H_0 = X^T, H_l = W_l H_{l-1}; D_L = (H_L - Y^T) / n,
+  // dW_l = D_l H_{l-1}^T, D_{l-1} = W_l^T D_l.
+  const auto L = static_cast<std::size_t>(depth);
+  std::vector<Matrix<double>> h(L + 1);
+  h[0] = x.transpose();
+  for (long s = 0; s < steps; ++s) {
+    for (std::size_t l = 0; l < L; ++l) h[l + 1] = net.weights[l] * h[l];
+    Matrix<double> delta = (h[L] - y.transpose()) / static_cast<double>(n);
+    for (std::size_t l = L; l-- > 0;) {
+      const Matrix<double> grad = delta * h[l].transpose();
+      if (l > 0) delta = net.weights[l].transpose() * delta;
+      net.weights[l] -= lr * grad;
+    }
+  }
+  auto rel_mse = [&](const Matrix<double>& xs, const Matrix<double>& ys) {
+    const Matrix<double> p = diagnostics::mlp_forward_from(net, xs, 0);
+    return (p - ys).squaredNorm() / ys.squaredNorm();
+  };
+  double imbalance = 0, scale_ref = 0;
+  for (std::size_t l = 0; l + 1 < L; ++l) {
+    imbalance = std::max(imbalance, (net.weights[l + 1].transpose() * net.weights[l + 1] -
+                                     net.weights[l] * net.weights[l].transpose()).norm());
+    scale_ref = std::max(scale_ref, (net.weights[l] * net.weights[l].transpose()).norm());
+  }
+  diagnostics::save_mlp_checkpoint(out + "/final", net, steps,
+                                   {{"inputs", "../inputs.npy"}, {"init", "../init"},
+                                    {"task", "linear teacher d=" + a["d"] + " r=" + a["rank"]}});
+  diagnostics::NfaOptions no;
+  const auto rep = diagnostics::analyze_nfa(net, x, &init, no);
+  nlohmann::json j;
+  j["config"] = a;
+  j["train_rel_mse"] = rel_mse(x, y);  // relative to ||Y||^2 (the teacher has no mean)
+  j["test_rel_mse"] = rel_mse(xt, yt);
+  j["max_imbalance_rel"] = imbalance / scale_ref;  // max_l ||W_{l+1}^T W_{l+1} - W_l W_l^T|| / ||W_l W_l^T||
+  j["nfa"] = diagnostics::to_json(rep);
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> a{{"depth", "3"}, {"rank", "2"},   {"d", "20"},       {"width", "64"},
                                        {"n", "1000"},  {"test", "2000"}, {"steps", "4000"}, {"batch", "128"},
                                        {"lr", "0.003"}, {"wd", "0"},     {"seed", "0"},     {"activation", "relu"},
-                                       {"out", "nfa_run"}, {"init_scale", "1"}};
+                                       {"out", "nfa_run"}, {"init_scale", "1"}, {"outputs", "10"},
+                                       {"init", "balanced"}};
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     const auto eq = s.find('=');
@@ -53,6 +164,7 @@ int main(int argc, char** argv) {
     }
     a[s.substr(0, eq)] = s.substr(eq + 1);
   }
+  if (a["activation"] == "linear") return run_deep_linear(a);
   const Index depth = std::stol(a["depth"]), r = std::stol(a["rank"]), d = std::stol(a["d"]);
   const Index width = std::stol(a["width"]), n = std::stol(a["n"]), n_test = std::stol(a["test"]);
   const long steps = std::stol(a["steps"]), batch = std::stol(a["batch"]);

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """NFA sweep for docs/nfa.md: engine MLPs on a low-rank chain teacher.
 
-Runs build/experiments/nfa/nfa_teacher over depth x teacher rank x weight decay
-x seeds (one JSON line per run into results/runs.jsonl), then summarises the
+Runs build-diag/experiments/nfa/nfa_teacher over depth x teacher rank x weight
+decay x seeds (one JSON line per run into results/runs.jsonl), then deep linear
+networks over depth x initialisation x seeds (results/linear.jsonl), prints the
 per-layer cosine similarities and draws docs/img/nfa/*.png.
 
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWRANK_EXPERIMENTS=ON
-    cmake --build build --target nfa_teacher
-    /usr/bin/python3 experiments/nfa/sweep.py --bin build/experiments/nfa/nfa_teacher
-    /usr/bin/python3 experiments/nfa/sweep.py --plot-only   # re-plot results/runs.jsonl
+    cmake -S . -B build-diag -DCMAKE_BUILD_TYPE=Release -DLOWRANK_EXPERIMENTS=ON
+    cmake --build build-diag --target nfa_teacher
+    /usr/bin/python3 experiments/nfa/sweep.py --bin build-diag/experiments/nfa/nfa_teacher
+    /usr/bin/python3 experiments/nfa/sweep.py --only linear   # the deep linear part alone
+    /usr/bin/python3 experiments/nfa/sweep.py --plot-only     # re-plot results/*.jsonl
 """
 import argparse
 import json
@@ -23,6 +25,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 RESULTS = os.path.join(HERE, "results", "runs.jsonl")
+LINEAR = os.path.join(HERE, "results", "linear.jsonl")
+# One thread per run: on a shared 2-core box OpenMP spinning made wall times vary 10x.
+ENV = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
 IMG = os.path.join(ROOT, "docs", "img", "nfa")
 
 
@@ -38,7 +43,7 @@ def run_grid(args):
                                    f"steps={args.steps}", f"width={args.width}", f"n={args.n}", f"d={args.d}",
                                    f"activation={args.activation}", f"out={tmp}"]
                             t0 = time.time()
-                            res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                            res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV)
                             line = json.loads(res.stdout.strip().splitlines()[-1])
                             line["wall_s"] = time.time() - t0
                             out.write(json.dumps(line) + "\n")
@@ -53,6 +58,81 @@ def run_grid(args):
 def load():
     with open(RESULTS) as f:
         return [json.loads(l) for l in f if l.strip()]
+
+
+# Deep linear networks (nfa_teacher activation=linear): (init, init_scale) cases.
+LINEAR_INITS = [("balanced", 0.5), ("random", 0.2), ("random", 1.0)]
+
+
+def run_linear(args):
+    """Deep linear nets trained by full-batch GD on a rank-3 linear teacher;
+    one JSON line per run into results/linear.jsonl."""
+    os.makedirs(os.path.dirname(LINEAR), exist_ok=True)
+    with open(LINEAR, "w") as out:
+        for depth in args.linear_depths:
+            for init, scale in LINEAR_INITS:
+                for seed in range(args.seeds):
+                    with tempfile.TemporaryDirectory() as tmp:
+                        cmd = [args.bin, "activation=linear", f"depth={depth}", "rank=3", "d=20", "outputs=10",
+                               "width=32", "n=1000", f"init={init}", f"init_scale={scale}", f"seed={seed}",
+                               f"steps={args.linear_steps}", "lr=0.02", f"out={tmp}"]
+                        t0 = time.time()
+                        res = subprocess.run(cmd, capture_output=True, text=True, check=True, env=ENV)
+                        line = json.loads(res.stdout.strip().splitlines()[-1])
+                        line["wall_s"] = time.time() - t0
+                        out.write(json.dumps(line) + "\n")
+                        out.flush()
+                        lay = line["nfa"]["layers"]
+                        print(f"linear depth={depth} init={init} scale={scale} seed={seed} "
+                              f"test_rel_mse={line['test_rel_mse']:.2e} imbalance={line['max_imbalance_rel']:.3f} "
+                              f"best alpha per layer={[round(l['uncentred']['best_alpha'], 3) for l in lay]} "
+                              f"({line['wall_s']:.1f} s)", flush=True)
+
+
+def linear_summary():
+    with open(LINEAR) as f:
+        runs = [json.loads(l) for l in f if l.strip()]
+    print("\n| depth L | init | scale | layer l | 1/(L-l+1) | best alpha | cos at best | cos at 1/(L-l+1) "
+          "| cos at 1 | cos at 1/2 | imbalance | test rel. MSE | seeds |")
+    print("|" + "---|" * 13)
+    rows = []
+    for depth in sorted({int(r["config"]["depth"]) for r in runs}):
+        for init, scale in LINEAR_INITS:
+            group = [r for r in runs if int(r["config"]["depth"]) == depth and r["config"]["init"] == init
+                     and float(r["config"]["init_scale"]) == scale]
+            if not group:
+                continue
+            for l in range(depth):
+                m = lambda key: float(np.mean([r["nfa"]["layers"][l]["uncentred"][key] for r in group]))
+                row = dict(depth=depth, init=init, scale=scale, layer=l + 1, theory=1.0 / (depth - l),
+                           best_alpha=m("best_alpha"), best=m("best"), at_theory=m("alpha_layer"),
+                           at_one=m("alpha_1"), at_half=m("alpha_half"),
+                           imbalance=float(np.mean([r["max_imbalance_rel"] for r in group])),
+                           test=float(np.mean([r["test_rel_mse"] for r in group])), seeds=len(group))
+                rows.append(row)
+                print(f"| {depth} | {init} | {scale:g} | {l + 1} | {row['theory']:.3f} | {row['best_alpha']:.3f} "
+                      f"| {row['best']:.4f} | {row['at_theory']:.4f} | {row['at_one']:.4f} | {row['at_half']:.4f} "
+                      f"| {row['imbalance']:.3f} | {row['test']:.1e} | {len(group)} |")
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    os.makedirs(IMG, exist_ok=True)
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
+    for (init, scale), mk, col in zip(LINEAR_INITS, "os^", ("C0", "C2", "C3")):
+        sel = [r for r in rows if r["init"] == init and r["scale"] == scale]
+        lab = f"{init} init, scale {scale:g}"
+        ax[0].scatter([r["theory"] for r in sel], [r["best_alpha"] for r in sel], marker=mk, color=col, label=lab)
+        ax[1].scatter([r["theory"] for r in sel], [r["at_theory"] for r in sel], marker=mk, color=col, label=lab)
+    ax[0].plot([0, 1.05], [0, 1.05], "k--", lw=0.7, label="alpha = 1/(L-l+1)")
+    ax[0].set_xlabel("theory 1/(L-l+1)")
+    ax[0].set_ylabel("best alpha (measured)")
+    ax[1].set_xlabel("theory 1/(L-l+1)")
+    ax[1].set_ylabel("cos(W^T W, G^(1/(L-l+1)))")
+    ax[0].legend(fontsize=7)
+    fig.suptitle("Deep linear networks trained by GD: NFA exponent per layer (mean over seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(IMG, "nfa_deep_linear.png"), dpi=110)
+    plt.close(fig)
 
 
 def summarise(runs):
@@ -161,7 +241,7 @@ def plot(rows):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "experiments", "nfa", "nfa_teacher"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build-diag", "experiments", "nfa", "nfa_teacher"))
     ap.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--ranks", type=int, nargs="+", default=[2, 5])
     ap.add_argument("--wds", type=float, nargs="+", default=[0.0, 0.1])
@@ -171,13 +251,21 @@ def main():
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--d", type=int, default=20)
     ap.add_argument("--activation", default="relu")
+    ap.add_argument("--linear-depths", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--linear-steps", type=int, default=3000)
+    ap.add_argument("--only", choices=["all", "relu", "linear"], default="all")
     ap.add_argument("--plot-only", action="store_true")
     args = ap.parse_args()
-    if not args.plot_only:
-        run_grid(args)
-    rows = summarise(load())
-    print_table(rows)
-    plot(rows)
+    if args.only in ("all", "relu"):
+        if not args.plot_only:
+            run_grid(args)
+        rows = summarise(load())
+        print_table(rows)
+        plot(rows)
+    if args.only in ("all", "linear"):
+        if not args.plot_only:
+            run_linear(args)
+        linear_summary()
 
 
 if __name__ == "__main__":
