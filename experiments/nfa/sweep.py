@@ -222,18 +222,20 @@ def plot(rows):
     fig.savefig(os.path.join(IMG, "nfa_correlations.png"), dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    # Best alpha against the deep-linear exponent 1/(L-l+1) (1/L for the first
+    # layer). The last layer is left out: with one output G_L = W_L^T W_L and
+    # every alpha scores 1, so its "best" is just the first grid point.
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for wd, mk in zip(wds, "os^"):
         for rank, col in zip(ranks, ("C0", "C3", "C2")):
-            sel = [r for r in rows if r["wd"] == wd and r["rank"] == rank]
-            ax.scatter([r["layer"] / r["depth"] for r in sel], [r["best_alpha"] for r in sel], marker=mk, color=col,
-                       label=f"rank {rank}, wd {wd}")
-    ax.axhline(0.5, color="k", lw=0.6, ls=":")
-    ax.axhline(1.0, color="k", lw=0.6, ls="--")
-    ax.set_xlabel("layer / depth")
-    ax.set_ylabel("best alpha")
+            sel = [r for r in rows if r["wd"] == wd and r["rank"] == rank and r["layer"] < r["depth"]]
+            ax.scatter([1.0 / (r["depth"] - r["layer"] + 1) for r in sel], [r["best_alpha"] for r in sel],
+                       marker=mk, color=col, facecolors="none" if wd else col, label=f"rank {rank}, wd {wd}")
+    ax.plot([0.2, 0.55], [0.2, 0.55], "k--", lw=0.7, label="alpha = 1/(L-l+1)")
+    ax.set_xlabel("1/(L-l+1)   (= 1/L for the first layer)")
+    ax.set_ylabel("best alpha (measured)")
     ax.legend(fontsize=7)
-    ax.set_title("Best exponent alpha in W^T W ~ G^alpha", fontsize=10)
+    ax.set_title("ReLU MLPs: best alpha in W^T W ~ G^alpha, layers 1..L-1", fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(IMG, "nfa_best_alpha.png"), dpi=110)
     plt.close(fig)
