@@ -42,6 +42,10 @@ for s in $STEPS; do
   "$LR" logit-rank --checkpoint "$RUNS/ck_$s" $W --sv "$OUT/sv_heldout_$s.csv" --json > "$OUT/rank_heldout_$s.json"
   "$LR" logit-rank --checkpoint "$RUNS/ck_$s" $W --shuffle --sv "$OUT/sv_shuffled_$s.csv" --json > "$OUT/rank_shuffled_$s.json"
 done
+# Weight spectra of the same checkpoints (docs/diagnostics.md, "across training").
+for s in $STEPS; do
+  "$LR" inspect "$RUNS/ck_$s" --threads "$THREADS" -q --json > "$OUT/inspect_$s.json"
+done
 last=${STEPS##* }
 first=${STEPS%% *}
 G="--histories 200 --history-length 32 --futures 40 --future-length 4 --length 24 --samples 4 --threads $THREADS -q"

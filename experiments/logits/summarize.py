@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Summarise experiments/logits/run.sh: a markdown table of alpha across
-checkpoints (held-out vs shuffled text), LINGEN KL vs baseline, and the plots
+checkpoints (held-out vs shuffled text), LINGEN KL vs baseline, the weight
+spectra of the checkpoints (lowrank inspect), and the plots
 docs/img/logits/{spectra,reconstruction}.png.
 usage: /usr/bin/python3 experiments/logits/summarize.py RESULTS_DIR IMG_DIR"""
 import glob
@@ -97,3 +98,21 @@ for ck in sorted({int(re.search(r"lingen_\w+?_(\d+)_\d+\.json$", p).group(1)) fo
         sc = np.array([j["coefficient_sum"] for j in js])
         print(f"| {ck} | {kind} | {kl.mean():.4f} ± {kl.std():.4f} | {kb.mean():.4f} ± {kb.std():.4f} | "
               f"{rr.mean():.3f} | {sc.mean():.3f} | {len(js)} |")
+
+# Weight spectra of the checkpoints (`lowrank inspect --json`), means per group.
+ins = sorted(glob.glob(f"{res}/inspect_*.json"), key=lambda p: int(re.search(r"_(\d+)\.json$", p).group(1)))
+if ins:
+    print()
+    print("| step | group (layers) | stable rank | 90% energy rank | decay alpha | ESD tail alpha |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for p in ins:
+        s = int(re.search(r"_(\d+)\.json$", p).group(1))
+        groups = {}
+        for l in load(p)["layers"]:
+            n = l["name"]
+            g = "attention q/k/v/o" if ".attn." in n else "SwiGLU gate/up/down" if ".mlp." in n else n
+            groups.setdefault(g, []).append(l)
+        for g, ls in groups.items():
+            m = lambda f: np.mean([f(l) for l in ls])
+            print(f"| {s} | {g} ({len(ls)}) | {m(lambda l: l['stable_rank']):.1f} | {m(lambda l: l['energy_rank_90']):.0f} "
+                  f"| {m(lambda l: l['decay']['alpha']):.2f} | {m(lambda l: l['esd_tail']['alpha']):.2f} |")
