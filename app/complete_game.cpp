@@ -161,6 +161,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                 {"centered", !f.no_center},
                 {"lambda_max", fit.lambda_max},
                 {"fits", fit.fits},
+                {"inner_sweeps", r.inner_sweeps},
                 {"path_seconds", fit.elapsed_s},
                 {"kkt", {{"computed", r.kkt.computed}, {"max", r.kkt.max()}}},
                 {"unmatched_attribute_rows", rg.unmatched_attribute_rows},

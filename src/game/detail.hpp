@@ -1,6 +1,7 @@
 #pragma once
 // Internal pieces shared by the GAME solvers: resolved groups, the densified
 // data, singular value thresholding and the final checks.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -57,19 +58,24 @@ struct LowRank {
   }
 };
 
-/// Warm-start memory of one group's SVT (randomized method).
+/// Warm-start memory of one group's SVT (subspace iteration).
 template <class T>
 struct SvtState {
-  Matrix<T> V;          ///< previous right singular vectors (n x r)
+  Matrix<T> V;          ///< previous right singular block (n x k, orthonormal)
   Index rank_hint = 0;
   std::uint64_t seed = 0;
 };
 
 /// Singular value thresholding: prox of tau ||.||_* at A, i.e.
 /// U diag(max(sigma - tau, 0)) V^T, keeping at most max_rank (0 = all)
-/// components.
+/// components. `tol` is the relative residual ||A v_i - s_i u_i|| / s_1 at
+/// which the warm-started subspace iteration stops (unused by a full SVD).
 template <class T>
-LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state);
+LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+               double tol);
+
+/// Accuracy of each SVT for a solver working to relative accuracy `tol`.
+inline double svt_tolerance(double tol) { return std::clamp(0.01 * tol, 1e-13, 1e-4); }
 
 /// Thin SVD (gesdd); the local stand-in for lowrank::full_svd.
 template <class T>

@@ -129,7 +129,7 @@ void validate_options(const GameOptions& o) {
   if (!std::isfinite(o.inner_tolerance) || o.inner_tolerance <= 0) throw InvalidArgument("GAME: inner_tolerance must be > 0");
   if (o.max_rank < 0) throw InvalidArgument("GAME: max_rank must be >= 0 (0 = no cap)");
   if (o.full_svd_max_dim < 0) throw InvalidArgument("GAME: full_svd_max_dim must be >= 0");
-  if (o.power_iterations < 0) throw InvalidArgument("GAME: power_iterations must be >= 0");
+  if (o.subspace_max_passes < 1) throw InvalidArgument("GAME: subspace_max_passes must be >= 1");
 }
 
 ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
@@ -266,10 +266,32 @@ KktAndObjective evaluate(const DenseData<T>& d, const ResolvedGroups& g, double 
   double penalty = 0, gap = 0, feas = 0;
   if (variant == GameVariant::Sum) {
     Matrix<T> stat = resid;
+    // The proximal-gradient estimate is the last group's thresholded copy;
+    // when that group holds every row, Z = Z V V^T with V its (n x r) right
+    // factor and the blocks' singular values are those of the small
+    // Z[G_k, :] V. Checked, not assumed: ||Z - Z V V^T||_F must be at
+    // round-off (then the values differ by at most that, by Weyl), else every
+    // block gets a full SVD.
+    Matrix<T> basis;
+    bool in_basis = false;
+    if (!factors.empty() && static_cast<Index>(g.members.back().size()) == g.rows &&
+        factors.back().V.rows() == g.cols && 2 * factors.back().V.cols() < std::min(g.rows, g.cols)) {
+      const Matrix<T>& v = factors.back().V;
+      const Matrix<T> zv = z * v;
+      const double off = static_cast<double>((z - zv * v.transpose()).norm());
+      const double tol = 100.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
+                         std::max(static_cast<double>(z.norm()), std::numeric_limits<double>::min());
+      if (off <= tol) {
+        basis = v;
+        in_basis = true;
+      }
+    }
     for (std::size_t k = 0; k < g.size(); ++k) {
       const double lw = lambda * g.weights[k];
       const Matrix<T> block = gather_rows(z, g.members[k]);
-      const double nuc = static_cast<double>(singular_values_of(block).sum());
+      const double nuc = static_cast<double>(
+          !in_basis ? singular_values_of(block).sum()
+                    : (basis.cols() == 0 ? T(0) : singular_values_of(Matrix<T>(block * basis)).sum()));
       penalty += lw * nuc;
       gap += lw * nuc - static_cast<double>((multipliers[k].array() * block.array()).sum());
       feas = std::max(feas, spectral_norm_of(multipliers[k]) / lw - 1.0);

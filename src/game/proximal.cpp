@@ -70,11 +70,12 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   auto sweeps = [&](double tol, double vnorm) {
     for (int sweep = 0; sweep < o.inner_max_iterations; ++sweep) {
       if (interrupt_requested()) break;
+      ++res.inner_sweeps;
       r_before = r;
       for (std::size_t k = 0; k < K; ++k) {
         const Index gk = static_cast<Index>(g.members[k].size());
         const Matrix<T> a = gather_rows(r, g.members[k]) + mult[k];
-        factors[k] = svt(a, o.lambda * g.weights[k], g.max_rank[k], o, st[k]);
+        factors[k] = svt(a, o.lambda * g.weights[k], g.max_rank[k], o, st[k], svt_tolerance(tol));
         const Matrix<T> block = factors[k].dense(gk, n);
         mult[k] = a - block;
         for (Index j = 0; j < n; ++j)
@@ -207,7 +208,7 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
     for (std::size_t k = 0; k < K; ++k) {
       const Index gk = static_cast<Index>(g.members[k].size());
       const Matrix<T> a = ext[k] - static_cast<T>(step) * gather_rows(grad, g.members[k]);
-      factors[k] = svt(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k]);
+      factors[k] = svt(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
       next[k] = factors[k].dense(gk, n);
       change2 += static_cast<double>((next[k] - comp[k]).squaredNorm());
       norm2 += static_cast<double>(next[k].squaredNorm());

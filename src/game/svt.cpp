@@ -9,9 +9,11 @@
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "game/detail.hpp"
+#include "lowrank/linalg/svd.hpp"
 
 namespace lowrank::game_detail {
 
@@ -48,30 +50,83 @@ Matrix<T> orthonormalize(const Matrix<T>& y) {
   return qr.householderQ() * Matrix<T>::Identity(y.rows(), y.cols());
 }
 
-// Randomized range finder (Halko, Martinsson, Tropp 2011, Alg. 4.4) started
-// from the previous right singular vectors, then the SVD of Q^T A.
+// Thin SVD through the g x g Gram matrix is NOT used: small singular values
+// would lose half their digits. Everything below works on A itself.
+
+// Grows (or starts) the warm block to `total` orthonormal columns: the old
+// columns first, then fresh Gaussian ones, re-orthonormalised together.
 template <class T>
-void randomized_svd(const Matrix<T>& a, Index k, int power, const SvtState<T>& st, Matrix<T>& u, Vector<T>& s,
-                    Matrix<T>& v) {
-  const Index n = a.cols();
-  Matrix<T> omega(n, k);
-  Index warm = 0;
-  if (st.V.rows() == n) {
-    warm = std::min(k, st.V.cols());
-    omega.leftCols(warm) = st.V.leftCols(warm);
+void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
+  const Index have = block.rows() == n ? std::min(block.cols(), total) : 0;
+  Matrix<T> grown(n, total);
+  if (have > 0) grown.leftCols(have) = block.leftCols(have);
+  Gaussian rng{seed};
+  for (Index j = have; j < total; ++j)
+    for (Index i = 0; i < n; ++i) grown(i, j) = static_cast<T>(rng());
+  block = orthonormalize<T>(grown);
+}
+
+// Singular triplets of A above tau by subspace iteration warm-started from
+// the previous call's right singular block (the same idea as soft-impute's
+// warm_started_svt, here for a dense block). One pass: Q = orth(A W),
+// A^T Q = W' diag(s) R^T (thin SVD), so A ~ (Q R) diag(s) W'^T with
+// A^T (Q R) = W' diag(s) exactly. The next pass's A W' checks the other half,
+// || A w_i - s_i u_i ||, on the kept triplets and the first one below tau;
+// when that residual is <= tol * s_1 the previous pass is returned. Successive
+// blocks of one group change little between sweeps and outer iterations, so
+// two passes (three products with A) are the usual cost, against six products
+// plus restarts for a fresh randomized range finder. The block keeps `margin`
+// columns beyond the kept rank and doubles while every Ritz value exceeds
+// tau. Returns false when the block would need half of min(g, n) columns (a
+// full SVD is then cheaper).
+template <class T>
+bool subspace_svt(const Matrix<T>& a, double tau, Index max_rank, double tol, int max_passes, SvtState<T>& st,
+                  Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+  constexpr Index margin = 6;
+  const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
+  Index k = std::max<Index>(st.rank_hint + margin, 8);
+  if (max_rank > 0) k = std::min(k, max_rank + 1);
+  if (st.V.rows() != n || st.V.cols() != k) grow_block(st.V, n, k, st.seed++);
+  Matrix<T> y, q, b, w, rot;
+  Vector<T> sv;
+  bool have_previous = false;
+  Index watched = 0;
+  for (int pass = 1;; ++pass) {
+    if (4 * k >= p) return false;  // a full SVD is cheaper and exact
+    y.noalias() = a * st.V;
+    if (have_previous) {
+      // residual of the previous pass's triplets: A v_i - s_i u_i
+      const double r2 = static_cast<double>(
+          (y.leftCols(watched) - u.leftCols(watched) * s.head(watched).asDiagonal()).squaredNorm());
+      const double scale = s.size() > 0 && s(0) > T(0) ? static_cast<double>(s(0)) : 1.0;
+      if (std::sqrt(r2) <= tol * scale || pass > max_passes) return true;
+    }
+    q = orthonormalize<T>(y);
+    b.noalias() = a.transpose() * q;  // n x k
+    thin_svd(b, w, sv, rot);          // A^T Q = W diag(sv) R^T
+    if (!sv.allFinite()) {
+      u = q * rot;
+      s = sv;
+      v = w;
+      return true;  // the NaN propagates to the objective check
+    }
+    Index keep = 0;
+    while (keep < k && static_cast<double>(sv(keep)) > tau) ++keep;
+    if (keep == k && (max_rank == 0 || k <= max_rank)) {
+      // every Ritz value is above tau: more columns, and start over
+      k = max_rank > 0 ? std::min(2 * k, max_rank + 1) : 2 * k;
+      st.V = w;
+      grow_block(st.V, n, k, st.seed++);
+      have_previous = false;
+      continue;
+    }
+    u.noalias() = q * rot;
+    s = sv;
+    v = w;
+    st.V = w;
+    watched = std::min<Index>(keep + 1, k);
+    have_previous = true;
   }
-  Gaussian rng{st.seed};
-  for (Index j = warm; j < k; ++j)
-    for (Index i = 0; i < n; ++i) omega(i, j) = static_cast<T>(rng());
-  Matrix<T> q = orthonormalize<T>(a * omega);
-  for (int it = 0; it < power; ++it) {
-    Matrix<T> w = orthonormalize<T>(a.transpose() * q);
-    q = orthonormalize<T>(a * w);
-  }
-  Matrix<T> b = q.transpose() * a;  // k x n
-  Matrix<T> ub;
-  thin_svd(b, ub, s, v);
-  u = q * ub;
 }
 
 }  // namespace
@@ -116,11 +171,25 @@ Vector<T> singular_values_of(const Matrix<T>& a) {
 template <class T>
 double spectral_norm_of(const Matrix<T>& a) {
   if (a.size() == 0) return 0.0;
+  // A full bidiagonalisation of a 943 x 1650 block costs about 5 GFlop; the
+  // core's Lanczos on the Gram operator needs a few dozen products. Its Ritz
+  // value converges from below to relative accuracy `tolerance` (Spectra's
+  // criterion on sigma^2), far below what lambda_max and the KKT report need.
+  if (std::min(a.rows(), a.cols()) > 64) {
+    TruncatedSvdOptions o;
+    o.method = SvdMethod::Lanczos;
+    o.tolerance = std::is_same_v<T, double> ? 1e-13 : 1e-6;
+    o.compute_vectors = false;
+    const SvdResult<T> r = truncated_svd(a, 1, o);
+    if (r.status == Status::Success && r.S.size() == 1 && std::isfinite(static_cast<double>(r.S(0))))
+      return static_cast<double>(r.S(0));
+  }
   return static_cast<double>(singular_values_of(a)(0));
 }
 
 template <class T>
-LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state) {
+LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+               double tol) {
   const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
   LowRank<T> out;
   out.U.resize(g, 0);
@@ -133,20 +202,9 @@ LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions
   bool full = options.svd_method == GameSvdMethod::Full ||
               (options.svd_method == GameSvdMethod::Auto && p <= options.full_svd_max_dim);
   if (!full) {
-    Index k = std::max<Index>(state.rank_hint + 8, 12);
-    if (max_rank > 0) k = std::min(k, max_rank + 1);
-    for (;;) {
-      if (2 * k >= p) {  // as costly as the exact SVD by now
-        full = true;
-        break;
-      }
-      randomized_svd(a, k, options.power_iterations, state, u, s, v);
-      ++state.seed;
-      // Every singular value above tau is captured once the smallest
-      // computed one is at or below it (or the cap is known to bind).
-      if (static_cast<double>(s(k - 1)) <= tau || (max_rank > 0 && k > max_rank)) break;
-      k *= 2;
-    }
+    // accuracy a float block can reach
+    const double floor = 50.0 * static_cast<double>(std::numeric_limits<T>::epsilon());
+    full = !subspace_svt(a, tau, max_rank, std::max(tol, floor), options.subspace_max_passes, state, u, s, v);
   }
   if (full) thin_svd(a, u, s, v);
 
@@ -160,7 +218,7 @@ LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions
   out.S = (s.head(r).array() - static_cast<T>(tau)).matrix();
   out.V = v.leftCols(r);
   state.rank_hint = r;
-  state.V = v.leftCols(std::min<Index>(v.cols(), r + 4));
+  if (full) state.V = v.leftCols(std::min<Index>(v.cols(), r + 6));
   return out;
 }
 
@@ -170,7 +228,7 @@ template Vector<float> singular_values_of(const Matrix<float>&);
 template Vector<double> singular_values_of(const Matrix<double>&);
 template double spectral_norm_of(const Matrix<float>&);
 template double spectral_norm_of(const Matrix<double>&);
-template LowRank<float> svt(const Matrix<float>&, double, Index, const GameOptions&, SvtState<float>&);
-template LowRank<double> svt(const Matrix<double>&, double, Index, const GameOptions&, SvtState<double>&);
+template LowRank<float> svt(const Matrix<float>&, double, Index, const GameOptions&, SvtState<float>&, double);
+template LowRank<double> svt(const Matrix<double>&, double, Index, const GameOptions&, SvtState<double>&, double);
 
 }  // namespace lowrank::game_detail

@@ -72,8 +72,12 @@ enum class GameWeightScheme {
 enum class GameSvdMethod {
   Auto,        ///< Full when min(|G_k|, n) <= full_svd_max_dim, else Randomized
   Full,        ///< exact thin SVD of the block (LAPACK gesdd)
-  Randomized,  ///< warm-started randomized subspace iteration whose rank grows
-               ///< until the smallest computed singular value is below the threshold
+  /// Subspace iteration warm-started from the group's previous right singular
+  /// block (random columns only at the start and when the block grows); the
+  /// block keeps a margin beyond the rank and doubles until a Ritz value falls
+  /// below the threshold; passes stop when ||A v_i - s_i u_i|| <= tol s_1 on
+  /// the kept triplets (tol follows the solver's accuracy).
+  Randomized,
 };
 
 const char* to_string(GameVariant v) noexcept;
@@ -128,9 +132,10 @@ struct GameOptions {
   /// Per-group caps for the user's groups (size K; 0 = use max_rank).
   std::vector<Index> group_max_rank;
   GameSvdMethod svd_method = GameSvdMethod::Auto;
-  Index full_svd_max_dim = 200;
-  /// Power iterations of the randomized SVT (each one product with A and A^T).
-  int power_iterations = 2;
+  Index full_svd_max_dim = 48;
+  /// Most passes (each one product with A and one with A^T) of one
+  /// subspace-iteration SVT; the next call refines the same block further.
+  int subspace_max_passes = 20;
   std::uint64_t seed = 0;
 
   /// Groups with no observed entry are an error unless this is set (then they
@@ -189,6 +194,9 @@ struct GameResult {
   std::vector<double> objective_trace;  ///< per iteration (ADMM: at the copies)
   double objective = 0.0;               ///< exact (G1)/(G2) at the estimate when final_check
   int iterations = 0;
+  /// Proximal gradient, Sum variant: dual block-coordinate sweeps of the inner
+  /// prox, summed over the iterations (each sweep is one SVT per group).
+  int inner_sweeps = 0;
   Status status = Status::Success;
   GameKkt kkt;
   double lambda = 0.0;
