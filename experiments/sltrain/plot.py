@@ -2,7 +2,8 @@
 
     /usr/bin/python3 experiments/sltrain/plot.py OUT_DIR [OUT_DIR ...] [--png FILE] [--md FILE]
 
-Each OUT_DIR is one run.sh output (one seed): OUT_DIR/<method>.csv, .json.
+Each OUT_DIR is one run.sh output (one seed; curves are labelled by the
+folder's name): OUT_DIR/<method>.csv, .json.
 Writes FILE (default: the first OUT_DIR's loss.png) with the training loss
 (smoothed over 50 steps) and the validation loss per method and seed, and a
 markdown table (default: the first OUT_DIR's summary.md) with one row per
@@ -47,9 +48,9 @@ def main():
     md = a.md or os.path.join(a.out[0], "summary.md")
 
     fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
-    table = ["| method | seed | lr | steps | parameters | vs dense | optimiser state KiB | peak RSS MiB | "
+    table = ["| method | run | seed | lr | steps | parameters | vs dense | optimiser state KiB | peak RSS MiB | "
              "final val loss | best val loss | final train loss (50-step mean) | tokens/s | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     eval_batches = set()
     for si, out in enumerate(a.out):
         for m in METHODS:
@@ -61,7 +62,8 @@ def main():
             k = min(50, len(train))
             smooth = np.convolve(train, np.ones(k) / k, mode="valid")
             seed = j["config"]["seed"] if j else os.path.basename(os.path.normpath(out))
-            label = f"{m} (seed {seed})" if len(a.out) > 1 else m
+            run = os.path.basename(os.path.normpath(out))
+            label = f"{m} ({run})" if len(a.out) > 1 else m
             st = STYLES[si % len(STYLES)]
             ax[0].plot(step[k - 1:], smooth, st, color=COLORS[m], label=label)
             ok = ~np.isnan(val)
@@ -69,14 +71,14 @@ def main():
             last_val = val[ok][-1] if ok.any() else float("nan")
             best_val = np.nanmin(val) if ok.any() else float("nan")
             if j is None:
-                table.append(f"| {m} (unfinished at step {int(step[-1])}) | {seed} | | | | | | | {last_val:.4f} | "
+                table.append(f"| {m} (unfinished at step {int(step[-1])}) | {run} | {seed} | | | | | | | {last_val:.4f} | "
                              f"{best_val:.4f} | {train[-k:].mean():.4f} | {rows['tokens_per_s'][-1]:.0f} | "
                              f"{rows['elapsed_s'][-1]:.0f} |")
                 continue
             eval_batches.add(j["config"]["eval_batches"])
             mem = j["memory"]
             table.append(
-                f"| {m} | {seed} | {j['config']['optim']['lr']:g} | {j['step']} | {mem['param_count']:,} | "
+                f"| {m} | {run} | {seed} | {j['config']['optim']['lr']:g} | {j['step']} | {mem['param_count']:,} | "
                 f"{mem['param_count'] / mem['dense_equivalent_params']:.2f} | {mem['optimizer_bytes'] / 1024:,.0f} | "
                 f"{mem['peak_rss_bytes'] / 2**20:.1f} | {j['final_val_loss']:.4f} | {best_val:.4f} | "
                 f"{train[-k:].mean():.4f} | {j['tokens_per_s']:.0f} | {j['elapsed_s']:.0f} |")
