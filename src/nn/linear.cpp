@@ -64,7 +64,15 @@ Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& 
     case Parameterization::LowRank:
       A.resize(r, in);
       fill_uniform(A, bound, rng);
-      B.setZero(out, r);
+      if (spec.kind == Parameterization::LowRank) {
+        // Not B = 0: in a network, W = 0 in two projections that multiply
+        // (q and k; v and o; gate and up; a layer and the next) is a saddle
+        // where every block gradient vanishes, so the blocks never train.
+        B.resize(out, r);
+        fill_uniform(B, 1.0 / std::sqrt(static_cast<double>(r)), rng);
+      } else {
+        B.setZero(out, r);  // SLTrain: S makes W nonzero, so B = 0 is no saddle
+      }
       dA.setZero(r, in);
       dB.setZero(out, r);
       break;

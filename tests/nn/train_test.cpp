@@ -99,6 +99,42 @@ TEST(NnTrain, LossDecreasesForEveryParameterization) {
   }
 }
 
+// The saddle the LowRank initialisation avoids (linear.hpp): with B = 0 in
+// every projection, all block gradients are exactly zero -- q/k, v/o and
+// gate/up multiply -- so only the embedding and head could ever train. With
+// the default initialisation every factor gets a gradient at step one.
+TEST(NnTrain, LowRankBlocksGetGradientsAtInit) {
+  GptConfig c;
+  c.vocab = 11;
+  c.context = 8;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.width = 16;
+  c.linear.kind = Parameterization::LowRank;
+  c.linear.rank = 4;
+  c.seed = 3;
+  std::vector<std::int32_t> x(2 * 8), y(2 * 8);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = static_cast<std::int32_t>((7 * i + 1) % 11);
+    y[i] = static_cast<std::int32_t>((5 * i + 2) % 11);
+  }
+  auto block_grad_norms = [&](Gpt<double>& g) {
+    std::vector<double> n;
+    g.zero_grad();
+    g.forward(x, y, 2, 8);
+    g.backward();
+    for (auto* l : g.linears())
+      if (l != &g.lm_head) n.push_back(l->dA.norm() + l->dB.norm());
+    return n;
+  };
+  Gpt<double> g(c);
+  for (double n : block_grad_norms(g)) EXPECT_GT(n, 1e-8);
+  for (auto* l : g.linears())
+    if (l != &g.lm_head) l->B.setZero();
+  for (double n : block_grad_norms(g)) EXPECT_EQ(n, 0.0);
+  EXPECT_GT(g.dwte.norm(), 0.0);  // only the embedding and head still learn
+}
+
 TEST(NnTrain, ResumeReproducesTheUninterruptedCurveExactly) {
   for (auto kind : {Parameterization::Dense, Parameterization::SLTrain, Parameterization::GaLore}) {
     auto dir = tmpdir(std::string("resume_") + to_string(kind));

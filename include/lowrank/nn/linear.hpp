@@ -9,9 +9,14 @@
 //   GaLore   W dense; the difference is in the optimiser, which keeps its
 //            AdamW moments in an r-dimensional projection of dW (Zhao et al.
 //            2024, see optim.hpp).
-// Initialisation (as SLTrain): W and A uniform in +-1/sqrt(in) (PyTorch's
-// nn.Linear default), B = 0, S values uniform in +-1/sqrt(in), bias = 0. With
-// B = 0 a LowRank layer starts at W = 0; its first gradient reaches B only.
+// Initialisation: W and A uniform in +-1/sqrt(in) (PyTorch's nn.Linear
+// default), bias = 0. SLTrain (as its paper): B = 0, S values uniform in
+// +-1/sqrt(in), so W starts at S. LowRank: B uniform in +-1/sqrt(r), i.e. A
+// and B initialised like the two nn.Linear layers in -> r -> out. B = 0 would
+// start every LowRank projection at W = 0, and in a network that is a saddle:
+// q and k, v and o, gate and up (and consecutive Mlp layers) multiply, so with
+// both at zero every block gradient is exactly zero and only the embedding and
+// head ever train (tests/nn/train_test.cpp, LowRankBlocksGetGradientsAtInit).
 #include <cstdint>
 #include <random>
 #include <string>
