@@ -5,6 +5,7 @@ Thin layer over the C++ library (no second implementation):
     lowrank.SoftImpute, ALS, RobustPCA, GAME     scikit-learn-style completion estimators
     lowrank.svd, schatten_norm, effective_ranks, principal_angles, sin_theta_distance
     lowrank.spectral_estimate, bandit, mdp       RL pieces
+    lowrank.inspect                              per-layer spectra of network weights (DataFrame)
     lowrank.plot                                 matplotlib figures (imported on demand)
 
 See docs/python.md.
@@ -12,16 +13,16 @@ See docs/python.md.
 from . import _core
 from .estimators import ALS, GAME, RobustPCA, SoftImpute
 from .linalg import effective_ranks, principal_angles, schatten_norm, sin_theta_distance, svd, svd_info
+from .diagnostics import inspect
 from .rl import bandit, mdp, spectral_estimate
 
 __version__ = "0.1.0"
 
 __all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "svd", "svd_info", "schatten_norm", "effective_ranks",
-           "principal_angles", "sin_theta_distance", "spectral_estimate", "bandit", "mdp", "plot"]
+           "principal_angles", "sin_theta_distance", "spectral_estimate", "bandit", "mdp", "inspect", "plot"]
 
-# Hooks for the capabilities still being written (training engine, network
-# diagnostics): they will be bound here as lowrank.nn / lowrank.inspect(path)
-# once their C++ headers land.
+# Training itself stays in the CLI (`lowrank train`); its CSV logs plot with
+# lowrank.plot.training_loss and its checkpoints load with lowrank.inspect.
 
 
 def __getattr__(name):

@@ -139,3 +139,34 @@ def objective(trace, ax=None, log: bool = True, label=None):
     if label:
         ax.legend()
     return fig
+
+
+def training_loss(logs, ax=None, labels=None, which=("train_loss", "val_loss")):
+    """Training and validation loss against step from `lowrank train --log`
+    CSV files (columns step, train_loss, val_loss, ...) or DataFrames; one
+    colour per run, validation dashed. Empty validation cells (steps without
+    an evaluation) are skipped."""
+    import pandas as pd
+
+    if isinstance(logs, (str, bytes)) or hasattr(logs, "__fspath__") or isinstance(logs, pd.DataFrame):
+        logs = [logs]
+    fig, ax = _axes(ax)
+    for i, log in enumerate(logs):
+        df = log if isinstance(log, pd.DataFrame) else pd.read_csv(log)
+        missing = [c for c in ("step", *which) if c not in df.columns]
+        if missing:
+            raise ValueError(f"training_loss: log {i} lacks column(s) {missing} (columns: {list(df.columns)})")
+        name = labels[i] if labels else (str(log) if not isinstance(log, pd.DataFrame) else f"run {i}")
+        colour = None
+        for col in which:
+            d = df[["step", col]].dropna()
+            if d.empty:
+                continue
+            (line,) = ax.plot(d["step"], d[col], color=colour, linestyle="--" if col.startswith("val") else "-",
+                              label=f"{name} {col.replace('_loss', '')}")
+            colour = line.get_color()
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats)")
+    ax.set_title("Training")
+    ax.legend(fontsize=7)
+    return fig

@@ -208,5 +208,6 @@ void bind_linalg(py::module_& m);
 void bind_completion(py::module_& m);
 void bind_game(py::module_& m);
 void bind_rl(py::module_& m);
+void bind_diagnostics(py::module_& m);
 
 }  // namespace lowrank::python

@@ -23,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   bind_completion(m);
   bind_game(m);
   bind_rl(m);
+  bind_diagnostics(m);
 }
