@@ -43,22 +43,6 @@ bool rebalance(const GameOptions& o, int iteration, const Residuals& r, double& 
 }
 
 template <class T>
-void report(const GameOptions& o, std::string_view stage, int it, double objective, double change,
-            std::chrono::steady_clock::time_point t0, const std::vector<LowRank<T>>& y) {
-  if (!o.progress) return;
-  ProgressEvent ev;
-  ev.stage = stage;
-  ev.iteration = it;
-  ev.objective = objective;
-  ev.change = change;
-  ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Index rank = 0;
-  for (const auto& f : y) rank = std::max(rank, f.S.size());
-  ev.rank = static_cast<int>(rank);
-  o.progress(ev);
-}
-
-template <class T>
 void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult<T>* warm, double rho,
                  std::vector<LowRank<T>>& y, std::vector<Matrix<T>>& ydense, std::vector<Matrix<T>>& dual,
                  std::vector<SvtState<T>>& st) {

@@ -2,10 +2,13 @@
 // Internal pieces shared by the GAME solvers: resolved groups, the densified
 // data, singular value thresholding and the final checks.
 #include <algorithm>
+#include <chrono>
+#include <string_view>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "lowrank/core/progress.hpp"
 #include "lowrank/game/game.hpp"
 
 namespace lowrank::game_detail {
@@ -147,5 +150,23 @@ Matrix<T> sum_components(const ResolvedGroups& g, const std::vector<LowRank<T>>&
 /// Spectral norm (largest singular value).
 template <class T>
 double spectral_norm_of(const Matrix<T>& a);
+
+// One progress event per solver iteration (both solvers); rank is the largest
+// group rank of the current factors.
+template <class T>
+inline void report(const GameOptions& o, std::string_view stage, int it, double objective, double change,
+                   std::chrono::steady_clock::time_point t0, const std::vector<LowRank<T>>& factors) {
+  if (!o.progress) return;
+  ProgressEvent ev;
+  ev.stage = stage;
+  ev.iteration = it;
+  ev.objective = objective;
+  ev.change = change;
+  ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Index rank = 0;
+  for (const auto& f : factors) rank = std::max(rank, f.S.size());
+  ev.rank = static_cast<int>(rank);
+  o.progress(ev);
+}
 
 }  // namespace lowrank::game_detail

@@ -20,26 +20,6 @@
 
 namespace lowrank::game_detail {
 
-namespace {
-
-template <class T>
-void report(const GameOptions& o, std::string_view stage, int it, double objective, double change,
-            std::chrono::steady_clock::time_point t0, const std::vector<LowRank<T>>& f) {
-  if (!o.progress) return;
-  ProgressEvent ev;
-  ev.stage = stage;
-  ev.iteration = it;
-  ev.objective = objective;
-  ev.change = change;
-  ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Index rank = 0;
-  for (const auto& x : f) rank = std::max(rank, x.S.size());
-  ev.rank = static_cast<int>(rank);
-  o.progress(ev);
-}
-
-}  // namespace
-
 template <class T>
 SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o,
                                 const GameResult<T>* warm, GameResult<T>& res) {
