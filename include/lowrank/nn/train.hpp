@@ -47,7 +47,7 @@ struct TrainOptions {
 /// SLTrain's reconstructed dense weights and backward's temporaries. It is
 /// compared with rss_growth_bytes() = peak RSS - RSS before the model was
 /// built; in a fresh process (`lowrank train --json`) the two agree within
-/// 10% once the model holds tens of MiB (tests/cli/cli_nn_test.cpp); the
+/// 10% once the model holds tens of MiB (tests/nn/train_test.cpp, NnMemory); the
 /// rest is the allocator, OpenBLAS's packing buffers and thread stacks.
 struct MemoryReport {
   std::int64_t param_count = 0;
