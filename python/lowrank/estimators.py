@@ -116,6 +116,8 @@ class _CompletionBase(_Mixin, _Base):
         progress.close()
         self.status_ = result["status"]
         self.warnings_ = list(result.get("warnings", []))
+        # The solver's own time inside C++ for this fit (conversions excluded).
+        self.elapsed_s_ = float(result.get("elapsed_s", float("nan")))
         if result.get("interrupted"):
             raise KeyboardInterrupt(f"{type(self).__name__}.fit interrupted; the estimator holds the last iterate "
                                     f"(status_='interrupted')")

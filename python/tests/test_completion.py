@@ -65,6 +65,17 @@ def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     np.testing.assert_allclose(est.sparse_, np.load(tmp_path / "cli" / "S.npy"), atol=1e-9)
 
 
+def test_elapsed_is_the_solver_time_of_this_fit():
+    # elapsed_s_ is measured inside C++ for this very fit: positive, and below
+    # the wall time of the Python call that contains it.
+    _, X = planted(60, 50, 3, 0.5, seed=4)
+    for est in (lowrank.SoftImpute(lam=1.0, max_rank=10), lowrank.ALS(rank=3, lam=0.1)):
+        t0 = time.perf_counter()
+        est.fit(X)
+        wall = time.perf_counter() - t0
+        assert 0 < est.elapsed_s_ <= wall
+
+
 def test_planted_truth_recovered():
     truth, x = planted(m=80, n=50, r=3, missing=0.5, seed=3)
     est = lowrank.SoftImpute(lam=0.1, max_rank=10, tol=1e-9, max_iter=2000, cv=0).fit(x)
