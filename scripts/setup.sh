@@ -3,8 +3,9 @@
 #   scripts/setup.sh demo   install missing Debian packages, build (Release),
 #                           run the main demo on the bundled data
 #   scripts/setup.sh test   same set-up, then the whole test suite: ctest on
-#                           the Release build, then the tests again under
-#                           AddressSanitizer + UBSan
+#                           the Release build, a compile of the CUDA backend
+#                           (when nvcc is installed), then the tests again
+#                           under AddressSanitizer + UBSan
 #   scripts/setup.sh sanitize   only the sanitizer pass (install, build in
 #                           build-asan/, ctest there)
 # Environment: LOWRANK_JOBS (parallel build jobs, default nproc),
@@ -28,6 +29,19 @@ sanitize_pass() {
   # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+}
+
+# The CUDA backend (LOWRANK_CUDA=ON) compiled with nvcc for sm_90 even where
+# no GPU exists, so it never rots; only its library is built (no GPU needed).
+cuda_compile_pass() {
+  if [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
+    step "CUDA compile check skipped: /usr/local/cuda/bin/nvcc not found"
+    return 0
+  fi
+  step "compiling the CUDA backend (nvcc, sm_90) in build-cuda/"
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DLOWRANK_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+        -DLOWRANK_TESTS=OFF -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF >/dev/null
+  cmake --build build-cuda -j "$jobs" --target lowrank_cuda
 }
 
 case "$mode" in
@@ -58,6 +72,7 @@ case "$mode" in
   test)
     step "unit and integration tests (Release)"
     ctest --test-dir build --output-on-failure -j "$jobs"
+    cuda_compile_pass
     if [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]]; then
       sanitize_pass
     fi
