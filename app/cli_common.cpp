@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include "lowrank/core/detail/serial_blas.hpp"
+
 #include <omp.h>
 
 #include <chrono>
@@ -16,7 +18,7 @@ namespace lowrank::cli {
 void add_common_flags(CLI::App& cmd, CommonFlags& flags) {
   cmd.add_flag("--json", flags.json, "Print one machine-readable JSON object on stdout");
   cmd.add_flag("-q,--quiet", flags.quiet, "No progress output on stderr");
-  cmd.add_option("--threads", flags.threads, "OpenMP threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", flags.threads, "Threads for OpenMP and BLAS (0 = all cores)")->check(CLI::NonNegativeNumber);
 }
 
 void add_duplicates_option(CLI::App& cmd, std::string& policy) {
@@ -25,7 +27,11 @@ void add_duplicates_option(CLI::App& cmd, std::string& policy) {
 }
 
 void apply_common_flags(const CommonFlags& flags) {
-  if (flags.threads > 0) omp_set_num_threads(flags.threads);
+  if (flags.threads > 0) {
+    omp_set_num_threads(flags.threads);
+    // BLAS has its own pool: --threads 1 must mean one thread there too.
+    detail::set_blas_threads(flags.threads);
+  }
 }
 
 ProgressCallback stderr_progress(const CommonFlags& flags, double min_interval_s) {

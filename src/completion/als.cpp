@@ -1,4 +1,5 @@
 #include "lowrank/completion/als.hpp"
+#include "lowrank/core/detail/serial_blas.hpp"
 
 #include <Eigen/Cholesky>
 #include <algorithm>
@@ -189,6 +190,8 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
                           std::to_string(n));
   }
   const int threads = thread_count(o.threads);
+  // Per-row solves run in OpenMP; BLAS serial meanwhile (detail/serial_blas.hpp).
+  const detail::SerialBlasScope serial_blas;
   // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
   const SparseOperator<T> x(m, n, data.row, data.col, data.value);
 

@@ -1,4 +1,5 @@
 #include "lowrank/completion/soft_impute.hpp"
+#include "lowrank/core/detail/serial_blas.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>
@@ -404,6 +405,9 @@ SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImpute
                           std::to_string(warm_start->cols) + " but the data are " + std::to_string(data.rows) +
                           " x " + std::to_string(data.cols));
   }
+  // OpenMP sparse kernels between small BLAS calls on m x r blocks: BLAS
+  // serial meanwhile (detail/serial_blas.hpp; 2.6 s -> 1.2 s on ML-100k).
+  const detail::SerialBlasScope serial_blas;
   {
     std::vector<std::int64_t> row_count, col_count;
     completion_detail::count_observations(data, row_count, col_count);

@@ -16,14 +16,10 @@
 #include <regex>
 #include <sstream>
 
+#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/linalg/svd.hpp"
-
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads() __attribute__((weak));
-}
 
 namespace lowrank::diagnostics {
 
@@ -267,23 +263,10 @@ Matrix<T> load_as(const WeightTensor& t, std::map<std::string, std::shared_ptr<i
   return Eigen::Map<const Matrix<T>>(flat.data(), t.cols, t.rows).transpose();
 }
 
-// Runs BLAS single-threaded while layers run in parallel (one gesdd per core
-// beats one gesdd spread over cores for these sizes, and avoids the two
-// thread pools spinning against each other).
-struct SerialBlas {
-  int saved = 0;
-  explicit SerialBlas(bool active) {
-    if (active && openblas_set_num_threads && openblas_get_num_threads) {
-      saved = openblas_get_num_threads();
-      if (saved > 1) openblas_set_num_threads(1); else saved = 0;
-    }
-  }
-  ~SerialBlas() {
-    if (saved > 0) openblas_set_num_threads(saved);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-};
+// BLAS runs serial while layers run in parallel (one gesdd per core beats
+// one gesdd spread over cores for these sizes, and the two thread pools do
+// not spin against each other): detail/serial_blas.hpp.
+using SerialBlas = lowrank::detail::SerialBlasScope;
 
 }  // namespace
 

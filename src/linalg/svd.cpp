@@ -7,15 +7,10 @@
 #include <limits>
 #include <string>
 
+#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/detail/kernels.hpp"
 
-// OpenBLAS's own thread control, declared weak so that another BLAS simply
-// leaves them null.
-extern "C" {
-void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_num_threads() __attribute__((weak));
-}
 
 namespace lowrank {
 
@@ -74,33 +69,10 @@ struct Products {
   }
 };
 
-// Runs BLAS single-threaded for its lifetime. The sparse paths interleave
-// OpenMP kernels with many small BLAS calls (Spectra's reorthogonalisation,
-// the QR of skinny blocks); OpenBLAS's pthreads and libgomp's threads then
-// spin against each other. Measured on 200000 x 20000 at 0.05%, 2 cores,
-// k = 20: Lanczos 2.68 s with both pools, 1.36 s with BLAS serial;
-// randomized 0.93 s vs 0.76 s. (The setting is process-wide while it lasts.)
-class SerialBlasScope {
- public:
-  explicit SerialBlasScope(bool active) {
-    if (active && openblas_set_num_threads != nullptr && openblas_get_num_threads != nullptr) {
-      m_saved = openblas_get_num_threads();
-      if (m_saved > 1) {
-        openblas_set_num_threads(1);
-      } else {
-        m_saved = 0;
-      }
-    }
-  }
-  ~SerialBlasScope() {
-    if (m_saved > 0) openblas_set_num_threads(m_saved);
-  }
-  SerialBlasScope(const SerialBlasScope&) = delete;
-  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
-
- private:
-  int m_saved = 0;
-};
+// The sparse paths run BLAS serial (detail/serial_blas.hpp). Measured on
+// 200000 x 20000 at 0.05%, 2 cores, k = 20: Lanczos 2.68 s with both thread
+// pools, 1.36 s with BLAS serial; randomized 0.93 s vs 0.76 s.
+using lowrank::detail::SerialBlasScope;
 
 template <class T>
 bool all_finite(const Vector<T>& s) {
