@@ -35,9 +35,9 @@ void fill_normal(Matrix<T>& out, std::uint64_t seed);
 template <class T>
 Matrix<T> random_orthonormal(Index m, Index r, std::uint64_t seed);
 
-/// Thin SVD a = u diag(s) v^T of a tall a (n x r, n >= r): Householder QR
-/// then Jacobi SVD of the r x r factor, so small singular values keep
-/// relative accuracy. u: n x r, s: r decreasing, v: r x r.
+/// Thin SVD a = u diag(s) v^T of a tall a (n x r, n >= r): a BLAS-3 QR
+/// (CholeskyQR2, Householder when ill-conditioned) then Jacobi SVD of the
+/// r x r factor. u: n x r, s: r decreasing, v: r x r.
 template <class T>
 void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
 

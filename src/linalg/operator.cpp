@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/linalg/detail/kernels.hpp"
 
 namespace lowrank {
 
@@ -83,12 +84,14 @@ void SparseOperator<T>::set_values(const T* coo_values) {
 
 template <class T>
 void SparseOperator<T>::apply(const Matrix<T>& x, Matrix<T>& y) const {
-  y.noalias() = m_csr * x;
+  // One sweep of the sparse rows for all columns of x (Eigen's product makes
+  // one per column): 25 % of a MovieLens soft-impute fit went to Eigen's.
+  detail::csr_times_dense(m_csr, x, y);
 }
 
 template <class T>
 void SparseOperator<T>::apply_adjoint(const Matrix<T>& x, Matrix<T>& y) const {
-  y.noalias() = m_csr_t * x;
+  detail::csr_times_dense(m_csr_t, x, y);
 }
 
 template class SparseOperator<float>;
