@@ -204,6 +204,32 @@ def movielens(tools, args):
           ["method", "test RMSE lowrank", "test RMSE R", "objective lowrank", "objective R", "rel. diff",
            "rank lowrank / R", "lowrank s (wall)", "R s (fit only)", "R / lowrank"], rows)
 
+    # The target is "faster at equal objective": R stops at its own threshold,
+    # lowrank above ran to 1e-9. Loosen our tolerance until one run reaches an
+    # objective no higher than R's, and time that run.
+    rows = []
+    for typ, method in (("svd", "soft-impute-svd"), ("als", "soft-impute")):
+        peer = si[typ][1]
+        hit = None
+        for tol in ("1e-4", "3e-5", "1e-5", "3e-6", "1e-6", "1e-7", "1e-8"):
+            r = tools.lowrank_complete(train, test, ["--method", method, "--lambda", repr(lam), "--rank", str(rmax),
+                                                     "--tol", tol, "--max-iter", "1000"])
+            log(f"  lowrank {method} tol {tol}: {r['seconds']:.2f} s, objective {r['objective']:.8g}")
+            if r["objective"] <= peer["objective"]:
+                hit = (tol, r)
+                break
+        if hit is None:
+            rows.append([f"soft-impute ({typ})", f"{peer['objective']:.8g}", "not reached", "", "", ""])
+            continue
+        tol, r = hit
+        rows.append([f"soft-impute ({typ})", f"{peer['objective']:.8g}", f"{r['objective']:.8g} (--tol {tol})",
+                     fmt_t(r["seconds"]), f"{fmt_t(peer['seconds'])} / {fmt_t(peer['wall'])}",
+                     f"{peer['seconds'] / r['seconds']:.1f}x / {peer['wall'] / r['seconds']:.1f}x"])
+    table(f"(a) MovieLens-100k soft-impute: time to R's objective (lambda {lam:g}, rank.max {rmax}, "
+          f"R thresh {args.r_thresh:g})",
+          ["method", "R objective", "lowrank objective", "lowrank s (wall, incl. I/O)", "R s (fit / wall)",
+           "R / lowrank (fit / wall)"], rows)
+
     # Hard-rank ALS vs LIBMF at the same rank and L2 weight.
     k, l2 = args.ml_k, args.ml_l2
     ours = tools.lowrank_complete(train, test, ["--method", "als", "--rank", str(k), "--lambda", repr(l2),
@@ -216,6 +242,8 @@ def movielens(tools, args):
           [["lowrank als", f"{ours['test_rmse']:.4f}", fmt_t(ours["seconds"]),
             f"{ours['seconds'] / peer['seconds']:.2f}x"],
            [f"LIBMF mf-train -t {args.libmf_iters}", f"{peer['test_rmse']:.4f}", fmt_t(peer["seconds"]), "1.00x"]])
+
+    time_to_rmse(tools, train, test, k)
 
     # Every lowrank method, as a user would run it (centred soft-impute, biased ALS, ...).
     rows = []
@@ -243,6 +271,44 @@ def movielens(tools, args):
     rows.append(["Surprise SVD (published, 5-fold CV; not run)", f"{SURPRISE_SVD_RMSE:.3f}", 100, "", "1.000"])
     table("(a) MovieLens-100k, every lowrank method (80/20 split, seed 0)",
           ["method", "test RMSE", "rank", "seconds (wall)", "RMSE / Surprise SVD"], rows)
+
+
+def time_to_rmse(tools, train, test, k):
+    """The issue's ALS target is time "to the same test RMSE": an SGD solver
+    (LIBMF) stopped early and an exact ALS minimiser do not reach the same
+    RMSE at the same L2 weight, so run both over a small grid (L2 weight x
+    epochs / sweeps, wall time incl. reading the file), take the best test RMSE
+    LIBMF reaches on its grid as the target, and report the least time each
+    tool needs to reach it."""
+    l2s = (0.05, 0.1)
+    runs = []
+    for l2 in l2s:
+        for it in (10, 20, 50, 100, 200):
+            r = tools.libmf_run(train, test, k, l2, it)
+            runs.append(("LIBMF", l2, it, r["seconds"], r["test_rmse"]))
+        for it in (5, 10, 15, 20, 30, 50):
+            r = tools.lowrank_complete(train, test, ["--method", "als", "--rank", str(k), "--lambda", repr(l2),
+                                                     "--max-iter", str(it), "--tol", "1e-12"])
+            runs.append(("lowrank als", l2, it, r["seconds"], r["test_rmse"]))
+    for t, l2, it, sec, e in runs:
+        log(f"  {t} L2={l2} iterations={it}: {sec:.3f} s, test RMSE {e:.4f}")
+    target = min(e for t, _, _, _, e in runs if t == "LIBMF")
+    rows, first = [], {}
+    for tool in ("lowrank als", "LIBMF"):
+        hits = [(sec, l2, it, e) for t, l2, it, sec, e in runs if t == tool and e <= target + 1e-12]
+        best = min((e for t, _, _, _, e in runs if t == tool))
+        if hits:
+            sec, l2, it, e = min(hits)
+            first[tool] = sec
+            rows.append([tool, f"{best:.4f}", f"L2 {l2:g}, {it} {'epochs' if tool == 'LIBMF' else 'sweeps'}",
+                         f"{e:.4f}", fmt_t(sec)])
+        else:
+            rows.append([tool, f"{best:.4f}", "never on this grid", "", ""])
+    ratio = (f"{first['lowrank als'] / first['LIBMF']:.2f}x" if len(first) == 2 else "n/a")
+    table(f"(a) MovieLens-100k, time to LIBMF's best test RMSE {target:.4f} (k = {k}, no biases, grid over "
+          f"L2 {', '.join(map(str, l2s))}; lowrank / LIBMF = {ratio})",
+          ["tool", "best test RMSE on its grid", "first run reaching the target", "its test RMSE",
+           "seconds (wall, incl. I/O)"], rows)
 
 
 SYN = (100_000, 20_000, 20, 10_000_000, 100_000)  # m, n, rank, observed, held out
@@ -323,7 +389,9 @@ def main():
     ap.add_argument("--skip-r-synthetic", action="store_true")
     ap.add_argument("--synthetic-iters", type=int, default=10)
     ap.add_argument("--libmf-iters-syn", type=int, default=20)
-    ap.add_argument("--syn-lambda", type=float, default=100.0)
+    # Between the noise edge (~40) and the 20 signal singular values (55-58) of
+    # the observed matrix (lowrank decompose --rank 22), so the fit has rank 20.
+    ap.add_argument("--syn-lambda", type=float, default=45.0)
     ap.add_argument("--generate-only", action="store_true", help="only write the synthetic files")
     args = ap.parse_args()
     if args.generate_only:

@@ -230,6 +230,18 @@ std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std:
                                           const std::string& source, DuplicatePolicy policy) {
   if (policy != DuplicatePolicy::Error) return resolve_duplicates(e, policy);
   const std::size_t n = e.nnz();
+  {
+    // Fast path: sort packed (row, col) keys and look for an equal neighbour.
+    // Indices are non-negative int32, so a key is exact; an indirect sort of
+    // positions (below) took a third of reading a 10^7-line file.
+    std::vector<std::uint64_t> keys(n);
+    for (std::size_t k = 0; k < n; ++k)
+      keys[k] = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(e.row[k])) << 32) |
+                static_cast<std::uint32_t>(e.col[k]);
+    std::sort(keys.begin(), keys.end());
+    if (std::adjacent_find(keys.begin(), keys.end()) == keys.end()) return 0;
+  }
+  // Some pair repeats: find the first one in file order to name its lines.
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
