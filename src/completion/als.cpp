@@ -79,7 +79,11 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
 #pragma omp parallel num_threads(threads) if (flops > 1e6)
   {
     Matrix<T> a(kk, kk);
-    Vector<T> rhs(kk), g(kk), sol(kk);
+    Vector<T> rhs(kk), sol(kk);
+    // The row's regressors side by side, so that A = G G^T is one
+    // rank-|Omega_i| update (syrk) instead of |Omega_i| rank-1 updates.
+    Matrix<T> gm(kk, 0);
+    Vector<T> yv;
     Eigen::LDLT<Matrix<T>> ldlt(kk);
 #pragma omp for schedule(dynamic, 16)
     for (Index i = 0; i < count; ++i) {
@@ -89,24 +93,30 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
         if (biases) self.bias(i) = T(0);
         continue;
       }
-      a.setZero();
-      rhs.setZero();
       auto p_i = self.ft.col(i);
       const T b_i = biases ? self.bias(i) : T(0);
+      const Index deg = end - begin;
+      if (gm.cols() < deg) {
+        gm.resize(kk, deg);
+        yv.resize(deg);
+      }
       for (std::int32_t s = begin; s < end; ++s) {
         const Index j = inner[s];
-        g.head(k) = other.ft.col(j);
-        if (biases) g(k) = T(1);
+        const Index t = s - begin;
+        gm.col(t).head(k) = other.ft.col(j);
+        if (biases) gm(k, t) = T(1);
         const T offset = mu + (biases ? other.bias(j) : T(0));
         T y = values[s] - offset;
         if (clipping) {
           const T fit_lr = b_i + p_i.dot(other.ft.col(j));  // fit minus offset
           y = fit_lr + std::clamp(y - fit_lr, -clip, clip);
         }
-        // Lower triangle of a += g g^T, one axpy per column.
-        for (Index c = 0; c < kk; ++c) a.col(c).tail(kk - c).noalias() += g(c) * g.tail(kk - c);
-        rhs.noalias() += y * g;
+        yv(t) = y;
       }
+      const auto g = gm.leftCols(deg);
+      a.setZero();
+      a.template selfadjointView<Eigen::Lower>().rankUpdate(g);  // lower triangle of G G^T
+      rhs.noalias() = g * yv.head(deg);
       const T w = self.weight[static_cast<std::size_t>(i)];
       for (Index c = 0; c < k; ++c) a(c, c) += lambda * w;
       if (biases) a(k, k) += bias_lambda * w;
