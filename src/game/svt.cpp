@@ -5,7 +5,6 @@
 // lowrank::singular_values without touching the solvers.
 #include <lapacke.h>
 
-#include <Eigen/QR>
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
@@ -13,6 +12,7 @@
 #include <type_traits>
 
 #include "game/detail.hpp"
+#include "lowrank/linalg/detail/kernels.hpp"
 #include "lowrank/linalg/svd.hpp"
 
 namespace lowrank::game_detail {
@@ -28,28 +28,6 @@ lapack_int gesdd(char jobz, lapack_int m, lapack_int n, T* a, lapack_int lda, T*
     return LAPACKE_sgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
 }
 
-// splitmix64 + Box-Muller: the same Gaussian sketch on every platform.
-struct Gaussian {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
-  double operator()() {
-    const double u1 = uniform(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-  }
-};
-
-template <class T>
-Matrix<T> orthonormalize(const Matrix<T>& y) {
-  Eigen::HouseholderQR<Matrix<T>> qr(y);
-  return qr.householderQ() * Matrix<T>::Identity(y.rows(), y.cols());
-}
-
 // Thin SVD through the g x g Gram matrix is NOT used: small singular values
 // would lose half their digits. Everything below works on A itself.
 
@@ -58,12 +36,13 @@ Matrix<T> orthonormalize(const Matrix<T>& y) {
 template <class T>
 void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
   const Index have = block.rows() == n ? std::min(block.cols(), total) : 0;
+  Matrix<T> fresh(n, total - have);
+  lowrank::detail::fill_gaussian(fresh, seed);
   Matrix<T> grown(n, total);
   if (have > 0) grown.leftCols(have) = block.leftCols(have);
-  Gaussian rng{seed};
-  for (Index j = have; j < total; ++j)
-    for (Index i = 0; i < n; ++i) grown(i, j) = static_cast<T>(rng());
-  block = orthonormalize<T>(grown);
+  grown.rightCols(total - have) = fresh;
+  lowrank::detail::orthonormalize(grown);
+  block = std::move(grown);
 }
 
 // Singular triplets of A above tau by subspace iteration warm-started from
@@ -101,7 +80,8 @@ bool subspace_svt(const Matrix<T>& a, double tau, Index max_rank, double tol, in
       const double scale = s.size() > 0 && s(0) > T(0) ? static_cast<double>(s(0)) : 1.0;
       if (std::sqrt(r2) <= tol * scale || pass > max_passes) return true;
     }
-    q = orthonormalize<T>(y);
+    q = y;
+    lowrank::detail::orthonormalize(q);  // the core's BLAS-3 QR
     b.noalias() = a.transpose() * q;  // n x k
     thin_svd(b, w, sv, rot);          // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
