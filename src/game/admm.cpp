@@ -121,7 +121,7 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
       const Matrix<T> zk = gather_rows(z, g.members[k]);
       // over-relaxation: alpha E_k^T Z + (1 - alpha) Y_k in place of E_k^T Z
       const Matrix<T> a = alpha * zk + (T(1) - alpha) * ydense[k] + dual[k];
-      y[k] = svt(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
+      y[k] = svt<T>(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
       Matrix<T> ynew = y[k].dense(gk, n);
       scatter_add_rows(dy, g.members[k], Matrix<T>(ynew - ydense[k]));
       dual[k] = a - ynew;
@@ -209,7 +209,7 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
     for (std::size_t k = 0; k < K; ++k) {
       const Index gk = static_cast<Index>(g.members[k].size());
       const Matrix<T> a = alpha * comp[k] + (T(1) - alpha) * ydense[k] + dual[k];
-      y[k] = svt(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
+      y[k] = svt<T>(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
       Matrix<T> ynew = y[k].dense(gk, n);
       dual_change2 += static_cast<double>((ynew - ydense[k]).squaredNorm());
       dual[k] = a - ynew;

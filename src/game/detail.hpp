@@ -74,7 +74,7 @@ struct SvtState {
 /// components. `tol` is the relative residual ||A v_i - s_i u_i|| / s_1 at
 /// which the warm-started subspace iteration stops (unused by a full SVD).
 template <class T>
-LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
                double tol);
 
 /// Accuracy of each SVT for a solver working to relative accuracy `tol`.
@@ -82,7 +82,7 @@ inline double svt_tolerance(double tol) { return std::clamp(0.01 * tol, 1e-13, 1
 
 /// Thin SVD (gesdd); the local stand-in for lowrank::full_svd.
 template <class T>
-void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
+void thin_svd(const Eigen::Ref<const Matrix<T>>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
 /// All singular values (gesdd, no vectors).
 template <class T>
 Vector<T> singular_values_of(const Matrix<T>& a);
@@ -120,6 +120,12 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
 template <class T>
 SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
                                    const GameResult<T>* warm, GameResult<T>& result);
+
+/// Splits the groups, in order, into maximal runs of consecutive groups with
+/// pairwise disjoint rows (typically the levels of one category); within a run
+/// the block steps of the dual sweep commute. Each run is sorted largest
+/// group first.
+std::vector<std::vector<std::size_t>> disjoint_runs(const ResolvedGroups& g);
 
 /// Gathers rows of a dense matrix: out = a[rows, :].
 template <class T>

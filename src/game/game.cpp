@@ -286,7 +286,11 @@ KktAndObjective evaluate(const DenseData<T>& d, const ResolvedGroups& g, double 
         in_basis = true;
       }
     }
-    for (std::size_t k = 0; k < g.size(); ++k) {
+    // one SVD and one spectral norm per group, independent: a parallel loop
+    const auto count = static_cast<std::ptrdiff_t>(g.size());
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : penalty, gap) reduction(max : feas)
+    for (std::ptrdiff_t kk = 0; kk < count; ++kk) {
+      const auto k = static_cast<std::size_t>(kk);
       const double lw = lambda * g.weights[k];
       const Matrix<T> block = gather_rows(z, g.members[k]);
       const double nuc = static_cast<double>(
@@ -295,8 +299,8 @@ KktAndObjective evaluate(const DenseData<T>& d, const ResolvedGroups& g, double 
       penalty += lw * nuc;
       gap += lw * nuc - static_cast<double>((multipliers[k].array() * block.array()).sum());
       feas = std::max(feas, spectral_norm_of(multipliers[k]) / lw - 1.0);
-      scatter_add_rows(stat, g.members[k], multipliers[k]);
     }
+    for (std::size_t k = 0; k < g.size(); ++k) scatter_add_rows(stat, g.members[k], multipliers[k]);
     out.kkt.stationarity = static_cast<double>(stat.norm()) / scale;
   } else {
     multipliers.resize(g.size());
@@ -413,8 +417,10 @@ double game_lambda_max(const ObservedEntries<T>& entries, const RowGroups& group
   for (std::size_t k = 0; k < g.size(); ++k)
     for (Index i : g.members[k]) wsum(i) += static_cast<T>(g.weights[k]);
   const Matrix<T> scaled = wsum.cwiseInverse().asDiagonal() * d.x;
-  for (std::size_t k = 0; k < g.size(); ++k)
-    best = std::max(best, spectral_norm_of(gather_rows(scaled, g.members[k])));
+  const auto count = static_cast<std::ptrdiff_t>(g.size());
+#pragma omp parallel for schedule(dynamic, 1) reduction(max : best)
+  for (std::ptrdiff_t k = 0; k < count; ++k)
+    best = std::max(best, spectral_norm_of(gather_rows(scaled, g.members[static_cast<std::size_t>(k)])));
   return best;
 }
 

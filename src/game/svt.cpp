@@ -59,7 +59,7 @@ void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
 // tau. Returns false when the block would need half of min(g, n) columns (a
 // full SVD is then cheaper).
 template <class T>
-bool subspace_svt(const Matrix<T>& a, double tau, Index max_rank, double tol, int max_passes, SvtState<T>& st,
+bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, double tol, int max_passes, SvtState<T>& st,
                   Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   constexpr Index margin = 6;
   const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
@@ -83,7 +83,7 @@ bool subspace_svt(const Matrix<T>& a, double tau, Index max_rank, double tol, in
     q = y;
     lowrank::detail::orthonormalize(q);  // the core's BLAS-3 QR
     b.noalias() = a.transpose() * q;  // n x k
-    thin_svd(b, w, sv, rot);          // A^T Q = W diag(sv) R^T
+    thin_svd<T>(b, w, sv, rot);          // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
       u = q * rot;
       s = sv;
@@ -106,13 +106,15 @@ bool subspace_svt(const Matrix<T>& a, double tau, Index max_rank, double tol, in
     st.V = w;
     watched = std::min<Index>(keep + 1, k);
     have_previous = true;
+    // At the cap the next product would only decide to stop: skip it.
+    if (pass >= max_passes) return true;
   }
 }
 
 }  // namespace
 
 template <class T>
-void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+void thin_svd(const Eigen::Ref<const Matrix<T>>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   const Index m = a.rows(), n = a.cols(), p = std::min(m, n);
   u.resize(m, p);
   s.resize(p);
@@ -168,7 +170,7 @@ double spectral_norm_of(const Matrix<T>& a) {
 }
 
 template <class T>
-LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
                double tol) {
   const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
   LowRank<T> out;
@@ -186,10 +188,16 @@ LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions
     const double floor = 50.0 * static_cast<double>(std::numeric_limits<T>::epsilon());
     full = !subspace_svt(a, tau, max_rank, std::max(tol, floor), options.subspace_max_passes, state, u, s, v);
   }
-  if (full) thin_svd(a, u, s, v);
+  if (full) thin_svd<T>(a, u, s, v);
 
   Index r = 0;
-  while (r < s.size() && static_cast<double>(s(r)) > tau) ++r;
+  // Singular values within rounding of tau are tau: a block the dual step
+  // has just projected onto the ball has many exactly there, and counting
+  // the 1e-15 excess would report ranks of zero blocks.
+  const double cut = tau + (s.size() > 0 ? 100.0 * static_cast<double>(std::numeric_limits<T>::epsilon()) *
+                                               std::max(static_cast<double>(s(0)), tau)
+                                         : 0.0);
+  while (r < s.size() && static_cast<double>(s(r)) > cut) ++r;
   if (max_rank > 0 && r > max_rank) {
     out.capped = true;
     r = max_rank;
@@ -202,13 +210,13 @@ LowRank<T> svt(const Matrix<T>& a, double tau, Index max_rank, const GameOptions
   return out;
 }
 
-template void thin_svd(const Matrix<float>&, Matrix<float>&, Vector<float>&, Matrix<float>&);
-template void thin_svd(const Matrix<double>&, Matrix<double>&, Vector<double>&, Matrix<double>&);
+template void thin_svd(const Eigen::Ref<const Matrix<float>>&, Matrix<float>&, Vector<float>&, Matrix<float>&);
+template void thin_svd(const Eigen::Ref<const Matrix<double>>&, Matrix<double>&, Vector<double>&, Matrix<double>&);
 template Vector<float> singular_values_of(const Matrix<float>&);
 template Vector<double> singular_values_of(const Matrix<double>&);
 template double spectral_norm_of(const Matrix<float>&);
 template double spectral_norm_of(const Matrix<double>&);
-template LowRank<float> svt(const Matrix<float>&, double, Index, const GameOptions&, SvtState<float>&, double);
-template LowRank<double> svt(const Matrix<double>&, double, Index, const GameOptions&, SvtState<double>&, double);
+template LowRank<float> svt(const Eigen::Ref<const Matrix<float>>&, double, Index, const GameOptions&, SvtState<float>&, double);
+template LowRank<double> svt(const Eigen::Ref<const Matrix<double>>&, double, Index, const GameOptions&, SvtState<double>&, double);
 
 }  // namespace lowrank::game_detail

@@ -134,8 +134,12 @@ struct GameOptions {
   GameSvdMethod svd_method = GameSvdMethod::Auto;
   Index full_svd_max_dim = 48;
   /// Most passes (each one product with A and one with A^T) of one
-  /// subspace-iteration SVT; the next call refines the same block further.
-  int subspace_max_passes = 20;
+  /// subspace-iteration SVT; the next call refines the same block further,
+  /// so the iteration continues across sweeps. With a slowly decaying
+  /// spectrum a single call rarely reaches its tolerance: on MovieLens-100k
+  /// 176 of 178 calls used all 20 passes of the old cap, and 3 passes gave
+  /// the same objective (1e-6) and test RMSE (1e-6) in a quarter of the time.
+  int subspace_max_passes = 3;
   std::uint64_t seed = 0;
 
   /// Groups with no observed entry are an error unless this is set (then they
