@@ -1,6 +1,7 @@
 #include "detail.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +29,32 @@ std::string read_file(const std::string& path) {
   if (!data.empty() && !in.read(data.data(), static_cast<std::streamsize>(data.size())))
     throw InputError(path, "read error");
   return data;
+}
+
+MappedFile::MappedFile(const std::string& path, bool sequential) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
+  struct stat sb {};
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    ::close(fd);
+    throw InputError(path, "not a regular file");
+  }
+  m_size = static_cast<std::size_t>(sb.st_size);
+  if (m_size > 0) {
+    void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE | (sequential ? MAP_POPULATE : 0), fd, 0);
+    if (p == MAP_FAILED) {
+      const int e = errno;
+      ::close(fd);
+      throw InputError(path, std::string("cannot map file: ") + std::strerror(e));
+    }
+    if (sequential) ::madvise(p, m_size, MADV_SEQUENTIAL);
+    m_data = static_cast<const std::byte*>(p);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (m_data != nullptr) ::munmap(const_cast<std::byte*>(m_data), m_size);
 }
 
 std::string_view strip_bom(std::string_view text) {
@@ -234,11 +261,24 @@ std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std:
     // Fast path: sort packed (row, col) keys and look for an equal neighbour.
     // Indices are non-negative int32, so a key is exact; an indirect sort of
     // positions (below) took a third of reading a 10^7-line file.
-    std::vector<std::uint64_t> keys(n);
-    for (std::size_t k = 0; k < n; ++k)
-      keys[k] = (static_cast<std::uint64_t>(static_cast<std::uint32_t>(e.row[k])) << 32) |
+    // Keys row * cols + col need only log2(rows * cols) bits, so an LSD
+    // radix sort over 16-bit digits takes 2-3 linear passes where std::sort
+    // took 14 % of reading a 10^7-line file.
+    const auto ncols = static_cast<std::uint64_t>(std::max<Index>(e.cols, 1));
+    std::vector<std::uint64_t> keys(n), tmp(n);
+    std::uint64_t largest = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      keys[k] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(e.row[k])) * ncols +
                 static_cast<std::uint32_t>(e.col[k]);
-    std::sort(keys.begin(), keys.end());
+      largest = std::max(largest, keys[k]);
+    }
+    for (int shift = 0; shift < 64 && (largest >> shift) != 0; shift += 16) {
+      std::vector<std::size_t> start(65537, 0);
+      for (std::uint64_t key : keys) ++start[((key >> shift) & 0xFFFF) + 1];
+      for (std::size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+      for (std::uint64_t key : keys) tmp[start[(key >> shift) & 0xFFFF]++] = key;
+      keys.swap(tmp);
+    }
     if (std::adjacent_find(keys.begin(), keys.end()) == keys.end()) return 0;
   }
   // Some pair repeats: find the first one in file order to name its lines.

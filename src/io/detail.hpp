@@ -14,6 +14,25 @@ namespace lowrank::io::detail {
 /// Whole file as bytes; InputError(path, ...) when it cannot be read.
 std::string read_file(const std::string& path);
 
+/// A regular file mapped read-only for the lifetime of the object (empty
+/// files map to an empty view). Text readers parse it in place: a copy into a
+/// std::string first zero-fills and then copies the whole file.
+class MappedFile {
+ public:
+  /// `sequential` hints the kernel to read ahead and pre-faults the pages.
+  explicit MappedFile(const std::string& path, bool sequential = false);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const std::byte* data() const { return m_data; }
+  std::size_t size() const { return m_size; }
+  std::string_view text() const { return {reinterpret_cast<const char*>(m_data), m_size}; }
+
+ private:
+  const std::byte* m_data = nullptr;
+  std::size_t m_size = 0;
+};
+
 /// The text without a leading UTF-8 byte-order mark.
 std::string_view strip_bom(std::string_view text);
 

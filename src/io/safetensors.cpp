@@ -105,11 +105,10 @@ std::int64_t TensorInfo::numel() const {
 // ---- reading -------------------------------------------------------------------
 
 struct SafetensorsFile::Mapping {
-  const std::byte* data = nullptr;
-  std::size_t size = 0;
-  ~Mapping() {
-    if (data && size) ::munmap(const_cast<std::byte*>(data), size);
-  }
+  explicit Mapping(const std::string& path) : file(path), data(file.data()), size(file.size()) {}
+  detail::MappedFile file;
+  const std::byte* data;
+  std::size_t size;
 };
 
 namespace {
@@ -124,27 +123,8 @@ std::optional<TensorDType> parse_dtype(const std::string& s) {
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(std::make_unique<Mapping>()) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
-  struct stat sb {};
-  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    throw InputError(path, "not a regular file");
-  }
-  const auto size = static_cast<std::size_t>(sb.st_size);
-  if (size > 0) {
-    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      const int e = errno;
-      ::close(fd);
-      throw InputError(path, std::string("cannot map file: ") + std::strerror(e));
-    }
-    m_map->data = static_cast<const std::byte*>(p);
-    m_map->size = size;
-  }
-  ::close(fd);
-
+SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(std::make_unique<Mapping>(path)) {
+  const std::size_t size = m_map->size;
   if (size < 8) throw InputError::at_byte(path, size, "truncated safetensors file: fewer than the 8 bytes of the header length");
   std::uint64_t header_len = 0;
   std::memcpy(&header_len, m_map->data, 8);

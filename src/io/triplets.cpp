@@ -77,7 +77,7 @@ void check_options(const TripletReadOptions& o) {
 // on_entry(line, row_id, col_id, value). Everything about the text format is
 // checked here; the caller only maps ids.
 template <class OnEntry>
-void scan_triplets(const std::string& path, const std::string& bytes, const TripletReadOptions& o, TripletReadStats& st,
+void scan_triplets(const std::string& path, std::string_view bytes, const TripletReadOptions& o, TripletReadStats& st,
                    OnEntry on_entry) {
   check_options(o);
   const std::string_view text = detail::strip_bom(bytes);
@@ -233,6 +233,17 @@ void sort_ids(IdMap& ids, std::vector<std::int32_t>& index) {
   ids = std::move(sorted);
 }
 
+// Entries a file of this size probably holds, from the mean length of its
+// first lines (+10 %): reserving once saves the copies and page faults of
+// growing four vectors of 10^7 elements (a quarter of the read time).
+std::size_t estimated_entries(std::string_view bytes) {
+  const std::string_view head = bytes.substr(0, 1 << 16);
+  const auto newlines = static_cast<std::size_t>(std::count(head.begin(), head.end(), '\n'));
+  if (newlines == 0) return 0;
+  const double per_line = static_cast<double>(head.size()) / static_cast<double>(newlines);
+  return static_cast<std::size_t>(1.1 * static_cast<double>(bytes.size()) / per_line) + 16;
+}
+
 }  // namespace
 
 ObservedEntries<double> read_triplets(const std::string& path, const TripletReadOptions& options,
@@ -241,7 +252,10 @@ ObservedEntries<double> read_triplets(const std::string& path, const TripletRead
   std::vector<std::size_t> lines;
   TripletReadStats st;
   IdInterner rows, cols;
-  const std::string bytes = detail::read_file(path);
+  const detail::MappedFile file(path, true);
+  const std::string_view bytes = file.text();
+  e.reserve(estimated_entries(bytes));
+  lines.reserve(e.value.capacity());
   scan_triplets(path, bytes, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
     e.push_back(rows.get(r), cols.get(c), v);
     lines.push_back(ln);
@@ -274,7 +288,10 @@ MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_id
   std::vector<std::size_t> lines;
   std::unordered_set<std::string> unseen_rows, unseen_cols;
   TripletReadStats st;
-  const std::string bytes = detail::read_file(path);
+  const detail::MappedFile file(path, true);
+  const std::string_view bytes = file.text();
+  e.reserve(estimated_entries(bytes));
+  lines.reserve(e.value.capacity());
   scan_triplets(path, bytes, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
     const auto ri = row_ids.find(r);
     const auto ci = col_ids.find(c);
