@@ -459,7 +459,9 @@ void run_predict(const PredictFlags& f) {
   io::TripletReadOptions topts;
   topts.value_column = -1;
   topts.duplicates = DuplicatePolicy::Last;
-  io::MappedTriplets mapped = io::read_triplets_mapped(f.pairs, saved.row_ids, saved.col_ids, topts);
+  io::TripletReadStats stats;
+  io::MappedTriplets mapped =
+      io::read_triplets_mapped(f.pairs, saved.row_ids, saved.col_ids, topts, io::UnseenIdPolicy::Skip, &stats);
   const CompletionModel<double>& m = saved.model;
   // Unseen ids fall back to the training means saved beside the model.
   const std::string means_dir = (fs::path(f.model) / "means").string();
@@ -467,10 +469,17 @@ void run_predict(const PredictFlags& f) {
   const Vector<double> col_mean = io::read_npy((fs::path(means_dir) / "col.npy").string()).values.col(0);
   const double global_mean = saved.metadata.at("train_mean").get<double>();
   std::vector<double> pred = m.predict(mapped.entries.row, mapped.entries.col);
-  std::string text;
+  // One output line per distinct request, in the order of the pairs file
+  // (entries and unseen pairs come back separately, each in file order).
+  struct Line {
+    std::size_t line;
+    std::string text;
+  };
+  std::vector<Line> out;
+  out.reserve(pred.size() + mapped.unseen.size());
   for (std::size_t k = 0; k < pred.size(); ++k) {
-    text += fmt::format("{}\t{}\t{:.10g}\n", saved.row_ids.name(mapped.entries.row[k]),
-                        saved.col_ids.name(mapped.entries.col[k]), pred[k]);
+    out.push_back({mapped.lines[k], fmt::format("{}\t{}\t{:.10g}\n", saved.row_ids.name(mapped.entries.row[k]),
+                                                saved.col_ids.name(mapped.entries.col[k]), pred[k])});
   }
   std::size_t fallback = 0;
   for (const io::UnseenEntry& u : mapped.unseen) {
@@ -478,13 +487,18 @@ void run_predict(const PredictFlags& f) {
     if (!u.row_unseen) v = row_mean(*saved.row_ids.find(u.row_id));
     else if (!u.col_unseen) v = col_mean(*saved.col_ids.find(u.col_id));
     if (std::isnan(v)) v = global_mean;
-    text += fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v);
+    out.push_back({u.line, fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v)});
     ++fallback;
   }
+  std::sort(out.begin(), out.end(), [](const Line& a, const Line& b) { return a.line < b.line; });
+  std::string text;
+  for (const Line& l : out) text += l.text;
   if (fallback) {
     warn(fmt::format("{} pairs have ids unseen in training ({} rows, {} columns): predicted by the training row / column / global mean",
                      fallback, mapped.unseen_rows, mapped.unseen_cols));
   }
+  if (stats.duplicates_removed > 0)
+    warn(fmt::format("{} repeated pairs answered once (at their first line)", stats.duplicates_removed));
   if (f.out.empty()) {
     std::fputs(text.c_str(), stdout);
   } else {

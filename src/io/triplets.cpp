@@ -310,7 +310,20 @@ MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_id
   });
   out.unseen_rows = unseen_rows.size();
   out.unseen_cols = unseen_cols.size();
+  // Merging keeps the first occurrence of each pair, in input order: keep the
+  // lines of those.
+  std::vector<std::size_t> first_lines;
+  if (options.duplicates != DuplicatePolicy::Error) {
+    std::unordered_set<std::uint64_t> seen;
+    seen.reserve(e.nnz());
+    for (std::size_t k = 0; k < e.nnz(); ++k)
+      if (seen.insert((static_cast<std::uint64_t>(static_cast<std::uint32_t>(e.row[k])) << 32) |
+                      static_cast<std::uint32_t>(e.col[k]))
+              .second)
+        first_lines.push_back(lines[k]);
+  }
   st.duplicates_removed = detail::resolve_duplicates_with_lines(e, lines, path, options.duplicates);
+  out.lines = options.duplicates != DuplicatePolicy::Error ? std::move(first_lines) : std::move(lines);
   if (stats) *stats = st;
   return out;
 }

@@ -161,6 +161,48 @@ TEST(CliComplete, PredictReproducesTheCompletedCellsAndFallsBackForUnseenIds) {
   EXPECT_TRUE(std::isfinite(got["nobody/sp0"]));
 }
 
+// Scripts align predictions with their requests by position: the output
+// must follow the pairs file, with unseen ids where they were asked (they
+// used to come last) and a repeated pair answered once, at its first line.
+TEST(CliComplete, PredictAnswersInTheOrderOfThePairsFile) {
+  TempDir tmp;
+  std::vector<std::pair<int, int>> missing;
+  write_planted(tmp / "planted.csv", missing);
+  CliRun r = run_cli("complete -q --train " + tmp / "planted.csv" + " --lambda 0.5 --out " + tmp / "model");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto completed = read_csv_values(tmp / "model/completed.csv");
+  std::vector<std::string> asked;
+  for (int k = 0; k < 6; ++k) {
+    auto [i, jj] = missing[static_cast<std::size_t>(5 - k)];  // not in row order
+    asked.push_back("r" + std::to_string(i) + "/sp" + std::to_string(jj));
+    if (k == 1) asked.push_back("nobody/sp0");
+    if (k == 3) asked.push_back("r0/nothing");
+  }
+  std::string pairs;
+  for (const auto& a : asked) pairs += a.substr(0, a.find('/')) + "\t" + a.substr(a.find('/') + 1) + "\n";
+  pairs += asked[0].substr(0, asked[0].find('/')) + "\t" + asked[0].substr(asked[0].find('/') + 1) + "\n";  // repeat
+  write_file(tmp / "pairs.tsv", pairs);
+  r = run_cli("predict --model " + tmp / "model" + " --pairs " + tmp / "pairs.tsv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("repeated pairs answered once"), std::string::npos) << r.err;
+  std::istringstream lines(r.out);
+  std::string row, col;
+  double v;
+  std::vector<std::string> got;
+  std::vector<double> values;
+  while (lines >> row >> col >> v) {
+    got.push_back(row + "/" + col);
+    values.push_back(v);
+  }
+  ASSERT_EQ(got, asked);
+  for (int k = 0; k < 6; ++k) {
+    auto [i, jj] = missing[static_cast<std::size_t>(5 - k)];
+    const auto at = static_cast<std::size_t>(std::find(got.begin(), got.end(), "r" + std::to_string(i) + "/sp" +
+                                                                                  std::to_string(jj)) - got.begin());
+    EXPECT_NEAR(values[at], completed[i][jj], 1e-8) << got[at];
+  }
+}
+
 TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;

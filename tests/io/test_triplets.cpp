@@ -208,9 +208,23 @@ TEST(ReadTripletsMapped, UsesExistingMapsAndReportsUnseen) {
   EXPECT_TRUE(m.unseen[1].col_unseen);
   EXPECT_EQ(m.unseen_rows, 1u);
   EXPECT_EQ(m.unseen_cols, 1u);
+  EXPECT_EQ(m.lines, (std::vector<std::size_t>{1, 3}));
   const auto msg = input_error([&] { read_triplets_mapped(p, train.row_ids, train.col_ids, {}, UnseenIdPolicy::Error); });
   EXPECT_THAT(msg, HasSubstr("test.tsv:2: row id '999'"));
   EXPECT_THROW(read_triplets_mapped(p, IdMap{}, train.col_ids), InvalidArgument);
+}
+
+TEST(ReadTripletsMapped, LinesFollowTheKeptEntriesWhenDuplicatesMerge) {
+  const auto train = read_triplets(fixture("ratings_tab.data"));
+  TempDir dir;
+  const auto p = dir.write("test.tsv", "196\t51\t2\n22\t242\t5\n999\t1\t1\n196\t51\t4\n22\t242\t1\n196\t242\t3\n");
+  TripletReadOptions o;
+  o.duplicates = DuplicatePolicy::Last;
+  const auto m = read_triplets_mapped(p, train.row_ids, train.col_ids, o);
+  ASSERT_EQ(m.entries.nnz(), 3u);
+  EXPECT_EQ(m.lines, (std::vector<std::size_t>{1, 2, 6}));
+  EXPECT_EQ(m.entries.value[0], 4.0);
+  EXPECT_EQ(train.col_ids.name(m.entries.col[2]), "242");
 }
 
 TEST(ReadTripletsMapped, PairsWithoutValues) {

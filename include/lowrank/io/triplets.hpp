@@ -72,6 +72,9 @@ struct MappedTriplets {
   /// Entries indexed through the given maps: rows = row_ids.size(),
   /// cols = col_ids.size(), and the maps are copied in.
   ObservedEntries<double> entries;
+  /// File line of each entry (of its first occurrence when duplicates were
+  /// merged), so entries and `unseen` can be put back in file order.
+  std::vector<std::size_t> lines;
   std::vector<UnseenEntry> unseen;  ///< skipped lines, in file order
   std::size_t unseen_rows = 0;      ///< distinct unseen row ids
   std::size_t unseen_cols = 0;      ///< distinct unseen column ids
