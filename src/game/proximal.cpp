@@ -71,7 +71,7 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   double t = 1.0, prev_objective = std::numeric_limits<double>::infinity(), last_change = 1.0;
 
   // Dual block-coordinate sweeps on the prox at v (multipliers warm), until
-  // one sweep moves the prox point r by at most tol * vnorm. Consecutive
+  // the stopping test below holds. Consecutive
   // groups with disjoint rows (the levels of one category) touch disjoint
   // rows of r and their own L_k, so their block steps commute: each such run
   // is done in parallel and the iterates are those of the serial sweep. The

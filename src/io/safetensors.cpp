@@ -1,10 +1,5 @@
 #include "lowrank/io/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -105,10 +100,8 @@ std::int64_t TensorInfo::numel() const {
 // ---- reading -------------------------------------------------------------------
 
 struct SafetensorsFile::Mapping {
-  explicit Mapping(const std::string& path) : file(path), data(file.data()), size(file.size()) {}
+  explicit Mapping(const std::string& path) : file(path) {}
   detail::MappedFile file;
-  const std::byte* data;
-  std::size_t size;
 };
 
 namespace {
@@ -124,17 +117,17 @@ std::optional<TensorDType> parse_dtype(const std::string& s) {
 }  // namespace
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(std::make_unique<Mapping>(path)) {
-  const std::size_t size = m_map->size;
+  const std::size_t size = m_map->file.size();
   if (size < 8) throw InputError::at_byte(path, size, "truncated safetensors file: fewer than the 8 bytes of the header length");
   std::uint64_t header_len = 0;
-  std::memcpy(&header_len, m_map->data, 8);
+  std::memcpy(&header_len, m_map->file.data(), 8);
   if (header_len > size - 8)
     throw InputError::at_byte(path, 0, "header length " + std::to_string(header_len) + " exceeds the " + std::to_string(size - 8) +
                                            " bytes that follow it (file size " + std::to_string(size) + ")");
   if (header_len < 2) throw InputError::at_byte(path, 0, "header length " + std::to_string(header_len) + " is too small for a JSON object");
   m_data_start = 8 + static_cast<std::size_t>(header_len);
   const std::size_t data_size = size - m_data_start;
-  const char* h = reinterpret_cast<const char*>(m_map->data) + 8;
+  const char* h = reinterpret_cast<const char*>(m_map->file.data()) + 8;
 
   nlohmann::json header;
   try {
@@ -226,7 +219,7 @@ const TensorInfo& SafetensorsFile::info(std::string_view name) const {
 template <class T>
 std::vector<T> SafetensorsFile::tensor_values(std::string_view name) const {
   const TensorInfo& t = info(name);
-  const std::byte* p = m_map->data + m_data_start + t.begin;
+  const std::byte* p = m_map->file.data() + m_data_start + t.begin;
   const auto n = static_cast<std::size_t>(t.numel());
   std::vector<T> out(n);
   switch (t.dtype) {

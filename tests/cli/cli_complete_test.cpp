@@ -131,13 +131,22 @@ TEST(CliComplete, DuplicatesUnseenTestIdsAndEmptyRows) {
   EXPECT_NE(r.err.find("no observed entry"), std::string::npos) << r.err;
 }
 
+// Fits soft-impute on the planted CSV into tmp/model; returns the cells the
+// CSV leaves missing and the completed table the fit wrote.
+void fit_planted_model(const TempDir& tmp, std::vector<std::pair<int, int>>& missing,
+                       std::vector<std::vector<double>>& completed) {
+  write_planted(tmp / "planted.csv", missing);
+  const CliRun r = run_cli("complete -q --train " + tmp / "planted.csv" + " --lambda 0.5 --out " + tmp / "model");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  completed = read_csv_values(tmp / "model/completed.csv");
+}
+
 TEST(CliComplete, PredictReproducesTheCompletedCellsAndFallsBackForUnseenIds) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;
-  write_planted(tmp / "planted.csv", missing);
-  CliRun r = run_cli("complete -q --train " + tmp / "planted.csv" + " --lambda 0.5 --out " + tmp / "model");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto completed = read_csv_values(tmp / "model/completed.csv");
+  std::vector<std::vector<double>> completed;
+  ASSERT_NO_FATAL_FAILURE(fit_planted_model(tmp, missing, completed));
+  CliRun r;
   std::string pairs;
   for (int k = 0; k < 5; ++k) {
     auto [i, jj] = missing[static_cast<std::size_t>(k)];
@@ -167,10 +176,9 @@ TEST(CliComplete, PredictReproducesTheCompletedCellsAndFallsBackForUnseenIds) {
 TEST(CliComplete, PredictAnswersInTheOrderOfThePairsFile) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;
-  write_planted(tmp / "planted.csv", missing);
-  CliRun r = run_cli("complete -q --train " + tmp / "planted.csv" + " --lambda 0.5 --out " + tmp / "model");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto completed = read_csv_values(tmp / "model/completed.csv");
+  std::vector<std::vector<double>> completed;
+  ASSERT_NO_FATAL_FAILURE(fit_planted_model(tmp, missing, completed));
+  CliRun r;
   std::vector<std::string> asked;
   for (int k = 0; k < 6; ++k) {
     auto [i, jj] = missing[static_cast<std::size_t>(5 - k)];  // not in row order
