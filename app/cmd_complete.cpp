@@ -71,7 +71,7 @@ Data load_data(const CompleteFlags& f) {
   io::AnyMatrix in = io::read_matrix_any(f.train, ropts);
   ObservedEntries<double> all;
   if (in.is_sparse()) {
-    all = in.entries();
+    all = std::move(std::get<ObservedEntries<double>>(in.data));  // 160 MB for 10^7 entries: no copy
   } else {
     d.dense = in.dense();
     all = io::to_observed(*d.dense);

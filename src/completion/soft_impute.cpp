@@ -11,6 +11,7 @@
 #include "completion/detail.hpp"
 #include "lowrank/completion/prox.hpp"
 #include "lowrank/completion/solver.hpp"
+#include "lowrank/linalg/detail/kernels.hpp"
 #include "lowrank/linalg/operator.hpp"
 
 namespace lowrank {
@@ -54,13 +55,14 @@ struct State {
   std::vector<T> fit, resid;
 
   explicit State(const ObservedEntries<T>& data)
-      : x(data), s(data.rows, data.cols, data.row, data.col, data.value), resid(data.value) {}
+      : x(data), s(data.rows, data.cols, data.row, data.col, data.value) {}
 
   /// S <- P_Omega(X - U diag(d) V^T); returns 1/2 ||S||_F^2.
   double refresh() {
     const Matrix<T> udt = (U * d.asDiagonal()).transpose();
     const Matrix<T> vt = V.transpose();
     completion_detail::entries_of_product(udt, vt, x.row, x.col, fit);
+    resid.resize(fit.size());
     double loss = 0.0;
     const std::int64_t nnz = static_cast<std::int64_t>(fit.size());
 #pragma omp parallel for reduction(+ : loss) schedule(static) if (nnz > 100000)
@@ -114,49 +116,75 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     st.V = Matrix<T>::Zero(n, r);
     st.d = Vector<T>::Ones(r);
   }
-  double loss = st.refresh();
+  // The ALS form never materialises the residual matrix: st.s keeps the
+  // observations X in both its CSR copies, and each half step's
+  // S^T U (resp. S V), S = P_Omega(X - U D V^T), comes from one fused sweep
+  // that also yields 1/2 ||S||_F^2 (detail::csr_residual_times_factor).
+  const SparseCsr<T>& x_rows = st.s.csr();
+  const SparseCsr<T>& x_cols = st.s.csr_transpose();
+  // S^T U as an n x r block, and the loss of the current Z = U D V^T.
+  auto residual_t_times_u = [&](Matrix<T>& out) {
+    const Matrix<T> vdt = (st.V * st.d.asDiagonal()).transpose();
+    const Matrix<T> ut = st.U.transpose();
+    Matrix<T> yt;
+    const double l = detail::csr_residual_times_factor(x_cols, vdt, ut, &yt);
+    out = yt.transpose();
+    return l;
+  };
+  // S V as an m x r block (or only the loss when out is null).
+  auto residual_times_v = [&](Matrix<T>* out) {
+    const Matrix<T> udt = (st.U * st.d.asDiagonal()).transpose();
+    const Matrix<T> vt = st.V.transpose();
+    Matrix<T> yt;
+    const double l = detail::csr_residual_times_factor(x_rows, udt, vt, out ? &yt : nullptr);
+    if (out) *out = yt.transpose();
+    return l;
+  };
 
   IterationMonitor monitor("soft-impute-als", o.tolerance, o.max_iterations, o.progress);
   Matrix<T> b, a, w, rot;
   Vector<T> sv;
   Status status = Status::Success;
-  while (true) {
+  double loss = 0.0;
+  for (bool first = true;; first = false) {
     // B step: B~ D = (S^T U + V Dsq) Dsq / (Dsq + lambda) = V' Sigma R^T;
-    // then Z = (U R) Sigma V'^T.
-    st.s.apply_adjoint(st.U, b);
+    // then Z = (U R) Sigma V'^T. The same sweep gives the loss of the Z left
+    // by the previous A step, so the stopping test of an iteration runs here,
+    // at the start of the next (a stop discards this B).
+    loss = residual_t_times_u(b);
+    if (!first) {
+      if (auto stop = monitor.step(st.objective(loss, o.lambda), numerical_rank(st.d))) {
+        status = *stop;
+        break;
+      }
+    }
     b.noalias() += st.V * st.d.asDiagonal();
     if (lambda > T(0)) b = b * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
     completion_detail::thin_svd(b, w, sv, rot);
     st.V = w;
     st.d = sv;
     st.U = st.U * rot;
-    st.refresh();
     // A step, symmetric: (S V + U Dsq) Dsq / (Dsq + lambda) = U' Sigma R^T.
-    st.s.apply(st.V, a);
+    residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
     if (lambda > T(0)) a = a * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
     completion_detail::thin_svd(a, w, sv, rot);
     st.U = w;
     st.d = sv;
     st.V = st.V * rot;
-    loss = st.refresh();
-    if (auto stop = monitor.step(st.objective(loss, o.lambda), numerical_rank(st.d))) {
-      status = *stop;
-      break;
-    }
   }
   result.iterations = monitor.iterations();
   std::vector<double> trace = monitor.take_trace();
   if (o.final_svd && lambda > T(0) && status != Status::NumericalIssue) {
     // One unregularised A step, then soft-threshold: exact zeros.
-    st.s.apply(st.V, a);
+    residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
     completion_detail::thin_svd(a, w, sv, rot);
     st.U = w;
     st.V = st.V * rot;
     st.d = sv;
     soft_threshold(st.d, lambda);
-    loss = st.refresh();
+    loss = residual_times_v(nullptr);
     trace.push_back(st.objective(loss, o.lambda));
   }
   result.elapsed_s = monitor.elapsed_s();

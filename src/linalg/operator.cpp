@@ -1,6 +1,9 @@
 #include "lowrank/linalg/operator.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <exception>
+#include <memory>
 #include <numeric>
 #include <string>
 
@@ -11,50 +14,59 @@ namespace lowrank {
 
 namespace {
 
-// Builds the CSR of an (rows x cols) matrix from COO and records, for every
-// COO entry, the slot its value occupies in the CSR value array.
+// Builds the CSR of an (rows x cols) matrix from COO, its values included,
+// and records, for every COO entry, the slot its value occupies in the CSR
+// value array. Scratch arrays are left uninitialised (every slot is written
+// before it is read): zero-filling them was a tenth of setting up a
+// soft-impute fit on 10^7 entries.
 template <class T>
 void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& row,
-               const std::vector<std::int32_t>& col, SparseCsr<T>& out,
-               std::vector<std::int64_t>& coo_to_slot) {
+               const std::vector<std::int32_t>& col, const std::vector<T>& value, SparseCsr<T>& out,
+               std::vector<std::int32_t>& coo_to_slot) {
   const std::size_t nnz = row.size();
+  if (nnz > static_cast<std::size_t>(INT32_MAX)) {
+    throw InvalidArgument("SparseOperator: more than 2^31 - 1 entries (" + std::to_string(nnz) + ")");
+  }
   std::vector<std::int32_t> outer(static_cast<std::size_t>(rows) + 1, 0);
   for (std::size_t k = 0; k < nnz; ++k) ++outer[static_cast<std::size_t>(row[k]) + 1];
   std::partial_sum(outer.begin(), outer.end(), outer.begin());
   // Two stable counting sorts, by column then by row, leave each row's
   // columns in increasing order without a comparison sort (a per-row
   // std::sort took a quarter of setting up ALS on 10^7 entries).
-  std::vector<std::int64_t> order(nnz);
+  const std::unique_ptr<std::int32_t[]> order(new std::int32_t[nnz]);
   {
-    std::vector<std::int64_t> by_col(nnz);
-    std::vector<std::int64_t> next_col(static_cast<std::size_t>(cols) + 1, 0);
+    const std::unique_ptr<std::int32_t[]> by_col(new std::int32_t[nnz]);
+    std::vector<std::int32_t> next_col(static_cast<std::size_t>(cols) + 1, 0);
     for (std::size_t k = 0; k < nnz; ++k) ++next_col[static_cast<std::size_t>(col[k]) + 1];
     std::partial_sum(next_col.begin(), next_col.end(), next_col.begin());
     for (std::size_t k = 0; k < nnz; ++k)
-      by_col[static_cast<std::size_t>(next_col[static_cast<std::size_t>(col[k])]++)] = static_cast<std::int64_t>(k);
+      by_col[static_cast<std::size_t>(next_col[static_cast<std::size_t>(col[k])]++)] = static_cast<std::int32_t>(k);
     std::vector<std::int32_t> next(outer.begin(), outer.end() - 1);
-    for (const std::int64_t k : by_col) {
+    for (std::size_t t = 0; t < nnz; ++t) {
+      const std::int32_t k = by_col[t];
       order[static_cast<std::size_t>(next[static_cast<std::size_t>(row[static_cast<std::size_t>(k)])]++)] = k;
     }
   }
   for (Index r = 0; r < rows; ++r) {
-    auto b = order.begin() + outer[r], e = order.begin() + outer[r + 1];
-    for (auto it = b; it + 1 < e; ++it) {
-      if (col[*it] == col[*(it + 1)]) {
+    for (std::int32_t s = outer[r]; s + 1 < outer[r + 1]; ++s) {
+      if (col[order[s]] == col[order[s + 1]]) {
         throw InvalidArgument("duplicate entry at (row " + std::to_string(r) + ", col " +
-                              std::to_string(col[*it]) + ")");
+                              std::to_string(col[order[s]]) + ")");
       }
     }
   }
   out.resize(rows, cols);
   out.resizeNonZeros(static_cast<Index>(nnz));
   std::copy(outer.begin(), outer.end(), out.outerIndexPtr());
-  coo_to_slot.assign(nnz, 0);
+  coo_to_slot.resize(nnz);
+  std::int32_t* inner = out.innerIndexPtr();
+  T* val = out.valuePtr();
   for (std::size_t s = 0; s < nnz; ++s) {
-    out.innerIndexPtr()[s] = col[static_cast<std::size_t>(order[s])];
-    coo_to_slot[static_cast<std::size_t>(order[s])] = static_cast<std::int64_t>(s);
+    const auto k = static_cast<std::size_t>(order[s]);
+    inner[s] = col[k];
+    val[s] = value[k];
+    coo_to_slot[k] = static_cast<std::int32_t>(s);
   }
-  std::fill(out.valuePtr(), out.valuePtr() + nnz, T(0));
 }
 
 }  // namespace
@@ -74,9 +86,32 @@ SparseOperator<T>::SparseOperator(Index rows, Index cols, const std::vector<std:
                             std::to_string(cols) + " matrix");
     }
   }
-  build_csr(rows, cols, row, col, m_csr, m_coo_to_csr);
-  build_csr(cols, rows, col, row, m_csr_t, m_coo_to_csrt);
-  set_values(value.data());
+  // The two copies are independent: build them side by side (they are
+  // serial passes of random access, a third of setting up a 10^7-entry fit).
+  std::exception_ptr failed[2];
+#pragma omp parallel sections num_threads(2) if (row.size() > 100000)
+  {
+#pragma omp section
+    {
+      try {
+        build_csr(rows, cols, row, col, value, m_csr, m_coo_to_csr);
+      } catch (...) {
+        failed[0] = std::current_exception();
+      }
+    }
+#pragma omp section
+    {
+      try {
+        build_csr(cols, rows, col, row, value, m_csr_t, m_coo_to_csrt);
+      } catch (...) {
+        failed[1] = std::current_exception();
+      }
+    }
+  }
+  // The row-major copy's message (row, col) first, as before.
+  for (const auto& e : failed) {
+    if (e) std::rethrow_exception(e);
+  }
 }
 
 template <class T>

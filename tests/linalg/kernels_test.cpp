@@ -5,6 +5,7 @@
 
 #include <Eigen/LU>
 
+#include "lowrank/core/error.hpp"
 #include "test_util.hpp"
 
 namespace lowrank {
@@ -151,6 +152,40 @@ TYPED_TEST(KernelTest, CsrGramMatchesTwoProducts) {
   detail::csr_gram_times_vector(small.csr(), xs.data(), ys.data(), work);
   const Vector<T> refs = small.csr_transpose() * (small.csr() * xs).eval();
   EXPECT_LE(static_cast<double>((ys - refs).norm() / refs.norm()), test::tol<T>(1e-14, 1e-6));
+}
+
+TYPED_TEST(KernelTest, FusedResidualSweepMatchesDenseReference) {
+  using T = TypeParam;
+  // Dense reference: E = mask .* (X - P Q^T), y = E Q, loss = 1/2 ||E||_F^2.
+  for (const Index m : {Index{40}, Index{3000}}) {  // serial and threaded paths
+    const Index n = 300, r = 7;
+    const auto sp = test::random_sparse<T>(m, n, 5, 11);
+    MatrixXd pg(m, r), qg(n, r);
+    detail::fill_gaussian(pg, 1);
+    detail::fill_gaussian(qg, 2);
+    const Matrix<T> p = pg.cast<T>(), q = qg.cast<T>();
+    const Matrix<T> x = Matrix<T>(sp.csr());
+    Matrix<T> mask = x;
+    for (Index i = 0; i < m; ++i)
+      for (Index j = 0; j < n; ++j) mask(i, j) = T(0);
+    for (Index i = 0; i < m; ++i)
+      for (typename SparseCsr<T>::InnerIterator it(sp.csr(), i); it; ++it) mask(i, it.col()) = T(1);
+    const Matrix<T> e = mask.cwiseProduct(x - p * q.transpose());
+    const Matrix<T> ref = e * q;
+    const double ref_loss = 0.5 * static_cast<double>(e.squaredNorm());
+    Matrix<T> yt;
+    const double loss = detail::csr_residual_times_factor(sp.csr(), Matrix<T>(p.transpose()),
+                                                          Matrix<T>(q.transpose()), &yt);
+    EXPECT_LE(static_cast<double>((yt.transpose() - ref).norm() / ref.norm()), test::tol<T>(1e-13, 1e-5)) << m;
+    EXPECT_NEAR(loss, ref_loss, test::tol<T>(1e-12, 1e-5) * ref_loss) << m;
+    // Loss only.
+    EXPECT_EQ(detail::csr_residual_times_factor<T>(sp.csr(), Matrix<T>(p.transpose()), Matrix<T>(q.transpose()),
+                                                nullptr),
+              loss);
+  }
+  const auto sp = test::random_sparse<T>(10, 8, 2, 3);
+  Matrix<T> yt;
+  EXPECT_THROW(detail::csr_residual_times_factor(sp.csr(), Matrix<T>(3, 9), Matrix<T>(3, 8), &yt), InvalidArgument);
 }
 
 }  // namespace

@@ -74,8 +74,10 @@ class SparseOperator {
  private:
   SparseCsr<T> m_csr;                     // m x n
   SparseCsr<T> m_csr_t;                   // n x m
-  std::vector<std::int64_t> m_coo_to_csr; // COO position -> CSR value slot
-  std::vector<std::int64_t> m_coo_to_csrt;
+  // COO position -> CSR value slot. 32 bits suffice: Eigen's CSR here has
+  // int32 offsets, so nnz < 2^31 anyway.
+  std::vector<std::int32_t> m_coo_to_csr;
+  std::vector<std::int32_t> m_coo_to_csrt;
 };
 
 /// S + U diag(d) V^T, with S sparse (m x n), U (m x r), d (r), V (n x r).

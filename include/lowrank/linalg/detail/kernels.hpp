@@ -58,6 +58,20 @@ int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt);
 template <class T>
 void csr_times_dense(const SparseCsr<T>& a, const Matrix<T>& x, Matrix<T>& y);
 
+/// The residual sweep of the factored soft-impute / ALS iterations, fused:
+/// for a CSR matrix `a` whose stored values are the observations x_ij, and
+/// factors given column-per-row, pt (r x m) and qt (r x n), the residuals
+/// e_ij = x_ij - pt_i . qt_j at the stored entries and, when yt is given,
+/// yt (r x m) with yt_i = sum_j e_ij qt_j, i.e. (P_Omega(X - P Q^T) Q)^T.
+/// Returns 1/2 sum e_ij^2. One pass over the nonzeros with one gather of qt_j
+/// per entry, used for both the dot product and the update; the residuals are
+/// never stored (the unfused path computed them in COO order, scattered them
+/// into two CSR copies and then swept one copy: three passes and two random
+/// gathers per entry). The loss is summed per fixed block of rows and the
+/// blocks in order, so it does not depend on the thread count.
+template <class T>
+double csr_residual_times_factor(const SparseCsr<T>& a, const Matrix<T>& pt, const Matrix<T>& qt, Matrix<T>* yt);
+
 /// y = B^T (B x) for a CSR matrix B (r x c); x, y of length c. One sweep over
 /// B: row i contributes (b_i . x) b_i, with thread-private accumulators
 /// added in thread order (deterministic for a fixed thread count). Measured
