@@ -126,6 +126,10 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   // multipliers' drift along directions that leave r unchanged decays only
   // sublinearly; the slack keeps the check for that failure cheap.
   constexpr double kStepSlack = 100.0;
+  constexpr Index kParallelCells = 20000;
+  std::vector<Index> run_cells(runs.size(), 0);
+  for (std::size_t ri = 0; ri < runs.size(); ++ri)
+    for (const std::size_t k : runs[ri]) run_cells[ri] += static_cast<Index>(g.members[k].size()) * n;
   Matrix<T> r_start(m, n);
   auto sweeps = [&](double tol, double vnorm) {
     for (int sweep = 0; sweep < o.inner_max_iterations; ++sweep) {
@@ -133,9 +137,13 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
       ++res.inner_sweeps;
       r_start = r;
       double moved2 = 0;
-      for (const std::vector<std::size_t>& run : runs) {
+      for (std::size_t ri = 0; ri < runs.size(); ++ri) {
+        const std::vector<std::size_t>& run = runs[ri];
         const auto count = static_cast<std::ptrdiff_t>(run.size());
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : moved2) if (count > 1)
+        // A team per run pays off only with some work in it: on small
+        // problems (tests, dune) thousands of sweeps of microsecond blocks
+        // spent most of their time waking and spinning the team.
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : moved2) if (count > 1 && run_cells[ri] >= kParallelCells)
         for (std::ptrdiff_t idx = 0; idx < count; ++idx) moved2 += block_step(run[static_cast<std::size_t>(idx)], tol);
       }
       if (static_cast<double>((r - r_start).norm()) <= tol * vnorm && std::sqrt(moved2) <= kStepSlack * tol * vnorm)

@@ -87,7 +87,7 @@ TEST(GameSolvers, SumAdmmAndProximalGradientReachTheSameOptimum) {
   o.tolerance = 1e-7;
   o.solver = GameSolver::Admm;
   const auto admm = lowrank::fit_game(pr.entries, pr.groups, o);
-  o.tolerance = 1e-9;
+  o.tolerance = 1e-8;  // 1e-9 took 240000 inner sweeps (60 s) for the same verdict
   o.solver = GameSolver::ProximalGradient;
   const auto fista = lowrank::fit_game(pr.entries, pr.groups, o);
   ASSERT_EQ(admm.status, lowrank::Status::Success);
