@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include <Eigen/SVD>
+#include "lowrank/linalg/detail/kernels.hpp"
 
 namespace lowrank {
 
@@ -13,13 +13,15 @@ CompletionModel<T> model_from_dense(const Matrix<T>& low_rank, Index rank) {
   m.rows = low_rank.rows();
   m.cols = low_rank.cols();
   rank = std::clamp<Index>(rank, 0, std::min(m.rows, m.cols));
-  Eigen::BDCSVD<Matrix<T>> svd(low_rank, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  Matrix<T> u, v;
+  Vector<T> s;
+  detail::dense_thin_svd(low_rank, u, s, v);
   // Drop numerically zero directions so rank() is the true rank.
-  const T floor = svd.singularValues().size() ? svd.singularValues()(0) * T(1e-12) : T(0);
-  while (rank > 0 && svd.singularValues()(rank - 1) <= floor) --rank;
-  m.U = svd.matrixU().leftCols(rank);
-  m.d = svd.singularValues().head(rank);
-  m.V = svd.matrixV().leftCols(rank);
+  const T floor = s.size() ? s(0) * T(1e-12) : T(0);
+  while (rank > 0 && s(rank - 1) <= floor) --rank;
+  m.U = u.leftCols(rank);
+  m.d = s.head(rank);
+  m.V = v.leftCols(rank);
   return m;
 }
 

@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <Eigen/QR>
-#include <Eigen/SVD>
 #include <algorithm>
 #include <limits>
 #include <numbers>
@@ -104,10 +103,9 @@ void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   Matrix<T> q = a;
   detail::orthonormalize(q);
   const Matrix<T> rr = q.transpose() * a;
-  Eigen::JacobiSVD<Matrix<T>> svd(rr, Eigen::ComputeFullU | Eigen::ComputeFullV);
-  u = q * svd.matrixU();
-  s = svd.singularValues();
-  v = svd.matrixV();
+  Matrix<T> ur;
+  detail::dense_thin_svd(rr, ur, s, v);
+  u = q * ur;
 }
 
 template <class T>
@@ -138,15 +136,16 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
   Matrix<T> rp = qp.matrixQR().topRows(k).template triangularView<Eigen::Upper>();
   Matrix<T> rq = qq.matrixQR().topRows(k).template triangularView<Eigen::Upper>();
   Matrix<T> core = rp * rq.transpose();  // P Q^T = Qp (Rp Rq^T) Qq^T
-  Eigen::JacobiSVD<Matrix<T>> svd(core, Eigen::ComputeFullU | Eigen::ComputeFullV);
-  const Vector<T>& s = svd.singularValues();
+  Matrix<T> cu, cv;
+  Vector<T> s;
+  detail::dense_thin_svd(core, cu, s, cv);
   const T cut = s.size() > 0 ? s(0) * std::numeric_limits<T>::epsilon() * T(k) : T(0);
   Index keep = 0;
   while (keep < s.size() && s(keep) > cut && s(keep) > T(0)) ++keep;
   Matrix<T> thin_p = qp.householderQ() * Matrix<T>::Identity(p.rows(), k);
   Matrix<T> thin_q = qq.householderQ() * Matrix<T>::Identity(q.rows(), k);
-  u = thin_p * svd.matrixU().leftCols(keep);
-  v = thin_q * svd.matrixV().leftCols(keep);
+  u = thin_p * cu.leftCols(keep);
+  v = thin_q * cv.leftCols(keep);
   d = s.head(keep);
 }
 

@@ -1,15 +1,10 @@
 // Singular value thresholding for the GAME solvers.
 //
-// thin_svd / singular_values_of are small local wrappers over LAPACK gesdd,
-// kept in this one file so they can be swapped for lowrank::full_svd /
-// lowrank::singular_values without touching the solvers.
-#include <lapacke.h>
-
-#include <Eigen/SVD>
+// thin_svd / singular_values_of forward to the core's gesdd wrappers
+// (detail::dense_thin_svd), kept as names here so the solvers read alike.
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 
 #include "game/detail.hpp"
 #include "lowrank/linalg/detail/kernels.hpp"
@@ -18,15 +13,6 @@
 namespace lowrank::game_detail {
 
 namespace {
-
-template <class T>
-lapack_int gesdd(char jobz, lapack_int m, lapack_int n, T* a, lapack_int lda, T* s, T* u, lapack_int ldu, T* vt,
-                 lapack_int ldvt) {
-  if constexpr (std::is_same_v<T, double>)
-    return LAPACKE_dgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
-  else
-    return LAPACKE_sgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, lda, s, u, ldu, vt, ldvt);
-}
 
 // Thin SVD through the g x g Gram matrix is NOT used: small singular values
 // would lose half their digits. Everything below works on A itself.
@@ -115,39 +101,12 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
 
 template <class T>
 void thin_svd(const Eigen::Ref<const Matrix<T>>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
-  const Index m = a.rows(), n = a.cols(), p = std::min(m, n);
-  u.resize(m, p);
-  s.resize(p);
-  v.resize(n, p);
-  if (p == 0) return;
-  Matrix<T> work = a;
-  Matrix<T> vt(p, n);
-  const lapack_int info = gesdd<T>('S', static_cast<lapack_int>(m), static_cast<lapack_int>(n), work.data(),
-                                   static_cast<lapack_int>(m), s.data(), u.data(), static_cast<lapack_int>(m),
-                                   vt.data(), static_cast<lapack_int>(p));
-  if (info != 0) {
-    // gesdd's divide and conquer failed to converge (rare): fall back to
-    // one-sided Jacobi, slower but unconditionally convergent.
-    Eigen::JacobiSVD<Matrix<T>> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    u = svd.matrixU();
-    s = svd.singularValues();
-    v = svd.matrixV();
-    return;
-  }
-  v = vt.transpose();
+  lowrank::detail::dense_thin_svd(Matrix<T>(a), u, s, v);
 }
 
 template <class T>
 Vector<T> singular_values_of(const Matrix<T>& a) {
-  const Index m = a.rows(), n = a.cols(), p = std::min(m, n);
-  Vector<T> s(p);
-  if (p == 0) return s;
-  Matrix<T> work = a;
-  T dummy = 0;
-  const lapack_int info = gesdd<T>('N', static_cast<lapack_int>(m), static_cast<lapack_int>(n), work.data(),
-                                   static_cast<lapack_int>(m), s.data(), &dummy, 1, &dummy, 1);
-  if (info != 0) return Eigen::JacobiSVD<Matrix<T>>(a).singularValues();
-  return s;
+  return lowrank::detail::dense_singular_values(a);
 }
 
 template <class T>

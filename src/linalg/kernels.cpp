@@ -9,6 +9,7 @@
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
+#include <Eigen/SVD>
 
 // lapack.h defaults to C99 `float _Complex`; give it the C++ type instead.
 #define lapack_complex_float std::complex<float>
@@ -128,6 +129,36 @@ int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt) {
   return gesdd_call('S', m, n, a.data(), s.data(), u->data(), m, vt->data(), r);
 }
 
+template <class T>
+void dense_thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+  const Index p = std::min(a.rows(), a.cols());
+  if (p == 0) {
+    u.resize(a.rows(), 0);
+    s.resize(0);
+    v.resize(a.cols(), 0);
+    return;
+  }
+  Matrix<T> work = a;
+  Matrix<T> vt;
+  if (gesdd(work, s, &u, &vt) != 0) {
+    Eigen::JacobiSVD<Matrix<T>> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    u = svd.matrixU();
+    s = svd.singularValues();
+    v = svd.matrixV();
+    return;
+  }
+  v = vt.transpose();
+}
+
+template <class T>
+Vector<T> dense_singular_values(const Matrix<T>& a) {
+  Vector<T> s;
+  if (std::min(a.rows(), a.cols()) == 0) return s;
+  Matrix<T> work = a;
+  if (gesdd<T>(work, s, nullptr, nullptr) != 0) return Eigen::JacobiSVD<Matrix<T>>(a).singularValues();
+  return s;
+}
+
 // ---- sparse * dense block ---------------------------------------------------------
 
 template <class T>
@@ -186,14 +217,16 @@ double csr_residual_times_factor(const SparseCsr<T>& a, const Matrix<T>& pt, con
   const T* p_all = pt.data();
   const T* q_all = qt.data();
   T* y_all = yt ? yt->data() : nullptr;
-  // Fixed row blocks (not per thread) for a thread-count-free loss sum.
-  constexpr Index kBlockRows = 512;
+  // Row blocks fixed by m alone (not by the thread count), so the loss sum
+  // does not depend on the threads; at least 64 of them so that small
+  // matrices (MovieLens: 943 rows) still spread over the threads.
+  const Index kBlockRows = std::clamp<Index>((m + 63) / 64, 16, 512);
   constexpr std::int32_t kPrefetch = 8;
   const std::int32_t nnz = static_cast<std::int32_t>(a.nonZeros());
   const Index row_bytes = r * static_cast<Index>(sizeof(T));
   const Index blocks = (m + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel for schedule(dynamic, 4) if (a.nonZeros() * std::max<Index>(r, 1) > 200000)
+#pragma omp parallel for schedule(dynamic, 1) if (a.nonZeros() * std::max<Index>(r, 1) > 200000)
   for (Index blk = 0; blk < blocks; ++blk) {
     double loss = 0.0;
     const Index i_end = std::min(m, (blk + 1) * kBlockRows);
@@ -287,6 +320,8 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);         \
   template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&); \
   template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \
+  template void dense_thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
+  template Vector<T> dense_singular_values<T>(const Matrix<T>&); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

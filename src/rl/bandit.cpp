@@ -1,7 +1,7 @@
 #include "lowrank/rl/bandit.hpp"
+#include "lowrank/linalg/detail/kernels.hpp"
 
 #include <Eigen/QR>
-#include <Eigen/SVD>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -124,10 +124,12 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
   Eigen::HouseholderQR<Matrix<double>> qu(u), qv(v);
   const Matrix<double> ru = qu.matrixQR().topRows(r).triangularView<Eigen::Upper>();
   const Matrix<double> rv = qv.matrixQR().topRows(r).triangularView<Eigen::Upper>();
-  Eigen::JacobiSVD<Matrix<double>> core(ru * rv.transpose(), Eigen::ComputeFullU | Eigen::ComputeFullV);
-  inst.factors.U = (qu.householderQ() * Matrix<double>::Identity(m, r)) * core.matrixU();
-  inst.factors.V = (qv.householderQ() * Matrix<double>::Identity(n, r)) * core.matrixV();
-  inst.factors.S = core.singularValues();
+  Matrix<double> cu, cv;
+  Vector<double> cs;
+  lowrank::detail::dense_thin_svd(Matrix<double>(ru * rv.transpose()), cu, cs, cv);
+  inst.factors.U = (qu.householderQ() * Matrix<double>::Identity(m, r)) * cu;
+  inst.factors.V = (qv.householderQ() * Matrix<double>::Identity(n, r)) * cv;
+  inst.factors.S = cs;
   return inst;
 }
 

@@ -1,7 +1,7 @@
 #include "lowrank/rl/metrics.hpp"
+#include "lowrank/linalg/detail/kernels.hpp"
 
 #include <Eigen/QR>
-#include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -70,8 +70,8 @@ EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const LowRankM
     const Matrix<double> ra = qa.matrixQR().topRows(ka).template triangularView<Eigen::Upper>();
     const Matrix<double> rb = qb.matrixQR().topRows(kb).template triangularView<Eigen::Upper>();
     const Matrix<double> core = ra * rb.transpose();  // same nonzero singular values as A B^T
-    Eigen::JacobiSVD<Matrix<double>> svd(core);
-    e.spectral = svd.singularValues().size() ? svd.singularValues()(0) : 0.0;
+    const Vector<double> sv = lowrank::detail::dense_singular_values(core);
+    e.spectral = sv.size() ? sv(0) : 0.0;
     e.frobenius = core.norm();
   }
   const double truth_f = truth.S.template cast<double>().norm();

@@ -50,6 +50,18 @@ bool cholesky_qr2(Matrix<T>& y);
 template <class T>
 int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt);
 
+/// Thin SVD a = u diag(s) v^T of any m x n matrix (u m x p, s p decreasing,
+/// v n x p, p = min(m, n)) by gesdd, falling back to Eigen's one-sided Jacobi
+/// when gesdd's divide and conquer fails to converge (rare). The one place
+/// that instantiates Eigen's SVD: an Eigen BDCSVD or JacobiSVD instantiation
+/// costs 20-45 s of compile time per translation unit and scalar type.
+template <class T>
+void dense_thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
+
+/// Singular values of any matrix (gesdd without vectors; Jacobi fallback).
+template <class T>
+Vector<T> dense_singular_values(const Matrix<T>& a);
+
 // ---- sparse products --------------------------------------------------------
 
 /// y = a x for a CSR matrix a (m x n) and a dense block x (n x b), y resized
