@@ -221,8 +221,8 @@ double csr_residual_times_factor(const SparseCsr<T>& a, const Matrix<T>& pt, con
   // does not depend on the threads; at least 64 of them so that small
   // matrices (MovieLens: 943 rows) still spread over the threads.
   const Index kBlockRows = std::clamp<Index>((m + 63) / 64, 16, 512);
-  constexpr std::int32_t kPrefetch = 8;
-  const std::int32_t nnz = static_cast<std::int32_t>(a.nonZeros());
+  constexpr Index kPrefetch = 8;
+  const Index nnz = a.nonZeros();
   const Index row_bytes = r * static_cast<Index>(sizeof(T));
   const Index blocks = (m + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
@@ -237,8 +237,9 @@ double csr_residual_times_factor(const SparseCsr<T>& a, const Matrix<T>& pt, con
       for (std::int32_t k = outer[i]; k < outer[i + 1]; ++k) {
         // The gathers of qt_j are what this loop waits on (q is tens of MB
         // on large problems): ask for the row kPrefetch entries ahead.
-        if (k + kPrefetch < nnz) {
-          const char* ahead = reinterpret_cast<const char*>(q_all + static_cast<Index>(inner[k + kPrefetch]) * r);
+        if (static_cast<Index>(k) + kPrefetch < nnz) {
+          const Index j_ahead = inner[static_cast<Index>(k) + kPrefetch];
+          const char* ahead = reinterpret_cast<const char*>(q_all + j_ahead * r);
           for (Index off = 0; off < row_bytes; off += 64) __builtin_prefetch(ahead + off);
         }
         const T* q = q_all + static_cast<Index>(inner[k]) * r;
