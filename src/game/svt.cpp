@@ -101,7 +101,7 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
 
 template <class T>
 void thin_svd(const Eigen::Ref<const Matrix<T>>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
-  lowrank::detail::dense_thin_svd(Matrix<T>(a), u, s, v);
+  lowrank::detail::dense_thin_svd(a, u, s, v);
 }
 
 template <class T>

@@ -130,7 +130,8 @@ int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt) {
 }
 
 template <class T>
-void dense_thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, Matrix<T>& u, Vector<T>& s,
+                    Matrix<T>& v) {
   const Index p = std::min(a.rows(), a.cols());
   if (p == 0) {
     u.resize(a.rows(), 0);
@@ -321,7 +322,7 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);         \
   template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&); \
   template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \
-  template void dense_thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
+  template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
   template Vector<T> dense_singular_values<T>(const Matrix<T>&); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)

@@ -126,7 +126,7 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
   const Matrix<double> rv = qv.matrixQR().topRows(r).triangularView<Eigen::Upper>();
   Matrix<double> cu, cv;
   Vector<double> cs;
-  lowrank::detail::dense_thin_svd(Matrix<double>(ru * rv.transpose()), cu, cs, cv);
+  lowrank::detail::dense_thin_svd<double>(ru * rv.transpose(), cu, cs, cv);
   inst.factors.U = (qu.householderQ() * Matrix<double>::Identity(m, r)) * cu;
   inst.factors.V = (qv.householderQ() * Matrix<double>::Identity(n, r)) * cv;
   inst.factors.S = cs;

@@ -165,9 +165,7 @@ TYPED_TEST(KernelTest, FusedResidualSweepMatchesDenseReference) {
     detail::fill_gaussian(qg, 2);
     const Matrix<T> p = pg.cast<T>(), q = qg.cast<T>();
     const Matrix<T> x = Matrix<T>(sp.csr());
-    Matrix<T> mask = x;
-    for (Index i = 0; i < m; ++i)
-      for (Index j = 0; j < n; ++j) mask(i, j) = T(0);
+    Matrix<T> mask = Matrix<T>::Zero(m, n);
     for (Index i = 0; i < m; ++i)
       for (typename SparseCsr<T>::InnerIterator it(sp.csr(), i); it; ++it) mask(i, it.col()) = T(1);
     const Matrix<T> e = mask.cwiseProduct(x - p * q.transpose());

@@ -3,6 +3,7 @@
 // float and double. Not part of the public API: names and signatures may
 // change without notice. Tests and benchmarks use them directly.
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "lowrank/core/random.hpp"
@@ -56,7 +57,8 @@ int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt);
 /// that instantiates Eigen's SVD: an Eigen BDCSVD or JacobiSVD instantiation
 /// costs 20-45 s of compile time per translation unit and scalar type.
 template <class T>
-void dense_thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v);
+void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, Matrix<T>& u, Vector<T>& s,
+                    Matrix<T>& v);
 
 /// Singular values of any matrix (gesdd without vectors; Jacobi fallback).
 template <class T>
