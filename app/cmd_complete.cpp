@@ -42,6 +42,7 @@ struct CompleteFlags {
   bool center = false;
   bool debias = false;
   bool biases = false;
+  std::string als_init = "random";
   int max_iterations = 0;
   double tolerance = 0;
   std::string duplicates = "error";
@@ -191,6 +192,7 @@ Fit fit_als(const CompleteFlags& f, const ObservedEntries<double>& train, const 
   o.rank = f.rank ? *f.rank : std::min<Index>({train.rows, train.cols, 10});
   if (f.lambda) o.lambda = *f.lambda;
   o.biases = f.biases;
+  o.init = f.als_init == "random" ? AlsInitialization::Random : AlsInitialization::Spectral;
   o.robust = f.method == "robust-als";
   o.seed = f.seed;
   o.progress = progress;
@@ -537,6 +539,11 @@ void register_complete(CLI::App& app) {
   cmd->add_flag("--center", f->center, "Soft-impute: centre rows and columns first (no scaling)");
   cmd->add_flag("--debias", f->debias, "Soft-impute: re-fit the singular values without shrinkage");
   cmd->add_flag("--biases", f->biases, "ALS: learn global mean and row / column biases");
+  cmd->add_option("--als-init", f->als_init,
+                  "ALS: start from random factors (LIBMF's and Spark's start) or from the spectral estimate (top "
+                  "singular vectors of the rescaled observations: fewer sweeps to the optimum)")
+      ->check(CLI::IsMember({"random", "spectral"}))
+      ->default_val("random");
   cmd->add_option("--max-iter", f->max_iterations, "Iteration cap of each fit")->check(CLI::PositiveNumber);
   cmd->add_option("--tol", f->tolerance, "Relative objective change that stops a fit")->check(CLI::PositiveNumber);
   cmd->add_option("--svd-method", f->svd_method,

@@ -252,6 +252,14 @@ AlsOptions als_options(Options& o, Index rows, Index cols, bool robust) {
   } else {
     throw InvalidArgument("weighting must be 'frequency' or 'uniform', got '" + w + "'");
   }
+  const std::string init = o.get<std::string>("init", "random");
+  if (init == "spectral") {
+    a.init = AlsInitialization::Spectral;
+  } else if (init == "random") {
+    a.init = AlsInitialization::Random;
+  } else {
+    throw InvalidArgument("init must be 'spectral' or 'random', got '" + init + "'");
+  }
   a.biases = o.get<bool>("biases", false);
   a.bias_lambda = o.optional<double>("bias_lam");
   a.robust = robust;

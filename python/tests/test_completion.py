@@ -58,6 +58,15 @@ def test_als_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     np.testing.assert_allclose(est.row_offset_, np.load(tmp_path / "cli" / "row_offset.npy"), atol=1e-9)
 
 
+def test_als_spectral_init_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--lambda", 0.1,
+             "--als-init", "spectral", "--max-iter", 3, "--out", tmp_path / "cli")
+    est = lowrank.ALS(rank=3, lam=0.1, init="spectral", max_iter=3).fit(dune_missing)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+    with pytest.raises(ValueError):
+        lowrank.ALS(rank=3, init="svd").fit(dune_missing)
+
+
 def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     run_json(cli, "complete", "--train", dune_csv, "--method", "rpca", "--out", tmp_path / "cli")
     est = lowrank.RobustPCA().fit(dune_missing)

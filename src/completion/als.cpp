@@ -10,6 +10,7 @@
 #include "completion/detail.hpp"
 #include "lowrank/completion/solver.hpp"
 #include "lowrank/linalg/operator.hpp"
+#include "lowrank/linalg/svd.hpp"
 
 namespace lowrank {
 
@@ -63,9 +64,15 @@ struct Side {
 //   (sum_j g_j g_j^T + diag(lambda w_i, .., bias_lambda w_i)) [p_i; b_i] = sum_j g_j y_ij,
 //   g_j = [q_j; 1],  y_ij = x~_ij - mu - c_j,
 // with x~ = x (plain) or fit + clip(x - fit, -c, c) (robust).
+//
+// When `loss_out` is given (the second half-sweep of an iteration), the loss
+// of each row at its new solution, sum_j loss(x_ij - fit_ij), is written to
+// (*loss_out)[i] from the regressors already gathered, which saves a separate
+// residual pass over Omega for the objective; summed later in row order so
+// the objective does not depend on the thread schedule.
 template <class T>
 void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases, T lambda,
-                T bias_lambda, T clip, int threads) {
+                T bias_lambda, T clip, int threads, std::vector<double>* loss_out = nullptr) {
   const Index k = self.ft.rows();
   const Index kk = k + (biases ? 1 : 0);
   const Index count = x.rows();
@@ -83,7 +90,8 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
     // The row's regressors side by side, so that A = G G^T is one
     // rank-|Omega_i| update (syrk) instead of |Omega_i| rank-1 updates.
     Matrix<T> gm(kk, 0);
-    Vector<T> yv;
+    Vector<T> yv, yraw, fit;
+    Eigen::LLT<Matrix<T>> llt(kk);
     Eigen::LDLT<Matrix<T>> ldlt(kk);
 #pragma omp for schedule(dynamic, 16)
     for (Index i = 0; i < count; ++i) {
@@ -91,6 +99,7 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
       if (begin == end) {  // no observation: the ridge makes the minimiser zero
         self.ft.col(i).setZero();
         if (biases) self.bias(i) = T(0);
+        if (loss_out) (*loss_out)[static_cast<std::size_t>(i)] = 0.0;
         continue;
       }
       auto p_i = self.ft.col(i);
@@ -99,14 +108,23 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
       if (gm.cols() < deg) {
         gm.resize(kk, deg);
         yv.resize(deg);
+        yraw.resize(deg);
+        fit.resize(deg);
       }
       for (std::int32_t s = begin; s < end; ++s) {
+        // The other side's factor is a random gather (16 MB for 10^5 rows at
+        // k = 20): fetch the one eight entries ahead while this one is copied.
+        if (s + 8 < end) {
+          const T* ahead = other.ft.data() + static_cast<std::int64_t>(inner[s + 8]) * k;
+          for (Index off = 0; off < k; off += Index(64 / sizeof(T))) __builtin_prefetch(ahead + off);
+        }
         const Index j = inner[s];
         const Index t = s - begin;
         gm.col(t).head(k) = other.ft.col(j);
         if (biases) gm(k, t) = T(1);
         const T offset = mu + (biases ? other.bias(j) : T(0));
         T y = values[s] - offset;
+        yraw(t) = y;
         if (clipping) {
           const T fit_lr = b_i + p_i.dot(other.ft.col(j));  // fit minus offset
           y = fit_lr + std::clamp(y - fit_lr, -clip, clip);
@@ -124,10 +142,26 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
         const T tiny = T(1e-10) * std::max(a.diagonal().sum() / T(kk), std::numeric_limits<T>::min());
         a.diagonal().array() += tiny;
       }
-      ldlt.compute(a);  // LDLT reads the lower triangle only
-      sol = ldlt.solve(rhs);
+      // Cholesky (lower triangle only) is the cheap path for the SPD system;
+      // LDLT with pivoting takes over if a zero ridge left it semidefinite.
+      llt.compute(a);
+      if (llt.info() == Eigen::Success) {
+        sol = llt.solve(rhs);
+      } else {
+        ldlt.compute(a);
+        sol = ldlt.solve(rhs);
+      }
       p_i = sol.head(k);
       if (biases) self.bias(i) = sol(k);
+      if (loss_out) {
+        fit.head(deg).noalias() = g.transpose() * sol;
+        double l = 0.0;
+        for (Index t = 0; t < deg; ++t) {
+          const T r = yraw(t) - fit(t);
+          l += clipping ? static_cast<double>(huber(r, clip)) : 0.5 * static_cast<double>(r) * static_cast<double>(r);
+        }
+        (*loss_out)[static_cast<std::size_t>(i)] = l;
+      }
     }
   }
 }
@@ -153,17 +187,12 @@ void residuals(const SparseCsr<T>& x, const Side<T>& rows, const Side<T>& cols, 
   }
 }
 
+// F from the per-column losses of the last half-sweep plus the penalties.
 template <class T>
-double objective(const std::vector<T>& resid, const Side<T>& rows, const Side<T>& cols, bool biases,
-                 double lambda, double bias_lambda, T clip) {
+double objective(const std::vector<double>& col_loss, const Side<T>& rows, const Side<T>& cols, bool biases,
+                 double lambda, double bias_lambda) {
   double loss = 0.0;
-  const bool clipping = std::isfinite(clip);
-  const std::int64_t n = static_cast<std::int64_t>(resid.size());
-#pragma omp parallel for reduction(+ : loss) schedule(static) if (n > 50000)
-  for (std::int64_t s = 0; s < n; ++s) {
-    const T r = resid[static_cast<std::size_t>(s)];
-    loss += clipping ? static_cast<double>(huber(r, clip)) : 0.5 * static_cast<double>(r) * static_cast<double>(r);
-  }
+  for (const double l : col_loss) loss += l;
   double reg = 0.0, breg = 0.0;
   for (const Side<T>* side : {&rows, &cols}) {
     for (Index i = 0; i < side->ft.cols(); ++i) {
@@ -173,6 +202,46 @@ double objective(const std::vector<T>& resid, const Side<T>& rows, const Side<T>
     }
   }
   return loss + 0.5 * lambda * reg + 0.5 * bias_lambda * breg;
+}
+
+// Spectral start, the initialisation of alternating minimisation for
+// completion (Jain, Netrapalli, Sanghavi 2013, Algorithm 2 step 2; Keshavan,
+// Montanari, Oh 2010): with p = |Omega| / (m n), P_Omega(X - mu) / p is an
+// unbiased estimate of the full matrix, and its top-k right singular vectors,
+// scaled by sqrt(sigma_i / p), give a Q from which the first half-sweep
+// already solves the rows near the truth. A rough SVD suffices (one power
+// iteration): from a random Q, ALS spends its first sweeps finding the
+// subspace (five sweeps on the 10^7-entry benchmark, docs/benchmarks.md).
+template <class T>
+void spectral_start(SparseOperator<T>& x, const ObservedEntries<T>& data, T mu, Index k, std::uint64_t seed,
+                    Matrix<T>& qt) {
+  if (mu != T(0)) {
+    std::vector<T> centred(data.value.size());
+    for (std::size_t s = 0; s < centred.size(); ++s) centred[s] = data.value[s] - mu;
+    x.set_values(centred.data());
+  }
+  TruncatedSvdOptions so;
+  so.method = SvdMethod::Randomized;
+  so.power_iterations = 1;
+  so.seed = seed;
+  SvdResult<T> svd = truncated_svd(x, k, so);
+  if (mu != T(0)) x.set_values(data.value.data());
+  const double p = static_cast<double>(data.nnz()) / (static_cast<double>(x.rows()) * static_cast<double>(x.cols()));
+  const Index r = svd.S.size();
+  qt.setZero();
+  for (Index c = 0; c < r; ++c) {
+    const T scale = static_cast<T>(std::sqrt(std::max(static_cast<double>(svd.S(c)), 0.0) / p));
+    qt.row(c) = scale * svd.V.col(c).transpose();
+  }
+  // A zero singular value (X of rank < k) would leave a zero regressor: keep
+  // those directions random, on the scale of the last kept one.
+  if (r < k || (r > 0 && svd.S(r - 1) <= T(0))) {
+    Matrix<T> noise(k, x.cols());
+    completion_detail::fill_normal(noise, seed + 1);
+    const T floor_scale = static_cast<T>(1e-3) * (r > 0 ? qt.row(0).norm() / std::sqrt(static_cast<T>(x.cols())) : T(1));
+    for (Index c = 0; c < k; ++c)
+      if (c >= r || svd.S(c) <= T(0)) qt.row(c) = floor_scale * noise.row(c);
+  }
 }
 
 // c = factor * 1.4826 * median |r| (MAD about zero), floored so a perfect
@@ -203,7 +272,7 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   // Per-row solves run in OpenMP; BLAS serial meanwhile (detail/serial_blas.hpp).
   const detail::SerialBlasScope serial_blas;
   // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
-  const SparseOperator<T> x(m, n, data.row, data.col, data.value);
+  SparseOperator<T> x(m, n, data.row, data.col, data.value);
 
   AlsResult<T> result;
   std::vector<std::int64_t> row_count, col_count;
@@ -230,10 +299,14 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   for (Index i = 0; i < m; ++i) rows.weight[static_cast<std::size_t>(i)] = freq ? static_cast<T>(row_count[static_cast<std::size_t>(i)]) : T(1);
   for (Index j = 0; j < n; ++j) cols.weight[static_cast<std::size_t>(j)] = freq ? static_cast<T>(col_count[static_cast<std::size_t>(j)]) : T(1);
 
-  // Initial Q: N(0, a^2) with a^2 sqrt(k) = rms, so p^T q starts on the data's scale.
   cols.ft.resize(k, n);
-  completion_detail::fill_normal(cols.ft, o.seed);
-  cols.ft *= static_cast<T>(std::sqrt(std::max(rms, 1e-12) / std::sqrt(static_cast<double>(k))));
+  if (o.init == AlsInitialization::Spectral && !(warm_start && warm_start->rank() > 0)) {
+    spectral_start(x, data, mu, k, o.seed, cols.ft);
+  } else {
+    // Random Q: N(0, a^2) with a^2 sqrt(k) = rms, so p^T q starts on the data's scale.
+    completion_detail::fill_normal(cols.ft, o.seed);
+    cols.ft *= static_cast<T>(std::sqrt(std::max(rms, 1e-12) / std::sqrt(static_cast<double>(k))));
+  }
   if (warm_start && warm_start->rank() > 0) {
     const Index r = std::min(k, warm_start->rank());
     const Vector<T> sq_d = warm_start->d.head(r).cwiseSqrt();
@@ -252,6 +325,7 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   const T clip_floor = static_cast<T>(1e-8 * std::max(rms, 1e-300));
   IterationMonitor monitor(o.robust ? "robust-als" : "als", o.tolerance, o.max_iterations, o.progress);
   std::vector<T> resid;
+  std::vector<double> col_loss(static_cast<std::size_t>(n), 0.0);
   Status status = Status::Success;
   for (int iter = 1;; ++iter) {
     if (auto_clip && iter >= 2 && iter <= 1 + o.scale_iterations) {
@@ -260,9 +334,8 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
     }
     monitor.set_convergence_allowed(!auto_clip || iter >= 2 + o.scale_iterations);
     half_sweep(x.csr(), rows, cols, mu, biases, lambda, bias_lambda, clip, threads);
-    half_sweep(x.csr_transpose(), cols, rows, mu, biases, lambda, bias_lambda, clip, threads);
-    residuals(x.csr(), rows, cols, mu, biases, resid, threads);
-    const double f = objective(resid, rows, cols, biases, o.lambda, o.bias_lambda.value_or(o.lambda), clip);
+    half_sweep(x.csr_transpose(), cols, rows, mu, biases, lambda, bias_lambda, clip, threads, &col_loss);
+    const double f = objective(col_loss, rows, cols, biases, o.lambda, o.bias_lambda.value_or(o.lambda));
     if (auto stop = monitor.step(f, static_cast<int>(k))) {
       status = *stop;
       break;

@@ -188,6 +188,75 @@ TEST(Als, RobustObjectiveDecreasesWithFixedThreshold) {
   EXPECT_DOUBLE_EQ(fit.clip_threshold, 0.2);
 }
 
+// The objective is accumulated inside the last half-sweep (no separate
+// residual pass); with lambda = 0 it must equal the loss of the returned
+// model, recomputed here from its predictions: squared loss, and Huber's
+// with a fixed threshold.
+TEST(Als, ObjectiveTraceIsTheLossOfTheReturnedModel) {
+  auto p = make_planted<double>(70, 50, 3, 0.4, 0.2, 12);
+  p.train.value[5] += 4.0;  // one outlier, so the Huber branch is exercised
+  for (const bool robust : {false, true}) {
+    AlsOptions o;
+    o.rank = 3;
+    o.lambda = 0.0;
+    o.biases = true;
+    o.bias_lambda = 0.0;
+    o.robust = robust;
+    o.clip_threshold = 0.3;
+    o.tolerance = 0.0;
+    o.max_iterations = 7;
+    auto fit = als(p.train, o);
+    double loss = 0.0;
+    for (std::size_t k = 0; k < p.train.nnz(); ++k) {
+      const double r = p.train.value[k] - fit.model.predict(p.train.row[k], p.train.col[k]);
+      const double a = std::abs(r);
+      loss += robust ? (a <= 0.3 ? 0.5 * r * r : 0.3 * a - 0.045) : 0.5 * r * r;
+    }
+    EXPECT_NEAR(fit.objective_trace.back(), loss, 1e-9 * loss) << (robust ? "robust" : "plain");
+  }
+}
+
+// Fully observed, rank 3 plus small noise, lambda = 0: the spectral start's
+// Q already spans the top-3 right singular subspace, so the first sweep ends
+// at the Eckart-Young minimum 1/2 sum_{i > 3} sigma_i^2 (closed form).
+TEST(Als, SpectralStartOnFullyObservedMatrixIsEckartYoungAfterOneSweep) {
+  auto p = make_planted<double>(60, 40, 3, 1.0, 0.01, 13);
+  const Matrix<double> x = test::zero_filled(p.train);
+  Eigen::JacobiSVD<Matrix<double>> svd(x);
+  const double tail = 0.5 * svd.singularValues().tail(37).squaredNorm();
+  AlsOptions o;
+  o.rank = 3;
+  o.lambda = 0.0;
+  o.max_iterations = 1;
+  o.init = AlsInitialization::Spectral;
+  auto fit = als(p.train, o);
+  ASSERT_EQ(fit.objective_trace.size(), 1u);
+  EXPECT_NEAR(fit.objective_trace[0], tail, 1e-6 * tail);
+}
+
+// Partially observed planted matrix: from the spectral start ALS reaches the
+// same optimum as from a random one in fewer sweeps, and its first sweep is
+// already much closer to it.
+TEST(Als, SpectralStartConvergesInFewerSweepsThanRandom) {
+  auto p = make_planted<double>(200, 150, 4, 0.25, 0.1, 14);
+  AlsOptions o;
+  o.rank = 4;
+  o.lambda = 0.01;
+  o.tolerance = 1e-10;
+  o.max_iterations = 1000;
+  o.init = AlsInitialization::Spectral;
+  auto spectral = als(p.train, o);
+  o.init = AlsInitialization::Random;
+  auto random = als(p.train, o);
+  ASSERT_EQ(spectral.status, Status::Success);
+  ASSERT_EQ(random.status, Status::Success);
+  const double f = spectral.objective_trace.back();
+  EXPECT_NEAR(random.objective_trace.back(), f, 1e-6 * f);
+  EXPECT_LT(spectral.iterations, random.iterations);
+  EXPECT_LT(spectral.objective_trace.front() - f, 0.5 * (random.objective_trace.front() - f));
+  EXPECT_LT(evaluate(spectral.model, p.test_truth).rmse, 0.1);
+}
+
 TEST(Als, FloatMatchesDouble) {
   auto p = make_planted<double>(60, 40, 2, 0.5, 0.1, 4);
   AlsOptions o;

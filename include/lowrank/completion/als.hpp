@@ -19,7 +19,7 @@
 // Each sweep solves, for every row i in parallel (OpenMP), the k x k (k+1 with
 // biases) normal equations
 //   (sum_{j in Omega_i} q_j q_j^T + lambda w_i I) p_i = sum_{j in Omega_i} q_j (x_ij - mu - c_j)
-// by LDLT, then the same for every column. Cost per sweep O(|Omega| k^2 + (m + n) k^3).
+// by Cholesky, then the same for every column. Cost per sweep O(|Omega| k^2 + (m + n) k^3).
 //
 // Robust variant (robust = true): residuals larger than c are clipped, i.e.
 // loss is Huber's  rho_c(r) = r^2/2 (|r| <= c), c|r| - c^2/2 (otherwise), and
@@ -60,6 +60,23 @@ enum class RegularizationWeighting {
   Uniform,    ///< lambda per row
 };
 
+/// Where the alternation starts (a warm start overrides either).
+///
+/// Spectral reaches the optimum in fewer sweeps (10^7-entry synthetic
+/// benchmark: LIBMF's test RMSE after 3 sweeps instead of 7); Random is the
+/// default because on real ratings its early iterates generalise better
+/// (MovieLens-100k, 50 sweeps: test RMSE 0.002-0.006 lower at a slightly
+/// higher objective; docs/completion.md, "Initialisation").
+enum class AlsInitialization {
+  /// Q with i.i.d. N(0, s^2 / k) entries, s the RMS of the centred values
+  /// (LIBMF's and Spark's start).
+  Random,
+  /// Q from the top-k right singular vectors of P_Omega(X - mu) / p, scaled
+  /// by sqrt(sigma / p) (one randomized power iteration; Jain, Netrapalli,
+  /// Sanghavi 2013).
+  Spectral,
+};
+
 struct AlsOptions {
   /// Number of factors k, 1 <= k <= min(m, n).
   Index rank = 10;
@@ -81,8 +98,8 @@ struct AlsOptions {
   /// Relative change of F below which the solver stops.
   double tolerance = 1e-5;
   int max_iterations = 50;
-  /// Seed of the random initial Q (entries N(0, s^2 / k), s the RMS of the
-  /// centred values).
+  AlsInitialization init = AlsInitialization::Random;
+  /// Seed of the initial Q (the randomized SVD's sketch, or the random Q).
   std::uint64_t seed = 0;
   /// OpenMP threads; 0 = OpenMP's default.
   int threads = 0;
