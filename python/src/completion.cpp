@@ -240,26 +240,24 @@ Fit<T> fit_soft_impute(const ObservedEntries<T>& data, const SoftImputeConfig& c
   return fit;
 }
 
+// A string option that names one of two enum values (the Python side checks
+// too; this is the message for direct _core callers).
+template <class E>
+E two_way_choice(Options& o, const char* key, const char* first, E first_value, const char* second,
+                 E second_value) {
+  const std::string v = o.get<std::string>(key, first);
+  if (v == first) return first_value;
+  if (v == second) return second_value;
+  throw InvalidArgument(std::string(key) + " must be '" + first + "' or '" + second + "', got '" + v + "'");
+}
+
 AlsOptions als_options(Options& o, Index rows, Index cols, bool robust) {
   AlsOptions a;
   a.rank = o.get<Index>("rank", std::min<Index>({rows, cols, 10}));
   a.lambda = o.get<double>("lam", a.lambda);
-  const std::string w = o.get<std::string>("weighting", "frequency");
-  if (w == "frequency") {
-    a.weighting = RegularizationWeighting::Frequency;
-  } else if (w == "uniform") {
-    a.weighting = RegularizationWeighting::Uniform;
-  } else {
-    throw InvalidArgument("weighting must be 'frequency' or 'uniform', got '" + w + "'");
-  }
-  const std::string init = o.get<std::string>("init", "random");
-  if (init == "spectral") {
-    a.init = AlsInitialization::Spectral;
-  } else if (init == "random") {
-    a.init = AlsInitialization::Random;
-  } else {
-    throw InvalidArgument("init must be 'spectral' or 'random', got '" + init + "'");
-  }
+  a.weighting = two_way_choice(o, "weighting", "frequency", RegularizationWeighting::Frequency, "uniform",
+                               RegularizationWeighting::Uniform);
+  a.init = two_way_choice(o, "init", "random", AlsInitialization::Random, "spectral", AlsInitialization::Spectral);
   a.biases = o.get<bool>("biases", false);
   a.bias_lambda = o.optional<double>("bias_lam");
   a.robust = robust;
