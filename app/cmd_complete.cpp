@@ -52,10 +52,6 @@ struct CompleteFlags {
   CommonFlags common;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 struct Data {
   ObservedEntries<double> train;
   ObservedEntries<double> test;

@@ -28,10 +28,6 @@ struct DecomposeFlags {
   CommonFlags common;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 void check_log1p(double v, const std::string& path) {
   if (!(v > -1.0)) throw InputError(path, fmt::format("--log1p needs every value > -1, found {}", v));
 }

@@ -400,7 +400,7 @@ py::array lambda_max_py(Index rows, Index cols, const IndexArray& row, const Ind
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_completion_typed(py::module_& m) {
   m.def("complete", &complete<T>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"), py::arg("value"),
         py::arg("method"), py::arg("options"), py::arg("progress") = py::none());
   m.def("robust_pca_entries", &rpca_entries<T>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"),
@@ -416,8 +416,8 @@ void bind_typed(py::module_& m) {
 void bind_completion(py::module_& m) {
   bind_model<double>(m, "CompletionModel64");
   bind_model<float>(m, "CompletionModel32");
-  bind_typed<double>(m);
-  bind_typed<float>(m);
+  bind_completion_typed<double>(m);
+  bind_completion_typed<float>(m);
 }
 
 }  // namespace lowrank::python

@@ -114,7 +114,7 @@ py::dict effective_ranks_sv_py(const py::array_t<T, 0>& sv, Index rows, Index co
 }
 
 template <class T>
-void bind_typed(py::module_& m) {
+void bind_svd_typed(py::module_& m) {
   m.def("svd_dense", &svd_dense<T>, py::arg("a"), py::arg("k"), py::arg("options"));
   m.def("svd_sparse", &svd_sparse<T>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"),
         py::arg("value"), py::arg("k"), py::arg("options"));
@@ -130,8 +130,8 @@ void bind_typed(py::module_& m) {
 void bind_linalg(py::module_& m) {
   // Overloads are tried in order; without forcecast an array only matches
   // its own dtype, so float32 stays float32 end to end.
-  bind_typed<double>(m);
-  bind_typed<float>(m);
+  bind_svd_typed<double>(m);
+  bind_svd_typed<float>(m);
 }
 
 }  // namespace lowrank::python

@@ -21,10 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 template <class T>
 nn::Act<T> bias_of(const nn::Linear<T>& l) {
   return l.spec().bias ? l.b : nn::Act<T>();

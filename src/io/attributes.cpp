@@ -18,10 +18,6 @@ std::optional<std::size_t> AttributeTable::column_index(const std::string& name)
 
 namespace {
 
-bool is_missing(const std::string& s, const std::vector<std::string>& missing) {
-  return std::find(missing.begin(), missing.end(), s) != missing.end();
-}
-
 std::string join(const std::vector<std::string>& v, std::size_t limit = 20) {
   std::string out;
   for (std::size_t k = 0; k < v.size() && k < limit; ++k) out += (k ? ", " : "") + v[k];
@@ -98,7 +94,7 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
   for (std::size_t c = 0; c < t.columns.size(); ++c) {
     bool numeric = true, any = false;
     for (const auto& s : t.cells[c]) {
-      if (is_missing(s, o.missing)) continue;
+      if (detail::is_missing(s, o.missing)) continue;
       double x;
       any = true;
       if (!detail::parse_double(s, x) || !std::isfinite(x)) {
@@ -111,7 +107,7 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
   // Missing markers are normalised to "" so make_row_groups needs no options.
   for (auto& col : t.cells)
     for (auto& s : col)
-      if (is_missing(s, o.missing)) s.clear();
+      if (detail::is_missing(s, o.missing)) s.clear();
   return t;
 }
 

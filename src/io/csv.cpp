@@ -15,10 +15,6 @@ std::string separator_name(char sep) {
   return std::string("'") + sep + "'";
 }
 
-bool is_missing(const std::string& cell, const std::vector<std::string>& missing) {
-  return std::find(missing.begin(), missing.end(), cell) != missing.end();
-}
-
 std::string quote_if_needed(const std::string& s, char sep) {
   if (s.find_first_of(std::string("\"\r\n") + sep) == std::string::npos && detail::trim(s) == s) return s;
   std::string q = "\"";
@@ -74,7 +70,7 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
     if (o.row_names) t.row_names.push_back(fields[0]);
     for (std::size_t k = first; k < width; ++k) {
       const std::string& cell = fields[k];
-      if (is_missing(cell, o.missing)) {
+      if (detail::is_missing(cell, o.missing)) {
         cells.push_back(std::nan(""));
         continue;
       }

@@ -96,6 +96,10 @@ bool parse_int64(std::string_view s, std::int64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+bool is_missing(const std::string& cell, const std::vector<std::string>& missing) {
+  return std::find(missing.begin(), missing.end(), cell) != missing.end();
+}
+
 std::string quoted(std::string_view text) {
   std::string s = "'";
   if (text.size() > 40) {
@@ -249,7 +253,7 @@ void AtomicFile::commit() {
 }
 
 std::string id_label(const IdMap& ids, std::int32_t index) {
-  if (!ids.empty() && index >= 0 && static_cast<std::size_t>(index) < ids.size()) return quoted(ids.name(index));
+  if (!ids.empty() && index >= 0 && static_cast<std::size_t>(index) < ids.size()) return detail::quoted(ids.name(index));
   return std::to_string(index);
 }
 

@@ -61,6 +61,9 @@ bool parse_int64(std::string_view s, std::int64_t& out);
 /// 'text' shortened to ~40 characters, quoted, for messages.
 std::string quoted(std::string_view text);
 
+/// True if the (trimmed) cell is one of the missing-value markers.
+bool is_missing(const std::string& cell, const std::vector<std::string>& missing);
+
 /// Shortest decimal representation that parses back to the same value.
 std::string format_number(double v);
 std::string format_number(float v);

@@ -140,10 +140,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 /// Pseudo-regret bookkeeping at evenly spaced checkpoints.
 class RegretTracker {
  public:

@@ -14,8 +14,6 @@ namespace lowrank::rl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
 void check_discount(double g) {
   if (!(g >= 0.0 && g < 1.0)) throw InvalidArgument("mdp: discount must be in [0, 1), got " + std::to_string(g));
 }

@@ -11,7 +11,6 @@
 namespace lowrank::test {
 namespace {
 
-const std::string kMite = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite.csv";
 
 TEST(CliBasic, HelpAndVersionExitZero) {
   EXPECT_EQ(run_cli("--help").exit_code, 0);

@@ -12,7 +12,6 @@
 namespace lowrank::test {
 namespace {
 
-const std::string kMite = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite.csv";
 const std::string kMiteEnv = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite_env.csv";
 
 TEST(CliGame, MiteWithThreeCategoriesReportsEveryGroup) {

@@ -17,14 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kData = std::string(LOWRANK_SOURCE_DIR) + "/data/text/tinyshakespeare_head.txt";
 
 class CliLogits : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     ck_ = *dir_ / "ck";
-    const CliRun r = run_cli("train --data " + kData +
+    const CliRun r = run_cli("train --data " + kShakespeareHead +
                              " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 1 --eval-interval 0"
                              " --steps 3 -q --checkpoint " + ck_);
     ASSERT_EQ(r.exit_code, 0) << r.err;

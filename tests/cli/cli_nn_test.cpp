@@ -15,7 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kData = std::string(LOWRANK_SOURCE_DIR) + "/data/text/tinyshakespeare_head.txt";
 const std::string kTiny = " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 2 -q";
 
 fs::path scratch(const std::string& name) {
@@ -36,7 +35,7 @@ TEST(CliNn, HelpShowsAnExample) {
 TEST(CliNn, TrainResumeAndSample) {
   const auto dir = scratch("run");
   const std::string ck = (dir / "ck").string(), csv = (dir / "log.csv").string();
-  CliRun r = run_cli("train --data " + kData + kTiny + " --parameterization sltrain --rank 4 --steps 6 --eval-interval 3 --checkpoint " + ck +
+  CliRun r = run_cli("train --data " + kShakespeareHead + kTiny + " --parameterization sltrain --rank 4 --steps 6 --eval-interval 3 --checkpoint " + ck +
                      " --log " + csv + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -85,15 +84,15 @@ TEST(CliNn, BadInputExitsTwo) {
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\nstderr: " << r.err;
   };
-  usage("train --data " + kData + kTiny + " --parameterization lowrank --rank 40 --steps 1", "rank 40");
-  usage("train --data " + kData + kTiny + " --parameterization sltrain --delta 0 --steps 1", "delta");
-  usage("train --data " + kData + kTiny + " --parameterization lora --steps 1", "parameterization");
+  usage("train --data " + kShakespeareHead + kTiny + " --parameterization lowrank --rank 40 --steps 1", "rank 40");
+  usage("train --data " + kShakespeareHead + kTiny + " --parameterization sltrain --delta 0 --steps 1", "delta");
+  usage("train --data " + kShakespeareHead + kTiny + " --parameterization lora --steps 1", "parameterization");
   const auto empty = (dir / "empty.txt").string();
   std::ofstream(empty).close();
   usage("train --data " + empty + kTiny + " --steps 1", "empty");
   const auto cfg = (dir / "cfg.json").string();
   std::ofstream(cfg) << "{\"model\": {\"width\": 16, \"depth\": 2}}";
-  usage("train --config " + cfg + " --data " + kData, "model.depth");
+  usage("train --config " + cfg + " --data " + kShakespeareHead, "model.depth");
   usage("sample --checkpoint " + (dir / "none").string(), "checkpoint");
   fs::remove_all(dir);
 }

@@ -11,6 +11,10 @@
 
 namespace lowrank::test {
 
+/// Bundled data the CLI tests run on (data/README.md cites them).
+inline const std::string kMite = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite.csv";
+inline const std::string kShakespeareHead = std::string(LOWRANK_SOURCE_DIR) + "/data/text/tinyshakespeare_head.txt";
+
 struct CliRun {
   int exit_code = -1;
   std::string out;  ///< stdout

@@ -16,7 +16,7 @@
 namespace lowrank::diagnostics {
 namespace {
 
-nlohmann::json expected() {
+nlohmann::json reference_values() {
   std::ifstream in(std::string(LOWRANK_TEST_DATA_DIR) + "/diagnostics/expected.json");
   return nlohmann::json::parse(in);
 }
@@ -84,7 +84,7 @@ TEST(Spectrum, SchattenRatioTendsToRankAsPGoesToZero) {
 }
 
 TEST(Spectrum, MatchesNumpy) {
-  const auto exp = expected();
+  const auto exp = reference_values();
   for (const auto& arr : io::read_npz(std::string(LOWRANK_TEST_DATA_DIR) + "/diagnostics/weights.npz")) {
     SCOPED_TRACE(arr.name);
     const auto& e = exp.at(arr.name);

@@ -6,6 +6,7 @@
 // is set they stop and return what they have with Status::Interrupted. The CLI
 // installs a SIGINT handler that calls request_interrupt(), which is why Ctrl-C
 // keeps the work computed so far.
+#include <chrono>
 #include <functional>
 #include <string_view>
 
@@ -21,6 +22,12 @@ struct ProgressEvent {
 };
 
 using ProgressCallback = std::function<void(const ProgressEvent&)>;
+
+/// Wall seconds since t0 (steady clock), for ProgressEvent::elapsed_s and
+/// result timings.
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 /// Async-signal-safe: may be called from a signal handler.
 void request_interrupt() noexcept;
