@@ -124,8 +124,8 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
         if (biases) gm(k, t) = T(1);
         const T offset = mu + (biases ? other.bias(j) : T(0));
         T y = values[s] - offset;
-        yraw(t) = y;
         if (clipping) {
+          yraw(t) = y;  // the loss is on the raw residual, the solve on the clipped one
           const T fit_lr = b_i + p_i.dot(other.ft.col(j));  // fit minus offset
           y = fit_lr + std::clamp(y - fit_lr, -clip, clip);
         }
@@ -155,9 +155,10 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
       if (biases) self.bias(i) = sol(k);
       if (loss_out) {
         fit.head(deg).noalias() = g.transpose() * sol;
+        const Vector<T>& y_loss = clipping ? yraw : yv;
         double l = 0.0;
         for (Index t = 0; t < deg; ++t) {
-          const T r = yraw(t) - fit(t);
+          const T r = y_loss(t) - fit(t);
           l += clipping ? static_cast<double>(huber(r, clip)) : 0.5 * static_cast<double>(r) * static_cast<double>(r);
         }
         (*loss_out)[static_cast<std::size_t>(i)] = l;
@@ -233,14 +234,18 @@ void spectral_start(SparseOperator<T>& x, const ObservedEntries<T>& data, T mu, 
     const T scale = static_cast<T>(std::sqrt(std::max(static_cast<double>(svd.S(c)), 0.0) / p));
     qt.row(c) = scale * svd.V.col(c).transpose();
   }
-  // A zero singular value (X of rank < k) would leave a zero regressor: keep
-  // those directions random, on the scale of the last kept one.
-  if (r < k || (r > 0 && svd.S(r - 1) <= T(0))) {
+  // Where X has rank < k the trailing singular values are zero up to
+  // rounding and their directions arbitrary: start those random, at 1e-3 of
+  // the leading direction's entry scale, so no regressor is (nearly) zero.
+  const T negligible = (r > 0 ? svd.S(0) : T(0)) * std::numeric_limits<T>::epsilon() *
+                       static_cast<T>(std::max(x.rows(), x.cols()));
+  Index kept = 0;
+  while (kept < r && svd.S(kept) > negligible) ++kept;
+  if (kept < k) {
     Matrix<T> noise(k, x.cols());
     completion_detail::fill_normal(noise, seed + 1);
-    const T floor_scale = static_cast<T>(1e-3) * (r > 0 ? qt.row(0).norm() / std::sqrt(static_cast<T>(x.cols())) : T(1));
-    for (Index c = 0; c < k; ++c)
-      if (c >= r || svd.S(c) <= T(0)) qt.row(c) = floor_scale * noise.row(c);
+    const T floor_scale = static_cast<T>(1e-3) * (kept > 0 ? qt.row(0).norm() / std::sqrt(static_cast<T>(x.cols())) : T(1));
+    qt.bottomRows(k - kept) = floor_scale * noise.bottomRows(k - kept);
   }
 }
 

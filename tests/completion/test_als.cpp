@@ -234,6 +234,22 @@ TEST(Als, SpectralStartOnFullyObservedMatrixIsEckartYoungAfterOneSweep) {
   EXPECT_NEAR(fit.objective_trace[0], tail, 1e-6 * tail);
 }
 
+// Rank-1 data fitted at rank 3 from the spectral start: the two trailing
+// singular directions of X are rounding noise and start random instead; the
+// fit must still be finite and reproduce X (its best rank-3 approximation).
+TEST(Als, SpectralStartOnRankDeficientDataStaysWellPosed) {
+  auto p = make_planted<double>(30, 20, 1, 1.0, 0.0, 15);
+  AlsOptions o;
+  o.rank = 3;
+  o.lambda = 1e-9;
+  o.tolerance = 1e-14;
+  o.max_iterations = 200;
+  o.init = AlsInitialization::Spectral;
+  auto fit = als(p.train, o);
+  ASSERT_TRUE(std::isfinite(fit.objective_trace.back()));
+  EXPECT_LT((fit.model.to_dense() - p.truth).norm() / p.truth.norm(), 1e-6);
+}
+
 // Partially observed planted matrix: from the spectral start ALS reaches the
 // same optimum as from a random one in fewer sweeps, and its first sweep is
 // already much closer to it.
