@@ -1,4 +1,5 @@
-# CUDA backend (LOWRANK_CUDA=ON): cuBLAS-based routines in src/cuda/*.cu,
+# CUDA backend (LOWRANK_CUDA=ON): cuBLAS-based routines in src/cuda/**/*.cu
+# (linear algebra in src/cuda/, the training engine's kernels in src/cuda/nn/),
 # linked into lowrank_core so every layer above can call them.
 if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
@@ -9,9 +10,9 @@ endif()
 enable_language(CUDA)
 set(CMAKE_CUDA_STANDARD 17)
 find_package(CUDAToolkit REQUIRED)
-file(GLOB LOWRANK_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/*.cu)
+file(GLOB_RECURSE LOWRANK_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/*.cu)
 add_library(lowrank_cuda STATIC ${LOWRANK_CUDA_SOURCES})
-target_include_directories(lowrank_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+target_include_directories(lowrank_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_link_libraries(lowrank_cuda PUBLIC Eigen3::Eigen CUDA::cudart CUDA::cublas)
 # Eigen's host code inside .cu files: silence its device annotations.
 target_compile_options(lowrank_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -w>)

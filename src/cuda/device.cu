@@ -1,28 +1,10 @@
 // CUDA build of the entry points in lowrank/cuda/device.hpp, on cuBLAS.
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
-
 #include <stdexcept>
 #include <string>
 
+#include "cuda/check.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/cuda/device.hpp"
-
-// Every CUDA / cuBLAS call is checked; the message carries file and line.
-#define LOWRANK_CUDA_CHECK(call)                                                                        \
-  do {                                                                                                  \
-    cudaError_t err_ = (call);                                                                          \
-    if (err_ != cudaSuccess)                                                                            \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call ": " + \
-                               cudaGetErrorString(err_));                                               \
-  } while (0)
-#define LOWRANK_CUBLAS_CHECK(call)                                                                      \
-  do {                                                                                                  \
-    cublasStatus_t st_ = (call);                                                                        \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                   \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call      \
-                               " failed with cuBLAS status " + std::to_string(static_cast<int>(st_)));   \
-  } while (0)
 
 namespace lowrank::cuda {
 
