@@ -19,7 +19,7 @@ namespace lowrank::cli {
 namespace {
 
 struct TrainFlags {
-  std::string config, resume, log_csv, data, parameterization, checkpoint;
+  std::string config, resume, log_csv, data, parameterization, checkpoint, device;
   std::optional<Index> width, layers, heads, context, hidden, rank, batch;
   std::optional<double> alpha, delta, lr;
   std::optional<std::int64_t> steps, warmup, eval_interval, eval_batches, checkpoint_interval, galore_interval;
@@ -64,6 +64,7 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
   }
   if (!f.checkpoint.empty()) o.checkpoint_dir = f.checkpoint;
   if (f.checkpoint_interval) o.checkpoint_interval = *f.checkpoint_interval;
+  if (!f.device.empty()) o.device = f.device;
   if (o.model.linear.kind != nn::Parameterization::Dense && o.model.linear.rank == 0)
     o.model.linear.rank = std::max<Index>(1, o.model.width / 4);  // the default: a quarter of the width
 }
@@ -85,7 +86,8 @@ nlohmann::json memory_json(const nn::MemoryReport& m) {
           {"total_analytic_bytes", m.total_analytic_bytes()},
           {"baseline_rss_bytes", m.baseline_rss_bytes},
           {"peak_rss_bytes", m.peak_rss_bytes},
-          {"rss_growth_bytes", m.rss_growth_bytes()}};
+          {"rss_growth_bytes", m.rss_growth_bytes()},
+          {"device_bytes", m.device_bytes}};
 }
 
 void run_train_cmd(const TrainFlags& f) {
@@ -115,6 +117,7 @@ void run_train_cmd(const TrainFlags& f) {
       if (f.eval_interval) m.eval_interval = *f.eval_interval;
       if (!f.checkpoint.empty()) m.checkpoint_dir = f.checkpoint;
       if (f.checkpoint_interval) m.checkpoint_interval = *f.checkpoint_interval;
+      if (!f.device.empty()) m.device = f.device;
     }
     if (t->options().checkpoint_dir.empty()) t->mutable_options().checkpoint_dir = f.resume;
   } else {
@@ -251,6 +254,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--checkpoint-interval", f->checkpoint_interval, "Checkpoint every N steps (0 = at the end)");
   cmd->add_option("--resume", f->resume, "Continue from this checkpoint directory (same loss curve as an uninterrupted run)");
   cmd->add_option("--log", f->log_csv, "CSV log of train / val loss per step");
+  cmd->add_option("--device", f->device,
+                  "cpu (default) | cuda: run forward and backward on the GPU (needs a -DLOWRANK_CUDA=ON build)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example (SLTrain, rank 32, delta 0.03 on the bundled tinyshakespeare excerpt):\n"

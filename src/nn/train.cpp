@@ -7,7 +7,11 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
+
+#include "lowrank/cuda/device.hpp"
+#include "lowrank/nn/gpu.hpp"
 
 namespace lowrank::nn {
 
@@ -22,6 +26,8 @@ void TrainOptions::validate() const {
   if (checkpoint_interval < 0) throw InvalidArgument("checkpoint_interval must be >= 0");
   if (!(val_fraction >= 0 && val_fraction < 1)) throw InvalidArgument("val_fraction must be in [0, 1)");
   if (data_path.empty()) throw InvalidArgument("no training text given (data)");
+  if (device != "cpu" && device != "cuda" && device != "cuda-emulated")
+    throw InvalidArgument("device must be cpu or cuda (got '" + device + "')");
 }
 
 // ---- memory -----------------------------------------------------------------
@@ -101,14 +107,18 @@ Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   rng.seed(m_opt.seed);
 }
 
-double Trainer::evaluate() {
+double Trainer::evaluate() { return evaluate_on(nullptr); }
+
+double Trainer::evaluate_on(GptOnDevice* device) {
   const auto& src = m_data.val.size() > static_cast<std::size_t>(m_opt.model.context) ? m_data.val : m_data.train;
   std::mt19937_64 eval_rng(m_opt.seed ^ 0x9E3779B97F4A7C15ULL);
   std::vector<std::int32_t> x, y;
+  if (device) device->upload_parameters();  // the host optimiser has stepped since the last upload
   double sum = 0;
   for (std::int64_t i = 0; i < m_opt.eval_batches; ++i) {
     sample_batch(src, m_opt.batch, m_opt.model.context, eval_rng, x, y);
-    sum += model.forward(x, y, m_opt.batch, m_opt.model.context);
+    sum += device ? device->forward(x, y, m_opt.batch, m_opt.model.context)
+                  : model.forward(x, y, m_opt.batch, m_opt.model.context);
   }
   return sum / static_cast<double>(m_opt.eval_batches);
 }
@@ -146,6 +156,17 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
   std::vector<std::int32_t> x, y;
   std::int64_t tokens = 0;
   double last_val = std::numeric_limits<double>::quiet_NaN();
+  // On the GPU, each step uploads the parameters the host optimiser just
+  // updated and brings the gradients back (a few MiB for these models).
+  std::unique_ptr<GptOnDevice> device;
+  if (m_opt.device == "cuda") {
+    if (!cuda::built_with_cuda())
+      throw InvalidArgument("device cuda: this lowrank was built without CUDA (reconfigure with -DLOWRANK_CUDA=ON)");
+    if (cuda::device_count() == 0) throw InvalidArgument("device cuda: no CUDA device found");
+    device = std::make_unique<GptOnDevice>(model);
+  } else if (m_opt.device == "cuda-emulated") {
+    device = std::make_unique<GptOnDevice>(model, GpuBackend::HostEmulation);
+  }
   while (step < m_opt.steps) {
     if (interrupt_requested()) {
       res.status = Status::Interrupted;
@@ -154,14 +175,26 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
     }
     sample_batch(m_data.train, B, T, rng, x, y);
     model.zero_grad();
-    const double loss = model.forward(x, y, B, T);
+    double loss;
+    if (device) {
+      device->upload_parameters();
+      device->zero_grad();
+      loss = device->forward(x, y, B, T);
+    } else {
+      loss = model.forward(x, y, B, T);
+    }
     if (!std::isfinite(loss)) {
       res.status = Status::NumericalIssue;
       res.message = "training loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") + " at step " +
                     std::to_string(step + 1) + "; stopped (the last checkpoint, if any, is kept)";
       break;
     }
-    model.backward();
+    if (device) {
+      device->backward();
+      device->download_gradients();
+    } else {
+      model.backward();
+    }
     const double lr = learning_rate(m_opt.optim, optimizer.steps_taken());
     const double gn = optimizer.step(model.parameters());
     ++step;
@@ -173,7 +206,7 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
     row.grad_norm = gn;
     row.val_loss = std::numeric_limits<double>::quiet_NaN();
     if ((m_opt.eval_interval > 0 && step % m_opt.eval_interval == 0) || step == m_opt.steps) {
-      row.val_loss = evaluate();
+      row.val_loss = evaluate_on(device.get());
       last_val = row.val_loss;
     }
     row.elapsed_s = elapsed();
@@ -198,6 +231,7 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
   res.tokens_per_s = static_cast<double>(tokens) / std::max(1e-9, res.elapsed_s);
   res.final_val_loss = last_val;
   res.memory = memory();
+  if (device) res.memory.device_bytes = device->device_bytes();
   return res;
 }
 
@@ -233,6 +267,7 @@ std::string options_to_json(const TrainOptions& o) {
   j["seed"] = o.seed;
   j["checkpoint_dir"] = o.checkpoint_dir;
   j["checkpoint_interval"] = o.checkpoint_interval;
+  j["device"] = o.device;
   return j.dump(2);
 }
 
@@ -265,7 +300,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   }
   if (!j.is_object()) throw InputError(source, "expected a JSON object");
   reject_unknown(j, {"model", "optim", "data", "val_fraction", "batch", "steps", "eval_interval", "eval_batches", "seed",
-                     "checkpoint_dir", "checkpoint_interval"},
+                     "checkpoint_dir", "checkpoint_interval", "device"},
                  source, "");
   TrainOptions o;
   bool total_given = false;
@@ -324,6 +359,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   read_key(j, "seed", o.seed, source, "");
   read_key(j, "checkpoint_dir", o.checkpoint_dir, source, "");
   read_key(j, "checkpoint_interval", o.checkpoint_interval, source, "");
+  read_key(j, "device", o.device, source, "");
   if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
   return o;
 }

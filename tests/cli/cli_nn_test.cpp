@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/cli_run.hpp"
+#include "lowrank/cuda/device.hpp"
 
 namespace lowrank::test {
 namespace {
@@ -94,6 +95,11 @@ TEST(CliNn, BadInputExitsTwo) {
   std::ofstream(cfg) << "{\"model\": {\"width\": 16, \"depth\": 2}}";
   usage("train --config " + cfg + " --data " + kShakespeareHead, "model.depth");
   usage("sample --checkpoint " + (dir / "none").string(), "checkpoint");
+  usage("train --data " + kShakespeareHead + kTiny + " --steps 1 --device gpu", "--device");
+  if (!cuda::built_with_cuda())
+    usage("train --data " + kShakespeareHead + kTiny + " --steps 1 --device cuda", "built without CUDA");
+  else if (cuda::device_count() == 0)
+    usage("train --data " + kShakespeareHead + kTiny + " --steps 1 --device cuda", "no CUDA device");
   fs::remove_all(dir);
 }
 

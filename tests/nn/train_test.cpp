@@ -99,6 +99,30 @@ TEST(NnTrain, LossDecreasesForEveryParameterization) {
   }
 }
 
+// The training loop on the GPU engine (here its code run on the CPU: device
+// "cuda-emulated"; "cuda" takes the same path on a device) follows the CPU
+// run's loss curve: parameters uploaded after every host optimiser step,
+// gradients downloaded before it.
+TEST(NnTrain, GpuEngineLoopFollowsTheCpuCurve) {
+  for (auto kind : {Parameterization::Dense, Parameterization::SLTrain, Parameterization::GaLore}) {
+    auto o = tiny(kind);
+    o.steps = 8;
+    Trainer cpu(o);
+    o.device = "cuda-emulated";
+    Trainer emu(o);
+    const auto a = cpu.run(), b = emu.run();
+    ASSERT_EQ(a.log.size(), b.log.size());
+    for (std::size_t i = 0; i < a.log.size(); ++i) {
+      EXPECT_NEAR(b.log[i].train_loss, a.log[i].train_loss, 1e-4) << to_string(kind) << " step " << i + 1;
+      if (!std::isnan(a.log[i].val_loss)) {
+        EXPECT_NEAR(b.log[i].val_loss, a.log[i].val_loss, 1e-4);
+      }
+    }
+    EXPECT_GT(b.memory.device_bytes, 0u);
+    EXPECT_EQ(a.memory.device_bytes, 0u);
+  }
+}
+
 // The saddle the LowRank initialisation avoids (linear.hpp): with B = 0 in
 // every projection, all block gradients are exactly zero -- q/k, v/o and
 // gate/up multiply -- so only the embedding and head could ever train. With

@@ -24,6 +24,8 @@
 
 namespace lowrank::nn {
 
+class GptOnDevice;  // gpu.hpp
+
 struct TrainOptions {
   GptConfig model;
   OptimizerOptions optim;
@@ -36,6 +38,11 @@ struct TrainOptions {
   std::uint64_t seed = 0;           ///< data-loader seed (model init uses model.seed)
   std::string checkpoint_dir;       ///< empty = no checkpoints
   std::int64_t checkpoint_interval = 0;  ///< 0 = only at the end (when a dir is set)
+  /// "cpu" (default) or "cuda": where forward and backward run (GptOnDevice,
+  /// gpu.hpp); the optimiser, checkpoints and memory report stay on the host.
+  /// A run setting like steps: a checkpoint resumes on either device.
+  /// "cuda-emulated" runs the GPU engine's code on the CPU (slow; for tests).
+  std::string device = "cpu";
   void validate() const;
 };
 
@@ -60,6 +67,7 @@ struct MemoryReport {
   std::size_t workspace_bytes_analytic = 0;  ///< backward temporaries at their peak (transient)
   std::size_t peak_rss_bytes = 0;     ///< getrusage ru_maxrss of the process
   std::size_t baseline_rss_bytes = 0; ///< RSS after loading the text, before the model was built
+  std::size_t device_bytes = 0;       ///< --device cuda: GPU memory of the engine's buffers (0 on the CPU)
   std::size_t total_analytic_bytes() const {
     return static_cast<std::size_t>(param_count_analytic) * 4 * 2 + index_bytes + optimizer_bytes_analytic +
            activation_bytes_analytic + weight_cache_bytes_analytic + workspace_bytes_analytic;
@@ -121,6 +129,7 @@ class Trainer {
  private:
   friend Trainer load_checkpoint(const std::string&, const TrainOptions*);
   Trainer() = default;
+  double evaluate_on(GptOnDevice* device);
   TrainOptions m_opt;
   TextData m_data;
   std::size_t m_baseline_rss = 0;

@@ -131,6 +131,7 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
     stored.eval_batches = o.eval_batches;
     stored.checkpoint_dir = o.checkpoint_dir;
     stored.checkpoint_interval = o.checkpoint_interval;
+    stored.device = o.device;
     if (!o.data_path.empty()) stored.data_path = o.data_path;
   }
   Trainer t;
