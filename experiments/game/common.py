@@ -69,7 +69,10 @@ def run_cli(args, tag):
     if p.returncode != 0:
         tail = open(errf).read()[-600:]
         raise RuntimeError(f"lowrank {' '.join(args)} failed (rc {p.returncode}): {tail}")
-    out = json.loads(p.stdout)
+    try:
+        out = json.loads(p.stdout)
+    except json.JSONDecodeError as e:
+        raise RuntimeError(f"lowrank {' '.join(args)}: stdout is not JSON ({e}): {p.stdout[:300]!r}") from None
     out["_wall_s"] = time.time() - t0
     return out
 

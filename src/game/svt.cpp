@@ -51,6 +51,10 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
   const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
   Index k = std::max<Index>(st.rank_hint + margin, 8);
   if (max_rank > 0) k = std::min(k, max_rank + 1);
+  // Decide before growing: a block wider than the matrix has no orthonormal
+  // basis (LAPACK's orgqr rejects it, and its message went to stdout, where
+  // it broke `--json` on a 240 x 60 matrix whose rank hint reached 60).
+  if (4 * k >= p) return false;
   if (st.V.rows() != n || st.V.cols() != k) grow_block(st.V, n, k, st.seed++);
   Matrix<T> y, q, b, w, rot;
   Vector<T> sv;
@@ -81,6 +85,7 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
     if (keep == k && (max_rank == 0 || k <= max_rank)) {
       // every Ritz value is above tau: more columns, and start over
       k = max_rank > 0 ? std::min(2 * k, max_rank + 1) : 2 * k;
+      if (4 * k >= p) return false;
       st.V = w;
       grow_block(st.V, n, k, st.seed++);
       have_previous = false;

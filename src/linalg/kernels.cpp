@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include <string>
+
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
@@ -69,6 +71,11 @@ void householder_orthonormalize(Matrix<T>& y) {
   const auto m = static_cast<lapack_int>(y.rows());
   const auto n = static_cast<lapack_int>(y.cols());
   if (n == 0) return;
+  // More columns than rows has no orthonormal basis; LAPACK would print
+  // "illegal value" to stdout and return garbage.
+  if (m < n)
+    throw InvalidArgument("orthonormalize: " + std::to_string(n) + " columns of length " + std::to_string(m) +
+                          " cannot be orthonormal");
   std::vector<T> tau(static_cast<std::size_t>(n));
   geqrf(m, n, y.data(), m, tau.data());
   orgqr(m, n, y.data(), m, tau.data());

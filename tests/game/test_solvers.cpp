@@ -276,3 +276,29 @@ TEST(GameSolvers, ProgressIsReportedAndInterruptStops) {
 }
 
 }  // namespace
+
+// Regression: with a rank hint near the number of columns, the warm-started
+// SVT used to grow its block past n columns before deciding a full SVD was
+// cheaper; LAPACK's orgqr rejected the n x k block and printed to stdout,
+// which corrupted `lowrank complete --json` on a 240 x 60 GAME problem.
+// The SVT must fall back cleanly and equal the exact thresholding.
+#include "game/detail.hpp"
+
+namespace {
+TEST(GameSvt, RankHintBeyondTheColumnsFallsBackToTheExactSvd) {
+  Matrix<double> a = Matrix<double>::Random(200, 60);
+  lowrank::GameOptions opt;  // Auto: the subspace path for min(g, n) = 60 > 48
+  lowrank::game_detail::SvtState<double> st;
+  st.rank_hint = 60;
+  const double tau = 0.5;
+  for (int call = 0; call < 2; ++call) {
+    const auto out = lowrank::game_detail::svt<double>(a, tau, 0, opt, st, 1e-10);
+    Eigen::JacobiSVD<Matrix<double>> ref(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    Matrix<double> want = Matrix<double>::Zero(200, 60);
+    for (Index i = 0; i < ref.singularValues().size(); ++i)
+      if (ref.singularValues()(i) > tau)
+        want += (ref.singularValues()(i) - tau) * ref.matrixU().col(i) * ref.matrixV().col(i).transpose();
+    EXPECT_LT((out.dense(200, 60) - want).norm(), 1e-9 * want.norm()) << "call " << call;
+  }
+}
+}  // namespace

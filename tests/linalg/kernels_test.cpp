@@ -95,6 +95,12 @@ TYPED_TEST(KernelTest, OrthonormalizeRankDeficientStillOrthonormal) {
   EXPECT_LE(test::orthonormality_error(y), test::tol<T>(1e-14, 2e-6));
 }
 
+TYPED_TEST(KernelTest, HouseholderRefusesMoreColumnsThanRows) {
+  // LAPACK would print "illegal value" to stdout and leave garbage.
+  Matrix<TypeParam> wide = Matrix<TypeParam>::Random(3, 5);
+  EXPECT_THROW(detail::householder_orthonormalize(wide), InvalidArgument);
+}
+
 TYPED_TEST(KernelTest, GesddThinAndValuesOnly) {
   using T = TypeParam;
   MatrixXd g(7, 4);
