@@ -35,7 +35,9 @@ struct CompleteFlags {
   std::string method = "soft-impute";
   std::optional<double> lambda;
   int lambda_path = 0;
-  double min_ratio = 1e-3;
+  // unset: 1e-3 for soft-impute, 0.02 for GAME (GameRunInput's default)
+  std::optional<double> min_ratio;
+  std::string cv_scaling = "sqrt";
   int cv = 0;
   std::optional<Index> rank;
   bool scale = false;
@@ -150,7 +152,7 @@ Fit fit_soft_impute(const CompleteFlags& f, const ObservedEntries<double>& train
   }
   const int count = f.lambda_path > 0 ? f.lambda_path : 20;
   const double lmax = lambda_max(train, base.scaling);
-  const std::vector<double> grid = log_lambda_grid(lmax, count, f.min_ratio);
+  const std::vector<double> grid = log_lambda_grid(lmax, count, f.min_ratio.value_or(1e-3));
   PathFitFunction<double> fn = [&base](const ObservedEntries<double>& data, double lambda,
                                        const CompletionModel<double>* warm) {
     SoftImputeOptions o = base;
@@ -163,6 +165,7 @@ Fit fit_soft_impute(const CompleteFlags& f, const ObservedEntries<double>& train
     CrossValidationOptions cvo;
     cvo.folds = folds;
     cvo.seed = f.seed;
+    cvo.lambda_scaling = parse_cv_lambda_scaling(f.cv_scaling);
     cvo.progress = progress;
     fit.cv = cross_validate(train, grid, fn, cvo);
     final_grid.assign(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(fit.cv->best_index) + 1);
@@ -211,7 +214,8 @@ Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& p
   in.test = data.has_test ? &data.test : nullptr;
   in.lambda = f.lambda;
   in.lambda_path = f.lambda_path;
-  in.min_ratio = f.min_ratio;
+  if (f.min_ratio) in.min_ratio = *f.min_ratio;
+  in.cv_scaling = parse_cv_lambda_scaling(f.cv_scaling);
   in.cv = f.cv;
   in.rank = f.rank;
   in.seed = f.seed;
@@ -382,7 +386,10 @@ void run_complete(const CompleteFlags& f) {
                    {"seed", f.seed}};
   if (test_m) j["test"] = metrics_json(*test_m);
   if (data.unseen_test) j["test_unseen_skipped"] = data.unseen_test;
-  if (fit.cv) j["cv_best_lambda"] = fit.cv->best_lambda;
+  if (fit.cv) {
+    j["cv_best_lambda"] = fit.cv->best_lambda;
+    j["cv_scaling"] = f.cv_scaling;  // how the folds saw the lambdas (sqrt: lambda * sqrt(fold share))
+  }
   if (!fit.game.is_null()) j["game"] = fit.game;
   if (!f.out.empty()) {
     const ObservedMeans means = observed_means(data.train);
@@ -526,10 +533,14 @@ void register_complete(CLI::App& app) {
                   "Regularisation: nuclear-norm weight (soft-impute), L2 weight (als), l1 weight (rpca)");
   cmd->add_option("--lambda-path", f->lambda_path, "Soft-impute: number of lambdas on the log grid from lambda_max")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--min-ratio", f->min_ratio, "Smallest lambda of the path as a fraction of lambda_max")
+  cmd->add_option("--min-ratio", f->min_ratio, "Smallest lambda of the path as a fraction of lambda_max (default 1e-3; GAME 0.02)")
       ->check(CLI::Range(1e-12, 0.999999));
   cmd->add_option("--cv", f->cv, "k-fold cross-validation over the lambda path (default 5 when no --lambda)")
       ->check(CLI::Range(2, 100));
+  cmd->add_option("--cv-scaling", f->cv_scaling,
+                  "sqrt (default): fold fits use lambda * sqrt(fold entries / entries), so the CV lambda suits the "
+                  "refit on all entries; none: the grid's lambda as is")
+      ->check(CLI::IsMember({"sqrt", "none"}));
   cmd->add_option("--rank", f->rank, "Rank cap (soft-impute, default min(m, n, 50)) or rank (als, default 10)");
   cmd->add_flag("--scale", f->scale, "Soft-impute: centre and scale rows and columns first (biScale)");
   cmd->add_flag("--center", f->center, "Soft-impute: centre rows and columns first (no scaling)");

@@ -100,6 +100,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   po.min_ratio = in.min_ratio;
   po.folds = in.lambda ? 0 : (in.cv > 0 ? in.cv : (in.lambda_path > 0 ? 0 : 5));
   po.seed = in.seed;
+  po.lambda_scaling = in.cv_scaling;
   po.progress = in.progress;
   GameOptions& go = po.game;
   go.variant = parse_game_variant(f.variant);

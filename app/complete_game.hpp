@@ -37,8 +37,13 @@ struct GameRunInput {
   const ObservedEntries<double>* test = nullptr;  ///< may be null
   std::optional<double> lambda;
   int lambda_path = 0;
+  /// GAME's grid stops at 0.02 lambda_max by default: below it the group
+  /// blocks are near full rank (slow fits that CV never picks), and a grid
+  /// spread over 1000x put neighbouring lambdas 2.2x apart, too coarse to
+  /// find GAME's minimum.
   double min_ratio = 0.02;
   int cv = 0;
+  CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
   std::optional<Index> rank;
   std::uint64_t seed = 0;
   int max_iterations = 0;

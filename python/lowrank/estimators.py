@@ -210,6 +210,10 @@ class SoftImpute(_CompletionBase):
         Rank cap; None is min(m, n, 50) (the CLI's default).
     cv : int
         Folds of the cross-validation (0: no CV, the path runs to its end).
+    cv_scaling : "sqrt" | "none"
+        "sqrt" (default): each fold fits at lambda * sqrt(fold entries /
+        entries), so the chosen lambda suits the refit on all entries (the
+        CLI's --cv-scaling); "none": the grid's lambda as is.
     variant : "als" | "svd"
     scaling : "none" | "center" | "scale"  (biScale before fitting)
     verbose : bool
@@ -231,8 +235,8 @@ class SoftImpute(_CompletionBase):
     _desc = "soft-impute"
 
     def __init__(self, lam=None, max_rank=None, cv=5, n_lambdas=20, min_ratio=1e-3, variant="als",
-                 scaling="none", debias=False, tol=1e-5, max_iter=100, patience=3, seed=0, threads=0,
-                 verbose=False, callback=None):
+                 scaling="none", debias=False, tol=1e-5, max_iter=100, patience=3, cv_scaling="sqrt", seed=0,
+                 threads=0, verbose=False, callback=None):
         self.lam = lam
         self.max_rank = max_rank
         self.cv = cv
@@ -244,6 +248,7 @@ class SoftImpute(_CompletionBase):
         self.tol = tol
         self.max_iter = max_iter
         self.patience = patience
+        self.cv_scaling = cv_scaling
         self.seed = seed
         self.threads = threads
         self.verbose = verbose
@@ -259,6 +264,7 @@ class SoftImpute(_CompletionBase):
         _check_real("min_ratio", self.min_ratio, 0, strict=True)
         _check_choice("variant", self.variant, ("als", "svd"))
         _check_choice("scaling", self.scaling, ("none", "center", "scale"))
+        _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_real("tol", self.tol, 0)
         _check_int("max_iter", self.max_iter, 1)
         _check_int("seed", self.seed, 0)
@@ -275,8 +281,8 @@ class SoftImpute(_CompletionBase):
             max_rank = int(min(e.shape))
         opts = dict(lam=self.lam, max_rank=max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
                     min_ratio=self.min_ratio, variant=self.variant, scaling=self.scaling, debias=self.debias,
-                    tol=self.tol, max_iter=self.max_iter, patience=self.patience, seed=self.seed,
-                    threads=self.threads)
+                    tol=self.tol, max_iter=self.max_iter, patience=self.patience, cv_scaling=self.cv_scaling,
+                    seed=self.seed, threads=self.threads)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.complete(*e.args(), "soft-impute", opts, progress.active())
@@ -445,7 +451,7 @@ class GAME(_CompletionBase):
         Or a dict {name: row indices}, or a list of row-index arrays.
     lam : float or None
         None: lambda path with ``cv``-fold CV (the CLI's default, 10 lambdas
-        down to 0.02 lambda_max).
+        down to 0.02 lambda_max); cv_scaling as for SoftImpute.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : remove row and column means first (default True)
@@ -460,7 +466,8 @@ class GAME(_CompletionBase):
 
     def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
                  variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
-                 center=True, max_rank=0, tol=1e-4, max_iter=1000, seed=0, verbose=False, callback=None):
+                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", seed=0, verbose=False,
+                 callback=None):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins
@@ -476,6 +483,7 @@ class GAME(_CompletionBase):
         self.max_rank = max_rank
         self.tol = tol
         self.max_iter = max_iter
+        self.cv_scaling = cv_scaling
         self.seed = seed
         self.verbose = verbose
         self.callback = callback
@@ -536,13 +544,14 @@ class GAME(_CompletionBase):
         _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
         _check_int("max_rank", self.max_rank, 0)
+        _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_int("seed", self.seed, 0)
         e = self._entries(X)
         gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
         opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
                     variant=self.variant, solver=self.solver, weights=self.weights,
                     global_group=bool(self.global_group), center=bool(self.center), max_rank=self.max_rank,
-                    tol=self.tol, max_iter=self.max_iter, seed=self.seed)
+                    tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, seed=self.seed)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.game(*e.args(), gnames, [g.tolist() for g in grows], opts, progress.active())

@@ -168,6 +168,7 @@ struct SoftImputeConfig {
   double min_ratio = 1e-3;
   int folds = 5;
   int patience = 3;
+  CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
 };
 
 SoftImputeConfig soft_impute_config(Options& o, Index rows, Index cols) {
@@ -194,6 +195,7 @@ SoftImputeConfig soft_impute_config(Options& o, Index rows, Index cols) {
   c.min_ratio = o.get<double>("min_ratio", c.min_ratio);
   c.folds = o.get<int>("cv", c.folds);
   c.patience = o.get<int>("patience", c.patience);
+  c.cv_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
   return c;
 }
 
@@ -221,6 +223,7 @@ Fit<T> fit_soft_impute(const ObservedEntries<T>& data, const SoftImputeConfig& c
     cvo.folds = c.folds;
     cvo.seed = base.seed;
     cvo.patience = c.patience;
+    cvo.lambda_scaling = c.cv_scaling;
     cvo.progress = progress;
     fit.cv = cross_validate(data, grid, fn, cvo);
     final_grid.assign(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(fit.cv->best_index) + 1);

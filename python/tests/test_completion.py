@@ -222,3 +222,20 @@ def test_gil_is_released_during_fit():
     total = time.perf_counter() - t0
     # With the GIL held for the whole fit the loop could not tick at all.
     assert total < 0.2 or len(ticks) > 0.3 * total / 0.01, (len(ticks), total)
+
+
+def test_cv_scaling_moves_the_chosen_lambda_up_and_is_validated():
+    # Two folds see half the entries each; with "sqrt" they fit at
+    # lambda / sqrt(2) (about), so CV settles on a larger grid lambda.
+    rng = np.random.default_rng(4)
+    truth = rng.uniform(-1, 1, (60, 3)) @ rng.uniform(-1, 1, (3, 50))
+    x = truth + rng.normal(size=truth.shape)
+    x[rng.random(x.shape) < 0.5] = np.nan
+    kw = dict(cv=2, n_lambdas=20, min_ratio=0.05, max_rank=25, tol=1e-6, max_iter=1000, patience=0)
+    plain = lowrank.SoftImpute(cv_scaling="none", **kw).fit(x)
+    scaled = lowrank.SoftImpute(**kw).fit(x)
+    assert scaled.best_index_ < plain.best_index_
+    assert scaled.lambda_ > 1.2 * plain.lambda_
+    np.testing.assert_allclose(scaled.cv_results_["param_lam"], plain.cv_results_["param_lam"])
+    with pytest.raises(ValueError, match="cv_scaling"):
+        lowrank.SoftImpute(cv_scaling="linear").fit(x)

@@ -26,6 +26,17 @@ std::vector<double> log_lambda_grid(double lambda_max, int count, double min_rat
   return out;
 }
 
+double cv_lambda_factor(CvLambdaScaling scaling, std::size_t fold_entries, std::size_t all_entries) {
+  if (scaling == CvLambdaScaling::None || all_entries == 0) return 1.0;
+  return std::sqrt(static_cast<double>(fold_entries) / static_cast<double>(all_entries));
+}
+
+CvLambdaScaling parse_cv_lambda_scaling(std::string_view name) {
+  if (name == "sqrt") return CvLambdaScaling::SqrtEntries;
+  if (name == "none") return CvLambdaScaling::None;
+  throw InvalidArgument("CV lambda scaling must be 'sqrt' or 'none', got '" + std::string(name) + "'");
+}
+
 namespace {
 
 void check_grid(const std::vector<double>& lambdas) {
@@ -103,12 +114,13 @@ CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const st
   for (std::size_t f = 0; f < folds.size() && out.status != Status::Interrupted; ++f) {
     const ObservedEntries<T> train = data.subset(folds[f].train);
     const ObservedEntries<T> test = data.subset(folds[f].test);
+    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
     const CompletionModel<T>* warm = nullptr;
     CompletionModel<T> last;
     double best = std::numeric_limits<double>::infinity();
     int worse = 0;
     for (std::size_t l = 0; l < L; ++l) {
-      CompletionResult<T> r = fit(train, lambdas[l], warm);
+      CompletionResult<T> r = fit(train, lambdas[l] * factor, warm);
       const ErrorMetrics m = evaluate(r.model, test);
       rmse[f][l] = m.rmse;
       mae[f][l] = m.mae;

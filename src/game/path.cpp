@@ -150,10 +150,13 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       std::optional<BiScale<T>> c;
       if (options.center) c = fit_centering(tr_raw);
       const ObservedEntries<T> tr = c ? c->transform(tr_raw) : tr_raw;
+      std::vector<double> fold_grid = out.grid;
+      const double factor = cv_lambda_factor(options.lambda_scaling, tr.nnz(), entries.nnz());
+      for (double& l : fold_grid) l *= factor;
       double best = std::numeric_limits<double>::infinity();
       int rising = 0;
       bool fitted = false;
-      run_path<T>(tr, groups, out.grid, L, o, false, out.fits, out.status, [&](std::size_t i, const GameResult<T>& r) {
+      run_path<T>(tr, groups, fold_grid, L, o, false, out.fits, out.status, [&](std::size_t i, const GameResult<T>& r) {
         const ErrorMetrics m = score(r.estimate, c, va);
         rmse[i].push_back(m.rmse);
         mae[i].push_back(m.mae);

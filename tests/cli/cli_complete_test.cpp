@@ -74,6 +74,7 @@ TEST(CliComplete, SoftImputeCvRecoversPlantedMissingCells) {
   EXPECT_EQ(j["rows"], 40);
   EXPECT_EQ(j["cols"], 30);
   EXPECT_TRUE(j.contains("cv_best_lambda"));
+  EXPECT_EQ(j["cv_scaling"], "sqrt");
   const auto completed = read_csv_values(tmp / "model/completed.csv");
   ASSERT_EQ(completed.size(), 40u);
   double se = 0, ss = 0;
@@ -219,6 +220,7 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda -1").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --rank 31").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --method als --rank 0").exit_code, 2);
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-scaling linear").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --method als --rank 2 --als-init svd").exit_code, 2);
   ASSERT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --out " + tmp / "m").exit_code, 0);
   write_file(tmp / "pairs.tsv", "r1\tsp1\n");

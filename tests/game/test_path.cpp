@@ -107,6 +107,34 @@ TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
   EXPECT_DOUBLE_EQ(fit.grid.front(), fit.lambda_max);
 }
 
+// The folds fit at lambda * sqrt(fold share) (CvLambdaScaling): with two
+// folds each sees half the entries, so the scaled CV moves to larger
+// lambdas than the plain one, and the refit uses the grid's lambda.
+TEST(GamePath, ScaledCrossValidationChoosesLargerLambdasThanPlain) {
+  int moved = 0;
+  for (std::uint64_t seed = 11; seed <= 13; ++seed) {
+    const auto pr = planted(72, 24, 0.5, 1.0, 0.0, seed);
+    GamePathOptions po;
+    po.lambdas = 12;
+    po.min_ratio = 0.05;
+    po.folds = 2;
+    po.patience = 0;
+    po.game.tolerance = 1e-4;  // the CLI's default
+    po.lambda_scaling = lowrank::CvLambdaScaling::None;
+    const auto plain = lowrank::fit_game_path(pr.entries, pr.groups, po);
+    po.lambda_scaling = lowrank::CvLambdaScaling::SqrtEntries;
+    const auto scaled = lowrank::fit_game_path(pr.entries, pr.groups, po);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ASSERT_EQ(plain.grid, scaled.grid);
+    EXPECT_LE(scaled.best_index, plain.best_index);  // larger index = smaller lambda
+    moved += scaled.best_index < plain.best_index;
+    EXPECT_DOUBLE_EQ(scaled.result.lambda, scaled.grid[scaled.best_index]);
+    // same folds, other lambdas: the validation errors differ below the top
+    EXPECT_NE(plain.cv[3].mean_rmse, scaled.cv[3].mean_rmse);
+  }
+  EXPECT_GE(moved, 2);
+}
+
 TEST(GamePath, GroupErrorsCountEachEntryInEveryGroupOfItsRow) {
   const auto pr = planted(30, 12, 0.7, 0.1, 0.0, 4);
   GamePathOptions po;

@@ -40,6 +40,9 @@ struct GamePathOptions {
   /// Stop a fold's path once its validation RMSE has risen this many
   /// consecutive lambdas past its minimum (0 = whole grid).
   int patience = 2;
+  /// Fold fits run at lambda * sqrt(fold entries / entries) by default
+  /// (completion/path.hpp, CvLambdaScaling).
+  CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
   /// Options of every fit (lambda is overwritten). final_check is applied to
   /// the final refit only; CV fits skip it.
   GameOptions game;
