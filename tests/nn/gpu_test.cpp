@@ -106,7 +106,10 @@ const Parameterization kAll[] = {Parameterization::Dense, Parameterization::LowR
                                  Parameterization::GaLore};
 
 TEST(GpuEngine, HostEmulationMatchesCpuForEveryParameterization) {
-  for (auto kind : kAll) expect_device_matches_cpu(kind, GpuBackend::HostEmulation, 2e-5);
+  // float32, same kernels but a different summation order: SLTrain's first-layer
+  // S gradient (gathered from a dense dW after two layers of backward) sits at
+  // 2.1e-5 in the unity build, so 5e-5; a wrong formula is off by O(1).
+  for (auto kind : kAll) expect_device_matches_cpu(kind, GpuBackend::HostEmulation, 5e-5);
 }
 
 TEST(GpuEngine, CudaMatchesCpuForEveryParameterization) {
