@@ -282,15 +282,19 @@ def sin_theta(V1, V2):
 
 def write_merged(rows, path, key):
     """Write `rows` to the CSV at `path`, keeping the rows of an existing file
-    whose `key` value (dataset, scenario, holdout) this run did not produce, so
+    whose `key` value (dataset, scenario, holdout; or a list of columns, e.g.
+    scenario and seed) this run did not produce, so
     a run over a subset (e.g. --datasets bci) adds to earlier results instead
     of replacing them."""
     import pandas as pd
     new = pd.DataFrame(rows)
+    keys = [key] if isinstance(key, str) else list(key)
     if os.path.exists(path) and len(new):
         old = pd.read_csv(path)
-        if key in old.columns:
-            new = pd.concat([old[~old[key].isin(new[key].unique())], new], ignore_index=True)
+        if all(k in old.columns for k in keys):
+            done = set(map(tuple, new[keys].astype(str).to_numpy()))
+            kept = ~old[keys].astype(str).apply(tuple, axis=1).isin(done)
+            new = pd.concat([old[kept], new], ignore_index=True)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     new.to_csv(path, index=False)
 

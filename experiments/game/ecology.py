@@ -82,8 +82,8 @@ def main():
                 C.log(f"{name} seed {seed} {meth:13s} test RMSE {r:.4f}")
             # write as we go so a cut-off run keeps what it did
             os.makedirs(a.out, exist_ok=True)
-            C.write_merged(rows, os.path.join(a.out, "ecology_runs.csv"), "dataset")
-            C.write_merged(grows, os.path.join(a.out, "ecology_groups.csv"), "dataset")
+            C.write_merged(rows, os.path.join(a.out, "ecology_runs.csv"), ["dataset", "seed", "method"])
+            C.write_merged(grows, os.path.join(a.out, "ecology_groups.csv"), ["dataset", "seed", "method"])
     df = pd.DataFrame(rows)
     print("test RMSE (log1p scale), mean ± sd over seeds")
     for name in df.dataset.unique():

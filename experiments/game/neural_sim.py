@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--cv", type=int, default=3)
-    ap.add_argument("--path", type=int, default=8)
+    ap.add_argument("--path", type=int, default=12)
     ap.add_argument("--methods", default="game,soft-impute,per-group-si,side-info,knn,iterative,column-mean")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/game"))
     a = ap.parse_args()

@@ -82,16 +82,17 @@ def main():
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--sigma", type=float, default=1.0)
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed .. seeds-1 (adds to the CSVs)")
     ap.add_argument("--scenarios", default="uniform,structured,block")
     ap.add_argument("--methods", default="game,soft-impute,per-group-si,side-info,knn,iterative,column-mean")
     ap.add_argument("--cv", type=int, default=3)
-    ap.add_argument("--path", type=int, default=8)
+    ap.add_argument("--path", type=int, default=12)
     ap.add_argument("--game-lambda", type=float, default=None, help="fixed GAME lambda (default: CV per fit)")
     ap.add_argument("--si-lambda", type=float, default=None, help="fixed soft-impute lambda (default: CV per fit)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/game"))
     a = ap.parse_args()
     rows, grows = [], []
-    for seed in range(a.seeds):
+    for seed in range(a.first_seed, a.seeds):
         rng = np.random.default_rng(seed)
         M, X, A = simulate(a.m, a.n, a.sigma, rng)
         Mc = centred(M)
@@ -146,8 +147,8 @@ def main():
                 C.log(f"{kind} seed {seed} {meth:13s} RMSE {r:.4f} (vs M {rm:.4f}) sin {rec['mean_sin_theta']:.3f}"
                       + (f" cli-sin {rec['cli_subspace_mean_sin_theta']:.3f}" if meth == "game" else ""))
             os.makedirs(a.out, exist_ok=True)
-            C.write_merged(rows, os.path.join(a.out, "synthetic_runs.csv"), "scenario")
-            C.write_merged(grows, os.path.join(a.out, "synthetic_groups.csv"), "scenario")
+            C.write_merged(rows, os.path.join(a.out, "synthetic_runs.csv"), ["scenario", "seed", "method"])
+            C.write_merged(grows, os.path.join(a.out, "synthetic_groups.csv"), ["scenario", "seed", "method"])
     df = pd.DataFrame(rows)
     print(f"m={a.m} n={a.n} sigma={a.sigma} seeds={a.seeds}")
     for kind in df.scenario.unique():
