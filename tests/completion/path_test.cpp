@@ -26,6 +26,15 @@ ObservedEntries<double> planted(int m, int n, double keep) {
   return e;
 }
 
+// The path's fit function: soft-impute with `base` at the path's lambda.
+PathFitFunction<double> soft_impute_at(const SoftImputeOptions& base) {
+  return [base](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>* w) {
+    SoftImputeOptions o = base;
+    o.lambda = lambda;
+    return soft_impute(d, o, w);
+  };
+}
+
 TEST(LambdaGrid, IsLogSpacedAndDecreasing) {
   const auto g = log_lambda_grid(10.0, 5, 1e-2);
   ASSERT_EQ(g.size(), 5u);
@@ -43,11 +52,7 @@ TEST(LambdaPath, StartsAtZeroAndRankGrowsAsLambdaShrinks) {
   base.max_rank = 12;
   base.tolerance = 1e-9;
   base.max_iterations = 500;
-  PathFitFunction<double> fit = [&](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>* w) {
-    SoftImputeOptions o = base;
-    o.lambda = lambda;
-    return soft_impute(d, o, w);
-  };
+  const PathFitFunction<double> fit = soft_impute_at(base);
   const double lmax = lambda_max(e);
   const auto path = fit_path(e, log_lambda_grid(lmax, 8, 0.05), fit, true);
   ASSERT_EQ(path.points.size(), 8u);
@@ -79,11 +84,7 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
   base.max_rank = 10;
   base.tolerance = 1e-6;
   base.max_iterations = 300;
-  PathFitFunction<double> fit = [&](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>* w) {
-    SoftImputeOptions o = base;
-    o.lambda = lambda;
-    return soft_impute(d, o, w);
-  };
+  const PathFitFunction<double> fit = soft_impute_at(base);
   const auto grid = log_lambda_grid(lambda_max(e), 12, 1e-3);
   CrossValidationOptions cvo;
   cvo.folds = 4;
@@ -97,7 +98,9 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
   EXPECT_LT(cv.table[cv.best_index].mean_rmse, cv.table.front().mean_rmse);
   EXPECT_LE(cv.table[cv.best_index].mean_rmse, cv.table.back().mean_rmse);
   for (const auto& row : cv.table) EXPECT_EQ(row.folds, 4);
-  EXPECT_THROW(cross_validate(e, grid, fit, CrossValidationOptions{.folds = 1}), InvalidArgument);
+  CrossValidationOptions one_fold;
+  one_fold.folds = 1;
+  EXPECT_THROW(cross_validate(e, grid, fit, one_fold), InvalidArgument);
   EXPECT_THROW(cross_validate(e, std::vector<double>{1.0, 2.0}, fit, cvo), InvalidArgument);
 }
 
@@ -168,11 +171,7 @@ TEST(CrossValidation, SqrtScalingLandsNearerTheOracleLambda) {
     base.max_rank = 25;
     base.tolerance = 1e-6;
     base.max_iterations = 1000;
-    PathFitFunction<double> fit = [&](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>* w) {
-      SoftImputeOptions o = base;
-      o.lambda = lambda;
-      return soft_impute(d, o, w);
-    };
+    const PathFitFunction<double> fit = soft_impute_at(base);
     // ratio 0.05^(1/19) = 0.85 per step; halving the data should move the
     // folds' best lambda by about sqrt(2), two steps
     const auto grid = log_lambda_grid(lambda_max(e), 20, 0.05);
