@@ -19,6 +19,19 @@ step() { printf '\n== %s\n' "$*" >&2; }
 
 # Both builds are unity builds (LOWRANK_UNITY, CMakeLists.txt): half the
 # compile time of a clean clone.
+# Debian's OpenBLAS picks its kernels from the CPUID model; on a VM that
+# reports a generic "Intel(R) Xeon(R) Processor" it falls back to the old
+# Prescott kernels, whose dsymv reads past the end of the matrix (a SEGV
+# under ASan, seen 2026-12-03) and which ignore AVX2. Where the CPU has AVX2,
+# name the Haswell kernels instead; an OPENBLAS_CORETYPE already set wins.
+pin_openblas_core() {
+  [[ -n "${OPENBLAS_CORETYPE:-}" ]] && return 0
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && OPENBLAS_VERBOSE=2 "$1" --version 2>&1 | grep -q "Core: Prescott"; then
+    export OPENBLAS_CORETYPE=Haswell
+    step "OpenBLAS would use its Prescott kernels on this AVX2 CPU: OPENBLAS_CORETYPE=Haswell"
+  fi
+}
+
 # The tests (and the CLI that test_cli drives) under ASan + UBSan. -O1 without
 # full debug info (line tables only, for readable reports) compiles in about
 # half the time of RelWithDebInfo's -O2 -g and the tests still run in seconds;
@@ -28,6 +41,7 @@ sanitize_pass() {
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWRANK_SANITIZE=ON -DLOWRANK_BENCH=OFF -DLOWRANK_UNITY=ON \
         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
   cmake --build build-asan -j "$jobs"
+  pin_openblas_core build-asan/lowrank
   # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
@@ -70,6 +84,7 @@ bench=ON
 step "configuring and building (Release) in build/"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWRANK_UNITY=ON -DLOWRANK_BENCH=$bench >/dev/null
 cmake --build build -j "$jobs"
+pin_openblas_core build/lowrank
 
 case "$mode" in
   demo)
