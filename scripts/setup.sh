@@ -26,7 +26,9 @@ step() { printf '\n== %s\n' "$*" >&2; }
 # name the Haswell kernels instead; an OPENBLAS_CORETYPE already set wins.
 pin_openblas_core() {
   [[ -n "${OPENBLAS_CORETYPE:-}" ]] && return 0
-  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && OPENBLAS_VERBOSE=2 "$1" --version 2>&1 | grep -q "Core: Prescott"; then
+  local core
+  core=$(OPENBLAS_VERBOSE=2 "$1" --version 2>&1 || true)
+  if grep -qw avx2 /proc/cpuinfo 2>/dev/null && [[ "$core" == *"Core: Prescott"* ]]; then
     export OPENBLAS_CORETYPE=Haswell
     step "OpenBLAS would use its Prescott kernels on this AVX2 CPU: OPENBLAS_CORETYPE=Haswell"
   fi
