@@ -104,12 +104,6 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
   EXPECT_THROW(cross_validate(e, std::vector<double>{1.0, 2.0}, fit, cvo), InvalidArgument);
 }
 
-}  // namespace
-}  // namespace lowrank
-
-namespace lowrank {
-namespace {
-
 TEST(CrossValidation, FoldFitsSeeTheGridScaledBySqrtOfTheirShare) {
   const auto e = planted(30, 20, 0.6);
   const auto grid = log_lambda_grid(lambda_max(e), 4, 0.1);

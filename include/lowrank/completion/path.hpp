@@ -60,7 +60,7 @@ PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>
 /// How a fold's fits see the grid's lambdas. The penalised losses here sum
 /// over the observed entries, so one lambda regularises a fold's (k-1)/k of
 /// the entries harder than all of them, and plain CV picks a lambda that is
-/// too small for the final refit (on MovieLens-style synthetic data, 3 folds:
+/// too small for the final refit (on GAME's synthetic design, 3 folds:
 /// the folds' best lambda was 0.78x the full data's, for soft-impute and
 /// GAME alike). The noise a nuclear-norm threshold has to clear,
 /// ||P_Omega(E)||_2, grows like the square root of the number of entries
