@@ -164,7 +164,13 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                 {"fits", fit.fits},
                 {"inner_sweeps", r.inner_sweeps},
                 {"path_seconds", fit.elapsed_s},
-                {"kkt", {{"computed", r.kkt.computed}, {"max", r.kkt.max()}}},
+                {"kkt",
+                 {{"computed", r.kkt.computed},
+                  {"max", r.kkt.max()},
+                  {"stationarity", r.kkt.stationarity},
+                  {"dual_feasibility", r.kkt.dual_feasibility},
+                  {"complementarity", r.kkt.complementarity},
+                  {"consensus", r.kkt.consensus}}},
                 {"unmatched_attribute_rows", rg.unmatched_attribute_rows},
                 {"groups", groups}};
 

@@ -95,8 +95,19 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     sc.block.resize(sc.a.size());
     Eigen::Map<Matrix<T>> a(sc.a.data(), gk, n), block(sc.block.data(), gk, n);
     Matrix<T>& lk = mult[k];
-    for (Index j = 0; j < n; ++j)
-      for (Index i = 0; i < gk; ++i) a(i, j) = r(rows[static_cast<std::size_t>(i)], j) + lk(i, j);
+    // A group of consecutive rows (the global one) is a plain block of r:
+    // vectorised array expressions instead of indexed loops.
+    const bool contiguous = gk > 0 && rows.back() - rows.front() + 1 == gk;
+    if (contiguous) {
+      a = r.middleRows(rows.front(), gk) + lk;
+    } else {
+      for (Index j = 0; j < n; ++j) {
+        const T* rj = r.col(j).data();
+        const T* lj = lk.col(j).data();
+        T* aj = a.col(j).data();
+        for (Index i = 0; i < gk; ++i) aj[i] = rj[rows[static_cast<std::size_t>(i)]] + lj[i];
+      }
+    }
     factors[k] = svt<T>(a, o.lambda * g.weights[k], g.max_rank[k], o, st[k], svt_tolerance(tol));
     const LowRank<T>& f = factors[k];
     if (f.S.size() == 0) {
@@ -105,15 +116,42 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
       sc.us.noalias() = f.U * f.S.asDiagonal();
       block.noalias() = sc.us * f.V.transpose();
     }
-    // L_k = A_k - SVT(A_k), and the group's rows of r become SVT(A_k).
+    // L_k = A_k - SVT(A_k), and the group's rows of r become SVT(A_k). The
+    // step's length is ||L_new - L_old|| = ||r_old[G_k] - SVT(A_k)||.
     double moved2 = 0;
-    for (Index j = 0; j < n; ++j)
-      for (Index i = 0; i < gk; ++i) {
-        const T l_new = a(i, j) - block(i, j);
-        moved2 += static_cast<double>((l_new - lk(i, j)) * (l_new - lk(i, j)));
-        lk(i, j) = l_new;
-        r(rows[static_cast<std::size_t>(i)], j) = block(i, j);
+    if (contiguous) {
+      auto rk = r.middleRows(rows.front(), gk);
+      moved2 = static_cast<double>((rk - block).squaredNorm());
+      lk = a - block;
+      rk = block;
+      return moved2;
+    }
+    for (Index j = 0; j < n; ++j) {
+      T* rj = r.col(j).data();
+      T* lj = lk.col(j).data();
+      const T* aj = a.col(j).data();
+      const T* bj = block.col(j).data();
+      // two partial sums: one long chain of dependent adds was the loop's cost
+      double s0 = 0, s1 = 0;
+      Index i = 0;
+      for (; i + 1 < gk; i += 2) {
+        const std::size_t i0 = static_cast<std::size_t>(i), i1 = i0 + 1;
+        const double d0 = static_cast<double>(rj[rows[i0]] - bj[i]), d1 = static_cast<double>(rj[rows[i1]] - bj[i + 1]);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        lj[i] = aj[i] - bj[i];
+        lj[i + 1] = aj[i + 1] - bj[i + 1];
+        rj[rows[i0]] = bj[i];
+        rj[rows[i1]] = bj[i + 1];
       }
+      if (i < gk) {
+        const double d0 = static_cast<double>(rj[rows[static_cast<std::size_t>(i)]] - bj[i]);
+        s0 += d0 * d0;
+        lj[i] = aj[i] - bj[i];
+        rj[rows[static_cast<std::size_t>(i)]] = bj[i];
+      }
+      moved2 += s0 + s1;
+    }
     return moved2;
   };
   // A sweep ends the prox when r moved by at most tol * ||V|| from the sweep's
@@ -205,11 +243,14 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   res.iterations = it;
   res.rho = 0.0;
   if (res.status == Status::Success && it > 0) {
-    // The early sweeps were loose; finish the last prox to inner_tolerance so
-    // the reported group factors (and ranks) are those of the estimate.
+    // The last prox was solved to 0.1 x the previous outer change; finish it
+    // to the solver's tolerance so the reported group factors (and ranks) are
+    // those of the estimate. Not tighter: at 0.1 x tolerance this took 36
+    // sweeps (a third of the fit) on MovieLens-100k at lambda 5 and moved the
+    // objective by 3e-5 relative, inside what the outer stop already allows.
     r = v;
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(r, g.members[k], mult[k], T(-1));
-    sweeps(std::max(o.inner_tolerance, 0.1 * o.tolerance),
+    sweeps(std::max(o.inner_tolerance, o.tolerance),
            std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min()));
     z = r;
   }

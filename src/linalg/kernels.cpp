@@ -56,6 +56,12 @@ lapack_int orgqr(lapack_int m, lapack_int n, float* a, lapack_int lda, const flo
 lapack_int orgqr(lapack_int m, lapack_int n, double* a, lapack_int lda, const double* tau) {
   return LAPACKE_dorgqr(LAPACK_COL_MAJOR, m, n, n, a, lda, tau);
 }
+lapack_int syevd_call(lapack_int n, float* a, float* w) {
+  return LAPACKE_ssyevd(LAPACK_COL_MAJOR, 'V', 'L', n, a, n, w);
+}
+lapack_int syevd_call(lapack_int n, double* a, double* w) {
+  return LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, a, n, w);
+}
 lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, float* a, float* s, float* u,
                       lapack_int ldu, float* vt, lapack_int ldvt) {
   return LAPACKE_sgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, m, s, u, ldu, vt, ldvt);
@@ -156,6 +162,55 @@ void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, 
     return;
   }
   v = vt.transpose();
+}
+
+template <class T>
+int symmetric_eigen(Matrix<T>& a, Vector<T>& w) {
+  const auto n = static_cast<lapack_int>(a.rows());
+  w.resize(n);
+  if (n == 0) return 0;
+  return syevd_call(n, a.data(), w.data());
+}
+
+template <class T>
+bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double min_sigma, Matrix<T>& u, Vector<T>& s,
+              Matrix<T>& v) {
+  const bool wide = a.rows() <= a.cols();
+  const Index p = std::min(a.rows(), a.cols());
+  if (p == 0 || !(min_sigma > 0)) return false;
+  Matrix<T> gram = Matrix<T>::Zero(p, p);
+  if (wide)
+    gram.template selfadjointView<Eigen::Lower>().rankUpdate(a);  // A A^T (syrk)
+  else
+    gram.template selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());  // A^T A
+  Vector<T> w;
+  if (symmetric_eigen(gram, w) != 0 || !w.allFinite()) return false;
+  const double top = static_cast<double>(w(p - 1));
+  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
+  if (!(top > 0) || eps * top / (min_sigma * min_sigma) > 1e-3 * std::sqrt(eps)) return false;
+  Index r = 0;
+  while (r < p && static_cast<double>(w(p - 1 - r)) >= min_sigma * min_sigma) ++r;
+  s.resize(r);
+  Matrix<T> side(p, r);  // eigenvectors of the short side, decreasing order
+  for (Index i = 0; i < r; ++i) {
+    s(i) = std::sqrt(w(p - 1 - i));
+    side.col(i) = gram.col(p - 1 - i);
+  }
+  // the long side's vectors: A^T u_i / sigma_i (or A v_i / sigma_i)
+  Matrix<T> other;
+  if (wide)
+    other.noalias() = a.transpose() * side;
+  else
+    other.noalias() = a * side;
+  for (Index i = 0; i < r; ++i) other.col(i) /= s(i);
+  if (wide) {
+    u = std::move(side);
+    v = std::move(other);
+  } else {
+    v = std::move(side);
+    u = std::move(other);
+  }
+  return true;
 }
 
 template <class T>
@@ -331,6 +386,8 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \
   template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
   template Vector<T> dense_singular_values<T>(const Matrix<T>&); \
+  template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&); \
+  template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

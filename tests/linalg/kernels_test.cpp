@@ -123,6 +123,48 @@ TYPED_TEST(KernelTest, GesddThinAndValuesOnly) {
   EXPECT_NE(detail::gesdd<T>(bad, s2, nullptr, nullptr), 0);
 }
 
+// The Gram route returns the planted triplets above its floor, wide and tall,
+// to the accuracy its bound promises, and refuses a floor too deep for it.
+TYPED_TEST(KernelTest, GramSvdRecoversTheTripletsAboveItsFloor) {
+  using T = TypeParam;
+  // values 10, 10 * 0.8, ..., then a planted tail far below the floor
+  VectorXd sv(12);
+  for (Index i = 0; i < 8; ++i) sv(i) = 10.0 * std::pow(0.8, static_cast<double>(i));
+  for (Index i = 8; i < 12; ++i) sv(i) = 1e-3 * static_cast<double>(12 - i);
+  const test::Planted p = test::planted(40, 300, sv, 11);
+  const double floor = 0.5 * sv(7);  // keeps the first 8 values
+  for (const bool wide : {true, false}) {
+    const Matrix<T> a = wide ? Matrix<T>(p.a.cast<T>()) : Matrix<T>(p.a.transpose().cast<T>());
+    Matrix<T> u, v;
+    Vector<T> s;
+    if constexpr (std::is_same_v<T, float>) {
+      // float's sqrt(eps) bound only admits floors near the top value
+      EXPECT_FALSE(detail::gram_svd<T>(a, floor, u, s, v));
+      ASSERT_TRUE(detail::gram_svd<T>(a, 9.0, u, s, v));
+      ASSERT_EQ(s.size(), 1);
+      EXPECT_NEAR(static_cast<double>(s(0)), 10.0, 1e-4);
+    } else {
+      ASSERT_TRUE(detail::gram_svd<T>(a, floor, u, s, v)) << wide;
+      ASSERT_EQ(s.size(), 8) << wide;
+      EXPECT_EQ(u.rows(), a.rows());
+      EXPECT_EQ(v.rows(), a.cols());
+      for (Index i = 0; i < 8; ++i) EXPECT_NEAR(s(i), sv(i), 1e-12 * sv(0)) << i;
+      EXPECT_LE((u.transpose() * u - MatrixXd::Identity(8, 8)).norm(), 1e-12);
+      EXPECT_LE((v.transpose() * v - MatrixXd::Identity(8, 8)).norm(), 1e-12);
+      // the rank-8 part of A: U_8 S_8 V_8^T of the planted factors
+      const MatrixXd top = p.u.leftCols(8) * sv.head(8).asDiagonal() * p.v.leftCols(8).transpose();
+      const MatrixXd want = wide ? top : MatrixXd(top.transpose());
+      EXPECT_LE((u * s.asDiagonal() * v.transpose() - want).norm() / want.norm(), 1e-12) << wide;
+      // 1e-5 when sigma_1 = 10 would carry relative error eps * 1e12: refused
+      EXPECT_FALSE(detail::gram_svd<T>(a, 1e-5, u, s, v));
+    }
+  }
+  Matrix<T> u, v;
+  Vector<T> s;
+  EXPECT_FALSE(detail::gram_svd<T>(Matrix<T>::Zero(5, 9), 1.0, u, s, v));  // no top value
+  EXPECT_FALSE(detail::gram_svd<T>(Matrix<T>(0, 4), 1.0, u, s, v));
+}
+
 TYPED_TEST(KernelTest, CsrTimesDenseMatchesEigenForAllTileWidths) {
   using T = TypeParam;
   // Tile width = 8 MB / (n sizeof(T)) columns: (2000, 37) is one tile,

@@ -64,6 +64,24 @@ void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, 
 template <class T>
 Vector<T> dense_singular_values(const Matrix<T>& a);
 
+/// Eigen-decomposition of a symmetric matrix (LAPACK syevd, lower triangle
+/// read): eigenvalues ascending in w, eigenvectors overwrite a. Returns
+/// LAPACK's info.
+template <class T>
+int symmetric_eigen(Matrix<T>& a, Vector<T>& w);
+
+/// The singular triplets of a (m x n) with sigma_i >= min_sigma, sigma
+/// decreasing, through the Gram matrix of its short side (syrk + syevd: BLAS-3
+/// only, where gesdd's bidiagonalisation runs at matrix-vector speed). A
+/// Gram eigenvalue carries an absolute error of about eps sigma_1^2, so
+/// sigma_i comes with relative error eps (sigma_1 / sigma_i)^2: the function
+/// returns false (and leaves the outputs unspecified) unless that is at most
+/// 1e-3 sqrt(eps) at min_sigma, and the caller then uses dense_thin_svd. u and
+/// v come back orthonormal to the same accuracy.
+template <class T>
+bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double min_sigma, Matrix<T>& u, Vector<T>& s,
+              Matrix<T>& v);
+
 // ---- sparse products --------------------------------------------------------
 
 /// y = a x for a CSR matrix a (m x n) and a dense block x (n x b), y resized
