@@ -31,6 +31,9 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
   cmd.add_flag("--global,!--no-global", f.global, "GAME: add the global group of all rows (default on)");
   cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
       ->check(CLI::IsMember({"sum", "latent"}));
+  cmd.add_option("--cv-tol", f.cv_tol,
+                 "GAME: tolerance of the CV fold fits (default: --tol); they only score held-out entries")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--game-solver", f.solver, "GAME: proximal-gradient (default) | admm")
       ->check(CLI::IsMember({"admm", "proximal-gradient", "fista"}));
   cmd.add_option("--group-weights", f.weights, "GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform")
@@ -101,6 +104,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   po.folds = in.lambda ? 0 : (in.cv > 0 ? in.cv : (in.lambda_path > 0 ? 0 : 5));
   po.seed = in.seed;
   po.lambda_scaling = in.cv_scaling;
+  po.cv_tolerance = f.cv_tol;
   po.progress = in.progress;
   GameOptions& go = po.game;
   go.variant = parse_game_variant(f.variant);

@@ -451,7 +451,8 @@ class GAME(_CompletionBase):
         Or a dict {name: row indices}, or a list of row-index arrays.
     lam : float or None
         None: lambda path with ``cv``-fold CV (the CLI's default, 10 lambdas
-        down to 0.02 lambda_max); cv_scaling as for SoftImpute.
+        down to 0.02 lambda_max); cv_scaling as for SoftImpute. cv_tol: tolerance
+        of the fold fits (0 = tol); the folds run in parallel over the threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : remove row and column means first (default True)
@@ -466,8 +467,8 @@ class GAME(_CompletionBase):
 
     def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
                  variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
-                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", seed=0, verbose=False,
-                 callback=None):
+                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=0.0, seed=0,
+                 verbose=False, callback=None):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins
@@ -484,6 +485,7 @@ class GAME(_CompletionBase):
         self.tol = tol
         self.max_iter = max_iter
         self.cv_scaling = cv_scaling
+        self.cv_tol = cv_tol
         self.seed = seed
         self.verbose = verbose
         self.callback = callback
@@ -551,7 +553,8 @@ class GAME(_CompletionBase):
         opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
                     variant=self.variant, solver=self.solver, weights=self.weights,
                     global_group=bool(self.global_group), center=bool(self.center), max_rank=self.max_rank,
-                    tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, seed=self.seed)
+                    tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
+                    seed=self.seed)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.game(*e.args(), gnames, [g.tolist() for g in grows], opts, progress.active())

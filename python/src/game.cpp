@@ -59,6 +59,7 @@ GamePathOptions game_options(Options& o) {
   po.seed = o.get<std::uint64_t>("seed", 0);
   po.patience = o.get<int>("patience", po.patience);
   po.lambda_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
+  po.cv_tolerance = o.get<double>("cv_tol", 0.0);
   GameOptions& g = po.game;
   g.variant = parse_game_variant(o.get<std::string>("variant", "sum"));
   g.solver = parse_game_solver(o.get<std::string>("solver", "proximal-gradient"));

@@ -44,3 +44,19 @@ def test_game_groups_as_dict_and_errors(dune_missing):
         lowrank.GAME(groups=pd.DataFrame({"a": range(m)}), group_cols=["b"], lam=1.0).fit(dune_missing)
     with pytest.raises(ValueError, match="lam must be >"):
         lowrank.GAME(groups=groups, lam=0.0).fit(dune_missing)
+    with pytest.raises(ValueError, match="cv_tolerance"):
+        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, cv_tol=-1.0).fit(dune_missing)
+
+
+def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
+    # cv_tol only loosens the fold fits: the CV curve barely moves and, with
+    # the same lambda chosen, the refit is the same fit
+    groups = {"first": np.arange(10), "second": np.arange(10, dune_missing.shape[0])}
+    kw = dict(groups=groups, cv=3, n_lambdas=6, tol=1e-6, seed=1)
+    tight = lowrank.GAME(**kw).fit(dune_missing)
+    loose = lowrank.GAME(cv_tol=1e-3, **kw).fit(dune_missing)
+    a = np.asarray(tight.cv_results_["mean_test_rmse"])
+    b = np.asarray(loose.cv_results_["mean_test_rmse"])
+    assert 0 < np.max(np.abs(a - b)) < 0.05 * (a.max() - a.min())
+    assert tight.lambda_ == loose.lambda_
+    np.testing.assert_allclose(loose.completed_, tight.completed_, rtol=0, atol=1e-12)

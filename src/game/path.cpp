@@ -6,6 +6,12 @@
 #include <cmath>
 #include <limits>
 
+#include <exception>
+#include <mutex>
+
+#include <omp.h>
+
+#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
 #include "lowrank/linalg/subspace.hpp"
@@ -106,9 +112,14 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
                           std::to_string(entries.nnz()) + " entries");
   if (options.patience < 0) throw InvalidArgument("GAME path: patience must be >= 0");
 
+  if (options.cv_tolerance < 0 || !std::isfinite(options.cv_tolerance))
+    throw InvalidArgument("GAME path: cv_tolerance must be >= 0 (0 = the fit's tolerance)");
+
   GamePathFit<T> out;
+  std::mutex event_mutex;  // folds may report from several threads
   auto event = [&](std::string_view stage, int iteration, double objective, Index rank) {
     if (!options.progress) return;
+    const std::lock_guard<std::mutex> lock(event_mutex);
     ProgressEvent ev;
     ev.stage = stage;
     ev.iteration = iteration;
@@ -143,8 +154,27 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     std::vector<std::vector<double>> rmse(L), mae(L), rank(L);
     GameOptions o = options.game;
     o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
+    if (options.cv_tolerance > 0) o.tolerance = options.cv_tolerance;
     const auto splits = k_fold(entries, options.folds, options.seed);
-    for (std::size_t f = 0; f < splits.size() && out.status != Status::Interrupted; ++f) {
+    // Per fold: validation metrics at the lambdas its path reached.
+    struct FoldTrace {
+      std::vector<double> rmse, mae, rank;
+      int fits = 0;
+      Status status = Status::Success;
+    };
+    std::vector<FoldTrace> traces(splits.size());
+    // The fits' own progress goes through the same lock, stamped with the
+    // path's clock (each fit's would restart at 0 in every fold).
+    if (o.progress) {
+      o.progress = [&event_mutex, &options, t0](const ProgressEvent& e) {
+        const std::lock_guard<std::mutex> lock(event_mutex);
+        ProgressEvent ev = e;
+        ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        options.game.progress(ev);
+      };
+    }
+    auto run_fold = [&](std::size_t f) {
+      FoldTrace& trace = traces[f];
       const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
       const ObservedEntries<T> va = entries.subset(splits[f].test);
       std::optional<BiScale<T>> c;
@@ -156,11 +186,11 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       double best = std::numeric_limits<double>::infinity();
       int rising = 0;
       bool fitted = false;
-      run_path<T>(tr, groups, fold_grid, L, o, false, out.fits, out.status, [&](std::size_t i, const GameResult<T>& r) {
+      run_path<T>(tr, groups, fold_grid, L, o, false, trace.fits, trace.status, [&](std::size_t i, const GameResult<T>& r) {
         const ErrorMetrics m = score(r.estimate, c, va);
-        rmse[i].push_back(m.rmse);
-        mae[i].push_back(m.mae);
-        rank[i].push_back(static_cast<double>(max_group_rank(r)));
+        trace.rmse.push_back(m.rmse);
+        trace.mae.push_back(m.mae);
+        trace.rank.push_back(static_cast<double>(max_group_rank(r)));
         event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
         // Early stop only once the fit has left zero and the error really
         // rises (the top of the path moves the RMSE by rounding only).
@@ -173,6 +203,46 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
         }
         return true;
       });
+    };
+    // The folds are independent: with several threads each fold runs its
+    // path on one of them (the sweeps inside then run serially, BLAS too).
+    // A fold's fits do not depend on the schedule, so the CV table is the
+    // serial one. One thread per fold beats threads inside one fit: those
+    // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
+    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits.size()));
+    if (threads > 1) {
+      const lowrank::detail::SerialBlasScope serial_blas;
+      const int saved_levels = omp_get_max_active_levels();
+      omp_set_max_active_levels(1);
+      std::exception_ptr error;
+      std::mutex error_mutex;
+      const auto count = static_cast<std::ptrdiff_t>(splits.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (std::ptrdiff_t f = 0; f < count; ++f) {
+        try {
+          run_fold(static_cast<std::size_t>(f));
+        } catch (...) {
+          const std::lock_guard<std::mutex> lock(error_mutex);
+          if (!error) error = std::current_exception();
+        }
+      }
+      omp_set_max_active_levels(saved_levels);
+      if (error) std::rethrow_exception(error);
+    } else {
+      for (std::size_t f = 0; f < splits.size(); ++f) {
+        run_fold(f);
+        if (traces[f].status == Status::Interrupted) break;
+      }
+    }
+    // merged in fold order, as the serial loop would push them
+    for (const FoldTrace& trace : traces) {
+      out.fits += trace.fits;
+      if (trace.status == Status::Interrupted) out.status = Status::Interrupted;
+      for (std::size_t i = 0; i < trace.rmse.size(); ++i) {
+        rmse[i].push_back(trace.rmse[i]);
+        mae[i].push_back(trace.mae[i]);
+        rank[i].push_back(trace.rank[i]);
+      }
     }
     out.cv.resize(L);
     double best = std::numeric_limits<double>::infinity();

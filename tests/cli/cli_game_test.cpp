@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,13 @@ TEST(CliGame, MiteWithThreeCategoriesReportsEveryGroup) {
   EXPECT_TRUE(std::isfinite(j["test"]["rmse"].get<double>()));
   EXPECT_GT(j["lambda"].get<double>(), 0.0);
   EXPECT_LE(j["lambda"].get<double>(), j["game"]["lambda_max"].get<double>());
+  // every KKT residual is reported, and max is the largest of them
+  const auto& kkt = j["game"]["kkt"];
+  double largest = 0;
+  for (const char* key : {"stationarity", "dual_feasibility", "complementarity", "consensus"})
+    largest = std::max(largest, std::abs(kkt[key].get<double>()));
+  EXPECT_DOUBLE_EQ(kkt["max"].get<double>(), largest);
+  EXPECT_LT(largest, 0.05);
   namespace fs = std::filesystem;
   EXPECT_TRUE(fs::exists(dir / "sub/groups.json"));
   EXPECT_TRUE(fs::exists(dir / "sub/12_all_V.npy"));

@@ -1,5 +1,9 @@
 // GAME path, CV, centring and the per-group metrics.
 #include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "game/game_test_util.hpp"
 #include "lowrank/core/error.hpp"
@@ -184,6 +188,66 @@ TEST(GamePath, GroupSubspacesMatchThePlantedOnes) {
     const auto other = lowrank::group_subspace_angles(g, gaussian<double>(30, 1, rng));
     EXPECT_GT(other(0), 0.3);
   }
+}
+
+// Folds run in parallel over the OpenMP threads; each fold's fits do not
+// depend on the schedule, so the CV table and the refit are those of one
+// thread, bit for bit, and every fold's events arrive.
+TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 5);
+  GamePathOptions po;
+  po.lambdas = 8;
+  po.min_ratio = 0.01;
+  po.folds = 4;
+  po.patience = 0;
+  int cv_events = 0;
+  po.progress = [&](const lowrank::ProgressEvent& e) { cv_events += e.stage == "game-cv"; };
+  po.game.progress = [](const lowrank::ProgressEvent&) {};  // the fits' events go through the path's lock
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto serial = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  EXPECT_EQ(cv_events, 4 * 8);
+  cv_events = 0;
+  omp_set_num_threads(3);
+  const auto parallel = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  omp_set_num_threads(saved);
+  EXPECT_EQ(cv_events, 4 * 8);
+  ASSERT_EQ(serial.cv.size(), parallel.cv.size());
+  for (std::size_t i = 0; i < serial.cv.size(); ++i) {
+    EXPECT_EQ(serial.cv[i].mean_rmse, parallel.cv[i].mean_rmse) << i;
+    EXPECT_EQ(serial.cv[i].sd_rmse, parallel.cv[i].sd_rmse) << i;
+    EXPECT_EQ(serial.cv[i].mean_rank, parallel.cv[i].mean_rank) << i;
+  }
+  EXPECT_EQ(serial.best_index, parallel.best_index);
+  EXPECT_EQ(serial.fits, parallel.fits);
+  EXPECT_EQ((serial.result.estimate - parallel.result.estimate).norm(), 0.0);
+}
+
+// cv_tolerance loosens the fold fits only: their validation errors move by
+// far less than neighbouring lambdas differ, and the refit keeps the tight
+// tolerance (same lambda, same estimate as the default when CV agrees).
+TEST(GamePath, LooseFoldToleranceMovesTheCvCurveLittle) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 7);
+  GamePathOptions po;
+  po.lambdas = 8;
+  po.min_ratio = 0.01;
+  po.folds = 3;
+  po.patience = 0;
+  po.game.tolerance = 1e-6;
+  const auto tight = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  po.cv_tolerance = 1e-3;
+  const auto loose = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  double moved = 0, spread = 0;
+  for (std::size_t i = 0; i < tight.cv.size(); ++i) {
+    moved = std::max(moved, std::abs(tight.cv[i].mean_rmse - loose.cv[i].mean_rmse));
+    spread = std::max(spread, std::abs(tight.cv[i].mean_rmse - tight.cv[tight.best_index].mean_rmse));
+  }
+  EXPECT_GT(moved, 0.0);             // the folds did run at the other tolerance
+  EXPECT_LT(moved, 0.05 * spread);   // ... and it barely shows
+  ASSERT_EQ(tight.best_index, loose.best_index);
+  EXPECT_LE((tight.result.estimate - loose.result.estimate).norm(), 1e-12 * tight.result.estimate.norm());
+  po.cv_tolerance = -1e-3;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
 }
 
 TEST(GamePath, RejectsBadOptions) {

@@ -43,8 +43,14 @@ struct GamePathOptions {
   /// Fold fits run at lambda * sqrt(fold entries / entries) by default
   /// (completion/path.hpp, CvLambdaScaling).
   CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
+  /// Tolerance of the fold fits (0 = game.tolerance). They only score the
+  /// held-out entries, which a looser fit moves far less than the grid's
+  /// steps do (docs/benchmarks.md, GAME CV path); the refit keeps
+  /// game.tolerance.
+  double cv_tolerance = 0.0;
   /// Options of every fit (lambda is overwritten). final_check is applied to
-  /// the final refit only; CV fits skip it.
+  /// the final refit only; CV fits skip it. With several OpenMP threads the
+  /// folds run in parallel, one thread each, with the same results.
   GameOptions game;
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
