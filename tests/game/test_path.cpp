@@ -54,6 +54,17 @@ Planted planted(Index m, Index n, double p, double noise, double offsets, std::u
   return pr;
 }
 
+// Path options for the CV tests: `lambdas` down to `min_ratio`, `folds`
+// folds, every fold on the whole grid unless `patience` is given.
+GamePathOptions cv_options(int lambdas, double min_ratio, int folds, int patience = 0) {
+  GamePathOptions po;
+  po.lambdas = lambdas;
+  po.min_ratio = min_ratio;
+  po.folds = folds;
+  po.patience = patience;
+  return po;
+}
+
 TEST(GamePath, FixedLambdaWithoutCentringIsFitGame) {
   const auto pr = planted(30, 16, 0.6, 0.1, 0.0, 1);
   GamePathOptions po;
@@ -93,11 +104,7 @@ TEST(GamePath, CentringAddsTheOffsetsBackAndRecoversThePlantedMatrix) {
 
 TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
   const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 3);
-  GamePathOptions po;
-  po.lambdas = 10;
-  po.min_ratio = 0.005;
-  po.folds = 4;
-  po.patience = 0;  // whole grid on every fold
+  GamePathOptions po = cv_options(10, 0.005, 4);  // whole grid on every fold
   const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
   ASSERT_EQ(fit.cv.size(), 10u);
   for (const auto& row : fit.cv) EXPECT_EQ(row.folds, 4);
@@ -118,11 +125,7 @@ TEST(GamePath, ScaledCrossValidationChoosesLargerLambdasThanPlain) {
   int moved = 0;
   for (std::uint64_t seed = 11; seed <= 13; ++seed) {
     const auto pr = planted(72, 24, 0.5, 1.0, 0.0, seed);
-    GamePathOptions po;
-    po.lambdas = 12;
-    po.min_ratio = 0.05;
-    po.folds = 2;
-    po.patience = 0;
+    GamePathOptions po = cv_options(12, 0.05, 2);
     po.game.tolerance = 1e-4;  // the CLI's default
     po.lambda_scaling = lowrank::CvLambdaScaling::None;
     const auto plain = lowrank::fit_game_path(pr.entries, pr.groups, po);
@@ -195,11 +198,7 @@ TEST(GamePath, GroupSubspacesMatchThePlantedOnes) {
 // thread, bit for bit, and every fold's events arrive.
 TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
   const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 5);
-  GamePathOptions po;
-  po.lambdas = 8;
-  po.min_ratio = 0.01;
-  po.folds = 4;
-  po.patience = 0;
+  GamePathOptions po = cv_options(8, 0.01, 4);
   int cv_events = 0;
   po.progress = [&](const lowrank::ProgressEvent& e) { cv_events += e.stage == "game-cv"; };
   po.game.progress = [](const lowrank::ProgressEvent&) {};  // the fits' events go through the path's lock
@@ -228,11 +227,7 @@ TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
 // tolerance (same lambda, same estimate as the default when CV agrees).
 TEST(GamePath, LooseFoldToleranceMovesTheCvCurveLittle) {
   const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 7);
-  GamePathOptions po;
-  po.lambdas = 8;
-  po.min_ratio = 0.01;
-  po.folds = 3;
-  po.patience = 0;
+  GamePathOptions po = cv_options(8, 0.01, 3);
   po.game.tolerance = 1e-6;
   const auto tight = lowrank::fit_game_path(pr.entries, pr.groups, po);
   po.cv_tolerance = 1e-3;
