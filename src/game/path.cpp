@@ -129,11 +129,23 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     options.progress(ev);
   };
 
+  // Every fit's own progress goes through the same lock, stamped with the
+  // path's clock (each fit's would restart at 0 in every fold and refit).
+  GameOptions fit_options = options.game;
+  if (fit_options.progress) {
+    fit_options.progress = [&event_mutex, &options, t0](const ProgressEvent& e) {
+      const std::lock_guard<std::mutex> lock(event_mutex);
+      ProgressEvent ev = e;
+      ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      options.game.progress(ev);
+    };
+  }
+
   if (options.center) out.centering = fit_centering(entries);
   const ObservedEntries<T> data = out.centering ? out.centering->transform(entries) : entries;
 
   if (options.lambda) {
-    GameOptions o = options.game;
+    GameOptions o = fit_options;
     o.lambda = *options.lambda;
     out.grid = {*options.lambda};
     out.lambda_max = game_lambda_max(data, groups, o);
@@ -152,7 +164,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   if (options.folds > 0) {
     const std::size_t L = out.grid.size();
     std::vector<std::vector<double>> rmse(L), mae(L), rank(L);
-    GameOptions o = options.game;
+    GameOptions o = fit_options;
     o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
     if (options.cv_tolerance > 0) o.tolerance = options.cv_tolerance;
     const auto splits = k_fold(entries, options.folds, options.seed);
@@ -163,16 +175,6 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       Status status = Status::Success;
     };
     std::vector<FoldTrace> traces(splits.size());
-    // The fits' own progress goes through the same lock, stamped with the
-    // path's clock (each fit's would restart at 0 in every fold).
-    if (o.progress) {
-      o.progress = [&event_mutex, &options, t0](const ProgressEvent& e) {
-        const std::lock_guard<std::mutex> lock(event_mutex);
-        ProgressEvent ev = e;
-        ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-        options.game.progress(ev);
-      };
-    }
     auto run_fold = [&](std::size_t f) {
       FoldTrace& trace = traces[f];
       const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
@@ -276,7 +278,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     }
   }
 
-  auto last = run_path<T>(data, groups, out.grid, final_count, options.game, options.game.final_check, out.fits,
+  auto last = run_path<T>(data, groups, out.grid, final_count, fit_options, options.game.final_check, out.fits,
                           out.status, [&](std::size_t i, const GameResult<T>& r) {
                             event("game-path", static_cast<int>(i + 1), r.objective, max_group_rank(r));
                             return true;

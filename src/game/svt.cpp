@@ -20,16 +20,10 @@ namespace {
 // short side (syrk + syevd, BLAS-3) is accurate: an eigenvalue's absolute
 // error eps sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on sigma.
 // Both SVD steps below take that route when the bound is at most
-// 1e-3 sqrt(eps) at tau / 2 and fall back to gesdd otherwise, whose
+// 1e-3 sqrt(eps) at tau / 2 (detail::gram_accurate_sigma2) and fall back to gesdd otherwise, whose
 // bidiagonalisation runs at matrix-vector speed: on MovieLens-100k gesdd's
 // Ritz steps took as long as the products with the blocks (8.8 s of 24 s),
 // and the full SVDs of the 45 x 1650 occupation blocks 4 ms each.
-template <class T>
-double gram_floor2(double top2) {
-  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
-  return eps * top2 / (1e-3 * std::sqrt(eps));  // sigma^2 below which the bound fails
-}
-
 // Ritz step of the subspace iteration, B = A^T Q (n x k) = W diag(sv) R^T,
 // through B^T B (k x k). Columns below the accuracy floor (never kept: the
 // floor is under tau / 2) are made orthonormal to the rest, so W stays a
@@ -41,7 +35,7 @@ void ritz_svd(const Matrix<T>& b, double tau, Matrix<T>& w, Vector<T>& sv, Matri
   gram.template selfadjointView<Eigen::Lower>().rankUpdate(b.transpose());
   Vector<T> ev;
   if (k > 0 && lowrank::detail::symmetric_eigen(gram, ev) == 0 && ev.allFinite() && ev(k - 1) > T(0)) {
-    const double floor2 = gram_floor2<T>(static_cast<double>(ev(k - 1)));
+    const double floor2 = lowrank::detail::gram_accurate_sigma2<T>(static_cast<double>(ev(k - 1)));
     if (0.25 * tau * tau >= floor2) {
       sv.resize(k);
       rot.resize(k, k);

@@ -186,8 +186,7 @@ bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double
   Vector<T> w;
   if (symmetric_eigen(gram, w) != 0 || !w.allFinite()) return false;
   const double top = static_cast<double>(w(p - 1));
-  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
-  if (!(top > 0) || eps * top / (min_sigma * min_sigma) > 1e-3 * std::sqrt(eps)) return false;
+  if (!(top > 0) || min_sigma * min_sigma < gram_accurate_sigma2<T>(top)) return false;
   Index r = 0;
   while (r < p && static_cast<double>(w(p - 1 - r)) >= min_sigma * min_sigma) ++r;
   s.resize(r);

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "game/game_test_util.hpp"
 #include "lowrank/core/error.hpp"
@@ -220,6 +223,35 @@ TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
   EXPECT_EQ(serial.best_index, parallel.best_index);
   EXPECT_EQ(serial.fits, parallel.fits);
   EXPECT_EQ((serial.result.estimate - parallel.result.estimate).norm(), 0.0);
+}
+
+// The path's events and every fit's own events (folds and the refit alike)
+// share the path's clock: on one thread they arrive in time order, and the
+// refit's fit events come after the last fold's instead of restarting at 0.
+TEST(GamePath, FitEventsOfFoldsAndRefitShareThePathClock) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 5);
+  GamePathOptions po = cv_options(6, 0.01, 3);
+  std::vector<std::pair<std::string, double>> events;
+  po.progress = [&](const lowrank::ProgressEvent& e) { events.emplace_back(std::string(e.stage), e.elapsed_s); };
+  po.game.progress = [&](const lowrank::ProgressEvent& e) { events.emplace_back("fit", e.elapsed_s); };
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  omp_set_num_threads(saved);
+  ASSERT_EQ(fit.status, lowrank::Status::Success);
+  std::size_t last_cv = 0, refit_fit_events = 0, first_path = events.size();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (events[i].first == "game-cv") last_cv = i;
+    if (events[i].first == "game-path" && first_path == events.size()) first_path = i;
+    if (i > 0) {
+      EXPECT_GE(events[i].second, events[i - 1].second) << i << " " << events[i].first;
+    }
+  }
+  for (std::size_t i = last_cv + 1; i < events.size(); ++i) refit_fit_events += events[i].first == "fit";
+  ASSERT_LT(first_path, events.size());
+  EXPECT_GT(first_path, last_cv);
+  EXPECT_GT(refit_fit_events, 0u);
+  EXPECT_GT(events.back().second, events[last_cv].second);
 }
 
 // cv_tolerance loosens the fold fits only: their validation errors move by

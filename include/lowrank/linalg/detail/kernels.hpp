@@ -2,7 +2,9 @@
 // Internal building blocks of the SVD paths, compiled once in src/linalg/ for
 // float and double. Not part of the public API: names and signatures may
 // change without notice. Tests and benchmarks use them directly.
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -69,6 +71,16 @@ Vector<T> dense_singular_values(const Matrix<T>& a);
 /// LAPACK's info.
 template <class T>
 int symmetric_eigen(Matrix<T>& a, Vector<T>& w);
+
+/// Smallest sigma^2 a Gram matrix whose largest eigenvalue is `top` (=
+/// sigma_1^2) resolves to relative accuracy 1e-3 sqrt(eps): an eigenvalue's
+/// absolute error eps sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on
+/// sigma. gram_svd and the GAME solver's Ritz step share this bound.
+template <class T>
+inline double gram_accurate_sigma2(double top) {
+  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
+  return eps * top / (1e-3 * std::sqrt(eps));
+}
 
 /// The singular triplets of a (m x n) with sigma_i >= min_sigma, sigma
 /// decreasing, through the Gram matrix of its short side (syrk + syevd: BLAS-3
