@@ -32,7 +32,8 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
   cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
       ->check(CLI::IsMember({"sum", "latent"}));
   cmd.add_option("--cv-tol", f.cv_tol,
-                 "GAME: tolerance of the CV fold fits (default: --tol); they only score held-out entries")
+                 "GAME: tolerance of the fits that only score a CV fold or warm-start the next lambda (default: "
+                 "--tol); the reported fit keeps --tol")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--game-solver", f.solver, "GAME: proximal-gradient (default) | admm")
       ->check(CLI::IsMember({"admm", "proximal-gradient", "fista"}));

@@ -25,7 +25,7 @@ struct GameFlags {
   std::string solver = "proximal-gradient";
   std::string weights = "sqrt-size-plus-sqrt-cols";
   bool no_center = false;
-  double cv_tol = 0.0;                 ///< tolerance of the CV fold fits (0 = --tol)
+  double cv_tol = 0.0;                 ///< tolerance of the fold fits and warm-start steps (0 = --tol)
   std::string subspaces;               ///< directory for per-group V_k / S_k
 };
 

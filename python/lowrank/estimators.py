@@ -452,7 +452,9 @@ class GAME(_CompletionBase):
     lam : float or None
         None: lambda path with ``cv``-fold CV (the CLI's default, 10 lambdas
         down to 0.02 lambda_max); cv_scaling as for SoftImpute. cv_tol: tolerance
-        of the fold fits (0 = tol); the folds run in parallel over the threads.
+        of the fold fits and of the refit's warm-start lambdas above the chosen
+        one (0 = tol; the returned fit keeps tol); the folds run in parallel
+        over the threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : remove row and column means first (default True)

@@ -49,8 +49,9 @@ def test_game_groups_as_dict_and_errors(dune_missing):
 
 
 def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
-    # cv_tol only loosens the fold fits: the CV curve barely moves and, with
-    # the same lambda chosen, the refit is the same fit
+    # cv_tol only loosens the fold fits and the refit's warm starts: the CV
+    # curve barely moves and, with the same lambda chosen, the refit reaches
+    # the same optimum (to its own tolerance)
     groups = {"first": np.arange(10), "second": np.arange(10, dune_missing.shape[0])}
     kw = dict(groups=groups, cv=3, n_lambdas=6, tol=1e-6, seed=1)
     tight = lowrank.GAME(**kw).fit(dune_missing)
@@ -59,4 +60,5 @@ def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
     b = np.asarray(loose.cv_results_["mean_test_rmse"])
     assert 0 < np.max(np.abs(a - b)) < 0.05 * (a.max() - a.min())
     assert tight.lambda_ == loose.lambda_
-    np.testing.assert_allclose(loose.completed_, tight.completed_, rtol=0, atol=1e-12)
+    scale = np.abs(tight.completed_).max()
+    np.testing.assert_allclose(loose.completed_, tight.completed_, rtol=0, atol=1e-4 * scale)

@@ -59,16 +59,23 @@ Index max_group_rank(const auto& result) {
 }
 
 // One warm-started descent along `grid`; `visit(i, fit)` after each lambda
-// returns false to stop. Returns the last fit (or nullopt if none ran).
+// returns false to stop. Returns the last fit (or nullopt if none ran). The
+// fits before the count-th only warm-start the next one and run at
+// `warm_tolerance` (0 = o.tolerance): the problem is convex, so the last fit
+// reaches its own tolerance from any start, and on MovieLens-100k the refit's
+// two lambdas above the chosen one took 88 of its 137 s at 1e-5.
 template <class T, class Visit>
 std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowGroups& groups,
                                       const std::vector<double>& grid, std::size_t count, GameOptions o,
-                                      bool final_check_last, int& fits, Status& status, Visit visit) {
+                                      double warm_tolerance, bool final_check_last, int& fits, Status& status,
+                                      Visit visit) {
   std::optional<GameResult<T>> last;
   o.keep_certificates = true;  // exact warm starts of the dual
+  const double tolerance = o.tolerance;
   for (std::size_t i = 0; i < count; ++i) {
     o.lambda = grid[i];
     o.final_check = final_check_last && i + 1 == count;
+    o.tolerance = i + 1 < count && warm_tolerance > 0 ? warm_tolerance : tolerance;
     GameResult<T> r = fit_game(data, groups, o, last ? &*last : nullptr);
     ++fits;
     const bool interrupted = r.status == Status::Interrupted;
@@ -188,7 +195,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       double best = std::numeric_limits<double>::infinity();
       int rising = 0;
       bool fitted = false;
-      run_path<T>(tr, groups, fold_grid, L, o, false, trace.fits, trace.status, [&](std::size_t i, const GameResult<T>& r) {
+      run_path<T>(tr, groups, fold_grid, L, o, 0.0, false, trace.fits, trace.status, [&](std::size_t i, const GameResult<T>& r) {
         const ErrorMetrics m = score(r.estimate, c, va);
         trace.rmse.push_back(m.rmse);
         trace.mae.push_back(m.mae);
@@ -278,7 +285,8 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     }
   }
 
-  auto last = run_path<T>(data, groups, out.grid, final_count, fit_options, options.game.final_check, out.fits,
+  auto last = run_path<T>(data, groups, out.grid, final_count, fit_options, options.cv_tolerance,
+                          options.game.final_check, out.fits,
                           out.status, [&](std::size_t i, const GameResult<T>& r) {
                             event("game-path", static_cast<int>(i + 1), r.objective, max_group_rank(r));
                             return true;

@@ -254,9 +254,9 @@ TEST(GamePath, FitEventsOfFoldsAndRefitShareThePathClock) {
   EXPECT_GT(events.back().second, events[last_cv].second);
 }
 
-// cv_tolerance loosens the fold fits only: their validation errors move by
-// far less than neighbouring lambdas differ, and the refit keeps the tight
-// tolerance (same lambda, same estimate as the default when CV agrees).
+// cv_tolerance loosens the fold fits and the refit's warm starts only: the
+// validation errors move by far less than neighbouring lambdas differ, and
+// the refit keeps the tight tolerance (same lambda, same optimum).
 TEST(GamePath, LooseFoldToleranceMovesTheCvCurveLittle) {
   const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 7);
   GamePathOptions po = cv_options(8, 0.01, 3);
@@ -272,7 +272,12 @@ TEST(GamePath, LooseFoldToleranceMovesTheCvCurveLittle) {
   EXPECT_GT(moved, 0.0);             // the folds did run at the other tolerance
   EXPECT_LT(moved, 0.05 * spread);   // ... and it barely shows
   ASSERT_EQ(tight.best_index, loose.best_index);
-  EXPECT_LE((tight.result.estimate - loose.result.estimate).norm(), 1e-12 * tight.result.estimate.norm());
+  // The refit's warm-start lambdas ran at 1e-3 as well; the reported fit is
+  // still solved to 1e-6 (one convex optimum, whatever the start).
+  const double diff = (tight.result.estimate - loose.result.estimate).norm() / tight.result.estimate.norm();
+  EXPECT_GT(diff, 0.0);
+  EXPECT_LT(diff, 1e-4);
+  EXPECT_NEAR(loose.result.objective, tight.result.objective, 1e-6 * tight.result.objective);
   po.cv_tolerance = -1e-3;
   EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
 }

@@ -43,10 +43,11 @@ struct GamePathOptions {
   /// Fold fits run at lambda * sqrt(fold entries / entries) by default
   /// (completion/path.hpp, CvLambdaScaling).
   CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
-  /// Tolerance of the fold fits (0 = game.tolerance). They only score the
-  /// held-out entries, which a looser fit moves far less than the grid's
-  /// steps do (docs/benchmarks.md, GAME CV path); the refit keeps
-  /// game.tolerance.
+  /// Tolerance of the fits that only score a fold or warm-start the next
+  /// lambda (0 = game.tolerance): the fold fits, and the refit's lambdas
+  /// above the chosen one. A looser fold fit moves the held-out errors far
+  /// less than the grid's steps do (docs/benchmarks.md, GAME CV path); the
+  /// returned fit always runs at game.tolerance.
   double cv_tolerance = 0.0;
   /// Options of every fit (lambda is overwritten). final_check is applied to
   /// the final refit only; CV fits skip it. With several OpenMP threads the
