@@ -63,7 +63,7 @@ Index max_group_rank(const auto& result) {
 // fits before the count-th only warm-start the next one and run at
 // `warm_tolerance` (0 = o.tolerance): the problem is convex, so the last fit
 // reaches its own tolerance from any start, and on MovieLens-100k the refit's
-// two lambdas above the chosen one took 88 of its 137 s at 1e-5.
+// two lambdas above the chosen one took 88 of its 137 s at the CLI's 1e-4.
 template <class T, class Visit>
 std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowGroups& groups,
                                       const std::vector<double>& grid, std::size_t count, GameOptions o,

@@ -20,10 +20,12 @@ namespace {
 // short side (syrk + syevd, BLAS-3) is accurate: an eigenvalue's absolute
 // error eps sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on sigma.
 // Both SVD steps below take that route when the bound is at most
-// 1e-3 sqrt(eps) at tau / 2 (detail::gram_accurate_sigma2) and fall back to gesdd otherwise, whose
-// bidiagonalisation runs at matrix-vector speed: on MovieLens-100k gesdd's
-// Ritz steps took as long as the products with the blocks (8.8 s of 24 s),
-// and the full SVDs of the 45 x 1650 occupation blocks 4 ms each.
+// 1e-3 sqrt(eps) at tau / 2 (detail::gram_accurate_sigma2) and fall back to
+// gesdd otherwise, whose bidiagonalisation runs at matrix-vector speed: on
+// MovieLens-100k gesdd's Ritz steps took as long as the products with the
+// blocks (8.8 s of 24 s), and the full SVDs of the 45 x 1650 occupation
+// blocks 4 ms each.
+
 // Ritz step of the subspace iteration, B = A^T Q (n x k) = W diag(sv) R^T,
 // through B^T B (k x k). Columns below the accuracy floor (never kept: the
 // floor is under tau / 2) are made orthonormal to the rest, so W stays a
