@@ -167,6 +167,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                 {"centered", !f.no_center},
                 {"lambda_max", fit.lambda_max},
                 {"fits", fit.fits},
+                {"discarded_fits", fit.discarded_fits},
                 {"inner_sweeps", r.inner_sweeps},
                 {"path_seconds", fit.elapsed_s},
                 {"kkt",

@@ -121,6 +121,7 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   d["lambda_max"] = fit.lambda_max;
   d["grid"] = to_numpy_vector(fit.grid);
   d["fits"] = fit.fits;
+  d["discarded_fits"] = fit.discarded_fits;
   d["elapsed_s"] = fit.elapsed_s;
   d["warnings"] = r.warnings;
   d["interrupted"] = interrupted;

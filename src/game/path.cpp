@@ -18,6 +18,52 @@
 
 namespace lowrank {
 
+namespace game_detail {
+
+// Validation metrics of one fold at the lambdas its path reached.
+struct FoldTrace {
+  std::vector<double> rmse, mae, rank;
+  int fits = 0;
+  Status status = Status::Success;
+};
+
+// The CV table over `folds` (mean and sd across folds per lambda; written to
+// `rows` when given) and the index of its lowest mean RMSE among the lambdas
+// every one of them reached, so that the means compare like with like.
+std::size_t cv_table(const std::vector<const game_detail::FoldTrace*>& folds, const std::vector<double>& grid,
+                     std::vector<CrossValidationRow>* rows) {
+  std::vector<CrossValidationRow> table(grid.size());
+  std::size_t best_index = 0;
+  double best = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    CrossValidationRow& row = table[i];
+    row.lambda = grid[i];
+    double s = 0, s2 = 0, a = 0, rk = 0;
+    for (const FoldTrace* f : folds) {
+      if (i >= f->rmse.size()) continue;
+      ++row.folds;
+      s += f->rmse[i];
+      s2 += f->rmse[i] * f->rmse[i];
+      a += f->mae[i];
+      rk += f->rank[i];
+    }
+    if (row.folds == 0) continue;
+    const double n = row.folds;
+    row.mean_rmse = s / n;
+    row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
+    row.mean_mae = a / n;
+    row.mean_rank = rk / n;
+    if (row.folds == static_cast<int>(folds.size()) && row.mean_rmse < best) {
+      best = row.mean_rmse;
+      best_index = i;
+    }
+  }
+  if (rows) *rows = std::move(table);
+  return best_index;
+}
+
+}  // namespace game_detail
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -170,20 +216,15 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
 
   if (options.folds > 0) {
     const std::size_t L = out.grid.size();
-    std::vector<std::vector<double>> rmse(L), mae(L), rank(L);
     GameOptions o = fit_options;
     o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
     if (options.cv_tolerance > 0) o.tolerance = options.cv_tolerance;
     const auto splits = k_fold(entries, options.folds, options.seed);
-    // Per fold: validation metrics at the lambdas its path reached.
-    struct FoldTrace {
-      std::vector<double> rmse, mae, rank;
-      int fits = 0;
-      Status status = Status::Success;
-    };
-    std::vector<FoldTrace> traces(splits.size());
+    std::vector<game_detail::FoldTrace> traces(splits.size());
+    std::vector<char> fold_done(splits.size(), 0);
+    std::mutex fold_done_mutex;
     auto run_fold = [&](std::size_t f) {
-      FoldTrace& trace = traces[f];
+      game_detail::FoldTrace& trace = traces[f];
       const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
       const ObservedEntries<T> va = entries.subset(splits[f].test);
       std::optional<BiScale<T>> c;
@@ -212,24 +253,58 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
         }
         return true;
       });
+      const std::lock_guard<std::mutex> lock(fold_done_mutex);
+      fold_done[f] = 1;
     };
     // The folds are independent: with several threads each fold runs its
     // path on one of them (the sweeps inside then run serially, BLAS too).
     // A fold's fits do not depend on the schedule, so the CV table is the
     // serial one. One thread per fold beats threads inside one fit: those
     // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
-    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits.size()));
+    //
+    // Once every fold has started, the first thread without a fold runs the
+    // refit speculatively, down to the lambda the folds finished so far
+    // choose: otherwise that thread idles while the last folds finish (with
+    // 5 folds on 2 threads, the whole third round). The refit's walk depends
+    // only on the data and the grid, so when all folds choose the same lambda
+    // it is the serial refit bit for bit; when they do not, it is discarded
+    // and the refit runs again, so the result never depends on the threads.
+    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits.size()) + 1);
+    std::optional<GameResult<T>> speculative;
+    std::size_t speculative_index = 0;
+    int speculative_fits = 0;
+    Status speculative_status = Status::Success;
+    auto run_speculative_refit = [&] {
+      std::vector<const game_detail::FoldTrace*> finished;
+      {
+        const std::lock_guard<std::mutex> lock(fold_done_mutex);
+        for (std::size_t f = 0; f < traces.size(); ++f)
+          if (fold_done[f] && traces[f].status != Status::Interrupted) finished.push_back(&traces[f]);
+      }
+      if (finished.empty()) return;  // more threads than folds: nothing to go on yet
+      speculative_index = game_detail::cv_table(finished, out.grid, nullptr);
+      speculative = run_path<T>(data, groups, out.grid, speculative_index + 1, fit_options, options.cv_tolerance,
+                                options.game.final_check, speculative_fits, speculative_status,
+                                [&](std::size_t i, const GameResult<T>& r) {
+                                  event("game-path", static_cast<int>(i + 1), r.objective, max_group_rank(r));
+                                  return true;
+                                });
+    };
     if (threads > 1) {
       const lowrank::detail::SerialBlasScope serial_blas;
       const int saved_levels = omp_get_max_active_levels();
       omp_set_max_active_levels(1);
       std::exception_ptr error;
       std::mutex error_mutex;
-      const auto count = static_cast<std::ptrdiff_t>(splits.size());
+      // one task per fold, then the speculative refit
+      const auto count = static_cast<std::ptrdiff_t>(splits.size()) + 1;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
       for (std::ptrdiff_t f = 0; f < count; ++f) {
         try {
-          run_fold(static_cast<std::size_t>(f));
+          if (f + 1 < count)
+            run_fold(static_cast<std::size_t>(f));
+          else
+            run_speculative_refit();
         } catch (...) {
           const std::lock_guard<std::mutex> lock(error_mutex);
           if (!error) error = std::current_exception();
@@ -244,45 +319,26 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       }
     }
     // merged in fold order, as the serial loop would push them
-    for (const FoldTrace& trace : traces) {
+    std::vector<const game_detail::FoldTrace*> all;
+    for (const game_detail::FoldTrace& trace : traces) {
       out.fits += trace.fits;
       if (trace.status == Status::Interrupted) out.status = Status::Interrupted;
-      for (std::size_t i = 0; i < trace.rmse.size(); ++i) {
-        rmse[i].push_back(trace.rmse[i]);
-        mae[i].push_back(trace.mae[i]);
-        rank[i].push_back(trace.rank[i]);
-      }
+      all.push_back(&trace);
     }
-    out.cv.resize(L);
-    double best = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i < L; ++i) {
-      CrossValidationRow& row = out.cv[i];
-      row.lambda = out.grid[i];
-      row.folds = static_cast<int>(rmse[i].size());
-      if (row.folds == 0) continue;
-      double s = 0, s2 = 0, a = 0, rk = 0;
-      for (std::size_t k = 0; k < rmse[i].size(); ++k) {
-        s += rmse[i][k];
-        s2 += rmse[i][k] * rmse[i][k];
-        a += mae[i][k];
-        rk += rank[i][k];
-      }
-      const double n = row.folds;
-      row.mean_rmse = s / n;
-      row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
-      row.mean_mae = a / n;
-      row.mean_rank = rk / n;
-      // only lambdas every fold reached compete, so the mean is comparable
-      if (row.folds == static_cast<int>(splits.size()) && row.mean_rmse < best) {
-        best = row.mean_rmse;
-        out.best_index = i;
-      }
-    }
+    out.best_index = game_detail::cv_table(all, out.grid, &out.cv);
     final_count = out.best_index + 1;
-    if (out.status == Status::Interrupted) {
+    if (out.status == Status::Interrupted || speculative_status == Status::Interrupted) {
+      out.status = Status::Interrupted;
       out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
       return out;
     }
+    if (speculative && speculative_index == out.best_index) {
+      out.fits += speculative_fits;
+      out.result = std::move(*speculative);
+      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      return out;
+    }
+    out.discarded_fits = speculative_fits;
   }
 
   auto last = run_path<T>(data, groups, out.grid, final_count, fit_options, options.cv_tolerance,

@@ -225,6 +225,43 @@ TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
   EXPECT_EQ((serial.result.estimate - parallel.result.estimate).norm(), 0.0);
 }
 
+// With more threads than running folds, the refit starts beside the last
+// folds, down to the lambda the finished folds choose. It is kept only when
+// all folds choose the same lambda (it is then the one-thread refit) and
+// thrown away otherwise, so the path is the serial one either way.
+TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
+  const int saved = omp_get_max_threads();
+  int speculated = 0;
+  // Seed 1: folds 0-1 (done when the refit starts) choose the lambda all
+  // three do; seed 9: they do not, and the refit is redone (when the third
+  // fold is not the first to finish, which the timing makes all but sure).
+  for (const std::uint64_t seed : {1, 9}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const auto pr = planted(60, 24, 0.5, 0.5, 0.0, seed);
+    GamePathOptions po = cv_options(8, 0.01, 3);
+    po.seed = seed;
+    omp_set_num_threads(1);
+    const auto serial = lowrank::fit_game_path(pr.entries, pr.groups, po);
+    std::vector<std::string> stages;
+    po.progress = [&](const lowrank::ProgressEvent& e) { stages.emplace_back(e.stage); };
+    omp_set_num_threads(2);  // 3 folds on 2 threads: the refit runs beside the third
+    const auto parallel = lowrank::fit_game_path(pr.entries, pr.groups, po);
+    omp_set_num_threads(saved);
+    EXPECT_EQ(serial.discarded_fits, 0);
+    EXPECT_EQ(serial.best_index, parallel.best_index);
+    EXPECT_EQ(serial.fits, parallel.fits);
+    EXPECT_EQ((serial.result.estimate - parallel.result.estimate).norm(), 0.0);
+    EXPECT_EQ(serial.result.objective, parallel.result.objective);
+    // every refit lambda reported once, plus those of a discarded refit
+    const auto path_events = std::count(stages.begin(), stages.end(), "game-path");
+    EXPECT_EQ(path_events, static_cast<long>(parallel.best_index + 1) + parallel.discarded_fits);
+    const auto last_cv = std::find(stages.rbegin(), stages.rend(), "game-cv").base();
+    speculated += std::find(stages.begin(), last_cv, "game-path") != last_cv;
+  }
+  // the refit's first (zero) fit is done long before the third fold's path
+  EXPECT_GE(speculated, 1);
+}
+
 // The path's events and every fit's own events (folds and the refit alike)
 // share the path's clock: on one thread they arrive in time order, and the
 // refit's fit events come after the last fold's instead of restarting at 0.

@@ -51,7 +51,10 @@ struct GamePathOptions {
   double cv_tolerance = 0.0;
   /// Options of every fit (lambda is overwritten). final_check is applied to
   /// the final refit only; CV fits skip it. With several OpenMP threads the
-  /// folds run in parallel, one thread each, with the same results.
+  /// folds run in parallel, one thread each, and the first thread left
+  /// without a fold starts the refit down to the lambda the finished folds
+  /// choose; it is kept only when all folds choose the same, so the results
+  /// are those of one thread, bit for bit.
   GameOptions game;
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
@@ -64,7 +67,11 @@ struct GamePathFit {
   double lambda_max = 0.0;              ///< game_lambda_max on the (centred) data
   std::vector<CrossValidationRow> cv;   ///< one row per grid lambda when folds > 0
   std::size_t best_index = 0;
-  int fits = 0;                         ///< number of GAME fits run (all folds + the final path)
+  int fits = 0;                         ///< GAME fits behind the result (all folds + the final path)
+  /// Fits of a speculative refit that was thrown away because the folds that
+  /// had finished when it started chose another lambda than all of them did
+  /// (see GamePathOptions::game; 0 on one thread).
+  int discarded_fits = 0;
   Status status = Status::Success;      ///< Interrupted when stopped early
   double elapsed_s = 0.0;
 
