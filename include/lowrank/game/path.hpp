@@ -53,8 +53,8 @@ struct GamePathOptions {
   /// the final refit only; CV fits skip it. With several OpenMP threads the
   /// folds run in parallel, one thread each, and the first thread left
   /// without a fold starts the refit down to the lambda the finished folds
-  /// choose; it is kept only when all folds choose the same, so the results
-  /// are those of one thread, bit for bit.
+  /// choose; it is kept only when the CV table of all folds picks the same
+  /// lambda, so the results are those of one thread, bit for bit.
   GameOptions game;
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
