@@ -6,6 +6,7 @@
 #include <string_view>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "lowrank/core/progress.hpp"
@@ -67,6 +68,9 @@ struct SvtState {
   Matrix<T> V;          ///< previous right singular block (n x k, orthonormal)
   Index rank_hint = 0;
   std::uint64_t seed = 0;
+  /// float only: the block's Gram matrix proved too coarse in float once, so
+  /// the full route goes straight to a double Gram for the rest of the fit.
+  bool gram_in_double = false;
 };
 
 /// Singular value thresholding: prox of tau ||.||_* at A, i.e.
@@ -76,6 +80,24 @@ struct SvtState {
 template <class T>
 LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
                double tol);
+
+// Relative accuracy the Gram route must reach at tau / 2. In double the
+// default 1e-3 sqrt(eps) admits every block with sigma_1 < 130 tau, i.e.
+// all of GAME's. In float it would admit none (sigma_1 < 0.85 tau), but what
+// a fit needs is the thresholded block, not sigma at tau / 2 to that
+// accuracy: a Gram eigenvalue's error eps sigma_1^2 moves a kept sigma_i
+// (>= tau) by at most eps sigma_1^2 / (2 tau) = (eps / 2) (sigma_1 / tau)^2
+// tau, and the check below asks 4 eps (sigma_1 / tau)^2 <= accuracy, so with
+// max(10x the fit's tolerance, 1e-3) every kept value is within
+// max(1.25 tolerance, 1.25e-4) tau of its exact value (1.3e-3 tau at the
+// fold fits' 1e-3, sigma_1 <= 145 tau), an error far under the fit's own
+// stopping test on ||Z||_F. The triplets between tau / 2 and tau only seed
+// the next subspace iteration. The same figure bounds how far a float sweep
+// can settle the prox point (solve_sum_fista's inner floor).
+template <class T>
+inline double gram_route_accuracy(const GameOptions& options) {
+  return std::is_same_v<T, float> ? std::max(10.0 * options.tolerance, 1e-3) : 0.0;
+}
 
 /// Accuracy of each SVT for a solver working to relative accuracy `tol`.
 inline double svt_tolerance(double tol) { return std::clamp(0.01 * tol, 1e-13, 1e-4); }

@@ -126,6 +126,7 @@ void validate_options(const GameOptions& o) {
   if (!(o.relaxation > 0 && o.relaxation < 2))
     throw InvalidArgument("GAME: relaxation must be in (0, 2) (got " + std::to_string(o.relaxation) + ")");
   if (o.inner_max_iterations <= 0) throw InvalidArgument("GAME: inner_max_iterations must be > 0");
+  if (o.sweeps_per_iteration < 0) throw InvalidArgument("GAME: sweeps_per_iteration must be >= 0 (0 = until the inner tolerance)");
   if (!std::isfinite(o.inner_tolerance) || o.inner_tolerance <= 0) throw InvalidArgument("GAME: inner_tolerance must be > 0");
   if (o.max_rank < 0) throw InvalidArgument("GAME: max_rank must be >= 0 (0 = no cap)");
   if (o.full_svd_max_dim < 0) throw InvalidArgument("GAME: full_svd_max_dim must be >= 0");

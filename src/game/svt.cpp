@@ -31,13 +31,13 @@ namespace {
 // floor is under tau / 2) are made orthonormal to the rest, so W stays a
 // basis for the next pass.
 template <class T>
-void ritz_svd(const Matrix<T>& b, double tau, Matrix<T>& w, Vector<T>& sv, Matrix<T>& rot) {
+void ritz_svd(const Matrix<T>& b, double tau, double accuracy, Matrix<T>& w, Vector<T>& sv, Matrix<T>& rot) {
   const Index k = b.cols();
   Matrix<T> gram = Matrix<T>::Zero(k, k);
   gram.template selfadjointView<Eigen::Lower>().rankUpdate(b.transpose());
   Vector<T> ev;
   if (k > 0 && lowrank::detail::symmetric_eigen(gram, ev) == 0 && ev.allFinite() && ev(k - 1) > T(0)) {
-    const double floor2 = lowrank::detail::gram_accurate_sigma2<T>(static_cast<double>(ev(k - 1)));
+    const double floor2 = lowrank::detail::gram_accurate_sigma2<T>(static_cast<double>(ev(k - 1)), accuracy);
     if (0.25 * tau * tau >= floor2) {
       sv.resize(k);
       rot.resize(k, k);
@@ -91,8 +91,8 @@ void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
 // tau. Returns false when the block would need half of min(g, n) columns (a
 // full SVD is then cheaper).
 template <class T>
-bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, double tol, int max_passes, SvtState<T>& st,
-                  Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, double tol, int max_passes,
+                  double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   constexpr Index margin = 6;
   const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
   Index k = std::max<Index>(st.rank_hint + margin, 8);
@@ -119,7 +119,7 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
     q = y;
     lowrank::detail::orthonormalize(q);  // the core's BLAS-3 QR
     b.noalias() = a.transpose() * q;  // n x k
-    ritz_svd<T>(b, tau, w, sv, rot);     // A^T Q = W diag(sv) R^T
+    ritz_svd<T>(b, tau, gram_acc, w, sv, rot);  // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
       u = q * rot;
       s = sv;
@@ -145,6 +145,32 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
     have_previous = true;
     // At the cap the next product would only decide to stop: skip it.
     if (pass >= max_passes) return true;
+  }
+}
+
+// The full route's triplets above tau / 2 through the short side's Gram
+// matrix. In float the Gram's rounding eps sigma_1^2 swamps the threshold
+// once sigma_1 is ~50 tau (MovieLens-100k below 0.2 lambda_max: the global
+// block's sigma_1 is 55 tau); the block is then thresholded through a double
+// Gram (syrk + syevd in double, still BLAS-3, where gesdd would run at
+// matrix-vector speed), and stays there for the rest of the fit.
+template <class T>
+bool full_gram_svt_triplets(const Eigen::Ref<const Matrix<T>>& a, double tau, const GameOptions& options,
+                            SvtState<T>& state, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (!state.gram_in_double && lowrank::detail::gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options)))
+      return true;
+    state.gram_in_double = true;
+    Matrix<double> ud, vd;
+    Vector<double> sd;
+    const Matrix<double> ad = a.template cast<double>();
+    if (!lowrank::detail::gram_svd<double>(ad, 0.5 * tau, ud, sd, vd)) return false;
+    u = ud.cast<T>();
+    s = sd.cast<T>();
+    v = vd.cast<T>();
+    return true;
+  } else {
+    return lowrank::detail::gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options));
   }
 }
 
@@ -196,11 +222,12 @@ LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank,
   if (!full) {
     // accuracy a float block can reach
     const double floor = 50.0 * static_cast<double>(std::numeric_limits<T>::epsilon());
-    full = !subspace_svt(a, tau, max_rank, std::max(tol, floor), options.subspace_max_passes, state, u, s, v);
+    full = !subspace_svt(a, tau, max_rank, std::max(tol, floor), options.subspace_max_passes,
+                         gram_route_accuracy<T>(options), state, u, s, v);
   }
   // The full route needs only the triplets above tau (and a few below for
   // the warm block): through the short side's Gram matrix when accurate.
-  if (full && !lowrank::detail::gram_svd<T>(a, 0.5 * tau, u, s, v)) thin_svd<T>(a, u, s, v);
+  if (full && !full_gram_svt_triplets<T>(a, tau, options, state, u, s, v)) thin_svd<T>(a, u, s, v);
 
   Index r = 0;
   // Singular values within rounding of tau are tau: a block the dual step

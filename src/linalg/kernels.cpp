@@ -174,7 +174,7 @@ int symmetric_eigen(Matrix<T>& a, Vector<T>& w) {
 
 template <class T>
 bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double min_sigma, Matrix<T>& u, Vector<T>& s,
-              Matrix<T>& v) {
+              Matrix<T>& v, double accuracy) {
   const bool wide = a.rows() <= a.cols();
   const Index p = std::min(a.rows(), a.cols());
   if (p == 0 || !(min_sigma > 0)) return false;
@@ -186,7 +186,7 @@ bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double
   Vector<T> w;
   if (symmetric_eigen(gram, w) != 0 || !w.allFinite()) return false;
   const double top = static_cast<double>(w(p - 1));
-  if (!(top > 0) || min_sigma * min_sigma < gram_accurate_sigma2<T>(top)) return false;
+  if (!(top > 0) || min_sigma * min_sigma < gram_accurate_sigma2<T>(top, accuracy)) return false;
   Index r = 0;
   while (r < p && static_cast<double>(w(p - 1 - r)) >= min_sigma * min_sigma) ++r;
   s.resize(r);
@@ -386,7 +386,7 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
   template Vector<T> dense_singular_values<T>(const Matrix<T>&); \
   template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&); \
-  template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&); \
+  template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&, double); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

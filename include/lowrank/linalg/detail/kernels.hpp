@@ -2,6 +2,7 @@
 // Internal building blocks of the SVD paths, compiled once in src/linalg/ for
 // float and double. Not part of the public API: names and signatures may
 // change without notice. Tests and benchmarks use them directly.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -73,13 +74,14 @@ template <class T>
 int symmetric_eigen(Matrix<T>& a, Vector<T>& w);
 
 /// Smallest sigma^2 a Gram matrix whose largest eigenvalue is `top` (=
-/// sigma_1^2) resolves to relative accuracy 1e-3 sqrt(eps): an eigenvalue's
-/// absolute error eps sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on
-/// sigma. gram_svd and the GAME solver's Ritz step share this bound.
+/// sigma_1^2) resolves to relative accuracy `accuracy` (0 = 1e-3 sqrt(eps),
+/// and never tighter than that): an eigenvalue's absolute error eps
+/// sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on sigma. gram_svd
+/// and the GAME solver's Ritz step share this bound.
 template <class T>
-inline double gram_accurate_sigma2(double top) {
+inline double gram_accurate_sigma2(double top, double accuracy = 0.0) {
   const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
-  return eps * top / (1e-3 * std::sqrt(eps));
+  return eps * top / std::max(accuracy, 1e-3 * std::sqrt(eps));
 }
 
 /// The singular triplets of a (m x n) with sigma_i >= min_sigma, sigma
@@ -88,11 +90,11 @@ inline double gram_accurate_sigma2(double top) {
 /// Gram eigenvalue carries an absolute error of about eps sigma_1^2, so
 /// sigma_i comes with relative error eps (sigma_1 / sigma_i)^2: the function
 /// returns false (and leaves the outputs unspecified) unless that is at most
-/// 1e-3 sqrt(eps) at min_sigma, and the caller then uses dense_thin_svd. u and
-/// v come back orthonormal to the same accuracy.
+/// `accuracy` (gram_accurate_sigma2) at min_sigma, and the caller then uses
+/// dense_thin_svd. u and v come back orthonormal to the same accuracy.
 template <class T>
 bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double min_sigma, Matrix<T>& u, Vector<T>& s,
-              Matrix<T>& v);
+              Matrix<T>& v, double accuracy = 0.0);
 
 // ---- sparse products --------------------------------------------------------
 
