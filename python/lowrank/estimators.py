@@ -451,10 +451,13 @@ class GAME(_CompletionBase):
         Or a dict {name: row indices}, or a list of row-index arrays.
     lam : float or None
         None: lambda path with ``cv``-fold CV (the CLI's default, 10 lambdas
-        down to 0.02 lambda_max); cv_scaling as for SoftImpute. cv_tol: tolerance
-        of the fold fits and of the refit's warm-start lambdas above the chosen
-        one (0 = tol; the returned fit keeps tol); the folds run in parallel
-        over the threads.
+        down to 0.02 lambda_max); cv_scaling as for SoftImpute. The fits that
+        only score a fold or warm-start the refit run loose: cv_tol (default
+        1e-3, never tighter than tol; 0 = tol), cv_sweeps dual sweeps per
+        iteration (1; 0 = solve every prox) and cv_precision ("float" or
+        "double"); the returned fit is polished in double to tol. A fold stops
+        once its error has risen for ``patience`` lambdas past its minimum (1;
+        0 = whole grid). The folds run in parallel over the threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : remove row and column means first (default True)
@@ -469,8 +472,8 @@ class GAME(_CompletionBase):
 
     def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
                  variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
-                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=0.0, seed=0,
-                 verbose=False, callback=None):
+                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=1e-3, cv_sweeps=1,
+                 cv_precision="float", patience=1, seed=0, verbose=False, callback=None):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins
@@ -488,6 +491,9 @@ class GAME(_CompletionBase):
         self.max_iter = max_iter
         self.cv_scaling = cv_scaling
         self.cv_tol = cv_tol
+        self.cv_sweeps = cv_sweeps
+        self.cv_precision = cv_precision
+        self.patience = patience
         self.seed = seed
         self.verbose = verbose
         self.callback = callback
@@ -549,6 +555,9 @@ class GAME(_CompletionBase):
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
         _check_int("max_rank", self.max_rank, 0)
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
+        _check_choice("cv_precision", self.cv_precision, ("float", "double"))
+        _check_int("cv_sweeps", self.cv_sweeps, 0)
+        _check_int("patience", self.patience, 0)
         _check_int("seed", self.seed, 0)
         e = self._entries(X)
         gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
@@ -556,6 +565,7 @@ class GAME(_CompletionBase):
                     variant=self.variant, solver=self.solver, weights=self.weights,
                     global_group=bool(self.global_group), center=bool(self.center), max_rank=self.max_rank,
                     tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
+                    cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=self.patience,
                     seed=self.seed)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:

@@ -59,7 +59,14 @@ GamePathOptions game_options(Options& o) {
   po.seed = o.get<std::uint64_t>("seed", 0);
   po.patience = o.get<int>("patience", po.patience);
   po.lambda_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
-  po.cv_tolerance = o.get<double>("cv_tol", 0.0);
+  po.cv_tolerance = o.get<double>("cv_tol", po.cv_tolerance);
+  po.cv_sweeps_per_iteration = o.get<int>("cv_sweeps", po.cv_sweeps_per_iteration);
+  {
+    const auto precision = o.get<std::string>("cv_precision", "float");
+    if (precision != "float" && precision != "double")
+      throw InvalidArgument("GAME: cv_precision must be 'float' or 'double', got '" + precision + "'");
+    po.cv_float = precision == "float";
+  }
   GameOptions& g = po.game;
   g.variant = parse_game_variant(o.get<std::string>("variant", "sum"));
   g.solver = parse_game_solver(o.get<std::string>("solver", "proximal-gradient"));

@@ -46,16 +46,20 @@ def test_game_groups_as_dict_and_errors(dune_missing):
         lowrank.GAME(groups=groups, lam=0.0).fit(dune_missing)
     with pytest.raises(ValueError, match="cv_tolerance"):
         lowrank.GAME(groups=groups, cv=2, n_lambdas=3, cv_tol=-1.0).fit(dune_missing)
+    with pytest.raises(ValueError, match="cv_precision"):
+        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, cv_precision="half").fit(dune_missing)
+    with pytest.raises(ValueError, match="patience"):
+        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, patience=-1).fit(dune_missing)
 
 
 def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
-    # cv_tol only loosens the fold fits and the refit's warm starts: the CV
-    # curve barely moves and, with the same lambda chosen, the refit reaches
-    # the same optimum (to its own tolerance)
+    # the loose fold fits (cv_tol, one sweep per iteration, float: the
+    # defaults) barely move the CV curve and, with the same lambda chosen, the
+    # refit reaches the same optimum (to its own tolerance)
     groups = {"first": np.arange(10), "second": np.arange(10, dune_missing.shape[0])}
-    kw = dict(groups=groups, cv=3, n_lambdas=6, tol=1e-6, seed=1)
-    tight = lowrank.GAME(**kw).fit(dune_missing)
-    loose = lowrank.GAME(cv_tol=1e-3, **kw).fit(dune_missing)
+    kw = dict(groups=groups, cv=3, n_lambdas=6, tol=1e-6, seed=1, patience=0)
+    tight = lowrank.GAME(cv_tol=0.0, cv_sweeps=0, cv_precision="double", **kw).fit(dune_missing)
+    loose = lowrank.GAME(**kw).fit(dune_missing)
     a = np.asarray(tight.cv_results_["mean_test_rmse"])
     b = np.asarray(loose.cv_results_["mean_test_rmse"])
     assert 0 < np.max(np.abs(a - b)) < 0.05 * (a.max() - a.min())
