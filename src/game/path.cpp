@@ -175,53 +175,47 @@ GameOptions cv_fit_options(const GameOptions& fit, const GamePathOptions& p) {
   return o;
 }
 
-// The refit on all entries down to grid[count - 1]. Every lambda down to
-// the chosen one first runs as the fold fits do (cv_fit_options, in float
-// under cv_float). In float the chosen lambda is then refined to a third of
-// the caller's tolerance (not below 1e-5, near float's rounding of the
-// iterates) with the same one-sweep iterations, and the returned fit
-// polishes that in T with the caller's options. On MovieLens-100k (a fold
-// at 0.18 lambda_max, --tol 1e-4) a double polish straight from the 1e-3
-// float fit took 48 sweeps (24 s); after the float refinement (42 float
-// sweeps, 10.6 s) it stops after one iteration of 4 sweeps (2.9 s) at the
-// objective (1e-6 relative) and KKT residuals (3.4e-4) of a double fit.
-// `visit(i, objective, rank)` after each fit.
+// The fit on all entries at grid[count - 1]. It first runs in float under
+// cv_float, with the fold fits' one-sweep iterations, to a third of the
+// caller's tolerance (not below 1e-5, near float's rounding of the
+// iterates); the returned fit then polishes that in T with the caller's
+// options. With `walk` the lambdas above it run first, as the fold fits do,
+// each warm-starting the next (a path without CV, down to its smallest
+// lambda); after CV the chosen lambda is fitted from zero, which on
+// MovieLens-100k (0.18 lambda_max) took 27 float sweeps at 1e-3 against 56
+// for the four lambdas above it. There a double polish from the float fit
+// at 1e-3 took 48 sweeps (24 s); from the float fit at 3e-5 it stops after
+// one iteration of 4 sweeps (3 s) at the objective (1e-6 relative) and KKT
+// residuals (3.3e-4) of a double fit. `visit(i, objective, rank)` after each
+// fit.
 template <class T, class Visit>
 std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const RowGroups& groups,
-                                        const std::vector<double>& grid, std::size_t count, const GameOptions& fit,
-                                        const GamePathOptions& p, int& fits, Status& status, Visit visit) {
+                                        const std::vector<double>& grid, std::size_t count, bool walk,
+                                        const GameOptions& fit, const GamePathOptions& p, int& fits, Status& status,
+                                        Visit visit) {
   if (count == 0) return std::nullopt;
+  auto report = [&](std::size_t i, const auto& r) {
+    visit(i, r.objective, max_group_rank(r));
+    return true;
+  };
   std::optional<GameResult<T>> warm;
-  auto warm_up = [&]<class F>() {
+  auto first_stage = [&]<class F>() {
     const ObservedEntries<F> d = data.template cast<F>();
     const GameOptions o = cv_fit_options(fit, p);
-    std::optional<GameResult<F>> w = run_path<F>(d, groups, grid, 0, count, o, std::nullopt, fits, status,
-                                                 [&](std::size_t i, const GameResult<F>& r) {
-                                                   visit(i, r.objective, max_group_rank(r));
-                                                   return true;
-                                                 });
-    if constexpr (!std::is_same_v<F, T>) {
-      GameOptions refine = o;
-      refine.tolerance = std::max(fit.tolerance / 3, 1e-5);
-      if (w && status != Status::Interrupted && refine.tolerance < o.tolerance)
-        w = run_path<F>(d, groups, grid, count - 1, count, refine, std::move(w), fits, status,
-                        [&](std::size_t i, const GameResult<F>& r) {
-                          visit(i, r.objective, max_group_rank(r));
-                          return true;
-                        });
-    }
+    std::optional<GameResult<F>> w;
+    if (walk) w = run_path<F>(d, groups, grid, 0, count - 1, o, std::nullopt, fits, status, report);
+    GameOptions chosen = o;
+    chosen.tolerance = std::min(o.tolerance, std::max(fit.tolerance / 3, 1e-5));
+    if (status != Status::Interrupted)
+      w = run_path<F>(d, groups, grid, count - 1, count, chosen, std::move(w), fits, status, report);
     if (w) warm = cast_result<T>(*w);
   };
   if (p.cv_float && !std::is_same_v<T, float>)
-    warm_up.template operator()<float>();
+    first_stage.template operator()<float>();
   else
-    warm_up.template operator()<T>();
+    first_stage.template operator()<T>();
   if (status == Status::Interrupted) return warm;
-  return run_path<T>(data, groups, grid, count - 1, count, fit, std::move(warm), fits, status,
-                     [&](std::size_t i, const GameResult<T>& r) {
-                       visit(i, r.objective, max_group_rank(r));
-                       return true;
-                     });
+  return run_path<T>(data, groups, grid, count - 1, count, fit, std::move(warm), fits, status, report);
 }
 
 }  // namespace
@@ -380,7 +374,8 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       }
       if (finished.empty()) return;  // more threads than folds: nothing to go on yet
       speculative_index = game_detail::cv_table(finished, out.grid, nullptr);
-      speculative = refit_path<T>(data, groups, out.grid, speculative_index + 1, fit_options, options, speculative_fits,
+      speculative = refit_path<T>(data, groups, out.grid, speculative_index + 1, false, fit_options, options,
+                                  speculative_fits,
                                   speculative_status, [&](std::size_t i, double objective, Index rank) {
                                     event("game-path", static_cast<int>(i + 1), objective, rank);
                                   });
@@ -436,7 +431,8 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     out.discarded_fits = speculative_fits;
   }
 
-  auto last = refit_path<T>(data, groups, out.grid, final_count, fit_options, options, out.fits, out.status,
+  auto last = refit_path<T>(data, groups, out.grid, final_count, options.folds == 0, fit_options, options, out.fits,
+                            out.status,
                             [&](std::size_t i, double objective, Index rank) {
                               event("game-path", static_cast<int>(i + 1), objective, rank);
                             });

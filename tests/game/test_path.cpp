@@ -116,9 +116,9 @@ TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
   EXPECT_LT(fit.best_index, 9u);
   for (std::size_t i = 0; i < fit.cv.size(); ++i) EXPECT_GE(fit.cv[i].mean_rmse, fit.cv[fit.best_index].mean_rmse);
   EXPECT_DOUBLE_EQ(fit.result.lambda, fit.grid[fit.best_index]);
-  // the refit walks down to the chosen lambda in float, refines it there and
-  // polishes it in double: three fits at the chosen lambda
-  EXPECT_EQ(fit.fits, 4 * 10 + static_cast<int>(fit.best_index) + 3);
+  // the refit fits the chosen lambda in float from zero and polishes it in
+  // double: two fits, whatever the index
+  EXPECT_EQ(fit.fits, 4 * 10 + 2);
   // the grid starts at lambda_max, where the fit is exactly zero
   EXPECT_DOUBLE_EQ(fit.grid.front(), fit.lambda_max);
 }
@@ -257,10 +257,10 @@ TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
     // refit redone after the folds runs them with both threads' BLAS: the
     // same estimate can give a last-bit different sum.
     EXPECT_NEAR(serial.result.objective, parallel.result.objective, 1e-12 * serial.result.objective);
-    // every refit lambda reported once, then the float refinement and the
-    // double polish at the chosen one, plus the events of a discarded refit
+    // the refit's float fit and double polish at the chosen lambda, plus the
+    // events of a discarded refit
     const auto path_events = std::count(stages.begin(), stages.end(), "game-path");
-    EXPECT_EQ(path_events, static_cast<long>(parallel.best_index + 3) + parallel.discarded_fits);
+    EXPECT_EQ(path_events, 2 + parallel.discarded_fits);
     const auto last_cv = std::find(stages.rbegin(), stages.rend(), "game-cv").base();
     speculated += std::find(stages.begin(), last_cv, "game-path") != last_cv;
   }
@@ -337,6 +337,31 @@ TEST(GamePath, LooseFoldFitsMoveTheCvCurveLittle) {
   po.cv_tolerance = 1e-3;
   po.cv_sweeps_per_iteration = -1;
   EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+}
+
+// Without CV the path walks down the whole grid (float, one sweep per
+// iteration, 1e-3) and the fit at its smallest lambda is polished in double:
+// the same optimum as one tight double fit there.
+TEST(GamePath, PathWithoutCvEndsAtTheSmallestLambdaOptimum) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 4);
+  GamePathOptions po = cv_options(6, 0.05, 0);
+  po.game.tolerance = 1e-7;
+  std::vector<int> path_events;
+  po.progress = [&](const lowrank::ProgressEvent& e) {
+    if (e.stage == "game-path") path_events.push_back(e.iteration);
+  };
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  ASSERT_EQ(fit.status, lowrank::Status::Success);
+  EXPECT_EQ(fit.best_index, 5u);
+  EXPECT_EQ(fit.fits, 7);  // five lambdas above, the smallest in float, its polish
+  EXPECT_EQ(path_events, (std::vector<int>{1, 2, 3, 4, 5, 6, 6}));
+  GameOptions o = po.game;
+  o.lambda = fit.grid.back();
+  o.tolerance = 1e-9;
+  o.max_iterations = 20000;
+  const auto tight = lowrank::fit_game(fit.centering->transform(pr.entries), pr.groups, o);
+  EXPECT_NEAR(fit.result.objective, tight.objective, 1e-6 * tight.objective);
+  EXPECT_LT((fit.result.estimate - tight.estimate).norm(), 1e-3 * tight.estimate.norm());
 }
 
 TEST(GamePath, RejectsBadOptions) {
