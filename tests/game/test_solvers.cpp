@@ -76,12 +76,19 @@ Kkt<T> sum_kkt(const Problem<T>& pr, const GameResult<T>& r, bool global) {
   return {static_cast<double>(stat.norm() / x.norm()), std::max(feas, 0.0), gap / obj};
 }
 
-TEST(GameSolvers, SumAdmmAndProximalGradientReachTheSameOptimum) {
-  const auto pr = make_problem<double>(36, 20, 0.5, 11);
+// The optimum tests' problem: 36 x 20, half observed, lambda 0.15 lambda_max,
+// certificates kept for the KKT checks.
+GameOptions optimum_test_options(const Problem<double>& pr) {
   GameOptions o;
   o.lambda = 0.15 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
   o.max_iterations = 20000;
   o.keep_certificates = true;
+  return o;
+}
+
+TEST(GameSolvers, SumAdmmAndProximalGradientReachTheSameOptimum) {
+  const auto pr = make_problem<double>(36, 20, 0.5, 11);
+  GameOptions o = optimum_test_options(pr);
   // ADMM's tail is linear but slow (about 6000 iterations here for 1e-7);
   // the objectives still agree to 1e-6 and both KKT residuals are < 1e-6.
   o.tolerance = 1e-7;
@@ -140,10 +147,7 @@ TEST(GameSolvers, ParallelSweepReproducesTheSerialSweep) {
 // and pass the KKT check (sum_kkt, the test's own SVDs).
 TEST(GameSolvers, OneSweepPerIterationReachesTheSameOptimum) {
   const auto pr = make_problem<double>(36, 20, 0.5, 11);
-  GameOptions o;
-  o.lambda = 0.15 * lowrank::game_lambda_max(pr.entries, pr.groups, o);
-  o.max_iterations = 20000;
-  o.keep_certificates = true;
+  GameOptions o = optimum_test_options(pr);
   o.tolerance = 1e-7;
   const auto solved = lowrank::fit_game(pr.entries, pr.groups, o);
   o.sweeps_per_iteration = 1;
