@@ -38,34 +38,41 @@ struct GamePathOptions {
   int folds = 5;             ///< 0 = no CV: the path runs down to the smallest lambda
   std::uint64_t seed = 0;    ///< fold assignment
   /// Stop a fold's path once its validation RMSE has risen this many
-  /// consecutive lambdas past its minimum (0 = whole grid).
+  /// consecutive lambdas past its minimum (0 = whole grid). 1 since
+  /// 2026-12-06 (was 2): the second rising fit was the most expensive of
+  /// each MovieLens fold (5.8 of 22 s), and every fold's curve there rises by
+  /// 1e-3 at the first lambda past its minimum.
   int patience = 1;
   /// Fold fits run at lambda * sqrt(fold entries / entries) by default
   /// (completion/path.hpp, CvLambdaScaling).
   CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
-  /// Tolerance of the fits that only score a fold or warm-start the next
-  /// lambda (0 = game.tolerance; never tighter than it): the fold fits, and the refit's lambdas
-  /// above the chosen one. On MovieLens-100k the fold fits' held-out RMSEs
-  /// at 1e-3 (with the two settings below) are within 1.4e-4 of fits at
-  /// 1e-4, against steps of 1e-3 to 1e-2 between neighbouring lambdas
-  /// (docs/benchmarks.md, GAME CV path); the returned fit always runs at
-  /// game.tolerance.
+  /// Tolerance of the fits that only score a fold (0 = game.tolerance;
+  /// never tighter than it); without CV, of the path's lambdas above the
+  /// last. On MovieLens-100k the fold fits' held-out RMSEs at 1e-3 (with the
+  /// two settings below) are within 1.4e-4 of fits at 1e-4, against steps of
+  /// 1e-3 to 1e-2 between neighbouring lambdas (docs/benchmarks.md, GAME CV
+  /// path).
   double cv_tolerance = 1e-3;
-  /// GameOptions::sweeps_per_iteration of those fits: one dual sweep per
-  /// outer iteration reaches the CV tolerance in half the sweeps of a
-  /// solved prox (the returned fit keeps game.sweeps_per_iteration).
+  /// GameOptions::sweeps_per_iteration of those fits and of the refit's
+  /// first stage: one dual sweep per outer iteration reaches the CV
+  /// tolerance in half the sweeps of a solved prox.
   int cv_sweeps_per_iteration = 1;
-  /// Run those fits in single precision (fold data centred and held-out
-  /// entries scored in T; the refit's last warm-up fit is cast back to T to
-  /// start the returned fit): syrk, syevd and the products take about half
-  /// the time, and blocks whose float Gram is too coarse are thresholded
-  /// through a double one. On MovieLens-100k the fold errors match double
-  /// fits to 1e-6. The returned fit stays in T. No effect when T is float.
+  /// Run those fits, and the refit's first stage, in single precision (fold
+  /// data centred and held-out entries scored in T): syrk, syevd and the
+  /// products take about half the time, and blocks whose float Gram is too
+  /// coarse are thresholded through a double one. On MovieLens-100k the fold
+  /// errors match double fits to 1e-6. No effect when T is float.
+  ///
+  /// The returned fit: the chosen lambda (the last one without CV) is fitted
+  /// from zero (after CV) or from the lambda above (without CV) to
+  /// game.tolerance / 3 (not below 1e-5) with those settings, then polished
+  /// in T with `game`, so its stopping test, tolerance and KKT report are
+  /// game's. A fixed `lambda` is one fit_game with `game`.
   bool cv_float = true;
   /// Options of every fit (lambda is overwritten). final_check is applied to
-  /// the final refit only; CV fits skip it. With several OpenMP threads the
+  /// the final polish only; CV fits skip it. With several OpenMP threads the
   /// folds run in parallel, one thread each, and the first thread left
-  /// without a fold starts the refit down to the lambda the finished folds
+  /// without a fold starts the refit at the lambda the finished folds
   /// choose; it is kept only when the CV table of all folds picks the same
   /// lambda, so the results are those of one thread, bit for bit.
   GameOptions game;
