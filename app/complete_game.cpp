@@ -32,13 +32,13 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
   cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
       ->check(CLI::IsMember({"sum", "latent"}));
   cmd.add_option("--cv-tol", f.cv_tol,
-                 "GAME: tolerance of the fits that only score a CV fold or warm-start the next lambda (default 1e-3, "
-                 "never tighter than --tol; 0 = --tol); the reported fit keeps --tol")
+                 "GAME: tolerance of the fits that only score a CV fold (without --cv: of the path's lambdas above "
+                 "the last; default 1e-3, never tighter than --tol; 0 = --tol); the reported fit keeps --tol")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--cv-patience", f.cv_patience,
                  "GAME: a fold stops once its validation RMSE has risen for this many lambdas past its minimum "
-                 "(default 1; 0 = whole grid)")
-      ->check(CLI::NonNegativeNumber);
+                 "(default 2; 0 = whole grid)")
+      ->check(CLI::Range(0, 1000));
   cmd.add_option("--cv-precision", f.cv_precision,
                  "GAME: precision of those fits, float (default: half the time, same CV errors to 1e-6 on "
                  "MovieLens-100k) | double; the reported fit is always double")

@@ -27,7 +27,7 @@ struct GameFlags {
   bool no_center = false;
   double cv_tol = 1e-3;                ///< tolerance of the fold fits and warm-start steps (0 = --tol)
   std::string cv_precision = "float";  ///< precision of the fold fits and warm-start steps
-  int cv_patience = 1;                 ///< rising lambdas past a fold's minimum before it stops
+  int cv_patience = 2;                 ///< rising lambdas past a fold's minimum before it stops
   std::string subspaces;               ///< directory for per-group V_k / S_k
 };
 

@@ -456,7 +456,7 @@ class GAME(_CompletionBase):
         1e-3, never tighter than tol; 0 = tol), cv_sweeps dual sweeps per
         iteration (1; 0 = solve every prox) and cv_precision ("float" or
         "double"); the returned fit is polished in double to tol. A fold stops
-        once its error has risen for ``patience`` lambdas past its minimum (1;
+        once its error has risen for ``patience`` lambdas past its minimum (2;
         0 = whole grid). The folds run in parallel over the threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
@@ -473,7 +473,7 @@ class GAME(_CompletionBase):
     def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
                  variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
                  center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=1e-3, cv_sweeps=1,
-                 cv_precision="float", patience=1, seed=0, verbose=False, callback=None):
+                 cv_precision="float", patience=2, seed=0, verbose=False, callback=None):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins

@@ -222,6 +222,8 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --method als --rank 0").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-scaling linear").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-tol -1e-3").exit_code, 2);
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-precision half").exit_code, 2);
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-patience -1").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --method als --rank 2 --als-init svd").exit_code, 2);
   ASSERT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --out " + tmp / "m").exit_code, 0);
   write_file(tmp / "pairs.tsv", "r1\tsp1\n");

@@ -47,6 +47,21 @@ TEST(CliGame, MiteWithThreeCategoriesReportsEveryGroup) {
   EXPECT_TRUE(fs::exists(dir / "model/cv.csv"));
 }
 
+// The README's GAME example with the CLI's default CV. On the raw mite
+// counts single folds rise once near the top of the path and fall again;
+// with patience 1 they stopped there and the CV table, which compares only
+// the lambdas every fold reached, chose the zero fit (lambda_max, test RMSE
+// 8.96). Patience 2 reaches the interior (lambda 4.3, test RMSE 7.57).
+TEST(CliGame, DefaultCvOnRawMiteCountsDoesNotStopAtTheZeroFit) {
+  const auto r = run_cli("complete --train " + kMite + " --holdout 0.2 --seed 0 --method game --groups " + kMiteEnv +
+                         " --group-cols Substrate,Shrub,Topo --json -q --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_LT(j["lambda"].get<double>(), 0.1 * j["game"]["lambda_max"].get<double>());
+  EXPECT_GT(j["rank"].get<int>(), 0);
+  EXPECT_LT(j["test"]["rmse"].get<double>(), 8.0);
+}
+
 TEST(CliGame, BadGroupInputsAreUsageErrors) {
   TempDir dir;
   const std::string base = "complete --train " + kMite + " --method game --lambda 1 -q ";
