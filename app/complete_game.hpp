@@ -25,8 +25,8 @@ struct GameFlags {
   std::string solver = "proximal-gradient";
   std::string weights = "sqrt-size-plus-sqrt-cols";
   bool no_center = false;
-  double cv_tol = 1e-3;                ///< tolerance of the fold fits and warm-start steps (0 = --tol)
-  std::string cv_precision = "float";  ///< precision of the fold fits and warm-start steps
+  double cv_tol = 1e-3;                ///< tolerance of the fold fits (0 = --tol)
+  std::string cv_precision = "float";  ///< precision of the fold fits and the refit's first stage
   int cv_patience = 2;                 ///< rising lambdas past a fold's minimum before it stops
   std::string subspaces;               ///< directory for per-group V_k / S_k
 };

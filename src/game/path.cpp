@@ -165,6 +165,16 @@ GameResult<To> cast_result(const GameResult<From>& r) {
   }
 }
 
+// Calls f.template operator()<F>() with F the scalar of the CV fits: float
+// under cv_float (when T is double), T otherwise.
+template <class T, class F>
+void with_cv_scalar(const GamePathOptions& p, F&& f) {
+  if (p.cv_float && !std::is_same_v<T, float>)
+    f.template operator()<float>();
+  else
+    f.template operator()<T>();
+}
+
 // Options of the fits that only score a CV fold or warm-start the next
 // lambda: the CV tolerance and sweep cap, no final check.
 GameOptions cv_fit_options(const GameOptions& fit, const GamePathOptions& p) {
@@ -210,10 +220,7 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
       w = run_path<F>(d, groups, grid, count - 1, count, chosen, std::move(w), fits, status, report);
     if (w) warm = cast_result<T>(*w);
   };
-  if (p.cv_float && !std::is_same_v<T, float>)
-    first_stage.template operator()<float>();
-  else
-    first_stage.template operator()<T>();
+  with_cv_scalar<T>(p, first_stage);
   if (status == Status::Interrupted) return warm;
   return run_path<T>(data, groups, grid, count - 1, count, fit, std::move(warm), fits, status, report);
 }
@@ -342,10 +349,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       fold_done[f] = 1;
     };
     auto run_fold = [&](std::size_t f) {
-      if (options.cv_float && !std::is_same_v<T, float>)
-        run_fold_as.template operator()<float>(f);
-      else
-        run_fold_as.template operator()<T>(f);
+      with_cv_scalar<T>(options, [&]<class F>() { run_fold_as.template operator()<F>(f); });
     };
     // The folds are independent: with several threads each fold runs its
     // path on one of them (the sweeps inside then run serially, BLAS too).

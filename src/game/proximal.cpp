@@ -170,7 +170,10 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   // multipliers' drift along directions that leave r unchanged decays only
   // sublinearly; the slack keeps the check for that failure cheap.
   constexpr double kStepSlack = 100.0;
-  const double kRoundingFloor =
+  const int sweeps_per_iteration = o.sweeps_per_iteration > 0
+                                       ? std::min(o.sweeps_per_iteration, o.inner_max_iterations)
+                                       : o.inner_max_iterations;
+  const double rounding_floor =
       std::max(100.0 * static_cast<double>(std::numeric_limits<T>::epsilon()), gram_route_accuracy<T>(o));
   constexpr Index kParallelCells = 20000;
   std::vector<Index> run_cells(runs.size(), 0);
@@ -212,14 +215,13 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     const double vnorm = std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min());
     // The multipliers need not converge (they are not unique when groups
     // overlap); the prox point r is, so the sweeps stop when r stops moving.
-    // Not below the rounding of a sweep (kRoundingFloor): a float prox point
+    // Not below the rounding of a sweep (rounding_floor): a float prox point
     // stops settling at the accuracy of its Gram SVTs, so a tighter test ran
     // every float sweep loop to inner_max_iterations (1074 sweeps for one
     // MovieLens fit at 1e-4).
     const double inner_tol =
-        std::max({o.inner_tolerance, kRoundingFloor, std::min(1e-3, 0.1 * last_change)});
-    sweeps(inner_tol, vnorm,
-           o.sweeps_per_iteration > 0 ? std::min(o.sweeps_per_iteration, o.inner_max_iterations) : o.inner_max_iterations);
+        std::max({o.inner_tolerance, rounding_floor, std::min(1e-3, 0.1 * last_change)});
+    sweeps(inner_tol, vnorm, sweeps_per_iteration);
     // r is now the prox, Z_{t+1}. The trace uses the penalty at the
     // thresholded copies (exact SVDs of every block each iteration would
     // cost more than the sweeps); the exact objective is final_check's.
@@ -264,7 +266,7 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     // objective by 3e-5 relative, inside what the outer stop already allows.
     r = v;
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(r, g.members[k], mult[k], T(-1));
-    sweeps(std::max({o.inner_tolerance, kRoundingFloor, o.tolerance}),
+    sweeps(std::max({o.inner_tolerance, rounding_floor, o.tolerance}),
            std::max(static_cast<double>(v.norm()), std::numeric_limits<double>::min()), o.inner_max_iterations);
     z = r;
   }

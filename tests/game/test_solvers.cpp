@@ -248,6 +248,27 @@ TEST(GameSolvers, FloatMatchesDouble) {
   EXPECT_LT((rf.estimate.cast<double>() - rd.estimate).norm() / rd.estimate.norm(), 1e-3);
 }
 
+// Float at a small lambda on a matrix with one dominant direction: sigma_1
+// is over 100 tau, where the float Gram's error 4 eps (sigma_1 / tau)^2
+// exceeds the 1e-3 it may have, so the blocks are thresholded through a
+// double Gram. The fit must still match double.
+TEST(GameSolvers, FloatWithADominantDirectionMatchesDouble) {
+  auto pd = make_problem<double>(80, 60, 0.6, 15);
+  for (std::size_t t = 0; t < pd.entries.nnz(); ++t) pd.entries.value[t] += 50.0;  // a large mean: sigma_1 >> tau
+  const lowrank::ObservedEntries<float> ef = pd.entries.cast<float>();
+  GameOptions o;
+  o.svd_method = lowrank::GameSvdMethod::Full;
+  o.lambda = 0.005 * lowrank::game_lambda_max(pd.entries, pd.groups, o);
+  o.tolerance = 1e-4;
+  const auto rd = lowrank::fit_game(pd.entries, pd.groups, o);
+  const auto rf = lowrank::fit_game(ef, pd.groups, o);
+  ASSERT_EQ(rf.status, lowrank::Status::Success);
+  const double sigma1 = Eigen::JacobiSVD<Matrix<double>>(rd.estimate).singularValues()(0);
+  EXPECT_GT(sigma1, 100 * o.lambda) << sigma1 / o.lambda;  // float Gram error 4 eps (s1/tau)^2 > 1e-3 here
+  EXPECT_LT(std::abs(rf.objective - rd.objective) / rd.objective, 1e-4);
+  EXPECT_LT((rf.estimate.cast<double>() - rd.estimate).norm() / rd.estimate.norm(), 1e-3);
+}
+
 TEST(GameSolvers, RandomizedSvtReachesTheExactOptimum) {
   const auto pr = make_problem<double>(60, 50, 0.4, 15);
   GameOptions o;
