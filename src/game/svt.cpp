@@ -91,10 +91,23 @@ void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
 // tau. Returns false when the block would need half of min(g, n) columns (a
 // full SVD is then cheaper).
 template <class T>
-bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, double tol, int max_passes,
-                  double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+bool subspace_svt_wide(const Eigen::Ref<const Matrix<T>>& a, bool transposed, double tau, Index max_rank, double tol,
+                       int max_passes, double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   constexpr Index margin = 6;
-  const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
+  // W = A, or A^T when `transposed` (then A is tall and W wide): W x and W^T x
+  const Index g = transposed ? a.cols() : a.rows(), n = transposed ? a.rows() : a.cols(), p = std::min(g, n);
+  auto w_times = [&](const Matrix<T>& x, Matrix<T>& out) {
+    if (transposed)
+      out.noalias() = a.transpose() * x;
+    else
+      out.noalias() = a * x;
+  };
+  auto wt_times = [&](const Matrix<T>& x, Matrix<T>& out) {
+    if (transposed)
+      out.noalias() = a * x;
+    else
+      out.noalias() = a.transpose() * x;
+  };
   Index k = std::max<Index>(st.rank_hint + margin, 8);
   if (max_rank > 0) k = std::min(k, max_rank + 1);
   // Decide before growing: a block wider than the matrix has no orthonormal
@@ -108,7 +121,7 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
   Index watched = 0;
   for (int pass = 1;; ++pass) {
     if (4 * k >= p) return false;  // a full SVD is cheaper and exact
-    y.noalias() = a * st.V;
+    w_times(st.V, y);
     if (have_previous) {
       // residual of the previous pass's triplets: A v_i - s_i u_i
       const double r2 = static_cast<double>(
@@ -118,7 +131,7 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
     }
     q = y;
     lowrank::detail::orthonormalize(q);  // the core's BLAS-3 QR
-    b.noalias() = a.transpose() * q;  // n x k
+    wt_times(q, b);  // n x k
     ritz_svd<T>(b, tau, gram_acc, w, sv, rot);  // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
       u = q * rot;
@@ -146,6 +159,16 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
     // At the cap the next product would only decide to stop: skip it.
     if (pass >= max_passes) return true;
   }
+}
+
+template <class T>
+bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, double tol, int max_passes,
+                  double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+  // A tall A (the FISTA solver's transposed blocks) is iterated as its wide
+  // transpose, so Q and its orthonormalisation stay on the short side (on
+  // the long side they cost as much as the gathers the layout saved).
+  if (a.rows() > a.cols()) return subspace_svt_wide<T>(a, true, tau, max_rank, tol, max_passes, gram_acc, st, v, s, u);
+  return subspace_svt_wide<T>(a, false, tau, max_rank, tol, max_passes, gram_acc, st, u, s, v);
 }
 
 // The full route's triplets above tau / 2 through the short side's Gram
@@ -245,7 +268,11 @@ LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank,
   out.S = (s.head(r).array() - static_cast<T>(tau)).matrix();
   out.V = v.leftCols(r);
   state.rank_hint = r;
-  if (full) state.V = v.leftCols(std::min<Index>(v.cols(), r + 6));
+  // the subspace route's warm block lives on the long side (see subspace_svt)
+  if (full) {
+    const Matrix<T>& long_side = g > n ? u : v;
+    state.V = long_side.leftCols(std::min<Index>(long_side.cols(), r + 6));
+  }
   return out;
 }
 
