@@ -63,6 +63,31 @@ std::size_t cv_table(const std::vector<const game_detail::FoldTrace*>& folds, co
   return best_index;
 }
 
+bool FoldStopRule::should_stop(const std::vector<double>& squared) {
+  double sum = 0;
+  for (const double e : squared) sum += e;
+  const double count = static_cast<double>(std::max<std::size_t>(squared.size(), 1));
+  const double rmse = std::sqrt(sum / count);
+  if (!(first == first)) first = rmse;  // the top of the path's error
+  descended = descended || rmse < first * (1 - kDescent);
+  if (rmse < best) {
+    if (rmse < best * (1 - kRise)) rising = 0;
+    best = rmse;
+    best_squared = squared;
+    return false;
+  }
+  if (!descended || patience <= 0 || !(rmse > best * (1 + kRise))) return false;
+  if (++rising >= patience) return true;
+  double m1 = 0, m2 = 0;
+  for (std::size_t t = 0; t < squared.size(); ++t) {
+    const double d = squared[t] - best_squared[t];
+    m1 += d;
+    m2 += d * d;
+  }
+  const double mean = m1 / count, var = std::max(m2 / count - mean * mean, 0.0);
+  return squared.size() > 1 && mean > kSignificant * std::sqrt(var / count);
+}
+
 }  // namespace game_detail
 
 namespace {
@@ -81,15 +106,20 @@ T offset(const std::optional<BiScale<T>>& c, Index i, Index j) {
   return c ? c->row_center(i) + c->col_center(j) : T(0);
 }
 
+// Held-out errors of z (plus the centring) on e; each squared error also
+// goes to `squared` when given.
 template <class Z, class T>
-ErrorMetrics score(const Matrix<Z>& z, const std::optional<BiScale<T>>& c, const ObservedEntries<T>& e) {
+ErrorMetrics score(const Matrix<Z>& z, const std::optional<BiScale<T>>& c, const ObservedEntries<T>& e,
+                   std::vector<double>* squared = nullptr) {
   ErrorMetrics m;
   double se = 0, ae = 0;
+  if (squared) squared->resize(e.nnz());
   for (std::size_t t = 0; t < e.nnz(); ++t) {
     const double r = static_cast<double>(z(e.row[t], e.col[t])) + static_cast<double>(offset(c, e.row[t], e.col[t])) -
                      static_cast<double>(e.value[t]);
     se += r * r;
     ae += std::abs(r);
+    if (squared) (*squared)[t] = r * r;
   }
   m.count = e.nnz();
   if (m.count > 0) {
@@ -325,25 +355,15 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       std::vector<double> fold_grid = out.grid;
       const double factor = cv_lambda_factor(options.lambda_scaling, tr.nnz(), entries.nnz());
       for (double& l : fold_grid) l *= factor;
-      double best = std::numeric_limits<double>::infinity();
-      int rising = 0;
-      bool fitted = false;
+      game_detail::FoldStopRule stop(options.patience);
+      std::vector<double> squared;
       run_path<F>(tr, groups, fold_grid, 0, L, o, std::nullopt, trace.fits, trace.status, [&](std::size_t i, const GameResult<F>& r) {
-        const ErrorMetrics m = score(r.estimate, c, va);
+        const ErrorMetrics m = score(r.estimate, c, va, &squared);
         trace.rmse.push_back(m.rmse);
         trace.mae.push_back(m.mae);
         trace.rank.push_back(static_cast<double>(max_group_rank(r)));
         event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
-        // Early stop only once the fit has left zero and the error really
-        // rises (the top of the path moves the RMSE by rounding only).
-        fitted = fitted || max_group_rank(r) > 0;
-        if (m.rmse < best) {
-          if (m.rmse < best * (1 - 1e-4)) rising = 0;
-          best = m.rmse;
-        } else if (fitted && m.rmse > best * (1 + 1e-4) && options.patience > 0 && ++rising >= options.patience) {
-          return false;
-        }
-        return true;
+        return !stop.should_stop(squared);
       });
       const std::lock_guard<std::mutex> lock(fold_done_mutex);
       fold_done[f] = 1;
@@ -357,10 +377,13 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     // serial one. One thread per fold beats threads inside one fit: those
     // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
     //
-    // Once every fold has started, the first thread without a fold runs the
-    // refit speculatively, down to the lambda the folds finished so far
-    // choose: otherwise that thread idles while the last folds finish (with
-    // 5 folds on 2 threads, the whole third round). The refit's walk depends
+    // The refit runs speculatively as one of the tasks, at the lambda the
+    // folds finished so far choose: otherwise a thread idles while the last
+    // folds finish. It is the second-to-last task, but not one of the first
+    // threads + 1 (it would find too few folds done), so with 5 folds on 2
+    // threads it starts once 3 folds are done and runs beside the fifth. As
+    // the last task it started after 4, and on MovieLens-100k ran ~10 s
+    // alone at the end of the path. The refit's walk depends
     // only on the data and the grid, so when all folds choose the same lambda
     // it is the serial refit bit for bit; when they do not, it is discarded
     // and the refit runs again, so the result never depends on the threads.
@@ -390,15 +413,16 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       omp_set_max_active_levels(1);
       std::exception_ptr error;
       std::mutex error_mutex;
-      // one task per fold, then the speculative refit
+      // one task per fold and the speculative refit at refit_task
       const auto count = static_cast<std::ptrdiff_t>(splits.size()) + 1;
+      const std::ptrdiff_t refit_task = std::min<std::ptrdiff_t>(count - 1, std::max<std::ptrdiff_t>(threads + 1, count - 2));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
       for (std::ptrdiff_t f = 0; f < count; ++f) {
         try {
-          if (f + 1 < count)
-            run_fold(static_cast<std::size_t>(f));
-          else
+          if (f == refit_task)
             run_speculative_refit();
+          else
+            run_fold(static_cast<std::size_t>(f < refit_task ? f : f - 1));
         } catch (...) {
           const std::lock_guard<std::mutex> lock(error_mutex);
           if (!error) error = std::current_exception();

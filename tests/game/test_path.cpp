@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "game/detail.hpp"
 #include "game/game_test_util.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/game/path.hpp"
@@ -240,7 +241,9 @@ TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
   for (const std::uint64_t seed : {1, 9}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const auto pr = planted(60, 24, 0.5, 0.5, 0.0, seed);
-    GamePathOptions po = cv_options(8, 0.01, 3);
+    // 20 lambdas: the third fold's path is far longer than the refit's one
+    // fit (with 8 the refit lost that race in ~1 run of 20)
+    GamePathOptions po = cv_options(20, 0.01, 3);
     po.seed = seed;
     omp_set_num_threads(1);
     const auto serial = lowrank::fit_game_path(pr.entries, pr.groups, po);
@@ -378,6 +381,66 @@ TEST(GamePath, RejectsBadOptions) {
   po.folds = 3;
   po.lambda = -1.0;
   EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+}
+
+// ---- when a fold's path stops (game_detail::FoldStopRule) -------------------
+
+// Held-out squared errors of 400 entries: level * b_t, b_t in [0.5, 1.5].
+std::vector<double> squared_errors(double level) {
+  std::vector<double> e(400);
+  for (std::size_t t = 0; t < e.size(); ++t) e[t] = level * (1.0 + 0.5 * std::sin(static_cast<double>(t)));
+  return e;
+}
+
+// The same mean as squared_errors(level + rise), but the change from level
+// swings by +-swing from entry to entry: a rise the entries do not agree on.
+std::vector<double> noisy_rise(double level, double rise, double swing) {
+  std::vector<double> e = squared_errors(level);
+  for (std::size_t t = 0; t < e.size(); ++t)
+    e[t] += rise * (1.0 + 0.5 * std::sin(static_cast<double>(t))) + (t % 2 == 0 ? swing : -swing);
+  return e;
+}
+
+TEST(GameFoldStop, RisesBeforeTheErrorHasComeDownDoNotStopTheFold) {
+  lowrank::game_detail::FoldStopRule rule(1);
+  EXPECT_FALSE(rule.should_stop(squared_errors(10.0)));
+  EXPECT_FALSE(rule.should_stop(squared_errors(10.1)));  // a bump at the top of the path
+  EXPECT_FALSE(rule.should_stop(squared_errors(10.2)));
+  EXPECT_FALSE(rule.should_stop(squared_errors(9.0)));  // 5 % below the first RMSE
+  EXPECT_TRUE(rule.should_stop(squared_errors(9.1)));   // patience 1: the first rise now stops it
+}
+
+TEST(GameFoldStop, ASignificantRiseStopsAtOnceANoisyOneWaitsForThePatience) {
+  {
+    lowrank::game_detail::FoldStopRule rule(2);
+    EXPECT_FALSE(rule.should_stop(squared_errors(10.0)));
+    EXPECT_FALSE(rule.should_stop(squared_errors(9.0)));
+    // every entry's error grows by 1 %: z = mean / (sd / sqrt(400)) ~ 57
+    EXPECT_TRUE(rule.should_stop(squared_errors(9.09)));
+  }
+  {
+    lowrank::game_detail::FoldStopRule rule(2);
+    EXPECT_FALSE(rule.should_stop(squared_errors(10.0)));
+    EXPECT_FALSE(rule.should_stop(squared_errors(9.0)));
+    // the same mean rise, but entries move by +-3 either way: z ~ 0.6
+    EXPECT_FALSE(rule.should_stop(noisy_rise(9.0, 0.09, 3.0)));
+    EXPECT_TRUE(rule.should_stop(noisy_rise(9.0, 0.1, 3.0)));  // the second rise in a row
+  }
+  {
+    // a new minimum in between resets the count
+    lowrank::game_detail::FoldStopRule rule(2);
+    EXPECT_FALSE(rule.should_stop(squared_errors(10.0)));
+    EXPECT_FALSE(rule.should_stop(squared_errors(9.0)));
+    EXPECT_FALSE(rule.should_stop(noisy_rise(9.0, 0.09, 3.0)));
+    EXPECT_FALSE(rule.should_stop(squared_errors(8.5)));
+    EXPECT_FALSE(rule.should_stop(noisy_rise(8.5, 0.09, 3.0)));
+    EXPECT_TRUE(rule.should_stop(noisy_rise(8.5, 0.1, 3.0)));
+  }
+}
+
+TEST(GameFoldStop, PatienceZeroRunsTheWholeGrid) {
+  lowrank::game_detail::FoldStopRule rule(0);
+  for (const double level : {10.0, 9.0, 9.5, 10.0, 12.0, 20.0}) EXPECT_FALSE(rule.should_stop(squared_errors(level)));
 }
 
 }  // namespace
