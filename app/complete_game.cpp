@@ -36,8 +36,9 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
                  "the last; default 1e-3, never tighter than --tol; 0 = --tol); the reported fit keeps --tol")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--cv-patience", f.cv_patience,
-                 "GAME: a fold stops once its validation RMSE has risen for this many lambdas past its minimum "
-                 "(default 2; 0 = whole grid)")
+                 "GAME: a fold stops once its validation RMSE has risen for this many lambdas past its minimum, "
+                 "or at the first rise that is significant (paired z >= 1.645 over the held-out errors); rises "
+                 "count once the error is 0.1 % below the first lambda's (default 2; 0 = whole grid)")
       ->check(CLI::Range(0, 1000));
   cmd.add_option("--cv-precision", f.cv_precision,
                  "GAME: precision of those fits, float (default: half the time, same CV errors to 1e-6 on "

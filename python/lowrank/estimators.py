@@ -457,7 +457,10 @@ class GAME(_CompletionBase):
         iteration (1; 0 = solve every prox) and cv_precision ("float" or
         "double"); the returned fit is polished in double to tol. A fold stops
         once its error has risen for ``patience`` lambdas past its minimum (2;
-        0 = whole grid). The folds run in parallel over the threads.
+        0 = whole grid), or at the first rise that is significant (paired z >=
+        1.645 over its held-out squared errors); rises count once the error is
+        0.1 % below the first lambda's. The folds run in parallel over the
+        threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : remove row and column means first (default True)
