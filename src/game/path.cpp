@@ -159,42 +159,6 @@ std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowG
   return last;
 }
 
-template <class To, class From>
-GameResult<To> cast_result(const GameResult<From>& r) {
-  if constexpr (std::is_same_v<To, From>) {
-    return r;
-  } else {
-    GameResult<To> out;
-    out.estimate = r.estimate.template cast<To>();
-    for (const auto& g : r.groups) {
-      GameGroupFit<To> c;
-      c.name = g.name;
-      c.size = g.size;
-      c.observed = g.observed;
-      c.weight = g.weight;
-      c.U = g.U.template cast<To>();
-      c.S = g.S.template cast<To>();
-      c.V = g.V.template cast<To>();
-      c.rank_capped = g.rank_capped;
-      out.groups.push_back(std::move(c));
-    }
-    for (const auto& m : r.subgradients) out.subgradients.push_back(m.template cast<To>());
-    out.objective_trace = r.objective_trace;
-    out.objective = r.objective;
-    out.iterations = r.iterations;
-    out.inner_sweeps = r.inner_sweeps;
-    out.status = r.status;
-    out.kkt = r.kkt;
-    out.lambda = r.lambda;
-    out.variant = r.variant;
-    out.solver = r.solver;
-    out.rho = r.rho;
-    out.elapsed_s = r.elapsed_s;
-    out.warnings = r.warnings;
-    return out;
-  }
-}
-
 // Calls f.template operator()<F>() with F the scalar of the CV fits: float
 // under cv_float (when T is double), T otherwise.
 template <class T, class F>
@@ -248,7 +212,12 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
     chosen.tolerance = std::min(o.tolerance, std::max(fit.tolerance / 3, 1e-5));
     if (status != Status::Interrupted)
       w = run_path<F>(d, groups, grid, count - 1, count, chosen, std::move(w), fits, status, report);
-    if (w) warm = cast_result<T>(*w);
+    if (w) {
+      if constexpr (std::is_same_v<F, T>)
+        warm = std::move(*w);
+      else
+        warm = w->template cast<T>();
+    }
   };
   with_cv_scalar<T>(p, first_stage);
   if (status == Status::Interrupted) return warm;

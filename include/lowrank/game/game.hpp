@@ -33,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lowrank/core/error.hpp"
@@ -224,6 +225,40 @@ struct GameResult {
   double rho = 0.0;                     ///< final ADMM penalty
   double elapsed_s = 0.0;
   std::vector<std::string> warnings;
+
+  /// The same result in scalar To (matrices cast, everything else copied),
+  /// e.g. a float fit as the warm start of a double one.
+  template <class To>
+  GameResult<To> cast() const {
+    GameResult<To> out;
+    out.estimate = estimate.template cast<To>();
+    for (const GameGroupFit<T>& g : groups) {
+      GameGroupFit<To> c;
+      c.name = g.name;
+      c.size = g.size;
+      c.observed = g.observed;
+      c.weight = g.weight;
+      c.U = g.U.template cast<To>();
+      c.S = g.S.template cast<To>();
+      c.V = g.V.template cast<To>();
+      c.rank_capped = g.rank_capped;
+      out.groups.push_back(std::move(c));
+    }
+    for (const Matrix<T>& m : subgradients) out.subgradients.push_back(m.template cast<To>());
+    out.objective_trace = objective_trace;
+    out.objective = objective;
+    out.iterations = iterations;
+    out.inner_sweeps = inner_sweeps;
+    out.status = status;
+    out.kkt = kkt;
+    out.lambda = lambda;
+    out.variant = variant;
+    out.solver = solver;
+    out.rho = rho;
+    out.elapsed_s = elapsed_s;
+    out.warnings = warnings;
+    return out;
+  }
 };
 
 /// Resolved weights, user groups first then the global group when included.
