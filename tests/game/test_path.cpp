@@ -234,22 +234,26 @@ TEST(GamePath, ParallelFoldsReproduceTheSerialPath) {
 // thrown away otherwise, so the path is the serial one either way.
 TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
   const int saved = omp_get_max_threads();
-  int speculated = 0;
-  // Seed 1: folds 0-1 (done when the refit starts) choose the lambda all
-  // three do; seed 9: they do not, and the refit is redone (when the third
-  // fold is not the first to finish, which the timing makes all but sure).
+  // 3 folds on 2 threads: the refit is the last task, taken by the thread
+  // that finishes its second fold, so it speculates on two folds while the
+  // third runs. On a quiet machine those are folds 0-1: with seed 1 they
+  // choose the lambda all three do and the speculative refit is kept, with
+  // seed 9 they do not and it is thrown away (discarded_fits) and redone.
+  // Which folds they are depends on the schedule (under load fold 2 can
+  // finish before fold 1), and so do checks of the race between the refit
+  // and the last fold (they failed under ASan with ctest -j2). So the test
+  // asserts what holds under any schedule: the serial result, and events
+  // and discarded fits that add up.
   for (const std::uint64_t seed : {1, 9}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const auto pr = planted(60, 24, 0.5, 0.5, 0.0, seed);
-    // 20 lambdas: the third fold's path is far longer than the refit's one
-    // fit (with 8 the refit lost that race in ~1 run of 20)
     GamePathOptions po = cv_options(20, 0.01, 3);
     po.seed = seed;
     omp_set_num_threads(1);
     const auto serial = lowrank::fit_game_path(pr.entries, pr.groups, po);
     std::vector<std::string> stages;
     po.progress = [&](const lowrank::ProgressEvent& e) { stages.emplace_back(e.stage); };
-    omp_set_num_threads(2);  // 3 folds on 2 threads: the refit runs beside the third
+    omp_set_num_threads(2);
     const auto parallel = lowrank::fit_game_path(pr.entries, pr.groups, po);
     omp_set_num_threads(saved);
     EXPECT_EQ(serial.discarded_fits, 0);
@@ -264,11 +268,9 @@ TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
     // events of a discarded refit
     const auto path_events = std::count(stages.begin(), stages.end(), "game-path");
     EXPECT_EQ(path_events, 2 + parallel.discarded_fits);
-    const auto last_cv = std::find(stages.rbegin(), stages.rend(), "game-cv").base();
-    speculated += std::find(stages.begin(), last_cv, "game-path") != last_cv;
+    // a thrown-away speculation is one float fit and its double polish
+    EXPECT_TRUE(parallel.discarded_fits == 0 || parallel.discarded_fits == 2) << parallel.discarded_fits;
   }
-  // the refit's first (zero) fit is done long before the third fold's path
-  EXPECT_GE(speculated, 1);
 }
 
 // The path's events and every fit's own events (folds and the refit alike)
