@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank {
 

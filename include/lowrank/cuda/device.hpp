@@ -6,7 +6,7 @@
 // callers and tests need no #ifdefs. The CUDA build implements them in
 // src/cuda/*.cu with cuBLAS; every GPU routine has a CPU reference it is
 // tested against (tests/cuda/), and those tests skip without a device.
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank::cuda {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "lowrank/core/observed_entries.hpp"
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank::io {
 

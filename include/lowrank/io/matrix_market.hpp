@@ -6,7 +6,7 @@
 #include <variant>
 
 #include "lowrank/core/observed_entries.hpp"
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank::io {
 

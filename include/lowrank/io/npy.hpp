@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank::io {
 

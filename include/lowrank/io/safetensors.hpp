@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lowrank/linalg/types.hpp"
+#include "lowrank/core/types.hpp"
 
 namespace lowrank::io {
 
