@@ -57,8 +57,8 @@ enum class GameSolver {
   /// Accelerated proximal gradient (FISTA with adaptive restart). Sum: the
   /// prox of the overlapping sum is solved by exact block-coordinate ascent
   /// on its dual (Dykstra-type), warm-started across iterations. Latent: the
-  /// prox is separable SVT. Tens of outer iterations; the default, measured
-  /// 2.5-8x faster than ADMM on MovieLens-100k and vegan's mite.
+  /// prox is separable SVT. Tens of outer iterations; the default, being
+  /// several times faster than ADMM (docs/benchmarks.md, GAME).
   ProximalGradient,
 };
 
@@ -147,14 +147,10 @@ struct GameOptions {
   /// Most passes (each one product with A and one with A^T) of one
   /// subspace-iteration SVT; the next call refines the same block further,
   /// so the iteration continues across sweeps. With a slowly decaying
-  /// spectrum a single call rarely reaches its tolerance: on MovieLens-100k
-  /// 176 of 178 calls used all 20 passes of the old cap, and 3 passes gave
-  /// the same objective (1e-6) and test RMSE (1e-6) in a quarter of the time.
-  /// 2 passes: one fit at lambda 5 took 95 sweeps in 12.1 s against 83 in
-  /// 16.8 s with 3, at a lower objective (32754.84 against 32755.14; the
-  /// optimum is 32752.93) and dual feasibility 6.9e-3 against 5.1e-3. One
-  /// pass was faster still (6.5 s) but left the multipliers 2.5 % outside
-  /// the spectral ball, which more passes in the final prox did not mend.
+  /// spectrum a single call rarely reaches its tolerance, so a few passes a
+  /// call cost less in all than many; one pass leaves the multipliers
+  /// outside the spectral ball (measurements: docs/benchmarks.md, "Two
+  /// subspace passes per SVT").
   int subspace_max_passes = 2;
   std::uint64_t seed = 0;
 
