@@ -141,13 +141,17 @@ class _CompletionBase(_Mixin, _Base):
         if labels is None:
             raise ValueError(f"predict by label: the estimator was not fitted on a DataFrame, so it has no {what} labels")
         where = {lab: k for k, lab in enumerate(labels)}
+        # A CLI model's ids are strings (user 196 is "196") and a pandas index
+        # read from a file may be integers: a label also matches by its text.
+        by_text = {str(lab): k for k, lab in enumerate(labels)}
         out = np.empty(len(values), dtype=np.int32)
         for k, v in enumerate(values):
-            if v not in where and str(v) in where:  # a CLI model's ids are strings: user 196 is "196"
-                v = str(v)
-            if v not in where:
+            if v in where:
+                out[k] = where[v]
+            elif str(v) in by_text:
+                out[k] = by_text[str(v)]
+            else:
                 raise ValueError(f"predict: {what} label {v!r} is not in the fitted {what}s")
-            out[k] = where[v]
         return out
 
     def __setstate__(self, state):
@@ -298,7 +302,7 @@ class _CompletionBase(_Mixin, _Base):
         False -- `lowrank recommend`. Returns a list of (item, score), best
         first; items are column labels when the fit had them."""
         self._check_fitted()
-        if self.index_ is not None and (user in self.index_ or str(user) in self.index_):
+        if self.index_ is not None and (user in self.index_ or str(user) in map(str, self.index_)):
             row = int(self._positions([user], self.index_, "row")[0])  # labels win over positions
         elif isinstance(user, (int, np.integer)) and 0 <= user < self.shape_[0]:
             row = int(user)
@@ -858,6 +862,7 @@ def load_model(path):
     est._dtype = np.dtype(np.float64)
     est.index_ = list(d["row_ids"])
     est.columns_ = list(d["col_ids"])
+    est.feature_names_in_ = np.asarray(est.columns_, dtype=object)  # ids are strings: scikit-learn's names
     est.lambda_ = float(meta.get("lambda", float("nan")))
     est.status_ = meta.get("status", "success")
     est.warnings_ = []

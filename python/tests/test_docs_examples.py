@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -49,12 +50,20 @@ def _cli_lines(doc):
     return lines
 
 
-def _runnable(line):
-    words = shlex.split(line.split(">")[0])
-    if len(words) < 2 or words[1] not in CLI_COMMANDS or "--help" in words:
-        return False
-    files = [w for w in words if "/" in w and not w.startswith(("out/", "build/"))]
-    return all(w.startswith("data/") and (ROOT / w).exists() for w in files) and "pairs.tsv" not in line
+def _runnable_lines(doc):
+    """The doc's CLI lines on bundled data, in order; a line that reads out/X
+    (--model) runs only when an earlier runnable line wrote out/X (--out)."""
+    made, out = set(), []
+    for line in _cli_lines(doc):
+        words = shlex.split(line.split(">")[0])
+        if len(words) < 2 or words[1] not in CLI_COMMANDS or "--help" in words or "pairs.tsv" in line:
+            continue
+        files = [w for w in words if "/" in w and not w.startswith(("out/", "build/"))]
+        reads = [words[k + 1] for k, w in enumerate(words[:-1]) if w == "--model"]
+        if all(w.startswith("data/") and (ROOT / w).exists() for w in files) and all(r in made for r in reads):
+            out.append(line)
+            made.update(words[k + 1] for k, w in enumerate(words[:-1]) if w in ("--out", "-o"))
+    return out
 
 
 @pytest.fixture
@@ -65,7 +74,9 @@ def scratch(tmp_path):
 
 @pytest.mark.parametrize("code", _python_examples())
 def test_python_block_runs(code, scratch):
-    env = dict(os.environ, MPLBACKEND="Agg")
+    import lowrank
+    pkg_root = str(Path(lowrank.__file__).resolve().parents[1])  # the scratch cwd must still import this build
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join([pkg_root, os.environ.get("PYTHONPATH", "")]))
     p = subprocess.run([sys.executable, "-c", code], cwd=scratch, capture_output=True, text=True, timeout=300,
                        env=env)
     assert p.returncode == 0, p.stderr[-3000:]
@@ -73,16 +84,16 @@ def test_python_block_runs(code, scratch):
 
 @pytest.mark.parametrize("doc", DOCS_CLI)
 def test_cli_lines_run(doc, cli, scratch):
-    lines = [l for l in _cli_lines(doc) if _runnable(l)]
+    lines = _runnable_lines(doc)
     if not lines:
         pytest.skip(f"{doc}: no CLI example on bundled data")
     for line in lines:
         words = shlex.split(line)
-        p = subprocess.run([str(cli.path), *words[1:]], cwd=scratch, capture_output=True, text=True, timeout=300)
+        p = subprocess.run([str(Path(cli.path).resolve()), *words[1:]], cwd=scratch, capture_output=True, text=True, timeout=300)
         assert p.returncode == 0, f"{doc}: {line}\n{p.stderr[-2000:]}"
 
 
 def test_some_examples_are_checked():
     # Guards the extraction itself: the README's mite/dune lines and the worked examples are found.
-    assert sum(_runnable(l) for l in _cli_lines("README.md")) >= 3
+    assert len(_runnable_lines("README.md")) >= 3
     assert sum(1 for p in _python_examples() if not p.marks) >= 2

@@ -171,8 +171,11 @@ def test_game_fit_dataframe_uses_its_index(dune, dune_env):
     b = lowrank.GAME(groups=shuffled, group_cols=["Management"], lam=1.0, cv=0).fit(x.to_numpy(),
                                                                                   row_ids=list(x.index))
     np.testing.assert_allclose(a.completed_, b.completed_)
-    assert a.group_rows_ == b.group_rows_ or all(np.array_equal(a.group_rows_[k], b.group_rows_[k])
-                                                 for k in a.group_rows_)
+    # The groups are the rows of x whose label has that Management level.
+    for level in dune_env["Management"].unique():
+        expected = np.flatnonzero((dune_env.loc[x.index, "Management"] == level).to_numpy())
+        name = [k for k in a.group_rows_ if k.endswith(str(level))]
+        assert len(name) == 1 and np.array_equal(a.group_rows_[name[0]], expected), (level, a.group_rows_)
 
 
 def test_clip_keeps_predictions_in_the_training_range():

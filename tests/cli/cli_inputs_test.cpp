@@ -156,7 +156,15 @@ struct Ratings {
     // 20 users x 12 items, rating = 1 + (u * i) % 5, user u rates items with (u + i) % 3 != 0.
     for (int u = 0; u < 20; ++u)
       for (int i = 0; i < 12; ++i)
-        if ((u + i) % 3 != 0) s += "u" + std::to_string(u) + "\tm" + std::to_string(i) + "\t" + std::to_string(1 + (u * i) % 5) + "\n";
+        if ((u + i) % 3 != 0) {
+          s += 'u';
+          s += std::to_string(u);
+          s += "\tm";
+          s += std::to_string(i);
+          s += '\t';
+          s += std::to_string(1 + (u * i) % 5);
+          s += '\n';
+        }
     train = tmp / "r.tsv";
     write_file(train, s);
   }

@@ -116,7 +116,7 @@ TEST(ReadMatrixAny, ForcedFormatAndErrorsPropagate) {
 TEST(ReadMatrixAny, HeaderlessNumericCsvKeepsItsShape) {
   TempDir dir;
   std::string s;  // np.savetxt(delimiter=","): 5 x 4, no header, no row names
-  for (int i = 0; i < 5; ++i) s += "1.5e+00,-2.0e-01," + std::to_string(i) + ".25,7\n";
+  for (int i = 0; i < 5; ++i) s += std::to_string(i) + ".5e+00,-2.0e-01," + std::to_string(i) + ".25,7\n";
   const auto a = read_matrix_any(dir.write("x.csv", s));
   ASSERT_FALSE(a.is_sparse());
   EXPECT_EQ(a.dense().values.rows(), 5);
