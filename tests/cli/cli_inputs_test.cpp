@@ -220,7 +220,8 @@ TEST(CliRecommend, ClipBoundsEveryPrediction) {
     const CliRun p = run_cli("predict --model " + d.tmp / "m --pairs " + d.tmp / "all.tsv --json " + extra);
     EXPECT_EQ(p.exit_code, 0) << p.err;
     double lo = 1e300, hi = -1e300;
-    for (const auto& q : nlohmann::json::parse(p.out)["predictions"]) {
+    const auto j = nlohmann::json::parse(p.out);  // kept alive: a range-for over a temporary's member dangles
+    for (const auto& q : j["predictions"]) {
       lo = std::min(lo, q["prediction"].get<double>());
       hi = std::max(hi, q["prediction"].get<double>());
     }
