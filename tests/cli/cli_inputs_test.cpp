@@ -212,7 +212,13 @@ TEST(CliRecommend, ClipBoundsEveryPrediction) {
   // A tiny lambda overfits: unclipped predictions leave 1..5, clipped ones cannot.
   std::string pairs;
   for (int u = 0; u < 20; ++u)
-    for (int i = 0; i < 12; ++i) pairs += "u" + std::to_string(u) + "\tm" + std::to_string(i) + "\n";
+    for (int i = 0; i < 12; ++i) {
+      pairs += 'u';
+      pairs += std::to_string(u);
+      pairs += "\tm";
+      pairs += std::to_string(i);
+      pairs += '\n';
+    }
   write_file(d.tmp / "all.tsv", pairs);
   CliRun r = run_cli("complete -q --train " + d.train + " --method als --rank 6 --lambda 1e-4 --out " + d.tmp / "m");
   ASSERT_EQ(r.exit_code, 0) << r.err;
