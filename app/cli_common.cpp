@@ -26,6 +26,38 @@ void add_duplicates_option(CLI::App& cmd, std::string& policy) {
       ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
 }
 
+void add_input_flags(CLI::App& cmd, InputFlags& f) {
+  cmd.add_option("--format", f.format,
+                 "Input format instead of detection: triplets|dense|mtx|npy|npz|safetensors (csv = dense, "
+                 "matrix-market = mtx)")
+      ->check(CLI::IsMember({"triplets", "dense", "csv", "mtx", "mm", "matrix-market", "npy", "npz", "safetensors"}));
+  cmd.add_flag_function(
+      "--header,!--no-header", [&f](std::int64_t n) { f.header = n > 0; },
+      "Text input: the first line is (--header) or is not (--no-header) a line of names (default: detect)");
+  cmd.add_flag_function(
+      "--row-names,!--no-row-names", [&f](std::int64_t n) { f.row_names = n > 0; },
+      "Dense text input: the first column holds row names, or is data (default: detect)");
+  cmd.add_option("--array", f.array, "Array to read from an .npz or .safetensors file (default: the first)");
+  add_duplicates_option(cmd, f.duplicates);
+}
+
+io::ReadAnyOptions read_options(const InputFlags& f) {
+  io::ReadAnyOptions o;
+  if (!f.format.empty()) o.format = io::parse_file_format(f.format);
+  o.header = f.header;
+  o.row_names = f.row_names;
+  o.array_name = f.array;
+  o.triplets.duplicates = parse_duplicate_policy(f.duplicates);
+  o.mm_duplicates = o.triplets.duplicates;
+  return o;
+}
+
+io::AnyMatrix read_input(const std::string& path, const InputFlags& f) {
+  io::AnyMatrix m = io::read_matrix_any(path, read_options(f));
+  for (const auto& note : m.notes) warn(note);
+  return m;
+}
+
 void apply_common_flags(const CommonFlags& flags) {
   if (flags.threads > 0) {
     omp_set_num_threads(flags.threads);

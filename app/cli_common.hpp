@@ -4,9 +4,11 @@
 // into a library options struct, calls the library, and prints the result.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "lowrank/core/progress.hpp"
+#include "lowrank/io/any.hpp"
 
 namespace lowrank::cli {
 
@@ -26,6 +28,24 @@ void add_common_flags(CLI::App& cmd, CommonFlags& flags);
 /// entry in triplet or Matrix Market input) storing the choice in `policy`;
 /// parse it with lowrank::parse_duplicate_policy.
 void add_duplicates_option(CLI::App& cmd, std::string& policy);
+/// How to read an input matrix file: the flags every command that reads one
+/// shares, mapped onto io::ReadAnyOptions (the same fields Python's
+/// lowrank.read_matrix takes as keywords).
+struct InputFlags {
+  std::string format;                 ///< "" = detect; triplets|dense|csv|mtx|matrix-market|npy|npz|safetensors
+  std::optional<bool> header;         ///< --header / --no-header; unset = detect
+  std::optional<bool> row_names;      ///< --row-names / --no-row-names; unset = detect
+  std::string array;                  ///< --array (npz / safetensors)
+  std::string duplicates = "error";   ///< --duplicates
+};
+/// Adds --format, --header/--no-header, --row-names/--no-row-names, --array
+/// and --duplicates to `cmd`.
+void add_input_flags(CLI::App& cmd, InputFlags& flags);
+io::ReadAnyOptions read_options(const InputFlags& flags);
+/// Reads `path` with the flags and prints every guess detection made as a
+/// warning on stderr (docs/errors.md, "How input files are read").
+io::AnyMatrix read_input(const std::string& path, const InputFlags& flags);
+
 /// Applies --threads.
 void apply_common_flags(const CommonFlags& flags);
 
@@ -57,5 +77,6 @@ void register_inspect(CLI::App& app);
 void register_nfa(CLI::App& app);
 void register_logit_rank(CLI::App& app);
 void register_lingen(CLI::App& app);
+void register_recommend(CLI::App& app);
 
 }  // namespace lowrank::cli

@@ -47,7 +47,9 @@ struct CompleteFlags {
   std::string als_init = "random";
   int max_iterations = 0;
   double tolerance = 0;
-  std::string duplicates = "error";
+  InputFlags input;
+  bool log1p = false;
+  bool clip = false;
   std::string svd_method = "auto";
   std::string out;
   GameFlags game;
@@ -62,12 +64,17 @@ struct Data {
   std::size_t unseen_test = 0;
 };
 
+// --log1p: fit log(1 + x) (counts); predictions are mapped back by expm1.
+void log1p_values(ObservedEntries<double>& e, const std::string& path) {
+  for (double& v : e.value) {
+    if (!(v > -1.0)) throw InputError(path, fmt::format("--log1p needs every value > -1, found {}", v));
+    v = std::log1p(v);
+  }
+}
+
 Data load_data(const CompleteFlags& f) {
   Data d;
-  io::ReadAnyOptions ropts;
-  ropts.triplets.duplicates = parse_duplicate_policy(f.duplicates);
-  ropts.mm_duplicates = ropts.triplets.duplicates;
-  io::AnyMatrix in = io::read_matrix_any(f.train, ropts);
+  io::AnyMatrix in = read_input(f.train, f.input);
   ObservedEntries<double> all;
   if (in.is_sparse()) {
     all = std::move(std::get<ObservedEntries<double>>(in.data));  // 160 MB for 10^7 entries: no copy
@@ -78,10 +85,12 @@ Data load_data(const CompleteFlags& f) {
   if (all.row_ids.empty()) all.row_ids = IdMap::identity(static_cast<std::size_t>(all.rows));
   if (all.col_ids.empty()) all.col_ids = IdMap::identity(static_cast<std::size_t>(all.cols));
   if (all.nnz() == 0) throw InputError(f.train, "no observed entries");
+  if (f.log1p) log1p_values(all, f.train);
   if (!f.test.empty()) {
     io::TripletReadOptions topts;
-    topts.duplicates = ropts.triplets.duplicates;
+    topts.duplicates = parse_duplicate_policy(f.input.duplicates);
     io::MappedTriplets t = io::read_triplets_mapped(f.test, all.row_ids, all.col_ids, topts);
+    if (f.log1p) log1p_values(t.entries, f.test);
     d.unseen_test = t.unseen.size();
     if (d.unseen_test > 0) {
       warn(fmt::format("{}: {} test entries skipped: their ids never appear in training ({} rows, {} columns; "
@@ -350,6 +359,8 @@ void run_complete(const CompleteFlags& f) {
   if (f.lambda && (f.lambda_path > 0 || f.cv > 0)) throw InvalidArgument("give either --lambda or --lambda-path/--cv");
   if (f.lambda && *f.lambda < 0) throw InvalidArgument(fmt::format("--lambda must be >= 0, got {}", *f.lambda));
   if (f.rank && *f.rank < 1) throw InvalidArgument(fmt::format("--rank must be >= 1, got {}", *f.rank));
+  if (f.out.empty())
+    warn("no --out: the fit is reported but not saved (give --out DIR to keep the model for predict / recommend)");
 
   Data data = load_data(f);
   const ProgressCallback progress = stderr_progress(f.common);
@@ -363,6 +374,7 @@ void run_complete(const CompleteFlags& f) {
   } else {
     fit = fit_rpca(f, data.train, progress);
   }
+  if (f.clip) clip_to_range(fit.model, data.train);
   for (const auto& w : fit.warnings) warn(w);
   if (fit.status == Status::Interrupted) warn("interrupted: reporting and saving the last estimate");
   else if (fit.status != Status::Success) warn(fmt::format("solver status: {}", to_string(fit.status)));
@@ -383,7 +395,9 @@ void run_complete(const CompleteFlags& f) {
                    {"objective", fit.objective},
                    {"status", to_string(fit.status)},
                    {"seconds", seconds},
-                   {"seed", f.seed}};
+                   {"seed", f.seed},
+                   {"log1p", f.log1p}};
+  if (fit.model.clipped()) j["clip"] = {fit.model.clip_low, fit.model.clip_high};
   if (test_m) j["test"] = metrics_json(*test_m);
   if (data.unseen_test) j["test_unseen_skipped"] = data.unseen_test;
   if (fit.cv) {
@@ -395,7 +409,11 @@ void run_complete(const CompleteFlags& f) {
     const ObservedMeans means = observed_means(data.train);
     nlohmann::json meta = j;
     meta["train_mean"] = means.global;
+    const auto [lo, hi] = std::minmax_element(data.train.value.begin(), data.train.value.end());
+    meta["train_range"] = {*lo, *hi};
     io::save_completion_model(f.out, fit.model, data.train.row_ids, data.train.col_ids, meta);
+    // The training entries, which `lowrank recommend` leaves out (docs/completion.md).
+    io::write_triplets((fs::path(f.out) / "seen.tsv").string(), data.train);
     fs::create_directories(fs::path(f.out) / "means");
     io::write_npy((fs::path(f.out) / "means" / "row.npy").string(), means.row);
     io::write_npy((fs::path(f.out) / "means" / "col.npy").string(), means.col);
@@ -410,7 +428,7 @@ void run_complete(const CompleteFlags& f) {
       Matrix<double> full = fit.model.to_dense();
       for (Index c = 0; c < full.cols(); ++c)
         for (Index r = 0; r < full.rows(); ++r)
-          if (std::isnan(completed.values(r, c))) completed.values(r, c) = full(r, c);
+          if (std::isnan(completed.values(r, c))) completed.values(r, c) = f.log1p ? std::expm1(full(r, c)) : full(r, c);
       io::write_dense_csv((fs::path(f.out) / "completed.csv").string(), completed);
     }
     j["out"] = f.out;
@@ -455,12 +473,33 @@ struct PredictFlags {
   std::string model;
   std::string pairs;
   std::string out;
+  bool clip = false;
   CommonFlags common;
 };
 
+// A model directory and what model.json says about how to read its predictions.
+struct LoadedModel {
+  io::SavedCompletionModel saved;
+  bool log1p = false;  ///< fitted on log(1 + x): predictions map back by expm1
+};
+
+LoadedModel load_model(const std::string& dir, bool clip) {
+  LoadedModel m{io::load_completion_model(dir), false};
+  m.log1p = m.saved.metadata.value("log1p", false);
+  if (clip) {
+    const auto& r = m.saved.metadata.contains("train_range") ? m.saved.metadata["train_range"] : nlohmann::json();
+    if (!r.is_array() || r.size() != 2)
+      throw InputError(dir + "/model.json", "--clip needs the training range ('train_range'), which this model lacks");
+    m.saved.model.clip_low = r[0].get<double>();
+    m.saved.model.clip_high = r[1].get<double>();
+  }
+  return m;
+}
+
 void run_predict(const PredictFlags& f) {
   apply_common_flags(f.common);
-  io::SavedCompletionModel saved = io::load_completion_model(f.model);
+  const LoadedModel loaded = load_model(f.model, f.clip);
+  const io::SavedCompletionModel& saved = loaded.saved;
   io::TripletReadOptions topts;
   topts.value_column = -1;
   topts.duplicates = DuplicatePolicy::Last;
@@ -474,17 +513,22 @@ void run_predict(const PredictFlags& f) {
   const Vector<double> col_mean = io::read_npy((fs::path(means_dir) / "col.npy").string()).values.col(0);
   const double global_mean = saved.metadata.at("train_mean").get<double>();
   std::vector<double> pred = m.predict(mapped.entries.row, mapped.entries.col);
+  if (loaded.log1p)
+    for (double& p : pred) p = std::expm1(p);
   // One output line per distinct request, in the order of the pairs file
   // (entries and unseen pairs come back separately, each in file order).
   struct Line {
     std::size_t line;
     std::string text;
+    nlohmann::json json;
   };
   std::vector<Line> out;
   out.reserve(pred.size() + mapped.unseen.size());
   for (std::size_t k = 0; k < pred.size(); ++k) {
-    out.push_back({mapped.lines[k], fmt::format("{}\t{}\t{:.10g}\n", saved.row_ids.name(mapped.entries.row[k]),
-                                                saved.col_ids.name(mapped.entries.col[k]), pred[k])});
+    const std::string& r = saved.row_ids.name(mapped.entries.row[k]);
+    const std::string& c = saved.col_ids.name(mapped.entries.col[k]);
+    out.push_back({mapped.lines[k], fmt::format("{}\t{}\t{:.10g}\n", r, c, pred[k]),
+                   {{"row", r}, {"col", c}, {"prediction", pred[k]}}});
   }
   std::size_t fallback = 0;
   for (const io::UnseenEntry& u : mapped.unseen) {
@@ -492,12 +536,19 @@ void run_predict(const PredictFlags& f) {
     if (!u.row_unseen) v = row_mean(*saved.row_ids.find(u.row_id));
     else if (!u.col_unseen) v = col_mean(*saved.col_ids.find(u.col_id));
     if (std::isnan(v)) v = global_mean;
-    out.push_back({u.line, fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v)});
+    if (m.clipped()) v = std::clamp(v, m.clip_low, m.clip_high);
+    if (loaded.log1p) v = std::expm1(v);
+    out.push_back({u.line, fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v),
+                   {{"row", u.row_id}, {"col", u.col_id}, {"prediction", v}, {"fallback", true}}});
     ++fallback;
   }
   std::sort(out.begin(), out.end(), [](const Line& a, const Line& b) { return a.line < b.line; });
   std::string text;
-  for (const Line& l : out) text += l.text;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Line& l : out) {
+    text += l.text;
+    rows.push_back(l.json);
+  }
   if (fallback) {
     warn(fmt::format("{} pairs have ids unseen in training ({} rows, {} columns): predicted by the training row / column / global mean",
                      fallback, mapped.unseen_rows, mapped.unseen_cols));
@@ -505,7 +556,8 @@ void run_predict(const PredictFlags& f) {
   if (stats.duplicates_removed > 0)
     warn(fmt::format("{} repeated pairs answered once (at their first line)", stats.duplicates_removed));
   if (f.out.empty()) {
-    std::fputs(text.c_str(), stdout);
+    // --json: the predictions go inside the one JSON object instead.
+    if (!f.common.json) std::fputs(text.c_str(), stdout);
   } else {
     std::FILE* fp = std::fopen(f.out.c_str(), "wb");
     if (!fp) throw InputError(f.out, "cannot open for writing");
@@ -513,7 +565,9 @@ void run_predict(const PredictFlags& f) {
     std::fclose(fp);
   }
   if (f.common.json) {
-    print_json({{"model", f.model}, {"pairs", pred.size() + fallback}, {"unseen", fallback}, {"out", f.out}});
+    nlohmann::json j{{"model", f.model}, {"pairs", pred.size() + fallback}, {"unseen", fallback}, {"out", f.out}};
+    if (f.out.empty()) j["predictions"] = std::move(rows);
+    print_json(j);
   }
 }
 
@@ -557,8 +611,10 @@ void register_complete(CLI::App& app) {
                   "soft-impute-svd: auto (subspace iteration warm-started from the previous iterate) or a "
                   "fresh truncated SVD every iteration: lanczos|randomized|full")
       ->check(CLI::IsMember({"auto", "lanczos", "randomized", "full"}));
-  cmd->add_option("--duplicates", f->duplicates, "Repeated (row, col) entries: error|mean|last|sum")
-      ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
+  add_input_flags(*cmd, f->input);
+  cmd->add_flag("--log1p", f->log1p,
+                "Fit log(1 + x) (counts); the test RMSE is on that scale, predictions and completed.csv map back by expm1");
+  cmd->add_flag("--clip", f->clip, "Clip predictions to the training range (e.g. 1..5 for ratings); saved in the model");
   cmd->add_option("--out,-o", f->out,
                   "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv/json/svg, completed.csv)");
   add_game_flags(*cmd, f->game);
@@ -583,12 +639,84 @@ void register_predict(CLI::App& app) {
   cmd->add_option("--pairs", f->pairs, "File of (row id, column id) pairs, one per line (extra fields ignored)")
       ->required();
   cmd->add_option("--out,-o", f->out, "Write 'row col prediction' lines here instead of stdout");
+  cmd->add_flag("--clip", f->clip, "Clip predictions to the training range recorded in the model");
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example:\n"
       "  lowrank predict --model out/dune --pairs pairs.tsv\n"
-      "Pairs whose ids were not seen in training get the training row / column / global mean (a warning counts them).\n");
+      "Pairs whose ids were not seen in training get the training row / column / global mean (a warning counts them).\n"
+      "--json prints one JSON object: {model, pairs, unseen, out, predictions: [{row, col, prediction}, ...]}.\n");
   cmd->callback([f] { run_predict(*f); });
+}
+
+namespace {
+struct RecommendFlags {
+  std::string model;
+  std::vector<std::string> users;
+  Index top = 10;
+  std::string seen;
+  bool include_seen = false;
+  bool clip = false;
+  CommonFlags common;
+};
+
+void run_recommend(const RecommendFlags& f) {
+  apply_common_flags(f.common);
+  const LoadedModel loaded = load_model(f.model, f.clip);
+  const io::SavedCompletionModel& saved = loaded.saved;
+  // Seen items: the model's seen.tsv (written by complete --out), or --seen FILE.
+  std::vector<std::vector<std::int32_t>> seen(static_cast<std::size_t>(saved.model.rows));
+  if (!f.include_seen) {
+    const std::string path = f.seen.empty() ? (fs::path(f.model) / "seen.tsv").string() : f.seen;
+    if (!fs::exists(path))
+      throw InputError(path, "missing: the seen items to leave out (give --seen FILE of 'user item' lines, or "
+                             "--include-seen)");
+    io::TripletReadOptions topts;
+    topts.value_column = -1;
+    topts.duplicates = DuplicatePolicy::Last;
+    const io::MappedTriplets t = io::read_triplets_mapped(path, saved.row_ids, saved.col_ids, topts);
+    for (std::size_t k = 0; k < t.entries.nnz(); ++k)
+      seen[static_cast<std::size_t>(t.entries.row[k])].push_back(t.entries.col[k]);
+  }
+  nlohmann::json all = nlohmann::json::array();
+  std::string text;
+  for (const std::string& user : f.users) {
+    const auto row = saved.row_ids.find(user);
+    if (!row)
+      throw InputError(f.model, fmt::format("user '{}' is not a row of the model ({} rows, e.g. '{}')", user,
+                                            saved.model.rows, saved.row_ids.name(0)));
+    const auto recs = recommend(saved.model, *row, f.top, seen[static_cast<std::size_t>(*row)]);
+    nlohmann::json items = nlohmann::json::array();
+    for (std::size_t k = 0; k < recs.size(); ++k) {
+      const double score = loaded.log1p ? std::expm1(recs[k].score) : recs[k].score;
+      const std::string& item = saved.col_ids.name(recs[k].col);
+      items.push_back({{"item", item}, {"score", score}});
+      text += fmt::format("{}\t{}\t{}\t{:.6g}\n", user, k + 1, item, score);
+    }
+    all.push_back({{"user", user}, {"seen", seen[static_cast<std::size_t>(*row)].size()}, {"items", items}});
+  }
+  if (f.common.json) print_json({{"model", f.model}, {"top", f.top}, {"users", all}});
+  else std::fputs(text.c_str(), stdout);
+}
+}  // namespace
+
+void register_recommend(CLI::App& app) {
+  auto f = std::make_shared<RecommendFlags>();
+  auto* cmd = app.add_subcommand("recommend", "Top-K items per user from a model written by `lowrank complete --out`");
+  cmd->add_option("--model", f->model, "Model directory")->required();
+  cmd->add_option("--user", f->users, "Row (user) id; repeat for several users")->required();
+  cmd->add_option("--top,-k", f->top, "Number of items per user")->check(CLI::PositiveNumber);
+  cmd->add_option("--seen", f->seen,
+                  "Triplet / pair file of items to leave out per user (default: the model's seen.tsv, its training entries)");
+  cmd->add_flag("--include-seen", f->include_seen, "Rank already-seen items too");
+  cmd->add_flag("--clip", f->clip, "Clip scores to the training range recorded in the model");
+  add_common_flags(*cmd, f->common);
+  cmd->footer(
+      "Example:\n"
+      "  lowrank complete --train u1.base --out out/ml\n"
+      "  lowrank recommend --model out/ml --user 196 --top 5\n"
+      "Prints 'user<TAB>rank<TAB>item<TAB>score' lines, best first, without the items the user rated in training.\n");
+  cmd->callback([f] { run_recommend(*f); });
 }
 
 }  // namespace lowrank::cli

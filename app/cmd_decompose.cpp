@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
@@ -15,8 +16,7 @@ namespace lowrank::cli {
 namespace {
 struct DecomposeFlags {
   std::string input;
-  std::string array;
-  std::string duplicates = "error";
+  InputFlags input_flags;
   Index rank = 0;
   std::string method = "auto";
   bool center = false;
@@ -35,11 +35,7 @@ void check_log1p(double v, const std::string& path) {
 void run_decompose(const DecomposeFlags& f) {
   apply_common_flags(f.common);
   const auto t0 = std::chrono::steady_clock::now();
-  io::ReadAnyOptions ropts;
-  ropts.array_name = f.array;
-  ropts.triplets.duplicates = parse_duplicate_policy(f.duplicates);
-  ropts.mm_duplicates = ropts.triplets.duplicates;
-  io::AnyMatrix in = io::read_matrix_any(f.input, ropts);
+  io::AnyMatrix in = read_input(f.input, f.input_flags);
 
   TruncatedSvdOptions sopts;
   sopts.method = parse_svd_method(f.method);
@@ -95,6 +91,12 @@ void run_decompose(const DecomposeFlags& f) {
     residual = svd_relative_residual(op, svd, frobenius_norm_squared(op));
   }
 
+  // "out/mite" writes into out/: create it, as `complete --out` creates its folder.
+  if (const auto dir = std::filesystem::path(f.out).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw InputError(dir.string(), "cannot create the output folder: " + ec.message());
+  }
   io::write_npy(f.out + "_U.npy", svd.U);
   io::write_npy(f.out + "_S.npy", svd.S);
   io::write_npy(f.out + "_V.npy", svd.V);
@@ -138,9 +140,8 @@ void register_decompose(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "full", "lanczos", "randomized"}));
   cmd->add_flag("--center", f->center, "Subtract column means first (kept implicit for sparse input)");
   cmd->add_flag("--log1p", f->log1p, "Transform values by log(1 + x) first (counts)");
-  cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy")->required();
-  cmd->add_option("--array", f->array, "Array to read from an .npz or .safetensors file");
-  add_duplicates_option(*cmd, f->duplicates);
+  cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy (its folder is created)")->required();
+  add_input_flags(*cmd, f->input_flags);
   cmd->add_option("--oversampling", f->oversampling, "Randomized: extra sketch columns")->check(CLI::NonNegativeNumber);
   cmd->add_option("--power-iterations", f->power_iterations, "Randomized: power iterations (-1 = auto)");
   cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)");

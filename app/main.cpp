@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   register_decompose(app);
   register_complete(app);
   register_predict(app);
+  register_recommend(app);
   register_bandit(app);
   register_mdp(app);
   register_train(app);

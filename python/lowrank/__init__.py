@@ -6,19 +6,21 @@ Thin layer over the C++ library (no second implementation):
     lowrank.svd, schatten_norm, effective_ranks, principal_angles, sin_theta_distance
     lowrank.spectral_estimate, bandit, mdp       RL pieces
     lowrank.inspect                              per-layer spectra of network weights (DataFrame)
+    lowrank.read_matrix, load_model, save_model  files and model folders shared with the CLI
     lowrank.plot                                 matplotlib figures (imported on demand)
 
 See docs/python.md.
 """
 from . import _core
-from .estimators import ALS, GAME, RobustPCA, SoftImpute
+from .estimators import ALS, GAME, RobustPCA, SoftImpute, load_model, save_model
+from .files import read_matrix
 from .linalg import effective_ranks, principal_angles, schatten_norm, sin_theta_distance, svd, svd_info
 from .diagnostics import inspect
 from .rl import bandit, mdp, spectral_estimate
 
 __version__ = "0.1.0"
 
-__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "svd", "svd_info", "schatten_norm", "effective_ranks",
+__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model", "read_matrix", "svd", "svd_info", "schatten_norm", "effective_ranks",
            "principal_angles", "sin_theta_distance", "spectral_estimate", "bandit", "mdp", "inspect", "plot"]
 
 # Training itself stays in the CLI (`lowrank train`); its CSV logs plot with

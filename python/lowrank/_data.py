@@ -10,7 +10,9 @@ Rules (docs/python.md, "Data in and out"):
   in the linear-algebra functions NaN and inf are both ValueErrors;
 * scipy.sparse matrices (COO, CSR, CSC, ...): every *stored* entry is an
   observed entry, explicit zeros included; the rest is missing;
-* pandas DataFrames are accepted wherever a dense array is.
+* pandas DataFrames are accepted wherever a dense array is; nullable
+  extension dtypes (Int64, Float64, boolean) are read as float64 with pd.NA
+  as NaN (a missing cell in the completion estimators).
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def as_float_array(x, name: str, ndim: int | None = 2, dtype=None) -> np.ndarray
         raise TypeError(f"{name}: a dense array is required here, got a scipy.sparse matrix "
                         f"(call .toarray() first, or use a function that takes observed entries)")
     if hasattr(x, "to_numpy") and not isinstance(x, np.ndarray):  # pandas
-        x = x.to_numpy()
+        x = _pandas_to_numpy(x, name)
     a = np.asarray(x)
     if a.dtype.kind == "O":
         a = a.astype(np.float64)  # TypeError for entries that are not numbers, as numpy says
@@ -69,6 +71,20 @@ def as_float_array(x, name: str, ndim: int | None = 2, dtype=None) -> np.ndarray
     if not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))
     return a
+
+
+def _pandas_to_numpy(x, name):
+    """A DataFrame / Series as a numpy array. Nullable extension dtypes
+    (Int64, Float64, boolean with pd.NA) become float64 with NaN for pd.NA;
+    float32 columns stay float32."""
+    dtypes = list(x.dtypes) if hasattr(x, "dtypes") and not hasattr(x, "dtype") else [x.dtype]
+    if all(isinstance(d, np.dtype) for d in dtypes):
+        return x.to_numpy()
+    for d in dtypes:
+        kind = getattr(d, "kind", "O")
+        if kind not in "biuf":
+            raise DTypeError(f"{name}: expected numeric columns, got dtype {d}")
+    return x.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def check_finite(a: np.ndarray, name: str, allow_nan: bool = False) -> None:

@@ -54,7 +54,7 @@ except ImportError:  # pragma: no cover - python3-sklearn is a dependency
         def fit_transform(self, X, y=None, **fit_params):
             return self.fit(X, y, **fit_params).transform(X)
 
-__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME"]
+__all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model"]
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -91,10 +91,79 @@ class _CompletionBase(_Mixin, _Base):
 
     _desc = "lowrank"
 
-    # --- scikit-learn tags: NaN marks missing cells; no y; transductive.
+    # Methods whose transform/score can fold in rows that were not fitted.
+    _fold_in = False
+
+    # --- scikit-learn tags: NaN marks missing cells; no y. The checks below
+    # cannot apply to a completion estimator; check_estimator skips them with
+    # the reason (python/tests/test_sklearn.py, docs/python.md).
     def _more_tags(self):
+        xfail = {
+            "check_estimator_sparse_data": "predict(X) returns the completed (m, n) matrix, not one value per row; "
+                                           "sparse X itself is supported (stored entries = observed cells)",
+        }
+        if self._fold_in:
+            reason = ("fold-in: transform of rows that were not fitted solves for their factors with the column "
+                      "factors fixed, which differs from the transductive fit of the same rows")
+            xfail.update({"check_methods_subset_invariance": reason,
+                          "check_methods_sample_order_invariance": reason,
+                          "check_fit_idempotent": reason})
+        else:
+            reason = "transductive: transform completes the fitted matrix and needs its shape"
+            xfail.update({"check_methods_subset_invariance": reason,
+                          "check_methods_sample_order_invariance": reason,
+                          "check_fit_idempotent": reason})
         return {"allow_nan": True, "requires_y": False, "X_types": ["2darray", "sparse"],
-                "preserves_dtype": [np.float64, np.float32]}
+                "preserves_dtype": [np.float64, np.float32], "_xfail_checks": xfail}
+
+    # --- labels: a DataFrame's index and columns are kept (index_, columns_
+    # and sklearn's feature_names_in_), used by predict(..., labels) and
+    # recommend, and given back by set_output(transform="pandas").
+    def _capture_labels(self, X):
+        self.index_ = None
+        self.columns_ = None
+        if hasattr(self, "_check_feature_names"):  # scikit-learn: sets / clears feature_names_in_
+            self._check_feature_names(X, reset=True)
+        if hasattr(X, "columns") and hasattr(X, "index"):
+            self.index_ = list(X.index)
+            self.columns_ = list(X.columns)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output column names: the fitted DataFrame's columns, else x0, x1, ...
+        (what set_output(transform="pandas") labels the completed matrix with)."""
+        self._check_fitted()
+        if self.columns_ is not None:
+            return np.asarray([str(c) for c in self.columns_], dtype=object)
+        return np.asarray([f"x{j}" for j in range(self.shape_[1])], dtype=object)
+
+    def _positions(self, values, labels, what):
+        """Positions of labels in the fitted index / columns (ValueError for an unknown one)."""
+        if labels is None:
+            raise ValueError(f"predict by label: the estimator was not fitted on a DataFrame, so it has no {what} labels")
+        where = {lab: k for k, lab in enumerate(labels)}
+        # A CLI model's ids are strings (user 196 is "196") and a pandas index
+        # read from a file may be integers: a label also matches by its text.
+        by_text = {str(lab): k for k, lab in enumerate(labels)}
+        out = np.empty(len(values), dtype=np.int32)
+        for k, v in enumerate(values):
+            if v in where:
+                out[k] = where[v]
+            elif str(v) in by_text:
+                out[k] = by_text[str(v)]
+            else:
+                raise ValueError(f"predict: {what} label {v!r} is not in the fitted {what}s")
+        return out
+
+    def __setstate__(self, state):
+        # The C++ model pickles without its clip range: re-apply it.
+        parent = getattr(super(), "__setstate__", None)
+        if parent is not None:
+            parent(state)
+        else:
+            self.__dict__.update(state)
+        cr = getattr(self, "clip_range_", None)
+        if cr is not None and hasattr(self, "model_"):
+            self.model_ = _core.with_clip(self.model_, *cr)
 
     def _check_fitted(self):
         if not hasattr(self, "shape_"):
@@ -102,6 +171,7 @@ class _CompletionBase(_Mixin, _Base):
 
     def _entries(self, X):
         e = as_entries(X, "X")
+        self._capture_labels(X)
         m, n = e.shape
         # A single row (or column) shares nothing with any other, so there is
         # no low-rank structure to estimate: refuse it plainly.
@@ -134,6 +204,18 @@ class _CompletionBase(_Mixin, _Base):
         self.n_features_in_ = e.shape[1]
         self.n_observed_ = e.nnz
         self._dtype = e.value.dtype
+        # What recommend leaves out and save_model records (seen.tsv).
+        order = np.lexsort((e.col, e.row))
+        self._seen = (e.row[order], e.col[order], np.asarray(e.value)[order])
+        self.train_range_ = (float(np.min(e.value)), float(np.max(e.value))) if e.nnz else None
+
+    def _apply_clip(self):
+        """clip=True: predictions clipped to the training range (the CLI's --clip)."""
+        if getattr(self, "clip", False) and self.train_range_ is not None:
+            self._set_model(_core.with_clip(self.model_, *self.train_range_))
+            self.clip_range_ = self.train_range_
+        else:
+            self.clip_range_ = None
 
     def _full(self) -> np.ndarray:
         """The fitted m x n matrix (the estimator's values in every cell)."""
@@ -144,6 +226,8 @@ class _CompletionBase(_Mixin, _Base):
         replaced by the fitted values; observed cells are kept. X must have the
         fitted shape (the estimators are transductive)."""
         self._check_fitted()
+        if hasattr(self, "_check_feature_names"):  # warns when a DataFrame's columns differ from the fit's
+            self._check_feature_names(X, reset=False)
         if _is_sparse(X):
             if X.shape != self.shape_:
                 raise ValueError(f"X has shape {X.shape}, but {type(self).__name__} was fitted on {self.shape_}")
@@ -155,18 +239,88 @@ class _CompletionBase(_Mixin, _Base):
         if a.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {a.shape[1]} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input")
-        if a.shape != self.shape_:
+        if a.shape != self.shape_ and not self._fold_in:
             raise ValueError(f"X has shape {a.shape}, but {type(self).__name__} was fitted on {self.shape_}: "
-                             f"matrix completion is transductive, transform() completes the fitted matrix "
+                             f"this method is transductive, transform() completes the fitted matrix "
                              f"(use predict(rows, cols) for single cells)")
         out = np.array(a, dtype=np.result_type(a.dtype, self._dtype), order="C", copy=True)
         missing = np.isnan(out)
         if missing.any():
-            out[missing] = self._full()[missing]
+            full = self._full() if a.shape == self.shape_ else self.fold_in(a)
+            out[missing] = full[missing]
         return out
 
-    def predict(self, rows, cols=None):
-        """Fitted values at cells (rows[i], cols[i]) (0-based integer arrays of one length).
+    def fold_in(self, X):
+        """Fitted values of rows that were not in the fit (same columns), with
+        the column factors fixed: each row's factors are the ridge solution on
+        its observed cells (lowrank::fold_in, docs/python.md). Returns the
+        (rows, n) matrix of fitted values; observed cells are not kept."""
+        self._check_fitted()
+        if not self._fold_in:
+            raise ValueError(f"{type(self).__name__} is transductive: it has no fold-in for new rows")
+        e = as_entries(X, "X", dtype=self._dtype)
+        if e.shape[1] != self.shape_[1]:
+            raise ValueError(f"fold_in: X has {e.shape[1]} columns, the fit {self.shape_[1]}")
+        return _core.fold_in(self.model_, e.shape[0], e.shape[1], e.row, e.col,
+                             np.ascontiguousarray(e.value, dtype=self._dtype), float(self._fold_in_lambda()))
+
+    def _fold_in_lambda(self):
+        return self.lambda_
+
+    def score(self, X, y=None):
+        """Negative RMSE on held-out observed cells of X (higher is better, as
+        scikit-learn's model selection expects).
+
+        X of the fitted shape is a held-out matrix (NaN except the cells to
+        score, e.g. a test split of the fitted matrix): the fit is scored on
+        its observed cells. X with other rows (GridSearchCV's test folds) is
+        scored by fold-in: in each row, a random 20 % of the observed cells
+        (seeded by ``seed``) are hidden, the row is folded in from the rest,
+        and the hidden cells are scored."""
+        self._check_fitted()
+        e = as_entries(X, "X")
+        if e.shape == self.shape_:
+            pred = self._predict(e.row, e.col)
+            return -float(np.sqrt(np.mean((np.asarray(pred, dtype=np.float64) - e.value) ** 2)))
+        if not self._fold_in:
+            raise ValueError(f"{type(self).__name__}.score: X has shape {e.shape}, the fit {self.shape_}; "
+                             f"this method is transductive (score a held-out matrix of the fitted shape)")
+        rng = np.random.default_rng(getattr(self, "seed", 0))
+        hide = rng.random(e.nnz) < 0.2
+        if not hide.any() or hide.all():
+            raise ValueError("score: X has too few observed cells to hold 20 % of them out")
+        keep = ~hide
+        full = _core.fold_in(self.model_, e.shape[0], e.shape[1], e.row[keep], e.col[keep],
+                             np.ascontiguousarray(e.value[keep], dtype=self._dtype), float(self._fold_in_lambda()))
+        pred = full[e.row[hide], e.col[hide]].astype(np.float64)
+        return -float(np.sqrt(np.mean((pred - e.value[hide]) ** 2)))
+
+    def recommend(self, user, top=10, exclude_seen=True):
+        """The ``top`` columns (items) with the highest prediction in row
+        ``user`` (a label of the fitted DataFrame's index, or a position),
+        leaving out the cells observed in the fit unless ``exclude_seen`` is
+        False -- `lowrank recommend`. Returns a list of (item, score), best
+        first; items are column labels when the fit had them."""
+        self._check_fitted()
+        if self.index_ is not None and (user in self.index_ or str(user) in map(str, self.index_)):
+            row = int(self._positions([user], self.index_, "row")[0])  # labels win over positions
+        elif isinstance(user, (int, np.integer)) and 0 <= user < self.shape_[0]:
+            row = int(user)
+        else:
+            raise ValueError(f"recommend: user {user!r} is neither a row label nor a row position of the fit")
+        r, c, _ = self._seen
+        exclude = c[r == row] if exclude_seen else np.empty(0, dtype=np.int32)
+        cols, scores = self._recommend(row, int(top), np.ascontiguousarray(exclude, dtype=np.int32))
+        names = self.columns_ if self.columns_ is not None else list(range(self.shape_[1]))
+        return [(names[int(j)], float(v)) for j, v in zip(cols, scores)]
+
+    def _recommend(self, row, top, exclude):
+        return _core.recommend(self.model_, row, top, exclude)
+
+    def predict(self, rows, cols=None, labels=False):
+        """Fitted values at cells (rows[i], cols[i]) (0-based integer arrays of one length,
+        or labels of the fitted DataFrame's index and columns; ``labels=True``
+        reads integers as labels too, e.g. user ids).
 
         ``predict(X)`` with a single 2-D argument of the fitted shape returns the
         fitted values of every cell (observed ones included), the form
@@ -177,6 +331,12 @@ class _CompletionBase(_Mixin, _Base):
             return self._full()
         r = np.asarray(rows)
         c = np.asarray(cols)
+        # Labels (a DataFrame fit): rows / cols that are not integers, or
+        # labels=True for integer labels such as user ids.
+        if labels or (r.size and r.dtype.kind not in "iu" and self.index_ is not None):
+            r = self._positions(list(rows), self.index_, "row")
+        if labels or (c.size and c.dtype.kind not in "iu" and self.columns_ is not None):
+            c = self._positions(list(cols), self.columns_, "column")
         for name, v in (("rows", r), ("cols", c)):
             if v.ndim != 1 or (v.size and v.dtype.kind not in "iu"):
                 raise TypeError(f"predict: {name} must be a 1-D integer array, got dtype {v.dtype} "
@@ -233,10 +393,12 @@ class SoftImpute(_CompletionBase):
     """
 
     _desc = "soft-impute"
+    _fold_in = True
 
     def __init__(self, lam=None, max_rank=None, cv=5, n_lambdas=20, min_ratio=1e-3, variant="als",
                  scaling="none", debias=False, tol=1e-5, max_iter=100, patience=3, cv_scaling="sqrt", seed=0,
-                 threads=0, verbose=False, callback=None):
+                 threads=0, verbose=False, callback=None, clip=False):
+        self.clip = clip
         self.lam = lam
         self.max_rank = max_rank
         self.cv = cv
@@ -297,6 +459,7 @@ class SoftImpute(_CompletionBase):
         self.path_ = r["path"]
         self.cv_results_ = _cv_results(r["cv"])
         self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        self._apply_clip()
         r["warnings"] = cap_warning + list(r.get("warnings", []))
         self._finish(r, progress)
         return self
@@ -326,10 +489,12 @@ class ALS(_CompletionBase):
     """
 
     _desc = "als"
+    _fold_in = True
 
     def __init__(self, rank=10, lam=0.05, biases=False, weighting="frequency", robust=False, bias_lam=None,
                  clip_factor=1.345, tol=1e-5, max_iter=50, seed=0, threads=0, verbose=False, callback=None,
-                 init="random"):
+                 init="random", clip=False):
+        self.clip = clip
         self.rank = rank
         self.init = init
         self.lam = lam
@@ -374,6 +539,7 @@ class ALS(_CompletionBase):
         self.n_iter_ = int(r["iterations"])
         self.objective_trace_ = r["objective_trace"]
         self.cv_results_ = None
+        self._apply_clip()
         self._finish(r, progress)
         return self
 
@@ -418,6 +584,7 @@ class RobustPCA(_CompletionBase):
         self.low_rank_ = r["L"]
         self.sparse_ = r["S"]
         self._set_model(_core.model_from_dense(self.low_rank_, int(r["rank"])))
+        self.clip_range_ = None
         self.rank_ = int(r["rank"])
         self.lambda_ = float(r["lambda"])
         self.n_iter_ = int(r["iterations"])
@@ -563,6 +730,8 @@ class GAME(_CompletionBase):
         _check_int("patience", self.patience, 0)
         _check_int("seed", self.seed, 0)
         e = self._entries(X)
+        if row_ids is None and self.index_ is not None:
+            row_ids = self.index_  # GAME.fit(df): df.index names the rows that groups= describes
         gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
         opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
                     variant=self.variant, solver=self.solver, weights=self.weights,
@@ -605,6 +774,13 @@ class GAME(_CompletionBase):
     def _predict(self, r, c):
         return self.completed_[r, c]
 
+    def _recommend(self, row, top, exclude):
+        v = np.array(self.completed_[row], dtype=np.float64)
+        v[exclude] = -np.inf
+        order = np.argsort(-v, kind="stable")[:top]
+        order = order[np.isfinite(v[order])]
+        return order, v[order]
+
     def group_angles(self, reference="all"):
         """Principal angles (radians) between each group's right singular
         subspace and the reference group's (default: the global group).
@@ -622,3 +798,92 @@ class GAME(_CompletionBase):
             out[g["name"]] = _core.group_subspace_angles(np.asarray(g["V"], dtype=np.float64),
                                                          np.asarray(g["S"], dtype=np.float64), refV)
         return out
+
+
+def save_model(estimator, path):
+    """Writes a fitted SoftImpute / ALS / RobustPCA as a model folder that
+    `lowrank predict --model PATH` and `lowrank recommend --model PATH` read
+    (the layout `lowrank complete --out` writes: U.npy d.npy V.npy, offsets,
+    row_ids.txt col_ids.txt, model.json, means/, seen.tsv). Ids are the fitted
+    DataFrame's labels (as strings), else 0..m-1 as the CLI numbers them."""
+    import json
+    import os
+
+    estimator._check_fitted()
+    if not hasattr(estimator, "model_"):
+        raise ValueError(f"save_model: {type(estimator).__name__} has no low-rank model to save")
+    m, n = estimator.shape_
+    rows = [str(x) for x in estimator.index_] if estimator.index_ is not None else [str(i) for i in range(m)]
+    cols = [str(x) for x in estimator.columns_] if estimator.columns_ is not None else [str(j) for j in range(n)]
+    r, c, v = estimator._seen
+    v = np.asarray(v, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        row_mean = np.bincount(r, weights=v, minlength=m) / np.bincount(r, minlength=m)
+        col_mean = np.bincount(c, weights=v, minlength=n) / np.bincount(c, minlength=n)
+    meta = {"method": getattr(estimator, "_method_name", estimator._desc), "lambda": float(estimator.lambda_),
+            "rank": int(estimator.rank_), "status": estimator.status_, "train_mean": float(v.mean()),
+            "train_range": list(estimator.train_range_), "log1p": False, "rows": m, "cols": n,
+            "written_by": "lowrank.save_model"}
+    path = os.fspath(path)
+    model = estimator.model_
+    if np.dtype(estimator._dtype) != np.float64:  # float32 fits are saved in float64, the folder's type
+        model = _core.model_to_double(model)
+    _core.save_model(path, model, rows, cols, json.dumps(meta))
+    os.makedirs(os.path.join(path, "means"), exist_ok=True)
+    np.save(os.path.join(path, "means", "row.npy"), row_mean.astype(np.float64))
+    np.save(os.path.join(path, "means", "col.npy"), col_mean.astype(np.float64))
+    with open(os.path.join(path, "seen.tsv"), "w", encoding="utf-8") as f:
+        for i, j, x in zip(r, c, v):
+            f.write(f"{rows[i]}\t{cols[j]}\t{x!r}\n")
+    return path
+
+
+def load_model(path):
+    """A model folder written by `lowrank complete --out` (or save_model) as a
+    fitted estimator: SoftImpute for soft-impute fits, ALS for als /
+    robust-als, SoftImpute's interface otherwise. predict, transform of the
+    fitted shape, fold_in, score and recommend work; labels are the folder's
+    ids (strings; predict(..., labels=True) and recommend(196) find "196")."""
+    import json
+    import os
+    import warnings
+
+    path = os.fspath(path)
+    d = _core.load_model(path)
+    meta = json.loads(d["metadata"])
+    method = meta.get("method", "soft-impute")
+    est = ALS() if method in ("als", "robust-als") else SoftImpute()
+    model = d["model"]
+    est._set_model(model)
+    est._method_name = method
+    m, n = int(model.rows), int(model.cols)
+    est.shape_ = (m, n)
+    est.n_features_in_ = n
+    est._dtype = np.dtype(np.float64)
+    est.index_ = list(d["row_ids"])
+    est.columns_ = list(d["col_ids"])
+    est.feature_names_in_ = np.asarray(est.columns_, dtype=object)  # ids are strings: scikit-learn's names
+    est.lambda_ = float(meta.get("lambda", float("nan")))
+    est.status_ = meta.get("status", "success")
+    est.warnings_ = []
+    est.metadata_ = meta
+    est.train_range_ = tuple(meta["train_range"]) if "train_range" in meta else None
+    est.clip_range_ = tuple(meta["clip"]) if "clip" in meta else None
+    est.cv_results_ = None
+    if meta.get("log1p"):
+        warnings.warn(f"{path}: the model was fitted with --log1p; predictions are on the log(1 + x) scale")
+    where_r = {x: k for k, x in enumerate(est.index_)}
+    where_c = {x: k for k, x in enumerate(est.columns_)}
+    rr, cc, vv = [], [], []
+    seen = os.path.join(path, "seen.tsv")
+    if os.path.exists(seen):
+        with open(seen, encoding="utf-8") as f:
+            for line in f:
+                p = line.rstrip("\n").split("\t")
+                if len(p) >= 2 and p[0] in where_r and p[1] in where_c:
+                    rr.append(where_r[p[0]])
+                    cc.append(where_c[p[1]])
+                    vv.append(float(p[2]) if len(p) > 2 else float("nan"))
+    est._seen = (np.asarray(rr, dtype=np.int32), np.asarray(cc, dtype=np.int32), np.asarray(vv, dtype=np.float64))
+    est.n_observed_ = len(rr)
+    return est

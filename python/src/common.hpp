@@ -209,5 +209,6 @@ void bind_completion(py::module_& m);
 void bind_game(py::module_& m);
 void bind_rl(py::module_& m);
 void bind_diagnostics(py::module_& m);
+void bind_inputs(py::module_& m);
 
 }  // namespace lowrank::python

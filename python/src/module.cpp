@@ -24,4 +24,5 @@ PYBIND11_MODULE(_core, m) {
   bind_game(m);
   bind_rl(m);
   bind_diagnostics(m);
+  bind_inputs(m);
 }

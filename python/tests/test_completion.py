@@ -167,8 +167,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="duplicate"):
         lowrank.SoftImpute(lam=0.1, max_rank=2).fit(dup)
     est = lowrank.SoftImpute(lam=1, max_rank=3).fit(x)
+    assert est.transform(x[:5]).shape == (5, x.shape[1])  # other rows: folded in (test_inputs_sklearn.py)
     with pytest.raises(ValueError, match="transductive"):
-        est.transform(x[:5])
+        lowrank.RobustPCA(max_iter=50).fit(x).transform(x[:5])
     with pytest.raises(ValueError, match="outside"):
         est.predict([0, 20], [0, 0])
     with pytest.raises(TypeError, match="integer array"):

@@ -84,6 +84,8 @@ void save_completion_model(const std::string& dir, const CompletionModel<double>
   j["cols"] = model.cols;
   j["rank"] = model.rank();
   j["global_offset"] = model.global_offset;
+  if (model.clipped()) j["clip"] = {model.clip_low, model.clip_high};
+  else j.erase("clip");
   write_json(p("model.json"), j);
 }
 
@@ -114,6 +116,13 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
                                     std::to_string(m.cols) + ", " + std::to_string(r));
   }
   m.global_offset = j["global_offset"].get<double>();
+  if (j.contains("clip")) {
+    const auto& c = j["clip"];
+    if (!c.is_array() || c.size() != 2 || !c[0].is_number() || !c[1].is_number() || !(c[0].get<double>() <= c[1].get<double>()))
+      throw InputError(meta_path, "field 'clip' must be [low, high] with low <= high");
+    m.clip_low = c[0].get<double>();
+    m.clip_high = c[1].get<double>();
+  }
   m.U = read_matrix(dir, "U.npy", m.rows, r);
   m.d = read_matrix(dir, "d.npy", r, 1).col(0);
   m.V = read_matrix(dir, "V.npy", m.cols, r);

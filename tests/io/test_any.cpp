@@ -38,7 +38,7 @@ TEST(ReadMatrixAny, DescribeDenseWithMissing) {
   EXPECT_FALSE(a.is_sparse());
   const auto info = describe(a);
   EXPECT_EQ(info.format, FileFormat::DenseCsv);
-  EXPECT_EQ(info.dtype, "text");
+  EXPECT_EQ(info.dtype, "float64 (text)");
   EXPECT_EQ(info.rows, 3);
   EXPECT_EQ(info.cols, 3);
   EXPECT_EQ(info.nnz, 5u);
@@ -109,6 +109,104 @@ TEST(ReadMatrixAny, ForcedFormatAndErrorsPropagate) {
   const Matrix<double> cube = Matrix<double>::Constant(1, 1, 2.0);
   write_safetensors(dir.path("ok.safetensors"), {{"m", TensorDType::F32, cube}});
   EXPECT_EQ(read_matrix_any(dir.path("ok.safetensors")).dtype, "float32");
+}
+
+// Detection (docs/errors.md, "How input files are read"): the layouts
+// numpy, pandas and R write keep their shape; guesses come back as notes.
+TEST(ReadMatrixAny, HeaderlessNumericCsvKeepsItsShape) {
+  TempDir dir;
+  std::string s;  // np.savetxt(delimiter=","): 5 x 4, no header, no row names
+  for (int i = 0; i < 5; ++i) s += std::to_string(i) + ".5e+00,-2.0e-01," + std::to_string(i) + ".25,7\n";
+  const auto a = read_matrix_any(dir.write("x.csv", s));
+  ASSERT_FALSE(a.is_sparse());
+  EXPECT_EQ(a.dense().values.rows(), 5);
+  EXPECT_EQ(a.dense().values.cols(), 4);
+  EXPECT_EQ(a.dense().values(3, 2), 3.25);
+  EXPECT_FALSE(a.header);
+  EXPECT_FALSE(a.row_names);
+  EXPECT_TRUE(a.notes.empty());
+  EXPECT_EQ(a.dtype, "float64 (text)");
+  // Blank-separated (np.savetxt's default) and forced layouts.
+  std::string b;
+  for (int i = 0; i < 5; ++i) b += "1 2 3 " + std::to_string(i + 5) + " 9\n";
+  const auto blank = read_matrix_any(dir.write("x.txt", b));
+  EXPECT_EQ(blank.format, FileFormat::DenseCsv);
+  EXPECT_EQ(blank.dense().values.cols(), 5);
+  EXPECT_EQ(blank.dtype, "float64 (text, integer values)");
+  ReadAnyOptions forced;
+  forced.header = true;
+  forced.row_names = true;
+  const auto old = read_matrix_any(dir.path("x.csv"), forced);
+  EXPECT_EQ(old.dense().values.rows(), 4);
+  EXPECT_EQ(old.dense().values.cols(), 3);
+}
+
+TEST(ReadMatrixAny, LayoutRules) {
+  TempDir dir;
+  CsvReadOptions plain;
+  // R's write.csv / dune.csv: quoted empty corner, numeric row names -> names, no note.
+  auto l = detect_csv_layout(test::repo_file("data/ecology/dune.csv"), plain);
+  EXPECT_TRUE(l.header);
+  EXPECT_TRUE(l.row_names);
+  EXPECT_TRUE(l.notes.empty());
+  // Header one field short (R's write.table): names.
+  l = detect_csv_layout(dir.write("short.csv", "a,b\nr1,1,2\nr2,3,4\n"), plain);
+  EXPECT_TRUE(l.header);
+  EXPECT_TRUE(l.row_names);
+  // A named header over numbers only: no row names.
+  l = detect_csv_layout(dir.write("named.csv", "a,b,c\n0.5,1,2\n3.5,4,5\n"), plain);
+  EXPECT_TRUE(l.header);
+  EXPECT_FALSE(l.row_names);
+  // Word row names without a header.
+  l = detect_csv_layout(dir.write("words.csv", "x,1,2\ny,3,4\n"), plain);
+  EXPECT_FALSE(l.header);
+  EXPECT_TRUE(l.row_names);
+  EXPECT_TRUE(l.notes.empty());
+  // Guesses: an all-number header after an empty corner; a counting first column.
+  l = detect_csv_layout(dir.write("pd.csv", ",0,1\n0,0.5,2\n1,1.5,3\n"), plain);
+  EXPECT_TRUE(l.header);
+  EXPECT_TRUE(l.row_names);
+  ASSERT_EQ(l.notes.size(), 1u);
+  EXPECT_THAT(l.notes[0], HasSubstr("pd.csv: the first line holds only numbers"));
+  l = detect_csv_layout(dir.write("idx.csv", "1,0.5,2\n2,1.5,3\n3,2.5,1\n"), plain);
+  EXPECT_FALSE(l.header);
+  EXPECT_TRUE(l.row_names);
+  ASSERT_EQ(l.notes.size(), 1u);
+  EXPECT_THAT(l.notes[0], HasSubstr("counts 1, 2, 3"));
+  // Tab-separated with an empty corner (pandas' to_csv(sep="\t")).
+  l = detect_csv_layout(dir.write("t.tsv", "\tA\tB\nr1\t1\t2\n"), plain);
+  EXPECT_EQ(l.separator, '\t');
+  EXPECT_TRUE(l.header);
+  EXPECT_TRUE(l.row_names);
+}
+
+TEST(DetectFormat, TripletsAgainstDenseTables) {
+  TempDir dir;
+  // A ratings CSV with a header naming its fields is triplets despite .csv.
+  const auto r = detect_format_explained(fixture("ratings_header.csv"));
+  EXPECT_EQ(r.format, FileFormat::Triplets);
+  EXPECT_THAT(r.note, HasSubstr("--format dense"));
+  EXPECT_TRUE(read_matrix_any(fixture("ratings_header.csv")).is_sparse());
+  // Repeating first-column ids, no header: triplets, quietly for .tsv.
+  const auto t = detect_format_explained(dir.write("r.tsv", "7\t1\t4\n7\t2\t5\n8\t1\t3\n"));
+  EXPECT_EQ(t.format, FileFormat::Triplets);
+  EXPECT_EQ(t.note, "");
+  // A dense TSV (more than 4 fields) is a table whatever the extension.
+  EXPECT_EQ(detect_format(dir.write("d.tsv", "\ta\tb\tc\td\nx\t1\t2\t3\t4\n")), FileFormat::DenseCsv);
+  // Decimals in the id fields: values, so a table.
+  EXPECT_EQ(detect_format(dir.write("v.tsv", "0.5\t1.5\t2\n0.5\t2.5\t3\n")), FileFormat::DenseCsv);
+  // Triplet-shaped with nothing to confirm it: the extension decides, with a note.
+  const auto c = detect_format_explained(dir.write("u.csv", "1,2,3\n4,5,6\n"));
+  EXPECT_EQ(c.format, FileFormat::DenseCsv);
+  EXPECT_THAT(c.note, HasSubstr("--format triplets"));
+  EXPECT_EQ(parse_file_format("dense"), FileFormat::DenseCsv);
+  EXPECT_EQ(parse_file_format("mtx"), FileFormat::MatrixMarket);
+}
+
+TEST(ReadMatrixAny, RepeatedRowNameNamesFileAndLines) {
+  TempDir dir;
+  const auto msg = input_error([&] { read_matrix_any(dir.write("rep.csv", ",a,b\n291,1,2\nx,3,4\n\n291,5,6\n")); });
+  EXPECT_THAT(msg, HasSubstr("rep.csv:5: repeated row name '291' (first on line 2)"));
 }
 
 TEST(Json, WriteReadRoundTripAndErrors) {

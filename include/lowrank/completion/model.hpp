@@ -21,6 +21,7 @@
 // form at the end (P = U sqrt(d), Q = V sqrt(d) recovers a balanced pair).
 #include <cstdint>
 #include <string>
+#include <limits>
 #include <vector>
 
 #include "lowrank/core/error.hpp"
@@ -41,8 +42,14 @@ struct CompletionModel {
   Vector<T> col_offset;  ///< n, or empty (= 0)
   Vector<T> row_scale;   ///< m, or empty (= 1)
   Vector<T> col_scale;   ///< n, or empty (= 1)
+  /// Predictions are clipped to [clip_low, clip_high] when clip_low <=
+  /// clip_high, e.g. to the 1..5 range of the training ratings (`complete
+  /// --clip`, clip_to_range); NaN (the default) = no clipping.
+  T clip_low = std::numeric_limits<T>::quiet_NaN();
+  T clip_high = std::numeric_limits<T>::quiet_NaN();
 
   Index rank() const { return d.size(); }
+  bool clipped() const { return clip_low <= clip_high; }
   /// (U diag(d) V^T)(i, j): the low-rank part alone, before offsets/scales.
   T low_rank_entry(Index i, Index j) const;
   /// Prediction for entry (i, j); 0 <= i < rows, 0 <= j < cols (unchecked).
@@ -54,6 +61,40 @@ struct CompletionModel {
   /// The whole m x n completed matrix. O(m n) memory: small problems only.
   Matrix<T> to_dense() const;
 };
+
+/// Sets model.clip_low / clip_high to the smallest and largest observed
+/// value of `entries` (no change when there are none).
+template <class T>
+void clip_to_range(CompletionModel<T>& model, const ObservedEntries<T>& entries);
+
+/// Fold-in: the fitted values of rows that were not in the fit, with the
+/// column factors held fixed (the inductive use of a transductive fit). New
+/// row i with observed entries O_i (in `rows`, rows.cols == model.cols) gets
+///   a_i = argmin_a ||r_O - B_O a||^2 + lambda ||a||^2,   B = diag(col_scale) V diag(d)^(1/2),
+///   r_j = x_ij - global_offset - col_offset_j - b_i,
+/// the row step of soft-impute's ALS form (Hastie, Mazumder, Lee, Zadeh
+/// 2015, section 3: ½||P(X - AB^T)||^2 + λ/2 (||A||^2 + ||B||^2), whose
+/// solution has B = V D^(1/2)); b_i (only when the model has row offsets) is
+/// the mean of x - global_offset - col_offset over O_i, and the row scale is
+/// 1. Returns the rows.rows x model.cols matrix of fitted values (clipped as
+/// the model clips); a row with no observed entry gets the offsets alone.
+/// Throws InvalidArgument when the column counts differ or lambda < 0.
+template <class T>
+Matrix<T> fold_in(const CompletionModel<T>& model, const ObservedEntries<T>& rows, double lambda);
+
+/// One recommended column (item) and its predicted value.
+struct Recommendation {
+  Index col = 0;
+  double score = 0.0;
+};
+
+/// The `k` columns with the highest prediction in row `row`, best first
+/// (ties: lower column first), leaving out the columns in `exclude` (e.g. the
+/// items the user already rated). Fewer than k when fewer columns remain.
+/// Throws InvalidArgument for a row or an excluded column outside the model.
+template <class T>
+std::vector<Recommendation> recommend(const CompletionModel<T>& model, Index row, Index k,
+                                      const std::vector<std::int32_t>& exclude = {});
 
 /// Prediction errors of a model on a set of entries (e.g. a held-out split).
 struct ErrorMetrics {

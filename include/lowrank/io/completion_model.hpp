@@ -8,6 +8,10 @@
 //   row_offset.npy col_offset.npy           present only when non-empty
 //   row_scale.npy  col_scale.npy            present only when non-empty
 //   row_ids.txt col_ids.txt                 external ids, one per line
+//   model.json "clip": [low, high]          present when predictions are clipped
+//   seen.tsv                                (CLI and Python) the training entries
+//                                           "row id<TAB>col id<TAB>value", which
+//                                           `lowrank recommend` excludes
 //
 // Reading checks the format tag, the version and every shape, so an
 // incomplete directory or one from another version gives a clear error.
