@@ -1,5 +1,6 @@
 #include "lowrank/io/completion_model.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -142,11 +143,19 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   m.col_offset = read_optional_vector(dir, "col_offset.npy", m.cols);
   m.row_scale = read_optional_vector(dir, "row_scale.npy", m.rows);
   m.col_scale = read_optional_vector(dir, "col_scale.npy", m.cols);
-  try {
-    m.check("model");
-  } catch (const InvalidArgument& e) {
-    throw InputError(dir, e.what());
-  }
+  // Shapes were checked file by file above; values must be finite (the same
+  // rule as CompletionModel::check, which lives above io in the layers).
+  auto finite = [&](const auto& v, const char* file) {
+    if (!v.allFinite()) throw InputError((fs::path(dir) / file).string(), "holds a NaN or infinite value");
+  };
+  finite(m.U, "U.npy");
+  finite(m.d, "d.npy");
+  finite(m.V, "V.npy");
+  finite(m.row_offset, "row_offset.npy");
+  finite(m.col_offset, "col_offset.npy");
+  finite(m.row_scale, "row_scale.npy");
+  finite(m.col_scale, "col_scale.npy");
+  if (!std::isfinite(m.global_offset)) throw InputError(meta_path, "global_offset is not finite");
   out.row_ids = read_ids((fs::path(dir) / "row_ids.txt").string(), m.rows);
   out.col_ids = read_ids((fs::path(dir) / "col_ids.txt").string(), m.cols);
   return out;
