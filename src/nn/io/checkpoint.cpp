@@ -129,7 +129,8 @@ void remove_stale_temporaries(const std::string& dir) {
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("checkpoint.safetensors.tmp-", 0) == 0 || name == "config.json.tmp")
+    if (name.rfind("checkpoint.safetensors.tmp-", 0) == 0 || name == "config.json.tmp" ||
+        name.rfind(".write-probe-", 0) == 0)
       std::filesystem::remove(e.path(), ec);
   }
 }
