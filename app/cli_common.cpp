@@ -3,6 +3,9 @@
 #include "lowrank/core/detail/serial_blas.hpp"
 
 #include <omp.h>
+#include <sys/resource.h>
+
+#include <charconv>
 
 #include <chrono>
 #include <csignal>
@@ -18,7 +21,47 @@ namespace lowrank::cli {
 void add_common_flags(CLI::App& cmd, CommonFlags& flags) {
   cmd.add_flag("--json", flags.json, "Print one machine-readable JSON object on stdout");
   cmd.add_flag("-q,--quiet", flags.quiet, "No progress output on stderr");
-  cmd.add_option("--threads", flags.threads, "Threads for OpenMP and BLAS (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", flags.threads, "Threads for OpenMP and BLAS (0 = all cores; at most the cores present)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        std::uint64_t x = 0;
+        if (digits) {
+          const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+          if (ec == std::errc() && end == s.data() + s.size()) return {};
+          return "seed " + s + " is above 2^64 - 1 = 18446744073709551615";
+        }
+        return "seed must be a whole number in [0, 18446744073709551615], got '" + s + "'";
+      },
+      "UINT64");
+}
+
+// Budget of address space per BLAS/OpenMP thread when `ulimit -v` is set:
+// OpenBLAS maps a GEMM buffer per thread and retries a failed mmap forever
+// (issue 31), so threads are capped so their buffers fit in a quarter of
+// the limit, leaving the rest to the data.
+constexpr std::uint64_t kThreadAddressBudget = std::uint64_t{128} << 20;
+
+int capped_threads(int requested, int cores, std::uint64_t as_limit, std::string& why) {
+  int t = requested;
+  why.clear();
+  if (cores >= 1 && t > cores) {
+    why = fmt::format("--threads {} exceeds the {} core(s) present; using {}", requested, cores, cores);
+    t = cores;
+  }
+  if (as_limit > 0) {
+    const auto fit = static_cast<int>(std::max<std::uint64_t>(1, as_limit / 4 / kThreadAddressBudget));
+    if (t > fit) {
+      why = fmt::format("--threads {}: the address-space limit (ulimit -v, {} MiB) leaves room for {} thread(s); using {}",
+                        requested, as_limit >> 20, fit, fit);
+      t = fit;
+    }
+  }
+  return t;
 }
 
 void add_duplicates_option(CLI::App& cmd, std::string& policy) {
@@ -60,9 +103,15 @@ io::AnyMatrix read_input(const std::string& path, const InputFlags& f) {
 
 void apply_common_flags(const CommonFlags& flags) {
   if (flags.threads > 0) {
-    omp_set_num_threads(flags.threads);
+    rlimit lim{};
+    const std::uint64_t as_limit =
+        ::getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY ? static_cast<std::uint64_t>(lim.rlim_cur) : 0;
+    std::string why;
+    const int threads = capped_threads(flags.threads, omp_get_num_procs(), as_limit, why);
+    if (!why.empty()) warn(why);
+    omp_set_num_threads(threads);
     // BLAS has its own pool: --threads 1 must mean one thread there too.
-    detail::set_blas_threads(flags.threads);
+    detail::set_blas_threads(threads);
   }
 }
 
@@ -97,7 +146,11 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }
+// Paths and ids need not be UTF-8 (a file name on Linux is bytes): their
+// invalid bytes print as U+FFFD rather than make dump() throw after the work.
+void print_json(const nlohmann::json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
 
 void warn(const std::string& message) { std::fprintf(stderr, "lowrank: warning: %s\n", message.c_str()); }
 

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <cstdint>
 #include <string>
 
 #include "lowrank/core/progress.hpp"
@@ -46,8 +47,17 @@ io::ReadAnyOptions read_options(const InputFlags& flags);
 /// warning on stderr (docs/errors.md, "How input files are read").
 io::AnyMatrix read_input(const std::string& path, const InputFlags& flags);
 
-/// Applies --threads.
+/// Applies --threads, capped (with a warning) at the cores present and at
+/// what a finite address-space limit (ulimit -v) leaves room for.
 void apply_common_flags(const CommonFlags& flags);
+/// The thread count apply_common_flags uses for a request of `requested`
+/// (> 0) on `cores` cores under an address-space limit of `as_limit` bytes
+/// (0 = unlimited); `why` says what capped it, empty when nothing did.
+int capped_threads(int requested, int cores, std::uint64_t as_limit, std::string& why);
+
+/// Rejects a --seed that is not a whole number in [0, 2^64 - 1] ("-1", "1e23"
+/// and "18446744073709551616" would otherwise be wrapped or clamped).
+CLI::Validator seed_validator();
 
 /// A progress callback that prints "stage it=.. obj=.. change=.. rank=.. t=..s"
 /// to stderr at most every `min_interval_s` seconds (always the first and

@@ -137,7 +137,7 @@ void register_bandit(CLI::App& app) {
                   "se (successive elimination) | etc (explore-then-commit)")
       ->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "Number of seeds (instance and noise) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
   cmd->add_option("--sampling", f->sampling,
                   "spectral: sample all entries (the paper) or only active rows x columns (all|active)")
       ->capture_default_str();

@@ -580,7 +580,7 @@ void register_complete(CLI::App& app) {
       ->required();
   cmd->add_option("--test", f->test, "Held-out triplets scored after the fit (ids as in --train)");
   cmd->add_option("--holdout", f->holdout, "Hold out this fraction of the entries at random for testing, in (0, 1)");
-  cmd->add_option("--seed", f->seed, "Seed for the holdout, the CV folds and the solvers");
+  cmd->add_option("--seed", f->seed, "Seed for the holdout, the CV folds and the solvers")->check(seed_validator());
   cmd->add_option("--method", f->method, "soft-impute (ALS form) | soft-impute-svd | als | robust-als | rpca | game")
       ->check(CLI::IsMember({"soft-impute", "soft-impute-svd", "als", "robust-als", "rpca", "game"}));
   cmd->add_option("--lambda", f->lambda,

@@ -144,7 +144,7 @@ void register_decompose(CLI::App& app) {
   add_input_flags(*cmd, f->input_flags);
   cmd->add_option("--oversampling", f->oversampling, "Randomized: extra sketch columns")->check(CLI::NonNegativeNumber);
   cmd->add_option("--power-iterations", f->power_iterations, "Randomized: power iterations (-1 = auto)");
-  cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)");
+  cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)")->check(seed_validator());
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example:\n"

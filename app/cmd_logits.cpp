@@ -64,7 +64,7 @@ void add_window_flags(CLI::App* cmd, LogitFlags& f) {
   cmd->add_option("--future-length", f.future_length, "Tokens per future (each prefix is a column block)")
       ->capture_default_str();
   cmd->add_option("--top-k", f.top_k, "Tokens kept per future prefix (0 = whole vocabulary)")->capture_default_str();
-  cmd->add_option("--seed", f.seed, "Seed of the window draws (and of sampling)")->capture_default_str();
+  cmd->add_option("--seed", f.seed, "Seed of the window draws (and of sampling)")->capture_default_str()->check(seed_validator());
   add_common_flags(*cmd, f.common);
 }
 

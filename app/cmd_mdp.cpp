@@ -3,6 +3,8 @@
 // Flags -> options -> library -> report; no numerics here.
 #include <fmt/core.h>
 
+#include <cstdlib>
+
 #include "cli_common.hpp"
 #include "lowrank/rl/mdp.hpp"
 
@@ -56,7 +58,13 @@ void run_mdp_cmd(const MdpFlags& f) {
   o.first_seed = f.seed;
   o.progress = stderr_progress(f.common);
   const rl::MdpExperimentResult res = rl::run_mdp_experiment(o);
-  if (res.status == Status::Interrupted) warn("interrupted: reporting the seeds completed so far");
+  if (res.status == Status::Interrupted) {
+    if (res.runs.empty()) {
+      warn("interrupted before the first seed finished: nothing to report");
+      std::exit(130);
+    }
+    warn(fmt::format("interrupted: reporting the {} seed(s) completed so far", res.runs.size()));
+  }
   if (res.max_unvisited_rows > 0) {
     warn(fmt::format("up to {} (state, action) pairs were never visited; their estimated rows are uniform",
                      res.max_unvisited_rows));
@@ -140,7 +148,7 @@ void register_mdp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rank-selection", f->rank_selection, "fixed | threshold | gap")->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "Number of seeds (MDP and data) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example (spectral vs counts on a random rank-3 MDP, 20 transitions per pair):\n"

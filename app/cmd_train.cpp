@@ -2,6 +2,7 @@
 // Flags -> TrainOptions -> Trainer -> report; no numerics here.
 #include <fmt/core.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,7 @@ struct TrainFlags {
   std::optional<std::int64_t> steps, warmup, eval_interval, eval_batches, checkpoint_interval, galore_interval;
   std::optional<std::uint64_t> seed;
   bool muon = false;
+  bool keep_schedule = false;
   CommonFlags common;
 };
 
@@ -69,6 +71,37 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
     o.model.linear.rank = std::max<Index>(1, o.model.width / 4);  // the default: a quarter of the width
 }
 
+// A resumed run appends to its --log: rows of steps after the checkpoint
+// (logged before the interruption) are dropped first, so each step appears
+// once. The file is rewritten atomically (temporary file + rename).
+void drop_rows_after(const std::string& path, std::int64_t step) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;  // a new log
+  std::string line, kept;
+  bool dropped = false;
+  std::size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    long long s = 0;
+    const auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), s);
+    if (lineno > 1 && ec == std::errc() && end != line.data() + line.size() && *end == ',' && s > step) {
+      dropped = true;
+      continue;
+    }
+    kept += line;
+    kept += '\n';
+  }
+  if (!dropped) return;
+  in.close();
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << kept;
+    if (!out) throw InputError(tmp, "cannot write the trimmed log");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 nlohmann::json memory_json(const nn::MemoryReport& m) {
   return {{"param_count", m.param_count},
           {"param_count_analytic", m.param_count_analytic},
@@ -99,28 +132,42 @@ void run_train_cmd(const TrainFlags& f) {
     o = nn::options_from_json(text, f.config);
     total_in_config = text.find("\"total_steps\"") != std::string::npos;
   }
-  apply_flags(f, o, total_in_config);
-  if (o.data_path.empty() && f.resume.empty())
-    throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
   std::optional<nn::Trainer> t;
+  std::optional<std::int64_t> steps_asked = f.steps;
   if (!f.resume.empty()) {
-    // The stored config is the reference; an explicit --config or model flag
-    // must agree with it (load_checkpoint checks), run-length flags override.
-    const bool model_given = !f.config.empty() || !f.parameterization.empty() || f.width || f.layers || f.heads ||
-                             f.context || f.hidden || f.rank;
-    if (model_given) {
-      t.emplace(nn::load_checkpoint(f.resume, &o));
-    } else {
-      t.emplace(nn::load_checkpoint(f.resume));
-      auto& m = t->mutable_options();
-      if (f.steps) m.steps = *f.steps;
-      if (f.eval_interval) m.eval_interval = *f.eval_interval;
-      if (!f.checkpoint.empty()) m.checkpoint_dir = f.checkpoint;
-      if (f.checkpoint_interval) m.checkpoint_interval = *f.checkpoint_interval;
-      if (!f.device.empty()) m.device = f.device;
+    // The stored options are the base: flags and --config keys that are
+    // given replace them, and load_checkpoint refuses those that would
+    // change the loss curve (model, optimiser, batch, seed) when they differ.
+    // Run-length settings not given keep their stored values.
+    o = nn::checkpoint_options(f.resume);
+    o.checkpoint_dir.clear();  // checkpoints go to --checkpoint, else to the resumed directory
+    if (!f.config.empty()) {
+      const std::string text = slurp(f.config);
+      const nn::TrainOptions c = nn::options_from_json(text, f.config);
+      const auto keys = nlohmann::json::parse(text);
+      if (keys.contains("model")) o.model = c.model;
+      if (keys.contains("optim")) o.optim = c.optim;
+      if (keys.contains("steps")) steps_asked = steps_asked ? steps_asked : c.steps;
+      for (const char* k : {"data", "data_hex"}) if (keys.contains(k)) o.data_path = c.data_path;
+      if (keys.contains("batch")) o.batch = c.batch;
+      if (keys.contains("val_fraction")) o.val_fraction = c.val_fraction;
+      if (keys.contains("seed")) o.seed = c.seed;
+      if (keys.contains("eval_interval")) o.eval_interval = c.eval_interval;
+      if (keys.contains("eval_batches")) o.eval_batches = c.eval_batches;
+      if (keys.contains("checkpoint_interval")) o.checkpoint_interval = c.checkpoint_interval;
+      if (keys.contains("device")) o.device = c.device;
     }
-    if (t->options().checkpoint_dir.empty()) t->mutable_options().checkpoint_dir = f.resume;
+    const nn::OptimizerOptions stored_optim = o.optim;
+    const std::int64_t stored_steps = o.steps;
+    apply_flags(f, o, true);
+    o.optim.total_steps = stored_optim.total_steps;  // the schedule's length is set_steps' business
+    o.steps = stored_steps;
+    t.emplace(nn::load_checkpoint(f.resume, &o));
+    if (steps_asked) t->set_steps(*steps_asked, f.keep_schedule);
   } else {
+    apply_flags(f, o, total_in_config);
+    if (o.data_path.empty())
+      throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
     t.emplace(o);
   }
   const auto& opt = t->options();
@@ -130,6 +177,7 @@ void run_train_cmd(const TrainFlags& f) {
     const auto parent = std::filesystem::path(f.log_csv).parent_path();
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);  // --log runs/x.csv before runs/ exists
+    if (append) drop_rows_after(f.log_csv, t->step);
     csv = std::fopen(f.log_csv.c_str(), append ? "a" : "w");
     if (!csv) throw InputError(f.log_csv, "cannot open for writing");
     if (!append) std::fprintf(csv, "step,train_loss,val_loss,lr,grad_norm,tokens_per_s,elapsed_s\n");
@@ -218,8 +266,10 @@ void run_sample_cmd(const SampleFlags& f) {
   apply_common_flags(f.common);
   auto t = nn::load_checkpoint(f.checkpoint);
   const std::string text = nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed);
+  const bool interrupted = interrupt_requested();
+  if (interrupted) warn(fmt::format("interrupted: printing the {} byte(s) generated so far", text.size() - f.prompt.size()));
   if (f.common.json) {
-    print_json({{"text", text}, {"step", t.step}, {"seed", f.seed}});
+    print_json({{"text", text}, {"step", t.step}, {"seed", f.seed}, {"status", interrupted ? "interrupted" : "success"}});
   } else {
     fmt::print("{}\n", text);
   }
@@ -247,12 +297,17 @@ void register_train(CLI::App& app) {
   cmd->add_option("--warmup", f->warmup, "Warm-up steps (default 100)");
   cmd->add_option("--galore-interval", f->galore_interval, "GaLore: refresh the projection every T steps (default 200)");
   cmd->add_flag("--muon", f->muon, "Muon (Newton-Schulz polar of the momentum) for 2-D weights");
-  cmd->add_option("--seed", f->seed, "Seed of the initialisation and the data loader (default 0)");
+  cmd->add_option("--seed", f->seed, "Seed of the initialisation and the data loader (default 0)")->check(seed_validator());
   cmd->add_option("--eval-interval", f->eval_interval, "Validation loss every N steps (default 50)");
   cmd->add_option("--eval-batches", f->eval_batches, "Batches per validation estimate (default 8)");
   cmd->add_option("--checkpoint", f->checkpoint, "Directory for checkpoints (written atomically)");
   cmd->add_option("--checkpoint-interval", f->checkpoint_interval, "Checkpoint every N steps (0 = at the end)");
-  cmd->add_option("--resume", f->resume, "Continue from this checkpoint directory (same loss curve as an uninterrupted run)");
+  cmd->add_option("--resume", f->resume,
+                  "Continue from this checkpoint directory (same loss curve as an uninterrupted run; its checkpoints "
+                  "then go to this directory unless --checkpoint says otherwise)");
+  cmd->add_flag("--keep-schedule", f->keep_schedule,
+                "With --resume --steps N past the warm-up: continue on the run's old cosine schedule instead of "
+                "refusing (the curve then differs from an uninterrupted N-step run)");
   cmd->add_option("--log", f->log_csv, "CSV log of train / val loss per step");
   cmd->add_option("--device", f->device,
                   "cpu (default) | cuda: run forward and backward on the GPU (needs a -DLOWRANK_CUDA=ON build)")
@@ -262,7 +317,8 @@ void register_train(CLI::App& app) {
       "Example (SLTrain, rank 32, delta 0.03 on the bundled tinyshakespeare excerpt):\n"
       "  lowrank train --data data/text/tinyshakespeare_head.txt --parameterization sltrain \\\n"
       "      --rank 32 --delta 0.03 --steps 500 --checkpoint runs/sl --log runs/sl.csv\n"
-      "  lowrank train --resume runs/sl --steps 1000      # continue the same run\n"
+      "  lowrank train --resume runs/sl                  # after Ctrl-C: finish the same 500 steps\n"
+      "  lowrank train --resume runs/sl --steps 1000 --keep-schedule   # go on at the final learning rate\n"
       "  lowrank sample --checkpoint runs/sl --prompt 'ROMEO:'\n");
   cmd->callback([f] { run_train_cmd(*f); });
 }
@@ -275,7 +331,7 @@ void register_sample(CLI::App& app) {
   cmd->add_option("--length", f->length, "Characters to generate")->capture_default_str();
   cmd->add_option("--temperature", f->temperature, "Softmax temperature (> 0)")->capture_default_str();
   cmd->add_option("--top-k", f->top_k, "Sample among the k most likely (0 = all)")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--seed", f->seed, "Sampling seed")->capture_default_str()->check(seed_validator());
   add_common_flags(*cmd, f->common);
   cmd->footer("Example:\n  lowrank sample --checkpoint runs/sl --prompt 'ROMEO:' --length 200 --temperature 0.8\n");
   cmd->callback([f] { run_sample_cmd(*f); });

@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -131,6 +133,14 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
 
   const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
   const GameResult<double>& r = fit.result;
+  if (r.estimate.size() == 0) {
+    // Ctrl-C during cross-validation before any fit on all the entries.
+    warn(fmt::format("interrupted during cross-validation ({} fold fits done) before any fit on all the entries "
+                     "finished: nothing to report or save",
+                     fit.fits));
+    std::fflush(stdout);
+    std::exit(130);
+  }
   for (const auto& w : r.warnings) out.warnings.push_back(w);
   out.lambda = r.lambda;
   out.objective = r.objective;

@@ -6,7 +6,7 @@ set -euo pipefail
 
 core=(build-essential cmake pkg-config git
       libeigen3-dev libopenblas-dev liblapacke-dev libspectra-dev
-      libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev
+      libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev zlib1g-dev libre2-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       pybind11-dev python3-dev python3-pybind11
       python3-numpy python3-scipy python3-pytest

@@ -86,6 +86,7 @@ void bind_model(py::module_& m, const char* name) {
             s.col_offset = t[7].cast<Vector<T>>();
             s.row_scale = t[8].cast<Vector<T>>();
             s.col_scale = t[9].cast<Vector<T>>();
+            s.check("CompletionModel pickle state");  // predict() trusts these shapes
             return s;
           }));
 }

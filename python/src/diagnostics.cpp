@@ -27,7 +27,7 @@ std::string inspect_json(const std::string& path, const std::string& filter, con
     report = diagnostics::inspect_weights(path, opts, bridge.callback());
   }
   bridge.finish(false);
-  return diagnostics::to_json(report, with_values).dump();
+  return diagnostics::to_json(report, with_values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

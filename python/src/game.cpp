@@ -101,6 +101,13 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   }
   const bool interrupted = bridge.finish(true);
   const GameResult<T>& r = fit.result;
+  if (interrupted && r.estimate.size() == 0) {
+    // Ctrl-C during cross-validation before any fit on all the entries: there
+    // is nothing to keep, so the estimator stays unfitted.
+    PyErr_SetString(PyExc_KeyboardInterrupt,
+                    "GAME.fit interrupted during cross-validation before any fit on all the entries; nothing kept");
+    throw py::error_already_set();
+  }
   py::list gl;
   for (const auto& g : r.groups) {
     py::dict d;

@@ -180,6 +180,36 @@ std::vector<Recommendation> recommend(const CompletionModel<T>& model, Index row
                     });
   all.resize(top);
   return all;
+void CompletionModel<T>::check(const std::string& what) const {
+  auto shape = [](Index r, Index c) { return std::to_string(r) + " x " + std::to_string(c); };
+  if (rows < 0 || cols < 0) throw InvalidArgument(what + ": negative shape " + shape(rows, cols));
+  const Index r = d.size();
+  if (U.rows() != rows || U.cols() != r)
+    throw InvalidArgument(what + ": U is " + shape(U.rows(), U.cols()) + ", a " + shape(rows, cols) + " model of rank " +
+                          std::to_string(r) + " needs " + shape(rows, r));
+  if (V.rows() != cols || V.cols() != r)
+    throw InvalidArgument(what + ": V is " + shape(V.rows(), V.cols()) + ", a " + shape(rows, cols) + " model of rank " +
+                          std::to_string(r) + " needs " + shape(cols, r));
+  auto vec = [&](const Vector<T>& v, Index n, const char* name) {
+    if (v.size() != 0 && v.size() != n)
+      throw InvalidArgument(what + ": " + name + " has length " + std::to_string(v.size()) + ", expected " +
+                            std::to_string(n) + " or 0");
+  };
+  vec(row_offset, rows, "row_offset");
+  vec(col_offset, cols, "col_offset");
+  vec(row_scale, rows, "row_scale");
+  vec(col_scale, cols, "col_scale");
+  auto finite = [&](const auto& m, const char* name) {
+    if (!m.allFinite()) throw InvalidArgument(what + ": " + name + " holds a NaN or infinite value");
+  };
+  finite(U, "U");
+  finite(d, "d");
+  finite(V, "V");
+  finite(row_offset, "row_offset");
+  finite(col_offset, "col_offset");
+  finite(row_scale, "row_scale");
+  finite(col_scale, "col_scale");
+  if (!std::isfinite(static_cast<double>(global_offset))) throw InvalidArgument(what + ": global_offset is not finite");
 }
 
 template struct CompletionModel<float>;

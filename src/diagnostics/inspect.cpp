@@ -13,8 +13,9 @@
 #include <memory>
 #include <mutex>
 #include <numeric>
-#include <regex>
 #include <sstream>
+
+#include <re2/re2.h>
 
 #include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/io/npy.hpp"
@@ -270,17 +271,41 @@ using SerialBlas = lowrank::detail::SerialBlasScope;
 
 }  // namespace
 
-bool name_matches(const std::string& name, const std::string& pattern) {
-  if (pattern.empty()) return true;
-  if (pattern.rfind("re:", 0) == 0) {
-    try {
-      return std::regex_search(name, std::regex(pattern.substr(3)));
-    } catch (const std::regex_error& e) {
-      throw InvalidArgument("filter: malformed regular expression '" + pattern.substr(3) + "': " + e.what());
-    }
+namespace {
+
+// A compiled --filter. Regexes go to RE2, whose automaton matches in time
+// linear in the name with no recursion (std::regex overflowed the stack on
+// '.*' against a 30,000-character name and took minutes on '^(a+)+$').
+class NameFilter {
+ public:
+  explicit NameFilter(const std::string& pattern) : m_pattern(pattern) {
+    if (pattern.size() > kMaxFilterBytes)
+      throw InvalidArgument("filter: " + std::to_string(pattern.size()) + " bytes; at most " +
+                            std::to_string(kMaxFilterBytes) + " are accepted");
+    if (pattern.rfind("re:", 0) != 0) return;
+    RE2::Options o;
+    o.set_log_errors(false);
+    o.set_max_mem(std::int64_t{32} << 20);  // bounds the compiled program and the DFA cache
+    m_re = std::make_unique<RE2>(pattern.substr(3), o);
+    if (!m_re->ok())
+      throw InvalidArgument("filter: malformed regular expression '" + pattern.substr(3) + "': " + m_re->error() +
+                            " (RE2 syntax: no backreferences or lookaround)");
   }
-  return glob_match(pattern.c_str(), name.c_str());
-}
+  bool operator()(const std::string& name) const {
+    if (m_pattern.empty()) return true;
+    if (m_re) return RE2::PartialMatch(name, *m_re);
+    return glob_match(m_pattern.c_str(), name.c_str());
+  }
+
+ private:
+  static constexpr std::size_t kMaxFilterBytes = 4096;
+  std::string m_pattern;
+  std::unique_ptr<RE2> m_re;
+};
+
+}  // namespace
+
+bool name_matches(const std::string& name, const std::string& pattern) { return NameFilter(pattern)(name); }
 
 std::vector<WeightTensor> list_weight_tensors(const std::string& path, const WeightSelection& selection) {
   if (!fs::exists(path)) throw InputError(path, "no such file or directory");
@@ -303,12 +328,18 @@ std::vector<WeightTensor> list_weight_tensors(const std::string& path, const Wei
                                "; the file holds: " + join_names(all));
   }
   std::vector<std::string> names;
-  for (const auto& t : layers) names.push_back(t.name);
-  // Validate a regex once, even when there is nothing to match.
-  (void)name_matches("", selection.filter);
+  for (const auto& t : layers) {
+    // A name longer than any real layer's is refused before it is matched or printed.
+    if (t.name.size() > kMaxTensorNameBytes)
+      throw InputError(t.file, "tensor name of " + std::to_string(t.name.size()) + " bytes (starting '" +
+                                   t.name.substr(0, 40) + "...'); at most " + std::to_string(kMaxTensorNameBytes) +
+                                   " are accepted");
+    names.push_back(t.name);
+  }
+  const NameFilter filter(selection.filter);  // compiled (and validated) once
   std::vector<WeightTensor> kept;
   for (auto& t : layers) {
-    if (name_matches(t.name, selection.filter)) kept.push_back(std::move(t));
+    if (filter(t.name)) kept.push_back(std::move(t));
   }
   if (kept.empty()) {
     throw InvalidArgument("filter '" + selection.filter + "' matches none of the layers: " + join_names(names));

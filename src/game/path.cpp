@@ -415,7 +415,16 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     out.best_index = game_detail::cv_table(all, out.grid, &out.cv);
     final_count = out.best_index + 1;
     if (out.status == Status::Interrupted || speculative_status == Status::Interrupted) {
+      // Ctrl-C: keep the fit on all entries that the speculative refit got to
+      // (at the lambda the folds finished by then chose; its last iterate if
+      // it was itself interrupted). Without one the result stays empty
+      // (a 0 x 0 estimate) and callers must not score it.
       out.status = Status::Interrupted;
+      if (speculative) {
+        out.fits += speculative_fits;
+        out.best_index = speculative_index;
+        out.result = std::move(*speculative);
+      }
       out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
       return out;
     }
@@ -443,6 +452,8 @@ template <class T>
 GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
                                      const ObservedEntries<T>& entries) {
   GameGroupErrors<T> out;
+  if (fit.result.estimate.size() == 0)
+    throw InvalidArgument("GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
   out.overall = score(fit.result.estimate, fit.centering, entries);
   std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.estimate.rows()));
   for (std::size_t t = 0; t < entries.nnz(); ++t) {

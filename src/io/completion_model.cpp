@@ -1,9 +1,11 @@
 #include "lowrank/io/completion_model.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/io/checksum.hpp"
 #include "lowrank/io/json.hpp"
 #include "lowrank/io/npy.hpp"
 
@@ -78,6 +80,12 @@ void save_completion_model(const std::string& dir, const CompletionModel<double>
   write_ids(p("row_ids.txt"), row_ids, model.rows);
   write_ids(p("col_ids.txt"), col_ids, model.cols);
   nlohmann::json j = metadata.is_object() ? metadata : nlohmann::json::object();
+  // CRC-32 of every file written above, checked by load_completion_model.
+  nlohmann::json sums = nlohmann::json::object();
+  for (const char* n : {"U.npy", "d.npy", "V.npy", "row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy",
+                        "row_ids.txt", "col_ids.txt"})
+    if (fs::exists(p(n))) sums[n] = crc32_hex(crc32_file(p(n)));
+  j["checksums"] = sums;
   j["format"] = "lowrank-completion-model";
   j["version"] = kCompletionModelVersion;
   j["rows"] = model.rows;
@@ -107,6 +115,20 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   for (const char* key : {"rows", "cols", "rank", "global_offset"}) {
     if (!j.contains(key) || !j[key].is_number()) throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
   }
+  // Models written before the checksums existed have no "checksums" and load unchecked.
+  if (j.contains("checksums")) {
+    if (!j["checksums"].is_object()) throw InputError(meta_path, "field 'checksums' must be an object");
+    for (const auto& [name, crc] : j["checksums"].items()) {
+      if (name.empty() || name.find('/') != std::string::npos || name[0] == '.' || !crc.is_string())
+        throw InputError(meta_path, "field 'checksums' holds a bad entry '" + name + "'");
+      const std::string file = (fs::path(dir) / name).string();
+      if (!fs::exists(file)) throw InputError(file, "missing: the model directory is incomplete");
+      const std::string got = crc32_hex(crc32_file(file));
+      if (got != crc.get<std::string>())
+        throw InputError(file, "fails its checksum (CRC-32 " + got + ", model.json says " + crc.get<std::string>() +
+                                   "): the file was changed or damaged after it was written");
+    }
+  }
   CompletionModel<double>& m = out.model;
   m.rows = j["rows"].get<Index>();
   m.cols = j["cols"].get<Index>();
@@ -130,6 +152,19 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   m.col_offset = read_optional_vector(dir, "col_offset.npy", m.cols);
   m.row_scale = read_optional_vector(dir, "row_scale.npy", m.rows);
   m.col_scale = read_optional_vector(dir, "col_scale.npy", m.cols);
+  // Shapes were checked file by file above; values must be finite (the same
+  // rule as CompletionModel::check, which lives above io in the layers).
+  auto finite = [&](const auto& v, const char* file) {
+    if (!v.allFinite()) throw InputError((fs::path(dir) / file).string(), "holds a NaN or infinite value");
+  };
+  finite(m.U, "U.npy");
+  finite(m.d, "d.npy");
+  finite(m.V, "V.npy");
+  finite(m.row_offset, "row_offset.npy");
+  finite(m.col_offset, "col_offset.npy");
+  finite(m.row_scale, "row_scale.npy");
+  finite(m.col_scale, "col_scale.npy");
+  if (!std::isfinite(m.global_offset)) throw InputError(meta_path, "global_offset is not finite");
   out.row_ids = read_ids((fs::path(dir) / "row_ids.txt").string(), m.rows);
   out.col_ids = read_ids((fs::path(dir) / "col_ids.txt").string(), m.cols);
   return out;

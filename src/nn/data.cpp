@@ -1,6 +1,7 @@
 #include "lowrank/nn/data.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -79,6 +80,8 @@ std::size_t find_invalid_utf8(std::string_view s) {
 
 TextData load_text(const std::string& path, double val_fraction, Index min_len) {
   if (!(val_fraction >= 0 && val_fraction < 1)) throw InvalidArgument("val_fraction must be in [0, 1)");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a directory, not a text file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open text file");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

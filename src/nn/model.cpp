@@ -23,7 +23,11 @@ void GptConfig::validate() const {
     throw InvalidArgument("width " + std::to_string(width) + " must be a positive multiple of n_head " +
                           std::to_string(n_head));
   if ((width / n_head) % 2 != 0) throw InvalidArgument("head size width/n_head must be even (rotary pairs)");
-  if (!(norm_eps > 0)) throw InvalidArgument("norm_eps must be > 0");
+  if (!(norm_eps > 0) || !std::isfinite(norm_eps)) throw InvalidArgument("norm_eps must be finite and > 0");
+  // RoPE frequencies theta^(-2i/D) (Su et al. 2021, eq. 15): theta <= 0
+  // gives NaN angles (a NaN loss at the first step).
+  if (!(rope_theta > 0) || !std::isfinite(rope_theta))
+    throw InvalidArgument("rope_theta must be finite and > 0, got " + std::to_string(rope_theta));
   nn::validate(linear, width, width);
   nn::validate(linear, width, hidden_size());
 }

@@ -17,10 +17,17 @@ namespace lowrank::nn {
 
 using json = nlohmann::json;
 
+// Tokens of one step's batch: far above what fits in memory, refused before
+// any buffer is sized from it (batch x context would otherwise overflow).
+constexpr std::int64_t kMaxBatchTokens = std::int64_t{1} << 28;
+
 void TrainOptions::validate() const {
   model.validate();
   optim.validate();
   if (batch < 1) throw InvalidArgument("batch must be >= 1");
+  if (batch > kMaxBatchTokens / std::max<Index>(1, model.context))
+    throw InvalidArgument("batch " + std::to_string(batch) + " x context " + std::to_string(model.context) +
+                          " tokens per step exceed the limit of 2^28 (" + std::to_string(kMaxBatchTokens) + ")");
   if (steps < 0) throw InvalidArgument("steps must be >= 0");
   if (eval_interval < 0 || eval_batches < 1) throw InvalidArgument("eval_interval >= 0 and eval_batches >= 1 required");
   if (checkpoint_interval < 0) throw InvalidArgument("checkpoint_interval must be >= 0");
@@ -98,6 +105,8 @@ std::size_t peak_rss_bytes() {
 
 Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   if (m_opt.data_path.empty()) throw InvalidArgument("no training text given (data)");
+  // Checked before the text is split into windows of context + 1 tokens.
+  if (m_opt.model.context < 1) throw InvalidArgument("context must be >= 1, got " + std::to_string(m_opt.model.context));
   m_data = load_text(m_opt.data_path, m_opt.val_fraction, m_opt.model.context);
   m_baseline_rss = current_rss_bytes();
   m_opt.model.vocab = m_data.tokenizer.size();
@@ -105,6 +114,29 @@ Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   model = Gpt<float>(m_opt.model);
   optimizer = Optimizer<float>(m_opt.optim, model.parameters());
   rng.seed(m_opt.seed);
+}
+
+void Trainer::set_steps(std::int64_t steps, bool keep_schedule) {
+  if (steps < 0) throw InvalidArgument("steps must be >= 0, got " + std::to_string(steps));
+  auto& o = m_opt.optim;
+  const bool follows = o.total_steps == std::max<std::int64_t>(1, m_opt.steps);
+  const std::int64_t total = std::max<std::int64_t>(1, steps);
+  m_opt.steps = steps;
+  if (!follows || total == o.total_steps || keep_schedule) return;
+  // learning_rate(o, s) depends on total_steps only for s >= warmup_steps;
+  // the updates so far used s = 0 .. steps_taken - 1.
+  if (optimizer.steps_taken() <= o.warmup_steps) {
+    o.total_steps = total;
+    optimizer.set_total_steps(total);
+    return;
+  }
+  throw InvalidArgument("steps " + std::to_string(steps) + ": this run's cosine schedule spans " +
+                        std::to_string(o.total_steps) + " steps and " + std::to_string(optimizer.steps_taken()) +
+                        " updates (past the " + std::to_string(o.warmup_steps) +
+                        "-step warm-up) already followed it, so the curve could not match an uninterrupted " +
+                        std::to_string(steps) + "-step run; resume with --steps " + std::to_string(o.total_steps) +
+                        ", or add --keep-schedule to continue on the old schedule (after its end the learning rate "
+                        "stays at its floor)");
 }
 
 double Trainer::evaluate() { return evaluate_on(nullptr); }
@@ -167,6 +199,8 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
   } else if (m_opt.device == "cuda-emulated") {
     device = std::make_unique<GptOnDevice>(model, GpuBackend::HostEmulation);
   }
+  // A checkpoint directory that cannot be written is found now, not after the training.
+  if (!m_opt.checkpoint_dir.empty() && step < m_opt.steps) check_checkpoint_dir(m_opt.checkpoint_dir);
   while (step < m_opt.steps) {
     if (interrupt_requested()) {
       res.status = Status::Interrupted;
@@ -237,6 +271,48 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
 
 // ---- options JSON -------------------------------------------------------------
 
+namespace {
+// JSON strings must be UTF-8 and a path need not be: a path that is not
+// goes to KEY with its invalid bytes replaced (for people) and, exactly, as
+// hex digits to KEY_hex (what options_from_json reads back).
+void put_path(json& j, const std::string& key, const std::string& path) {
+  if (find_invalid_utf8(path) == std::string_view::npos) {
+    j[key] = path;
+    return;
+  }
+  std::string shown;
+  std::string_view rest = path;
+  for (auto k = find_invalid_utf8(rest); k != std::string_view::npos; k = find_invalid_utf8(rest)) {
+    shown.append(rest.substr(0, k));
+    shown.append("\xEF\xBF\xBD");  // U+FFFD
+    rest.remove_prefix(k + 1);
+  }
+  shown.append(rest);
+  j[key] = shown;
+  static const char* d = "0123456789abcdef";
+  std::string h;
+  for (unsigned char c : path) {
+    h.push_back(d[c >> 4]);
+    h.push_back(d[c & 15]);
+  }
+  j[key + "_hex"] = h;
+}
+
+std::string path_from_hex(const std::string& h, const std::string& source, const std::string& key) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  if (h.size() % 2) throw InputError(source, "\"" + key + "\" has an odd number of hex digits");
+  std::string out;
+  for (std::size_t i = 0; i < h.size(); i += 2) {
+    const int hi = digit(h[i]), lo = digit(h[i + 1]);
+    if (hi < 0 || lo < 0) throw InputError(source, "\"" + key + "\" holds a non-hex character at position " + std::to_string(i));
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+}  // namespace
+
 std::string options_to_json(const TrainOptions& o) {
   const auto& m = o.model;
   const auto& p = o.optim;
@@ -258,14 +334,14 @@ std::string options_to_json(const TrainOptions& o) {
                 {"galore_update_interval", p.galore_update_interval},
                 {"galore_scale", p.galore_scale},
                 {"muon", p.muon}};
-  j["data"] = o.data_path;
+  put_path(j, "data", o.data_path);
   j["val_fraction"] = o.val_fraction;
   j["batch"] = o.batch;
   j["steps"] = o.steps;
   j["eval_interval"] = o.eval_interval;
   j["eval_batches"] = o.eval_batches;
   j["seed"] = o.seed;
-  j["checkpoint_dir"] = o.checkpoint_dir;
+  put_path(j, "checkpoint_dir", o.checkpoint_dir);
   j["checkpoint_interval"] = o.checkpoint_interval;
   j["device"] = o.device;
   return j.dump(2);
@@ -299,8 +375,8 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     throw InputError::at_byte(source, e.byte, std::string("invalid JSON: ") + e.what());
   }
   if (!j.is_object()) throw InputError(source, "expected a JSON object");
-  reject_unknown(j, {"model", "optim", "data", "val_fraction", "batch", "steps", "eval_interval", "eval_batches", "seed",
-                     "checkpoint_dir", "checkpoint_interval", "device"},
+  reject_unknown(j, {"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval", "eval_batches",
+                     "seed", "checkpoint_dir", "checkpoint_dir_hex", "checkpoint_interval", "device"},
                  source, "");
   TrainOptions o;
   bool total_given = false;
@@ -360,6 +436,12 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   read_key(j, "checkpoint_dir", o.checkpoint_dir, source, "");
   read_key(j, "checkpoint_interval", o.checkpoint_interval, source, "");
   read_key(j, "device", o.device, source, "");
+  for (auto [key, dst] : {std::pair<const char*, std::string*>{"data_hex", &o.data_path},
+                          std::pair<const char*, std::string*>{"checkpoint_dir_hex", &o.checkpoint_dir}}) {
+    std::string h;
+    read_key(j, key, h, source, "");
+    if (!h.empty()) *dst = path_from_hex(h, source, key);
+  }
   if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
   return o;
 }
@@ -374,7 +456,8 @@ std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::
   const std::size_t start = prompt.empty() ? 1 : ids.size();
   std::mt19937_64 rng(seed);
   const Index ctx = model.config().context;
-  for (Index i = 0; i < length; ++i) {
+  // Ctrl-C stops between tokens; the text generated so far is returned.
+  for (Index i = 0; i < length && !interrupt_requested(); ++i) {
     const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
     std::vector<std::int32_t> window(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end());
     model.forward(window, {}, 1, static_cast<Index>(n));

@@ -206,6 +206,7 @@ TransitionData collect_generative(const Mdp& mdp, std::int64_t samples_per_pair,
   std::vector<std::uint64_t> keys;
   keys.reserve(static_cast<std::size_t>(sa * samples_per_pair));
   for (Index r = 0; r < sa; ++r) {
+    if (interrupt_requested()) break;  // Ctrl-C: the pairs drawn so far
     for (std::int64_t k = 0; k < samples_per_pair; ++k) {
       const Index next = draw_from_cdf(cdf.row(r).data(), mdp.states, rng.uniform());
       keys.push_back(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(mdp.states) + static_cast<std::uint64_t>(next));
@@ -242,6 +243,7 @@ TransitionData collect_trajectory(const Mdp& mdp, const Matrix<double>& behaviou
   keys.reserve(static_cast<std::size_t>(length));
   Index s = initial_state;
   for (std::int64_t t = 0; t < length; ++t) {
+    if ((t & 0xFFFFF) == 0 && interrupt_requested()) break;  // Ctrl-C: the steps taken so far
     const Index a = behaviour.size() > 0 ? draw_from_cdf(pol_cdf.row(s).data(), mdp.actions, rng.uniform())
                                          : static_cast<Index>(rng.index(static_cast<std::uint64_t>(mdp.actions)));
     const Index r = mdp.row(s, a);
@@ -446,6 +448,12 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
     } else {
       data = collect_trajectory(mdp, Matrix<double>(), o.samples, 0, data_seed);
     }
+    // Ctrl-C inside a seed leaves it partial (data, plans): it is dropped and
+    // the seeds completed so far are reported.
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
     const MdpSolution star = value_iteration(mdp, o.planning);
     KernelEstimatorOptions ko = o.estimator;
     ko.spectral.rank = o.estimator_rank > 0 ? o.estimator_rank
@@ -455,6 +463,10 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
     Mdp model = mdp;
     model.kernel = est.kernel;
     const MdpSolution plan = value_iteration(model, o.planning);
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
     MdpRunResult r;
     r.value_gap = value_gap(mdp, plan.policy, star.value);
     r.kernel_max_error = (est.kernel - mdp.kernel).cwiseAbs().maxCoeff();

@@ -11,6 +11,7 @@
 #include "game/detail.hpp"
 #include "game/game_test_util.hpp"
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/progress.hpp"
 #include "lowrank/game/path.hpp"
 #include "lowrank/linalg/subspace.hpp"
 
@@ -271,6 +272,43 @@ TEST(GamePath, SpeculativeRefitBesideTheLastFoldKeepsTheSerialResult) {
     // a thrown-away speculation is one float fit and its double polish
     EXPECT_TRUE(parallel.discarded_fits == 0 || parallel.discarded_fits == 2) << parallel.discarded_fits;
   }
+}
+
+// Ctrl-C during cross-validation (issue 31, item 2): on one thread nothing
+// was fitted on all entries, so the result is empty and scoring it is
+// refused (it read out of bounds before); on two threads the speculative
+// refit that had started is kept, at the lambda the finished folds chose.
+TEST(GamePath, CtrlCDuringCrossValidationKeepsTheRefitOrNothing) {
+  const int saved = omp_get_max_threads();
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 1);
+  GamePathOptions po = cv_options(20, 0.01, 3);
+  po.seed = 1;
+  omp_set_num_threads(1);
+  const auto whole = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  const auto whole_errors = lowrank::game_group_errors(whole, pr.groups, pr.test);
+  po.progress = [](const lowrank::ProgressEvent& e) {
+    if (e.stage == "game-cv") lowrank::request_interrupt();
+  };
+  auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  lowrank::clear_interrupt();
+  EXPECT_EQ(fit.status, lowrank::Status::Interrupted);
+  EXPECT_EQ(fit.result.estimate.size(), 0);
+  EXPECT_THROW(lowrank::game_group_errors(fit, pr.groups, pr.test), lowrank::InvalidArgument);
+
+  po.progress = [](const lowrank::ProgressEvent& e) {
+    if (e.stage == "game-path") lowrank::request_interrupt();  // the speculative refit has fitted its lambda
+  };
+  omp_set_num_threads(2);
+  fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  lowrank::clear_interrupt();
+  omp_set_num_threads(saved);
+  EXPECT_EQ(fit.status, lowrank::Status::Interrupted);
+  ASSERT_EQ(fit.result.estimate.rows(), 60);
+  ASSERT_EQ(fit.result.estimate.cols(), 24);
+  EXPECT_EQ(fit.result.lambda, fit.grid[fit.best_index]);
+  const auto errors = lowrank::game_group_errors(fit, pr.groups, pr.test);
+  // a real fit of the planted matrix: within 25% of the uninterrupted one's test RMSE
+  EXPECT_LT(errors.overall.rmse, 1.25 * whole_errors.overall.rmse);
 }
 
 // The path's events and every fit's own events (folds and the refit alike)

@@ -183,6 +183,41 @@ TEST(NnTrain, ResumeReproducesTheUninterruptedCurveExactly) {
   }
 }
 
+// Resuming with a longer run stretches the cosine schedule only while no
+// update has used a post-warm-up learning rate: then the curve is the
+// uninterrupted run's bit for bit; later it is refused unless the old
+// schedule is kept on purpose (issue 31, item 9).
+TEST(NnTrain, SetStepsStretchesTheScheduleOnlyWhileThatIsExact) {
+  auto o = tiny(Parameterization::Dense);
+  o.optim.warmup_steps = 8;
+  Trainer full(o);  // 12 steps, schedule of 12
+  const auto a = full.run();
+  auto dir = tmpdir("set_steps");
+  auto o2 = o;
+  o2.steps = 6;
+  o2.optim.total_steps = 6;  // as `--steps 6` lays it out
+  o2.checkpoint_dir = dir.string();
+  Trainer(o2).run();
+  Trainer resumed = load_checkpoint(dir.string());
+  resumed.set_steps(12);
+  EXPECT_EQ(resumed.optimizer.options().total_steps, 12);
+  const auto b = resumed.run();
+  ASSERT_EQ(b.log.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(b.log[i].train_loss, a.log[i + 6].train_loss) << "step " << i + 7;
+    EXPECT_EQ(b.log[i].lr, a.log[i + 6].lr) << "step " << i + 7;
+  }
+  // 6 updates past a 2-step warm-up: refused, or kept on request.
+  o2.optim.warmup_steps = 2;
+  Trainer(o2).run();
+  Trainer late = load_checkpoint(dir.string());
+  EXPECT_THROW(late.set_steps(12), InvalidArgument);
+  late.set_steps(12, /*keep_schedule=*/true);
+  EXPECT_EQ(late.options().steps, 12);
+  EXPECT_EQ(late.optimizer.options().total_steps, 6);
+  fs::remove_all(dir);
+}
+
 TEST(NnTrain, MismatchedOrCorruptCheckpointsAreRejected) {
   auto dir = tmpdir("mismatch");
   auto o = tiny(Parameterization::SLTrain);

@@ -60,6 +60,11 @@ struct CompletionModel {
   std::vector<T> predict(const std::vector<std::int32_t>& row, const std::vector<std::int32_t>& col) const;
   /// The whole m x n completed matrix. O(m n) memory: small problems only.
   Matrix<T> to_dense() const;
+  /// Checks a model that did not come from a solver (unpickled, loaded):
+  /// rows, cols >= 0; U m x r, d of length r, V n x r; each offset or scale
+  /// empty or of its length; every value finite. Throws InvalidArgument
+  /// starting with `what` and naming the first inconsistency.
+  void check(const std::string& what) const;
 };
 
 /// Sets model.clip_low / clip_high to the smallest and largest observed

@@ -52,13 +52,17 @@ struct WeightTensor {
 
 struct WeightSelection {
   /// Name filter: a glob (`*`, `?`, e.g. "*.attn.*") unless it starts with
-  /// "re:", then an ECMAScript regex searched in the name. Empty = all.
+  /// "re:", then an RE2 regular expression searched in the name (linear
+  /// time; no backreferences or lookaround). Empty = all. At most 4096 bytes.
   std::string filter;
   bool reshape_conv = false;  ///< rank >= 3 tensors become out x (in*kh*kw)
 };
 
-/// True when `name` matches `pattern` (glob, or "re:" + regex).
-/// Throws InvalidArgument for a malformed regex.
+/// Longest tensor name list_weight_tensors accepts (InputError beyond).
+inline constexpr std::size_t kMaxTensorNameBytes = 4096;
+
+/// True when `name` matches `pattern` (glob, or "re:" + RE2 regex), in time
+/// linear in the name. Throws InvalidArgument for a malformed regex.
 bool name_matches(const std::string& name, const std::string& pattern);
 
 /// The layers `path` holds, in file order, after filtering. Throws InputError

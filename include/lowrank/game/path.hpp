@@ -98,7 +98,11 @@ struct GamePathFit {
   /// had finished when it started chose another lambda than all of them did
   /// (see GamePathOptions::game; 0 on one thread).
   int discarded_fits = 0;
-  Status status = Status::Success;      ///< Interrupted when stopped early
+  /// Interrupted when stopped early. A Ctrl-C during cross-validation keeps
+  /// the refit on all entries if it had started (at the lambda the finished
+  /// folds chose, best_index pointing at it); otherwise `result` is empty (a
+  /// 0 x 0 estimate, which game_group_errors refuses).
+  Status status = Status::Success;
   double elapsed_s = 0.0;
 
   /// Prediction in the original scale: estimate(i, j) + alpha_i + beta_j.

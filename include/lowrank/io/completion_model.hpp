@@ -34,12 +34,15 @@ struct SavedCompletionModel {
 };
 
 /// Writes the model directory (created if missing). `metadata` is merged
-/// into model.json (method, lambda, training errors, ...).
+/// into model.json (method, lambda, training errors, ...), which also lists
+/// the CRC-32 of every file written ("checksums": {"U.npy": "1a2b3c4d", ...}).
 void save_completion_model(const std::string& dir, const CompletionModel<double>& model, const IdMap& row_ids,
                            const IdMap& col_ids, const nlohmann::json& metadata = {});
 
 /// Reads a model directory; throws InputError naming the missing or
-/// inconsistent file.
+/// inconsistent file, a file whose CRC-32 differs from model.json's, or a
+/// non-finite value. A model.json without "checksums" (written before they
+/// existed) loads unchecked.
 SavedCompletionModel load_completion_model(const std::string& dir);
 
 }  // namespace lowrank::io

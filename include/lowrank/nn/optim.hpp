@@ -58,6 +58,8 @@ class Optimizer {
   double step(const std::vector<ParamRef<T>>& params);
   std::int64_t steps_taken() const { return m_step; }
   void set_steps_taken(std::int64_t s) { m_step = s; }
+  /// Length of the cosine schedule (Trainer::set_steps decides when changing it is exact).
+  void set_total_steps(std::int64_t n) { m_opt.total_steps = n; }
   std::vector<ParamState<T>>& state() { return m_state; }
   const std::vector<ParamState<T>>& state() const { return m_state; }
   /// Bytes of optimiser state currently held.

@@ -119,6 +119,15 @@ class Trainer {
 
   const TrainOptions& options() const { return m_opt; }
   TrainOptions& mutable_options() { return m_opt; }
+  /// Sets the run length of a resumed run so that it reproduces an
+  /// uninterrupted run of `steps` steps. When the cosine schedule follows the
+  /// run length (optim.total_steps == max(1, steps)) and `steps` changes it,
+  /// the schedule is stretched too, which is exact while no update has used
+  /// a post-warm-up learning rate yet (optimizer.steps_taken() <=
+  /// warmup_steps: the warm-up ramp does not depend on total_steps).
+  /// Later, InvalidArgument explains the choice unless `keep_schedule`, which
+  /// keeps the old schedule (after its end the learning rate stays at its floor).
+  void set_steps(std::int64_t steps, bool keep_schedule = false);
   const TextData& data() const { return m_data; }
 
   Gpt<float> model;
@@ -135,14 +144,30 @@ class Trainer {
   std::size_t m_baseline_rss = 0;
 };
 
-/// Writes DIR/checkpoint.safetensors (atomically) and DIR/config.json.
+/// Writes DIR/checkpoint.safetensors (atomically) and DIR/config.json. The
+/// metadata holds a CRC-32 of every tensor ("tensor_crc32"), checked by
+/// load_checkpoint. Temporary files a killed save left in DIR
+/// (checkpoint.safetensors.tmp-XXXXXX, config.json.tmp) are removed first:
+/// a checkpoint directory belongs to one run.
 void save_checkpoint(const std::string& dir, Trainer& trainer);
-/// Restores a Trainer. With `override_options`, its steps / eval / checkpoint
-/// settings replace the stored ones, while the model config and optimiser
-/// hyperparameters must match the stored ones (InputError naming the field
+/// Checks before any training that checkpoints can be written to DIR
+/// (creating it): InputError naming DIR when it is a file or not writable.
+void check_checkpoint_dir(const std::string& dir);
+/// The options stored in DIR/checkpoint.safetensors (what a resume starts
+/// from); InputError for a missing or malformed checkpoint.
+TrainOptions checkpoint_options(const std::string& dir);
+/// Restores a Trainer. Its checkpoints then go to DIR (a copied run does not
+/// write into the original). With `override_options`, its eval / checkpoint
+/// settings replace the stored ones, its steps go through set_steps, and a
+/// non-empty checkpoint_dir replaces DIR; the model config, the optimiser
+/// hyperparameters (total_steps aside), batch, val_fraction and seed must
+/// match the stored ones (InputError naming each differing field
 /// otherwise). Throws InputError for a missing, corrupt or inconsistent
-/// checkpoint (wrong tensor shape, missing tensor, text whose vocabulary
-/// differs).
+/// checkpoint (wrong tensor shape, missing tensor, a tensor whose CRC-32
+/// differs from the stored one, a non-finite weight or optimiser moment, a
+/// negative step, text whose vocabulary differs, a stored config that fails
+/// validation). Checkpoints written before the CRCs existed (no
+/// "tensor_crc32" key) still load, unchecked.
 Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_options = nullptr);
 
 /// Options <-> JSON (the `lowrank train --config` format; see docs/nn.md).
@@ -152,6 +177,8 @@ TrainOptions options_from_json(const std::string& json_text, const std::string& 
 
 /// Generates `length` tokens after `prompt` by sampling from the softmax at
 /// temperature (top-k when top_k > 0), using the last `context` tokens.
+/// Ctrl-C (interrupt_requested()) stops between tokens and returns the text
+/// so far.
 std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
                         Index length, double temperature, Index top_k, std::uint64_t seed);
 

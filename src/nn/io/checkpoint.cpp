@@ -1,9 +1,15 @@
 // Checkpoints of the nn engine: one safetensors file with JSON metadata,
 // written through io::write_safetensors (temporary file + rename).
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "lowrank/io/checksum.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/nn/train.hpp"
 
@@ -24,11 +30,109 @@ std::string hex(const std::string& s) {
   return o;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string unhex(const std::string& h, const std::string& source) {
-  if (h.size() % 2) throw InputError(source, "malformed vocabulary in checkpoint metadata");
+  if (h.size() % 2)
+    throw InputError(source, "metadata \"vocab_hex\" has an odd number of hex digits (" + std::to_string(h.size()) + ")");
   std::string o;
-  for (std::size_t i = 0; i < h.size(); i += 2) o.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i < h.size(); i += 2) {
+    const int hi = hex_digit(h[i]), lo = hex_digit(h[i + 1]);
+    if (hi < 0 || lo < 0)
+      throw InputError(source, "metadata \"vocab_hex\" holds a non-hex character at position " +
+                                   std::to_string(hi < 0 ? i : i + 1));
+    o.push_back(static_cast<char>(hi * 16 + lo));
+  }
   return o;
+}
+
+// A whole-string decimal integer of metadata (std::stoll would accept "12abc").
+std::int64_t meta_int(const std::map<std::string, std::string>& meta, const char* key, const std::string& source) {
+  const std::string& v = meta.at(key);
+  std::int64_t x = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || end != v.data() + v.size())
+    throw InputError(source, std::string("metadata \"") + key + "\" is not an integer ('" + v + "')");
+  if (x < 0) throw InputError(source, std::string("metadata \"") + key + "\" is negative (" + v + ")");
+  return x;
+}
+
+// CRC-32 of a tensor's stored bytes: F32 values as float, F64 as double
+// (little-endian, as write_safetensors stores them).
+std::uint32_t tensor_crc(const io::SafetensorsEntry& e) {
+  const RowMajorMatrix<double> rm = e.values;
+  if (e.dtype == io::TensorDType::F64) return io::crc32(rm.data(), static_cast<std::size_t>(rm.size()) * sizeof(double));
+  std::vector<float> f(static_cast<std::size_t>(rm.size()));
+  for (std::size_t k = 0; k < f.size(); ++k) f[k] = static_cast<float>(rm.data()[k]);
+  return io::crc32(f.data(), f.size() * sizeof(float));
+}
+
+std::uint32_t tensor_crc(const io::SafetensorsFile& f, const io::TensorInfo& t) {
+  if (t.dtype == io::TensorDType::F64) {
+    const auto v = f.tensor_values<double>(t.name);
+    return io::crc32(v.data(), v.size() * sizeof(double));
+  }
+  if (t.dtype != io::TensorDType::F32)
+    throw InputError(f.path(), "tensor \"" + t.name + "\" has dtype " + io::to_string(t.dtype) +
+                                   "; lowrank checkpoints hold F32 and F64 only");
+  const auto v = f.tensor_values<float>(t.name);
+  return io::crc32(v.data(), v.size() * sizeof(float));
+}
+
+// Bit flips in the data region: every tensor's CRC-32 against the one saved.
+void verify_checksums(const io::SafetensorsFile& f) {
+  const auto it = f.metadata().find("tensor_crc32");
+  if (it == f.metadata().end()) return;  // written before the checksums existed
+  nlohmann::json crcs;
+  try {
+    crcs = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(f.path(), std::string("metadata \"tensor_crc32\" is not valid JSON: ") + e.what());
+  }
+  if (!crcs.is_object()) throw InputError(f.path(), "metadata \"tensor_crc32\" must be a JSON object");
+  for (const auto& t : f.tensors()) {
+    if (!crcs.contains(t.name) || !crcs[t.name].is_string())
+      throw InputError(f.path(), "tensor \"" + t.name + "\" has no checksum in the metadata");
+    const std::string got = io::crc32_hex(tensor_crc(f, t)), want = crcs[t.name].get<std::string>();
+    if (got != want)
+      throw InputError(f.path(), "tensor \"" + t.name + "\" fails its checksum (CRC-32 " + got + ", saved " + want +
+                                     "): the file was damaged after it was written");
+  }
+  if (crcs.size() != f.tensors().size())
+    throw InputError(f.path(), "metadata \"tensor_crc32\" lists " + std::to_string(crcs.size()) +
+                                   " tensors, the file holds " + std::to_string(f.tensors().size()));
+}
+
+// The fields of two option sets that change the loss curve, each named with
+// both values ("model.width: checkpoint 64, requested 32").
+std::vector<std::string> curve_differences(const TrainOptions& stored, const TrainOptions& requested) {
+  const auto a = nlohmann::json::parse(options_to_json(stored)), b = nlohmann::json::parse(options_to_json(requested));
+  std::vector<std::string> out;
+  auto cmp = [&](const nlohmann::json& x, const nlohmann::json& y, const std::string& prefix, const char* key) {
+    if (x.contains(key) && y.contains(key) && x[key] != y[key])
+      out.push_back(prefix + key + ": checkpoint " + x[key].dump() + ", requested " + y[key].dump());
+  };
+  for (const auto& [k, v] : a["model"].items())
+    if (k != "vocab") cmp(a["model"], b["model"], "model.", k.c_str());
+  for (const auto& [k, v] : a["optim"].items())
+    if (k != "total_steps") cmp(a["optim"], b["optim"], "optim.", k.c_str());
+  for (const char* k : {"batch", "val_fraction", "seed"}) cmp(a, b, "", k);
+  return out;
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("checkpoint.safetensors.tmp-", 0) == 0 || name == "config.json.tmp" ||
+        name.rfind(".write-probe-", 0) == 0)
+      std::filesystem::remove(e.path(), ec);
+  }
 }
 
 io::SafetensorsEntry entry(const std::string& name, const Act<float>& m) {
@@ -50,13 +154,41 @@ void read_into(const io::SafetensorsFile& f, const std::string& name, Act<float>
                                    "], the config needs [" + std::to_string(dst.rows()) + ", " +
                                    std::to_string(dst.cols()) + "]");
   const auto v = f.tensor_values<float>(name);
+  for (std::size_t k = 0; k < v.size(); ++k)
+    if (!std::isfinite(v[k]))
+      throw InputError(f.path(), "tensor \"" + name + "\" holds " + (std::isnan(v[k]) ? "NaN" : "an infinite value") +
+                                     " at flat index " + std::to_string(k) + "; a checkpoint is written only from finite weights");
   std::copy(v.begin(), v.end(), dst.data());
 }
 
 }  // namespace
 
+void check_checkpoint_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw InputError(dir, "checkpoint directory: a file of this name exists (checkpoints go into a directory)");
+  fs::create_directories(dir, ec);
+  if (ec) throw InputError(dir, "checkpoint directory: cannot create it: " + ec.message());
+  std::string probe = (fs::path(dir) / ".write-probe-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) throw InputError(dir, std::string("checkpoint directory: cannot write into it: ") + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+TrainOptions checkpoint_options(const std::string& dir) {
+  const std::string path = dir + "/checkpoint.safetensors";
+  if (!std::filesystem::exists(path)) throw InputError(path, "no checkpoint here (file missing)");
+  io::SafetensorsFile f(path);
+  const auto it = f.metadata().find("options");
+  if (it == f.metadata().end()) throw InputError(path, "checkpoint metadata lacks \"options\"");
+  return options_from_json(it->second, path + " (metadata)");
+}
+
 void save_checkpoint(const std::string& dir, Trainer& t) {
   std::filesystem::create_directories(dir);
+  remove_stale_temporaries(dir);
   std::vector<io::SafetensorsEntry> entries;
   auto params = t.model.parameters();
   const auto& st = t.optimizer.state();
@@ -91,6 +223,9 @@ void save_checkpoint(const std::string& dir, Trainer& t) {
   meta["optimizer_step"] = std::to_string(t.optimizer.steps_taken());
   meta["rng"] = rng_state(t.rng);
   meta["vocab_hex"] = hex(t.data().tokenizer.vocab());
+  nlohmann::json crcs = nlohmann::json::object();
+  for (const auto& e : entries) crcs[e.name] = io::crc32_hex(tensor_crc(e));
+  meta["tensor_crc32"] = crcs.dump();
   io::write_safetensors(dir + "/checkpoint.safetensors", entries, meta);
   const std::string cfg = dir + "/config.json", tmp = cfg + ".tmp";
   {
@@ -111,25 +246,27 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
   if (meta.at("version") != std::to_string(kVersion))
     throw InputError(path, "checkpoint version " + meta.at("version") + " is not supported (expected " +
                                std::to_string(kVersion) + ")");
+  const std::int64_t step = meta_int(meta, "step", path);
+  const std::int64_t optimizer_step = meta_int(meta, "optimizer_step", path);
+  verify_checksums(f);
   TrainOptions stored = options_from_json(meta.at("options"), path + " (metadata)");
+  // Checkpoints go where this one was read from, not where the run that
+  // wrote it kept them (a copied run must not overwrite the original).
+  stored.checkpoint_dir = dir;
+  std::int64_t steps = stored.steps;
   if (override_options) {
     const auto& o = *override_options;
-    GptConfig a = o.model, b = stored.model;
-    a.vocab = b.vocab;  // the vocabulary comes from the data
-    TrainOptions ta, tb;
-    ta.model = a;
-    tb.model = b;
-    const auto m1 = options_to_json(ta), m2 = options_to_json(tb);
-    if (m1 != m2)
-      throw InputError(path, "the checkpoint's model (" + std::string(to_string(b.linear.kind)) + ", width " +
-                                 std::to_string(b.width) + ", " + std::to_string(b.n_layer) + " layers, rank " +
-                                 std::to_string(b.linear.rank) + ") differs from the requested config (" +
-                                 to_string(a.linear.kind) + ", width " + std::to_string(a.width) + ", " +
-                                 std::to_string(a.n_layer) + " layers, rank " + std::to_string(a.linear.rank) + ")");
-    stored.steps = o.steps;
+    const auto diff = curve_differences(stored, o);
+    if (!diff.empty()) {
+      std::string list;
+      for (const auto& d : diff) list += (list.empty() ? "" : "; ") + d;
+      throw InputError(path, "the checkpoint's configuration differs from the requested one (" + list +
+                                 "); resume without those flags, or start a new run");
+    }
+    steps = o.steps;
     stored.eval_interval = o.eval_interval;
     stored.eval_batches = o.eval_batches;
-    stored.checkpoint_dir = o.checkpoint_dir;
+    if (!o.checkpoint_dir.empty()) stored.checkpoint_dir = o.checkpoint_dir;
     stored.checkpoint_interval = o.checkpoint_interval;
     stored.device = o.device;
     if (!o.data_path.empty()) stored.data_path = o.data_path;
@@ -143,7 +280,12 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
     throw InputError(stored.data_path, "the text's vocabulary (" + std::to_string(t.m_data.tokenizer.size()) +
                                            " symbols) differs from the checkpoint's (" + std::to_string(vocab.size()) + ")");
   t.m_opt.model.vocab = t.m_data.tokenizer.size();
-  t.m_opt.validate();
+  try {
+    t.m_opt.validate();
+  } catch (const InvalidArgument& e) {
+    // The value came from the checkpoint, not from a flag: name the file.
+    throw InputError(path, std::string("stored config (metadata \"options\"): ") + e.what());
+  }
   t.model = Gpt<float>(t.m_opt.model);
   auto params = t.model.parameters();
   for (auto& p : params) read_into(f, "model." + p.name, *p.value);
@@ -174,13 +316,14 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
       read_into(f, "opt.proj." + params[i].name, st[i].proj);
     }
   }
+  t.step = step;
+  t.optimizer.set_steps_taken(optimizer_step);
   try {
-    t.step = std::stoll(meta.at("step"));
-    t.optimizer.set_steps_taken(std::stoll(meta.at("optimizer_step")));
     set_rng_state(t.rng, meta.at("rng"));
   } catch (const std::exception& e) {
-    throw InputError(path, std::string("bad step or RNG state in metadata: ") + e.what());
+    throw InputError(path, std::string("bad RNG state in metadata: ") + e.what());
   }
+  t.set_steps(steps);
   return t;
 }
 
