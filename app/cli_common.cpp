@@ -1,6 +1,7 @@
 #include "cli_common.hpp"
 
 #include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/core/version.hpp"
 
 #include <omp.h>
 
@@ -65,7 +66,16 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << '\n'; }
+void print_json(const nlohmann::json& j) {
+  // Every --json output names the lowrank that produced it (VERSION file).
+  if (j.is_object() && !j.contains("version")) {
+    nlohmann::json with = j;
+    with["version"] = kVersion;
+    std::cout << with.dump(2) << '\n';
+    return;
+  }
+  std::cout << j.dump(2) << '\n';
+}
 
 void warn(const std::string& message) { std::fprintf(stderr, "lowrank: warning: %s\n", message.c_str()); }
 

@@ -135,6 +135,12 @@ class Trainer {
   std::size_t m_baseline_rss = 0;
 };
 
+/// Format version of checkpoint.safetensors (metadata "version"; the
+/// metadata also records "lowrank_version", the library that wrote it). A
+/// reader refuses any other version, a newer one naming both
+/// (lowrank::check_format_version).
+inline constexpr int kCheckpointFormatVersion = 1;
+
 /// Writes DIR/checkpoint.safetensors (atomically) and DIR/config.json.
 void save_checkpoint(const std::string& dir, Trainer& trainer);
 /// Restores a Trainer. With `override_options`, its steps / eval / checkpoint
