@@ -39,11 +39,11 @@ def test_python_m_lowrank_runs_the_cli():
     p = _python_m("--version")
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == f"lowrank {VERSION}"
-    p = _python_m("info", "--json", ROOT / "data" / "ecology" / "mite.csv")
-    assert p.returncode == 0, p.stderr
-    j = json.loads(p.stdout)
-    assert (j["rows"], j["cols"], j["nnz"]) == (70, 35, 2450)
-    assert _python_m("no-such-subcommand").returncode == 2  # the CLI's exit code comes through
+    # The CLI's exit code and message come through (each start imports numpy
+    # and scikit-learn: two starts only).
+    p = _python_m("info", ROOT / "data" / "ecology" / "no-such.csv")
+    assert p.returncode == 2
+    assert "no-such.csv" in p.stderr
 
 
 def _write_safetensors(path, metadata):
