@@ -1,6 +1,7 @@
 #include "cli_common.hpp"
 
 #include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/core/version.hpp"
 
 #include <omp.h>
 #include <sys/resource.h>
@@ -146,10 +147,18 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
+// Every --json output names the lowrank that produced it (VERSION file).
 // Paths and ids need not be UTF-8 (a file name on Linux is bytes): their
 // invalid bytes print as U+FFFD rather than make dump() throw after the work.
 void print_json(const nlohmann::json& j) {
-  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  constexpr auto replace = nlohmann::json::error_handler_t::replace;
+  if (j.is_object() && !j.contains("version")) {
+    nlohmann::json with = j;
+    with["version"] = kVersion;
+    std::cout << with.dump(2, ' ', false, replace) << '\n';
+    return;
+  }
+  std::cout << j.dump(2, ' ', false, replace) << '\n';
 }
 
 void warn(const std::string& message) { std::fprintf(stderr, "lowrank: warning: %s\n", message.c_str()); }

@@ -68,7 +68,8 @@ ProgressCallback stderr_progress(const CommonFlags& flags, double min_interval_s
 /// has computed; a second Ctrl-C terminates at once.
 void install_interrupt_handler();
 
-/// Prints `j` to stdout, pretty and followed by a newline.
+/// Prints `j` to stdout, pretty and followed by a newline; an object gains
+/// "version" (lowrank::kVersion, the lowrank that produced it).
 void print_json(const nlohmann::json& j);
 
 /// Prints a warning line to stderr ("lowrank: warning: ...").

@@ -18,6 +18,7 @@
 #include "lowrank/completion/soft_impute.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
+#include "lowrank/core/version.hpp"
 #include "lowrank/io.hpp"
 #include "lowrank/io/completion_model.hpp"
 
@@ -341,7 +342,7 @@ void write_cv_table(const std::string& dir, const CrossValidationResult<double>&
     csv += fmt::format("{:.10g},{:.10g},{:.10g},{:.10g},{:.6g},{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_mae,
                        r.mean_rank, r.folds);
   }
-  io::write_json((fs::path(dir) / "cv.json").string(), {{"best_lambda", cv.best_lambda}, {"table", rows}});
+  io::write_json((fs::path(dir) / "cv.json").string(), {{"best_lambda", cv.best_lambda}, {"table", rows}, {"lowrank_version", kVersion}});
   std::FILE* fp = std::fopen((fs::path(dir) / "cv.csv").string().c_str(), "wb");
   if (!fp) throw InputError(dir, "cannot write cv.csv");
   std::fputs(csv.c_str(), fp);

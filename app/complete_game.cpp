@@ -13,6 +13,7 @@
 #include "cli_common.hpp"
 #include "lowrank/completion/convert.hpp"
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/version.hpp"
 #include "lowrank/game/path.hpp"
 #include "lowrank/io.hpp"
 
@@ -212,7 +213,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                        {"rank", r.groups[k].rank()}});
     }
     io::write_json((fs::path(f.subspaces) / "groups.json").string(),
-                   {{"columns", train.cols}, {"groups", index},
+                   {{"columns", train.cols}, {"groups", index}, {"lowrank_version", kVersion},
                     {"note", "V: n x r right singular vectors of each group's block, S: its singular values"}});
     out.report["subspaces"] = f.subspaces;
   }

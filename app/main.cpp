@@ -5,6 +5,7 @@
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace lowrank::cli;
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 success, 1 internal error, 2 usage or input error.",
       "lowrank"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "lowrank 0.1.0");
+  app.set_version_flag("--version", std::string("lowrank ") + lowrank::kVersion);
   register_info(app);
   register_decompose(app);
   register_complete(app);

@@ -12,7 +12,7 @@ set(CMAKE_CUDA_STANDARD 17)
 find_package(CUDAToolkit REQUIRED)
 file(GLOB_RECURSE LOWRANK_CUDA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/cuda/*.cu)
 add_library(lowrank_cuda STATIC ${LOWRANK_CUDA_SOURCES})
-target_include_directories(lowrank_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_include_directories(lowrank_cuda PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_link_libraries(lowrank_cuda PUBLIC Eigen3::Eigen CUDA::cudart CUDA::cublas)
 # Eigen's host code inside .cu files: silence its device annotations.
 target_compile_options(lowrank_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -w>)

@@ -3,7 +3,9 @@
 #   scripts/setup.sh demo   install missing Debian packages, build (Release),
 #                           run the main demo on the bundled data
 #   scripts/setup.sh test   same set-up, then the whole test suite: ctest on
-#                           the Release build, a compile of the CUDA backend
+#                           the Release build, the install checks
+#                           (scripts/check-install.sh: pip, .deb, find_package
+#                           on that build), a compile of the CUDA backend
 #                           (when nvcc is installed), then the tests again
 #                           under AddressSanitizer + UBSan
 #   scripts/setup.sh sanitize   only the sanitizer pass (install, build in
@@ -96,6 +98,8 @@ case "$mode" in
   test)
     step "unit and integration tests (Release)"
     ctest --test-dir build --output-on-failure -j "$jobs"
+    step "installs: pip wheel into a venv, the .deb, cmake --install + examples/cpp (reusing build/)"
+    scripts/check-install.sh build
     cuda_compile_pass
     if [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]]; then
       sanitize_pass

@@ -12,13 +12,17 @@ Thin layer over the C++ library (no second implementation):
 See docs/python.md.
 """
 from . import _core
+from ._version import __version__  # generated from the VERSION file (python/CMakeLists.txt)
 from .estimators import ALS, GAME, RobustPCA, SoftImpute, load_model, save_model
 from .files import read_matrix
 from .linalg import effective_ranks, principal_angles, schatten_norm, sin_theta_distance, svd, svd_info
 from .diagnostics import inspect
 from .rl import bandit, mdp, spectral_estimate
+from ._docs import document_defaults as _document_defaults
 
-__version__ = "0.1.0"
+for _cls in (SoftImpute, ALS, RobustPCA, GAME):  # parameters and defaults into each docstring
+    _document_defaults(_cls)
+del _cls
 
 __all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model", "read_matrix", "svd", "svd_info", "schatten_norm", "effective_ranks",
            "principal_angles", "sin_theta_distance", "spectral_estimate", "bandit", "mdp", "inspect", "plot"]

@@ -5,11 +5,13 @@
 // (bad data, with file and line) becomes ValueError too, with the same message.
 // Anything else from the library surfaces as RuntimeError.
 #include "common.hpp"
+#include "lowrank/core/version.hpp"
 
 PYBIND11_MODULE(_core, m) {
   namespace py = pybind11;
   using namespace lowrank::python;
   m.doc() = "lowrank C++ library bindings (use the `lowrank` package, not this module directly)";
+  m.attr("__version__") = lowrank::kVersion;  // the library's; lowrank.__version__ must equal it
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);

@@ -18,9 +18,11 @@
 #include <re2/re2.h>
 
 #include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/core/version.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/linalg/svd.hpp"
+#include "lowrank/nn/train.hpp"
 
 namespace lowrank::diagnostics {
 
@@ -72,6 +74,12 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 void list_engine_checkpoint(const io::SafetensorsFile& st, std::vector<WeightTensor>& out,
                             std::vector<std::string>& all, const std::vector<std::string>* only) {
   const std::string& file = st.path();
+  // The tensor layout read below is that of the checkpoint format version
+  // this build writes; a newer one is refused rather than misread.
+  const auto& meta = st.metadata();
+  if (meta.count("version"))
+    check_format_version(file, "engine checkpoint", meta.at("version"), nn::kCheckpointFormatVersion,
+                         meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
   double alpha = 0;
   try {
     const auto opts = nlohmann::json::parse(st.metadata().at("options"));

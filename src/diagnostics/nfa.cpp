@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 
+#include "lowrank/core/version.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 
@@ -560,6 +561,7 @@ void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64
   std::map<std::string, std::string> meta;
   meta["format"] = kFormat;
   meta["version"] = std::to_string(kVersion);
+  meta["lowrank_version"] = lowrank::kVersion;
   meta["activation"] = to_string(net.activation);
   std::string sizes = std::to_string(net.input_size());
   for (const auto& w : net.weights) sizes += "," + std::to_string(w.rows());
@@ -609,9 +611,8 @@ MlpCheckpoint load_mlp_checkpoint(const std::string& path_in) {
     throw InputError(p, "not an MLP checkpoint (format \"" + fmt->second + "\", expected \"" + kFormat + "\")");
   for (const char* k : {"version", "activation", "sizes", "step"})
     if (!meta.count(k)) throw InputError(p, std::string("checkpoint metadata lacks \"") + k + "\"");
-  if (meta.at("version") != std::to_string(kVersion))
-    throw InputError(p, "checkpoint version " + meta.at("version") + " is not supported (expected " +
-                            std::to_string(kVersion) + ")");
+  check_format_version(p, "checkpoint", meta.at("version"), kVersion,
+                       meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
   MlpCheckpoint ck;
   ck.metadata = meta;
   try {

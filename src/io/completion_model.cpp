@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/version.hpp"
 #include "lowrank/io/checksum.hpp"
 #include "lowrank/io/json.hpp"
 #include "lowrank/io/npy.hpp"
@@ -88,6 +89,7 @@ void save_completion_model(const std::string& dir, const CompletionModel<double>
   j["checksums"] = sums;
   j["format"] = "lowrank-completion-model";
   j["version"] = kCompletionModelVersion;
+  j["lowrank_version"] = kVersion;
   j["rows"] = model.rows;
   j["cols"] = model.cols;
   j["rank"] = model.rank();
@@ -107,11 +109,10 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   if (!j.is_object() || j.value("format", "") != "lowrank-completion-model") {
     throw InputError(meta_path, "is not a lowrank completion model (format tag missing or different)");
   }
-  const int version = j.value("version", -1);
-  if (version != kCompletionModelVersion) {
-    throw InputError(meta_path, "model format version " + std::to_string(version) + ", this lowrank reads version " +
-                                    std::to_string(kCompletionModelVersion));
-  }
+  if (!j.contains("version")) throw InputError(meta_path, "field 'version' (the model format version) missing");
+  const auto& v = j["version"];
+  check_format_version(meta_path, "completion model", v.is_number_integer() ? std::to_string(v.get<long long>()) : v.dump(),
+                       kCompletionModelVersion, j.value("lowrank_version", ""));
   for (const char* key : {"rows", "cols", "rank", "global_offset"}) {
     if (!j.contains(key) || !j[key].is_number()) throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
   }

@@ -206,7 +206,8 @@ nlohmann::json to_json(const NfaReport& r);
 // NFA (experiments/nfa/) are saved in this small format: one safetensors file
 // DIR/checkpoint.safetensors holding "model.layers.<l>.W" [out, in] and
 // "model.layers.<l>.b" [out] (F32 or F64, the engine's parameter names) with
-// metadata format = "lowrank-nn-mlp-checkpoint", version = "1",
+// metadata format = "lowrank-nn-mlp-checkpoint", version = "1" (another
+// version is refused, a newer one as such), lowrank_version = the writer's,
 // activation = relu|gelu|tanh|linear, sizes = "d0,d1,...,dL", step, and
 // optionally inputs = a .npy file holding the training inputs [n, d0] and
 // init = the checkpoint of the same network at step 0 (both relative to DIR
@@ -222,7 +223,8 @@ struct MlpCheckpoint {
 
 /// Writes DIR/checkpoint.safetensors (atomically; creates DIR). `extra`
 /// metadata (e.g. "inputs", "init", a task description) is added; it may not
-/// override format, version, activation, sizes or step (InvalidArgument).
+/// override format, version, lowrank_version, activation, sizes or step
+/// (InvalidArgument).
 /// F64 when `f64`, else F32.
 void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
                          const std::map<std::string, std::string>& extra = {}, bool f64 = true);

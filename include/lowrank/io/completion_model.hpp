@@ -3,6 +3,7 @@
 // `lowrank complete --out DIR` and read by `lowrank predict --model DIR`.
 //
 //   model.json      {"format": "lowrank-completion-model", "version": 1,
+//                    "lowrank_version": "0.1.0" (the library that wrote it),
 //                    "rows", "cols", "rank", "global_offset", "method", ...}
 //   U.npy d.npy V.npy                       the low-rank part in SVD form
 //   row_offset.npy col_offset.npy           present only when non-empty
@@ -14,7 +15,9 @@
 //                                           `lowrank recommend` excludes
 //
 // Reading checks the format tag, the version and every shape, so an
-// incomplete directory or one from another version gives a clear error.
+// incomplete directory or one from another version gives a clear error; a
+// format version above kCompletionModelVersion (a model from a newer lowrank)
+// is refused naming both versions (lowrank::check_format_version).
 #include <string>
 
 #include <nlohmann/json.hpp>

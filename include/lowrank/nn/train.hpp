@@ -144,6 +144,12 @@ class Trainer {
   std::size_t m_baseline_rss = 0;
 };
 
+/// Format version of checkpoint.safetensors (metadata "version"; the
+/// metadata also records "lowrank_version", the library that wrote it). A
+/// reader refuses any other version, a newer one naming both
+/// (lowrank::check_format_version).
+inline constexpr int kCheckpointFormatVersion = 1;
+
 /// Writes DIR/checkpoint.safetensors (atomically) and DIR/config.json. The
 /// metadata holds a CRC-32 of every tensor ("tensor_crc32"), checked by
 /// load_checkpoint. Temporary files a killed save left in DIR

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "lowrank/core/version.hpp"
 #include "lowrank/io/checksum.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/nn/train.hpp"
@@ -18,7 +19,7 @@ namespace lowrank::nn {
 namespace {
 
 constexpr const char* kFormat = "lowrank-nn-checkpoint";
-constexpr int kVersion = 1;
+constexpr int kVersion = kCheckpointFormatVersion;
 
 std::string hex(const std::string& s) {
   static const char* d = "0123456789abcdef";
@@ -218,6 +219,7 @@ void save_checkpoint(const std::string& dir, Trainer& t) {
   std::map<std::string, std::string> meta;
   meta["format"] = kFormat;
   meta["version"] = std::to_string(kVersion);
+  meta["lowrank_version"] = lowrank::kVersion;
   meta["options"] = options_to_json(t.options());
   meta["step"] = std::to_string(t.step);
   meta["optimizer_step"] = std::to_string(t.optimizer.steps_taken());
@@ -243,9 +245,8 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
   for (const char* k : {"format", "version", "options", "step", "optimizer_step", "rng", "vocab_hex"})
     if (!meta.count(k)) throw InputError(path, std::string("checkpoint metadata lacks \"") + k + "\"");
   if (meta.at("format") != kFormat) throw InputError(path, "not a lowrank nn checkpoint (format " + meta.at("format") + ")");
-  if (meta.at("version") != std::to_string(kVersion))
-    throw InputError(path, "checkpoint version " + meta.at("version") + " is not supported (expected " +
-                               std::to_string(kVersion) + ")");
+  check_format_version(path, "checkpoint", meta.at("version"), kVersion,
+                       meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
   const std::int64_t step = meta_int(meta, "step", path);
   const std::int64_t optimizer_step = meta_int(meta, "optimizer_step", path);
   verify_checksums(f);
