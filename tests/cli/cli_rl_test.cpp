@@ -90,7 +90,8 @@ TEST(CliRl, BanditSummaryLinesAreHonest) {
   ASSERT_EQ(e.exit_code, 0) << e.err;
   EXPECT_NE(e.out.find("committed to ("), std::string::npos) << e.out;
   EXPECT_NE(e.out.find(" at t = "), std::string::npos) << e.out;
-  EXPECT_EQ(e.out.find("not committed"), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("not committed;"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("best arm   committed to in 2 of 2 runs (2 committed)"), std::string::npos) << e.out;
 }
 
 TEST(CliRl, BanditBaselinesRunOnTheSameInstances) {

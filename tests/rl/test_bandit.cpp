@@ -224,10 +224,14 @@ TEST(RlBandit, EntryWidthsCoverTheTruthAtTheStatedRate) {
     best_covered += std::abs(fit(inst.best_row, inst.best_col) - inst.best_mean) <= 1.96 * sdm(inst.best_row, inst.best_col);
   }
   const double rate = covered / total;
-  std::printf("pointwise coverage at 1.96 sd: %.4f; union coverage: %d / %d; best arm at 1.96 sd: %d\n", rate,
-              all_covered, seeds, best_covered);
-  EXPECT_GT(rate, 0.0);
-  EXPECT_GE(all_covered, 0);
+  // Measured: 0.927 pointwise, 37 / 40 for the union bound, 35 / 40 for
+  // the best arm alone (its row and column hold the largest entries, the
+  // hardest case). For Gaussian errors, widths half as large would cover
+  // 68 % and twice as large 99.99 %, so both bounds below would fail.
+  EXPECT_GT(rate, 0.90);
+  EXPECT_LT(rate, 0.985);
+  EXPECT_GE(all_covered, 34);
+  EXPECT_GE(best_covered, 32);
 }
 
 TEST(RlBandit, EliminationNeverRemovesTheBestArmOnALargeGap) {
@@ -295,20 +299,27 @@ TEST(RlBandit, SummaryLineSaysWhetherTheRunCommitted) {
 }
 
 TEST(RlBandit, SpectralUcbBeatsUcbOnASmallPlantedInstance) {
-  // 25 x 25 rank 2, gap 0.25, T = 5e4 (the scoreboard's instance), 3 seeds.
+  // 40 x 40 rank 2, gap 0.2, noise sd 0.5, T = 2e5, 3 seeds (about a second).
+  // Measured: 13.4k against UCB's 24.3k (0.55x). At 25 x 25 and T = 5e4 the
+  // two are within 25 % of each other (docs/rl.md): the structure pays off
+  // from about m = n = 40 at these horizons.
   BanditExperimentOptions eo;
-  eo.instance.rows = 25;
-  eo.instance.cols = 25;
+  eo.instance.rows = 40;
+  eo.instance.cols = 40;
   eo.instance.rank = 2;
-  eo.instance.gap = 0.25;
+  eo.instance.gap = 0.2;
   eo.instance.noise_sd = 0.5;
-  eo.run.horizon = 50000;
+  eo.run.horizon = 200000;
   eo.seeds = 3;
   eo.run.algorithm = BanditAlgorithm::SpectralUcb;
   const auto lr = run_bandit_experiment(eo);
   eo.run.algorithm = BanditAlgorithm::Ucb;
   const auto ucb = run_bandit_experiment(eo);
-  std::printf("spectral %.1f ucb %.1f\n", lr.mean_final_regret, ucb.mean_final_regret);
-  EXPECT_LE(lr.mean_final_regret, 0.5 * ucb.mean_final_regret);
+  EXPECT_LE(lr.mean_final_regret, 0.7 * ucb.mean_final_regret);
   EXPECT_DOUBLE_EQ(lr.found_best_fraction, 1.0);
+  for (const auto& r : lr.runs) {
+    EXPECT_GT(r.explore_end, 0);
+    EXPECT_LT(r.candidate_arms, 1600);
+    EXPECT_GT(r.best_pull_fraction, 0.5);
+  }
 }
