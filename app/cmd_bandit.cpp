@@ -23,7 +23,7 @@ struct BanditFlags {
   std::string sampling = "all";
   std::string etc_estimator = "spectral";
   std::int64_t etc_exploration = 0;
-  double confidence_scale = 1.0;
+  double confidence_scale = 0.0;
   double phase_growth = 2.0;
   double first_phase = 1.0;
   Index checkpoints = 100;
@@ -167,7 +167,7 @@ void register_bandit(CLI::App& app) {
   cmd->add_option("--etc-exploration", f->etc_exploration,
                   "etc: exploration pulls (0 = ceil((r (m + n))^(1/3) T^(2/3)))")
       ->capture_default_str();
-  cmd->add_option("--confidence-scale", f->confidence_scale, "spectral, elimination: multiplies the entry-wise widths")
+  cmd->add_option("--confidence-scale", f->confidence_scale, "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
       ->capture_default_str();
   cmd->add_option("--phase-growth", f->phase_growth, "spectral, elimination: ratio of successive phase lengths (> 1)")
       ->capture_default_str();

@@ -299,10 +299,9 @@ TEST(RlBandit, SummaryLineSaysWhetherTheRunCommitted) {
 }
 
 TEST(RlBandit, SpectralUcbBeatsUcbOnASmallPlantedInstance) {
-  // 40 x 40 rank 2, gap 0.2, noise sd 0.5, T = 2e5, 3 seeds (about a second).
-  // Measured: 13.4k against UCB's 24.3k (0.55x). At 25 x 25 and T = 5e4 the
-  // two are within 25 % of each other (docs/rl.md): the structure pays off
-  // from about m = n = 40 at these horizons.
+  // 40 x 40 rank 2, gap 0.2, noise sd 0.5, T = 2e5, 3 seeds (well under a
+  // second). Measured: 4,815 against UCB's 24,261 (0.20x); with the nominal
+  // width scale 1 it was 13.4k (0.55x).
   BanditExperimentOptions eo;
   eo.instance.rows = 40;
   eo.instance.cols = 40;
@@ -315,7 +314,7 @@ TEST(RlBandit, SpectralUcbBeatsUcbOnASmallPlantedInstance) {
   const auto lr = run_bandit_experiment(eo);
   eo.run.algorithm = BanditAlgorithm::Ucb;
   const auto ucb = run_bandit_experiment(eo);
-  EXPECT_LE(lr.mean_final_regret, 0.7 * ucb.mean_final_regret);
+  EXPECT_LE(lr.mean_final_regret, 0.5 * ucb.mean_final_regret);
   EXPECT_DOUBLE_EQ(lr.found_best_fraction, 1.0);
   for (const auto& r : lr.runs) {
     EXPECT_GT(r.explore_end, 0);

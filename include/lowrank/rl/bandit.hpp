@@ -12,6 +12,9 @@
 //       do. Exploration stops once the next round would cost more regret
 //       (its length times the estimated mean gap) than the estimated cost
 //       of UCB on S (sum over a in S of 4 sigma^2 log T / gap^_a).
+//       Widths are z sd_a (plugin_entry_sd) with a per-arm level
+//       z = 0.5 sqrt(2 log(l^2 T)) by default (the 0.5 chosen by measurement,
+//       docs/rl.md).
 //       (B) UCB on S only, with index min(empirical UCB, M^_a + w_a): both
 //       are upper confidence bounds, so their minimum is one too, and arms
 //       whose low-rank bound is already below the best arm's mean are never
@@ -124,8 +127,10 @@ struct BanditRunOptions {
   double first_phase_factor = 1.0;
   /// Phase l + 1 is phase_growth times longer than phase l (> 1).
   double phase_growth = 2.0;
-  /// Multiplies the entry-wise confidence widths.
-  double confidence_scale = 1.0;
+  /// Multiplies the entry-wise confidence widths; 0 picks the algorithm's
+  /// default: 0.5 for SpectralUcb (chosen by measurement, docs/rl.md) and 1
+  /// for SpectralElimination.
+  double confidence_scale = 0.0;
   /// Confidence level of the elimination rule; 0 picks 1 / T.
   double delta = 0.0;
 
@@ -172,8 +177,8 @@ struct BanditRunResult {
 };
 
 /// Runs one algorithm on one instance. Throws InvalidArgument for
-/// horizon <= 0, checkpoints < 1, phase_growth <= 1, first_phase_factor,
-/// confidence_scale <= 0, delta outside [0, 1) or a rank outside
+/// horizon <= 0, checkpoints < 1, phase_growth <= 1, first_phase_factor <= 0,
+/// confidence_scale < 0, delta outside [0, 1) or a rank outside
 /// [0, min(m, n)].
 BanditRunResult run_bandit(const BanditInstance& instance, const BanditRunOptions& options);
 
