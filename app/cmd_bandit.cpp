@@ -23,7 +23,7 @@ struct BanditFlags {
   std::string sampling = "all";
   std::string etc_estimator = "spectral";
   std::int64_t etc_exploration = 0;
-  double confidence_scale = 1.0;
+  double confidence_scale = 0.0;
   double phase_growth = 2.0;
   double first_phase = 1.0;
   Index checkpoints = 100;
@@ -37,6 +37,14 @@ nlohmann::json run_json(const rl::BanditRunResult& r) {
   j["found_best"] = r.found_best;
   j["committed_arm"] = {r.committed_row, r.committed_col};
   j["commit_time"] = r.commit_time;
+  j["committed"] = r.commit_time >= 0;
+  j["arm_pull_fraction"] = r.arm_pull_fraction;
+  j["best_pull_fraction"] = r.best_pull_fraction;
+  j["summary"] = rl::describe_run(r);
+  if (r.explore_end >= 0) {
+    j["explore_end"] = r.explore_end;
+    j["candidate_arms"] = r.candidate_arms;
+  }
   j["status"] = to_string(r.status);
   j["elapsed_s"] = r.elapsed_s;
   nlohmann::json phases = nlohmann::json::array();
@@ -47,7 +55,8 @@ nlohmann::json run_json(const rl::BanditRunResult& r) {
                       {"active_rows", p.active_rows},
                       {"active_cols", p.active_cols},
                       {"max_width", p.max_width},
-                      {"estimate_error", p.estimate_error}});
+                      {"estimate_error", p.estimate_error},
+                      {"best_active", p.best_active}});
   }
   j["phases"] = phases;
   return j;
@@ -89,6 +98,8 @@ void run_bandit_cmd(const BanditFlags& f) {
     j["mean_final_regret"] = res.mean_final_regret;
     j["sd_final_regret"] = res.sd_final_regret;
     j["found_best_fraction"] = res.found_best_fraction;
+    j["committed_fraction"] = res.committed_fraction;
+    j["mean_best_pull_fraction"] = res.mean_best_pull_fraction;
     j["elapsed_s"] = res.elapsed_s;
     j["status"] = to_string(res.status);
     if (f.curve) {
@@ -111,11 +122,21 @@ void run_bandit_cmd(const BanditFlags& f) {
                  : "");
   fmt::print("horizon    {}  seeds {}..{}\n", f.horizon, f.seed, f.seed + res.runs.size() - 1);
   fmt::print("regret     {:.6g} +- {:.3g} (mean +- sd over seeds)\n", res.mean_final_regret, res.sd_final_regret);
-  fmt::print("best arm   found in {:.0f}% of runs\n", 100.0 * res.found_best_fraction);
+  // Committed runs and runs that only played the best arm most are counted
+  // apart, with the share of pulls it got: "found" means little when the
+  // regret is close to linear.
+  int committed_best = 0, committed = 0, played_best = 0;
+  for (const auto& r : res.runs) {
+    committed += r.commit_time >= 0 ? 1 : 0;
+    committed_best += (r.commit_time >= 0 && r.found_best) ? 1 : 0;
+    played_best += (r.commit_time < 0 && r.found_best) ? 1 : 0;
+  }
+  fmt::print("best arm   committed to in {} of {} runs ({} committed); most pulled, not committed, in {}; "
+             "{:.1f}% of pulls on it on average\n",
+             committed_best, res.runs.size(), committed, played_best, 100.0 * res.mean_best_pull_fraction);
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
-    fmt::print("  seed {:<4} regret {:<12.6g} committed ({}, {}){} at t = {}\n", f.seed + k, r.final_regret,
-               r.committed_row, r.committed_col, r.found_best ? " best" : "", r.commit_time);
+    fmt::print("  seed {:<4} regret {:<12.6g} {}\n", f.seed + k, r.final_regret, rl::describe_run(r));
   }
   fmt::print("time       {:.2f} s\n", res.elapsed_s);
 }
@@ -133,33 +154,34 @@ void register_bandit(CLI::App& app) {
   cmd->add_option("--noise", f->noise, "Standard deviation of the Gaussian reward noise")->capture_default_str();
   cmd->add_option("--horizon", f->horizon, "Number of pulls T")->capture_default_str();
   cmd->add_option("--algorithm", f->algorithm,
-                  "spectral (phased spectral elimination) | ucb (UCB over all m n arms) | "
+                  "spectral (spectral exploration shrinks the arm set, then UCB on it) | "
+                  "elimination (phased spectral elimination) | ucb (UCB over all m n arms) | "
                   "se (successive elimination) | etc (explore-then-commit)")
       ->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "Number of seeds (instance and noise) to average over")->capture_default_str();
   cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
   cmd->add_option("--sampling", f->sampling,
-                  "spectral: sample all entries (the paper) or only active rows x columns (all|active)")
+                  "elimination: sample all entries (the paper) or only active rows x columns (all|active)")
       ->capture_default_str();
   cmd->add_option("--etc-estimator", f->etc_estimator, "etc: spectral | soft-impute")->capture_default_str();
   cmd->add_option("--etc-exploration", f->etc_exploration,
                   "etc: exploration pulls (0 = ceil((r (m + n))^(1/3) T^(2/3)))")
       ->capture_default_str();
-  cmd->add_option("--confidence-scale", f->confidence_scale, "spectral: multiplies the entry-wise widths")
+  cmd->add_option("--confidence-scale", f->confidence_scale, "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
       ->capture_default_str();
-  cmd->add_option("--phase-growth", f->phase_growth, "spectral: ratio of successive phase lengths (> 1)")
+  cmd->add_option("--phase-growth", f->phase_growth, "spectral, elimination: ratio of successive phase lengths (> 1)")
       ->capture_default_str();
-  cmd->add_option("--first-phase", f->first_phase, "spectral: phase 1 = this * r (m + n) log(m + n) pulls")
+  cmd->add_option("--first-phase", f->first_phase, "spectral, elimination: phase 1 = this * r (m + n) log(m + n) pulls")
       ->capture_default_str();
   cmd->add_option("--checkpoints", f->checkpoints, "Regret recorded at this many evenly spaced times")
       ->capture_default_str();
   cmd->add_flag("--curve", f->curve, "With --json: include the mean and sd regret curves");
   add_common_flags(*cmd, f->common);
   cmd->footer(
-      "Example (20 seeds of spectral elimination on 100 x 100 rank-2 matrices):\n"
+      "Example (20 seeds of the default low-rank algorithm on 100 x 100 rank-2 matrices):\n"
       "  lowrank bandit --rows 100 --cols 100 --rank 2 --gap 0.1 --horizon 2000000 \\\n"
-      "      --algorithm spectral --sampling active --seeds 20 --json --curve\n"
-      "Same instances and noise for a baseline: change --algorithm to ucb, se or etc.\n");
+      "      --algorithm spectral --seeds 20 --json --curve\n"
+      "Same instances and noise for a baseline: change --algorithm to elimination, ucb, se or etc.\n");
   cmd->callback([f] { run_bandit_cmd(*f); });
 }
 

@@ -45,8 +45,10 @@ def bandit(rows: int = 20, cols: int = 20, rank: int = 2, gap: float = 0.1, nois
            spectral_sampling: str = "all", etc_estimator: str = "spectral", etc_exploration: int = 0,
            verbose: bool = False, callback=None) -> dict:
     """Low-rank bandit experiment (the CLI's ``lowrank bandit``): arms are the
-    cells of an m x n rank-r mean matrix. algorithm: "spectral" (spectral
-    elimination) | "ucb" | "se" (successive elimination) | "etc".
+    cells of an m x n rank-r mean matrix. algorithm: "spectral" (the default
+    low-rank algorithm: spectral exploration shrinks the arm set, then UCB on
+    it) | "elimination" (phased spectral elimination; spectral_sampling applies
+    to it) | "ucb" | "se" (successive elimination) | "etc".
     Returns times, mean_regret, sd_regret (over seeds), run_regret (per seed),
     mean_final_regret, sd_final_regret, found_best_fraction, elapsed_s, status."""
     opts = dict(rows=rows, cols=cols, rank=rank, gap=gap, noise_sd=noise_sd, algorithm=algorithm, horizon=horizon,

@@ -4,6 +4,7 @@
 #include <Eigen/QR>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -15,7 +16,8 @@ namespace lowrank::rl {
 
 const char* to_string(BanditAlgorithm a) noexcept {
   switch (a) {
-    case BanditAlgorithm::SpectralElimination: return "spectral";
+    case BanditAlgorithm::SpectralUcb: return "spectral";
+    case BanditAlgorithm::SpectralElimination: return "elimination";
     case BanditAlgorithm::Ucb: return "ucb";
     case BanditAlgorithm::SuccessiveElimination: return "se";
     case BanditAlgorithm::ExploreThenCommit: return "etc";
@@ -24,11 +26,12 @@ const char* to_string(BanditAlgorithm a) noexcept {
 }
 
 BanditAlgorithm parse_bandit_algorithm(std::string_view name) {
-  if (name == "spectral") return BanditAlgorithm::SpectralElimination;
+  if (name == "spectral") return BanditAlgorithm::SpectralUcb;
+  if (name == "elimination") return BanditAlgorithm::SpectralElimination;
   if (name == "ucb") return BanditAlgorithm::Ucb;
   if (name == "se") return BanditAlgorithm::SuccessiveElimination;
   if (name == "etc") return BanditAlgorithm::ExploreThenCommit;
-  throw InvalidArgument("unknown bandit algorithm '" + std::string(name) + "' (expected spectral, ucb, se or etc)");
+  throw InvalidArgument("unknown bandit algorithm '" + std::string(name) + "' (expected spectral, elimination, ucb, se or etc)");
 }
 
 const char* to_string(EtcEstimator e) noexcept {
@@ -133,6 +136,34 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
   return inst;
 }
 
+Matrix<double> plugin_entry_sd(const SpectralEstimate<double>& est, double noise_sd) {
+  // First order, M^ - M ~ P_U E + E P_V with E = M~ - M, so
+  // Var (M^ - M)_ij = sum_l (U_i . U_l)^2 Var E_lj + sum_l (V_j . V_l)^2 Var E_il
+  //                ~ ||U_i||^2 cvar_j + ||V_j||^2 rvar_i,
+  // with cvar_j, rvar_i the mean variance of column j and row i of M~. Under
+  // uniform sampling Var M~_ij = (m n / T)(sigma^2 + M_ij^2), estimated by
+  // plugging in M^. Unlike entry_sd, this keeps the M_ij^2 term out of the
+  // variance once entries repeat, and lets rows and columns with large
+  // entries (the best arm's) have wider intervals.
+  const Index m = est.fit.rows(), n = est.fit.cols();
+  const Matrix<double> fit = est.fit.dense();
+  const double scale = static_cast<double>(m) * static_cast<double>(n) /
+                       static_cast<double>(std::max<std::int64_t>(est.samples, 1));
+  Vector<double> rvar = Vector<double>::Zero(m), cvar = Vector<double>::Zero(n);
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < m; ++i) {
+      const double v = scale * (noise_sd * noise_sd + fit(i, j) * fit(i, j));
+      rvar(i) += v / static_cast<double>(n);
+      cvar(j) += v / static_cast<double>(m);
+    }
+  Matrix<double> out(m, n);
+  for (Index j = 0; j < n; ++j) {
+    const double vj = est.fit.V.row(j).squaredNorm();
+    for (Index i = 0; i < m; ++i) out(i, j) = std::sqrt(est.fit.U.row(i).squaredNorm() * cvar(j) + vj * rvar(i));
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Shared machinery
 
@@ -195,7 +226,13 @@ class RegretTracker {
 struct Env {
   const BanditInstance& inst;
   Rng rng;
-  double pull(Index i, Index j) { return inst.means(i, j) + inst.noise_sd * rng.normal(); }
+  /// Pulls per arm (column-major index i + j m) drawn through pull(); the
+  /// pulls a commit adds in bulk are credited in run_bandit.
+  std::vector<std::int64_t> pulls;
+  double pull(Index i, Index j) {
+    ++pulls[static_cast<std::size_t>(i + j * inst.means.rows())];
+    return inst.means(i, j) + inst.noise_sd * rng.normal();
+  }
   double regret(Index i, Index j) const { return inst.best_mean - inst.means(i, j); }
 };
 
@@ -278,7 +315,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     est = estimate_spectral(data, eo);
     const bool resolved = static_cast<double>(est.singular_values(0)) > est.threshold;
     const double factor =
-        o.confidence_scale *
+        (o.confidence_scale > 0 ? o.confidence_scale : 1.0) *
         std::sqrt(2.0 * std::log(4.0 * static_cast<double>(active_count) * ell * ell / delta));
     double best_lcb = -std::numeric_limits<double>::infinity();
     double max_width = 0.0, err = 0.0;
@@ -342,6 +379,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     ph.active_cols = static_cast<Index>(cols.size());
     ph.max_width = max_width;
     ph.estimate_error = err;
+    ph.best_active = active[static_cast<std::size_t>(inst.best_row + inst.best_col * m)] != 0;
     out.phases.push_back(ph);
     report(o.progress, "bandit spectral phase", ell, out.final_regret, active_count, t0);
     phase_len = std::ceil(phase_len * o.phase_growth);
@@ -424,6 +462,177 @@ void run_ucb(Env& env, const BanditRunOptions& o, RegretTracker& tr, BanditRunRe
   const auto most = std::max_element(cnt.begin(), cnt.end()) - cnt.begin();
   out.committed_row = static_cast<Index>(most) % m;
   out.committed_col = static_cast<Index>(most) / m;
+}
+
+// ---------------------------------------------------------------------------
+// Spectral two-phase (the default low-rank algorithm): uniform exploration
+// rounds whose spectral estimates shrink a candidate set, then UCB on the
+// candidates (the two-phase template of Bayati, Cao, Chen, arXiv 2210.00340,
+// with the paper's spectral estimator and its entry-wise widths).
+
+void run_spectral_ucb(Env& env, const BanditRunOptions& o, Index rank, RegretTracker& tr, BanditRunResult& out,
+                      Clock::time_point t0) {
+  const BanditInstance& inst = env.inst;
+  const Index m = inst.means.rows(), n = inst.means.cols(), k_arms = m * n;
+  const auto ka = static_cast<std::size_t>(k_arms);
+  const double delta = o.delta > 0 ? o.delta : 1.0 / static_cast<double>(o.horizon);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double sd = inst.noise_sd;
+  // UCB(delta = 1/T^2) as in run_ucb: bonus sqrt(bonus2 / n_a), so a
+  // suboptimal arm with gap g costs about bonus2 / g regret.
+  const double bonus2 = 2.0 * sd * sd * std::log(static_cast<double>(o.horizon) * static_cast<double>(o.horizon));
+  std::vector<double> sum(ka, 0.0), lr_ucb(ka, inf);
+  std::vector<std::int64_t> cnt(ka, 0);
+  std::vector<char> cand(ka, 1);
+  Index cand_count = k_arms;
+  ObservedEntries<double> data;
+  data.rows = m;
+  data.cols = n;
+  const double log_mn = std::log(static_cast<double>(m + n));
+  double phase_len = std::max(
+      1.0, std::ceil(o.first_phase_factor * static_cast<double>(rank) * static_cast<double>(m + n) * log_mn));
+  int ell = 0;
+  // Phase A: rounds of uniform exploration of the whole matrix (the
+  // estimator's sampling model, so E M~ = M holds for every round).
+  while (!tr.done()) {
+    ++ell;
+    const std::int64_t draw = std::min<std::int64_t>(static_cast<std::int64_t>(phase_len), tr.remaining());
+    for (std::int64_t k = 0; k < draw; ++k) {
+      const Index i = static_cast<Index>(env.rng.index(static_cast<std::uint64_t>(m)));
+      const Index j = static_cast<Index>(env.rng.index(static_cast<std::uint64_t>(n)));
+      const double x = env.pull(i, j);
+      data.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), x);
+      sum[static_cast<std::size_t>(i + j * m)] += x;
+      ++cnt[static_cast<std::size_t>(i + j * m)];
+      tr.step(env.regret(i, j));
+      if (poll_interrupt(tr.t())) {
+        out.status = Status::Interrupted;
+        return;
+      }
+    }
+    SpectralEstimatorOptions eo;
+    eo.sampling = SamplingModel::UniformWithReplacement;
+    eo.rank_selection = RankSelection::NoiseThreshold;
+    eo.max_rank = rank;
+    eo.svd.seed = o.seed + static_cast<std::uint64_t>(ell);
+    const SpectralEstimate<double> est = estimate_spectral(data, eo);
+    // No shrinking before the leading direction stands above the noise.
+    const bool resolved = static_cast<double>(est.singular_values(0)) > est.threshold;
+    const Matrix<double> fit = est.fit.dense();
+    // Per-arm widths z * sd_a with z = sqrt(2 log(l^2 / delta)): like
+    // UCB(delta), no union bound over the arms (phase B only needs the best
+    // arm's interval and those of the arms it is compared with).
+    const Matrix<double> entry_sd = plugin_entry_sd(est, sd);
+    // The scale 0.5 (z about 2.6 sd at these horizons) is the one factor
+    // chosen by measurement: on the sweep of docs/rl.md it never dropped the
+    // best arm, and 1 (the nominal level) spends 2x more regret.
+    const double scale = o.confidence_scale > 0 ? o.confidence_scale : 0.5;
+    const double factor = scale * std::sqrt(2.0 * std::log(static_cast<double>(ell) * ell / delta));
+    std::vector<double> width(ka);
+    double best_lcb = -inf, top = -inf, mean_fit = 0.0, err = 0.0, max_width = 0.0;
+    for (Index j = 0; j < n; ++j)
+      for (Index i = 0; i < m; ++i) {
+        const double w = factor * entry_sd(i, j);
+        width[static_cast<std::size_t>(i + j * m)] = w;
+        best_lcb = std::max(best_lcb, fit(i, j) - w);
+        top = std::max(top, fit(i, j));
+        mean_fit += fit(i, j);
+        err = std::max(err, std::abs(fit(i, j) - inst.means(i, j)));
+      }
+    mean_fit /= static_cast<double>(k_arms);
+    // Candidates. gap^_a = top - M^_a, and UCB would pay about
+    // min(bonus2 / gap^_a, gap^_a * (T - t)) on arm a.
+    cand_count = 0;
+    const double rest = static_cast<double>(tr.remaining());
+    std::vector<std::size_t> kept;
+    for (std::size_t a = 0; a < ka; ++a) {
+      const double f = fit(static_cast<Index>(a) % m, static_cast<Index>(a) / m);
+      const bool keep = !resolved || f + width[a] >= best_lcb;
+      cand[a] = keep ? 1 : 0;
+      lr_ucb[a] = resolved ? f + width[a] : inf;
+      if (!keep) continue;
+      ++cand_count;
+      kept.push_back(a);
+      max_width = std::max(max_width, width[a]);
+    }
+    BanditPhase ph;
+    ph.end_time = tr.t();
+    ph.samples = est.samples;
+    ph.active_arms = cand_count;
+    ph.max_width = max_width;
+    ph.estimate_error = err;
+    ph.best_active = cand[static_cast<std::size_t>(inst.best_row + inst.best_col * m)] != 0;
+    out.phases.push_back(ph);
+    report(o.progress, "bandit spectral explore", ell, static_cast<double>(tr.t()), cand_count, t0);
+    if (cand_count <= 1) break;
+    // Keep exploring while some further amount of it is predicted to pay for
+    // itself: after k more rounds (len_1 + ... + len_k uniform pulls, each
+    // costing about the mean gap top - mean(M^)), the widths shrink by
+    // sqrt(T_now / T_then), and every candidate with gap^_a >= 2 w_a then
+    // would leave the set, saving its UCB cost. Stop when no k up to the
+    // horizon has savings above its cost.
+    const double next_len = std::ceil(phase_len * o.phase_growth);
+    if (next_len >= rest) break;
+    bool more = !resolved;
+    const double per_pull = std::max(top - mean_fit, 0.0);
+    const double t_now = static_cast<double>(est.samples);
+    double cum = 0.0, len = phase_len;
+    for (int k = 1; k <= 60 && !more; ++k) {
+      len = std::ceil(len * o.phase_growth);
+      cum += len;
+      if (cum >= rest) break;
+      const double shrink = std::sqrt(t_now / (t_now + cum));
+      double saved = 0.0;
+      for (const std::size_t a : kept) {
+        const double g = top - fit(static_cast<Index>(a) % m, static_cast<Index>(a) / m);
+        if (g > 0 && g >= 2.0 * width[a] * shrink) saved += std::min(bonus2 / g, g * rest);
+      }
+      more = saved > cum * per_pull;
+    }
+    if (!more) break;
+    phase_len = next_len;
+  }
+  out.explore_end = tr.t();
+  out.candidate_arms = cand_count;
+  std::vector<Index> arms;
+  for (std::size_t a = 0; a < ka; ++a)
+    if (cand[a]) arms.push_back(static_cast<Index>(a));
+  if (arms.size() == 1) {
+    const Index a = arms.front();
+    out.commit_time = tr.t();
+    out.committed_row = a % m;
+    out.committed_col = a / m;
+    tr.repeat(env.regret(a % m, a / m), tr.remaining());
+    return;
+  }
+  // Phase B: UCB on the candidates. Both the empirical bound and the
+  // low-rank bound M^_a + w_a hold with high probability, so their minimum
+  // is an upper confidence bound as well.
+  MaxTree tree(static_cast<Index>(arms.size()));
+  auto index = [&](std::size_t a) {
+    const std::int64_t c = cnt[a];
+    if (c == 0) return lr_ucb[a];
+    return std::min(sum[a] / static_cast<double>(c) + std::sqrt(bonus2 / static_cast<double>(c)), lr_ucb[a]);
+  };
+  for (std::size_t k = 0; k < arms.size(); ++k) tree.set(static_cast<Index>(k), index(static_cast<std::size_t>(arms[k])));
+  int last_report = 0;
+  while (!tr.done()) {
+    const Index k = tree.argmax();
+    const Index a = arms[static_cast<std::size_t>(k)];
+    const Index i = a % m, j = a / m;
+    sum[static_cast<std::size_t>(a)] += env.pull(i, j);
+    ++cnt[static_cast<std::size_t>(a)];
+    tr.step(env.regret(i, j));
+    tree.set(k, index(static_cast<std::size_t>(a)));
+    if (poll_interrupt(tr.t())) {
+      out.status = Status::Interrupted;
+      break;
+    }
+    if (o.progress && (tr.t() >> 20) > last_report) {
+      last_report = static_cast<int>(tr.t() >> 20);
+      report(o.progress, "bandit spectral ucb", last_report, 0.0, static_cast<Index>(arms.size()), t0);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -541,7 +750,7 @@ BanditRunResult run_bandit(const BanditInstance& inst, const BanditRunOptions& o
   if (o.checkpoints < 1) throw InvalidArgument("bandit: checkpoints must be >= 1");
   if (!(o.phase_growth > 1.0)) throw InvalidArgument("bandit: phase_growth must be > 1");
   if (!(o.first_phase_factor > 0.0)) throw InvalidArgument("bandit: first_phase_factor must be > 0");
-  if (!(o.confidence_scale > 0.0)) throw InvalidArgument("bandit: confidence_scale must be > 0");
+  if (!(o.confidence_scale >= 0.0)) throw InvalidArgument("bandit: confidence_scale must be >= 0");
   if (!(o.delta >= 0.0 && o.delta < 1.0)) throw InvalidArgument("bandit: delta must be in [0, 1)");
   if (o.rank < 0 || o.rank > std::min(m, n)) {
     throw InvalidArgument("bandit: rank " + std::to_string(o.rank) + " is outside [0, min(rows, cols)] = [0, " +
@@ -552,14 +761,30 @@ BanditRunResult run_bandit(const BanditInstance& inst, const BanditRunOptions& o
   const auto t0 = Clock::now();
   BanditRunResult out;
   RegretTracker tr(o.horizon, o.checkpoints);
-  Env env{inst, Rng(o.seed)};
+  Env env{inst, Rng(o.seed), std::vector<std::int64_t>(static_cast<std::size_t>(m * n), 0)};
   switch (o.algorithm) {
+    case BanditAlgorithm::SpectralUcb: run_spectral_ucb(env, o, rank, tr, out, t0); break;
     case BanditAlgorithm::SpectralElimination: run_spectral(env, o, rank, tr, out, t0); break;
     case BanditAlgorithm::Ucb: run_ucb(env, o, tr, out, t0); break;
     case BanditAlgorithm::SuccessiveElimination: run_se(env, o, tr, out, t0); break;
     case BanditAlgorithm::ExploreThenCommit: run_etc(env, o, rank, tr, out, t0); break;
   }
   tr.finish(out);
+  // Pulls not drawn through env.pull() were the committed arm's, in bulk.
+  std::int64_t drawn = 0;
+  for (const std::int64_t c : env.pulls) drawn += c;
+  if (out.commit_time >= 0 && out.committed_row >= 0) {
+    env.pulls[static_cast<std::size_t>(out.committed_row + out.committed_col * m)] += tr.t() - drawn;
+  } else {
+    // Never committed: report the arm the run actually played most.
+    const auto most = std::max_element(env.pulls.begin(), env.pulls.end()) - env.pulls.begin();
+    out.committed_row = static_cast<Index>(most) % m;
+    out.committed_col = static_cast<Index>(most) / m;
+  }
+  const double total = static_cast<double>(std::max<std::int64_t>(tr.t(), 1));
+  out.arm_pull_fraction =
+      static_cast<double>(env.pulls[static_cast<std::size_t>(out.committed_row + out.committed_col * m)]) / total;
+  out.best_pull_fraction = static_cast<double>(env.pulls[static_cast<std::size_t>(inst.best_row + inst.best_col * m)]) / total;
   out.found_best = out.committed_row == inst.best_row && out.committed_col == inst.best_col;
   out.elapsed_s = seconds_since(t0);
   return out;
@@ -597,11 +822,15 @@ BanditExperimentResult run_bandit_experiment(const BanditExperimentOptions& o) {
     res.mean_regret[p] = mean;
     res.sd_regret[p] = k > 1 ? std::sqrt(s2 / (k - 1)) : 0.0;
   }
-  double f1 = 0.0, found = 0.0;
+  double f1 = 0.0, found = 0.0, committed = 0.0, share = 0.0;
   for (const auto& r : res.runs) {
     f1 += r.final_regret;
     found += r.found_best ? 1.0 : 0.0;
+    committed += r.commit_time >= 0 ? 1.0 : 0.0;
+    share += r.best_pull_fraction;
   }
+  res.committed_fraction = committed / k;
+  res.mean_best_pull_fraction = share / k;
   res.mean_final_regret = f1 / k;
   double f2 = 0.0;
   for (const auto& r : res.runs) f2 += (r.final_regret - res.mean_final_regret) * (r.final_regret - res.mean_final_regret);
@@ -609,6 +838,15 @@ BanditExperimentResult run_bandit_experiment(const BanditExperimentOptions& o) {
   res.found_best_fraction = found / k;
   res.elapsed_s = seconds_since(t0);
   return res;
+}
+
+std::string describe_run(const BanditRunResult& r) {
+  const std::string arm =
+      "(" + std::to_string(r.committed_row) + ", " + std::to_string(r.committed_col) + ")" + (r.found_best ? " best" : "");
+  char pct[32];
+  std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * r.arm_pull_fraction);
+  if (r.commit_time >= 0) return "committed to " + arm + " at t = " + std::to_string(r.commit_time);
+  return "not committed; most-pulled arm " + arm + " with " + pct + " of pulls";
 }
 
 }  // namespace lowrank::rl

@@ -36,11 +36,11 @@ TEST(CliRl, BanditJsonIsSaneAndReproducible) {
   // 10 x 10 rank 2, gap 0.3, low noise: spectral elimination on the active
   // submatrix commits to the best arm before the horizon on both seeds.
   const std::string args =
-      "bandit -q --rows 10 --cols 10 --rank 2 --gap 0.3 --noise 0.1 --horizon 20000 --algorithm spectral "
+      "bandit -q --rows 10 --cols 10 --rank 2 --gap 0.3 --noise 0.1 --horizon 20000 --algorithm elimination "
       "--sampling active --seeds 2 --seed 5 --curve --checkpoints 20";
   const auto j = run_json(args);
   EXPECT_EQ(j["command"], "bandit");
-  EXPECT_EQ(j["algorithm"], "spectral");
+  EXPECT_EQ(j["algorithm"], "elimination");
   EXPECT_EQ(j["sampling"], "active");
   EXPECT_EQ(j["seeds"], 2);
   EXPECT_EQ(j["first_seed"], 5);
@@ -57,6 +57,8 @@ TEST(CliRl, BanditJsonIsSaneAndReproducible) {
     EXPECT_GT(r["commit_time"].get<std::int64_t>(), 0);
     EXPECT_LT(r["commit_time"].get<std::int64_t>(), 20000);
     EXPECT_FALSE(r["phases"].empty());
+    EXPECT_TRUE(r["committed"].get<bool>());
+    EXPECT_EQ(r["summary"].get<std::string>().rfind("committed to (", 0), 0u) << r["summary"];
     mean += regret / 2.0;
   }
   EXPECT_NEAR(j["mean_final_regret"].get<double>(), mean, 1e-9 * (1.0 + mean));
@@ -74,8 +76,26 @@ TEST(CliRl, BanditJsonIsSaneAndReproducible) {
   EXPECT_EQ(again["runs"][1]["committed_arm"], j["runs"][1]["committed_arm"]);
 }
 
+TEST(CliRl, BanditSummaryLinesAreHonest) {
+  // Committed runs say where and when; runs that never commit (UCB) name the
+  // most-pulled arm and its share of pulls, never "at t = -1".
+  const std::string base = "bandit --rows 8 --cols 8 --rank 2 --gap 0.3 --noise 0.1 --horizon 20000 --seeds 2 ";
+  const CliRun u = run_cli(base + "--algorithm ucb");
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  EXPECT_NE(u.out.find("not committed; most-pulled arm ("), std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("% of pulls"), std::string::npos) << u.out;
+  EXPECT_EQ(u.out.find("t = -1"), std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("best arm   committed to in 0 of 2 runs (0 committed)"), std::string::npos) << u.out;
+  const CliRun e = run_cli(base + "--algorithm etc");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("committed to ("), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find(" at t = "), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("not committed;"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("best arm   committed to in 2 of 2 runs (2 committed)"), std::string::npos) << e.out;
+}
+
 TEST(CliRl, BanditBaselinesRunOnTheSameInstances) {
-  for (const std::string alg : {"ucb", "se", "etc"}) {
+  for (const std::string alg : {"spectral", "elimination", "ucb", "se", "etc"}) {
     const auto j = run_json("bandit -q --rows 6 --cols 6 --rank 1 --gap 0.3 --noise 0.1 --horizon 5000 --algorithm " +
                             alg);
     EXPECT_EQ(j["algorithm"], alg);

@@ -4,7 +4,22 @@
 //
 // Algorithms (regret minimisation, all on the same seeded environment):
 //
-//   SpectralElimination  the paper's phased explore-and-eliminate scheme
+//   SpectralUcb          ("spectral", the default low-rank algorithm) two
+//       phases in the spirit of Bayati, Cao, Chen (arXiv 2210.00340):
+//       (A) rounds of uniform exploration of the whole matrix, each followed
+//       by a spectral estimate M^ and entry-wise widths w_a; the candidate
+//       set S = {a : M^_a + w_a >= max_b (M^_b - w_b)} shrinks as the widths
+//       do. Exploration stops once the next round would cost more regret
+//       (its length times the estimated mean gap) than the estimated cost
+//       of UCB on S (sum over a in S of 4 sigma^2 log T / gap^_a).
+//       Widths are z sd_a (plugin_entry_sd) with a per-arm level
+//       z = 0.5 sqrt(2 log(l^2 T)) by default (the 0.5 chosen by measurement,
+//       docs/rl.md).
+//       (B) UCB on S only, with index min(empirical UCB, M^_a + w_a): both
+//       are upper confidence bounds, so their minimum is one too, and arms
+//       whose low-rank bound is already below the best arm's mean are never
+//       pulled. Phase A's samples seed the per-arm means.
+//   SpectralElimination  ("elimination") the paper's phased explore-and-eliminate scheme
 //       (Stojanovic, Jedra, Proutiere 2023, Section 5.1): in phase l, draw
 //       T_l entries uniformly, estimate M spectrally (estimator.hpp) from
 //       all samples so far, and eliminate every arm whose estimate is below
@@ -34,6 +49,7 @@
 // Regret is the pseudo-regret sum_t (max M - M_{a_t}), recorded at evenly
 // spaced checkpoints.
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -77,9 +93,9 @@ struct BanditInstance {
 /// [1, min(m, n)], gap <= 0 (or not finite) and noise_sd < 0.
 BanditInstance make_low_rank_bandit(const BanditInstanceOptions& options);
 
-enum class BanditAlgorithm { SpectralElimination, Ucb, SuccessiveElimination, ExploreThenCommit };
+enum class BanditAlgorithm { SpectralUcb, SpectralElimination, Ucb, SuccessiveElimination, ExploreThenCommit };
 const char* to_string(BanditAlgorithm a) noexcept;
-/// "spectral" | "ucb" | "se" | "etc"; throws InvalidArgument.
+/// "spectral" | "elimination" | "ucb" | "se" | "etc"; throws InvalidArgument.
 BanditAlgorithm parse_bandit_algorithm(std::string_view name);
 
 /// Which matrix estimate ExploreThenCommit uses.
@@ -98,12 +114,12 @@ const char* to_string(SpectralSampling s) noexcept;
 SpectralSampling parse_spectral_sampling(std::string_view name);
 
 struct BanditRunOptions {
-  BanditAlgorithm algorithm = BanditAlgorithm::SpectralElimination;
+  BanditAlgorithm algorithm = BanditAlgorithm::SpectralUcb;
   std::int64_t horizon = 100000;  ///< T > 0
   std::uint64_t seed = 0;         ///< noise and sampling stream
   Index checkpoints = 100;        ///< regret recorded at this many evenly spaced times (>= 1)
 
-  // SpectralElimination
+  // SpectralElimination (sampling) and SpectralUcb (the rest)
   SpectralSampling spectral_sampling = SpectralSampling::AllEntries;
   /// Rank used by the estimator; 0 = the instance's true rank.
   Index rank = 0;
@@ -111,8 +127,10 @@ struct BanditRunOptions {
   double first_phase_factor = 1.0;
   /// Phase l + 1 is phase_growth times longer than phase l (> 1).
   double phase_growth = 2.0;
-  /// Multiplies the entry-wise confidence widths.
-  double confidence_scale = 1.0;
+  /// Multiplies the entry-wise confidence widths; 0 picks the algorithm's
+  /// default: 0.5 for SpectralUcb (chosen by measurement, docs/rl.md) and 1
+  /// for SpectralElimination.
+  double confidence_scale = 0.0;
   /// Confidence level of the elimination rule; 0 picks 1 / T.
   double delta = 0.0;
 
@@ -133,24 +151,34 @@ struct BanditPhase {
   Index active_cols = 0;
   double max_width = 0.0;        ///< largest confidence width among active arms
   double estimate_error = 0.0;   ///< ||M^ - M||_max over the sampled submatrix (diagnostic only)
+  bool best_active = true;       ///< the true best arm is still active / a candidate (diagnostic only)
 };
 
 struct BanditRunResult {
   std::vector<std::int64_t> times;        ///< checkpoint times (last = horizon)
   std::vector<double> cumulative_regret;  ///< pseudo-regret at each checkpoint
   double final_regret = 0.0;
-  Index committed_row = -1;               ///< arm committed to (or most pulled) at the end
+  /// The arm committed to, or the most-pulled arm when the run never
+  /// committed (commit_time = -1).
+  Index committed_row = -1;
   Index committed_col = -1;
-  bool found_best = false;                ///< committed arm is the best arm
-  std::int64_t commit_time = -1;          ///< when exploration stopped (-1: never)
+  /// committed_row / col is the best arm (committed to it, or pulled it
+  /// most often).
+  bool found_best = false;
+  std::int64_t commit_time = -1;          ///< when the run committed to one arm (-1: never)
+  double arm_pull_fraction = 0.0;         ///< share of the T pulls that went to committed_row / col
+  double best_pull_fraction = 0.0;        ///< share of the T pulls that went to the best arm
+  /// SpectralUcb: size of the candidate set handed to UCB, and when (-1: never).
+  Index candidate_arms = 0;
+  std::int64_t explore_end = -1;
   std::vector<BanditPhase> phases;
   Status status = Status::Success;        ///< Interrupted if stopped early
   double elapsed_s = 0.0;
 };
 
 /// Runs one algorithm on one instance. Throws InvalidArgument for
-/// horizon <= 0, checkpoints < 1, phase_growth <= 1, first_phase_factor,
-/// confidence_scale <= 0, delta outside [0, 1) or a rank outside
+/// horizon <= 0, checkpoints < 1, phase_growth <= 1, first_phase_factor <= 0,
+/// confidence_scale < 0, delta outside [0, 1) or a rank outside
 /// [0, min(m, n)].
 BanditRunResult run_bandit(const BanditInstance& instance, const BanditRunOptions& options);
 
@@ -170,10 +198,25 @@ struct BanditExperimentResult {
   std::vector<double> sd_regret;     ///< sample standard deviation (0 for one seed)
   double mean_final_regret = 0.0;
   double sd_final_regret = 0.0;
-  double found_best_fraction = 0.0;
+  double found_best_fraction = 0.0;      ///< runs whose committed or most-pulled arm is the best
+  double committed_fraction = 0.0;       ///< runs that committed to one arm
+  double mean_best_pull_fraction = 0.0;  ///< mean share of pulls on the best arm
   double elapsed_s = 0.0;
   Status status = Status::Success;
 };
+
+/// Entry-wise first-order standard deviations of M^ - M used by SpectralUcb
+/// (m x n): sd_ij^2 = ||U^_i||^2 cvar_j + ||V^_j||^2 rvar_i, where rvar_i and
+/// cvar_j are the row and column means of the plug-in variance
+/// (m n / T)(noise_sd^2 + M^_ij^2) of M~ under uniform sampling. Unlike
+/// SpectralEstimate::entry_sd (homogeneous, from the second moment of M~),
+/// it does not count M_ij^2 as noise once entries repeat, and rows and
+/// columns with large entries get wider intervals.
+Matrix<double> plugin_entry_sd(const SpectralEstimate<double>& est, double noise_sd);
+
+/// One line per run: "committed to (i, j) [best] at t = T0" or "not committed;
+/// most-pulled arm (i, j) [best] with P% of pulls". The CLI prints it.
+std::string describe_run(const BanditRunResult& r);
 
 /// Throws what run_bandit and make_low_rank_bandit throw, and
 /// InvalidArgument for seeds < 1.
