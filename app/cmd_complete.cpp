@@ -302,7 +302,8 @@ nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
     rows.push_back({{"lambda", r.lambda}, {"mean_rmse", r.mean_rmse}, {"sd_rmse", r.sd_rmse},
                     {"mean_mae", r.mean_mae}, {"mean_rank", r.mean_rank}, {"folds", r.folds}});
   }
-  return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index}, {"table", rows}};
+  return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index},   {"fits", cv.fits},
+          {"capped_fits", cv.capped_fits},  {"seconds", cv.seconds},         {"table", rows}};
 }
 
 void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {

@@ -1,5 +1,6 @@
 #include "lowrank/completion/fit.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -115,9 +116,11 @@ SoftImputeOptions soft_impute_base(const CompletionFitOptions& o, Centering c) {
 // no leak), the low-rank part on what they leave, and the model carries
 // them as its offsets.
 template <class T>
-PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, const ProgressCallback& solver) {
+PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, const ProgressCallback& solver,
+                                   bool in_cv) {
   SoftImputeOptions base = soft_impute_base(o, c);
   base.progress = solver;
+  if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
   const double shrink = o.bias_shrinkage;
   const int sweeps = o.bias_sweeps;
   return [base, c, shrink, sweeps](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
@@ -134,8 +137,9 @@ PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, c
 }
 
 template <class T>
-PathFitFunction<T> als_fit(const CompletionFitOptions& o, const ProgressCallback& solver) {
+PathFitFunction<T> als_fit(const CompletionFitOptions& o, const ProgressCallback& solver, bool in_cv) {
   AlsOptions base = o.als;
+  if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
   base.robust = o.method == CompletionMethod::RobustAls;
   base.seed = o.seed;
   base.progress = solver;
@@ -215,8 +219,8 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
   } else {
     candidates = {o.centering};
   }
-  auto fit_function = [&](Centering c, const ProgressCallback& events) {
-    return soft ? soft_impute_fit<T>(o, c, events) : als_fit<T>(o, events);
+  auto fit_function = [&](Centering c, const ProgressCallback& events, bool in_cv = false) {
+    return soft ? soft_impute_fit<T>(o, c, events, in_cv) : als_fit<T>(o, events, in_cv);
   };
 
   // A fixed lambda (or ALS without a grid): one fit, no path.
@@ -280,7 +284,7 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
     std::vector<PathFitFunction<T>> fits;
     std::vector<std::string> labels;
     for (Centering c : candidates) {
-      fits.push_back(fit_function(c, solver_events));
+      fits.push_back(fit_function(c, solver_events, true));
       labels.push_back(candidates.size() > 1 ? std::string("cv [") + to_string(c) + "]" : "cross-validation");
     }
     std::vector<CrossValidationResult<T>> cvs = cross_validate_candidates(data, grids, fits, cvo, labels);

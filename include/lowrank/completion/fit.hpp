@@ -115,6 +115,10 @@ struct CompletionFitOptions {
   int folds = 5;
   CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
   int patience = 3;  ///< see CrossValidationOptions::patience
+  /// Tolerance of the fold fits (the larger of this and the solver's own):
+  /// validation RMSE settles long before the objective's fifth digit, and
+  /// each fold fit warm-starts the next; the refit uses the solver's.
+  double cv_tolerance = 1e-4;
   /// Centering::Auto: a centring whose first-fold validation RMSE is worse
   /// than the other's by more than this fraction is not run on the other
   /// folds (CrossValidationOptions::screen_margin; < 0 = never).
