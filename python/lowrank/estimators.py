@@ -294,6 +294,8 @@ class SoftImpute(_CompletionBase):
         centering = self.scaling if self.scaling != "none" else self.centering
         opts = dict(lam=self.lam, max_rank=max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
                     min_ratio=self.min_ratio, variant=self.variant, centering=centering, debias=self.debias,
+                    # as the CLI: a cap other than the library's is the user's, not resumed
+                    max_iteration_rounds=None if self.max_iter == _D["max_iter"] else 1,
                     tol=self.tol, max_iter=self.max_iter, patience=self.patience, cv_scaling=self.cv_scaling,
                     seed=self.seed, threads=self.threads)
         progress = _Progress(self.verbose, self.callback, self._desc)
@@ -375,6 +377,7 @@ class ALS(_CompletionBase):
             raise ValueError(f"ALS: rank={self.rank} exceeds min(m, n)={min(e.shape)} of X with shape {e.shape}")
         opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
+                    max_iteration_rounds=None if self.max_iter == _D["als_max_iter"] else 1,
                     seed=self.seed, threads=self.threads, init=self.init)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
