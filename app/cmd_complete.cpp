@@ -12,6 +12,7 @@
 #include "complete_game.hpp"
 #include "lowrank/completion/als.hpp"
 #include "lowrank/completion/convert.hpp"
+#include "lowrank/completion/fit.hpp"
 #include "lowrank/completion/model.hpp"
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/robust_pca.hpp"
@@ -41,6 +42,7 @@ struct CompleteFlags {
   std::string cv_scaling = "sqrt";
   int cv = 0;
   std::optional<Index> rank;
+  std::string centering = "auto";
   bool scale = false;
   bool center = false;
   bool debias = false;
@@ -122,99 +124,70 @@ struct Fit {
   std::optional<CrossValidationResult<double>> cv;
   std::optional<PathResult<double>> path;
   std::optional<RobustPcaResult<double>> rpca;
-  nlohmann::json game;  ///< --method game: per-group report
+  nlohmann::json game;     ///< --method game: per-group report
+  nlohmann::json library;  ///< fit_completion's centring, stop reason, caps
+  Index max_rank = 0;
+  std::vector<std::string> caps_bound;
+  std::string stop_reason;
 };
 
-SoftImputeOptions soft_impute_options(const CompleteFlags& f, Index max_rank, const ProgressCallback& progress) {
-  SoftImputeOptions o;
-  o.variant = f.method == "soft-impute-svd" ? SoftImputeVariant::Svd : SoftImputeVariant::Als;
-  o.max_rank = max_rank;
-  o.debias = f.debias;
+// Flags -> the library's options; unset flags keep the options' defaults.
+CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCallback& progress) {
+  CompletionFitOptions o;
+  o.method = parse_completion_method(f.method);
+  o.lambda = f.lambda;
+  if (f.lambda_path > 0) o.lambda_count = f.lambda_path;
+  if (f.min_ratio) o.min_ratio = *f.min_ratio;
+  // --lambda-path alone runs the path without CV (its last lambda is kept).
+  if (f.cv > 0) o.folds = f.cv;
+  else if (f.lambda_path > 0) o.folds = 0;
+  o.cv_scaling = parse_cv_lambda_scaling(f.cv_scaling);
+  o.centering = f.scale ? Centering::Scale : f.center ? Centering::Center : parse_centering(f.centering);
   o.seed = f.seed;
   o.progress = progress;
-  o.svd.method = parse_svd_method(f.svd_method);
-  if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
-  if (f.tolerance > 0) o.tolerance = f.tolerance;
-  if (f.scale || f.center) {
-    BiScaleOptions b;
-    b.row_scale = b.col_scale = f.scale;
-    o.scaling = b;
+  if (f.rank) o.soft_impute.max_rank = o.als.rank = *f.rank;
+  o.soft_impute.debias = f.debias;
+  o.soft_impute.svd.method = parse_svd_method(f.svd_method);
+  o.als.biases = f.biases;
+  o.als.init = f.als_init == "random" ? AlsInitialization::Random : AlsInitialization::Spectral;
+  if (f.max_iterations > 0) {
+    // An explicit cap is the user's: fits are not resumed past it.
+    o.soft_impute.max_iterations = o.als.max_iterations = f.max_iterations;
+    o.max_iteration_rounds = 1;
   }
+  if (f.tolerance > 0) o.soft_impute.tolerance = o.als.tolerance = f.tolerance;
   return o;
 }
 
-Fit fit_soft_impute(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
-  const Index max_rank = f.rank ? *f.rank : std::min<Index>({train.rows, train.cols, 50});
-  SoftImputeOptions base = soft_impute_options(f, max_rank, {});
-  Fit fit;
-  if (f.lambda) {
-    SoftImputeOptions o = base;
-    o.lambda = *f.lambda;
-    o.progress = progress;
-    SoftImputeResult<double> r = soft_impute(train, o);
-    fit.model = std::move(r.model);
-    fit.iterations = r.iterations;
-    fit.status = r.status;
-    fit.lambda = r.lambda;
-    fit.objective = r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
-    fit.warnings = r.warnings;
-    return fit;
-  }
-  const int count = f.lambda_path > 0 ? f.lambda_path : 20;
-  const double lmax = lambda_max(train, base.scaling);
-  const std::vector<double> grid = log_lambda_grid(lmax, count, f.min_ratio.value_or(1e-3));
-  PathFitFunction<double> fn = [&base](const ObservedEntries<double>& data, double lambda,
-                                       const CompletionModel<double>* warm) {
-    SoftImputeOptions o = base;
-    o.lambda = lambda;
-    return soft_impute(data, o, warm);
-  };
-  std::vector<double> final_grid = grid;
-  const int folds = f.cv > 0 ? f.cv : (f.lambda_path > 0 ? 0 : 5);
-  if (folds > 0) {
-    CrossValidationOptions cvo;
-    cvo.folds = folds;
-    cvo.seed = f.seed;
-    cvo.lambda_scaling = parse_cv_lambda_scaling(f.cv_scaling);
-    cvo.progress = progress;
-    fit.cv = cross_validate(train, grid, fn, cvo);
-    final_grid.assign(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(fit.cv->best_index) + 1);
-    if (fit.cv->status == Status::Interrupted) fit.status = Status::Interrupted;
-  }
-  if (fit.status != Status::Interrupted) {
-    fit.path = fit_path(train, final_grid, fn, false, progress);
-    fit.model = std::move(fit.path->models.back());
-    const PathPoint& last = fit.path->points.back();
-    fit.lambda = last.lambda;
-    fit.iterations = last.iterations;
-    fit.objective = last.objective;
-    fit.status = fit.path->status == Status::Interrupted ? Status::Interrupted : last.status;
-  }
-  return fit;
-}
-
-Fit fit_als(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
-  if (f.cv > 0 || f.lambda_path > 0) {
+Fit fit_low_rank(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
+  const bool soft = f.method == "soft-impute" || f.method == "soft-impute-svd";
+  if (!soft && (f.cv > 0 || f.lambda_path > 0)) {
     throw InvalidArgument("--lambda-path / --cv apply to soft-impute; for als give --lambda (L2 weight) and --rank");
   }
-  AlsOptions o;
-  o.rank = f.rank ? *f.rank : std::min<Index>({train.rows, train.cols, 10});
-  if (f.lambda) o.lambda = *f.lambda;
-  o.biases = f.biases;
-  o.init = f.als_init == "random" ? AlsInitialization::Random : AlsInitialization::Spectral;
-  o.robust = f.method == "robust-als";
-  o.seed = f.seed;
-  o.progress = progress;
-  if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
-  if (f.tolerance > 0) o.tolerance = f.tolerance;
-  AlsResult<double> r = als(train, o);
+  CompletionFit<double> r = fit_completion(train, completion_options(f, progress));
   Fit fit;
   fit.model = std::move(r.model);
   fit.iterations = r.iterations;
   fit.status = r.status;
   fit.lambda = r.lambda;
   fit.objective = r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
-  fit.warnings = r.warnings;
+  fit.warnings = std::move(r.warnings);
+  fit.cv = std::move(r.cv);
+  fit.path = std::move(r.path);
+  fit.library = nlohmann::json{{"centering", to_string(r.centering)},
+                               {"stop_reason", r.stop_reason},
+                               {"caps_bound", r.caps_bound},
+                               {"cv_seconds", r.cv_seconds}};
+  if (soft) {
+    fit.library["max_rank"] = r.max_rank;
+    if (r.lambda_max >= 0) fit.library["lambda_max"] = r.lambda_max;
+  }
+  for (const auto& c : r.centering_scores) {
+    fit.library["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
+  }
+  fit.max_rank = r.max_rank;
+  fit.caps_bound = r.caps_bound;
+  fit.stop_reason = r.stop_reason;
   return fit;
 }
 
@@ -333,6 +306,16 @@ void write_cv_plot(const std::string& path, const CrossValidationResult<double>&
   std::fclose(fp);
 }
 
+nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : cv.table) {
+    rows.push_back({{"lambda", r.lambda}, {"mean_rmse", r.mean_rmse}, {"sd_rmse", r.sd_rmse},
+                    {"mean_mae", r.mean_mae}, {"mean_rank", r.mean_rank}, {"folds", r.folds}});
+  }
+  return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index},   {"fits", cv.fits},
+          {"capped_fits", cv.capped_fits},  {"seconds", cv.seconds},         {"table", rows}};
+}
+
 void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {
   nlohmann::json rows = nlohmann::json::array();
   std::string csv = "lambda,mean_rmse,sd_rmse,mean_mae,mean_rank,folds\n";
@@ -366,19 +349,29 @@ void run_complete(const CompleteFlags& f) {
   Data data = load_data(f);
   const ProgressCallback progress = stderr_progress(f.common);
   Fit fit;
-  if (f.method == "soft-impute" || f.method == "soft-impute-svd") {
-    fit = fit_soft_impute(f, data.train, progress);
-  } else if (f.method == "als" || f.method == "robust-als") {
-    fit = fit_als(f, data.train, progress);
-  } else if (f.method == "game") {
+  if (f.method == "game") {
     fit = fit_game(f, data, progress);
-  } else {
+  } else if (f.method == "rpca") {
     fit = fit_rpca(f, data.train, progress);
+  } else {
+    fit = fit_low_rank(f, data.train, progress);
   }
   if (f.clip) clip_to_range(fit.model, data.train);
   for (const auto& w : fit.warnings) warn(w);
-  if (fit.status == Status::Interrupted) warn("interrupted: reporting and saving the last estimate");
-  else if (fit.status != Status::Success) warn(fmt::format("solver status: {}", to_string(fit.status)));
+  if (fit.status == Status::Interrupted) {
+    warn(fmt::format("interrupted: reporting and saving {}",
+                     fit.stop_reason.empty() ? "the last estimate" : fit.stop_reason));
+  } else if (!fit.stop_reason.empty() && fit.status != Status::Success) {
+    warn(fmt::format("solver status: {} ({})", to_string(fit.status), fit.stop_reason));
+  } else if (fit.status != Status::Success) {
+    warn(fmt::format("solver status: {}", to_string(fit.status)));
+  }
+  for (const auto& cap : fit.caps_bound) {
+    if (cap == "rank")
+      warn(fmt::format("the rank cap {} bound: the fit would use more rank (raise --rank)", fit.max_rank));
+    else if (cap == "iterations" && fit.status != Status::NotConverging)
+      warn("the iteration cap bound (raise --max-iter)");
+  }
 
   const ErrorMetrics train_m = evaluate(fit.model, data.train);
   std::optional<ErrorMetrics> test_m;
@@ -406,6 +399,8 @@ void run_complete(const CompleteFlags& f) {
     j["cv_scaling"] = f.cv_scaling;  // how the folds saw the lambdas (sqrt: lambda * sqrt(fold share))
   }
   if (!fit.game.is_null()) j["game"] = fit.game;
+  if (!fit.library.is_null()) j.update(fit.library);
+  if (fit.cv) j["cv"] = cv_json(*fit.cv);
   if (!f.out.empty()) {
     const ObservedMeans means = observed_means(data.train);
     nlohmann::json meta = j;
@@ -440,16 +435,32 @@ void run_complete(const CompleteFlags& f) {
   }
   fmt::print("{}: {} x {}, {} observed training entries\n", f.train, data.train.rows, data.train.cols,
              data.train.nnz());
-  fmt::print("method {}  lambda {:.6g}  rank {}  iterations {}  status {}  {:.2f} s\n", f.method, fit.lambda,
-             fit.model.rank(), fit.iterations, to_string(fit.status), seconds);
+  std::string caps;
+  for (const auto& c : fit.caps_bound) caps += (caps.empty() ? "" : ", ") + c;
+  fmt::print("method {}{}  lambda {:.6g}  rank {}  iterations {}  status {}{}  {:.2f} s\n", f.method,
+             fit.library.contains("centering")
+                 ? fmt::format("  centering {}", fit.library["centering"].get<std::string>())
+                 : std::string(),
+             fit.lambda, fit.model.rank(), fit.iterations, to_string(fit.status),
+             caps.empty() ? std::string() : fmt::format("  (cap bound: {})", caps), seconds);
+  if (!fit.stop_reason.empty()) fmt::print("stopped: {}\n", fit.stop_reason);
+  if (fit.library.contains("centering_scores")) {
+    std::string line;
+    for (const auto& [name, v] : fit.library["centering_scores"].items())
+      line += fmt::format("  {} {:.5f} (lambda {:.4g})", name, v["cv_rmse"].get<double>(), v["lambda"].get<double>());
+    fmt::print("centring by CV (best validation RMSE):{}\n", line);
+  }
   if (fit.cv) {
-    fmt::print("cross-validation ({} folds):\n  {:>12s} {:>10s} {:>9s} {:>6s}\n", f.cv > 0 ? f.cv : 5, "lambda", "rmse",
-               "sd", "rank");
+    int k = 0;
+    for (const auto& r : fit.cv->table) k = std::max(k, r.folds);
+    fmt::print("cross-validation ({} folds; rows with fewer folds were reached by some folds only):\n"
+               "  {:>12s} {:>10s} {:>9s} {:>6s} {:>5s}\n",
+               k, "lambda", "rmse", "sd", "rank", "folds");
     for (std::size_t i = 0; i < fit.cv->table.size(); ++i) {
       const auto& r = fit.cv->table[i];
       if (r.folds == 0) continue;
-      fmt::print("  {:12.6g} {:10.5f} {:9.5f} {:6.1f}{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_rank,
-                 i == fit.cv->best_index ? "  <- best" : "");
+      fmt::print("  {:12.6g} {:10.5f} {:9.5f} {:6.1f} {:5d}{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_rank,
+                 r.folds, i == fit.cv->best_index ? "  <- best" : "");
     }
   }
   fmt::print("train RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", train_m.rmse, train_m.mae, train_m.count);
@@ -586,19 +597,34 @@ void register_complete(CLI::App& app) {
       ->check(CLI::IsMember({"soft-impute", "soft-impute-svd", "als", "robust-als", "rpca", "game"}));
   cmd->add_option("--lambda", f->lambda,
                   "Regularisation: nuclear-norm weight (soft-impute), L2 weight (als), l1 weight (rpca)");
-  cmd->add_option("--lambda-path", f->lambda_path, "Soft-impute: number of lambdas on the log grid from lambda_max")
+  const CompletionFitOptions d;  // the library's defaults, quoted in the help
+  cmd->add_option("--lambda-path", f->lambda_path,
+                  fmt::format("Soft-impute: number of lambdas on the log grid from lambda_max (default {}); "
+                              "without --cv the path runs to its end and its last lambda is kept",
+                              d.lambda_count))
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--min-ratio", f->min_ratio, "Smallest lambda of the path as a fraction of lambda_max (default 1e-3; GAME 0.02)")
+  cmd->add_option("--min-ratio", f->min_ratio,
+                  fmt::format("Smallest lambda of the path as a fraction of lambda_max (default {:g}; GAME 0.02)",
+                              d.min_ratio))
       ->check(CLI::Range(1e-12, 0.999999));
-  cmd->add_option("--cv", f->cv, "k-fold cross-validation over the lambda path (default 5 when no --lambda)")
+  cmd->add_option("--cv", f->cv,
+                  fmt::format("k-fold cross-validation over the lambda path (default {} when no --lambda)", d.folds))
       ->check(CLI::Range(2, 100));
   cmd->add_option("--cv-scaling", f->cv_scaling,
                   "sqrt (default): fold fits use lambda * sqrt(fold entries / entries), so the CV lambda suits the "
                   "refit on all entries; none: the grid's lambda as is")
       ->check(CLI::IsMember({"sqrt", "none"}));
-  cmd->add_option("--rank", f->rank, "Rank cap (soft-impute, default min(m, n, 50)) or rank (als, default 10)");
-  cmd->add_flag("--scale", f->scale, "Soft-impute: centre and scale rows and columns first (biScale)");
-  cmd->add_flag("--center", f->center, "Soft-impute: centre rows and columns first (no scaling)");
+  cmd->add_option("--rank", f->rank,
+                  fmt::format("Rank cap (soft-impute, default {}, at most min(m, n)) or rank (als, default {})",
+                              d.soft_impute.max_rank, d.als.rank));
+  cmd->add_option("--centering", f->centering,
+                  fmt::format("Soft-impute: what to take out before the low-rank fit: auto (default: CV chooses "
+                              "between none and biases) | none | biases (global mean + row and column biases "
+                              "shrunk by {:g} entries) | center | scale (biScale)",
+                              d.bias_shrinkage))
+      ->check(CLI::IsMember({"auto", "none", "biases", "center", "scale"}));
+  cmd->add_flag("--scale", f->scale, "Soft-impute: centre and scale rows and columns first (= --centering scale)");
+  cmd->add_flag("--center", f->center, "Soft-impute: centre rows and columns first (= --centering center)");
   cmd->add_flag("--debias", f->debias, "Soft-impute: re-fit the singular values without shrinkage");
   cmd->add_flag("--biases", f->biases, "ALS: learn global mean and row / column biases");
   cmd->add_option("--als-init", f->als_init,
@@ -606,8 +632,15 @@ void register_complete(CLI::App& app) {
                   "singular vectors of the rescaled observations: fewer sweeps to the optimum)")
       ->check(CLI::IsMember({"random", "spectral"}))
       ->default_val("random");
-  cmd->add_option("--max-iter", f->max_iterations, "Iteration cap of each fit")->check(CLI::PositiveNumber);
-  cmd->add_option("--tol", f->tolerance, "Relative objective change that stops a fit")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-iter", f->max_iterations,
+                  fmt::format("Iteration cap of each fit (default soft-impute {}, als {}; without it a returned fit "
+                              "that stops at the cap is resumed, up to {} caps)",
+                              d.soft_impute.max_iterations, d.als.max_iterations, d.max_iteration_rounds))
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--tol", f->tolerance,
+                  fmt::format("Relative objective change that stops a fit (default soft-impute {:g}, als {:g})",
+                              d.soft_impute.tolerance, d.als.tolerance))
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--svd-method", f->svd_method,
                   "soft-impute-svd: auto (subspace iteration warm-started from the previous iterate) or a "
                   "fresh truncated SVD every iteration: lanczos|randomized|full")
@@ -625,7 +658,7 @@ void register_complete(CLI::App& app) {
       "  # cross-validated soft-impute on a dense CSV with missing cells; writes out/dune/completed.csv\n"
       "  lowrank complete --train data/ecology/dune.csv --holdout 0.2 --seed 0 --out out/dune\n"
       "  # MovieLens-100k, hard-rank ALS with biases, fixed split\n"
-      "  lowrank complete --train u1.base --test u1.test --method als --rank 20 --lambda 0.05 --biases --json\n"
+      "  lowrank complete --train u1.base --test u1.test --method als --rank 10 --lambda 0.1 --biases --json\n"
       "  # GAME: one nuclear norm per age band, gender and occupation group (+ all rows), CV over lambda\n"
       "  lowrank complete --train u.data --holdout 0.2 --method game --groups u.user \\\n"
       "      --groups-names user,age,gender,occupation,zip --group-cols age,gender,occupation \\\n"

@@ -56,6 +56,9 @@ except ImportError:  # pragma: no cover - python3-sklearn is a dependency
 
 __all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model"]
 
+# The library's defaults (lowrank/completion/fit.hpp): the estimators hold none of their own.
+_D = _core.completion_defaults()
+
 
 class NotFittedError(ValueError, AttributeError):
     """Raised by transform/predict before fit (same bases as sklearn's)."""
@@ -366,8 +369,8 @@ class SoftImpute(_CompletionBase):
         ``n_lambdas`` values from lambda_max down to ``min_ratio * lambda_max``
         and, when ``cv`` >= 2, picks lambda by k-fold CV (validation RMSE),
         exactly as ``lowrank complete`` does without ``--lambda``.
-    max_rank : int or None
-        Rank cap; None is min(m, n, 50) (the CLI's default).
+    max_rank : int
+        Rank cap (default 50, the library's; at most min(m, n)).
     cv : int
         Folds of the cross-validation (0: no CV, the path runs to its end).
     cv_scaling : "sqrt" | "none"
@@ -375,7 +378,13 @@ class SoftImpute(_CompletionBase):
         entries), so the chosen lambda suits the refit on all entries (the
         CLI's --cv-scaling); "none": the grid's lambda as is.
     variant : "als" | "svd"
-    scaling : "none" | "center" | "scale"  (biScale before fitting)
+    centering : "auto" | "none" | "biases" | "center" | "scale"
+        What is taken out before the low-rank fit. "auto" (default): with CV,
+        validation chooses between "none" and "biases" (global mean + row and
+        column biases shrunk by ``bias_shrinkage`` entries); with a fixed
+        ``lam``, "none". "center" / "scale": biScale.
+    scaling : "none" | "center" | "scale"
+        Older spelling of centering="center" / "scale" (used when not "none").
     verbose : bool
         tqdm progress bar on stderr.
     callback : callable or None
@@ -389,17 +398,23 @@ class SoftImpute(_CompletionBase):
     cv_results_ : dict of arrays (param_lam, mean_test_rmse, std_test_rmse,
         mean_test_mae, mean_rank, n_folds) or None; best_index_
     path_ : dict of arrays along the final path, or None; lambda_max_
+    centering_ : the centring used; centering_scores_ : {centring: (best CV
+        RMSE, its lambda)} under centering="auto"
+    stop_reason_ : why the returned fit stopped; caps_bound_ : caps that
+        bound it ("rank", "iterations")
     objective_trace_, status_, warnings_, model_ (the C++ CompletionModel)
     """
 
     _desc = "soft-impute"
     _fold_in = True
 
-    def __init__(self, lam=None, max_rank=None, cv=5, n_lambdas=20, min_ratio=1e-3, variant="als",
-                 scaling="none", debias=False, tol=1e-5, max_iter=100, patience=3, cv_scaling="sqrt", seed=0,
-                 threads=0, verbose=False, callback=None, clip=False):
+    def __init__(self, lam=None, max_rank=_D["max_rank"], cv=_D["cv"], n_lambdas=_D["n_lambdas"],
+                 min_ratio=_D["min_ratio"], variant="als", scaling="none", debias=False, tol=_D["tol"],
+                 max_iter=_D["max_iter"], patience=_D["patience"], cv_scaling=_D["cv_scaling"], seed=0,
+                 threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False):
         self.clip = clip
         self.lam = lam
+        self.centering = centering
         self.max_rank = max_rank
         self.cv = cv
         self.n_lambdas = n_lambdas
@@ -426,6 +441,7 @@ class SoftImpute(_CompletionBase):
         _check_real("min_ratio", self.min_ratio, 0, strict=True)
         _check_choice("variant", self.variant, ("als", "svd"))
         _check_choice("scaling", self.scaling, ("none", "center", "scale"))
+        _check_choice("centering", self.centering, ("auto", "none", "biases", "center", "scale"))
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_real("tol", self.tol, 0)
         _check_int("max_iter", self.max_iter, 1)
@@ -435,14 +451,13 @@ class SoftImpute(_CompletionBase):
         """Fit to the observed entries of X (NaN = missing, or scipy.sparse). Returns self."""
         self._validate_params()
         e = self._entries(X)
+        # max_rank is a cap, not a target: the library clips it at min(m, n) (as R softImpute does).
         max_rank = self.max_rank
-        cap_warning = []
-        if max_rank is not None and max_rank > min(e.shape):
-            # max_rank is a cap, not a target (R softImpute clips rank.max the same way).
-            cap_warning = [f"max_rank={max_rank} exceeds min(m, n)={min(e.shape)}; capped at {min(e.shape)}"]
-            max_rank = int(min(e.shape))
+        centering = self.scaling if self.scaling != "none" else self.centering
         opts = dict(lam=self.lam, max_rank=max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
-                    min_ratio=self.min_ratio, variant=self.variant, scaling=self.scaling, debias=self.debias,
+                    min_ratio=self.min_ratio, variant=self.variant, centering=centering, debias=self.debias,
+                    # as the CLI: a cap other than the library's is the user's, not resumed
+                    max_iteration_rounds=None if self.max_iter == _D["max_iter"] else 1,
                     tol=self.tol, max_iter=self.max_iter, patience=self.patience, cv_scaling=self.cv_scaling,
                     seed=self.seed, threads=self.threads)
         progress = _Progress(self.verbose, self.callback, self._desc)
@@ -457,10 +472,13 @@ class SoftImpute(_CompletionBase):
         self.n_iter_ = int(r["iterations"])
         self.objective_trace_ = r["objective_trace"]
         self.path_ = r["path"]
+        self.centering_ = r["centering"]
+        self.centering_scores_ = dict(r["centering_scores"])
+        self.stop_reason_ = r["stop_reason"]
+        self.caps_bound_ = list(r["caps_bound"])
         self.cv_results_ = _cv_results(r["cv"])
         self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
         self._apply_clip()
-        r["warnings"] = cap_warning + list(r.get("warnings", []))
         self._finish(r, progress)
         return self
 
@@ -491,9 +509,9 @@ class ALS(_CompletionBase):
     _desc = "als"
     _fold_in = True
 
-    def __init__(self, rank=10, lam=0.05, biases=False, weighting="frequency", robust=False, bias_lam=None,
-                 clip_factor=1.345, tol=1e-5, max_iter=50, seed=0, threads=0, verbose=False, callback=None,
-                 init="random", clip=False):
+    def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting="frequency", robust=False,
+                 bias_lam=None, clip_factor=_D["als_clip_factor"], tol=_D["als_tol"], max_iter=_D["als_max_iter"],
+                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False):
         self.clip = clip
         self.rank = rank
         self.init = init
@@ -524,6 +542,7 @@ class ALS(_CompletionBase):
             raise ValueError(f"ALS: rank={self.rank} exceeds min(m, n)={min(e.shape)} of X with shape {e.shape}")
         opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
+                    max_iteration_rounds=None if self.max_iter == _D["als_max_iter"] else 1,
                     seed=self.seed, threads=self.threads, init=self.init)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
@@ -538,6 +557,8 @@ class ALS(_CompletionBase):
         self.lambda_ = float(r["lambda"])
         self.n_iter_ = int(r["iterations"])
         self.objective_trace_ = r["objective_trace"]
+        self.stop_reason_ = r["stop_reason"]
+        self.caps_bound_ = list(r["caps_bound"])
         self.cv_results_ = None
         self._apply_clip()
         self._finish(r, progress)

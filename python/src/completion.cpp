@@ -1,15 +1,15 @@
 // lowrank._core: completion estimators (soft-impute with its lambda path and
 // k-fold CV, hard-rank and robust ALS, robust PCA) and their fitted model.
 //
-// The path / CV driver below is the same sequence of library calls as
-// `lowrank complete` (app/cmd_complete.cpp, fit_soft_impute): grid from
-// lambda_max, cross_validate over it, then fit_path down to the chosen lambda.
-// Same data, options and seed give the CLI's numbers.
+// Both this module and `lowrank complete` call lowrank::fit_completion()
+// (completion/fit.hpp) with the same options struct, so the same data,
+// options and seed give the CLI's numbers.
 #include <algorithm>
 
 #include "common.hpp"
 #include "lowrank/completion/als.hpp"
 #include "lowrank/completion/convert.hpp"
+#include "lowrank/completion/fit.hpp"
 #include "lowrank/completion/model.hpp"
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/robust_pca.hpp"
@@ -135,113 +135,54 @@ py::dict path_table(const std::vector<PathPoint>& points) {
   return d;
 }
 
-/// What one `complete` call hands back; built with the GIL held.
-template <class T>
-struct Fit {
-  CompletionModel<T> model;
-  std::vector<double> objective_trace;
-  int iterations = 0;
-  Status status = Status::Success;
-  double lambda = 0;
-  double lambda_max = -1;
-  double elapsed_s = 0;
-  std::vector<std::string> warnings;
-  std::optional<CrossValidationResult<T>> cv;
-  std::optional<PathResult<T>> path;
-};
-
-template <class T>
-void take(Fit<T>& fit, CompletionResult<T>&& r) {
-  fit.model = std::move(r.model);
-  fit.objective_trace = std::move(r.objective_trace);
-  fit.iterations = r.iterations;
-  fit.status = r.status;
-  fit.lambda = r.lambda;
-  fit.elapsed_s = r.elapsed_s;
-  fit.warnings = std::move(r.warnings);
-}
-
-/// Soft-impute settings, read from the options dict while the GIL is held.
-struct SoftImputeConfig {
-  SoftImputeOptions base;
-  std::optional<double> lam;
-  int count = 20;
-  double min_ratio = 1e-3;
-  int folds = 5;
-  int patience = 3;
-  CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
-};
-
-SoftImputeConfig soft_impute_config(Options& o, Index rows, Index cols) {
-  SoftImputeConfig c;
-  SoftImputeOptions& base = c.base;
-  base.max_rank = o.get<Index>("max_rank", std::min<Index>({rows, cols, 50}));
-  base.variant = parse_soft_impute_variant(o.get<std::string>("variant", "als"));
+/// Soft-impute settings, read from the options dict while the GIL is held;
+/// an absent key keeps the library's default (CompletionFitOptions).
+CompletionFitOptions soft_impute_options(Options& o) {
+  CompletionFitOptions c;
+  SoftImputeOptions& base = c.soft_impute;
+  if (auto r = o.optional<Index>("max_rank")) base.max_rank = *r;
+  c.method = parse_soft_impute_variant(o.get<std::string>("variant", "als")) == SoftImputeVariant::Svd
+                 ? CompletionMethod::SoftImputeSvd
+                 : CompletionMethod::SoftImpute;
   base.tolerance = o.get<double>("tol", base.tolerance);
   base.max_iterations = o.get<int>("max_iter", base.max_iterations);
   base.final_svd = o.get<bool>("final_svd", base.final_svd);
   base.debias = o.get<bool>("debias", base.debias);
-  base.seed = o.get<std::uint64_t>("seed", 0);
-  base.threads = o.get<int>("threads", 0);
-  const std::string scaling = o.get<std::string>("scaling", "none");
-  if (scaling == "center" || scaling == "scale") {
-    BiScaleOptions b;
-    b.row_scale = b.col_scale = scaling == "scale";
-    base.scaling = b;
-  } else if (scaling != "none") {
-    throw InvalidArgument("scaling must be 'none', 'center' or 'scale', got '" + scaling + "'");
-  }
-  c.lam = o.optional<double>("lam");
-  c.count = o.get<int>("n_lambdas", c.count);
+  base.threads = o.get<int>("threads", base.threads);
+  c.seed = o.get<std::uint64_t>("seed", c.seed);
+  c.centering = parse_centering(o.get<std::string>("centering", to_string(c.centering)));
+  c.lambda = o.optional<double>("lam");
+  c.lambda_count = o.get<int>("n_lambdas", c.lambda_count);
   c.min_ratio = o.get<double>("min_ratio", c.min_ratio);
   c.folds = o.get<int>("cv", c.folds);
   c.patience = o.get<int>("patience", c.patience);
+  c.max_iteration_rounds = o.get<int>("max_iteration_rounds", c.max_iteration_rounds);
+  c.bias_shrinkage = o.get<double>("bias_shrinkage", c.bias_shrinkage);
   c.cv_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
   return c;
 }
 
-template <class T>
-Fit<T> fit_soft_impute(const ObservedEntries<T>& data, const SoftImputeConfig& c, const ProgressCallback& progress) {
-  const SoftImputeOptions& base = c.base;
-  Fit<T> fit;
-  if (c.lam) {
-    SoftImputeOptions s = base;
-    s.lambda = *c.lam;
-    s.progress = progress;
-    take(fit, soft_impute(data, s));
-    return fit;
-  }
-  fit.lambda_max = lambda_max(data, base.scaling);
-  const std::vector<double> grid = log_lambda_grid(fit.lambda_max, c.count, c.min_ratio);
-  PathFitFunction<T> fn = [&base](const ObservedEntries<T>& d, double lambda, const CompletionModel<T>* warm) {
-    SoftImputeOptions s = base;
-    s.lambda = lambda;
-    return soft_impute(d, s, warm);
-  };
-  std::vector<double> final_grid = grid;
-  if (c.folds > 0) {
-    CrossValidationOptions cvo;
-    cvo.folds = c.folds;
-    cvo.seed = base.seed;
-    cvo.patience = c.patience;
-    cvo.lambda_scaling = c.cv_scaling;
-    cvo.progress = progress;
-    fit.cv = cross_validate(data, grid, fn, cvo);
-    final_grid.assign(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(fit.cv->best_index) + 1);
-    if (fit.cv->status == Status::Interrupted) {
-      fit.status = Status::Interrupted;
-      return fit;
-    }
-  }
-  fit.path = fit_path(data, final_grid, fn, false, progress);
-  fit.model = std::move(fit.path->models.back());
-  const PathPoint& last = fit.path->points.back();
-  fit.lambda = last.lambda;
-  fit.iterations = last.iterations;
-  fit.objective_trace = {last.objective};
-  fit.status = fit.path->status == Status::Interrupted ? Status::Interrupted : last.status;
-  for (const auto& p : fit.path->points) fit.elapsed_s += p.seconds;
-  return fit;
+/// The library's defaults, which the Python estimators use as theirs.
+py::dict completion_defaults() {
+  const CompletionFitOptions c;
+  py::dict d;
+  d["max_rank"] = c.soft_impute.max_rank;
+  d["cv"] = c.folds;
+  d["n_lambdas"] = c.lambda_count;
+  d["min_ratio"] = c.min_ratio;
+  d["centering"] = std::string(to_string(c.centering));
+  d["bias_shrinkage"] = c.bias_shrinkage;
+  d["tol"] = c.soft_impute.tolerance;
+  d["max_iter"] = c.soft_impute.max_iterations;
+  d["max_iteration_rounds"] = c.max_iteration_rounds;
+  d["patience"] = c.patience;
+  d["cv_scaling"] = c.cv_scaling == CvLambdaScaling::SqrtEntries ? "sqrt" : "none";
+  d["als_rank"] = c.als.rank;
+  d["als_lam"] = c.als.lambda;
+  d["als_tol"] = c.als.tolerance;
+  d["als_max_iter"] = c.als.max_iterations;
+  d["als_clip_factor"] = c.als.clip_factor;
+  return d;
 }
 
 // A string option that names one of two enum values (the Python side checks
@@ -255,32 +196,43 @@ E two_way_choice(Options& o, const char* key, const char* first, E first_value, 
   throw InvalidArgument(std::string(key) + " must be '" + first + "' or '" + second + "', got '" + v + "'");
 }
 
-AlsOptions als_options(Options& o, Index rows, Index cols, bool robust) {
-  AlsOptions a;
-  a.rank = o.get<Index>("rank", std::min<Index>({rows, cols, 10}));
+CompletionFitOptions als_options(Options& o, bool robust) {
+  CompletionFitOptions c;
+  c.method = robust ? CompletionMethod::RobustAls : CompletionMethod::Als;
+  c.max_iteration_rounds = o.get<int>("max_iteration_rounds", c.max_iteration_rounds);
+  AlsOptions& a = c.als;
+  a.rank = o.get<Index>("rank", a.rank);
   a.lambda = o.get<double>("lam", a.lambda);
   a.weighting = two_way_choice(o, "weighting", "frequency", RegularizationWeighting::Frequency, "uniform",
                                RegularizationWeighting::Uniform);
   a.init = two_way_choice(o, "init", "random", AlsInitialization::Random, "spectral", AlsInitialization::Spectral);
-  a.biases = o.get<bool>("biases", false);
+  a.biases = o.get<bool>("biases", a.biases);
   a.bias_lambda = o.optional<double>("bias_lam");
-  a.robust = robust;
   a.clip_factor = o.get<double>("clip_factor", a.clip_factor);
   a.clip_threshold = o.get<double>("clip_threshold", a.clip_threshold);
   a.scale_iterations = o.get<int>("scale_iterations", a.scale_iterations);
   a.tolerance = o.get<double>("tol", a.tolerance);
   a.max_iterations = o.get<int>("max_iter", a.max_iterations);
-  a.seed = o.get<std::uint64_t>("seed", 0);
-  a.threads = o.get<int>("threads", 0);
-  return a;
+  c.seed = o.get<std::uint64_t>("seed", c.seed);
+  a.threads = o.get<int>("threads", a.threads);
+  // ALS's lambda is the fixed L2 weight: one fit, no path.
+  c.lambda = a.lambda;
+  return c;
 }
 
 template <class T>
-py::dict fit_dict(Fit<T>&& fit, bool interrupted) {
+py::dict fit_dict(CompletionFit<T>&& fit, bool interrupted) {
   py::dict d;
   d["objective_trace"] = to_numpy_vector(fit.objective_trace);
   d["iterations"] = fit.iterations;
   d["status"] = std::string(to_string(fit.status));
+  d["stop_reason"] = fit.stop_reason;
+  d["caps_bound"] = fit.caps_bound;
+  d["centering"] = std::string(to_string(fit.centering));
+  py::dict scores;
+  for (const auto& c : fit.centering_scores) scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
+  d["centering_scores"] = scores;
+  d["max_rank"] = fit.max_rank;
   d["lambda"] = fit.lambda;
   d["lambda_max"] = fit.lambda_max;
   d["elapsed_s"] = fit.elapsed_s;
@@ -301,25 +253,16 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
   const bool soft = method == "soft-impute";
   if (!soft && method != "als" && method != "robust-als")
     throw InvalidArgument("method must be 'soft-impute', 'als' or 'robust-als', got '" + method + "'");
-  SoftImputeConfig sc;
-  AlsOptions ao;
-  if (soft) {
-    sc = soft_impute_config(o, rows, cols);
-  } else {
-    ao = als_options(o, rows, cols, method == "robust-als");
-  }
+  CompletionFitOptions c = soft ? soft_impute_options(o) : als_options(o, method == "robust-als");
   o.finish(method.c_str());
   ProgressBridge bridge(std::move(progress));
-  const ProgressCallback cb = bridge.callback();
-  Fit<T> fit;
+  // Path events and the solvers' iterations both reach the bridge, which
+  // polls Ctrl-C at each.
+  c.progress = c.solver_progress = bridge.callback();
+  CompletionFit<T> fit;
   {
     py::gil_scoped_release nogil;
-    if (soft) {
-      fit = fit_soft_impute(data, sc, cb);
-    } else {
-      ao.progress = cb;
-      take(fit, als(data, ao));
-    }
+    fit = fit_completion(data, c);
   }
   const bool interrupted = bridge.finish(true);
   return fit_dict(std::move(fit), interrupted);
@@ -418,6 +361,8 @@ void bind_completion_typed(py::module_& m) {
 }  // namespace
 
 void bind_completion(py::module_& m) {
+  m.def("completion_defaults", &completion_defaults,
+        "The library's defaults of fit_completion (lowrank/completion/fit.hpp), used by the estimators");
   bind_model<double>(m, "CompletionModel64");
   bind_model<float>(m, "CompletionModel32");
   bind_completion_typed<double>(m);

@@ -144,9 +144,9 @@ def test_bad_inputs():
         lowrank.SoftImpute(lam=-1).fit(x)
     with pytest.raises(TypeError, match="max_rank must be an integer"):
         lowrank.SoftImpute(max_rank=2.5).fit(x)
-    # max_rank is a cap: above min(m, n) it is clipped (as R softImpute does) and said so.
-    capped = lowrank.SoftImpute(lam=1, max_rank=50, cv=0).fit(x)
-    assert capped.rank_ <= 10 and any("capped at 10" in w for w in capped.warnings_), capped.warnings_
+    # max_rank is a cap: above min(m, n) the library clips it (as R softImpute does; the default 50 is one).
+    capped = lowrank.SoftImpute(lam=1, max_rank=60, cv=0).fit(x)
+    assert 0 < capped.rank_ <= 10 and capped.status_ == "success", capped.warnings_
     with pytest.raises(ValueError, match="rank=11 exceeds min"):  # a hard rank cannot be clipped silently
         lowrank.ALS(rank=11).fit(x)
     with pytest.raises(ValueError, match="n_samples=1"):
@@ -240,3 +240,55 @@ def test_cv_scaling_moves_the_chosen_lambda_up_and_is_validated():
     np.testing.assert_allclose(scaled.cv_results_["param_lam"], plain.cv_results_["param_lam"])
     with pytest.raises(ValueError, match="cv_scaling"):
         lowrank.SoftImpute(cv_scaling="linear").fit(x)
+
+
+def test_defaults_are_the_librarys():
+    d = lowrank._core.completion_defaults()
+    p = lowrank.SoftImpute().get_params()
+    assert p["max_rank"] == d["max_rank"] == 50 and p["cv"] == d["cv"] and p["centering"] == d["centering"] == "auto"
+    assert lowrank.ALS().get_params()["rank"] == d["als_rank"]
+
+
+def _planted_ratings(m=150, n=120, frac=0.15, seed=3):
+    rng = np.random.default_rng(seed)
+    truth = 3.5 + 0.5 * rng.standard_normal((m, 1)) + 0.5 * rng.standard_normal((1, n)) \
+        + 0.36 * rng.standard_normal((m, 2)) @ rng.standard_normal((2, n))
+    seen = rng.random((m, n)) < frac
+    x = np.where(seen, truth + 0.5 * rng.standard_normal((m, n)), np.nan)
+    return truth, seen, x
+
+
+def _bias_baseline(x, shrink=5.0, sweeps=15):
+    seen = ~np.isnan(x)
+    mu = np.nanmean(x)
+    b, c = np.zeros(x.shape[0]), np.zeros(x.shape[1])
+    r = np.where(seen, x - mu, 0.0)
+    for _ in range(sweeps):
+        c = ((r - b[:, None]) * seen).sum(0) / (seen.sum(0) + shrink)
+        b = ((r - c[None, :]) * seen).sum(1) / (seen.sum(1) + shrink)
+    return mu + b[:, None] + c[None, :]
+
+
+def test_defaults_beat_the_bias_baseline_on_planted_ratings():
+    truth, seen, x = _planted_ratings()
+    est = lowrank.SoftImpute().fit(x)
+    hidden = ~seen
+    ours = np.sqrt(np.mean((est.transform(x)[hidden] - truth[hidden]) ** 2))
+    base = np.sqrt(np.mean((_bias_baseline(x)[hidden] - truth[hidden]) ** 2))
+    assert est.centering_ == "biases" and set(est.centering_scores_) == {"none", "biases"}
+    assert ours < 0.9 * base, (ours, base)
+    assert est.status_ == "success" and est.caps_bound_ == [], est.stop_reason_
+
+
+def test_ctrl_c_during_cv_keeps_the_best_fold_fit():
+    x = _slow_problem()
+    est = lowrank.SoftImpute()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(x)
+    timer.cancel()
+    assert est.status_ == "interrupted" and "cross-validation" in est.stop_reason_, est.stop_reason_
+    assert est.rank_ > 0 and est.transform(x).shape == x.shape
+    seen = ~np.isnan(x)
+    assert np.sqrt(np.mean((est.transform(x) - np.nan_to_num(x))[seen] ** 2)) < np.nanstd(x)

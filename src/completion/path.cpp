@@ -95,60 +95,22 @@ PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>
   return out;
 }
 
+namespace {
+
+// One candidate's scores: rmse[f][l] etc., NaN where fold f stopped before
+// lambda l, plus the running bookkeeping of its CrossValidationResult.
 template <class T>
-CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
-                                        const PathFitFunction<T>& fit, const CrossValidationOptions& options) {
-  check_grid(lambdas);
-  if (options.folds < 2) throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
-  if (static_cast<std::size_t>(options.folds) > data.nnz()) {
-    throw InvalidArgument("cross-validation: " + std::to_string(options.folds) + " folds but only " +
-                          std::to_string(data.nnz()) + " observed entries");
-  }
-  const std::size_t L = lambdas.size();
-  const auto folds = k_fold(data, options.folds, options.seed);
-  // rmse[f][l], NaN where fold f stopped before lambda l.
-  std::vector<std::vector<double>> rmse(folds.size(), std::vector<double>(L, std::numeric_limits<double>::quiet_NaN()));
-  std::vector<std::vector<double>> mae = rmse, rank = rmse;
+struct CandidateScores {
+  std::vector<std::vector<double>> rmse, mae, rank;
   CrossValidationResult<T> out;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t f = 0; f < folds.size() && out.status != Status::Interrupted; ++f) {
-    const ObservedEntries<T> train = data.subset(folds[f].train);
-    const ObservedEntries<T> test = data.subset(folds[f].test);
-    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
-    const CompletionModel<T>* warm = nullptr;
-    CompletionModel<T> last;
-    double best = std::numeric_limits<double>::infinity();
-    int worse = 0;
-    for (std::size_t l = 0; l < L; ++l) {
-      CompletionResult<T> r = fit(train, lambdas[l] * factor, warm);
-      const ErrorMetrics m = evaluate(r.model, test);
-      rmse[f][l] = m.rmse;
-      mae[f][l] = m.mae;
-      rank[f][l] = static_cast<double>(r.model.rank());
-      last = std::move(r.model);
-      warm = &last;
-      if (options.progress) {
-        ProgressEvent e;
-        e.stage = "cross-validation";
-        e.iteration = static_cast<int>(f * L + l + 1);
-        e.objective = m.rmse;
-        e.change = lambdas[l];
-        e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        e.rank = static_cast<int>(last.rank());
-        options.progress(e);
-      }
-      if (r.status == Status::Interrupted || interrupt_requested()) {
-        out.status = Status::Interrupted;
-        break;
-      }
-      if (m.rmse < best) {
-        best = m.rmse;
-        worse = 0;
-      } else if (options.patience > 0 && ++worse >= options.patience) {
-        break;
-      }
-    }
-  }
+  bool active = true;
+};
+
+// The table, best lambda and timing of one candidate from its scores.
+template <class T>
+void summarize(CandidateScores<T>& c, const std::vector<double>& lambdas, std::size_t nfolds) {
+  CrossValidationResult<T>& out = c.out;
+  const std::size_t L = lambdas.size();
   out.table.resize(L);
   double best_rmse = std::numeric_limits<double>::infinity();
   for (std::size_t l = 0; l < L; ++l) {
@@ -156,12 +118,12 @@ CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const st
     row.lambda = lambdas[l];
     double s = 0, s2 = 0, sm = 0, sr = 0;
     int n = 0;
-    for (std::size_t f = 0; f < folds.size(); ++f) {
-      if (std::isnan(rmse[f][l])) continue;
-      s += rmse[f][l];
-      s2 += rmse[f][l] * rmse[f][l];
-      sm += mae[f][l];
-      sr += rank[f][l];
+    for (std::size_t f = 0; f < nfolds; ++f) {
+      if (std::isnan(c.rmse[f][l])) continue;
+      s += c.rmse[f][l];
+      s2 += c.rmse[f][l] * c.rmse[f][l];
+      sm += c.mae[f][l];
+      sr += c.rank[f][l];
       ++n;
     }
     row.folds = n;
@@ -175,13 +137,14 @@ CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const st
     row.mean_rank = sr / n;
     // Only lambdas every fold reached compete, so an early-stopped fold cannot
     // make a lambda look better than it is.
-    if (n == static_cast<int>(folds.size()) && row.mean_rmse < best_rmse) {
+    if (n == static_cast<int>(nfolds) && row.mean_rmse < best_rmse) {
       best_rmse = row.mean_rmse;
       out.best_index = l;
     }
   }
   if (!std::isfinite(best_rmse)) {
-    // Interrupted in the first fold: choose among what was computed.
+    // Interrupted (or screened out) after the first fold: choose among what
+    // was computed.
     for (std::size_t l = 0; l < L; ++l) {
       if (out.table[l].folds > 0 && out.table[l].mean_rmse < best_rmse) {
         best_rmse = out.table[l].mean_rmse;
@@ -190,13 +153,139 @@ CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const st
     }
   }
   out.best_lambda = lambdas[out.best_index];
-  return out;
+}
+
+}  // namespace
+
+template <class T>
+std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEntries<T>& data,
+                                                                const std::vector<std::vector<double>>& grids,
+                                                                const std::vector<PathFitFunction<T>>& fits,
+                                                                const CrossValidationOptions& options,
+                                                                const std::vector<std::string>& labels) {
+  if (grids.empty() || grids.size() != fits.size() || (!labels.empty() && labels.size() != fits.size()))
+    throw InvalidArgument("cross-validation: give one grid and one fit function per candidate");
+  for (const auto& g : grids) check_grid(g);
+  if (options.folds < 2) throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
+  if (static_cast<std::size_t>(options.folds) > data.nnz()) {
+    throw InvalidArgument("cross-validation: " + std::to_string(options.folds) + " folds but only " +
+                          std::to_string(data.nnz()) + " observed entries");
+  }
+  const std::size_t C = fits.size();
+  const auto folds = k_fold(data, options.folds, options.seed);
+  std::vector<CandidateScores<T>> cand(C);
+  for (std::size_t c = 0; c < C; ++c) {
+    const std::vector<double> nan(grids[c].size(), std::numeric_limits<double>::quiet_NaN());
+    cand[c].rmse.assign(folds.size(), nan);
+    cand[c].mae = cand[c].rank = cand[c].rmse;
+    cand[c].out.best_fold_rmse = std::numeric_limits<double>::infinity();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::string stage;
+  bool interrupted = false;
+  for (std::size_t f = 0; f < folds.size() && !interrupted; ++f) {
+    const ObservedEntries<T> train = data.subset(folds[f].train);
+    const ObservedEntries<T> test = data.subset(folds[f].test);
+    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
+    for (std::size_t c = 0; c < C && !interrupted; ++c) {
+      CandidateScores<T>& cs = cand[c];
+      if (!cs.active) continue;
+      CrossValidationResult<T>& out = cs.out;
+      const std::vector<double>& lambdas = grids[c];
+      const std::size_t L = lambdas.size();
+      const auto t0 = std::chrono::steady_clock::now();
+      const CompletionModel<T>* warm = nullptr;
+      CompletionModel<T> last;
+      double best = std::numeric_limits<double>::infinity();
+      int worse = 0;
+      for (std::size_t l = 0; l < L; ++l) {
+        CompletionResult<T> r = fits[c](train, lambdas[l] * factor, warm);
+        const ErrorMetrics m = evaluate(r.model, test);
+        ++out.fits;
+        if (r.status == Status::NotConverging) ++out.capped_fits;
+        cs.rmse[f][l] = m.rmse;
+        cs.mae[f][l] = m.mae;
+        cs.rank[f][l] = static_cast<double>(r.model.rank());
+        // An interrupted fit is a last iterate, not a finished fit: it is kept
+        // only when nothing better exists.
+        if (m.rmse < out.best_fold_rmse || out.best_fold_model.rows == 0) {
+          out.best_fold_model = r.model;
+          out.best_fold_rmse = m.rmse;
+          out.best_fold_lambda = lambdas[l];
+        }
+        last = std::move(r.model);
+        warm = &last;
+        if (options.progress) {
+          const std::string& label =
+              labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label) : labels[c];
+          stage = label + " fold " + std::to_string(f + 1) + "/" + std::to_string(folds.size()) + " lambda " +
+                  std::to_string(l + 1) + "/" + std::to_string(L);
+          ProgressEvent e;
+          e.stage = stage;
+          e.iteration = static_cast<int>(f * L + l + 1);
+          e.objective = m.rmse;
+          e.change = lambdas[l];
+          e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          e.rank = static_cast<int>(last.rank());
+          options.progress(e);
+        }
+        if (r.status == Status::Interrupted || interrupt_requested()) {
+          out.status = Status::Interrupted;
+          out.stopped_fold = f;
+          out.stopped_index = l;
+          interrupted = true;
+          break;
+        }
+        if (m.rmse < best) {
+          best = m.rmse;
+          worse = 0;
+        } else if (options.patience > 0 && ++worse >= options.patience) {
+          break;
+        }
+      }
+      if (!interrupted) ++out.folds_completed;
+      out.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    if (f == 0 && C > 1 && options.screen_margin >= 0 && !interrupted) {
+      // Screening after the first fold: a candidate whose best validation
+      // RMSE is worse than the leader's by more than the margin would need
+      // the other folds to overturn a clear gap; it stops here, and its
+      // table shows one fold per row.
+      double lead = std::numeric_limits<double>::infinity();
+      for (const auto& cs : cand) lead = std::min(lead, cs.out.best_fold_rmse);
+      for (auto& cs : cand) {
+        if (cs.out.best_fold_rmse > (1.0 + options.screen_margin) * lead) {
+          cs.active = false;
+          cs.out.screened_out = true;
+        }
+      }
+    }
+  }
+  std::vector<CrossValidationResult<T>> results;
+  for (std::size_t c = 0; c < C; ++c) {
+    if (interrupted) cand[c].out.status = Status::Interrupted;
+    summarize(cand[c], grids[c], folds.size());
+    results.push_back(std::move(cand[c].out));
+  }
+  return results;
+}
+
+template <class T>
+CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
+                                        const PathFitFunction<T>& fit, const CrossValidationOptions& options) {
+  return std::move(cross_validate_candidates<T>(data, {lambdas}, {fit}, options).front());
 }
 
 template PathResult<float> fit_path(const ObservedEntries<float>&, const std::vector<double>&,
                                     const PathFitFunction<float>&, bool, const ProgressCallback&);
 template PathResult<double> fit_path(const ObservedEntries<double>&, const std::vector<double>&,
                                      const PathFitFunction<double>&, bool, const ProgressCallback&);
+template std::vector<CrossValidationResult<float>> cross_validate_candidates(
+    const ObservedEntries<float>&, const std::vector<std::vector<double>>&, const std::vector<PathFitFunction<float>>&,
+    const CrossValidationOptions&, const std::vector<std::string>&);
+template std::vector<CrossValidationResult<double>> cross_validate_candidates(
+    const ObservedEntries<double>&, const std::vector<std::vector<double>>&,
+    const std::vector<PathFitFunction<double>>&, const CrossValidationOptions&, const std::vector<std::string>&);
 template CrossValidationResult<float> cross_validate(const ObservedEntries<float>&, const std::vector<double>&,
                                                      const PathFitFunction<float>&, const CrossValidationOptions&);
 template CrossValidationResult<double> cross_validate(const ObservedEntries<double>&, const std::vector<double>&,

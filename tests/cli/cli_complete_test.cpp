@@ -218,7 +218,8 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   write_planted(tmp / "p.csv", missing);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --holdout 1.5").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda -1").exit_code, 2);
-  EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --rank 31").exit_code, 2);
+  // (--rank above min(m, n) is a cap for soft-impute and is clipped.)
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --centering mean").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --method als --rank 0").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-scaling linear").exit_code, 2);
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --cv 3 --cv-tol -1e-3").exit_code, 2);
@@ -257,6 +258,55 @@ TEST(CliComplete, HoldoutReportsTestErrorsForEveryMethod) {
     // Entries have RMS ~0.6; any of these fits must beat predicting zero by far.
     EXPECT_LT(j["test"]["rmse"].get<double>(), 0.25) << args;
   }
+}
+
+
+// Issue 34: Ctrl-C during the cross-validation of the defaults used to end
+// with "evaluate: ... the model is 0 x 0", exit 2 and nothing written. Now
+// the best finished fold fit is reported and written, status "interrupted",
+// and `predict` can use it.
+TEST(CliComplete, SigintDuringCvWritesAUsableModel) {
+  TempDir tmp;
+  // 600 x 500, rank 8, 30% observed: the default CV takes seconds.
+  std::ostringstream out;
+  std::uint64_t s = 99;
+  auto unif = [&s] {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(s >> 11) / 9007199254740992.0;
+  };
+  std::vector<double> u(600 * 8), v(500 * 8);
+  double sum_sq = 0;
+  std::size_t count = 0;
+  for (double& x : u) x = unif() - 0.5;
+  for (double& x : v) x = unif() - 0.5;
+  for (int i = 0; i < 600; ++i)
+    for (int j = 0; j < 500; ++j)
+      if (unif() < 0.3) {
+        double x = 3.0 + 0.2 * unif();
+        for (int k = 0; k < 8; ++k) x += 2.0 * u[i * 8 + k] * v[j * 8 + k];
+        out << "u" << i << "\ti" << j << "\t" << x << "\n";
+        sum_sq += x * x;
+        ++count;
+      }
+  write_file(tmp / "big.tsv", out.str());
+  write_file(tmp / "pairs.tsv", "u1\ti2\nu5\ti7\n");
+  const std::string cmd = "(" + std::string(LOWRANK_CLI_PATH) + " complete --json -q --train " + tmp / "big.tsv" +
+                          " --out " + tmp / "m" + " > " + tmp / "out.json" + " 2> " + tmp / "err.txt" +
+                          " & p=$!; sleep 1.5; kill -INT $p; wait $p; echo $? > " + tmp / "rc.txt" + ")";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const std::string err = slurp(tmp / "err.txt");
+  EXPECT_EQ(std::stoi(slurp(tmp / "rc.txt")), 0) << err;
+  const auto j = nlohmann::json::parse(slurp(tmp / "out.json"));
+  EXPECT_EQ(j["status"], "interrupted") << err;
+  EXPECT_NE(j["stop_reason"].get<std::string>().find("cross-validation"), std::string::npos) << j["stop_reason"];
+  EXPECT_EQ(j["rows"], 600);
+  // The kept fold fit is a fit: better than predicting 0 (how good depends on
+  // how far the CV got in 1.5 s).
+  EXPECT_LT(j["train"]["rmse"].get<double>(), 0.99 * std::sqrt(sum_sq / static_cast<double>(count)));
+  EXPECT_TRUE(std::filesystem::exists(tmp / "m/U.npy"));
+  const CliRun p = run_cli("predict --model " + tmp / "m" + " --pairs " + tmp / "pairs.tsv");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(std::count(p.out.begin(), p.out.end(), '\n'), 2);
 }
 
 }  // namespace

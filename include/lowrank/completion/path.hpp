@@ -12,10 +12,12 @@
 // held-out fold; the chosen lambda minimises the mean validation RMSE. The
 // final model is refitted on all entries along the path down to that lambda.
 //
-// The path and CV are generic over a fit function so soft-impute, ALS and
-// GAME share them.
+// The path and CV are generic over a fit function; fit_completion()
+// (fit.hpp) drives them for soft-impute and ALS. GAME runs its own path
+// (game/path.hpp) and fills the same CrossValidationRow table.
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -83,6 +85,13 @@ struct CrossValidationOptions {
   /// consecutive lambdas past its minimum (0 = run the whole grid). Saves the
   /// slow small-lambda end of the path, as glmnet-style paths do.
   int patience = 3;
+  /// Prefix of the progress stage ("cross-validation" when empty); events
+  /// read "<label> fold f/k lambda l/L".
+  std::string label;
+  /// cross_validate_candidates: after the first fold, candidates whose best
+  /// validation RMSE exceeds the leader's by more than this fraction are not
+  /// run on the other folds (< 0: every candidate runs every fold).
+  double screen_margin = 0.02;
   ProgressCallback progress;
 };
 
@@ -101,6 +110,21 @@ struct CrossValidationResult {
   double best_lambda = 0;                 ///< argmin mean_rmse
   std::size_t best_index = 0;
   Status status = Status::Success;
+  /// The finished fold fit with the lowest validation RMSE (fitted on its
+  /// fold's training part): what an interrupted run can still return.
+  /// Empty (0 x 0) only when no fit finished.
+  CompletionModel<T> best_fold_model;
+  double best_fold_rmse = 0;           ///< its validation RMSE (+inf if none)
+  double best_fold_lambda = 0;         ///< its grid lambda
+  int folds_completed = 0;             ///< folds whose path ran to its end (or patience)
+  int fits = 0;                        ///< fold fits run
+  int capped_fits = 0;                 ///< of which stopped at the iteration cap
+  /// Where an interrupt stopped it (0-based fold and grid index).
+  std::size_t stopped_fold = 0, stopped_index = 0;
+  double seconds = 0;
+  /// cross_validate_candidates: dropped after the first fold (its rows hold
+  /// one fold each).
+  bool screened_out = false;
 };
 
 /// k-fold CV of `fit` over `lambdas`. Throws InvalidArgument for folds < 2,
@@ -108,5 +132,19 @@ struct CrossValidationResult {
 template <class T>
 CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
                                         const PathFitFunction<T>& fit, const CrossValidationOptions& options);
+
+/// k-fold CV of several candidate models (e.g. one per centring), each with
+/// its own decreasing grid, on the same folds: fold by fold, every candidate
+/// runs its path, so the tables are paired. After the first fold,
+/// candidates clearly worse than the best (options.screen_margin) stop. One
+/// result per candidate, in order; on interrupt every result has status
+/// Interrupted. `labels` (optional, one per candidate) name the progress
+/// stages.
+template <class T>
+std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEntries<T>& data,
+                                                                const std::vector<std::vector<double>>& grids,
+                                                                const std::vector<PathFitFunction<T>>& fits,
+                                                                const CrossValidationOptions& options,
+                                                                const std::vector<std::string>& labels = {});
 
 }  // namespace lowrank

@@ -55,8 +55,11 @@ struct SoftImputeOptions {
   /// (rank max_rank, local minimum only). lambda >= lambda_max(data) gives
   /// Z = 0.
   double lambda = 0.0;
-  /// Rank cap r, 1 <= r <= min(m, n) (R's rank.max).
-  Index max_rank = 10;
+  /// Rank cap r >= 1 (R's rank.max); values above min(m, n) mean min(m, n).
+  /// The one default of every front-end (`complete --rank`, SoftImpute's
+  /// max_rank): large enough that on MovieLens-100k the cross-validated fit
+  /// stays below it, small enough that a fit costs O(|Omega| 50) per sweep.
+  Index max_rank = 50;
   SoftImputeVariant variant = SoftImputeVariant::Als;
   /// Relative change of the objective below which the solver stops.
   double tolerance = 1e-5;
@@ -92,7 +95,7 @@ using SoftImputeResult = CompletionResult<T>;
 /// (padded with random orthonormal directions when its rank is below
 /// max_rank, as R does). Its offsets and scales are ignored.
 ///
-/// Throws InvalidArgument for lambda < 0, max_rank outside [1, min(m, n)],
+/// Throws InvalidArgument for lambda < 0, max_rank < 1,
 /// bad tolerance / iteration options, an empty matrix or no observed entry,
 /// an index out of range, a non-finite value, a duplicate (row, col) pair, or
 /// a warm start of another shape.

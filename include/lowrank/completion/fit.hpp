@@ -1,0 +1,194 @@
+#pragma once
+// One entry point for completion: centring, the lambda path, k-fold
+// cross-validation, the final refit and interruption, for soft-impute (both
+// forms), ALS and robust ALS. `lowrank complete` and Python's SoftImpute /
+// ALS call fit_completion() and nothing else, so the defaults below are the
+// defaults of every front-end (which print them in their help).
+//
+// With the defaults (no lambda given, Centering::Auto) soft-impute runs:
+//
+//   1. candidates for the centring: None (the raw values, R softImpute's
+//      default) and Biases (x_ij - mu - b_i - c_j with shrunken biases,
+//      fit_biases() below);
+//   2. for each candidate, k-fold CV over a log grid of lambdas from that
+//      candidate's lambda_max (path.hpp: warm starts, sqrt(fold share)
+//      scaling, patience); the same folds for both, so the two tables are
+//      paired, and a candidate more than `screen_margin` worse after the
+//      first fold is not run on the others (cross_validate_candidates).
+//      At lambda_max the low-rank part is 0, so the Biases table's
+//      first row is the validation error of the bias model alone, and the
+//      None table's first row that of predicting 0: the chosen pair (centring,
+//      lambda) never validates worse than the bias baseline;
+//   3. the pair with the smallest mean validation RMSE is refitted on all
+//      entries along its path down to the chosen lambda; a fit stopped by
+//      the iteration cap is continued from where it stopped (up to
+//      `max_iteration_rounds` caps) so the cap does not decide the answer,
+//      and the result says which caps bound.
+//
+// Why validate the centring rather than always centre: row and column means
+// estimated from few entries carry their own error. On a planted rank-3
+// 200 x 300 block with zero-mean factors and 12% observed, uncentred
+// soft-impute reaches a test RMSE of 0.45 and biScale centring 0.78; on
+// MovieLens-100k centring wins (docs/completion.md, "Defaults"). Shrinkage
+// (b_i = sum_j r_ij / (n_i + s)) pulls the biases of sparse rows towards 0,
+// and validation settles the rest.
+//
+// Interruption (interrupt_requested(), Ctrl-C in the CLI and Python): the
+// result always holds a usable model of the data's shape, never an empty
+// one: during CV the fold fit with the best validation RMSE so far (fitted on
+// (k-1)/k of the entries), during the refit its last iterate; status is
+// Interrupted and stop_reason says where it stopped.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lowrank/completion/als.hpp"
+#include "lowrank/completion/model.hpp"
+#include "lowrank/completion/path.hpp"
+#include "lowrank/completion/soft_impute.hpp"
+#include "lowrank/core/observed_entries.hpp"
+#include "lowrank/core/progress.hpp"
+
+namespace lowrank {
+
+enum class CompletionMethod {
+  SoftImpute,     ///< soft-impute, ALS form (Hastie et al. 2015, Alg. 3.1)
+  SoftImputeSvd,  ///< soft-impute, SVD form (Mazumder et al. 2010, Alg. 1)
+  Als,            ///< hard-rank ALS (als.hpp)
+  RobustAls,      ///< hard-rank ALS with Huber-clipped residuals
+};
+/// "soft-impute" | "soft-impute-svd" | "als" | "robust-als".
+const char* to_string(CompletionMethod m) noexcept;
+/// Inverse of to_string; throws InvalidArgument naming the choices.
+CompletionMethod parse_completion_method(std::string_view name);
+
+/// What is taken out of the observed values before the low-rank fit (and
+/// added back by the model's offsets / scales).
+enum class Centering {
+  Auto,    ///< soft-impute with CV: CV chooses between None and Biases; otherwise None
+  None,    ///< the raw values
+  Biases,  ///< mu + b_i + c_j with shrunken biases (fit_biases)
+  Center,  ///< biScale row and column centring (biscale.hpp), no scaling
+  Scale,   ///< biScale centring and scaling
+};
+/// "auto" | "none" | "biases" | "center" | "scale".
+const char* to_string(Centering c) noexcept;
+Centering parse_centering(std::string_view name);
+
+/// Global mean plus shrunken row and column biases:
+///   min over b, c of  sum_Omega (x_ij - mu - b_i - c_j)^2 + s (||b||^2 + ||c||^2),
+/// mu the mean of the observed values (fixed), by `sweeps` exact block
+/// coordinate steps c_j = sum_i (x_ij - mu - b_i) / (n_j + s), then
+/// b_i = sum_j (x_ij - mu - c_j) / (n_i + s) (Koren 2010, "Factor in the
+/// neighbors", sec. 2.1, with equal shrinkage for users and items). Rows or
+/// columns without entries get 0.
+template <class T>
+struct Biases {
+  double mu = 0.0;
+  Vector<T> row;  ///< b, m
+  Vector<T> col;  ///< c, n
+  /// x - mu - b_i - c_j at the same positions (ids kept).
+  ObservedEntries<T> residuals(const ObservedEntries<T>& x) const;
+};
+
+/// Throws InvalidArgument for an empty set, shrinkage < 0 or sweeps < 1.
+template <class T>
+Biases<T> fit_biases(const ObservedEntries<T>& x, double shrinkage, int sweeps);
+
+struct CompletionFitOptions {
+  CompletionMethod method = CompletionMethod::SoftImpute;
+  /// Fixed regularisation: one fit, no path and no CV (soft-impute: the
+  /// nuclear-norm weight; ALS: the L2 weight). Unset: soft-impute runs the
+  /// path (and CV when folds > 0); ALS uses als.lambda, or CV over `lambdas`
+  /// when that grid is given.
+  std::optional<double> lambda;
+  /// Explicit decreasing grid instead of the log grid from lambda_max.
+  std::vector<double> lambdas;
+  /// Log grid: `lambda_count` values from lambda_max down to
+  /// lambda_max * min_ratio.
+  int lambda_count = 20;
+  double min_ratio = 1e-3;
+  /// k-fold CV over the grid; 0 = no CV (the path runs to its end and the
+  /// last lambda is kept).
+  int folds = 5;
+  CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
+  int patience = 3;  ///< see CrossValidationOptions::patience
+  /// Tolerance of the fold fits (the larger of this and the solver's own):
+  /// validation RMSE settles long before the objective's fifth digit, and
+  /// each fold fit warm-starts the next; the refit uses the solver's.
+  double cv_tolerance = 1e-4;
+  /// Centering::Auto: a centring whose first-fold validation RMSE is worse
+  /// than the other's by more than this fraction is not run on the other
+  /// folds (CrossValidationOptions::screen_margin; < 0 = never).
+  double screen_margin = 0.02;
+  Centering centering = Centering::Auto;
+  /// s of fit_biases (in entries: a row with n_i entries keeps n_i / (n_i + s)
+  /// of its mean residual).
+  double bias_shrinkage = 5.0;
+  int bias_sweeps = 15;
+  /// The returned fit (fixed lambda, or the refit at the chosen one): when it
+  /// stops at the iteration cap it is resumed from its iterate, up to this
+  /// many caps in all (1 = never resumed). CV's fold fits are not resumed:
+  /// each warm-starts the next lambda's.
+  int max_iteration_rounds = 5;
+  /// Soft-impute settings (max_rank, tolerance, max_iterations, variant
+  /// from `method`, debias, svd, threads). Its lambda and scaling are set
+  /// here from `lambda` and `centering`.
+  SoftImputeOptions soft_impute;
+  /// ALS settings (rank, lambda, biases, robust from `method`, ...).
+  AlsOptions als;
+  /// Folds, solvers' random starts.
+  std::uint64_t seed = 0;
+  /// Path-level events ("cv [biases] fold 2/5 lambda 7/20", "lambda-path");
+  /// with a fixed lambda, the solver's per-iteration events.
+  ProgressCallback progress;
+  /// The solvers' per-iteration events inside the path and CV (Python uses
+  /// them to poll Ctrl-C often; the CLI leaves this empty).
+  ProgressCallback solver_progress;
+};
+
+/// Validation RMSE of one centring candidate (Centering::Auto).
+struct CenteringScore {
+  Centering centering = Centering::None;
+  double best_rmse = 0.0;   ///< best mean validation RMSE over the grid
+  double best_lambda = 0.0;
+  int folds = 0;            ///< folds behind best_rmse (1 when screened out after the first)
+};
+
+template <class T>
+struct CompletionFit {
+  CompletionModel<T> model;  ///< of the data's shape, also when interrupted
+  CompletionMethod method = CompletionMethod::SoftImpute;
+  Centering centering = Centering::None;  ///< the one used (Auto resolved)
+  double lambda = 0.0;                    ///< of the returned model
+  double lambda_max = -1.0;               ///< of the chosen centring; < 0 when not computed
+  Index max_rank = 0;                     ///< soft-impute's rank cap in use (ALS: its rank)
+  int iterations = 0;                     ///< of the final fit (all rounds)
+  std::vector<double> objective_trace;    ///< of the final fit
+  Status status = Status::Success;
+  /// One line: why the final fit stopped ("converged", "iteration cap 100
+  /// (3 rounds)", "interrupted during cross-validation, fold 2/5 ...").
+  std::string stop_reason;
+  /// Caps that bound the returned fit: "rank" (soft-impute's rank reached
+  /// max_rank, so the convex problem was not solved), "iterations" (still
+  /// not converged after max_iteration_rounds caps).
+  std::vector<std::string> caps_bound;
+  double elapsed_s = 0.0;  ///< the whole call
+  double cv_seconds = 0.0;
+  std::optional<CrossValidationResult<T>> cv;  ///< the chosen centring's
+  std::vector<CenteringScore> centering_scores; ///< each candidate under Auto
+  std::optional<PathResult<T>> path;            ///< the final refit's path
+  double clip_threshold = 0.0;                  ///< robust ALS
+  Index empty_rows = 0, empty_cols = 0;
+  std::vector<std::string> warnings;
+};
+
+/// Fits `data` as described at the top of this header. Throws
+/// InvalidArgument for bad options or data (the solvers' checks, folds == 1,
+/// folds > entries, a lambda < 0, an increasing grid).
+template <class T>
+CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options);
+
+}  // namespace lowrank

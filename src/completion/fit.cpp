@@ -1,0 +1,400 @@
+#include "lowrank/completion/fit.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "completion/detail.hpp"
+#include "lowrank/core/error.hpp"
+
+namespace lowrank {
+
+const char* to_string(CompletionMethod m) noexcept {
+  switch (m) {
+    case CompletionMethod::SoftImpute: return "soft-impute";
+    case CompletionMethod::SoftImputeSvd: return "soft-impute-svd";
+    case CompletionMethod::Als: return "als";
+    case CompletionMethod::RobustAls: return "robust-als";
+  }
+  return "?";
+}
+
+CompletionMethod parse_completion_method(std::string_view name) {
+  for (CompletionMethod m : {CompletionMethod::SoftImpute, CompletionMethod::SoftImputeSvd, CompletionMethod::Als,
+                             CompletionMethod::RobustAls})
+    if (name == to_string(m)) return m;
+  throw InvalidArgument("method must be 'soft-impute', 'soft-impute-svd', 'als' or 'robust-als', got '" +
+                        std::string(name) + "'");
+}
+
+const char* to_string(Centering c) noexcept {
+  switch (c) {
+    case Centering::Auto: return "auto";
+    case Centering::None: return "none";
+    case Centering::Biases: return "biases";
+    case Centering::Center: return "center";
+    case Centering::Scale: return "scale";
+  }
+  return "?";
+}
+
+Centering parse_centering(std::string_view name) {
+  for (Centering c : {Centering::Auto, Centering::None, Centering::Biases, Centering::Center, Centering::Scale})
+    if (name == to_string(c)) return c;
+  throw InvalidArgument("centering must be 'auto', 'none', 'biases', 'center' or 'scale', got '" + std::string(name) +
+                        "'");
+}
+
+template <class T>
+ObservedEntries<T> Biases<T>::residuals(const ObservedEntries<T>& x) const {
+  ObservedEntries<T> out = x;
+  for (std::size_t k = 0; k < out.nnz(); ++k) {
+    out.value[k] = static_cast<T>(static_cast<double>(x.value[k]) - mu - static_cast<double>(row(x.row[k])) -
+                                  static_cast<double>(col(x.col[k])));
+  }
+  return out;
+}
+
+template <class T>
+Biases<T> fit_biases(const ObservedEntries<T>& x, double shrinkage, int sweeps) {
+  completion_detail::check_entries(x, "fit_biases");
+  if (!(shrinkage >= 0) || !std::isfinite(shrinkage))
+    throw InvalidArgument("fit_biases: shrinkage must be finite and >= 0, got " + std::to_string(shrinkage));
+  if (sweeps < 1) throw InvalidArgument("fit_biases: sweeps must be >= 1, got " + std::to_string(sweeps));
+  std::vector<std::int64_t> nr, nc;
+  completion_detail::count_observations(x, nr, nc);
+  Biases<T> b;
+  double sum = 0;
+  for (T v : x.value) sum += static_cast<double>(v);
+  b.mu = sum / static_cast<double>(x.nnz());
+  std::vector<double> br(static_cast<std::size_t>(x.rows), 0.0), bc(static_cast<std::size_t>(x.cols), 0.0);
+  std::vector<double> acc;
+  // Each step minimises the penalised least squares exactly over one block,
+  // so the objective decreases monotonically (block coordinate descent).
+  for (int s = 0; s < sweeps; ++s) {
+    acc.assign(bc.size(), 0.0);
+    for (std::size_t k = 0; k < x.nnz(); ++k)
+      acc[static_cast<std::size_t>(x.col[k])] += static_cast<double>(x.value[k]) - b.mu - br[static_cast<std::size_t>(x.row[k])];
+    for (std::size_t j = 0; j < bc.size(); ++j)
+      bc[j] = nc[j] > 0 ? acc[j] / (static_cast<double>(nc[j]) + shrinkage) : 0.0;
+    acc.assign(br.size(), 0.0);
+    for (std::size_t k = 0; k < x.nnz(); ++k)
+      acc[static_cast<std::size_t>(x.row[k])] += static_cast<double>(x.value[k]) - b.mu - bc[static_cast<std::size_t>(x.col[k])];
+    for (std::size_t i = 0; i < br.size(); ++i)
+      br[i] = nr[i] > 0 ? acc[i] / (static_cast<double>(nr[i]) + shrinkage) : 0.0;
+  }
+  b.row = Eigen::Map<const Vector<double>>(br.data(), x.rows).cast<T>();
+  b.col = Eigen::Map<const Vector<double>>(bc.data(), x.cols).cast<T>();
+  return b;
+}
+
+namespace {
+
+bool is_soft_impute(CompletionMethod m) {
+  return m == CompletionMethod::SoftImpute || m == CompletionMethod::SoftImputeSvd;
+}
+
+// The soft-impute options of one centring (biScale for Center / Scale; the
+// Biases centring is applied by the fit function itself).
+SoftImputeOptions soft_impute_base(const CompletionFitOptions& o, Centering c) {
+  SoftImputeOptions s = o.soft_impute;
+  s.variant = o.method == CompletionMethod::SoftImputeSvd ? SoftImputeVariant::Svd : SoftImputeVariant::Als;
+  s.seed = o.seed;
+  s.scaling.reset();
+  if (c == Centering::Center || c == Centering::Scale) {
+    BiScaleOptions b;
+    b.row_scale = b.col_scale = c == Centering::Scale;
+    s.scaling = b;
+  }
+  return s;
+}
+
+// Fits soft-impute at one lambda. Under Biases the biases are fitted on the
+// entries the call sees (a fold's training part in CV, so validation sees
+// no leak), the low-rank part on what they leave, and the model carries
+// them as its offsets.
+template <class T>
+PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, const ProgressCallback& solver,
+                                   bool in_cv) {
+  SoftImputeOptions base = soft_impute_base(o, c);
+  base.progress = solver;
+  if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
+  const double shrink = o.bias_shrinkage;
+  const int sweeps = o.bias_sweeps;
+  return [base, c, shrink, sweeps](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
+    SoftImputeOptions s = base;
+    s.lambda = lambda;
+    if (c != Centering::Biases) return soft_impute(data, s, warm);
+    const Biases<T> b = fit_biases(data, shrink, sweeps);
+    CompletionResult<T> r = soft_impute(b.residuals(data), s, warm);
+    r.model.global_offset = static_cast<T>(b.mu);
+    r.model.row_offset = b.row;
+    r.model.col_offset = b.col;
+    return r;
+  };
+}
+
+template <class T>
+PathFitFunction<T> als_fit(const CompletionFitOptions& o, const ProgressCallback& solver, bool in_cv) {
+  AlsOptions base = o.als;
+  if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
+  base.robust = o.method == CompletionMethod::RobustAls;
+  base.seed = o.seed;
+  base.progress = solver;
+  return [base](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
+    AlsOptions a = base;
+    a.lambda = lambda;
+    return als(data, a, warm);
+  };
+}
+
+template <class T>
+double lambda_max_of(const ObservedEntries<T>& data, const CompletionFitOptions& o, Centering c) {
+  if (c == Centering::Biases) return lambda_max(fit_biases(data, o.bias_shrinkage, o.bias_sweeps).residuals(data));
+  return lambda_max(data, soft_impute_base(o, c).scaling);
+}
+
+std::string fmt_g(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// Copies one fit's outcome into the result (model, trace, status, warnings).
+template <class T>
+void take_fit(CompletionFit<T>& out, CompletionResult<T>&& r) {
+  out.model = std::move(r.model);
+  out.objective_trace = std::move(r.objective_trace);
+  out.iterations = r.iterations;
+  out.status = r.status;
+  out.lambda = r.lambda;
+  out.clip_threshold = r.clip_threshold;
+  out.empty_rows = r.empty_rows;
+  out.empty_cols = r.empty_cols;
+  for (auto& w : r.warnings) out.warnings.push_back(std::move(w));
+}
+
+}  // namespace
+
+template <class T>
+CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  completion_detail::check_entries(data, "fit_completion");
+  CompletionFitOptions o = options;
+  std::vector<std::string> notes;
+  if (!is_soft_impute(o.method) && o.als.rank > std::min(data.rows, data.cols)) {
+    notes.push_back("ALS rank " + std::to_string(o.als.rank) + " exceeds min(m, n) = " +
+                    std::to_string(std::min(data.rows, data.cols)) + "; using " +
+                    std::to_string(std::min(data.rows, data.cols)));
+    o.als.rank = std::min(data.rows, data.cols);
+  }
+  if (o.folds == 1 || o.folds < 0)
+    throw InvalidArgument("fit_completion: folds must be 0 (no CV) or >= 2, got " + std::to_string(o.folds));
+  if (o.lambda && (!(*o.lambda >= 0) || !std::isfinite(*o.lambda)))
+    throw InvalidArgument("fit_completion: lambda must be finite and >= 0, got " + std::to_string(*o.lambda));
+  if (o.max_iteration_rounds < 1)
+    throw InvalidArgument("fit_completion: max_iteration_rounds must be >= 1, got " +
+                          std::to_string(o.max_iteration_rounds));
+  const bool soft = is_soft_impute(o.method);
+  CompletionFit<T> out;
+  out.warnings = std::move(notes);
+  out.method = o.method;
+  out.max_rank = soft ? std::min<Index>({o.soft_impute.max_rank, data.rows, data.cols}) : o.als.rank;
+  const ProgressCallback& solver_events = o.solver_progress;
+
+  // Candidates for the centring, each with its fit function and grid.
+  std::vector<Centering> candidates;
+  if (!soft) {
+    if (o.centering != Centering::Auto && o.centering != Centering::None)
+      throw InvalidArgument(std::string("fit_completion: centering '") + to_string(o.centering) +
+                            "' applies to soft-impute; ALS learns biases jointly (AlsOptions::biases)");
+    candidates = {Centering::None};
+  } else if (o.centering == Centering::Auto) {
+    // With a fixed lambda there is nothing to validate: the values are fitted
+    // as they are (the behaviour before Auto existed).
+    candidates = o.lambda ? std::vector<Centering>{Centering::None}
+                          : std::vector<Centering>{Centering::None, Centering::Biases};
+  } else {
+    candidates = {o.centering};
+  }
+  auto fit_function = [&](Centering c, const ProgressCallback& events, bool in_cv = false) {
+    return soft ? soft_impute_fit<T>(o, c, events, in_cv) : als_fit<T>(o, events, in_cv);
+  };
+
+  // A fixed lambda (or ALS without a grid): one fit, no path.
+  if (o.lambda || (!soft && o.lambdas.empty())) {
+    const Centering c = candidates.front();
+    out.centering = c;
+    const double lam = o.lambda ? *o.lambda : o.als.lambda;
+    const PathFitFunction<T> fit = fit_function(c, solver_events ? solver_events : o.progress);
+    take_fit(out, fit(data, lam, nullptr));
+    int rounds = 1;
+    while (out.status == Status::NotConverging && rounds < o.max_iteration_rounds) {
+      CompletionResult<T> r = fit(data, lam, &out.model);
+      ++rounds;
+      out.model = std::move(r.model);
+      out.status = r.status;
+      out.iterations += r.iterations;
+      out.objective_trace.insert(out.objective_trace.end(), r.objective_trace.begin(), r.objective_trace.end());
+      out.clip_threshold = r.clip_threshold;
+    }
+    out.elapsed_s = seconds_since(t0);
+    const int cap = soft ? o.soft_impute.max_iterations : o.als.max_iterations;
+    out.stop_reason = out.status == Status::Success
+                          ? (rounds > 1 ? "converged after " + std::to_string(rounds) + " rounds of the " +
+                                              std::to_string(cap) + "-iteration cap"
+                                        : "converged")
+                      : out.status == Status::NotConverging
+                          ? "iteration cap: not converged after " + std::to_string(rounds) + " x " +
+                                std::to_string(cap) + " iterations"
+                      : out.status == Status::Interrupted ? "interrupted: the last iterate"
+                                                          : std::string(to_string(out.status));
+    if (out.status == Status::NotConverging) out.caps_bound.push_back("iterations");
+    if (soft && out.model.rank() >= out.max_rank) out.caps_bound.push_back("rank");
+    return out;
+  }
+
+  // Grids.
+  std::vector<std::vector<double>> grids;
+  std::vector<double> lmax;
+  for (Centering c : candidates) {
+    if (!o.lambdas.empty()) {
+      grids.push_back(o.lambdas);
+      lmax.push_back(-1.0);
+    } else {
+      lmax.push_back(lambda_max_of(data, o, c));
+      grids.push_back(log_lambda_grid(lmax.back(), o.lambda_count, o.min_ratio));
+    }
+  }
+
+  // Cross-validation of every candidate on the same folds.
+  std::size_t chosen = 0;
+  std::vector<double> final_grid = grids.front();
+  if (o.folds > 0) {
+    const auto cv0 = std::chrono::steady_clock::now();
+    CrossValidationOptions cvo;
+    cvo.folds = o.folds;
+    cvo.seed = o.seed;
+    cvo.patience = o.patience;
+    cvo.lambda_scaling = o.cv_scaling;
+    cvo.screen_margin = o.screen_margin;
+    cvo.progress = o.progress;
+    std::vector<PathFitFunction<T>> fits;
+    std::vector<std::string> labels;
+    for (Centering c : candidates) {
+      fits.push_back(fit_function(c, solver_events, true));
+      labels.push_back(candidates.size() > 1 ? std::string("cv [") + to_string(c) + "]" : "cross-validation");
+    }
+    std::vector<CrossValidationResult<T>> cvs = cross_validate_candidates(data, grids, fits, cvo, labels);
+    for (std::size_t c = 0; c < cvs.size(); ++c) {
+      const CrossValidationResult<T>& cv = cvs[c];
+      out.centering_scores.push_back(
+          {candidates[c], cv.table[cv.best_index].mean_rmse, cv.best_lambda, cv.table[cv.best_index].folds});
+    }
+    out.cv_seconds = seconds_since(cv0);
+    for (std::size_t c = 1; c < cvs.size(); ++c) {
+      const auto& a = cvs[c].table[cvs[c].best_index];
+      const auto& b = cvs[chosen].table[cvs[chosen].best_index];
+      // A candidate whose CV was interrupted competes only on the rows every
+      // fold reached, like the rows of one table.
+      if (a.folds == o.folds && (a.mean_rmse < b.mean_rmse || b.folds < o.folds)) chosen = c;
+    }
+    out.centering = candidates[chosen];
+    out.lambda_max = lmax[chosen];
+    if (cvs.front().status == Status::Interrupted) {
+      // Keep the best finished fold fit over every candidate tried.
+      std::size_t from = 0, where = 0;
+      for (std::size_t c = 1; c < cvs.size(); ++c)
+        if (cvs[c].best_fold_model.rows > 0 &&
+            (cvs[from].best_fold_model.rows == 0 || cvs[c].best_fold_rmse < cvs[from].best_fold_rmse))
+          from = c;
+      for (std::size_t c = 0; c < cvs.size(); ++c)
+        if (cvs[c].fits > 0 && cvs[c].stopped_fold >= cvs[where].stopped_fold) where = c;
+      const CrossValidationResult<T>& cv = cvs[where];
+      out.model = cvs[from].best_fold_model;
+      out.centering = candidates[from];
+      out.lambda = cvs[from].best_fold_lambda;
+      out.status = Status::Interrupted;
+      out.stop_reason = "interrupted during cross-validation (" + std::string(to_string(candidates[where])) +
+                        ", fold " + std::to_string(cv.stopped_fold + 1) + "/" + std::to_string(o.folds) + ", lambda " +
+                        std::to_string(cv.stopped_index + 1) + "/" + std::to_string(grids[where].size()) +
+                        "): kept the best fold fit so far (validation RMSE " + fmt_g(cvs[from].best_fold_rmse) +
+                        ", lambda " + fmt_g(out.lambda) + ", fitted on " + std::to_string(o.folds - 1) + "/" +
+                        std::to_string(o.folds) + " of the entries)";
+      out.cv = std::move(cvs[from]);
+      out.elapsed_s = seconds_since(t0);
+      return out;
+    }
+    out.cv = std::move(cvs[chosen]);
+    const std::vector<double>& g = grids[chosen];
+    final_grid.assign(g.begin(), g.begin() + static_cast<std::ptrdiff_t>(out.cv->best_index) + 1);
+    if (out.cv->best_index + 1 == g.size() || (out.cv->best_index == 0 && g.size() > 1)) {
+      out.warnings.push_back("the chosen lambda " + fmt_g(out.cv->best_lambda) + " is at the " +
+                             (out.cv->best_index == 0 ? "large" : "small") +
+                             " end of the grid: the best lambda may lie beyond it (widen the grid: --min-ratio / "
+                             "--lambda-path)");
+    }
+  } else {
+    out.centering = candidates.front();
+    out.lambda_max = lmax.front();
+  }
+
+  // The refit on all entries along the chosen grid.
+  const PathFitFunction<T> fit = fit_function(out.centering, solver_events);
+  out.path = fit_path(data, final_grid, fit, false, o.progress);
+  PathResult<T>& path = *out.path;
+  CompletionModel<T> model = std::move(path.models.back());
+  const PathPoint& last = path.points.back();
+  out.model = std::move(model);
+  out.lambda = last.lambda;
+  out.iterations = last.iterations;
+  out.objective_trace = {last.objective};
+  out.status = path.status == Status::Interrupted ? Status::Interrupted : last.status;
+  int rounds = 1;
+  // A binding iteration cap must not decide the answer: resume the last fit
+  // from its iterate (the path's warm start, continued).
+  while (out.status == Status::NotConverging && rounds < o.max_iteration_rounds) {
+    CompletionResult<T> r = fit(data, out.lambda, &out.model);
+    ++rounds;
+    out.iterations += r.iterations;
+    out.status = r.status;
+    out.model = std::move(r.model);
+    if (!r.objective_trace.empty()) out.objective_trace.push_back(r.objective_trace.back());
+    path.points.back().iterations = out.iterations;
+    path.points.back().status = out.status;
+    if (!r.objective_trace.empty()) path.points.back().objective = r.objective_trace.back();
+  }
+  const int cap = soft ? o.soft_impute.max_iterations : o.als.max_iterations;
+  switch (out.status) {
+    case Status::Success:
+      out.stop_reason = rounds > 1 ? "converged after " + std::to_string(rounds) + " rounds of the " +
+                                         std::to_string(cap) + "-iteration cap"
+                                   : "converged";
+      break;
+    case Status::NotConverging:
+      out.stop_reason = "iteration cap: not converged after " + std::to_string(rounds) + " x " + std::to_string(cap) +
+                        " iterations";
+      out.caps_bound.push_back("iterations");
+      break;
+    case Status::Interrupted:
+      out.stop_reason = "interrupted during the refit on all entries (lambda " + std::to_string(path.points.size()) +
+                        "/" + std::to_string(final_grid.size()) + "): the last iterate";
+      break;
+    default: out.stop_reason = to_string(out.status); break;
+  }
+  if (soft && out.model.rank() >= out.max_rank) out.caps_bound.push_back("rank");
+  out.elapsed_s = seconds_since(t0);
+  return out;
+}
+
+#define LOWRANK_FIT_COMPLETION(T)                                                                   \
+  template struct Biases<T>;                                                                        \
+  template Biases<T> fit_biases<T>(const ObservedEntries<T>&, double, int);                         \
+  template CompletionFit<T> fit_completion<T>(const ObservedEntries<T>&, const CompletionFitOptions&);
+LOWRANK_FIT_COMPLETION(float)
+LOWRANK_FIT_COMPLETION(double)
+#undef LOWRANK_FIT_COMPLETION
+
+}  // namespace lowrank
