@@ -105,4 +105,12 @@ struct SafetensorsEntry {
 void write_safetensors(const std::string& path, const std::vector<SafetensorsEntry>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
+/// The weight_map of a sharded checkpoint's model.safetensors.index.json
+/// ({"weight_map": {tensor: shard file}, ...}), grouped as shard file ->
+/// tensor names. Throws InputError (with the byte offset of a JSON syntax
+/// error) unless the file is an object with a "weight_map" object of
+/// strings, and when a shard is not a plain file name of the index's own
+/// directory (empty, absolute, holding '/', '\\' or a NUL byte, or "." / "..").
+std::map<std::string, std::vector<std::string>> read_safetensors_index(const std::string& path);
+
 }  // namespace lowrank::io
