@@ -186,6 +186,11 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   if (a.shape.empty() || a.shape.size() > 2)
     throw InputError::at_byte(source, header_start, "unsupported array of " + std::to_string(a.shape.size()) + " dimensions (1-D and 2-D are supported)");
   const std::int64_t m = a.shape[0], n = a.shape.size() == 2 ? a.shape[1] : 1;
+  // As for every matrix lowrank reads (Matrix Market, triplet ids): beyond
+  // this, an empty array of shape (0, 3 * 10^13) sent the row-major copy
+  // below round an empty loop 3 * 10^13 times (found by fuzz_npy).
+  if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
+    throw InputError::at_byte(source, header_start, "shape dimension " + std::to_string(std::max(m, n)) + " exceeds 2^31-1");
   if (n > 0 && m > std::numeric_limits<std::int64_t>::max() / n / static_cast<std::int64_t>(item))
     throw InputError::at_byte(source, header_start, "shape too large");
   const std::size_t count = static_cast<std::size_t>(m * n);
@@ -201,7 +206,9 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   else if (a.dtype == "<f4") convert<float>(data, static_cast<Index>(count), flat.data());
   else if (a.dtype == "<i8") convert<std::int64_t>(data, static_cast<Index>(count), flat.data());
   else convert<std::int32_t>(data, static_cast<Index>(count), flat.data());
-  if (a.fortran_order || a.shape.size() == 1)
+  if (count == 0)
+    a.values.resize(m, n);
+  else if (a.fortran_order || a.shape.size() == 1)
     a.values = Eigen::Map<const Matrix<double>>(flat.data(), m, n);
   else
     a.values = Eigen::Map<const RowMajorMatrix<double>>(flat.data(), m, n);

@@ -134,6 +134,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
     header = nlohmann::json::parse(h, h + header_len);
   } catch (const nlohmann::json::parse_error& ex) {
     throw InputError::at_byte(path, 8 + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON header: ") + ex.what());
+  } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double (found by fuzz_safetensors)
+    throw InputError::at_byte(path, 8, std::string("malformed JSON header: ") + ex.what());
   }
   if (!header.is_object()) throw InputError::at_byte(path, 8, "the header is not a JSON object");
 
@@ -250,6 +252,12 @@ Matrix<T> SafetensorsFile::tensor_matrix(std::string_view name) const {
     throw InvalidArgument(m_path + ": tensor '" + t.name + "' has " + std::to_string(t.shape.size()) + " dimensions; a matrix needs at most 2");
   const Index m = t.shape.empty() ? 1 : t.shape[0];
   const Index n = t.shape.size() == 2 ? t.shape[1] : 1;
+  if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
+    throw InputError(m_path, "tensor '" + t.name + "' of shape [" + std::to_string(m) + ", " + std::to_string(n) +
+                                 "]: a matrix dimension exceeds 2^31-1");
+  // An empty [0, n] tensor would otherwise run the row-major copy's outer
+  // loop n times over nothing.
+  if (m == 0 || n == 0) return Matrix<T>(m, n);
   const auto flat = tensor_values<T>(name);
   return Eigen::Map<const RowMajorMatrix<T>>(flat.data(), m, n);  // row-major on disk -> column-major
 }
@@ -314,6 +322,8 @@ std::map<std::string, std::vector<std::string>> read_safetensors_index(const std
     j = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& ex) {
     throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON: ") + ex.what());
+  } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double
+    throw InputError(path, std::string("malformed JSON: ") + ex.what());
   }
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
     throw InputError(path, "expected an object with a \"weight_map\" object {tensor: shard file}");

@@ -14,6 +14,7 @@
 #include "lowrank/io/any.hpp"
 #include "lowrank/io/csv.hpp"
 #include "lowrank/io/file.hpp"
+#include "lowrank/io/json.hpp"
 #include "lowrank/io/matrix_market.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
@@ -201,6 +202,42 @@ TEST(HostileFiles, DevicesPipesAndDirectoriesAreRefused) {
   }
   EXPECT_THAT(input_error([&] { (void)read_file(dir.path("")); }), HasSubstr("is a directory"));
   EXPECT_THAT(input_error([&] { (void)read_matrix_any(dir.path("")); }), HasSubstr("is a directory"));
+}
+
+// Found by fuzz_npy: an empty array of shape (0, 3 * 10^13) hung in the
+// row-major copy (an empty inner loop run 3 * 10^13 times).
+TEST(HostileNpy, EmptyArrayWithAHugeDimension) {
+  TempDir dir;
+  auto npy = [](const std::string& dict) {
+    std::string header = dict;
+    header.append(117 - header.size(), ' ');
+    header += '\n';
+    return std::string("\x93NUMPY\x01\x00\x76\x00", 10) + header;
+  };
+  const auto p = dir.write("wide.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 32222222222222), }"));
+  EXPECT_THAT(input_error([&] { (void)read_npy(p); }), HasSubstr("shape dimension 32222222222222 exceeds 2^31-1"));
+  const auto q = dir.write("empty.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 2147483647), }"));
+  const auto a = read_npy(q);
+  EXPECT_EQ(a.values.rows(), 0);
+  EXPECT_EQ(a.values.cols(), 2147483647);
+  // The same shape as a safetensors tensor.
+  const auto st = dir.write("wide.safetensors",
+                            safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,2147483647],"data_offsets":[0,0]}})", 0));
+  EXPECT_EQ(SafetensorsFile(st).tensor_matrix<double>("w").cols(), 2147483647);
+  const auto st2 = dir.write("wider.safetensors",
+                             safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,32222222222222],"data_offsets":[0,0]}})", 0));
+  EXPECT_THAT(input_error([&] { (void)SafetensorsFile(st2).tensor_matrix<double>("w"); }), HasSubstr("exceeds 2^31-1"));
+}
+
+// Found by fuzz_safetensors: a number beyond double in a JSON header threw
+// nlohmann's out_of_range, which no reader caught (exit 1, or terminate).
+TEST(HostileJson, NumberOverflowIsAnInputError) {
+  TempDir dir;
+  const auto p = dir.write("num.safetensors", safetensors_bytes(R"({"__metadata__":{},"x":1e999})", 0));
+  EXPECT_THAT(input_error([&] { SafetensorsFile f(p); }), HasSubstr("num.safetensors: byte 8: malformed JSON header"));
+  EXPECT_THAT(input_error([&] { (void)read_json(dir.write("n.json", "[1e999]")); }), HasSubstr("n.json: malformed JSON"));
+  EXPECT_THAT(input_error([&] { (void)read_safetensors_index(dir.write("i.json", R"({"weight_map":{},"n":-1e999})")); }),
+              HasSubstr("i.json: malformed JSON"));
 }
 
 // The sharded index names files beside it, never a path elsewhere.
