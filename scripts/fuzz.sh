@@ -51,7 +51,7 @@ if ! command -v "$CXX_FUZZ" >/dev/null; then
   echo "fuzz.sh: $CXX_FUZZ not found (scripts/install-deps.sh installs clang-14 and libfuzzer-14-dev)" >&2
   exit 2
 fi
-build=build-fuzz
+build="${LOWRANK_FUZZ_BUILD:-build-fuzz}"  # the build directory
 if [[ ! -f $build/CMakeCache.txt ]]; then
   # -O1 and line tables only: the harnesses run as fast as -O2 ones within
   # noise and the io sources compile in half the time.

@@ -71,7 +71,8 @@ class SafetensorsFile {
 
   /// The tensor as an m x n matrix (shape [m, n]; [n] gives n x 1 and []
   /// gives 1 x 1), converted from its dtype to T and from row-major to our
-  /// column-major order. Throws InvalidArgument for rank > 2 or an unknown name.
+  /// column-major order. Throws InvalidArgument for rank > 2 or an unknown name,
+  /// InputError for a dimension above 2^31-1.
   template <class T>
   Matrix<T> tensor_matrix(std::string_view name) const;
   /// The tensor's values in stored (row-major) order, converted to T.
