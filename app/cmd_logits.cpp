@@ -10,6 +10,7 @@
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/logits.hpp"
+#include "lowrank/io/file.hpp"
 #include "lowrank/nn/train.hpp"
 
 namespace lowrank::cli {
@@ -37,11 +38,7 @@ Tokens load_tokens(const LogitFlags& f, const nn::Trainer& t, std::string& sourc
     source = t.options().data_path + " (validation split)";
     return t.data().val;
   }
-  std::ifstream in(f.text, std::ios::binary);
-  if (!in) throw InputError(f.text, "cannot open text file");
-  std::ostringstream os;
-  os << in.rdbuf();
-  const std::string s = os.str();
+  const std::string s = io::read_file(f.text);
   if (s.empty()) throw InputError(f.text, "text file is empty");
   source = f.text;
   const auto& tok = t.data().tokenizer;

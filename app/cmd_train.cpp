@@ -13,6 +13,7 @@
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
+#include "lowrank/io/file.hpp"
 #include "lowrank/nn/train.hpp"
 
 namespace lowrank::cli {
@@ -30,13 +31,7 @@ struct TrainFlags {
   CommonFlags common;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open config file");
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
+std::string slurp(const std::string& path) { return io::read_file(path); }
 
 void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_config) {
   if (!f.data.empty()) o.data_path = f.data;

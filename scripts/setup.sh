@@ -5,7 +5,8 @@
 #   scripts/setup.sh test   same set-up, then the whole test suite: ctest on
 #                           the Release build, the install checks
 #                           (scripts/check-install.sh: pip, .deb, find_package
-#                           on that build), a compile of the CUDA backend
+#                           on that build), a few seconds of each reader's
+#                           fuzzer, a compile of the CUDA backend
 #                           (when nvcc is installed), then the tests again
 #                           under AddressSanitizer + UBSan
 #   scripts/setup.sh sanitize   only the sanitizer pass (install, build in
@@ -49,6 +50,16 @@ sanitize_pass() {
   # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+}
+
+# Every reader's libFuzzer harness for a few seconds on its seeds and saved
+# findings (tests/fuzz): the io sources compiled with clang-14 under ASan +
+# UBSan in build-fuzz/, so a reader that crashes, hangs or over-allocates on
+# a known input fails CI. The long runs are scripts/fuzz.sh without --ci
+# (docs/errors.md, "Fuzzing").
+fuzz_pass() {
+  step "fuzzing each reader briefly (clang-14, libFuzzer) in build-fuzz/"
+  scripts/fuzz.sh --ci --jobs "$jobs"
 }
 
 # The CUDA backend (LOWRANK_CUDA=ON) compiled with nvcc for sm_90 even where
@@ -100,6 +111,7 @@ case "$mode" in
     ctest --test-dir build --output-on-failure -j "$jobs"
     step "installs: pip wheel into a venv, the .deb, cmake --install + examples/cpp (reusing build/)"
     scripts/check-install.sh build
+    fuzz_pass
     cuda_compile_pass
     if [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]]; then
       sanitize_pass

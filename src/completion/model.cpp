@@ -180,6 +180,9 @@ std::vector<Recommendation> recommend(const CompletionModel<T>& model, Index row
                     });
   all.resize(top);
   return all;
+}
+
+template <class T>
 void CompletionModel<T>::check(const std::string& what) const {
   auto shape = [](Index r, Index c) { return std::to_string(r) + " x " + std::to_string(c); };
   if (rows < 0 || cols < 0) throw InvalidArgument(what + ": negative shape " + shape(rows, cols));

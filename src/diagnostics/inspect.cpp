@@ -175,21 +175,7 @@ void list_file(const std::string& file, std::vector<WeightTensor>& out, std::vec
 void list_directory(const std::string& dir, std::vector<WeightTensor>& out, std::vector<std::string>& all) {
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(index)) {
-    std::ifstream in(index);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(index.string(), std::string("not valid JSON: ") + e.what());
-    }
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
-      throw InputError(index.string(), "expected an object with a \"weight_map\" object {tensor: shard file}");
-    }
-    std::map<std::string, std::vector<std::string>> by_shard;
-    for (const auto& [name, shard] : j["weight_map"].items()) {
-      if (!shard.is_string()) throw InputError(index.string(), "weight_map[\"" + name + "\"] is not a file name");
-      by_shard[shard.get<std::string>()].push_back(name);
-    }
+    const auto by_shard = io::read_safetensors_index(index.string());
     for (const auto& [shard, names] : by_shard) {
       const fs::path file = fs::path(dir) / shard;
       if (!fs::exists(file)) {

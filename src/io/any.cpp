@@ -193,6 +193,10 @@ bool is_triplet_extension(const std::string& ext) {
 
 FormatGuess detect_format_explained(const std::string& path) {
   std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_directory(status)) throw InputError(path, "is a directory, expected a file");
+  if (!ec && !std::filesystem::is_regular_file(status))
+    throw InputError(path, "not a regular file (a device, pipe or socket has no size to bound the read)");
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw InputError(path, "cannot open file: " + ec.message());
   if (size == 0) throw InputError(path, "empty file");

@@ -35,6 +35,7 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
   detail::RecordReader reader(text, sep, path);
 
   DenseTable t;
+  t.source = path;
   std::vector<std::string> fields;
   std::size_t line = 0, header_line = 0;
   std::size_t width = 0;  // fields per data record, once known
@@ -42,6 +43,7 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
   if (o.header) {
     reader.next(fields, line);
     header_line = line;
+    t.header_line = line;
     t.col_names = fields;
   }
   std::vector<double> cells;  // row-major while reading
@@ -68,6 +70,7 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
     }
     const std::size_t first = o.row_names ? 1 : 0;
     if (o.row_names) t.row_names.push_back(fields[0]);
+    t.row_lines.push_back(line);
     for (std::size_t k = first; k < width; ++k) {
       const std::string& cell = fields[k];
       if (detail::is_missing(cell, o.missing)) {
@@ -103,18 +106,54 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
   return t;
 }
 
-IdMap id_map_from_names(const std::vector<std::string>& names) {
+namespace {
+
+// The names as an IdMap; `repeated(first, second)` throws for the first
+// name that repeats, given the positions of its two occurrences. A repeat is
+// told by the map not growing: get_or_add's index of a repeat of the name
+// added last equals size() - 1, which is how adjacent repeats (0, 0, 1, 1
+// as row names) once passed.
+template <class OnRepeat>
+IdMap unique_ids(const std::vector<std::string>& names, OnRepeat repeated) {
   IdMap m;
-  for (const auto& n : names)
-    if (static_cast<std::size_t>(m.get_or_add(n)) + 1 != m.size())
-      throw InvalidArgument("repeated name " + detail::quoted(n) + " cannot serve as an id");
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const std::size_t before = m.size();
+    const auto index = static_cast<std::size_t>(m.get_or_add(names[k]));
+    if (m.size() == before) repeated(index, k);
+  }
   return m;
+}
+
+}  // namespace
+
+IdMap id_map_from_names(const std::vector<std::string>& names) {
+  return unique_ids(names, [&](std::size_t, std::size_t k) -> void {
+    throw InvalidArgument("repeated name " + detail::quoted(names[k]) + " cannot serve as an id");
+  });
 }
 
 ObservedEntries<double> to_observed(const DenseTable& table) {
   auto e = from_dense_with_nan(table.values);
-  if (!table.row_names.empty()) e.row_ids = id_map_from_names(table.row_names);
-  if (!table.col_names.empty()) e.col_ids = id_map_from_names(table.col_names);
+  const bool located = !table.source.empty();
+  if (!table.row_names.empty()) {
+    e.row_ids = unique_ids(table.row_names, [&](std::size_t first, std::size_t k) -> void {
+      const std::string what = "row name " + detail::quoted(table.row_names[k]) + " repeats ";
+      if (!located || table.row_lines.size() != table.row_names.size())
+        throw InvalidArgument(what + "row " + std::to_string(first + 1) + ": row names must be unique to serve as ids");
+      throw InputError(table.source, table.row_lines[k],
+                       what + "the one on line " + std::to_string(table.row_lines[first]) +
+                           ": row names must be unique to serve as ids (or read the file without row names)");
+    });
+  }
+  if (!table.col_names.empty()) {
+    e.col_ids = unique_ids(table.col_names, [&](std::size_t first, std::size_t k) -> void {
+      const std::string what = "column name " + detail::quoted(table.col_names[k]) + " (column " +
+                               std::to_string(k + 1) + ") repeats column " + std::to_string(first + 1) +
+                               ": column names must be unique to serve as ids";
+      if (!located) throw InvalidArgument(what);
+      throw InputError(table.source, table.header_line, what);
+    });
+  }
   return e;
 }
 

@@ -17,28 +17,49 @@
 
 namespace lowrank::io::detail {
 
+namespace {
+
+// Opens `path` for reading if it is a regular file. O_NONBLOCK keeps open()
+// from waiting for a writer on a FIFO; a device such as /dev/zero, a pipe or
+// a directory has no size to bound the read and is refused.
+int open_regular(const std::string& path, struct stat& sb) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
+  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    const bool dir = S_ISDIR(sb.st_mode);
+    ::close(fd);
+    throw InputError(path, dir ? "is a directory, expected a file"
+                               : "not a regular file (a device, pipe or socket has no size to bound the read)");
+  }
+  return fd;
+}
+
+}  // namespace
+
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
-  std::string data;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  if (size < 0) throw InputError(path, "cannot determine the file size (not a regular file?)");
-  data.resize(static_cast<std::size_t>(size));
-  in.seekg(0, std::ios::beg);
-  if (!data.empty() && !in.read(data.data(), static_cast<std::streamsize>(data.size())))
-    throw InputError(path, "read error");
+  struct stat sb {};
+  const int fd = open_regular(path, sb);
+  std::string data(static_cast<std::size_t>(sb.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {  // a file that shrinks meanwhile just ends early
+    const ssize_t r = ::read(fd, data.data() + got, data.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw InputError(path, std::string("read error: ") + std::strerror(e));
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
+  data.resize(got);
   return data;
 }
 
 MappedFile::MappedFile(const std::string& path, bool sequential) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
   struct stat sb {};
-  if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    ::close(fd);
-    throw InputError(path, "not a regular file");
-  }
+  const int fd = open_regular(path, sb);
   m_size = static_cast<std::size_t>(sb.st_size);
   if (m_size > 0) {
     void* p = ::mmap(nullptr, m_size, PROT_READ, MAP_PRIVATE | (sequential ? MAP_POPULATE : 0), fd, 0);
@@ -269,12 +290,20 @@ std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std:
     // radix sort over 16-bit digits takes 2-3 linear passes where std::sort
     // took 14 % of reading a 10^7-line file.
     const auto ncols = static_cast<std::uint64_t>(std::max<Index>(e.cols, 1));
-    std::vector<std::uint64_t> keys(n), tmp(n);
+    std::vector<std::uint64_t> keys(n), tmp;
     std::uint64_t largest = 0;
     for (std::size_t k = 0; k < n; ++k) {
       keys[k] = static_cast<std::uint64_t>(static_cast<std::uint32_t>(e.row[k])) * ncols +
                 static_cast<std::uint32_t>(e.col[k]);
       largest = std::max(largest, keys[k]);
+    }
+    // Below 2^14 keys a comparison sort beats clearing the 512 KiB digit
+    // histogram of each radix pass.
+    if (n < (std::size_t{1} << 14)) {
+      std::sort(keys.begin(), keys.end());
+      largest = 0;
+    } else {
+      tmp.resize(n);
     }
     for (int shift = 0; shift < 64 && (largest >> shift) != 0; shift += 16) {
       std::vector<std::size_t> start(65537, 0);

@@ -44,6 +44,8 @@ nlohmann::json read_json(const std::string& path) {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& ex) {
     throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON: ") + ex.what());
+  } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double
+    throw InputError(path, std::string("malformed JSON: ") + ex.what());
   }
 }
 

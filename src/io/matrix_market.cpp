@@ -119,16 +119,31 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
     throw InputError(path, size_line, "size line: a symmetric matrix must be square, found " + std::to_string(m) +
                                           " x " + std::to_string(n));
 
+  // Bytes after the size line: every announced entry or value needs some of
+  // them, so sizes are checked against the file before anything is allocated.
+  const std::size_t rest = text.size() - std::min(text.size(), static_cast<std::size_t>(line.data() + line.size() - text.data()));
   if (h.format == MmFormat::Coordinate) {
     const std::int64_t nnz = parse_count(path, size_line, st[2], "entries");
     const bool general = h.symmetry == MmSymmetry::General;
     if (general && m > 0 && n > 0 && static_cast<double>(nnz) > static_cast<double>(m) * static_cast<double>(n))
       throw InputError(path, size_line, "size line: " + std::to_string(nnz) + " entries exceed rows x cols");
+    // Empty rows and columns cost memory in every command (factors, CSR row
+    // pointers), so the shape must be backed by entries; the slack keeps
+    // legitimately sparse matrices with some empty rows and columns.
+    constexpr std::int64_t kShapeSlack = std::int64_t{1} << 20;
+    if (m + n > 2 * nnz + kShapeSlack)
+      throw InputError(path, size_line,
+                       "size line: " + std::to_string(m) + " x " + std::to_string(n) + " for only " + std::to_string(nnz) +
+                           " entries (rows + cols may exceed twice the entries by at most " + std::to_string(kShapeSlack) +
+                           "; the empty rows and columns would still cost memory)");
     ObservedEntries<double> e;
     e.rows = m;
     e.cols = n;
     std::vector<std::size_t> entry_lines;
-    const auto reserve = static_cast<std::size_t>(std::min<std::int64_t>(nnz, 1 << 26)) * (general ? 1 : 2);
+    // An entry line takes at least 4 bytes ("i j\n"): reserve no more than
+    // the file can hold (a small file announcing 2^26 entries reserved 1.6 GB).
+    const auto reserve = static_cast<std::size_t>(std::min<std::int64_t>(nnz, static_cast<std::int64_t>(rest / 4 + 1))) *
+                         (general ? 1 : 2);
     e.reserve(reserve);
     entry_lines.reserve(reserve);
     const std::size_t fields = h.field == MmField::Pattern ? 2 : 3;
@@ -171,10 +186,17 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
 
   // Array: column-major values; symmetric stores the lower triangle with the
   // diagonal, skew-symmetric the strict lower triangle.
-  Matrix<double> a = Matrix<double>::Zero(m, n);
   std::int64_t expected = m * n;
   if (h.symmetry == MmSymmetry::Symmetric) expected = n * (n + 1) / 2;
   if (h.symmetry == MmSymmetry::SkewSymmetric) expected = n * (n - 1) / 2;
+  // Each value takes at least 2 bytes ("0\n", the last one 1): refuse a
+  // size line the file cannot back before allocating rows x cols doubles.
+  if (expected > static_cast<std::int64_t>((rest + 1) / 2))
+    throw InputError(path, size_line,
+                     "size line: a " + std::to_string(m) + " x " + std::to_string(n) + " array holds " +
+                         std::to_string(expected) + " values but the " + std::to_string(rest) +
+                         " bytes after the size line hold at most " + std::to_string((rest + 1) / 2));
+  Matrix<double> a = Matrix<double>::Zero(m, n);
   std::int64_t seen = 0;
   Index i = 0, j = 0;
   auto advance = [&] {  // to the next stored position, column by column

@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -185,6 +186,11 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   if (a.shape.empty() || a.shape.size() > 2)
     throw InputError::at_byte(source, header_start, "unsupported array of " + std::to_string(a.shape.size()) + " dimensions (1-D and 2-D are supported)");
   const std::int64_t m = a.shape[0], n = a.shape.size() == 2 ? a.shape[1] : 1;
+  // As for every matrix lowrank reads (Matrix Market, triplet ids): beyond
+  // this, an empty array of shape (0, 3 * 10^13) sent the row-major copy
+  // below round an empty loop 3 * 10^13 times (found by fuzz_npy).
+  if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
+    throw InputError::at_byte(source, header_start, "shape dimension " + std::to_string(std::max(m, n)) + " exceeds 2^31-1");
   if (n > 0 && m > std::numeric_limits<std::int64_t>::max() / n / static_cast<std::int64_t>(item))
     throw InputError::at_byte(source, header_start, "shape too large");
   const std::size_t count = static_cast<std::size_t>(m * n);
@@ -200,7 +206,9 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   else if (a.dtype == "<f4") convert<float>(data, static_cast<Index>(count), flat.data());
   else if (a.dtype == "<i8") convert<std::int64_t>(data, static_cast<Index>(count), flat.data());
   else convert<std::int32_t>(data, static_cast<Index>(count), flat.data());
-  if (a.fortran_order || a.shape.size() == 1)
+  if (count == 0)
+    a.values.resize(m, n);
+  else if (a.fortran_order || a.shape.size() == 1)
     a.values = Eigen::Map<const Matrix<double>>(flat.data(), m, n);
   else
     a.values = Eigen::Map<const RowMajorMatrix<double>>(flat.data(), m, n);
@@ -248,14 +256,27 @@ struct ZipCloser {
 }  // namespace
 
 std::vector<NamedArray> read_npz(const std::string& path) {
-  int code = 0;
-  std::unique_ptr<zip_t, ZipCloser> za(zip_open(path.c_str(), ZIP_RDONLY, &code));
+  // libzip reads the mapped bytes: the same refusal of directories, devices
+  // and pipes as every other reader, and no second open of the path.
+  const detail::MappedFile file(path);
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(file.data(), file.size(), 0, &error);
+  if (!source) {
+    zip_error_fini(&error);
+    throw InputError(path, "cannot read the archive");
+  }
+  std::unique_ptr<zip_t, ZipCloser> za(zip_open_from_source(source, ZIP_RDONLY, &error));
   if (!za) {
-    if (code == ZIP_ER_NOENT || code == ZIP_ER_OPEN) throw InputError(path, "cannot open file: " + zip_message(code));
+    zip_source_free(source);
+    const int code = zip_error_code_zip(&error);
+    zip_error_fini(&error);
     throw InputError(path, "not a valid .npz (zip) archive: " + zip_message(code));
   }
+  zip_error_fini(&error);
   const zip_int64_t n = zip_get_num_entries(za.get(), 0);
   std::vector<NamedArray> out;
+  zip_uint64_t compressed = 0;  // of the members so far
   for (zip_int64_t k = 0; k < n; ++k) {
     zip_stat_t st;
     zip_stat_init(&st);
@@ -266,17 +287,31 @@ std::vector<NamedArray> read_npz(const std::string& path) {
     const std::string member = path + ":" + name;
     if (name.size() < 4 || name.compare(name.size() - 4, 4, ".npy") != 0)
       throw InputError(path, "archive member '" + name + "' is not an .npy array");
+    // Members that share compressed bytes (overlapping entries) multiply
+    // what a small archive decompresses to; a real archive's members fit in it.
+    if (st.valid & ZIP_STAT_COMP_SIZE) {
+      if (st.comp_size > file.size() - compressed)
+        throw InputError(member, "the members so far claim " + std::to_string(compressed) + " + " +
+                                     std::to_string(st.comp_size) + " compressed bytes but the archive holds " +
+                                     std::to_string(file.size()) + " (overlapping members)");
+      compressed += st.comp_size;
+    }
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen_index(za.get(), static_cast<zip_uint64_t>(k), 0), &zip_fclose);
     if (!f) throw InputError(member, std::string("cannot open archive member: ") + zip_strerror(za.get()));
-    std::string buf(static_cast<std::size_t>(st.size), '\0');
-    zip_int64_t got = 0;
-    while (static_cast<zip_uint64_t>(got) < st.size) {
-      const zip_int64_t r = zip_fread(f.get(), buf.data() + got, st.size - static_cast<zip_uint64_t>(got));
-      if (r < 0) throw InputError::at_byte(member, static_cast<std::size_t>(got), std::string("cannot decompress archive member: ") + zip_file_strerror(f.get()));
+    // The buffer grows with what decompresses (doubling from 64 KiB), never
+    // to the size the zip directory claims: a 368-byte archive claiming a
+    // 4 GB member allocated 4 GB up front.
+    const zip_uint64_t limit = (st.valid & ZIP_STAT_SIZE) ? st.size : std::numeric_limits<zip_uint64_t>::max();
+    std::string buf;
+    while (buf.size() < limit) {
+      const std::size_t at = buf.size();
+      const auto want = static_cast<std::size_t>(std::min<zip_uint64_t>(limit - at, std::max<std::size_t>(std::size_t{1} << 16, at)));
+      buf.resize(at + want);
+      const zip_int64_t r = zip_fread(f.get(), buf.data() + at, want);
+      if (r < 0) throw InputError::at_byte(member, at, std::string("cannot decompress archive member: ") + zip_file_strerror(f.get()));
+      buf.resize(at + static_cast<std::size_t>(r));
       if (r == 0) break;
-      got += r;
     }
-    buf.resize(static_cast<std::size_t>(got));
     name.resize(name.size() - 4);
     out.push_back(NamedArray{name, parse_npy(std::as_bytes(std::span<const char>(buf.data(), buf.size())), member)});
   }

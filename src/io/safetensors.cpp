@@ -134,6 +134,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
     header = nlohmann::json::parse(h, h + header_len);
   } catch (const nlohmann::json::parse_error& ex) {
     throw InputError::at_byte(path, 8 + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON header: ") + ex.what());
+  } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double (found by fuzz_safetensors)
+    throw InputError::at_byte(path, 8, std::string("malformed JSON header: ") + ex.what());
   }
   if (!header.is_object()) throw InputError::at_byte(path, 8, "the header is not a JSON object");
 
@@ -189,13 +191,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
   std::sort(m_tensors.begin(), m_tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
-  for (std::size_t k = 1; k < m_tensors.size(); ++k) {
-    const auto& prev = m_tensors[k - 1];
-    const auto& cur = m_tensors[k];
-    if (cur.begin < prev.end && cur.end > cur.begin && prev.end > prev.begin)
+  // Sorted by begin, a non-empty tensor overlaps an earlier one exactly when
+  // it begins before the furthest end so far. Comparing neighbours only let
+  // an empty tensor placed between two overlapping ones hide the overlap.
+  const TensorInfo* reach = nullptr;  // the earlier non-empty tensor ending last
+  for (const auto& cur : m_tensors) {
+    if (cur.end == cur.begin) continue;
+    if (reach != nullptr && cur.begin < reach->end)
       throw InputError::at_byte(path, m_data_start + cur.begin,
-                                "tensors '" + prev.name + "' [" + std::to_string(prev.begin) + ", " + std::to_string(prev.end) +
+                                "tensors '" + reach->name + "' [" + std::to_string(reach->begin) + ", " + std::to_string(reach->end) +
                                     ") and '" + cur.name + "' [" + std::to_string(cur.begin) + ", " + std::to_string(cur.end) + ") overlap");
+    if (reach == nullptr || cur.end > reach->end) reach = &cur;
   }
 }
 
@@ -246,6 +252,12 @@ Matrix<T> SafetensorsFile::tensor_matrix(std::string_view name) const {
     throw InvalidArgument(m_path + ": tensor '" + t.name + "' has " + std::to_string(t.shape.size()) + " dimensions; a matrix needs at most 2");
   const Index m = t.shape.empty() ? 1 : t.shape[0];
   const Index n = t.shape.size() == 2 ? t.shape[1] : 1;
+  if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
+    throw InputError(m_path, "tensor '" + t.name + "' of shape [" + std::to_string(m) + ", " + std::to_string(n) +
+                                 "]: a matrix dimension exceeds 2^31-1");
+  // An empty [0, n] tensor would otherwise run the row-major copy's outer
+  // loop n times over nothing.
+  if (m == 0 || n == 0) return Matrix<T>(m, n);
   const auto flat = tensor_values<T>(name);
   return Eigen::Map<const RowMajorMatrix<T>>(flat.data(), m, n);  // row-major on disk -> column-major
 }
@@ -299,6 +311,34 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsEnt
     file.write(buf);
   }
   file.commit();
+}
+
+std::map<std::string, std::vector<std::string>> read_safetensors_index(const std::string& path) {
+  const std::string bytes = detail::read_file(path);
+  const std::string_view text = detail::strip_bom(bytes);
+  const std::size_t skipped = bytes.size() - text.size();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& ex) {
+    throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON: ") + ex.what());
+  } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double
+    throw InputError(path, std::string("malformed JSON: ") + ex.what());
+  }
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+    throw InputError(path, "expected an object with a \"weight_map\" object {tensor: shard file}");
+  std::map<std::string, std::vector<std::string>> by_shard;
+  for (const auto& [name, shard] : j["weight_map"].items()) {
+    if (!shard.is_string()) throw InputError(path, "weight_map[" + detail::quoted(name) + "] is not a file name");
+    const auto& file = shard.get_ref<const std::string&>();
+    // A shard lives beside the index: a path would let an index name any
+    // file on the machine.
+    if (file.empty() || file == "." || file == ".." || file.find_first_of(std::string("/\\\0", 3)) != std::string::npos)
+      throw InputError(path, "weight_map[" + detail::quoted(name) + "] = " + detail::quoted(file) +
+                                 " is not a file name in the index's directory");
+    by_shard[file].push_back(name);
+  }
+  return by_shard;
 }
 
 }  // namespace lowrank::io

@@ -1,6 +1,8 @@
 #include "lowrank/io/triplets.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <memory>
 #include <cmath>
 #include <numeric>
 #include <unordered_set>
@@ -61,6 +63,16 @@ std::string describe_separator(const std::string& sep) {
   return "'" + sep + "'";
 }
 
+// A number, also one beyond double's range such as 1e400: a first line whose
+// value is one is data (and refused as not finite), not a header.
+bool numeric_syntax(std::string_view s) {
+  double x;
+  if (detail::parse_double(s, x)) return true;
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), x);
+  return r.ec == std::errc::result_out_of_range && r.ptr == s.data() + s.size();
+}
+
 bool is_comment(std::string_view line) {
   const auto t = detail::trim(line);
   return t.empty() || t.front() == '#';
@@ -112,7 +124,7 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
       } else if (f.size() >= needed) {
         double x;
         if (has_value) {
-          header = !detail::parse_double(f[v], x);
+          header = !numeric_syntax(f[v]);
         } else if (!detail::parse_double(f[r], x) && !detail::parse_double(f[c], x)) {
           // Pairs: a header only if the next data line has a numeric id.
           detail::LineCursor peek = lines;
@@ -151,6 +163,9 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
     if (f[c].empty()) throw InputError(path, ln, "empty column id in field " + std::to_string(c + 1));
     double value = 0.0;
     if (has_value) {
+      if (!detail::parse_double(f[v], value) && numeric_syntax(f[v]))
+        throw InputError(path, ln,
+                         "value " + quoted(f[v]) + " is outside the range of a double");
       if (!detail::parse_double(f[v], value))
         throw InputError(path, ln,
                          "expected a number in field " + std::to_string(v + 1) + " (value), found " + quoted(f[v]));
@@ -183,8 +198,14 @@ class IdInterner {
         k = k * 10 + static_cast<std::uint32_t>(ch - '0');
       }
       if (digits && k < kDenseLimit) {
-        if (k >= m_dense.size()) m_dense.resize(std::min<std::size_t>(std::max<std::size_t>(k + 1, 2 * m_dense.size()), kDenseLimit), -1);
-        auto& slot = m_dense[k];
+        // Pages of the table appear as ids fall in them: one id 4194303 in a
+        // small file costs a page, not the 16 MiB of the whole table.
+        auto& page = m_pages[k >> kPageBits];
+        if (!page) {
+          page = std::make_unique<std::int32_t[]>(kPage);
+          std::fill_n(page.get(), kPage, -1);
+        }
+        auto& slot = page[k & (kPage - 1)];
         if (slot < 0) slot = add(id);
         return slot;
       }
@@ -206,7 +227,9 @@ class IdInterner {
     return static_cast<std::int32_t>(m_names.size() - 1);
   }
   static constexpr std::uint32_t kDenseLimit = 1u << 22;  // table of at most 16 MiB
-  std::vector<std::int32_t> m_dense;
+  static constexpr std::uint32_t kPageBits = 12;
+  static constexpr std::uint32_t kPage = 1u << kPageBits;
+  std::vector<std::unique_ptr<std::int32_t[]>> m_pages = std::vector<std::unique_ptr<std::int32_t[]>>(kDenseLimit / kPage);
   std::unordered_map<std::string_view, std::int32_t> m_hashed;
   std::vector<std::string_view> m_names;
 };
@@ -240,7 +263,9 @@ std::size_t estimated_entries(std::string_view bytes) {
   const std::string_view head = bytes.substr(0, 1 << 16);
   const auto newlines = static_cast<std::size_t>(std::count(head.begin(), head.end(), '\n'));
   if (newlines == 0) return 0;
-  const double per_line = static_cast<double>(head.size()) / static_cast<double>(newlines);
+  // At least "1 2\n" per entry: blank or comment lines must not inflate the
+  // estimate (a file of newlines reserved 26 bytes per byte).
+  const double per_line = std::max(4.0, static_cast<double>(head.size()) / static_cast<double>(newlines));
   return static_cast<std::size_t>(1.1 * static_cast<double>(bytes.size()) / per_line) + 16;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/io/file.hpp"
 
 namespace lowrank::nn {
 
@@ -80,11 +81,7 @@ std::size_t find_invalid_utf8(std::string_view s) {
 
 TextData load_text(const std::string& path, double val_fraction, Index min_len) {
   if (!(val_fraction >= 0 && val_fraction < 1)) throw InvalidArgument("val_fraction must be in [0, 1)");
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "is a directory, not a text file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "cannot open text file");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = io::read_file(path);  // refuses /dev/zero and other unbounded sources
   if (text.empty()) throw InputError(path, "text file is empty");
   const auto bad = find_invalid_utf8(text);
   if (bad != std::string_view::npos) throw InputError::at_byte(path, bad, "not valid UTF-8");

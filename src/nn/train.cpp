@@ -373,6 +373,8 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw InputError::at_byte(source, e.byte, std::string("invalid JSON: ") + e.what());
+  } catch (const json::exception& e) {  // out_of_range: a number beyond double, e.g. 1e999
+    throw InputError(source, std::string("invalid JSON: ") + e.what());
   }
   if (!j.is_object()) throw InputError(source, "expected a JSON object");
   reject_unknown(j, {"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval", "eval_batches",

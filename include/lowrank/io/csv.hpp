@@ -16,6 +16,11 @@ struct DenseTable {
   Matrix<double> values;
   std::vector<std::string> row_names;
   std::vector<std::string> col_names;
+  /// Where the table came from, for messages (read_dense_csv fills them):
+  /// the file, the line of its header (0 = none) and the line of each row.
+  std::string source;
+  std::size_t header_line = 0;
+  std::vector<std::size_t> row_lines;
 };
 
 struct CsvReadOptions {
@@ -39,7 +44,10 @@ struct CsvReadOptions {
 DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& options = {});
 
 /// The table's observed (non-NaN) cells as entries; its names become the
-/// IdMaps (left empty where the table has no names).
+/// IdMaps (left empty where the table has no names). Names must then be
+/// unique: a repeated row or column name throws InputError naming the file
+/// and the lines (or columns) of both occurrences (a table without a source
+/// throws InvalidArgument).
 ObservedEntries<double> to_observed(const DenseTable& table);
 
 /// An IdMap holding `names` in order; throws InvalidArgument on a repeat.

@@ -41,6 +41,10 @@ struct MatrixMarketData {
 /// values are finite numbers (integers for the integer field). Duplicate
 /// coordinates follow `duplicates` (the MM spec leaves them undefined; the
 /// default is an error naming both lines). CRLF and a BOM are accepted.
+/// Sizes are checked before anything is allocated: an array's values must
+/// fit in the bytes after the size line (two per value at least), and a
+/// coordinate shape must be backed by its entries (rows + cols <= 2 NNZ +
+/// 2^20), so memory follows the file, not the size line.
 /// Throws InputError (file:line: ...).
 MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy duplicates = DuplicatePolicy::Error);
 

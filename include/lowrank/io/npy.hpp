@@ -29,7 +29,8 @@ struct NpyArray {
 /// Reads an .npy file. Supported dtypes: <f4 <f8 <i4 <i8 (others are
 /// rejected naming the dtype), C or Fortran order, 1-D or 2-D.
 /// Throws InputError with a byte offset (file: byte N: ...) on a bad magic,
-/// an unsupported version, a malformed header dict and a truncated file.
+/// an unsupported version, a malformed header dict, a dimension above
+/// 2^31-1 and a truncated file.
 NpyArray read_npy(const std::string& path);
 
 /// Parses .npy bytes held in memory; `source` names them in messages.
@@ -52,7 +53,9 @@ struct NamedArray {
 /// Reads every member of an .npz (zip; members stored or deflated) in
 /// archive order. Messages name "file.npz:member.npy".
 /// Throws InputError on a file that is not a zip archive, a member that is
-/// not .npy, or a bad member.
+/// not .npy, members that overlap (their compressed sizes add up to more
+/// than the file), or a bad member. Memory follows what the members
+/// decompress to, not the sizes the zip directory claims.
 std::vector<NamedArray> read_npz(const std::string& path);
 
 /// Writes an .npz: member "<name>.npy" per array, .npy v1 <f8 Fortran order,

@@ -71,7 +71,8 @@ class SafetensorsFile {
 
   /// The tensor as an m x n matrix (shape [m, n]; [n] gives n x 1 and []
   /// gives 1 x 1), converted from its dtype to T and from row-major to our
-  /// column-major order. Throws InvalidArgument for rank > 2 or an unknown name.
+  /// column-major order. Throws InvalidArgument for rank > 2 or an unknown name,
+  /// InputError for a dimension above 2^31-1.
   template <class T>
   Matrix<T> tensor_matrix(std::string_view name) const;
   /// The tensor's values in stored (row-major) order, converted to T.
@@ -104,5 +105,13 @@ struct SafetensorsEntry {
 /// column.
 void write_safetensors(const std::string& path, const std::vector<SafetensorsEntry>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+/// The weight_map of a sharded checkpoint's model.safetensors.index.json
+/// ({"weight_map": {tensor: shard file}, ...}), grouped as shard file ->
+/// tensor names. Throws InputError (with the byte offset of a JSON syntax
+/// error) unless the file is an object with a "weight_map" object of
+/// strings, and when a shard is not a plain file name of the index's own
+/// directory (empty, absolute, holding '/', '\\' or a NUL byte, or "." / "..").
+std::map<std::string, std::vector<std::string>> read_safetensors_index(const std::string& path);
 
 }  // namespace lowrank::io

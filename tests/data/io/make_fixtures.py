@@ -53,6 +53,19 @@ np.savez_compressed(path("deflated.npz"), a=a34, b=b)
 np.save(path("npz_b_ref.npy"), b)
 with zipfile.ZipFile(path("bad_member.npz"), "w") as z:
     z.writestr("notes.txt", "not an array")
+# A deflated member whose zip headers claim 4 GiB uncompressed (issue 31:
+# the reader allocated the claimed size up front).
+small = io.BytesIO()
+np.save(small, np.arange(6, dtype="<f8").reshape(2, 3))
+claim = io.BytesIO()
+with zipfile.ZipFile(claim, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(zipfile.ZipInfo("a.npy", date_time=(1980, 1, 1, 0, 0, 0)), small.getvalue(), zipfile.ZIP_DEFLATED)
+claim = bytearray(claim.getvalue())
+for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local and central "uncompressed size"
+    at = claim.index(signature) + offset
+    claim[at:at + 4] = struct.pack("<I", 0xFFFFFFF0)
+with open(path("bad_size_claim.npz"), "wb") as f:
+    f.write(claim)
 
 # ---- safetensors (hand-written per the spec: header length, JSON, data) -----
 def safetensors(name, tensors, metadata=None, header_len=None, raw_header=None, tail=b""):
