@@ -18,13 +18,12 @@ struct DecomposeFlags {
   std::string array;
   std::string duplicates = "error";
   Index rank = 0;
-  std::string method = "auto";
+  // Every SVD default lives in the library's options struct.
+  TruncatedSvdOptions svd;
+  std::string method = to_string(TruncatedSvdOptions{}.method);
   bool center = false;
   bool log1p = false;
   std::string out;
-  Index oversampling = 10;
-  int power_iterations = -1;
-  std::uint64_t seed = 0;
   CommonFlags common;
 };
 
@@ -41,11 +40,8 @@ void run_decompose(const DecomposeFlags& f) {
   ropts.mm_duplicates = ropts.triplets.duplicates;
   io::AnyMatrix in = io::read_matrix_any(f.input, ropts);
 
-  TruncatedSvdOptions sopts;
+  TruncatedSvdOptions sopts = f.svd;
   sopts.method = parse_svd_method(f.method);
-  sopts.oversampling = f.oversampling;
-  sopts.power_iterations = f.power_iterations;
-  sopts.seed = f.seed;
 
   SvdResult<double> svd;
   double svd_seconds = 0, residual = 0;
@@ -110,9 +106,14 @@ void run_decompose(const DecomposeFlags& f) {
                    {"centered", f.center},
                    {"log1p", f.log1p},
                    {"relative_residual", residual},
+                   {"max_relative_error_bound", max_relative_error_bound(svd)},
+                   {"tolerance", sopts.tolerance},
                    {"svd_seconds", svd_seconds},
                    {"seconds", seconds_since(t0)},
                    {"singular_values", std::vector<double>(svd.S.data(), svd.S.data() + svd.S.size())},
+                   {"residuals", std::vector<double>(svd.residuals.data(), svd.residuals.data() + svd.residuals.size())},
+                   {"error_bounds",
+                    std::vector<double>(svd.error_bounds.data(), svd.error_bounds.data() + svd.error_bounds.size())},
                    {"outputs", {f.out + "_U.npy", f.out + "_S.npy", f.out + "_V.npy"}}};
   if (svd.status != Status::Success) warn(fmt::format("SVD status: {}", to_string(svd.status)));
   if (f.common.json) {
@@ -124,6 +125,8 @@ void run_decompose(const DecomposeFlags& f) {
   fmt::print("singular values:");
   for (Index i = 0; i < svd.S.size(); ++i) fmt::print(" {:.6g}", svd.S(i));
   fmt::print("\nrelative residual ||A - U S V^T||_F / ||A||_F = {:.6g}\n", residual);
+  fmt::print("a posteriori bound max_i |s_i - sigma_i| / s_i <= {:.3g} (tolerance {:.3g})\n",
+             max_relative_error_bound(svd), sopts.tolerance);
   fmt::print("wrote {0}_U.npy {0}_S.npy {0}_V.npy{1}\n", f.out, f.center ? fmt::format(" {}_means.npy", f.out) : "");
 }
 }  // namespace
@@ -134,16 +137,33 @@ void register_decompose(CLI::App& app) {
   cmd->add_option("--input,-i", f->input, "Matrix file (any format `lowrank info` reads); sparse files stay sparse")
       ->required();
   cmd->add_option("--rank,-k", f->rank, "Number of singular triplets, 1 <= k <= min(rows, cols)")->required();
-  cmd->add_option("--method", f->method, "auto|full|lanczos|randomized")
-      ->check(CLI::IsMember({"auto", "full", "lanczos", "randomized"}));
+  cmd->add_option("--method", f->method,
+                  "auto (exact LAPACK SVD when cheapest, else krylov for dense and lanczos for sparse input)"
+                  "|full|krylov|lanczos|randomized (fixed passes, accuracy not guaranteed)")
+      ->check(CLI::IsMember({"auto", "full", "krylov", "lanczos", "randomized"}))
+      ->capture_default_str();
+  cmd->add_option("--tol", f->svd.tolerance,
+                  "Target relative accuracy of the singular values (krylov, lanczos; auto's choice)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-iterations", f->svd.max_iterations, "Krylov block steps / Lanczos restarts at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--krylov-dim", f->svd.krylov_dim, "Largest Krylov basis before a restart (0 = automatic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--center", f->center, "Subtract column means first (kept implicit for sparse input)");
   cmd->add_flag("--log1p", f->log1p, "Transform values by log(1 + x) first (counts)");
   cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy")->required();
   cmd->add_option("--array", f->array, "Array to read from an .npz or .safetensors file");
   add_duplicates_option(*cmd, f->duplicates);
-  cmd->add_option("--oversampling", f->oversampling, "Randomized: extra sketch columns")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--power-iterations", f->power_iterations, "Randomized: power iterations (-1 = auto)");
-  cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)");
+  cmd->add_option("--oversampling", f->svd.oversampling,
+                  "Randomized: extra sketch columns; krylov: block size is rank + oversampling")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--power-iterations", f->svd.power_iterations, "Randomized: power iterations (-1 = auto)")
+      ->capture_default_str();
+  cmd->add_option("--seed", f->svd.seed, "Random seed (start blocks, sketches, start vectors)")->capture_default_str();
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example:\n"

@@ -17,8 +17,8 @@ namespace {
 
 TruncatedSvdOptions svd_options(py::dict d) {
   Options o(std::move(d));
-  TruncatedSvdOptions s;
-  s.method = parse_svd_method(o.get<std::string>("method", "auto"));
+  TruncatedSvdOptions s;  // the library's defaults, as the CLI's
+  s.method = parse_svd_method(o.get<std::string>("method", to_string(s.method)));
   s.oversampling = o.get<Index>("oversampling", s.oversampling);
   s.power_iterations = o.get<int>("power_iterations", s.power_iterations);
   s.tolerance = o.get<double>("tol", s.tolerance);
@@ -39,6 +39,9 @@ py::dict svd_result(SvdResult<T>&& r) {
   d["method"] = std::string(to_string(r.method_used));
   d["status"] = std::string(to_string(r.status));
   d["iterations"] = r.iterations;
+  d["max_relative_error_bound"] = max_relative_error_bound(r);
+  d["residuals"] = to_numpy(std::move(r.residuals));
+  d["error_bounds"] = to_numpy(std::move(r.error_bounds));
   return d;
 }
 
