@@ -33,13 +33,13 @@ TruncatedSvdOptions svd_options(py::dict d) {
 template <class T>
 py::dict svd_result(SvdResult<T>&& r) {
   py::dict d;
+  d["max_relative_error_bound"] = max_relative_error_bound(r);  // before S is moved out
   d["U"] = to_numpy(std::move(r.U));
   d["S"] = to_numpy(std::move(r.S));
   d["V"] = to_numpy(std::move(r.V));
   d["method"] = std::string(to_string(r.method_used));
   d["status"] = std::string(to_string(r.status));
   d["iterations"] = r.iterations;
-  d["max_relative_error_bound"] = max_relative_error_bound(r);
   d["residuals"] = to_numpy(std::move(r.residuals));
   d["error_bounds"] = to_numpy(std::move(r.error_bounds));
   return d;
