@@ -18,13 +18,12 @@ struct DecomposeFlags {
   std::string input;
   InputFlags input_flags;
   Index rank = 0;
-  std::string method = "auto";
+  // Every SVD default lives in the library's options struct.
+  TruncatedSvdOptions svd;
+  std::string method = to_string(TruncatedSvdOptions{}.method);
   bool center = false;
   bool log1p = false;
   std::string out;
-  Index oversampling = 10;
-  int power_iterations = -1;
-  std::uint64_t seed = 0;
   CommonFlags common;
 };
 
@@ -37,11 +36,8 @@ void run_decompose(const DecomposeFlags& f) {
   const auto t0 = std::chrono::steady_clock::now();
   io::AnyMatrix in = read_input(f.input, f.input_flags);
 
-  TruncatedSvdOptions sopts;
+  TruncatedSvdOptions sopts = f.svd;
   sopts.method = parse_svd_method(f.method);
-  sopts.oversampling = f.oversampling;
-  sopts.power_iterations = f.power_iterations;
-  sopts.seed = f.seed;
 
   SvdResult<double> svd;
   double svd_seconds = 0, residual = 0;
@@ -112,9 +108,14 @@ void run_decompose(const DecomposeFlags& f) {
                    {"centered", f.center},
                    {"log1p", f.log1p},
                    {"relative_residual", residual},
+                   {"max_relative_error_bound", max_relative_error_bound(svd)},
+                   {"tolerance", sopts.tolerance},
                    {"svd_seconds", svd_seconds},
                    {"seconds", seconds_since(t0)},
                    {"singular_values", std::vector<double>(svd.S.data(), svd.S.data() + svd.S.size())},
+                   {"residuals", std::vector<double>(svd.residuals.data(), svd.residuals.data() + svd.residuals.size())},
+                   {"error_bounds",
+                    std::vector<double>(svd.error_bounds.data(), svd.error_bounds.data() + svd.error_bounds.size())},
                    {"outputs", {f.out + "_U.npy", f.out + "_S.npy", f.out + "_V.npy"}}};
   if (svd.status != Status::Success) warn(fmt::format("SVD status: {}", to_string(svd.status)));
   if (f.common.json) {
@@ -126,6 +127,8 @@ void run_decompose(const DecomposeFlags& f) {
   fmt::print("singular values:");
   for (Index i = 0; i < svd.S.size(); ++i) fmt::print(" {:.6g}", svd.S(i));
   fmt::print("\nrelative residual ||A - U S V^T||_F / ||A||_F = {:.6g}\n", residual);
+  fmt::print("a posteriori bound max_i |s_i - sigma_i| / s_i <= {:.3g} (tolerance {:.3g})\n",
+             max_relative_error_bound(svd), sopts.tolerance);
   fmt::print("wrote {0}_U.npy {0}_S.npy {0}_V.npy{1}\n", f.out, f.center ? fmt::format(" {}_means.npy", f.out) : "");
 }
 }  // namespace
@@ -136,15 +139,34 @@ void register_decompose(CLI::App& app) {
   cmd->add_option("--input,-i", f->input, "Matrix file (any format `lowrank info` reads); sparse files stay sparse")
       ->required();
   cmd->add_option("--rank,-k", f->rank, "Number of singular triplets, 1 <= k <= min(rows, cols)")->required();
-  cmd->add_option("--method", f->method, "auto|full|lanczos|randomized")
-      ->check(CLI::IsMember({"auto", "full", "lanczos", "randomized"}));
+  cmd->add_option("--method", f->method,
+                  "auto (exact LAPACK SVD when cheapest, else krylov for dense and lanczos for sparse input)"
+                  "|full|krylov|lanczos|randomized (fixed passes, accuracy not guaranteed)")
+      ->check(CLI::IsMember({"auto", "full", "krylov", "lanczos", "randomized"}))
+      ->capture_default_str();
+  cmd->add_option("--tol", f->svd.tolerance,
+                  "Target relative accuracy of the singular values (krylov, lanczos; auto's choice)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-iterations", f->svd.max_iterations, "Krylov block steps / Lanczos restarts at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--krylov-dim", f->svd.krylov_dim, "Largest Krylov basis before a restart (0 = automatic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--center", f->center, "Subtract column means first (kept implicit for sparse input)");
   cmd->add_flag("--log1p", f->log1p, "Transform values by log(1 + x) first (counts)");
   cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy (its folder is created)")->required();
   add_input_flags(*cmd, f->input_flags);
-  cmd->add_option("--oversampling", f->oversampling, "Randomized: extra sketch columns")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--power-iterations", f->power_iterations, "Randomized: power iterations (-1 = auto)");
-  cmd->add_option("--seed", f->seed, "Random seed (randomized and Lanczos start vectors)")->check(seed_validator());
+  cmd->add_option("--oversampling", f->svd.oversampling,
+                  "Randomized: extra sketch columns; krylov: block size is rank + oversampling")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--power-iterations", f->svd.power_iterations, "Randomized: power iterations (-1 = auto)")
+      ->capture_default_str();
+  cmd->add_option("--seed", f->svd.seed, "Random seed (start blocks, sketches, start vectors)")
+      ->check(seed_validator())
+      ->capture_default_str();
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example:\n"

@@ -4,10 +4,13 @@ R irlba and R rsvd, on the same matrices in one run.
 
 Usage: bench/compare_svd.py [--lowrank build/lowrank] [--quick] [--repeat 3]
 
-Matrices (issue 3):
+Matrices (issues 3 and 29):
   dense  4000 x 3000, rank-50 target, singular values 1/(1+i)^1.5 plus a flat
          tail (so truncation matters), float64
   sparse 200000 x 20000 at 0.05% density (2e6 nonzeros), standard normal values
+  MovieLens-100k 943 x 1682 ratings (k = 20), through the Python module
+         (lowrank.svd from build/python), when ../shared/data/movielens-100k
+         and the module are present
 Each tool computes the top k = 50 (dense) / 20 (sparse) singular triplets.
 Accuracy is the max relative error of the k singular values against a
 reference (the planted spectrum for dense; scipy svds at tol 1e-12 for
@@ -89,6 +92,7 @@ def main():
     ap.add_argument("--lowrank", default="build/lowrank")
     ap.add_argument("--quick", action="store_true", help="smaller matrices (for a smoke run)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--movielens", default=None, help="path of MovieLens-100k u.data (default ../shared/...)")
     args = ap.parse_args()
     from sklearn.utils.extmath import randomized_svd
     r_pkgs = [p for p in ("irlba", "rsvd") if have_r_pkg(p)]
@@ -104,7 +108,7 @@ def main():
     rpath = os.path.join(tmp, "dense.bin"); a.astype("<f8").tofile(rpath)  # row-major for R
     path_dims[rpath] = f"{m}x{n}"
     case = f"dense {m}x{n} k={k}"
-    for method in ("randomized", "lanczos", "full"):
+    for method in ("auto", "krylov", "randomized", "lanczos", "full"):
         t, s = run_lowrank(args.lowrank, dpath, k, method, args.repeat, tmp)
         rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
     t, (_, s, _) = time_best(lambda: svds(a, k=k, tol=1e-8), args.repeat)
@@ -123,7 +127,7 @@ def main():
     spath = os.path.join(tmp, "sparse.mtx"); scipy.io.mmwrite(spath, b)
     path_dims[spath] = f"{m}x{n}"
     case = f"sparse {m}x{n} nnz={b.nnz} k={k}"
-    for method in ("lanczos", "randomized"):
+    for method in ("auto", "krylov", "lanczos", "randomized"):
         t, s = run_lowrank(args.lowrank, spath, k, method, args.repeat, tmp)
         rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
     # sklearn's n_iter="auto" is 7 power iterations at this k; ours defaults to 4.
@@ -136,6 +140,28 @@ def main():
     for pkg in r_pkgs:
         t, s = run_r(pkg, spath, k, True, args.repeat)
         rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
+
+    # ---- MovieLens-100k through Python (the set-up costs of a small input)
+    ml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                      "movielens-100k", "u.data")
+    ml = args.movielens or ml
+    pydir = os.path.join(os.path.dirname(os.path.abspath(args.lowrank)), "python")
+    if os.path.exists(ml) and os.path.isdir(pydir):
+        sys.path.insert(0, pydir)
+        import lowrank
+        d = np.loadtxt(ml, dtype=np.int64)
+        c = sp.csr_matrix((d[:, 2].astype(float), (d[:, 0] - 1, d[:, 1] - 1)))
+        k = 20
+        ref = np.linalg.svd(c.toarray(), compute_uv=False)[:k]
+        case = f"movielens {c.shape[0]}x{c.shape[1]} k={k}"
+        t, (_, s, _) = time_best(lambda: lowrank.svd(c, k), args.repeat)
+        rows.append((case, "lowrank.svd (python, auto)", t, rel_sv_err(s, ref), False))
+        t, (_, s, _) = time_best(lambda: svds(c, k=k, tol=1e-8), args.repeat)
+        rows.append((case, "scipy svds (arpack)", t, rel_sv_err(s, ref), True))
+        t, (_, s, _) = time_best(lambda: randomized_svd(c, k, random_state=0), args.repeat)
+        rows.append((case, "sklearn randomized_svd", t, rel_sv_err(s, ref), True))
+    else:
+        print(f"note: MovieLens case skipped ({ml} or {pydir} missing)", file=sys.stderr)
 
     print(f"{'case':38s} {'tool':26s} {'seconds':>9s} {'max rel sv err':>15s} "
           f"{'fastest peer / us':>18s} {'as accurate peer / us':>34s}")

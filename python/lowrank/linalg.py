@@ -12,31 +12,40 @@ from ._data import _is_sparse, as_entries, as_float_array, check_finite
 
 __all__ = ["svd", "schatten_norm", "effective_ranks", "principal_angles", "sin_theta_distance"]
 
-_SVD_METHODS = ("auto", "full", "lanczos", "randomized")
+_SVD_METHODS = ("auto", "full", "krylov", "lanczos", "randomized")
 
 
-def svd(A, k: int, method: str = "auto", *, oversampling: int = 10, power_iterations: int = -1,
-        tol: float = 1e-10, max_iter: int = 1000, seed: int = 0, compute_vectors: bool = True):
+def svd(A, k: int, method: str = "auto", *, oversampling=None, power_iterations=None, tol=None, max_iter=None,
+        krylov_dim=None, seed=None, compute_vectors=None):
     """Truncated SVD ``A ~ U diag(S) V^T`` of rank ``k``.
 
     A: dense array (m, n) or scipy.sparse matrix (stored entries; the rest are 0).
-    method: "auto" | "full" (LAPACK gesdd) | "lanczos" (Spectra) | "randomized" (HMT).
+    method: "auto" (exact LAPACK SVD when cheapest, else "krylov" for dense and
+    "lanczos" for sparse input) | "full" (LAPACK gesdd) | "krylov" (block
+    Lanczos with a residual stop) | "lanczos" (Spectra) | "randomized" (HMT,
+    fixed passes: accuracy not guaranteed).
+    tol: target relative accuracy of the singular values (default 1e-8).
+    Options left at None take the C++ library's defaults (the CLI's too).
     Returns ``(U, S, V)`` with U (m, k), S (k,) decreasing, V (n, k);
-    :func:`svd_info` also returns the method used, the status and the
-    iteration count.
+    :func:`svd_info` also returns the method used, the status, the iteration
+    count and the achieved accuracy (residuals, error_bounds,
+    max_relative_error_bound).
     """
     return tuple(svd_info(A, k, method, oversampling=oversampling, power_iterations=power_iterations, tol=tol,
-                          max_iter=max_iter, seed=seed, compute_vectors=compute_vectors)[key] for key in "USV")
+                          max_iter=max_iter, krylov_dim=krylov_dim, seed=seed,
+                          compute_vectors=compute_vectors)[key] for key in "USV")
 
 
 def svd_info(A, k: int, method: str = "auto", **options) -> dict:
     """Like :func:`svd` but returns the library's whole result as a dict:
-    U, S, V, method (the one used), status, iterations."""
+    U, S, V, method (the one used), status, iterations, residuals
+    (sqrt(||A v_i - s_i u_i||^2 + ||A^T u_i - s_i v_i||^2)), error_bounds
+    (on |s_i - sigma_i|) and max_relative_error_bound (max_i bound_i / s_i)."""
     if not isinstance(method, str) or method not in _SVD_METHODS:
         raise ValueError(f"svd: method must be one of {', '.join(_SVD_METHODS)}, got {method!r}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
         raise TypeError(f"svd: k must be an integer, got {type(k).__name__}")
-    opts = dict(method=method, **options)
+    opts = dict(method=method, **{key: v for key, v in options.items() if v is not None})
     if _is_sparse(A):
         e = as_entries(A, "svd: A")
         return _core.svd_sparse(*e.args(), int(k), opts)

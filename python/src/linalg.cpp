@@ -17,8 +17,8 @@ namespace {
 
 TruncatedSvdOptions svd_options(py::dict d) {
   Options o(std::move(d));
-  TruncatedSvdOptions s;
-  s.method = parse_svd_method(o.get<std::string>("method", "auto"));
+  TruncatedSvdOptions s;  // the library's defaults, as the CLI's
+  s.method = parse_svd_method(o.get<std::string>("method", to_string(s.method)));
   s.oversampling = o.get<Index>("oversampling", s.oversampling);
   s.power_iterations = o.get<int>("power_iterations", s.power_iterations);
   s.tolerance = o.get<double>("tol", s.tolerance);
@@ -33,12 +33,15 @@ TruncatedSvdOptions svd_options(py::dict d) {
 template <class T>
 py::dict svd_result(SvdResult<T>&& r) {
   py::dict d;
+  d["max_relative_error_bound"] = max_relative_error_bound(r);  // before S is moved out
   d["U"] = to_numpy(std::move(r.U));
   d["S"] = to_numpy(std::move(r.S));
   d["V"] = to_numpy(std::move(r.V));
   d["method"] = std::string(to_string(r.method_used));
   d["status"] = std::string(to_string(r.status));
   d["iterations"] = r.iterations;
+  d["residuals"] = to_numpy(std::move(r.residuals));
+  d["error_bounds"] = to_numpy(std::move(r.error_bounds));
   return d;
 }
 

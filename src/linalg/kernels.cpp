@@ -88,7 +88,22 @@ void householder_orthonormalize(Matrix<T>& y) {
 }
 
 template <class T>
-bool cholesky_qr2(Matrix<T>& y) {
+void householder_qr(Matrix<T>& y, Matrix<T>& r) {
+  const auto m = static_cast<lapack_int>(y.rows());
+  const auto n = static_cast<lapack_int>(y.cols());
+  r.setZero(n, n);
+  if (n == 0) return;
+  if (m < n)
+    throw InvalidArgument("householder_qr: " + std::to_string(n) + " columns of length " + std::to_string(m) +
+                          " cannot be orthonormal");
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  geqrf(m, n, y.data(), m, tau.data());
+  r = y.topRows(n).template triangularView<Eigen::Upper>();
+  orgqr(m, n, y.data(), m, tau.data());
+}
+
+template <class T>
+bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r_out) {
   const Index b = y.cols();
   Matrix<T> g = Matrix<T>::Zero(b, b);
   g.template selfadjointView<Eigen::Lower>().rankUpdate(y.transpose());  // G = Y^T Y (syrk)
@@ -99,6 +114,7 @@ bool cholesky_qr2(Matrix<T>& y) {
   const T lmin = eig.eigenvalues()(0);
   const T lmax = eig.eigenvalues()(b - 1);
   if (!(lmax > 0) || !(lmin > lmax * T(1000) * std::numeric_limits<T>::epsilon())) return false;
+  if (r_out != nullptr) r_out->setIdentity(b, b);
   for (int pass = 0; pass < 2; ++pass) {
     if (pass == 1) {
       g.setZero();
@@ -107,6 +123,7 @@ bool cholesky_qr2(Matrix<T>& y) {
     const Eigen::LLT<Matrix<T>> llt(g);  // G = R^T R
     if (llt.info() != Eigen::Success) return false;
     llt.matrixU().template solveInPlace<Eigen::OnTheRight>(y);  // Y <- Y R^{-1}
+    if (r_out != nullptr) *r_out = (llt.matrixU() * (*r_out)).eval();  // R = R2 R1
   }
   return true;
 }
@@ -379,7 +396,8 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                     \
   template void orthonormalize<T>(Matrix<T>&);                                   \
   template void householder_orthonormalize<T>(Matrix<T>&);                      \
-  template bool cholesky_qr2<T>(Matrix<T>&);                                     \
+  template bool cholesky_qr2<T>(Matrix<T>&, Matrix<T>*);                         \
+  template void householder_qr<T>(Matrix<T>&, Matrix<T>&);                      \
   template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);         \
   template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&); \
   template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \

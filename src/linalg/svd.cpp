@@ -20,6 +20,7 @@ const char* to_string(SvdMethod m) noexcept {
     case SvdMethod::Full: return "full";
     case SvdMethod::Lanczos: return "lanczos";
     case SvdMethod::Randomized: return "randomized";
+    case SvdMethod::Krylov: return "krylov";
   }
   return "unknown";
 }
@@ -29,8 +30,9 @@ SvdMethod parse_svd_method(std::string_view name) {
   if (name == "full") return SvdMethod::Full;
   if (name == "lanczos") return SvdMethod::Lanczos;
   if (name == "randomized") return SvdMethod::Randomized;
+  if (name == "krylov") return SvdMethod::Krylov;
   throw InvalidArgument("unknown SVD method '" + std::string(name) +
-                        "' (expected auto, full, lanczos or randomized)");
+                        "' (expected auto, full, krylov, lanczos or randomized)");
 }
 
 namespace detail {
@@ -108,6 +110,70 @@ Status finish_from_basis(const Matrix<T>& basis, Matrix<T>& image, bool basis_on
   return all_finite(out.S) ? Status::Success : Status::NumericalIssue;
 }
 
+// ---- a posteriori accuracy ----------------------------------------------------
+
+// Absolute accuracy on sigma_i that rounding allows in precision T: a product
+// A v carries an error of about eps sqrt(n) ||A|| (Higham, Accuracy and
+// Stability, Sec. 3.5), so no residual can be trusted below it.
+template <class T>
+double rounding_level(Index m, Index n, double s1) {
+  return static_cast<double>(std::numeric_limits<T>::epsilon()) * std::sqrt(static_cast<double>(std::max(m, n))) *
+         s1;
+}
+// The Krylov stop test's absolute floor: a few times the rounding level.
+template <class T>
+double rounding_floor(Index m, Index n, double s1) {
+  return 8.0 * rounding_level<T>(m, n, s1);
+}
+
+// error_bounds_i = min(rho_i, rho_i^2 / gap_i) (see SvdResult::error_bounds)
+// for i < k, from all the Ritz values `s` (size >= k) and their residual
+// norms rho (for the Jordan-Wielandt matrix). gap_i is the distance from s_i
+// to every other Ritz value, less that value's own rho, and to 0 (the
+// eigenvalues -sigma and 0 of [0 A; A^T 0] are at least s_i away). The last
+// Ritz value has no neighbour below it to measure against, so it (and any
+// value without one) keeps the linear bound.
+// `rounding` is added to every bound: the computed s_i = u_i^T A v_i and the
+// residuals themselves carry rounding errors of that size.
+inline Vector<double> error_bounds_from(const Vector<double>& s, const Vector<double>& rho, Index k,
+                                        double rounding) {
+  Vector<double> out(k);
+  const Index c = s.size();
+  for (Index i = 0; i < k; ++i) {
+    double gap = i + 1 < c ? s(i) : 0.0;
+    for (Index l = 0; l < c; ++l) {
+      if (l != i) gap = std::min(gap, std::abs(s(i) - s(l)) - rho(l));
+    }
+    out(i) = (gap > 0 ? std::min(rho(i), rho(i) * rho(i) / gap) : rho(i)) + rounding;
+  }
+  return out;
+}
+
+// Fills out.residuals and out.error_bounds from explicit products with A
+// (two block products with k columns). `extra` holds the Ritz values after
+// the k-th when the method has them (with residual norms `extra_rho`).
+template <class T>
+void residuals_by_products(const Products<T>& a, SvdResult<T>& out, const Vector<double>& extra = {},
+                           const Vector<double>& extra_rho = {}) {
+  const Index k = out.S.size();
+  if (out.U.cols() != k || out.V.cols() != k || k == 0) return;
+  Matrix<T> av, atu;
+  a.forward(out.V, av);
+  a.adjoint(out.U, atu);
+  av -= out.U * out.S.asDiagonal();
+  atu -= out.V * out.S.asDiagonal();
+  out.residuals.resize(k);
+  for (Index i = 0; i < k; ++i) {
+    out.residuals(i) = std::sqrt(av.col(i).squaredNorm() + atu.col(i).squaredNorm());
+  }
+  Vector<double> s(k + extra.size()), rho(k + extra.size());
+  s << out.S.template cast<double>(), extra;
+  rho << out.residuals.template cast<double>() / std::sqrt(2.0), extra_rho;
+  out.error_bounds =
+      error_bounds_from(s, rho, k, rounding_level<T>(a.op.rows, a.op.cols, static_cast<double>(out.S(0))))
+          .template cast<T>();
+}
+
 // ---- Full --------------------------------------------------------------------
 
 template <class T>
@@ -134,11 +200,23 @@ SvdResult<T> svd_full(const OperatorView<T>& op, Index k, bool vectors) {
     return out;
   }
   out.S = s.head(k);
+  out.status = all_finite(out.S) ? Status::Success : Status::NumericalIssue;
   if (vectors) {
     out.U = u.leftCols(k);
     out.V = vt.topRows(k).transpose();
+    if (out.status == Status::Success) {
+      // The rest of the spectrum is known exactly (to LAPACK's bound).
+      const Index rest = s.size() - k;
+      const double lapack = static_cast<double>(std::numeric_limits<T>::epsilon()) *
+                            static_cast<double>(std::max(op.rows, op.cols)) * static_cast<double>(s(0));
+      residuals_by_products(Products<T>{op}, out, s.tail(rest).template cast<double>().eval(),
+                            Vector<double>::Constant(rest, lapack));
+    }
+  } else if (out.status == Status::Success) {
+    // LAPACK Users' Guide, Sec. 4.9: |s_i - sigma_i| <= p(m, n) eps s_1.
+    out.error_bounds = Vector<T>::Constant(
+        k, std::numeric_limits<T>::epsilon() * static_cast<T>(std::max(op.rows, op.cols)) * s(0));
   }
-  out.status = all_finite(out.S) ? Status::Success : Status::NumericalIssue;
   return out;
 }
 
@@ -178,6 +256,206 @@ SvdResult<T> svd_randomized(const OperatorView<T>& op, Index k, const TruncatedS
   a.adjoint(y, z);  // Z = A^T Q = B^T; Alg. 5.1: SVD of B = Q^T A
   const Status s = finish_from_basis(y, z, /*basis_on_left=*/true, k, opt.compute_vectors, out);
   if (out.status == Status::Success) out.status = s;
+  if (s == Status::Success) residuals_by_products(a, out);
+  return out;
+}
+
+// ---- Krylov (block Lanczos bidiagonalisation with Rayleigh-Ritz) --------------
+
+// Orthonormalises the block y (rows x b) against the orthonormal columns of
+// `basis` and within itself, keeping the relation y_in = basis c + y_out r
+// (c: basis.cols() x b, r: b x b). Two passes of block classical Gram-Schmidt
+// (CGS2: orthogonal to working precision, Giraud et al. 2005), then
+// CholeskyQR2. A rank-deficient block (exact rank, or an invariant subspace
+// found) falls back to Householder, whose extra columns are arbitrary, so
+// they are projected once more and re-factored with the relation updated.
+template <class T>
+void block_orthonormalize(const Eigen::Ref<const Matrix<T>>& basis, Matrix<T>& y, Matrix<T>& c, Matrix<T>& r) {
+  const Index b = y.cols();
+  c.setZero(basis.cols(), b);
+  auto project = [&](Matrix<T>& x, Matrix<T>& coef) {
+    if (basis.cols() == 0) return;
+    Matrix<T> d(basis.cols(), x.cols());
+    for (int pass = 0; pass < 2; ++pass) {
+      d.noalias() = basis.transpose() * x;
+      x.noalias() -= basis * d;
+      coef += d;
+    }
+  };
+  project(y, c);
+  if (cholesky_qr2(y, &r)) return;
+  householder_qr(y, r);
+  for (int round = 0; round < 2 && basis.cols() > 0; ++round) {
+    // y_in = basis c + Q r and Q = Q' + basis d give y_in = basis (c + d r) + Q' r.
+    Matrix<T> d = Matrix<T>::Zero(basis.cols(), b);
+    project(y, d);
+    c.noalias() += d * r;
+    Matrix<T> r2;
+    householder_qr(y, r2);
+    r = (r2 * r).eval();
+  }
+}
+
+// Block size and largest basis of the Krylov method (see krylov_dim).
+struct KrylovShape {
+  Index block = 0;
+  Index cap = 0;
+};
+inline KrylovShape krylov_shape(Index m, Index n, Index k, const TruncatedSvdOptions& opt) {
+  const Index mn = std::min(m, n);
+  KrylovShape sh;
+  sh.block = std::min(k + opt.oversampling, mn / 3);
+  if (sh.block < k) return sh;  // too small for a Krylov basis: Full
+  const Index want = opt.krylov_dim > 0 ? opt.krylov_dim : std::max<Index>(8 * sh.block, 256);
+  sh.cap = std::max<Index>(2, std::min(want, mn - sh.block) / sh.block) * sh.block;
+  return sh;
+}
+
+template <class T>
+SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOptions& opt) {
+  const Products<T> a{op};
+  const Index m = op.rows;
+  const Index n = op.cols;
+  const KrylovShape sh = krylov_shape(m, n, k, opt);
+  const Index b = sh.block;
+  if (b < k || sh.cap < 2 * b || sh.cap + b > std::min(m, n)) {
+    return svd_full(op, k, opt.compute_vectors);  // k too close to min(m, n) for a Krylov basis
+  }
+  const Index cap = sh.cap;
+  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
+  const double tol = std::max(opt.tolerance, 10.0 * eps);
+  const SerialBlasScope serial_blas(op.kind != OperatorKind::Dense);
+
+  SvdResult<T> out;
+  out.method_used = SvdMethod::Krylov;
+  // Lanczos relations, per cycle (j blocks so far, c1 = (j + 1) b columns):
+  //   A V = U B            (B = U^T A V, c1 x c1 block upper bidiagonal)
+  //   A^T U = V B^T + V_{j+1} R E_j^T
+  // with W = A V and Z = A^T U kept for the final residuals.
+  Matrix<T> V(n, cap + b), U(m, cap), W(m, cap), Z(n, cap), B(cap, cap);
+  {
+    Matrix<T> start(n, b);
+    fill_gaussian(start, opt.seed);
+    orthonormalize(start);
+    V.leftCols(b) = start;
+  }
+  Matrix<T> blk_m(m, b), blk_n(n, b), xin, c, r, r_next;
+  Vector<T> s;
+  Matrix<T> x, yt;  // left / right singular vectors of B
+  Vector<double> rho_est;
+  Index c1 = 0;
+  int steps = 0, next_check = 0, last_check = 0;
+  double last_ratio = 0;
+  bool converged = false;
+  Status status = Status::Success;
+  B.setZero();
+  for (Index j = 0;; ++j) {
+    const Index c0 = j * b;
+    c1 = c0 + b;
+    // W_j = A V_j; U_j R = W_j - U_{<j} C.
+    if (op.dense != nullptr) {
+      blk_m.noalias() = (*op.dense) * V.middleCols(c0, b);
+    } else {
+      xin = V.middleCols(c0, b);
+      a.forward(xin, blk_m);
+    }
+    if (!blk_m.allFinite()) {
+      status = Status::NumericalIssue;
+      break;
+    }
+    W.middleCols(c0, b) = blk_m;
+    block_orthonormalize<T>(U.leftCols(c0), blk_m, c, r);
+    U.middleCols(c0, b) = blk_m;
+    B.block(0, c0, c0, b) = c;
+    B.block(c0, c0, b, b) = r;
+    // Z_j = A^T U_j; V_{j+1} R_next = Z_j - V_{<=j} D.
+    if (op.dense != nullptr) {
+      blk_n.noalias() = op.dense->transpose() * U.middleCols(c0, b);
+    } else {
+      xin = U.middleCols(c0, b);
+      a.adjoint(xin, blk_n);
+    }
+    Z.middleCols(c0, b) = blk_n;
+    block_orthonormalize<T>(V.leftCols(c1), blk_n, c, r_next);
+    V.middleCols(c1, b) = blk_n;
+    ++steps;
+    const bool restart_due = c1 + b > cap;
+    const bool last = steps >= opt.max_iterations || interrupt_requested();
+    // The SVD of B costs O(c1^3): skip it at the steps where, at the rate
+    // the bounds fell between the last two checks, they cannot have
+    // converged yet (checking at half the predicted distance).
+    if (steps < next_check && !restart_due && !last) continue;
+    // Rayleigh-Ritz: B = X diag(s) Y^T. A^T u_i - s_i v_i = V_{j+1} R_next x_i^{(j)}
+    // (the last block of x_i), and A v_i = s_i u_i, so the residual of the
+    // triplet is ||R_next x_i^{(j)}||.
+    Matrix<T> bb = B.topLeftCorner(c1, c1);
+    if (gesdd(bb, s, &x, &yt) != 0 || !s.allFinite()) {
+      status = Status::NumericalIssue;
+      break;
+    }
+    rho_est = ((r_next * x.bottomRows(b)).colwise().norm().transpose() / std::sqrt(2.0)).template cast<double>();
+    const Vector<double> sd = s.template cast<double>();
+    const Vector<double> bound = error_bounds_from(sd, rho_est, k, rounding_level<T>(m, n, sd(0)));
+    const double floor = rounding_floor<T>(m, n, sd(0));
+    double ratio = 0;  // max_i bound_i / target_i: converged at <= 1
+    for (Index i = 0; i < k; ++i) ratio = std::max(ratio, bound(i) / std::max(tol * sd(i), floor));
+    converged = ratio <= 1;
+    if (converged) break;
+    if (last_ratio > 0 && ratio < last_ratio) {
+      const double per_step = std::log(last_ratio / ratio) / static_cast<double>(steps - last_check);
+      const double to_go = std::log(ratio) / per_step;
+      next_check = steps + std::max(1, static_cast<int>(to_go / 2));
+    } else {
+      next_check = steps + 1;
+    }
+    last_ratio = ratio;
+    last_check = steps;
+    if (interrupt_requested()) {
+      status = Status::Interrupted;
+      break;
+    }
+    if (steps >= opt.max_iterations) {
+      status = Status::NotConverging;
+      break;
+    }
+    if (restart_due) {
+      last_ratio = 0;  // a new cycle converges at its own rate
+      // Restart from the top b right Ritz vectors (an orthonormal block of
+      // the current basis): the next cycle's Krylov space contains them.
+      blk_n.noalias() = V.leftCols(c1) * yt.topRows(b).transpose();
+      V.leftCols(b) = blk_n;
+      B.setZero();
+      j = -1;
+    }
+  }
+  out.iterations = steps;
+  out.status = status;
+  if (status == Status::NumericalIssue) {
+    out.S = Vector<T>::Constant(k, std::numeric_limits<T>::quiet_NaN());
+    return out;
+  }
+  out.S = s.head(k);
+  const Vector<double> sd = s.template cast<double>();
+  if (!opt.compute_vectors) {
+    out.residuals = (rho_est.head(k) * std::sqrt(2.0)).template cast<T>();
+    out.error_bounds = error_bounds_from(sd, rho_est, k, rounding_level<T>(m, n, sd(0))).template cast<T>();
+    return out;
+  }
+  out.U.noalias() = U.leftCols(c1) * x.leftCols(k);
+  out.V.noalias() = V.leftCols(c1) * yt.topRows(k).transpose();
+  // Residuals from the kept products: A v_i = W y_i, A^T u_i = Z x_i.
+  Matrix<T> av(m, k), atu(n, k);
+  av.noalias() = W.leftCols(c1) * yt.topRows(k).transpose();
+  atu.noalias() = Z.leftCols(c1) * x.leftCols(k);
+  av -= out.U * out.S.asDiagonal();
+  atu -= out.V * out.S.asDiagonal();
+  out.residuals.resize(k);
+  Vector<double> rho = rho_est;
+  for (Index i = 0; i < k; ++i) {
+    out.residuals(i) = std::sqrt(av.col(i).squaredNorm() + atu.col(i).squaredNorm());
+    rho(i) = static_cast<double>(out.residuals(i)) / std::sqrt(2.0);
+  }
+  out.error_bounds = error_bounds_from(sd, rho, k, rounding_level<T>(m, n, sd(0))).template cast<T>();
   return out;
 }
 
@@ -299,29 +577,36 @@ SvdResult<T> svd_lanczos(const OperatorView<T>& op, Index k, const TruncatedSvdO
   a.product(right, q, w);
   const Status s = finish_from_basis(q, w, /*basis_on_left=*/right, k, opt.compute_vectors, out);
   if (out.status == Status::Success) out.status = s;
+  if (s == Status::Success) residuals_by_products(a, out);
   return out;
 }
 
 // ---- Auto ----------------------------------------------------------------------
 
-// Auto, measured with one thread (2-core EPYC, OpenBLAS), A = 2s x s Gaussian
-// with geometric column scaling, CPU seconds:
-//   s = 100, k = 10:   full 0.0027  randomized 0.0004  lanczos 0.0004
-//   s = 400, k = 100:  full 0.070   randomized 0.020   lanczos 0.026
-//   s = 400, k = 200:  full 0.072   randomized 0.050   lanczos 0.070
-//   s = 800, k = 200:  full 0.41    randomized 0.12    lanczos 0.20
-//   s = 800, k = 400:  full 0.40    randomized 0.34    lanczos 0.63
-// Up to min(m, n) = 100 the exact answer costs under 3 ms, so it wins. Once k
-// reaches a third of min(m, n) the iterative paths are at most 2x faster,
-// while Lanczos's restarts and the randomized path's missing spectral gap make
-// them slower and less accurate, so Full again. Sparse and implicit operators
-// are densified for Full only up to 2^24 entries (128 MiB in double).
+// Auto, measured with one thread (2-core EPYC, OpenBLAS, shared machine: CPU
+// seconds), A = U diag(1/(1+i)) V^T, tolerance 1e-8, b = k + 10:
+//   300 x 200,   k = 10:  full 0.0062  krylov 0.0047 (5 steps)
+//   200 x 150,   k = 10:  full 0.0029  krylov 0.0039
+//   300 x 200,   k = 40:  full 0.0067  krylov 0.029
+//   500 x 400,   k = 50:  full 0.032   krylov 0.054
+//   800 x 600,   k = 100: full 0.100   krylov 0.31
+//   1200 x 700,  k = 15:  full 0.19    krylov 0.025
+//   2000 x 1500, k = 50:  full 2.04    krylov 0.22
+// Full costs ~ m n min(m, n) and a Krylov run ~ 6 blocks of ~ 4 m n b plus
+// the basis work; the crossover sits near min(m, n) = 8 b. Sparse and
+// implicit operators are densified for Full only up to 2^24 entries (128 MiB
+// in double) and while k >= min(m, n) / 3: their products are cheap, so
+// Lanczos on them wins far below the dense crossover.
 template <class T>
-SvdMethod choose_method(const OperatorView<T>& op, Index k) {
+SvdMethod choose_method(const OperatorView<T>& op, Index k, const TruncatedSvdOptions& opt) {
   const Index mn = std::min(op.rows, op.cols);
-  const bool small_enough = op.kind == OperatorKind::Dense || op.rows * op.cols <= (Index{1} << 24);
-  if (small_enough && (mn <= 100 || 3 * k >= mn)) return SvdMethod::Full;
-  return op.kind == OperatorKind::Dense ? SvdMethod::Randomized : SvdMethod::Lanczos;
+  if (op.kind != OperatorKind::Dense) {
+    const bool small_enough = op.rows * op.cols <= (Index{1} << 24);
+    return small_enough && (mn <= 100 || 3 * k >= mn) ? SvdMethod::Full : SvdMethod::Lanczos;
+  }
+  const KrylovShape sh = krylov_shape(op.rows, op.cols, k, opt);
+  if (mn <= 100 || 8 * (k + opt.oversampling) >= mn || sh.block < k || sh.cap < 2 * sh.block) return SvdMethod::Full;
+  return SvdMethod::Krylov;
 }
 
 void validate(Index rows, Index cols, Index k, const TruncatedSvdOptions& opt) {
@@ -355,8 +640,9 @@ void validate(Index rows, Index cols, Index k, const TruncatedSvdOptions& opt) {
 template <class T>
 SvdResult<T> truncated_svd_view(const OperatorView<T>& op, Index k, const TruncatedSvdOptions& options) {
   validate(op.rows, op.cols, k, options);
-  const SvdMethod method = options.method == SvdMethod::Auto ? choose_method(op, k) : options.method;
+  const SvdMethod method = options.method == SvdMethod::Auto ? choose_method(op, k, options) : options.method;
   switch (method) {
+    case SvdMethod::Krylov: return svd_krylov(op, k, options);
     case SvdMethod::Lanczos: return svd_lanczos(op, k, options);
     case SvdMethod::Randomized: return svd_randomized(op, k, options);
     default: return svd_full(op, k, options.compute_vectors);
@@ -393,6 +679,17 @@ SvdResult<T> full_svd(const Matrix<T>& a) {
   return out;
 }
 
+template <class T>
+double max_relative_error_bound(const SvdResult<T>& r) {
+  double worst = 0;
+  for (Index i = 0; i < r.error_bounds.size() && i < r.S.size(); ++i) {
+    if (r.S(i) > 0) worst = std::max(worst, static_cast<double>(r.error_bounds(i)) / static_cast<double>(r.S(i)));
+  }
+  return worst;
+}
+
+template double max_relative_error_bound<float>(const SvdResult<float>&);
+template double max_relative_error_bound<double>(const SvdResult<double>&);
 template Vector<float> singular_values<float>(const Matrix<float>&);
 template Vector<double> singular_values<double>(const Matrix<double>&);
 template SvdResult<float> full_svd<float>(const Matrix<float>&);

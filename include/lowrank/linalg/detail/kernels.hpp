@@ -39,11 +39,17 @@ void orthonormalize(Matrix<T>& y);
 template <class T>
 void householder_orthonormalize(Matrix<T>& y);
 
+/// Householder QR y = Q R in place: y becomes the thin Q (n x b), r the b x b
+/// upper-triangular R. Works for rank-deficient y (Q is still orthonormal).
+template <class T>
+void householder_qr(Matrix<T>& y, Matrix<T>& r);
+
 /// CholeskyQR2 in place; returns false when y is too ill-conditioned
 /// (kappa(y)^2 eps > 1e-3) or not finite. y then still spans the same space
-/// (it is unchanged unless the rare second-pass Cholesky failed).
+/// (it is unchanged unless the rare second-pass Cholesky failed). With r
+/// given, it receives the b x b upper-triangular R of y_in = y_out R.
 template <class T>
-bool cholesky_qr2(Matrix<T>& y);
+bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r = nullptr);
 
 // ---- dense SVD (LAPACK gesdd) ---------------------------------------------
 
