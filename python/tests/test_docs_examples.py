@@ -59,6 +59,10 @@ def _runnable_lines(doc):
         if len(words) < 2 or words[1] not in CLI_COMMANDS or "--help" in words or "pairs.tsv" in line:
             continue
         files = [w for w in words if "/" in w and not w.startswith(("out/", "build/"))]
+        # A bare file name (u1.base) is not bundled data either: the line needs files we do not ship.
+        files += [words[k + 1] for k, w in enumerate(words[:-1])
+                  if w in ("--train", "--test", "--input", "-i", "--data", "--groups", "--pairs", "--seen")
+                  and not words[k + 1].startswith("out/")]
         reads = [words[k + 1] for k, w in enumerate(words[:-1]) if w == "--model"]
         if all(w.startswith("data/") and (ROOT / w).exists() for w in files) and all(r in made for r in reads):
             out.append(line)
