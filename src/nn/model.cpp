@@ -24,6 +24,10 @@ void GptConfig::validate() const {
                           std::to_string(n_head));
   if ((width / n_head) % 2 != 0) throw InvalidArgument("head size width/n_head must be even (rotary pairs)");
   if (!(norm_eps > 0)) throw InvalidArgument("norm_eps must be > 0");
+  // Matrix dimensions: hidden_size() computes 8 * width, which must not overflow.
+  constexpr Index kMaxDim = (Index{1} << 31) - 1;
+  if (width > kMaxDim || hidden > kMaxDim || vocab > kMaxDim)
+    throw InvalidArgument("width, hidden and vocab must not exceed 2^31-1");
   nn::validate(linear, width, width);
   nn::validate(linear, width, hidden_size());
 }

@@ -1,5 +1,6 @@
 // Checkpoints of the nn engine: one safetensors file with JSON metadata,
 // written through io::write_safetensors (temporary file + rename).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -26,9 +27,34 @@ std::string hex(const std::string& s) {
 
 std::string unhex(const std::string& h, const std::string& source) {
   if (h.size() % 2) throw InputError(source, "malformed vocabulary in checkpoint metadata");
+  // Digit by digit: std::stoi threw std::invalid_argument on "zz" and took "+f" or " f".
+  const auto digit = [&](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw InputError(source, "malformed vocabulary in checkpoint metadata (vocab_hex holds a non-hex character)");
+  };
   std::string o;
-  for (std::size_t i = 0; i < h.size(); i += 2) o.push_back(static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i < h.size(); i += 2) o.push_back(static_cast<char>(digit(h[i]) * 16 + digit(h[i + 1])));
   return o;
+}
+
+// Parameters the config's model holds (analytic_param_count, in double so that
+// a hostile width or layer count cannot overflow): each is stored as float32,
+// so a checkpoint smaller than 4 bytes per parameter is refused before the
+// model is allocated (a 300-byte file could otherwise ask for terabytes).
+double param_count_bound(const GptConfig& c) {
+  const double C = static_cast<double>(c.width), F = static_cast<double>(c.hidden_size()),
+               V = static_cast<double>(c.vocab), r = static_cast<double>(c.linear.rank);
+  const auto linear = [&](double in, double out) {
+    switch (c.linear.kind) {
+      case Parameterization::LowRank: return r * (in + out);
+      case Parameterization::SLTrain: return r * (in + out) + std::max(1.0, c.linear.delta * in * out);
+      default: return in * out;
+    }
+  };
+  const double block = 2 * C + 4 * linear(C, C) + 2 * linear(C, F) + linear(F, C);
+  return 2 * V * C + C + static_cast<double>(c.n_layer) * block;
 }
 
 io::SafetensorsEntry entry(const std::string& name, const Act<float>& m) {
@@ -144,6 +170,10 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
                                            " symbols) differs from the checkpoint's (" + std::to_string(vocab.size()) + ")");
   t.m_opt.model.vocab = t.m_data.tokenizer.size();
   t.m_opt.validate();
+  const double need = 4 * param_count_bound(t.m_opt.model), have = static_cast<double>(std::filesystem::file_size(path));
+  if (!(need <= have))
+    throw InputError(path, "the stored config describes a model of " + std::to_string(need / 4) +
+                               " float32 parameters but the checkpoint holds " + std::to_string(have) + " bytes");
   t.model = Gpt<float>(t.m_opt.model);
   auto params = t.model.parameters();
   for (auto& p : params) read_into(f, "model." + p.name, *p.value);
