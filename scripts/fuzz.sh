@@ -90,14 +90,15 @@ results=$build/fuzz-results.tsv
 [[ -f $results ]] || printf 'date\tfuzzer\tseconds\texecutions\texec_per_s\tcorpus\tfindings\n' >"$results"
 failed=0
 for f in "${fuzzers[@]}"; do
-  corpus=$build/corpus/$f
-  artifacts=$build/artifacts/$f
-  seed_dir=$build/seeds/$f
+  # Absolute paths: the checkpoint_meta harness changes its working directory.
+  corpus=$(realpath -m "$build/corpus/$f")
+  artifacts=$(realpath -m "$build/artifacts/$f")
+  seed_dir=$(realpath -m "$build/seeds/$f")
   mkdir -p "$corpus" "$artifacts" "$seed_dir"
   for s in $(seeds_of "$f"); do cp -f "$s" "$seed_dir/"; done
   extra=()
-  [[ -d tests/fuzz/seeds/$f ]] && extra+=(tests/fuzz/seeds/$f)
-  [[ -d tests/fuzz/regressions/$f ]] && extra+=(tests/fuzz/regressions/$f)
+  [[ -d tests/fuzz/seeds/$f ]] && extra+=("$PWD/tests/fuzz/seeds/$f")
+  [[ -d tests/fuzz/regressions/$f ]] && extra+=("$PWD/tests/fuzz/regressions/$f")
   log=$build/fuzz-$f.log
   before=$(find "$artifacts" -type f | wc -l)
   start=$(date +%s%N)

@@ -28,6 +28,10 @@ void GptConfig::validate() const {
   // gives NaN angles (a NaN loss at the first step).
   if (!(rope_theta > 0) || !std::isfinite(rope_theta))
     throw InvalidArgument("rope_theta must be finite and > 0, got " + std::to_string(rope_theta));
+  // Matrix dimensions: hidden_size() computes 8 * width, which must not overflow.
+  constexpr Index kMaxDim = (Index{1} << 31) - 1;
+  if (width > kMaxDim || hidden > kMaxDim || vocab > kMaxDim)
+    throw InvalidArgument("width, hidden and vocab must not exceed 2^31-1");
   nn::validate(linear, width, width);
   nn::validate(linear, width, hidden_size());
 }

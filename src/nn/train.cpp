@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <type_traits>
 #include <nlohmann/json.hpp>
 
 #include "lowrank/cuda/device.hpp"
@@ -351,6 +352,26 @@ namespace {
 template <class V>
 void read_key(const json& obj, const char* key, V& out, const std::string& source, const std::string& where) {
   if (!obj.contains(key)) return;
+  if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    // nlohmann casts a float or an out-of-range integer to V unchecked (1e300
+    // or -1.5 into an integer is undefined behaviour): only integral values V holds pass.
+    const json& v = obj.at(key);
+    bool fits = true;
+    if (v.is_number_unsigned()) {
+      fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<V>::max());
+    } else if (v.is_number_integer()) {
+      const std::int64_t i = v.get<std::int64_t>();
+      if constexpr (std::is_signed_v<V>)
+        fits = i >= std::numeric_limits<V>::min() && i <= std::numeric_limits<V>::max();
+      else
+        fits = i >= 0;
+    } else if (v.is_number_float()) {
+      const double d = v.get<double>();
+      fits = d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<V>::min()) &&
+             d < std::ldexp(1.0, std::numeric_limits<V>::digits);
+    }
+    if (!fits) throw InputError(source, "\"" + where + key + "\" = " + v.dump() + " is not an integer in range");
+  }
   try {
     out = obj.at(key).get<V>();
   } catch (const json::exception&) {

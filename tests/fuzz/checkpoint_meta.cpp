@@ -20,9 +20,12 @@ const std::string& scratch_dir() {
     std::filesystem::create_directories(d);
     std::ofstream(d / "text.txt") << "the quick brown fox jumps over the lazy dog\n";
     if (::chdir(d.c_str()) != 0) std::abort();
+    // A heap copy: the static `dir` is destroyed before this exit handler runs
+    // (the handler is registered while `dir` is still being initialised).
+    static const std::filesystem::path* const keep = new std::filesystem::path(d);
     std::atexit([] {
       std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
+      std::filesystem::remove_all(*keep, ec);
     });
     return d.string();
   }();

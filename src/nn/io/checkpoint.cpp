@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -134,6 +135,24 @@ void remove_stale_temporaries(const std::string& dir) {
         name.rfind(".write-probe-", 0) == 0)
       std::filesystem::remove(e.path(), ec);
   }
+}
+
+// Parameters the config's model holds (analytic_param_count, in double so that
+// a hostile width or layer count cannot overflow): each is stored as float32,
+// so a checkpoint smaller than 4 bytes per parameter is refused before the
+// model is allocated (a 300-byte file could otherwise ask for terabytes).
+double param_count_bound(const GptConfig& c) {
+  const double C = static_cast<double>(c.width), F = static_cast<double>(c.hidden_size()),
+               V = static_cast<double>(c.vocab), r = static_cast<double>(c.linear.rank);
+  const auto linear = [&](double in, double out) {
+    switch (c.linear.kind) {
+      case Parameterization::LowRank: return r * (in + out);
+      case Parameterization::SLTrain: return r * (in + out) + std::max(1.0, c.linear.delta * in * out);
+      default: return in * out;
+    }
+  };
+  const double block = 2 * C + 4 * linear(C, C) + 2 * linear(C, F) + linear(F, C);
+  return 2 * V * C + C + static_cast<double>(c.n_layer) * block;
 }
 
 io::SafetensorsEntry entry(const std::string& name, const Act<float>& m) {
@@ -287,6 +306,10 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
     // The value came from the checkpoint, not from a flag: name the file.
     throw InputError(path, std::string("stored config (metadata \"options\"): ") + e.what());
   }
+  const double need = 4 * param_count_bound(t.m_opt.model), have = static_cast<double>(std::filesystem::file_size(path));
+  if (!(need <= have))
+    throw InputError(path, "the stored config describes a model of " + std::to_string(need / 4) +
+                               " float32 parameters but the checkpoint holds " + std::to_string(have) + " bytes");
   t.model = Gpt<float>(t.m_opt.model);
   auto params = t.model.parameters();
   for (auto& p : params) read_into(f, "model." + p.name, *p.value);
