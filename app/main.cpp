@@ -7,8 +7,18 @@
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/version.hpp"
 
+#ifdef LOWRANK_HAVE_MPI
+namespace lowrank::cli {
+bool launched_by_mpi();             // app/mpi.cpp
+int run_mpi(int argc, char** argv);  // the distributed complete / decompose
+}  // namespace lowrank::cli
+#endif
+
 int main(int argc, char** argv) {
   using namespace lowrank::cli;
+#ifdef LOWRANK_HAVE_MPI
+  if (launched_by_mpi()) return run_mpi(argc, argv);
+#endif
   CLI::App app{
       "lowrank: find, estimate and exploit low-rank structure.\n"
       "Exit codes: 0 success, 1 internal error, 2 usage or input error.",

@@ -96,8 +96,12 @@ fi
 # command builds everything.
 bench=ON
 [[ "$mode" == test ]] && bench=OFF
+# The MPI solvers (LOWRANK_MPI, src/distributed) are built and run on 4
+# localhost ranks by the test command only (tests/CMakeLists.txt).
+mpi=OFF
+[[ "$mode" == test ]] && mpi=ON
 step "configuring and building (Release) in build/"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWRANK_UNITY=ON -DLOWRANK_BENCH=$bench >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWRANK_UNITY=ON -DLOWRANK_BENCH=$bench -DLOWRANK_MPI=$mpi >/dev/null
 cmake --build build -j "$jobs"
 pin_openblas_core build/lowrank
 
