@@ -34,7 +34,8 @@ done
 
 # Shards: four parts read by three ranks give the file's answer.
 mkdir "$dir/shards"
-tail -n +2 "$dir/train.tsv" | split -n l/4 -d -a 5 - "$dir/shards/part-"
+tail -n +2 "$dir/train.tsv" > "$dir/body.tsv"
+split -n l/4 -d -a 5 "$dir/body.tsv" "$dir/shards/part-"
 printf 'rows 200\ncols 80\nshards 4\n' > "$dir/shards/manifest"
 run 3 complete --train "$dir/shards" --method als --rank 3 --lambda 0.5 --max-iter 30 --tol 1e-14 --quiet \
   > "$dir/shards.json"
@@ -63,13 +64,17 @@ a, b = (json.load(open(p))["singular_values"] for p in sys.argv[1:3])
 assert all(abs(x - y) <= 1e-10 * a[0] for x, y in zip(a, b)), (a, b)
 EOF
 
-# Kill one rank of a 2-rank job once a checkpoint exists, then resume.
-iters=4000
-args=(complete --train "$dir/train.tsv" --method als --rank 3 --lambda 0.5 --max-iter $iters --tol 0 --quiet)
+# Kill one rank of a 2-rank job once a checkpoint exists, then resume. A
+# 1000 x 300 problem, so that an iteration outlasts the poll below.
+awk 'BEGIN { for (i = 0; i < 1000; i++) for (j = 0; j < 300; j++)
+    if ((i * 31 + j * 17) % 5 < 2) printf "%d\t%d\t%.12f\n", i, j, sin(i) * cos(j) + 0.5 * sin(2 * i) * sin(j) + 3 }' \
+  > "$dir/big.tsv"
+iters=20
+args=(complete --train "$dir/big.tsv" --method als --rank 3 --lambda 0.5 --max-iter $iters --tol 1e-300 --quiet)
 run 2 "${args[@]}" > "$dir/full.json"
 "$mpirun" --oversubscribe -np 2 "$lowrank" "${args[@]}" --checkpoint "$dir/ck" > /dev/null 2>&1 &
 job=$!
-for _ in $(seq 200); do [[ -f "$dir/ck" ]] && break; sleep 0.05; done
+for _ in $(seq 1200); do [[ -f "$dir/ck" ]] && break; sleep 0.02; done
 [[ -f "$dir/ck" ]] || fail "no checkpoint written"
 victim=$(pgrep -P "$job" -f "$lowrank" | tail -n 1 || true)
 [[ -n "$victim" ]] || fail "rank process not found (the run ended before the kill: raise iters)"
@@ -79,7 +84,7 @@ wait "$job"
 killed_rc=$?
 set -e
 [[ $killed_rc != 0 ]] || fail "the killed job exited 0"
-run 2 complete --train "$dir/train.tsv" --method als --rank 3 --lambda 0.5 --max-iter $iters --tol 0 \
+run 2 complete --train "$dir/big.tsv" --method als --rank 3 --lambda 0.5 --max-iter $iters --tol 1e-300 \
   --checkpoint "$dir/ck" --resume > "$dir/resumed.json" 2> "$dir/resumed.err"
 first=$(grep -m1 "^als iteration" "$dir/resumed.err" | sed -n 's/^als iteration \([0-9]*\) .*/\1/p')
 [[ -n "$first" && "$first" -gt 1 ]] || fail "the resumed run did not start from the checkpoint: $(head -n 2 "$dir/resumed.err")"
