@@ -17,6 +17,10 @@
 # --ci: the io fuzzers only (the nn ones need lowrank_nn compiled with clang,
 # minutes), 3 seconds each: a regression check that CI runs from
 # scripts/setup.sh test. Exit status 1 when any fuzzer found something.
+# The nn fuzzers' saved findings (tests/fuzz/regressions/{config,
+# checkpoint_meta}) are replayed instead by test_nn
+# (NnHostileInput.FuzzRegressionsAreRefusedWithClearErrors), which CI runs in
+# both its builds, Release and ASan + UBSan, at no extra compile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

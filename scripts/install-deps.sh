@@ -4,7 +4,7 @@
 # install the peers used by cross-checks and benchmarks (R, irlba, rsvd).
 set -euo pipefail
 
-core=(build-essential cmake pkg-config git
+core=(build-essential cmake ninja-build pkg-config git
       libeigen3-dev libopenblas-dev liblapacke-dev libspectra-dev
       libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev zlib1g-dev libre2-dev
       libgtest-dev libgmock-dev libbenchmark-dev

@@ -8,10 +8,13 @@
 #                           on that build), a few seconds of each reader's
 #                           fuzzer, a compile of the CUDA backend
 #                           (when nvcc is installed), then the tests again
-#                           under AddressSanitizer + UBSan
+#                           under AddressSanitizer + UBSan (whose build runs
+#                           in the background at nice 19 from the end of the
+#                           Release build on, in the idle core-time)
 #   scripts/setup.sh sanitize   only the sanitizer pass (install, build in
 #                           build-asan/, ctest there)
-# Environment: LOWRANK_JOBS (parallel build jobs, default nproc),
+# Every phase prints its wall and CPU seconds, and a table of them ends the
+# run. Environment: LOWRANK_JOBS (parallel build jobs, default nproc),
 #              LOWRANK_SKIP_SANITIZE=1 to skip the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,62 @@ mode="${1:-demo}"
 jobs="${LOWRANK_JOBS:-$(nproc)}"
 
 step() { printf '\n== %s\n' "$*" >&2; }
+
+# Each phase's wall time and CPU time (user + system of everything it ran,
+# from bash's `times`), printed as it ends and as a table at the end: on a
+# shared machine wall time says little, CPU time / cores is the estimate for
+# a quiet one (docs/benchmarks.md, "CI time"). `times` must run in this shell
+# (a $(...) subshell would start from zero), hence the file.
+phase_log=()
+cpu_now() {
+  local f
+  f=$(mktemp)
+  times >"$f"
+  # second line: the children's user and system times, e.g. "1m2.345s 0m6.789s"
+  awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } }
+       END { printf "%.1f", t }' "$f"
+  rm -f "$f"
+}
+phase() {  # phase NAME COMMAND...: run it, record its wall and CPU seconds
+  local name="$1" w0=$EPOCHREALTIME c0 c1 w
+  shift
+  cpu_now >"$phase_tmp"
+  c0=$(<"$phase_tmp")
+  "$@"
+  cpu_now >"$phase_tmp"
+  c1=$(<"$phase_tmp")
+  w=$(awk -v a="$w0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  phase_log+=("$(printf '%-34s %8s %8.1f' "$name" "$w" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")")
+  printf '== %s: %s s wall, %s s CPU\n' "$name" "$w" "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }')" >&2
+}
+phase_summary() {
+  ((${#phase_log[@]})) || return 0
+  printf '\n== time per phase (CPU = user + system of all processes; %s cores)\n%-34s %8s %8s\n' "$(nproc)" phase \
+    "wall s" "CPU s" >&2
+  printf '%s\n' "${phase_log[@]}" >&2
+}
+phase_tmp=$(mktemp)
+trap '[[ -n "${asan_pid:-}" ]] && kill -- -"$asan_pid" 2>/dev/null; phase_summary; rm -f "$phase_tmp"' EXIT
+
+# Ninja where it is installed (scripts/install-deps.sh installs ninja-build):
+# it starts a target's compiles as soon as their headers exist, where make
+# waits for every library the target links to be archived. With unity
+# batches a build is a few dozen large translation units, one of them
+# lowrank_linalg's (the SVDs and eigensolvers for float and double, 165 s of
+# CPU at -O3): under make everything above linalg waits for it while the
+# second core has little to do. A build directory already configured with
+# another generator keeps it (CMake refuses to switch).
+generator_for() {  # generator_for DIR: the -G argument for a new build directory
+  if [[ ! -f "$1/CMakeCache.txt" ]] && command -v ninja >/dev/null; then
+    echo "-GNinja"
+  elif [[ -f "$1/CMakeCache.txt" ]] && grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' "$1/CMakeCache.txt"; then
+    echo "-GNinja"
+  else
+    local g
+    g=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null)
+    echo "-G${g:-Unix Makefiles}"
+  fi
+}
 
 # Both builds are unity builds (LOWRANK_UNITY, CMakeLists.txt): half the
 # compile time of a clean clone.
@@ -41,15 +100,64 @@ pin_openblas_core() {
 # full debug info (line tables only, for readable reports) compiles in about
 # half the time of RelWithDebInfo's -O2 -g and the tests still run in seconds;
 # no benchmarks. See docs/benchmarks.md, "CI time".
+asan_build() {
+  cmake -S . -B build-asan "$(generator_for build-asan)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWRANK_SANITIZE=ON -DLOWRANK_BENCH=OFF -DLOWRANK_UNITY=ON \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null &&
+    cmake --build build-asan -j "$jobs"
+}
+# The test command starts the sanitizer build in the background at nice 19
+# once the Release build is done: the phases between (ctest's tail and the
+# CLI tests' waits, pip, cpack, dpkg, the single-threaded fuzz runs, the
+# configure steps) leave a core idle much of the time, and at nice 19 the
+# build takes only what they leave (CFS gives it about 1.5 % of a contended
+# core). Its output goes to build-asan/build.log, shown if it fails.
+asan_pid=
+asan_build_background() {
+  mkdir -p build-asan
+  # Its own process group (job control on while it starts), so that a
+  # failing script can stop it and all it started: kill -- -PGID at exit.
+  set -m
+  (
+    renice -n 19 -p "$BASHPID" >/dev/null || true
+    w0=$EPOCHREALTIME
+    rc=0
+    asan_build || rc=$?
+    times >build-asan/build.times
+    echo "$rc $w0 $EPOCHREALTIME" >build-asan/build.status
+    exit "$rc"
+  ) >build-asan/build.log 2>&1 &
+  asan_pid=$!
+  set +m
+}
+asan_build_wait() {
+  local w0=$EPOCHREALTIME rc=0 cpu wall
+  wait "$asan_pid" || rc=$?
+  asan_pid=
+  phase_log+=("$(printf '%-34s %8s %8s' "asan: waiting for its build" \
+    "$(awk -v a="$w0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')" -)")
+  if [[ -f build-asan/build.times && -f build-asan/build.status ]]; then
+    cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] } }
+               END { printf "%.1f", t }' build-asan/build.times)
+    wall=$(awk '{ printf "%.1f", $3 - $2 }' build-asan/build.status)
+    phase_log+=("$(printf '%-34s %8s %8s' "asan: configure + build (bg)" "$wall" "$cpu")")
+  fi
+  if ((rc != 0)); then
+    tail -n 60 build-asan/build.log >&2
+    echo "setup.sh: the ASan + UBSan build failed (build-asan/build.log)" >&2
+    exit 1
+  fi
+}
 sanitize_pass() {
   step "tests under AddressSanitizer + UBSan in build-asan/"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLOWRANK_SANITIZE=ON -DLOWRANK_BENCH=OFF -DLOWRANK_UNITY=ON \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" >/dev/null
-  cmake --build build-asan -j "$jobs"
+  if [[ -n "$asan_pid" ]]; then
+    asan_build_wait
+  else
+    phase "asan: configure + build" asan_build
+  fi
   pin_openblas_core build-asan/lowrank
   # OpenBLAS and libgomp keep thread pools alive at exit: not our leaks.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs"
+    phase "asan: ctest" ctest --test-dir build-asan --output-on-failure -j "$jobs"
 }
 
 # Every reader's libFuzzer harness for a few seconds on its seeds and saved
@@ -59,20 +167,23 @@ sanitize_pass() {
 # (docs/errors.md, "Fuzzing").
 fuzz_pass() {
   step "fuzzing each reader briefly (clang-14, libFuzzer) in build-fuzz/"
-  scripts/fuzz.sh --ci --jobs "$jobs"
+  phase "fuzz: clang build + runs" scripts/fuzz.sh --ci --jobs "$jobs"
 }
 
 # The CUDA backend (LOWRANK_CUDA=ON) compiled with nvcc for sm_90 even where
 # no GPU exists, so it never rots; only its library is built (no GPU needed).
+cuda_build() {
+  cmake -S . -B build-cuda "$(generator_for build-cuda)" -DCMAKE_BUILD_TYPE=Release -DLOWRANK_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+        -DLOWRANK_TESTS=OFF -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF >/dev/null
+  cmake --build build-cuda -j "$jobs" --target lowrank_cuda
+}
 cuda_compile_pass() {
   if [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
     step "CUDA compile check skipped: /usr/local/cuda/bin/nvcc not found"
     return 0
   fi
   step "compiling the CUDA backend (nvcc, sm_90) in build-cuda/"
-  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DLOWRANK_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-        -DLOWRANK_TESTS=OFF -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF >/dev/null
-  cmake --build build-cuda -j "$jobs" --target lowrank_cuda
+  phase "cuda: configure + nvcc" cuda_build
 }
 
 case "$mode" in
@@ -84,7 +195,7 @@ case "$mode" in
 esac
 
 step "installing missing Debian packages"
-scripts/install-deps.sh
+phase "apt: install-deps" scripts/install-deps.sh
 
 if [[ "$mode" == sanitize ]]; then
   sanitize_pass
@@ -101,8 +212,12 @@ bench=ON
 mpi=OFF
 [[ "$mode" == test ]] && mpi=ON
 step "configuring and building (Release) in build/"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWRANK_UNITY=ON -DLOWRANK_BENCH=$bench -DLOWRANK_MPI=$mpi >/dev/null
-cmake --build build -j "$jobs"
+release_build() {
+  cmake -S . -B build "$(generator_for build)" -DCMAKE_BUILD_TYPE=Release -DLOWRANK_UNITY=ON -DLOWRANK_BENCH=$bench \
+        -DLOWRANK_MPI=$mpi >/dev/null
+  cmake --build build -j "$jobs"
+}
+phase "release: configure + build" release_build
 pin_openblas_core build/lowrank
 
 case "$mode" in
@@ -111,10 +226,11 @@ case "$mode" in
     scripts/demo.sh build/lowrank
     ;;
   test)
+    [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]] && asan_build_background
     step "unit and integration tests (Release)"
-    ctest --test-dir build --output-on-failure -j "$jobs"
+    phase "release: ctest" ctest --test-dir build --output-on-failure -j "$jobs"
     step "installs: pip wheel into a venv, the .deb, cmake --install + examples/cpp (reusing build/)"
-    scripts/check-install.sh build
+    phase "check-install" scripts/check-install.sh build
     fuzz_pass
     cuda_compile_pass
     if [[ "${LOWRANK_SKIP_SANITIZE:-0}" != 1 ]]; then

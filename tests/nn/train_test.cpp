@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
 
 #include "lowrank/nn/train.hpp"
 
@@ -238,6 +241,59 @@ TEST(NnTrain, MismatchedOrCorruptCheckpointsAreRejected) {
   EXPECT_THROW(load_checkpoint(dir.string()), InputError);
   EXPECT_THROW(load_checkpoint((dir / "nowhere").string()), InputError);
   fs::remove_all(dir);
+}
+
+// Issue 31: the nn refusals found by reading load_checkpoint and
+// options_from_json (their inputs are in tests/fuzz/regressions/, which the
+// io tests do not replay). Each must be an InputError or InvalidArgument (the
+// CLI's exit 2) saying what is wrong, never a crash, a terabyte allocation or
+// std::invalid_argument from stoi (exit 1). Any file added to those folders is
+// replayed too. load_checkpoint runs as the fuzz harness does: in a directory
+// holding the input as checkpoint.safetensors beside the text it names.
+TEST(NnHostileInput, FuzzRegressionsAreRefusedWithClearErrors) {
+  const fs::path root = fs::path(LOWRANK_SOURCE_DIR) / "tests/fuzz/regressions";
+  const std::map<std::string, std::string> expected = {
+      {"config/width-1e300.json", "\"model.width\" = 1e+300 is not an integer in range"},
+      {"config/width-2e18.json", "width, hidden and vocab must not exceed 2^31-1"},
+      {"checkpoint_meta/huge-model-in-small-file.safetensors", "float32 parameters but the checkpoint holds"},
+      {"checkpoint_meta/vocab-hex-not-hex.safetensors", "metadata \"vocab_hex\" holds a non-hex character"},
+  };
+  const auto dir = tmpdir("regressions");
+  std::ofstream(dir / "text.txt") << "the quick brown fox jumps over the lazy dog\n";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir);
+  std::map<std::string, std::string> refused;  // file -> message
+  for (const std::string folder : {"config", "checkpoint_meta"}) {
+    for (const auto& f : fs::directory_iterator(root / folder)) {
+      const std::string name = folder + "/" + f.path().filename().string();
+      SCOPED_TRACE(name);
+      try {
+        if (folder == "config") {
+          std::ifstream in(f.path(), std::ios::binary);
+          const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          options_from_json(text, f.path().filename().string()).validate();
+        } else {
+          fs::copy_file(f.path(), dir / "checkpoint.safetensors", fs::copy_options::overwrite_existing);
+          (void)load_checkpoint(dir.string());
+        }
+      } catch (const InputError& e) {
+        refused[name] = e.what();
+      } catch (const InvalidArgument& e) {
+        refused[name] = e.what();
+      }
+    }
+  }
+  fs::current_path(cwd);
+  fs::remove_all(dir);
+  for (const auto& [name, needle] : expected) {
+    ASSERT_TRUE(refused.count(name)) << name << " was accepted or is missing";
+    EXPECT_NE(refused[name].find(needle), std::string::npos) << name << ": " << refused[name];
+  }
+  // The messages name the file (a checkpoint's config is not a flag the user typed).
+  EXPECT_NE(refused["config/width-1e300.json"].find("width-1e300.json"), std::string::npos);
+  EXPECT_NE(refused["checkpoint_meta/huge-model-in-small-file.safetensors"].find("checkpoint.safetensors"),
+            std::string::npos);
+  EXPECT_NE(refused["checkpoint_meta/vocab-hex-not-hex.safetensors"].find("checkpoint.safetensors"), std::string::npos);
 }
 
 TEST(NnTrain, BadOptionsAreRejected) {

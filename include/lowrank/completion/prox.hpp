@@ -8,8 +8,8 @@
 // soft-impute iterate "sparse residuals + low-rank fit" (SparsePlusLowRank) of
 // any size. The rank of the answer is not known in advance: the SVD rank k
 // starts at rank_hint + 2 (the previous iterate's rank plus a margin) and
-// doubles while all k singular values exceed t, up to max_rank. Shared by
-// soft-impute (Svd variant) and the group-aware estimators (GAME).
+// doubles while all k singular values exceed t, up to max_rank. Used by
+// soft-impute (Svd variant); GAME has its own proximal steps (src/game).
 #include <algorithm>
 
 #include "lowrank/core/error.hpp"

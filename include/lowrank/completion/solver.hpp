@@ -1,6 +1,6 @@
 #pragma once
 // Pieces shared by the iterative completion solvers (soft-impute, ALS, robust
-// PCA) and by the estimators built on them (GAME).
+// PCA); GAME's loops do not use them yet (issue 27, item 5).
 //
 //   IterationMonitor  the loop's bookkeeping: objective trace, relative-change
 //                     convergence test, iteration cap, progress events,

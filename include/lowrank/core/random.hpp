@@ -1,9 +1,14 @@
 #pragma once
-// The one pseudo-random generator of lowrank's numerics: every seeded draw
+// The pseudo-random generator of the numerical core: its seeded draws
 // (randomized SVD sketches, Lanczos start vectors, planted matrices, bandit
-// noise, MDP generators) comes from here, so a seed gives the same numbers on
+// noise, MDP generators) come from here, so a seed gives the same numbers on
 // every platform and standard library (the std distributions such as
-// std::normal_distribution are implementation-defined and never used).
+// std::normal_distribution are implementation-defined). Not yet everywhere
+// (issue 27, item 4): core/splits.cpp draws from std::mt19937_64 (fully
+// specified) through distributions of its own, while the nn engine (model,
+// linear, data, train) and diagnostics/logits.cpp still use std::mt19937_64
+// with std distributions, so their initialisations and samples may differ
+// between standard libraries.
 //
 //   engine   xoshiro256** (Blackman & Vigna 2018), state seeded by splitmix64
 //   uniform  53 high bits of the output / 2^53, in [0, 1)

@@ -14,6 +14,9 @@
 //   launch<Functor>(total, args...)  Functor{}(idx, args...) for idx < total;
 //   gemm_cm(...)                     cublasSgemm's exact column-major contract;
 //   synchronize().
+// Bad arguments (shapes, token ids, lengths) throw lowrank::InvalidArgument,
+// so the CLI exits 2 as for the CPU engine; CUDA failures, a missing device
+// and calls out of order stay std::runtime_error (exit 1).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "cuda/nn/gpt_device.hpp"
+#include "lowrank/core/error.hpp"
 #include "cuda/nn/kernels.hpp"
 
 namespace lowrank::cuda {
@@ -49,9 +53,9 @@ class GptEngine final : public GptDevice {
   explicit GptEngine(const GptDeviceConfig& cfg) : m_cfg(cfg) {
     const I C = cfg.width, V = cfg.vocab, L = cfg.n_layer, D = C / cfg.n_head;
     if (static_cast<I>(cfg.linears.size()) != 7 * L + 1)
-      throw std::runtime_error("GptDevice: expected " + std::to_string(7 * L + 1) + " linear layers");
+      throw InvalidArgument("GptDevice: expected " + std::to_string(7 * L + 1) + " linear layers");
     if (static_cast<I>(cfg.rope_cos.size()) != cfg.context * (D / 2) || cfg.rope_sin.size() != cfg.rope_cos.size())
-      throw std::runtime_error("GptDevice: rotary tables must be [context, head_dim / 2]");
+      throw InvalidArgument("GptDevice: rotary tables must be [context, head_dim / 2]");
     m_wte.reserve(V * C);
     m_dwte.reserve(V * C);
     m_ln.resize(2 * L);
@@ -111,7 +115,7 @@ class GptEngine final : public GptDevice {
   double forward(const std::int32_t* tokens, const std::int32_t* targets, I B, I T) override {
     const I C = m_cfg.width, F = m_cfg.hidden, V = m_cfg.vocab, H = m_cfg.n_head, D = C / H, N = B * T;
     if (B < 1 || T < 1 || T > m_cfg.context)
-      throw std::runtime_error("GptDevice::forward: need B >= 1 and 1 <= T <= context");
+      throw InvalidArgument("GptDevice::forward: need B >= 1 and 1 <= T <= context");
     check_ids(tokens, N, "token");
     if (targets) check_ids(targets, N, "target");
     m_B = B;
@@ -274,19 +278,19 @@ class GptEngine final : public GptDevice {
     std::size_t i = 0;
     const_cast<GptEngine*>(this)->for_each_param([&](Buf&, Buf&, std::size_t n) {
       if (i < t.size() && t[i].size != n)
-        throw std::runtime_error(std::string("GptDevice: ") + what + " tensor " + std::to_string(i) + " has " +
+        throw InvalidArgument(std::string("GptDevice: ") + what + " tensor " + std::to_string(i) + " has " +
                                  std::to_string(t[i].size) + " values, the model expects " + std::to_string(n));
       ++i;
     });
     if (i != t.size())
-      throw std::runtime_error(std::string("GptDevice: ") + std::to_string(t.size()) + " " + what +
+      throw InvalidArgument(std::string("GptDevice: ") + std::to_string(t.size()) + " " + what +
                                " tensors given, the model has " + std::to_string(i));
     return t.begin();
   }
   void check_ids(const std::int32_t* ids, I n, const char* what) const {
     for (I i = 0; i < n; ++i)
       if (ids[i] < 0 || ids[i] >= m_cfg.vocab)
-        throw std::runtime_error(std::string("GptDevice: ") + what + " id " + std::to_string(ids[i]) + " outside [0, " +
+        throw InvalidArgument(std::string("GptDevice: ") + what + " id " + std::to_string(ids[i]) + " outside [0, " +
                                  std::to_string(m_cfg.vocab) + ")");
   }
 
