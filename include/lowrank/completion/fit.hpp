@@ -114,7 +114,7 @@ struct CompletionFitOptions {
   /// last lambda is kept).
   int folds = 5;
   CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
-  int patience = 3;  ///< see CrossValidationOptions::patience
+  int patience = 2;  ///< see CrossValidationOptions::patience (2: on MovieLens u1 the third rise past the minimum changed no choice)
   /// Tolerance of the fold fits (the larger of this and the solver's own):
   /// validation RMSE settles long before the objective's fifth digit, and
   /// each fold fit warm-starts the next; the refit uses the solver's.
