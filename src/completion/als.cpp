@@ -214,19 +214,18 @@ double objective(const std::vector<double>& col_loss, const Side<T>& rows, const
 // iteration): from a random Q, ALS spends its first sweeps finding the
 // subspace (five sweeps on the 10^7-entry benchmark, docs/benchmarks.md).
 template <class T>
-void spectral_start(SparseOperator<T>& x, const ObservedEntries<T>& data, T mu, Index k, std::uint64_t seed,
-                    Matrix<T>& qt) {
-  if (mu != T(0)) {
-    std::vector<T> centred(data.value.size());
-    for (std::size_t s = 0; s < centred.size(); ++s) centred[s] = data.value[s] - mu;
-    x.set_values(centred.data());
-  }
+void spectral_start(const ObservedEntries<T>& data, T mu, Index k, std::uint64_t seed, Matrix<T>& qt) {
+  // The operator of X - mu lives only during this SVD (the sweeps use the
+  // leaner CSR pair built after it).
+  std::vector<T> centred(data.value.size());
+  for (std::size_t s = 0; s < centred.size(); ++s) centred[s] = data.value[s] - mu;
+  const SparseOperator<T> x(data.rows, data.cols, data.row, data.col, centred);
+  std::vector<T>().swap(centred);
   TruncatedSvdOptions so;
   so.method = SvdMethod::Randomized;
   so.power_iterations = 1;
   so.seed = seed;
   SvdResult<T> svd = truncated_svd(x, k, so);
-  if (mu != T(0)) x.set_values(data.value.data());
   const double p = static_cast<double>(data.nnz()) / (static_cast<double>(x.rows()) * static_cast<double>(x.cols()));
   const Index r = svd.S.size();
   qt.setZero();
@@ -276,8 +275,6 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   const int threads = thread_count(o.threads);
   // Per-row solves run in OpenMP; BLAS serial meanwhile (detail/serial_blas.hpp).
   const detail::SerialBlasScope serial_blas;
-  // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
-  SparseOperator<T> x(m, n, data.row, data.col, data.value);
 
   AlsResult<T> result;
   std::vector<std::int64_t> row_count, col_count;
@@ -306,7 +303,7 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
 
   cols.ft.resize(k, n);
   if (o.init == AlsInitialization::Spectral && !(warm_start && warm_start->rank() > 0)) {
-    spectral_start(x, data, mu, k, o.seed, cols.ft);
+    spectral_start(data, mu, k, o.seed, cols.ft);
   } else {
     // Random Q: N(0, a^2) with a^2 sqrt(k) = rms, so p^T q starts on the data's scale.
     completion_detail::fill_normal(cols.ft, o.seed);
@@ -324,6 +321,10 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
     }
   }
 
+  // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
+  SparseCsr<T> x_rows, x_cols;
+  completion_detail::build_csr_pair(data, x_rows, x_cols);
+
   const T inf = std::numeric_limits<T>::infinity();
   const bool auto_clip = o.robust && o.clip_threshold == 0.0;
   T clip = o.robust && !auto_clip ? static_cast<T>(o.clip_threshold) : inf;
@@ -334,12 +335,12 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   Status status = Status::Success;
   for (int iter = 1;; ++iter) {
     if (auto_clip && iter >= 2 && iter <= 1 + o.scale_iterations) {
-      residuals(x.csr(), rows, cols, mu, biases, resid, threads);
+      residuals(x_rows, rows, cols, mu, biases, resid, threads);
       clip = estimate_clip(resid, o.clip_factor, clip_floor);
     }
     monitor.set_convergence_allowed(!auto_clip || iter >= 2 + o.scale_iterations);
-    half_sweep(x.csr(), rows, cols, mu, biases, lambda, bias_lambda, clip, threads);
-    half_sweep(x.csr_transpose(), cols, rows, mu, biases, lambda, bias_lambda, clip, threads, &col_loss);
+    half_sweep(x_rows, rows, cols, mu, biases, lambda, bias_lambda, clip, threads);
+    half_sweep(x_cols, cols, rows, mu, biases, lambda, bias_lambda, clip, threads, &col_loss);
     const double f = objective(col_loss, rows, cols, biases, o.lambda, o.bias_lambda.value_or(o.lambda));
     if (auto stop = monitor.step(f, static_cast<int>(k))) {
       status = *stop;

@@ -4,6 +4,7 @@
 
 #include <Eigen/QR>
 #include <algorithm>
+#include <exception>
 #include <limits>
 #include <numbers>
 
@@ -149,6 +150,81 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
   d = s.head(keep);
 }
 
+namespace {
+
+// CSR of the (rows x cols) matrix with entries (major[k], minor[k], value[k]).
+template <class T>
+void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& major, const std::vector<std::int32_t>& minor,
+               const std::vector<T>& value, bool transposed, SparseCsr<T>& out) {
+  const std::size_t nnz = value.size();
+  if (nnz > static_cast<std::size_t>(INT32_MAX))
+    throw InvalidArgument("more than 2^31 - 1 observed entries (" + std::to_string(nnz) + ")");
+  out.resize(rows, cols);
+  out.resizeNonZeros(static_cast<Index>(nnz));
+  std::int32_t* outer = out.outerIndexPtr();
+  std::fill(outer, outer + rows + 1, 0);
+  for (std::size_t k = 0; k < nnz; ++k) ++outer[major[k] + 1];
+  for (Index r = 0; r < rows; ++r) outer[r + 1] += outer[r];
+  std::vector<std::int32_t> next(outer, outer + rows);
+  std::int32_t* inner = out.innerIndexPtr();
+  T* val = out.valuePtr();
+  for (std::size_t k = 0; k < nnz; ++k) {
+    const std::int32_t s = next[static_cast<std::size_t>(major[k])]++;
+    inner[s] = minor[k];
+    val[s] = value[k];
+  }
+  // Within a row the scatter kept input order: sort it by column (entries
+  // are unique, so the result does not depend on the input order).
+  std::vector<std::pair<std::int32_t, T>> row;
+  for (Index r = 0; r < rows; ++r) {
+    const std::int32_t b = outer[r], e = outer[r + 1];
+    bool sorted = true;
+    for (std::int32_t s = b; s + 1 < e && sorted; ++s) sorted = inner[s] < inner[s + 1];
+    if (sorted) continue;
+    row.clear();
+    for (std::int32_t s = b; s < e; ++s) row.emplace_back(inner[s], val[s]);
+    std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (std::int32_t s = b; s < e; ++s) {
+      const auto& [c, v] = row[static_cast<std::size_t>(s - b)];
+      if (s > b && c == inner[s - 1]) {
+        const Index i = transposed ? c : r, j = transposed ? r : c;
+        throw InvalidArgument("duplicate entry at (row " + std::to_string(i) + ", col " + std::to_string(j) + ")");
+      }
+      inner[s] = c;
+      val[s] = v;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void build_csr_pair(const ObservedEntries<T>& e, SparseCsr<T>& by_row, SparseCsr<T>& by_col) {
+  // Independent: side by side, as SparseOperator does.
+  std::exception_ptr failed[2];
+#pragma omp parallel sections num_threads(2) if (e.nnz() > 100000)
+  {
+#pragma omp section
+    {
+      try {
+        build_csr(e.rows, e.cols, e.row, e.col, e.value, false, by_row);
+      } catch (...) {
+        failed[0] = std::current_exception();
+      }
+    }
+#pragma omp section
+    {
+      try {
+        build_csr(e.cols, e.rows, e.col, e.row, e.value, true, by_col);
+      } catch (...) {
+        failed[1] = std::current_exception();
+      }
+    }
+  }
+  for (const auto& f : failed)
+    if (f) std::rethrow_exception(f);
+}
+
 int thread_count(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
 
 #define LOWRANK_COMPLETION_DETAIL(T)                                                                       \
@@ -162,7 +238,8 @@ int thread_count(int requested) { return requested > 0 ? requested : omp_get_max
   template void thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);                         \
   template void entries_of_product<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<std::int32_t>&, \
                                       const std::vector<std::int32_t>&, std::vector<T>&);                  \
-  template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);
+  template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
+  template void build_csr_pair<T>(const ObservedEntries<T>&, SparseCsr<T>&, SparseCsr<T>&);
 LOWRANK_COMPLETION_DETAIL(float)
 LOWRANK_COMPLETION_DETAIL(double)
 #undef LOWRANK_COMPLETION_DETAIL

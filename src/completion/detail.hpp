@@ -54,6 +54,16 @@ void entries_of_product(const Matrix<T>& at, const Matrix<T>& bt, const std::vec
 template <class T>
 void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector<T>& d, Matrix<T>& v);
 
+/// The observed entries as CSR (m x n) and CSR of the transpose (n x m),
+/// each row's columns increasing, built straight from COO: a counting scatter
+/// and a sort within each row, so the only scratch is the row offsets and
+/// one row (SparseOperator's build also keeps two COO -> slot maps and two
+/// full-length order arrays, 16 bytes per entry the solvers that never
+/// replace the values do not need). Throws InvalidArgument naming the first
+/// duplicate (row, col) pair.
+template <class T>
+void build_csr_pair(const ObservedEntries<T>& e, SparseCsr<T>& by_row, SparseCsr<T>& by_col);
+
 /// Number of OpenMP threads to use for `requested` (0 = default).
 int thread_count(int requested);
 

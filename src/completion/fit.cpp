@@ -111,24 +111,59 @@ SoftImputeOptions soft_impute_base(const CompletionFitOptions& o, Centering c) {
   return s;
 }
 
+// Soft-impute at a working rank that follows the solution's rank
+// (CompletionFitOptions::working_rank_margin): start at the warm start's rank
+// plus `margin`, and while the fit fills its working rank (its solution may
+// need more), resume it from its own iterate at twice that rank, up to
+// s.max_rank. Iterations and traces add up over the rounds.
+template <class T>
+CompletionResult<T> soft_impute_growing(const ObservedEntries<T>& x, const SoftImputeOptions& s,
+                                        const CompletionModel<T>* warm, Index margin) {
+  const Index cap = std::min({s.max_rank, x.rows, x.cols});
+  const Index start = warm ? warm->rank() : 0;
+  SoftImputeOptions o = s;
+  o.max_rank = std::min(cap, start + margin);
+  CompletionResult<T> r = soft_impute(x, o, warm);
+  while (r.model.rank() >= o.max_rank && o.max_rank < cap && r.status != Status::Interrupted &&
+         r.status != Status::NumericalIssue) {
+    o.max_rank = std::min(cap, 2 * o.max_rank);
+    CompletionResult<T> next = soft_impute(x, o, &r.model);
+    next.iterations += r.iterations;
+    next.objective_trace.insert(next.objective_trace.begin(), r.objective_trace.begin(), r.objective_trace.end());
+    next.elapsed_s += r.elapsed_s;
+    r = std::move(next);
+  }
+  return r;
+}
+
 // Fits soft-impute at one lambda. Under Biases the biases are fitted on the
 // entries the call sees (a fold's training part in CV, so validation sees
 // no leak), the low-rank part on what they leave, and the model carries
 // them as its offsets.
 template <class T>
 PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, const ProgressCallback& solver,
-                                   bool in_cv) {
+                                   bool in_cv, bool on_path) {
   SoftImputeOptions base = soft_impute_base(o, c);
   base.progress = solver;
   if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
   const double shrink = o.bias_shrinkage;
   const int sweeps = o.bias_sweeps;
-  return [base, c, shrink, sweeps](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
+  // The working rank grows only where the final soft-threshold makes the
+  // unused directions exact zeros (the ALS form with final_svd); the SVD form
+  // sizes its own SVDs.
+  const Index margin = on_path && base.variant == SoftImputeVariant::Als && base.final_svd
+                           ? o.working_rank_margin
+                           : 0;
+  return [base, c, shrink, sweeps, margin](const ObservedEntries<T>& data, double lambda,
+                                           const CompletionModel<T>* warm) {
     SoftImputeOptions s = base;
     s.lambda = lambda;
-    if (c != Centering::Biases) return soft_impute(data, s, warm);
+    auto solve = [&](const ObservedEntries<T>& x) {
+      return margin > 0 && lambda > 0 ? soft_impute_growing(x, s, warm, margin) : soft_impute(x, s, warm);
+    };
+    if (c != Centering::Biases) return solve(data);
     const Biases<T> b = fit_biases(data, shrink, sweeps);
-    CompletionResult<T> r = soft_impute(b.residuals(data), s, warm);
+    CompletionResult<T> r = solve(b.residuals(data));
     r.model.global_offset = static_cast<T>(b.mu);
     r.model.row_offset = b.row;
     r.model.col_offset = b.col;
@@ -219,8 +254,11 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
   } else {
     candidates = {o.centering};
   }
-  auto fit_function = [&](Centering c, const ProgressCallback& events, bool in_cv = false) {
-    return soft ? soft_impute_fit<T>(o, c, events, in_cv) : als_fit<T>(o, events, in_cv);
+  if (o.working_rank_margin < 0)
+    throw InvalidArgument("fit_completion: working_rank_margin must be >= 0, got " +
+                          std::to_string(o.working_rank_margin));
+  auto fit_function = [&](Centering c, const ProgressCallback& events, bool in_cv = false, bool on_path = true) {
+    return soft ? soft_impute_fit<T>(o, c, events, in_cv, on_path) : als_fit<T>(o, events, in_cv);
   };
 
   // A fixed lambda (or ALS without a grid): one fit, no path.
@@ -228,7 +266,7 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
     const Centering c = candidates.front();
     out.centering = c;
     const double lam = o.lambda ? *o.lambda : o.als.lambda;
-    const PathFitFunction<T> fit = fit_function(c, solver_events ? solver_events : o.progress);
+    const PathFitFunction<T> fit = fit_function(c, solver_events ? solver_events : o.progress, false, false);
     take_fit(out, fit(data, lam, nullptr));
     int rounds = 1;
     while (out.status == Status::NotConverging && rounds < o.max_iteration_rounds) {

@@ -44,18 +44,23 @@ void check_options(const SoftImputeOptions& o, Index m, Index n) {
   check_iteration_options("soft_impute", o.tolerance, o.max_iterations);
 }
 
-// The observed entries, the sparse residual operator S = P_Omega(X - Z) and
-// the current Z = U diag(d) V^T, with the O(|Omega| r) refresh of S.
+// The observed entries, the current Z = U diag(d) V^T and, for the SVD
+// form, the sparse residual operator S = P_Omega(X - Z) with the O(|Omega| r)
+// refresh of S. The ALS form computes residuals on the fly and needs only
+// X in its two layouts (x_rows, x_cols): no value maps, no residual arrays.
 template <class T>
 struct State {
   const ObservedEntries<T>& x;
-  SparseOperator<T> s;
+  SparseOperator<T> s;             // SVD form
+  SparseCsr<T> x_rows, x_cols;     // ALS form
   Matrix<T> U, V;
   Vector<T> d;
   std::vector<T> fit, resid;
 
-  explicit State(const ObservedEntries<T>& data)
-      : x(data), s(data.rows, data.cols, data.row, data.col, data.value) {}
+  State(const ObservedEntries<T>& data, bool residual_operator) : x(data) {
+    if (residual_operator) s = SparseOperator<T>(data.rows, data.cols, data.row, data.col, data.value);
+    else completion_detail::build_csr_pair(data, x_rows, x_cols);
+  }
 
   /// S <- P_Omega(X - U diag(d) V^T); returns 1/2 ||S||_F^2.
   double refresh() {
@@ -116,12 +121,12 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     st.V = Matrix<T>::Zero(n, r);
     st.d = Vector<T>::Ones(r);
   }
-  // The ALS form never materialises the residual matrix: st.s keeps the
-  // observations X in both its CSR copies, and each half step's
+  // The ALS form never materialises the residual matrix: st keeps the
+  // observations X in both CSR layouts, and each half step's
   // S^T U (resp. S V), S = P_Omega(X - U D V^T), comes from one fused sweep
   // that also yields 1/2 ||S||_F^2 (detail::csr_residual_times_factor).
-  const SparseCsr<T>& x_rows = st.s.csr();
-  const SparseCsr<T>& x_cols = st.s.csr_transpose();
+  const SparseCsr<T>& x_rows = st.x_rows;
+  const SparseCsr<T>& x_cols = st.x_cols;
   // S^T U as an n x r block, and the loss of the current Z = U D V^T.
   auto residual_t_times_u = [&](Matrix<T>& out) {
     const Matrix<T> vdt = (st.V * st.d.asDiagonal()).transpose();
@@ -463,7 +468,7 @@ SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImpute
   completion_detail::count_observations(x, row_count, col_count);
   completion_detail::note_empty(row_count, col_count, result);
 
-  State<T> st(x);  // throws on duplicate (row, col) pairs
+  State<T> st(x, o.variant == SoftImputeVariant::Svd);  // throws on duplicate (row, col) pairs
   if (o.variant == SoftImputeVariant::Als) {
     als_variant(st, o, warm_start, result);
   } else {

@@ -90,7 +90,7 @@ void check_options(const TripletReadOptions& o) {
 // checked here; the caller only maps ids.
 template <class OnEntry>
 void scan_triplets(const std::string& path, std::string_view bytes, const TripletReadOptions& o, TripletReadStats& st,
-                   OnEntry on_entry) {
+                   OnEntry on_entry, detail::MappedFile* streamed = nullptr) {
   check_options(o);
   const std::string_view text = detail::strip_bom(bytes);
   if (detail::is_blank(text)) throw InputError(path, "empty file: expected lines of 'row col value'");
@@ -176,6 +176,8 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
     }
     ++st.data_lines;
     on_entry(ln, f[r], f[c], value);
+    // Every 2^16 lines (~1-2 MB), the text behind is done with.
+    if (streamed && (st.data_lines & 0xFFFF) == 0) streamed->release_before(line.data());
   }
   if (st.data_lines == 0) {
     if (st.header) throw InputError(path, header_line, "header only: no data lines follow the header");
@@ -273,18 +275,19 @@ std::size_t estimated_entries(std::string_view bytes) {
 
 ObservedEntries<double> read_triplets(const std::string& path, const TripletReadOptions& options,
                                       TripletReadStats* stats) {
+  // Streaming: the entries go straight into their final arrays (16 bytes
+  // each) and the pages of text already parsed are dropped as the scan goes;
+  // line numbers are found again only if a duplicate must be reported.
   ObservedEntries<double> e;
-  std::vector<std::size_t> lines;
   TripletReadStats st;
   IdInterner rows, cols;
-  const detail::MappedFile file(path, true);
+  detail::MappedFile file(path, true, true);
   const std::string_view bytes = file.text();
   e.reserve(estimated_entries(bytes));
-  lines.reserve(e.value.capacity());
-  scan_triplets(path, bytes, options, st, [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
-    e.push_back(rows.get(r), cols.get(c), v);
-    lines.push_back(ln);
-  });
+  scan_triplets(
+      path, bytes, options, st,
+      [&](std::size_t, std::string_view r, std::string_view c, double v) { e.push_back(rows.get(r), cols.get(c), v); },
+      &file);
   e.row_ids = rows.finish();
   e.col_ids = cols.finish();
   if (options.id_order == IdOrder::Sorted) {
@@ -293,7 +296,22 @@ ObservedEntries<double> read_triplets(const std::string& path, const TripletRead
   }
   e.rows = static_cast<Index>(e.row_ids.size());
   e.cols = static_cast<Index>(e.col_ids.size());
-  st.duplicates_removed = detail::resolve_duplicates_with_lines(e, lines, path, options.duplicates);
+  const auto line_of = [&](std::size_t entry) {
+    struct Found {};  // stops the rescan at the entry
+    std::size_t seen = 0, found = 0;
+    TripletReadStats again;
+    try {
+      scan_triplets(path, bytes, options, again, [&](std::size_t ln, std::string_view, std::string_view, double) {
+        if (seen++ == entry) {
+          found = ln;
+          throw Found{};
+        }
+      });
+    } catch (const Found&) {
+    }
+    return found;
+  };
+  st.duplicates_removed = detail::resolve_duplicates_with_lines(e, line_of, path, options.duplicates);
   if (stats) *stats = st;
   return e;
 }

@@ -228,6 +228,46 @@ TEST(FitCompletion, ABindingIterationCapIsResumedAndReported) {
   EXPECT_GT(capped.objective_trace.back(), resumed.objective_trace.back());
 }
 
+// The path's working rank starts at the warm start's rank + margin and grows
+// while the solution fills it (working_rank_margin): the same convex
+// solutions as running every point at max_rank. A rank-8 truth with margin 2
+// makes the working rank grow in rounds; both paths are converged tightly
+// and must agree point by point in objective and fit.
+TEST(FitCompletion, AGrowingWorkingRankReachesTheFullRankSolutions) {
+  const Split d = ratings(70, 60, 8, 0.5, 0.0, 0.0, 1.0, 0.3, 21);
+  CompletionFitOptions o;
+  o.centering = Centering::None;
+  o.folds = 0;
+  o.lambda_count = 8;
+  o.min_ratio = 0.05;
+  o.soft_impute.max_rank = 25;
+  o.soft_impute.tolerance = 1e-10;
+  o.soft_impute.max_iterations = 20000;
+  CompletionFitOptions full = o;
+  full.working_rank_margin = 0;
+  o.working_rank_margin = 2;
+  const auto grown = fit_completion(d.train, o);
+  const auto fixed = fit_completion(d.train, full);
+  ASSERT_TRUE(grown.path && fixed.path);
+  ASSERT_EQ(grown.path->points.size(), 8u);
+  ASSERT_EQ(fixed.path->points.size(), 8u);
+  for (std::size_t l = 0; l < 8; ++l) {
+    const PathPoint &a = grown.path->points[l], &b = fixed.path->points[l];
+    EXPECT_EQ(a.rank, b.rank) << "lambda " << a.lambda;
+    EXPECT_NEAR(a.objective, b.objective, 1e-7 * std::abs(b.objective)) << "lambda " << a.lambda;
+  }
+  // The last point needs more than two rounds of margin 2 from rank 0 ...
+  EXPECT_GT(grown.model.rank(), 4);
+  EXPECT_LT(grown.model.rank(), 25);
+  // ... and predicts what the max_rank path predicts.
+  const Matrix<double> a = grown.model.U * grown.model.d.asDiagonal() * grown.model.V.transpose();
+  const Matrix<double> b = fixed.model.U * fixed.model.d.asDiagonal() * fixed.model.V.transpose();
+  EXPECT_LT((a - b).norm(), 1e-4 * b.norm());
+  CompletionFitOptions bad = o;
+  bad.working_rank_margin = -1;
+  EXPECT_THROW(fit_completion(d.train, bad), InvalidArgument);
+}
+
 TEST(FitCompletion, ReportsABindingRankCapAndRejectsBadOptions) {
   const Split d = ratings(40, 30, 6, 0.6, 0.0, 0.0, 1.0, 0.05, 2);
   CompletionFitOptions o;

@@ -188,6 +188,37 @@ TEST(ReadTripletsBad, DuplicatesErrorByDefaultNamingBothLines) {
   }
 }
 
+// 2^16+ lines (over a MiB): the streaming read drops parsed pages as it goes,
+// the duplicate check buckets columns by row, and the lines of a repeated
+// pair are found again by a second scan. Comment lines shift line numbers
+// away from entry numbers.
+TEST(ReadTripletsBad, DuplicateInALargeFileNamesBothLines) {
+  TempDir dir;
+  std::string text = "# ratings\n";
+  const int n = 70000;
+  for (int k = 0; k < n; ++k) {
+    text += std::to_string(k % 700) + "\t" + std::to_string(k / 700) + "\t" + std::to_string(k % 5 + 1) + ".5\n";
+    if (k % 1000 == 999) text += "# block\n";
+  }
+  const auto clean = dir.write("big.tsv", text);
+  const auto e = read_triplets(clean);
+  ASSERT_EQ(e.nnz(), static_cast<std::size_t>(n));
+  EXPECT_EQ(e.rows, 700);
+  EXPECT_EQ(e.cols, 100);
+  for (int k : {0, 12345, 65536, n - 1}) {
+    EXPECT_EQ(e.row[static_cast<std::size_t>(k)], k % 700) << k;
+    EXPECT_EQ(e.col[static_cast<std::size_t>(k)], k / 700) << k;
+    EXPECT_EQ(e.value[static_cast<std::size_t>(k)], k % 5 + 1.5) << k;
+  }
+  // Entry 3 (row 3, col 0, line 5) again after every other line.
+  const auto p = dir.write("bigdup.tsv", text + "3\t0\t2\n");
+  const std::size_t last_line = 1 + static_cast<std::size_t>(n) + n / 1000 + 1;
+  const auto msg = input_error([&] { read_triplets(p); });
+  EXPECT_THAT(msg, HasSubstr("bigdup.tsv:" + std::to_string(last_line) + ":"));
+  EXPECT_THAT(msg, HasSubstr("first seen on line 5;"));
+  EXPECT_THAT(msg, HasSubstr("1 pair(s) repeated"));
+}
+
 // ---- mapped reading --------------------------------------------------------------
 
 TEST(ReadTripletsMapped, UsesExistingMapsAndReportsUnseen) {
