@@ -21,9 +21,10 @@ struct InspectFlags {
   std::string plot_dir;
   bool reshape_conv = false;
   bool values = false;
-  double input_norm = 1.0;
-  double margin = 1.0;
+  double input_norm = 0;
+  double margin = 0;
   double samples = 0;
+  std::string inputs;
   CommonFlags common;
 };
 
@@ -44,6 +45,7 @@ void run_inspect(const InspectFlags& f) {
   opts.bound.margin = f.margin;
   opts.bound.samples = f.samples;
   opts.reference = f.reference;
+  opts.inputs = f.inputs;
   opts.threads = f.common.threads;
   if (!f.plot_dir.empty()) {
     std::error_code ec;
@@ -53,6 +55,8 @@ void run_inspect(const InspectFlags& f) {
     }
   }
   const auto report = diagnostics::inspect_weights(f.path, opts, stderr_progress(f.common));
+  if (!report.layers.empty())
+    for (const auto& w : report.bound.warnings) warn("bound: " + w);
   if (report.status == Status::Interrupted) {
     warn(fmt::format("interrupted: {} layer(s) inspected; the bound covers those only", report.layers.size()));
   }
@@ -99,6 +103,8 @@ void run_inspect(const InspectFlags& f) {
       std::string name = t.name.size() > 32 ? "..." + t.name.substr(t.name.size() - 29) : t.name;
       fmt::print("{:<32} {:>6.2f} {:>12.5g} {:>12.5g} {:>12.5g}\n", name, t.p, t.term, t.term_spectral, t.limit);
     }
+    fmt::print("B = {:.6g}{}, gamma = {:.6g}{}\n", b.input_norm, b.input_norm_defaulted ? " (default, see warning)" : "",
+               b.margin, b.margin_defaulted ? " (default, see warning)" : "");
     fmt::print("R^2 = {:.6g} (chosen p_l), {:.6g} (p = 2, spectral), p->0 limit sum_l rank_l (fan_in + fan_out) = {:.6g}\n",
                b.r_squared, b.r_squared_spectral, b.r_squared_limit);
     if (f.samples > 0) {
@@ -119,15 +125,16 @@ void register_inspect(CLI::App& app) {
   cmd->add_option("--filter", f->filter, "Layer names to keep: glob (*.attn.*) or 're:' + regex");
   cmd->add_option("--p-grid", f->p_grid, "Schatten p values in (0, 2], comma separated (default 0.1,0.25,0.5,0.75,1,1.5,2)")
       ->delimiter(',');
-  cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 1] for the bound (default 0.02..1 step 0.02)")
+  cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 2] for the bound (default 0.02..2 step 0.02)")
       ->delimiter(',');
   cmd->add_option("--reference", f->reference, "Initial weights (same names and shapes): the bound uses A - A_init");
   cmd->add_option("--plot", f->plot_dir, "Directory for one SVG singular-value decay plot per layer");
   cmd->add_flag("--reshape-conv", f->reshape_conv, "Treat rank >= 3 tensors [out, in, kh, kw] as out x (in kh kw)");
   cmd->add_flag("--values", f->values, "--json: include every singular value");
-  cmd->add_option("--input-norm", f->input_norm, "Bound: B, the norm of the inputs (default 1)");
-  cmd->add_option("--margin", f->margin, "Bound: margin gamma (default 1)");
-  cmd->add_option("--samples", f->samples, "Bound: training-set size N (prints sqrt(L R^2 / N))");
+  cmd->add_option("--input-norm", f->input_norm, "Bound: B, the largest input norm (default 1, with a warning)");
+  cmd->add_option("--inputs", f->inputs, "Bound: training inputs [n, d] as .npy; B = their largest row norm");
+  cmd->add_option("--margin", f->margin, "Bound: margin gamma (default 1, with a warning)");
+  cmd->add_option("--samples", f->samples, "Bound: training-set size N (prints sqrt(L R^2 / N); warns when absent)");
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Examples:\n"
