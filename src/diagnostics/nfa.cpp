@@ -365,7 +365,7 @@ double matrix_pearson(const Matrix<double>& a, const Matrix<double>& b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
     throw InvalidArgument("matrix_pearson: shapes " + shape_str(a.rows(), a.cols()) + " and " + shape_str(b.rows(), b.cols()));
   if (a.size() == 0) return kNaN;
-  const Matrix<double> ac = a.array() - a.mean(), bc = b.array() - b.mean();
+  const Matrix<double> ac = (a.array() - a.mean()).matrix(), bc = (b.array() - b.mean()).matrix();
   const double na = ac.norm(), nb = bc.norm();
   if (!(na > 0) || !(nb > 0)) return kNaN;
   return (ac.cwiseProduct(bc)).sum() / (na * nb);

@@ -215,7 +215,7 @@ TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
   EXPECT_NEAR(l1.raw.half, matrix_cosine(raw, dtd), 1e-12);
   EXPECT_LT(l1.raw.best, 0.95);
   // Pearson against an independent two-pass formula.
-  const Matrix<double> a = dtd.array() - dtd.mean(), b = raw.array() - raw.mean();
+  const Matrix<double> a = (dtd.array() - dtd.mean()).matrix(), b = (raw.array() - raw.mean()).matrix();
   EXPECT_NEAR(matrix_pearson(dtd, raw), (a.array() * b.array()).sum() / (a.norm() * b.norm()), 1e-12);
   EXPECT_TRUE(std::isnan(matrix_pearson(Matrix<double>::Ones(3, 3), raw.topLeftCorner(3, 3))));
 }
