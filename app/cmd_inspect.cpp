@@ -1,6 +1,8 @@
 // lowrank inspect WEIGHTS: per-layer spectra, effective ranks, Schatten-p sums,
 // power-law fits and the rank-sparse generalization bound.
 #include <cctype>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -21,8 +23,8 @@ struct InspectFlags {
   std::string plot_dir;
   bool reshape_conv = false;
   bool values = false;
-  double input_norm = 0;
-  double margin = 0;
+  double input_norm = std::numeric_limits<double>::quiet_NaN();  // NaN = not given (the library warns)
+  double margin = std::numeric_limits<double>::quiet_NaN();
   double samples = 0;
   std::string inputs;
   CommonFlags common;
@@ -41,8 +43,13 @@ void run_inspect(const InspectFlags& f) {
   opts.selection.reshape_conv = f.reshape_conv;
   if (!f.p_grid.empty()) opts.spectrum.p_grid = f.p_grid;
   opts.bound.p_grid = f.bound_p_grid;
-  opts.bound.input_norm = f.input_norm;
-  opts.bound.margin = f.margin;
+  // An explicit value must be positive; only an absent one is defaulted (with a warning).
+  if (!std::isnan(f.input_norm) && !(f.input_norm > 0))
+    throw InvalidArgument("--input-norm must be > 0, got " + std::to_string(f.input_norm));
+  if (!std::isnan(f.margin) && !(f.margin > 0))
+    throw InvalidArgument("--margin must be > 0, got " + std::to_string(f.margin));
+  opts.bound.input_norm = std::isnan(f.input_norm) ? 0.0 : f.input_norm;
+  opts.bound.margin = std::isnan(f.margin) ? 0.0 : f.margin;
   opts.bound.samples = f.samples;
   opts.reference = f.reference;
   opts.inputs = f.inputs;

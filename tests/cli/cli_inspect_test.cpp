@@ -81,7 +81,7 @@ TEST(CliInspect, BoundWarnsForDefaultsAndTakesBFromInputs) {
   r = run_cli("inspect " + kFixtures + "/model.safetensors --reshape-conv --samples 1000 --margin 2 --inputs " +
               (dir / "x.npy") + " --json -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err.find("bound:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("not given"), std::string::npos) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["bound"]["input_norm"].get<double>(), 7.0);
   EXPECT_EQ(j["bound"]["margin"].get<double>(), 2.0);
@@ -148,7 +148,8 @@ TEST(CliInspect, BadInputExitsTwo) {
   usage("inspect " + dir / "absent.safetensors", "no such file");
   usage("inspect " + kFixtures + "/model.safetensors --filter '*.attn.*'", "layer1.weight");
   usage("inspect " + kFixtures + "/model.safetensors --p-grid 0,1", "(0, 2]");
-  usage("inspect " + kFixtures + "/model.safetensors --bound-p-grid 1.5", "(0, 1]");
+  usage("inspect " + kFixtures + "/model.safetensors --bound-p-grid 2.5", "(0, 2]");
+  usage("inspect " + kFixtures + "/model.safetensors --input-norm 0", "--input-norm");
   usage("inspect " + kFixtures + "/model.safetensors --margin 0", "margin");
 }
 
