@@ -1,6 +1,8 @@
 // lowrank inspect WEIGHTS: per-layer spectra, effective ranks, Schatten-p sums,
 // power-law fits and the rank-sparse generalization bound.
 #include <cctype>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -21,9 +23,10 @@ struct InspectFlags {
   std::string plot_dir;
   bool reshape_conv = false;
   bool values = false;
-  double input_norm = 1.0;
-  double margin = 1.0;
+  double input_norm = std::numeric_limits<double>::quiet_NaN();  // NaN = not given (the library warns)
+  double margin = std::numeric_limits<double>::quiet_NaN();
   double samples = 0;
+  std::string inputs;
   CommonFlags common;
 };
 
@@ -40,10 +43,16 @@ void run_inspect(const InspectFlags& f) {
   opts.selection.reshape_conv = f.reshape_conv;
   if (!f.p_grid.empty()) opts.spectrum.p_grid = f.p_grid;
   opts.bound.p_grid = f.bound_p_grid;
-  opts.bound.input_norm = f.input_norm;
-  opts.bound.margin = f.margin;
+  // An explicit value must be positive; only an absent one is defaulted (with a warning).
+  if (!std::isnan(f.input_norm) && !(f.input_norm > 0))
+    throw InvalidArgument("--input-norm must be > 0, got " + std::to_string(f.input_norm));
+  if (!std::isnan(f.margin) && !(f.margin > 0))
+    throw InvalidArgument("--margin must be > 0, got " + std::to_string(f.margin));
+  opts.bound.input_norm = std::isnan(f.input_norm) ? 0.0 : f.input_norm;
+  opts.bound.margin = std::isnan(f.margin) ? 0.0 : f.margin;
   opts.bound.samples = f.samples;
   opts.reference = f.reference;
+  opts.inputs = f.inputs;
   opts.threads = f.common.threads;
   if (!f.plot_dir.empty()) {
     std::error_code ec;
@@ -53,6 +62,8 @@ void run_inspect(const InspectFlags& f) {
     }
   }
   const auto report = diagnostics::inspect_weights(f.path, opts, stderr_progress(f.common));
+  if (!report.layers.empty())
+    for (const auto& w : report.bound.warnings) warn("bound: " + w);
   if (report.status == Status::Interrupted) {
     warn(fmt::format("interrupted: {} layer(s) inspected; the bound covers those only", report.layers.size()));
   }
@@ -99,6 +110,8 @@ void run_inspect(const InspectFlags& f) {
       std::string name = t.name.size() > 32 ? "..." + t.name.substr(t.name.size() - 29) : t.name;
       fmt::print("{:<32} {:>6.2f} {:>12.5g} {:>12.5g} {:>12.5g}\n", name, t.p, t.term, t.term_spectral, t.limit);
     }
+    fmt::print("B = {:.6g}{}, gamma = {:.6g}{}\n", b.input_norm, b.input_norm_defaulted ? " (default, see warning)" : "",
+               b.margin, b.margin_defaulted ? " (default, see warning)" : "");
     fmt::print("R^2 = {:.6g} (chosen p_l), {:.6g} (p = 2, spectral), p->0 limit sum_l rank_l (fan_in + fan_out) = {:.6g}\n",
                b.r_squared, b.r_squared_spectral, b.r_squared_limit);
     if (f.samples > 0) {
@@ -119,15 +132,16 @@ void register_inspect(CLI::App& app) {
   cmd->add_option("--filter", f->filter, "Layer names to keep: glob (*.attn.*) or 're:' + regex");
   cmd->add_option("--p-grid", f->p_grid, "Schatten p values in (0, 2], comma separated (default 0.1,0.25,0.5,0.75,1,1.5,2)")
       ->delimiter(',');
-  cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 1] for the bound (default 0.02..1 step 0.02)")
+  cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 2] for the bound (default 0.02..2 step 0.02)")
       ->delimiter(',');
   cmd->add_option("--reference", f->reference, "Initial weights (same names and shapes): the bound uses A - A_init");
   cmd->add_option("--plot", f->plot_dir, "Directory for one SVG singular-value decay plot per layer");
   cmd->add_flag("--reshape-conv", f->reshape_conv, "Treat rank >= 3 tensors [out, in, kh, kw] as out x (in kh kw)");
   cmd->add_flag("--values", f->values, "--json: include every singular value");
-  cmd->add_option("--input-norm", f->input_norm, "Bound: B, the norm of the inputs (default 1)");
-  cmd->add_option("--margin", f->margin, "Bound: margin gamma (default 1)");
-  cmd->add_option("--samples", f->samples, "Bound: training-set size N (prints sqrt(L R^2 / N))");
+  cmd->add_option("--input-norm", f->input_norm, "Bound: B, the largest input norm (default 1, with a warning)");
+  cmd->add_option("--inputs", f->inputs, "Bound: training inputs [n, d] as .npy; B = their largest row norm");
+  cmd->add_option("--margin", f->margin, "Bound: margin gamma (default 1, with a warning)");
+  cmd->add_option("--samples", f->samples, "Bound: training-set size N (prints sqrt(L R^2 / N); warns when absent)");
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Examples:\n"

@@ -21,7 +21,7 @@ using diagnostics::Tokens;
 
 struct LogitFlags {
   std::string checkpoint, text, target, sv_out;
-  bool shuffle = false, naive = false;
+  bool shuffle = false, naive = false, log_probs = false;
   Index histories = 100, history_length = 24, futures = 30, future_length = 4, top_k = 50;
   Index fit_first = 1, fit_last = 0;
   std::vector<Index> ranks;
@@ -76,6 +76,7 @@ void run_logit_rank(const LogitFlags& f) {
   diagnostics::LogitMatrixOptions mo;
   mo.top_k = f.top_k;
   mo.naive = f.naive;
+  mo.log_probs = f.log_probs;
   const auto lm = diagnostics::build_logit_matrix(t.model, hist, fut, mo, stderr_progress(f.common));
   diagnostics::LogitRankOptions ro;
   ro.fit.first = f.fit_first;
@@ -96,6 +97,7 @@ void run_logit_rank(const LogitFlags& f) {
     j["step"] = t.step;
     j["text"] = source;
     j["shuffled"] = f.shuffle;
+    j["normalisation"] = f.log_probs ? "log_probs" : "centred";
     j["histories"] = lm.values.rows();
     j["history_length"] = f.history_length;
     j["futures"] = f.futures;
@@ -192,6 +194,8 @@ void register_logit_rank(CLI::App& app) {
   auto* cmd = app.add_subcommand("logit-rank",
                                  "Singular-value decay of a language model's extended logit matrix (Golowich et al.)");
   add_window_flags(cmd, *f);
+  cmd->add_flag("--log-probs", f->log_probs,
+                "Entries are log-probabilities (the paper's normalisation), not mean-centred logits");
   cmd->add_option("--fit-first", f->fit_first, "First index of the power-law fit")->capture_default_str();
   cmd->add_option("--fit-last", f->fit_last, "Last index of the fit (0 = min(rows, cols) / 2)")->capture_default_str();
   cmd->add_option("--ranks", f->ranks, "Ranks of the reconstruction curve, comma separated (default 1, 2, 4, ...)")

@@ -16,6 +16,7 @@ struct NfaFlags {
   std::string inputs;
   std::string init;
   bool subtract_init = false;
+  bool raw = false;
   std::vector<double> alpha_grid;
   long long max_inputs = 0;
   long long chunk = 256;
@@ -42,10 +43,18 @@ void run_nfa(const NfaFlags& f) {
   if (!init_path.empty()) init = diagnostics::load_mlp_checkpoint(init_path);
   diagnostics::NfaOptions opts;
   if (!f.alpha_grid.empty()) opts.alpha_grid = f.alpha_grid;
-  opts.subtract_init = f.subtract_init;
+  if (f.subtract_init && f.raw) throw InvalidArgument("--subtract-init and --raw exclude each other");
+  if (f.subtract_init && init_path.empty())
+    throw InvalidArgument("--subtract-init needs the initial checkpoint: pass --init DIR (the checkpoint names none)");
+  opts.subtract_init = !f.raw;
   opts.agop.chunk = static_cast<Index>(f.chunk);
   const auto rep = diagnostics::analyze_nfa(ck.net, x, init_path.empty() ? nullptr : &init.net, opts,
                                             stderr_progress(f.common));
+  if (!rep.subtract_init)
+    warn(init_path.empty()
+             ? "no initial checkpoint (--init): the primary NFM is the raw W^T W, whose cosine with the AGOP has an "
+               "init floor of about 0.9 for a random W_0 (docs/nfa.md); pass --init for W - W_init"
+             : "--raw: the primary NFM is W^T W, not the reference code's W - W_init (docs/nfa.md)");
   if (rep.status == Status::Interrupted)
     warn(fmt::format("interrupted: the AGOP averages the first {} input(s) only", rep.inputs));
   if (f.common.json) {
@@ -60,20 +69,24 @@ void run_nfa(const NfaFlags& f) {
   }
   fmt::print("{}: {} MLP, depth L = {}, step {}, AGOP over {} input(s) from {}{}\n", f.checkpoint,
              diagnostics::to_string(ck.net.activation), rep.depth, ck.step, rep.inputs, inputs_path,
-             f.subtract_init ? ", NFM of W - W_init" : "");
-  fmt::print("cos(W^T W, G^alpha), G = AGOP w.r.t. the layer input (see docs/nfa.md)\n\n");
-  fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}\n", "layer", "shape", "a=1",
-             "a=1/2", "a=1/L", "a=1/l'", "best_a", "best", "centred", "best_a", "srank_G", "srank_W");
+             rep.subtract_init ? ", NFM of W - W_init" : ", NFM of the raw W");
+  fmt::print("cos({}, G^alpha), G = AGOP w.r.t. the layer input (see docs/nfa.md)\n\n",
+             rep.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W");
+  fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}\n", "layer",
+             "shape", "a=1", "a=1/2", "a=1/L", "a=1/l'", "best_a", "best", "centred", "best_a", "pearson", "raw_best",
+             "srank_G", "srank_W");
   for (std::size_t i = 0; i < rep.layers.size(); ++i) {
     const auto& l = rep.layers[i];
-    fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8.2f} {:>8.2f}\n", l.name,
+    fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8.2f} {:>8.2f}\n", l.name,
                fmt::format("{}x{}", l.out, l.in), cell(l.uncentred.one), cell(l.uncentred.half),
                cell(l.uncentred.inv_depth), cell(l.uncentred.layer), cell(l.uncentred.best_alpha),
-               cell(l.uncentred.best), cell(l.centred.best), cell(l.centred.best_alpha), l.agop_stable_rank,
-               l.feature_stable_rank);
+               cell(l.uncentred.best), cell(l.centred.best), cell(l.centred.best_alpha), cell(l.pearson_half),
+               cell(l.raw.best), l.agop_stable_rank, l.feature_stable_rank);
   }
   fmt::print("a=1/l' is 1/(L-l+1), the exponent of a balanced deep linear network at layer l (1-based);\n"
-             "centred: best cos against the centred AGOP (covariance of the Jacobians); srank = trace / lambda_max.\n");
+             "centred: best cos against the centred AGOP (covariance of the Jacobians); pearson: Pearson correlation\n"
+             "of the entries with G^(1/2) (the reference code's score); raw_best: best cos of the raw W^T W;\n"
+             "srank = trace / lambda_max.\n");
   if (!init_path.empty()) {
     fmt::print("\nBaselines from the initial network {}:\n", init_path);
     fmt::print("{:<10} {:>12} {:>12} {:>8} {:>14} {:>14}\n", "layer", "init a=1", "init a=1/2", "init best",
@@ -94,7 +107,9 @@ void register_nfa(CLI::App& app) {
       ->required();
   cmd->add_option("--inputs", f->inputs, "Training inputs [n, d] as .npy (default: the checkpoint's 'inputs')");
   cmd->add_option("--init", f->init, "Checkpoint of the same MLP at initialisation (default: the checkpoint's 'init')");
-  cmd->add_flag("--subtract-init", f->subtract_init, "Neural feature matrix of W - W_init (needs an initial checkpoint)");
+  cmd->add_flag("--subtract-init", f->subtract_init,
+                "Require the NFM of W - W_init (the default whenever an initial checkpoint is known)");
+  cmd->add_flag("--raw", f->raw, "Primary NFM of the raw W (the raw cosines are always in raw_best / --json 'raw')");
   cmd->add_option("--alpha-grid", f->alpha_grid, "Exponents scanned for the best alpha (default 0.01..2 step 0.01)")
       ->delimiter(',');
   cmd->add_option("--max-inputs", f->max_inputs, "Use only the first N inputs (0 = all)");
@@ -103,7 +118,8 @@ void register_nfa(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  lowrank nfa runs/teacher/final --inputs runs/teacher/inputs.npy --init runs/teacher/init\n"
-      "  lowrank nfa runs/teacher/final --subtract-init --json\n");
+      "  lowrank nfa runs/teacher/final --subtract-init --json\n"
+      "  lowrank nfa runs/teacher/final --raw\n");
   cmd->callback([f] { run_nfa(*f); });
 }
 

@@ -23,7 +23,8 @@
 // W_{l+1}^T W_{l+1} - W_l W_l^T, so the trained net stays balanced up to the
 // step size); init=random draws N(0, init_scale^2 / fan_in) entries. Theory
 // for a balanced net: W_l^T W_l = G_l^(1/(L-l+1)), alpha = 1/L for layer 1.
-//   extra keys: outputs [10] init [balanced]   (steps, lr as above; full batch)
+//   extra keys: outputs [10] init [balanced]   (steps, lr, wd as above; full batch;
+//   wd is plain L2 weight decay added to the gradient, wd * W_l)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -108,18 +109,27 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   io::write_npy(out + "/inputs.npy", x);
   diagnostics::save_mlp_checkpoint(out + "/init", init, 0);
 
-  // Full-batch GD. H_0 = X^T, H_l = W_l H_{l-1}; D_L = (H_L - Y^T) / n,
-  // dW_l = D_l H_{l-1}^T, D_{l-1} = W_l^T D_l.
+  // Full-batch GD on (1/2n) ||W_L ... W_1 X^T - Y^T||_F^2 + (wd/2) sum_l ||W_l||_F^2.
+  // The loss depends on the data only through Sigma = X^T X / n and
+  // C = Y^T X / n: with the end-to-end map M = W_L ... W_1 the gradient of the
+  // data term is dW_l = (W_L ... W_{l+1})^T (M Sigma - C) (W_{l-1} ... W_1)^T,
+  // so a step costs O(L width^2 d), not O(L width d n) (the same iterates as
+  // back-propagating through all n inputs). Weight decay makes the imbalance
+  // W_{l+1}^T W_{l+1} - W_l W_l^T decay like (1 - 2 lr wd)^t under gradient flow.
+  const double wd = std::stod(a["wd"]);
   const auto L = static_cast<std::size_t>(depth);
-  std::vector<Matrix<double>> h(L + 1);
-  h[0] = x.transpose();
+  const Matrix<double> sigma = x.transpose() * x / static_cast<double>(n);
+  const Matrix<double> cross = y.transpose() * x / static_cast<double>(n);
+  std::vector<Matrix<double>> below(L + 1), above(L + 1);  // below[l] = W_{l-1}..W_0, above[l] = W_{L-1}..W_l
   for (long s = 0; s < steps; ++s) {
-    for (std::size_t l = 0; l < L; ++l) h[l + 1] = net.weights[l] * h[l];
-    Matrix<double> delta = (h[L] - y.transpose()) / static_cast<double>(n);
-    for (std::size_t l = L; l-- > 0;) {
-      const Matrix<double> grad = delta * h[l].transpose();
-      if (l > 0) delta = net.weights[l].transpose() * delta;
-      net.weights[l] -= lr * grad;
+    below[0] = Matrix<double>::Identity(d, d);
+    for (std::size_t l = 0; l < L; ++l) below[l + 1] = net.weights[l] * below[l];
+    above[L] = Matrix<double>::Identity(c, c);
+    for (std::size_t l = L; l-- > 0;) above[l] = above[l + 1] * net.weights[l];
+    const Matrix<double> resid = below[L] * sigma - cross;  // [c, d]
+    for (std::size_t l = 0; l < L; ++l) {
+      const Matrix<double> grad = above[l + 1].transpose() * resid * below[l].transpose();
+      net.weights[l] -= lr * (grad + wd * net.weights[l]);
     }
   }
   auto rel_mse = [&](const Matrix<double>& xs, const Matrix<double>& ys) {
@@ -247,6 +257,7 @@ int main(int argc, char** argv) {
 
   // ---- NFA ----
   diagnostics::NfaOptions no;
+  no.subtract_init = false;  // "nfa": the raw W^T W as primary (older runs); "nfa_subtract_init": W - W_0
   const auto rep = diagnostics::analyze_nfa(trained, x, &init, no);
   no.subtract_init = true;
   const auto rep_sub = diagnostics::analyze_nfa(trained, x, &init, no);

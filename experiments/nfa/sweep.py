@@ -103,7 +103,10 @@ def linear_summary():
             if not group:
                 continue
             for l in range(depth):
-                m = lambda key: float(np.mean([r["nfa"]["layers"][l]["uncentred"][key] for r in group]))
+                # The raw W^T W (section 1's table); since issue 35 "uncentred" is the W - W0 NFM
+                # whenever the run has an init, and "raw" the raw one (older runs have only "uncentred").
+                m = lambda key: float(np.mean([r["nfa"]["layers"][l].get("raw", r["nfa"]["layers"][l]["uncentred"])[key]
+                                               for r in group]))
                 row = dict(depth=depth, init=init, scale=scale, layer=l + 1, theory=1.0 / (depth - l),
                            best_alpha=m("best_alpha"), best=m("best"), at_theory=m("alpha_layer"),
                            at_one=m("alpha_1"), at_half=m("alpha_half"),

@@ -151,7 +151,7 @@ def mdp_experiment(options: Options, progress: Progress = None) -> dict[str, Any
 
 # ---- diagnostics ------------------------------------------------------------------
 def inspect_json(path: str, filter: str = "", reference: str = "", reshape_conv: bool = False,
-                 with_values: bool = False, input_norm: float = 1.0, margin: float = 1.0, samples: float = 0.0,
+                 with_values: bool = False, input_norm: float = 0.0, margin: float = 0.0, samples: float = 0.0,
                  threads: int = 0, progress: Progress = None) -> str: ...
 
 # ---- completion defaults, model folders, fold-in, recommend, clip ------------

@@ -18,7 +18,7 @@ _COLUMNS = ["name", "rows", "cols", "dtype", "numerical_rank", "stable_rank", "e
             "energy_rank_90", "energy_rank_99", "spectral", "frobenius", "nuclear", "rank_tolerance"]
 
 
-def inspect(path, filter=None, reference=None, reshape_conv=False, with_values=False, input_norm=1.0, margin=1.0,
+def inspect(path, filter=None, reference=None, reshape_conv=False, with_values=False, input_norm=None, margin=None,
             samples=0, threads=0, verbose=False, callback=None):
     """Per-layer spectra of the weights in ``path`` as a pandas DataFrame.
 
@@ -32,7 +32,9 @@ def inspect(path, filter=None, reference=None, reshape_conv=False, with_values=F
 
     ``filter``: glob on layer names (``"*.mlp.*"``) or ``"re:<regex>"``;
     ``reference``: initial weights with the same names (the bound then uses
-    W - W0); ``samples``, ``input_norm``, ``margin``: the bound's n, B, gamma.
+    W - W0); ``samples``, ``input_norm``, ``margin``: the bound's n, B, gamma
+    (each one not given is defaulted, 1 for B and gamma, and named in
+    ``df.attrs["bound"]["warnings"]``).
     """
     import numpy as np
     import pandas as pd
@@ -43,7 +45,7 @@ def inspect(path, filter=None, reference=None, reshape_conv=False, with_values=F
     progress = _Progress(verbose, callback, "inspect")
     try:
         text = _core.inspect_json(path, filter or "", os.fspath(reference) if reference else "", bool(reshape_conv),
-                                  bool(with_values), float(input_norm), float(margin), float(samples), int(threads),
+                                  bool(with_values), float(input_norm or 0.0), float(margin or 0.0), float(samples), int(threads),
                                   progress.active())
     finally:
         progress.close()

@@ -1,5 +1,6 @@
 #include "lowrank/diagnostics/bound.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -22,24 +23,46 @@ double rank_sparse_term(const BoundLayer& layer, double log_gamma, double p) {
   return std::exp(p * e * log_gamma + e * std::log(ratio) + e * std::log(width));
 }
 
+double input_norm_bound(const Matrix<double>& x) {
+  if (x.rows() == 0) throw InvalidArgument("input_norm_bound: no inputs");
+  return x.rowwise().norm().maxCoeff();
+}
+
 RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const RankSparseBoundOptions& options) {
   if (layers.empty()) throw InvalidArgument("rank_sparse_bound: no layers");
   std::vector<double> grid = options.p_grid;
   if (grid.empty()) {
-    for (int i = 1; i <= 50; ++i) grid.push_back(0.02 * i);
+    for (int i = 1; i <= 100; ++i) grid.push_back(0.02 * i);
   }
   for (double p : grid) {
-    if (!(p > 0 && p <= 1)) throw InvalidArgument("rank_sparse_bound: every p_l must be in (0, 1], got " + std::to_string(p));
+    if (!(p > 0 && p <= 2)) throw InvalidArgument("rank_sparse_bound: every p_l must be in (0, 2], got " + std::to_string(p));
   }
-  if (!(options.input_norm > 0)) throw InvalidArgument("rank_sparse_bound: input norm B must be > 0");
-  if (!(options.margin > 0)) throw InvalidArgument("rank_sparse_bound: margin gamma must be > 0");
+  if (!(options.input_norm >= 0) || !std::isfinite(options.input_norm))
+    throw InvalidArgument("rank_sparse_bound: input norm B must be > 0 (0 = not given), got " +
+                          std::to_string(options.input_norm));
+  if (!(options.margin >= 0) || !std::isfinite(options.margin))
+    throw InvalidArgument("rank_sparse_bound: margin gamma must be > 0 (0 = not given), got " +
+                          std::to_string(options.margin));
   if (!(options.samples >= 0)) throw InvalidArgument("rank_sparse_bound: samples N must be >= 0");
   if (!options.lipschitz.empty() && options.lipschitz.size() != layers.size()) {
     throw InvalidArgument("rank_sparse_bound: " + std::to_string(options.lipschitz.size()) +
                           " Lipschitz constants for " + std::to_string(layers.size()) + " layers");
   }
   RankSparseBound out;
-  double lg = std::log(options.input_norm) - std::log(options.margin);
+  out.input_norm_defaulted = options.input_norm == 0;
+  out.margin_defaulted = options.margin == 0;
+  out.samples_missing = options.samples == 0;
+  out.input_norm = out.input_norm_defaulted ? 1.0 : options.input_norm;
+  out.margin = out.margin_defaulted ? 1.0 : options.margin;
+  if (out.input_norm_defaulted)
+    out.warnings.push_back("input norm bound B not given: B = 1 assumed; give it (--input-norm) or the training "
+                           "inputs (--inputs) so Gamma = B prod ||A_l|| / gamma is on the data's scale");
+  if (out.margin_defaulted)
+    out.warnings.push_back("margin gamma not given: gamma = 1 assumed; give the network's output margin (--margin), "
+                           "e.g. a low quantile of f(x)_y - max_{j != y} f(x)_j on the training set");
+  if (out.samples_missing)
+    out.warnings.push_back("training-set size N not given (--samples): only R^2 is reported, no bound");
+  double lg = std::log(out.input_norm) - std::log(out.margin);
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const double rho = options.lipschitz.empty() ? 1.0 : options.lipschitz[l];
     if (!(rho > 0)) throw InvalidArgument("rank_sparse_bound: Lipschitz constants must be > 0");
@@ -65,6 +88,12 @@ RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const R
     out.r_squared_limit += t.limit;
     out.layers.push_back(t);
   }
+  const double p_min = *std::min_element(grid.begin(), grid.end());
+  bool all_at_min = true;
+  for (const auto& t : out.layers) all_at_min = all_at_min && t.p == p_min && t.term > 0;
+  if (all_at_min && grid.size() > 1)
+    out.warnings.push_back("every layer's p_l is the grid's smallest (" + std::to_string(p_min) +
+                           "): R^2 is close to its p -> 0 limit, sum_l rank_l (fan_in + fan_out), a parameter count");
   const double L = static_cast<double>(layers.size());
   if (options.samples > 0) {
     out.bound = std::sqrt(L * out.r_squared / options.samples);
@@ -89,6 +118,11 @@ nlohmann::json to_json(const RankSparseBound& b) {
   j["r_squared_limit"] = b.r_squared_limit;
   j["bound"] = std::isnan(b.bound) ? nlohmann::json() : nlohmann::json(b.bound);
   j["bound_spectral"] = std::isnan(b.bound_spectral) ? nlohmann::json() : nlohmann::json(b.bound_spectral);
+  j["input_norm"] = b.input_norm;
+  j["margin"] = b.margin;
+  j["defaulted"] = {{"input_norm", b.input_norm_defaulted}, {"margin", b.margin_defaulted},
+                    {"samples", b.samples_missing}};
+  j["warnings"] = b.warnings;
   return j;
 }
 

@@ -19,6 +19,7 @@
 
 #include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/version.hpp"
+#include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/linalg/svd.hpp"
@@ -352,6 +353,12 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
   const auto t0 = std::chrono::steady_clock::now();
   InspectReport report;
   report.path = path;
+  RankSparseBoundOptions bound_options = options.bound;
+  if (!options.inputs.empty()) {
+    if (options.bound.input_norm != 0)
+      throw InvalidArgument("give the bound's input norm B or the inputs to estimate it from, not both");
+    bound_options.input_norm = input_norm_bound(load_nfa_inputs(options.inputs));
+  }
   const std::vector<WeightTensor> layers = list_weight_tensors(path, options.selection);
   std::vector<WeightTensor> refs(layers.size());
   if (!options.reference.empty()) {
@@ -458,7 +465,7 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
     finished_layers.push_back(std::move(bound_layers[i]));
   }
   if (report.layers.size() < layers.size()) report.status = Status::Interrupted;
-  if (!finished_layers.empty()) report.bound = rank_sparse_bound(finished_layers, options.bound);
+  if (!finished_layers.empty()) report.bound = rank_sparse_bound(finished_layers, bound_options);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

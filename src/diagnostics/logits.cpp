@@ -250,7 +250,7 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
   out.blocks = blocks;
   out.future_length = L;
   out.k = (options.top_k <= 0 || options.top_k >= V) ? V : options.top_k;
-  // full[i, b*V + z]: centred logit of z after history i and future prefix b.
+  // full[i, b*V + z]: centred logit (or log-probability) of z after history i and future prefix b.
   Matrix<double> full(n, blocks * V);
   Tokens all_futures;
   for (const auto& f : futures) all_futures.insert(all_futures.end(), f.begin(), f.end());
@@ -285,7 +285,12 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
     }
     for (Index b = 0; b < blocks; ++b) {
       auto seg = full.row(i).segment(b * V, V);
-      seg.array() -= seg.mean();
+      if (options.log_probs) {
+        const double mx = seg.maxCoeff();  // log sum exp, shifted so exp cannot overflow
+        seg.array() -= mx + std::log((seg.array() - mx).exp().sum());
+      } else {
+        seg.array() -= seg.mean();
+      }
     }
     ++done;
     if (progress) {

@@ -361,6 +361,16 @@ double PowerCosine::operator()(double alpha) const {
   return dot / (m_norm_a * std::sqrt(norm2));
 }
 
+double matrix_pearson(const Matrix<double>& a, const Matrix<double>& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols())
+    throw InvalidArgument("matrix_pearson: shapes " + shape_str(a.rows(), a.cols()) + " and " + shape_str(b.rows(), b.cols()));
+  if (a.size() == 0) return kNaN;
+  const Matrix<double> ac = (a.array() - a.mean()).matrix(), bc = (b.array() - b.mean()).matrix();
+  const double na = ac.norm(), nb = bc.norm();
+  if (!(na > 0) || !(nb > 0)) return kNaN;
+  return (ac.cwiseProduct(bc)).sum() / (na * nb);
+}
+
 std::vector<double> default_alpha_grid() {
   std::vector<double> g;
   for (int i = 1; i <= 200; ++i) g.push_back(i / 100.0);
@@ -440,8 +450,6 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
   if (options.alpha_grid.empty()) throw InvalidArgument("the alpha grid is empty");
   for (double v : options.alpha_grid)
     if (!(v > 0) || !std::isfinite(v)) throw InvalidArgument("alpha grid values must be > 0, got " + std::to_string(v));
-  if (options.subtract_init && !init)
-    throw InvalidArgument("subtracting the initial weights needs the initial checkpoint (--init)");
   if (init) {
     init->validate();
     if (init->depth() != trained.depth())
@@ -459,7 +467,7 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
   }
   NfaReport rep;
   rep.depth = trained.depth();
-  rep.subtract_init = options.subtract_init;
+  rep.subtract_init = options.subtract_init && init != nullptr;
   const AgopResult g = compute_agop(trained, x, options.agop, progress);
   rep.inputs = g.inputs_used;
   rep.status = g.status;
@@ -480,11 +488,19 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
     out.name = layer_name(li);
     out.in = trained.weights[li].cols();
     out.out = trained.weights[li].rows();
-    const Matrix<double> w = options.subtract_init ? Matrix<double>(trained.weights[li] - init->weights[li])
-                                                   : trained.weights[li];
-    const Matrix<double> nfm = w.transpose() * w;
+    const Matrix<double> raw_nfm = trained.weights[li].transpose() * trained.weights[li];
+    Matrix<double> nfm = raw_nfm;
+    if (rep.subtract_init) {
+      const Matrix<double> dw = trained.weights[li] - init->weights[li];
+      nfm = dw.transpose() * dw;
+    }
     out.uncentred = alpha_correlations(nfm, g.layers[li].uncentred, L, l + 1, options.alpha_grid);
     out.centred = alpha_correlations(nfm, g.layers[li].centred, L, l + 1, options.alpha_grid);
+    out.raw = rep.subtract_init ? alpha_correlations(raw_nfm, g.layers[li].uncentred, L, l + 1, options.alpha_grid)
+                                : out.uncentred;
+    // The reference code's score: Pearson correlation with G^(1/2).
+    out.pearson_half = matrix_pearson(nfm, psd_power(g.layers[li].uncentred, 0.5));
+    out.pearson_half_centred = matrix_pearson(nfm, psd_power(g.layers[li].centred, 0.5));
     if (init && g0.layers.size() == g.layers.size()) {
       out.has_init = true;
       const Matrix<double> nfm0 = init->weights[li].transpose() * init->weights[li];
@@ -525,6 +541,7 @@ nlohmann::json to_json(const NfaReport& r) {
   j["depth"] = r.depth;
   j["inputs"] = r.inputs;
   j["subtract_init"] = r.subtract_init;
+  j["primary_nfm"] = r.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W";
   j["status"] = to_string(r.status);
   j["seconds"] = r.seconds;
   auto layers = nlohmann::json::array();
@@ -537,6 +554,9 @@ nlohmann::json to_json(const NfaReport& r) {
     lj["alpha_layer"] = 1.0 / static_cast<double>(r.depth - static_cast<Index>(i));
     lj["uncentred"] = to_json(l.uncentred);
     lj["centred"] = to_json(l.centred);
+    lj["raw"] = to_json(l.raw);
+    lj["pearson_half"] = num(l.pearson_half);
+    lj["pearson_half_centred"] = num(l.pearson_half_centred);
     if (l.has_init) {
       lj["init"] = to_json(l.init);
       lj["baseline"] = to_json(l.baseline);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_run.hpp"
+#include "lowrank/io/npy.hpp"
 
 namespace lowrank::test {
 namespace {
@@ -63,6 +64,31 @@ TEST(CliInspect, JsonTableAndPlots) {
   EXPECT_NE(r.out.find("layer1.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("layer2.weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rank-sparse"), std::string::npos) << r.out;
+}
+
+// Issue 35: every defaulted bound quantity is named on stderr; --inputs sets
+// B to the largest input norm, and with B, gamma and N all given nothing warns.
+TEST(CliInspect, BoundWarnsForDefaultsAndTakesBFromInputs) {
+  TempDir dir;
+  CliRun r = run_cli("inspect " + kFixtures + "/model.safetensors --reshape-conv --samples 1000 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("bound: input norm bound B not given"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bound: margin gamma not given"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("--samples"), std::string::npos) << r.err;
+  Matrix<double> x(3, 2);
+  x << 3, 4, 1, 1, 0, -7;
+  io::write_npy(dir / "x.npy", x);
+  r = run_cli("inspect " + kFixtures + "/model.safetensors --reshape-conv --samples 1000 --margin 2 --inputs " +
+              (dir / "x.npy") + " --json -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("not given"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["bound"]["input_norm"].get<double>(), 7.0);
+  EXPECT_EQ(j["bound"]["margin"].get<double>(), 2.0);
+  EXPECT_EQ(j["bound"]["defaulted"]["input_norm"], false);
+  r = run_cli("inspect " + kFixtures + "/model.safetensors --inputs " + (dir / "x.npy") + " --input-norm 3 -q");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("not both"), std::string::npos) << r.err;
 }
 
 TEST(CliInspect, ReadsAnEngineCheckpoint) {
@@ -122,7 +148,8 @@ TEST(CliInspect, BadInputExitsTwo) {
   usage("inspect " + dir / "absent.safetensors", "no such file");
   usage("inspect " + kFixtures + "/model.safetensors --filter '*.attn.*'", "layer1.weight");
   usage("inspect " + kFixtures + "/model.safetensors --p-grid 0,1", "(0, 2]");
-  usage("inspect " + kFixtures + "/model.safetensors --bound-p-grid 1.5", "(0, 1]");
+  usage("inspect " + kFixtures + "/model.safetensors --bound-p-grid 2.5", "(0, 2]");
+  usage("inspect " + kFixtures + "/model.safetensors --input-norm 0", "--input-norm");
   usage("inspect " + kFixtures + "/model.safetensors --margin 0", "margin");
 }
 

@@ -72,9 +72,11 @@ TEST(CliNfa, HelpShowsAnExample) {
 
 TEST(CliNfa, DeepLinearJsonAndTable) {
   Fixture f;
-  CliRun r = run_cli("nfa " + f.final_ck + " --inputs " + f.inputs + " --json -q");
+  // --raw: the NFM of W itself, which for this balanced net follows the exact law.
+  CliRun r = run_cli("nfa " + f.final_ck + " --inputs " + f.inputs + " --raw --json -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["subtract_init"], false);
   EXPECT_EQ(j["depth"], 3);
   EXPECT_EQ(j["inputs"], 40);
   EXPECT_EQ(j["step"], 500);
@@ -84,11 +86,22 @@ TEST(CliNfa, DeepLinearJsonAndTable) {
   EXPECT_NEAR(j["layers"][1]["uncentred"]["best_alpha"].get<double>(), 0.5, 1e-6);
   EXPECT_NEAR(j["layers"][2]["uncentred"]["best_alpha"].get<double>(), 1.0, 1e-6);
   EXPECT_TRUE(j["layers"][0]["centred"]["alpha_1"].is_null());  // zero for a linear network
-  // The checkpoint's metadata supplies inputs and the initial network.
+  // The checkpoint's metadata supplies inputs and the initial network, so the
+  // primary NFM is that of W - W_init by default and the raw one is kept.
   r = run_cli("nfa " + f.final_ck + " --json -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto k = nlohmann::json::parse(r.out);
-  EXPECT_EQ(k["layers"][0]["uncentred"], j["layers"][0]["uncentred"]);
+  EXPECT_EQ(k["subtract_init"], true);
+  EXPECT_EQ(k["layers"][0]["raw"], j["layers"][0]["uncentred"]);
+  EXPECT_NE(k["layers"][0]["uncentred"], j["layers"][0]["uncentred"]);
+  EXPECT_TRUE(k["layers"][0]["pearson_half"].is_number());
+  // Without an initial checkpoint the raw NFM is primary, with a warning.
+  std::mt19937_64 rng(42);
+  diagnostics::save_mlp_checkpoint(f.dir / "noinit", balanced3(rng), 500);
+  r = run_cli("nfa " + f.dir / "noinit" + " --inputs " + f.inputs);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("init floor"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("NFM of the raw W"), std::string::npos) << r.out;
   ASSERT_TRUE(k["layers"][0].contains("baseline"));
   EXPECT_LT(k["layers"][0]["baseline"]["alpha_1"].get<double>(), 0.999);
   r = run_cli("nfa " + f.final_ck + " --subtract-init -q");
@@ -124,6 +137,7 @@ TEST(CliNfa, BadInputExitsTwoWithAMessage) {
       {"nfa " + f.dir / "bare", "--inputs"},
       {"nfa " + f.final_ck + " --alpha-grid 0.5,-1", "alpha"},
       {"nfa " + f.final_ck + " --chunk 0", "--chunk"},
+      {"nfa " + f.final_ck + " --raw --subtract-init", "exclude"},
   };
   for (const auto& [args, needle] : cases) {
     const CliRun r = run_cli(args + " -q");

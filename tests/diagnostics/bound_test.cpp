@@ -60,7 +60,7 @@ TEST(Bound, GridPicksEachLayersMinimumAndBeatsSpectral) {
   EXPECT_NEAR(b.log_gamma, std::log(1000.0 * 10 * 3 / 2), 1e-12);
   double sum = 0;
   for (std::size_t l = 0; l < 2; ++l) {
-    for (int i = 1; i <= 50; ++i) {
+    for (int i = 1; i <= 100; ++i) {  // the default grid 0.02 .. 2
       EXPECT_LE(b.layers[l].term, rank_sparse_term(layers[l], b.log_gamma, 0.02 * i) * (1 + 1e-12));
     }
     EXPECT_NEAR(b.layers[l].term, rank_sparse_term(layers[l], b.log_gamma, b.layers[l].p), 0);
@@ -79,12 +79,57 @@ TEST(Bound, WithoutSamplesTheBoundIsNaN) {
   EXPECT_GT(b.r_squared, 0);
 }
 
+// Issue 35: B, gamma and N each change the bound's meaning, so each one left at
+// its default is named; with all three given there is no warning.
+TEST(Bound, WarnsForEveryDefaultedQuantity) {
+  const std::vector<BoundLayer> layers = {layer("wide", 64, 64, {3, 2, 1, 0.5}), layer("out", 10, 64, {2, 1})};
+  const auto d = rank_sparse_bound(layers);
+  EXPECT_TRUE(d.input_norm_defaulted);
+  EXPECT_TRUE(d.margin_defaulted);
+  EXPECT_TRUE(d.samples_missing);
+  EXPECT_EQ(d.input_norm, 1.0);
+  EXPECT_EQ(d.margin, 1.0);
+  auto has = [](const RankSparseBound& b, const std::string& needle) {
+    for (const auto& w : b.warnings)
+      if (w.find(needle) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(d, "--input-norm"));
+  EXPECT_TRUE(has(d, "--margin"));
+  EXPECT_TRUE(has(d, "--samples"));
+  // The defaults reproduce the explicit B = gamma = 1 numbers.
+  const auto e = rank_sparse_bound(layers, {.input_norm = 1, .margin = 1, .samples = 100});
+  EXPECT_EQ(e.r_squared, d.r_squared);
+  EXPECT_FALSE(has(e, "--input-norm") || has(e, "--margin") || has(e, "--samples"));
+  // Only gamma missing: exactly one warning, naming it.
+  const auto g = rank_sparse_bound(layers, {.input_norm = 3, .samples = 100});
+  EXPECT_TRUE(g.margin_defaulted);
+  EXPECT_FALSE(g.input_norm_defaulted || g.samples_missing);
+  EXPECT_TRUE(has(g, "--margin"));
+  EXPECT_FALSE(has(g, "--input-norm") || has(g, "--samples"));
+  // A huge Gamma pushes every p_l to the grid's smallest: flagged as a parameter count.
+  const auto s = rank_sparse_bound(layers, {.input_norm = 1e12, .margin = 1e-6, .samples = 100});
+  EXPECT_EQ(s.layers[0].p, 0.02);
+  EXPECT_EQ(s.layers[1].p, 0.02);
+  EXPECT_TRUE(has(s, "parameter count"));
+  const auto j = to_json(d);
+  EXPECT_EQ(j["defaulted"]["margin"], true);
+  EXPECT_EQ(j["warnings"].size(), d.warnings.size());
+  // B from data: the largest row norm.
+  Matrix<double> x(3, 2);
+  x << 3, 4, 1, 1, 0, -6;
+  EXPECT_EQ(input_norm_bound(x), 6.0);
+  EXPECT_THROW(input_norm_bound(Matrix<double>(0, 2)), InvalidArgument);
+}
+
 TEST(Bound, BadArguments) {
   const std::vector<BoundLayer> one = {layer("a", 3, 3, {1})};
   EXPECT_THROW(rank_sparse_bound({}), InvalidArgument);
-  EXPECT_THROW(rank_sparse_bound(one, {.p_grid = {1.5}}), InvalidArgument);
+  EXPECT_THROW(rank_sparse_bound(one, {.p_grid = {2.5}}), InvalidArgument);
+  EXPECT_NO_THROW(rank_sparse_bound(one, {.p_grid = {1.5, 2.0}}));
   EXPECT_THROW(rank_sparse_bound(one, {.p_grid = {0.0}}), InvalidArgument);
-  EXPECT_THROW(rank_sparse_bound(one, {.input_norm = 0}), InvalidArgument);
+  EXPECT_THROW(rank_sparse_bound(one, {.input_norm = -1}), InvalidArgument);
+  EXPECT_THROW(rank_sparse_bound(one, {.input_norm = std::nan("")}), InvalidArgument);
   EXPECT_THROW(rank_sparse_bound(one, {.margin = -1}), InvalidArgument);
   EXPECT_THROW(rank_sparse_bound(one, {.lipschitz = {1, 1}}), InvalidArgument);
   EXPECT_THROW(rank_sparse_term(one[0], 0, 0), InvalidArgument);

@@ -113,6 +113,31 @@ TEST(LogitMatrix, TopKKeepsTheMostProbableTokensOfEachBlock) {
   }
 }
 
+// Issue 35: the paper's normalisation. Log-probabilities exponentiate to a
+// distribution in every (history, prefix) block and differ from the centred
+// logits by one constant per block; the model's own softmax is the reference.
+TEST(LogitMatrix, LogProbsAreCentredLogitsShiftedPerBlock) {
+  auto m = tiny_gpt<double>(9);
+  const auto hist = random_seqs(3, 4, 6, 11, 7);
+  const auto fut = random_seqs(2, 3, 3, 11, 8);
+  LogitMatrixOptions c, lp;
+  c.top_k = lp.top_k = 0;
+  lp.log_probs = true;
+  const auto a = build_logit_matrix(m, hist, fut, c), b = build_logit_matrix(m, hist, fut, lp);
+  ASSERT_EQ(a.values.cols(), b.values.cols());
+  for (Index i = 0; i < 3; ++i)
+    for (Index k = 0; k < a.blocks; ++k) {
+      const Eigen::VectorXd x = a.values.row(i).segment(k * 11, 11).transpose();
+      const Eigen::VectorXd y = b.values.row(i).segment(k * 11, 11).transpose();
+      EXPECT_NEAR(y.array().exp().sum(), 1.0, 1e-12);
+      const Eigen::ArrayXd shift = x.array() - y.array();
+      EXPECT_LT(shift.maxCoeff() - shift.minCoeff(), 1e-12);
+      // log softmax of the centred logits (a softmax ignores the centring).
+      const double lse = std::log((x.array() - x.maxCoeff()).exp().sum()) + x.maxCoeff();
+      EXPECT_NEAR(y(4), x(4) - lse, 1e-12);
+    }
+}
+
 TEST(GptDecoder, TokenByTokenAppendMatchesOneForward) {
   auto m = tiny_gpt<double>(11);
   const Tokens seq = random_seqs(1, 12, 12, 11, 9)[0];

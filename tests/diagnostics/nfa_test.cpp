@@ -176,6 +176,52 @@ TEST(NfaDeepLinear, BalancedNetworkHasAlphaOneOverDepthExactly) {
   }
 }
 
+// Known answer for the init-subtracted NFM (issue 35). A linear net d -> h -> c
+// whose first layer is W_1 = D + N: the update D = R S Q^T lives on input
+// directions Q and hidden directions R, the initial weight N = W_1^0 on the
+// orthogonal complements of both, and the second layer W_2 = P S R^T is
+// balanced with D (W_2^T W_2 = D D^T) and blind to N's outputs (W_2 N = 0).
+// Then G_1 = W_1^T W_2^T W_2 W_1 = D^T D D^T D = (D^T D)^2 exactly, so
+// cos((W_1 - N)^T (W_1 - N), G_1^(1/2)) = 1 with best alpha 1/2, while the raw
+// W_1^T W_1 = D^T D + N^T N carries the init term and scores below.
+TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
+  std::mt19937_64 rng(35);
+  const Index d = 7, h = 6, c = 3, k = 2;
+  const Matrix<double> qd = orthonormal_columns(d, d, rng), qh = orthonormal_columns(h, h, rng);
+  const Matrix<double> q = qd.leftCols(k), r = qh.leftCols(k), p = orthonormal_columns(c, k, rng);
+  Vector<double> s(k);
+  s << 2.0, 0.7;
+  const Matrix<double> upd = r * s.asDiagonal() * q.transpose();
+  const Matrix<double> n0 = qh.rightCols(h - k) * gaussian(h - k, d - k, rng, 0.8) * qd.rightCols(d - k).transpose();
+  DenseMlp trained, init;
+  trained.activation = init.activation = MlpActivation::Linear;
+  trained.weights = {upd + n0, p * s.asDiagonal() * r.transpose()};
+  init.weights = {n0, 0.1 * gaussian(c, h, rng)};
+  trained.biases = init.biases = {Vector<double>(), Vector<double>()};
+  const Matrix<double> x = gaussian(25, d, rng);
+  const auto g = compute_agop(trained, x);
+  const Matrix<double> dtd = upd.transpose() * upd;
+  ASSERT_LT((g.layers[0].uncentred - dtd * dtd).norm(), 1e-12 * (dtd * dtd).norm());
+
+  const auto rep = analyze_nfa(trained, x, &init);  // default: subtract the init
+  ASSERT_TRUE(rep.subtract_init);
+  const auto& l1 = rep.layers[0];
+  EXPECT_NEAR(l1.uncentred.half, 1.0, 1e-12);
+  EXPECT_NEAR(l1.uncentred.best_alpha, 0.5, 1e-6);
+  EXPECT_NEAR(l1.pearson_half, 1.0, 1e-12);
+  // alpha = 1 is measurably off: cos(D^T D, (D^T D)^2) in closed form, 0.9943 here.
+  EXPECT_NEAR(l1.uncentred.one, matrix_cosine(dtd, dtd * dtd), 1e-12);
+  EXPECT_LT(l1.uncentred.one, 0.999);
+  // The raw NFM's best cosine is its own closed form, below 1.
+  const Matrix<double> raw = trained.weights[0].transpose() * trained.weights[0];
+  EXPECT_NEAR(l1.raw.half, matrix_cosine(raw, dtd), 1e-12);
+  EXPECT_LT(l1.raw.best, 0.95);
+  // Pearson against an independent two-pass formula.
+  const Matrix<double> a = (dtd.array() - dtd.mean()).matrix(), b = (raw.array() - raw.mean()).matrix();
+  EXPECT_NEAR(matrix_pearson(dtd, raw), (a.array() * b.array()).sum() / (a.norm() * b.norm()), 1e-12);
+  EXPECT_TRUE(std::isnan(matrix_pearson(Matrix<double>::Ones(3, 3), raw.topLeftCorner(3, 3))));
+}
+
 TEST(NfaAlpha, PowerCosineEqualsExplicitPowers) {
   std::mt19937_64 rng(7);
   const Matrix<double> b = gaussian(6, 6, rng), a0 = gaussian(6, 4, rng);
@@ -217,6 +263,7 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
   DenseMlp trained = init;
   for (auto& w : trained.weights) w += 0.5 * gaussian(w.rows(), w.cols(), rng, 1.0 / std::sqrt(double(w.cols())));
   NfaOptions opt;
+  opt.subtract_init = false;  // raw NFM primary; the default (W - W_0) is checked below
   const auto rep = analyze_nfa(trained, x, &init, opt);
   ASSERT_EQ(rep.layers.size(), 3u);
   EXPECT_EQ(rep.inputs, 30);
@@ -240,12 +287,17 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
     EXPECT_GE(L.uncentred.best, L.uncentred.one - 1e-15);
     EXPECT_NEAR(L.agop_trace, g.layers[l].uncentred.trace(), 1e-10 * L.agop_trace);
   }
-  opt.subtract_init = true;
-  const auto sub = analyze_nfa(trained, x, &init, opt);
+  EXPECT_FALSE(rep.subtract_init);
+  const auto sub = analyze_nfa(trained, x, &init, NfaOptions{});
+  EXPECT_TRUE(sub.subtract_init);
   const Matrix<double> dw = trained.weights[1] - init.weights[1];
   EXPECT_NEAR(sub.layers[1].uncentred.one, matrix_cosine(dw.transpose() * dw, g.layers[1].uncentred), 1e-12);
-  // Bad input: subtraction without init, another architecture, wrong input width, NaN input.
-  EXPECT_THROW(analyze_nfa(trained, x, nullptr, opt), InvalidArgument);
+  EXPECT_EQ(sub.layers[1].raw.one, rep.layers[1].uncentred.one);
+  // Without an initial network the default falls back to the raw NFM.
+  const auto noinit = analyze_nfa(trained, x, nullptr, NfaOptions{});
+  EXPECT_FALSE(noinit.subtract_init);
+  EXPECT_EQ(noinit.layers[1].uncentred.one, rep.layers[1].uncentred.one);
+  // Bad input: another architecture, wrong input width, NaN input.
   DenseMlp other = random_net({6, 9, 8, 2}, MlpActivation::GELU, 2);
   try {
     analyze_nfa(trained, x, &other, NfaOptions{});

@@ -80,6 +80,9 @@ struct InspectOptions {
   RankSparseBoundOptions bound;
   /// Initial weights: same names and shapes; A_l - M_l enters the bound.
   std::string reference;
+  /// Training inputs [n, d] (.npy): when given, the bound's B is their largest
+  /// row norm (input_norm_bound); giving bound.input_norm as well is an error.
+  std::string inputs;
   int threads = 0;  ///< OpenMP threads for the layer loop; 0 = default
 };
 

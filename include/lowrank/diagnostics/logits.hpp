@@ -98,6 +98,13 @@ struct LogitMatrixOptions {
   /// Reference path: one full Gpt::forward of h.f for every (history, future)
   /// pair instead of the cached, batched one.
   bool naive = false;
+  /// Entry normalisation per (history, prefix) block over the whole vocabulary:
+  /// false = mean-centred logits, logit_z - (1/V) sum_y logit_y (ours, the
+  /// default); true = log-probabilities, logit_z - log sum_y exp(logit_y), as
+  /// the paper defines the extended logit matrix. The two differ by one
+  /// constant per (row, block), a rank-<= blocks perturbation, so singular
+  /// values (and ranks) can differ; issue 35 reports both.
+  bool log_probs = false;
 };
 
 struct LogitMatrix {
