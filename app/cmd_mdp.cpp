@@ -31,8 +31,102 @@ struct MdpFlags {
   std::string rank_selection = "fixed";
   int seeds = 1;
   std::uint64_t seed = 0;
+  bool reward_free = false;
+  double epsilon = 0.1;
+  double delta = 0.1;
+  std::string bound = "";
+  std::int64_t first_samples = 16;
+  double growth = 2.0;
+  std::int64_t max_samples = 200'000'000;
+  double confidence_scale = 1.0;
+  int rewards = 10;
   CommonFlags common;
 };
+
+void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
+  rl::RewardFreeOptions ro;
+  ro.method = o.estimator.method;
+  ro.rank = f.estimator_rank;
+  // The proved bound where one exists (counts), the first-order one otherwise.
+  ro.bound = !f.bound.empty()                             ? rl::parse_row_bound(f.bound)
+             : ro.method == rl::KernelMethod::Empirical ? rl::RowBound::Weissman
+                                                         : rl::RowBound::FirstOrder;
+  ro.epsilon = f.epsilon;
+  ro.delta = f.delta;
+  ro.first_samples_per_pair = f.first_samples;
+  ro.growth = f.growth;
+  ro.max_samples = f.max_samples;
+  ro.confidence_scale = f.confidence_scale;
+  const rl::RewardFreeExperimentResult res = rl::run_reward_free_experiment(o, ro, f.rewards);
+  if (res.status == Status::Interrupted) {
+    if (res.runs.empty()) {
+      warn("interrupted before the first seed finished: nothing to report");
+      std::exit(130);
+    }
+    warn(fmt::format("interrupted: reporting the {} seed(s) completed so far", res.runs.size()));
+  }
+  if (f.common.json) {
+    nlohmann::json j;
+    j["command"] = "mdp";
+    j["mode"] = "reward-free";
+    j["model"] = to_string(o.model);
+    j["states"] = res.states;
+    j["actions"] = res.actions;
+    j["discount"] = f.discount;
+    j["method"] = to_string(ro.method);
+    j["bound"] = to_string(ro.bound);
+    j["epsilon"] = ro.epsilon;
+    j["delta"] = ro.delta;
+    j["confidence_scale"] = ro.confidence_scale;
+    j["seeds"] = res.runs.size();
+    j["first_seed"] = f.seed;
+    j["elapsed_s"] = res.elapsed_s;
+    j["status"] = to_string(res.status);
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& r : res.runs) {
+      nlohmann::json rounds = nlohmann::json::array();
+      for (const auto& k : r.result.rounds) {
+        rounds.push_back({{"samples", k.samples},
+                          {"bound", k.bound},
+                          {"certified_epsilon", k.certified_epsilon},
+                          {"true_row_l1_error", k.true_row_l1_error},
+                          {"row_coverage", k.row_coverage}});
+      }
+      runs.push_back({{"certified", r.result.certified},
+                      {"samples", r.result.samples},
+                      {"bound", r.result.bound},
+                      {"certified_epsilon", r.result.certified_epsilon},
+                      {"oracle_samples", r.oracle_samples},
+                      {"value_gap", r.value_gap},
+                      {"max_value_gap", r.max_value_gap},
+                      {"covered", r.covered},
+                      {"status", to_string(r.result.status)},
+                      {"elapsed_s", r.result.elapsed_s},
+                      {"rounds", rounds}});
+    }
+    j["runs"] = runs;
+    print_json(j);
+    return;
+  }
+  fmt::print("mdp        {} with {} states x {} actions, discount {}\n", to_string(o.model), res.states, res.actions,
+             f.discount);
+  fmt::print("mode       reward-free: stop once gamma B / (1 - gamma)^2 <= {} (every reward in [0, 1]), delta {}\n",
+             ro.epsilon, ro.delta);
+  fmt::print("estimator  {} with the {} row bound\n", to_string(ro.method), to_string(ro.bound));
+  for (std::size_t k = 0; k < res.runs.size(); ++k) {
+    const auto& r = res.runs[k];
+    if (r.result.certified) {
+      fmt::print("  seed {:<4} certified at {} samples (bound {:.4g}, eps {:.4g}); true error met it at {}; "
+                 "value gap {:.4g} (max over rewards {:.4g})\n",
+                 f.seed + k, r.result.samples, r.result.bound, r.result.certified_epsilon, r.oracle_samples, r.value_gap,
+                 r.max_value_gap);
+    } else {
+      fmt::print("  seed {:<4} not certified within {} samples (eps {:.4g}, {})\n", f.seed + k, r.result.samples,
+                 r.result.certified_epsilon, to_string(r.result.status));
+    }
+  }
+  fmt::print("time       {:.2f} s\n", res.elapsed_s);
+}
 
 void run_mdp_cmd(const MdpFlags& f) {
   apply_common_flags(f.common);
@@ -57,6 +151,10 @@ void run_mdp_cmd(const MdpFlags& f) {
   o.seeds = f.seeds;
   o.first_seed = f.seed;
   o.progress = stderr_progress(f.common);
+  if (f.reward_free) {
+    run_reward_free_cmd(f, o);
+    return;
+  }
   const rl::MdpExperimentResult res = rl::run_mdp_experiment(o);
   if (res.status == Status::Interrupted) {
     if (res.runs.empty()) {
@@ -149,6 +247,22 @@ void register_mdp(CLI::App& app) {
   cmd->add_option("--rank-selection", f->rank_selection, "fixed | threshold | gap")->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "Number of seeds (MDP and data) to average over")->capture_default_str();
   cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
+  cmd->add_flag("--reward-free", f->reward_free,
+                "Reward-free best-policy identification: sample in rounds until the kernel's row-l1 bound certifies "
+                "an epsilon-optimal policy for every reward in [0, 1] (generative model; --samples is ignored)");
+  cmd->add_option("--epsilon", f->epsilon, "reward-free: target value gap")->capture_default_str();
+  cmd->add_option("--delta", f->delta, "reward-free: failure probability")->capture_default_str();
+  cmd->add_option("--bound", f->bound,
+                  "reward-free: weissman (counts only, proved) | first-order (default: weissman for empirical, "
+                  "first-order for spectral)");
+  cmd->add_option("--first-samples", f->first_samples, "reward-free: transitions per pair in round 1")
+      ->capture_default_str();
+  cmd->add_option("--growth", f->growth, "reward-free: per-pair samples grow by this factor each round")
+      ->capture_default_str();
+  cmd->add_option("--max-samples", f->max_samples, "reward-free: budget of transitions")->capture_default_str();
+  cmd->add_option("--confidence-scale", f->confidence_scale, "reward-free: multiplies the first-order z")
+      ->capture_default_str();
+  cmd->add_option("--rewards", f->rewards, "reward-free: random U[0, 1] rewards scored per seed")->capture_default_str();
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example (spectral vs counts on a random rank-3 MDP, 20 transitions per pair):\n"
@@ -156,7 +270,11 @@ void register_mdp(CLI::App& app) {
       "  lowrank mdp --model random --states 200 --actions 4 --rank 3 --samples 16000 --method empirical --seeds 5\n"
       "A gridworld with 3 x 3 latent rooms, data from one trajectory:\n"
       "  lowrank mdp --model gridworld --width 15 --height 15 --blocks-x 3 --blocks-y 3 \\\n"
-      "      --collection trajectory --samples 200000 --json\n");
+      "      --collection trajectory --samples 200000 --json\n"
+      "Reward-free identification with a stopping rule, spectral vs counts:\n"
+      "  lowrank mdp --reward-free --model random --states 100 --actions 4 --rank 3 --discount 0.5 --epsilon 0.5\n"
+      "  lowrank mdp --reward-free --model random --states 100 --actions 4 --rank 3 --discount 0.5 --epsilon 0.5 \\\n"
+      "      --method empirical\n");
   cmd->callback([f] { run_mdp_cmd(*f); });
 }
 

@@ -66,6 +66,9 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     os.makedirs(IMG, exist_ok=True)
     path = os.path.join(RESULTS, args.out)
+    # Figures and fits are named after --out, so a second sweep (e.g. the gap
+    # sweep, --out bandit_gaps.jsonl) does not overwrite the main one's.
+    stem = os.path.splitext(args.out)[0]
     algs = args.algorithms.split(",")
 
     if not args.plot_only:
@@ -126,7 +129,7 @@ def main():
         ax.set_xlabel("t"); ax.set_yscale("log")
     axes[0].set_ylabel("cumulative pseudo-regret")
     axes[-1].legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(os.path.join(IMG, "bandit_regret_curves.png"), dpi=70); plt.close(fig)
+    fig.tight_layout(); fig.savefig(os.path.join(IMG, f"{stem}_regret_curves.png"), dpi=70); plt.close(fig)
 
     fits = {"vs_size": {}, "vs_inverse_gap": {}}
     fig, ax = plt.subplots(figsize=(5, 3.6))
@@ -151,8 +154,27 @@ def main():
     ax.set_xscale("log"); ax.set_yscale("log")
     ax.set_xlabel("m + n"); ax.set_ylabel(f"regret at T = {tmax:.0e}, gap {g0}")
     ax.legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(os.path.join(IMG, "bandit_regret_vs_size.png"), dpi=80); plt.close(fig)
-    with open(os.path.join(RESULTS, "bandit_fits.json"), "w") as f:
+    fig.tight_layout(); fig.savefig(os.path.join(IMG, f"{stem}_regret_vs_size.png"), dpi=80); plt.close(fig)
+    if len(gaps) >= 3:
+        # Regret against 1 / gap, one panel per size, least-squares slopes.
+        fig, axes = plt.subplots(1, len(sizes), figsize=(4 * len(sizes), 3.4))
+        axes = np.atleast_1d(axes)
+        for ax, m in zip(axes, sizes):
+            for name in names:
+                pts = [(1.0 / gap, get(name, m, gap, tmax)) for gap in gaps]
+                pts = [(x, r) for x, r in pts if r is not None]
+                if len(pts) < 2:
+                    continue
+                a = fits["vs_inverse_gap"][f"{name} m=n={m}"]
+                ax.errorbar([p[0] for p in pts], [p[1]["mean_final_regret"] for p in pts],
+                            yerr=[p[1]["sd_final_regret"] for p in pts], fmt="o-", color=ALGORITHMS[name][1], ms=3,
+                            label=f"{name}: slope {a:.2f}")
+            ax.set_xscale("log"); ax.set_yscale("log")
+            ax.set_xlabel("1 / gap"); ax.set_title(f"m = n = {m}, T = {tmax:.0e}", fontsize=8)
+            ax.legend(fontsize=7)
+        axes[0].set_ylabel("regret at the horizon")
+        fig.tight_layout(); fig.savefig(os.path.join(IMG, f"{stem}_regret_vs_gap.png"), dpi=70); plt.close(fig)
+    with open(os.path.join(RESULTS, f"{stem}_fits.json"), "w") as f:
         json.dump(fits, f, indent=1, sort_keys=True)
 
     # Markdown: one row per (size, gap, horizon); regret mean +- sd, and

@@ -180,5 +180,25 @@ TEST(CliRl, MdpBadInputExitsTwo) {
   expect_usage_error("mdp -q --model gridworld --width 0 --samples 1000", "width and height must be >= 1");
 }
 
+TEST(CliRl, MdpRewardFreeCertifiesAndRefusesBadOptions) {
+  const auto j = run_json("mdp -q --reward-free --states 20 --actions 2 --rank 2 --discount 0.5 --epsilon 0.5 "
+                          "--seeds 2 --rewards 2 --method empirical");
+  EXPECT_EQ(j["mode"], "reward-free");
+  EXPECT_EQ(j["bound"], "weissman");  // the proved bound is the counts default
+  ASSERT_EQ(j["runs"].size(), 2u);
+  for (const auto& r : j["runs"]) {
+    EXPECT_TRUE(r["certified"].get<bool>());
+    EXPECT_LE(r["certified_epsilon"].get<double>(), 0.5);
+    EXPECT_LE(r["max_value_gap"].get<double>(), 0.5);
+    const auto& rounds = r["rounds"];
+    for (std::size_t k = 0; k + 1 < rounds.size(); ++k) EXPECT_GT(rounds[k]["certified_epsilon"].get<double>(), 0.5);
+    EXPECT_EQ(rounds.back()["samples"], r["samples"]);
+  }
+  expect_usage_error("mdp -q --reward-free --states 10 --bound weissman", "empirical-counts estimate only");
+  expect_usage_error("mdp -q --reward-free --states 10 --epsilon 0", "epsilon must be > 0");
+  expect_usage_error("mdp -q --reward-free --states 10 --delta 1", "delta must be in (0, 1)");
+  expect_usage_error("mdp -q --reward-free --states 10 --bound hoeffding", "hoeffding");
+}
+
 }  // namespace
 }  // namespace lowrank::test

@@ -241,4 +241,132 @@ struct MdpExperimentResult {
 /// collectors and estimators throw.
 MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& options);
 
+// ---------------------------------------------------------------------------
+// Reward-free best-policy identification with a stopping rule (issue 28).
+//
+// The learner samples a generative model uniformly over the (s, a) pairs in
+// rounds (n_k transitions per pair, n_{k+1} = growth * n_k), re-estimates the
+// kernel after each round and stops as soon as a confidence bound B on the
+// max row-l1 error max_(s,a) ||P^(.|s,a) - P(.|s,a)||_1 certifies every
+// reward at once. The certificate is the simulation lemma: for any policy
+// pi and any reward in [0, 1]^(S x A),
+//   ||V^pi_P - V^pi_P^||_inf <= gamma B / (2 (1 - gamma)^2)
+// (each row of P_pi - P^_pi sums to 0, so it only sees V minus its
+// mid-range, at most 1 / (2 (1 - gamma)) in absolute value), hence the
+// policy optimal on P^ for a reward is gamma B / (1 - gamma)^2-optimal on P
+// for that reward. The rule stops once gamma B / (1 - gamma)^2 <= epsilon.
+// Round k spends delta_k = delta / (k (k + 1)) (sum over k = delta), split
+// evenly over the S A rows, so every certificate the rule ever checks holds
+// simultaneously with probability >= 1 - delta when the row bound does.
+//
+// Deviation from arXiv 2310.06793: the paper bounds the spectral kernel's
+// error with constants (incoherence, condition number) that are not
+// computable from data; its reward-free guarantee is stated for a budget
+// fixed in advance. Here the stopping rule uses computable bounds: Weissman
+// et al. (2003) for the counts model (a proved bound) and a first-order
+// Gaussian bound for either model (not a proved bound; coverage measured in
+// tests/rl and docs/rl.md).
+
+enum class RowBound {
+  /// ||p^ - p||_1 <= sqrt(2 (S ln 2 + ln(1 / delta')) / n) (Weissman,
+  /// Ordentlich, Seroussi, Verdu, Weinberger 2003): a proved bound for the
+  /// empirical-counts estimate only.
+  Weissman,
+  /// First-order Gaussian bound: the row error e is approximated by a
+  /// Gaussian vector with the plug-in covariance, E||e||_1 =
+  /// sqrt(2 / pi) sum_j sd_j, and ||e||_1 is L-Lipschitz in the underlying
+  /// standard Gaussian, so ||e||_1 <= E||e||_1 + z L with probability
+  /// 1 - delta' (z = sqrt(2 ln(1 / delta')), Gaussian concentration).
+  /// Spectral: e ~ P_U E_i + E_i P_V (E = P~ - P), bounded term by term
+  /// (see reward_free.cpp). Counts: e = E_i. Not a proved bound.
+  FirstOrder,
+};
+const char* to_string(RowBound b) noexcept;
+/// "weissman" | "first-order"; throws InvalidArgument.
+RowBound parse_row_bound(std::string_view name);
+
+struct RewardFreeOptions {
+  KernelMethod method = KernelMethod::Spectral;
+  /// Rank of the spectral estimate (known, as in the paper); 1 <= r <= S.
+  /// run_reward_free_experiment reads 0 as the generator's rank.
+  Index rank = 0;
+  /// Weissman is only valid for KernelMethod::Empirical.
+  RowBound bound = RowBound::FirstOrder;
+  double epsilon = 0.1;  ///< target value gap for every reward in [0, 1], > 0
+  double delta = 0.1;    ///< failure probability, in (0, 1)
+  std::int64_t first_samples_per_pair = 16;  ///< n_1 >= 1
+  double growth = 2.0;                       ///< n_{k+1} = ceil(growth n_k), growth > 1
+  /// Budget: the rule gives up (certified = false, Status::NotConverging)
+  /// before a round that would take the total above this many transitions.
+  std::int64_t max_samples = 200'000'000;
+  /// Multiplies z; 1 is the nominal level. Not applied to Weissman.
+  double confidence_scale = 1.0;
+  ProgressCallback progress = {};
+};
+
+struct RewardFreeRound {
+  std::int64_t samples = 0;           ///< total transitions after the round
+  std::int64_t samples_per_pair = 0;  ///< n_k
+  double bound = 0.0;                 ///< B_k, the certified max row-l1 error
+  double certified_epsilon = 0.0;     ///< gamma B_k / (1 - gamma)^2
+  /// Diagnostics from the true kernel (the learner never reads them):
+  /// max row-l1 error and the fraction of rows whose bound covered it.
+  double true_row_l1_error = 0.0;
+  double row_coverage = 0.0;
+};
+
+struct RewardFreeResult {
+  Matrix<double> kernel;   ///< P^ at the stop ((S*A) x S, rows on the simplex)
+  bool certified = false;  ///< the rule stopped with gamma B / (1 - gamma)^2 <= epsilon
+  std::int64_t samples = 0;
+  double bound = 0.0;
+  double certified_epsilon = 0.0;
+  std::vector<RewardFreeRound> rounds;
+  double elapsed_s = 0.0;
+  Status status = Status::Success;  ///< NotConverging (budget), Interrupted (Ctrl-C)
+};
+
+/// Runs the rounds on a generative model of `mdp` (its kernel is sampled;
+/// its reward is ignored: the certificate holds for every reward in
+/// [0, 1]). Throws InvalidArgument for an invalid MDP, epsilon <= 0, delta
+/// outside (0, 1), first_samples_per_pair < 1, growth <= 1, max_samples
+/// below one round, a rank outside [1, S], Weissman with the spectral
+/// method, or confidence_scale <= 0.
+RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& options, std::uint64_t seed);
+
+/// The row bounds of RowBound::FirstOrder / Weissman for given data, exposed
+/// for tests: counts is the (S*A) x S matrix of transition counts (every
+/// row with the same total n >= 1), z the Gaussian quantile (FirstOrder) or
+/// log_inv_delta = ln(1 / delta') (Weissman). Returns one bound per row and
+/// the estimate in `kernel`.
+Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
+                                      RowBound bound, double z_or_log_inv_delta, Matrix<double>& kernel);
+
+struct RewardFreeExperimentResult {
+  Index states = 0;
+  Index actions = 0;
+  struct Run {
+    RewardFreeResult result;  ///< kernel dropped (empty) to keep memory flat
+    /// First round whose *true* max row-l1 error met the certificate
+    /// gamma e / (1 - gamma)^2 <= epsilon (samples; -1 if not by the stop).
+    std::int64_t oracle_samples = -1;
+    /// Value gaps on the true MDP of the policy planned on P^: for the
+    /// model's own reward, and the max over `rewards` U[0, 1] rewards.
+    double value_gap = 0.0;
+    double max_value_gap = 0.0;
+    bool covered = false;  ///< the final bound covered every row's true error
+  };
+  std::vector<Run> runs;
+  double elapsed_s = 0.0;
+  Status status = Status::Success;
+};
+
+/// Seeds first_seed .. first_seed + seeds - 1 of the generator in `mdp`
+/// (model, random, gridworld; samples, collection and estimator are
+/// ignored), one identify_reward_free per seed, `rewards` random reward
+/// draws per seed for the value-gap check. Throws what identify_reward_free
+/// and the generators throw, and for seeds < 1 or rewards < 0.
+RewardFreeExperimentResult run_reward_free_experiment(const MdpExperimentOptions& mdp, const RewardFreeOptions& options,
+                                                      int rewards = 10);
+
 }  // namespace lowrank::rl

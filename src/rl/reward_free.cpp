@@ -1,0 +1,313 @@
+// Reward-free best-policy identification with a stopping rule (issue 28):
+// rounds of uniform generative sampling, a kernel estimate after each round,
+// a row-l1 confidence bound B, and a stop once gamma B / (1 - gamma)^2 <=
+// epsilon certifies the policy planned on the estimate for every reward in
+// [0, 1] (simulation lemma; see rl/mdp.hpp).
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <string>
+
+#include "lowrank/rl/mdp.hpp"
+#include "lowrank/rl/rng.hpp"
+
+namespace lowrank::rl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kSqrt2OverPi = 0.7978845608028654;  // E|N(0, 1)|
+
+// Plug-in variance of the empirical frequency p~ = N / n of a category with
+// probability p, floored so that a category never seen still gets the
+// variance of one count in n (a zero plug-in variance would claim the
+// missing mass is known exactly).
+double plugin_variance(double p, double n) {
+  const double lo = std::min(1.0 / n, 0.5);
+  const double pc = std::clamp(p, lo, 1.0 - lo);
+  return pc * (1.0 - pc) / n;
+}
+
+Mdp make_model(const MdpExperimentOptions& o, std::uint64_t seed) {
+  if (o.model == MdpModel::Random) {
+    RandomMdpOptions ro = o.random;
+    ro.seed = seed;
+    return random_low_rank_mdp(ro);
+  }
+  GridworldOptions go = o.gridworld;
+  go.seed = seed;
+  return latent_gridworld(go);
+}
+
+}  // namespace
+
+const char* to_string(RowBound b) noexcept { return b == RowBound::Weissman ? "weissman" : "first-order"; }
+
+RowBound parse_row_bound(std::string_view name) {
+  if (name == "weissman") return RowBound::Weissman;
+  if (name == "first-order") return RowBound::FirstOrder;
+  throw InvalidArgument("unknown row bound '" + std::string(name) + "' (expected weissman | first-order)");
+}
+
+Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
+                                      RowBound bound, double z, Matrix<double>& kernel) {
+  const Index sa = counts.rows(), S = counts.cols();
+  if (actions < 1 || sa % actions != 0 || S < 1) throw InvalidArgument("reward-free: counts shape is not (S*A) x S");
+  const double n = counts.row(0).sum();
+  if (!(n >= 1.0)) throw InvalidArgument("reward-free: every row needs at least one transition");
+  for (Index r = 0; r < sa; ++r) {
+    if (std::abs(counts.row(r).sum() - n) > 0.5) throw InvalidArgument("reward-free: rows hold different sample counts");
+  }
+  if (method == KernelMethod::Spectral && bound == RowBound::Weissman) {
+    throw InvalidArgument("reward-free: the Weissman bound holds for the empirical-counts estimate only");
+  }
+  Vector<double> out(sa);
+  if (method == KernelMethod::Empirical) {
+    kernel = counts / n;
+    for (Index r = 0; r < sa; ++r) {
+      if (bound == RowBound::Weissman) {
+        // P(||p^ - p||_1 >= e) <= (2^S - 2) exp(-n e^2 / 2) (Weissman et al. 2003, Thm 2.1).
+        out(r) = std::sqrt(2.0 * (static_cast<double>(S) * std::numbers::ln2 + z) / n);
+      } else {
+        double sum_sd = 0.0, sum_var = 0.0;
+        for (Index j = 0; j < S; ++j) {
+          const double w = plugin_variance(kernel(r, j), n);
+          sum_sd += std::sqrt(w);
+          sum_var += w;
+        }
+        // Independent coordinates: ||D g||_1 is ||D||_F-Lipschitz in g.
+        out(r) = kSqrt2OverPi * sum_sd + z * std::sqrt(sum_var);
+      }
+      out(r) = std::min(out(r), 2.0);
+    }
+    return out;
+  }
+  if (rank < 1 || rank > std::min(sa, S)) {
+    throw InvalidArgument("reward-free: spectral rank " + std::to_string(rank) + " is outside [1, " +
+                          std::to_string(std::min(sa, S)) + "]");
+  }
+  ObservedEntries<double> data;
+  data.rows = sa;
+  data.cols = S;
+  for (Index r = 0; r < sa; ++r) {
+    for (Index j = 0; j < S; ++j) {
+      if (counts(r, j) > 0) data.push_back(static_cast<std::int32_t>(r), static_cast<std::int32_t>(j), counts(r, j));
+    }
+  }
+  SpectralEstimatorOptions so;
+  so.sampling = SamplingModel::TransitionCounts;
+  so.rank = rank;
+  const SpectralEstimate<double> est = estimate_spectral(data, so);
+  const Matrix<double>& U = est.fit.U;  // (S*A) x r, orthonormal
+  const Matrix<double>& V = est.fit.V;  // S x r, orthonormal
+  const Index r_used = U.cols();
+  // Every row has n counts, so N / T = P~ / (S A): rescale M^ to P-scale.
+  const double to_p = static_cast<double>(sa);
+  kernel.resize(sa, S);
+  const Matrix<double> us = U * est.fit.S.asDiagonal();
+  for (Index r = 0; r < sa; ++r) {
+    const Vector<double> row = (V * us.row(r).transpose()) * to_p;
+    kernel.row(r) = project_to_simplex(row).transpose();
+  }
+  // w(l, j): variance of E = P~ - P at (l, j), plugged in from P^.
+  Matrix<double> w(sa, S);
+  for (Index l = 0; l < sa; ++l) {
+    for (Index j = 0; j < S; ++j) w(l, j) = plugin_variance(kernel(l, j), n);
+  }
+  // First order: P^ - P ~ P_U E + E P_V (- P_U E P_V, dropped: it only
+  // removes mass). Row i: a = E_i V V^T (in the r-dim column space) and
+  // b = U_i^T U^T E (rows of E independent).
+  // G_j = U^T diag(w_.j) U gives Var(b_j) = U_i G_j U_i^T.
+  std::vector<Matrix<double>> G(static_cast<std::size_t>(S));
+  for (Index j = 0; j < S; ++j) G[static_cast<std::size_t>(j)] = U.transpose() * w.col(j).asDiagonal() * U;
+  const double max_w_row_op = w.maxCoeff();  // ||Sigma_l^(1/2)||_op^2 <= max_j w(l, j)
+  for (Index i = 0; i < sa; ++i) {
+    // Term a: Cov(a) = V C V^T with C = V^T diag(w_i.) V.
+    const Matrix<double> C = V.transpose() * w.row(i).transpose().asDiagonal() * V;
+    Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(C);
+    const Vector<double> lam = eig.eigenvalues().cwiseMax(0.0);
+    const Matrix<double> W = V * eig.eigenvectors() * lam.cwiseSqrt().asDiagonal();  // a = W g, g ~ N(0, I_r)
+    double sum_sd_a = 0.0;
+    for (Index j = 0; j < S; ++j) sum_sd_a += W.row(j).norm();
+    double cols_l1 = 0.0;
+    for (Index k = 0; k < r_used; ++k) cols_l1 += W.col(k).lpNorm<1>() * W.col(k).lpNorm<1>();
+    // Lipschitz constant of g -> ||W g||_1: the smallest of three upper bounds
+    // on ||W||_{2->1} (row norms, sqrt(S) ||W||_2, column l1 norms).
+    const double lip_a = std::min({sum_sd_a, std::sqrt(static_cast<double>(S) * lam.maxCoeff()), std::sqrt(cols_l1)});
+    // Term b.
+    double sum_sd_b = 0.0;
+    for (Index j = 0; j < S; ++j) {
+      const double v = (U.row(i) * G[static_cast<std::size_t>(j)] * U.row(i).transpose()).value();
+      sum_sd_b += std::sqrt(std::max(v, 0.0));
+    }
+    const double lip_b = std::min(sum_sd_b, std::sqrt(static_cast<double>(S) * max_w_row_op) * U.row(i).norm());
+    out(i) = std::min(2.0, kSqrt2OverPi * (sum_sd_a + sum_sd_b) + z * (lip_a + lip_b));
+  }
+  return out;
+}
+
+RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o, std::uint64_t seed) {
+  validate(mdp);
+  if (!(o.epsilon > 0.0) || !std::isfinite(o.epsilon)) throw InvalidArgument("reward-free: epsilon must be > 0");
+  if (!(o.delta > 0.0 && o.delta < 1.0)) throw InvalidArgument("reward-free: delta must be in (0, 1)");
+  if (o.first_samples_per_pair < 1) throw InvalidArgument("reward-free: first samples per pair must be >= 1");
+  if (!(o.growth > 1.0) || !std::isfinite(o.growth)) throw InvalidArgument("reward-free: growth must be > 1");
+  if (!(o.confidence_scale > 0.0) || !std::isfinite(o.confidence_scale)) {
+    throw InvalidArgument("reward-free: confidence scale must be > 0");
+  }
+  if (o.method == KernelMethod::Spectral && o.bound == RowBound::Weissman) {
+    throw InvalidArgument("reward-free: the Weissman bound holds for the empirical-counts estimate only");
+  }
+  const Index S = mdp.states, A = mdp.actions, sa = S * A;
+  if (o.method == KernelMethod::Spectral && (o.rank < 1 || o.rank > S)) {
+    throw InvalidArgument("reward-free: spectral rank " + std::to_string(o.rank) + " is outside [1, S = " +
+                          std::to_string(S) + "]");
+  }
+  if (o.max_samples < sa * o.first_samples_per_pair) {
+    throw InvalidArgument("reward-free: the budget of " + std::to_string(o.max_samples) +
+                          " samples is below one round (" + std::to_string(sa * o.first_samples_per_pair) + ")");
+  }
+  const auto t0 = Clock::now();
+  const double gamma = mdp.discount;
+  // The certificate multiplies B by gamma / (1 - gamma)^2.
+  const double horizon_factor = gamma / ((1.0 - gamma) * (1.0 - gamma));
+  RewardFreeResult res;
+  Matrix<double> counts = Matrix<double>::Zero(sa, S);
+  // Multinomial draws by conditional binomials: O(S) per row and round
+  // whatever n is, so budgets of 1e8+ transitions stay cheap.
+  std::uint64_t stream = seed;
+  std::mt19937_64 eng(Rng::splitmix64(stream));
+  std::int64_t n_prev = 0, n = o.first_samples_per_pair;
+  for (int k = 1;; ++k) {
+    if (sa * n > o.max_samples) {
+      res.status = Status::NotConverging;
+      break;
+    }
+    const std::int64_t add = n - n_prev;
+    for (Index r = 0; r < sa; ++r) {
+      std::int64_t left = add;
+      double mass = 1.0;
+      for (Index j = 0; j < S && left > 0; ++j) {
+        const double p = mdp.kernel(r, j);
+        std::int64_t x = left;
+        if (j + 1 < S && mass > 0.0) {
+          const double q = std::clamp(p / mass, 0.0, 1.0);
+          x = q >= 1.0 ? left : std::binomial_distribution<std::int64_t>(left, q)(eng);
+        }
+        counts(r, j) += static_cast<double>(x);
+        left -= x;
+        mass -= p;
+      }
+    }
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+    // Round k spends delta / (k (k + 1)) over the S A rows (and, for the
+    // spectral bound, its two terms).
+    const double delta_k = o.delta / (static_cast<double>(k) * static_cast<double>(k + 1));
+    const double log_inv = std::log(2.0 * static_cast<double>(sa) / delta_k);
+    const double arg = o.bound == RowBound::Weissman ? log_inv : o.confidence_scale * std::sqrt(2.0 * log_inv);
+    const Vector<double> rows = reward_free_row_bounds(counts, A, o.method, o.rank, o.bound, arg, res.kernel);
+    RewardFreeRound round;
+    round.samples_per_pair = n;
+    round.samples = n * sa;
+    round.bound = rows.maxCoeff();
+    round.certified_epsilon = horizon_factor * round.bound;
+    const Vector<double> err = (res.kernel - mdp.kernel).cwiseAbs().rowwise().sum();
+    round.true_row_l1_error = err.maxCoeff();
+    round.row_coverage = static_cast<double>((err.array() <= rows.array()).count()) / static_cast<double>(sa);
+    res.rounds.push_back(round);
+    res.samples = round.samples;
+    res.bound = round.bound;
+    res.certified_epsilon = round.certified_epsilon;
+    if (o.progress) {
+      ProgressEvent e;
+      e.stage = "reward-free round";
+      e.iteration = k;
+      e.objective = round.certified_epsilon;
+      e.change = round.bound;
+      e.elapsed_s = seconds_since(t0);
+      o.progress(e);
+    }
+    if (round.certified_epsilon <= o.epsilon) {
+      res.certified = true;
+      break;
+    }
+    if (interrupt_requested()) {
+      res.status = Status::Interrupted;
+      break;
+    }
+    n_prev = n;
+    n = std::max<std::int64_t>(n + 1, static_cast<std::int64_t>(std::ceil(o.growth * static_cast<double>(n))));
+  }
+  res.elapsed_s = seconds_since(t0);
+  return res;
+}
+
+RewardFreeExperimentResult run_reward_free_experiment(const MdpExperimentOptions& mo, const RewardFreeOptions& ro,
+                                                      int rewards) {
+  if (mo.seeds < 1) throw InvalidArgument("mdp: seeds must be >= 1, got " + std::to_string(mo.seeds));
+  if (rewards < 0) throw InvalidArgument("mdp: the number of random rewards must be >= 0");
+  const auto t0 = Clock::now();
+  RewardFreeExperimentResult out;
+  for (int s = 0; s < mo.seeds; ++s) {
+    const std::uint64_t seed = mo.first_seed + static_cast<std::uint64_t>(s);
+    const Mdp mdp = make_model(mo, seed);
+    out.states = mdp.states;
+    out.actions = mdp.actions;
+    RewardFreeOptions o = ro;
+    if (o.rank == 0) o.rank = mo.model == MdpModel::Random ? mo.random.rank : mo.gridworld.blocks_x * mo.gridworld.blocks_y;
+    std::uint64_t stream = seed ^ 0xD1B54A32D192ED03ULL;  // the same data stream convention as run_mdp_experiment
+    RewardFreeExperimentResult::Run run;
+    run.result = identify_reward_free(mdp, o, Rng::splitmix64(stream));
+    if (run.result.status == Status::Interrupted) {
+      out.status = Status::Interrupted;
+      break;
+    }
+    const double factor = mdp.discount / ((1.0 - mdp.discount) * (1.0 - mdp.discount));
+    for (const auto& r : run.result.rounds) {
+      if (factor * r.true_row_l1_error <= o.epsilon) {
+        run.oracle_samples = r.samples;
+        break;
+      }
+    }
+    run.covered = !run.result.rounds.empty() && run.result.rounds.back().row_coverage == 1.0;
+    // The planted reward, then `rewards` U[0, 1] rewards: plan on P^, score on P.
+    Rng rng(Rng::splitmix64(stream));
+    Mdp truth = mdp;
+    for (int q = 0; q <= rewards; ++q) {
+      if (q > 0) {
+        for (Index i = 0; i < truth.reward.size(); ++i) truth.reward.data()[i] = rng.uniform();
+      }
+      Mdp model = truth;
+      model.kernel = run.result.kernel;
+      const MdpSolution star = value_iteration(truth, mo.planning);
+      const MdpSolution plan = value_iteration(model, mo.planning);
+      const double gap = value_gap(truth, plan.policy, star.value);
+      if (q == 0) run.value_gap = gap;
+      run.max_value_gap = std::max(run.max_value_gap, gap);
+    }
+    run.result.kernel = Matrix<double>();
+    out.runs.push_back(std::move(run));
+    if (mo.progress) {
+      ProgressEvent e;
+      e.stage = "reward-free seed";
+      e.iteration = s + 1;
+      e.objective = static_cast<double>(out.runs.back().result.samples);
+      e.elapsed_s = seconds_since(t0);
+      mo.progress(e);
+    }
+    if (interrupt_requested()) {
+      out.status = Status::Interrupted;
+      break;
+    }
+  }
+  out.elapsed_s = seconds_since(t0);
+  return out;
+}
+
+}  // namespace lowrank::rl
