@@ -133,6 +133,7 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
 
 
 def paired_tests(df, methods):
+    """GAME variants minus each baseline, per overlap, layout and A level, paired by seed."""
     out = []
     keys = ["overlap", "layout", "group", "size", "rate"]
     for key, d in df.groupby(keys):
@@ -243,7 +244,11 @@ def summarize(df, tests):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--summarize":
-        out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "docs/img/game")
-        summarize(pd.read_csv(os.path.join(out, "regime_groups.csv")), pd.read_csv(os.path.join(out, "regime_tests.csv")))
+        # tables and paired tests from the CSV(s) given (default: docs/img/game/regime_groups.csv)
+        paths = sys.argv[2:] or [os.path.join(ROOT, "docs/img/game/regime_groups.csv")]
+        df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+        tests = paired_tests(df, sorted(df.method.unique()))
+        tests.to_csv(os.path.join(os.path.dirname(paths[0]), "regime_tests.csv"), index=False)
+        summarize(df, tests)
     else:
         main()
