@@ -232,8 +232,9 @@ def summarize(df, tests):
         t = df.pivot_table(index=["overlap", "layout", "group", "size", "rate"], columns="method", values=metric)
         print(t.round(3).to_string())
     if len(tests):
-        print("== paired tests, game (default weights) minus baseline: mean diff (wins/n, t-test p)")
-        d = tests[tests.game == "game"]
+        lead = "game" if (tests.game == "game").any() else "game-none"
+        print(f"== paired tests, {lead} minus baseline: mean diff (wins/n, t-test p)")
+        d = tests[tests.game == lead]
         for metric in ("rmse", "sin_theta"):
             x = d[d.metric == metric]
             piv = x.assign(cell=x.apply(lambda r: f"{r.mean_diff:+.3f} ({r.wins}/{r.n}, p={r.t_p:.2g})", axis=1))
