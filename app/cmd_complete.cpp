@@ -201,6 +201,7 @@ Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& p
   in.cv_scaling = parse_cv_lambda_scaling(f.cv_scaling);
   in.cv = f.cv;
   in.rank = f.rank;
+  in.centering = f.scale ? Centering::Scale : f.center ? Centering::Center : parse_centering(f.centering);
   in.seed = f.seed;
   in.max_iterations = f.max_iterations;
   in.tolerance = f.tolerance;
@@ -466,6 +467,12 @@ void run_complete(const CompleteFlags& f) {
   fmt::print("train RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", train_m.rmse, train_m.mae, train_m.count);
   if (test_m) fmt::print("test  RMSE {:.5f}  MAE {:.5f}  ({} entries)\n", test_m->rmse, test_m->mae, test_m->count);
   if (!fit.game.is_null()) {
+    std::string scores;
+    if (fit.game.contains("centering_scores"))
+      for (const auto& [name, v] : fit.game["centering_scores"].items())
+        scores += fmt::format(" {} {:.5f}", name, v["cv_rmse"].get<double>());
+    fmt::print("GAME centering {}{}\n", fit.game["centering"].get<std::string>(),
+               scores.empty() ? "" : " (CV RMSE:" + scores + ")");
     fmt::print("GAME groups ({} variant, lambda_max {:.6g}):\n  {:<28s} {:>6s} {:>8s} {:>7s} {:>5s} {:>10s} {:>10s}\n",
                fit.game["variant"].get<std::string>(), fit.game["lambda_max"].get<double>(), "group", "rows",
                "observed", "weight", "rank", "train RMSE", "test RMSE");
@@ -618,9 +625,10 @@ void register_complete(CLI::App& app) {
                   fmt::format("Rank cap (soft-impute, default {}, at most min(m, n)) or rank (als, default {})",
                               d.soft_impute.max_rank, d.als.rank));
   cmd->add_option("--centering", f->centering,
-                  fmt::format("Soft-impute: what to take out before the low-rank fit: auto (default: CV chooses "
-                              "between none and biases) | none | biases (global mean + row and column biases "
-                              "shrunk by {:g} entries) | center | scale (biScale)",
+                  fmt::format("Soft-impute and GAME: what to take out before the low-rank fit: auto (default: CV "
+                              "chooses between none and biases; GAME without CV: center) | none | biases (global "
+                              "mean + row and column biases shrunk by {:g} entries) | center | scale (biScale; not "
+                              "GAME)",
                               d.bias_shrinkage))
       ->check(CLI::IsMember({"auto", "none", "biases", "center", "scale"}));
   cmd->add_flag("--scale", f->scale, "Soft-impute: centre and scale rows and columns first (= --centering scale)");

@@ -51,7 +51,7 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
       ->check(CLI::IsMember({"admm", "proximal-gradient", "fista"}));
   cmd.add_option("--group-weights", f.weights, "GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform")
       ->check(CLI::IsMember({"sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"}));
-  cmd.add_flag("--no-center", f.no_center, "GAME: do not remove row and column means before fitting");
+  cmd.add_flag("--no-center", f.no_center, "GAME: do not remove row and column means before fitting (= --centering none)");
   cmd.add_option("--subspaces", f.subspaces,
                  "GAME: directory for each group's right singular subspace (NN_V.npy, NN_S.npy, groups.json)");
 }
@@ -110,7 +110,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   out.warnings = rg.warnings;
 
   GamePathOptions po;
-  po.center = !f.no_center;
+  po.centering = f.no_center ? Centering::None : in.centering;
   po.lambda = in.lambda;
   if (in.lambda_path > 0) po.lambdas = in.lambda_path;
   po.min_ratio = in.min_ratio;
@@ -160,9 +160,10 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   Index rank_bound = 0;
   for (const auto& g : r.groups) rank_bound += g.rank();
   out.model = model_from_dense(r.estimate, std::min<Index>(rank_bound, std::min(r.estimate.rows(), r.estimate.cols())));
-  if (fit.centering) {
-    out.model.row_offset = fit.centering->row_center;
-    out.model.col_offset = fit.centering->col_center;
+  if (fit.offsets) {
+    out.model.global_offset = static_cast<double>(fit.offsets->mu);
+    out.model.row_offset = fit.offsets->row;
+    out.model.col_offset = fit.offsets->col;
   }
 
   const GameGroupErrors<double> tr = game_group_errors(fit, rg.groups, train);
@@ -186,7 +187,8 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                 {"solver", to_string(r.solver)},
                 {"weights", f.weights},
                 {"global_group", f.global},
-                {"centered", !f.no_center},
+                {"centered", fit.centering != Centering::None},
+                {"centering", to_string(fit.centering)},
                 {"lambda_max", fit.lambda_max},
                 {"fits", fit.fits},
                 {"discarded_fits", fit.discarded_fits},
@@ -201,6 +203,8 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
                   {"consensus", r.kkt.consensus}}},
                 {"unmatched_attribute_rows", rg.unmatched_attribute_rows},
                 {"groups", groups}};
+  for (const CenteringScore& c : fit.centering_scores)
+    out.report["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
 
   if (!f.subspaces.empty()) {
     fs::create_directories(f.subspaces);

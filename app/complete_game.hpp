@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lowrank/completion/fit.hpp"
 #include "lowrank/completion/model.hpp"
 #include "lowrank/completion/path.hpp"
 #include "lowrank/core/observed_entries.hpp"
@@ -48,6 +49,8 @@ struct GameRunInput {
   int cv = 0;
   CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
   std::optional<Index> rank;
+  /// --centering / --center (auto: CV chooses between none and biases).
+  Centering centering = Centering::Auto;
   std::uint64_t seed = 0;
   int max_iterations = 0;
   double tolerance = 0;

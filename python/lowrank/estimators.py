@@ -651,7 +651,11 @@ class GAME(_CompletionBase):
         threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
-    center : remove row and column means first (default True)
+    center : "auto" (default: CV chooses between "none" and "biases", shrunken
+        mu + b_i + c_j; with a fixed lam or cv=0, "center") | "none" |
+        "biases" | "center" (biScale row and column means); True = "center",
+        False = "none". centering_ is the one used, centering_scores_ the CV
+        RMSE and lambda of each candidate under "auto".
 
     Attributes: completed_ (m x n fit), groups_ (per group: name, size,
     observed, weight, rank, effective_rank, U, S, V), group_names_,
@@ -663,7 +667,7 @@ class GAME(_CompletionBase):
 
     def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
                  variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
-                 center=True, max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=1e-3, cv_sweeps=1,
+                 center="auto", max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=1e-3, cv_sweeps=1,
                  cv_precision="float", patience=2, seed=0, verbose=False, callback=None):
         self.groups = groups
         self.group_cols = group_cols
@@ -756,7 +760,9 @@ class GAME(_CompletionBase):
         gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
         opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
                     variant=self.variant, solver=self.solver, weights=self.weights,
-                    global_group=bool(self.global_group), center=bool(self.center), max_rank=self.max_rank,
+                    global_group=bool(self.global_group),
+                    centering=self.center if isinstance(self.center, str) else ("center" if self.center else "none"),
+                    max_rank=self.max_rank,
                     tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
                     cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=self.patience,
                     seed=self.seed)
@@ -767,6 +773,8 @@ class GAME(_CompletionBase):
             progress.close()
         self._set_shape(e)
         self.completed_ = r["completed"]
+        self.centering_ = r["centering"]
+        self.centering_scores_ = dict(r["centering_scores"])
         self.groups_ = list(r["groups"])
         self.group_names_ = [g["name"] for g in self.groups_]
         self.group_rows_ = dict(zip(gnames, grows))

@@ -50,7 +50,12 @@ RowGroups make_groups(const std::vector<std::string>& names, const std::vector<s
 
 GamePathOptions game_options(Options& o) {
   GamePathOptions po;
-  po.center = o.get<bool>("center", true);
+  // `centering` (auto | none | biases | center) wins over the older bool
+  // `center` (true = center, false = none); neither given: auto.
+  const auto center = o.optional<bool>("center");
+  const std::string centering =
+      o.get<std::string>("centering", center ? (*center ? "center" : "none") : to_string(po.centering));
+  po.centering = parse_centering(centering);
   po.lambda = o.optional<double>("lam");
   po.lambdas = o.get<int>("n_lambdas", po.lambdas);
   po.min_ratio = o.get<double>("min_ratio", po.min_ratio);
@@ -162,10 +167,17 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   } else {
     d["cv"] = py::none();
   }
-  if (fit.centering) {
-    d["row_center"] = fit.centering->row_center;
-    d["col_center"] = fit.centering->col_center;
+  d["centering"] = std::string(to_string(fit.centering));
+  if (fit.offsets) {
+    // the offsets as row_center(i) + col_center(j) (mu folded into the rows)
+    Vector<T> rows = fit.offsets->row;
+    rows.array() += static_cast<T>(fit.offsets->mu);
+    d["row_center"] = rows;
+    d["col_center"] = fit.offsets->col;
   }
+  py::dict scores;
+  for (const auto& c : fit.centering_scores) scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
+  d["centering_scores"] = scores;
   return d;
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <type_traits>
 
@@ -101,15 +102,40 @@ BiScale<T> fit_centering(const ObservedEntries<T>& e) {
   return fit_biscale(e, b);
 }
 
+// The offsets that `centering` takes out of e (nullopt for None), in the
+// mu + row(i) + col(j) form of completion's Biases whatever the candidate.
 template <class T>
-T offset(const std::optional<BiScale<T>>& c, Index i, Index j) {
-  return c ? c->row_center(i) + c->col_center(j) : T(0);
+std::optional<Biases<T>> fit_offsets(const ObservedEntries<T>& e, Centering centering, const GamePathOptions& o) {
+  switch (centering) {
+    case Centering::None: return std::nullopt;
+    case Centering::Biases: return fit_biases(e, o.bias_shrinkage, o.bias_sweeps);
+    case Centering::Center: {
+      BiScale<T> b = fit_centering(e);
+      Biases<T> out;
+      out.row = std::move(b.row_center);
+      out.col = std::move(b.col_center);
+      return out;
+    }
+    default: break;
+  }
+  throw InvalidArgument(std::string("GAME path: centering must be auto, none, biases or center, got ") +
+                        to_string(centering));
+}
+
+template <class T>
+ObservedEntries<T> take_offsets(const std::optional<Biases<T>>& c, const ObservedEntries<T>& e) {
+  return c ? c->residuals(e) : e;
+}
+
+template <class T>
+T offset(const std::optional<Biases<T>>& c, Index i, Index j) {
+  return c ? static_cast<T>(c->mu) + c->row(i) + c->col(j) : T(0);
 }
 
 // Held-out errors of z (plus the centring) on e; each squared error also
 // goes to `squared` when given.
 template <class Z, class T>
-ErrorMetrics score(const Matrix<Z>& z, const std::optional<BiScale<T>>& c, const ObservedEntries<T>& e,
+ErrorMetrics score(const Matrix<Z>& z, const std::optional<Biases<T>>& c, const ObservedEntries<T>& e,
                    std::vector<double>* squared = nullptr) {
   ErrorMetrics m;
   double se = 0, ae = 0;
@@ -228,22 +254,29 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
 
 template <class T>
 T GamePathFit<T>::predict(Index i, Index j) const {
-  return result.estimate(i, j) + offset(centering, i, j);
+  return result.estimate(i, j) + offset(offsets, i, j);
 }
 
 template <class T>
 Matrix<T> GamePathFit<T>::completed() const {
   Matrix<T> z = result.estimate;
-  if (centering) {
-    z.colwise() += centering->row_center;
-    z.rowwise() += centering->col_center.transpose();
+  if (offsets) {
+    z.array() += static_cast<T>(offsets->mu);
+    z.colwise() += offsets->row;
+    z.rowwise() += offsets->col.transpose();
   }
   return z;
 }
 
+namespace {
+
+// fit_game_path with one centring (Auto resolved). `refit` false: CV only
+// (grid, table, best index, fits), no fit on all entries. `done_cv`: the CV
+// of an earlier call with the same centring, whose folds are not run again.
 template <class T>
-GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
-                             const GamePathOptions& options) {
+GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const RowGroups& groups,
+                                     const GamePathOptions& options, Centering centering, bool refit,
+                                     const GamePathFit<T>* done_cv) {
   const auto t0 = Clock::now();
   if (options.lambdas < 1) throw InvalidArgument("GAME path: lambdas must be >= 1");
   if (!(options.min_ratio > 0 && options.min_ratio < 1))
@@ -285,8 +318,9 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     };
   }
 
-  if (options.center) out.centering = fit_centering(entries);
-  const ObservedEntries<T> data = out.centering ? out.centering->transform(entries) : entries;
+  out.centering = centering;
+  out.offsets = fit_offsets(entries, centering, options);
+  const ObservedEntries<T> data = take_offsets(out.offsets, entries);
 
   if (options.lambda) {
     GameOptions o = fit_options;
@@ -305,7 +339,12 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   out.grid = log_lambda_grid(out.lambda_max, options.lambdas, options.min_ratio);
   std::size_t final_count = out.grid.size();
 
-  if (options.folds > 0) {
+  if (done_cv) {
+    out.cv = done_cv->cv;
+    out.best_index = done_cv->best_index;
+    out.fits = done_cv->fits;
+    final_count = out.best_index + 1;
+  } else if (options.folds > 0) {
     const std::size_t L = out.grid.size();
     GameOptions o = cv_fit_options(fit_options, options);
     o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
@@ -318,9 +357,8 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
       game_detail::FoldTrace& trace = traces[f];
       const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
       const ObservedEntries<T> va = entries.subset(splits[f].test);
-      std::optional<BiScale<T>> c;
-      if (options.center) c = fit_centering(tr_raw);
-      const ObservedEntries<F> tr = (c ? c->transform(tr_raw) : tr_raw).template cast<F>();
+      const std::optional<Biases<T>> c = fit_offsets(tr_raw, centering, options);
+      const ObservedEntries<F> tr = take_offsets(c, tr_raw).template cast<F>();
       std::vector<double> fold_grid = out.grid;
       const double factor = cv_lambda_factor(options.lambda_scaling, tr.nnz(), entries.nnz());
       for (double& l : fold_grid) l *= factor;
@@ -362,6 +400,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     int speculative_fits = 0;
     Status speculative_status = Status::Success;
     auto run_speculative_refit = [&] {
+      if (!refit) return;
       std::vector<const game_detail::FoldTrace*> finished;
       {
         const std::lock_guard<std::mutex> lock(fold_done_mutex);
@@ -414,6 +453,10 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     }
     out.best_index = game_detail::cv_table(all, out.grid, &out.cv);
     final_count = out.best_index + 1;
+    if (!refit) {
+      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      return out;
+    }
     if (out.status == Status::Interrupted || speculative_status == Status::Interrupted) {
       // Ctrl-C: keep the fit on all entries that the speculative refit got to
       // (at the lambda the folds finished by then chose; its last iterate if
@@ -448,13 +491,76 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   return out;
 }
 
+}  // namespace
+
+template <class T>
+GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
+                             const GamePathOptions& options) {
+  const auto t0 = Clock::now();
+  if (options.centering == Centering::Scale)
+    throw InvalidArgument("GAME path: centering 'scale' is not supported (use auto, none, biases or center)");
+  if (!(options.bias_shrinkage >= 0) || !std::isfinite(options.bias_shrinkage))
+    throw InvalidArgument("GAME path: bias_shrinkage must be finite and >= 0");
+  if (options.bias_sweeps < 1) throw InvalidArgument("GAME path: bias_sweeps must be >= 1");
+  if (options.centering != Centering::Auto)
+    return fit_game_path_centred<T>(entries, groups, options, options.centering, true, nullptr);
+  if (options.lambda || options.folds == 0)
+    return fit_game_path_centred<T>(entries, groups, options, Centering::Center, true, nullptr);
+
+  // Auto with CV (issue 35; completion/fit.hpp does the same for soft-impute):
+  // None and Biases on the same folds. The last candidate runs the whole
+  // path, so its speculative refit overlaps its folds as usual and is kept
+  // when it wins; an earlier winner is refitted from its CV table.
+  const Centering candidates[] = {Centering::None, Centering::Biases};
+  std::vector<GamePathFit<T>> cvs;
+  std::size_t best = 0;
+  double best_rmse = std::numeric_limits<double>::infinity();
+  for (std::size_t c = 0; c < std::size(candidates); ++c) {
+    const bool last = c + 1 == std::size(candidates);
+    cvs.push_back(fit_game_path_centred<T>(entries, groups, options, candidates[c], last, nullptr));
+    const GamePathFit<T>& f = cvs.back();
+    if (f.cv.empty()) break;
+    const double rmse = f.cv[f.best_index].mean_rmse;
+    if (rmse < best_rmse) {
+      best_rmse = rmse;
+      best = c;
+    }
+    if (f.status == Status::Interrupted) break;
+  }
+  std::vector<CenteringScore> scores;
+  int cv_fits = 0;
+  for (std::size_t c = 0; c < cvs.size(); ++c) {
+    const GamePathFit<T>& f = cvs[c];
+    if (f.cv.empty()) continue;
+    CenteringScore s;
+    s.centering = candidates[c];
+    s.best_rmse = f.cv[f.best_index].mean_rmse;
+    s.best_lambda = f.grid[f.best_index];
+    s.folds = f.cv[f.best_index].folds;
+    scores.push_back(s);
+    if (c != best) cv_fits += f.fits;
+  }
+  GamePathFit<T> out;
+  if (cvs.back().status == Status::Interrupted || best + 1 == cvs.size()) {
+    // The last candidate won (its refit is done), or Ctrl-C: keep what the
+    // last candidate's path kept (its speculative refit, or nothing).
+    out = std::move(cvs.back());
+  } else {
+    out = fit_game_path_centred<T>(entries, groups, options, candidates[best], true, &cvs[best]);
+  }
+  out.fits += cv_fits;
+  out.centering_scores = std::move(scores);
+  out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
+}
+
 template <class T>
 GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
                                      const ObservedEntries<T>& entries) {
   GameGroupErrors<T> out;
   if (fit.result.estimate.size() == 0)
     throw InvalidArgument("GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
-  out.overall = score(fit.result.estimate, fit.centering, entries);
+  out.overall = score(fit.result.estimate, fit.offsets, entries);
   std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.estimate.rows()));
   for (std::size_t t = 0; t < entries.nnz(); ++t) {
     const auto i = static_cast<std::size_t>(entries.row[t]);
@@ -467,7 +573,7 @@ GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups&
     for (auto i : groups.rows[k])
       if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
         pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
-    out.groups.push_back(score(fit.result.estimate, fit.centering, entries.subset(pos)));
+    out.groups.push_back(score(fit.result.estimate, fit.offsets, entries.subset(pos)));
   }
   return out;
 }

@@ -56,7 +56,30 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   // scattered by whole-column copies. In the row layout every block step
   // indexed single elements; that was 16 % of a MovieLens-100k fit at lambda 5.
   // The SVTs threshold A_k^T, whose factors are A_k's swapped.
-  const DenseData<T> dt{d.x.transpose(), d.mask.transpose(), d.x_norm};
+  // The data term only ever reads the observed cells, so they are kept as
+  // positions in the transposed layout (column i of n x m is row i) with
+  // their values, not as transposed dense copies of X and of the mask and a
+  // dense complement of the mask: three n x m arrays fewer (issue 32; 19 MB
+  // of a float MovieLens-100k fold fit). The forward step is the same
+  // arithmetic as before; the loss (objective trace, restart test) is now
+  // summed in double.
+  std::vector<std::size_t> obs_pos;
+  std::vector<T> obs_val;
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < m; ++i)
+      if (d.mask(i, j) != T(0)) {
+        obs_pos.push_back(static_cast<std::size_t>(j) + static_cast<std::size_t>(i) * static_cast<std::size_t>(n));
+        obs_val.push_back(d.x(i, j));
+      }
+  // 1/2 ||P_Omega(X - Z)||^2 for Z stored transposed (n x m).
+  auto data_loss = [&](const Matrix<T>& zt) {
+    double sum = 0;
+    for (std::size_t t = 0; t < obs_pos.size(); ++t) {
+      const double e = static_cast<double>(obs_val[t] - zt.data()[obs_pos[t]]);
+      sum += e * e;
+    }
+    return 0.5 * sum;
+  };
   std::vector<Matrix<T>> mult(K);  // L_k^T = lambda w_k Gamma_k^T, n x g_k
   std::vector<LowRank<T>> factors(K);  // of A_k (g_k x n): U is g_k x r
   std::vector<SvtState<T>> st(K);
@@ -72,7 +95,6 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   }
   Matrix<T> z = warm ? Matrix<T>(warm->estimate.transpose()) : Matrix<T>(Matrix<T>::Zero(n, m));
   Matrix<T> yext = z, v(n, m), r(n, m);
-  const Matrix<T> unobserved = (Matrix<T>::Ones(n, m) - dt.mask);
   // The inner accuracy follows the last outer change. A warm start with its
   // certificates is taken to be near the optimum already: its first prox is
   // solved as a converged iteration's would be, so a fit that stops after
@@ -182,7 +204,9 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
       break;
     }
     ++it;
-    v = dt.x + (unobserved.array() * yext.array()).matrix();
+    // V = P_Omega(X) + P_Omega^perp(Y)
+    v = yext;
+    for (std::size_t t = 0; t < obs_pos.size(); ++t) v.data()[obs_pos[t]] = obs_val[t];
     // Prox by dual block-coordinate minimisation, warm-started from the last L_k.
     r = v;
     subtract_multipliers();
@@ -201,7 +225,7 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     // cost more than the sweeps); the exact objective is final_check's.
     double penalty = 0;
     for (std::size_t k = 0; k < K; ++k) penalty += o.lambda * g.weights[k] * static_cast<double>(factors[k].S.sum());
-    const double objective = loss(dt, r) + penalty;
+    const double objective = data_loss(r) + penalty;
     res.objective_trace.push_back(objective);
     if (!std::isfinite(objective)) {
       res.status = Status::NumericalIssue;
