@@ -3,8 +3,9 @@
 // batch; its weights, batch, loss and every parameter gradient go to a JSON
 // file, and bench/torch_mirror.py (the same model written with torch ops and
 // autograd) loads the same weights and must reproduce the loss to 1e-5 and
-// each gradient tensor to 1e-3 of its largest entry (float32 against float32,
-// different summation orders). Skips when python3 has no torch.
+// each gradient tensor to 1e-4 of its largest entry (float32 against float32,
+// different summation orders; measured: loss within 2e-7, gradients within
+// 6e-7 of their largest entry). Skips when python3 has no torch.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
