@@ -21,9 +21,9 @@ namespace lowrank::cli {
 namespace {
 
 struct TrainFlags {
-  std::string config, resume, log_csv, data, parameterization, checkpoint, device;
+  std::string config, resume, log_csv, data, parameterization, checkpoint, device, b_init, preset;
   std::optional<Index> width, layers, heads, context, hidden, rank, batch;
-  std::optional<double> alpha, delta, lr;
+  std::optional<double> alpha, delta, lr, weight_decay, grad_clip, beta1, beta2, warmup_fraction, min_lr_ratio;
   std::optional<std::int64_t> steps, warmup, eval_interval, eval_batches, checkpoint_interval, galore_interval;
   std::optional<std::uint64_t> seed;
   bool muon = false;
@@ -44,9 +44,19 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
   if (f.rank) o.model.linear.rank = *f.rank;
   if (f.alpha) o.model.linear.alpha = *f.alpha;
   if (f.delta) o.model.linear.delta = *f.delta;
+  if (!f.b_init.empty()) o.model.linear.b_init = nn::parse_b_init(f.b_init);
   if (f.batch) o.batch = *f.batch;
   if (f.lr) o.optim.lr = *f.lr;
-  if (f.warmup) o.optim.warmup_steps = *f.warmup;
+  if (f.warmup) {
+    o.optim.warmup_steps = *f.warmup;
+    o.optim.warmup_fraction = 0;  // steps given explicitly replace a fraction from --config or --preset
+  }
+  if (f.warmup_fraction) o.optim.warmup_fraction = *f.warmup_fraction;
+  if (f.weight_decay) o.optim.weight_decay = *f.weight_decay;
+  if (f.grad_clip) o.optim.grad_clip = *f.grad_clip;
+  if (f.beta1) o.optim.beta1 = *f.beta1;
+  if (f.beta2) o.optim.beta2 = *f.beta2;
+  if (f.min_lr_ratio) o.optim.min_lr_ratio = *f.min_lr_ratio;
   if (f.galore_interval) o.optim.galore_update_interval = *f.galore_interval;
   if (f.muon) o.optim.muon = true;
   if (f.steps) {
@@ -62,6 +72,7 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
   if (!f.checkpoint.empty()) o.checkpoint_dir = f.checkpoint;
   if (f.checkpoint_interval) o.checkpoint_interval = *f.checkpoint_interval;
   if (!f.device.empty()) o.device = f.device;
+  o.threads = f.common.threads;  // 0: the library's default (one thread)
   if (o.model.linear.kind != nn::Parameterization::Dense && o.model.linear.rank == 0)
     o.model.linear.rank = std::max<Index>(1, o.model.width / 4);  // the default: a quarter of the width
 }
@@ -155,12 +166,20 @@ void run_train_cmd(const TrainFlags& f) {
     const nn::OptimizerOptions stored_optim = o.optim;
     const std::int64_t stored_steps = o.steps;
     apply_flags(f, o, true);
+    if (!f.preset.empty()) {
+      nn::apply_preset(f.preset, o);
+      apply_flags(f, o, true);
+    }
     o.optim.total_steps = stored_optim.total_steps;  // the schedule's length is set_steps' business
     o.steps = stored_steps;
     t.emplace(nn::load_checkpoint(f.resume, &o));
     if (steps_asked) t->set_steps(*steps_asked, f.keep_schedule);
   } else {
     apply_flags(f, o, total_in_config);
+    if (!f.preset.empty()) {
+      nn::apply_preset(f.preset, o);  // needs the rank, which the first pass resolved
+      apply_flags(f, o, total_in_config);  // flags given beside --preset override it
+    }
     if (o.data_path.empty())
       throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
     t.emplace(o);
@@ -280,7 +299,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--parameterization", f->parameterization, "dense | lowrank | sltrain | galore");
   cmd->add_option("--rank", f->rank, "Rank r of lowrank / sltrain / galore (default width/4)");
   cmd->add_option("--alpha", f->alpha, "Scale alpha of W = (alpha/r) B A (default 32)");
-  cmd->add_option("--delta", f->delta, "SLTrain density of S in (0, 1] (default 0.03)");
+  cmd->add_option("--delta", f->delta, "SLTrain density of S in [0, 1] (default 0.03; 0 = no S)");
   cmd->add_option("--width", f->width, "Model width C (default 128)");
   cmd->add_option("--layers", f->layers, "Number of blocks (default 4)");
   cmd->add_option("--heads", f->heads, "Attention heads (default 4)");
@@ -290,6 +309,20 @@ void register_train(CLI::App& app) {
   cmd->add_option("--batch", f->batch, "Sequences per step (default 12)");
   cmd->add_option("--lr", f->lr, "Peak learning rate (default 1e-3; cosine to 10%)");
   cmd->add_option("--warmup", f->warmup, "Warm-up steps (default 100)");
+  cmd->add_option("--warmup-fraction", f->warmup_fraction,
+                  "Warm-up as a fraction of the steps, in [0, 1) (replaces --warmup when > 0)");
+  cmd->add_option("--weight-decay", f->weight_decay, "AdamW decoupled weight decay on matrices and S (default 0.1)");
+  cmd->add_option("--grad-clip", f->grad_clip, "Global gradient-norm clip (default 1.0; 0 = off)");
+  cmd->add_option("--beta1", f->beta1, "AdamW beta1 (default 0.9)");
+  cmd->add_option("--beta2", f->beta2, "AdamW beta2 (default 0.99)");
+  cmd->add_option("--min-lr-ratio", f->min_lr_ratio, "Cosine floor as a fraction of the peak lr (default 0.1)");
+  cmd->add_option("--b-init", f->b_init,
+                  "lowrank / sltrain: B at initialisation, zero | random (default: random for lowrank, zero for sltrain)")
+      ->check(CLI::IsMember({"default", "zero", "random"}));
+  cmd->add_option("--preset", f->preset,
+                  "Named recipe; sltrain-reference = SLTrain's reference (lr 3e-3, betas 0.9/0.999, no decay, no clip, "
+                  "10% warm-up, alpha = 0.25 r); other flags override it")
+      ->check(CLI::IsMember(nn::preset_names()));
   cmd->add_option("--galore-interval", f->galore_interval, "GaLore: refresh the projection every T steps (default 200)");
   cmd->add_flag("--muon", f->muon, "Muon (Newton-Schulz polar of the momentum) for 2-D weights");
   cmd->add_option("--seed", f->seed, "Seed of the initialisation and the data loader (default 0)")->check(seed_validator());

@@ -12,6 +12,7 @@ core=(build-essential cmake ninja-build pkg-config git
       pybind11-dev python3-dev python3-pybind11
       python3-numpy python3-scipy python3-pytest
       python3-tqdm python3-pandas python3-matplotlib python3-sklearn
+      python3-torch
       python3-venv python3-pip python3-setuptools python3-wheel dpkg-dev
       libopenmpi-dev openmpi-bin)
 peers=(r-base-core r-cran-matrix r-cran-irlba r-cran-rsvd gfortran)

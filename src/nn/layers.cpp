@@ -66,43 +66,82 @@ void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const 
   dx.resize(n, c);
   // d/dx of x_j r g_j with r = (mean(x^2)+eps)^(-1/2):
   //   dx = r (dxhat - xhat * mean(dxhat . xhat)),  dxhat = dy . g, xhat = x r
+  // Written as plain loops over raw rows: Eigen's row temporaries of dynamic
+  // size cost a heap allocation per row.
+  const T* gp = g.data();
+  T* dgp = dg.data();
   for (Index i = 0; i < n; ++i) {
     const T r = rstd(i);
-    const auto xhat = (x.row(i) * r).eval();
-    const auto dxhat = dy.row(i).cwiseProduct(g.row(0)).eval();
-    dg.row(0) += dy.row(i).cwiseProduct(xhat);
-    const T m = dxhat.dot(xhat) / static_cast<T>(c);
-    dx.row(i) = r * (dxhat - xhat * m);
+    const T* xp = x.data() + i * c;
+    const T* dyp = dy.data() + i * c;
+    T* dxp = dx.data() + i * c;
+    T dot = 0;
+    for (Index j = 0; j < c; ++j) {
+      const T xh = xp[j] * r;
+      dgp[j] += dyp[j] * xh;
+      dot += dyp[j] * gp[j] * xh;
+    }
+    const T m = dot / static_cast<T>(c);
+    for (Index j = 0; j < c; ++j) dxp[j] = r * (dyp[j] * gp[j] - xp[j] * r * m);
   }
 }
+
+namespace {
+// cos / sin of pos * theta^(-2i/D) for pos < T, i < D/2, computed in double
+// and rounded once; kept per thread and rebuilt only when (T, D, theta)
+// change, so a training step does no pow / cos / sin at all (rope_apply runs
+// four times per block per step).
+template <class T>
+struct RopeTable {
+  Index t = -1, d = -1;
+  double theta = 0;
+  std::vector<T> cos, sin;  // [T, D/2] row-major
+};
+template <class T>
+const RopeTable<T>& rope_table(Index T_, Index D, double theta) {
+  thread_local RopeTable<T> tab;
+  if (tab.t == T_ && tab.d == D && tab.theta == theta) return tab;
+  const Index P = D / 2;
+  tab.cos.resize(static_cast<std::size_t>(T_ * P));
+  tab.sin.resize(tab.cos.size());
+  for (Index i = 0; i < P; ++i) {
+    const double freq = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
+    for (Index pos = 0; pos < T_; ++pos) {
+      const double ang = static_cast<double>(pos) * freq;
+      tab.cos[static_cast<std::size_t>(pos * P + i)] = static_cast<T>(std::cos(ang));
+      tab.sin[static_cast<std::size_t>(pos * P + i)] = static_cast<T>(std::sin(ang));
+    }
+  }
+  tab.t = T_;
+  tab.d = D;
+  tab.theta = theta;
+  return tab;
+}
+}  // namespace
 
 template <class T>
 void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse) {
   const Index D = x.cols() / H;
   if (D % 2 != 0) throw InvalidArgument("rope: head dimension must be even");
-  // The angles depend on (position, pair) only: one table of T x D/2 (cos,
-  // sin) per call instead of pow/cos/sin for every row of the batch.
   const Index P = D / 2;
-  std::vector<T> cs(static_cast<std::size_t>(2 * T_ * P));
-  for (Index pos = 0; pos < T_; ++pos)
-    for (Index i = 0; i < P; ++i) {
-      const double freq = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
-      const double ang = static_cast<double>(pos) * freq;
-      cs[static_cast<std::size_t>(2 * (pos * P + i))] = static_cast<T>(std::cos(ang));
-      cs[static_cast<std::size_t>(2 * (pos * P + i) + 1)] =
-          inverse ? static_cast<T>(-std::sin(ang)) : static_cast<T>(std::sin(ang));
-    }
+  const RopeTable<T>& tab = rope_table<T>(T_, D, theta);
+  const T sign = inverse ? T(-1) : T(1);
+  const Index C = x.cols();
+  // Inside OpenMP threads the table is the calling thread's (read-only here).
+  const T* cos_all = tab.cos.data();
+  const T* sin_all = tab.sin.data();
 #pragma omp parallel for schedule(static) if (B * T_ * x.cols() > 65536)
   for (Index row = 0; row < B * T_; ++row) {
-    const T* tab = cs.data() + 2 * (row % T_) * P;
-    for (Index i = 0; i < P; ++i) {
-      const T c = tab[2 * i], s = tab[2 * i + 1];
-      for (Index h = 0; h < H; ++h) {
-        T& a = x(row, h * D + 2 * i);
-        T& b = x(row, h * D + 2 * i + 1);
-        const T a0 = a, b0 = b;
-        a = a0 * c - b0 * s;
-        b = a0 * s + b0 * c;
+    const T* cs = cos_all + (row % T_) * P;
+    const T* sn = sin_all + (row % T_) * P;
+    T* xr = x.data() + row * C;
+    for (Index h = 0; h < H; ++h) {
+      T* xh = xr + h * D;
+      for (Index i = 0; i < P; ++i) {
+        const T c = cs[i], s = sign * sn[i];
+        const T a0 = xh[2 * i], b0 = xh[2 * i + 1];
+        xh[2 * i] = a0 * c - b0 * s;
+        xh[2 * i + 1] = a0 * s + b0 * c;
       }
     }
   }
@@ -113,26 +152,24 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
                        Index H, Act<T>& out, Act<T>& probs) {
   const Index C = q.cols(), D = C / H;
   const T scale = T(1) / std::sqrt(static_cast<T>(D));
-  out.setZero(B * T_, C);
-  probs.setZero(B * H, T_ * T_);
+  out.resize(B * T_, C);  // every head block is assigned below
+  probs.resize(B * H, T_ * T_);
 #pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
   for (Index b = 0; b < B; ++b) {
     for (Index h = 0; h < H; ++h) {
       const auto Q = q.block(b * T_, h * D, T_, D);
       const auto K = k.block(b * T_, h * D, T_, D);
       const auto V = v.block(b * T_, h * D, T_, D);
-      Matrix<T> S = (Q * K.transpose()) * scale;  // [T, T]
+      // Scores go straight into the probs buffer (row-major [T, T]); each
+      // causal row prefix is then exponentiated with Eigen's vectorised exp.
       Eigen::Map<RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
+      P.noalias() = (Q * K.transpose()) * scale;
       for (Index t = 0; t < T_; ++t) {
-        T mx = -std::numeric_limits<T>::infinity();
-        for (Index s = 0; s <= t; ++s) mx = std::max(mx, S(t, s));
-        T sum = 0;
-        for (Index s = 0; s <= t; ++s) {
-          const T e = std::exp(S(t, s) - mx);
-          P(t, s) = e;
-          sum += e;
-        }
-        for (Index s = 0; s <= t; ++s) P(t, s) /= sum;
+        auto row = P.row(t).head(t + 1).array();
+        const T mx = row.maxCoeff();
+        row = (row - mx).exp();
+        row /= row.sum();
+        P.row(t).tail(T_ - t - 1).setZero();
       }
       out.block(b * T_, h * D, T_, D).noalias() = P * V;
     }
@@ -145,9 +182,9 @@ void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, co
                         Act<T>& dv) {
   const Index C = q.cols(), D = C / H;
   const T scale = T(1) / std::sqrt(static_cast<T>(D));
-  dq.setZero(B * T_, C);
-  dk.setZero(B * T_, C);
-  dv.setZero(B * T_, C);
+  dq.resize(B * T_, C);  // every head block is assigned below
+  dk.resize(B * T_, C);
+  dv.resize(B * T_, C);
 #pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
   for (Index b = 0; b < B; ++b) {
     for (Index h = 0; h < H; ++h) {
@@ -157,13 +194,14 @@ void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, co
       const auto dO = dout.block(b * T_, h * D, T_, D);
       Eigen::Map<const RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
       dv.block(b * T_, h * D, T_, D).noalias() = P.transpose() * dO;
-      Matrix<T> dP = dO * V.transpose();  // [T, T]
-      // softmax backward row by row: dS = P . (dP - sum_s P dP)
-      Matrix<T> dS = Matrix<T>::Zero(T_, T_);
+      RowMajorMatrix<T> dS = dO * V.transpose();  // dP [T, T], turned into dS in place
+      // softmax backward row by row: dS = P . (dP - sum_s P dP); zero above the diagonal
       for (Index t = 0; t < T_; ++t) {
-        T dot = 0;
-        for (Index s = 0; s <= t; ++s) dot += P(t, s) * dP(t, s);
-        for (Index s = 0; s <= t; ++s) dS(t, s) = P(t, s) * (dP(t, s) - dot) * scale;
+        const auto p = P.row(t).head(t + 1).array();
+        auto d = dS.row(t).head(t + 1).array();
+        const T dot = (p * d).sum();
+        d = p * (d - dot) * scale;
+        dS.row(t).tail(T_ - t - 1).setZero();
       }
       dq.block(b * T_, h * D, T_, D).noalias() = dS * K;
       dk.block(b * T_, h * D, T_, D).noalias() = dS.transpose() * Q;
@@ -172,25 +210,21 @@ void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, co
 }
 
 template <class T>
-static T sigmoid(T a) {
-  return T(1) / (T(1) + std::exp(-a));
-}
-
-template <class T>
 void swiglu_forward(const Act<T>& a, const Act<T>& b, Act<T>& h) {
-  h = a.unaryExpr([](T x) { return x * sigmoid(x); }).cwiseProduct(b);
+  // silu(a) = a / (1 + exp(-a)); array expressions so that exp is vectorised.
+  h.resize(a.rows(), a.cols());
+  h.array() = a.array() / (T(1) + (-a.array()).exp()) * b.array();
 }
 
 template <class T>
 void swiglu_backward(const Act<T>& dh, const Act<T>& a, const Act<T>& b, Act<T>& da, Act<T>& db) {
-  db = a.unaryExpr([](T x) { return x * sigmoid(x); }).cwiseProduct(dh);
-  // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
-  da = a.unaryExpr([](T x) {
-          const T s = sigmoid(x);
-          return s * (T(1) + x * (T(1) - s));
-        })
-           .cwiseProduct(b)
-           .cwiseProduct(dh);
+  // s = sigmoid(a): db = a s dh; silu'(a) = s (1 + a (1 - s)), da = silu'(a) b dh.
+  // da first holds s, computed once for both.
+  da.resize(a.rows(), a.cols());
+  db.resize(a.rows(), a.cols());
+  da.array() = (T(1) + (-a.array()).exp()).inverse();
+  db.array() = a.array() * da.array() * dh.array();
+  da.array() = da.array() * (T(1) + a.array() * (T(1) - da.array())) * b.array() * dh.array();
 }
 
 Activation parse_activation(const std::string& name) {

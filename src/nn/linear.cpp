@@ -28,6 +28,27 @@ const char* to_string(Parameterization p) noexcept {
   return "?";
 }
 
+BInit parse_b_init(const std::string& name) {
+  if (name == "default") return BInit::Default;
+  if (name == "zero") return BInit::Zero;
+  if (name == "random") return BInit::Random;
+  throw InvalidArgument("B initialisation must be default, zero or random (got '" + name + "')");
+}
+
+const char* to_string(BInit b) noexcept {
+  switch (b) {
+    case BInit::Default: return "default";
+    case BInit::Zero: return "zero";
+    case BInit::Random: return "random";
+  }
+  return "?";
+}
+
+std::int64_t sltrain_nnz(double delta, std::int64_t total) {
+  if (delta == 0) return 0;
+  return std::max<std::int64_t>(1, std::llround(delta * static_cast<double>(total)));
+}
+
 void validate(const LinearSpec& spec, Index in, Index out) {
   if (in < 1 || out < 1) throw InvalidArgument("linear layer needs in, out >= 1");
   if (spec.kind == Parameterization::Dense) return;
@@ -37,8 +58,8 @@ void validate(const LinearSpec& spec, Index in, Index out) {
                           " x " + std::to_string(in) + " layer (need 1 <= rank <= " + std::to_string(mn) + ")");
   if (spec.kind == Parameterization::GaLore) return;
   if (!(spec.alpha > 0) || !std::isfinite(spec.alpha)) throw InvalidArgument("alpha must be > 0");
-  if (spec.kind == Parameterization::SLTrain && !(spec.delta > 0 && spec.delta <= 1))
-    throw InvalidArgument("delta must be in (0, 1] (got " + std::to_string(spec.delta) + ")");
+  if (spec.kind == Parameterization::SLTrain && !(spec.delta >= 0 && spec.delta <= 1))
+    throw InvalidArgument("delta must be in [0, 1] (got " + std::to_string(spec.delta) + ")");
 }
 
 template <class T>
@@ -64,14 +85,14 @@ Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& 
     case Parameterization::LowRank:
       A.resize(r, in);
       fill_uniform(A, bound, rng);
-      if (spec.kind == Parameterization::LowRank) {
-        // Not B = 0: in a network, W = 0 in two projections that multiply
-        // (q and k; v and o; gate and up; a layer and the next) is a saddle
-        // where every block gradient vanishes, so the blocks never train.
+      if (spec.resolved_b_init() == BInit::Random) {
+        // LowRank's default. Not B = 0: in a network, W = 0 in two
+        // projections that multiply (q and k; v and o; gate and up; a layer
+        // and the next) is a saddle where every block gradient vanishes.
         B.resize(out, r);
         fill_uniform(B, 1.0 / std::sqrt(static_cast<double>(r)), rng);
       } else {
-        B.setZero(out, r);  // SLTrain: S makes W nonzero, so B = 0 is no saddle
+        B.setZero(out, r);  // SLTrain's default: S makes W nonzero, so B = 0 is no saddle
       }
       dA.setZero(r, in);
       dB.setZero(out, r);
@@ -79,7 +100,7 @@ Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& 
   }
   if (spec.kind == Parameterization::SLTrain) {
     const std::int64_t total = static_cast<std::int64_t>(in) * out;
-    const auto nnz = std::max<std::int64_t>(1, std::llround(spec.delta * static_cast<double>(total)));
+    const auto nnz = sltrain_nnz(spec.delta, total);
     // Floyd's algorithm: nnz distinct indices uniformly from [0, total).
     std::unordered_set<std::int64_t> chosen;
     chosen.reserve(static_cast<std::size_t>(nnz) * 2);

@@ -15,6 +15,7 @@ void OptimizerOptions::validate() const {
   if (!(lr > 0) || !std::isfinite(lr)) bad("lr must be > 0");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) bad("min_lr_ratio must be in [0, 1]");
   if (warmup_steps < 0) bad("warmup_steps must be >= 0");
+  if (!(warmup_fraction >= 0 && warmup_fraction < 1)) bad("warmup_fraction must be in [0, 1)");
   if (total_steps < 1) bad("total_steps must be >= 1");
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) bad("beta1, beta2 must be in [0, 1)");
   if (!(eps > 0)) bad("eps must be > 0");
@@ -23,11 +24,17 @@ void OptimizerOptions::validate() const {
   if (!(galore_scale > 0)) bad("galore_scale must be > 0");
 }
 
+std::int64_t OptimizerOptions::warmup() const {
+  if (warmup_fraction > 0) return std::llround(warmup_fraction * static_cast<double>(total_steps));
+  return warmup_steps;
+}
+
 double learning_rate(const OptimizerOptions& o, std::int64_t step) {
-  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  const std::int64_t warm = o.warmup();
+  if (step < warm) return o.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
   const double min_lr = o.lr * o.min_lr_ratio;
-  const std::int64_t span = std::max<std::int64_t>(1, o.total_steps - o.warmup_steps);
-  const double p = std::min(1.0, static_cast<double>(step - o.warmup_steps) / static_cast<double>(span));
+  const std::int64_t span = std::max<std::int64_t>(1, o.total_steps - warm);
+  const double p = std::min(1.0, static_cast<double>(step - warm) / static_cast<double>(span));
   return min_lr + 0.5 * (o.lr - min_lr) * (1.0 + std::cos(std::numbers::pi * p));
 }
 
@@ -80,10 +87,13 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto& p = params[i];
     auto& s = m_state[i];
-    const Act<T> g = (*p.grad) * static_cast<T>(clip);
     const bool decay = p.kind == ParamKind::Weight || p.kind == ParamKind::Sparse || p.kind == ParamKind::GaloreWeight;
     if (decay && m_opt.weight_decay > 0) *p.value *= static_cast<T>(1.0 - lr * m_opt.weight_decay);
     const bool is_matrix = p.kind == ParamKind::Weight || p.kind == ParamKind::GaloreWeight;
+    const bool plain = !(m_opt.muon && is_matrix && p.value->rows() > 1 && p.value->cols() > 1) &&
+                       p.kind != ParamKind::GaloreWeight;
+    // Muon and GaLore work on a scaled copy of the gradient; plain AdamW scales in its loop.
+    const Act<T> g = plain ? Act<T>() : Act<T>((*p.grad) * static_cast<T>(clip));
     if (m_opt.muon && is_matrix && p.value->rows() > 1 && p.value->cols() > 1) {
       // Muon: Nesterov momentum, then the quintic Newton-Schulz polar factor.
       s.m = b1 * s.m + g;
@@ -115,10 +125,21 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
         p.value->noalias() -= step * (s.proj * N);
       continue;
     }
-    s.m = b1 * s.m + (T(1) - b1) * g;
-    s.v = b2 * s.v + (T(1) - b2) * g.cwiseProduct(g);
-    *p.value -= static_cast<T>(lr) *
-                (s.m / static_cast<T>(bc1)).cwiseQuotient(((s.v / static_cast<T>(bc2)).cwiseSqrt().array() + eps).matrix());
+    // AdamW, one fused pass over the tensor (the same float operations, in
+    // the same order, as the expression form m/bc1 / (sqrt(v/bc2) + eps)).
+    const T c1 = T(1) - b1, c2 = T(1) - b2, lrt = static_cast<T>(lr);
+    const T ibc1 = static_cast<T>(bc1), ibc2 = static_cast<T>(bc2), clipt = static_cast<T>(clip);
+    T* w = p.value->data();
+    const T* gr = p.grad->data();
+    T* mm = s.m.data();
+    T* vv = s.v.data();
+    const Index n = p.value->size();
+    for (Index j = 0; j < n; ++j) {
+      const T gj = gr[j] * clipt;
+      mm[j] = b1 * mm[j] + c1 * gj;
+      vv[j] = b2 * vv[j] + c2 * (gj * gj);
+      w[j] -= lrt * ((mm[j] / ibc1) / (std::sqrt(vv[j] / ibc2) + eps));
+    }
   }
   ++m_step;
   return norm;

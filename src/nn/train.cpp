@@ -10,6 +10,9 @@
 #include <memory>
 #include <type_traits>
 #include <nlohmann/json.hpp>
+#include <omp.h>
+
+#include "lowrank/core/detail/serial_blas.hpp"
 
 #include "lowrank/cuda/device.hpp"
 #include "lowrank/nn/gpu.hpp"
@@ -34,6 +37,7 @@ void TrainOptions::validate() const {
   if (checkpoint_interval < 0) throw InvalidArgument("checkpoint_interval must be >= 0");
   if (!(val_fraction >= 0 && val_fraction < 1)) throw InvalidArgument("val_fraction must be in [0, 1)");
   if (data_path.empty()) throw InvalidArgument("no training text given (data)");
+  if (threads < 0) throw InvalidArgument("threads must be >= 0 (0 = one thread)");
   if (device != "cpu" && device != "cuda" && device != "cuda-emulated")
     throw InvalidArgument("device must be cpu or cuda (got '" + device + "')");
 }
@@ -49,8 +53,7 @@ std::vector<LinearShape> block_linears(const GptConfig& c) {
   return {{C, C}, {C, C}, {C, C}, {C, C}, {C, F}, {C, F}, {F, C}};
 }
 std::int64_t sltrain_nnz(const LinearSpec& s, Index in, Index out) {
-  const std::int64_t total = static_cast<std::int64_t>(in) * out;
-  return std::max<std::int64_t>(1, std::llround(s.delta * static_cast<double>(total)));
+  return nn::sltrain_nnz(s.delta, static_cast<std::int64_t>(in) * out);
 }
 }  // namespace
 
@@ -125,22 +128,48 @@ void Trainer::set_steps(std::int64_t steps, bool keep_schedule) {
   m_opt.steps = steps;
   if (!follows || total == o.total_steps || keep_schedule) return;
   // learning_rate(o, s) depends on total_steps only for s >= warmup_steps;
-  // the updates so far used s = 0 .. steps_taken - 1.
-  if (optimizer.steps_taken() <= o.warmup_steps) {
+  // the updates so far used s = 0 .. steps_taken - 1. A warm-up given as a
+  // fraction of total_steps stretches with it, so only an untouched run is exact.
+  const std::int64_t exact_until = o.warmup_fraction > 0 ? 0 : o.warmup_steps;
+  if (optimizer.steps_taken() <= exact_until) {
     o.total_steps = total;
     optimizer.set_total_steps(total);
     return;
   }
   throw InvalidArgument("steps " + std::to_string(steps) + ": this run's cosine schedule spans " +
                         std::to_string(o.total_steps) + " steps and " + std::to_string(optimizer.steps_taken()) +
-                        " updates (past the " + std::to_string(o.warmup_steps) +
+                        " updates (past the " + std::to_string(exact_until) +
                         "-step warm-up) already followed it, so the curve could not match an uninterrupted " +
                         std::to_string(steps) + "-step run; resume with --steps " + std::to_string(o.total_steps) +
                         ", or add --keep-schedule to continue on the old schedule (after its end the learning rate "
                         "stays at its floor)");
 }
 
-double Trainer::evaluate() { return evaluate_on(nullptr); }
+namespace {
+// Sets OpenMP's and OpenBLAS's thread counts for a scope and restores them.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n) : m_omp(omp_get_max_threads()) {
+    if (openblas_get_num_threads != nullptr) m_blas = openblas_get_num_threads();
+    omp_set_num_threads(n);
+    detail::set_blas_threads(n);
+  }
+  ~ThreadScope() {
+    omp_set_num_threads(m_omp);
+    detail::set_blas_threads(m_blas);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int m_omp = 1, m_blas = 0;
+};
+}  // namespace
+
+double Trainer::evaluate() {
+  const ThreadScope threads_scope(m_opt.resolved_threads());
+  return evaluate_on(nullptr);
+}
 
 double Trainer::evaluate_on(GptOnDevice* device) {
   const auto& src = m_data.val.size() > static_cast<std::size_t>(m_opt.model.context) ? m_data.val : m_data.train;
@@ -181,7 +210,12 @@ MemoryReport Trainer::memory() const {
   return r;
 }
 
+// Capped by OpenMP's current maximum, which the CLI's --threads has already
+// limited to the cores present and the address-space budget (cli_common.cpp).
+int TrainOptions::resolved_threads() const { return threads > 0 ? std::min(threads, omp_get_max_threads()) : 1; }
+
 TrainResult Trainer::run(const ProgressCallback& progress, const std::function<void(const TrainLogRow&)>& on_log) {
+  const ThreadScope threads_scope(m_opt.resolved_threads());
   TrainResult res;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -322,10 +356,12 @@ std::string options_to_json(const TrainOptions& o) {
                 {"n_head", m.n_head},       {"width", m.width},       {"hidden", m.hidden},
                 {"rope_theta", m.rope_theta}, {"norm_eps", m.norm_eps},
                 {"parameterization", to_string(m.linear.kind)},     {"rank", m.linear.rank},
-                {"alpha", m.linear.alpha},  {"delta", m.linear.delta}, {"seed", m.seed}};
+                {"alpha", m.linear.alpha},  {"delta", m.linear.delta}, {"b_init", to_string(m.linear.b_init)},
+                {"seed", m.seed}};
   j["optim"] = {{"lr", p.lr},
                 {"min_lr_ratio", p.min_lr_ratio},
                 {"warmup_steps", p.warmup_steps},
+                {"warmup_fraction", p.warmup_fraction},
                 {"total_steps", p.total_steps},
                 {"beta1", p.beta1},
                 {"beta2", p.beta2},
@@ -407,7 +443,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     const auto& m = j["model"];
     if (!m.is_object()) throw InputError(source, "\"model\" must be an object");
     reject_unknown(m, {"vocab", "context", "n_layer", "n_head", "width", "hidden", "rope_theta", "norm_eps",
-                       "parameterization", "rank", "alpha", "delta", "seed"},
+                       "parameterization", "rank", "alpha", "delta", "b_init", "seed"},
                    source, "model.");
     read_key(m, "vocab", o.model.vocab, source, "model.");
     read_key(m, "context", o.model.context, source, "model.");
@@ -427,17 +463,25 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     read_key(m, "rank", o.model.linear.rank, source, "model.");
     read_key(m, "alpha", o.model.linear.alpha, source, "model.");
     read_key(m, "delta", o.model.linear.delta, source, "model.");
+    std::string b_init = to_string(o.model.linear.b_init);
+    read_key(m, "b_init", b_init, source, "model.");
+    try {
+      o.model.linear.b_init = parse_b_init(b_init);
+    } catch (const InvalidArgument& e) {
+      throw InputError(source, e.what());
+    }
     read_key(m, "seed", o.model.seed, source, "model.");
   }
   if (j.contains("optim")) {
     const auto& p = j["optim"];
     if (!p.is_object()) throw InputError(source, "\"optim\" must be an object");
-    reject_unknown(p, {"lr", "min_lr_ratio", "warmup_steps", "total_steps", "beta1", "beta2", "eps", "weight_decay",
+    reject_unknown(p, {"lr", "min_lr_ratio", "warmup_steps", "warmup_fraction", "total_steps", "beta1", "beta2", "eps", "weight_decay",
                        "grad_clip", "galore_update_interval", "galore_scale", "muon"},
                    source, "optim.");
     read_key(p, "lr", o.optim.lr, source, "optim.");
     read_key(p, "min_lr_ratio", o.optim.min_lr_ratio, source, "optim.");
     read_key(p, "warmup_steps", o.optim.warmup_steps, source, "optim.");
+    read_key(p, "warmup_fraction", o.optim.warmup_fraction, source, "optim.");
     total_given = p.contains("total_steps");
     read_key(p, "total_steps", o.optim.total_steps, source, "optim.");
     read_key(p, "beta1", o.optim.beta1, source, "optim.");
@@ -467,6 +511,37 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   }
   if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
   return o;
+}
+
+std::vector<std::string> preset_names() { return {"sltrain-reference"}; }
+
+void apply_preset(const std::string& name, TrainOptions& o) {
+  if (name == "sltrain-reference") {
+    // SLTrain's reference pre-training recipe (Han et al. 2024, arXiv
+    // 2406.02214; its scripts/llm_pretrain/sltrain60m.sh on GaLore's
+    // torchrun_main defaults): AdamW at lr 3e-3 with torch's betas
+    // (0.9, 0.999) and eps 1e-8, no weight decay, no gradient clipping,
+    // 10% linear warm-up (1,100 of 11,000 steps) then cosine to 10% of the
+    // peak, and lora_alpha / r = 32 / 128 = 0.25 (its 60M model).
+    auto& p = o.optim;
+    p.lr = 3e-3;
+    p.beta1 = 0.9;
+    p.beta2 = 0.999;
+    p.eps = 1e-8;
+    p.weight_decay = 0;
+    p.grad_clip = 0;
+    p.warmup_fraction = 0.1;
+    p.min_lr_ratio = 0.1;
+    auto& l = o.model.linear;
+    if (l.kind == Parameterization::LowRank || l.kind == Parameterization::SLTrain) {
+      if (l.rank < 1) throw InvalidArgument("preset sltrain-reference sets alpha = 0.25 * rank: give the rank first");
+      l.alpha = kSltrainReferenceAlphaOverRank * static_cast<double>(l.rank);
+    }
+    return;
+  }
+  std::string known;
+  for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
+  throw InvalidArgument("unknown preset '" + name + "' (known: " + known + ")");
 }
 
 // ---- sampling -------------------------------------------------------------------

@@ -86,7 +86,7 @@ TEST(CliNn, BadInputExitsTwo) {
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\nstderr: " << r.err;
   };
   usage("train --data " + kShakespeareHead + kTiny + " --parameterization lowrank --rank 40 --steps 1", "rank 40");
-  usage("train --data " + kShakespeareHead + kTiny + " --parameterization sltrain --delta 0 --steps 1", "delta");
+  usage("train --data " + kShakespeareHead + kTiny + " --parameterization sltrain --delta 1.5 --steps 1", "delta");
   usage("train --data " + kShakespeareHead + kTiny + " --parameterization lora --steps 1", "parameterization");
   const auto empty = (dir / "empty.txt").string();
   std::ofstream(empty).close();

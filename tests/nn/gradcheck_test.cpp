@@ -285,7 +285,7 @@ TEST(NnLinear, BadSpecsAreRejected) {
   EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
   s.kind = Parameterization::SLTrain;
   s.rank = 2;
-  s.delta = 0;
+  s.delta = -0.1;
   EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
   s.delta = 1.5;
   EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);

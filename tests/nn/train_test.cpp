@@ -1,6 +1,7 @@
 // Training engine: data, loss decrease, exact resume, memory accounting and bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -430,4 +431,123 @@ TEST(NnMemory, AnalyticTotalIsWithinTenPercentOfPeakRssGrowth) {
                 analytic / 1048576, measured / 1048576, measured / analytic);
   }
 #endif
+}
+
+// Issue 30: the initialisation-matched control. SLTrain with no S (delta = 0)
+// and B = 0 is plain low rank with B = 0 -- the same RNG draws (A only), the
+// same weights, the same loss at every step and the same parameters after
+// training, bit for bit (both sit on the B = 0 saddle, so only the
+// embedding, the norm gains and the head move; the loss still falls).
+TEST(NnTrain, SltrainWithoutSAndZeroBIsLowRankWithZeroBExactly) {
+  auto lo = tiny(Parameterization::LowRank);
+  lo.model.linear.b_init = BInit::Zero;
+  lo.steps = 6;
+  lo.optim.total_steps = 6;
+  auto sl = lo;
+  sl.model.linear.kind = Parameterization::SLTrain;
+  sl.model.linear.delta = 0;
+  Trainer a(lo), b(sl);
+  const auto ra = a.run(), rb = b.run();
+  ASSERT_EQ(ra.log.size(), 6u);
+  ASSERT_EQ(rb.log.size(), 6u);
+  for (std::size_t i = 0; i < ra.log.size(); ++i) EXPECT_EQ(ra.log[i].train_loss, rb.log[i].train_loss) << "step " << i + 1;
+  EXPECT_EQ(ra.final_val_loss, rb.final_val_loss);
+  EXPECT_LT(ra.log.back().train_loss, ra.log.front().train_loss);
+  auto pa = a.model.parameters(), pb = b.model.parameters();
+  std::size_t matched = 0;
+  for (const auto& q : pb) {
+    if (q.name.size() > 2 && q.name.compare(q.name.size() - 2, 2, ".S") == 0) {
+      EXPECT_EQ(q.value->size(), 0) << q.name;  // delta = 0: no S at all
+      continue;
+    }
+    const auto it = std::find_if(pa.begin(), pa.end(), [&](const ParamRef<float>& p) { return p.name == q.name; });
+    ASSERT_NE(it, pa.end()) << q.name;
+    EXPECT_TRUE(*it->value == *q.value) << q.name;
+    ++matched;
+  }
+  EXPECT_EQ(matched, pa.size());
+  for (auto* l : b.model.linears())
+    if (l != &b.model.lm_head) EXPECT_EQ(l->B.norm(), 0.0f);
+}
+
+// b_init applies to both kinds, Default keeps each kind's own choice, and A
+// is drawn first in both so matched initialisations share A.
+TEST(NnLinearInit, BInitAppliesToLowRankAndSltrainAlike) {
+  for (auto kind : {Parameterization::LowRank, Parameterization::SLTrain}) {
+    for (auto init : {BInit::Default, BInit::Zero, BInit::Random}) {
+      LinearSpec s;
+      s.kind = kind;
+      s.rank = 3;
+      s.b_init = init;
+      std::mt19937_64 rng(4);
+      Linear<double> l(12, 10, s, rng);
+      const bool random = init == BInit::Random || (init == BInit::Default && kind == Parameterization::LowRank);
+      EXPECT_EQ(l.B.norm() > 0, random) << to_string(kind) << " " << to_string(init);
+      if (random) EXPECT_LE(l.B.cwiseAbs().maxCoeff(), 1 / std::sqrt(3.0));
+      LinearSpec lr = s;
+      lr.kind = Parameterization::LowRank;
+      std::mt19937_64 rng2(4);
+      EXPECT_TRUE(Linear<double>(12, 10, lr, rng2).A == l.A);
+    }
+  }
+  EXPECT_EQ(parse_b_init("zero"), BInit::Zero);
+  EXPECT_THROW(parse_b_init("ones"), InvalidArgument);
+}
+
+// The named preset equals SLTrain's reference recipe field by field
+// (scripts/llm_pretrain/sltrain60m.sh of its code: --lr 0.003 --warmup_steps
+// 1100 of --num_training_steps 11000 --weight_decay 0 --lora_alpha 32
+// --rank 128; GaLore's torchrun_main defaults: grad_clipping 0, torch AdamW
+// betas (0.9, 0.999), eps 1e-8, min_lr_ratio 0.1), and leaves the rest alone.
+TEST(NnTrain, SltrainReferencePresetIsTheReferenceRecipe) {
+  auto o = tiny(Parameterization::SLTrain);
+  o.model.linear.rank = 4;
+  const auto before = o;
+  apply_preset("sltrain-reference", o);
+  EXPECT_EQ(o.optim.lr, 0.003);
+  EXPECT_EQ(o.optim.beta1, 0.9);
+  EXPECT_EQ(o.optim.beta2, 0.999);
+  EXPECT_EQ(o.optim.eps, 1e-8);
+  EXPECT_EQ(o.optim.weight_decay, 0.0);
+  EXPECT_EQ(o.optim.grad_clip, 0.0);
+  EXPECT_EQ(o.optim.warmup_fraction, 1100.0 / 11000.0);
+  EXPECT_EQ(o.optim.min_lr_ratio, 0.1);
+  EXPECT_EQ(o.model.linear.alpha / static_cast<double>(o.model.linear.rank), 32.0 / 128.0);
+  // Everything else is as before: compare the JSON of both with the preset's fields put back.
+  auto back = o;
+  back.optim.lr = before.optim.lr;
+  back.optim.beta1 = before.optim.beta1;
+  back.optim.beta2 = before.optim.beta2;
+  back.optim.eps = before.optim.eps;
+  back.optim.weight_decay = before.optim.weight_decay;
+  back.optim.grad_clip = before.optim.grad_clip;
+  back.optim.warmup_fraction = before.optim.warmup_fraction;
+  back.optim.min_lr_ratio = before.optim.min_lr_ratio;
+  back.model.linear.alpha = before.model.linear.alpha;
+  EXPECT_EQ(options_to_json(back), options_to_json(before));
+  // 10% warm-up of the run's length: 11,000 steps warm up over 1,100.
+  o.optim.total_steps = 11000;
+  EXPECT_EQ(o.optim.warmup(), 1100);
+  EXPECT_DOUBLE_EQ(learning_rate(o.optim, 0), 0.003 / 1100);
+  EXPECT_DOUBLE_EQ(learning_rate(o.optim, 1099), 0.003);
+  EXPECT_DOUBLE_EQ(learning_rate(o.optim, 11000), 0.0003);
+  // Dense keeps its alpha; an unknown name is refused.
+  auto d = tiny(Parameterization::Dense);
+  apply_preset("sltrain-reference", d);
+  EXPECT_EQ(d.model.linear.alpha, before.model.linear.alpha);
+  EXPECT_THROW(apply_preset("galore-reference", d), InvalidArgument);
+}
+
+TEST(NnTrain, NewOptionsRoundTripThroughJsonAndAreValidated) {
+  auto o = tiny(Parameterization::SLTrain);
+  o.model.linear.b_init = BInit::Random;
+  o.optim.warmup_fraction = 0.25;
+  const auto back = options_from_json(options_to_json(o), "test");
+  EXPECT_EQ(back.model.linear.b_init, BInit::Random);
+  EXPECT_EQ(back.optim.warmup_fraction, 0.25);
+  EXPECT_THROW(options_from_json(R"({"model": {"b_init": "ones"}})", "cfg.json"), InputError);
+  o.optim.warmup_fraction = 1.0;
+  EXPECT_THROW(o.optim.validate(), InvalidArgument);
+  o.model.linear.delta = -0.5;
+  EXPECT_THROW(Trainer{o}, InvalidArgument);
 }

@@ -17,6 +17,11 @@
 // q and k, v and o, gate and up (and consecutive Mlp layers) multiply, so with
 // both at zero every block gradient is exactly zero and only the embedding and
 // head ever train (tests/nn/train_test.cpp, LowRankBlocksGetGradientsAtInit).
+// LinearSpec::b_init overrides the per-kind default (issue 30): Zero or Random
+// for LowRank and SLTrain alike, so the two arms can start from the same
+// initialisation and differ only in S. The draws are A, then B (Random only),
+// then S's support and values, so SLTrain with delta = 0 (no S) and
+// b_init = Zero consumes the RNG exactly as LowRank with b_init = Zero.
 #include <cstdint>
 #include <random>
 #include <string>
@@ -27,6 +32,12 @@
 namespace lowrank::nn {
 
 enum class Parameterization { Dense, LowRank, SLTrain, GaLore };
+/// Initialisation of B in W = (alpha/r) B A + S. Default keeps each kind's
+/// own choice (LowRank: Random, SLTrain: Zero, as the header comment says).
+enum class BInit { Default, Zero, Random };
+/// "default" | "zero" | "random"; throws InvalidArgument.
+BInit parse_b_init(const std::string& name);
+const char* to_string(BInit b) noexcept;
 /// "dense" | "lowrank" | "sltrain" | "galore"; throws InvalidArgument.
 Parameterization parse_parameterization(const std::string& name);
 const char* to_string(Parameterization p) noexcept;
@@ -35,12 +46,22 @@ struct LinearSpec {
   Parameterization kind = Parameterization::Dense;
   Index rank = 0;       ///< r for LowRank / SLTrain / GaLore
   double alpha = 32.0;  ///< LowRank / SLTrain scale alpha / r (SLTrain's default lora_alpha = 32)
-  double delta = 0.03;  ///< SLTrain density of S, in (0, 1]
+  double delta = 0.03;  ///< SLTrain density of S, in [0, 1]; 0 = no S (SLTrain's code path on plain low rank)
+  BInit b_init = BInit::Default;  ///< LowRank / SLTrain: how B starts
   bool bias = false;
+  /// The B initialisation this spec resolves to (Default -> the kind's own).
+  BInit resolved_b_init() const {
+    if (b_init != BInit::Default) return b_init;
+    return kind == Parameterization::LowRank ? BInit::Random : BInit::Zero;
+  }
 };
 
+/// Nonzeros of SLTrain's S in an out x in layer (total = out*in entries):
+/// round(delta * total), at least 1 when delta > 0, and 0 when delta = 0.
+std::int64_t sltrain_nnz(double delta, std::int64_t total);
+
 /// Throws InvalidArgument when the spec does not fit an in x out layer
-/// (rank < 1 or > min(in, out) for a low-rank kind, delta outside (0, 1],
+/// (rank < 1 or > min(in, out) for a low-rank kind, delta outside [0, 1],
 /// alpha <= 0).
 void validate(const LinearSpec& spec, Index in, Index out);
 

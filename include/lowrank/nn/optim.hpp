@@ -21,6 +21,9 @@ struct OptimizerOptions {
   double lr = 1e-3;
   double min_lr_ratio = 0.1;   ///< cosine floor as a fraction of lr
   std::int64_t warmup_steps = 100;
+  /// Warm-up as a fraction of total_steps, in [0, 1); when > 0 it replaces
+  /// warmup_steps (warmup() = round(fraction * total_steps)); 0 = use warmup_steps.
+  double warmup_fraction = 0;
   std::int64_t total_steps = 2000;  ///< cosine horizon
   double beta1 = 0.9;
   double beta2 = 0.99;
@@ -33,9 +36,11 @@ struct OptimizerOptions {
   double muon_momentum = 0.95;
   /// Throws InvalidArgument for a value out of range.
   void validate() const;
+  /// Warm-up length in steps that learning_rate() uses.
+  std::int64_t warmup() const;
 };
 
-/// Learning rate at 0-based step: linear warm-up to lr over warmup_steps,
+/// Learning rate at 0-based step: linear warm-up to lr over warmup() steps,
 /// then cosine decay to min_lr_ratio * lr at total_steps (flat afterwards).
 double learning_rate(const OptimizerOptions& o, std::int64_t step);
 

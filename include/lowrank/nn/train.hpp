@@ -43,6 +43,17 @@ struct TrainOptions {
   /// A run setting like steps: a checkpoint resumes on either device.
   /// "cuda-emulated" runs the GPU engine's code on the CPU (slow; for tests).
   std::string device = "cpu";
+  /// OpenMP and BLAS threads while run() and evaluate() work (restored
+  /// after); 0 = the default, one thread. Not stored in checkpoints: threads
+  /// do not change the curve. One thread is the default because at the sizes
+  /// this engine trains (768-token steps, widths <= 384) extra threads did
+  /// not pay on the shared 2-core machine: both this engine and PyTorch were
+  /// slower with two (docs/benchmarks.md, issue 30), and a default must never
+  /// be slower than one thread.
+  int threads = 0;
+  /// The thread count run() uses: 1 when threads is 0, else threads capped
+  /// by omp_get_max_threads() (what the caller allowed the process).
+  int resolved_threads() const;
   void validate() const;
 };
 
@@ -180,6 +191,19 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
 /// options_from_json throws InputError naming an unknown key or a bad value.
 std::string options_to_json(const TrainOptions& o);
 TrainOptions options_from_json(const std::string& json_text, const std::string& source);
+
+/// Named training recipes (`lowrank train --preset NAME`).
+std::vector<std::string> preset_names();
+/// alpha / r of SLTrain's reference recipe (lora_alpha 32 at rank 128, its 60M model).
+inline constexpr double kSltrainReferenceAlphaOverRank = 0.25;
+/// Overwrites the fields a preset fixes and leaves the rest (model size,
+/// steps, data, parameterization, B initialisation) alone:
+///   "sltrain-reference"  SLTrain's reference recipe: optim.lr 3e-3,
+///       beta1 0.9, beta2 0.999, eps 1e-8, weight_decay 0, grad_clip 0 (off),
+///       warmup_fraction 0.1, min_lr_ratio 0.1; for lowrank / sltrain
+///       model.linear.alpha = 0.25 * rank (so the rank must be set first).
+/// Throws InvalidArgument for an unknown name.
+void apply_preset(const std::string& name, TrainOptions& o);
 
 /// Generates `length` tokens after `prompt` by sampling from the softmax at
 /// temperature (top-k when top_k > 0), using the last `context` tokens.

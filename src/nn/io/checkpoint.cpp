@@ -147,7 +147,7 @@ double param_count_bound(const GptConfig& c) {
   const auto linear = [&](double in, double out) {
     switch (c.linear.kind) {
       case Parameterization::LowRank: return r * (in + out);
-      case Parameterization::SLTrain: return r * (in + out) + std::max(1.0, c.linear.delta * in * out);
+      case Parameterization::SLTrain: return r * (in + out) + (c.linear.delta > 0 ? std::max(1.0, c.linear.delta * in * out) : 0.0);
       default: return in * out;
     }
   };
