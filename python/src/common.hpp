@@ -34,6 +34,10 @@
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/types.hpp"
 
+namespace lowrank {
+struct CrossValidationRow;
+}
+
 namespace lowrank::python {
 
 namespace py = pybind11;
@@ -202,6 +206,10 @@ py::array to_numpy_vector(const std::vector<T>& v) {
   std::copy(v.begin(), v.end(), out.mutable_data());
   return out;
 }
+
+/// A cross-validation table (completion and GAME alike) as a dict of numpy
+/// columns plus the chosen row's index.
+py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_index);
 
 /// Entry points of the submodules (one translation unit each).
 void bind_linalg(py::module_& m);

@@ -91,28 +91,6 @@ void bind_model(py::module_& m, const char* name) {
           }));
 }
 
-py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_index) {
-  std::vector<double> lambda, mean_rmse, sd_rmse, mean_mae, mean_rank;
-  std::vector<int> folds;
-  for (const auto& r : rows) {
-    lambda.push_back(r.lambda);
-    mean_rmse.push_back(r.mean_rmse);
-    sd_rmse.push_back(r.sd_rmse);
-    mean_mae.push_back(r.mean_mae);
-    mean_rank.push_back(r.mean_rank);
-    folds.push_back(r.folds);
-  }
-  py::dict d;
-  d["lambda"] = to_numpy_vector(lambda);
-  d["mean_rmse"] = to_numpy_vector(mean_rmse);
-  d["sd_rmse"] = to_numpy_vector(sd_rmse);
-  d["mean_mae"] = to_numpy_vector(mean_mae);
-  d["mean_rank"] = to_numpy_vector(mean_rank);
-  d["folds"] = to_numpy_vector(folds);
-  d["best_index"] = best_index;
-  return d;
-}
-
 py::dict path_table(const std::vector<PathPoint>& points) {
   std::vector<double> lambda, objective, train_rmse, seconds;
   std::vector<Index> rank;
@@ -359,6 +337,28 @@ void bind_completion_typed(py::module_& m) {
 }
 
 }  // namespace
+
+py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_index) {
+  std::vector<double> lambda, mean_rmse, sd_rmse, mean_mae, mean_rank;
+  std::vector<int> folds;
+  for (const auto& r : rows) {
+    lambda.push_back(r.lambda);
+    mean_rmse.push_back(r.mean_rmse);
+    sd_rmse.push_back(r.sd_rmse);
+    mean_mae.push_back(r.mean_mae);
+    mean_rank.push_back(r.mean_rank);
+    folds.push_back(r.folds);
+  }
+  py::dict d;
+  d["lambda"] = to_numpy_vector(lambda);
+  d["mean_rmse"] = to_numpy_vector(mean_rmse);
+  d["sd_rmse"] = to_numpy_vector(sd_rmse);
+  d["mean_mae"] = to_numpy_vector(mean_mae);
+  d["mean_rank"] = to_numpy_vector(mean_rank);
+  d["folds"] = to_numpy_vector(folds);
+  d["best_index"] = best_index;
+  return d;
+}
 
 void bind_completion(py::module_& m) {
   m.def("completion_defaults", &completion_defaults,

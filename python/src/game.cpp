@@ -145,25 +145,7 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   d["warnings"] = r.warnings;
   d["interrupted"] = interrupted;
   if (!fit.cv.empty()) {
-    std::vector<double> lambda, rmse, sd, mae, rank;
-    std::vector<int> folds;
-    for (const auto& c : fit.cv) {
-      lambda.push_back(c.lambda);
-      rmse.push_back(c.mean_rmse);
-      sd.push_back(c.sd_rmse);
-      mae.push_back(c.mean_mae);
-      rank.push_back(c.mean_rank);
-      folds.push_back(c.folds);
-    }
-    py::dict cv;
-    cv["lambda"] = to_numpy_vector(lambda);
-    cv["mean_rmse"] = to_numpy_vector(rmse);
-    cv["sd_rmse"] = to_numpy_vector(sd);
-    cv["mean_mae"] = to_numpy_vector(mae);
-    cv["mean_rank"] = to_numpy_vector(rank);
-    cv["folds"] = to_numpy_vector(folds);
-    cv["best_index"] = fit.best_index;
-    d["cv"] = cv;
+    d["cv"] = cv_table(fit.cv, fit.best_index);
   } else {
     d["cv"] = py::none();
   }

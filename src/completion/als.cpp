@@ -18,31 +18,6 @@ namespace {
 
 using completion_detail::thread_count;
 
-void check_options(const AlsOptions& o, Index m, Index n) {
-  const Index cap = std::min(m, n);
-  if (o.rank < 1 || o.rank > cap) {
-    throw InvalidArgument("als: rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) + "] (got " +
-                          std::to_string(o.rank) + ")");
-  }
-  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) {
-    throw InvalidArgument("als: lambda must be >= 0 (got " + std::to_string(o.lambda) + ")");
-  }
-  if (o.bias_lambda && (!(*o.bias_lambda >= 0.0) || !std::isfinite(*o.bias_lambda))) {
-    throw InvalidArgument("als: bias_lambda must be >= 0 (got " + std::to_string(*o.bias_lambda) + ")");
-  }
-  if (o.robust) {
-    if (!(o.clip_factor > 0.0)) {
-      throw InvalidArgument("als: clip_factor must be > 0 (got " + std::to_string(o.clip_factor) + ")");
-    }
-    if (!(o.clip_threshold >= 0.0)) {
-      throw InvalidArgument("als: clip_threshold must be >= 0 (got " + std::to_string(o.clip_threshold) + ")");
-    }
-    if (o.scale_iterations < 0) {
-      throw InvalidArgument("als: scale_iterations must be >= 0 (got " + std::to_string(o.scale_iterations) + ")");
-    }
-  }
-  check_iteration_options("als", o.tolerance, o.max_iterations);
-}
 
 template <class T>
 T huber(T r, T c) {
@@ -265,7 +240,7 @@ T estimate_clip(const std::vector<T>& resid, double factor, T floor_value) {
 template <class T>
 AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const CompletionModel<T>* warm_start) {
   completion_detail::check_entries(data, "als");
-  check_options(o, data.rows, data.cols);
+  check_als_options(o, data.rows, data.cols);
   const Index m = data.rows, n = data.cols, k = o.rank;
   if (warm_start && (warm_start->rows != m || warm_start->cols != n)) {
     throw InvalidArgument("als: warm start is " + std::to_string(warm_start->rows) + " x " +
@@ -370,5 +345,32 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
 template AlsResult<float> als<float>(const ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);
 template AlsResult<double> als<double>(const ObservedEntries<double>&, const AlsOptions&,
                                        const CompletionModel<double>*);
+
+void check_als_options(const AlsOptions& o, Index m, Index n, std::string_view who) {
+  const std::string w(who);
+  const Index cap = std::min(m, n);
+  if (o.rank < 1 || o.rank > cap) {
+    throw InvalidArgument(w + ": rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) + "] (got " +
+                          std::to_string(o.rank) + ")");
+  }
+  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) {
+    throw InvalidArgument(w + ": lambda must be >= 0 (got " + std::to_string(o.lambda) + ")");
+  }
+  if (o.bias_lambda && (!(*o.bias_lambda >= 0.0) || !std::isfinite(*o.bias_lambda))) {
+    throw InvalidArgument(w + ": bias_lambda must be >= 0 (got " + std::to_string(*o.bias_lambda) + ")");
+  }
+  if (o.robust) {
+    if (!(o.clip_factor > 0.0)) {
+      throw InvalidArgument(w + ": clip_factor must be > 0 (got " + std::to_string(o.clip_factor) + ")");
+    }
+    if (!(o.clip_threshold >= 0.0)) {
+      throw InvalidArgument(w + ": clip_threshold must be >= 0 (got " + std::to_string(o.clip_threshold) + ")");
+    }
+    if (o.scale_iterations < 0) {
+      throw InvalidArgument(w + ": scale_iterations must be >= 0 (got " + std::to_string(o.scale_iterations) + ")");
+    }
+  }
+  check_iteration_options(who, o.tolerance, o.max_iterations);
+}
 
 }  // namespace lowrank

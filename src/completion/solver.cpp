@@ -26,6 +26,17 @@ double IterationMonitor::elapsed_s() const {
 }
 
 std::optional<Status> IterationMonitor::step(double objective, int rank, std::optional<double> change) {
+  return advance(objective, rank, change, std::nullopt);
+}
+
+std::optional<Status> IterationMonitor::step_interruptible(double objective, int rank, bool interrupted) {
+  return advance(objective, rank, std::nullopt, interrupted);
+}
+
+// `interrupted` absent: this process's Ctrl-C flag, read after the progress
+// callback (which may itself request the interruption).
+std::optional<Status> IterationMonitor::advance(double objective, int rank, std::optional<double> change,
+                                                std::optional<bool> interrupted) {
   const double previous = m_trace.empty() ? std::numeric_limits<double>::infinity() : m_trace.back();
   m_trace.push_back(objective);
   m_last_change = change ? *change : relative_change(previous, objective);
@@ -41,7 +52,7 @@ std::optional<Status> IterationMonitor::step(double objective, int rank, std::op
   }
   if (!std::isfinite(objective)) return Status::NumericalIssue;
   if (m_convergence_allowed && m_last_change < m_tolerance) return Status::Success;
-  if (interrupt_requested()) return Status::Interrupted;
+  if (interrupted ? *interrupted : interrupt_requested()) return Status::Interrupted;
   if (static_cast<int>(m_trace.size()) >= m_max_iterations) return Status::NotConverging;
   return std::nullopt;
 }

@@ -28,42 +28,6 @@ namespace {
 using Mat = Matrix<double>;
 using Vec = Vector<double>;
 
-// IterationMonitor's rules (solver.hpp) with two changes the ranks need: the
-// interruption is the agreed flag (dd::any_interrupt), not this process's,
-// and a resumed run starts from the checkpoint's trace.
-struct Monitor {
-  std::string stage;
-  double tolerance;
-  int max_iterations;
-  ProgressCallback progress;
-  std::vector<double> trace;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-
-  double elapsed_s() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  }
-  std::optional<Status> step(double f, int rank, bool interrupted) {
-    const double previous = trace.empty() ? std::numeric_limits<double>::infinity() : trace.back();
-    trace.push_back(f);
-    const double change = relative_change(previous, f);
-    if (progress) {
-      ProgressEvent ev;
-      ev.stage = stage;
-      ev.iteration = static_cast<int>(trace.size());
-      ev.objective = f;
-      ev.change = change;
-      ev.elapsed_s = elapsed_s();
-      ev.rank = rank;
-      progress(ev);
-    }
-    if (!std::isfinite(f)) return Status::NumericalIssue;
-    if (change < tolerance) return Status::Success;
-    if (interrupted) return Status::Interrupted;
-    if (static_cast<int>(trace.size()) >= max_iterations) return Status::NotConverging;
-    return std::nullopt;
-  }
-};
-
 // ---- the problem as spread over the ranks ----------------------------------
 
 struct Problem {
@@ -357,22 +321,11 @@ void solve_block(const dd::Block& x, const Mat& other_ft, const Vec& other_bias,
 }
 
 void check_als(const AlsOptions& o, Index m, Index n) {
-  const Index cap = std::min(m, n);
-  if (o.rank < 1 || o.rank > cap) {
-    throw InvalidArgument("distributed als: rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) + "] (got " +
-                          std::to_string(o.rank) + ")");
-  }
-  if (!(o.lambda >= 0.0) || !std::isfinite(o.lambda)) {
-    throw InvalidArgument("distributed als: lambda must be >= 0 (got " + std::to_string(o.lambda) + ")");
-  }
-  if (o.bias_lambda && (!(*o.bias_lambda >= 0.0) || !std::isfinite(*o.bias_lambda))) {
-    throw InvalidArgument("distributed als: bias_lambda must be >= 0");
-  }
+  check_als_options(o, m, n, "distributed als");
   if (o.robust) throw InvalidArgument("distributed als: robust ALS is not supported under MPI");
   if (o.init != AlsInitialization::Random) {
     throw InvalidArgument("distributed als: only the random initialisation is supported under MPI");
   }
-  check_iteration_options("distributed als", o.tolerance, o.max_iterations);
 }
 
 // ---- soft-impute ------------------------------------------------------------
@@ -456,7 +409,7 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
   completion_detail::fill_normal(qt, o.seed);
   qt *= std::sqrt(std::max(rms, 1e-12) / std::sqrt(static_cast<double>(k)));
 
-  Monitor monitor{"als", o.tolerance, o.max_iterations, o.progress, {}};
+  IterationMonitor monitor("als", o.tolerance, o.max_iterations, o.progress);
   Checkpoint shape;
   shape.method = 0;
   shape.m = m;
@@ -473,7 +426,7 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
     pt = Eigen::Map<const Mat>(ck->arrays[2].data(), k, m);
     rbias = Eigen::Map<const Vec>(ck->arrays[3].data(), m);
     mu = ck->arrays[4][0];
-    monitor.trace = ck->trace;
+    monitor.resume(ck->trace);
     // A run that had converged stays converged; one stopped by a cap or
     // Ctrl-C goes on while the (new) cap allows.
     const double last = relative_change(ck->trace.size() > 1 ? ck->trace[ck->trace.size() - 2]
@@ -509,9 +462,9 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
       if (biases) breg += col_w[static_cast<std::size_t>(j)] * cbias(j) * cbias(j);
     }
     const double f = loss + 0.5 * lambda * reg + 0.5 * bias_lambda * breg;
-    const auto stop = monitor.step(f, static_cast<int>(k), dd::any_interrupt(c));
+    const auto stop = monitor.step_interruptible(f, static_cast<int>(k), dd::any_interrupt(c));
     Checkpoint ck = shape;
-    ck.trace = monitor.trace;
+    ck.trace = monitor.trace();
     ck.arrays = {to_vector(qt.data(), k * n), to_vector(cbias.data(), n), to_vector(pt.data(), k * m),
                  to_vector(rbias.data(), m), {mu}};
     save(c, checkpoint, std::move(ck));
@@ -531,9 +484,9 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
     model.row_offset = rbias;
     model.col_offset = cbias;
   }
-  result.iterations = static_cast<int>(monitor.trace.size());
+  result.iterations = monitor.iterations();
   result.elapsed_s = monitor.elapsed_s();
-  result.objective_trace = std::move(monitor.trace);
+  result.objective_trace = monitor.take_trace();
   result.status = status;
   result.lambda = o.lambda;
   return result;
@@ -570,7 +523,7 @@ CompletionResult<double> soft_impute(MPI_Comm comm, const ObservedEntries<double
   Mat U = completion_detail::random_orthonormal<double>(m, r, o.seed);
   Mat V = Mat::Zero(n, r);
   Vec d = Vec::Ones(r);
-  Monitor monitor{"soft-impute-als", o.tolerance, o.max_iterations, o.progress, {}};
+  IterationMonitor monitor("soft-impute-als", o.tolerance, o.max_iterations, o.progress);
   Checkpoint shape;
   shape.method = 1;
   shape.m = m;
@@ -584,7 +537,7 @@ CompletionResult<double> soft_impute(MPI_Comm comm, const ObservedEntries<double
     U = Eigen::Map<const Mat>(ck->arrays[0].data(), m, r);
     d = Eigen::Map<const Vec>(ck->arrays[1].data(), r);
     V = Eigen::Map<const Mat>(ck->arrays[2].data(), n, r);
-    monitor.trace = ck->trace;
+    monitor.resume(ck->trace);
     first = false;
   }
   std::vector<double> loss_part;
@@ -616,7 +569,7 @@ CompletionResult<double> soft_impute(MPI_Comm comm, const ObservedEntries<double
   for (;; first = false) {
     const double loss = residual_t_times_u(b);
     if (!first) {
-      if (auto stop = monitor.step(objective(loss), numerical_rank(d), dd::any_interrupt(c))) {
+      if (auto stop = monitor.step_interruptible(objective(loss), numerical_rank(d), dd::any_interrupt(c))) {
         status = *stop;
         break;
       }
@@ -637,13 +590,13 @@ CompletionResult<double> soft_impute(MPI_Comm comm, const ObservedEntries<double
     // The state the next iteration starts from; its objective is stepped at
     // the top of that iteration, also after a resume.
     Checkpoint ck = shape;
-    ck.trace = monitor.trace;
+    ck.trace = monitor.trace();
     ck.arrays = {to_vector(U.data(), m * r), to_vector(d.data(), r), to_vector(V.data(), n * r)};
     save(c, checkpoint, std::move(ck));
   }
   CompletionResult<double> result;
-  result.iterations = static_cast<int>(monitor.trace.size());
-  std::vector<double> trace = std::move(monitor.trace);
+  result.iterations = monitor.iterations();
+  std::vector<double> trace = monitor.take_trace();
   if (o.final_svd && lambda > 0 && status != Status::NumericalIssue) {
     residual_times_v(&a);
     a.noalias() += U * d.asDiagonal();

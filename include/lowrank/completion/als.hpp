@@ -48,6 +48,7 @@
 // global_offset = mu and row_offset / col_offset = b / c when biases are on.
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "lowrank/completion/model.hpp"
 #include "lowrank/core/observed_entries.hpp"
@@ -123,5 +124,9 @@ using AlsResult = CompletionResult<T>;
 template <class T>
 AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& options,
                  const CompletionModel<T>* warm_start = nullptr);
+
+/// The option checks als() runs for an m x n problem, with `who` as the
+/// messages' prefix (the distributed solver runs the same ones).
+void check_als_options(const AlsOptions& options, Index rows, Index cols, std::string_view who = "als");
 
 }  // namespace lowrank

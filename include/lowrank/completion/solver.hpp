@@ -45,6 +45,11 @@ class IterationMonitor {
   /// `change`, when given, replaces the relative objective change in the
   /// convergence test and the progress event (e.g. RPCA's primal residual).
   std::optional<Status> step(double objective, int rank = -1, std::optional<double> change = std::nullopt);
+  /// As step(), with the interruption decided by the caller (e.g. a flag the
+  /// MPI ranks agreed on) instead of this process's Ctrl-C.
+  std::optional<Status> step_interruptible(double objective, int rank, bool interrupted);
+  /// A resumed run continues the trace it was checkpointed with.
+  void resume(std::vector<double> trace) { m_trace = std::move(trace); }
   /// While false, step() never reports Success (e.g. robust ALS while its
   /// clipping threshold is still being estimated).
   void set_convergence_allowed(bool allowed) { m_convergence_allowed = allowed; }
@@ -56,6 +61,9 @@ class IterationMonitor {
   double elapsed_s() const;
 
  private:
+  std::optional<Status> advance(double objective, int rank, std::optional<double> change,
+                                std::optional<bool> interrupted);
+
   std::string m_stage;
   double m_tolerance;
   int m_max_iterations;
