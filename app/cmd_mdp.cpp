@@ -47,10 +47,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
   rl::RewardFreeOptions ro;
   ro.method = o.estimator.method;
   ro.rank = f.estimator_rank;
-  // The proved bound where one exists (counts), the first-order one otherwise.
-  ro.bound = !f.bound.empty()                             ? rl::parse_row_bound(f.bound)
-             : ro.method == rl::KernelMethod::Empirical ? rl::RowBound::Weissman
-                                                         : rl::RowBound::FirstOrder;
+  ro.bound = f.bound.empty() ? rl::default_row_bound(ro.method) : rl::parse_row_bound(f.bound);
   ro.epsilon = f.epsilon;
   ro.delta = f.delta;
   ro.first_samples_per_pair = f.first_samples;

@@ -297,6 +297,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("--config", f->config, "JSON config (format in docs/nn.md); flags override it");
   cmd->add_option("--data", f->data, "Training text (UTF-8); last 10% is the validation split");
   cmd->add_option("--parameterization", f->parameterization, "dense | lowrank | sltrain | galore");
+  // Help text reads the library defaults (the CLI keeps none of its own).
+  const nn::OptimizerOptions d = nn::TrainOptions{}.optim;
   cmd->add_option("--rank", f->rank, "Rank r of lowrank / sltrain / galore (default width/4)");
   cmd->add_option("--alpha", f->alpha, "Scale alpha of W = (alpha/r) B A (default 32)");
   cmd->add_option("--delta", f->delta, "SLTrain density of S in [0, 1] (default 0.03; 0 = no S)");
@@ -307,15 +309,15 @@ void register_train(CLI::App& app) {
   cmd->add_option("--hidden", f->hidden, "SwiGLU width (default 8C/3 rounded to 16)");
   cmd->add_option("--steps", f->steps, "Optimiser steps (default 200)");
   cmd->add_option("--batch", f->batch, "Sequences per step (default 12)");
-  cmd->add_option("--lr", f->lr, "Peak learning rate (default 1e-3; cosine to 10%)");
-  cmd->add_option("--warmup", f->warmup, "Warm-up steps (default 100)");
+  cmd->add_option("--lr", f->lr, fmt::format("Peak learning rate (default {:g}; cosine to --min-lr-ratio)", d.lr));
+  cmd->add_option("--warmup", f->warmup, fmt::format("Warm-up steps (default {})", d.warmup_steps));
   cmd->add_option("--warmup-fraction", f->warmup_fraction,
                   "Warm-up as a fraction of the steps, in [0, 1) (replaces --warmup when > 0)");
-  cmd->add_option("--weight-decay", f->weight_decay, "AdamW decoupled weight decay on matrices and S (default 0.1)");
-  cmd->add_option("--grad-clip", f->grad_clip, "Global gradient-norm clip (default 1.0; 0 = off)");
-  cmd->add_option("--beta1", f->beta1, "AdamW beta1 (default 0.9)");
-  cmd->add_option("--beta2", f->beta2, "AdamW beta2 (default 0.99)");
-  cmd->add_option("--min-lr-ratio", f->min_lr_ratio, "Cosine floor as a fraction of the peak lr (default 0.1)");
+  cmd->add_option("--weight-decay", f->weight_decay, fmt::format("AdamW decoupled weight decay on matrices and S (default {:g})", d.weight_decay));
+  cmd->add_option("--grad-clip", f->grad_clip, fmt::format("Global gradient-norm clip (default {:g}; 0 = off)", d.grad_clip));
+  cmd->add_option("--beta1", f->beta1, fmt::format("AdamW beta1 (default {:g})", d.beta1));
+  cmd->add_option("--beta2", f->beta2, fmt::format("AdamW beta2 (default {:g})", d.beta2));
+  cmd->add_option("--min-lr-ratio", f->min_lr_ratio, fmt::format("Cosine floor as a fraction of the peak lr (default {:g})", d.min_lr_ratio));
   cmd->add_option("--b-init", f->b_init,
                   "lowrank / sltrain: B at initialisation, zero | random (default: random for lowrank, zero for sltrain)")
       ->check(CLI::IsMember({"default", "zero", "random"}));

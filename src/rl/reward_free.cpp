@@ -52,6 +52,10 @@ RowBound parse_row_bound(std::string_view name) {
   throw InvalidArgument("unknown row bound '" + std::string(name) + "' (expected weissman | first-order)");
 }
 
+RowBound default_row_bound(KernelMethod method) noexcept {
+  return method == KernelMethod::Empirical ? RowBound::Weissman : RowBound::FirstOrder;
+}
+
 Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
                                       RowBound bound, double z, Matrix<double>& kernel) {
   const Index sa = counts.rows(), S = counts.cols();

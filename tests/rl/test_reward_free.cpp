@@ -221,3 +221,11 @@ TEST(RewardFree, RejectsBadInput) {
   EXPECT_EQ(res.status, Status::NotConverging);
   EXPECT_LE(res.samples, 4000);
 }
+
+// The CLI takes its default bound from the library: the proved Weissman bound
+// only where it is valid (the counts model), the first-order one otherwise.
+TEST(RewardFree, DefaultRowBoundIsTheProvedOneOnlyForCounts) {
+  EXPECT_EQ(default_row_bound(KernelMethod::Empirical), RowBound::Weissman);
+  EXPECT_EQ(default_row_bound(KernelMethod::Spectral), RowBound::FirstOrder);
+  EXPECT_EQ(parse_row_bound(to_string(default_row_bound(KernelMethod::Empirical))), RowBound::Weissman);
+}

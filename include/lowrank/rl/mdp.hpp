@@ -284,6 +284,9 @@ enum class RowBound {
 const char* to_string(RowBound b) noexcept;
 /// "weissman" | "first-order"; throws InvalidArgument.
 RowBound parse_row_bound(std::string_view name);
+/// The bound to use when none is asked for: the proved one where it applies
+/// (Weissman for the counts model), the first-order one otherwise.
+RowBound default_row_bound(KernelMethod method) noexcept;
 
 struct RewardFreeOptions {
   KernelMethod method = KernelMethod::Spectral;
