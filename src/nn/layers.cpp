@@ -10,20 +10,30 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "kernels.hpp"
 
 namespace lowrank::nn {
 
 template <class T>
 void linear_forward(const Act<T>& x, const Act<T>& w, const Act<T>* bias, Act<T>& y) {
-  y.noalias() = x * w.transpose();
+  // BLAS writes y directly (beta = 0): Eigen's "y.noalias() = x * w^T" zero-fills y
+  // first and then accumulates, one extra pass over every activation.
+  y.resize(x.rows(), w.rows());
+  kernels::gemm(false, true, x.rows(), w.rows(), x.cols(), T(1), x.data(), x.cols(), w.data(), w.cols(), T(0),
+                y.data(), y.cols());
   if (bias) y.rowwise() += bias->row(0);
 }
 
 template <class T>
 void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw,
                      Act<T>* dbias) {
-  if (dx) dx->noalias() = dy * w;
-  dw.noalias() += dy.transpose() * x;
+  if (dx) {
+    dx->resize(dy.rows(), w.cols());
+    kernels::gemm(false, false, dy.rows(), w.cols(), dy.cols(), T(1), dy.data(), dy.cols(), w.data(), w.cols(),
+                  T(0), dx->data(), dx->cols());
+  }
+  kernels::gemm(true, false, dw.rows(), dw.cols(), dy.rows(), T(1), dy.data(), dy.cols(), x.data(), x.cols(), T(1),
+                dw.data(), dw.cols());
   if (dbias) *dbias += dy.colwise().sum();
 }
 
@@ -66,24 +76,11 @@ void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const 
   dx.resize(n, c);
   // d/dx of x_j r g_j with r = (mean(x^2)+eps)^(-1/2):
   //   dx = r (dxhat - xhat * mean(dxhat . xhat)),  dxhat = dy . g, xhat = x r
-  // Written as plain loops over raw rows: Eigen's row temporaries of dynamic
-  // size cost a heap allocation per row.
-  const T* gp = g.data();
-  T* dgp = dg.data();
-  for (Index i = 0; i < n; ++i) {
-    const T r = rstd(i);
-    const T* xp = x.data() + i * c;
-    const T* dyp = dy.data() + i * c;
-    T* dxp = dx.data() + i * c;
-    T dot = 0;
-    for (Index j = 0; j < c; ++j) {
-      const T xh = xp[j] * r;
-      dgp[j] += dyp[j] * xh;
-      dot += dyp[j] * gp[j] * xh;
-    }
-    const T m = dot / static_cast<T>(c);
-    for (Index j = 0; j < c; ++j) dxp[j] = r * (dyp[j] * gp[j] - xp[j] * r * m);
-  }
+  // Raw rows through a vectorised kernel: Eigen's row temporaries of dynamic
+  // size would cost a heap allocation per row.
+  for (Index i = 0; i < n; ++i)
+    kernels::rmsnorm_backward_row(dy.data() + i * c, x.data() + i * c, g.data(), rstd(i), dx.data() + i * c,
+                                  dg.data(), c);
 }
 
 namespace {
@@ -157,13 +154,13 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
 #pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
   for (Index b = 0; b < B; ++b) {
     for (Index h = 0; h < H; ++h) {
-      const auto Q = q.block(b * T_, h * D, T_, D);
-      const auto K = k.block(b * T_, h * D, T_, D);
-      const auto V = v.block(b * T_, h * D, T_, D);
+      // Head blocks are [T, D] views with row stride C; the products go to
+      // BLAS directly (beta = 0: no zero-fill of the outputs first).
+      const Index off = b * T_ * C + h * D;
       // Scores go straight into the probs buffer (row-major [T, T]); each
       // causal row prefix is then exponentiated with Eigen's vectorised exp.
       Eigen::Map<RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
-      P.noalias() = (Q * K.transpose()) * scale;
+      kernels::gemm(false, true, T_, T_, D, scale, q.data() + off, C, k.data() + off, C, T(0), P.data(), T_);
       for (Index t = 0; t < T_; ++t) {
         auto row = P.row(t).head(t + 1).array();
         const T mx = row.maxCoeff();
@@ -171,7 +168,7 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
         row /= row.sum();
         P.row(t).tail(T_ - t - 1).setZero();
       }
-      out.block(b * T_, h * D, T_, D).noalias() = P * V;
+      kernels::gemm(false, false, T_, D, T_, T(1), P.data(), T_, v.data() + off, C, T(0), out.data() + off, C);
     }
   }
 }
@@ -188,13 +185,11 @@ void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, co
 #pragma omp parallel for schedule(static) collapse(2) if (B * H * T_ * T_ * D > 32768)
   for (Index b = 0; b < B; ++b) {
     for (Index h = 0; h < H; ++h) {
-      const auto Q = q.block(b * T_, h * D, T_, D);
-      const auto K = k.block(b * T_, h * D, T_, D);
-      const auto V = v.block(b * T_, h * D, T_, D);
-      const auto dO = dout.block(b * T_, h * D, T_, D);
+      const Index off = b * T_ * C + h * D;  // head block [T, D], row stride C
       Eigen::Map<const RowMajorMatrix<T>> P(probs.row(b * H + h).data(), T_, T_);
-      dv.block(b * T_, h * D, T_, D).noalias() = P.transpose() * dO;
-      RowMajorMatrix<T> dS = dO * V.transpose();  // dP [T, T], turned into dS in place
+      kernels::gemm(true, false, T_, D, T_, T(1), P.data(), T_, dout.data() + off, C, T(0), dv.data() + off, C);
+      RowMajorMatrix<T> dS(T_, T_);  // dP = dO V^T [T, T], turned into dS in place
+      kernels::gemm(false, true, T_, T_, D, T(1), dout.data() + off, C, v.data() + off, C, T(0), dS.data(), T_);
       // softmax backward row by row: dS = P . (dP - sum_s P dP); zero above the diagonal
       for (Index t = 0; t < T_; ++t) {
         const auto p = P.row(t).head(t + 1).array();
@@ -203,28 +198,26 @@ void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, co
         d = p * (d - dot) * scale;
         dS.row(t).tail(T_ - t - 1).setZero();
       }
-      dq.block(b * T_, h * D, T_, D).noalias() = dS * K;
-      dk.block(b * T_, h * D, T_, D).noalias() = dS.transpose() * Q;
+      kernels::gemm(false, false, T_, D, T_, T(1), dS.data(), T_, k.data() + off, C, T(0), dq.data() + off, C);
+      kernels::gemm(true, false, T_, D, T_, T(1), dS.data(), T_, q.data() + off, C, T(0), dk.data() + off, C);
     }
   }
 }
 
 template <class T>
 void swiglu_forward(const Act<T>& a, const Act<T>& b, Act<T>& h) {
-  // silu(a) = a / (1 + exp(-a)); array expressions so that exp is vectorised.
+  // silu(a) = a / (1 + exp(-a)), one vectorised pass (kernels.cpp).
   h.resize(a.rows(), a.cols());
-  h.array() = a.array() / (T(1) + (-a.array()).exp()) * b.array();
+  kernels::swiglu_forward(a.data(), b.data(), h.data(), a.size());
 }
 
 template <class T>
 void swiglu_backward(const Act<T>& dh, const Act<T>& a, const Act<T>& b, Act<T>& da, Act<T>& db) {
   // s = sigmoid(a): db = a s dh; silu'(a) = s (1 + a (1 - s)), da = silu'(a) b dh.
-  // da first holds s, computed once for both.
+  // One fused pass (kernels.cpp).
   da.resize(a.rows(), a.cols());
   db.resize(a.rows(), a.cols());
-  da.array() = (T(1) + (-a.array()).exp()).inverse();
-  db.array() = a.array() * da.array() * dh.array();
-  da.array() = da.array() * (T(1) + a.array() * (T(1) - da.array())) * b.array() * dh.array();
+  kernels::swiglu_backward(dh.data(), a.data(), b.data(), da.data(), db.data(), a.size());
 }
 
 Activation parse_activation(const std::string& name) {

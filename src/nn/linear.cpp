@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "lowrank/core/error.hpp"
+#include "kernels.hpp"
 
 namespace lowrank::nn {
 
@@ -145,14 +146,23 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
     case Parameterization::GaLore: linear_forward(x, W, bias, y); break;
     case Parameterization::LowRank:
       // y = s (x A^T) B^T: two thin GEMMs, the [N, r] intermediate is kept.
-      m_xa.noalias() = x * A.transpose();
-      y.noalias() = (m_xa * B.transpose()) * scale();
+      // (BLAS with beta = 0 writes the outputs without zero-filling them first.)
+      m_xa.resize(x.rows(), A.rows());
+      kernels::gemm(false, true, x.rows(), A.rows(), x.cols(), T(1), x.data(), x.cols(), A.data(), A.cols(), T(0),
+                    m_xa.data(), m_xa.cols());
+      y.resize(x.rows(), B.rows());
+      kernels::gemm(false, true, x.rows(), B.rows(), B.cols(), scale(), m_xa.data(), m_xa.cols(), B.data(),
+                    B.cols(), T(0), y.data(), y.cols());
       if (bias) y.rowwise() += b.row(0);
       break;
     case Parameterization::SLTrain:
       // Reconstruct W once per call (out*in*r flops, small next to N*out*in)
       // and run one dense GEMM, as SLTrain's reference implementation does.
-      m_weff = effective_weight();
+      // (effective_weight()'s formula, into the kept buffer without a zero-fill.)
+      m_weff.resize(m_out, m_in);
+      kernels::gemm(false, false, m_out, m_in, B.cols(), scale(), B.data(), B.cols(), A.data(), m_in, T(0),
+                    m_weff.data(), m_in);
+      for (std::size_t k = 0; k < support.size(); ++k) m_weff.data()[support[k]] += S(static_cast<Index>(k), 0);
       linear_forward(x, m_weff, bias, y);
       break;
   }
@@ -167,22 +177,33 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
     case Parameterization::GaLore: linear_backward(dy, x, W, dx, dW, static_cast<Act<T>*>(nullptr)); break;
     case Parameterization::LowRank: {
       // y = s xa B^T, xa = x A^T:  dB += s dy^T xa; dxa = s dy B; dA += dxa^T x; dx = dxa A
-      dB.noalias() += (dy.transpose() * m_xa) * s;
-      Act<T> dxa = (dy * B) * s;
-      dA.noalias() += dxa.transpose() * x;
-      if (dx) dx->noalias() = dxa * A;
+      const Index N = dy.rows(), r = A.rows();
+      kernels::gemm(true, false, dB.rows(), r, N, s, dy.data(), dy.cols(), m_xa.data(), r, T(1), dB.data(), r);
+      Act<T> dxa(N, r);
+      kernels::gemm(false, false, N, r, dy.cols(), s, dy.data(), dy.cols(), B.data(), r, T(0), dxa.data(), r);
+      kernels::gemm(true, false, r, dA.cols(), N, T(1), dxa.data(), r, x.data(), x.cols(), T(1), dA.data(),
+                    dA.cols());
+      if (dx) {
+        dx->resize(N, A.cols());
+        kernels::gemm(false, false, N, A.cols(), r, T(1), dxa.data(), r, A.data(), A.cols(), T(0), dx->data(),
+                      dx->cols());
+      }
       break;
     }
     case Parameterization::SLTrain: {
       // dW densely once (one GEMM), then dB = s dW A^T, dA = s B^T dW and the
       // sparse gradient is gathered from dW on the fixed support.
-      Act<T> g = dy.transpose() * x;  // [out, in]
+      Act<T> g(m_out, m_in);  // dW [out, in] = dy^T x, written by BLAS without a zero-fill
+      kernels::gemm(true, false, m_out, m_in, dy.rows(), T(1), dy.data(), dy.cols(), x.data(), x.cols(), T(0),
+                    g.data(), m_in);
       dB.noalias() += (g * A.transpose()) * s;
       dA.noalias() += (B.transpose() * g) * s;
       for (std::size_t k = 0; k < support.size(); ++k) dS(static_cast<Index>(k), 0) += g.data()[support[k]];
       if (dx) {
         if (m_weff.rows() != m_out) m_weff = effective_weight();
-        dx->noalias() = dy * m_weff;
+        dx->resize(dy.rows(), m_in);
+        kernels::gemm(false, false, dy.rows(), m_in, m_out, T(1), dy.data(), dy.cols(), m_weff.data(), m_in, T(0),
+                      dx->data(), m_in);
       }
       break;
     }

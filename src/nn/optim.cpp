@@ -7,6 +7,7 @@
 #include "lowrank/core/error.hpp"
 #include "lowrank/linalg/polar.hpp"
 #include "lowrank/linalg/svd.hpp"
+#include "kernels.hpp"
 
 namespace lowrank::nn {
 
@@ -75,7 +76,7 @@ template <class T>
 double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
   if (params.size() != m_state.size()) throw InvalidArgument("optimizer: parameter list changed");
   double sq = 0;
-  for (const auto& p : params) sq += static_cast<double>(p.grad->squaredNorm());
+  for (const auto& p : params) sq += kernels::sum_squares(p.grad->data(), p.grad->size());
   const double norm = std::sqrt(sq);
   const double clip = (m_opt.grad_clip > 0 && norm > m_opt.grad_clip) ? m_opt.grad_clip / norm : 1.0;
   const double lr = learning_rate(m_opt, m_step);
@@ -88,13 +89,28 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
     const auto& p = params[i];
     auto& s = m_state[i];
     const bool decay = p.kind == ParamKind::Weight || p.kind == ParamKind::Sparse || p.kind == ParamKind::GaloreWeight;
+    const bool plain_adamw = !(m_opt.muon && (p.kind == ParamKind::Weight || p.kind == ParamKind::GaloreWeight) &&
+                               p.value->rows() > 1 && p.value->cols() > 1) &&
+                             p.kind != ParamKind::GaloreWeight;
+    if (plain_adamw) {
+      // AdamW with the decoupled decay folded in: one vectorised pass over
+      // w, g, m, v (kernels.cpp): w = w decay - lr (m/bc1) / (sqrt(v/bc2) + eps).
+      kernels::AdamWStep st{};
+      st.decay_factor = (decay && m_opt.weight_decay > 0) ? static_cast<double>(static_cast<T>(1.0 - lr * m_opt.weight_decay)) : 1.0;
+      st.lr = lr;
+      st.beta1 = m_opt.beta1;
+      st.beta2 = m_opt.beta2;
+      st.bc1 = bc1;
+      st.bc2 = bc2;
+      st.eps = m_opt.eps;
+      st.clip = clip;
+      kernels::adamw(p.value->data(), p.grad->data(), s.m.data(), s.v.data(), p.value->size(), st);
+      continue;
+    }
     if (decay && m_opt.weight_decay > 0) *p.value *= static_cast<T>(1.0 - lr * m_opt.weight_decay);
-    const bool is_matrix = p.kind == ParamKind::Weight || p.kind == ParamKind::GaloreWeight;
-    const bool plain = !(m_opt.muon && is_matrix && p.value->rows() > 1 && p.value->cols() > 1) &&
-                       p.kind != ParamKind::GaloreWeight;
-    // Muon and GaLore work on a scaled copy of the gradient; plain AdamW scales in its loop.
-    const Act<T> g = plain ? Act<T>() : Act<T>((*p.grad) * static_cast<T>(clip));
-    if (m_opt.muon && is_matrix && p.value->rows() > 1 && p.value->cols() > 1) {
+    // Muon and GaLore work on a scaled copy of the gradient.
+    const Act<T> g = (*p.grad) * static_cast<T>(clip);
+    if (p.kind != ParamKind::GaloreWeight) {  // not plain AdamW and not GaLore: Muon
       // Muon: Nesterov momentum, then the quintic Newton-Schulz polar factor.
       s.m = b1 * s.m + g;
       const Act<T> nest = g + b1 * s.m;
@@ -124,21 +140,6 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
       else
         p.value->noalias() -= step * (s.proj * N);
       continue;
-    }
-    // AdamW, one fused pass over the tensor (the same float operations, in
-    // the same order, as the expression form m/bc1 / (sqrt(v/bc2) + eps)).
-    const T c1 = T(1) - b1, c2 = T(1) - b2, lrt = static_cast<T>(lr);
-    const T ibc1 = static_cast<T>(bc1), ibc2 = static_cast<T>(bc2), clipt = static_cast<T>(clip);
-    T* w = p.value->data();
-    const T* gr = p.grad->data();
-    T* mm = s.m.data();
-    T* vv = s.v.data();
-    const Index n = p.value->size();
-    for (Index j = 0; j < n; ++j) {
-      const T gj = gr[j] * clipt;
-      mm[j] = b1 * mm[j] + c1 * gj;
-      vv[j] = b2 * vv[j] + c2 * (gj * gj);
-      w[j] -= lrt * ((mm[j] / ibc1) / (std::sqrt(vv[j] / ibc2) + eps));
     }
   }
   ++m_step;

@@ -2,13 +2,17 @@
 // for every layer and every linear parameterization of the nn engine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
+#include <vector>
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/nn/layers.hpp"
 #include "lowrank/nn/model.hpp"
+#include "nn/kernels.hpp"
 
 using namespace lowrank;
 using namespace lowrank::nn;
@@ -290,4 +294,97 @@ TEST(NnLinear, BadSpecsAreRejected) {
   s.delta = 1.5;
   EXPECT_THROW(Linear<double>(8, 16, s, rng), InvalidArgument);
   EXPECT_THROW(parse_parameterization("lora"), InvalidArgument);
+}
+
+// ---- step kernels (src/nn/kernels.cpp): the float paths the training step
+// runs (SIMD clone picked by the CPU, polynomial exp) against double
+// references, since the finite-difference checks above run in double.
+
+TEST(NnKernels, FloatSwiGluMatchesDoubleFormulaToAFewUlp) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> nd(0.0, 4.0);
+  const Index n = 1003;  // not a multiple of the vector width: the tail runs too
+  std::vector<float> a(n), b(n), dh(n), h(n), da(n), db(n);
+  for (Index j = 0; j < n; ++j) {
+    a[j] = static_cast<float>(nd(rng));
+    b[j] = static_cast<float>(nd(rng));
+    dh[j] = static_cast<float>(nd(rng));
+  }
+  a[0] = -100.f, a[1] = 100.f, a[2] = 0.f, a[3] = -88.5f, a[4] = 89.f;  // the exp clamp's edges
+  kernels::swiglu_forward(a.data(), b.data(), h.data(), n);
+  kernels::swiglu_backward(dh.data(), a.data(), b.data(), da.data(), db.data(), n);
+  double worst = 0;
+  for (Index j = 0; j < n; ++j) {
+    const double x = a[j], s = 1.0 / (1.0 + std::exp(-x));
+    const double ref_h = x * s * b[j], ref_db = x * s * dh[j], ref_da = s * (1 + x * (1 - s)) * b[j] * dh[j];
+    // relative to the operands' size (a product of three factors)
+    const double scale_h = std::abs(x * b[j]) + 1e-30, scale_d = std::abs(x * b[j] * dh[j]) + std::abs(b[j] * dh[j]) + 1e-30;
+    worst = std::max({worst, std::abs(h[j] - ref_h) / scale_h, std::abs(db[j] - ref_db) / (std::abs(x * dh[j]) + 1e-30),
+                      std::abs(da[j] - ref_da) / scale_d});
+  }
+  EXPECT_LT(worst, 2e-6) << "SIMD level " << kernels::simd_level();
+}
+
+TEST(NnKernels, FloatAdamWMatchesDoubleAndSumOfSquaresIsExact) {
+  std::mt19937_64 rng(6);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  const Index n = 517;
+  std::vector<float> w(n), g(n), m(n, 0.f), v(n, 0.f);
+  std::vector<double> wd(n), gd(n), md(n, 0.0), vd(n, 0.0);
+  for (Index j = 0; j < n; ++j) {
+    w[j] = static_cast<float>(nd(rng));
+    g[j] = static_cast<float>(nd(rng) * 1e-2);
+    wd[j] = w[j];
+    gd[j] = g[j];
+  }
+  const std::vector<double> w0 = wd;
+  double ss = 0;
+  for (Index j = 0; j < n; ++j) ss += static_cast<double>(g[j]) * g[j];
+  EXPECT_NEAR(kernels::sum_squares(g.data(), n), ss, 1e-6 * ss);
+  for (int t = 1; t <= 3; ++t) {
+    kernels::AdamWStep s{};
+    s.decay_factor = 1 - 1e-3 * 0.1;
+    s.lr = 1e-3;
+    s.beta1 = 0.9;
+    s.beta2 = 0.99;
+    s.bc1 = 1 - std::pow(0.9, t);
+    s.bc2 = 1 - std::pow(0.99, t);
+    s.eps = 1e-8;
+    s.clip = 0.5;
+    kernels::adamw(w.data(), g.data(), m.data(), v.data(), n, s);
+    kernels::adamw(wd.data(), gd.data(), md.data(), vd.data(), n, s);
+  }
+  double worst = 0;
+  for (Index j = 0; j < n; ++j) worst = std::max(worst, std::abs(w[j] - wd[j]));
+  EXPECT_LT(worst, 1e-6);  // float rounding of |w| ~ 1 over three steps
+  // Independent reference: with a constant gradient, m_t / bc1 = g' and
+  // v_t / bc2 = g'^2 exactly, so w_t = w_{t-1} d - lr g' / (|g'| + eps).
+  double worst_closed = 0;
+  for (Index j = 0; j < n; ++j) {
+    const double gp = 0.5 * static_cast<double>(g[j]);
+    double wc = w0[j];
+    for (int t = 1; t <= 3; ++t) wc = wc * (1 - 1e-3 * 0.1) - 1e-3 * gp / (std::abs(gp) + 1e-8);
+    worst_closed = std::max(worst_closed, std::abs(wd[j] - wc));
+  }
+  EXPECT_LT(worst_closed, 1e-12);
+}
+
+TEST(NnKernels, GemmAllTransposesAndBetaZeroNeverReadsC) {
+  std::mt19937_64 rng(7);
+  const Index m = 37, n = 29, k = 19;
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      const Mat A = randn(ta ? k : m, ta ? m : k, rng), B = randn(tb ? n : k, tb ? k : n, rng);
+      const Mat ref = (ta ? Mat(A.transpose()) : A) * (tb ? Mat(B.transpose()) : B);
+      Mat C = Mat::Constant(m, n, std::numeric_limits<double>::quiet_NaN());
+      kernels::gemm(ta, tb, m, n, k, 2.0, A.data(), A.cols(), B.data(), B.cols(), 0.0, C.data(), n);
+      EXPECT_LT((C - 2.0 * ref).cwiseAbs().maxCoeff(), 1e-12) << ta << tb;
+      kernels::gemm(ta, tb, m, n, k, 1.0, A.data(), A.cols(), B.data(), B.cols(), 1.0, C.data(), n);
+      EXPECT_LT((C - 3.0 * ref).cwiseAbs().maxCoeff(), 1e-12) << ta << tb;
+      // float path, the one training uses
+      const Act<float> Af = A.cast<float>(), Bf = B.cast<float>();
+      Act<float> Cf = Act<float>::Constant(m, n, std::numeric_limits<float>::quiet_NaN());
+      kernels::gemm(ta, tb, m, n, k, 1.0f, Af.data(), Af.cols(), Bf.data(), Bf.cols(), 0.0f, Cf.data(), n);
+      EXPECT_LT((Cf.cast<double>() - ref).cwiseAbs().maxCoeff(), 1e-4) << ta << tb;
+    }
 }
