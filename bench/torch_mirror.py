@@ -40,6 +40,13 @@ import sys
 import tempfile
 import time
 
+# Every mode runs torch on one thread. torch.set_num_threads(1) limits its
+# OpenMP pool but not OpenBLAS's own threads (Debian's torch calls OpenBLAS),
+# which would add a second, spinning thread to torch's CPU time; OpenBLAS
+# reads this when it loads, so it is set before the import.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 try:
     import torch
     import torch.nn.functional as F

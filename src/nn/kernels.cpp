@@ -16,10 +16,14 @@
 
 #include <Eigen/Core>
 
+// (-DLOWRANK_CLONES= builds one version only, e.g. to test the baseline
+// clone's code on a machine that would pick the AVX2 one.)
+#if !defined(LOWRANK_CLONES)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define LOWRANK_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define LOWRANK_CLONES
+#endif
 #endif
 #define LOWRANK_INLINE [[gnu::always_inline]] inline
 
