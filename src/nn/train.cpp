@@ -546,7 +546,7 @@ void apply_preset(const std::string& name, TrainOptions& o) {
 
 // ---- sampling -------------------------------------------------------------------
 
-std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
+std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
                         double temperature, Index top_k, std::uint64_t seed) {
   if (!(temperature > 0)) throw InvalidArgument("temperature must be > 0");
   if (length < 0) throw InvalidArgument("length must be >= 0");
@@ -554,12 +554,25 @@ std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::
   const std::size_t start = prompt.empty() ? 1 : ids.size();
   std::mt19937_64 rng(seed);
   const Index ctx = model.config().context;
+  // The next token's logits are those of a full forward of the last
+  // min(|ids|, context) tokens. While the text fits the context that window
+  // is the cached prefix plus the newest token, so one decode step of
+  // O(context) gives them; once it slides, every cached key and value of the
+  // deeper layers saw tokens the window has dropped, so the window is run
+  // again from position 0 (what a full recompute does).
+  KvCache<float> cache = model.new_cache();
+  Eigen::VectorXd last;
   // Ctrl-C stops between tokens; the text generated so far is returned.
   for (Index i = 0; i < length && !interrupt_requested(); ++i) {
-    const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
-    std::vector<std::int32_t> window(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end());
-    model.forward(window, {}, 1, static_cast<Index>(n));
-    Eigen::VectorXd logits = model.logits().row(static_cast<Index>(n) - 1).cast<double>().transpose() / temperature;
+    if (i == 0 || cache.length == ctx) {
+      const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
+      cache.length = 0;
+      const Act<float> lg = model.decode(cache, std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()));
+      last = lg.row(static_cast<Index>(n) - 1).cast<double>().transpose();
+    } else {
+      last = model.decode(cache, {ids.back()}).row(0).cast<double>().transpose();
+    }
+    Eigen::VectorXd logits = last / temperature;
     if (top_k > 0 && top_k < logits.size()) {
       Eigen::VectorXd sorted = logits;
       std::sort(sorted.data(), sorted.data() + sorted.size(), std::greater<>());

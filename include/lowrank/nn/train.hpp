@@ -207,9 +207,11 @@ void apply_preset(const std::string& name, TrainOptions& o);
 
 /// Generates `length` tokens after `prompt` by sampling from the softmax at
 /// temperature (top-k when top_k > 0), using the last `context` tokens.
-/// Ctrl-C (interrupt_requested()) stops between tokens and returns the text
+/// Logits come from Gpt::decode with a KV cache (O(context) per token while
+/// the text fits the context; the window is re-run once it slides), equal to
+/// a full forward of the window up to rounding. Ctrl-C (interrupt_requested()) stops between tokens and returns the text
 /// so far.
-std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
+std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
                         Index length, double temperature, Index top_k, std::uint64_t seed);
 
 }  // namespace lowrank::nn
