@@ -272,7 +272,8 @@ Activation parse_activation(const std::string& name) {
   if (name == "relu") return Activation::ReLU;
   if (name == "gelu") return Activation::GELU;
   if (name == "tanh") return Activation::Tanh;
-  throw InvalidArgument("activation must be relu, gelu or tanh (got '" + name + "')");
+  if (name == "linear" || name == "identity") return Activation::Identity;
+  throw InvalidArgument("activation must be relu, gelu, tanh or linear (got '" + name + "')");
 }
 
 const char* to_string(Activation a) noexcept {
@@ -280,6 +281,7 @@ const char* to_string(Activation a) noexcept {
     case Activation::ReLU: return "relu";
     case Activation::GELU: return "gelu";
     case Activation::Tanh: return "tanh";
+    case Activation::Identity: return "linear";
   }
   return "?";
 }
@@ -306,6 +308,7 @@ void activation_forward(Activation kind, const Act<T>& x, Act<T>& y) {
     case Activation::ReLU: y = x.cwiseMax(T(0)); break;
     case Activation::GELU: y = x.unaryExpr([](T v) { return gelu(v); }); break;
     case Activation::Tanh: y = x.array().tanh().matrix(); break;
+    case Activation::Identity: y = x; break;
   }
 }
 
@@ -316,6 +319,7 @@ void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act
       dx = x.unaryExpr([](T v) { return v > T(0) ? T(1) : T(0); }).cwiseProduct(dy);
       break;
     case Activation::GELU: dx = x.unaryExpr([](T v) { return gelu_grad(v); }).cwiseProduct(dy); break;
+    case Activation::Identity: dx = dy; break;
     case Activation::Tanh:
       dx = x.unaryExpr([](T v) {
               const T t = std::tanh(v);

@@ -312,7 +312,7 @@ Mlp<T>::Mlp(const MlpConfig& config) : m_cfg(config) {
   std::mt19937_64 rng(m_cfg.seed);
   for (std::size_t i = 0; i + 1 < m_cfg.sizes.size(); ++i) {
     LinearSpec spec = (i + 2 == m_cfg.sizes.size()) ? LinearSpec{} : m_cfg.linear;
-    spec.bias = true;
+    spec.bias = m_cfg.bias;
     layers.emplace_back(m_cfg.sizes[i], m_cfg.sizes[i + 1], spec, rng);
   }
 }

@@ -62,12 +62,10 @@
 
 namespace lowrank::diagnostics {
 
-/// Element-wise activation between layers: the engine's (nn::Activation) or
-/// the identity, which makes a deep linear network.
-enum class MlpActivation { ReLU, GELU, Tanh, Linear };
-/// "relu" | "gelu" | "tanh" | "linear"; throws InvalidArgument otherwise.
-MlpActivation parse_mlp_activation(const std::string& name);
-const char* to_string(MlpActivation a) noexcept;
+/// Element-wise activation between layers: the engine's (nn::Activation;
+/// Identity, named "linear", makes a deep linear network). Names are read and
+/// written by nn::parse_activation / nn::to_string.
+using MlpActivation = nn::Activation;
 
 /// A dense MLP as the NFA sees it: layer l (0-based here) computes
 /// h_{l+1} = s(W_l h_l + b_l), the last layer without s. weights[l] is

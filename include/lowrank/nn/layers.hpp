@@ -82,8 +82,10 @@ template <class T>
 void swiglu_backward(const Act<T>& dh, const Act<T>& a, const Act<T>& b, Act<T>& da, Act<T>& db);
 
 // ---- element-wise activations for the plain MLP ---------------------------
-enum class Activation { ReLU, GELU, Tanh };
-/// "relu" | "gelu" | "tanh"; throws InvalidArgument.
+// Identity makes a deep linear network (the NFA's closed-form case); its name
+// is "linear".
+enum class Activation { ReLU, GELU, Tanh, Identity };
+/// "relu" | "gelu" | "tanh" | "linear" (also "identity"); throws InvalidArgument.
 Activation parse_activation(const std::string& name);
 const char* to_string(Activation a) noexcept;
 // GELU is the tanh approximation (GPT-2's).

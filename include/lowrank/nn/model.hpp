@@ -6,8 +6,9 @@
 //           LM head. The q, k, v, o, gate, up and down projections take the
 //           LinearSpec (dense | lowrank | sltrain | galore); embedding, norms
 //           and head stay dense.
-//   Mlp  -- a plain multilayer perceptron (ReLU / GELU / tanh) with biases for
-//           small regression (MSE) and classification (softmax CE) tasks.
+//   Mlp  -- a plain multilayer perceptron (ReLU / GELU / tanh / identity), with
+//           or without biases, for small regression (MSE) and classification
+//           (softmax CE) tasks and the NFA (diagnostics/nfa.hpp).
 // Parameter names (stable, used by checkpoints and diagnostics):
 //   "wte", "blocks.<l>.ln1", "blocks.<l>.attn.{q,k,v,o}.<W|A|B|S>",
 //   "blocks.<l>.ln2", "blocks.<l>.mlp.{gate,up,down}.<W|A|B|S>", "ln_f",
@@ -135,6 +136,7 @@ struct MlpConfig {
   std::vector<Index> sizes;  ///< {in, hidden..., out}
   Activation activation = Activation::ReLU;
   LinearSpec linear;         ///< hidden layers; the output layer is always dense
+  bool bias = true;          ///< every layer has a bias (false: y = x W^T only)
   std::uint64_t seed = 0;
 };
 
