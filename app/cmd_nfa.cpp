@@ -7,6 +7,7 @@
 
 #include "cli_common.hpp"
 #include "lowrank/diagnostics/nfa.hpp"
+#include "lowrank/diagnostics/json.hpp"
 
 namespace lowrank::cli {
 

@@ -377,38 +377,4 @@ Tokens shuffled(const Tokens& tokens, std::uint64_t seed) {
   return out;
 }
 
-// ---- JSON ------------------------------------------------------------------------
-
-nlohmann::json to_json(const LogitRankResult& r, bool with_values) {
-  nlohmann::json j;
-  j["rows"] = r.rows;
-  j["cols"] = r.cols;
-  j["alpha"] = r.decay.alpha;
-  j["fit"] = {{"alpha", r.decay.alpha}, {"c", r.decay.c}, {"first", r.decay.first}, {"last", r.decay.last},
-              {"r_squared", r.decay.r_squared}};
-  j["stable_rank"] = r.stable_rank;
-  j["energy_rank_90"] = r.energy_rank_90;
-  j["energy_rank_99"] = r.energy_rank_99;
-  auto rec = nlohmann::json::array();
-  for (const auto& p : r.reconstruction)
-    rec.push_back({{"rank", p.rank}, {"relative_error", p.relative_error}, {"mean_kl", p.mean_kl}});
-  j["reconstruction"] = rec;
-  if (with_values)
-    j["singular_values"] = std::vector<double>(r.singular_values.data(), r.singular_values.data() + r.singular_values.size());
-  return j;
-}
-
-nlohmann::json to_json(const LingenResult& r) {
-  nlohmann::json j;
-  j["status"] = to_string(r.status);
-  j["coefficients"] = std::vector<double>(r.coefficients.data(), r.coefficients.data() + r.coefficients.size());
-  j["coefficient_sum"] = r.coefficients.sum();
-  j["fit_relative_residual"] = r.fit_relative_residual;
-  j["mean_kl_lingen"] = r.mean_kl_lingen;
-  j["mean_kl_baseline"] = r.mean_kl_baseline;
-  j["kl_lingen_by_step"] = r.kl_lingen_by_step;
-  j["kl_baseline_by_step"] = r.kl_baseline_by_step;
-  return j;
-}
-
 }  // namespace lowrank::diagnostics

@@ -473,57 +473,6 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
   return rep;
 }
 
-namespace {
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-nlohmann::json vec(const Vector<double>& v) {
-  auto a = nlohmann::json::array();
-  for (Index i = 0; i < v.size(); ++i) a.push_back(num(v(i)));
-  return a;
-}
-}  // namespace
-
-nlohmann::json to_json(const AlphaCorrelations& c) {
-  return {{"alpha_1", num(c.one)},         {"alpha_half", num(c.half)}, {"alpha_inv_depth", num(c.inv_depth)},
-          {"alpha_layer", num(c.layer)},   {"best_alpha", num(c.best_alpha)}, {"best", num(c.best)}};
-}
-
-nlohmann::json to_json(const NfaReport& r) {
-  nlohmann::json j;
-  j["depth"] = r.depth;
-  j["inputs"] = r.inputs;
-  j["subtract_init"] = r.subtract_init;
-  j["primary_nfm"] = r.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W";
-  j["status"] = to_string(r.status);
-  j["seconds"] = r.seconds;
-  auto layers = nlohmann::json::array();
-  for (std::size_t i = 0; i < r.layers.size(); ++i) {
-    const auto& l = r.layers[i];
-    nlohmann::json lj;
-    lj["name"] = l.name;
-    lj["in"] = l.in;
-    lj["out"] = l.out;
-    lj["alpha_layer"] = 1.0 / static_cast<double>(r.depth - static_cast<Index>(i));
-    lj["uncentred"] = to_json(l.uncentred);
-    lj["centred"] = to_json(l.centred);
-    lj["raw"] = to_json(l.raw);
-    lj["pearson_half"] = num(l.pearson_half);
-    lj["pearson_half_centred"] = num(l.pearson_half_centred);
-    if (l.has_init) {
-      lj["init"] = to_json(l.init);
-      lj["baseline"] = to_json(l.baseline);
-    }
-    lj["agop_eigenvalues"] = vec(l.agop_eigenvalues);
-    lj["feature_eigenvalues"] = vec(l.feature_eigenvalues);
-    lj["agop_trace"] = num(l.agop_trace);
-    lj["agop_stable_rank"] = num(l.agop_stable_rank);
-    lj["feature_trace"] = num(l.feature_trace);
-    lj["feature_stable_rank"] = num(l.feature_stable_rank);
-    layers.push_back(std::move(lj));
-  }
-  j["layers"] = std::move(layers);
-  return j;
-}
-
 // ---- checkpoints ------------------------------------------------------------------
 
 void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,

@@ -42,8 +42,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/diagnostics/spectrum.hpp"
@@ -173,8 +171,5 @@ std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index leng
 /// A seeded random permutation of `tokens` ("nonsense" text with the same
 /// character frequencies).
 Tokens shuffled(const Tokens& tokens, std::uint64_t seed);
-
-nlohmann::json to_json(const LogitRankResult& r, bool with_values = true);
-nlohmann::json to_json(const LingenResult& r);
 
 }  // namespace lowrank::diagnostics

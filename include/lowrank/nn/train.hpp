@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/memory.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/nn/data.hpp"
 #include "lowrank/nn/model.hpp"
@@ -89,9 +90,9 @@ struct MemoryReport {
 /// Analytic parameter count and optimiser-state bytes (float32) of a config.
 std::int64_t analytic_param_count(const GptConfig& c);
 std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions& o);
-/// Current and peak resident set size of this process in bytes (Linux /proc, getrusage).
-std::size_t current_rss_bytes();
-std::size_t peak_rss_bytes();
+/// Current and peak resident set size of this process in bytes (core/memory.hpp).
+using lowrank::current_rss_bytes;
+using lowrank::peak_rss_bytes;
 
 struct TrainLogRow {
   std::int64_t step = 0;          ///< 1-based: after this many updates
