@@ -10,6 +10,7 @@
 
 #include "cli_common.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
+#include "lowrank/diagnostics/json.hpp"
 
 namespace lowrank::cli {
 

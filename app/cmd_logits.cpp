@@ -10,6 +10,7 @@
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/logits.hpp"
+#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/io/file.hpp"
 #include "lowrank/nn/train.hpp"
 

@@ -89,7 +89,7 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   const Matrix<double> y = x * teacher.transpose(), yt = xt * teacher.transpose();
 
   diagnostics::DenseMlp net;
-  net.activation = diagnostics::MlpActivation::Linear;
+  net.activation = diagnostics::MlpActivation::Identity;
   std::vector<Index> sizes{d};
   for (Index l = 0; l + 1 < depth; ++l) sizes.push_back(width);
   sizes.push_back(c);

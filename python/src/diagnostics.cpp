@@ -4,6 +4,7 @@
 // Going through the JSON keeps one definition of every field name.
 #include "common.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
+#include "lowrank/diagnostics/json.hpp"
 
 namespace lowrank::python {
 

@@ -104,26 +104,4 @@ RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const R
   return out;
 }
 
-nlohmann::json to_json(const RankSparseBound& b) {
-  nlohmann::json j;
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto& t : b.layers) {
-    layers.push_back({{"name", t.name}, {"p", t.p}, {"term", t.term}, {"term_spectral", t.term_spectral},
-                      {"rank", t.rank}, {"limit", t.limit}});
-  }
-  j["layers"] = layers;
-  j["log_gamma"] = b.log_gamma;
-  j["r_squared"] = b.r_squared;
-  j["r_squared_spectral"] = b.r_squared_spectral;
-  j["r_squared_limit"] = b.r_squared_limit;
-  j["bound"] = std::isnan(b.bound) ? nlohmann::json() : nlohmann::json(b.bound);
-  j["bound_spectral"] = std::isnan(b.bound_spectral) ? nlohmann::json() : nlohmann::json(b.bound_spectral);
-  j["input_norm"] = b.input_norm;
-  j["margin"] = b.margin;
-  j["defaulted"] = {{"input_norm", b.input_norm_defaulted}, {"margin", b.margin_defaulted},
-                    {"samples", b.samples_missing}};
-  j["warnings"] = b.warnings;
-  return j;
-}
-
 }  // namespace lowrank::diagnostics

@@ -81,13 +81,11 @@ void list_engine_checkpoint(const io::SafetensorsFile& st, std::vector<WeightTen
   if (meta.count("version"))
     check_format_version(file, "engine checkpoint", meta.at("version"), nn::kCheckpointFormatVersion,
                          meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
-  double alpha = 0;
-  try {
-    const auto opts = nlohmann::json::parse(st.metadata().at("options"));
-    alpha = opts.at("model").at("alpha").get<double>();
-  } catch (const std::exception& e) {
-    throw InputError(file, std::string("engine checkpoint: cannot read options.model.alpha from the metadata: ") + e.what());
-  }
+  const auto opt = meta.find("options");
+  if (opt == meta.end()) throw InputError(file, "engine checkpoint: the metadata holds no \"options\" (its training options)");
+  // nn reads its own options (the JSON lives in one place); their model.alpha
+  // scales the low-rank factors.
+  const double alpha = nn::options_from_json(opt->second, file + " (metadata \"options\")").model.linear.alpha;
   auto wanted = [&](const std::string& name) {
     return !only || std::find(only->begin(), only->end(), name) != only->end();
   };
@@ -468,24 +466,6 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
   if (!finished_layers.empty()) report.bound = rank_sparse_bound(finished_layers, bound_options);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
-}
-
-nlohmann::json to_json(const InspectReport& r, bool with_values) {
-  nlohmann::json j;
-  j["path"] = r.path;
-  j["status"] = to_string(r.status);
-  j["seconds"] = r.seconds;
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : r.layers) {
-    nlohmann::json lj = to_json(l.spectrum, with_values);
-    lj["name"] = l.tensor.name;
-    lj["dtype"] = l.tensor.dtype;
-    lj["shape"] = l.tensor.shape;
-    layers.push_back(std::move(lj));
-  }
-  j["layers"] = layers;
-  if (!r.layers.empty()) j["bound"] = to_json(r.bound);
-  return j;
 }
 
 std::string singular_value_svg(const std::string& title, const SpectrumDiagnostics& d) {

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <optional>
 #include <random>
 #include <string>
 
@@ -20,38 +19,6 @@ namespace lowrank::diagnostics {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-template <class T>
-nn::Act<T> bias_of(const nn::Linear<T>& l) {
-  return l.spec().bias ? l.b : nn::Act<T>();
-}
-
-template <class T>
-void linear(const nn::Act<T>& x, const nn::Act<T>& w, const nn::Act<T>& b, nn::Act<T>& y) {
-  nn::linear_forward(x, w, b.size() ? &b : nullptr, y);
-}
-
-// Rotary embedding of rows r = b*L + t at absolute position first + t: the
-// same rotation as nn::rope_apply, which places row r at r % T.
-template <class T>
-void rope_at(nn::Act<T>& x, Index L, Index first, Index H, double theta) {
-  const Index D = x.cols() / H;
-  for (Index row = 0; row < x.rows(); ++row) {
-    const Index pos = first + row % L;
-    for (Index i = 0; i < D / 2; ++i) {
-      const double freq = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(D));
-      const double ang = static_cast<double>(pos) * freq;
-      const T c = static_cast<T>(std::cos(ang)), s = static_cast<T>(std::sin(ang));
-      for (Index h = 0; h < H; ++h) {
-        T& a = x(row, h * D + 2 * i);
-        T& b = x(row, h * D + 2 * i + 1);
-        const T a0 = a, b0 = b;
-        a = a0 * c - b0 * s;
-        b = a0 * s + b0 * c;
-      }
-    }
-  }
-}
 
 // log softmax of a vector (max-shifted).
 VectorXd log_softmax(const VectorXd& z) {
@@ -73,137 +40,6 @@ void check_tokens(const Tokens& t, Index vocab, const char* what, std::size_t in
 }
 
 }  // namespace
-
-// ---- GptDecoder -------------------------------------------------------------
-
-template <class T>
-GptDecoder<T>::GptDecoder(const nn::Gpt<T>& model) : m_cfg(model.config()) {
-  m_wte = model.wte;
-  m_lnf = model.ln_f;
-  m_head = model.lm_head.effective_weight();
-  for (const auto& bl : model.blocks) {
-    Layer l;
-    l.ln1 = bl.ln1;
-    l.ln2 = bl.ln2;
-    l.wq = bl.q.effective_weight();
-    l.wk = bl.k.effective_weight();
-    l.wv = bl.v.effective_weight();
-    l.wo = bl.o.effective_weight();
-    l.wgate = bl.gate.effective_weight();
-    l.wup = bl.up.effective_weight();
-    l.wdown = bl.down.effective_weight();
-    l.bq = bias_of(bl.q);
-    l.bk = bias_of(bl.k);
-    l.bv = bias_of(bl.v);
-    l.bo = bias_of(bl.o);
-    l.bgate = bias_of(bl.gate);
-    l.bup = bias_of(bl.up);
-    l.bdown = bias_of(bl.down);
-    m_layers.push_back(std::move(l));
-  }
-}
-
-template <class T>
-typename GptDecoder<T>::Cache GptDecoder<T>::empty_cache() const {
-  Cache c;
-  c.k.assign(m_layers.size(), nn::Act<T>(0, m_cfg.width));
-  c.v.assign(m_layers.size(), nn::Act<T>(0, m_cfg.width));
-  return c;
-}
-
-template <class T>
-nn::Act<T> GptDecoder<T>::append(Cache& cache, const Tokens& tokens) const {
-  return run(cache, tokens, 1, static_cast<Index>(tokens.size()), &cache);
-}
-
-template <class T>
-nn::Act<T> GptDecoder<T>::branch(const Cache& cache, const Tokens& tokens, Index B, Index L) const {
-  return run(cache, tokens, B, L, nullptr);
-}
-
-template <class T>
-nn::Act<T> GptDecoder<T>::run(const Cache& cache, const Tokens& tokens, Index B, Index L, Cache* grow) const {
-  const Index P = cache.length, C = m_cfg.width, H = m_cfg.n_head, D = C / H, N = B * L;
-  if (B < 1 || L < 1 || static_cast<Index>(tokens.size()) != N)
-    throw InvalidArgument("GptDecoder: expected B*L = " + std::to_string(N) + " >= 1 tokens, got " +
-                          std::to_string(tokens.size()));
-  if (P + L > m_cfg.context)
-    throw InvalidArgument("GptDecoder: " + std::to_string(P) + " cached + " + std::to_string(L) +
-                          " new tokens exceed the model's context of " + std::to_string(m_cfg.context));
-  if (static_cast<Index>(cache.k.size()) != static_cast<Index>(m_layers.size()))
-    throw InvalidArgument("GptDecoder: cache does not belong to this model");
-  const T eps = static_cast<T>(m_cfg.norm_eps);
-  const T scale = T(1) / std::sqrt(static_cast<T>(D));
-  nn::Act<T> x(N, C), ln, q, k, v, att, tmp, a, b, h;
-  Vector<T> rstd;
-  for (Index i = 0; i < N; ++i) {
-    const auto z = tokens[static_cast<std::size_t>(i)];
-    if (z < 0 || z >= m_cfg.vocab)
-      throw InvalidArgument("GptDecoder: token id " + std::to_string(z) + " outside [0, " +
-                            std::to_string(m_cfg.vocab) + ")");
-    x.row(i) = m_wte.row(z);
-  }
-  for (std::size_t li = 0; li < m_layers.size(); ++li) {
-    const Layer& ly = m_layers[li];
-    nn::rmsnorm_forward(x, ly.ln1, eps, ln, rstd);
-    linear(ln, ly.wq, ly.bq, q);
-    linear(ln, ly.wk, ly.bk, k);
-    linear(ln, ly.wv, ly.bv, v);
-    rope_at(q, L, P, H, m_cfg.rope_theta);
-    rope_at(k, L, P, H, m_cfg.rope_theta);
-    const nn::Act<T>& kc = cache.k[li];
-    const nn::Act<T>& vc = cache.v[li];
-    att.setZero(N, C);
-    // Query t of continuation b attends to the P cached positions and to
-    // positions 0..t of its own continuation: softmax over [S_cache | S_self].
-#pragma omp parallel for schedule(static) collapse(2) if (N * (P + L) * C > 262144)
-    for (Index bi = 0; bi < B; ++bi) {
-      for (Index hi = 0; hi < H; ++hi) {
-        const auto Q = q.block(bi * L, hi * D, L, D);
-        const auto K = k.block(bi * L, hi * D, L, D);
-        const auto V = v.block(bi * L, hi * D, L, D);
-        Matrix<T> sc(L, P), ss = (Q * K.transpose()) * scale;
-        if (P > 0) sc.noalias() = (Q * kc.block(0, hi * D, P, D).transpose()) * scale;
-        for (Index t = 0; t < L; ++t) {
-          T mx = -std::numeric_limits<T>::infinity();
-          for (Index s = 0; s < P; ++s) mx = std::max(mx, sc(t, s));
-          for (Index s = 0; s <= t; ++s) mx = std::max(mx, ss(t, s));
-          T sum = 0;
-          for (Index s = 0; s < P; ++s) sum += (sc(t, s) = std::exp(sc(t, s) - mx));
-          for (Index s = 0; s <= t; ++s) sum += (ss(t, s) = std::exp(ss(t, s) - mx));
-          for (Index s = 0; s < P; ++s) sc(t, s) /= sum;
-          for (Index s = 0; s <= t; ++s) ss(t, s) /= sum;
-          for (Index s = t + 1; s < L; ++s) ss(t, s) = 0;
-        }
-        auto out = att.block(bi * L, hi * D, L, D);
-        out.noalias() = ss * V;
-        if (P > 0) out.noalias() += sc * vc.block(0, hi * D, P, D);
-      }
-    }
-    if (grow) {
-      grow->k[li].conservativeResize(P + L, C);
-      grow->v[li].conservativeResize(P + L, C);
-      grow->k[li].bottomRows(L) = k;
-      grow->v[li].bottomRows(L) = v;
-    }
-    linear(att, ly.wo, ly.bo, tmp);
-    x += tmp;
-    nn::rmsnorm_forward(x, ly.ln2, eps, ln, rstd);
-    linear(ln, ly.wgate, ly.bgate, a);
-    linear(ln, ly.wup, ly.bup, b);
-    nn::swiglu_forward(a, b, h);
-    linear(h, ly.wdown, ly.bdown, tmp);
-    x += tmp;
-  }
-  if (grow) grow->length = P + L;
-  nn::rmsnorm_forward(x, m_lnf, eps, ln, rstd);
-  nn::Act<T> logits;
-  nn::linear_forward(ln, m_head, static_cast<const nn::Act<T>*>(nullptr), logits);
-  return logits;
-}
-
-template class GptDecoder<float>;
-template class GptDecoder<double>;
 
 // ---- extended logit matrix ---------------------------------------------------
 
@@ -254,8 +90,6 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
   Matrix<double> full(n, blocks * V);
   Tokens all_futures;
   for (const auto& f : futures) all_futures.insert(all_futures.end(), f.begin(), f.end());
-  std::optional<GptDecoder<T>> decoder;
-  if (!options.naive) decoder.emplace(model);
   Index done = 0;
   for (Index i = 0; i < n; ++i) {
     if (interrupt_requested()) {
@@ -268,10 +102,10 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
       full.row(i).segment(block * V, V) = row.template cast<double>();
     };
     if (!options.naive) {
-      auto cache = decoder->empty_cache();
-      const nn::Act<T> h = decoder->append(cache, hist);
+      auto cache = model.new_cache();
+      const nn::Act<T> h = model.decode(cache, hist);
       put(0, h.row(P - 1));
-      const nn::Act<T> f = decoder->branch(cache, all_futures, m, L);
+      const nn::Act<T> f = model.decode_branches(cache, all_futures, m, L);
       for (Index r = 0; r < m * L; ++r) put(1 + r, f.row(r));
     } else {
       for (Index j = 0; j < m; ++j) {
@@ -428,8 +262,7 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
   const double yn = y.norm();
   res.fit_relative_residual = yn > 0 ? (y - A.transpose() * res.coefficients).norm() / yn : 0.0;
 
-  const GptDecoder<T> dec(model);
-  using Cache = typename GptDecoder<T>::Cache;
+  using Cache = nn::KvCache<T>;
   auto centred = [](const auto& row) {
     VectorXd z = row.transpose().template cast<double>();
     z.array() -= z.mean();
@@ -439,9 +272,9 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
   std::vector<VectorXd> logits0(static_cast<std::size_t>(n + 1));
   for (Index j = 0; j <= n; ++j) {
     auto& c = caches0[static_cast<std::size_t>(j)];
-    c = dec.empty_cache();
+    c = model.new_cache();
     const auto& h = all[static_cast<std::size_t>(j)];
-    logits0[static_cast<std::size_t>(j)] = centred(dec.append(c, h).row(static_cast<Index>(h.size()) - 1));
+    logits0[static_cast<std::size_t>(j)] = centred(model.decode(c, h).row(static_cast<Index>(h.size()) - 1));
   }
   const Index steps = options.length;
   res.kl_lingen_by_step.assign(static_cast<std::size_t>(steps), 0.0);
@@ -471,7 +304,7 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
       smp.tokens.push_back(z);
       if (t + 1 == steps) break;
       for (Index j = 0; j <= n; ++j)
-        logits[static_cast<std::size_t>(j)] = centred(dec.append(caches[static_cast<std::size_t>(j)], Tokens{z}).row(0));
+        logits[static_cast<std::size_t>(j)] = centred(model.decode(caches[static_cast<std::size_t>(j)], Tokens{z}).row(0));
     }
     res.samples.push_back(std::move(smp));
     if (res.status == Status::Interrupted) break;
@@ -542,40 +375,6 @@ Tokens shuffled(const Tokens& tokens, std::uint64_t seed) {
     std::swap(out[i - 1], out[u(rng)]);
   }
   return out;
-}
-
-// ---- JSON ------------------------------------------------------------------------
-
-nlohmann::json to_json(const LogitRankResult& r, bool with_values) {
-  nlohmann::json j;
-  j["rows"] = r.rows;
-  j["cols"] = r.cols;
-  j["alpha"] = r.decay.alpha;
-  j["fit"] = {{"alpha", r.decay.alpha}, {"c", r.decay.c}, {"first", r.decay.first}, {"last", r.decay.last},
-              {"r_squared", r.decay.r_squared}};
-  j["stable_rank"] = r.stable_rank;
-  j["energy_rank_90"] = r.energy_rank_90;
-  j["energy_rank_99"] = r.energy_rank_99;
-  auto rec = nlohmann::json::array();
-  for (const auto& p : r.reconstruction)
-    rec.push_back({{"rank", p.rank}, {"relative_error", p.relative_error}, {"mean_kl", p.mean_kl}});
-  j["reconstruction"] = rec;
-  if (with_values)
-    j["singular_values"] = std::vector<double>(r.singular_values.data(), r.singular_values.data() + r.singular_values.size());
-  return j;
-}
-
-nlohmann::json to_json(const LingenResult& r) {
-  nlohmann::json j;
-  j["status"] = to_string(r.status);
-  j["coefficients"] = std::vector<double>(r.coefficients.data(), r.coefficients.data() + r.coefficients.size());
-  j["coefficient_sum"] = r.coefficients.sum();
-  j["fit_relative_residual"] = r.fit_relative_residual;
-  j["mean_kl_lingen"] = r.mean_kl_lingen;
-  j["mean_kl_baseline"] = r.mean_kl_baseline;
-  j["kl_lingen_by_step"] = r.kl_lingen_by_step;
-  j["kl_baseline_by_step"] = r.kl_baseline_by_step;
-  return j;
 }
 
 }  // namespace lowrank::diagnostics

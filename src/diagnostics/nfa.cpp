@@ -8,51 +8,26 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <sstream>
 
-#include "lowrank/core/version.hpp"
 #include "lowrank/io/npy.hpp"
-#include "lowrank/io/safetensors.hpp"
+#include "lowrank/io/mlp_checkpoint.hpp"
 
 namespace lowrank::diagnostics {
 
 namespace {
 
-constexpr const char* kFormat = "lowrank-nn-mlp-checkpoint";
-constexpr const char* kGptFormat = "lowrank-nn-checkpoint";
-constexpr int kVersion = 1;
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 using Act = nn::Act<double>;
 
 std::string layer_name(std::size_t l) { return "layers." + std::to_string(l); }
 
-nn::Activation engine_activation(MlpActivation a) {
-  switch (a) {
-    case MlpActivation::ReLU: return nn::Activation::ReLU;
-    case MlpActivation::GELU: return nn::Activation::GELU;
-    case MlpActivation::Tanh: return nn::Activation::Tanh;
-    case MlpActivation::Linear: break;
-  }
-  return nn::Activation::ReLU;  // unreachable for Linear (callers branch first)
-}
-
-// h[n, out] = s(pre) for hidden layers.
-void activate(MlpActivation a, const Act& pre, Act& h) {
-  if (a == MlpActivation::Linear) {
-    h = pre;
-  } else {
-    nn::activation_forward(engine_activation(a), pre, h);
-  }
-}
+// h[n, out] = s(pre) for hidden layers (nn's activations; Identity: a deep linear network).
+void activate(MlpActivation a, const Act& pre, Act& h) { nn::activation_forward(a, pre, h); }
 
 // dx = s'(pre) .* dy
 void activate_backward(MlpActivation a, const Act& dy, const Act& pre, Act& dx) {
-  if (a == MlpActivation::Linear) {
-    dx = dy;
-  } else {
-    nn::activation_backward(engine_activation(a), dy, pre, dx);
-  }
+  nn::activation_backward(a, dy, pre, dx);
 }
 
 // pre[n, out] = h W^T + b
@@ -123,26 +98,6 @@ double trace_of(const Vector<double>& ev) { return ev.sum(); }
 
 }  // namespace
 
-// ---- activations --------------------------------------------------------------
-
-MlpActivation parse_mlp_activation(const std::string& name) {
-  if (name == "relu") return MlpActivation::ReLU;
-  if (name == "gelu") return MlpActivation::GELU;
-  if (name == "tanh") return MlpActivation::Tanh;
-  if (name == "linear") return MlpActivation::Linear;
-  throw InvalidArgument("unknown activation \"" + name + "\" (expected relu, gelu, tanh or linear)");
-}
-
-const char* to_string(MlpActivation a) noexcept {
-  switch (a) {
-    case MlpActivation::ReLU: return "relu";
-    case MlpActivation::GELU: return "gelu";
-    case MlpActivation::Tanh: return "tanh";
-    case MlpActivation::Linear: return "linear";
-  }
-  return "?";
-}
-
 // ---- network -----------------------------------------------------------------
 
 void DenseMlp::validate() const {
@@ -168,11 +123,7 @@ void DenseMlp::validate() const {
 template <class T>
 DenseMlp dense_mlp(const nn::Mlp<T>& model, nn::Activation activation) {
   DenseMlp net;
-  switch (activation) {
-    case nn::Activation::ReLU: net.activation = MlpActivation::ReLU; break;
-    case nn::Activation::GELU: net.activation = MlpActivation::GELU; break;
-    case nn::Activation::Tanh: net.activation = MlpActivation::Tanh; break;
-  }
+  net.activation = activation;
   for (const auto& layer : model.layers) {
     net.weights.push_back(layer.effective_weight().template cast<double>());
     if (layer.b.size())
@@ -522,180 +473,34 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
   return rep;
 }
 
-namespace {
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-nlohmann::json vec(const Vector<double>& v) {
-  auto a = nlohmann::json::array();
-  for (Index i = 0; i < v.size(); ++i) a.push_back(num(v(i)));
-  return a;
-}
-}  // namespace
-
-nlohmann::json to_json(const AlphaCorrelations& c) {
-  return {{"alpha_1", num(c.one)},         {"alpha_half", num(c.half)}, {"alpha_inv_depth", num(c.inv_depth)},
-          {"alpha_layer", num(c.layer)},   {"best_alpha", num(c.best_alpha)}, {"best", num(c.best)}};
-}
-
-nlohmann::json to_json(const NfaReport& r) {
-  nlohmann::json j;
-  j["depth"] = r.depth;
-  j["inputs"] = r.inputs;
-  j["subtract_init"] = r.subtract_init;
-  j["primary_nfm"] = r.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W";
-  j["status"] = to_string(r.status);
-  j["seconds"] = r.seconds;
-  auto layers = nlohmann::json::array();
-  for (std::size_t i = 0; i < r.layers.size(); ++i) {
-    const auto& l = r.layers[i];
-    nlohmann::json lj;
-    lj["name"] = l.name;
-    lj["in"] = l.in;
-    lj["out"] = l.out;
-    lj["alpha_layer"] = 1.0 / static_cast<double>(r.depth - static_cast<Index>(i));
-    lj["uncentred"] = to_json(l.uncentred);
-    lj["centred"] = to_json(l.centred);
-    lj["raw"] = to_json(l.raw);
-    lj["pearson_half"] = num(l.pearson_half);
-    lj["pearson_half_centred"] = num(l.pearson_half_centred);
-    if (l.has_init) {
-      lj["init"] = to_json(l.init);
-      lj["baseline"] = to_json(l.baseline);
-    }
-    lj["agop_eigenvalues"] = vec(l.agop_eigenvalues);
-    lj["feature_eigenvalues"] = vec(l.feature_eigenvalues);
-    lj["agop_trace"] = num(l.agop_trace);
-    lj["agop_stable_rank"] = num(l.agop_stable_rank);
-    lj["feature_trace"] = num(l.feature_trace);
-    lj["feature_stable_rank"] = num(l.feature_stable_rank);
-    layers.push_back(std::move(lj));
-  }
-  j["layers"] = std::move(layers);
-  return j;
-}
-
 // ---- checkpoints ------------------------------------------------------------------
 
 void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
                          const std::map<std::string, std::string>& extra, bool f64) {
   net.validate();
-  std::map<std::string, std::string> meta;
-  meta["format"] = kFormat;
-  meta["version"] = std::to_string(kVersion);
-  meta["lowrank_version"] = lowrank::kVersion;
-  meta["activation"] = to_string(net.activation);
-  std::string sizes = std::to_string(net.input_size());
-  for (const auto& w : net.weights) sizes += "," + std::to_string(w.rows());
-  meta["sizes"] = sizes;
-  meta["step"] = std::to_string(step);
-  for (const auto& [k, v] : extra) {
-    if (meta.count(k)) throw InvalidArgument("checkpoint metadata key \"" + k + "\" is reserved");
-    meta[k] = v;
-  }
-  std::vector<io::SafetensorsEntry> entries;
-  const auto dtype = f64 ? io::TensorDType::F64 : io::TensorDType::F32;
-  for (std::size_t l = 0; l < net.weights.size(); ++l) {
-    io::SafetensorsEntry w;
-    w.name = "model." + layer_name(l) + ".W";
-    w.dtype = dtype;
-    w.values = net.weights[l];
-    entries.push_back(std::move(w));
-    if (net.biases[l].size()) {
-      io::SafetensorsEntry b;
-      b.name = "model." + layer_name(l) + ".b";
-      b.dtype = dtype;
-      b.values = net.biases[l];
-      b.vector = true;
-      entries.push_back(std::move(b));
-    }
-  }
-  std::filesystem::create_directories(dir);
-  io::write_safetensors((std::filesystem::path(dir) / "checkpoint.safetensors").string(), entries, meta);
+  io::MlpCheckpointFile ck;
+  ck.weights = net.weights;
+  ck.biases = net.biases;
+  ck.activation = nn::to_string(net.activation);
+  ck.step = step;
+  io::write_mlp_checkpoint(dir, ck, extra, f64);
 }
 
-MlpCheckpoint load_mlp_checkpoint(const std::string& path_in) {
-  namespace fs = std::filesystem;
-  fs::path path = path_in;
-  if (fs::is_directory(path)) path /= "checkpoint.safetensors";
-  const std::string p = path.string();
-  if (!fs::exists(path)) throw InputError(p, "no such file (expected an MLP checkpoint directory or .safetensors file)");
-  io::SafetensorsFile f(p);
-  const auto& meta = f.metadata();
-  const auto fmt = meta.find("format");
-  if (fmt == meta.end())
-    throw InputError(p, "not an MLP checkpoint: the safetensors metadata has no \"format\" (expected \"" +
-                            std::string(kFormat) + "\")");
-  if (fmt->second == kGptFormat)
-    throw InputError(p, "this is a GPT checkpoint of `lowrank train`; the NFA needs an MLP checkpoint (format \"" +
-                            std::string(kFormat) + "\", see docs/nfa.md)");
-  if (fmt->second != kFormat)
-    throw InputError(p, "not an MLP checkpoint (format \"" + fmt->second + "\", expected \"" + kFormat + "\")");
-  for (const char* k : {"version", "activation", "sizes", "step"})
-    if (!meta.count(k)) throw InputError(p, std::string("checkpoint metadata lacks \"") + k + "\"");
-  check_format_version(p, "checkpoint", meta.at("version"), kVersion,
-                       meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
+MlpCheckpoint load_mlp_checkpoint(const std::string& path) {
+  io::MlpCheckpointFile f = io::read_mlp_checkpoint(path);
   MlpCheckpoint ck;
-  ck.metadata = meta;
   try {
-    ck.net.activation = parse_mlp_activation(meta.at("activation"));
+    ck.net.activation = nn::parse_activation(f.activation);
   } catch (const InvalidArgument& e) {
-    throw InputError(p, std::string("metadata: ") + e.what());
+    throw InputError(f.path, std::string("metadata: ") + e.what());
   }
-  std::vector<Index> sizes;
-  {
-    std::stringstream ss(meta.at("sizes"));
-    std::string tok;
-    while (std::getline(ss, tok, ',')) {
-      std::size_t used = 0;
-      long long v = -1;
-      try {
-        v = std::stoll(tok, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != tok.size() || v < 1)
-        throw InputError(p, "metadata \"sizes\" = \"" + meta.at("sizes") + "\" is not a list of positive integers");
-      sizes.push_back(static_cast<Index>(v));
-    }
-    if (sizes.size() < 2)
-      throw InputError(p, "metadata \"sizes\" = \"" + meta.at("sizes") + "\" needs at least an input and an output size");
-  }
-  try {
-    std::size_t used = 0;
-    ck.step = std::stoll(meta.at("step"), &used);
-    if (used != meta.at("step").size()) throw std::invalid_argument("trailing");
-  } catch (const std::exception&) {
-    throw InputError(p, "metadata \"step\" = \"" + meta.at("step") + "\" is not an integer");
-  }
-  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    const std::string wn = "model." + layer_name(l) + ".W", bn = "model." + layer_name(l) + ".b";
-    const auto* wi = f.find(wn);
-    if (!wi) throw InputError(p, "checkpoint has no tensor \"" + wn + "\" (sizes " + meta.at("sizes") + ")");
-    const std::vector<std::int64_t> want{sizes[l + 1], sizes[l]};
-    if (wi->shape != want) {
-      std::string got = "[";
-      for (std::size_t i = 0; i < wi->shape.size(); ++i) got += (i ? ", " : "") + std::to_string(wi->shape[i]);
-      throw InputError(p, "tensor \"" + wn + "\" has shape " + got + "], sizes " + meta.at("sizes") + " need " +
-                              shape_str(sizes[l + 1], sizes[l]));
-    }
-    ck.net.weights.push_back(f.tensor_matrix<double>(wn));
-    if (const auto* bi = f.find(bn)) {
-      if (bi->shape != std::vector<std::int64_t>{sizes[l + 1]})
-        throw InputError(p, "tensor \"" + bn + "\" should have shape [" + std::to_string(sizes[l + 1]) + "]");
-      ck.net.biases.push_back(f.tensor_matrix<double>(bn).col(0));
-    } else {
-      ck.net.biases.emplace_back();
-    }
-  }
-  check_finite_weights(ck.net, p);
-  const fs::path dir = path.parent_path();
-  auto resolve = [&](const char* key) -> std::string {
-    const auto it = meta.find(key);
-    if (it == meta.end() || it->second.empty()) return {};
-    const fs::path v = it->second;
-    return (v.is_absolute() ? v : dir / v).lexically_normal().string();
-  };
-  ck.inputs = resolve("inputs");
-  ck.init = resolve("init");
+  ck.net.weights = std::move(f.weights);
+  ck.net.biases = std::move(f.biases);
+  check_finite_weights(ck.net, f.path);
+  ck.step = f.step;
+  ck.inputs = std::move(f.inputs);
+  ck.init = std::move(f.init);
+  ck.metadata = std::move(f.metadata);
   return ck;
 }
 

@@ -174,32 +174,4 @@ SpectrumDiagnostics diagnose_matrix(const Matrix<T>& w, const SpectrumOptions& o
 template SpectrumDiagnostics diagnose_matrix<float>(const Matrix<float>&, const SpectrumOptions&, const std::string&);
 template SpectrumDiagnostics diagnose_matrix<double>(const Matrix<double>&, const SpectrumOptions&, const std::string&);
 
-nlohmann::json to_json(const SpectrumDiagnostics& d, bool with_values) {
-  nlohmann::json j;
-  j["rows"] = d.rows;
-  j["cols"] = d.cols;
-  j["rank_tolerance"] = d.rank_tolerance;
-  j["numerical_rank"] = d.numerical_rank;
-  j["stable_rank"] = d.stable_rank;
-  j["entropy_rank"] = d.entropy_rank;
-  j["participation_ratio"] = d.participation_ratio;
-  j["energy_rank_90"] = d.energy_rank_90;
-  j["energy_rank_99"] = d.energy_rank_99;
-  j["frobenius"] = d.frobenius;
-  j["spectral"] = d.spectral;
-  j["nuclear"] = d.nuclear;
-  nlohmann::json sch = nlohmann::json::array();
-  for (const auto& p : d.schatten) sch.push_back({{"p", p.p}, {"sum", p.sum}, {"ratio", p.ratio}});
-  j["schatten"] = sch;
-  j["decay"] = {{"alpha", d.decay.alpha}, {"c", d.decay.c}, {"first", d.decay.first},
-                {"last", d.decay.last}, {"r_squared", d.decay.r_squared}};
-  j["esd_tail"] = {{"alpha", d.esd_tail.alpha}, {"xmin", d.esd_tail.xmin},
-                   {"n_tail", d.esd_tail.n_tail}, {"ks", d.esd_tail.ks}};
-  j["timing"] = {{"svd_s", d.svd_seconds}, {"esd_tail_s", d.esd_tail_seconds}};
-  if (with_values) {
-    j["singular_values"] = std::vector<double>(d.singular_values.data(), d.singular_values.data() + d.singular_values.size());
-  }
-  return j;
-}
-
 }  // namespace lowrank::diagnostics

@@ -88,6 +88,9 @@ namespace {
 // and rounded once; kept per thread and rebuilt only when (T, D, theta)
 // change, so a training step does no pow / cos / sin at all (rope_apply runs
 // four times per block per step).
+// An entry depends only on (pos, i, D, theta), so a table built for more
+// positions serves fewer: decoding one token at a time at growing offsets
+// reuses it instead of rebuilding.
 template <class T>
 struct RopeTable {
   Index t = -1, d = -1;
@@ -97,7 +100,7 @@ struct RopeTable {
 template <class T>
 const RopeTable<T>& rope_table(Index T_, Index D, double theta) {
   thread_local RopeTable<T> tab;
-  if (tab.t == T_ && tab.d == D && tab.theta == theta) return tab;
+  if (tab.t >= T_ && tab.d == D && tab.theta == theta) return tab;
   const Index P = D / 2;
   tab.cos.resize(static_cast<std::size_t>(T_ * P));
   tab.sin.resize(tab.cos.size());
@@ -117,11 +120,12 @@ const RopeTable<T>& rope_table(Index T_, Index D, double theta) {
 }  // namespace
 
 template <class T>
-void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse) {
+void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse, Index pos0) {
   const Index D = x.cols() / H;
   if (D % 2 != 0) throw InvalidArgument("rope: head dimension must be even");
+  if (pos0 < 0) throw InvalidArgument("rope: position offset must be >= 0");
   const Index P = D / 2;
-  const RopeTable<T>& tab = rope_table<T>(T_, D, theta);
+  const RopeTable<T>& tab = rope_table<T>(pos0 + T_, D, theta);
   const T sign = inverse ? T(-1) : T(1);
   const Index C = x.cols();
   // Inside OpenMP threads the table is the calling thread's (read-only here).
@@ -129,8 +133,8 @@ void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool invers
   const T* sin_all = tab.sin.data();
 #pragma omp parallel for schedule(static) if (B * T_ * x.cols() > 65536)
   for (Index row = 0; row < B * T_; ++row) {
-    const T* cs = cos_all + (row % T_) * P;
-    const T* sn = sin_all + (row % T_) * P;
+    const T* cs = cos_all + (pos0 + row % T_) * P;
+    const T* sn = sin_all + (pos0 + row % T_) * P;
     T* xr = x.data() + row * C;
     for (Index h = 0; h < H; ++h) {
       T* xh = xr + h * D;
@@ -169,6 +173,43 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
         P.row(t).tail(T_ - t - 1).setZero();
       }
       kernels::gemm(false, false, T_, D, T_, T(1), P.data(), T_, v.data() + off, C, T(0), out.data() + off, C);
+    }
+  }
+}
+
+template <class T>
+void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc,
+                              const Act<T>& vc, Index P, Index B, Index L, Index H, Act<T>& out) {
+  const Index C = q.cols(), D = C / H, N = B * L;
+  if (P < 0 || kc.rows() < P || vc.rows() < P || (P > 0 && (kc.cols() != C || vc.cols() != C)))
+    throw InvalidArgument("attention: cached keys/values do not hold " + std::to_string(P) + " rows of width " +
+                          std::to_string(C));
+  const T scale = T(1) / std::sqrt(static_cast<T>(D));
+  out.resize(N, C);  // every head block is assigned below
+  // Scores of query t: [S_prefix (P) | S_self (t+1)], one max-shifted softmax
+  // over both, then out = P_prefix Vc + P_self V.
+#pragma omp parallel for schedule(static) collapse(2) if (N * (P + L) * C > 262144)
+  for (Index bi = 0; bi < B; ++bi) {
+    for (Index hi = 0; hi < H; ++hi) {
+      const auto Q = q.block(bi * L, hi * D, L, D);
+      const auto K = k.block(bi * L, hi * D, L, D);
+      const auto V = v.block(bi * L, hi * D, L, D);
+      Matrix<T> sc(L, P), ss = (Q * K.transpose()) * scale;
+      if (P > 0) sc.noalias() = (Q * kc.block(0, hi * D, P, D).transpose()) * scale;
+      for (Index t = 0; t < L; ++t) {
+        T mx = -std::numeric_limits<T>::infinity();
+        for (Index s = 0; s < P; ++s) mx = std::max(mx, sc(t, s));
+        for (Index s = 0; s <= t; ++s) mx = std::max(mx, ss(t, s));
+        T sum = 0;
+        for (Index s = 0; s < P; ++s) sum += (sc(t, s) = std::exp(sc(t, s) - mx));
+        for (Index s = 0; s <= t; ++s) sum += (ss(t, s) = std::exp(ss(t, s) - mx));
+        for (Index s = 0; s < P; ++s) sc(t, s) /= sum;
+        for (Index s = 0; s <= t; ++s) ss(t, s) /= sum;
+        for (Index s = t + 1; s < L; ++s) ss(t, s) = 0;
+      }
+      auto o = out.block(bi * L, hi * D, L, D);
+      o.noalias() = ss * V;
+      if (P > 0) o.noalias() += sc * vc.block(0, hi * D, P, D);
     }
   }
 }
@@ -224,7 +265,8 @@ Activation parse_activation(const std::string& name) {
   if (name == "relu") return Activation::ReLU;
   if (name == "gelu") return Activation::GELU;
   if (name == "tanh") return Activation::Tanh;
-  throw InvalidArgument("activation must be relu, gelu or tanh (got '" + name + "')");
+  if (name == "linear" || name == "identity") return Activation::Identity;
+  throw InvalidArgument("activation must be relu, gelu, tanh or linear (got '" + name + "')");
 }
 
 const char* to_string(Activation a) noexcept {
@@ -232,6 +274,7 @@ const char* to_string(Activation a) noexcept {
     case Activation::ReLU: return "relu";
     case Activation::GELU: return "gelu";
     case Activation::Tanh: return "tanh";
+    case Activation::Identity: return "linear";
   }
   return "?";
 }
@@ -258,6 +301,7 @@ void activation_forward(Activation kind, const Act<T>& x, Act<T>& y) {
     case Activation::ReLU: y = x.cwiseMax(T(0)); break;
     case Activation::GELU: y = x.unaryExpr([](T v) { return gelu(v); }); break;
     case Activation::Tanh: y = x.array().tanh().matrix(); break;
+    case Activation::Identity: y = x; break;
   }
 }
 
@@ -268,6 +312,7 @@ void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act
       dx = x.unaryExpr([](T v) { return v > T(0) ? T(1) : T(0); }).cwiseProduct(dy);
       break;
     case Activation::GELU: dx = x.unaryExpr([](T v) { return gelu_grad(v); }).cwiseProduct(dy); break;
+    case Activation::Identity: dx = dy; break;
     case Activation::Tanh:
       dx = x.unaryExpr([](T v) {
               const T t = std::tanh(v);
@@ -328,9 +373,11 @@ void mse_backward(const Act<T>& pred, const Act<T>& target, Act<T>& dpred) {
   template void rmsnorm_forward<T>(const Act<T>&, const Act<T>&, T, Act<T>&, Vector<T>&);           \
   template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&,  \
                                     Act<T>&, Act<T>&);                                                \
-  template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool);                          \
+  template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool, Index);                   \
   template void attention_forward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Index, Index,     \
                                      Index, Act<T>&, Act<T>&);                                        \
+  template void attention_forward_prefix<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&, \
+                                            const Act<T>&, Index, Index, Index, Index, Act<T>&);      \
   template void attention_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&,   \
                                       const Act<T>&, Index, Index, Index, Act<T>&, Act<T>&, Act<T>&); \
   template void swiglu_forward<T>(const Act<T>&, const Act<T>&, Act<T>&);                           \

@@ -169,6 +169,25 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
 }
 
 template <class T>
+void Linear<T>::apply(const Act<T>& x, Act<T>& y) const {
+  const Act<T>* bias = m_spec.bias ? &b : nullptr;
+  if (m_spec.kind == Parameterization::Dense || m_spec.kind == Parameterization::GaLore) {
+    linear_forward(x, W, bias, y);
+    return;
+  }
+  const Act<T> xa = x * A.transpose();
+  y.noalias() = (xa * B.transpose()) * scale();
+  if (m_spec.kind == Parameterization::SLTrain) {
+    // y[n, o] += S_k x[n, i] for support entry k = o * in + i.
+    for (std::size_t k = 0; k < support.size(); ++k) {
+      const Index o = static_cast<Index>(support[k] / m_in), i = static_cast<Index>(support[k] % m_in);
+      y.col(o) += S(static_cast<Index>(k), 0) * x.col(i);
+    }
+  }
+  if (bias) y.rowwise() += b.row(0);
+}
+
+template <class T>
 void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
   if (m_spec.bias) db += dy.colwise().sum();
   const T s = scale();

@@ -65,6 +65,43 @@ Gpt<T>::Gpt(const GptConfig& config) : m_cfg(config) {
   m_acts.resize(blocks.size());
 }
 
+namespace {
+// One decoder block on x [B*L, C], updated in place at positions P + t:
+//   x += o(attn(rope(q(ln1 x)), rope(k(ln1 x)), v(ln1 x)))
+//   x += down(silu(gate(ln2 x)) * up(ln2 x)).
+// Training (kc == nullptr, P = 0) keeps every activation in `a` for backward;
+// inference also attends to the P cached rows of kc / vc and leaves the new
+// rotated keys and values in a.k, a.v for the caller's cache. `lin` applies a
+// Linear (forward() when training, the const apply() when decoding).
+template <class T, class Blk, class Lin>
+void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, const Act<T>* kc,
+                   const Act<T>* vc, Index P, BlockActs<T>& a, Act<T>& tmp, Lin lin) {
+  const Index H = cfg.n_head;
+  const T eps = static_cast<T>(cfg.norm_eps);
+  const bool train = kc == nullptr;
+  if (train) a.x_in = x;
+  rmsnorm_forward(x, bl.ln1, eps, a.ln1, a.rstd1);
+  lin(bl.q, a.ln1, a.q);
+  lin(bl.k, a.ln1, a.k);
+  lin(bl.v, a.ln1, a.v);
+  rope_apply(a.q, B, L, H, cfg.rope_theta, false, P);
+  rope_apply(a.k, B, L, H, cfg.rope_theta, false, P);
+  if (train)
+    attention_forward(a.q, a.k, a.v, B, L, H, a.att, a.probs);
+  else
+    attention_forward_prefix(a.q, a.k, a.v, *kc, *vc, P, B, L, H, a.att);
+  lin(bl.o, a.att, tmp);
+  x += tmp;
+  if (train) a.x_mid = x;
+  rmsnorm_forward(x, bl.ln2, eps, a.ln2, a.rstd2);
+  lin(bl.gate, a.ln2, a.a);
+  lin(bl.up, a.ln2, a.b);
+  swiglu_forward(a.a, a.b, a.h);
+  lin(bl.down, a.h, tmp);
+  x += tmp;
+}
+}  // namespace
+
 template <class T>
 double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
                        Index B, Index T_) {
@@ -74,36 +111,70 @@ double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vecto
   m_T = T_;
   m_tokens = tokens;
   m_targets = targets;
-  const Index H = m_cfg.n_head;
   const T eps = static_cast<T>(m_cfg.norm_eps);
   Act<T> x, tmp;
   embedding_forward(tokens, wte, x);
-  for (std::size_t l = 0; l < blocks.size(); ++l) {
-    auto& bl = blocks[l];
-    auto& a = m_acts[l];
-    a.x_in = x;
-    rmsnorm_forward(x, bl.ln1, eps, a.ln1, a.rstd1);
-    bl.q.forward(a.ln1, a.q);
-    bl.k.forward(a.ln1, a.k);
-    bl.v.forward(a.ln1, a.v);
-    rope_apply(a.q, B, T_, H, m_cfg.rope_theta, false);
-    rope_apply(a.k, B, T_, H, m_cfg.rope_theta, false);
-    attention_forward(a.q, a.k, a.v, B, T_, H, a.att, a.probs);
-    bl.o.forward(a.att, tmp);
-    x += tmp;
-    a.x_mid = x;
-    rmsnorm_forward(x, bl.ln2, eps, a.ln2, a.rstd2);
-    bl.gate.forward(a.ln2, a.a);
-    bl.up.forward(a.ln2, a.b);
-    swiglu_forward(a.a, a.b, a.h);
-    bl.down.forward(a.h, tmp);
-    x += tmp;
-  }
+  for (std::size_t l = 0; l < blocks.size(); ++l)
+    block_forward<T>(blocks[l], m_cfg, x, B, T_, nullptr, nullptr, 0, m_acts[l], tmp,
+                     [](Linear<T>& lin, const Act<T>& in, Act<T>& out) { lin.forward(in, out); });
   m_x_final = x;
   rmsnorm_forward(x, ln_f, eps, m_lnf_out, m_rstd_f);
   lm_head.forward(m_lnf_out, m_logits);
   if (targets.empty()) return std::numeric_limits<double>::quiet_NaN();
   return cross_entropy_forward(m_logits, targets, m_probs);
+}
+
+template <class T>
+KvCache<T> Gpt<T>::new_cache() const {
+  KvCache<T> c;
+  c.k.assign(blocks.size(), Act<T>(m_cfg.context, m_cfg.width));
+  c.v.assign(blocks.size(), Act<T>(m_cfg.context, m_cfg.width));
+  return c;
+}
+
+template <class T>
+Act<T> Gpt<T>::decode(KvCache<T>& cache, const std::vector<std::int32_t>& tokens) const {
+  return run_cached(cache, tokens, 1, static_cast<Index>(tokens.size()), &cache);
+}
+
+template <class T>
+Act<T> Gpt<T>::decode_branches(const KvCache<T>& cache, const std::vector<std::int32_t>& tokens, Index B,
+                               Index L) const {
+  return run_cached(cache, tokens, B, L, nullptr);
+}
+
+template <class T>
+Act<T> Gpt<T>::run_cached(const KvCache<T>& prefix, const std::vector<std::int32_t>& tokens, Index B, Index L,
+                          KvCache<T>* grow) const {
+  const Index P = prefix.length, C = m_cfg.width, N = B * L;
+  if (B < 1 || L < 1 || static_cast<Index>(tokens.size()) != N)
+    throw InvalidArgument("Gpt::decode: expected B*L = " + std::to_string(N) + " >= 1 tokens, got " +
+                          std::to_string(tokens.size()));
+  if (P < 0 || P + L > m_cfg.context)
+    throw InvalidArgument("Gpt::decode: " + std::to_string(P) + " cached + " + std::to_string(L) +
+                          " new tokens exceed the model's context of " + std::to_string(m_cfg.context));
+  if (prefix.k.size() != blocks.size() || prefix.v.size() != blocks.size())
+    throw InvalidArgument("Gpt::decode: the cache does not belong to this model (use new_cache())");
+  for (std::size_t l = 0; l < blocks.size(); ++l)
+    if (prefix.k[l].rows() < m_cfg.context || prefix.v[l].rows() < m_cfg.context || prefix.k[l].cols() != C ||
+        prefix.v[l].cols() != C)
+      throw InvalidArgument("Gpt::decode: the cache does not belong to this model (use new_cache())");
+  Act<T> x, tmp, ln, logits;
+  Vector<T> rstd;
+  BlockActs<T> a;
+  embedding_forward(tokens, wte, x);
+  for (std::size_t l = 0; l < blocks.size(); ++l) {
+    block_forward<T>(blocks[l], m_cfg, x, B, L, &prefix.k[l], &prefix.v[l], P, a, tmp,
+                     [](const Linear<T>& lin, const Act<T>& in, Act<T>& out) { lin.apply(in, out); });
+    if (grow) {
+      grow->k[l].middleRows(P, L) = a.k;
+      grow->v[l].middleRows(P, L) = a.v;
+    }
+  }
+  if (grow) grow->length = P + L;
+  rmsnorm_forward(x, ln_f, static_cast<T>(m_cfg.norm_eps), ln, rstd);
+  lm_head.apply(ln, logits);
+  return logits;
 }
 
 template <class T>
@@ -241,7 +312,7 @@ Mlp<T>::Mlp(const MlpConfig& config) : m_cfg(config) {
   std::mt19937_64 rng(m_cfg.seed);
   for (std::size_t i = 0; i + 1 < m_cfg.sizes.size(); ++i) {
     LinearSpec spec = (i + 2 == m_cfg.sizes.size()) ? LinearSpec{} : m_cfg.linear;
-    spec.bias = true;
+    spec.bias = m_cfg.bias;
     layers.emplace_back(m_cfg.sizes[i], m_cfg.sizes[i + 1], spec, rng);
   }
 }

@@ -1,28 +1,24 @@
 // Training loop, memory accounting, options JSON and sampling (train.hpp).
 #include "lowrank/nn/train.hpp"
 
-#include <sys/resource.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <type_traits>
-#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include "lowrank/core/detail/serial_blas.hpp"
 
 #include "lowrank/cuda/device.hpp"
+#include "lowrank/io/json_object.hpp"
 #include "lowrank/nn/gpu.hpp"
 
 namespace lowrank::nn {
-
-using json = nlohmann::json;
 
 // Tokens of one step's batch: far above what fits in memory, refused before
 // any buffer is sized from it (batch x context would otherwise overflow).
@@ -92,20 +88,6 @@ std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions&
       }
   }
   return static_cast<std::size_t>(n) * sizeof(float);
-}
-
-std::size_t current_rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return static_cast<std::size_t>(std::stoull(line.substr(6))) * 1024;
-  return 0;
-}
-
-std::size_t peak_rss_bytes() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<std::size_t>(u.ru_maxrss) * 1024;  // Linux: kilobytes
 }
 
 // ---- trainer ------------------------------------------------------------------
@@ -321,14 +303,16 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
 }
 
 // ---- options JSON -------------------------------------------------------------
+// The format (parsing, types, ranges, messages) is io::JsonObject's; nn names
+// the keys of its own option structs.
 
 namespace {
 // JSON strings must be UTF-8 and a path need not be: a path that is not
 // goes to KEY with its invalid bytes replaced (for people) and, exactly, as
 // hex digits to KEY_hex (what options_from_json reads back).
-void put_path(json& j, const std::string& key, const std::string& path) {
+void put_path(io::JsonObject& j, const std::string& key, const std::string& path) {
   if (find_invalid_utf8(path) == std::string_view::npos) {
-    j[key] = path;
+    j.set(key, path);
     return;
   }
   std::string shown;
@@ -339,14 +323,14 @@ void put_path(json& j, const std::string& key, const std::string& path) {
     rest.remove_prefix(k + 1);
   }
   shown.append(rest);
-  j[key] = shown;
+  j.set(key, shown);
   static const char* d = "0123456789abcdef";
   std::string h;
   for (unsigned char c : path) {
     h.push_back(d[c >> 4]);
     h.push_back(d[c & 15]);
   }
-  j[key + "_hex"] = h;
+  j.set(key + "_hex", h);
 }
 
 std::string path_from_hex(const std::string& h, const std::string& source, const std::string& key) {
@@ -367,162 +351,121 @@ std::string path_from_hex(const std::string& h, const std::string& source, const
 std::string options_to_json(const TrainOptions& o) {
   const auto& m = o.model;
   const auto& p = o.optim;
-  json j;
-  j["model"] = {{"vocab", m.vocab},         {"context", m.context},   {"n_layer", m.n_layer},
-                {"n_head", m.n_head},       {"width", m.width},       {"hidden", m.hidden},
-                {"rope_theta", m.rope_theta}, {"norm_eps", m.norm_eps},
-                {"parameterization", to_string(m.linear.kind)},     {"rank", m.linear.rank},
-                {"alpha", m.linear.alpha},  {"delta", m.linear.delta}, {"b_init", to_string(m.linear.b_init)},
-                {"seed", m.seed}};
-  j["optim"] = {{"lr", p.lr},
-                {"min_lr_ratio", p.min_lr_ratio},
-                {"warmup_steps", p.warmup_steps},
-                {"warmup_fraction", p.warmup_fraction},
-                {"total_steps", p.total_steps},
-                {"beta1", p.beta1},
-                {"beta2", p.beta2},
-                {"eps", p.eps},
-                {"weight_decay", p.weight_decay},
-                {"grad_clip", p.grad_clip},
-                {"galore_update_interval", p.galore_update_interval},
-                {"galore_scale", p.galore_scale},
-                {"muon", p.muon}};
+  io::JsonObject jm;
+  jm.set("vocab", m.vocab);
+  jm.set("context", m.context);
+  jm.set("n_layer", m.n_layer);
+  jm.set("n_head", m.n_head);
+  jm.set("width", m.width);
+  jm.set("hidden", m.hidden);
+  jm.set("rope_theta", m.rope_theta);
+  jm.set("norm_eps", m.norm_eps);
+  jm.set("parameterization", to_string(m.linear.kind));
+  jm.set("rank", m.linear.rank);
+  jm.set("alpha", m.linear.alpha);
+  jm.set("delta", m.linear.delta);
+  jm.set("b_init", to_string(m.linear.b_init));
+  jm.set("seed", m.seed);
+  io::JsonObject jp;
+  jp.set("lr", p.lr);
+  jp.set("min_lr_ratio", p.min_lr_ratio);
+  jp.set("warmup_steps", p.warmup_steps);
+  jp.set("warmup_fraction", p.warmup_fraction);
+  jp.set("total_steps", p.total_steps);
+  jp.set("beta1", p.beta1);
+  jp.set("beta2", p.beta2);
+  jp.set("eps", p.eps);
+  jp.set("weight_decay", p.weight_decay);
+  jp.set("grad_clip", p.grad_clip);
+  jp.set("galore_update_interval", p.galore_update_interval);
+  jp.set("galore_scale", p.galore_scale);
+  jp.set("muon", p.muon);
+  io::JsonObject j;
+  j.set_object("model", jm);
+  j.set_object("optim", jp);
   put_path(j, "data", o.data_path);
-  j["val_fraction"] = o.val_fraction;
-  j["batch"] = o.batch;
-  j["steps"] = o.steps;
-  j["eval_interval"] = o.eval_interval;
-  j["eval_batches"] = o.eval_batches;
-  j["seed"] = o.seed;
+  j.set("val_fraction", o.val_fraction);
+  j.set("batch", o.batch);
+  j.set("steps", o.steps);
+  j.set("eval_interval", o.eval_interval);
+  j.set("eval_batches", o.eval_batches);
+  j.set("seed", o.seed);
   put_path(j, "checkpoint_dir", o.checkpoint_dir);
-  j["checkpoint_interval"] = o.checkpoint_interval;
-  j["device"] = o.device;
+  j.set("checkpoint_interval", o.checkpoint_interval);
+  j.set("device", o.device);
   return j.dump(2);
 }
 
-namespace {
-template <class V>
-void read_key(const json& obj, const char* key, V& out, const std::string& source, const std::string& where) {
-  if (!obj.contains(key)) return;
-  if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
-    // nlohmann casts a float or an out-of-range integer to V unchecked (1e300
-    // or -1.5 into an integer is undefined behaviour): only integral values V holds pass.
-    const json& v = obj.at(key);
-    bool fits = true;
-    if (v.is_number_unsigned()) {
-      fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<V>::max());
-    } else if (v.is_number_integer()) {
-      const std::int64_t i = v.get<std::int64_t>();
-      if constexpr (std::is_signed_v<V>)
-        fits = i >= std::numeric_limits<V>::min() && i <= std::numeric_limits<V>::max();
-      else
-        fits = i >= 0;
-    } else if (v.is_number_float()) {
-      const double d = v.get<double>();
-      fits = d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<V>::min()) &&
-             d < std::ldexp(1.0, std::numeric_limits<V>::digits);
-    }
-    if (!fits) throw InputError(source, "\"" + where + key + "\" = " + v.dump() + " is not an integer in range");
-  }
-  try {
-    out = obj.at(key).get<V>();
-  } catch (const json::exception&) {
-    throw InputError(source, "\"" + where + key + "\" has the wrong type (" + obj.at(key).dump() + ")");
-  }
-}
-void reject_unknown(const json& obj, std::initializer_list<const char*> keys, const std::string& source,
-                    const std::string& where) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool ok = false;
-    for (const char* k : keys) ok = ok || it.key() == k;
-    if (!ok) throw InputError(source, "unknown key \"" + where + it.key() + "\"");
-  }
-}
-}  // namespace
-
 TrainOptions options_from_json(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError::at_byte(source, e.byte, std::string("invalid JSON: ") + e.what());
-  } catch (const json::exception& e) {  // out_of_range: a number beyond double, e.g. 1e999
-    throw InputError(source, std::string("invalid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw InputError(source, "expected a JSON object");
-  reject_unknown(j, {"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval", "eval_batches",
-                     "seed", "checkpoint_dir", "checkpoint_dir_hex", "checkpoint_interval", "device"},
-                 source, "");
+  const io::JsonObject j = io::JsonObject::parse(text, source);
+  j.reject_unknown({"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval", "eval_batches",
+                    "seed", "checkpoint_dir", "checkpoint_dir_hex", "checkpoint_interval", "device"});
   TrainOptions o;
   bool total_given = false;
-  if (j.contains("model")) {
-    const auto& m = j["model"];
-    if (!m.is_object()) throw InputError(source, "\"model\" must be an object");
-    reject_unknown(m, {"vocab", "context", "n_layer", "n_head", "width", "hidden", "rope_theta", "norm_eps",
-                       "parameterization", "rank", "alpha", "delta", "b_init", "seed"},
-                   source, "model.");
-    read_key(m, "vocab", o.model.vocab, source, "model.");
-    read_key(m, "context", o.model.context, source, "model.");
-    read_key(m, "n_layer", o.model.n_layer, source, "model.");
-    read_key(m, "n_head", o.model.n_head, source, "model.");
-    read_key(m, "width", o.model.width, source, "model.");
-    read_key(m, "hidden", o.model.hidden, source, "model.");
-    read_key(m, "rope_theta", o.model.rope_theta, source, "model.");
-    read_key(m, "norm_eps", o.model.norm_eps, source, "model.");
+  if (j.has("model")) {
+    const io::JsonObject m = j.object("model");
+    m.reject_unknown({"vocab", "context", "n_layer", "n_head", "width", "hidden", "rope_theta", "norm_eps",
+                      "parameterization", "rank", "alpha", "delta", "b_init", "seed"});
+    m.read("vocab", o.model.vocab);
+    m.read("context", o.model.context);
+    m.read("n_layer", o.model.n_layer);
+    m.read("n_head", o.model.n_head);
+    m.read("width", o.model.width);
+    m.read("hidden", o.model.hidden);
+    m.read("rope_theta", o.model.rope_theta);
+    m.read("norm_eps", o.model.norm_eps);
     std::string kind = to_string(o.model.linear.kind);
-    read_key(m, "parameterization", kind, source, "model.");
+    m.read("parameterization", kind);
     try {
       o.model.linear.kind = parse_parameterization(kind);
     } catch (const InvalidArgument& e) {
       throw InputError(source, e.what());
     }
-    read_key(m, "rank", o.model.linear.rank, source, "model.");
-    read_key(m, "alpha", o.model.linear.alpha, source, "model.");
-    read_key(m, "delta", o.model.linear.delta, source, "model.");
+    m.read("rank", o.model.linear.rank);
+    m.read("alpha", o.model.linear.alpha);
+    m.read("delta", o.model.linear.delta);
     std::string b_init = to_string(o.model.linear.b_init);
-    read_key(m, "b_init", b_init, source, "model.");
+    m.read("b_init", b_init);
     try {
       o.model.linear.b_init = parse_b_init(b_init);
     } catch (const InvalidArgument& e) {
       throw InputError(source, e.what());
     }
-    read_key(m, "seed", o.model.seed, source, "model.");
+    m.read("seed", o.model.seed);
   }
-  if (j.contains("optim")) {
-    const auto& p = j["optim"];
-    if (!p.is_object()) throw InputError(source, "\"optim\" must be an object");
-    reject_unknown(p, {"lr", "min_lr_ratio", "warmup_steps", "warmup_fraction", "total_steps", "beta1", "beta2", "eps", "weight_decay",
-                       "grad_clip", "galore_update_interval", "galore_scale", "muon"},
-                   source, "optim.");
-    read_key(p, "lr", o.optim.lr, source, "optim.");
-    read_key(p, "min_lr_ratio", o.optim.min_lr_ratio, source, "optim.");
-    read_key(p, "warmup_steps", o.optim.warmup_steps, source, "optim.");
-    read_key(p, "warmup_fraction", o.optim.warmup_fraction, source, "optim.");
-    total_given = p.contains("total_steps");
-    read_key(p, "total_steps", o.optim.total_steps, source, "optim.");
-    read_key(p, "beta1", o.optim.beta1, source, "optim.");
-    read_key(p, "beta2", o.optim.beta2, source, "optim.");
-    read_key(p, "eps", o.optim.eps, source, "optim.");
-    read_key(p, "weight_decay", o.optim.weight_decay, source, "optim.");
-    read_key(p, "grad_clip", o.optim.grad_clip, source, "optim.");
-    read_key(p, "galore_update_interval", o.optim.galore_update_interval, source, "optim.");
-    read_key(p, "galore_scale", o.optim.galore_scale, source, "optim.");
-    read_key(p, "muon", o.optim.muon, source, "optim.");
+  if (j.has("optim")) {
+    const io::JsonObject p = j.object("optim");
+    p.reject_unknown({"lr", "min_lr_ratio", "warmup_steps", "warmup_fraction", "total_steps", "beta1", "beta2", "eps",
+                      "weight_decay", "grad_clip", "galore_update_interval", "galore_scale", "muon"});
+    p.read("lr", o.optim.lr);
+    p.read("min_lr_ratio", o.optim.min_lr_ratio);
+    p.read("warmup_steps", o.optim.warmup_steps);
+    p.read("warmup_fraction", o.optim.warmup_fraction);
+    total_given = p.has("total_steps");
+    p.read("total_steps", o.optim.total_steps);
+    p.read("beta1", o.optim.beta1);
+    p.read("beta2", o.optim.beta2);
+    p.read("eps", o.optim.eps);
+    p.read("weight_decay", o.optim.weight_decay);
+    p.read("grad_clip", o.optim.grad_clip);
+    p.read("galore_update_interval", o.optim.galore_update_interval);
+    p.read("galore_scale", o.optim.galore_scale);
+    p.read("muon", o.optim.muon);
   }
-  read_key(j, "data", o.data_path, source, "");
-  read_key(j, "val_fraction", o.val_fraction, source, "");
-  read_key(j, "batch", o.batch, source, "");
-  read_key(j, "steps", o.steps, source, "");
-  read_key(j, "eval_interval", o.eval_interval, source, "");
-  read_key(j, "eval_batches", o.eval_batches, source, "");
-  read_key(j, "seed", o.seed, source, "");
-  read_key(j, "checkpoint_dir", o.checkpoint_dir, source, "");
-  read_key(j, "checkpoint_interval", o.checkpoint_interval, source, "");
-  read_key(j, "device", o.device, source, "");
+  j.read("data", o.data_path);
+  j.read("val_fraction", o.val_fraction);
+  j.read("batch", o.batch);
+  j.read("steps", o.steps);
+  j.read("eval_interval", o.eval_interval);
+  j.read("eval_batches", o.eval_batches);
+  j.read("seed", o.seed);
+  j.read("checkpoint_dir", o.checkpoint_dir);
+  j.read("checkpoint_interval", o.checkpoint_interval);
+  j.read("device", o.device);
   for (auto [key, dst] : {std::pair<const char*, std::string*>{"data_hex", &o.data_path},
                           std::pair<const char*, std::string*>{"checkpoint_dir_hex", &o.checkpoint_dir}}) {
     std::string h;
-    read_key(j, key, h, source, "");
+    j.read(key, h);
     if (!h.empty()) *dst = path_from_hex(h, source, key);
   }
   if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
@@ -562,7 +505,7 @@ void apply_preset(const std::string& name, TrainOptions& o) {
 
 // ---- sampling -------------------------------------------------------------------
 
-std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
+std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
                         double temperature, Index top_k, std::uint64_t seed) {
   if (!(temperature > 0)) throw InvalidArgument("temperature must be > 0");
   if (length < 0) throw InvalidArgument("length must be >= 0");
@@ -570,12 +513,25 @@ std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::
   const std::size_t start = prompt.empty() ? 1 : ids.size();
   std::mt19937_64 rng(seed);
   const Index ctx = model.config().context;
+  // The next token's logits are those of a full forward of the last
+  // min(|ids|, context) tokens. While the text fits the context that window
+  // is the cached prefix plus the newest token, so one decode step of
+  // O(context) gives them; once it slides, every cached key and value of the
+  // deeper layers saw tokens the window has dropped, so the window is run
+  // again from position 0 (what a full recompute does).
+  KvCache<float> cache = model.new_cache();
+  Eigen::VectorXd last;
   // Ctrl-C stops between tokens; the text generated so far is returned.
   for (Index i = 0; i < length && !interrupt_requested(); ++i) {
-    const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
-    std::vector<std::int32_t> window(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end());
-    model.forward(window, {}, 1, static_cast<Index>(n));
-    Eigen::VectorXd logits = model.logits().row(static_cast<Index>(n) - 1).cast<double>().transpose() / temperature;
+    if (i == 0 || cache.length == ctx) {
+      const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
+      cache.length = 0;
+      const Act<float> lg = model.decode(cache, std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()));
+      last = lg.row(static_cast<Index>(n) - 1).cast<double>().transpose();
+    } else {
+      last = model.decode(cache, {ids.back()}).row(0).cast<double>().transpose();
+    }
+    Eigen::VectorXd logits = last / temperature;
     if (top_k > 0 && top_k < logits.size()) {
       Eigen::VectorXd sorted = logits;
       std::sort(sorted.data(), sorted.data() + sorted.size(), std::greater<>());

@@ -40,7 +40,7 @@ DenseMlp balanced3(std::mt19937_64& rng) {
   s << 3.0, 0.5;
   const Vector<double> root = s.array().pow(1.0 / 3).matrix();
   DenseMlp net;
-  net.activation = diagnostics::MlpActivation::Linear;
+  net.activation = diagnostics::MlpActivation::Identity;
   net.weights = {r1 * root.asDiagonal() * q.transpose(), r2 * root.asDiagonal() * r1.transpose(),
                  p * root.asDiagonal() * r2.transpose()};
   net.biases = {Vector<double>::Zero(5), Vector<double>::Zero(5), Vector<double>::Zero(2)};
@@ -121,7 +121,7 @@ TEST(CliNfa, BadInputExitsTwoWithAMessage) {
   write_file(f.dir / "junk.npy", "not an npy file");
   io::write_npy(f.dir / "ck.npy", gaussian(3, 3, rng));
   diagnostics::DenseMlp other;
-  other.activation = diagnostics::MlpActivation::Linear;
+  other.activation = diagnostics::MlpActivation::Identity;
   other.weights = {gaussian(4, 6, rng), gaussian(2, 4, rng)};
   other.biases = {Vector<double>(), Vector<double>()};
   diagnostics::save_mlp_checkpoint(f.dir / "other", other, 0);

@@ -6,6 +6,7 @@
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/bound.hpp"
+#include "lowrank/diagnostics/json.hpp"
 
 namespace lowrank::diagnostics {
 namespace {

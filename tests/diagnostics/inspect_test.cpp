@@ -15,6 +15,7 @@
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
+#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 

@@ -138,23 +138,6 @@ TEST(LogitMatrix, LogProbsAreCentredLogitsShiftedPerBlock) {
     }
 }
 
-TEST(GptDecoder, TokenByTokenAppendMatchesOneForward) {
-  auto m = tiny_gpt<double>(11);
-  const Tokens seq = random_seqs(1, 12, 12, 11, 9)[0];
-  m.forward(seq, {}, 1, 12);
-  const nn::Act<double> ref = m.logits();
-  const GptDecoder<double> dec(m);
-  auto cache = dec.empty_cache();
-  nn::Act<double> first = dec.append(cache, Tokens(seq.begin(), seq.begin() + 5));
-  EXPECT_LT((first - ref.topRows(5)).cwiseAbs().maxCoeff(), 1e-11);
-  for (Index t = 5; t < 12; ++t) {
-    const auto row = dec.append(cache, Tokens{seq[static_cast<std::size_t>(t)]});
-    EXPECT_LT((row.row(0) - ref.row(t)).cwiseAbs().maxCoeff(), 1e-11) << t;
-  }
-  EXPECT_EQ(cache.length, 12);
-  EXPECT_THROW(dec.append(cache, Tokens(5, 0)), InvalidArgument);  // 12 + 5 > context 16
-}
-
 // With every attention output and MLP down projection zero, the residual
 // stream is the embedding of the last token, so logits depend on it alone.
 // The empty-future block then spans at most rank(lm_head) = 2 dimensions and

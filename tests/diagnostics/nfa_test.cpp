@@ -51,7 +51,7 @@ fs::path scratch(const std::string& name) {
 }
 
 TEST(NfaJacobian, MatchesCentralFiniteDifferences) {
-  for (auto act : {MlpActivation::Tanh, MlpActivation::GELU, MlpActivation::Linear, MlpActivation::ReLU}) {
+  for (auto act : {MlpActivation::Tanh, MlpActivation::GELU, MlpActivation::Identity, MlpActivation::ReLU}) {
     const DenseMlp net = random_net({5, 7, 6, 3}, act, 11);
     std::mt19937_64 rng(3);
     const Vector<double> x = gaussian(5, 1, rng).col(0);
@@ -133,7 +133,7 @@ DenseMlp balanced_linear(Index L, Index d, Index c, Index width, const Vector<do
   std::vector<Matrix<double>> r;
   for (Index l = 0; l + 1 < L; ++l) r.push_back(orthonormal_columns(width, k, rng));
   DenseMlp net;
-  net.activation = MlpActivation::Linear;
+  net.activation = MlpActivation::Identity;
   for (Index l = 0; l < L; ++l) {
     const Matrix<double> left = (l + 1 == L) ? p : r[static_cast<std::size_t>(l)];
     const Matrix<double> right = (l == 0) ? q : r[static_cast<std::size_t>(l - 1)];
@@ -194,7 +194,7 @@ TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
   const Matrix<double> upd = r * s.asDiagonal() * q.transpose();
   const Matrix<double> n0 = qh.rightCols(h - k) * gaussian(h - k, d - k, rng, 0.8) * qd.rightCols(d - k).transpose();
   DenseMlp trained, init;
-  trained.activation = init.activation = MlpActivation::Linear;
+  trained.activation = init.activation = MlpActivation::Identity;
   trained.weights = {upd + n0, p * s.asDiagonal() * r.transpose()};
   init.weights = {n0, 0.1 * gaussian(c, h, rng)};
   trained.biases = init.biases = {Vector<double>(), Vector<double>()};

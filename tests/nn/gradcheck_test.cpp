@@ -136,7 +136,7 @@ TEST(NnGradcheck, SwiGluActivationsAndLosses) {
   swiglu_backward(R, a, b, da, db);
   EXPECT_LT(check(a, da, f), kTol);
   EXPECT_LT(check(b, db, f), kTol);
-  for (auto kind : {Activation::ReLU, Activation::GELU, Activation::Tanh}) {
+  for (auto kind : {Activation::ReLU, Activation::GELU, Activation::Tanh, Activation::Identity}) {
     Mat x = randn(3, 5, rng);
     x = x.unaryExpr([](double v) { return std::abs(v) < 1e-3 ? 0.5 : v; });  // keep ReLU off its kink
     auto g = [&] {
@@ -256,11 +256,29 @@ INSTANTIATE_TEST_SUITE_P(All, MlpGradcheck,
                          ::testing::Combine(::testing::Values(Parameterization::Dense, Parameterization::LowRank,
                                                               Parameterization::SLTrain),
                                             ::testing::Values(Activation::ReLU, Activation::GELU,
-                                                              Activation::Tanh)),
+                                                              Activation::Tanh, Activation::Identity)),
                          [](const auto& info) {
                            return std::string(to_string(std::get<0>(info.param))) + "_" +
                                   to_string(std::get<1>(info.param));
                          });
+
+// Identity activation without biases is a deep linear network: the output is
+// x (W_2 W_1 W_0)^T exactly, and there are no bias parameters.
+TEST(NnMlp, IdentityWithoutBiasIsTheProductOfTheWeights) {
+  MlpConfig c;
+  c.sizes = {4, 5, 3, 2};
+  c.activation = Activation::Identity;
+  c.bias = false;
+  c.seed = 7;
+  Mlp<double> m(c);
+  for (const auto& p : m.parameters()) EXPECT_EQ(p.name.back(), 'W') << p.name;
+  std::mt19937_64 rng(8);
+  const Mat x = randn(6, 4, rng);
+  const Mat prod = m.layers[2].W * m.layers[1].W * m.layers[0].W;
+  EXPECT_LT((m.forward(x) - x * prod.transpose()).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_EQ(parse_activation("linear"), Activation::Identity);
+  EXPECT_STREQ(to_string(Activation::Identity), "linear");
+}
 
 TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
   std::mt19937_64 rng(7);

@@ -33,8 +33,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "lowrank/linalg/types.hpp"
 
 namespace lowrank::diagnostics {
@@ -94,7 +92,5 @@ double rank_sparse_term(const BoundLayer& layer, double log_gamma, double p);
 /// (0, 2], negative or non-finite B or gamma, rho <= 0 or N < 0, or a
 /// lipschitz list whose size is not the number of layers.
 RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const RankSparseBoundOptions& options = {});
-
-nlohmann::json to_json(const RankSparseBound& b);
 
 }  // namespace lowrank::diagnostics

@@ -22,8 +22,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/diagnostics/bound.hpp"
@@ -107,8 +105,6 @@ struct InspectReport {
 /// missing or has another shape.
 InspectReport inspect_weights(const std::string& path, const InspectOptions& options = {},
                               const ProgressCallback& progress = {});
-
-nlohmann::json to_json(const InspectReport& r, bool with_values = false);
 
 /// SVG line plot of log10 sigma_i against log10 i (with the fitted power law).
 std::string singular_value_svg(const std::string& title, const SpectrumDiagnostics& d);

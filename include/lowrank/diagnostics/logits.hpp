@@ -32,17 +32,15 @@
 // ignores the target (c_j = 1/n, the average of the other histories), both
 // evaluated along the LINGEN trajectory.
 //
-// Forward passes. GptDecoder is an inference copy of an nn::Gpt with a
-// key/value cache: each history is run once (append), and all futures are then
-// evaluated in one batched pass on top of its cached keys and values (branch),
-// instead of re-running the history for every future. build_logit_matrix can
-// also take the naive route (one full forward of h.f per pair) as the
-// reference the cached path is tested against.
+// Forward passes. Each history is run once through nn::Gpt::decode, which
+// keeps its keys and values in a cache, and all futures are then evaluated in
+// one batched pass on top of it (Gpt::decode_branches), instead of re-running
+// the history for every future. build_logit_matrix can also take the naive
+// route (one full Gpt::forward of h.f per pair) as the reference the cached
+// path is tested against.
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/progress.hpp"
@@ -52,45 +50,6 @@
 namespace lowrank::diagnostics {
 
 using Tokens = std::vector<std::int32_t>;
-
-/// Inference-only copy of an nn::Gpt (effective dense weights of every
-/// parameterization) with a key/value cache. Numerically the same function
-/// as Gpt::forward: RMSNorm, rotary attention at absolute positions, SwiGLU.
-template <class T>
-class GptDecoder {
- public:
-  /// Keys (after the rotary rotation) and values of every layer for the
-  /// `length` tokens run so far: k[l], v[l] are [length, C].
-  struct Cache {
-    std::vector<nn::Act<T>> k, v;
-    Index length = 0;
-  };
-
-  explicit GptDecoder(const nn::Gpt<T>& model);
-  Index vocab() const { return m_cfg.vocab; }
-  Index context() const { return m_cfg.context; }
-  /// An empty cache for this model.
-  Cache empty_cache() const;
-  /// Runs `tokens` after the cached prefix and appends them to the cache;
-  /// returns their logits [n, V] (row t = logits after prefix.tokens[0..t]).
-  /// Throws InvalidArgument when the total length exceeds the context or a
-  /// token is outside the vocabulary.
-  nn::Act<T> append(Cache& cache, const Tokens& tokens) const;
-  /// B continuations of length L (tokens [B*L], batch-major) of the cached
-  /// prefix in one batched pass; the cache is unchanged. Returns logits
-  /// [B*L, V], row b*L + t = logits after prefix.cont_b[0..t].
-  nn::Act<T> branch(const Cache& cache, const Tokens& tokens, Index B, Index L) const;
-
- private:
-  nn::Act<T> run(const Cache& cache, const Tokens& tokens, Index B, Index L, Cache* grow) const;
-  struct Layer {
-    nn::Act<T> ln1, ln2, wq, wk, wv, wo, wgate, wup, wdown;
-    nn::Act<T> bq, bk, bv, bo, bgate, bup, bdown;  // [1, out] or empty
-  };
-  nn::GptConfig m_cfg;
-  nn::Act<T> m_wte, m_lnf, m_head;
-  std::vector<Layer> m_layers;
-};
 
 struct LogitMatrixOptions {
   /// Tokens kept per block; 0 or >= vocab keeps all.
@@ -212,8 +171,5 @@ std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index leng
 /// A seeded random permutation of `tokens` ("nonsense" text with the same
 /// character frequencies).
 Tokens shuffled(const Tokens& tokens, std::uint64_t seed);
-
-nlohmann::json to_json(const LogitRankResult& r, bool with_values = true);
-nlohmann::json to_json(const LingenResult& r);
 
 }  // namespace lowrank::diagnostics

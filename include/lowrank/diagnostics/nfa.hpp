@@ -53,8 +53,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/types.hpp"
@@ -62,12 +60,10 @@
 
 namespace lowrank::diagnostics {
 
-/// Element-wise activation between layers: the engine's (nn::Activation) or
-/// the identity, which makes a deep linear network.
-enum class MlpActivation { ReLU, GELU, Tanh, Linear };
-/// "relu" | "gelu" | "tanh" | "linear"; throws InvalidArgument otherwise.
-MlpActivation parse_mlp_activation(const std::string& name);
-const char* to_string(MlpActivation a) noexcept;
+/// Element-wise activation between layers: the engine's (nn::Activation;
+/// Identity, named "linear", makes a deep linear network). Names are read and
+/// written by nn::parse_activation / nn::to_string.
+using MlpActivation = nn::Activation;
 
 /// A dense MLP as the NFA sees it: layer l (0-based here) computes
 /// h_{l+1} = s(W_l h_l + b_l), the last layer without s. weights[l] is
@@ -217,20 +213,13 @@ struct NfaReport {
 NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const DenseMlp* init = nullptr,
                       const NfaOptions& options = {}, const ProgressCallback& progress = {});
 
-nlohmann::json to_json(const AlphaCorrelations& c);
-nlohmann::json to_json(const NfaReport& r);
-
 // ---- MLP checkpoints ---------------------------------------------------------
 // The engine's Trainer checkpoints GPT models only, so MLPs trained for the
-// NFA (experiments/nfa/) are saved in this small format: one safetensors file
-// DIR/checkpoint.safetensors holding "model.layers.<l>.W" [out, in] and
-// "model.layers.<l>.b" [out] (F32 or F64, the engine's parameter names) with
-// metadata format = "lowrank-nn-mlp-checkpoint", version = "1" (another
-// version is refused, a newer one as such), lowrank_version = the writer's,
-// activation = relu|gelu|tanh|linear, sizes = "d0,d1,...,dL", step, and
-// optionally inputs = a .npy file holding the training inputs [n, d0] and
-// init = the checkpoint of the same network at step 0 (both relative to DIR
-// unless absolute), which `lowrank nfa` uses when no --inputs / --init is given.
+// NFA (experiments/nfa/) are saved in a small format of their own, read and
+// written by io/mlp_checkpoint.hpp (layout there): "model.layers.<l>.W" and
+// ".b" tensors with metadata activation, sizes, step and optionally inputs (a
+// .npy of the training inputs) and init (the network at step 0), which
+// `lowrank nfa` uses when no --inputs / --init is given.
 
 struct MlpCheckpoint {
   DenseMlp net;

@@ -16,8 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "lowrank/linalg/types.hpp"
 
 namespace lowrank::diagnostics {
@@ -122,6 +120,5 @@ SpectrumDiagnostics diagnose_matrix(const Matrix<T>& w, const SpectrumOptions& o
                                     const std::string& name = "matrix");
 
 /// JSON of the diagnostics; singular values included when `with_values`.
-nlohmann::json to_json(const SpectrumDiagnostics& d, bool with_values = false);
 
 }  // namespace lowrank::diagnostics

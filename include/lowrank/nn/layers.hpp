@@ -49,16 +49,26 @@ void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const 
 
 // ---- rotary position embedding (RoPE, base theta) applied in place to
 // q or k [B*T, H*D], pairs (2i, 2i+1) of each head rotated by
-// pos * theta^(-2i/D). inverse = true applies the transpose rotation, which is
-// the backward pass.
+// pos * theta^(-2i/D), pos = pos0 + t for row b*T + t (pos0 > 0 places the
+// rows after a cached prefix of pos0 tokens). inverse = true applies the
+// transpose rotation, which is the backward pass.
 template <class T>
-void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse);
+void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool inverse, Index pos0 = 0);
 
 // ---- causal self-attention on already-projected q, k, v [B*T, H*D] --------
 // out[B*T, H*D]; probs [B*H, T*T] keeps the softmax for the backward pass.
 template <class T>
 void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_,
                        Index H, Act<T>& out, Act<T>& probs);
+// Inference form after a cached prefix: q, k, v [B*L, H*D] are B
+// continuations of L tokens each; kc, vc hold the keys (already rotated) and
+// values of the P-token prefix shared by all B in their first P rows
+// ([>= P, H*D]). Query t of continuation b attends to the P prefix positions
+// and to positions 0..t of its own continuation (one softmax over both);
+// out [B*L, H*D]. With P = 0 this is attention_forward without the probs.
+template <class T>
+void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc,
+                              const Act<T>& vc, Index P, Index B, Index L, Index H, Act<T>& out);
 // dq, dk, dv [B*T, H*D] overwritten.
 template <class T>
 void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v,
@@ -72,8 +82,10 @@ template <class T>
 void swiglu_backward(const Act<T>& dh, const Act<T>& a, const Act<T>& b, Act<T>& da, Act<T>& db);
 
 // ---- element-wise activations for the plain MLP ---------------------------
-enum class Activation { ReLU, GELU, Tanh };
-/// "relu" | "gelu" | "tanh"; throws InvalidArgument.
+// Identity makes a deep linear network (the NFA's closed-form case); its name
+// is "linear".
+enum class Activation { ReLU, GELU, Tanh, Identity };
+/// "relu" | "gelu" | "tanh" | "linear" (also "identity"); throws InvalidArgument.
 Activation parse_activation(const std::string& name);
 const char* to_string(Activation a) noexcept;
 // GELU is the tanh approximation (GPT-2's).

@@ -97,6 +97,13 @@ class Linear {
 
   /// y[N,out] = x[N,in] W^T (+ b). LowRank keeps x A^T [N,r] for backward.
   void forward(const Act<T>& x, Act<T>& y);
+  /// y[N,out] = x W^T (+ b) for inference: keeps nothing for backward, so a
+  /// const model can decode between a forward and its backward. LowRank and
+  /// SLTrain apply the factors (SLTrain: s (x A^T) B^T plus the sparse S
+  /// gathered on its support), O(N (r (in + out) + nnz)) instead of
+  /// rebuilding W, since decoding runs this for a few rows at a time; equal to
+  /// forward() up to rounding.
+  void apply(const Act<T>& x, Act<T>& y) const;
   /// Accumulates parameter gradients; dx (may be null) is overwritten.
   void backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx);
   /// The dense W [out, in] this layer represents.

@@ -6,8 +6,9 @@
 //           LM head. The q, k, v, o, gate, up and down projections take the
 //           LinearSpec (dense | lowrank | sltrain | galore); embedding, norms
 //           and head stay dense.
-//   Mlp  -- a plain multilayer perceptron (ReLU / GELU / tanh) with biases for
-//           small regression (MSE) and classification (softmax CE) tasks.
+//   Mlp  -- a plain multilayer perceptron (ReLU / GELU / tanh / identity), with
+//           or without biases, for small regression (MSE) and classification
+//           (softmax CE) tasks and the NFA (diagnostics/nfa.hpp).
 // Parameter names (stable, used by checkpoints and diagnostics):
 //   "wte", "blocks.<l>.ln1", "blocks.<l>.attn.{q,k,v,o}.<W|A|B|S>",
 //   "blocks.<l>.ln2", "blocks.<l>.mlp.{gate,up,down}.<W|A|B|S>", "ln_f",
@@ -45,6 +46,16 @@ struct BlockActs {
   Vector<T> rstd1, rstd2;
 };
 
+/// Keys (after the rotary rotation) and values of every layer for the first
+/// `length` positions of a sequence: k[l], v[l] are [context, C], rows
+/// [0, length) in use (Gpt::new_cache allocates them once, so appending a
+/// token copies only its own row).
+template <class T>
+struct KvCache {
+  std::vector<Act<T>> k, v;
+  Index length = 0;
+};
+
 template <class T>
 class Gpt {
  public:
@@ -57,6 +68,23 @@ class Gpt {
   /// which case only logits() is filled).
   double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
                  Index B, Index T_);
+  /// An empty key/value cache for this model.
+  KvCache<T> new_cache() const;
+  /// Inference forward of `tokens` at positions cache.length, cache.length + 1,
+  /// ... after the cached prefix (the same block computation as forward(), at
+  /// a position offset): appends their keys and values to the cache and
+  /// returns their logits [n, V], row t = logits after prefix.tokens[0..t].
+  /// Attention costs O(n (cache.length + n) C), so generating one token at a
+  /// time costs O(context) per token instead of a full forward. Keeps no
+  /// activations: a pending backward() is unaffected. Throws InvalidArgument
+  /// for no tokens, a total beyond the context, a token outside the
+  /// vocabulary or a cache of another shape.
+  Act<T> decode(KvCache<T>& cache, const std::vector<std::int32_t>& tokens) const;
+  /// B continuations of L tokens each (tokens [B*L], batch-major) of the
+  /// cached prefix in one batched pass; the cache is unchanged. Returns logits
+  /// [B*L, V], row b*L + t = logits after prefix.cont_b[0..t].
+  Act<T> decode_branches(const KvCache<T>& cache, const std::vector<std::int32_t>& tokens, Index B,
+                         Index L) const;
   /// Backward pass of the last forward (which must have had targets):
   /// accumulates every parameter gradient.
   void backward();
@@ -81,6 +109,8 @@ class Gpt {
   Linear<T> lm_head;
 
  private:
+  Act<T> run_cached(const KvCache<T>& prefix, const std::vector<std::int32_t>& tokens, Index B, Index L,
+                    KvCache<T>* grow) const;
   GptConfig m_cfg;
   Index m_B = 0, m_T = 0;
   std::vector<std::int32_t> m_tokens, m_targets;
@@ -106,6 +136,7 @@ struct MlpConfig {
   std::vector<Index> sizes;  ///< {in, hidden..., out}
   Activation activation = Activation::ReLU;
   LinearSpec linear;         ///< hidden layers; the output layer is always dense
+  bool bias = true;          ///< every layer has a bias (false: y = x W^T only)
   std::uint64_t seed = 0;
 };
 

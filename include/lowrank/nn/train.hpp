@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/memory.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/nn/data.hpp"
 #include "lowrank/nn/model.hpp"
@@ -89,9 +90,9 @@ struct MemoryReport {
 /// Analytic parameter count and optimiser-state bytes (float32) of a config.
 std::int64_t analytic_param_count(const GptConfig& c);
 std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions& o);
-/// Current and peak resident set size of this process in bytes (Linux /proc, getrusage).
-std::size_t current_rss_bytes();
-std::size_t peak_rss_bytes();
+/// Current and peak resident set size of this process in bytes (core/memory.hpp).
+using lowrank::current_rss_bytes;
+using lowrank::peak_rss_bytes;
 
 struct TrainLogRow {
   std::int64_t step = 0;          ///< 1-based: after this many updates
@@ -207,9 +208,11 @@ void apply_preset(const std::string& name, TrainOptions& o);
 
 /// Generates `length` tokens after `prompt` by sampling from the softmax at
 /// temperature (top-k when top_k > 0), using the last `context` tokens.
-/// Ctrl-C (interrupt_requested()) stops between tokens and returns the text
+/// Logits come from Gpt::decode with a KV cache (O(context) per token while
+/// the text fits the context; the window is re-run once it slides), equal to
+/// a full forward of the window up to rounding. Ctrl-C (interrupt_requested()) stops between tokens and returns the text
 /// so far.
-std::string sample_text(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
+std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
                         Index length, double temperature, Index top_k, std::uint64_t seed);
 
 }  // namespace lowrank::nn

@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "lowrank/core/version.hpp"
 #include "lowrank/io/checksum.hpp"
+#include "lowrank/io/json_object.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/nn/train.hpp"
 
@@ -90,39 +90,36 @@ std::uint32_t tensor_crc(const io::SafetensorsFile& f, const io::TensorInfo& t) 
 void verify_checksums(const io::SafetensorsFile& f) {
   const auto it = f.metadata().find("tensor_crc32");
   if (it == f.metadata().end()) return;  // written before the checksums existed
-  nlohmann::json crcs;
-  try {
-    crcs = nlohmann::json::parse(it->second);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(f.path(), std::string("metadata \"tensor_crc32\" is not valid JSON: ") + e.what());
-  }
-  if (!crcs.is_object()) throw InputError(f.path(), "metadata \"tensor_crc32\" must be a JSON object");
+  const io::JsonObject crcs = io::JsonObject::parse(it->second, f.path() + " (metadata \"tensor_crc32\")");
   for (const auto& t : f.tensors()) {
-    if (!crcs.contains(t.name) || !crcs[t.name].is_string())
-      throw InputError(f.path(), "tensor \"" + t.name + "\" has no checksum in the metadata");
-    const std::string got = io::crc32_hex(tensor_crc(f, t)), want = crcs[t.name].get<std::string>();
+    std::string want;
+    if (!crcs.has(t.name)) throw InputError(f.path(), "tensor \"" + t.name + "\" has no checksum in the metadata");
+    crcs.read(t.name, want);
+    const std::string got = io::crc32_hex(tensor_crc(f, t));
     if (got != want)
       throw InputError(f.path(), "tensor \"" + t.name + "\" fails its checksum (CRC-32 " + got + ", saved " + want +
                                      "): the file was damaged after it was written");
   }
-  if (crcs.size() != f.tensors().size())
-    throw InputError(f.path(), "metadata \"tensor_crc32\" lists " + std::to_string(crcs.size()) +
+  if (crcs.keys().size() != f.tensors().size())
+    throw InputError(f.path(), "metadata \"tensor_crc32\" lists " + std::to_string(crcs.keys().size()) +
                                    " tensors, the file holds " + std::to_string(f.tensors().size()));
 }
 
 // The fields of two option sets that change the loss curve, each named with
 // both values ("model.width: checkpoint 64, requested 32").
 std::vector<std::string> curve_differences(const TrainOptions& stored, const TrainOptions& requested) {
-  const auto a = nlohmann::json::parse(options_to_json(stored)), b = nlohmann::json::parse(options_to_json(requested));
+  const auto a = io::JsonObject::parse(options_to_json(stored), "checkpoint options");
+  const auto b = io::JsonObject::parse(options_to_json(requested), "requested options");
   std::vector<std::string> out;
-  auto cmp = [&](const nlohmann::json& x, const nlohmann::json& y, const std::string& prefix, const char* key) {
-    if (x.contains(key) && y.contains(key) && x[key] != y[key])
-      out.push_back(prefix + key + ": checkpoint " + x[key].dump() + ", requested " + y[key].dump());
+  auto cmp = [&](const io::JsonObject& x, const io::JsonObject& y, const std::string& prefix, const std::string& key) {
+    if (x.has(key) && y.has(key) && x.dump_value(key) != y.dump_value(key))
+      out.push_back(prefix + key + ": checkpoint " + x.dump_value(key) + ", requested " + y.dump_value(key));
   };
-  for (const auto& [k, v] : a["model"].items())
-    if (k != "vocab") cmp(a["model"], b["model"], "model.", k.c_str());
-  for (const auto& [k, v] : a["optim"].items())
-    if (k != "total_steps") cmp(a["optim"], b["optim"], "optim.", k.c_str());
+  const auto am = a.object("model"), bm = b.object("model"), ao = a.object("optim"), bo = b.object("optim");
+  for (const auto& k : am.keys())
+    if (k != "vocab") cmp(am, bm, "model.", k);
+  for (const auto& k : ao.keys())
+    if (k != "total_steps") cmp(ao, bo, "optim.", k);
   for (const char* k : {"batch", "val_fraction", "seed"}) cmp(a, b, "", k);
   return out;
 }
@@ -244,8 +241,8 @@ void save_checkpoint(const std::string& dir, Trainer& t) {
   meta["optimizer_step"] = std::to_string(t.optimizer.steps_taken());
   meta["rng"] = rng_state(t.rng);
   meta["vocab_hex"] = hex(t.data().tokenizer.vocab());
-  nlohmann::json crcs = nlohmann::json::object();
-  for (const auto& e : entries) crcs[e.name] = io::crc32_hex(tensor_crc(e));
+  io::JsonObject crcs;
+  for (const auto& e : entries) crcs.set(e.name, io::crc32_hex(tensor_crc(e)));
   meta["tensor_crc32"] = crcs.dump();
   io::write_safetensors(dir + "/checkpoint.safetensors", entries, meta);
   const std::string cfg = dir + "/config.json", tmp = cfg + ".tmp";
