@@ -53,6 +53,7 @@ struct CompleteFlags {
   InputFlags input;
   bool log1p = false;
   bool clip = false;
+  bool float32 = false;
   std::string svd_method = "auto";
   std::string out;
   GameFlags game;
@@ -156,15 +157,18 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
     o.max_iteration_rounds = 1;
   }
   if (f.tolerance > 0) o.soft_impute.tolerance = o.als.tolerance = f.tolerance;
+  o.float32 = f.float32;
   return o;
 }
 
-Fit fit_low_rank(const CompleteFlags& f, const ObservedEntries<double>& train, const ProgressCallback& progress) {
+// The solvers store their matrix in train's arrays (fit_completion_in_place):
+// train comes back sorted by (row, col), same entries.
+Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, const ProgressCallback& progress) {
   const bool soft = f.method == "soft-impute" || f.method == "soft-impute-svd";
   if (!soft && (f.cv > 0 || f.lambda_path > 0)) {
     throw InvalidArgument("--lambda-path / --cv apply to soft-impute; for als give --lambda (L2 weight) and --rank");
   }
-  CompletionFit<double> r = fit_completion(train, completion_options(f, progress));
+  CompletionFit<double> r = fit_completion_in_place(train, completion_options(f, progress));
   Fit fit;
   fit.model = std::move(r.model);
   fit.iterations = r.iterations;
@@ -344,6 +348,8 @@ void run_complete(const CompleteFlags& f) {
   if (f.lambda && (f.lambda_path > 0 || f.cv > 0)) throw InvalidArgument("give either --lambda or --lambda-path/--cv");
   if (f.lambda && *f.lambda < 0) throw InvalidArgument(fmt::format("--lambda must be >= 0, got {}", *f.lambda));
   if (f.rank && *f.rank < 1) throw InvalidArgument(fmt::format("--rank must be >= 1, got {}", *f.rank));
+  if (f.float32 && (f.method == "game" || f.method == "rpca"))
+    throw InvalidArgument("--float32 applies to soft-impute, soft-impute-svd, als and robust-als");
   if (f.out.empty())
     warn("no --out: the fit is reported but not saved (give --out DIR to keep the model for predict / recommend)");
 
@@ -657,6 +663,9 @@ void register_complete(CLI::App& app) {
   cmd->add_flag("--log1p", f->log1p,
                 "Fit log(1 + x) (counts); the test RMSE is on that scale, predictions and completed.csv map back by expm1");
   cmd->add_flag("--clip", f->clip, "Clip predictions to the training range (e.g. 1..5 for ratings); saved in the model");
+  cmd->add_flag("--float32", f->float32,
+                "soft-impute / als: store the values and run the solver in single precision (about 2/3 of the "
+                "memory; the same test RMSE to ~1e-5; training values are then used rounded to float)");
   cmd->add_option("--out,-o", f->out,
                   "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv/json/svg, completed.csv)");
   add_game_flags(*cmd, f->game);

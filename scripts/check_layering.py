@@ -27,7 +27,7 @@ ALLOWED = {
     "rl": {"core", "linalg", "completion", "rl"},
     "nn": {"core", "linalg", "nn", "io", "cuda"},
     "diagnostics": {"core", "linalg", "nn", "io", "diagnostics"},
-    "distributed": {"core", "linalg", "completion", "distributed"},
+    "distributed": {"core", "linalg", "completion", "io", "distributed"},
 }
 NUMERICAL = {"core", "linalg", "completion", "game", "rl"}
 JSON_OR_FORMAT = re.compile(r"^(nlohmann/|zip\.h$|lowrank/io[/.])")

@@ -385,6 +385,10 @@ class SoftImpute(_CompletionBase):
         ``lam``, "none". "center" / "scale": biScale.
     scaling : "none" | "center" | "scale"
         Older spelling of centering="center" / "scale" (used when not "none").
+    float32 : bool
+        Store the values and run the solver in single precision (the CLI's
+        ``--float32``): about 2/3 of the memory at 10^7 entries, the same
+        test RMSE to ~1e-5; the model is returned in double.
     verbose : bool
         tqdm progress bar on stderr.
     callback : callable or None
@@ -411,8 +415,9 @@ class SoftImpute(_CompletionBase):
     def __init__(self, lam=None, max_rank=_D["max_rank"], cv=_D["cv"], n_lambdas=_D["n_lambdas"],
                  min_ratio=_D["min_ratio"], variant="als", scaling="none", debias=False, tol=_D["tol"],
                  max_iter=_D["max_iter"], patience=_D["patience"], cv_scaling=_D["cv_scaling"], seed=0,
-                 threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False):
+                 threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False, float32=False):
         self.clip = clip
+        self.float32 = float32
         self.lam = lam
         self.centering = centering
         self.max_rank = max_rank
@@ -459,7 +464,7 @@ class SoftImpute(_CompletionBase):
                     # as the CLI: a cap other than the library's is the user's, not resumed
                     max_iteration_rounds=None if self.max_iter == _D["max_iter"] else 1,
                     tol=self.tol, max_iter=self.max_iter, patience=self.patience, cv_scaling=self.cv_scaling,
-                    seed=self.seed, threads=self.threads)
+                    seed=self.seed, threads=self.threads, float32=bool(self.float32))
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.complete(*e.args(), "soft-impute", opts, progress.active())
@@ -499,7 +504,7 @@ class ALS(_CompletionBase):
     ``weighting``: "frequency" (lam * |Omega_i| per row, default) | "uniform".
     ``init``: "random" (LIBMF's and Spark's random start, default) |
     "spectral" (the top singular vectors of the rescaled observations: fewer
-    sweeps to the optimum).
+    sweeps to the optimum). ``float32``: as SoftImpute's.
 
     Attributes: as SoftImpute (components_, singular_values_, rank_, lambda_,
     n_iter_, objective_trace_), plus global_offset_, row_offset_, col_offset_
@@ -511,8 +516,9 @@ class ALS(_CompletionBase):
 
     def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting="frequency", robust=False,
                  bias_lam=None, clip_factor=_D["als_clip_factor"], tol=_D["als_tol"], max_iter=_D["als_max_iter"],
-                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False):
+                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False, float32=False):
         self.clip = clip
+        self.float32 = float32
         self.rank = rank
         self.init = init
         self.lam = lam
@@ -543,7 +549,7 @@ class ALS(_CompletionBase):
         opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
                     max_iteration_rounds=None if self.max_iter == _D["als_max_iter"] else 1,
-                    seed=self.seed, threads=self.threads, init=self.init)
+                    seed=self.seed, threads=self.threads, init=self.init, float32=bool(self.float32))
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.complete(*e.args(), "robust-als" if self.robust else "als", opts, progress.active())

@@ -137,6 +137,7 @@ CompletionFitOptions soft_impute_options(Options& o) {
   c.max_iteration_rounds = o.get<int>("max_iteration_rounds", c.max_iteration_rounds);
   c.bias_shrinkage = o.get<double>("bias_shrinkage", c.bias_shrinkage);
   c.cv_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
+  c.float32 = o.get<bool>("float32", c.float32);
   return c;
 }
 
@@ -193,6 +194,7 @@ CompletionFitOptions als_options(Options& o, bool robust) {
   a.max_iterations = o.get<int>("max_iter", a.max_iterations);
   c.seed = o.get<std::uint64_t>("seed", c.seed);
   a.threads = o.get<int>("threads", a.threads);
+  c.float32 = o.get<bool>("float32", c.float32);
   // ALS's lambda is the fixed L2 weight: one fit, no path.
   c.lambda = a.lambda;
   return c;
@@ -226,7 +228,7 @@ template <class T>
 py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArray& col,
                   const py::array_t<T, py::array::c_style>& value, const std::string& method, py::dict options,
                   py::object progress) {
-  const ObservedEntries<T> data = entries_from_coo<T>(rows, cols, row, col, value);
+  ObservedEntries<T> data = entries_from_coo<T>(rows, cols, row, col, value);
   Options o(std::move(options));
   const bool soft = method == "soft-impute";
   if (!soft && method != "als" && method != "robust-als")
@@ -240,7 +242,7 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
   CompletionFit<T> fit;
   {
     py::gil_scoped_release nogil;
-    fit = fit_completion(data, c);
+    fit = fit_completion_in_place(data, c);  // data is this call's own copy
   }
   const bool interrupted = bridge.finish(true);
   return fit_dict(std::move(fit), interrupted);

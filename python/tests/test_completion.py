@@ -67,6 +67,20 @@ def test_als_spectral_init_equals_cli(cli, tmp_path, dune_csv, dune_missing):
         lowrank.ALS(rank=3, init="svd").fit(dune_missing)
 
 
+def test_float32_keyword_equals_cli_and_double(cli, tmp_path, dune_csv, dune_missing):
+    # float32 stores the values and runs the solver in single precision: the
+    # same fit as the CLI's --float32, within 1e-4 of the double fit.
+    run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--lambda", 0.1, "--float32",
+             "--out", tmp_path / "cli")
+    est = lowrank.ALS(rank=3, lam=0.1, float32=True).fit(dune_missing)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+    double = lowrank.ALS(rank=3, lam=0.1).fit(dune_missing)
+    np.testing.assert_allclose(est.singular_values_, double.singular_values_, rtol=1e-4)
+    si32 = lowrank.SoftImpute(lam=2.0, max_rank=5, float32=True).fit(dune_missing)
+    si64 = lowrank.SoftImpute(lam=2.0, max_rank=5).fit(dune_missing)
+    np.testing.assert_allclose(si32.singular_values_, si64.singular_values_, rtol=1e-4)
+
+
 def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     run_json(cli, "complete", "--train", dune_csv, "--method", "rpca", "--out", tmp_path / "cli")
     est = lowrank.RobustPCA().fit(dune_missing)

@@ -46,18 +46,17 @@ struct Side {
 // residual pass over Omega for the objective; summed later in row order so
 // the objective does not depend on the thread schedule.
 template <class T>
-void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases, T lambda,
+void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases, T lambda,
                 T bias_lambda, T clip, int threads, std::vector<double>* loss_out = nullptr) {
   const Index k = self.ft.rows();
   const Index kk = k + (biases ? 1 : 0);
-  const Index count = x.rows();
-  const std::int32_t* outer = x.outerIndexPtr();
-  const std::int32_t* inner = x.innerIndexPtr();
-  const T* values = x.valuePtr();
+  const Index count = x.count;
+  const std::int32_t* outer = x.outer;
+  const std::int32_t* inner = x.inner;
   const bool clipping = std::isfinite(clip);
   // Threads only pay off beyond ~1 Mflop per sweep; below that, waking a
   // team (on a busy machine) costs more than the work.
-  const double flops = static_cast<double>(x.nonZeros()) * double(kk * kk) + double(count) * double(kk * kk * kk);
+  const double flops = static_cast<double>(x.nnz()) * double(kk * kk) + double(count) * double(kk * kk * kk);
 #pragma omp parallel num_threads(threads) if (flops > 1e6)
   {
     Matrix<T> a(kk, kk);
@@ -98,7 +97,7 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
         gm.col(t).head(k) = other.ft.col(j);
         if (biases) gm(k, t) = T(1);
         const T offset = mu + (biases ? other.bias(j) : T(0));
-        T y = values[s] - offset;
+        T y = x.at(s) - offset;
         if (clipping) {
           yraw(t) = y;  // the loss is on the raw residual, the solve on the clipped one
           const T fit_lr = b_i + p_i.dot(other.ft.col(j));  // fit minus offset
@@ -145,20 +144,19 @@ void half_sweep(const SparseCsr<T>& x, Side<T>& self, const Side<T>& other, T mu
 // Residuals x_ij - mu - b_i - c_j - p_i^T q_j over the observed entries, in
 // CSR order of x (rows = row side).
 template <class T>
-void residuals(const SparseCsr<T>& x, const Side<T>& rows, const Side<T>& cols, T mu, bool biases,
+void residuals(const completion_detail::SparseView<T>& x, const Side<T>& rows, const Side<T>& cols, T mu, bool biases,
                std::vector<T>& out, int threads) {
-  out.resize(static_cast<std::size_t>(x.nonZeros()));
-  const std::int32_t* outer = x.outerIndexPtr();
-  const std::int32_t* inner = x.innerIndexPtr();
-  const T* values = x.valuePtr();
-  const double flops = static_cast<double>(x.nonZeros()) * static_cast<double>(rows.ft.rows() + 2);
+  out.resize(static_cast<std::size_t>(x.nnz()));
+  const std::int32_t* outer = x.outer;
+  const std::int32_t* inner = x.inner;
+  const double flops = static_cast<double>(x.nnz()) * static_cast<double>(rows.ft.rows() + 2);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads) if (flops > 1e6)
-  for (Index i = 0; i < x.rows(); ++i) {
+  for (Index i = 0; i < x.count; ++i) {
     for (std::int32_t s = outer[i]; s < outer[i + 1]; ++s) {
       const Index j = inner[s];
       T fit = mu + rows.ft.col(i).dot(cols.ft.col(j));
       if (biases) fit += rows.bias(i) + cols.bias(j);
-      out[static_cast<std::size_t>(s)] = values[s] - fit;
+      out[static_cast<std::size_t>(s)] = x.at(s) - fit;
     }
   }
 }
@@ -235,10 +233,11 @@ T estimate_clip(const std::vector<T>& resid, double factor, T floor_value) {
   return std::max(c, floor_value);
 }
 
-}  // namespace
-
+// als() and als_in_place(): `own` is the caller's entries when the solver
+// may store its matrix in their arrays (then own == &data).
 template <class T>
-AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const CompletionModel<T>* warm_start) {
+AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, const AlsOptions& o,
+                     const CompletionModel<T>* warm_start) {
   completion_detail::check_entries(data, "als");
   check_als_options(o, data.rows, data.cols);
   const Index m = data.rows, n = data.cols, k = o.rank;
@@ -296,9 +295,25 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
     }
   }
 
-  // CSR of X (rows) and of X^T (columns); throws on duplicate pairs.
-  SparseCsr<T> x_rows, x_cols;
-  completion_detail::build_csr_pair(data, x_rows, x_cols);
+  // X stored once: a CSR and a CSC index into it (detail.hpp), in the
+  // caller's arrays (in place) or a copy's; throws on duplicate pairs.
+  ObservedEntries<T> copy;
+  ObservedEntries<T>* x = own;
+  if (!own) {
+    copy.rows = m;
+    copy.cols = n;
+    copy.row = data.row;
+    copy.col = data.col;
+    copy.value = data.value;
+    x = &copy;
+  }
+  completion_detail::ObservedMatrix<T> mat = completion_detail::take_entries(*x);
+  struct GiveBack {
+    completion_detail::ObservedMatrix<T>& m;
+    ObservedEntries<T>& e;
+    ~GiveBack() { completion_detail::give_back(m, e); }
+  } give_back{mat, *x};
+  const completion_detail::SparseView<T> x_rows = mat.by_rows(), x_cols = mat.by_cols();
 
   const T inf = std::numeric_limits<T>::infinity();
   const bool auto_clip = o.robust && o.clip_threshold == 0.0;
@@ -342,6 +357,21 @@ AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const Comp
   return result;
 }
 
+}  // namespace
+
+template <class T>
+AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& o, const CompletionModel<T>* warm_start) {
+  return run_als(data, static_cast<ObservedEntries<T>*>(nullptr), o, warm_start);
+}
+
+template <class T>
+AlsResult<T> als_in_place(ObservedEntries<T>& data, const AlsOptions& o, const CompletionModel<T>* warm_start) {
+  return run_als(data, &data, o, warm_start);
+}
+
+template AlsResult<float> als_in_place<float>(ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);
+template AlsResult<double> als_in_place<double>(ObservedEntries<double>&, const AlsOptions&,
+                                                const CompletionModel<double>*);
 template AlsResult<float> als<float>(const ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);
 template AlsResult<double> als<double>(const ObservedEntries<double>&, const AlsOptions&,
                                        const CompletionModel<double>*);

@@ -110,6 +110,16 @@ void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
 }
 
 template <class T>
+void thin_svd_in_place(Matrix<T>& a, Vector<T>& s, Matrix<T>& v) {
+  Matrix<T> q = a;
+  detail::orthonormalize(q);
+  const Matrix<T> rr = q.transpose() * a;
+  Matrix<T> ur;
+  detail::dense_thin_svd(rr, ur, s, v);
+  a.noalias() = q * ur;
+}
+
+template <class T>
 void entries_of_product(const Matrix<T>& at, const Matrix<T>& bt, const std::vector<std::int32_t>& row,
                         const std::vector<std::int32_t>& col, std::vector<T>& out) {
   const std::int64_t nnz = static_cast<std::int64_t>(row.size());
@@ -150,79 +160,176 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
   d = s.head(keep);
 }
 
-namespace {
-
-// CSR of the (rows x cols) matrix with entries (major[k], minor[k], value[k]).
 template <class T>
-void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& major, const std::vector<std::int32_t>& minor,
-               const std::vector<T>& value, bool transposed, SparseCsr<T>& out) {
-  const std::size_t nnz = value.size();
+ObservedMatrix<T> take_entries(ObservedEntries<T>& e) {
+  const std::size_t nnz = e.value.size();
   if (nnz > static_cast<std::size_t>(INT32_MAX))
-    throw InvalidArgument("more than 2^31 - 1 observed entries (" + std::to_string(nnz) + ")");
-  out.resize(rows, cols);
-  out.resizeNonZeros(static_cast<Index>(nnz));
-  std::int32_t* outer = out.outerIndexPtr();
-  std::fill(outer, outer + rows + 1, 0);
-  for (std::size_t k = 0; k < nnz; ++k) ++outer[major[k] + 1];
-  for (Index r = 0; r < rows; ++r) outer[r + 1] += outer[r];
-  std::vector<std::int32_t> next(outer, outer + rows);
-  std::int32_t* inner = out.innerIndexPtr();
-  T* val = out.valuePtr();
-  for (std::size_t k = 0; k < nnz; ++k) {
-    const std::int32_t s = next[static_cast<std::size_t>(major[k])]++;
-    inner[s] = minor[k];
-    val[s] = value[k];
-  }
-  // Within a row the scatter kept input order: sort it by column (entries
-  // are unique, so the result does not depend on the input order).
-  std::vector<std::pair<std::int32_t, T>> row;
-  for (Index r = 0; r < rows; ++r) {
-    const std::int32_t b = outer[r], e = outer[r + 1];
-    bool sorted = true;
-    for (std::int32_t s = b; s + 1 < e && sorted; ++s) sorted = inner[s] < inner[s + 1];
-    if (sorted) continue;
-    row.clear();
-    for (std::int32_t s = b; s < e; ++s) row.emplace_back(inner[s], val[s]);
-    std::sort(row.begin(), row.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-    for (std::int32_t s = b; s < e; ++s) {
-      const auto& [c, v] = row[static_cast<std::size_t>(s - b)];
-      if (s > b && c == inner[s - 1]) {
-        const Index i = transposed ? c : r, j = transposed ? r : c;
-        throw InvalidArgument("duplicate entry at (row " + std::to_string(i) + ", col " + std::to_string(j) + ")");
+    throw InvalidArgument("more than 2^31 - 1 observed entries (" + std::to_string(nnz) +
+                          "): the solvers' 32-bit positions cannot address them");
+  const Index m = e.rows, n = e.cols;
+  std::vector<std::int32_t>& row = e.row;
+  std::vector<std::int32_t>& col = e.col;
+  std::vector<T>& val = e.value;
+  ObservedMatrix<T> x;
+  x.rows = m;
+  x.cols = n;
+  x.row_ptr.assign(static_cast<std::size_t>(m) + 1, 0);
+  std::int32_t* outer = x.row_ptr.data();
+  for (std::size_t k = 0; k < nnz; ++k) ++outer[row[k] + 1];
+  for (Index i = 0; i < m; ++i) outer[i + 1] += outer[i];
+  {
+    // In-place counting sort by row (each swap puts one entry into its
+    // row's range for good): no second copy of the entries.
+    std::vector<std::int32_t> head(outer, outer + m);
+    for (Index b = 0; b < m; ++b) {
+      const std::int32_t end = outer[b + 1];
+      for (std::int32_t p = head[static_cast<std::size_t>(b)]; p < end; p = head[static_cast<std::size_t>(b)]) {
+        const std::int32_t r = row[static_cast<std::size_t>(p)];
+        if (r == b) {
+          ++head[static_cast<std::size_t>(b)];
+          continue;
+        }
+        const std::int32_t q = head[static_cast<std::size_t>(r)]++;
+        std::swap(row[static_cast<std::size_t>(p)], row[static_cast<std::size_t>(q)]);
+        std::swap(col[static_cast<std::size_t>(p)], col[static_cast<std::size_t>(q)]);
+        std::swap(val[static_cast<std::size_t>(p)], val[static_cast<std::size_t>(q)]);
       }
-      inner[s] = c;
-      val[s] = v;
     }
   }
+  // Within a row: sort by column (entries are unique, so the result does not
+  // depend on the input order); scratch of one row.
+  std::vector<std::pair<std::int32_t, T>> one;
+  for (Index i = 0; i < m; ++i) {
+    const std::int32_t b = outer[i], en = outer[i + 1];
+    bool sorted = true;
+    for (std::int32_t s = b; s + 1 < en && sorted; ++s) sorted = col[static_cast<std::size_t>(s)] < col[static_cast<std::size_t>(s + 1)];
+    if (!sorted) {
+      one.clear();
+      for (std::int32_t s = b; s < en; ++s) one.emplace_back(col[static_cast<std::size_t>(s)], val[static_cast<std::size_t>(s)]);
+      std::sort(one.begin(), one.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
+      for (std::int32_t s = b; s < en; ++s) {
+        col[static_cast<std::size_t>(s)] = one[static_cast<std::size_t>(s - b)].first;
+        val[static_cast<std::size_t>(s)] = one[static_cast<std::size_t>(s - b)].second;
+      }
+    }
+    for (std::int32_t s = b + 1; s < en; ++s)
+      if (col[static_cast<std::size_t>(s)] == col[static_cast<std::size_t>(s - 1)])
+        throw InvalidArgument("duplicate entry at (row " + std::to_string(i) + ", col " +
+                              std::to_string(col[static_cast<std::size_t>(s)]) + ")");
+  }
+  // The CSC index. Visiting the rows in order leaves each column's rows
+  // increasing; the row indices go into e.row's array, no longer needed.
+  x.col_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
+  std::int32_t* cptr = x.col_ptr.data();
+  for (std::size_t k = 0; k < nnz; ++k) ++cptr[col[k] + 1];
+  for (Index j = 0; j < n; ++j) cptr[j + 1] += cptr[j];
+  x.csc_pos.resize(nnz);
+  x.csc_row = std::move(e.row);
+  std::vector<std::int32_t> next(cptr, cptr + n);
+  for (Index i = 0; i < m; ++i) {
+    for (std::int32_t s = outer[i]; s < outer[i + 1]; ++s) {
+      const std::int32_t q = next[static_cast<std::size_t>(col[static_cast<std::size_t>(s)])]++;
+      x.csc_pos[static_cast<std::size_t>(q)] = s;
+      x.csc_row[static_cast<std::size_t>(q)] = static_cast<std::int32_t>(i);
+    }
+  }
+  x.col = std::move(e.col);
+  x.value = std::move(e.value);
+  e.row.clear();
+  e.col.clear();
+  e.value.clear();
+  return x;
 }
 
-}  // namespace
+template <class T>
+void give_back(ObservedMatrix<T>& x, ObservedEntries<T>& e) {
+  std::vector<std::int32_t>().swap(x.csc_pos);
+  std::vector<std::int32_t>().swap(x.col_ptr);
+  e.row = std::move(x.csc_row);
+  e.row.resize(x.value.size());
+  for (Index i = 0; i < x.rows; ++i)
+    std::fill(e.row.begin() + x.row_ptr[static_cast<std::size_t>(i)], e.row.begin() + x.row_ptr[static_cast<std::size_t>(i) + 1],
+              static_cast<std::int32_t>(i));
+  e.col = std::move(x.col);
+  e.value = std::move(x.value);
+  std::vector<std::int32_t>().swap(x.row_ptr);
+  x.csc_row.clear();
+  x.col.clear();
+  x.value.clear();
+}
 
 template <class T>
-void build_csr_pair(const ObservedEntries<T>& e, SparseCsr<T>& by_row, SparseCsr<T>& by_col) {
-  // Independent: side by side, as SparseOperator does.
-  std::exception_ptr failed[2];
-#pragma omp parallel sections num_threads(2) if (e.nnz() > 100000)
+double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T>& qt,
+                      const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y) {
+  const Index m = v.count;
+  const Index r = p.cols();
+  const Matrix<T>& bm = bt ? *bt : qt;
+  const Index k = bm.rows();
+  if (p.rows() != m || qt.cols() != v.other || qt.rows() != r || bm.cols() != v.other)
+    throw InvalidArgument("residual_sweep: factor shapes do not match the sparse matrix");
+  if (y) y->resize(m, k);
+  const std::int32_t* outer = v.outer;
+  const std::int32_t* inner = v.inner;
+  const T* q_all = qt.data();
+  const T* b_all = bm.data();
+  // Row blocks fixed by m alone, so the loss does not depend on the threads
+  // (as in linalg's csr_residual_times_factor).
+  const Index kBlockRows = std::clamp<Index>((m + 63) / 64, 16, 512);
+  constexpr std::int32_t kPrefetch = 8;
+  const Index nnz = v.nnz();
+  const Index blocks = (m + kBlockRows - 1) / kBlockRows;
+  std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
+#pragma omp parallel if (nnz * std::max<Index>(r + (y ? k : 0), 1) > 200000)
   {
-#pragma omp section
-    {
-      try {
-        build_csr(e.rows, e.cols, e.row, e.col, e.value, false, by_row);
-      } catch (...) {
-        failed[0] = std::current_exception();
+    // Row i of p and of y, contiguous: p and y stay m x r column-major (no
+    // transposed copies of the tall factors); only the gathered side is
+    // transposed.
+    std::vector<T> p_row(static_cast<std::size_t>(r)), y_row(static_cast<std::size_t>(k));
+#pragma omp for schedule(dynamic, 1)
+    for (Index blk = 0; blk < blocks; ++blk) {
+      double loss = 0.0;
+      const Index i_end = std::min(m, (blk + 1) * kBlockRows);
+      for (Index i = blk * kBlockRows; i < i_end; ++i) {
+        T* pr = p_row.data();
+        T* yr = y_row.data();
+        for (Index l = 0; l < r; ++l) pr[l] = p(i, l);
+        std::fill(yr, yr + k, T(0));
+        const std::int32_t end = outer[i + 1];
+        for (std::int32_t s = outer[i]; s < end; ++s) {
+          // The gathers (qt_j, and the value through the CSC index) are what
+          // this loop waits on: ask for them kPrefetch entries ahead.
+          if (static_cast<Index>(s) + kPrefetch < nnz) {
+            const Index j_ahead = inner[s + kPrefetch];
+            const char* ahead = reinterpret_cast<const char*>(q_all + j_ahead * r);
+            for (Index off = 0; off < r * static_cast<Index>(sizeof(T)); off += 64) __builtin_prefetch(ahead + off);
+            if (bt) {
+              const char* bh = reinterpret_cast<const char*>(b_all + j_ahead * k);
+              for (Index off = 0; off < k * static_cast<Index>(sizeof(T)); off += 64) __builtin_prefetch(bh + off);
+            }
+            if (v.pos) __builtin_prefetch(v.value + v.pos[s + kPrefetch]);
+          }
+          const Index j = inner[s];
+          const T* q = q_all + j * r;
+          T dot = 0;
+#pragma omp simd reduction(+ : dot)
+          for (Index l = 0; l < r; ++l) dot += pr[l] * q[l];
+          const T e = v.at(s) - dot;
+          loss += static_cast<double>(e) * static_cast<double>(e);
+          if (y) {
+            const T* b = b_all + j * k;
+#pragma omp simd
+            for (Index l = 0; l < k; ++l) yr[l] += e * b[l];
+          }
+        }
+        if (y)
+          for (Index l = 0; l < k; ++l) (*y)(i, l) = yr[l];
       }
-    }
-#pragma omp section
-    {
-      try {
-        build_csr(e.cols, e.rows, e.col, e.row, e.value, true, by_col);
-      } catch (...) {
-        failed[1] = std::current_exception();
-      }
+      block_loss[static_cast<std::size_t>(blk)] = loss;
     }
   }
-  for (const auto& f : failed)
-    if (f) std::rethrow_exception(f);
+  double total = 0.0;
+  for (const double l : block_loss) total += l;
+  return 0.5 * total;
 }
 
 int thread_count(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
@@ -236,10 +343,14 @@ int thread_count(int requested) { return requested > 0 ? requested : omp_get_max
   template void fill_normal<T>(Matrix<T>&, std::uint64_t);                                                 \
   template Matrix<T> random_orthonormal<T>(Index, Index, std::uint64_t);                                   \
   template void thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);                         \
+  template void thin_svd_in_place<T>(Matrix<T>&, Vector<T>&, Matrix<T>&);                                  \
   template void entries_of_product<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<std::int32_t>&, \
                                       const std::vector<std::int32_t>&, std::vector<T>&);                  \
   template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
-  template void build_csr_pair<T>(const ObservedEntries<T>&, SparseCsr<T>&, SparseCsr<T>&);
+  template ObservedMatrix<T> take_entries<T>(ObservedEntries<T>&);                                         \
+  template void give_back<T>(ObservedMatrix<T>&, ObservedEntries<T>&);                                     \
+  template double residual_sweep<T>(const SparseView<T>&, const Matrix<T>&, const Matrix<T>&, const Matrix<T>*, \
+                                    Matrix<T>*);
 LOWRANK_COMPLETION_DETAIL(float)
 LOWRANK_COMPLETION_DETAIL(double)
 #undef LOWRANK_COMPLETION_DETAIL

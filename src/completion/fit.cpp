@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "completion/detail.hpp"
 #include "lowrank/core/error.hpp"
@@ -117,17 +118,17 @@ SoftImputeOptions soft_impute_base(const CompletionFitOptions& o, Centering c) {
 // need more), resume it from its own iterate at twice that rank, up to
 // s.max_rank. Iterations and traces add up over the rounds.
 template <class T>
-CompletionResult<T> soft_impute_growing(const ObservedEntries<T>& x, const SoftImputeOptions& s,
-                                        const CompletionModel<T>* warm, Index margin) {
+CompletionResult<T> soft_impute_growing(const ObservedEntries<T>& x, ObservedEntries<T>* own,
+                                        const SoftImputeOptions& s, const CompletionModel<T>* warm, Index margin) {
   const Index cap = std::min({s.max_rank, x.rows, x.cols});
   const Index start = warm ? warm->rank() : 0;
   SoftImputeOptions o = s;
   o.max_rank = std::min(cap, start + margin);
-  CompletionResult<T> r = soft_impute(x, o, warm);
+  CompletionResult<T> r = own ? soft_impute_in_place(*own, o, warm) : soft_impute(x, o, warm);
   while (r.model.rank() >= o.max_rank && o.max_rank < cap && r.status != Status::Interrupted &&
          r.status != Status::NumericalIssue) {
     o.max_rank = std::min(cap, 2 * o.max_rank);
-    CompletionResult<T> next = soft_impute(x, o, &r.model);
+    CompletionResult<T> next = own ? soft_impute_in_place(*own, o, &r.model) : soft_impute(x, o, &r.model);
     next.iterations += r.iterations;
     next.objective_trace.insert(next.objective_trace.begin(), r.objective_trace.begin(), r.objective_trace.end());
     next.elapsed_s += r.elapsed_s;
@@ -139,10 +140,12 @@ CompletionResult<T> soft_impute_growing(const ObservedEntries<T>& x, const SoftI
 // Fits soft-impute at one lambda. Under Biases the biases are fitted on the
 // entries the call sees (a fold's training part in CV, so validation sees
 // no leak), the low-rank part on what they leave, and the model carries
-// them as its offsets.
+// them as its offsets. A call on `own` (the caller's entries, lent by
+// fit_completion_in_place) or on the bias residuals, a temporary, stores the
+// solver's matrix in those arrays instead of a copy.
 template <class T>
 PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, const ProgressCallback& solver,
-                                   bool in_cv, bool on_path) {
+                                   bool in_cv, bool on_path, ObservedEntries<T>* own) {
   SoftImputeOptions base = soft_impute_base(o, c);
   base.progress = solver;
   if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
@@ -154,16 +157,18 @@ PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, c
   const Index margin = on_path && base.variant == SoftImputeVariant::Als && base.final_svd
                            ? o.working_rank_margin
                            : 0;
-  return [base, c, shrink, sweeps, margin](const ObservedEntries<T>& data, double lambda,
-                                           const CompletionModel<T>* warm) {
+  return [base, c, shrink, sweeps, margin, own](const ObservedEntries<T>& data, double lambda,
+                                                const CompletionModel<T>* warm) {
     SoftImputeOptions s = base;
     s.lambda = lambda;
-    auto solve = [&](const ObservedEntries<T>& x) {
-      return margin > 0 && lambda > 0 ? soft_impute_growing(x, s, warm, margin) : soft_impute(x, s, warm);
+    auto solve = [&](const ObservedEntries<T>& x, ObservedEntries<T>* mine) {
+      if (margin > 0 && lambda > 0) return soft_impute_growing(x, mine, s, warm, margin);
+      return mine ? soft_impute_in_place(*mine, s, warm) : soft_impute(x, s, warm);
     };
-    if (c != Centering::Biases) return solve(data);
+    if (c != Centering::Biases) return solve(data, own == &data ? own : nullptr);
     const Biases<T> b = fit_biases(data, shrink, sweeps);
-    CompletionResult<T> r = solve(b.residuals(data));
+    ObservedEntries<T> resid = b.residuals(data);
+    CompletionResult<T> r = solve(resid, &resid);
     r.model.global_offset = static_cast<T>(b.mu);
     r.model.row_offset = b.row;
     r.model.col_offset = b.col;
@@ -172,16 +177,17 @@ PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, c
 }
 
 template <class T>
-PathFitFunction<T> als_fit(const CompletionFitOptions& o, const ProgressCallback& solver, bool in_cv) {
+PathFitFunction<T> als_fit(const CompletionFitOptions& o, const ProgressCallback& solver, bool in_cv,
+                           ObservedEntries<T>* own) {
   AlsOptions base = o.als;
   if (in_cv) base.tolerance = std::max(base.tolerance, o.cv_tolerance);
   base.robust = o.method == CompletionMethod::RobustAls;
   base.seed = o.seed;
   base.progress = solver;
-  return [base](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
+  return [base, own](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
     AlsOptions a = base;
     a.lambda = lambda;
-    return als(data, a, warm);
+    return own == &data ? als_in_place(*own, a, warm) : als(data, a, warm);
   };
 }
 
@@ -211,10 +217,11 @@ void take_fit(CompletionFit<T>& out, CompletionResult<T>&& r) {
   for (auto& w : r.warnings) out.warnings.push_back(std::move(w));
 }
 
-}  // namespace
-
+// fit_completion and fit_completion_in_place (own == &data: the solvers may
+// store their matrix in data's arrays).
 template <class T>
-CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options) {
+CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEntries<T>* own,
+                                     const CompletionFitOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   completion_detail::check_entries(data, "fit_completion");
   CompletionFitOptions o = options;
@@ -258,7 +265,7 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
     throw InvalidArgument("fit_completion: working_rank_margin must be >= 0, got " +
                           std::to_string(o.working_rank_margin));
   auto fit_function = [&](Centering c, const ProgressCallback& events, bool in_cv = false, bool on_path = true) {
-    return soft ? soft_impute_fit<T>(o, c, events, in_cv, on_path) : als_fit<T>(o, events, in_cv);
+    return soft ? soft_impute_fit<T>(o, c, events, in_cv, on_path, own) : als_fit<T>(o, events, in_cv, own);
   };
 
   // A fixed lambda (or ALS without a grid): one fit, no path.
@@ -427,10 +434,131 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
   return out;
 }
 
+// ---- float32: the fit in single precision, its result back in T ----------
+
+template <class U, class T>
+CompletionModel<U> model_as(CompletionModel<T>&& m) {
+  CompletionModel<U> out;
+  out.rows = m.rows;
+  out.cols = m.cols;
+  out.U = m.U.template cast<U>();
+  out.d = m.d.template cast<U>();
+  out.V = m.V.template cast<U>();
+  out.global_offset = static_cast<U>(m.global_offset);
+  out.row_offset = m.row_offset.template cast<U>();
+  out.col_offset = m.col_offset.template cast<U>();
+  out.row_scale = m.row_scale.template cast<U>();
+  out.col_scale = m.col_scale.template cast<U>();
+  out.clip_low = static_cast<U>(m.clip_low);
+  out.clip_high = static_cast<U>(m.clip_high);
+  return out;
+}
+
+template <class U, class T>
+CompletionFit<U> fit_as(CompletionFit<T>&& f) {
+  CompletionFit<U> out;
+  out.model = model_as<U>(std::move(f.model));
+  out.method = f.method;
+  out.centering = f.centering;
+  out.lambda = f.lambda;
+  out.lambda_max = f.lambda_max;
+  out.max_rank = f.max_rank;
+  out.iterations = f.iterations;
+  out.objective_trace = std::move(f.objective_trace);
+  out.status = f.status;
+  out.stop_reason = std::move(f.stop_reason);
+  out.caps_bound = std::move(f.caps_bound);
+  out.elapsed_s = f.elapsed_s;
+  out.cv_seconds = f.cv_seconds;
+  if (f.cv) {
+    CrossValidationResult<T>& c = *f.cv;
+    CrossValidationResult<U>& d = out.cv.emplace();
+    d.table = std::move(c.table);
+    d.best_lambda = c.best_lambda;
+    d.best_index = c.best_index;
+    d.status = c.status;
+    d.best_fold_model = model_as<U>(std::move(c.best_fold_model));
+    d.best_fold_rmse = c.best_fold_rmse;
+    d.best_fold_lambda = c.best_fold_lambda;
+    d.folds_completed = c.folds_completed;
+    d.fits = c.fits;
+    d.capped_fits = c.capped_fits;
+    d.stopped_fold = c.stopped_fold;
+    d.stopped_index = c.stopped_index;
+    d.seconds = c.seconds;
+    d.screened_out = c.screened_out;
+  }
+  out.centering_scores = std::move(f.centering_scores);
+  if (f.path) {
+    PathResult<U>& p = out.path.emplace();
+    p.points = std::move(f.path->points);
+    for (auto& m : f.path->models) p.models.push_back(model_as<U>(std::move(m)));
+    p.status = f.path->status;
+  }
+  out.clip_threshold = f.clip_threshold;
+  out.empty_rows = f.empty_rows;
+  out.empty_cols = f.empty_cols;
+  out.warnings = std::move(f.warnings);
+  return out;
+}
+
+// The entries with float values: the index arrays taken from `from` when it
+// may be emptied (the double values are freed once converted), copied
+// otherwise.
+template <class T>
+ObservedEntries<float> entries_as_float(const ObservedEntries<T>& data, ObservedEntries<T>* from) {
+  ObservedEntries<float> f;
+  f.rows = data.rows;
+  f.cols = data.cols;
+  f.value.assign(data.value.begin(), data.value.end());
+  if (from) {
+    f.row = std::move(from->row);
+    f.col = std::move(from->col);
+    std::vector<T>().swap(from->value);
+  } else {
+    f.row = data.row;
+    f.col = data.col;
+  }
+  return f;
+}
+
+template <class T>
+CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, ObservedEntries<T>* own,
+                                        const CompletionFitOptions& options) {
+  completion_detail::check_entries(data, "fit_completion");
+  CompletionFitOptions o = options;
+  o.float32 = false;
+  ObservedEntries<float> f = entries_as_float(data, own);
+  CompletionFit<float> r = fit_completion_impl(f, &f, o);
+  if (own) {
+    // The caller's entries back (sorted by row and column), values rounded
+    // to float as the fit saw them.
+    own->row = std::move(f.row);
+    own->col = std::move(f.col);
+    own->value.assign(f.value.begin(), f.value.end());
+  }
+  return fit_as<T>(std::move(r));
+}
+
+}  // namespace
+
+template <class T>
+CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options) {
+  if (options.float32 && !std::is_same_v<T, float>) return fit_completion_float32(data, static_cast<ObservedEntries<T>*>(nullptr), options);
+  return fit_completion_impl(data, static_cast<ObservedEntries<T>*>(nullptr), options);
+}
+
+template <class T>
+CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const CompletionFitOptions& options) {
+  if (options.float32 && !std::is_same_v<T, float>) return fit_completion_float32(data, &data, options);
+  return fit_completion_impl(data, &data, options);
+}
+
 #define LOWRANK_FIT_COMPLETION(T)                                                                   \
   template struct Biases<T>;                                                                        \
   template Biases<T> fit_biases<T>(const ObservedEntries<T>&, double, int);                         \
-  template CompletionFit<T> fit_completion<T>(const ObservedEntries<T>&, const CompletionFitOptions&);
+  template CompletionFit<T> fit_completion<T>(const ObservedEntries<T>&, const CompletionFitOptions&); \
+  template CompletionFit<T> fit_completion_in_place<T>(ObservedEntries<T>&, const CompletionFitOptions&);
 LOWRANK_FIT_COMPLETION(float)
 LOWRANK_FIT_COMPLETION(double)
 #undef LOWRANK_FIT_COMPLETION

@@ -44,42 +44,60 @@ void check_options(const SoftImputeOptions& o, Index m, Index n) {
   check_iteration_options("soft_impute", o.tolerance, o.max_iterations);
 }
 
-// The observed entries, the current Z = U diag(d) V^T and, for the SVD
-// form, the sparse residual operator S = P_Omega(X - Z) with the O(|Omega| r)
-// refresh of S. The ALS form computes residuals on the fly and needs only
-// X in its two layouts (x_rows, x_cols): no value maps, no residual arrays.
+// The observed entries, stored once (completion_detail::ObservedMatrix: a
+// CSR and a CSC index into it), and the current Z = U diag(d) V^T. Neither
+// form stores residuals: every product with S = P_Omega(X - Z) recomputes
+// them in the fused sweep (completion_detail::residual_sweep).
 template <class T>
 struct State {
-  const ObservedEntries<T>& x;
-  SparseOperator<T> s;             // SVD form
-  SparseCsr<T> x_rows, x_cols;     // ALS form
+  const completion_detail::ObservedMatrix<T>& x;
   Matrix<T> U, V;
   Vector<T> d;
-  std::vector<T> fit, resid;
 
-  State(const ObservedEntries<T>& data, bool residual_operator) : x(data) {
-    if (residual_operator) s = SparseOperator<T>(data.rows, data.cols, data.row, data.col, data.value);
-    else completion_detail::build_csr_pair(data, x_rows, x_cols);
-  }
+  explicit State(const completion_detail::ObservedMatrix<T>& data) : x(data) {}
 
-  /// S <- P_Omega(X - U diag(d) V^T); returns 1/2 ||S||_F^2.
-  double refresh() {
-    const Matrix<T> udt = (U * d.asDiagonal()).transpose();
-    const Matrix<T> vt = V.transpose();
-    completion_detail::entries_of_product(udt, vt, x.row, x.col, fit);
-    resid.resize(fit.size());
-    double loss = 0.0;
-    const std::int64_t nnz = static_cast<std::int64_t>(fit.size());
-#pragma omp parallel for reduction(+ : loss) schedule(static) if (nnz > 100000)
-    for (std::int64_t k = 0; k < nnz; ++k) {
-      const auto kk = static_cast<std::size_t>(k);
-      resid[kk] = x.value[kk] - fit[kk];
-      loss += 0.5 * static_cast<double>(resid[kk]) * static_cast<double>(resid[kk]);
-    }
-    s.set_values(resid.data());
-    return loss;
+  /// 1/2 ||P_Omega(X - U diag(d) V^T)||_F^2.
+  double loss() const {
+    const Matrix<T> vdt = (V * d.asDiagonal()).transpose();
+    return completion_detail::residual_sweep(x.by_rows(), U, vdt, nullptr, nullptr);
   }
   double objective(double loss, double lambda) const { return loss + lambda * static_cast<double>(d.sum()); }
+};
+
+// S + Z with S = P_Omega(X - Z) and Z = U diag(d) V^T (Mazumder et al. 2010,
+// eq. 11), a LinearOperator that never stores S: each product recomputes
+// the residuals in the same sweep that multiplies them (one gather of the
+// factors per entry), so the SVD form holds no residual or COO -> slot
+// arrays (SparsePlusLowRank over a SparseOperator held 2 x 12 bytes of CSR,
+// 8 of slot maps and 16 of fit / residual arrays per entry).
+template <class T>
+class ResidualPlusLowRank {
+ public:
+  using Scalar = T;
+  ResidualPlusLowRank(const completion_detail::ObservedMatrix<T>& x, const Matrix<T>& u, const Vector<T>& d,
+                      const Matrix<T>& v)
+      : m_x(x), m_u(u), m_d(d), m_v(v), m_vd(v * d.asDiagonal()), m_vdt(m_vd.transpose()), m_ut(u.transpose()) {}
+  Index rows() const { return m_x.rows; }
+  Index cols() const { return m_x.cols; }
+  /// y = S x + U diag(d) V^T x; x: n x k.
+  void apply(const Matrix<T>& x, Matrix<T>& y) const {
+    const Matrix<T> bt = x.transpose();
+    completion_detail::residual_sweep(m_x.by_rows(), m_u, m_vdt, &bt, &y);
+    if (m_d.size() > 0) y.noalias() += m_u * (m_d.asDiagonal() * (m_v.transpose() * x));
+  }
+  /// y = S^T x + V diag(d) U^T x; x: m x k.
+  void apply_adjoint(const Matrix<T>& x, Matrix<T>& y) const {
+    const Matrix<T> bt = x.transpose();
+    completion_detail::residual_sweep(m_x.by_cols(), m_vd, m_ut, &bt, &y);
+    if (m_d.size() > 0) y.noalias() += m_v * (m_d.asDiagonal() * (m_u.transpose() * x));
+  }
+
+ private:
+  const completion_detail::ObservedMatrix<T>& m_x;
+  const Matrix<T>& m_u;
+  const Vector<T>& m_d;
+  const Matrix<T>& m_v;
+  Matrix<T> m_vd, m_vdt, m_ut;  // V D, (V D)^T and U^T: the gathered sides contiguous per entry
 };
 
 template <class T>
@@ -121,33 +139,28 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     st.V = Matrix<T>::Zero(n, r);
     st.d = Vector<T>::Ones(r);
   }
-  // The ALS form never materialises the residual matrix: st keeps the
-  // observations X in both CSR layouts, and each half step's
+  // The ALS form never materialises the residual matrix: each half step's
   // S^T U (resp. S V), S = P_Omega(X - U D V^T), comes from one fused sweep
-  // that also yields 1/2 ||S||_F^2 (detail::csr_residual_times_factor).
-  const SparseCsr<T>& x_rows = st.x_rows;
-  const SparseCsr<T>& x_cols = st.x_cols;
+  // over X's column (row) view that also yields 1/2 ||S||_F^2.
+  const completion_detail::SparseView<T> x_rows = st.x.by_rows(), x_cols = st.x.by_cols();
+  // The tall factor U (m x r) is read in place; only the gathered side is
+  // transposed (V's copies are n x r, small when n << m; U^T for the column
+  // sweep is the one m x r temporary).
   // S^T U as an n x r block, and the loss of the current Z = U D V^T.
   auto residual_t_times_u = [&](Matrix<T>& out) {
-    const Matrix<T> vdt = (st.V * st.d.asDiagonal()).transpose();
+    const Matrix<T> vd = st.V * st.d.asDiagonal();
     const Matrix<T> ut = st.U.transpose();
-    Matrix<T> yt;
-    const double l = detail::csr_residual_times_factor(x_cols, vdt, ut, &yt);
-    out = yt.transpose();
-    return l;
+    return completion_detail::residual_sweep(x_cols, vd, ut, nullptr, &out);
   };
   // S V as an m x r block (or only the loss when out is null).
   auto residual_times_v = [&](Matrix<T>* out) {
-    const Matrix<T> udt = (st.U * st.d.asDiagonal()).transpose();
+    const Matrix<T> vdt = (st.V * st.d.asDiagonal()).transpose();
     const Matrix<T> vt = st.V.transpose();
-    Matrix<T> yt;
-    const double l = detail::csr_residual_times_factor(x_rows, udt, vt, out ? &yt : nullptr);
-    if (out) *out = yt.transpose();
-    return l;
+    return completion_detail::residual_sweep(x_rows, st.U, vdt, &vt, out);
   };
 
   IterationMonitor monitor("soft-impute-als", o.tolerance, o.max_iterations, o.progress);
-  Matrix<T> b, a, w, rot;
+  Matrix<T> b, a, rot;  // a: m x r, reused (it holds the previous U between A steps)
   Vector<T> sv;
   Status status = Status::Success;
   double loss = 0.0;
@@ -165,16 +178,16 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     }
     b.noalias() += st.V * st.d.asDiagonal();
     if (lambda > T(0)) b = b * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
-    completion_detail::thin_svd(b, w, sv, rot);
-    st.V = w;
+    completion_detail::thin_svd_in_place(b, sv, rot);
+    st.V.swap(b);
     st.d = sv;
     st.U = st.U * rot;
     // A step, symmetric: (S V + U Dsq) Dsq / (Dsq + lambda) = U' Sigma R^T.
     residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
     if (lambda > T(0)) a = a * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
-    completion_detail::thin_svd(a, w, sv, rot);
-    st.U = w;
+    completion_detail::thin_svd_in_place(a, sv, rot);
+    st.U.swap(a);
     st.d = sv;
     st.V = st.V * rot;
   }
@@ -184,8 +197,8 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     // One unregularised A step, then soft-threshold: exact zeros.
     residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
-    completion_detail::thin_svd(a, w, sv, rot);
-    st.U = w;
+    completion_detail::thin_svd_in_place(a, sv, rot);
+    st.U.swap(a);
     st.V = st.V * rot;
     st.d = sv;
     soft_threshold(st.d, lambda);
@@ -281,7 +294,6 @@ void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
   st.U = warm_rank > 0 ? Matrix<T>(warm->U.leftCols(warm_rank)) : Matrix<T>(m, 0);
   st.V = warm_rank > 0 ? Matrix<T>(warm->V.leftCols(warm_rank)) : Matrix<T>(n, 0);
   st.d = warm_rank > 0 ? Vector<T>(warm->d.head(warm_rank)) : Vector<T>(0);
-  if (warm_rank > 0) st.refresh();
 
   TruncatedSvdOptions svd_options = o.svd;
   svd_options.seed = o.seed;
@@ -295,7 +307,7 @@ void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     // P_Omega(X) + P_Omega^perp(Z) = S + Z, applied without forming it.
     SvtResult<T> prox;
     {
-      const SparsePlusLowRank<T> op(st.s, st.U, st.d, st.V);
+      const ResidualPlusLowRank<T> op(st.x, st.U, st.d, st.V);
       prox = warm_svt ? warm_started_svt(op, o.lambda, o.max_rank, block, inner_tol, 50,
                                          o.seed + static_cast<std::uint64_t>(monitor.iterations()))
                       : singular_value_threshold(op, o.lambda, o.max_rank, svd_options, st.d.size());
@@ -303,7 +315,7 @@ void svd_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     st.U = std::move(prox.U);
     st.V = std::move(prox.V);
     st.d = std::move(prox.d);
-    const double loss = st.refresh();
+    const double loss = st.loss();
     if (prox.status == Status::NumericalIssue) {
       monitor.step(std::numeric_limits<double>::quiet_NaN(), static_cast<int>(st.d.size()));
       status = Status::NumericalIssue;
@@ -399,7 +411,7 @@ SoftImputeResult<T> solve_compacted(const ObservedEntries<T>& data, const SoftIm
     warm_c.cols = nc;
     completion_detail::product_to_svd(ud, v, warm_c.U, warm_c.d, warm_c.V);
   }
-  SoftImputeResult<T> result = soft_impute(compact, oc, warm_c.rank() > 0 ? &warm_c : nullptr);
+  SoftImputeResult<T> result = soft_impute_in_place(compact, oc, warm_c.rank() > 0 ? &warm_c : nullptr);
   completion_detail::note_empty(row_count, col_count, result);
 
   CompletionModel<T>& mdl = result.model;
@@ -428,9 +440,13 @@ SoftImputeResult<T> solve_compacted(const ObservedEntries<T>& data, const SoftIm
 
 }  // namespace
 
+namespace {
+
+// soft_impute() and soft_impute_in_place(): `own` is the caller's entries
+// when the solver may borrow their storage (then own == &data).
 template <class T>
-SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImputeOptions& o,
-                                const CompletionModel<T>* warm_start) {
+SoftImputeResult<T> run_soft_impute(const ObservedEntries<T>& data, ObservedEntries<T>* own,
+                                    const SoftImputeOptions& o, const CompletionModel<T>* warm_start) {
   completion_detail::check_entries(data, "soft_impute");
   check_options(o, data.rows, data.cols);
   if (warm_start && (warm_start->rows != data.rows || warm_start->cols != data.cols)) {
@@ -442,7 +458,7 @@ SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImpute
     // A cap, not a target (R softImpute clips rank.max the same way).
     SoftImputeOptions clipped = o;
     clipped.max_rank = std::min(data.rows, data.cols);
-    return soft_impute(data, clipped, warm_start);
+    return run_soft_impute(data, own, clipped, warm_start);
   }
   // OpenMP sparse kernels between small BLAS calls on m x r blocks: BLAS
   // serial meanwhile (detail/serial_blas.hpp; 2.6 s -> 1.2 s on ML-100k).
@@ -455,34 +471,54 @@ SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImpute
       return solve_compacted(data, o, warm_start, row_count, col_count);
     }
   }
+  // The entries the solver stores its matrix in: biScale's transformed copy,
+  // the caller's own (in place), or else a copy of the caller's.
   std::optional<BiScale<T>> scaling;
-  ObservedEntries<T> scaled;
+  ObservedEntries<T> work;
+  ObservedEntries<T>* x = own;
   if (o.scaling) {
     scaling = fit_biscale(data, *o.scaling);
-    scaled = scaling->transform(data);
+    work = scaling->transform(data);
+    x = &work;
+  } else if (!own) {
+    work.rows = data.rows;
+    work.cols = data.cols;
+    work.row = data.row;
+    work.col = data.col;
+    work.value = data.value;
+    x = &work;
   }
-  const ObservedEntries<T>& x = o.scaling ? scaled : data;
 
   SoftImputeResult<T> result;
-  std::vector<std::int64_t> row_count, col_count;
-  completion_detail::count_observations(x, row_count, col_count);
-  completion_detail::note_empty(row_count, col_count, result);
-
-  State<T> st(x, o.variant == SoftImputeVariant::Svd);  // throws on duplicate (row, col) pairs
-  if (o.variant == SoftImputeVariant::Als) {
-    als_variant(st, o, warm_start, result);
-  } else {
-    svd_variant(st, o, warm_start, result);
+  Matrix<T> u, v;
+  Vector<T> dd;
+  {
+    completion_detail::ObservedMatrix<T> mat = completion_detail::take_entries(*x);  // throws on duplicate pairs
+    // The entries go back to *x however the solve ends.
+    struct GiveBack {
+      completion_detail::ObservedMatrix<T>& m;
+      ObservedEntries<T>& e;
+      ~GiveBack() { completion_detail::give_back(m, e); }
+    } give_back{mat, *x};
+    State<T> st(mat);
+    if (o.variant == SoftImputeVariant::Als) {
+      als_variant(st, o, warm_start, result);
+    } else {
+      svd_variant(st, o, warm_start, result);
+    }
+    u = std::move(st.U);
+    v = std::move(st.V);
+    dd = std::move(st.d);
   }
 
   CompletionModel<T>& model = result.model;
   model.rows = data.rows;
   model.cols = data.cols;
-  const int keep = numerical_rank(st.d) == 0 ? 0 : static_cast<int>((st.d.array() > T(0)).count());
-  model.U = st.U.leftCols(keep);
-  model.d = st.d.head(keep);
-  model.V = st.V.leftCols(keep);
-  if (o.debias) debias_singular_values(model, x.row, x.col, x.value);
+  const int keep = numerical_rank(dd) == 0 ? 0 : static_cast<int>((dd.array() > T(0)).count());
+  model.U = u.leftCols(keep);
+  model.d = dd.head(keep);
+  model.V = v.leftCols(keep);
+  if (o.debias) debias_singular_values(model, x->row, x->col, x->value);
   if (scaling) {
     model.row_offset = scaling->row_center;
     model.col_offset = scaling->col_center;
@@ -491,6 +527,20 @@ SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImpute
   }
   result.lambda = o.lambda;
   return result;
+}
+
+}  // namespace
+
+template <class T>
+SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImputeOptions& o,
+                                const CompletionModel<T>* warm_start) {
+  return run_soft_impute(data, static_cast<ObservedEntries<T>*>(nullptr), o, warm_start);
+}
+
+template <class T>
+SoftImputeResult<T> soft_impute_in_place(ObservedEntries<T>& data, const SoftImputeOptions& o,
+                                         const CompletionModel<T>* warm_start) {
+  return run_soft_impute(data, &data, o, warm_start);
 }
 
 template <class T>
@@ -508,6 +558,8 @@ double lambda_max(const ObservedEntries<T>& data, const std::optional<BiScaleOpt
 #define LOWRANK_SOFT_IMPUTE(T)                                                                                 \
   template SoftImputeResult<T> soft_impute<T>(const ObservedEntries<T>&, const SoftImputeOptions&,             \
                                               const CompletionModel<T>*);                                      \
+  template SoftImputeResult<T> soft_impute_in_place<T>(ObservedEntries<T>&, const SoftImputeOptions&,          \
+                                                       const CompletionModel<T>*);                             \
   template double lambda_max<T>(const ObservedEntries<T>&, const std::optional<BiScaleOptions>&);              \
   template void debias_singular_values<T>(CompletionModel<T>&, const std::vector<std::int32_t>&,               \
                                           const std::vector<std::int32_t>&, const std::vector<T>&);

@@ -1,14 +1,15 @@
 // Parallel reading of triplet files and shard directories (one slice per rank).
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "distributed/common.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/distributed/completion.hpp"
+#include "lowrank/io/triplets.hpp"
 
 namespace lowrank::distributed {
 
@@ -17,116 +18,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_sep(char ch) { return ch == ' ' || ch == '\t' || ch == ',' || ch == ';' || ch == ':' || ch == '\r'; }
-
+// What a rank has read so far (its slice, or its shards).
 struct Parsed {
   std::vector<std::int32_t> row, col;
   std::vector<double> value;
   long long max_row = -1, max_col = -1;
+
+  void append(ObservedEntries<double>&& e) {
+    max_row = std::max<long long>(max_row, e.rows - 1);
+    max_col = std::max<long long>(max_col, e.cols - 1);
+    if (value.empty()) {
+      row = std::move(e.row);
+      col = std::move(e.col);
+      value = std::move(e.value);
+      return;
+    }
+    row.insert(row.end(), e.row.begin(), e.row.end());
+    col.insert(col.end(), e.col.begin(), e.col.end());
+    value.insert(value.end(), e.value.begin(), e.value.end());
+  }
 };
 
-// Parses text[lo, hi): whole lines. `where(offset, line)` names a position
-// for an error; `first_line_may_be_header` for the start of a file or shard.
-template <class Where>
-void parse(const std::string& text, std::size_t lo, std::size_t hi, bool first_line_may_be_header, Index rows,
-           Index cols, Parsed& out, const Where& where) {
-  std::size_t pos = lo, line = 1;
-  bool first = true;
-  std::string_view fields[3];
-  while (pos < hi) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos || end > hi) end = hi;
-    const std::string_view ln(text.data() + pos, end - pos);
-    const std::size_t at = pos;
-    pos = end + 1;
-    const std::size_t this_line = line++;
-    std::size_t b = 0;
-    while (b < ln.size() && (ln[b] == ' ' || ln[b] == '\t' || ln[b] == '\r')) ++b;
-    if (b == ln.size() || ln[b] == '#') continue;
-    int nf = 0;
-    std::size_t s = b;
-    while (s < ln.size() && nf < 3) {
-      while (s < ln.size() && is_sep(ln[s])) ++s;
-      if (s == ln.size()) break;
-      std::size_t e = s;
-      while (e < ln.size() && !is_sep(ln[e])) ++e;
-      fields[nf++] = ln.substr(s, e - s);
-      s = e;
-    }
-    const bool header_ok = first && first_line_may_be_header;
-    first = false;
-    if (nf < 3) {
-      if (header_ok) continue;
-      throw std::runtime_error(where(at, this_line) + "expected 'row col value', found " + std::to_string(nf) +
-                               " field(s)");
-    }
-    long long r = -1, c = -1;
-    double v = 0.0;
-    const auto pr = std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), r);
-    const auto pc = std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), c);
-    const auto pv = std::from_chars(fields[2].data(), fields[2].data() + fields[2].size(), v);
-    const bool ok_r = pr.ec == std::errc() && pr.ptr == fields[0].data() + fields[0].size();
-    const bool ok_c = pc.ec == std::errc() && pc.ptr == fields[1].data() + fields[1].size();
-    const bool ok_v = pv.ec == std::errc() && pv.ptr == fields[2].data() + fields[2].size();
-    if (!(ok_r && ok_c && ok_v)) {
-      if (header_ok) continue;  // e.g. "user,item,rating"
-      throw std::runtime_error(where(at, this_line) + "expected integer row and column ids and a number, found '" +
-                               std::string(ln.substr(b)) + "'");
-    }
-    if (!std::isfinite(v)) throw std::runtime_error(where(at, this_line) + "the value is not finite");
-    const long long row_cap = rows > 0 ? rows : INT32_MAX, col_cap = cols > 0 ? cols : INT32_MAX;
-    if (r < 0 || r >= row_cap) {
-      throw std::runtime_error(where(at, this_line) + "row id " + std::to_string(r) + " out of range [0, " +
-                               std::to_string(row_cap) + ")");
-    }
-    if (c < 0 || c >= col_cap) {
-      throw std::runtime_error(where(at, this_line) + "column id " + std::to_string(c) + " out of range [0, " +
-                               std::to_string(col_cap) + ")");
-    }
-    out.row.push_back(static_cast<std::int32_t>(r));
-    out.col.push_back(static_cast<std::int32_t>(c));
-    out.value.push_back(v);
-    out.max_row = std::max(out.max_row, r);
-    out.max_col = std::max(out.max_col, c);
-  }
-}
-
-std::string read_range(const std::string& path, std::size_t lo, std::size_t hi) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  std::string buf(hi - lo, '\0');
-  in.seekg(static_cast<std::streamoff>(lo));
-  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-  if (static_cast<std::size_t>(in.gcount()) != buf.size()) throw std::runtime_error(path + ": short read");
-  return buf;
-}
-
-// Rank p's slice of one file: the lines starting in [S p / P, S (p+1) / P).
+// Rank p's slice of one file: the lines starting in [S p / P, S (p+1) / P),
+// read and checked by io's triplet parser (errors name the file and line).
 void read_slice(const dd::Comm& c, const std::string& path, Index rows, Index cols, Parsed& out) {
   const std::size_t size = fs::file_size(path);
   const std::size_t lo = size * static_cast<std::size_t>(c.rank) / static_cast<std::size_t>(c.size);
   const std::size_t hi = size * (static_cast<std::size_t>(c.rank) + 1) / static_cast<std::size_t>(c.size);
-  if (lo == hi) return;  // no byte, so no line starts here
-  // One byte before lo (to see whether lo starts a line), and the rest of
-  // the last line when it runs past hi.
-  const std::size_t from = lo > 0 ? lo - 1 : 0;
-  std::string text = read_range(path, from, hi);
-  if (text.back() != '\n' && hi < size) {
-    std::ifstream in(path, std::ios::binary);
-    in.seekg(static_cast<std::streamoff>(hi));
-    std::string tail;
-    std::getline(in, tail);
-    text += tail;
-  }
-  std::size_t start = 0;
-  if (lo > 0) {
-    const std::size_t nl = text.find('\n');
-    start = nl == std::string::npos ? text.size() : nl + 1;  // a line begun before lo is rank p-1's
-    if (from + start >= hi) return;                          // no line starts in [lo, hi)
-  }
-  parse(text, start, text.size(), lo == 0, rows, cols, out, [&](std::size_t at, std::size_t) {
-    return path + ": byte " + std::to_string(from + at) + ": ";
-  });
+  out.append(io::read_triplet_range(path, lo, hi, rows, cols));
 }
 
 }  // namespace
@@ -181,10 +100,7 @@ ObservedEntries<double> read_entries(MPI_Comm comm, const std::string& path, con
       }
       for (const auto& [id, file] : shards) {
         if (id % c.size != c.rank) continue;
-        const std::string text = read_range(file, 0, fs::file_size(file));
-        parse(text, 0, text.size(), true, rows, cols, parsed, [&](std::size_t, std::size_t line) {
-          return file + ":" + std::to_string(line) + ": ";
-        });
+        parsed.append(io::read_triplet_range(file, 0, std::numeric_limits<std::size_t>::max(), rows, cols));
       }
     } else {
       read_slice(c, path, rows, cols, parsed);

@@ -87,13 +87,17 @@ void check_options(const TripletReadOptions& o) {
 
 // Reads the lines of a triplet file and hands every data line to
 // on_entry(line, row_id, col_id, value). Everything about the text format is
-// checked here; the caller only maps ids.
+// checked here; the caller only maps ids. `part`: the bytes are a range of
+// the file (read_triplet_range), which may hold no data line.
 template <class OnEntry>
 void scan_triplets(const std::string& path, std::string_view bytes, const TripletReadOptions& o, TripletReadStats& st,
-                   OnEntry on_entry, detail::MappedFile* streamed = nullptr) {
+                   OnEntry on_entry, detail::MappedFile* streamed = nullptr, bool part = false) {
   check_options(o);
   const std::string_view text = detail::strip_bom(bytes);
-  if (detail::is_blank(text)) throw InputError(path, "empty file: expected lines of 'row col value'");
+  if (detail::is_blank(text)) {
+    if (part) return;
+    throw InputError(path, "empty file: expected lines of 'row col value'");
+  }
 
   const std::size_t needed =
       static_cast<std::size_t>(std::max({o.row_column, o.col_column, o.value_column})) + 1;
@@ -179,7 +183,7 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
     // Every 2^16 lines (~1-2 MB), the text behind is done with.
     if (streamed && (st.data_lines & 0xFFFF) == 0) streamed->release_before(line.data());
   }
-  if (st.data_lines == 0) {
+  if (st.data_lines == 0 && !part) {
     if (st.header) throw InputError(path, header_line, "header only: no data lines follow the header");
     throw InputError(path, "empty file: only comments and blank lines");
   }
@@ -369,6 +373,67 @@ MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_id
   out.lines = options.duplicates != DuplicatePolicy::Error ? std::move(first_lines) : std::move(lines);
   if (stats) *stats = st;
   return out;
+}
+
+ObservedEntries<double> read_triplet_range(const std::string& path, std::size_t lo, std::size_t hi, Index rows,
+                                           Index cols, const TripletReadOptions& options) {
+  check_options(options);
+  if (rows < 0 || cols < 0) throw InvalidArgument("read_triplet_range: rows and cols must be >= 0");
+  ObservedEntries<double> e;
+  detail::MappedFile file(path, true, true);
+  const std::string_view all = file.text();
+  hi = std::min(hi, all.size());
+  if (lo >= hi) return e;
+  // The lines that start in [lo, hi): from the first line start at or after
+  // lo to the end of the line holding byte hi - 1.
+  std::size_t start = lo;
+  if (lo > 0 && all[lo - 1] != '\n') {
+    const std::size_t nl = all.find('\n', lo);
+    start = nl == std::string_view::npos ? all.size() : nl + 1;
+  }
+  if (start >= hi) return e;
+  std::size_t end = hi;
+  if (all[hi - 1] != '\n') {
+    const std::size_t nl = all.find('\n', hi);
+    end = nl == std::string_view::npos ? all.size() : nl + 1;
+  }
+  const std::string_view text = all.substr(start, end - start);
+  TripletReadOptions o = options;
+  if (start > 0) o.header = false;  // a header is the file's first line
+  const std::int64_t row_cap = rows > 0 ? rows : INT32_MAX, col_cap = cols > 0 ? cols : INT32_MAX;
+  std::int64_t max_row = -1, max_col = -1;
+  auto index = [&](std::string_view id, std::int64_t cap, const char* what, std::size_t ln) {
+    std::int64_t k = -1;
+    if (!detail::parse_int64(id, k))
+      throw InputError(path, ln, std::string("expected an integer ") + what + " id (a 0-based index), found " +
+                                     quoted(id));
+    if (k < 0 || k >= cap)
+      throw InputError(path, ln,
+                       std::string(what) + " id " + std::to_string(k) + " out of range [0, " + std::to_string(cap) + ")");
+    return static_cast<std::int32_t>(k);
+  };
+  e.reserve(estimated_entries(text));
+  TripletReadStats st;
+  try {
+    scan_triplets(
+        path, text, o, st,
+        [&](std::size_t ln, std::string_view r, std::string_view c, double v) {
+          const std::int32_t i = index(r, row_cap, "row", ln), j = index(c, col_cap, "column", ln);
+          max_row = std::max<std::int64_t>(max_row, i);
+          max_col = std::max<std::int64_t>(max_col, j);
+          e.push_back(i, j, v);
+        },
+        &file, true);
+  } catch (const InputError& err) {
+    if (err.where() != InputError::Where::Line || start == 0) throw;
+    // Lines are numbered from the start of the file: count the ones before
+    // the range, only when an error is reported.
+    const auto before = static_cast<std::size_t>(std::count(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
+    throw InputError(path, before + err.position(), err.detail());
+  }
+  e.rows = static_cast<Index>(max_row + 1);
+  e.cols = static_cast<Index>(max_col + 1);
+  return e;
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "io_test_util.hpp"
 #include "lowrank/io/triplets.hpp"
@@ -355,6 +356,52 @@ TEST(ReadTriplets, MovieLens100k) {
   EXPECT_EQ(hi, 5.0);
   EXPECT_EQ(e.row_ids.name(0), "196");
   EXPECT_NO_THROW(validate(e));
+}
+
+// Byte ranges (the MPI ranks' slices): every cut of the file reads each
+// line exactly once, and errors carry the file's line number.
+TEST(ReadTripletRange, AnyCutReadsEveryLineOnce) {
+  TempDir dir;
+  std::string text = "user\titem\trating\n# comment\n\n";
+  double total = 0;
+  for (int s = 0; s < 23; ++s) {
+    text += std::to_string(s % 7) + "\t" + std::to_string((s * 3) % 5) + "\t" + std::to_string(s) + ".25\t99\n";
+    total += s + 0.25;
+  }
+  const std::string path = dir.write("t.tsv", text);
+  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+    const auto a = read_triplet_range(path, 0, cut);
+    const auto b = read_triplet_range(path, cut, text.size());
+    ASSERT_EQ(a.nnz() + b.nnz(), 23u) << "cut at byte " << cut;
+    double sum = 0;
+    for (const auto* e : {&a, &b})
+      for (const double v : e->value) sum += v;
+    EXPECT_DOUBLE_EQ(sum, total);
+  }
+  const auto all = read_triplet_range(path, 0, std::numeric_limits<std::size_t>::max(), 7, 5);
+  EXPECT_EQ(all.nnz(), 23u);
+  EXPECT_EQ(all.rows, 7);  // largest index + 1
+  EXPECT_EQ(all.cols, 5);
+  EXPECT_EQ(all.row[3], 3);
+  EXPECT_EQ(all.col[3], 4);
+  EXPECT_EQ(all.value[3], 3.25);
+  EXPECT_EQ(read_triplet_range(path, 5, 5).nnz(), 0u);  // an empty range is no error
+}
+
+TEST(ReadTripletRange, ErrorsNameTheFileLineFromTheStart) {
+  TempDir dir;
+  const std::string path = dir.write("bad.tsv", "0 0 1\n1 1 2\n2 9 3\n3 x 4\n4 1 nan\n");
+  // Line 3 lies in the second half's range; its number counts from the file's start.
+  EXPECT_THAT(input_error([&] { read_triplet_range(path, 8, 100, 0, 5); }),
+              HasSubstr("bad.tsv:3: column id 9 out of range [0, 5)"));
+  EXPECT_THAT(input_error([&] { read_triplet_range(path, 0, 7, 1, 0); }),
+              HasSubstr("bad.tsv:2: row id 1 out of range [0, 1)"));
+  EXPECT_THAT(input_error([&] { read_triplet_range(path, 18, 19); }),
+              HasSubstr("bad.tsv:4: expected an integer column id (a 0-based index), found 'x'"));
+  EXPECT_THAT(input_error([&] { read_triplet_range(path, 24, 25); }), HasSubstr("bad.tsv:5: value 'nan' is not finite"));
+  // A header is the file's first line only: in a later range it is bad data.
+  const std::string h = dir.write("h.tsv", "0 0 1\nrow col value\n");
+  EXPECT_THAT(input_error([&] { read_triplet_range(h, 6, 100); }), HasSubstr("h.tsv:2: expected a number in field 3"));
 }
 
 }  // namespace

@@ -125,6 +125,14 @@ template <class T>
 AlsResult<T> als(const ObservedEntries<T>& data, const AlsOptions& options,
                  const CompletionModel<T>* warm_start = nullptr);
 
+/// As als(), storing the solver's sparse matrix in `data`'s own arrays
+/// instead of a copy (peak memory: one copy of the entries plus an 8-byte
+/// column index each; docs/benchmarks.md). On return, also after an
+/// exception, `data` holds the same entries sorted by (row, col).
+template <class T>
+AlsResult<T> als_in_place(ObservedEntries<T>& data, const AlsOptions& options,
+                          const CompletionModel<T>* warm_start = nullptr);
+
 /// The option checks als() runs for an m x n problem, with `who` as the
 /// messages' prefix (the distributed solver runs the same ones).
 void check_als_options(const AlsOptions& options, Index rows, Index cols, std::string_view who = "als");

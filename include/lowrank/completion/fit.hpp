@@ -156,6 +156,12 @@ struct CompletionFitOptions {
   /// Path-level events ("cv [biases] fold 2/5 lambda 7/20", "lambda-path");
   /// with a fixed lambda, the solver's per-iteration events.
   ProgressCallback progress;
+  /// Store the observed values and run the solvers in single precision
+  /// (float), the result returned in T: 4 bytes less per stored value and
+  /// half the factors' memory (docs/benchmarks.md, "Peak memory per
+  /// observed entry"); the test RMSE agrees with the double fit to about
+  /// 1e-5 relative (tests/completion). CLI --float32, Python float32=True.
+  bool float32 = false;
   /// The solvers' per-iteration events inside the path and CV (Python uses
   /// them to poll Ctrl-C often; the CLI leaves this empty).
   ProgressCallback solver_progress;
@@ -202,5 +208,13 @@ struct CompletionFit {
 /// folds > entries, a lambda < 0, an increasing grid).
 template <class T>
 CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options);
+
+/// As fit_completion(), storing the solvers' sparse matrix in `data`'s own
+/// arrays instead of copying them (soft_impute_in_place, als_in_place):
+/// peak memory about one copy of the entries. On return `data` holds the
+/// same entries sorted by (row, col) (with float32, values rounded to
+/// float). Same result as fit_completion() on the same data.
+template <class T>
+CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const CompletionFitOptions& options);
 
 }  // namespace lowrank

@@ -103,6 +103,16 @@ template <class T>
 SoftImputeResult<T> soft_impute(const ObservedEntries<T>& data, const SoftImputeOptions& options,
                                 const CompletionModel<T>* warm_start = nullptr);
 
+/// As soft_impute(), storing the solver's sparse matrix in `data`'s own
+/// arrays instead of a copy of them (peak memory: one copy of the entries,
+/// 12 + sizeof(T) bytes each, plus an 8-byte column index; docs/benchmarks.md).
+/// On return, also after an exception, `data` holds the same entries sorted
+/// by (row, col). Without biScale scaling and with every row and column
+/// observed; otherwise it works on a copy like soft_impute().
+template <class T>
+SoftImputeResult<T> soft_impute_in_place(ObservedEntries<T>& data, const SoftImputeOptions& options,
+                                         const CompletionModel<T>* warm_start = nullptr);
+
 /// The smallest lambda for which soft-impute returns Z = 0: the largest
 /// singular value of P_Omega(X) (after biScale standardisation if `scaling`
 /// is given), computed by truncated_svd on the sparse operator.

@@ -56,6 +56,24 @@ struct TripletReadStats {
 ObservedEntries<double> read_triplets(const std::string& path, const TripletReadOptions& options = {},
                                       TripletReadStats* stats = nullptr);
 
+/// The entries of the lines of a triplet file that START in the byte range
+/// [lo, hi): a line begun before lo belongs to the range holding its first
+/// byte, and a line begun before hi is read to its end, so the ranges
+/// [0, b1), [b1, b2), ..., [bk, size) of any cut points read every line
+/// exactly once (each MPI rank reads its own: src/distributed; a shard file
+/// is the range [0, SIZE_MAX)). Ids are 0-based integer indices, no IdMap:
+/// rows in [0, rows) and columns in [0, cols), a bound of 0 meaning
+/// 2^31 - 1. The returned shape is (largest row + 1) x (largest column + 1)
+/// seen in the range (0 x 0 without entries): the caller combines the
+/// ranges'. Lines are split, checked and reported as by read_triplets
+/// (the same parser: file:line: ..., lines counted from the start of the
+/// file); a header is recognised only on the file's first line; a range
+/// without data lines is no error; duplicate pairs are left to the caller
+/// (they may lie in different ranges). options.duplicates and id_order are
+/// ignored. Throws InputError, or InvalidArgument for bad options.
+ObservedEntries<double> read_triplet_range(const std::string& path, std::size_t lo, std::size_t hi, Index rows = 0,
+                                           Index cols = 0, const TripletReadOptions& options = {});
+
 /// What to do with a line whose row or column id is not in the given map.
 enum class UnseenIdPolicy { Skip, Error };
 
