@@ -1,7 +1,7 @@
 // Peak-RSS driver: what `lowrank complete --train T --test E --lambda L` does
 // for memory (read_triplets, read_triplets_mapped, fit_completion_in_place,
 // test RMSE), without the CLI's other layers.
-// Build (from the repository root, after a Release build in build/):
+// Built by -DLOWRANK_BENCH=ON as build/bench/completion_peak_rss, or by hand from the repository root:
 //   g++ -O2 -std=c++20 -fopenmp -DEIGEN_USE_BLAS -Iinclude -Isrc -Ibuild/generated/include -isystem /usr/include/eigen3 \
 //     bench/completion_peak_rss.cpp build/liblowrank_{completion,linalg,io,core}.a -llapacke -lopenblas -lzip -lz -o peak
 #include <cmath>
