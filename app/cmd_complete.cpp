@@ -443,7 +443,7 @@ void run_complete(const CompleteFlags& f) {
              fit.lambda, fit.model.rank(), fit.iterations, to_string(fit.status),
              caps.empty() ? std::string() : fmt::format("  (cap bound: {})", caps), seconds);
   if (!fit.stop_reason.empty()) fmt::print("stopped: {}\n", fit.stop_reason);
-  if (fit.library.contains("centering_scores")) {
+  if (fit.library.contains("centering_scores") && fit.library["centering_scores"].size() > 1) {
     std::string line;
     for (const auto& [name, v] : fit.library["centering_scores"].items())
       line += fmt::format("  {} {:.5f} (lambda {:.4g})", name, v["cv_rmse"].get<double>(), v["lambda"].get<double>());

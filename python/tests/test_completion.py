@@ -72,10 +72,10 @@ def test_als_cv_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     assert est.lambda_ == pytest.approx(est.cv_results_["param_lam"][est.best_index_], rel=1e-12)
     # The grid starts at the weighted lambda_max (fit.hpp, als_lambda_max) and the chosen lambda
     # is the argmin of the lambdas every fold reached.
-    assert est.lambda_max_ == pytest.approx(j["lambda_max"], rel=1e-12) and cv["lambda"][0] == pytest.approx(
-        j["lambda_max"], rel=1e-12)
+    assert est.lambda_max_ == pytest.approx(j["lambda_max"], rel=1e-12)
+    assert cv["lambda"][0] == pytest.approx(j["lambda_max"], rel=1e-9)  # cv.csv holds 10 digits
     full = cv["folds"] == cv["folds"].max()
-    assert est.lambda_ == pytest.approx(cv["lambda"][full][cv["mean_rmse"][full].idxmin()], rel=1e-12)
+    assert est.lambda_ == pytest.approx(cv["lambda"][full][cv["mean_rmse"][full].idxmin()], rel=1e-9)
     _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
     with pytest.raises(ValueError, match="cv must be"):
         lowrank.ALS(cv=1).fit(dune_missing)
@@ -312,6 +312,8 @@ def test_ctrl_c_during_cv_keeps_the_best_fold_fit():
         est.fit(x)
     timer.cancel()
     assert est.status_ == "interrupted" and "cross-validation" in est.stop_reason_, est.stop_reason_
-    assert est.rank_ > 0 and est.transform(x).shape == x.shape
+    # A usable model of X's shape (early on it can be the bias model itself, rank 0: the biases
+    # candidate runs first), never an empty one.
+    assert est.model_.rows == x.shape[0] and est.transform(x).shape == x.shape
     seen = ~np.isnan(x)
     assert np.sqrt(np.mean((est.transform(x) - np.nan_to_num(x))[seen] ** 2)) < np.nanstd(x)
