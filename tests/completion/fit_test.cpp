@@ -197,6 +197,29 @@ TEST(FitCompletion, InterruptDuringCvKeepsTheBestFoldFit) {
   EXPECT_FALSE(fit.path);
 }
 
+// Ctrl-C before or during the grid's lambda_max (the SVD returns nothing)
+// must not crash: lambda_max falls back to ||P_Omega(X)||_F >= sigma_1, and
+// the fit returns a usable model of the data's shape, status interrupted
+// (before: a segfault on S(0) in `lowrank complete` interrupted in its first
+// second).
+TEST(FitCompletion, InterruptBeforeTheGridKeepsAUsableModel) {
+  const Split d = ratings(80, 60, 3, 0.4, 3.0, 0.4, 0.7, 0.3, 9);
+  const double exact = lambda_max(d.train);
+  double fro = 0;
+  for (double v : d.train.value) fro += v * v;
+  clear_interrupt();
+  request_interrupt();
+  const double top = lambda_max(d.train);
+  const auto fit = fit_completion(d.train, CompletionFitOptions{});
+  clear_interrupt();
+  EXPECT_GE(top, exact * (1 - 1e-12));
+  EXPECT_LE(top, std::sqrt(fro) * (1 + 1e-12));
+  EXPECT_EQ(fit.status, Status::Interrupted);
+  ASSERT_EQ(fit.model.rows, 80);
+  ASSERT_EQ(fit.model.cols, 60);
+  for (double p : fit.model.predict(d.test.row, d.test.col)) ASSERT_TRUE(std::isfinite(p));
+}
+
 TEST(FitCompletion, ABindingIterationCapIsResumedAndReported) {
   const Split d = ratings(60, 50, 3, 0.5, 0.0, 0.0, 1.0, 0.3, 4);
   CompletionFitOptions o;
