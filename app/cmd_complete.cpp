@@ -142,6 +142,9 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
   // --lambda-path alone runs the path without CV (its last lambda is kept).
   if (f.cv > 0) o.folds = f.cv;
   else if (f.lambda_path > 0) o.folds = 0;
+  // ALS: one fit at --lambda (or its default) unless --cv / --lambda-path ask
+  // for the path from als_lambda_max().
+  o.als_path = f.cv > 0 || f.lambda_path > 0;
   o.cv_scaling = parse_cv_lambda_scaling(f.cv_scaling);
   o.centering = f.scale ? Centering::Scale : f.center ? Centering::Center : parse_centering(f.centering);
   o.seed = f.seed;
@@ -165,9 +168,6 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
 // train comes back sorted by (row, col), same entries.
 Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, const ProgressCallback& progress) {
   const bool soft = f.method == "soft-impute" || f.method == "soft-impute-svd";
-  if (!soft && (f.cv > 0 || f.lambda_path > 0)) {
-    throw InvalidArgument("--lambda-path / --cv apply to soft-impute; for als give --lambda (L2 weight) and --rank");
-  }
   CompletionFit<double> r = fit_completion_in_place(train, completion_options(f, progress));
   Fit fit;
   fit.model = std::move(r.model);
@@ -182,10 +182,8 @@ Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, const P
                                {"stop_reason", r.stop_reason},
                                {"caps_bound", r.caps_bound},
                                {"cv_seconds", r.cv_seconds}};
-  if (soft) {
-    fit.library["max_rank"] = r.max_rank;
-    if (r.lambda_max >= 0) fit.library["lambda_max"] = r.lambda_max;
-  }
+  if (soft) fit.library["max_rank"] = r.max_rank;
+  if (r.lambda_max >= 0) fit.library["lambda_max"] = r.lambda_max;
   for (const auto& c : r.centering_scores) {
     fit.library["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
   }
@@ -451,7 +449,7 @@ void run_complete(const CompleteFlags& f) {
              fit.lambda, fit.model.rank(), fit.iterations, to_string(fit.status),
              caps.empty() ? std::string() : fmt::format("  (cap bound: {})", caps), seconds);
   if (!fit.stop_reason.empty()) fmt::print("stopped: {}\n", fit.stop_reason);
-  if (fit.library.contains("centering_scores")) {
+  if (fit.library.contains("centering_scores") && fit.library["centering_scores"].size() > 1) {
     std::string line;
     for (const auto& [name, v] : fit.library["centering_scores"].items())
       line += fmt::format("  {} {:.5f} (lambda {:.4g})", name, v["cv_rmse"].get<double>(), v["lambda"].get<double>());
@@ -612,8 +610,8 @@ void register_complete(CLI::App& app) {
                   "Regularisation: nuclear-norm weight (soft-impute), L2 weight (als), l1 weight (rpca)");
   const CompletionFitOptions d;  // the library's defaults, quoted in the help
   cmd->add_option("--lambda-path", f->lambda_path,
-                  fmt::format("Soft-impute: number of lambdas on the log grid from lambda_max (default {}); "
-                              "without --cv the path runs to its end and its last lambda is kept",
+                  fmt::format("Number of lambdas on the log grid from lambda_max (default {}; ALS: from the "
+                              "weighted lambda_max); without --cv the path runs to its end and its last lambda is kept",
                               d.lambda_count))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--min-ratio", f->min_ratio,
@@ -621,7 +619,9 @@ void register_complete(CLI::App& app) {
                               d.min_ratio))
       ->check(CLI::Range(1e-12, 0.999999));
   cmd->add_option("--cv", f->cv,
-                  fmt::format("k-fold cross-validation over the lambda path (default {} when no --lambda)", d.folds))
+                  fmt::format("k-fold cross-validation over the lambda path (soft-impute: default {} when no "
+                              "--lambda; als / robust-als: only when given, else one fit at --lambda)",
+                              d.folds))
       ->check(CLI::Range(2, 100));
   cmd->add_option("--cv-scaling", f->cv_scaling,
                   "sqrt (default): fold fits use lambda * sqrt(fold entries / entries), so the CV lambda suits the "
@@ -676,6 +676,8 @@ void register_complete(CLI::App& app) {
       "  lowrank complete --train data/ecology/dune.csv --holdout 0.2 --seed 0 --out out/dune\n"
       "  # MovieLens-100k, hard-rank ALS with biases, fixed split\n"
       "  lowrank complete --train u1.base --test u1.test --method als --rank 10 --lambda 0.1 --biases --json\n"
+      "  # the same with the L2 weight chosen by 5-fold CV over the path\n"
+      "  lowrank complete --train u1.base --test u1.test --method als --rank 10 --biases --cv 5\n"
       "  # GAME: one nuclear norm per age band, gender and occupation group (+ all rows), CV over lambda\n"
       "  lowrank complete --train u.data --holdout 0.2 --method game --groups u.user \\\n"
       "      --groups-names user,age,gender,occupation,zip --group-cols age,gender,occupation \\\n"

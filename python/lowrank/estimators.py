@@ -506,9 +506,15 @@ class ALS(_CompletionBase):
     "spectral" (the top singular vectors of the rescaled observations: fewer
     sweeps to the optimum). ``float32``: as SoftImpute's.
 
+    ``cv`` >= 2 chooses ``lam`` by k-fold cross-validation over a log grid of
+    ``n_lambdas`` values from the weighted lambda_max down to ``min_ratio`` of
+    it (the CLI's ``--method als --cv K``; ``lam`` is then not used); 0 (the
+    default) fits once at ``lam``.
+
     Attributes: as SoftImpute (components_, singular_values_, rank_, lambda_,
-    n_iter_, objective_trace_), plus global_offset_, row_offset_, col_offset_
-    (the learned biases, empty without ``biases``); cv_results_ is None.
+    n_iter_, objective_trace_, cv_results_ and best_index_ with ``cv``, else
+    None), plus global_offset_, row_offset_, col_offset_ (the learned biases,
+    empty without ``biases``).
     """
 
     _desc = "als"
@@ -516,7 +522,12 @@ class ALS(_CompletionBase):
 
     def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting="frequency", robust=False,
                  bias_lam=None, clip_factor=_D["als_clip_factor"], tol=_D["als_tol"], max_iter=_D["als_max_iter"],
-                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False, float32=False):
+                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False, float32=False, cv=0,
+                 n_lambdas=_D["n_lambdas"], min_ratio=_D["min_ratio"], patience=_D["patience"]):
+        self.cv = cv
+        self.n_lambdas = n_lambdas
+        self.min_ratio = min_ratio
+        self.patience = patience
         self.clip = clip
         self.float32 = float32
         self.rank = rank
@@ -543,13 +554,19 @@ class ALS(_CompletionBase):
         _check_real("tol", self.tol, 0)
         _check_int("max_iter", self.max_iter, 1)
         _check_int("seed", self.seed, 0)
+        _check_int("cv", self.cv, 0)
+        if self.cv == 1:
+            raise ValueError("cv must be 0 (one fit at lam) or >= 2, got 1")
+        _check_int("n_lambdas", self.n_lambdas, 1)
+        _check_real("min_ratio", self.min_ratio, 0, strict=True)
         e = self._entries(X)
         if self.rank > min(e.shape):
             raise ValueError(f"ALS: rank={self.rank} exceeds min(m, n)={min(e.shape)} of X with shape {e.shape}")
         opts = dict(rank=self.rank, lam=self.lam, biases=bool(self.biases), weighting=self.weighting,
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
                     max_iteration_rounds=None if self.max_iter == _D["als_max_iter"] else 1,
-                    seed=self.seed, threads=self.threads, init=self.init, float32=bool(self.float32))
+                    seed=self.seed, threads=self.threads, init=self.init, float32=bool(self.float32), cv=self.cv,
+                    n_lambdas=self.n_lambdas, min_ratio=self.min_ratio, patience=self.patience)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.complete(*e.args(), "robust-als" if self.robust else "als", opts, progress.active())
@@ -565,7 +582,9 @@ class ALS(_CompletionBase):
         self.objective_trace_ = r["objective_trace"]
         self.stop_reason_ = r["stop_reason"]
         self.caps_bound_ = list(r["caps_bound"])
-        self.cv_results_ = None
+        self.cv_results_ = _cv_results(r["cv"])
+        self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        self.lambda_max_ = None if r["lambda_max"] < 0 else float(r["lambda_max"])
         self._apply_clip()
         self._finish(r, progress)
         return self

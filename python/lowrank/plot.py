@@ -55,8 +55,11 @@ def singular_values(s, ax=None, normalize: bool = False, log: bool = True, label
 
 def cv_curve(cv, ax=None, best=None):
     """Mean validation RMSE (+/- one sd over folds) against lambda (log x axis).
-    ``cv``: a fitted SoftImpute / GAME (uses cv_results_ and lambda_) or a
-    cv_results_ dict."""
+    ``cv``: a fitted SoftImpute / ALS / GAME (uses cv_results_ and lambda_) or
+    a cv_results_ dict. Lambdas that only some folds reached (a fold's path
+    stops two lambdas past its minimum) are averaged over fewer folds: they
+    are drawn as open markers, labelled with their fold count, and never
+    chosen (only lambdas every fold reached compete)."""
     lam_best = best
     if hasattr(cv, "cv_results_"):
         if cv.cv_results_ is None:
@@ -66,16 +69,28 @@ def cv_curve(cv, ax=None, best=None):
     lam = np.asarray(cv["param_lam"], dtype=float)
     mean = np.asarray(cv["mean_test_rmse"], dtype=float)
     sd = np.asarray(cv["std_test_rmse"], dtype=float)
-    reached = np.asarray(cv["n_folds"]) > 0
+    folds = np.asarray(cv["n_folds"])
+    reached = folds > 0
+    k = int(folds.max()) if folds.size else 0
+    full = reached & (folds == k)
+    partial = reached & (folds < k)
     fig, ax = _axes(ax)
-    ax.errorbar(lam[reached], mean[reached], yerr=sd[reached], marker="o", ms=3, capsize=2)
+    ax.plot(lam[reached], mean[reached], color="C0", lw=1)
+    ax.errorbar(lam[full], mean[full], yerr=sd[full], fmt="o", ms=3, capsize=2, color="C0",
+                label=f"all {k} folds")
+    if partial.any():
+        ax.errorbar(lam[partial], mean[partial], yerr=sd[partial], fmt="o", ms=5, capsize=2, color="C0",
+                    mfc="white", label="fewer folds (not chosen)")
+        for x, y, n in zip(lam[partial], mean[partial], folds[partial]):
+            ax.annotate(f"{int(n)}/{k}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
+                        fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("lambda")
     ax.set_ylabel("validation RMSE")
-    ax.set_title("Cross-validation over lambda")
+    ax.set_title(f"{k}-fold cross-validation over lambda")
     if lam_best is not None:
         ax.axvline(lam_best, color="C3", ls="--", lw=1, label=f"chosen lambda = {lam_best:.4g}")
-        ax.legend()
+    ax.legend(fontsize=8)
     return fig
 
 

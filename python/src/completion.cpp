@@ -195,8 +195,14 @@ CompletionFitOptions als_options(Options& o, bool robust) {
   c.seed = o.get<std::uint64_t>("seed", c.seed);
   a.threads = o.get<int>("threads", a.threads);
   c.float32 = o.get<bool>("float32", c.float32);
-  // ALS's lambda is the fixed L2 weight: one fit, no path.
-  c.lambda = a.lambda;
+  // cv > 0: the L2 weight by k-fold CV over the log grid from
+  // als_lambda_max() (the CLI's --method als --cv K); else one fit at lam.
+  c.folds = o.get<int>("cv", 0);
+  c.lambda_count = o.get<int>("n_lambdas", c.lambda_count);
+  c.min_ratio = o.get<double>("min_ratio", c.min_ratio);
+  c.patience = o.get<int>("patience", c.patience);
+  c.als_path = c.folds > 0;
+  if (!c.als_path) c.lambda = a.lambda;
   return c;
 }
 

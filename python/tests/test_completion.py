@@ -58,6 +58,29 @@ def test_als_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     np.testing.assert_allclose(est.row_offset_, np.load(tmp_path / "cli" / "row_offset.npy"), atol=1e-9)
 
 
+def test_als_cv_equals_cli(cli, tmp_path, dune_csv, dune_missing):
+    # Issue 34: ALS's L2 weight by CV through the library's one path / CV entry,
+    # the same numbers from `complete --method als --cv` and ALS(cv=...).
+    j = run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--biases", "--cv", 3,
+                 "--lambda-path", 8, "--seed", 1, "--out", tmp_path / "cli")
+    est = lowrank.ALS(rank=3, biases=True, cv=3, n_lambdas=8, seed=1).fit(dune_missing)
+    cv = pd.read_csv(tmp_path / "cli" / "cv.csv")
+    assert len(cv) == 8 and (cv["folds"] > 0).all() == (est.cv_results_["n_folds"] > 0).all()
+    np.testing.assert_allclose(est.cv_results_["param_lam"], cv["lambda"], rtol=1e-9)
+    np.testing.assert_allclose(est.cv_results_["mean_test_rmse"], cv["mean_rmse"], rtol=1e-8, equal_nan=True)
+    assert est.lambda_ == pytest.approx(j["cv_best_lambda"], rel=1e-12)
+    assert est.lambda_ == pytest.approx(est.cv_results_["param_lam"][est.best_index_], rel=1e-12)
+    # The grid starts at the weighted lambda_max (fit.hpp, als_lambda_max) and the chosen lambda
+    # is the argmin of the lambdas every fold reached.
+    assert est.lambda_max_ == pytest.approx(j["lambda_max"], rel=1e-12)
+    assert cv["lambda"][0] == pytest.approx(j["lambda_max"], rel=1e-9)  # cv.csv holds 10 digits
+    full = cv["folds"] == cv["folds"].max()
+    assert est.lambda_ == pytest.approx(cv["lambda"][full][cv["mean_rmse"][full].idxmin()], rel=1e-9)
+    _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
+    with pytest.raises(ValueError, match="cv must be"):
+        lowrank.ALS(cv=1).fit(dune_missing)
+
+
 def test_als_spectral_init_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--lambda", 0.1,
              "--als-init", "spectral", "--max-iter", 3, "--out", tmp_path / "cli")
@@ -303,6 +326,8 @@ def test_ctrl_c_during_cv_keeps_the_best_fold_fit():
         est.fit(x)
     timer.cancel()
     assert est.status_ == "interrupted" and "cross-validation" in est.stop_reason_, est.stop_reason_
-    assert est.rank_ > 0 and est.transform(x).shape == x.shape
+    # A usable model of X's shape (early on it can be the bias model itself, rank 0: the biases
+    # candidate runs first), never an empty one.
+    assert est.model_.rows == x.shape[0] and est.transform(x).shape == x.shape
     seen = ~np.isnan(x)
     assert np.sqrt(np.mean((est.transform(x) - np.nan_to_num(x))[seen] ** 2)) < np.nanstd(x)

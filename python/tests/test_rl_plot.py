@@ -56,3 +56,23 @@ def test_plots_return_figures():
         lowrank.plot.cv_curve(lowrank.SoftImpute(lam=1, max_rank=3).fit(x))
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_cv_curve_marks_lambdas_reached_by_fewer_folds():
+    # Issue 34: a lambda averaged over fewer folds is drawn open and labelled
+    # with its fold count; the full rows stay filled.
+    import matplotlib
+    matplotlib.use("Agg")
+    cv = {"param_lam": [8.0, 4.0, 2.0, 1.0, 0.5], "mean_test_rmse": [1.0, 0.8, 0.7, 0.75, 0.9],
+          "std_test_rmse": [0.01] * 5, "n_folds": [5, 5, 5, 3, 0]}
+    fig = lowrank.plot.cv_curve(cv, best=2.0)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["3/5"]
+    assert ax.texts[0].xy == (1.0, 0.75)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "all 5 folds" in legend and "fewer folds (not chosen)" in legend
+    # The lambda no fold reached is not drawn: 4 points on the connecting line.
+    assert len(ax.lines[0].get_xdata()) == 4
+    import matplotlib.pyplot as plt
+    plt.close("all")

@@ -552,7 +552,14 @@ double lambda_max(const ObservedEntries<T>& data, const std::optional<BiScaleOpt
   const SparseOperator<T> s(x.rows, x.cols, x.row, x.col, x.value);
   TruncatedSvdOptions opts;
   opts.compute_vectors = false;
-  return static_cast<double>(truncated_svd(s, 1, opts).S(0));
+  const auto r = truncated_svd(s, 1, opts);
+  if (r.status != Status::Interrupted && r.S.size() > 0) return static_cast<double>(r.S(0));
+  // Ctrl-C before the SVD finished (Lanczos then returns no S): ||P_Omega(X)||_F
+  // >= sigma_1 still gives Z = 0, so a path from it starts at 0 and stops at
+  // its first check, keeping a usable fit (before: a crash on S(0)).
+  double f = 0;
+  for (T v : x.value) f += static_cast<double>(v) * static_cast<double>(v);
+  return std::sqrt(f);
 }
 
 #define LOWRANK_SOFT_IMPUTE(T)                                                                                 \

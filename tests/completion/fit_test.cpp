@@ -197,6 +197,29 @@ TEST(FitCompletion, InterruptDuringCvKeepsTheBestFoldFit) {
   EXPECT_FALSE(fit.path);
 }
 
+// Ctrl-C before or during the grid's lambda_max (the SVD returns nothing)
+// must not crash: lambda_max falls back to ||P_Omega(X)||_F >= sigma_1, and
+// the fit returns a usable model of the data's shape, status interrupted
+// (before: a segfault on S(0) in `lowrank complete` interrupted in its first
+// second).
+TEST(FitCompletion, InterruptBeforeTheGridKeepsAUsableModel) {
+  const Split d = ratings(80, 60, 3, 0.4, 3.0, 0.4, 0.7, 0.3, 9);
+  const double exact = lambda_max(d.train);
+  double fro = 0;
+  for (double v : d.train.value) fro += v * v;
+  clear_interrupt();
+  request_interrupt();
+  const double top = lambda_max(d.train);
+  const auto fit = fit_completion(d.train, CompletionFitOptions{});
+  clear_interrupt();
+  EXPECT_GE(top, exact * (1 - 1e-12));
+  EXPECT_LE(top, std::sqrt(fro) * (1 + 1e-12));
+  EXPECT_EQ(fit.status, Status::Interrupted);
+  ASSERT_EQ(fit.model.rows, 80);
+  ASSERT_EQ(fit.model.cols, 60);
+  for (double p : fit.model.predict(d.test.row, d.test.col)) ASSERT_TRUE(std::isfinite(p));
+}
+
 TEST(FitCompletion, ABindingIterationCapIsResumedAndReported) {
   const Split d = ratings(60, 50, 3, 0.5, 0.0, 0.0, 1.0, 0.3, 4);
   CompletionFitOptions o;
@@ -266,6 +289,71 @@ TEST(FitCompletion, AGrowingWorkingRankReachesTheFullRankSolutions) {
   CompletionFitOptions bad = o;
   bad.working_rank_margin = -1;
   EXPECT_THROW(fit_completion(d.train, bad), InvalidArgument);
+}
+
+// ALS's grid top (als_lambda_max): at that L2 weight the factors vanish,
+// just below it they do not (the weighted trace-norm threshold), and CV over
+// the grid from it picks a lambda that predicts the planted truth better than
+// both ends of the grid (rank 8 on a noisy rank-3 truth: the small end
+// overfits).
+TEST(FitCompletion, AlsCrossValidatesItsL2WeightFromTheWeightedLambdaMax) {
+  const Split d = ratings(60, 50, 3, 0.4, 0.0, 0.0, 1.0, 0.5, 13);
+  AlsOptions a;
+  a.rank = 8;
+  a.tolerance = 1e-10;
+  a.max_iterations = 3000;
+  const double top = als_lambda_max(d.train, a);
+  ASSERT_GT(top, 0);
+  auto fitted_norm = [&](double lam) {
+    AlsOptions b = a;
+    b.lambda = lam;
+    const auto r = als(d.train, b);
+    return (r.model.U * r.model.d.asDiagonal() * r.model.V.transpose()).norm();
+  };
+  EXPECT_LT(fitted_norm(1.01 * top), 1e-3);
+  EXPECT_GT(fitted_norm(0.9 * top), 1e-1);
+  CompletionFitOptions o;
+  o.method = CompletionMethod::Als;
+  o.als = a;
+  o.als.tolerance = 1e-6;
+  o.als.max_iterations = 200;
+  o.als_path = true;
+  o.folds = 4;
+  o.lambda_count = 12;
+  const auto fit = fit_completion(d.train, o);
+  ASSERT_TRUE(fit.cv);
+  EXPECT_DOUBLE_EQ(fit.lambda_max, top);
+  EXPECT_DOUBLE_EQ(fit.cv->table.front().lambda, top);
+  EXPECT_DOUBLE_EQ(fit.lambda, fit.cv->best_lambda);
+  EXPECT_GT(fit.cv->best_index, 0u);
+  EXPECT_LT(fit.cv->best_index, 11u);
+  const double ours = evaluate(fit.model, d.test).rmse;
+  CompletionFitOptions lo = o;
+  lo.als_path = false;
+  lo.lambda = top * 1e-3;  // the grid's small end: overfits
+  EXPECT_LT(ours, 0.9 * evaluate(fit_completion(d.train, lo).model, d.test).rmse);
+  // The grid's top end predicts 0: the truth's RMS.
+  double sq = 0;
+  for (double v : d.test.value) sq += v * v;
+  EXPECT_LT(ours, 0.5 * std::sqrt(sq / static_cast<double>(d.test.nnz())));
+}
+
+// A grid that stops above the best lambda: CV picks its small end and the
+// result says the best lambda may lie beyond it.
+TEST(FitCompletion, WarnsWhenTheChosenLambdaIsAtAnEdgeOfTheGrid) {
+  const Split d = ratings(40, 30, 3, 0.6, 0.0, 0.0, 1.0, 0.05, 5);
+  CompletionFitOptions o;
+  o.centering = Centering::None;
+  o.folds = 3;
+  o.soft_impute.max_rank = 10;
+  const double top = lambda_max(d.train);
+  o.lambdas = {0.9 * top, 0.8 * top, 0.7 * top};
+  const auto fit = fit_completion(d.train, o);
+  ASSERT_TRUE(fit.cv);
+  EXPECT_EQ(fit.cv->best_index, 2u);
+  bool warned = false;
+  for (const auto& w : fit.warnings) warned |= w.find("small end of the grid") != std::string::npos;
+  EXPECT_TRUE(warned);
 }
 
 TEST(FitCompletion, ReportsABindingRankCapAndRejectsBadOptions) {

@@ -196,5 +196,56 @@ TEST(CrossValidation, SqrtScalingLandsNearerTheOracleLambda) {
   EXPECT_LT(err_scaled, err_plain);  // measured 127.8 vs 130.0
 }
 
+// Screening during the first fold: a later candidate whose validation RMSE
+// falls with geometrically shrinking gains towards a floor above the
+// leader's stops there; one whose gains shrink slowly enough to pass the
+// leader runs on. The fits return constant models on all-zero data, so a
+// fit's validation RMSE is |its offset|, a curve the test sets exactly.
+TEST(CrossValidation, AClearlyWorseCandidateStopsDuringTheFirstFold) {
+  ObservedEntries<double> zeros;
+  zeros.rows = 10;
+  zeros.cols = 10;
+  for (int i = 0; i < 10; ++i)
+    for (int j = 0; j < 10; ++j) zeros.push_back(i, j, 0.0);
+  std::vector<double> grid;
+  for (int l = 0; l < 15; ++l) grid.push_back(std::pow(0.5, l));
+  // RMSE at grid point l: floor + 2 q^l (gains shrink by q per step).
+  auto curve = [&grid](double floor, double q) {
+    return PathFitFunction<double>([floor, q, grid](const ObservedEntries<double>& d, double lambda,
+                                                    const CompletionModel<double>*) {
+      std::size_t l = 0;
+      while (l < grid.size() && std::abs(grid[l] - lambda) > 1e-12 * grid[l] * 4) ++l;  // lambda as the fold saw it
+      CompletionResult<double> r;
+      r.model.rows = d.rows;
+      r.model.cols = d.cols;
+      r.model.U = Matrix<double>(d.rows, 0);
+      r.model.V = Matrix<double>(d.cols, 0);
+      r.model.global_offset = floor + 2.0 * std::pow(q, static_cast<double>(l));
+      r.lambda = lambda;
+      return r;
+    });
+  };
+  CrossValidationOptions o;
+  o.folds = 2;
+  o.patience = 0;
+  o.lambda_scaling = CvLambdaScaling::None;
+  // Leader: RMSE 1 everywhere. A: floor 1.5 (never within 2%), gains halve.
+  auto res = cross_validate_candidates<double>(zeros, {grid, grid}, {curve(1.0, 0.0), curve(1.5, 0.5)}, o);
+  EXPECT_TRUE(res[1].screened_out);
+  // 1 + 2 + 3: from grid point 3 on, three shrinking gains predict the floor; point 3's fit is the last.
+  EXPECT_EQ(res[1].fits, 4);
+  EXPECT_EQ(res[0].fits, 30);
+  // B: floor 0.5, below the leader: its path runs every fold to the end and wins.
+  res = cross_validate_candidates<double>(zeros, {grid, grid}, {curve(1.0, 0.0), curve(0.5, 0.5)}, o);
+  EXPECT_FALSE(res[1].screened_out);
+  EXPECT_EQ(res[1].fits, 30);
+  EXPECT_LT(res[1].table[res[1].best_index].mean_rmse, 0.51);
+  // With screening off (margin < 0) the worse candidate runs on.
+  o.screen_margin = -1;
+  res = cross_validate_candidates<double>(zeros, {grid, grid}, {curve(1.0, 0.0), curve(1.5, 0.5)}, o);
+  EXPECT_FALSE(res[1].screened_out);
+  EXPECT_EQ(res[1].fits, 30);
+}
+
 }  // namespace
 }  // namespace lowrank

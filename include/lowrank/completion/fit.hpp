@@ -7,14 +7,16 @@
 //
 // With the defaults (no lambda given, Centering::Auto) soft-impute runs:
 //
-//   1. candidates for the centring: None (the raw values, R softImpute's
-//      default) and Biases (x_ij - mu - b_i - c_j with shrunken biases,
-//      fit_biases() below);
+//   1. candidates for the centring: Biases (x_ij - mu - b_i - c_j with
+//      shrunken biases, fit_biases() below) and None (the raw values, R
+//      softImpute's default), in that order;
 //   2. for each candidate, k-fold CV over a log grid of lambdas from that
 //      candidate's lambda_max (path.hpp: warm starts, sqrt(fold share)
 //      scaling, patience); the same folds for both, so the two tables are
 //      paired, and a candidate more than `screen_margin` worse after the
-//      first fold is not run on the others (cross_validate_candidates).
+//      first fold is not run on the others; on the first fold the second
+//      candidate's path stops once it cannot come within that margin
+//      (cross_validate_candidates).
 //      At lambda_max the low-rank part is 0, so the Biases table's
 //      first row is the validation error of the bias model alone, and the
 //      None table's first row that of predicting 0: the chosen pair (centring,
@@ -101,11 +103,15 @@ struct CompletionFitOptions {
   CompletionMethod method = CompletionMethod::SoftImpute;
   /// Fixed regularisation: one fit, no path and no CV (soft-impute: the
   /// nuclear-norm weight; ALS: the L2 weight). Unset: soft-impute runs the
-  /// path (and CV when folds > 0); ALS uses als.lambda, or CV over `lambdas`
-  /// when that grid is given.
+  /// path (and CV when folds > 0); ALS uses als.lambda, or the path and CV
+  /// when `als_path` is set or a `lambdas` grid is given.
   std::optional<double> lambda;
   /// Explicit decreasing grid instead of the log grid from lambda_max.
   std::vector<double> lambdas;
+  /// ALS: run the path and CV (with `folds`) over the log grid from
+  /// als_lambda_max() (or over `lambdas`) instead of one fit at als.lambda.
+  /// Soft-impute ignores it (its path is the default).
+  bool als_path = false;
   /// Log grid: `lambda_count` values from lambda_max down to
   /// lambda_max * min_ratio.
   int lambda_count = 20;
@@ -115,6 +121,10 @@ struct CompletionFitOptions {
   int folds = 5;
   CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
   int patience = 2;  ///< see CrossValidationOptions::patience (2: on MovieLens u1 the third rise past the minimum changed no choice)
+  /// CrossValidationOptions::rise_margin: a fold also stops at a rise of more
+  /// than 1 % above its minimum (on u1 it saves one rank-50 fit per fold and
+  /// changes no choice).
+  double rise_margin = 0.01;
   /// Tolerance of the fold fits (the larger of this and the solver's own):
   /// validation RMSE settles long before the objective's fifth digit, and
   /// each fold fit warm-starts the next; the refit uses the solver's.
@@ -145,6 +155,10 @@ struct CompletionFitOptions {
   /// early, heavily shrunk points of a path are rank 1-10, not 50.
   /// 0 = always max_rank. Fixed-lambda fits always use max_rank.
   Index working_rank_margin = 5;
+  /// Iterations a path fit runs at each working rank before checking whether
+  /// that rank is already full (then it grows at once, not after a full
+  /// solve); 0 = check only after the solve.
+  int working_rank_probe = 5;
   /// Soft-impute settings (max_rank, tolerance, max_iterations, variant
   /// from `method`, debias, svd, threads). Its lambda and scaling are set
   /// here from `lambda` and `centering`.
@@ -202,6 +216,18 @@ struct CompletionFit {
   Index empty_rows = 0, empty_cols = 0;
   std::vector<std::string> warnings;
 };
+
+/// The top of ALS's lambda grid: the smallest L2 weight at which P Q^T = 0
+/// is optimal for the factored objective of als.hpp without biases. With
+/// w_i = |Omega_i| (Frequency weighting), lambda/2 (sum w_i |p_i|^2 +
+/// sum w_j |q_j|^2) is, minimised over factorisations of Z, the weighted
+/// trace norm lambda ||W_r^(1/2) Z W_c^(1/2)||_* (Srebro & Salakhutdinov
+/// 2010, sec. 3), so Z = 0 is optimal iff lambda >= ||W_r^(-1/2) P_Omega(X - mu)
+/// W_c^(-1/2)||_2 (the subgradient condition of MHT 2010, eq. 1; W = I for
+/// Uniform). mu is the mean with biases (0 without); learned biases absorb
+/// part of the signal, so there the value is an upper end of the grid.
+template <class T>
+double als_lambda_max(const ObservedEntries<T>& data, const AlsOptions& options);
 
 /// Fits `data` as described at the top of this header. Throws
 /// InvalidArgument for bad options or data (the solvers' checks, folds == 1,
