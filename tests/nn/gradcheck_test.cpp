@@ -278,7 +278,7 @@ TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
 }
 
 TEST(NnLinear, BadSpecsAreRejected) {
-  std::mt19937_64 rng(1);
+  lowrank::Rng rng(1);
   LinearSpec s;
   s.kind = Parameterization::LowRank;
   s.rank = 9;
