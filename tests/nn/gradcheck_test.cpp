@@ -259,7 +259,7 @@ INSTANTIATE_TEST_SUITE_P(All, MlpGradcheck,
                          });
 
 TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
-  std::mt19937_64 rng(7);
+  lowrank::Rng rng(7);
   LinearSpec s;
   s.kind = Parameterization::SLTrain;
   s.rank = 2;
