@@ -230,7 +230,7 @@ Fit fit_rpca(const CompleteFlags& f, const ObservedEntries<double>& train, const
   if (f.tolerance > 0) o.tolerance = f.tolerance;
   Fit fit;
   fit.rpca = robust_pca(train, o);
-  fit.model = model_from_dense(fit.rpca->L, fit.rpca->rank);
+  fit.model = fit.rpca->model;
   fit.iterations = fit.rpca->iterations;
   fit.status = fit.rpca->status;
   fit.lambda = fit.rpca->lambda;
@@ -420,8 +420,14 @@ void run_complete(const CompleteFlags& f) {
     io::write_npy((fs::path(f.out) / "means" / "col.npy").string(), means.col);
     if (fit.cv) write_cv_table(f.out, *fit.cv);
     if (fit.rpca) {
-      io::write_npy((fs::path(f.out) / "L.npy").string(), fit.rpca->L);
-      io::write_npy((fs::path(f.out) / "S.npy").string(), fit.rpca->S);
+      io::write_npy((fs::path(f.out) / "L.npy").string(), fit.rpca->model.low_rank_dense());
+      LowRankModel<double> s_only;  // S alone, dense, as before the model held it
+      s_only.rows = fit.model.rows;
+      s_only.cols = fit.model.cols;
+      s_only.U.resize(s_only.rows, 0);
+      s_only.V.resize(s_only.cols, 0);
+      s_only.sparse = fit.rpca->model.sparse;
+      io::write_npy((fs::path(f.out) / "S.npy").string(), s_only.to_dense());
     }
     if (data.dense) {
       // Observed cells keep their values; missing ones get the prediction.

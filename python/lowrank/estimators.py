@@ -596,8 +596,8 @@ class RobustPCA(_CompletionBase):
     X ~ L + S with L low-rank and S sparse; missing cells (NaN) are completed
     by L. ``lam`` None is 1 / sqrt(p max(m, n)).
 
-    Attributes: low_rank_ (L), sparse_ (S), rank_, components_ /
-    singular_values_ (SVD of L), lambda_, n_iter_, objective_trace_,
+    Attributes: low_rank_ (L), sparse_ (S), model_ (L's SVD with S as its
+    sparse part), rank_, components_ / singular_values_ (SVD of L), lambda_, n_iter_, objective_trace_,
     residual_trace_; cv_results_ is None.
     """
 
@@ -629,7 +629,10 @@ class RobustPCA(_CompletionBase):
         self._set_shape(e)
         self.low_rank_ = r["L"]
         self.sparse_ = r["S"]
-        self._set_model(_core.model_from_dense(self.low_rank_, int(r["rank"])))
+        # The library's model: L as factors plus S as its sparse part, so
+        # model_.predict gives L + S (the data's fit on observed cells), while
+        # this estimator's predict / transform give L, the clean completion.
+        self._set_model(r["model"])
         self.clip_range_ = None
         self.rank_ = int(r["rank"])
         self.lambda_ = float(r["lambda"])

@@ -44,6 +44,15 @@ void bind_model(py::module_& m, const char* name) {
       .def_property_readonly("row_scale", [](const M& s) { return vector_or_empty(s.row_scale); })
       .def_property_readonly("col_scale", [](const M& s) { return vector_or_empty(s.col_scale); })
       .def("rank", &M::rank)
+      // The sparse part (robust PCA's S on the observed entries): three
+      // arrays rows, cols, values, sorted by (row, col); empty otherwise.
+      .def_property_readonly("sparse",
+                             [](const M& s) {
+                               std::vector<std::int64_t> r(s.sparse.row.begin(), s.sparse.row.end());
+                               std::vector<std::int64_t> c(s.sparse.col.begin(), s.sparse.col.end());
+                               return py::make_tuple(to_numpy_vector(r), to_numpy_vector(c),
+                                                     to_numpy_vector(s.sparse.value));
+                             })
       .def(
           "predict",
           [](const M& s, const IndexArray& row, const IndexArray& col) {
@@ -71,10 +80,11 @@ void bind_model(py::module_& m, const char* name) {
       .def(py::pickle(
           [](const M& s) {
             return py::make_tuple(s.rows, s.cols, s.U, s.d, s.V, static_cast<double>(s.global_offset), s.row_offset,
-                                  s.col_offset, s.row_scale, s.col_scale);
+                                  s.col_offset, s.row_scale, s.col_scale, s.sparse.row, s.sparse.col, s.sparse.value);
           },
           [](py::tuple t) {
-            if (t.size() != 10) throw InvalidArgument("CompletionModel: bad pickle state");
+            // 10 fields: pickled before the sparse part existed.
+            if (t.size() != 10 && t.size() != 13) throw InvalidArgument("CompletionModel: bad pickle state");
             M s;
             s.rows = t[0].cast<Index>();
             s.cols = t[1].cast<Index>();
@@ -86,6 +96,11 @@ void bind_model(py::module_& m, const char* name) {
             s.col_offset = t[7].cast<Vector<T>>();
             s.row_scale = t[8].cast<Vector<T>>();
             s.col_scale = t[9].cast<Vector<T>>();
+            if (t.size() == 13) {
+              s.sparse.row = t[10].cast<std::vector<std::int32_t>>();
+              s.sparse.col = t[11].cast<std::vector<std::int32_t>>();
+              s.sparse.value = t[12].cast<std::vector<T>>();
+            }
             s.check("CompletionModel pickle state");  // predict() trusts these shapes
             return s;
           }));
@@ -257,9 +272,13 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
 template <class T>
 py::dict rpca_result(RobustPcaResult<T>&& r, bool interrupted) {
   py::dict d;
-  d["L"] = to_numpy(std::move(r.L));
-  d["S"] = to_numpy(std::move(r.S));
+  // L and S as dense arrays, as before the result held a model (L + S).
+  d["L"] = to_numpy(r.model.low_rank_dense());
+  Matrix<T> s = Matrix<T>::Zero(r.model.rows, r.model.cols);
+  for (std::size_t k = 0; k < r.model.sparse.nnz(); ++k) s(r.model.sparse.row[k], r.model.sparse.col[k]) = r.model.sparse.value[k];
+  d["S"] = to_numpy(std::move(s));
   d["rank"] = r.rank;
+  d["model"] = std::move(r.model);  // L as factors plus S as the sparse part: predict(i, j) = L + S
   d["objective_trace"] = to_numpy_vector(r.objective_trace);
   d["residual_trace"] = to_numpy_vector(r.residual_trace);
   d["iterations"] = r.iterations;

@@ -109,6 +109,19 @@ def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     est = lowrank.RobustPCA().fit(dune_missing)
     np.testing.assert_allclose(est.low_rank_, np.load(tmp_path / "cli" / "L.npy"), atol=1e-9)
     np.testing.assert_allclose(est.sparse_, np.load(tmp_path / "cli" / "S.npy"), atol=1e-9)
+    # One model (issue 27): L's SVD with S as its sparse part; model_.predict is L + S,
+    # the folder holds the same sparse part, and pickling keeps it.
+    r, c, v = est.model_.sparse
+    assert len(v) == np.count_nonzero(est.sparse_) > 0
+    np.testing.assert_allclose(est.sparse_[r, c], v, atol=0)
+    np.testing.assert_allclose(est.model_.predict(r.astype(np.int32), c.astype(np.int32)),
+                               est.low_rank_[r, c] + v, atol=1e-9)
+    saved = np.load(tmp_path / "cli" / "sparse.npy")
+    dense = np.zeros_like(est.sparse_)
+    dense[saved[:, 0].astype(int), saved[:, 1].astype(int)] = saved[:, 2]
+    np.testing.assert_allclose(dense, est.sparse_, atol=1e-9)
+    back = pickle.loads(pickle.dumps(est.model_))
+    np.testing.assert_array_equal(back.sparse[2], v)
 
 
 def test_elapsed_is_the_solver_time_of_this_fit():

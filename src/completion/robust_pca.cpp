@@ -47,24 +47,28 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
 
   RobustPcaResult<T> r;
   r.lambda = lambda;
-  r.L = Matrix<T>::Zero(m, n);
-  r.S = Matrix<T>::Zero(m, n);
+  // Dense iterates; the result keeps L as its factors and S as its nonzeros.
+  Matrix<T> L = Matrix<T>::Zero(m, n), S = Matrix<T>::Zero(m, n);
+  r.model.rows = m;
+  r.model.cols = n;
+  r.model.U.resize(m, 0);
+  r.model.V.resize(n, 0);
   Matrix<T> work(m, n);
   IterationMonitor monitor("robust-pca", o.tolerance, o.max_iterations, o.progress);
   while (true) {
     const T inv_mu = static_cast<T>(1.0 / mu);
     const T thr = static_cast<T>(lambda / mu);
     // S <- shrink(D~ - L + Y/mu) on Omega; unpenalised (no shrink) off Omega.
-    work = dt - r.L + inv_mu * y;
+    work = dt - L + inv_mu * y;
     for (Index c = 0; c < n; ++c) {
       for (Index i = 0; i < m; ++i) {
         const T v = work(i, c);
         const bool obs = full || observed[static_cast<std::size_t>(c * m + i)] != 0;
-        r.S(i, c) = obs ? (v > thr ? v - thr : (v < -thr ? v + thr : T(0))) : v;
+        S(i, c) = obs ? (v > thr ? v - thr : (v < -thr ? v + thr : T(0))) : v;
       }
     }
     // L <- SVT_{1/mu}(D~ - S + Y/mu)
-    work = dt - r.S + inv_mu * y;
+    work = dt - S + inv_mu * y;
     SvdResult<T> svd = full_svd(work);
     if (svd.status != Status::Success) {
       monitor.step(std::numeric_limits<double>::quiet_NaN(), static_cast<int>(r.rank));
@@ -73,10 +77,13 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
     }
     Vector<T>& s = svd.S;
     const Index svp = soft_threshold(s, inv_mu);
-    r.L.noalias() = svd.U.leftCols(svp) * s.head(svp).asDiagonal() * svd.V.leftCols(svp).transpose();
+    L.noalias() = svd.U.leftCols(svp) * s.head(svp).asDiagonal() * svd.V.leftCols(svp).transpose();
     r.rank = svp;
+    r.model.U = svd.U.leftCols(svp);
+    r.model.d = s.head(svp);
+    r.model.V = svd.V.leftCols(svp);
     // Y <- Y + mu (D~ - L - S)
-    work = dt - r.L - r.S;
+    work = dt - L - S;
     const double resid = static_cast<double>(work.norm()) / d_norm;
     y += static_cast<T>(mu) * work;
     mu = std::min(mu * o.rho, mu_bar);
@@ -84,7 +91,7 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
     double l1 = 0.0;
     for (Index c = 0; c < n; ++c)
       for (Index i = 0; i < m; ++i)
-        if (full || observed[static_cast<std::size_t>(c * m + i)] != 0) l1 += std::abs(static_cast<double>(r.S(i, c)));
+        if (full || observed[static_cast<std::size_t>(c * m + i)] != 0) l1 += std::abs(static_cast<double>(S(i, c)));
     const double obj = static_cast<double>(s.head(svp).sum()) + lambda * l1;
     r.residual_trace.push_back(resid);
     if (auto stop = monitor.step(obj, static_cast<int>(svp), resid)) {
@@ -92,11 +99,15 @@ RobustPcaResult<T> solve(const Matrix<T>& dt, const std::vector<unsigned char>& 
       break;
     }
   }
-  if (!full) {
+  // The sparse part: S's nonzeros on Omega (off Omega S only absorbed the
+  // missing data), row-major so the triplets come out sorted by (row, col).
+  for (Index i = 0; i < m; ++i)
     for (Index c = 0; c < n; ++c)
-      for (Index i = 0; i < m; ++i)
-        if (observed[static_cast<std::size_t>(c * m + i)] == 0) r.S(i, c) = T(0);
-  }
+      if (S(i, c) != T(0) && (full || observed[static_cast<std::size_t>(c * m + i)] != 0)) {
+        r.model.sparse.row.push_back(static_cast<std::int32_t>(i));
+        r.model.sparse.col.push_back(static_cast<std::int32_t>(c));
+        r.model.sparse.value.push_back(S(i, c));
+      }
   r.iterations = monitor.iterations();
   r.elapsed_s = monitor.elapsed_s();
   r.objective_trace = monitor.take_trace();

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
 #include <string>
 
 #include "lowrank/core/error.hpp"
@@ -16,36 +15,6 @@ double uniform01(std::uint64_t& state) {
 }
 
 namespace {
-
-// The std distributions are implementation-defined; these are not, so a seed
-// gives the same split with libstdc++, libc++ and MSVC.
-class SplitRng {
- public:
-  explicit SplitRng(std::uint64_t seed) {
-    std::uint64_t s = seed;  // decorrelate nearby seeds before seeding the engine
-    m_engine.seed(splitmix64(s));
-  }
-  /// Uniform integer in [0, n), n > 0, by rejection (no modulo bias).
-  std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-    std::uint64_t x;
-    do x = m_engine(); while (x >= limit);
-    return x % n;
-  }
-  double uniform() { return static_cast<double>(m_engine() >> 11) * 0x1.0p-53; }
-  /// Fisher-Yates; only the first `k` slots are finalised (partial shuffle).
-  template <class It> void shuffle_prefix(It first, It last, std::size_t k) {
-    const auto n = static_cast<std::size_t>(last - first);
-    k = std::min(k, n);
-    for (std::size_t i = 0; i < k && i + 1 < n; ++i) {
-      const auto j = i + static_cast<std::size_t>(below(n - i));
-      std::swap(first[i], first[j]);
-    }
-  }
-
- private:
-  std::mt19937_64 m_engine;
-};
 
 void check_fraction(double f, const char* who) {
   if (!(f > 0.0 && f < 1.0))
@@ -67,7 +36,7 @@ Split random_holdout(const ObservedEntries<T>& e, double fraction, std::uint64_t
   const auto n_test = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n)));
   std::vector<std::size_t> perm(n);
   std::iota(perm.begin(), perm.end(), std::size_t{0});
-  SplitRng rng(seed);
+  Rng rng(seed);
   rng.shuffle_prefix(perm.begin(), perm.end(), n_test);
   std::vector<std::size_t> test(perm.begin(), perm.begin() + static_cast<std::ptrdiff_t>(n_test));
   std::vector<std::size_t> train(perm.begin() + static_cast<std::ptrdiff_t>(n_test), perm.end());
@@ -86,7 +55,7 @@ Split per_row_holdout(const ObservedEntries<T>& e, double fraction, std::uint64_
     std::vector<std::size_t> fill(start.begin(), start.end() - 1);
     for (std::size_t p = 0; p < e.nnz(); ++p) by_row[fill[static_cast<std::size_t>(e.row[p])]++] = p;
   }
-  SplitRng rng(seed);
+  Rng rng(seed);
   std::vector<std::size_t> train, test;
   train.reserve(e.nnz());
   test.reserve(static_cast<std::size_t>(fraction * static_cast<double>(e.nnz())) + counts.size());
@@ -114,7 +83,7 @@ std::vector<Split> k_fold(const ObservedEntries<T>& e, int k, std::uint64_t seed
                           ")");
   std::vector<std::size_t> perm(n);
   std::iota(perm.begin(), perm.end(), std::size_t{0});
-  SplitRng rng(seed);
+  Rng rng(seed);
   rng.shuffle_prefix(perm.begin(), perm.end(), n);
   // Fold f holds permutation slots [n f / k, n (f+1) / k): sizes differ by <= 1.
   std::vector<Split> folds(static_cast<std::size_t>(k));
@@ -153,7 +122,7 @@ Split structured_holdout(const ObservedEntries<T>& e, const RowGroups& row_group
       in_group[static_cast<std::size_t>(r)] = 1;
     }
   }
-  SplitRng rng(seed);
+  Rng rng(seed);
   std::vector<std::size_t> train, test;
   train.reserve(e.nnz());
   for (std::size_t p = 0; p < e.nnz(); ++p) {

@@ -7,9 +7,10 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <random>
+#include <optional>
 #include <string>
 
+#include "lowrank/core/random.hpp"
 #include "lowrank/linalg/spectral.hpp"
 #include "lowrank/linalg/svd.hpp"
 #include "lowrank/nn/layers.hpp"
@@ -280,7 +281,7 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
   res.kl_lingen_by_step.assign(static_cast<std::size_t>(steps), 0.0);
   res.kl_baseline_by_step.assign(static_cast<std::size_t>(steps), 0.0);
   for (Index sidx = 0; sidx < options.samples; ++sidx) {
-    std::mt19937_64 rng(options.seed + static_cast<std::uint64_t>(sidx));
+    Rng rng(options.seed + static_cast<std::uint64_t>(sidx));
     auto caches = caches0;
     auto logits = logits0;
     LingenSample smp;
@@ -299,8 +300,7 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
       smp.kl_lingen.push_back(kl_from_logs(lp, lq));
       smp.kl_baseline.push_back(kl_from_logs(lp, lb));
       const VectorXd q = lq.array().exp();
-      std::discrete_distribution<std::int32_t> pick(q.data(), q.data() + q.size());
-      const std::int32_t z = pick(rng);
+      const auto z = static_cast<std::int32_t>(rng.categorical(q.data(), static_cast<std::size_t>(q.size())));
       smp.tokens.push_back(z);
       if (t + 1 == steps) break;
       for (Index j = 0; j <= n; ++j)
@@ -356,11 +356,10 @@ std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index leng
                           " requested");
   std::vector<Index> ids(static_cast<std::size_t>(chunks));
   std::iota(ids.begin(), ids.end(), Index{0});
-  std::mt19937_64 rng(seed);
+  Rng rng(seed);
+  rng.shuffle_prefix(ids.begin(), ids.end(), static_cast<std::size_t>(count));
   std::vector<Tokens> out;
-  for (Index i = 0; i < count; ++i) {  // partial Fisher-Yates
-    std::uniform_int_distribution<Index> u(i, chunks - 1);
-    std::swap(ids[static_cast<std::size_t>(i)], ids[static_cast<std::size_t>(u(rng))]);
+  for (Index i = 0; i < count; ++i) {
     const auto start = tokens.begin() + static_cast<std::ptrdiff_t>(ids[static_cast<std::size_t>(i)] * length);
     out.emplace_back(start, start + static_cast<std::ptrdiff_t>(length));
   }
@@ -369,11 +368,8 @@ std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index leng
 
 Tokens shuffled(const Tokens& tokens, std::uint64_t seed) {
   Tokens out = tokens;
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = out.size(); i > 1; --i) {
-    std::uniform_int_distribution<std::size_t> u(0, i - 1);
-    std::swap(out[i - 1], out[u(rng)]);
-  }
+  Rng rng(seed);
+  rng.shuffle(out.begin(), out.end());
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/version.hpp"
@@ -63,7 +64,11 @@ Vector<double> read_optional_vector(const std::string& dir, const std::string& n
 
 }  // namespace
 
-void save_completion_model(const std::string& dir, const CompletionModel<double>& model, const IdMap& row_ids,
+void save_completion_model(const std::string& dir, const LowRankModel<double>& model, const nlohmann::json& metadata) {
+  save_completion_model(dir, model, model.row_ids, model.col_ids, metadata);
+}
+
+void save_completion_model(const std::string& dir, const LowRankModel<double>& model, const IdMap& row_ids,
                            const IdMap& col_ids, const nlohmann::json& metadata) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -73,18 +78,29 @@ void save_completion_model(const std::string& dir, const CompletionModel<double>
   write_npy(p("d.npy"), model.d);
   write_npy(p("V.npy"), model.V);
   // Remove optional parts of an older model in the same directory first.
-  for (const char* n : {"row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy"}) fs::remove(p(n), ec);
+  for (const char* n : {"row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy", "sparse.npy"})
+    fs::remove(p(n), ec);
   if (model.row_offset.size()) write_npy(p("row_offset.npy"), model.row_offset);
   if (model.col_offset.size()) write_npy(p("col_offset.npy"), model.col_offset);
   if (model.row_scale.size()) write_npy(p("row_scale.npy"), model.row_scale);
   if (model.col_scale.size()) write_npy(p("col_scale.npy"), model.col_scale);
+  if (!model.sparse.empty()) {
+    Matrix<double> s(static_cast<Index>(model.sparse.nnz()), 3);
+    for (std::size_t k = 0; k < model.sparse.nnz(); ++k) {
+      const auto q = static_cast<Index>(k);
+      s(q, 0) = model.sparse.row[k];
+      s(q, 1) = model.sparse.col[k];
+      s(q, 2) = model.sparse.value[k];
+    }
+    write_npy(p("sparse.npy"), s);
+  }
   write_ids(p("row_ids.txt"), row_ids, model.rows);
   write_ids(p("col_ids.txt"), col_ids, model.cols);
   nlohmann::json j = metadata.is_object() ? metadata : nlohmann::json::object();
   // CRC-32 of every file written above, checked by load_completion_model.
   nlohmann::json sums = nlohmann::json::object();
   for (const char* n : {"U.npy", "d.npy", "V.npy", "row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy",
-                        "row_ids.txt", "col_ids.txt"})
+                        "sparse.npy", "row_ids.txt", "col_ids.txt"})
     if (fs::exists(p(n))) sums[n] = crc32_hex(crc32_file(p(n)));
   j["checksums"] = sums;
   j["format"] = "lowrank-completion-model";
@@ -130,7 +146,7 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
                                    "): the file was changed or damaged after it was written");
     }
   }
-  CompletionModel<double>& m = out.model;
+  LowRankModel<double>& m = out.model;
   m.rows = j["rows"].get<Index>();
   m.cols = j["cols"].get<Index>();
   const Index r = j["rank"].get<Index>();
@@ -153,8 +169,29 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   m.col_offset = read_optional_vector(dir, "col_offset.npy", m.cols);
   m.row_scale = read_optional_vector(dir, "row_scale.npy", m.rows);
   m.col_scale = read_optional_vector(dir, "col_scale.npy", m.cols);
+  if (fs::exists(fs::path(dir) / "sparse.npy")) {
+    const std::string sp = (fs::path(dir) / "sparse.npy").string();
+    const NpyArray a = read_npy(sp);
+    if (a.values.cols() != 3)
+      throw InputError(sp, "has " + std::to_string(a.values.cols()) + " columns, expected 3 (row, col, value)");
+    for (Index k = 0; k < a.values.rows(); ++k) {
+      const double r = a.values(k, 0), c = a.values(k, 1), v = a.values(k, 2);
+      if (!(r >= 0 && r < static_cast<double>(m.rows) && r == std::floor(r)) ||
+          !(c >= 0 && c < static_cast<double>(m.cols) && c == std::floor(c)))
+        throw InputError(sp, "row " + std::to_string(k) + ": (" + std::to_string(r) + ", " + std::to_string(c) +
+                                 ") is not an entry of the " + std::to_string(m.rows) + " x " + std::to_string(m.cols) +
+                                 " model");
+      if (!std::isfinite(v)) throw InputError(sp, "row " + std::to_string(k) + ": value is not finite");
+      const auto ri = static_cast<std::int32_t>(r), ci = static_cast<std::int32_t>(c);
+      if (k > 0 && std::make_pair(m.sparse.row.back(), m.sparse.col.back()) >= std::make_pair(ri, ci))
+        throw InputError(sp, "row " + std::to_string(k) + ": entries must be sorted by (row, col) without repeats");
+      m.sparse.row.push_back(ri);
+      m.sparse.col.push_back(ci);
+      m.sparse.value.push_back(v);
+    }
+  }
   // Shapes were checked file by file above; values must be finite (the same
-  // rule as CompletionModel::check, which lives above io in the layers).
+  // rule as LowRankModel::check).
   auto finite = [&](const auto& v, const char* file) {
     if (!v.allFinite()) throw InputError((fs::path(dir) / file).string(), "holds a NaN or infinite value");
   };
@@ -168,6 +205,8 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   if (!std::isfinite(m.global_offset)) throw InputError(meta_path, "global_offset is not finite");
   out.row_ids = read_ids((fs::path(dir) / "row_ids.txt").string(), m.rows);
   out.col_ids = read_ids((fs::path(dir) / "col_ids.txt").string(), m.cols);
+  m.row_ids = out.row_ids;
+  m.col_ids = out.col_ids;
   return out;
 }
 

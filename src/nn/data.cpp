@@ -99,14 +99,14 @@ TextData load_text(const std::string& path, double val_fraction, Index min_len) 
   return d;
 }
 
-void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, std::mt19937_64& rng,
+void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng,
                   std::vector<std::int32_t>& x, std::vector<std::int32_t>& y) {
   if (static_cast<Index>(data.size()) < T + 1) throw InvalidArgument("sample_batch: data shorter than T + 1");
   x.resize(static_cast<std::size_t>(B * T));
   y.resize(static_cast<std::size_t>(B * T));
-  std::uniform_int_distribution<std::int64_t> pick(0, static_cast<std::int64_t>(data.size()) - T - 1);
+  const auto windows = static_cast<std::uint64_t>(data.size()) - static_cast<std::uint64_t>(T);
   for (Index b = 0; b < B; ++b) {
-    const auto off = static_cast<std::size_t>(pick(rng));
+    const auto off = static_cast<std::size_t>(rng.index(windows));
     for (Index t = 0; t < T; ++t) {
       x[static_cast<std::size_t>(b * T + t)] = data[off + static_cast<std::size_t>(t)];
       y[static_cast<std::size_t>(b * T + t)] = data[off + static_cast<std::size_t>(t) + 1];
@@ -114,18 +114,24 @@ void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, std::
   }
 }
 
-std::string rng_state(const std::mt19937_64& rng) {
-  std::ostringstream os;
-  os << rng;
-  return os.str();
-}
+std::string rng_state(const Rng& rng) { return rng.state(); }
 
-void set_rng_state(std::mt19937_64& rng, const std::string& state) {
+void set_rng_state(Rng& rng, const std::string& state) {
+  if (state.rfind("xoshiro256**", 0) == 0) {
+    rng.set_state(state);
+    return;
+  }
+  // A std::mt19937_64 state from an older checkpoint: 312 words and its
+  // position. Fold them into one seed (see data.hpp).
   std::istringstream is(state);
-  std::mt19937_64 r;
-  is >> r;
-  if (is.fail()) throw InvalidArgument("malformed RNG state");
-  rng = r;
+  std::uint64_t word = 0, fold = 0, count = 0;
+  while (is >> word) {
+    std::uint64_t mix = fold ^ word;
+    fold = splitmix64(mix);
+    ++count;
+  }
+  if (!is.eof() || count < 312) throw InvalidArgument("malformed RNG state");
+  rng.reseed(fold);
 }
 
 }  // namespace lowrank::nn

@@ -64,13 +64,12 @@ void validate(const LinearSpec& spec, Index in, Index out) {
 }
 
 template <class T>
-static void fill_uniform(Act<T>& m, double bound, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> u(-bound, bound);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(u(rng));
+static void fill_uniform(Act<T>& m, double bound, Rng& rng) {
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<T>(rng.uniform(-bound, bound));
 }
 
 template <class T>
-Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& rng)
+Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, Rng& rng)
     : m_in(in), m_out(out), m_spec(spec) {
   validate(spec, in, out);
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
@@ -106,8 +105,7 @@ Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& 
     std::unordered_set<std::int64_t> chosen;
     chosen.reserve(static_cast<std::size_t>(nnz) * 2);
     for (std::int64_t j = total - nnz; j < total; ++j) {
-      std::uniform_int_distribution<std::int64_t> pick(0, j);
-      const auto t = pick(rng);
+      const auto t = rng.integer(0, j);
       if (!chosen.insert(t).second) chosen.insert(j);
     }
     support.assign(chosen.begin(), chosen.end());

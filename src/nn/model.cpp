@@ -39,11 +39,10 @@ void GptConfig::validate() const {
 template <class T>
 Gpt<T>::Gpt(const GptConfig& config) : m_cfg(config) {
   m_cfg.validate();
-  std::mt19937_64 rng(m_cfg.seed);
+  Rng rng(m_cfg.seed);
   const Index C = m_cfg.width, F = m_cfg.hidden_size(), V = m_cfg.vocab;
-  std::normal_distribution<double> nd(0.0, 1.0);
   wte.resize(V, C);
-  for (Index i = 0; i < wte.size(); ++i) wte.data()[i] = static_cast<T>(nd(rng));
+  for (Index i = 0; i < wte.size(); ++i) wte.data()[i] = static_cast<T>(rng.normal());
   dwte.setZero(V, C);
   blocks.resize(static_cast<std::size_t>(m_cfg.n_layer));
   for (auto& bl : blocks) {
@@ -309,7 +308,7 @@ std::size_t gpt_activation_bytes_analytic(const GptConfig& c, Index B, std::size
 template <class T>
 Mlp<T>::Mlp(const MlpConfig& config) : m_cfg(config) {
   if (m_cfg.sizes.size() < 2) throw InvalidArgument("Mlp needs at least {in, out} sizes");
-  std::mt19937_64 rng(m_cfg.seed);
+  Rng rng(m_cfg.seed);
   for (std::size_t i = 0; i + 1 < m_cfg.sizes.size(); ++i) {
     LinearSpec spec = (i + 2 == m_cfg.sizes.size()) ? LinearSpec{} : m_cfg.linear;
     spec.bias = m_cfg.bias;

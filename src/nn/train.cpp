@@ -102,7 +102,7 @@ Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   m_opt.validate();
   model = Gpt<float>(m_opt.model);
   optimizer = Optimizer<float>(m_opt.optim, model.parameters());
-  rng.seed(m_opt.seed);
+  rng.reseed(m_opt.seed);
 }
 
 void Trainer::set_steps(std::int64_t steps, bool keep_schedule) {
@@ -158,7 +158,7 @@ double Trainer::evaluate() {
 
 double Trainer::evaluate_on(GptOnDevice* device) {
   const auto& src = m_data.val.size() > static_cast<std::size_t>(m_opt.model.context) ? m_data.val : m_data.train;
-  std::mt19937_64 eval_rng(m_opt.seed ^ 0x9E3779B97F4A7C15ULL);
+  Rng eval_rng(m_opt.seed ^ 0x9E3779B97F4A7C15ULL);
   std::vector<std::int32_t> x, y;
   if (device) device->upload_parameters();  // the host optimiser has stepped since the last upload
   double sum = 0;
@@ -511,7 +511,7 @@ std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const
   if (length < 0) throw InvalidArgument("length must be >= 0");
   std::vector<std::int32_t> ids = prompt.empty() ? std::vector<std::int32_t>{0} : tok.encode(prompt);
   const std::size_t start = prompt.empty() ? 1 : ids.size();
-  std::mt19937_64 rng(seed);
+  Rng rng(seed);
   const Index ctx = model.config().context;
   // The next token's logits are those of a full forward of the last
   // min(|ids|, context) tokens. While the text fits the context that window
@@ -542,8 +542,7 @@ std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const
     const double mx = logits.maxCoeff();
     std::vector<double> w(static_cast<std::size_t>(logits.size()));
     for (Index v = 0; v < logits.size(); ++v) w[static_cast<std::size_t>(v)] = std::exp(logits(v) - mx);
-    std::discrete_distribution<std::int32_t> pick(w.begin(), w.end());
-    ids.push_back(pick(rng));
+    ids.push_back(static_cast<std::int32_t>(rng.categorical(w.data(), w.size())));
   }
   std::vector<std::int32_t> out(ids.begin() + static_cast<std::ptrdiff_t>(start), ids.end());
   return (prompt.empty() ? std::string() : prompt) + tok.decode(out);

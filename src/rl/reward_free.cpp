@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
-#include <random>
 #include <string>
 
 #include "lowrank/rl/mdp.hpp"
@@ -183,7 +182,8 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
   // Multinomial draws by conditional binomials: O(S) per row and round
   // whatever n is, so budgets of 1e8+ transitions stay cheap.
   std::uint64_t stream = seed;
-  std::mt19937_64 eng(Rng::splitmix64(stream));
+  Rng eng(Rng::splitmix64(stream));
+  std::vector<std::int64_t> draw(static_cast<std::size_t>(S));
   std::int64_t n_prev = 0, n = o.first_samples_per_pair;
   for (int k = 1;; ++k) {
     if (sa * n > o.max_samples) {
@@ -192,19 +192,9 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
     }
     const std::int64_t add = n - n_prev;
     for (Index r = 0; r < sa; ++r) {
-      std::int64_t left = add;
-      double mass = 1.0;
-      for (Index j = 0; j < S && left > 0; ++j) {
-        const double p = mdp.kernel(r, j);
-        std::int64_t x = left;
-        if (j + 1 < S && mass > 0.0) {
-          const double q = std::clamp(p / mass, 0.0, 1.0);
-          x = q >= 1.0 ? left : std::binomial_distribution<std::int64_t>(left, q)(eng);
-        }
-        counts(r, j) += static_cast<double>(x);
-        left -= x;
-        mass -= p;
-      }
+      const Vector<double> row = mdp.kernel.row(r).transpose();
+      eng.multinomial(add, row.data(), static_cast<std::size_t>(S), draw.data());
+      for (Index j = 0; j < S; ++j) counts(r, j) += static_cast<double>(draw[static_cast<std::size_t>(j)]);
     }
     if (interrupt_requested()) {
       res.status = Status::Interrupted;

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/random.hpp"
 #include "lowrank/nn/model.hpp"
 #include "lowrank/nn/train.hpp"
 
@@ -122,7 +123,7 @@ std::string sample_full_recompute(Gpt<float>& model, const CharTokenizer& tok, c
                                   Index length, double temperature, std::uint64_t seed) {
   std::vector<std::int32_t> ids = tok.encode(prompt);
   const std::size_t start = ids.size();
-  std::mt19937_64 rng(seed);
+  Rng rng(seed);
   const auto ctx = static_cast<std::size_t>(model.config().context);
   for (Index i = 0; i < length; ++i) {
     const std::size_t n = std::min(ids.size(), ctx);
@@ -132,8 +133,7 @@ std::string sample_full_recompute(Gpt<float>& model, const CharTokenizer& tok, c
     const double mx = logits.maxCoeff();
     std::vector<double> w(static_cast<std::size_t>(logits.size()));
     for (Index v = 0; v < logits.size(); ++v) w[static_cast<std::size_t>(v)] = std::exp(logits(v) - mx);
-    std::discrete_distribution<std::int32_t> pick(w.begin(), w.end());
-    ids.push_back(pick(rng));
+    ids.push_back(static_cast<std::int32_t>(rng.categorical(w.data(), w.size())));
   }
   return prompt + tok.decode(std::vector<std::int32_t>(ids.begin() + static_cast<std::ptrdiff_t>(start), ids.end()));
 }

@@ -281,7 +281,8 @@ TEST(NnMlp, IdentityWithoutBiasIsTheProductOfTheWeights) {
 }
 
 TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
-  std::mt19937_64 rng(7);
+  lowrank::Rng rng(7);
+  std::mt19937_64 test_rng(7);  // test data only
   LinearSpec s;
   s.kind = Parameterization::SLTrain;
   s.rank = 2;
@@ -293,14 +294,14 @@ TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
   EXPECT_EQ(std::adjacent_find(l.support.begin(), l.support.end()), l.support.end());
   EXPECT_EQ(l.B.norm(), 0.0);
   EXPECT_LE(l.S.cwiseAbs().maxCoeff(), 1 / std::sqrt(20.0));
-  l.B = randn(10, 2, rng);
+  l.B = randn(10, 2, test_rng);
   Mat W = 2.0 * l.B * l.A;
   for (std::size_t k = 0; k < l.support.size(); ++k) W(l.support[k] / 20, l.support[k] % 20) += l.S(static_cast<Index>(k), 0);
   EXPECT_LT((l.effective_weight() - W).norm(), 1e-13);
 }
 
 TEST(NnLinear, BadSpecsAreRejected) {
-  std::mt19937_64 rng(1);
+  lowrank::Rng rng(1);
   LinearSpec s;
   s.kind = Parameterization::LowRank;
   s.rank = 9;

@@ -61,7 +61,7 @@ TEST(NnData, TokenizerRoundTripAndSplit) {
   EXPECT_EQ(d.tokenizer.decode(d.tokenizer.encode(s)), s);
   const double frac = static_cast<double>(d.val.size()) / static_cast<double>(d.train.size() + d.val.size());
   EXPECT_NEAR(frac, 0.1, 1e-4);
-  std::mt19937_64 rng(3);
+  lowrank::Rng rng(3);
   std::vector<std::int32_t> x, y;
   sample_batch(d.train, 3, 8, rng, x, y);
   for (std::size_t i = 0; i + 1 < 8; ++i) EXPECT_EQ(x[i + 1], y[i]);  // targets are inputs shifted by one
@@ -479,14 +479,14 @@ TEST(NnLinearInit, BInitAppliesToLowRankAndSltrainAlike) {
       s.kind = kind;
       s.rank = 3;
       s.b_init = init;
-      std::mt19937_64 rng(4);
+      lowrank::Rng rng(4);
       Linear<double> l(12, 10, s, rng);
       const bool random = init == BInit::Random || (init == BInit::Default && kind == Parameterization::LowRank);
       EXPECT_EQ(l.B.norm() > 0, random) << to_string(kind) << " " << to_string(init);
       if (random) EXPECT_LE(l.B.cwiseAbs().maxCoeff(), 1 / std::sqrt(3.0));
       LinearSpec lr = s;
       lr.kind = Parameterization::LowRank;
-      std::mt19937_64 rng2(4);
+      lowrank::Rng rng2(4);
       EXPECT_TRUE(Linear<double>(12, 10, lr, rng2).A == l.A);
     }
   }

@@ -27,6 +27,7 @@
 #include <optional>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/types.hpp"
@@ -50,8 +51,12 @@ struct RobustPcaOptions {
 
 template <class T>
 struct RobustPcaResult {
-  Matrix<T> L;  ///< m x n, low rank (on unobserved entries: the completion)
-  Matrix<T> S;  ///< m x n, sparse, zero outside Omega
+  /// L in SVD form (model.U, model.d, model.V: the last singular value
+  /// thresholding) and S as its sparse part (the nonzeros of S on Omega), so
+  /// model.predict(i, j) = L(i, j) + S(i, j): on unobserved entries the
+  /// completion, on observed ones the data's fit. model.low_rank_dense() is
+  /// L, model.to_dense() is L + S (no dense m x n matrix is kept).
+  LowRankModel<T> model;
   Index rank = 0;  ///< rank of L (number of singular values kept)
   /// ||L||_* + lambda ||P_Omega(S)||_1 after each iteration.
   std::vector<double> objective_trace;

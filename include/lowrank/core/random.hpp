@@ -1,21 +1,28 @@
 #pragma once
-// The pseudo-random generator of the numerical core: its seeded draws
-// (randomized SVD sketches, Lanczos start vectors, planted matrices, bandit
-// noise, MDP generators) come from here, so a seed gives the same numbers on
-// every platform and standard library (the std distributions such as
-// std::normal_distribution are implementation-defined). Not yet everywhere
-// (issue 27, item 4): core/splits.cpp draws from std::mt19937_64 (fully
-// specified) through distributions of its own, while the nn engine (model,
-// linear, data, train) and diagnostics/logits.cpp still use std::mt19937_64
-// with std distributions, so their initialisations and samples may differ
-// between standard libraries.
+// The one pseudo-random generator of lowrank: every seeded draw (randomized
+// SVD sketches, Lanczos start vectors, planted matrices, CV folds and splits,
+// bandit noise, MDP generators and reward-free sampling, nn initialisation,
+// batches and text sampling, logit-rank windows) comes from here, with
+// distributions of our own, so a seed gives the same numbers on every
+// platform and standard library (the std distributions such as
+// std::normal_distribution are implementation-defined; none is used in
+// src/, include/, app/ or python/src).
 //
-//   engine   xoshiro256** (Blackman & Vigna 2018), state seeded by splitmix64
-//   uniform  53 high bits of the output / 2^53, in [0, 1)
-//   index    Lemire's (2019) nearly divisionless unbiased bounded integer
-//   normal   Marsaglia's polar method (pairs, the second value cached)
+//   engine      xoshiro256** (Blackman & Vigna 2018), state seeded by splitmix64
+//   uniform     53 high bits of the output / 2^53, in [0, 1)
+//   index       Lemire's (2019) nearly divisionless unbiased bounded integer
+//   normal      Marsaglia's polar method (pairs, the second value cached)
+//   gamma       Marsaglia & Tsang (2000); shape < 1 by Stuart's u^(1/a) boost
+//   binomial    inversion (BINV, Kachitvichyanukul & Schmeiser 1988) while
+//               n min(p, 1-p) < 16; above, Knuth's beta split (TAOCP 2, 3.4.1):
+//               exact, O(log n) gamma draws
+//   multinomial conditional binomials, O(categories) whatever n is
+//   shuffle     Fisher-Yates with the bounded integer above
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 
 namespace lowrank {
 
@@ -94,8 +101,60 @@ class Rng {
     return u * f;
   }
 
+  /// N(mean, sd^2).
+  double normal(double mean, double sd) { return mean + sd * normal(); }
+
   /// Exponential(1), used for Dirichlet(1, ..., 1) draws.
   double exponential() { return -std::log1p(-uniform()); }
+
+  /// true with probability p (p <= 0 never, p >= 1 always).
+  bool bernoulli(double p) { return uniform() < p; }
+
+  /// Uniform integer in [lo, hi] (inclusive), lo <= hi.
+  std::int64_t integer(std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(index(static_cast<std::uint64_t>(hi - lo) + 1));
+  }
+
+  /// Gamma(shape, 1), shape > 0 (Marsaglia & Tsang 2000).
+  double gamma(double shape);
+
+  /// Beta(a, b) = Ga / (Ga + Gb), a, b > 0.
+  double beta(double a, double b);
+
+  /// Binomial(n, p), n >= 0, p in [0, 1]; exact for every n (see the header
+  /// comment for the method and its cost).
+  std::int64_t binomial(std::int64_t n, double p);
+
+  /// Multinomial(n, p / sum p) into out[0..k), by conditional binomials:
+  /// out[j] ~ Binomial(n - out[0..j), p[j] / (p[j] + ... + p[k-1])). Weights
+  /// are >= 0 with a positive sum. Stops drawing once all n are placed.
+  void multinomial(std::int64_t n, const double* p, std::size_t k, std::int64_t* out);
+
+  /// Index j with probability w[j] / sum w (weights >= 0, finite, positive
+  /// sum): one uniform and a linear scan of the cumulative sum.
+  std::size_t categorical(const double* w, std::size_t k);
+
+  /// Fisher-Yates: the first min(k, n) slots become a uniform random
+  /// ordered sample of the range (slot i swaps with i + index(n - i)).
+  template <class It> void shuffle_prefix(It first, It last, std::size_t k) {
+    const auto n = static_cast<std::size_t>(last - first);
+    if (k > n) k = n;
+    for (std::size_t i = 0; i < k && i + 1 < n; ++i) {
+      const auto j = i + static_cast<std::size_t>(index(n - i));
+      using std::swap;
+      swap(first[i], first[j]);
+    }
+  }
+  /// A uniformly random permutation of [first, last).
+  template <class It> void shuffle(It first, It last) {
+    shuffle_prefix(first, last, static_cast<std::size_t>(last - first));
+  }
+
+  /// The full state as text ("xoshiro256** s0 s1 s2 s3 spare-flag spare-bits",
+  /// decimal) and back, for checkpoints; set_state throws InvalidArgument on
+  /// a string not in that form.
+  std::string state() const;
+  void set_state(const std::string& text);
 
   /// A child generator whose stream is a deterministic function of this
   /// one's next output and `stream` (for per-seed / per-phase sub-streams).

@@ -3,8 +3,7 @@
 //
 // Every split returns positions into the input's entry arrays; use
 // ObservedEntries::subset to materialise. The same seed gives the same split
-// on every platform (std::mt19937_64 and our own uniform / shuffle, not the
-// implementation-defined std distributions).
+// on every platform (drawn from lowrank::Rng, core/random.hpp).
 #include <cstdint>
 #include <vector>
 

@@ -8,6 +8,11 @@
 //   U.npy d.npy V.npy                       the low-rank part in SVD form
 //   row_offset.npy col_offset.npy           present only when non-empty
 //   row_scale.npy  col_scale.npy            present only when non-empty
+//   sparse.npy                              present only with a sparse part (robust
+//                                           PCA's S): nnz x 3 float64, columns row,
+//                                           col, value, sorted by (row, col); a
+//                                           folder without it (every folder written
+//                                           before it existed) loads with none
 //   row_ids.txt col_ids.txt                 external ids, one per line
 //   model.json "clip": [low, high]          present when predictions are clipped
 //   seen.tsv                                (CLI and Python) the training entries
@@ -22,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lowrank/completion/model.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
 
 namespace lowrank::io {
@@ -30,7 +35,7 @@ namespace lowrank::io {
 inline constexpr int kCompletionModelVersion = 1;
 
 struct SavedCompletionModel {
-  CompletionModel<double> model;
+  LowRankModel<double> model;  ///< its row_ids / col_ids are filled too
   IdMap row_ids;
   IdMap col_ids;
   nlohmann::json metadata;  ///< the whole model.json
@@ -39,8 +44,11 @@ struct SavedCompletionModel {
 /// Writes the model directory (created if missing). `metadata` is merged
 /// into model.json (method, lambda, training errors, ...), which also lists
 /// the CRC-32 of every file written ("checksums": {"U.npy": "1a2b3c4d", ...}).
-void save_completion_model(const std::string& dir, const CompletionModel<double>& model, const IdMap& row_ids,
+void save_completion_model(const std::string& dir, const LowRankModel<double>& model, const IdMap& row_ids,
                            const IdMap& col_ids, const nlohmann::json& metadata = {});
+/// The same with the model's own id maps (empty = "0", "1", ...).
+void save_completion_model(const std::string& dir, const LowRankModel<double>& model,
+                           const nlohmann::json& metadata = {});
 
 /// Reads a model directory; throws InputError naming the missing or
 /// inconsistent file, a file whose CRC-32 differs from model.json's, or a

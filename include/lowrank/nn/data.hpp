@@ -5,11 +5,11 @@
 // tinyshakespeare, as in nanoGPT's shakespeare_char); for ASCII text a token
 // is a character.
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "lowrank/core/random.hpp"
 #include "lowrank/linalg/types.hpp"
 
 namespace lowrank::nn {
@@ -50,12 +50,16 @@ std::size_t find_invalid_utf8(std::string_view s);
 
 /// B random windows of length T+1 from `data`: x = window[0..T), y = window[1..T],
 /// batch-major [B*T]. Offsets are uniform from `rng`.
-void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, std::mt19937_64& rng,
+void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng,
                   std::vector<std::int32_t>& x, std::vector<std::int32_t>& y);
 
-/// The full state of a mt19937_64 as text (its standard stream form) and back;
-/// set_rng_state throws InvalidArgument on a malformed string.
-std::string rng_state(const std::mt19937_64& rng);
-void set_rng_state(std::mt19937_64& rng, const std::string& state);
+/// The full state of the generator as text (Rng::state) and back;
+/// set_rng_state throws InvalidArgument on a malformed string. A checkpoint
+/// written before lowrank used its own generator holds a std::mt19937_64
+/// state (312 words and a position); it is accepted and reseeds the
+/// generator from a splitmix64 fold of those words, so such a run resumes
+/// deterministically, though not with the draws the old build would have made.
+std::string rng_state(const Rng& rng);
+void set_rng_state(Rng& rng, const std::string& state);
 
 }  // namespace lowrank::nn

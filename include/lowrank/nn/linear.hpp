@@ -23,10 +23,10 @@
 // then S's support and values, so SLTrain with delta = 0 (no S) and
 // b_init = Zero consumes the RNG exactly as LowRank with b_init = Zero.
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "lowrank/core/random.hpp"
 #include "lowrank/nn/layers.hpp"
 
 namespace lowrank::nn {
@@ -88,7 +88,7 @@ class Linear {
  public:
   Linear() = default;
   /// Draws the initial values (and SLTrain support) from `rng`.
-  Linear(Index in, Index out, const LinearSpec& spec, std::mt19937_64& rng);
+  Linear(Index in, Index out, const LinearSpec& spec, Rng& rng);
 
   Index in() const { return m_in; }
   Index out() const { return m_out; }

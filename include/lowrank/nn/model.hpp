@@ -14,7 +14,6 @@
 //   "blocks.<l>.ln2", "blocks.<l>.mlp.{gate,up,down}.<W|A|B|S>", "ln_f",
 //   "lm_head.W"; Mlp: "layers.<i>.<W|A|B|S|b>".
 #include <cstdint>
-#include <random>
 #include <string>
 #include <vector>
 

@@ -12,7 +12,6 @@
 // consistent checkpoint; DIR/config.json is a human-readable copy.
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -144,7 +143,7 @@ class Trainer {
 
   Gpt<float> model;
   Optimizer<float> optimizer;
-  std::mt19937_64 rng;
+  Rng rng;
   std::int64_t step = 0;
 
  private:
