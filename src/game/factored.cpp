@@ -179,7 +179,14 @@ double sparse_spectral_norm(const SparseOperator<T>& op) {
   o.method = SvdMethod::Lanczos;
   o.tolerance = std::is_same_v<T, double> ? 1e-13 : 1e-6;
   o.compute_vectors = false;
-  const SvdResult<T> r = truncated_svd(op, 1, o);
+  // Through the generic operator route: the SparseOperator route's Gram
+  // product keeps per-thread buffers that a fold's fit, running inside the
+  // path's parallel loop over folds, indexed out of range (a crash of the
+  // MovieLens-100k CV path at the refit's KKT check).
+  const Matrix<T> u0(op.rows(), 0), v0(op.cols(), 0);
+  const Vector<T> d0(0);
+  const SparsePlusLowRank<T> generic(op, u0, d0, v0);
+  const SvdResult<T> r = truncated_svd(generic, 1, o);
   if (r.status == Status::Success && r.S.size() == 1 && std::isfinite(static_cast<double>(r.S(0))))
     return static_cast<double>(r.S(0));
   return spectral_norm_of(to_dense(op));
