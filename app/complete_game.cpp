@@ -34,6 +34,11 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
   cmd.add_flag("--global,!--no-global", f.global, "GAME: add the global group of all rows (default on)");
   cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
       ->check(CLI::IsMember({"sum", "latent"}));
+  cmd.add_option("--game-storage", f.storage,
+                 "GAME: dense (m x n arrays) | factored (latent variant with the proximal-gradient solver only: "
+                 "components as SVT factors, data term on the observed entries; memory O(nnz + (m + n) rank))")
+      ->check(CLI::IsMember({"dense", "factored"}))
+      ->capture_default_str();
   cmd.add_option("--cv-tol", f.cv_tol,
                  "GAME: tolerance of the fits that only score a CV fold (without --cv: of the path's lambdas above "
                  "the last; default 1e-3, never tighter than --tol; 0 = --tol); the reported fit keeps --tol")
@@ -120,21 +125,26 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   po.cv_tolerance = f.cv_tol;
   po.cv_float = f.cv_precision == "float";
   po.patience = f.cv_patience;
-  po.progress = in.progress;
   GameOptions& go = po.game;
   go.variant = parse_game_variant(f.variant);
   go.solver = parse_game_solver(f.solver);
+  go.storage = parse_game_storage(f.storage);
   go.weight_scheme = parse_game_weight_scheme(f.weights);
   go.include_global_group = f.global;
   go.seed = in.seed;
   go.tolerance = in.tolerance > 0 ? in.tolerance : 1e-4;
   go.max_iterations = in.max_iterations > 0 ? in.max_iterations : 1000;
   if (in.rank) go.max_rank = *in.rank;
-  go.progress = in.progress;
+  // A path reports one line per lambda with totals (game_path_progress); only
+  // a single fit at a given lambda reports its iterations.
+  if (in.lambda)
+    go.progress = in.progress;
+  else
+    po.progress = game_path_progress(po, in.progress);
 
   const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
   const GameResult<double>& r = fit.result;
-  if (r.estimate.size() == 0) {
+  if (!r.has_estimate()) {
     // Ctrl-C during cross-validation before any fit on all the entries.
     warn(fmt::format("interrupted during cross-validation ({} fold fits done) before any fit on all the entries "
                      "finished: nothing to report or save",
@@ -157,9 +167,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   }
 
   // The completed matrix in SVD form; its rank is at most the sum of the group ranks.
-  Index rank_bound = 0;
-  for (const auto& g : r.groups) rank_bound += g.rank();
-  out.model = model_from_dense(r.estimate, std::min<Index>(rank_bound, std::min(r.estimate.rows(), r.estimate.cols())));
+  out.model = game_completion_model(r);
   if (fit.offsets) {
     out.model.global_offset = static_cast<double>(fit.offsets->mu);
     out.model.row_offset = fit.offsets->row;
@@ -184,6 +192,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
     groups.push_back(row);
   }
   out.report = {{"variant", f.variant},
+                {"storage", f.storage},
                 {"solver", to_string(r.solver)},
                 {"weights", f.weights},
                 {"global_group", f.global},

@@ -13,6 +13,7 @@
 #include "lowrank/completion/path.hpp"
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/core/progress.hpp"
+#include "lowrank/game/game.hpp"
 
 namespace lowrank::cli {
 
@@ -24,6 +25,7 @@ struct GameFlags {
   bool global = true;
   std::string variant = "sum";
   std::string solver = "proximal-gradient";
+  std::string storage = to_string(GameOptions{}.storage);  ///< dense | factored (latent only)
   std::string weights = "sqrt-size-plus-sqrt-cols";
   bool no_center = false;
   double cv_tol = 1e-3;                ///< tolerance of the fold fits (0 = --tol)

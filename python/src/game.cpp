@@ -106,7 +106,7 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   }
   const bool interrupted = bridge.finish(true);
   const GameResult<T>& r = fit.result;
-  if (interrupted && r.estimate.size() == 0) {
+  if (interrupted && !r.has_estimate()) {
     // Ctrl-C during cross-validation before any fit on all the entries: there
     // is nothing to keep, so the estimator stays unfitted.
     PyErr_SetString(PyExc_KeyboardInterrupt,

@@ -25,7 +25,12 @@ namespace {
 
 struct Residuals {
   double primal = 0, dual = 0, eps_primal = 0, eps_dual = 0;
-  bool converged() const { return primal <= eps_primal && dual <= eps_dual; }
+  // Converged (Boyd et al. 2011, sec. 3.3.1) when both residuals are within
+  // their bounds, i.e. this is below 1 (the driver's tolerance for ADMM).
+  double measure() const {
+    constexpr double tiny = std::numeric_limits<double>::min();
+    return std::max(primal / std::max(eps_primal, tiny), dual / std::max(eps_dual, tiny));
+  }
 };
 
 // Boyd et al. sec. 3.4.1: keep the primal and dual residuals within a factor
@@ -78,7 +83,6 @@ void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult
 template <class T>
 SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o,
                                const GameResult<T>* warm, GameResult<T>& res) {
-  const auto t0 = std::chrono::steady_clock::now();
   const std::size_t K = g.size();
   const Index m = g.rows, n = g.cols;
   double rho = o.rho;
@@ -96,14 +100,13 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
   const double floor = 1e-2 * d.x_norm;
   double primal2 = 0, block2 = 0;
 
-  res.status = Status::NotConverging;
-  int it = 0;
-  while (it < o.max_iterations) {
+  SolverLoop<T> loop("game-admm", 1.0, o);
+  while (true) {
     if (interrupt_requested()) {
-      res.status = Status::Interrupted;
+      loop.interrupt();
       break;
     }
-    ++it;
+    const int it = loop.iterations() + 1;
     z_prev = z;
     // Z-update (closed form, entrywise).
     acc.setZero();
@@ -140,20 +143,12 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
     rs.eps_primal = o.tolerance * std::max({std::sqrt(block2), std::sqrt(copy2), floor});
     rs.eps_dual = o.tolerance * std::max(rho * static_cast<double>(acc.norm()), floor);
     const double objective = loss(d, z) + penalty;
-    res.objective_trace.push_back(objective);
-    report(o, "game-admm", it, objective, rs.primal / std::max(rs.eps_primal / o.tolerance, 1e-300), t0, y);
-    if (!std::isfinite(objective)) {
-      z = z_prev;
-      res.status = Status::NumericalIssue;
-      break;
-    }
-    if (rs.converged()) {
-      res.status = Status::Success;
-      break;
-    }
+    const std::optional<Status> stop = loop.step(objective, rs.measure(), y);
+    if (stop == Status::NumericalIssue) z = z_prev;
+    if (stop) break;
     rebalance(o, it, rs, rho, dual);
   }
-  res.iterations = it;
+  loop.finish(res);
   res.rho = rho;
 
   SolverOutput<T> out;
@@ -167,7 +162,6 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
 template <class T>
 SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o,
                                   const GameResult<T>* warm, GameResult<T>& res) {
-  const auto t0 = std::chrono::steady_clock::now();
   const std::size_t K = g.size();
   const Index m = g.rows, n = g.cols;
   double rho = o.rho;
@@ -187,14 +181,13 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
   const double floor = 1e-2 * d.x_norm;
   double primal2 = 0, comp2 = 0;
 
-  res.status = Status::NotConverging;
-  int it = 0;
-  while (it < o.max_iterations) {
+  SolverLoop<T> loop("game-latent-admm", 1.0, o);
+  while (true) {
     if (interrupt_requested()) {
-      res.status = Status::Interrupted;
+      loop.interrupt();
       break;
     }
-    ++it;
+    const int it = loop.iterations() + 1;
     z_prev = z;
     // Z-update: a_k = Y_k - U_k, the observed residual shared out over the c_i components.
     acc.setZero();
@@ -229,20 +222,12 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
     rs.eps_primal = o.tolerance * std::max({std::sqrt(comp2), std::sqrt(copy2), floor});
     rs.eps_dual = o.tolerance * std::max(rho * std::sqrt(u2), floor);
     const double objective = loss(d, z) + penalty;  // exact: the copies are valid components
-    res.objective_trace.push_back(objective);
-    report(o, "game-latent-admm", it, objective, rs.primal / std::max(rs.eps_primal / o.tolerance, 1e-300), t0, y);
-    if (!std::isfinite(objective)) {
-      z = z_prev;
-      res.status = Status::NumericalIssue;
-      break;
-    }
-    if (rs.converged()) {
-      res.status = Status::Success;
-      break;
-    }
+    const std::optional<Status> stop = loop.step(objective, rs.measure(), y);
+    if (stop == Status::NumericalIssue) z = z_prev;
+    if (stop) break;
     rebalance(o, it, rs, rho, dual);
   }
-  res.iterations = it;
+  loop.finish(res);
   res.rho = rho;
 
   SolverOutput<T> out;

@@ -6,12 +6,15 @@
 #include <string_view>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "lowrank/completion/solver.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/game/game.hpp"
+#include "lowrank/linalg/operator.hpp"
 
 namespace lowrank::game_detail {
 
@@ -36,6 +39,24 @@ struct DenseData {
   Matrix<T> mask;
   double x_norm = 0.0;  ///< ||P_Omega X||_F
 };
+
+/// GameStorage::Factored: the observed entries only, and for every group the
+/// entries in its rows (positions into row/col/value, with the row's index
+/// inside the group), the pattern of the group's sparse gradient block.
+template <class T>
+struct SparseData {
+  std::vector<Index> row, col;
+  std::vector<T> value;
+  double x_norm = 0.0;  ///< ||P_Omega X||_F
+  std::vector<std::vector<std::int64_t>> entry;      ///< per group: entry indices
+  std::vector<std::vector<std::int32_t>> local_row;  ///< per group: row inside the group
+};
+
+/// Validates the entries as densify() does (indices, finiteness, duplicates,
+/// observed entries per group) without any m x n array.
+template <class T>
+SparseData<T> sparsify(const ObservedEntries<T>& entries, ResolvedGroups& groups, const GameOptions& options,
+                       std::vector<std::string>* warnings);
 
 /// Validates options that do not depend on the data.
 void validate_options(const GameOptions& options);
@@ -81,6 +102,13 @@ struct SvtState {
 template <class T>
 LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
                double tol);
+
+/// The same SVT for an operator given by its products (the factored
+/// solver's component - step * sparse gradient); the subspace route never
+/// forms it, the full route densifies it.
+template <class T>
+LowRank<T> svt(const SparsePlusLowRank<T>& a, double tau, Index max_rank, const GameOptions& options,
+               SvtState<T>& state, double tol);
 
 // Relative accuracy the Gram route must reach at tau / 2. In double the
 // default 1e-3 sqrt(eps) admits every block with sigma_1 < 130 tau, i.e.
@@ -140,6 +168,15 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
 template <class T>
 SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
                                   const GameResult<T>* warm, GameResult<T>& result);
+/// GameStorage::Factored: the Latent proximal-gradient solver on factors and
+/// observed entries; also computes objective, KKT and the result's groups
+/// (the factored counterpart of solve_latent_fista + finish).
+template <class T>
+void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
+                                 const GameResult<T>* warm, GameResult<T>& result);
+/// Latent lambda_max, max_k ||E_k^T P_Omega X||_2 / w_k, from sparse blocks.
+template <class T>
+double latent_lambda_max(const SparseData<T>& d, const ResolvedGroups& g);
 template <class T>
 SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& options,
                                    const GameResult<T>* warm, GameResult<T>& result);
@@ -206,22 +243,49 @@ Matrix<T> sum_components(const ResolvedGroups& g, const std::vector<LowRank<T>>&
 template <class T>
 double spectral_norm_of(const Matrix<T>& a);
 
-// One progress event per solver iteration (both solvers); rank is the largest
-// group rank of the current factors.
+// The one driver of GAME's solver loops (issue 27, item 5), on completion's
+// IterationMonitor: objective trace, one progress event per iteration (rank
+// = the largest group rank), Ctrl-C, a non-finite objective and the
+// iteration cap, mapped to a Status. Each solver measures its own
+// convergence as `change`, relative to the tolerance given here (FISTA: the
+// iterate's relative change against options.tolerance; ADMM: the larger of
+// its primal and dual residuals over their bounds, against 1). Use:
+//
+//   SolverLoop<T> loop("game-fista", o.tolerance, o);
+//   while (true) {
+//     ... one iteration ...
+//     const auto stop = loop.step(objective, change, factors);
+//     if (stop == Status::NumericalIssue) break;   // before the iterate moves
+//     ... accept the iterate ...
+//     if (stop) break;
+//   }
+//   loop.finish(result);
 template <class T>
-inline void report(const GameOptions& o, std::string_view stage, int it, double objective, double change,
-                   std::chrono::steady_clock::time_point t0, const std::vector<LowRank<T>>& factors) {
-  if (!o.progress) return;
-  ProgressEvent ev;
-  ev.stage = stage;
-  ev.iteration = it;
-  ev.objective = objective;
-  ev.change = change;
-  ev.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  Index rank = 0;
-  for (const auto& f : factors) rank = std::max(rank, f.S.size());
-  ev.rank = static_cast<int>(rank);
-  o.progress(ev);
-}
+class SolverLoop {
+ public:
+  SolverLoop(std::string_view stage, double tolerance, const GameOptions& o)
+      : m_monitor(std::string(stage), tolerance, o.max_iterations, o.progress) {}
+  std::optional<Status> step(double objective, double change, const std::vector<LowRank<T>>& factors) {
+    Index rank = 0;
+    for (const auto& f : factors) rank = std::max(rank, f.S.size());
+    const std::optional<Status> stop = m_monitor.step(objective, static_cast<int>(rank), change);
+    if (stop) m_status = *stop;
+    return stop;
+  }
+  /// Ctrl-C seen before an iteration started (the loop's first check).
+  void interrupt() { m_status = Status::Interrupted; }
+  int iterations() const { return m_monitor.iterations(); }
+  Status status() const { return m_status; }
+  /// Trace, iteration count and status into the result.
+  void finish(GameResult<T>& res) {
+    res.iterations = m_monitor.iterations();
+    res.objective_trace = m_monitor.take_trace();
+    res.status = m_status;
+  }
+
+ private:
+  IterationMonitor m_monitor;
+  Status m_status = Status::NotConverging;
+};
 
 }  // namespace lowrank::game_detail

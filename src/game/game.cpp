@@ -37,6 +37,20 @@ const char* to_string(GameWeightScheme s) noexcept {
   return "unknown";
 }
 
+const char* to_string(GameStorage s) noexcept {
+  switch (s) {
+    case GameStorage::Dense: return "dense";
+    case GameStorage::Factored: return "factored";
+  }
+  return "unknown";
+}
+
+GameStorage parse_game_storage(std::string_view name) {
+  if (name == "dense") return GameStorage::Dense;
+  if (name == "factored") return GameStorage::Factored;
+  throw InvalidArgument("unknown GAME storage '" + std::string(name) + "' (expected dense or factored)");
+}
+
 GameVariant parse_game_variant(std::string_view name) {
   if (name == "sum") return GameVariant::Sum;
   if (name == "latent") return GameVariant::Latent;
@@ -131,6 +145,11 @@ void validate_options(const GameOptions& o) {
   if (o.max_rank < 0) throw InvalidArgument("GAME: max_rank must be >= 0 (0 = no cap)");
   if (o.full_svd_max_dim < 0) throw InvalidArgument("GAME: full_svd_max_dim must be >= 0");
   if (o.subspace_max_passes < 1) throw InvalidArgument("GAME: subspace_max_passes must be >= 1");
+  if (o.storage == GameStorage::Factored &&
+      (o.variant != GameVariant::Latent || o.solver != GameSolver::ProximalGradient))
+    throw InvalidArgument(std::string("GAME: factored storage needs the latent variant and the proximal-gradient solver "
+                                      "(got ") + to_string(o.variant) + ", " + to_string(o.solver) +
+                          "): the sum variant's dual multipliers are full rank (docs/game.md, Memory)");
 }
 
 ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
@@ -376,13 +395,24 @@ GameResult<T> fit_game(const ObservedEntries<T>& entries, const RowGroups& group
   result.variant = options.variant;
   result.solver = options.solver;
   ResolvedGroups g = resolve_groups(entries.rows, entries.cols, groups, options, &result.warnings);
-  DenseData<T> d = densify(entries, g, options, &result.warnings);
   if (warm_start) {
-    if (warm_start->estimate.rows() != g.rows || warm_start->estimate.cols() != g.cols ||
-        warm_start->groups.size() != g.size())
+    const Index wr = warm_start->estimate.size() > 0 ? warm_start->estimate.rows() : warm_start->rows;
+    const Index wc = warm_start->estimate.size() > 0 ? warm_start->estimate.cols() : warm_start->cols;
+    if (wr != g.rows || wc != g.cols || warm_start->groups.size() != g.size())
       throw InvalidArgument("GAME: the warm start was fitted on a different shape or group list");
     if (warm_start->variant != options.variant) warm_start = nullptr;  // components mean different things
+    // a factored warm start has no dense estimate for the Sum solvers to start from
+    if (warm_start && warm_start->factored() && options.storage != GameStorage::Factored) warm_start = nullptr;
   }
+  result.rows = g.rows;
+  result.cols = g.cols;
+  if (options.storage == GameStorage::Factored) {
+    const SparseData<T> sd = sparsify(entries, g, options, &result.warnings);
+    solve_latent_fista_factored(sd, g, options, warm_start, result);
+    result.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+  }
+  DenseData<T> d = densify(entries, g, options, &result.warnings);
 
   SolverOutput<T> out;
   if (options.variant == GameVariant::Sum) {
@@ -405,6 +435,7 @@ double game_lambda_max(const ObservedEntries<T>& entries, const RowGroups& group
   validate_options(o);
   ResolvedGroups g = resolve_groups(entries.rows, entries.cols, groups, o, nullptr);
   o.allow_unobserved_groups = true;
+  if (options.storage == GameStorage::Factored) return latent_lambda_max(sparsify(entries, g, o, nullptr), g);
   DenseData<T> d = densify(entries, g, o, nullptr);
   double best = 0;
   if (options.variant == GameVariant::Latent) {
@@ -423,6 +454,27 @@ double game_lambda_max(const ObservedEntries<T>& entries, const RowGroups& group
   for (std::ptrdiff_t k = 0; k < count; ++k)
     best = std::max(best, spectral_norm_of(gather_rows(scaled, g.members[static_cast<std::size_t>(k)])));
   return best;
+}
+
+template <class T>
+Matrix<T> game_dense_estimate(const GameResult<T>& result) {
+  if (!result.factored()) return result.estimate;
+  Matrix<T> z = Matrix<T>::Zero(result.rows, result.cols);
+  for (std::size_t k = 0; k < result.members.size(); ++k) {
+    const GameGroupFit<T>& f = result.groups[k];
+    if (f.S.size() == 0) continue;
+    const Matrix<T> us = f.U * f.S.asDiagonal();
+    const Index gk = static_cast<Index>(result.members[k].size());
+    // z[G_k, :] += U S V^T, a block of rows at a time
+    constexpr Index kChunk = 256;
+    for (Index p0 = 0; p0 < gk; p0 += kChunk) {
+      const Index len = std::min(kChunk, gk - p0);
+      const Matrix<T> part = us.middleRows(p0, len) * f.V.transpose();
+      for (Index j = 0; j < result.cols; ++j)
+        for (Index p = 0; p < len; ++p) z(result.members[k][static_cast<std::size_t>(p0 + p)], j) += part(p, j);
+    }
+  }
+  return z;
 }
 
 template <class T>
@@ -486,6 +538,7 @@ GameKkt game_kkt(const ObservedEntries<T>& entries, const RowGroups& groups, con
   template double game_objective(const ObservedEntries<T>&, const RowGroups&, const GameOptions&,              \
                                  const GameResult<T>&);                                                         \
   template GameKkt game_kkt(const ObservedEntries<T>&, const RowGroups&, const GameOptions&, const GameResult<T>&); \
+  template Matrix<T> game_dense_estimate(const GameResult<T>&);                                                \
   template game_detail::DenseData<T> game_detail::densify(const ObservedEntries<T>&, game_detail::ResolvedGroups&, \
                                                          const GameOptions&, std::vector<std::string>*);       \
   template double game_detail::loss(const game_detail::DenseData<T>&, const Matrix<T>&);                       \

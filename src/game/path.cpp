@@ -8,12 +8,15 @@
 
 #include <exception>
 #include <iterator>
+#include <cstdio>
+#include <memory>
 #include <mutex>
 #include <type_traits>
 
 #include <omp.h>
 
 #include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/completion/convert.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
 #include "lowrank/linalg/subspace.hpp"
@@ -135,13 +138,13 @@ T offset(const std::optional<Biases<T>>& c, Index i, Index j) {
 // Held-out errors of z (plus the centring) on e; each squared error also
 // goes to `squared` when given.
 template <class Z, class T>
-ErrorMetrics score(const Matrix<Z>& z, const std::optional<Biases<T>>& c, const ObservedEntries<T>& e,
+ErrorMetrics score(const GameResult<Z>& z, const std::optional<Biases<T>>& c, const ObservedEntries<T>& e,
                    std::vector<double>* squared = nullptr) {
   ErrorMetrics m;
   double se = 0, ae = 0;
   if (squared) squared->resize(e.nnz());
   for (std::size_t t = 0; t < e.nnz(); ++t) {
-    const double r = static_cast<double>(z(e.row[t], e.col[t])) + static_cast<double>(offset(c, e.row[t], e.col[t])) -
+    const double r = static_cast<double>(lowrank::predict(z, e.row[t], e.col[t])) + static_cast<double>(offset(c, e.row[t], e.col[t])) -
                      static_cast<double>(e.value[t]);
     se += r * r;
     ae += std::abs(r);
@@ -254,12 +257,12 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
 
 template <class T>
 T GamePathFit<T>::predict(Index i, Index j) const {
-  return result.estimate(i, j) + offset(offsets, i, j);
+  return lowrank::predict(result, i, j) + offset(offsets, i, j);
 }
 
 template <class T>
 Matrix<T> GamePathFit<T>::completed() const {
-  Matrix<T> z = result.estimate;
+  Matrix<T> z = game_dense_estimate(result);
   if (offsets) {
     z.array() += static_cast<T>(offsets->mu);
     z.colwise() += offsets->row;
@@ -365,7 +368,7 @@ GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const Ro
       game_detail::FoldStopRule stop(options.patience);
       std::vector<double> squared;
       run_path<F>(tr, groups, fold_grid, 0, L, o, std::nullopt, trace.fits, trace.status, [&](std::size_t i, const GameResult<F>& r) {
-        const ErrorMetrics m = score(r.estimate, c, va, &squared);
+        const ErrorMetrics m = score(r, c, va, &squared);
         trace.rmse.push_back(m.rmse);
         trace.mae.push_back(m.mae);
         trace.rank.push_back(static_cast<double>(max_group_rank(r)));
@@ -554,17 +557,99 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   return out;
 }
 
+ProgressCallback game_path_progress(const GamePathOptions& options, ProgressCallback sink) {
+  if (!sink) return {};
+  struct State {
+    int done = 0;
+    int refit = 0;
+    std::string text;
+    Clock::time_point t0 = Clock::now();
+  };
+  auto st = std::make_shared<State>();
+  const int lambdas = std::max(1, options.lambdas), folds = std::max(0, options.folds);
+  // Auto runs the whole CV twice (none, biases) when there is CV
+  const int candidates = options.centering == Centering::Auto && folds > 0 && !options.lambda ? 2 : 1;
+  const int total = candidates * folds * lambdas;
+  // the path calls its progress under one lock, so the state needs none
+  return [st, sink = std::move(sink), lambdas, folds, total](const ProgressEvent& e) {
+    ProgressEvent ev = e;
+    ev.elapsed_s = std::chrono::duration<double>(Clock::now() - st->t0).count();
+    char buf[200];
+    if (e.stage == "game-cv") {
+      ++st->done;
+      const int fold = (e.iteration - 1) / lambdas + 1, lambda = (e.iteration - 1) % lambdas + 1;
+      const double left = ev.elapsed_s / st->done * std::max(0, total - st->done);
+      std::snprintf(buf, sizeof buf, "game-cv fold %d/%d, lambda %d/%d (%d of at most %d fold fits, ~%.0f s left)",
+                    fold, folds, lambda, lambdas, st->done, total, left);
+      ev.iteration = st->done;
+    } else if (e.stage == "game-path") {
+      ++st->refit;
+      std::snprintf(buf, sizeof buf, "game-path lambda %d/%d (fit on all entries)", e.iteration, lambdas);
+    } else {
+      return;  // a fit's own iterations
+    }
+    st->text = buf;
+    ev.stage = st->text;
+    sink(ev);
+  };
+}
+
+template <class T>
+CompletionModel<T> game_completion_model(const GameResult<T>& r) {
+  if (!r.factored()) {
+    Index rank_bound = 0;
+    for (const auto& g : r.groups) rank_bound += g.rank();
+    return model_from_dense(r.estimate, std::min<Index>(rank_bound, std::min(r.estimate.rows(), r.estimate.cols())));
+  }
+  Index total = 0;
+  for (const auto& g : r.groups) total += g.rank();
+  CompletionModel<T> model;
+  model.rows = r.rows;
+  model.cols = r.cols;
+  total = std::min({total, r.rows, r.cols});
+  Index sum = 0;
+  for (const auto& g : r.groups) sum += g.rank();
+  if (sum == 0) {
+    model.U.resize(r.rows, 0);
+    model.d.resize(0);
+    model.V.resize(r.cols, 0);
+    return model;
+  }
+  Matrix<T> a = Matrix<T>::Zero(r.rows, sum), b(r.cols, sum);
+  Index c = 0;
+  for (std::size_t k = 0; k < r.groups.size(); ++k) {
+    const GameGroupFit<T>& g = r.groups[k];
+    if (g.rank() == 0) continue;
+    const Matrix<T> us = g.U * g.S.asDiagonal();
+    for (std::size_t p = 0; p < r.members[k].size(); ++p) a.row(r.members[k][p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
+    b.middleCols(c, g.rank()) = g.V;
+    c += g.rank();
+  }
+  // Z = A B^T = Qa (Ra Rb^T) Qb^T; the SVD of the small core gives Z's.
+  const Index qa_cols = std::min(r.rows, sum), qb_cols = std::min(r.cols, sum);
+  const Eigen::HouseholderQR<Matrix<T>> qra(a), qrb(b);
+  const Matrix<T> ra = qra.matrixQR().topRows(qa_cols).template triangularView<Eigen::Upper>();
+  const Matrix<T> rb = qrb.matrixQR().topRows(qb_cols).template triangularView<Eigen::Upper>();
+  const Matrix<T> qa = qra.householderQ() * Matrix<T>::Identity(r.rows, qa_cols);
+  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(r.cols, qb_cols);
+  const CompletionModel<T> core = model_from_dense(Matrix<T>(ra * rb.transpose()), total);
+  model.U = qa * core.U;
+  model.d = core.d;
+  model.V = qb * core.V;
+  return model;
+}
+
 template <class T>
 GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
                                      const ObservedEntries<T>& entries) {
   GameGroupErrors<T> out;
-  if (fit.result.estimate.size() == 0)
+  if (!fit.result.has_estimate())
     throw InvalidArgument("GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
-  out.overall = score(fit.result.estimate, fit.offsets, entries);
-  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.estimate.rows()));
+  out.overall = score(fit.result, fit.offsets, entries);
+  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.rows));
   for (std::size_t t = 0; t < entries.nnz(); ++t) {
     const auto i = static_cast<std::size_t>(entries.row[t]);
-    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= fit.result.estimate.cols())
+    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= fit.result.cols)
       throw InvalidArgument("GAME errors: entry " + std::to_string(t) + " is outside the fitted matrix");
     by_row[i].push_back(t);
   }
@@ -573,7 +658,7 @@ GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups&
     for (auto i : groups.rows[k])
       if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
         pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
-    out.groups.push_back(score(fit.result.estimate, fit.offsets, entries.subset(pos)));
+    out.groups.push_back(score(fit.result, fit.offsets, entries.subset(pos)));
   }
   return out;
 }
@@ -600,6 +685,7 @@ Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& r
 #define LOWRANK_GAME_PATH(T)                                                                                   \
   template struct GamePathFit<T>;                                                                              \
   template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&); \
+  template CompletionModel<T> game_completion_model(const GameResult<T>&);                                     \
   template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&,                      \
                                                 const ObservedEntries<T>&);                                    \
   template Index effective_rank(const GameGroupFit<T>&, double);                                               \

@@ -90,24 +90,15 @@ void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
 // columns beyond the kept rank and doubles while every Ritz value exceeds
 // tau. Returns false when the block would need half of min(g, n) columns (a
 // full SVD is then cheaper).
-template <class T>
-bool subspace_svt_wide(const Eigen::Ref<const Matrix<T>>& a, bool transposed, double tau, Index max_rank, double tol,
-                       int max_passes, double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+// W (g x n, g <= n) is given by its products w_times(x, out): out = W x and
+// wt_times(x, out): out = W^T x, so the same iteration serves a dense block
+// and the factored solver's sparse + low-rank operator.
+template <class T, class WTimes, class WtTimes>
+bool subspace_svt_wide(Index g, Index n, const WTimes& w_times, const WtTimes& wt_times, double tau, Index max_rank,
+                       double tol, int max_passes, double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s,
+                       Matrix<T>& v) {
   constexpr Index margin = 6;
-  // W = A, or A^T when `transposed` (then A is tall and W wide): W x and W^T x
-  const Index g = transposed ? a.cols() : a.rows(), n = transposed ? a.rows() : a.cols(), p = std::min(g, n);
-  auto w_times = [&](const Matrix<T>& x, Matrix<T>& out) {
-    if (transposed)
-      out.noalias() = a.transpose() * x;
-    else
-      out.noalias() = a * x;
-  };
-  auto wt_times = [&](const Matrix<T>& x, Matrix<T>& out) {
-    if (transposed)
-      out.noalias() = a * x;
-    else
-      out.noalias() = a.transpose() * x;
-  };
+  const Index p = std::min(g, n);
   Index k = std::max<Index>(st.rank_hint + margin, 8);
   if (max_rank > 0) k = std::min(k, max_rank + 1);
   // Decide before growing: a block wider than the matrix has no orthonormal
@@ -167,8 +158,30 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
   // A tall A (the FISTA solver's transposed blocks) is iterated as its wide
   // transpose, so Q and its orthonormalisation stay on the short side (on
   // the long side they cost as much as the gathers the layout saved).
-  if (a.rows() > a.cols()) return subspace_svt_wide<T>(a, true, tau, max_rank, tol, max_passes, gram_acc, st, v, s, u);
-  return subspace_svt_wide<T>(a, false, tau, max_rank, tol, max_passes, gram_acc, st, u, s, v);
+  // W = A, or A^T when A is tall (then W is wide): W x and W^T x
+  if (a.rows() > a.cols()) {
+    auto w_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a.transpose() * x; };
+    auto wt_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a * x; };
+    return subspace_svt_wide<T>(a.cols(), a.rows(), w_times, wt_times, tau, max_rank, tol, max_passes, gram_acc, st, v,
+                                s, u);
+  }
+  auto w_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a * x; };
+  auto wt_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a.transpose() * x; };
+  return subspace_svt_wide<T>(a.rows(), a.cols(), w_times, wt_times, tau, max_rank, tol, max_passes, gram_acc, st, u,
+                              s, v);
+}
+
+// The same for an operator given only by its products (never densified here).
+template <class T>
+bool subspace_svt_op(const SparsePlusLowRank<T>& op, double tau, Index max_rank, double tol, int max_passes,
+                     double gram_acc, SvtState<T>& st, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+  auto apply = [&](const Matrix<T>& x, Matrix<T>& out) { op.apply(x, out); };
+  auto adjoint = [&](const Matrix<T>& x, Matrix<T>& out) { op.apply_adjoint(x, out); };
+  if (op.rows() > op.cols())
+    return subspace_svt_wide<T>(op.cols(), op.rows(), adjoint, apply, tau, max_rank, tol, max_passes, gram_acc, st, v,
+                                s, u);
+  return subspace_svt_wide<T>(op.rows(), op.cols(), apply, adjoint, tau, max_rank, tol, max_passes, gram_acc, st, u, s,
+                              v);
 }
 
 // The full route's triplets above tau / 2 through the short side's Gram
@@ -228,10 +241,14 @@ double spectral_norm_of(const Matrix<T>& a) {
   return static_cast<double>(singular_values_of(a)(0));
 }
 
-template <class T>
-LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
-               double tol) {
-  const Index g = a.rows(), n = a.cols(), p = std::min(g, n);
+namespace {
+
+// svt() on a g x n block that `subspace(u, s, v)` iterates on (false: a full
+// SVD is cheaper) and `dense()` materialises for the full route.
+template <class T, class Subspace, class Dense>
+LowRank<T> svt_impl(Index g, Index n, const Subspace& subspace, const Dense& dense, double tau, Index max_rank,
+                    const GameOptions& options, SvtState<T>& state, double tol) {
+  const Index p = std::min(g, n);
   LowRank<T> out;
   out.U.resize(g, 0);
   out.S.resize(0);
@@ -245,12 +262,14 @@ LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank,
   if (!full) {
     // accuracy a float block can reach
     const double floor = 50.0 * static_cast<double>(std::numeric_limits<T>::epsilon());
-    full = !subspace_svt(a, tau, max_rank, std::max(tol, floor), options.subspace_max_passes,
-                         gram_route_accuracy<T>(options), state, u, s, v);
+    full = !subspace(std::max(tol, floor), u, s, v);
   }
   // The full route needs only the triplets above tau (and a few below for
   // the warm block): through the short side's Gram matrix when accurate.
-  if (full && !full_gram_svt_triplets<T>(a, tau, options, state, u, s, v)) thin_svd<T>(a, u, s, v);
+  if (full) {
+    decltype(auto) a = dense();
+    if (!full_gram_svt_triplets<T>(a, tau, options, state, u, s, v)) thin_svd<T>(a, u, s, v);
+  }
 
   Index r = 0;
   // Singular values within rounding of tau are tau: a block the dual step
@@ -276,6 +295,39 @@ LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank,
   return out;
 }
 
+}  // namespace
+
+template <class T>
+LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+               double tol) {
+  auto subspace = [&](double t, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+    return subspace_svt(a, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u, s, v);
+  };
+  auto dense = [&]() -> const Eigen::Ref<const Matrix<T>>& { return a; };
+  return svt_impl<T>(a.rows(), a.cols(), subspace, dense, tau, max_rank, options, state, tol);
+}
+
+template <class T>
+LowRank<T> svt(const SparsePlusLowRank<T>& op, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
+               double tol) {
+  auto subspace = [&](double t, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
+    return subspace_svt_op(op, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u, s, v);
+  };
+  // Only for blocks with a short side of at most full_svd_max_dim, or when
+  // the rank nears a quarter of it: then g x n is at most a few times the
+  // factors' own size.
+  // Materialised from the short side: A^T applied to the g x g identity
+  // (to_dense would apply A to an n x n identity).
+  auto dense = [&]() -> Matrix<T> {
+    if (op.rows() > op.cols()) return to_dense(op);
+    const Matrix<T> eye = Matrix<T>::Identity(op.rows(), op.rows());
+    Matrix<T> at;
+    op.apply_adjoint(eye, at);
+    return at.transpose();
+  };
+  return svt_impl<T>(op.rows(), op.cols(), subspace, dense, tau, max_rank, options, state, tol);
+}
+
 template void thin_svd(const Eigen::Ref<const Matrix<float>>&, Matrix<float>&, Vector<float>&, Matrix<float>&);
 template void thin_svd(const Eigen::Ref<const Matrix<double>>&, Matrix<double>&, Vector<double>&, Matrix<double>&);
 template Vector<float> singular_values_of(const Matrix<float>&);
@@ -284,5 +336,7 @@ template double spectral_norm_of(const Matrix<float>&);
 template double spectral_norm_of(const Matrix<double>&);
 template LowRank<float> svt(const Eigen::Ref<const Matrix<float>>&, double, Index, const GameOptions&, SvtState<float>&, double);
 template LowRank<double> svt(const Eigen::Ref<const Matrix<double>>&, double, Index, const GameOptions&, SvtState<double>&, double);
+template LowRank<float> svt(const SparsePlusLowRank<float>&, double, Index, const GameOptions&, SvtState<float>&, double);
+template LowRank<double> svt(const SparsePlusLowRank<double>&, double, Index, const GameOptions&, SvtState<double>&, double);
 
 }  // namespace lowrank::game_detail

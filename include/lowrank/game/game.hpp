@@ -27,8 +27,10 @@
 // residuals of (K1)-(K2) (GameKkt), so optimality can be checked independently.
 //
 // Storage: the estimate is a dense m x n matrix (column-major); per-group
-// factors U_k diag(S_k) V_k^T are returned beside it. Rows and group members
-// are 0-based.
+// factors U_k diag(S_k) V_k^T are returned beside it. The Latent variant can
+// instead be fitted and returned factored (GameStorage::Factored: no m x n
+// array anywhere). Rows and group members are 0-based.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,6 +64,21 @@ enum class GameSolver {
   ProximalGradient,
 };
 
+/// How the Latent proximal-gradient solver holds its iterates.
+enum class GameStorage {
+  /// Dense m x n estimate, data and gradient (every solver and variant).
+  Dense,
+  /// Latent variant, proximal gradient only: each component kept as its SVT
+  /// factors, the data term and its gradient evaluated on the observed
+  /// entries only, every SVT a subspace iteration on the operator
+  /// "component - step * sparse gradient" (dense only for blocks whose short
+  /// side is at most full_svd_max_dim or whose rank nears a quarter of it).
+  /// Memory O(cover * nnz + sum_k (|G_k| + n) r_k) instead of O(K m n); the
+  /// same iterates as Dense up to rounding. GameResult::estimate stays
+  /// empty: predict() sums the group factors.
+  Factored,
+};
+
 /// Default weights w_k; see game_weights().
 enum class GameWeightScheme {
   SqrtSizePlusSqrtCols,  ///< w_k proportional to sqrt(|G_k|) + sqrt(n)
@@ -84,6 +101,9 @@ enum class GameSvdMethod {
 const char* to_string(GameVariant v) noexcept;
 const char* to_string(GameSolver s) noexcept;
 const char* to_string(GameWeightScheme s) noexcept;
+const char* to_string(GameStorage s) noexcept;
+/// "dense" | "factored"; throws InvalidArgument.
+GameStorage parse_game_storage(std::string_view name);
 /// "sum" | "latent"; throws InvalidArgument.
 GameVariant parse_game_variant(std::string_view name);
 /// "admm" | "proximal-gradient" (or "fista"); throws InvalidArgument.
@@ -96,6 +116,9 @@ struct GameOptions {
   double lambda = 1.0;
   GameVariant variant = GameVariant::Sum;
   GameSolver solver = GameSolver::ProximalGradient;
+  /// Factored needs variant Latent and solver ProximalGradient (the Sum
+  /// variant's dual multipliers are full rank: docs/game.md, "Memory").
+  GameStorage storage = GameStorage::Dense;
   /// Add G_0 = all rows (named "all") after the user's groups. Without it,
   /// every row must belong to at least one group.
   bool include_global_group = true;
@@ -203,7 +226,17 @@ struct GameGroupFit {
 
 template <class T>
 struct GameResult {
-  Matrix<T> estimate;                   ///< Z, m x n
+  Matrix<T> estimate;                   ///< Z, m x n (empty when factored())
+  Index rows = 0;                       ///< m
+  Index cols = 0;                       ///< n
+  /// GameStorage::Factored: every group's rows (sorted, 0-based, the global
+  /// group's too), so that Z = sum_k E_k U_k diag(S_k) V_k^T can be
+  /// evaluated from `groups` without a dense estimate. Empty otherwise.
+  std::vector<std::vector<Index>> members;
+  bool factored() const { return estimate.size() == 0 && !members.empty(); }
+  /// A fit is held (dense or factored); false for the empty result of an
+  /// interruption before any fit finished.
+  bool has_estimate() const { return estimate.size() > 0 || !members.empty(); }
   std::vector<GameGroupFit<T>> groups;  ///< user groups in RowGroups order, then "all"
   /// Gamma_k (|G_k| x n), kept when GameOptions::keep_certificates.
   std::vector<Matrix<T>> subgradients;
@@ -228,6 +261,9 @@ struct GameResult {
   GameResult<To> cast() const {
     GameResult<To> out;
     out.estimate = estimate.template cast<To>();
+    out.rows = rows;
+    out.cols = cols;
+    out.members = members;
     for (const GameGroupFit<T>& g : groups) {
       GameGroupFit<To> c;
       c.name = g.name;
@@ -302,11 +338,26 @@ template <class T>
 GameKkt game_kkt(const ObservedEntries<T>& entries, const RowGroups& groups, const GameOptions& options,
                  const GameResult<T>& result);
 
-/// Value of the estimate at (row, col).
+/// Value of the estimate at (row, col); for a factored result the sum of
+/// the components of the groups holding the row.
 template <class T>
 T predict(const GameResult<T>& result, Index row, Index col) {
-  return result.estimate(row, col);
+  if (!result.factored()) return result.estimate(row, col);
+  T z = T(0);
+  for (std::size_t k = 0; k < result.members.size(); ++k) {
+    const std::vector<Index>& rows = result.members[k];
+    const auto it = std::lower_bound(rows.begin(), rows.end(), row);
+    if (it == rows.end() || *it != row) continue;
+    const GameGroupFit<T>& g = result.groups[k];
+    const Index p = static_cast<Index>(it - rows.begin());
+    for (Index c = 0; c < g.S.size(); ++c) z += g.U(p, c) * g.S(c) * g.V(col, c);
+  }
+  return z;
 }
+
+/// The estimate as a dense m x n matrix (a copy, or the factored sum).
+template <class T>
+Matrix<T> game_dense_estimate(const GameResult<T>& result);
 
 extern template GameResult<float> fit_game(const ObservedEntries<float>&, const RowGroups&, const GameOptions&,
                                            const GameResult<float>*);

@@ -142,6 +142,23 @@ template <class T>
 GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
                              const GamePathOptions& options);
 
+/// The estimate (without offsets) in SVD form, so it can be saved and used
+/// like any completion model: a dense result through model_from_dense (rank
+/// at most the sum of the group ranks), a factored one from its stacked
+/// group factors [E_k U_k S_k] [V_k]^T by two thin QRs and an SVD of the
+/// small core, with no m x n array.
+template <class T>
+CompletionModel<T> game_completion_model(const GameResult<T>& result);
+
+/// Progress for front-ends: one event per fitted lambda with totals, passed
+/// to `sink` with the text in ProgressEvent::stage, e.g. "game-cv fold 2/5,
+/// lambda 7/10 (12 of at most 100 fold fits, ~40 s left)" and "game-path
+/// lambda 3/7 (fit on all entries)"; the time left assumes the remaining fold
+/// fits cost the mean so far (fits at small lambdas cost more). Set it as
+/// GamePathOptions::progress and leave GameOptions::progress unset: the
+/// fits' own per-iteration events (50 a fit) are then not produced.
+ProgressCallback game_path_progress(const GamePathOptions& options, ProgressCallback sink);
+
 /// Prediction errors of `fit` on `entries`, overall and per user group
 /// (errors of the entries in the group's rows; count 0 when none).
 template <class T>
