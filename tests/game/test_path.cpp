@@ -129,10 +129,13 @@ TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
 
 // The folds fit at lambda * sqrt(fold share) (CvLambdaScaling): with two
 // folds each sees half the entries, so the scaled CV moves to larger
-// lambdas than the plain one, and the refit uses the grid's lambda.
+// lambdas than the plain one, and the refit uses the grid's lambda. The shift
+// is about 1.3 grid steps (sqrt(1/2) against a step of 0.05^(1/11)), within
+// one seed's CV noise, so it is asserted over seven seeds, not per seed.
 TEST(GamePath, ScaledCrossValidationChoosesLargerLambdasThanPlain) {
   int moved = 0;
-  for (std::uint64_t seed = 11; seed <= 13; ++seed) {
+  std::size_t sum_plain = 0, sum_scaled = 0;
+  for (std::uint64_t seed = 11; seed <= 17; ++seed) {
     const auto pr = planted(72, 24, 0.5, 1.0, 0.0, seed);
     GamePathOptions po = cv_options(12, 0.05, 2);
     po.game.tolerance = 1e-4;  // the CLI's default
@@ -142,13 +145,15 @@ TEST(GamePath, ScaledCrossValidationChoosesLargerLambdasThanPlain) {
     const auto scaled = lowrank::fit_game_path(pr.entries, pr.groups, po);
     SCOPED_TRACE("seed " + std::to_string(seed));
     ASSERT_EQ(plain.grid, scaled.grid);
-    EXPECT_LE(scaled.best_index, plain.best_index);  // larger index = smaller lambda
+    sum_plain += plain.best_index;  // larger index = smaller lambda
+    sum_scaled += scaled.best_index;
     moved += scaled.best_index < plain.best_index;
     EXPECT_DOUBLE_EQ(scaled.result.lambda, scaled.grid[scaled.best_index]);
     // same folds, other lambdas: the validation errors differ below the top
     EXPECT_NE(plain.cv[3].mean_rmse, scaled.cv[3].mean_rmse);
   }
-  EXPECT_GE(moved, 2);
+  EXPECT_LT(sum_scaled + 3, sum_plain);
+  EXPECT_GE(moved, 4);
 }
 
 TEST(GamePath, GroupErrorsCountEachEntryInEveryGroupOfItsRow) {

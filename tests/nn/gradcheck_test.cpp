@@ -202,7 +202,10 @@ TEST_P(GptGradcheck, EveryParameterMatchesFiniteDifferences) {
   auto f = [&] { return m.forward(tok, tgt, B, T); };
   for (auto& p : m.parameters()) {
     Mat g = *p.grad;
-    EXPECT_LT(check(*p.value, g, f, 1e-5, 17), 1e-6) << p.name;
+    // h = 2.5e-6: at h = 1e-5 the central difference's O(h^2) truncation
+    // reached 1.1e-6 for a low-rank A at this point (16x smaller at h / 4, as
+    // h^2 predicts), while rounding stays near eps / h = 4e-11.
+    EXPECT_LT(check(*p.value, g, f, 2.5e-6, 17), 1e-6) << p.name;
   }
 }
 

@@ -447,12 +447,15 @@ TEST(NnTrain, SltrainWithoutSAndZeroBIsLowRankWithZeroBExactly) {
   sl.model.linear.kind = Parameterization::SLTrain;
   sl.model.linear.delta = 0;
   Trainer a(lo), b(sl);
+  const double before = Trainer(lo).evaluate();  // the same fixed validation batches, before any step
   const auto ra = a.run(), rb = b.run();
   ASSERT_EQ(ra.log.size(), 6u);
   ASSERT_EQ(rb.log.size(), 6u);
   for (std::size_t i = 0; i < ra.log.size(); ++i) EXPECT_EQ(ra.log[i].train_loss, rb.log[i].train_loss) << "step " << i + 1;
   EXPECT_EQ(ra.final_val_loss, rb.final_val_loss);
-  EXPECT_LT(ra.log.back().train_loss, ra.log.front().train_loss);
+  // The loss falls, measured on fixed validation batches (one step's training
+  // loss is on a fresh random batch, too noisy to compare over 6 steps).
+  EXPECT_LT(a.evaluate(), before);
   auto pa = a.model.parameters(), pb = b.model.parameters();
   std::size_t matched = 0;
   for (const auto& q : pb) {
