@@ -371,7 +371,10 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
     if (i < hi) scatter(i, dot(i));
   };
   Eigen::Map<Vector<T>> out(y, c);
-  const int threads = b.nonZeros() > 50000 ? omp_get_max_threads() : 1;
+  // Inside an outer parallel region (e.g. a path's loop over folds) the team
+  // would have one thread while omp_get_max_threads() still says more: run
+  // serially there rather than sum accumulators no thread wrote.
+  const int threads = b.nonZeros() > 50000 && !omp_in_parallel() ? omp_get_max_threads() : 1;
   if (threads == 1) {
     out.setZero();
     sweep(0, r, y);
@@ -380,16 +383,18 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   // Thread-private accumulators, kept across calls (a Lanczos run makes
   // hundreds), added in thread order so the result does not depend on timing.
   workspace.resize(static_cast<std::size_t>(threads));
+  int team = 1;  // the team OpenMP gave, which may be smaller than asked
 #pragma omp parallel num_threads(threads)
   {
     const int id = omp_get_thread_num();
     const int nt = omp_get_num_threads();
+    if (id == 0) team = nt;
     Vector<T>& acc = workspace[static_cast<std::size_t>(id)];
     acc.setZero(c);
     sweep(r * id / nt, r * (id + 1) / nt, acc.data());
   }
   out = workspace[0];
-  for (int t = 1; t < threads; ++t) out += workspace[static_cast<std::size_t>(t)];
+  for (int t = 1; t < team; ++t) out += workspace[static_cast<std::size_t>(t)];
 }
 
 #define LOWRANK_INSTANTIATE(T)                                                   \

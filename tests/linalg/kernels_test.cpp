@@ -200,6 +200,18 @@ TYPED_TEST(KernelTest, CsrGramMatchesTwoProducts) {
   detail::csr_gram_times_vector(small.csr(), xs.data(), ys.data(), work);
   const Vector<T> refs = small.csr_transpose() * (small.csr() * xs).eval();
   EXPECT_LE(static_cast<double>((ys - refs).norm() / refs.norm()), test::tol<T>(1e-14, 1e-6));
+  // Called from inside a parallel region (GAME's loop over folds), where the
+  // inner team has one thread: once summed accumulators no thread wrote.
+  Vector<T> yp(700);
+#pragma omp parallel num_threads(2)
+  {
+#pragma omp single
+    {
+      std::vector<Vector<T>> own;
+      detail::csr_gram_times_vector(sp.csr(), x.data(), yp.data(), own);
+    }
+  }
+  EXPECT_LE(static_cast<double>((yp - ref).norm() / ref.norm()), test::tol<T>(1e-14, 1e-6));
 }
 
 TYPED_TEST(KernelTest, FusedResidualSweepMatchesDenseReference) {
