@@ -501,20 +501,7 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
 
 template <class U, class T>
 CompletionModel<U> model_as(CompletionModel<T>&& m) {
-  CompletionModel<U> out;
-  out.rows = m.rows;
-  out.cols = m.cols;
-  out.U = m.U.template cast<U>();
-  out.d = m.d.template cast<U>();
-  out.V = m.V.template cast<U>();
-  out.global_offset = static_cast<U>(m.global_offset);
-  out.row_offset = m.row_offset.template cast<U>();
-  out.col_offset = m.col_offset.template cast<U>();
-  out.row_scale = m.row_scale.template cast<U>();
-  out.col_scale = m.col_scale.template cast<U>();
-  out.clip_low = static_cast<U>(m.clip_low);
-  out.clip_high = static_cast<U>(m.clip_high);
-  return out;
+  return model_cast<U>(std::move(m));
 }
 
 template <class U, class T>

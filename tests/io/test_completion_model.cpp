@@ -64,6 +64,27 @@ TEST(LowRankModel, PredictAddsTheSparsePartAndChecksIt) {
   EXPECT_THROW(bad.check("test"), InvalidArgument);
 }
 
+// A float32 fit's model comes back in double through model_cast: every
+// field survives, the sparse part and the ids included (a field-by-field copy
+// elsewhere once dropped them).
+TEST(LowRankModel, CastToFloatAndBackKeepsEveryPart) {
+  auto m = small_model();
+  m.col_offset = Vector<double>::Constant(3, -0.25);
+  m.clip_low = 0.0;
+  m.clip_high = 6.5;
+  const auto f = model_cast<float>(LowRankModel<double>(m));
+  const auto back = model_cast<double>(LowRankModel<float>(f));
+  back.check("cast");
+  EXPECT_EQ(back.sparse.row, m.sparse.row);
+  EXPECT_EQ(back.sparse.col, m.sparse.col);
+  EXPECT_EQ(back.sparse.value, m.sparse.value);  // 5 and -2 are exact in float
+  EXPECT_EQ(back.row_ids.names(), m.row_ids.names());
+  EXPECT_EQ(back.col_ids.names(), m.col_ids.names());
+  EXPECT_EQ(back.clip_high, 6.5);
+  EXPECT_LT((back.to_dense() - m.to_dense()).cwiseAbs().maxCoeff(), 1e-6);
+  EXPECT_DOUBLE_EQ(back.predict(0, 1), std::min(6.5, 7.2 - 0.25));  // clipped after the sparse part
+}
+
 TEST(CompletionModelFolder, SparsePartAndIdsRoundTrip) {
   const auto dir = fresh("sparse");
   const auto m = small_model();

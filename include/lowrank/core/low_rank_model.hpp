@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lowrank/core/error.hpp"
@@ -100,6 +101,31 @@ struct LowRankModel {
   /// starting with `what` and naming the first inconsistency.
   void check(const std::string& what) const;
 };
+
+/// The same model in another precision (e.g. a float32 fit returned as double):
+/// every field, the sparse part and the id maps included.
+template <class U, class T>
+LowRankModel<U> model_cast(LowRankModel<T>&& m) {
+  LowRankModel<U> out;
+  out.rows = m.rows;
+  out.cols = m.cols;
+  out.U = m.U.template cast<U>();
+  out.d = m.d.template cast<U>();
+  out.V = m.V.template cast<U>();
+  out.global_offset = static_cast<U>(m.global_offset);
+  out.row_offset = m.row_offset.template cast<U>();
+  out.col_offset = m.col_offset.template cast<U>();
+  out.row_scale = m.row_scale.template cast<U>();
+  out.col_scale = m.col_scale.template cast<U>();
+  out.clip_low = static_cast<U>(m.clip_low);
+  out.clip_high = static_cast<U>(m.clip_high);
+  out.sparse.row = std::move(m.sparse.row);
+  out.sparse.col = std::move(m.sparse.col);
+  out.sparse.value.assign(m.sparse.value.begin(), m.sparse.value.end());
+  out.row_ids = std::move(m.row_ids);
+  out.col_ids = std::move(m.col_ids);
+  return out;
+}
 
 extern template struct LowRankModel<float>;
 extern template struct LowRankModel<double>;
