@@ -58,7 +58,7 @@ void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult
   st.resize(K);
   for (std::size_t k = 0; k < K; ++k) {
     const Index gk = static_cast<Index>(g.members[k].size());
-    st[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
+    st[k].seed = svt_seed(o.seed, k);
     if (warm) {
       y[k].U = warm->groups[k].U;
       y[k].S = warm->groups[k].S;

@@ -65,6 +65,11 @@ void validate_options(const GameOptions& options);
 ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
                               std::vector<std::string>* warnings);
 
+/// Group k with no observed entry: an InvalidArgument, or (with
+/// allow_unobserved_groups) a warning, as both data layouts report it.
+void check_group_observed(const ResolvedGroups& g, std::size_t k, const GameOptions& options,
+                          std::vector<std::string>* warnings);
+
 /// Densifies and validates the entries (indices, finiteness, duplicates), then
 /// counts observed entries per group (error or warning for zero counts).
 template <class T>
@@ -83,6 +88,27 @@ struct LowRank {
     return U * S.asDiagonal() * V.transpose();
   }
 };
+
+/// Group k's starting factors: the warm start's, else rank 0 (gk x 0, n x 0).
+template <class T>
+LowRank<T> starting_factors(const GameResult<T>* warm, std::size_t k, Index gk, Index n) {
+  LowRank<T> f;
+  if (warm) {
+    f.U = warm->groups[k].U;
+    f.S = warm->groups[k].S;
+    f.V = warm->groups[k].V;
+  } else {
+    f.U.resize(gk, 0);
+    f.S.resize(0);
+    f.V.resize(n, 0);
+  }
+  return f;
+}
+
+/// Seed of group k's randomized SVT, distinct per group.
+inline std::uint64_t svt_seed(std::uint64_t seed, std::size_t k) {
+  return seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
+}
 
 /// Warm-start memory of one group's SVT (subspace iteration).
 template <class T>

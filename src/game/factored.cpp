@@ -78,13 +78,7 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
       }
     }
     g.observed[k] = static_cast<std::int64_t>(d.entry[k].size());
-    if (g.observed[k] == 0) {
-      const std::string msg = "group '" + g.names[k] + "' (index " + std::to_string(k) + ", " +
-                              std::to_string(g.members[k].size()) + " rows) has no observed entry";
-      if (!options.allow_unobserved_groups)
-        throw InvalidArgument("GAME: " + msg + " (set allow_unobserved_groups to keep it)");
-      if (warnings) warnings->push_back(msg + "; its block is set by the other groups' penalties");
-    }
+    check_group_observed(g, k, options, warnings);
   }
   return d;
 }
@@ -222,16 +216,8 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
   std::vector<SparseOperator<T>> grad_block(K);  // E_k^T P_Omega(.) pattern, values replaced each step
   for (std::size_t k = 0; k < K; ++k) {
     const Index gk = static_cast<Index>(g.members[k].size());
-    st[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
-    if (warm) {
-      comp[k].U = warm->groups[k].U;
-      comp[k].S = warm->groups[k].S;
-      comp[k].V = warm->groups[k].V;
-    } else {
-      comp[k].U.resize(gk, 0);
-      comp[k].S.resize(0);
-      comp[k].V.resize(n, 0);
-    }
+    st[k].seed = svt_seed(o.seed, k);
+    comp[k] = starting_factors(warm, k, gk, n);
     std::vector<std::int32_t> cols(d.entry[k].size());
     for (std::size_t q = 0; q < cols.size(); ++q)
       cols[q] = static_cast<std::int32_t>(d.col[static_cast<std::size_t>(d.entry[k][q])]);

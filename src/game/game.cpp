@@ -217,6 +217,16 @@ ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, c
   return g;
 }
 
+void check_group_observed(const ResolvedGroups& g, std::size_t k, const GameOptions& options,
+                          std::vector<std::string>* warnings) {
+  if (g.observed[k] != 0) return;
+  const std::string msg = "group '" + g.names[k] + "' (index " + std::to_string(k) + ", " +
+                          std::to_string(g.members[k].size()) + " rows) has no observed entry";
+  if (!options.allow_unobserved_groups)
+    throw InvalidArgument("GAME: " + msg + " (set allow_unobserved_groups to keep it)");
+  if (warnings) warnings->push_back(msg + "; its block is set by the other groups' penalties");
+}
+
 template <class T>
 DenseData<T> densify(const ObservedEntries<T>& e, ResolvedGroups& g, const GameOptions& options,
                      std::vector<std::string>* warnings) {
@@ -250,13 +260,7 @@ DenseData<T> densify(const ObservedEntries<T>& e, ResolvedGroups& g, const GameO
   g.observed.assign(g.size(), 0);
   for (std::size_t k = 0; k < g.size(); ++k) {
     for (Index i : g.members[k]) g.observed[k] += per_row[static_cast<std::size_t>(i)];
-    if (g.observed[k] == 0) {
-      const std::string msg = "group '" + g.names[k] + "' (index " + std::to_string(k) + ", " +
-                              std::to_string(g.members[k].size()) + " rows) has no observed entry";
-      if (!options.allow_unobserved_groups)
-        throw InvalidArgument("GAME: " + msg + " (set allow_unobserved_groups to keep it)");
-      if (warnings) warnings->push_back(msg + "; its block is set by the other groups' penalties");
-    }
+    check_group_observed(g, k, options, warnings);
   }
   return d;
 }

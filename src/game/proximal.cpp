@@ -94,7 +94,7 @@ class SumProx {
     const std::size_t K = g.size();
     for (std::size_t k = 0; k < K; ++k) {
       const Index gk = static_cast<Index>(g.members[k].size());
-      m_state[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
+      m_state[k].seed = svt_seed(o.seed, k);
       m_mult[k] = (warm && warm->subgradients.size() == K)
                       ? Matrix<T>(warm->subgradients[k].transpose() * static_cast<T>(o.lambda * g.weights[k]))
                       : Matrix<T>(Matrix<T>::Zero(m_n, gk));
@@ -343,16 +343,8 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
   std::vector<Matrix<T>> comp(K), ext(K);
   for (std::size_t k = 0; k < K; ++k) {
     const Index gk = static_cast<Index>(g.members[k].size());
-    st[k].seed = o.seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);
-    if (warm) {
-      factors[k].U = warm->groups[k].U;
-      factors[k].S = warm->groups[k].S;
-      factors[k].V = warm->groups[k].V;
-    } else {
-      factors[k].U.resize(gk, 0);
-      factors[k].S.resize(0);
-      factors[k].V.resize(n, 0);
-    }
+    st[k].seed = svt_seed(o.seed, k);
+    factors[k] = starting_factors(warm, k, gk, n);
     comp[k] = factors[k].dense(gk, n);
     ext[k] = comp[k];
   }

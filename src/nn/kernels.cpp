@@ -116,17 +116,33 @@ LOWRANK_INLINE void adamw_body(T* w, const T* g, T* m, T* v, Index n, const Adam
 
 }  // namespace
 
-void gemm(bool ta, bool tb, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
-          Index ldb, float beta, float* c, Index ldc) {
+namespace {
+
+#if defined(EIGEN_USE_BLAS)
+void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
+               const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
+               const int* ldc) {
+  sgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+               const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+               const int* ldc) {
+  dgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#endif
+
+template <class T>
+void gemm_row_major(bool ta, bool tb, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b,
+                    Index ldb, T beta, T* c, Index ldc) {
   if (m == 0 || n == 0) return;
 #if defined(EIGEN_USE_BLAS)
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
   const int mi = static_cast<int>(n), ni = static_cast<int>(m), ki = static_cast<int>(k);
   const int la = static_cast<int>(ldb), lb = static_cast<int>(lda), lc = static_cast<int>(ldc);
   const char ca = tb ? 'T' : 'N', cb = ta ? 'T' : 'N';
-  sgemm_(&ca, &cb, &mi, &ni, &ki, &alpha, b, &la, a, &lb, &beta, c, &lc);
+  blas_gemm(&ca, &cb, &mi, &ni, &ki, &alpha, b, &la, a, &lb, &beta, c, &lc);
 #else
-  using M = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using M = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using S = Eigen::OuterStride<>;
   Eigen::Map<const M, 0, S> A(a, ta ? k : m, ta ? m : k, S(lda)), B(b, tb ? n : k, tb ? k : n, S(ldb));
   Eigen::Map<M, 0, S> C(c, m, n, S(ldc));
@@ -137,24 +153,16 @@ void gemm(bool ta, bool tb, Index m, Index n, Index k, float alpha, const float*
 #endif
 }
 
+}  // namespace
+
+void gemm(bool ta, bool tb, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
+          Index ldb, float beta, float* c, Index ldc) {
+  gemm_row_major(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void gemm(bool ta, bool tb, Index m, Index n, Index k, double alpha, const double* a, Index lda, const double* b,
           Index ldb, double beta, double* c, Index ldc) {
-  if (m == 0 || n == 0) return;
-#if defined(EIGEN_USE_BLAS)
-  const int mi = static_cast<int>(n), ni = static_cast<int>(m), ki = static_cast<int>(k);
-  const int la = static_cast<int>(ldb), lb = static_cast<int>(lda), lc = static_cast<int>(ldc);
-  const char ca = tb ? 'T' : 'N', cb = ta ? 'T' : 'N';
-  dgemm_(&ca, &cb, &mi, &ni, &ki, &alpha, b, &la, a, &lb, &beta, c, &lc);
-#else
-  using M = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using S = Eigen::OuterStride<>;
-  Eigen::Map<const M, 0, S> A(a, ta ? k : m, ta ? m : k, S(lda)), B(b, tb ? n : k, tb ? k : n, S(ldb));
-  Eigen::Map<M, 0, S> C(c, m, n, S(ldc));
-  M prod = ta ? (tb ? M(A.transpose() * B.transpose()) : M(A.transpose() * B))
-              : (tb ? M(A * B.transpose()) : M(A * B));
-  if (beta == 0) C = alpha * prod;
-  else C = beta * C + alpha * prod;
-#endif
+  gemm_row_major(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 LOWRANK_CLONES void swiglu_forward(const float* a, const float* b, float* h, Index n) {
