@@ -14,16 +14,26 @@ T LowRankModel<T>::low_rank_entry(Index i, Index j) const {
   return acc;
 }
 
+namespace {
+
+// Entry (i, j) from its low-rank value z: scales, offsets, the sparse part,
+// then clipping, in the order every predict uses.
+template <class T>
+T finish_prediction(const LowRankModel<T>& m, Index i, Index j, T z) {
+  if (m.row_scale.size() > 0) z *= m.row_scale(i);
+  if (m.col_scale.size() > 0) z *= m.col_scale(j);
+  T x = m.global_offset + z;
+  if (m.row_offset.size() > 0) x += m.row_offset(i);
+  if (m.col_offset.size() > 0) x += m.col_offset(j);
+  if (!m.sparse.empty()) x += m.sparse_entry(i, j);
+  return m.clipped() ? std::clamp(x, m.clip_low, m.clip_high) : x;
+}
+
+}  // namespace
+
 template <class T>
 T LowRankModel<T>::predict(Index i, Index j) const {
-  T z = low_rank_entry(i, j);
-  if (row_scale.size() > 0) z *= row_scale(i);
-  if (col_scale.size() > 0) z *= col_scale(j);
-  T x = global_offset + z;
-  if (row_offset.size() > 0) x += row_offset(i);
-  if (col_offset.size() > 0) x += col_offset(j);
-  if (!sparse.empty()) x += sparse_entry(i, j);
-  return clipped() ? std::clamp(x, clip_low, clip_high) : x;
+  return finish_prediction(*this, i, j, low_rank_entry(i, j));
 }
 
 template <class T>
@@ -58,14 +68,7 @@ std::vector<T> LowRankModel<T>::predict(const std::vector<std::int32_t>& row,
 #pragma omp parallel for schedule(static) if (n > 100000)
   for (std::int64_t k = 0; k < n; ++k) {
     const Index i = row[static_cast<std::size_t>(k)], j = col[static_cast<std::size_t>(k)];
-    T z = r > 0 ? ud_t.col(i).dot(v_t.col(j)) : T(0);
-    if (row_scale.size() > 0) z *= row_scale(i);
-    if (col_scale.size() > 0) z *= col_scale(j);
-    T x = global_offset + z;
-    if (row_offset.size() > 0) x += row_offset(i);
-    if (col_offset.size() > 0) x += col_offset(j);
-    if (!sparse.empty()) x += sparse_entry(i, j);
-    out[static_cast<std::size_t>(k)] = clipped() ? std::clamp(x, clip_low, clip_high) : x;
+    out[static_cast<std::size_t>(k)] = finish_prediction(*this, i, j, r > 0 ? ud_t.col(i).dot(v_t.col(j)) : T(0));
   }
   return out;
 }

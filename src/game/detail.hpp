@@ -105,6 +105,24 @@ LowRank<T> starting_factors(const GameResult<T>* warm, std::size_t k, Index gk, 
   return f;
 }
 
+/// The result's per-group fits: names, sizes, counts and weights from g, the
+/// factors moved out of `factors`.
+template <class T>
+void store_group_fits(const ResolvedGroups& g, std::vector<LowRank<T>>& factors, std::vector<GameGroupFit<T>>& out) {
+  out.resize(g.size());
+  for (std::size_t k = 0; k < g.size(); ++k) {
+    GameGroupFit<T>& fit = out[k];
+    fit.name = g.names[k];
+    fit.size = static_cast<Index>(g.members[k].size());
+    fit.observed = g.observed[k];
+    fit.weight = g.weights[k];
+    fit.U = std::move(factors[k].U);
+    fit.S = std::move(factors[k].S);
+    fit.V = std::move(factors[k].V);
+    fit.rank_capped = factors[k].capped;
+  }
+}
+
 /// Seed of group k's randomized SVT, distinct per group.
 inline std::uint64_t svt_seed(std::uint64_t seed, std::size_t k) {
   return seed * 0x9E3779B97F4A7C15ULL + 1000003ULL * (k + 1);

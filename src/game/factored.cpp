@@ -329,18 +329,7 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
       }
     }
   }
-  res.groups.resize(K);
-  for (std::size_t k = 0; k < K; ++k) {
-    GameGroupFit<T>& fit = res.groups[k];
-    fit.name = g.names[k];
-    fit.size = static_cast<Index>(g.members[k].size());
-    fit.observed = g.observed[k];
-    fit.weight = g.weights[k];
-    fit.U = std::move(comp[k].U);
-    fit.S = std::move(comp[k].S);
-    fit.V = std::move(comp[k].V);
-    fit.rank_capped = comp[k].capped;
-  }
+  store_group_fits(g, comp, res.groups);
 }
 
 #define LOWRANK_GAME_FACTORED_INSTANTIATE(T)                                                                     \

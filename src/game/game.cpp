@@ -367,18 +367,7 @@ void finish(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o
       for (std::size_t k = 0; k < g.size(); ++k) multipliers[k] = gather_rows(resid, g.members[k]);
     }
   }
-  result.groups.resize(g.size());
-  for (std::size_t k = 0; k < g.size(); ++k) {
-    GameGroupFit<T>& fit = result.groups[k];
-    fit.name = g.names[k];
-    fit.size = static_cast<Index>(g.members[k].size());
-    fit.observed = g.observed[k];
-    fit.weight = g.weights[k];
-    fit.U = std::move(factors[k].U);
-    fit.S = std::move(factors[k].S);
-    fit.V = std::move(factors[k].V);
-    fit.rank_capped = factors[k].capped;
-  }
+  store_group_fits(g, factors, result.groups);
   if (options.keep_certificates) {
     result.subgradients.resize(g.size());
     for (std::size_t k = 0; k < g.size(); ++k)
