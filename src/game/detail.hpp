@@ -65,6 +65,15 @@ void validate_options(const GameOptions& options);
 ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
                               std::vector<std::string>* warnings);
 
+/// The three arrays of `e` agree in length and hold at least one entry.
+template <class T>
+void check_entry_arrays(const ObservedEntries<T>& e) {
+  if (e.row.size() != e.value.size() || e.col.size() != e.value.size())
+    throw InvalidArgument("GAME: observed entries have " + std::to_string(e.row.size()) + " rows, " +
+                          std::to_string(e.col.size()) + " cols and " + std::to_string(e.value.size()) + " values");
+  if (e.value.empty()) throw InvalidArgument("GAME: no observed entries");
+}
+
 /// Group k with no observed entry: an InvalidArgument, or (with
 /// allow_unobserved_groups) a warning, as both data layouts report it.
 void check_group_observed(const ResolvedGroups& g, std::size_t k, const GameOptions& options,

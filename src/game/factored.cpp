@@ -27,10 +27,7 @@ namespace lowrank::game_detail {
 template <class T>
 SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const GameOptions& options,
                        std::vector<std::string>* warnings) {
-  if (e.row.size() != e.value.size() || e.col.size() != e.value.size())
-    throw InvalidArgument("GAME: observed entries have " + std::to_string(e.row.size()) + " rows, " +
-                          std::to_string(e.col.size()) + " cols and " + std::to_string(e.value.size()) + " values");
-  if (e.value.empty()) throw InvalidArgument("GAME: no observed entries");
+  check_entry_arrays(e);
   SparseData<T> d;
   const std::size_t nnz = e.value.size();
   d.row.resize(nnz);

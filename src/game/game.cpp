@@ -230,10 +230,7 @@ void check_group_observed(const ResolvedGroups& g, std::size_t k, const GameOpti
 template <class T>
 DenseData<T> densify(const ObservedEntries<T>& e, ResolvedGroups& g, const GameOptions& options,
                      std::vector<std::string>* warnings) {
-  if (e.row.size() != e.value.size() || e.col.size() != e.value.size())
-    throw InvalidArgument("GAME: observed entries have " + std::to_string(e.row.size()) + " rows, " +
-                          std::to_string(e.col.size()) + " cols and " + std::to_string(e.value.size()) + " values");
-  if (e.value.empty()) throw InvalidArgument("GAME: no observed entries");
+  check_entry_arrays(e);
   DenseData<T> d;
   d.x = Matrix<T>::Zero(g.rows, g.cols);
   d.mask = Matrix<T>::Zero(g.rows, g.cols);
