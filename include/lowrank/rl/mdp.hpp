@@ -277,8 +277,10 @@ enum class RowBound {
   /// sqrt(2 / pi) sum_j sd_j, and ||e||_1 is L-Lipschitz in the underlying
   /// standard Gaussian, so ||e||_1 <= E||e||_1 + z L with probability
   /// 1 - delta' (z = sqrt(2 ln(1 / delta')), Gaussian concentration).
-  /// Spectral: e ~ P_U E_i + E_i P_V (E = P~ - P), bounded term by term
-  /// (see reward_free.cpp). Counts: e = E_i. Not a proved bound.
+  /// Spectral: e ~ P_U E_i + E_i P_V (E = P~ - P), bounded term by term;
+  /// the r-dimensional term E_i P_V also by L sqrt(chi^2_r quantile) when
+  /// that is smaller (see reward_free.cpp). Counts: e = E_i. Not a proved
+  /// bound.
   FirstOrder,
 };
 const char* to_string(RowBound b) noexcept;
@@ -344,6 +346,11 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
 /// the estimate in `kernel`.
 Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
                                       RowBound bound, double z_or_log_inv_delta, Matrix<double>& kernel);
+
+/// The x with P(chi^2_k > x) = p (k >= 1 degrees of freedom, p in (0, 1)),
+/// used by the spectral first-order bound; exposed for tests. Throws
+/// InvalidArgument otherwise.
+double chi_square_quantile_upper(Index k, double p);
 
 struct RewardFreeExperimentResult {
   Index states = 0;
