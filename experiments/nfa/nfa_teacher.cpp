@@ -41,6 +41,7 @@
 #include <Eigen/QR>
 #include <nlohmann/json.hpp>
 
+#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/nn/mlp_train.hpp"
