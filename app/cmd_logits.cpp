@@ -23,6 +23,7 @@ using diagnostics::Tokens;
 struct LogitFlags {
   std::string checkpoint, text, target, sv_out;
   bool shuffle = false, naive = false, log_probs = false;
+  std::string device;  // logit-rank; empty: the library's default (cpu)
   Index histories = 100, history_length = 24, futures = 30, future_length = 4, top_k = 50;
   Index fit_first = 1, fit_last = 0;
   std::vector<Index> ranks;
@@ -78,6 +79,7 @@ void run_logit_rank(const LogitFlags& f) {
   mo.top_k = f.top_k;
   mo.naive = f.naive;
   mo.log_probs = f.log_probs;
+  if (!f.device.empty()) mo.device = f.device;
   const auto lm = diagnostics::build_logit_matrix(t.model, hist, fut, mo, stderr_progress(f.common));
   diagnostics::LogitRankOptions ro;
   ro.fit.first = f.fit_first;
@@ -203,6 +205,8 @@ void register_logit_rank(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--sv", f->sv_out, "Write the singular values to this CSV file");
   cmd->add_flag("--naive", f->naive, "Re-run every history for every future (reference path, slow)");
+  cmd->add_option("--device", f->device,
+                  "cpu (default) or cuda: the cached decode on the GPU engine (a CUDA build and device)");
   cmd->footer(
       "Example (held-out vs shuffled text of a trained character model):\n"
       "  lowrank logit-rank --checkpoint runs/char --histories 200 --history-length 24 --futures 40\n"

@@ -62,14 +62,14 @@ void run_nfa(const NfaFlags& f) {
     auto j = diagnostics::to_json(rep);
     j["checkpoint"] = f.checkpoint;
     j["step"] = ck.step;
-    j["activation"] = nn::to_string(ck.net.activation);
+    j["activation"] = nn::to_string(ck.net.activation());
     j["inputs_file"] = inputs_path;
     j["init"] = init_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(init_path);
     print_json(j);
     return;
   }
   fmt::print("{}: {} MLP, depth L = {}, step {}, AGOP over {} input(s) from {}{}\n", f.checkpoint,
-             nn::to_string(ck.net.activation), rep.depth, ck.step, rep.inputs, inputs_path,
+             nn::to_string(ck.net.activation()), rep.depth, ck.step, rep.inputs, inputs_path,
              rep.subtract_init ? ", NFM of W - W_init" : ", NFM of the raw W");
   fmt::print("cos({}, G^alpha), G = AGOP w.r.t. the layer input (see docs/nfa.md)\n\n",
              rep.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W");

@@ -273,13 +273,17 @@ struct SampleFlags {
   double temperature = 1.0;
   Index top_k = 0;
   std::uint64_t seed = 0;
+  std::string device;  // empty: the library's default (cpu)
   CommonFlags common;
 };
 
 void run_sample_cmd(const SampleFlags& f) {
   apply_common_flags(f.common);
   auto t = nn::load_checkpoint(f.checkpoint);
-  const std::string text = nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed);
+  const std::string text =
+      f.device.empty()
+          ? nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed)
+          : nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed, f.device);
   const bool interrupted = interrupt_requested();
   if (interrupted) warn(fmt::format("interrupted: printing the {} byte(s) generated so far", text.size() - f.prompt.size()));
   if (f.common.json) {
@@ -362,6 +366,8 @@ void register_sample(CLI::App& app) {
   cmd->add_option("--temperature", f->temperature, "Softmax temperature (> 0)")->capture_default_str();
   cmd->add_option("--top-k", f->top_k, "Sample among the k most likely (0 = all)")->capture_default_str();
   cmd->add_option("--seed", f->seed, "Sampling seed")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--device", f->device,
+                  "cpu (default) or cuda: decode with the GPU engine's KV cache (a CUDA build and device)");
   add_common_flags(*cmd, f->common);
   cmd->footer("Example:\n  lowrank sample --checkpoint runs/sl --prompt 'ROMEO:' --length 200 --temperature 0.8\n");
   cmd->callback([f] { run_sample_cmd(*f); });

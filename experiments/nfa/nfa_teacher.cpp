@@ -1,7 +1,9 @@
-// One NFA run for docs/nfa.md: train an engine MLP (nn::Mlp<float>, AdamW,
+// One NFA run for docs/nfa.md: train an engine MLP (nn::Mlp, nn::train_mlp,
 // MSE) on a low-rank teacher y = g(U^T x), save the initial and final
 // checkpoints, then measure the Neural Feature Ansatz with
-// diagnostics::analyze_nfa and print one JSON line.
+// diagnostics::analyze_nfa and print one JSON line. Both branches train
+// through the engine (one MLP, one optimiser): AdamW on minibatches for the
+// ReLU/GELU/tanh teacher, full-batch SGD for deep linear networks.
 //
 // Teacher: x ~ N(0, I_d), U [d, r] with orthonormal columns, z = U^T x and
 //   g(z) = sum_{i=1}^{r-1} z_i z_{i+1}            (r >= 2, "chain")
@@ -13,9 +15,9 @@
 //   batch [128] lr [0.003] wd [0] seed [0] activation [relu] out [nfa_run]
 //   init_scale [1]  (multiplies the engine's initial weights)
 //
-// activation=linear trains a deep linear network instead (the engine has no
-// identity activation, so this branch is plain full-batch gradient descent on
-// a DenseMlp in double, written out below): teacher y = A x with A [outputs, d]
+// activation=linear trains a deep linear network instead (nn::Mlp<double> with
+// the identity activation and no biases, full-batch gradient descent through
+// nn::train_mlp with OptimizerOptions::sgd): teacher y = A x with A [outputs, d]
 // of rank `rank` (singular values rank, rank-1, ..., 1), no biases, loss
 // (1/2n) ||f(X) - Y||_F^2. init=balanced builds W_l = Q_{l+1} (s I_k) Q_l^T
 // with orthonormal Q_l [d_l, k], k = min(d, width, outputs), s = init_scale,
@@ -35,12 +37,14 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Cholesky>
 #include <Eigen/QR>
 #include <nlohmann/json.hpp>
 
+#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/io/npy.hpp"
-#include "lowrank/nn/optim.hpp"
+#include "lowrank/nn/mlp_train.hpp"
 
 using namespace lowrank;
 
@@ -88,59 +92,65 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   const Matrix<double> x = gaussian(n, d), xt = gaussian(n_test, d);
   const Matrix<double> y = x * teacher.transpose(), yt = xt * teacher.transpose();
 
-  diagnostics::DenseMlp net;
-  net.activation = diagnostics::MlpActivation::Identity;
   std::vector<Index> sizes{d};
   for (Index l = 0; l + 1 < depth; ++l) sizes.push_back(width);
   sizes.push_back(c);
   const Index k = std::min({d, width, c});
   std::vector<Matrix<double>> q;
   for (Index l = 0; l <= depth; ++l) q.push_back(orthonormal(sizes[static_cast<std::size_t>(l)], k, rng));
+  std::vector<Matrix<double>> w0;
   for (Index l = 0; l < depth; ++l) {
     const auto fo = sizes[static_cast<std::size_t>(l + 1)], fi = sizes[static_cast<std::size_t>(l)];
-    net.weights.push_back(a["init"] == "balanced"
-                              ? Matrix<double>(scale * q[static_cast<std::size_t>(l + 1)] *
-                                               q[static_cast<std::size_t>(l)].transpose())
-                              : Matrix<double>(gaussian(fo, fi) * (scale / std::sqrt(static_cast<double>(fi)))));
-    net.biases.emplace_back();
+    w0.push_back(a["init"] == "balanced"
+                     ? Matrix<double>(scale * q[static_cast<std::size_t>(l + 1)] * q[static_cast<std::size_t>(l)].transpose())
+                     : Matrix<double>(gaussian(fo, fi) * (scale / std::sqrt(static_cast<double>(fi)))));
   }
-  const diagnostics::DenseMlp init = net;
+  const diagnostics::Mlp init =
+      diagnostics::Mlp::from_weights(w0, std::vector<Vector<double>>(w0.size()), diagnostics::MlpActivation::Identity);
+  diagnostics::Mlp net = init;
   std::filesystem::create_directories(out);
   io::write_npy(out + "/inputs.npy", x);
   diagnostics::save_mlp_checkpoint(out + "/init", init, 0);
 
-  // Full-batch GD on (1/2n) ||W_L ... W_1 X^T - Y^T||_F^2 + (wd/2) sum_l ||W_l||_F^2.
-  // The loss depends on the data only through Sigma = X^T X / n and
-  // C = Y^T X / n: with the end-to-end map M = W_L ... W_1 the gradient of the
-  // data term is dW_l = (W_L ... W_{l+1})^T (M Sigma - C) (W_{l-1} ... W_1)^T,
-  // so a step costs O(L width^2 d), not O(L width d n) (the same iterates as
-  // back-propagating through all n inputs). Weight decay makes the imbalance
-  // W_{l+1}^T W_{l+1} - W_l W_l^T decay like (1 - 2 lr wd)^t under gradient flow.
+  // Full-batch GD on (1/2n) ||X M^T - Y||_F^2 + (wd/2) sum_l ||W_l||_F^2,
+  // M = W_L ... W_1, through the engine's trainer (SGD, constant step, decay
+  // w (1 - lr wd)). The data term depends on X and Y only through
+  // Sigma = X^T X / n and C = Y^T X / n, so the trainer is given d rows with
+  // the same statistics instead of n: X' = sqrt(d) R with R^T R = Sigma
+  // (Cholesky) and Y' = sqrt(d) R^-T C^T, whose loss (1/2d) ||X' M^T - Y'||^2
+  // differs from the original by a constant, so every iterate is the same and a
+  // step costs O(L width^2 d) instead of O(L width d n). Weight decay makes the
+  // imbalance W_{l+1}^T W_{l+1} - W_l W_l^T decay like (1 - 2 lr wd)^t under
+  // gradient flow.
   const double wd = std::stod(a["wd"]);
   const auto L = static_cast<std::size_t>(depth);
   const Matrix<double> sigma = x.transpose() * x / static_cast<double>(n);
   const Matrix<double> cross = y.transpose() * x / static_cast<double>(n);
-  std::vector<Matrix<double>> below(L + 1), above(L + 1);  // below[l] = W_{l-1}..W_0, above[l] = W_{L-1}..W_l
-  for (long s = 0; s < steps; ++s) {
-    below[0] = Matrix<double>::Identity(d, d);
-    for (std::size_t l = 0; l < L; ++l) below[l + 1] = net.weights[l] * below[l];
-    above[L] = Matrix<double>::Identity(c, c);
-    for (std::size_t l = L; l-- > 0;) above[l] = above[l + 1] * net.weights[l];
-    const Matrix<double> resid = below[L] * sigma - cross;  // [c, d]
-    for (std::size_t l = 0; l < L; ++l) {
-      const Matrix<double> grad = above[l + 1].transpose() * resid * below[l].transpose();
-      net.weights[l] -= lr * (grad + wd * net.weights[l]);
-    }
-  }
-  auto rel_mse = [&](const Matrix<double>& xs, const Matrix<double>& ys) {
-    const Matrix<double> p = diagnostics::mlp_forward_from(net, xs, 0);
-    return (p - ys).squaredNorm() / ys.squaredNorm();
+  const Eigen::LLT<Matrix<double>> llt(sigma);
+  const Matrix<double> r_up = llt.matrixU();
+  const double sd = std::sqrt(static_cast<double>(d));
+  const nn::Act<double> xs = sd * r_up;
+  const nn::Act<double> ys = sd * Matrix<double>(r_up.transpose().triangularView<Eigen::Lower>().solve(cross.transpose()));
+  nn::MlpTrainOptions to;
+  to.steps = steps;
+  to.batch = 0;
+  to.optim.sgd = true;
+  to.optim.lr = lr;
+  to.optim.weight_decay = wd;
+  to.optim.warmup_steps = 0;
+  to.optim.min_lr_ratio = 1.0;
+  to.optim.grad_clip = 0;
+  to.optim.total_steps = std::max<long>(1, steps);
+  nn::train_mlp(net, xs, ys, to);
+  auto rel_mse = [&](const Matrix<double>& xm, const Matrix<double>& ym) {
+    const Matrix<double> p = net.apply(nn::Act<double>(xm));
+    return (p - ym).squaredNorm() / ym.squaredNorm();
   };
   double imbalance = 0, scale_ref = 0;
   for (std::size_t l = 0; l + 1 < L; ++l) {
-    imbalance = std::max(imbalance, (net.weights[l + 1].transpose() * net.weights[l + 1] -
-                                     net.weights[l] * net.weights[l].transpose()).norm());
-    scale_ref = std::max(scale_ref, (net.weights[l] * net.weights[l].transpose()).norm());
+    const Matrix<double> wl = net.layers[l].W, wn = net.layers[l + 1].W;
+    imbalance = std::max(imbalance, (wn.transpose() * wn - wl * wl.transpose()).norm());
+    scale_ref = std::max(scale_ref, (wl * wl.transpose()).norm());
   }
   diagnostics::save_mlp_checkpoint(out + "/final", net, steps,
                                    {{"inputs", "../inputs.npy"}, {"init", "../init"},
@@ -216,33 +226,21 @@ int main(int argc, char** argv) {
   nn::Mlp<float> model(cfg);
   const float init_scale = std::stof(a["init_scale"]);
   for (auto& layer : model.layers) layer.W *= init_scale;
-  const diagnostics::DenseMlp init = diagnostics::dense_mlp(model, cfg.activation);
+  const diagnostics::Mlp init = model.dense_copy<double>();
   std::filesystem::create_directories(out);
   io::write_npy(out + "/inputs.npy", x);
   diagnostics::save_mlp_checkpoint(out + "/init", init, 0);
 
-  nn::OptimizerOptions oo;
-  oo.lr = std::stod(a["lr"]);
-  oo.weight_decay = std::stod(a["wd"]);
-  oo.warmup_steps = std::min<long>(100, steps / 10);
-  oo.total_steps = steps;
-  oo.grad_clip = 1.0;
-  auto params = model.parameters();
-  nn::Optimizer<float> opt(oo, params);
-  std::uniform_int_distribution<Index> pick(0, n - 1);
-  nn::Act<float> xb(batch, d), yb(batch, 1), dout;
-  for (long s = 0; s < steps; ++s) {
-    for (long i = 0; i < batch; ++i) {
-      const Index k = pick(rng);
-      xb.row(i) = x.row(k).cast<float>();
-      yb(i, 0) = static_cast<float>(y(k, 0));
-    }
-    const auto& pred = model.forward(xb);
-    nn::mse_backward(pred, yb, dout);
-    model.zero_grad();
-    model.backward(dout);
-    opt.step(params);
-  }
+  nn::MlpTrainOptions to;
+  to.optim.lr = std::stod(a["lr"]);
+  to.optim.weight_decay = std::stod(a["wd"]);
+  to.optim.warmup_steps = std::min<long>(100, steps / 10);
+  to.optim.total_steps = steps;
+  to.optim.grad_clip = 1.0;
+  to.steps = steps;
+  to.batch = batch;
+  to.seed = seed * 7919 + 18;
+  nn::train_mlp(model, nn::Act<float>(x.cast<float>()), nn::Act<float>(y.cast<float>()), to);
   auto rel_mse = [&](const Matrix<double>& xs, const Matrix<double>& ys, double var) {
     const nn::Act<float> xf = xs.cast<float>();
     const Matrix<double> p = model.forward(xf).cast<double>();
@@ -250,7 +248,7 @@ int main(int argc, char** argv) {
   };
   const double var_y = (y.array() - y.mean()).square().mean();
   const double train_rel = rel_mse(x, y, var_y), test_rel = rel_mse(xt, yt, var_t);
-  const diagnostics::DenseMlp trained = diagnostics::dense_mlp(model, cfg.activation);
+  const diagnostics::Mlp trained = model.dense_copy<double>();
   diagnostics::save_mlp_checkpoint(out + "/final", trained, steps,
                                    {{"inputs", "../inputs.npy"}, {"init", "../init"},
                                     {"task", "chain teacher d=" + a["d"] + " r=" + a["rank"]}});
@@ -263,7 +261,7 @@ int main(int argc, char** argv) {
   const auto rep_sub = diagnostics::analyze_nfa(trained, x, &init, no);
   // How well the first layer's features and the AGOP see the teacher subspace.
   const Matrix<double> proj = u * u.transpose();
-  const Matrix<double> w1 = trained.weights[0];
+  const Matrix<double> w1 = trained.layers[0].W;
   const auto g = diagnostics::compute_agop(trained, x);
   nlohmann::json j;
   j["config"] = a;

@@ -6,13 +6,16 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "lowrank/core/random.hpp"
 #include "lowrank/linalg/spectral.hpp"
 #include "lowrank/linalg/svd.hpp"
+#include "lowrank/nn/gpu.hpp"
 #include "lowrank/nn/layers.hpp"
 
 namespace lowrank::diagnostics {
@@ -91,6 +94,14 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
   Matrix<double> full(n, blocks * V);
   Tokens all_futures;
   for (const auto& f : futures) all_futures.insert(all_futures.end(), f.begin(), f.end());
+  // On a device the cache lives there; the host model stays the reference.
+  std::unique_ptr<nn::GptOnDevice> dev;
+  if (!options.naive) {
+    if constexpr (std::is_same_v<T, float>)
+      dev = nn::open_gpt_device(model, options.device);
+    else if (options.device != "cpu")
+      throw InvalidArgument("device " + options.device + ": the GPU engine runs float32 models only");
+  }
   Index done = 0;
   for (Index i = 0; i < n; ++i) {
     if (interrupt_requested()) {
@@ -102,7 +113,13 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
     auto put = [&](Index block, const auto& row) {
       full.row(i).segment(block * V, V) = row.template cast<double>();
     };
-    if (!options.naive) {
+    if (dev) {
+      dev->reset_cache();
+      const nn::Act<float> h = dev->decode(hist);
+      put(0, h.row(P - 1));
+      const nn::Act<float> f = dev->decode_branches(all_futures, m, L);
+      for (Index r = 0; r < m * L; ++r) put(1 + r, f.row(r));
+    } else if (!options.naive) {
       auto cache = model.new_cache();
       const nn::Act<T> h = model.decode(cache, hist);
       put(0, h.row(P - 1));

@@ -22,48 +22,18 @@ using Act = nn::Act<double>;
 
 std::string layer_name(std::size_t l) { return "layers." + std::to_string(l); }
 
-// h[n, out] = s(pre) for hidden layers (nn's activations; Identity: a deep linear network).
-void activate(MlpActivation a, const Act& pre, Act& h) { nn::activation_forward(a, pre, h); }
+// The NFM's W_l: the layer's effective weight, in double.
+Matrix<double> weight(const Mlp& net, std::size_t l) { return net.layers[l].effective_weight(); }
 
-// dx = s'(pre) .* dy
-void activate_backward(MlpActivation a, const Act& dy, const Act& pre, Act& dx) {
-  nn::activation_backward(a, dy, pre, dx);
-}
-
-// pre[n, out] = h W^T + b
-void affine(const DenseMlp& net, std::size_t l, const Act& h, Act& pre) {
-  pre.noalias() = h * net.weights[l].transpose();
-  if (net.biases[l].size()) pre.rowwise() += net.biases[l].transpose();
-}
-
-// Pre-activations of every hidden layer for the rows of x; pre[l] [n, d_{l+1}].
-std::vector<Act> hidden_preactivations(const DenseMlp& net, const Act& x) {
-  const std::size_t L = net.weights.size();
-  std::vector<Act> pre(L > 0 ? L - 1 : 0);
-  Act h = x;
-  for (std::size_t l = 0; l + 1 < L; ++l) {
-    affine(net, l, h, pre[l]);
-    activate(net.activation, pre[l], h);
-  }
-  return pre;
-}
-
-// Backpropagates the unit vector e_k of the output through every layer; `visit`
-// sees (l, D_l) with D_l [n, d_l] the gradient of output k w.r.t. the input
-// of layer l, one row per input.
+// Backpropagates the unit vector e_k of the output through the engine's
+// network (nn::Mlp::input_gradients); `visit` sees (l, D_l) with D_l [n, d_l]
+// the gradient of output k w.r.t. the input of layer l, one row per input.
 template <class Visit>
-void backprop_output(const DenseMlp& net, const std::vector<Act>& pre, Index n, Index k, Visit&& visit) {
-  const std::size_t L = net.weights.size();
-  // Gradient w.r.t. the output of the last layer: e_k per row, so
-  // D = e_k^T W_{L-1} = row k of the last weight, repeated.
-  Act d = net.weights[L - 1].row(k).replicate(n, 1);
-  Act dpre;
-  for (std::size_t l = L; l-- > 0;) {
-    visit(l, d);
-    if (l == 0) break;
-    activate_backward(net.activation, d, pre[l - 1], dpre);
-    d.noalias() = dpre * net.weights[l - 1];
-  }
+void backprop_output(const Mlp& net, const std::vector<Act>& pre, Index n, Index k, Visit&& visit) {
+  Act e = Act::Zero(n, net.output_size());
+  e.col(k).setOnes();
+  const auto d = net.input_gradients(pre, e);
+  for (std::size_t l = d.size(); l-- > 0;) visit(l, d[l]);
 }
 
 void check_finite_rows(const Matrix<double>& x, const std::string& source) {
@@ -74,19 +44,21 @@ void check_finite_rows(const Matrix<double>& x, const std::string& source) {
                                      " is " + (std::isnan(x(i, j)) ? "NaN" : "infinite"));
 }
 
-void check_finite_weights(const DenseMlp& net, const std::string& source) {
-  for (std::size_t l = 0; l < net.weights.size(); ++l) {
-    const auto& w = net.weights[l];
+void check_finite_weights(const Mlp& net, const std::string& source) {
+  if (net.depth() < 1) throw InvalidArgument("the MLP has no layers");
+  for (std::size_t l = 0; l < net.layers.size(); ++l) {
+    const Matrix<double> w = weight(net, l);
     for (Index j = 0; j < w.cols(); ++j)
       for (Index i = 0; i < w.rows(); ++i)
         if (!std::isfinite(w(i, j)))
           throw InputError(source, "layer " + layer_name(l) + ": weight W[" + std::to_string(i) + ", " +
                                        std::to_string(j) + "] is " + (std::isnan(w(i, j)) ? "NaN" : "infinite"));
-    const auto& b = net.biases[l];
+    if (!net.layers[l].spec().bias) continue;
+    const auto& b = net.layers[l].b;
     for (Index i = 0; i < b.size(); ++i)
-      if (!std::isfinite(b(i)))
+      if (!std::isfinite(b(0, i)))
         throw InputError(source, "layer " + layer_name(l) + ": bias b[" + std::to_string(i) + "] is " +
-                                     (std::isnan(b(i)) ? "NaN" : "infinite"));
+                                     (std::isnan(b(0, i)) ? "NaN" : "infinite"));
   }
 }
 
@@ -100,83 +72,17 @@ double trace_of(const Vector<double>& ev) { return ev.sum(); }
 
 // ---- network -----------------------------------------------------------------
 
-void DenseMlp::validate() const {
-  if (weights.empty()) throw InvalidArgument("the MLP has no layers");
-  if (biases.size() != weights.size())
-    throw InvalidArgument("the MLP has " + std::to_string(weights.size()) + " weights but " +
-                          std::to_string(biases.size()) + " biases (use an empty vector for no bias)");
-  for (std::size_t l = 0; l < weights.size(); ++l) {
-    if (weights[l].rows() < 1 || weights[l].cols() < 1)
-      throw InvalidArgument("layer " + layer_name(l) + " has an empty weight " +
-                            shape_str(weights[l].rows(), weights[l].cols()));
-    if (l > 0 && weights[l].cols() != weights[l - 1].rows())
-      throw InvalidArgument("layer " + layer_name(l) + " takes " + std::to_string(weights[l].cols()) +
-                            " inputs but layer " + layer_name(l - 1) + " has " + std::to_string(weights[l - 1].rows()) +
-                            " outputs");
-    if (biases[l].size() != 0 && biases[l].size() != weights[l].rows())
-      throw InvalidArgument("layer " + layer_name(l) + " has a bias of length " + std::to_string(biases[l].size()) +
-                            ", expected " + std::to_string(weights[l].rows()));
-  }
-  check_finite_weights(*this, "<network>");
-}
-
-template <class T>
-DenseMlp dense_mlp(const nn::Mlp<T>& model, nn::Activation activation) {
-  DenseMlp net;
-  net.activation = activation;
-  for (const auto& layer : model.layers) {
-    net.weights.push_back(layer.effective_weight().template cast<double>());
-    if (layer.b.size())
-      net.biases.push_back(layer.b.row(0).transpose().template cast<double>());
-    else
-      net.biases.emplace_back();
-  }
-  return net;
-}
-template DenseMlp dense_mlp<float>(const nn::Mlp<float>&, nn::Activation);
-template DenseMlp dense_mlp<double>(const nn::Mlp<double>&, nn::Activation);
-
-Matrix<double> mlp_forward_from(const DenseMlp& net, const Matrix<double>& h, Index layer) {
-  net.validate();
-  if (layer < 0 || layer >= net.depth())
-    throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) + ")");
-  const auto l0 = static_cast<std::size_t>(layer);
-  if (h.cols() != net.weights[l0].cols())
-    throw InvalidArgument("inputs of layer " + layer_name(l0) + " have " + std::to_string(h.cols()) +
-                          " columns, the layer takes " + std::to_string(net.weights[l0].cols()));
-  Act x = h, pre;
-  for (std::size_t l = l0; l < net.weights.size(); ++l) {
-    affine(net, l, x, pre);
-    if (l + 1 < net.weights.size()) activate(net.activation, pre, x);
-  }
-  return pre;
-}
-
-std::vector<Matrix<double>> mlp_layer_inputs(const DenseMlp& net, const Matrix<double>& x) {
-  net.validate();
-  if (x.cols() != net.input_size())
-    throw InvalidArgument("inputs have " + std::to_string(x.cols()) + " columns, the network takes " +
-                          std::to_string(net.input_size()));
-  std::vector<Matrix<double>> out{x};
-  Act h = x, pre;
-  for (std::size_t l = 0; l + 1 < net.weights.size(); ++l) {
-    affine(net, l, h, pre);
-    activate(net.activation, pre, h);
-    out.emplace_back(h);
-  }
-  return out;
-}
-
-Matrix<double> layer_input_jacobian(const DenseMlp& net, const Vector<double>& x, Index layer) {
-  net.validate();
+Matrix<double> layer_input_jacobian(const Mlp& net, const Vector<double>& x, Index layer) {
+  check_finite_weights(net, "<network>");
   if (x.size() != net.input_size())
     throw InvalidArgument("the input has " + std::to_string(x.size()) + " entries, the network takes " +
                           std::to_string(net.input_size()));
   if (layer < 0 || layer >= net.depth())
     throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) + ")");
   const Act row = x.transpose();
-  const auto pre = hidden_preactivations(net, row);
-  Matrix<double> jac(net.output_size(), net.weights[static_cast<std::size_t>(layer)].cols());
+  std::vector<Act> pre;
+  net.apply(row, 0, &pre);
+  Matrix<double> jac(net.output_size(), net.layers[static_cast<std::size_t>(layer)].in());
   for (Index k = 0; k < net.output_size(); ++k)
     backprop_output(net, pre, 1, k, [&](std::size_t l, const Act& d) {
       if (static_cast<Index>(l) == layer) jac.row(k) = d.row(0);
@@ -186,9 +92,9 @@ Matrix<double> layer_input_jacobian(const DenseMlp& net, const Vector<double>& x
 
 // ---- AGOP ----------------------------------------------------------------------
 
-AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const AgopOptions& options,
+AgopResult compute_agop(const Mlp& net, const Matrix<double>& x, const AgopOptions& options,
                         const ProgressCallback& progress) {
-  net.validate();
+  check_finite_weights(net, "<network>");
   if (options.chunk < 1) throw InvalidArgument("AGOP chunk must be >= 1, got " + std::to_string(options.chunk));
   if (x.rows() < 1) throw InvalidArgument("the AGOP needs at least one input row");
   if (x.cols() != net.input_size())
@@ -196,12 +102,12 @@ AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const Agop
                           std::to_string(net.input_size()));
   check_finite_rows(x, "<inputs>");
   const auto t0 = std::chrono::steady_clock::now();
-  const std::size_t L = net.weights.size();
+  const std::size_t L = net.layers.size();
   const Index c = net.output_size();
   std::vector<Matrix<double>> g(L);
   std::vector<Matrix<double>> gsum(L);  // [c, d_l]: sum over inputs of each output's gradient
   for (std::size_t l = 0; l < L; ++l) {
-    const Index d = net.weights[l].cols();
+    const Index d = net.layers[l].in();
     g[l] = Matrix<double>::Zero(d, d);
     gsum[l] = Matrix<double>::Zero(c, d);
   }
@@ -215,7 +121,8 @@ AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const Agop
     }
     const Index m = std::min(options.chunk, x.rows() - done);
     const Act xc = x.middleRows(done, m);
-    const auto pre = hidden_preactivations(net, xc);
+    std::vector<Act> pre;
+    net.apply(xc, 0, &pre);
     for (Index k = 0; k < c; ++k)
       backprop_output(net, pre, m, k, [&](std::size_t l, const Act& d) {
         g[l].selfadjointView<Eigen::Lower>().rankUpdate(d.transpose());
@@ -394,27 +301,27 @@ AlphaCorrelations alpha_correlations(const Matrix<double>& a, const Matrix<doubl
 
 // ---- the analysis ----------------------------------------------------------------
 
-NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const DenseMlp* init,
+NfaReport analyze_nfa(const Mlp& trained, const Matrix<double>& x, const Mlp* init,
                       const NfaOptions& options, const ProgressCallback& progress) {
   const auto t0 = std::chrono::steady_clock::now();
-  trained.validate();
+  check_finite_weights(trained, "<network>");
   if (options.alpha_grid.empty()) throw InvalidArgument("the alpha grid is empty");
   for (double v : options.alpha_grid)
     if (!(v > 0) || !std::isfinite(v)) throw InvalidArgument("alpha grid values must be > 0, got " + std::to_string(v));
   if (init) {
-    init->validate();
+    check_finite_weights(*init, "<initial network>");
     if (init->depth() != trained.depth())
       throw InvalidArgument("the initial network has " + std::to_string(init->depth()) + " layers, the trained one " +
                             std::to_string(trained.depth()));
-    for (std::size_t l = 0; l < trained.weights.size(); ++l) {
-      const auto &a = trained.weights[l], &b = init->weights[l];
-      if (a.rows() != b.rows() || a.cols() != b.cols())
-        throw InvalidArgument("layer " + layer_name(l) + ": the initial weight is " + shape_str(b.rows(), b.cols()) +
-                              ", the trained one " + shape_str(a.rows(), a.cols()));
+    for (std::size_t l = 0; l < trained.layers.size(); ++l) {
+      const auto &a = trained.layers[l], &b = init->layers[l];
+      if (a.out() != b.out() || a.in() != b.in())
+        throw InvalidArgument("layer " + layer_name(l) + ": the initial weight is " + shape_str(b.out(), b.in()) +
+                              ", the trained one " + shape_str(a.out(), a.in()));
     }
-    if (init->activation != trained.activation)
-      throw InvalidArgument(std::string("the initial network uses ") + to_string(init->activation) +
-                            ", the trained one " + to_string(trained.activation));
+    if (init->activation() != trained.activation())
+      throw InvalidArgument(std::string("the initial network uses ") + to_string(init->activation()) +
+                            ", the trained one " + to_string(trained.activation()));
   }
   NfaReport rep;
   rep.depth = trained.depth();
@@ -437,12 +344,13 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
     const auto li = static_cast<std::size_t>(l);
     NfaLayer out;
     out.name = layer_name(li);
-    out.in = trained.weights[li].cols();
-    out.out = trained.weights[li].rows();
-    const Matrix<double> raw_nfm = trained.weights[li].transpose() * trained.weights[li];
+    const Matrix<double> w = weight(trained, li);
+    out.in = w.cols();
+    out.out = w.rows();
+    const Matrix<double> raw_nfm = w.transpose() * w;
     Matrix<double> nfm = raw_nfm;
     if (rep.subtract_init) {
-      const Matrix<double> dw = trained.weights[li] - init->weights[li];
+      const Matrix<double> dw = w - weight(*init, li);
       nfm = dw.transpose() * dw;
     }
     out.uncentred = alpha_correlations(nfm, g.layers[li].uncentred, L, l + 1, options.alpha_grid);
@@ -454,7 +362,8 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
     out.pearson_half_centred = matrix_pearson(nfm, psd_power(g.layers[li].centred, 0.5));
     if (init && g0.layers.size() == g.layers.size()) {
       out.has_init = true;
-      const Matrix<double> nfm0 = init->weights[li].transpose() * init->weights[li];
+      const Matrix<double> w0 = weight(*init, li);
+      const Matrix<double> nfm0 = w0.transpose() * w0;
       out.init = alpha_correlations(nfm0, g0.layers[li].uncentred, L, l + 1, options.alpha_grid);
       out.baseline = alpha_correlations(nfm0, g.layers[li].uncentred, L, l + 1, options.alpha_grid);
     }
@@ -475,13 +384,16 @@ NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const De
 
 // ---- checkpoints ------------------------------------------------------------------
 
-void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
+void save_mlp_checkpoint(const std::string& dir, const Mlp& net, std::int64_t step,
                          const std::map<std::string, std::string>& extra, bool f64) {
-  net.validate();
+  check_finite_weights(net, "<network>");
   io::MlpCheckpointFile ck;
-  ck.weights = net.weights;
-  ck.biases = net.biases;
-  ck.activation = nn::to_string(net.activation);
+  for (std::size_t l = 0; l < net.layers.size(); ++l) {
+    ck.weights.push_back(weight(net, l));
+    ck.biases.push_back(net.layers[l].spec().bias ? Vector<double>(net.layers[l].b.row(0).transpose())
+                                                  : Vector<double>());
+  }
+  ck.activation = nn::to_string(net.activation());
   ck.step = step;
   io::write_mlp_checkpoint(dir, ck, extra, f64);
 }
@@ -489,13 +401,19 @@ void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64
 MlpCheckpoint load_mlp_checkpoint(const std::string& path) {
   io::MlpCheckpointFile f = io::read_mlp_checkpoint(path);
   MlpCheckpoint ck;
+  nn::Activation activation{};
   try {
-    ck.net.activation = nn::parse_activation(f.activation);
+    activation = nn::parse_activation(f.activation);
   } catch (const InvalidArgument& e) {
     throw InputError(f.path, std::string("metadata: ") + e.what());
   }
-  ck.net.weights = std::move(f.weights);
-  ck.net.biases = std::move(f.biases);
+  // The file's sizes were checked by io (each tensor against "sizes"); a
+  // chained-size error is still named with the file.
+  try {
+    ck.net = Mlp::from_weights(f.weights, f.biases, activation);
+  } catch (const InvalidArgument& e) {
+    throw InputError(f.path, e.what());
+  }
   check_finite_weights(ck.net, f.path);
   ck.step = f.step;
   ck.inputs = std::move(f.inputs);

@@ -109,4 +109,36 @@ Act<float> GptOnDevice::logits() const {
 
 std::size_t GptOnDevice::device_bytes() const { return m_dev->device_bytes(); }
 
+Act<float> GptOnDevice::decode(const std::vector<std::int32_t>& tokens) {
+  if (tokens.empty()) throw InvalidArgument("GptOnDevice::decode: no tokens");
+  const auto n = static_cast<Index>(tokens.size());
+  Act<float> out(n, m_host->config().vocab);
+  m_dev->decode(tokens.data(), 1, n, true, out.data());
+  return out;
+}
+
+Act<float> GptOnDevice::decode_branches(const std::vector<std::int32_t>& tokens, Index B, Index L) {
+  if (B < 1 || L < 1 || static_cast<Index>(tokens.size()) != B * L)
+    throw InvalidArgument("GptOnDevice::decode_branches: expected B*L = " + std::to_string(B * L) +
+                          " >= 1 tokens, got " + std::to_string(tokens.size()));
+  Act<float> out(B * L, m_host->config().vocab);
+  m_dev->decode(tokens.data(), B, L, false, out.data());
+  return out;
+}
+
+std::unique_ptr<GptOnDevice> open_gpt_device(Gpt<float>& host, const std::string& device) {
+  if (device == "cuda") {
+    if (!cuda::built_with_cuda())
+      throw InvalidArgument("device cuda: this lowrank was built without CUDA (reconfigure with -DLOWRANK_CUDA=ON)");
+    if (cuda::device_count() == 0) throw InvalidArgument("device cuda: no CUDA device found");
+    return std::make_unique<GptOnDevice>(host);
+  }
+  if (device == "cuda-emulated") return std::make_unique<GptOnDevice>(host, GpuBackend::HostEmulation);
+  if (device != "cpu") throw InvalidArgument("device must be cpu or cuda (got '" + device + "')");
+  return nullptr;
+}
+
+void GptOnDevice::reset_cache() { m_dev->reset_cache(); }
+Index GptOnDevice::cache_length() const { return m_dev->cache_length(); }
+
 }  // namespace lowrank::nn

@@ -228,6 +228,22 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
 }
 
 template <class T>
+void Linear<T>::input_gradient(const Act<T>& dy, Act<T>& dx) const {
+  if (m_spec.kind == Parameterization::Dense || m_spec.kind == Parameterization::GaLore) {
+    dx.noalias() = dy * W;
+    return;
+  }
+  // dx = s (dy B) A, then SLTrain's S: dx[n, i] += S_k dy[n, o] for support entry k = o * in + i.
+  const Act<T> dyb = dy * B;
+  dx.noalias() = (dyb * A) * scale();
+  if (m_spec.kind == Parameterization::SLTrain)
+    for (std::size_t k = 0; k < support.size(); ++k) {
+      const Index o = static_cast<Index>(support[k] / m_in), i = static_cast<Index>(support[k] % m_in);
+      dx.col(i) += S(static_cast<Index>(k), 0) * dy.col(o);
+    }
+}
+
+template <class T>
 void Linear<T>::collect(const std::string& prefix, std::vector<ParamRef<T>>& out) {
   switch (m_spec.kind) {
     case Parameterization::Dense: out.push_back({prefix + ".W", &W, &dW, ParamKind::Weight, 0}); break;

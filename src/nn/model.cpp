@@ -343,6 +343,92 @@ void Mlp<T>::backward(const Act<T>& dout) {
 }
 
 template <class T>
+Mlp<T> Mlp<T>::from_weights(const std::vector<Matrix<double>>& weights, const std::vector<Vector<double>>& biases,
+                            Activation activation) {
+  auto name = [](std::size_t l) { return "layers." + std::to_string(l); };
+  if (weights.empty()) throw InvalidArgument("the MLP has no layers");
+  if (biases.size() != weights.size())
+    throw InvalidArgument("the MLP has " + std::to_string(weights.size()) + " weights but " +
+                          std::to_string(biases.size()) + " biases (use an empty vector for no bias)");
+  Mlp net;
+  net.m_cfg.activation = activation;
+  net.m_cfg.bias = true;
+  net.m_cfg.sizes = {weights.front().cols()};
+  Rng rng(0);  // the drawn values are overwritten below
+  for (std::size_t l = 0; l < weights.size(); ++l) {
+    const auto& w = weights[l];
+    if (w.rows() < 1 || w.cols() < 1)
+      throw InvalidArgument("layer " + name(l) + " has an empty weight [" + std::to_string(w.rows()) + ", " +
+                            std::to_string(w.cols()) + "]");
+    if (l > 0 && w.cols() != weights[l - 1].rows())
+      throw InvalidArgument("layer " + name(l) + " takes " + std::to_string(w.cols()) + " inputs but layer " +
+                            name(l - 1) + " has " + std::to_string(weights[l - 1].rows()) + " outputs");
+    if (biases[l].size() != 0 && biases[l].size() != w.rows())
+      throw InvalidArgument("layer " + name(l) + " has a bias of length " + std::to_string(biases[l].size()) +
+                            ", expected " + std::to_string(w.rows()));
+    LinearSpec spec;
+    spec.bias = biases[l].size() != 0;
+    net.m_cfg.bias = net.m_cfg.bias && spec.bias;
+    net.m_cfg.sizes.push_back(w.rows());
+    Linear<T> layer(w.cols(), w.rows(), spec, rng);
+    layer.W = w.template cast<T>();
+    if (spec.bias) layer.b = biases[l].transpose().template cast<T>();
+    net.layers.push_back(std::move(layer));
+  }
+  return net;
+}
+
+template <class T>
+template <class U>
+Mlp<U> Mlp<T>::dense_copy() const {
+  std::vector<Matrix<double>> w;
+  std::vector<Vector<double>> b;
+  for (const auto& layer : layers) {
+    w.push_back(layer.effective_weight().template cast<double>());
+    b.push_back(layer.spec().bias ? Vector<double>(layer.b.row(0).transpose().template cast<double>()) : Vector<double>());
+  }
+  return Mlp<U>::from_weights(w, b, m_cfg.activation);
+}
+
+template <class T>
+Act<T> Mlp<T>::apply(const Act<T>& h, Index from, std::vector<Act<T>>* pre) const {
+  const auto L = static_cast<Index>(layers.size());
+  if (from < 0 || from >= L)
+    throw InvalidArgument("layer " + std::to_string(from) + " is out of range [0, " + std::to_string(L) + ")");
+  const auto& first = layers[static_cast<std::size_t>(from)];
+  if (h.cols() != first.in())
+    throw InvalidArgument("inputs of layer layers." + std::to_string(from) + " have " + std::to_string(h.cols()) +
+                          " columns, the layer takes " + std::to_string(first.in()));
+  if (pre) pre->assign(static_cast<std::size_t>(std::max<Index>(L - 1 - from, 0)), Act<T>());
+  Act<T> x = h, y;
+  for (Index l = from; l < L; ++l) {
+    layers[static_cast<std::size_t>(l)].apply(x, y);
+    if (l + 1 == L) break;
+    activation_forward(m_cfg.activation, y, x);
+    if (pre) (*pre)[static_cast<std::size_t>(l - from)] = std::move(y);
+  }
+  return y;
+}
+
+template <class T>
+std::vector<Act<T>> Mlp<T>::input_gradients(const std::vector<Act<T>>& pre, const Act<T>& dout) const {
+  const std::size_t L = layers.size();
+  if (pre.size() + 1 != L)
+    throw InvalidArgument("input_gradients: " + std::to_string(pre.size()) + " pre-activations for " +
+                          std::to_string(L) + " layers (record them with apply(x, 0, &pre))");
+  if (dout.cols() != output_size())
+    throw InvalidArgument("input_gradients: dout has " + std::to_string(dout.cols()) + " columns, the network " +
+                          std::to_string(output_size()) + " outputs");
+  std::vector<Act<T>> d(L);
+  Act<T> dy = dout;
+  for (std::size_t l = L; l-- > 0;) {
+    layers[l].input_gradient(dy, d[l]);
+    if (l > 0) activation_backward(m_cfg.activation, d[l], pre[l - 1], dy);
+  }
+  return d;
+}
+
+template <class T>
 void Mlp<T>::zero_grad() {
   for (auto& p : parameters()) p.grad->setZero();
 }
@@ -358,5 +444,9 @@ template class Gpt<float>;
 template class Gpt<double>;
 template class Mlp<float>;
 template class Mlp<double>;
+template Mlp<float> Mlp<float>::dense_copy<float>() const;
+template Mlp<double> Mlp<float>::dense_copy<double>() const;
+template Mlp<float> Mlp<double>::dense_copy<float>() const;
+template Mlp<double> Mlp<double>::dense_copy<double>() const;
 
 }  // namespace lowrank::nn

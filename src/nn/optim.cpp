@@ -23,6 +23,7 @@ void OptimizerOptions::validate() const {
   if (!(weight_decay >= 0)) bad("weight_decay must be >= 0");
   if (galore_update_interval < 1) bad("galore_update_interval must be >= 1");
   if (!(galore_scale > 0)) bad("galore_scale must be > 0");
+  if (sgd && muon) bad("sgd and muon exclude each other");
 }
 
 std::int64_t OptimizerOptions::warmup() const {
@@ -47,6 +48,7 @@ Optimizer<T>::Optimizer(const OptimizerOptions& options, const std::vector<Param
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto& p = params[i];
     auto& s = m_state[i];
+    if (m_opt.sgd) continue;  // no state
     if (p.kind == ParamKind::GaloreWeight && !m_opt.muon) {
       const Index m = p.value->rows(), n = p.value->cols(), r = p.galore_rank;
       s.right = m > n;
@@ -85,6 +87,15 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
   const double bc2 = 1.0 - std::pow(m_opt.beta2, static_cast<double>(t));
   const T b1 = static_cast<T>(m_opt.beta1), b2 = static_cast<T>(m_opt.beta2);
   const T eps = static_cast<T>(m_opt.eps);
+  if (m_opt.sgd) {
+    for (const auto& p : params) {
+      const bool decay = p.kind == ParamKind::Weight || p.kind == ParamKind::Sparse || p.kind == ParamKind::GaloreWeight;
+      if (decay && m_opt.weight_decay > 0) *p.value *= static_cast<T>(1.0 - lr * m_opt.weight_decay);
+      *p.value -= static_cast<T>(lr * clip) * (*p.grad);
+    }
+    ++m_step;
+    return norm;
+  }
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto& p = params[i];
     auto& s = m_state[i];

@@ -41,6 +41,7 @@ void TrainOptions::validate() const {
     throw InvalidArgument("device must be cpu or cuda (got '" + device + "')");
 }
 
+
 // ---- memory -----------------------------------------------------------------
 
 namespace {
@@ -223,15 +224,7 @@ TrainResult Trainer::run(const ProgressCallback& progress, const std::function<v
   double last_val = std::numeric_limits<double>::quiet_NaN();
   // On the GPU, each step uploads the parameters the host optimiser just
   // updated and brings the gradients back (a few MiB for these models).
-  std::unique_ptr<GptOnDevice> device;
-  if (m_opt.device == "cuda") {
-    if (!cuda::built_with_cuda())
-      throw InvalidArgument("device cuda: this lowrank was built without CUDA (reconfigure with -DLOWRANK_CUDA=ON)");
-    if (cuda::device_count() == 0) throw InvalidArgument("device cuda: no CUDA device found");
-    device = std::make_unique<GptOnDevice>(model);
-  } else if (m_opt.device == "cuda-emulated") {
-    device = std::make_unique<GptOnDevice>(model, GpuBackend::HostEmulation);
-  }
+  std::unique_ptr<GptOnDevice> device = open_gpt_device(model, m_opt.device);
   // A checkpoint directory that cannot be written is found now, not after the training.
   if (!m_opt.checkpoint_dir.empty() && step < m_opt.steps) check_checkpoint_dir(m_opt.checkpoint_dir);
   while (step < m_opt.steps) {
@@ -380,6 +373,7 @@ std::string options_to_json(const TrainOptions& o) {
   jp.set("galore_update_interval", p.galore_update_interval);
   jp.set("galore_scale", p.galore_scale);
   jp.set("muon", p.muon);
+  if (p.sgd) jp.set("sgd", true);  // only when set: configs of AdamW runs stay as they were
   io::JsonObject j;
   j.set_object("model", jm);
   j.set_object("optim", jp);
@@ -436,7 +430,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   if (j.has("optim")) {
     const io::JsonObject p = j.object("optim");
     p.reject_unknown({"lr", "min_lr_ratio", "warmup_steps", "warmup_fraction", "total_steps", "beta1", "beta2", "eps",
-                      "weight_decay", "grad_clip", "galore_update_interval", "galore_scale", "muon"});
+                      "weight_decay", "grad_clip", "galore_update_interval", "galore_scale", "muon", "sgd"});
     p.read("lr", o.optim.lr);
     p.read("min_lr_ratio", o.optim.min_lr_ratio);
     p.read("warmup_steps", o.optim.warmup_steps);
@@ -451,6 +445,7 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
     p.read("galore_update_interval", o.optim.galore_update_interval);
     p.read("galore_scale", o.optim.galore_scale);
     p.read("muon", o.optim.muon);
+    p.read("sgd", o.optim.sgd);
   }
   j.read("data", o.data_path);
   j.read("val_fraction", o.val_fraction);
@@ -506,7 +501,7 @@ void apply_preset(const std::string& name, TrainOptions& o) {
 // ---- sampling -------------------------------------------------------------------
 
 std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
-                        double temperature, Index top_k, std::uint64_t seed) {
+                        double temperature, Index top_k, std::uint64_t seed, const std::string& device) {
   if (!(temperature > 0)) throw InvalidArgument("temperature must be > 0");
   if (length < 0) throw InvalidArgument("length must be >= 0");
   std::vector<std::int32_t> ids = prompt.empty() ? std::vector<std::int32_t>{0} : tok.encode(prompt);
@@ -520,16 +515,33 @@ std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const
   // deeper layers saw tokens the window has dropped, so the window is run
   // again from position 0 (what a full recompute does).
   KvCache<float> cache = model.new_cache();
+  // On a device the cache lives there (GptOnDevice::decode); the engine
+  // mirrors a model it may write gradients into, so it gets a copy.
+  Gpt<float> copy;
+  std::unique_ptr<GptOnDevice> dev;
+  if (device != "cpu") {
+    copy = model;
+    dev = open_gpt_device(copy, device);
+  }
+  // Logits of `tokens` after the cache, appended to it; reset: from position 0.
+  auto decode = [&](const std::vector<std::int32_t>& tokens, bool reset) {
+    if (dev) {
+      if (reset) dev->reset_cache();
+      return dev->decode(tokens);
+    }
+    if (reset) cache.length = 0;
+    return model.decode(cache, tokens);
+  };
+  auto cached = [&] { return dev ? dev->cache_length() : cache.length; };
   Eigen::VectorXd last;
   // Ctrl-C stops between tokens; the text generated so far is returned.
   for (Index i = 0; i < length && !interrupt_requested(); ++i) {
-    if (i == 0 || cache.length == ctx) {
+    if (i == 0 || cached() == ctx) {
       const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
-      cache.length = 0;
-      const Act<float> lg = model.decode(cache, std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()));
+      const Act<float> lg = decode(std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()), true);
       last = lg.row(static_cast<Index>(n) - 1).cast<double>().transpose();
     } else {
-      last = model.decode(cache, {ids.back()}).row(0).cast<double>().transpose();
+      last = decode({ids.back()}, false).row(0).cast<double>().transpose();
     }
     Eigen::VectorXd logits = last / temperature;
     if (top_k > 0 && top_k < logits.size()) {

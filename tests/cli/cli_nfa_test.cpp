@@ -17,7 +17,7 @@
 namespace lowrank::test {
 namespace {
 
-using diagnostics::DenseMlp;
+using diagnostics::Mlp;
 
 Matrix<double> gaussian(Index r, Index c, std::mt19937_64& rng) {
   std::normal_distribution<double> n;
@@ -33,18 +33,16 @@ Matrix<double> orthonormal(Index r, Index c, std::mt19937_64& rng) {
 }
 
 // Three-layer balanced linear network 6 -> 5 -> 5 -> 2 of rank 2.
-DenseMlp balanced3(std::mt19937_64& rng) {
+Mlp balanced3(std::mt19937_64& rng) {
   const Matrix<double> p = orthonormal(2, 2, rng), q = orthonormal(6, 2, rng);
   const Matrix<double> r1 = orthonormal(5, 2, rng), r2 = orthonormal(5, 2, rng);
   Vector<double> s(2);
   s << 3.0, 0.5;
   const Vector<double> root = s.array().pow(1.0 / 3).matrix();
-  DenseMlp net;
-  net.activation = diagnostics::MlpActivation::Identity;
-  net.weights = {r1 * root.asDiagonal() * q.transpose(), r2 * root.asDiagonal() * r1.transpose(),
-                 p * root.asDiagonal() * r2.transpose()};
-  net.biases = {Vector<double>::Zero(5), Vector<double>::Zero(5), Vector<double>::Zero(2)};
-  return net;
+  return Mlp::from_weights({r1 * root.asDiagonal() * q.transpose(), r2 * root.asDiagonal() * r1.transpose(),
+                           p * root.asDiagonal() * r2.transpose()},
+                          {Vector<double>::Zero(5), Vector<double>::Zero(5), Vector<double>::Zero(2)},
+                          diagnostics::MlpActivation::Identity);
 }
 
 struct Fixture {
@@ -52,9 +50,9 @@ struct Fixture {
   std::string final_ck, init_ck, inputs;
   Fixture() {
     std::mt19937_64 rng(42);
-    const DenseMlp net = balanced3(rng);
-    DenseMlp init = net;
-    for (auto& w : init.weights) w = 0.3 * gaussian(w.rows(), w.cols(), rng);
+    const Mlp net = balanced3(rng);
+    Mlp init = net;
+    for (auto& layer : init.layers) layer.W = 0.3 * gaussian(layer.W.rows(), layer.W.cols(), rng);
     inputs = dir / "x.npy";
     io::write_npy(inputs, gaussian(40, 6, rng));
     init_ck = dir / "init";
@@ -120,10 +118,8 @@ TEST(CliNfa, BadInputExitsTwoWithAMessage) {
   io::write_npy(f.dir / "nan.npy", nan);
   write_file(f.dir / "junk.npy", "not an npy file");
   io::write_npy(f.dir / "ck.npy", gaussian(3, 3, rng));
-  diagnostics::DenseMlp other;
-  other.activation = diagnostics::MlpActivation::Identity;
-  other.weights = {gaussian(4, 6, rng), gaussian(2, 4, rng)};
-  other.biases = {Vector<double>(), Vector<double>()};
+  const Mlp other = Mlp::from_weights({gaussian(4, 6, rng), gaussian(2, 4, rng)}, {Vector<double>(), Vector<double>()},
+                                      diagnostics::MlpActivation::Identity);
   diagnostics::save_mlp_checkpoint(f.dir / "other", other, 0);
   diagnostics::save_mlp_checkpoint(f.dir / "bare", other, 0);
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -80,6 +80,17 @@ TEST(LogitMatrix, CachedBatchedEqualsNaiveRerun) {
   EXPECT_EQ(cached.values.cols(), (1 + 4 * 3) * 6);
   EXPECT_EQ(cached.tokens, naive.tokens);
   EXPECT_LT((cached.values - naive.values).cwiseAbs().maxCoeff(), 2e-5);
+  // The GPU engine's KV cache (its code on the CPU: "cuda-emulated") gives the
+  // same matrix; a double model cannot go to the float32 GPU engine.
+  o.naive = false;
+  o.device = "cuda-emulated";
+  const auto dev = build_logit_matrix(mf, hist, fut, o);
+  EXPECT_EQ(dev.tokens, naive.tokens);
+  EXPECT_LT((dev.values - naive.values).cwiseAbs().maxCoeff(), 2e-5);
+  auto md = tiny_gpt<double>(5);
+  EXPECT_THROW(build_logit_matrix(md, hist, fut, o), InvalidArgument);
+  o.device = "tpu";
+  EXPECT_THROW(build_logit_matrix(mf, hist, fut, o), InvalidArgument);
 }
 
 TEST(LogitMatrix, TopKKeepsTheMostProbableTokensOfEachBlock) {

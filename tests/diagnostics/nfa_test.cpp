@@ -27,15 +27,33 @@ Matrix<double> gaussian(Index r, Index c, std::mt19937_64& rng, double scale = 1
   return m;
 }
 
-DenseMlp random_net(const std::vector<Index>& sizes, MlpActivation act, std::uint64_t seed) {
+Mlp random_net(const std::vector<Index>& sizes, MlpActivation act, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  DenseMlp net;
-  net.activation = act;
+  std::vector<Matrix<double>> w;
+  std::vector<Vector<double>> b;
   for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    net.weights.push_back(gaussian(sizes[l + 1], sizes[l], rng, 1.0 / std::sqrt(static_cast<double>(sizes[l]))));
-    net.biases.push_back(gaussian(sizes[l + 1], 1, rng, 0.3).col(0));
+    w.push_back(gaussian(sizes[l + 1], sizes[l], rng, 1.0 / std::sqrt(static_cast<double>(sizes[l]))));
+    b.push_back(gaussian(sizes[l + 1], 1, rng, 0.3).col(0));
   }
-  return net;
+  return Mlp::from_weights(w, b, act);
+}
+
+// The network's W_l [out, in] and its forward pass from the input h of layer l (nn::Mlp::apply).
+Matrix<double> weight(const Mlp& net, Index l) { return net.layers[static_cast<std::size_t>(l)].effective_weight(); }
+Matrix<double> forward_from(const Mlp& net, const Matrix<double>& h, Index l = 0) {
+  return net.apply(nn::Act<double>(h), l);
+}
+// Inputs of every layer for the rows of x: h_0 = x, h_{l+1} = s(pre_l).
+std::vector<Matrix<double>> layer_inputs(const Mlp& net, const Matrix<double>& x) {
+  std::vector<nn::Act<double>> pre;
+  net.apply(nn::Act<double>(x), 0, &pre);
+  std::vector<Matrix<double>> out{x};
+  for (const auto& p : pre) {
+    nn::Act<double> h;
+    nn::activation_forward(net.activation(), p, h);
+    out.emplace_back(h);
+  }
+  return out;
 }
 
 Matrix<double> orthonormal_columns(Index r, Index c, std::mt19937_64& rng) {
@@ -52,10 +70,10 @@ fs::path scratch(const std::string& name) {
 
 TEST(NfaJacobian, MatchesCentralFiniteDifferences) {
   for (auto act : {MlpActivation::Tanh, MlpActivation::GELU, MlpActivation::Identity, MlpActivation::ReLU}) {
-    const DenseMlp net = random_net({5, 7, 6, 3}, act, 11);
+    const Mlp net = random_net({5, 7, 6, 3}, act, 11);
     std::mt19937_64 rng(3);
     const Vector<double> x = gaussian(5, 1, rng).col(0);
-    const auto inputs = mlp_layer_inputs(net, x.transpose());
+    const auto inputs = layer_inputs(net, x.transpose());
     for (Index l = 0; l < net.depth(); ++l) {
       const Matrix<double> jac = layer_input_jacobian(net, x, l);
       const Vector<double> h = inputs[static_cast<std::size_t>(l)].row(0).transpose();
@@ -67,15 +85,15 @@ TEST(NfaJacobian, MatchesCentralFiniteDifferences) {
         hp(0, j) += eps;
         hm(0, j) -= eps;
         const Vector<double> fd =
-            ((mlp_forward_from(net, hp, l) - mlp_forward_from(net, hm, l)) / (2 * eps)).row(0).transpose();
+            ((forward_from(net, hp, l) - forward_from(net, hm, l)) / (2 * eps)).row(0).transpose();
         for (Index k = 0; k < 3; ++k)
           EXPECT_NEAR(jac(k, j), fd(k), 1e-7 * (1 + std::abs(fd(k))))
               << to_string(act) << " layer " << l << " output " << k << " input " << j;
       }
     }
     // The forward pass from layer 0 equals the chained layer inputs.
-    const Matrix<double> f = mlp_forward_from(net, x.transpose(), 0);
-    const Matrix<double> last = mlp_forward_from(net, inputs.back(), net.depth() - 1);
+    const Matrix<double> f = forward_from(net, x.transpose(), 0);
+    const Matrix<double> last = forward_from(net, inputs.back(), net.depth() - 1);
     EXPECT_LT((f - last).norm(), 1e-13);
   }
 }
@@ -88,12 +106,13 @@ TEST(NfaAgop, MatchesNumpyClosedFormChainRule) {
     ADD_FAILURE() << "fixture lacks " << n;
     return Matrix<double>();
   };
-  DenseMlp net;
-  net.activation = MlpActivation::Tanh;
+  std::vector<Matrix<double>> w;
+  std::vector<Vector<double>> b;
   for (int l = 0; l < 3; ++l) {
-    net.weights.push_back(get("W" + std::to_string(l)));
-    net.biases.push_back(get("b" + std::to_string(l)).col(0));
+    w.push_back(get("W" + std::to_string(l)));
+    b.push_back(get("b" + std::to_string(l)).col(0));
   }
+  const Mlp net = Mlp::from_weights(w, b, MlpActivation::Tanh);
   const Matrix<double> x = get("X");
   for (Index chunk : {Index(256), Index(3), Index(1)}) {
     const auto r = compute_agop(net, x, AgopOptions{.chunk = chunk});
@@ -111,7 +130,7 @@ TEST(NfaAgop, MatchesNumpyClosedFormChainRule) {
 }
 
 TEST(NfaAgop, StopsAtTheChunkWhereAnInterruptArrives) {
-  const DenseMlp net = random_net({4, 6, 2}, MlpActivation::Tanh, 5);
+  const Mlp net = random_net({4, 6, 2}, MlpActivation::Tanh, 5);
   std::mt19937_64 rng(9);
   const Matrix<double> x = gaussian(10, 4, rng);
   const auto r = compute_agop(net, x, AgopOptions{.chunk = 4}, [](const ProgressEvent&) { request_interrupt(); });
@@ -125,23 +144,23 @@ TEST(NfaAgop, StopsAtTheChunkWhereAnInterruptArrives) {
 // Balanced deep linear network realising M = P S Q^T exactly:
 // W_1 = R_1 S^(1/L) Q^T, W_l = R_l S^(1/L) R_{l-1}^T, W_L = P S^(1/L) R_{L-1}^T,
 // so W_{l+1}^T W_{l+1} = R_l S^(2/L) R_l^T = W_l W_l^T.
-DenseMlp balanced_linear(Index L, Index d, Index c, Index width, const Vector<double>& s, std::mt19937_64& rng,
+Mlp balanced_linear(Index L, Index d, Index c, Index width, const Vector<double>& s, std::mt19937_64& rng,
                          Matrix<double>* product) {
   const Index k = s.size();
   const Matrix<double> p = orthonormal_columns(c, k, rng), q = orthonormal_columns(d, k, rng);
   const Vector<double> root = s.array().pow(1.0 / static_cast<double>(L)).matrix();
   std::vector<Matrix<double>> r;
   for (Index l = 0; l + 1 < L; ++l) r.push_back(orthonormal_columns(width, k, rng));
-  DenseMlp net;
-  net.activation = MlpActivation::Identity;
+  std::vector<Matrix<double>> w;
+  std::vector<Vector<double>> b;
   for (Index l = 0; l < L; ++l) {
     const Matrix<double> left = (l + 1 == L) ? p : r[static_cast<std::size_t>(l)];
     const Matrix<double> right = (l == 0) ? q : r[static_cast<std::size_t>(l - 1)];
-    net.weights.push_back(left * root.asDiagonal() * right.transpose());
-    net.biases.push_back(Vector<double>::Zero(left.rows()));
+    w.push_back(left * root.asDiagonal() * right.transpose());
+    b.push_back(Vector<double>::Zero(left.rows()));
   }
   *product = p * s.asDiagonal() * q.transpose();
-  return net;
+  return Mlp::from_weights(w, b, MlpActivation::Identity);
 }
 
 TEST(NfaDeepLinear, BalancedNetworkHasAlphaOneOverDepthExactly) {
@@ -150,9 +169,9 @@ TEST(NfaDeepLinear, BalancedNetworkHasAlphaOneOverDepthExactly) {
     Vector<double> s(3);
     s << 4.0, 1.5, 0.3;
     Matrix<double> m;
-    const DenseMlp net = balanced_linear(L, 8, 3, 6, s, rng, &m);
+    const Mlp net = balanced_linear(L, 8, 3, 6, s, rng, &m);
     const Matrix<double> x = gaussian(20, 8, rng);
-    EXPECT_LT((mlp_forward_from(net, x) - x * m.transpose()).norm(), 1e-12 * (x * m.transpose()).norm());
+    EXPECT_LT((forward_from(net, x) - x * m.transpose()).norm(), 1e-12 * (x * m.transpose()).norm());
     const auto agop = compute_agop(net, x);
     // For a linear network J = M^T at every input: G_1 = M^T M, centred G = 0.
     EXPECT_LT((agop.layers[0].uncentred - m.transpose() * m).norm(), 1e-12 * (m.transpose() * m).norm());
@@ -193,11 +212,9 @@ TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
   s << 2.0, 0.7;
   const Matrix<double> upd = r * s.asDiagonal() * q.transpose();
   const Matrix<double> n0 = qh.rightCols(h - k) * gaussian(h - k, d - k, rng, 0.8) * qd.rightCols(d - k).transpose();
-  DenseMlp trained, init;
-  trained.activation = init.activation = MlpActivation::Identity;
-  trained.weights = {upd + n0, p * s.asDiagonal() * r.transpose()};
-  init.weights = {n0, 0.1 * gaussian(c, h, rng)};
-  trained.biases = init.biases = {Vector<double>(), Vector<double>()};
+  const std::vector<Vector<double>> nobias{Vector<double>(), Vector<double>()};
+  const Mlp trained = Mlp::from_weights({upd + n0, p * s.asDiagonal() * r.transpose()}, nobias, MlpActivation::Identity);
+  const Mlp init = Mlp::from_weights({n0, 0.1 * gaussian(c, h, rng)}, nobias, MlpActivation::Identity);
   const Matrix<double> x = gaussian(25, d, rng);
   const auto g = compute_agop(trained, x);
   const Matrix<double> dtd = upd.transpose() * upd;
@@ -213,7 +230,7 @@ TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
   EXPECT_NEAR(l1.uncentred.one, matrix_cosine(dtd, dtd * dtd), 1e-12);
   EXPECT_LT(l1.uncentred.one, 0.999);
   // The raw NFM's best cosine is its own closed form, below 1.
-  const Matrix<double> raw = trained.weights[0].transpose() * trained.weights[0];
+  const Matrix<double> raw = weight(trained, 0).transpose() * weight(trained, 0);
   EXPECT_NEAR(l1.raw.half, matrix_cosine(raw, dtd), 1e-12);
   EXPECT_LT(l1.raw.best, 0.95);
   // Pearson against an independent two-pass formula.
@@ -252,16 +269,17 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
   cfg.activation = nn::Activation::GELU;
   cfg.seed = 4;
   nn::Mlp<double> model(cfg);
-  const DenseMlp init = dense_mlp(model, cfg.activation);
+  const Mlp init = model.dense_copy<double>();
   std::mt19937_64 rng(1);
   const Matrix<double> x = gaussian(30, 6, rng);
-  // dense_mlp reproduces the engine's forward pass.
+  // The inference pass (apply) reproduces the training forward pass.
   const nn::Act<double> xa = x;
   const Matrix<double> y = model.forward(xa);
-  EXPECT_LT((mlp_forward_from(init, x) - y).norm(), 1e-12 * y.norm());
+  EXPECT_LT((forward_from(init, x) - y).norm(), 1e-12 * y.norm());
 
-  DenseMlp trained = init;
-  for (auto& w : trained.weights) w += 0.5 * gaussian(w.rows(), w.cols(), rng, 1.0 / std::sqrt(double(w.cols())));
+  Mlp trained = init;
+  for (auto& layer : trained.layers)
+    layer.W += 0.5 * gaussian(layer.W.rows(), layer.W.cols(), rng, 1.0 / std::sqrt(double(layer.W.cols())));
   NfaOptions opt;
   opt.subtract_init = false;  // raw NFM primary; the default (W - W_0) is checked below
   const auto rep = analyze_nfa(trained, x, &init, opt);
@@ -271,8 +289,8 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
   for (std::size_t l = 0; l < 3; ++l) {
     const auto& L = rep.layers[l];
     EXPECT_TRUE(L.has_init);
-    const Matrix<double> nfm = trained.weights[l].transpose() * trained.weights[l];
-    const Matrix<double> nfm0 = init.weights[l].transpose() * init.weights[l];
+    const Matrix<double> nfm = weight(trained, l).transpose() * weight(trained, l);
+    const Matrix<double> nfm0 = weight(init, l).transpose() * weight(init, l);
     EXPECT_NEAR(L.uncentred.one, matrix_cosine(nfm, g.layers[l].uncentred), 1e-12);
     EXPECT_NEAR(L.uncentred.half, matrix_cosine(nfm, psd_power(g.layers[l].uncentred, 0.5)), 1e-12);
     // The last layer's Jacobian is its weight at every input, so its centred
@@ -290,7 +308,7 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
   EXPECT_FALSE(rep.subtract_init);
   const auto sub = analyze_nfa(trained, x, &init, NfaOptions{});
   EXPECT_TRUE(sub.subtract_init);
-  const Matrix<double> dw = trained.weights[1] - init.weights[1];
+  const Matrix<double> dw = weight(trained, 1) - weight(init, 1);
   EXPECT_NEAR(sub.layers[1].uncentred.one, matrix_cosine(dw.transpose() * dw, g.layers[1].uncentred), 1e-12);
   EXPECT_EQ(sub.layers[1].raw.one, rep.layers[1].uncentred.one);
   // Without an initial network the default falls back to the raw NFM.
@@ -298,7 +316,7 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
   EXPECT_FALSE(noinit.subtract_init);
   EXPECT_EQ(noinit.layers[1].uncentred.one, rep.layers[1].uncentred.one);
   // Bad input: another architecture, wrong input width, NaN input.
-  DenseMlp other = random_net({6, 9, 8, 2}, MlpActivation::GELU, 2);
+  const Mlp other = random_net({6, 9, 8, 2}, MlpActivation::GELU, 2);
   try {
     analyze_nfa(trained, x, &other, NfaOptions{});
     ADD_FAILURE() << "no throw";
@@ -324,22 +342,24 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
 
 TEST(NfaCheckpoint, RoundTripAndBadFiles) {
   const auto dir = scratch("ck");
-  DenseMlp net = random_net({4, 5, 1}, MlpActivation::ReLU, 8);
-  net.biases[1] = Vector<double>();  // no bias on the last layer
+  const Mlp full = random_net({4, 5, 1}, MlpActivation::ReLU, 8);
+  // No bias on the last layer.
+  const Mlp net = Mlp::from_weights({weight(full, 0), weight(full, 1)},
+                                    {full.layers[0].b.row(0).transpose(), Vector<double>()}, MlpActivation::ReLU);
   save_mlp_checkpoint((dir / "final").string(), net, 120, {{"inputs", "../x.npy"}, {"init", "../init"}});
   const auto ck = load_mlp_checkpoint((dir / "final").string());
   EXPECT_EQ(ck.step, 120);
-  EXPECT_EQ(ck.net.activation, MlpActivation::ReLU);
+  EXPECT_EQ(ck.net.activation(), MlpActivation::ReLU);
   ASSERT_EQ(ck.net.depth(), 2);
-  EXPECT_EQ((ck.net.weights[0] - net.weights[0]).norm(), 0.0);
-  EXPECT_EQ((ck.net.biases[0] - net.biases[0]).norm(), 0.0);
-  EXPECT_EQ(ck.net.biases[1].size(), 0);
+  EXPECT_EQ((weight(ck.net, 0) - weight(net, 0)).norm(), 0.0);
+  EXPECT_EQ((ck.net.layers[0].b - net.layers[0].b).norm(), 0.0);
+  EXPECT_FALSE(ck.net.layers[1].spec().bias);
   EXPECT_EQ(fs::path(ck.inputs), (dir / "x.npy").lexically_normal());
   EXPECT_EQ(fs::path(ck.init), (dir / "init").lexically_normal());
   // F32 rounds; the file itself can also be named.
   save_mlp_checkpoint((dir / "f32").string(), net, 0, {}, false);
   const auto c32 = load_mlp_checkpoint((dir / "f32" / "checkpoint.safetensors").string());
-  EXPECT_LT((c32.net.weights[1] - net.weights[1]).norm(), 1e-6 * net.weights[1].norm());
+  EXPECT_LT((weight(c32.net, 1) - weight(net, 1)).norm(), 1e-6 * weight(net, 1).norm());
   EXPECT_TRUE(c32.inputs.empty());
   EXPECT_THROW(save_mlp_checkpoint((dir / "r").string(), net, 0, {{"sizes", "1,2"}}), InvalidArgument);
 

@@ -150,5 +150,23 @@ TEST(NnDecode, CachedSamplingWritesTheFullRecomputeText) {
   }
 }
 
+// The GPU engine's KV cache (GptOnDevice::decode), its own code run on the
+// CPU ("cuda-emulated"), writes the same text as the CPU's cache, across the
+// sliding window; "cuda" itself needs a CUDA build and device
+// (tests/nn/gpu_test.cpp, CudaDecodeMatchesCpuDecode, skips without one).
+TEST(NnDecode, SamplingOnTheGpuEngineWritesTheCpuText) {
+  const CharTokenizer tok("abcdefghijklmnopqrstuvwxyz ");
+  for (auto kind : {Parameterization::Dense, Parameterization::SLTrain}) {
+    auto m = small_gpt<float>(kind, 12, tok.size(), 16);
+    for (std::uint64_t seed : {1, 2}) {
+      EXPECT_EQ(sample_text(m, tok, "hello", 40, 1.0, 0, seed, "cuda-emulated"),
+                sample_text(m, tok, "hello", 40, 1.0, 0, seed))
+          << to_string(kind) << " seed " << seed;
+    }
+  }
+  auto m = small_gpt<float>(Parameterization::Dense, 12, tok.size(), 16);
+  EXPECT_THROW(sample_text(m, tok, "hello", 4, 1.0, 0, 1, "tpu"), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace lowrank::nn

@@ -118,6 +118,47 @@ TEST(GpuEngine, CudaMatchesCpuForEveryParameterization) {
   for (auto kind : kAll) expect_device_matches_cpu(kind, GpuBackend::Cuda, 1e-4);
 }
 
+// KV-cache inference on the device against the CPU's Gpt::decode: a prefix,
+// one appended token, branches of the cached prefix, a parameter upload
+// (which empties the cache), and the full forward of the same text.
+void expect_device_decode_matches_cpu(Parameterization kind, GpuBackend backend, double tol) {
+  SCOPED_TRACE(to_string(kind));
+  const GptConfig cfg = tiny_gpt(kind);
+  Gpt<float> cpu(cfg), host(cfg);
+  randomize(cpu, host, 9);
+  GptOnDevice dev(host, backend);
+  auto cache = cpu.new_cache();
+  const auto prefix = draw_ids(5, 11, 400), next = draw_ids(1, 11, 401), branches = draw_ids(2 * 2, 11, 402);
+  EXPECT_LT(rel_diff(cpu.decode(cache, prefix), dev.decode(prefix)), tol);
+  EXPECT_LT(rel_diff(cpu.decode(cache, next), dev.decode(next)), tol);
+  EXPECT_EQ(dev.cache_length(), 6);
+  EXPECT_LT(rel_diff(cpu.decode_branches(cache, branches, 2, 2), dev.decode_branches(branches, 2, 2)), tol);
+  EXPECT_EQ(dev.cache_length(), 6);  // branches leave the cache alone
+  // The cached logits of the last token equal a full forward of the 6 tokens.
+  std::vector<std::int32_t> text = prefix;
+  text.push_back(next[0]);
+  cpu.forward(text, {}, 1, 6);
+  auto full = cpu.logits();
+  auto again = GptOnDevice(host, backend).decode(text);
+  EXPECT_LT(rel_diff(full, again), tol);
+  // 2 more tokens would exceed the context of 8; an id outside the vocabulary is refused.
+  EXPECT_THROW(dev.decode({0, 1, 2}), InvalidArgument);
+  EXPECT_THROW(dev.decode_branches({0, 11}, 1, 2), InvalidArgument);
+  EXPECT_THROW(dev.decode_branches({0, 1, 2}, 2, 2), InvalidArgument);
+  dev.upload_parameters();
+  EXPECT_EQ(dev.cache_length(), 0);
+  EXPECT_LT(rel_diff(full, dev.decode(text)), tol);
+}
+
+TEST(GpuEngine, HostEmulationDecodeMatchesCpuDecode) {
+  for (auto kind : kAll) expect_device_decode_matches_cpu(kind, GpuBackend::HostEmulation, 5e-5);
+}
+
+TEST(GpuEngine, CudaDecodeMatchesCpuDecode) {
+  if (!gpu_training_available()) GTEST_SKIP() << "no CUDA device (build with -DLOWRANK_CUDA=ON on a GPU machine)";
+  for (auto kind : kAll) expect_device_decode_matches_cpu(kind, GpuBackend::Cuda, 1e-4);
+}
+
 TEST(GpuEngine, CpuOnlyBuildSaysHowToGetTheGpuEngine) {
   if (cuda::built_with_cuda()) GTEST_SKIP() << "CUDA build";
   Gpt<float> m(tiny_gpt(Parameterization::Dense));

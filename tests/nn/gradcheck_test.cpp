@@ -11,7 +11,9 @@
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/nn/layers.hpp"
+#include "lowrank/nn/mlp_train.hpp"
 #include "lowrank/nn/model.hpp"
+#include "lowrank/nn/optim.hpp"
 #include "nn/kernels.hpp"
 
 using namespace lowrank;
@@ -252,6 +254,26 @@ TEST_P(MlpGradcheck, RegressionAndClassification) {
       Mat g = *p.grad;
       EXPECT_LT(check(*p.value, g, loss), 1e-6) << p.name << (classify ? " CE" : " MSE");
     }
+    // The const inference pass and the input gradients (what the NFA's AGOP
+    // uses) against the training forward and central differences in x; the
+    // hidden layers' inputs against differences from layer 1 on.
+    std::vector<Mat> pre;
+    EXPECT_LT((m.apply(x, 0, &pre) - out).cwiseAbs().maxCoeff(), 1e-12);
+    ASSERT_EQ(pre.size(), 2u);
+    const auto dx = m.input_gradients(pre, d);
+    ASSERT_EQ(dx.size(), 3u);
+    EXPECT_LT(check(x, dx[0], loss), 1e-6) << "d/dx" << (classify ? " CE" : " MSE");
+    Mat h1;
+    activation_forward(c.activation, pre[0], h1);
+    auto loss_from1 = [&] {
+      const Mat o = m.apply(h1, 1);
+      if (!classify) return mse_forward(o, y);
+      Mat p;
+      return cross_entropy_forward(o, cls, p);
+    };
+    EXPECT_LT(check(h1, dx[1], loss_from1), 1e-6) << "d/dh1" << (classify ? " CE" : " MSE");
+    // A dense double copy of the effective weights computes the same function.
+    EXPECT_LT((m.dense_copy<double>().apply(x) - out).cwiseAbs().maxCoeff(), 1e-12);
   }
 }
 
@@ -281,6 +303,105 @@ TEST(NnMlp, IdentityWithoutBiasIsTheProductOfTheWeights) {
   EXPECT_LT((m.forward(x) - x * prod.transpose()).cwiseAbs().maxCoeff(), 1e-13);
   EXPECT_EQ(parse_activation("linear"), Activation::Identity);
   EXPECT_STREQ(to_string(Activation::Identity), "linear");
+}
+
+// from_weights builds the network it is given, and refuses inconsistent ones.
+TEST(NnMlp, FromWeightsAndItsErrors) {
+  std::mt19937_64 rng(12);
+  const Matrix<double> w0 = randn(4, 3, rng), w1 = randn(2, 4, rng);
+  const Vector<double> b0 = Mat(randn(1, 4, rng)).row(0).transpose();
+  const auto m = Mlp<double>::from_weights({w0, w1}, {b0, Vector<double>()}, Activation::Tanh);
+  EXPECT_EQ(m.depth(), 2);
+  EXPECT_EQ(m.input_size(), 3);
+  EXPECT_EQ(m.output_size(), 2);
+  EXPECT_FALSE(m.layers[1].spec().bias);
+  const Mat x = randn(5, 3, rng);
+  const Matrix<double> hidden = ((x * w0.transpose()).rowwise() + b0.transpose()).array().tanh().matrix();
+  EXPECT_LT((Matrix<double>(m.apply(x)) - hidden * w1.transpose()).cwiseAbs().maxCoeff(), 1e-13);
+  auto throws_with = [](const std::function<void()>& f, const std::string& needle) {
+    try {
+      f();
+      ADD_FAILURE() << "no throw, expected " << needle;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  throws_with([&] { Mlp<double>::from_weights({}, {}, Activation::ReLU); }, "no layers");
+  throws_with([&] { Mlp<double>::from_weights({w0, w0}, {b0, b0}, Activation::ReLU); }, "layers.1 takes 3 inputs");
+  throws_with([&] { Mlp<double>::from_weights({w0, w1}, {b0, b0}, Activation::ReLU); }, "bias of length 4");
+  throws_with([&] { Mlp<double>::from_weights({w0}, {}, Activation::ReLU); }, "1 weights but 0 biases");
+  throws_with([&] { m.apply(randn(2, 4, rng)); }, "4 columns");
+}
+
+// SGD is w (1 - lr wd) - lr g on weights, no decay on biases; sgd excludes muon.
+TEST(NnOptim, SgdStepIsTheClosedForm) {
+  std::mt19937_64 rng(13);
+  MlpConfig c;
+  c.sizes = {3, 2};
+  c.seed = 1;
+  Mlp<double> m(c);
+  m.layers[0].dW = randn(2, 3, rng);
+  m.layers[0].db = randn(1, 2, rng);
+  const Mat w = m.layers[0].W, b = m.layers[0].b, gw = m.layers[0].dW, gb = m.layers[0].db;
+  OptimizerOptions o;
+  o.sgd = true;
+  o.lr = 0.1;
+  o.weight_decay = 0.5;
+  o.warmup_steps = 0;
+  o.min_lr_ratio = 1;
+  o.grad_clip = 0;
+  auto params = m.parameters();
+  Optimizer<double> opt(o, params);
+  EXPECT_EQ(opt.state_bytes(), 0u);
+  opt.step(params);
+  EXPECT_LT((m.layers[0].W - (w * (1 - 0.1 * 0.5) - 0.1 * gw)).cwiseAbs().maxCoeff(), 1e-15);
+  EXPECT_LT((m.layers[0].b - (b - 0.1 * gb)).cwiseAbs().maxCoeff(), 1e-15);
+  o.muon = true;
+  EXPECT_THROW(o.validate(), InvalidArgument);
+}
+
+// Full-batch SGD through train_mlp on a one-layer linear model converges to
+// the least-squares solution (normal equations, solved independently), and
+// the deep linear product of a two-layer net fits a realisable target.
+TEST(NnMlpTrain, FullBatchSgdReachesLeastSquares) {
+  std::mt19937_64 rng(14);
+  const Mat x = randn(40, 4, rng), y = randn(40, 2, rng);
+  MlpConfig c;
+  c.sizes = {4, 2};
+  c.activation = Activation::Identity;
+  c.bias = false;
+  Mlp<double> m(c);
+  MlpTrainOptions t;
+  t.steps = 400;
+  t.optim.sgd = true;
+  t.optim.lr = 0.5;
+  t.optim.warmup_steps = 0;
+  t.optim.min_lr_ratio = 1;
+  t.optim.grad_clip = 0;
+  t.optim.weight_decay = 0;
+  const auto r = train_mlp(m, x, y, t);
+  EXPECT_EQ(r.status, Status::Success);
+  EXPECT_EQ(r.steps_done, 400);
+  const Matrix<double> xm = x, ym = y;
+  const Matrix<double> ls = (xm.transpose() * xm).ldlt().solve(xm.transpose() * ym).transpose();  // [2, 4]
+  EXPECT_LT((Matrix<double>(m.layers[0].W) - ls).norm(), 1e-8 * ls.norm());
+  // Minibatches (seeded) and AdamW: the loss falls on a realisable linear target.
+  c.sizes = {4, 6, 2};
+  c.seed = 2;
+  Mlp<double> deep(c);
+  const Mat target = x * randn(2, 4, rng).transpose();
+  MlpTrainOptions a;
+  a.steps = 300;
+  a.batch = 8;
+  a.seed = 3;
+  a.optim.lr = 0.01;
+  a.optim.warmup_steps = 10;
+  a.optim.total_steps = 300;
+  a.optim.weight_decay = 0;
+  const double before = mse_forward(deep.apply(x), target);
+  const auto ra = train_mlp(deep, x, target, a);
+  EXPECT_LT(mse_forward(deep.apply(x), target), 0.01 * before) << ra.last_loss;
+  EXPECT_THROW(train_mlp(deep, randn(3, 5, rng), target, a), InvalidArgument);
 }
 
 TEST(NnLinear, SltrainSupportAndEffectiveWeight) {

@@ -64,6 +64,10 @@ struct LogitMatrixOptions {
   /// constant per (row, block), a rank-<= blocks perturbation, so singular
   /// values (and ranks) can differ; issue 35 reports both.
   bool log_probs = false;
+  /// "cpu" or "cuda": where the cached decode runs (nn::GptOnDevice::decode,
+  /// the GPU engine's KV cache; float models only); "cuda-emulated" runs the
+  /// GPU engine's code on the CPU (tests). The naive path stays on the host.
+  std::string device = "cpu";
 };
 
 struct LogitMatrix {

@@ -65,38 +65,19 @@ namespace lowrank::diagnostics {
 /// written by nn::parse_activation / nn::to_string.
 using MlpActivation = nn::Activation;
 
-/// A dense MLP as the NFA sees it: layer l (0-based here) computes
-/// h_{l+1} = s(W_l h_l + b_l), the last layer without s. weights[l] is
-/// [out, in] (the engine's layout); biases[l] has `out` entries or is empty
-/// (zero bias). LowRank / SLTrain layers enter through their effective weight.
-struct DenseMlp {
-  std::vector<Matrix<double>> weights;
-  std::vector<Vector<double>> biases;
-  MlpActivation activation = MlpActivation::ReLU;
-
-  Index depth() const { return static_cast<Index>(weights.size()); }
-  Index input_size() const { return weights.empty() ? 0 : weights.front().cols(); }
-  Index output_size() const { return weights.empty() ? 0 : weights.back().rows(); }
-  /// Throws InvalidArgument for no layers, chained sizes that do not match or
-  /// a bias of the wrong length; InputError naming the layer for NaN/Inf.
-  void validate() const;
-};
-
-/// The effective dense weights and biases of an engine Mlp.
-template <class T>
-DenseMlp dense_mlp(const nn::Mlp<T>& model, nn::Activation activation);
-
-/// Outputs [n, c] of the network evaluated from the input of layer `layer`
-/// (0-based): rows of `h` [n, d_layer] are inputs to that layer. layer = 0 is
-/// the ordinary forward pass.
-Matrix<double> mlp_forward_from(const DenseMlp& net, const Matrix<double>& h, Index layer = 0);
-
-/// Inputs of every layer for the rows of x [n, d_0]: result[l] is h_l [n, d_l].
-std::vector<Matrix<double>> mlp_layer_inputs(const DenseMlp& net, const Matrix<double>& x);
+/// The network the NFA analyses is the engine's own MLP in double precision:
+/// layer l (0-based here) computes h_{l+1} = s(W_l h_l + b_l), the last layer
+/// without s, with W_l [out, in] = layers[l].effective_weight() (LowRank /
+/// SLTrain layers enter through their effective weight) and b_l its bias or
+/// none. Its forward pass (nn::Mlp::apply) and input gradients
+/// (nn::Mlp::input_gradients) are the ones the engine trains with
+/// (nn::train_mlp); a float model enters as model.dense_copy<double>(), a
+/// network given by its matrices as nn::Mlp<double>::from_weights.
+using Mlp = nn::Mlp<double>;
 
 /// Jacobian [c, d_layer] of the c outputs with respect to the input of layer
 /// `layer`, at the network input x (d_0 entries), by backpropagation.
-Matrix<double> layer_input_jacobian(const DenseMlp& net, const Vector<double>& x, Index layer);
+Matrix<double> layer_input_jacobian(const Mlp& net, const Vector<double>& x, Index layer);
 
 /// AGOP of one layer: G = (1/n) sum_i J_i J_i^T and the centred version.
 struct LayerAgop {
@@ -119,7 +100,7 @@ struct AgopResult {
 /// chunk; on interrupt_requested() the means cover the chunks done (status
 /// Interrupted). Throws InvalidArgument for an input width that is not d_0,
 /// no rows, or chunk < 1; InputError naming the row for NaN/Inf inputs.
-AgopResult compute_agop(const DenseMlp& net, const Matrix<double>& x, const AgopOptions& options = {},
+AgopResult compute_agop(const Mlp& net, const Matrix<double>& x, const AgopOptions& options = {},
                         const ProgressCallback& progress = {});
 
 /// cos(A, B) = <A, B>_F / (||A||_F ||B||_F); NaN when either norm is 0.
@@ -210,19 +191,19 @@ struct NfaReport {
 /// it the primary is the raw NFM (report.subtract_init says which). Throws
 /// InvalidArgument for an init of another architecture (naming the layer and
 /// both shapes) or an empty alpha grid / alpha <= 0.
-NfaReport analyze_nfa(const DenseMlp& trained, const Matrix<double>& x, const DenseMlp* init = nullptr,
+NfaReport analyze_nfa(const Mlp& trained, const Matrix<double>& x, const Mlp* init = nullptr,
                       const NfaOptions& options = {}, const ProgressCallback& progress = {});
 
 // ---- MLP checkpoints ---------------------------------------------------------
 // The engine's Trainer checkpoints GPT models only, so MLPs trained for the
-// NFA (experiments/nfa/) are saved in a small format of their own, read and
+// NFA (nn::train_mlp in experiments/nfa/) are saved in a small format of their own, read and
 // written by io/mlp_checkpoint.hpp (layout there): "model.layers.<l>.W" and
 // ".b" tensors with metadata activation, sizes, step and optionally inputs (a
 // .npy of the training inputs) and init (the network at step 0), which
 // `lowrank nfa` uses when no --inputs / --init is given.
 
 struct MlpCheckpoint {
-  DenseMlp net;
+  Mlp net;  ///< dense layers
   std::int64_t step = 0;
   std::string inputs;  ///< metadata "inputs" resolved against DIR; empty = none
   std::string init;    ///< metadata "init" resolved against DIR; empty = none
@@ -232,9 +213,9 @@ struct MlpCheckpoint {
 /// Writes DIR/checkpoint.safetensors (atomically; creates DIR). `extra`
 /// metadata (e.g. "inputs", "init", a task description) is added; it may not
 /// override format, version, lowrank_version, activation, sizes or step
-/// (InvalidArgument).
-/// F64 when `f64`, else F32.
-void save_mlp_checkpoint(const std::string& dir, const DenseMlp& net, std::int64_t step,
+/// (InvalidArgument). Layers are written as their effective weights; F64 when
+/// `f64`, else F32.
+void save_mlp_checkpoint(const std::string& dir, const Mlp& net, std::int64_t step,
                          const std::map<std::string, std::string>& extra = {}, bool f64 = true);
 
 /// Reads a checkpoint written by save_mlp_checkpoint from DIR or from the

@@ -106,6 +106,11 @@ class Linear {
   void apply(const Act<T>& x, Act<T>& y) const;
   /// Accumulates parameter gradients; dx (may be null) is overwritten.
   void backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx);
+  /// dx[N,in] = dy[N,out] W, the input gradient alone: keeps and accumulates
+  /// nothing, so a const model can be differentiated with respect to its
+  /// inputs (the NFA's Jacobians, diagnostics/nfa.hpp). Equal to backward()'s
+  /// dx up to rounding.
+  void input_gradient(const Act<T>& dy, Act<T>& dx) const;
   /// The dense W [out, in] this layer represents.
   Act<T> effective_weight() const;
   /// Parameter tensors with their names "<prefix>.W", ".A", ".B", ".S", ".b".

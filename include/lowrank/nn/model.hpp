@@ -144,10 +144,40 @@ class Mlp {
  public:
   Mlp() = default;
   explicit Mlp(const MlpConfig& config);
+  /// A dense network with the given weights [out, in] (layer l maps the
+  /// input of layer l to W_l h + b_l) and biases (an empty vector: that layer
+  /// has none), e.g. a checkpoint or a network built in closed form. Throws
+  /// InvalidArgument for no layers, an empty weight, chained sizes that do
+  /// not match or a bias of the wrong length (naming "layers.<l>").
+  static Mlp from_weights(const std::vector<Matrix<double>>& weights, const std::vector<Vector<double>>& biases,
+                          Activation activation);
+  /// The same network in precision U with dense layers holding each layer's
+  /// effective weight (LowRank / SLTrain enter as B A (+ S)).
+  template <class U>
+  Mlp<U> dense_copy() const;
+
+  const MlpConfig& config() const { return m_cfg; }
+  Activation activation() const { return m_cfg.activation; }
+  Index depth() const { return static_cast<Index>(layers.size()); }
+  Index input_size() const { return layers.empty() ? 0 : layers.front().in(); }
+  Index output_size() const { return layers.empty() ? 0 : layers.back().out(); }
+
   /// Output [N, sizes.back()].
   const Act<T>& forward(const Act<T>& x);
   /// Given dL/d(output), accumulates parameter gradients.
   void backward(const Act<T>& dout);
+  /// Inference from the input h [N, d_from] of layer `from` (0: the ordinary
+  /// forward pass); keeps nothing in the model (const). When `pre` is given
+  /// it receives the pre-activation of every hidden layer from `from` on
+  /// (what input_gradients needs). Equal to forward() up to rounding.
+  Act<T> apply(const Act<T>& h, Index from = 0, std::vector<Act<T>>* pre = nullptr) const;
+  /// Backpropagation to the inputs only: given the hidden pre-activations
+  /// that apply(x, 0, &pre) recorded and dout [N, sizes.back()], returns
+  /// result[l] [N, d_l] = the gradient of sum_i <dout_i, f(x_i)> with respect
+  /// to the input of layer l, for every l (no parameter gradient is touched).
+  /// With dout = e_k in every row these are the rows of the Jacobians the
+  /// AGOP sums (diagnostics/nfa.hpp).
+  std::vector<Act<T>> input_gradients(const std::vector<Act<T>>& pre, const Act<T>& dout) const;
   void zero_grad();
   std::vector<ParamRef<T>> parameters();
   std::vector<Linear<T>> layers;

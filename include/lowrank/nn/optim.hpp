@@ -8,7 +8,7 @@
 // (P = U_r, when m <= n) or R = G Q (Q = V_r, when m > n); Adam runs on R and
 // the update is lr * galore_scale * P N (or N Q^T). Optional Muon
 // (momentum, then the Newton-Schulz polar factor of it, Jordan et al. 2024)
-// for 2-D weights.
+// for 2-D weights. Or plain SGD (OptimizerOptions::sgd).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,6 +33,12 @@ struct OptimizerOptions {
   std::int64_t galore_update_interval = 200;  ///< T in the GaLore paper
   double galore_scale = 0.25;                 ///< alpha in the GaLore paper
   bool muon = false;           ///< Muon for 2-D Weight/GaloreWeight tensors (GaLore projection then off)
+  /// Plain (stochastic) gradient descent for every tensor instead:
+  /// w = w (1 - lr wd) - lr g (g after clipping; decay on the kinds above), no
+  /// moments, so betas / eps / GaLore / Muon settings do not apply (muon must
+  /// be off). What the NFA paper's reference code trains its MLPs with; with
+  /// warmup 0 and min_lr_ratio 1 the step size is constant.
+  bool sgd = false;
   double muon_momentum = 0.95;
   /// Throws InvalidArgument for a value out of range.
   void validate() const;

@@ -210,8 +210,12 @@ void apply_preset(const std::string& name, TrainOptions& o);
 /// Logits come from Gpt::decode with a KV cache (O(context) per token while
 /// the text fits the context; the window is re-run once it slides), equal to
 /// a full forward of the window up to rounding. Ctrl-C (interrupt_requested()) stops between tokens and returns the text
-/// so far.
+/// so far. `device` "cuda" (or "cuda-emulated", the GPU engine's code on the
+/// CPU) decodes with the GPU engine's KV cache (GptOnDevice::decode); the
+/// sampling itself stays on the host. InvalidArgument for another device or
+/// "cuda" without a CUDA build or device.
 std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
-                        Index length, double temperature, Index top_k, std::uint64_t seed);
+                        Index length, double temperature, Index top_k, std::uint64_t seed,
+                        const std::string& device = "cpu");
 
 }  // namespace lowrank::nn

@@ -54,6 +54,19 @@ class GptDevice {
   virtual void download_logits(float* out) const = 0;
   /// Device memory held (parameters, gradients, activations, workspace).
   virtual std::size_t device_bytes() const = 0;
+  /// Inference with the device's key/value cache of one sequence (as
+  /// nn::Gpt::decode / decode_branches): tokens [B*L] are B continuations of
+  /// L tokens after the cache's prefix, at positions cache_length() + t;
+  /// logits [B*L, vocab] (row-major) receive their logits. With `append`
+  /// (B = 1) their keys and values join the cache. Throws InvalidArgument for
+  /// B or L < 1, append with B > 1, a total beyond the context or a token
+  /// outside the vocabulary. Decoding reuses buffers of the training pass, so
+  /// a pending backward() must be redone after a forward (it throws).
+  virtual void decode(const std::int32_t* tokens, long long B, long long L, bool append, float* logits) = 0;
+  /// Empties the cache (upload_parameters() does too: cached keys belong to
+  /// the weights that computed them).
+  virtual void reset_cache() = 0;
+  virtual long long cache_length() const = 0;
 };
 
 /// Throws std::runtime_error without a CUDA build or device.

@@ -48,6 +48,11 @@ class GptEngine final : public GptDevice {
   struct BlockActs {
     Buf x_in, ln1, q, k, v, att, probs, x_mid, ln2, a, b, h, rstd1, rstd2;
   };
+  // Buffers of decode(): one layer's worth, reused by every layer.
+  struct DecodeBufs {
+    Buf x, tmp, ln, q, k, v, att, a, b, h, rstd, scores, logits;
+    typename Backend::template Array<std::int32_t> tokens;
+  };
 
  public:
   explicit GptEngine(const GptDeviceConfig& cfg) : m_cfg(cfg) {
@@ -93,6 +98,7 @@ class GptEngine final : public GptDevice {
   }
 
   void upload_parameters(const std::vector<HostTensor>& params) override {
+    m_cache_len = 0;  // keys and values of the old weights
     auto it = check_layout(params, "parameters");
     for_each_param([&](Buf& value, Buf&, std::size_t n) {
       value.upload(it->data, n);
@@ -224,6 +230,70 @@ class GptEngine final : public GptDevice {
     m_be.synchronize();
   }
 
+  // Inference after the cached prefix; the same block computation as
+  // forward() at a position offset (nn::Gpt::run_cached, step by step).
+  void decode(const std::int32_t* tokens, I B, I L, bool append, float* logits) override {
+    const I C = m_cfg.width, F = m_cfg.hidden, V = m_cfg.vocab, H = m_cfg.n_head, D = C / H, N = B * L;
+    const I P = m_cache_len;
+    if (B < 1 || L < 1) throw InvalidArgument("GptDevice::decode: need B >= 1 and L >= 1");
+    if (append && B != 1) throw InvalidArgument("GptDevice::decode: only one continuation (B = 1) can join the cache");
+    if (P + L > m_cfg.context)
+      throw InvalidArgument("GptDevice::decode: " + std::to_string(P) + " cached + " + std::to_string(L) +
+                            " new tokens exceed the model's context of " + std::to_string(m_cfg.context));
+    check_ids(tokens, N, "token");
+    m_have_targets = false;  // the linears' kept buffers (LowRank's x A^T) now hold the decode's rows
+    if (m_kc.empty()) {
+      m_kc.resize(m_acts.size());
+      m_vc.resize(m_acts.size());
+      for (std::size_t l = 0; l < m_acts.size(); ++l) {
+        m_kc[l].reserve(static_cast<std::size_t>(m_cfg.context * C));
+        m_vc[l].reserve(static_cast<std::size_t>(m_cfg.context * C));
+      }
+    }
+    auto& d = m_dec;
+    const std::size_t nC = static_cast<std::size_t>(N * C), nF = static_cast<std::size_t>(N * F);
+    for (Buf* b : {&d.x, &d.tmp, &d.ln, &d.q, &d.k, &d.v, &d.att}) b->reserve(nC);
+    for (Buf* b : {&d.a, &d.b, &d.h}) b->reserve(nF);
+    d.rstd.reserve(static_cast<std::size_t>(N));
+    d.scores.reserve(static_cast<std::size_t>(B * H * L * (P + L)));
+    d.logits.reserve(static_cast<std::size_t>(N * V));
+    d.tokens.upload(tokens, static_cast<std::size_t>(N));
+    m_be.template launch<kernels::EmbeddingForward>(N * C, C, d.tokens.data(), m_wte.data(), d.x.data());
+    for (std::size_t l = 0; l < m_acts.size(); ++l) {
+      LinearState* lin = &m_lin[7 * l];
+      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, d.x.data(), m_ln[2 * l].data(), d.ln.data(),
+                                                    d.rstd.data());
+      linear_forward(lin[0], d.ln.data(), N, d.q.data());
+      linear_forward(lin[1], d.ln.data(), N, d.k.data());
+      linear_forward(lin[2], d.ln.data(), N, d.v.data());
+      m_be.template launch<kernels::RopeAt>(N * (D / 2), L, P, H, D, m_rope_cos.data(), m_rope_sin.data(), d.q.data());
+      m_be.template launch<kernels::RopeAt>(N * (D / 2), L, P, H, D, m_rope_cos.data(), m_rope_sin.data(), d.k.data());
+      m_be.template launch<kernels::AttentionPrefix>(B * H * L, L, P, H, D, d.q.data(), d.k.data(), d.v.data(),
+                                                     m_kc[l].data(), m_vc[l].data(), d.scores.data(), d.att.data());
+      linear_forward(lin[3], d.att.data(), N, d.tmp.data());
+      m_be.template launch<kernels::AddInplace>(N * C, d.tmp.data(), d.x.data());
+      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, d.x.data(), m_ln[2 * l + 1].data(),
+                                                    d.ln.data(), d.rstd.data());
+      linear_forward(lin[4], d.ln.data(), N, d.a.data());
+      linear_forward(lin[5], d.ln.data(), N, d.b.data());
+      m_be.template launch<kernels::SwigluForward>(N * F, d.a.data(), d.b.data(), d.h.data());
+      linear_forward(lin[6], d.h.data(), N, d.tmp.data());
+      m_be.template launch<kernels::AddInplace>(N * C, d.tmp.data(), d.x.data());
+      if (append) {
+        m_be.copy(m_kc[l].data() + P * C, d.k.data(), L * C);
+        m_be.copy(m_vc[l].data() + P * C, d.v.data(), L * C);
+      }
+    }
+    m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, d.x.data(), m_lnf.data(), d.ln.data(),
+                                                  d.rstd.data());
+    linear_forward(m_lin.back(), d.ln.data(), N, d.logits.data());
+    d.logits.download(logits, static_cast<std::size_t>(N * V));  // synchronous
+    if (append) m_cache_len = P + L;
+  }
+
+  void reset_cache() override { m_cache_len = 0; }
+  long long cache_length() const override { return m_cache_len; }
+
   void download_logits(float* out) const override {
     m_logits.download(out, static_cast<std::size_t>(m_B * m_T * m_cfg.vocab));
   }
@@ -243,7 +313,12 @@ class GptEngine final : public GptDevice {
       for (const Buf* b : {&a.x_in, &a.ln1, &a.q, &a.k, &a.v, &a.att, &a.probs, &a.x_mid, &a.ln2, &a.a, &a.b, &a.h,
                            &a.rstd1, &a.rstd2})
         n += b->bytes();
-    return n + m_tokens.bytes() + m_targets.bytes() + m_row_loss.bytes();
+    for (const auto* c : {&m_kc, &m_vc})
+      for (const auto& b : *c) n += b.bytes();
+    for (const Buf* b : {&m_dec.x, &m_dec.tmp, &m_dec.ln, &m_dec.q, &m_dec.k, &m_dec.v, &m_dec.att, &m_dec.a,
+                         &m_dec.b, &m_dec.h, &m_dec.rstd, &m_dec.scores, &m_dec.logits})
+      n += b->bytes();
+    return n + m_tokens.bytes() + m_targets.bytes() + m_row_loss.bytes() + m_dec.tokens.bytes();
   }
 
  private:
@@ -376,6 +451,9 @@ class GptEngine final : public GptDevice {
   Array<double> m_row_loss;
   Buf m_x, m_tmp, m_x_final, m_lnf_out, m_rstd_f, m_logits, m_probs;
   Buf m_dlogits, m_dx, m_dtmp, m_d1, m_d2, m_dln_in, m_dq, m_dk, m_dv, m_dscores, m_scratch;
+  std::vector<Buf> m_kc, m_vc;  // decode's cache: rotated keys and values [context, C] per layer
+  I m_cache_len = 0;
+  DecodeBufs m_dec;
 };
 
 }  // namespace lowrank::cuda

@@ -72,11 +72,10 @@ LOWRANK_HD void rmsnorm_backward_dg(I c, I N, I C, const float* dy, const float*
 
 // ---- rotary position embedding ---------------------------------------------
 // Pair (2i, 2i+1) of every head of row `row` rotated by the angle of position
-// row % T; cos_t / sin_t are [T, D/2] tables (computed once on the host in
+// `pos`; cos_t / sin_t are [context, D/2] tables (computed once on the host in
 // double, as the CPU engine does). sign = -1 applies the inverse rotation
 // (the backward pass). One call per (row, i).
-LOWRANK_HD void rope(I row, I i, I T, I H, I D, const float* cos_t, const float* sin_t, float sign, float* x) {
-  const I pos = row % T;
+LOWRANK_HD void rope_at(I row, I pos, I i, I H, I D, const float* cos_t, const float* sin_t, float sign, float* x) {
   const float c = cos_t[pos * (D / 2) + i], s = sign * sin_t[pos * (D / 2) + i];
   float* xr = x + row * H * D;
   for (I h = 0; h < H; ++h) {
@@ -84,6 +83,10 @@ LOWRANK_HD void rope(I row, I i, I T, I H, I D, const float* cos_t, const float*
     xr[h * D + 2 * i] = a * c - b * s;
     xr[h * D + 2 * i + 1] = a * s + b * c;
   }
+}
+// Row r of a [B*T, H*D] batch sits at position r % T.
+LOWRANK_HD void rope(I row, I i, I T, I H, I D, const float* cos_t, const float* sin_t, float sign, float* x) {
+  rope_at(row, row % T, i, H, D, cos_t, sin_t, sign, x);
 }
 
 // ---- causal self-attention (q, k, v, out [B*T, H*D]) ------------------------
@@ -115,6 +118,38 @@ LOWRANK_HD void attention_forward(I bh, I t, I T, I H, I D, const float* q, cons
     float acc = 0;
     for (I s = 0; s <= t; ++s) acc += P[s] * v[(b * T + s) * C + h * D + d];
     O[d] = acc;
+  }
+}
+// Inference after a cached prefix, as nn's attention_forward_prefix: q, k, v
+// [B*L, H*D] hold B continuations of L tokens; kc, vc [>= P, H*D] the rotated
+// keys and the values of the P-token prefix they share. Query t of
+// continuation b, head h (bh = b*H + h) attends to the P prefix positions and
+// to its own positions 0..t; scores [B*H*L, P+L] is scratch.
+LOWRANK_HD void attention_prefix(I bh, I t, I L, I P, I H, I D, const float* q, const float* k, const float* v,
+                                 const float* kc, const float* vc, float* scores, float* out) {
+  const I b = bh / H, h = bh % H, C = H * D;
+  const float scale = 1.0f / sqrtf(static_cast<float>(D));
+  const float* Q = q + (b * L + t) * C + h * D;
+  float* S = scores + (bh * L + t) * (P + L);
+  const I n = P + t + 1;  // S[s] for s < P: prefix position s; S[P + s]: own position s
+  float mx = -INFINITY;
+  for (I s = 0; s < n; ++s) {
+    const float* K = s < P ? kc + s * C + h * D : k + (b * L + (s - P)) * C + h * D;
+    float dot = 0;
+    for (I d = 0; d < D; ++d) dot += Q[d] * K[d];
+    S[s] = dot * scale;
+    mx = fmaxf(mx, S[s]);
+  }
+  float sum = 0;
+  for (I s = 0; s < n; ++s) {
+    S[s] = expf(S[s] - mx);
+    sum += S[s];
+  }
+  float* O = out + (b * L + t) * C + h * D;
+  for (I d = 0; d < D; ++d) {
+    float acc = 0;
+    for (I s = 0; s < n; ++s) acc += S[s] * (s < P ? vc[s * C + h * D + d] : v[(b * L + (s - P)) * C + h * D + d]);
+    O[d] = acc / sum;
   }
 }
 // Softmax backward of row t: dS[t, s] = P[t, s] (dP[t, s] - sum_s' P dP) * scale
@@ -244,6 +279,18 @@ struct RmsnormBackwardDg {  // total C
 struct Rope {  // total N * D/2
   LOWRANK_HD void operator()(I idx, I T, I H, I D, const float* cos_t, const float* sin_t, float sign, float* x) const {
     rope(idx / (D / 2), idx % (D / 2), T, H, D, cos_t, sin_t, sign, x);
+  }
+};
+struct RopeAt {  // total N * D/2: row r of B*L decode rows at position offset + r % L
+  LOWRANK_HD void operator()(I idx, I L, I offset, I H, I D, const float* cos_t, const float* sin_t, float* x) const {
+    const I row = idx / (D / 2);
+    rope_at(row, offset + row % L, idx % (D / 2), H, D, cos_t, sin_t, 1.0f, x);
+  }
+};
+struct AttentionPrefix {  // total B*H*L
+  LOWRANK_HD void operator()(I idx, I L, I P, I H, I D, const float* q, const float* k, const float* v,
+                             const float* kc, const float* vc, float* scores, float* out) const {
+    attention_prefix(idx / L, idx % L, L, P, H, D, q, k, v, kc, vc, scores, out);
   }
 };
 struct AttentionForward {  // total B*H*T
