@@ -15,8 +15,8 @@
 # corpus size, findings) goes to stdout and build-fuzz/fuzz-results.tsv.
 #
 # --ci: the io fuzzers only (the nn ones need lowrank_nn compiled with clang,
-# minutes), 3 seconds each: a regression check that CI runs from
-# scripts/setup.sh test. Exit status 1 when any fuzzer found something.
+# minutes), 3 seconds each, built at -O0 in build-fuzz-ci/: a regression
+# check that CI runs from scripts/setup.sh test. Exit status 1 when any fuzzer found something.
 # The nn fuzzers' saved findings (tests/fuzz/regressions/{config,
 # checkpoint_meta}) are replayed instead by test_nn
 # (NnHostileInput.FuzzRegressionsAreRefusedWithClearErrors), which CI runs in
@@ -55,12 +55,22 @@ if ! command -v "$CXX_FUZZ" >/dev/null; then
   echo "fuzz.sh: $CXX_FUZZ not found (scripts/install-deps.sh installs clang-14 and libfuzzer-14-dev)" >&2
   exit 2
 fi
-build="${LOWRANK_FUZZ_BUILD:-build-fuzz}"  # the build directory
+# The build directory. -O1 and line tables only: the harnesses run as fast
+# as -O2 ones within noise and the io sources compile in half the time.
+# --ci builds at -O0 in a directory of its own (build-fuzz-ci/): its runs
+# are 3 seconds of a regression check, where compile time is most of the
+# cost (lowrank_io's first unity batch: 28.7 s of CPU at -O1, 15.7 s at
+# -O0; docs/benchmarks.md, "CI time"), and a long run later in build-fuzz/
+# keeps the faster -O1 harnesses.
+opt=-O1
+build="${LOWRANK_FUZZ_BUILD:-build-fuzz}"
+if ((ci)); then
+  opt=-O0
+  build="${LOWRANK_FUZZ_BUILD:-build-fuzz-ci}"
+fi
 if [[ ! -f $build/CMakeCache.txt ]]; then
-  # -O1 and line tables only: the harnesses run as fast as -O2 ones within
-  # noise and the io sources compile in half the time.
   cmake -S . -B $build -DCMAKE_CXX_COMPILER="$CXX_FUZZ" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" -DLOWRANK_FUZZ=ON -DLOWRANK_TESTS=OFF \
+        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$opt -g1 -DNDEBUG" -DLOWRANK_FUZZ=ON -DLOWRANK_TESTS=OFF \
         -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF -DLOWRANK_UNITY=ON >/dev/null
 fi
 targets=()

@@ -162,11 +162,11 @@ sanitize_pass() {
 
 # Every reader's libFuzzer harness for a few seconds on its seeds and saved
 # findings (tests/fuzz): the io sources compiled with clang-14 under ASan +
-# UBSan in build-fuzz/, so a reader that crashes, hangs or over-allocates on
+# UBSan at -O0 in build-fuzz-ci/, so a reader that crashes, hangs or over-allocates on
 # a known input fails CI. The long runs are scripts/fuzz.sh without --ci
 # (docs/errors.md, "Fuzzing").
 fuzz_pass() {
-  step "fuzzing each reader briefly (clang-14, libFuzzer) in build-fuzz/"
+  step "fuzzing each reader briefly (clang-14, libFuzzer, -O0) in build-fuzz-ci/"
   phase "fuzz: clang build + runs" scripts/fuzz.sh --ci --jobs "$jobs"
 }
 

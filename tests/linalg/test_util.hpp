@@ -18,7 +18,16 @@
 
 namespace lowrank::test {
 
+// Under the sanitizers (LOWRANK_TEST_SANITIZE, tests/CMakeLists.txt) the
+// typed tests run for double only: float runs the same templates, and its
+// instantiations doubled the compile of this binary, the sanitizer build's
+// longest test compile (108 -> 51 s of CPU; docs/benchmarks.md, "CI time"). The Release build runs both; the float code of
+// linalg still runs under ASan through completion's float CV fits and nn.
+#ifdef LOWRANK_TEST_SANITIZE
+using Scalars = ::testing::Types<double>;
+#else
 using Scalars = ::testing::Types<float, double>;
+#endif
 
 /// Tolerance scaled to the precision: `d` for double, `f` for float.
 template <class T>
