@@ -3,11 +3,18 @@
 R irlba and R rsvd, on the same matrices in one run.
 
 Usage: bench/compare_svd.py [--lowrank build/lowrank] [--quick] [--repeat 3]
+                            [--cases dense,sparse,movielens,full]
+Set OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) once for the whole run: every
+tool (lowrank, numpy/scipy/sklearn, R) then uses the same thread count; the
+script prints them and the load average before and after.
 
 Matrices (issues 3 and 29):
   dense  4000 x 3000, rank-50 target, singular values 1/(1+i)^1.5 plus a flat
          tail (so truncation matters), float64
   sparse 200000 x 20000 at 0.05% density (2e6 nonzeros), standard normal values
+  full   a planted matrix like dense (--full-size, 2000 x 1500), all triplets: lowrank decompose --method
+         full (--rank min(m, n)) against numpy.linalg.svd(full_matrices=False),
+         both LAPACK gesdd on the same OpenBLAS
   MovieLens-100k 943 x 1682 ratings (k = 20), through the Python module
          (lowrank.svd from build/python), when ../shared/data/movielens-100k
          and the module are present
@@ -93,7 +100,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller matrices (for a smoke run)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--movielens", default=None, help="path of MovieLens-100k u.data (default ../shared/...)")
+    ap.add_argument("--cases", default="dense,sparse,movielens",
+                    help="comma-separated subset of dense,sparse,movielens,full")
+    ap.add_argument("--full-size", default="2000x1500", help="m x n of the full-SVD case (4000x3000: the dense one)")
     args = ap.parse_args()
+    cases = set(args.cases.split(","))
+    threads = {v: os.environ.get(v, "unset") for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    print(f"threads: {threads}; load average before: {os.getloadavg()}", file=sys.stderr)
     from sklearn.utils.extmath import randomized_svd
     r_pkgs = [p for p in ("irlba", "rsvd") if have_r_pkg(p)]
     tmp = tempfile.mkdtemp(prefix="lowrank-bench-")
@@ -102,13 +115,30 @@ def main():
 
     # ---- dense
     m, n, k = 4000 // scale, 3000 // scale, 50
-    a, s_true = planted_dense(m, n, k, 0)
+    if "dense" in cases:
+        a, s_true = planted_dense(m, n, k, 0)
+        dense_case(args, a, s_true, m, n, k, tmp, rows, r_pkgs)
+    if "full" in cases:
+        fm, fn = (int(x) // scale for x in args.full_size.split("x"))
+        full_case(args, *planted_dense(fm, fn, k, 0), fm, fn, tmp, rows)
+    if "sparse" in cases:
+        sparse_case(args, scale, tmp, rows, r_pkgs)
+    if "movielens" in cases:
+        movielens_case(args, rows)
+    report(rows)
+    print(f"load average after: {os.getloadavg()}", file=sys.stderr)
+    if not r_pkgs:
+        print("note: R irlba / rsvd not installed (LOWRANK_PEERS=1 scripts/install-deps.sh)", file=sys.stderr)
+
+
+def dense_case(args, a, s_true, m, n, k, tmp, rows, r_pkgs):
+    from sklearn.utils.extmath import randomized_svd
     ref = s_true[:k]
     dpath = os.path.join(tmp, "dense.npy"); np.save(dpath, a)
     rpath = os.path.join(tmp, "dense.bin"); a.astype("<f8").tofile(rpath)  # row-major for R
     path_dims[rpath] = f"{m}x{n}"
     case = f"dense {m}x{n} k={k}"
-    for method in ("auto", "krylov", "randomized", "lanczos", "full"):
+    for method in ("auto", "krylov", "randomized", "lanczos"):  # full: the "full" case
         t, s = run_lowrank(args.lowrank, dpath, k, method, args.repeat, tmp)
         rows.append((case, f"lowrank {method}", t, rel_sv_err(s, ref), False))
     t, (_, s, _) = time_best(lambda: svds(a, k=k, tol=1e-8), args.repeat)
@@ -119,7 +149,20 @@ def main():
         t, s = run_r(pkg, rpath, k, False, args.repeat)
         rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
 
-    # ---- sparse
+
+def full_case(args, a, s_true, m, n, tmp, rows):
+    # Every triplet, with vectors: the same gesdd on the same BLAS either way.
+    k = min(m, n)
+    fpath = os.path.join(tmp, "full.npy"); np.save(fpath, a)
+    case = f"full {m}x{n} (all {k}, vectors)"
+    t, s = run_lowrank(args.lowrank, fpath, k, "full", args.repeat, tmp)
+    rows.append((case, "lowrank full", t, rel_sv_err(s[:50], s_true[:50]), False))
+    t, (_, s, _) = time_best(lambda: np.linalg.svd(a, full_matrices=False), args.repeat)
+    rows.append((case, "numpy linalg.svd", t, rel_sv_err(s[:50], s_true[:50]), True))
+
+
+def sparse_case(args, scale, tmp, rows, r_pkgs):
+    from sklearn.utils.extmath import randomized_svd
     m, n, k = 200000 // scale, 20000 // scale, 20
     rng = np.random.default_rng(1)
     b = sp.random(m, n, density=0.0005, format="csr", random_state=rng, data_rvs=rng.standard_normal)
@@ -141,7 +184,10 @@ def main():
         t, s = run_r(pkg, spath, k, True, args.repeat)
         rows.append((case, f"R {pkg}", t, rel_sv_err(s, ref), True))
 
-    # ---- MovieLens-100k through Python (the set-up costs of a small input)
+
+def movielens_case(args, rows):
+    # The set-up costs of a small input, through the Python module.
+    from sklearn.utils.extmath import randomized_svd
     ml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
                       "movielens-100k", "u.data")
     ml = args.movielens or ml
@@ -163,6 +209,8 @@ def main():
     else:
         print(f"note: MovieLens case skipped ({ml} or {pydir} missing)", file=sys.stderr)
 
+
+def report(rows):
     print(f"{'case':38s} {'tool':26s} {'seconds':>9s} {'max rel sv err':>15s} "
           f"{'fastest peer / us':>18s} {'as accurate peer / us':>34s}")
     for case in dict.fromkeys(r[0] for r in rows):
@@ -176,8 +224,6 @@ def main():
                 fair = (f"{min(ok, key=lambda r: r[2])[1]}: {min(r[2] for r in ok) / t:.2f}x" if ok
                         else "none as accurate")
             print(f"{c:38s} {tool:26s} {t:9.3f} {err:15.2e} {ratio:>18s} {fair:>34s}")
-    if not r_pkgs:
-        print("note: R irlba / rsvd not installed (LOWRANK_PEERS=1 scripts/install-deps.sh)", file=sys.stderr)
 
 if __name__ == "__main__":
     main()

@@ -67,6 +67,27 @@ def test_svd_equals_cli(cli, tmp_path):
     np.testing.assert_allclose(V, np.load(tmp_path / "m_V.npy"), atol=1e-10)
 
 
+def test_full_svd_of_every_triplet_equals_numpy():
+    # k = min(m, n) by gesdd: the values and vectors numpy's gesdd gives, with
+    # LAPACK's a priori bound eps max(m, n) s_1 (explicit residuals would cost
+    # a fifth of the SVD at this k, so none are reported) and the per-triplet
+    # residuals again once k <= min(m, n) / 4.
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((90, 60)) * (0.8 ** np.arange(60))
+    ref = np.linalg.svd(a, compute_uv=False)
+    info = lowrank.svd_info(a, 60, "full")
+    assert info["method"] == "full" and info["status"] == "success"
+    np.testing.assert_allclose(info["S"], ref, rtol=1e-12, atol=1e-14 * ref[0])
+    bound = np.finfo(float).eps * 90 * ref[0]
+    np.testing.assert_allclose(info["error_bounds"], bound, rtol=1e-12)
+    assert np.all(np.abs(info["S"] - ref) <= info["error_bounds"])
+    assert info["residuals"].size == 0
+    np.testing.assert_allclose(a @ info["V"], info["U"] * info["S"], atol=1e-12 * ref[0])
+    small = lowrank.svd_info(a, 15, "full")
+    assert small["residuals"].size == 15
+    assert np.all(np.abs(small["S"] - ref[:15]) <= small["error_bounds"])
+
+
 def test_svd_layouts_and_dtypes():
     rng = np.random.default_rng(1)
     base = rng.standard_normal((50, 30))

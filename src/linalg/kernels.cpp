@@ -374,7 +374,13 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   // Inside an outer parallel region (e.g. a path's loop over folds) the team
   // would have one thread while omp_get_max_threads() still says more: run
   // serially there rather than sum accumulators no thread wrote.
-  const int threads = b.nonZeros() > 50000 && !omp_in_parallel() ? omp_get_max_threads() : 1;
+  // Below ~1M nonzeros a product takes under ~3 ms on one core, and a Lanczos
+  // run makes hundreds: a parallel region per product then costs more than it
+  // saves whenever the machine is shared (a descheduled team member stalls
+  // the join by a time slice). MovieLens-100k (1e5 nonzeros, k = 20) through
+  // Python, 2 threads, load ~12: 0.36-1.1 s with threads from 50000
+  // nonzeros, against 0.08 s serial (scipy svds 0.12 s).
+  const int threads = b.nonZeros() >= (Index{1} << 20) && !omp_in_parallel() ? omp_get_max_threads() : 1;
   if (threads == 1) {
     out.setZero();
     sweep(0, r, y);

@@ -184,7 +184,7 @@ TYPED_TEST(KernelTest, CsrTimesDenseMatchesEigenForAllTileWidths) {
 
 TYPED_TEST(KernelTest, CsrGramMatchesTwoProducts) {
   using T = TypeParam;
-  const auto sp = test::random_sparse<T>(5000, 700, 9, 6);  // > 50000 nnz: threaded path
+  const auto sp = test::random_sparse<T>(120000, 700, 9, 6);  // >= 2^20 nnz: threaded path
   MatrixXd g(700, 1);
   detail::fill_gaussian(g, 7);
   const Vector<T> x = g.col(0).cast<T>();
