@@ -100,7 +100,8 @@ struct SvdResult {
   /// k: r_i = sqrt(||A v_i - s_i u_i||^2 + ||A^T u_i - s_i v_i||^2), from
   /// products with A (Krylov: the block products it kept). Empty when
   /// compute_vectors is false, except for Krylov, which then gives the
-  /// Lanczos-relation value.
+  /// Lanczos-relation value; empty for Full when k > min(m, n) / 4 (two
+  /// extra products would cost about a fifth of the SVD; docs/svd.md).
   Vector<T> residuals;
   /// k: a bound on |s_i - sigma_i|. With rho_i = r_i / sqrt(2), the residual
   /// of the unit vector (u_i; v_i) / sqrt(2) for the Jordan-Wielandt matrix
@@ -109,7 +110,7 @@ struct SvdResult {
   /// once the other singular values are at least gap_i away (Thm 11.7.1,
   /// Kato-Temple); gap_i is taken from the other Ritz values (minus their own
   /// rho) and s_i itself. error_bounds_i = min(rho_i, rho_i^2 / gap_i). Full
-  /// without vectors: LAPACK's bound eps max(m, n) s_1. Empty when residuals is.
+  /// without vectors, or above that k: LAPACK's bound eps max(m, n) s_1.
   Vector<T> error_bounds;
 };
 
