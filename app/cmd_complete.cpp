@@ -216,6 +216,7 @@ Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& p
   fit.objective = g.objective;
   fit.iterations = g.iterations;
   fit.status = g.status;
+  fit.stop_reason = std::move(g.stop_reason);
   fit.warnings = std::move(g.warnings);
   fit.game = std::move(g.report);
   return fit;
@@ -621,13 +622,13 @@ void register_complete(CLI::App& app) {
                               d.lambda_count))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--min-ratio", f->min_ratio,
-                  fmt::format("Smallest lambda of the path as a fraction of lambda_max (default {:g}; GAME 0.02)",
-                              d.min_ratio))
+                  fmt::format("Smallest lambda of the path as a fraction of lambda_max (default {:g}; GAME {:g})",
+                              d.min_ratio, GamePathOptions{}.min_ratio))
       ->check(CLI::Range(1e-12, 0.999999));
   cmd->add_option("--cv", f->cv,
-                  fmt::format("k-fold cross-validation over the lambda path (soft-impute: default {} when no "
-                              "--lambda; als / robust-als: only when given, else one fit at --lambda)",
-                              d.folds))
+                  fmt::format("k-fold cross-validation over the lambda path (soft-impute: default {}, game {} "
+                              "when no --lambda; als / robust-als: only when given, else one fit at --lambda)",
+                              d.folds, GamePathOptions{}.folds))
       ->check(CLI::Range(2, 100));
   cmd->add_option("--cv-scaling", f->cv_scaling,
                   "sqrt (default): fold fits use lambda * sqrt(fold entries / entries), so the CV lambda suits the "
@@ -653,13 +654,15 @@ void register_complete(CLI::App& app) {
       ->check(CLI::IsMember({"random", "spectral"}))
       ->default_val("random");
   cmd->add_option("--max-iter", f->max_iterations,
-                  fmt::format("Iteration cap of each fit (default soft-impute {}, als {}; without it a returned fit "
-                              "that stops at the cap is resumed, up to {} caps)",
-                              d.soft_impute.max_iterations, d.als.max_iterations, d.max_iteration_rounds))
+                  fmt::format("Iteration cap of each fit (default soft-impute {}, als {}, game {}; without it a "
+                              "returned soft-impute / als fit that stops at the cap is resumed, up to {} caps)",
+                              d.soft_impute.max_iterations, d.als.max_iterations,
+                              GamePathOptions{}.game.max_iterations, d.max_iteration_rounds))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tol", f->tolerance,
-                  fmt::format("Relative objective change that stops a fit (default soft-impute {:g}, als {:g})",
-                              d.soft_impute.tolerance, d.als.tolerance))
+                  fmt::format("Relative objective change that stops a fit (default soft-impute {:g}, als {:g}, "
+                              "game {:g})",
+                              d.soft_impute.tolerance, d.als.tolerance, GamePathOptions{}.game.tolerance))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--svd-method", f->svd_method,
                   "soft-impute-svd: auto (subspace iteration warm-started from the previous iterate) or a "

@@ -22,6 +22,7 @@ namespace lowrank::cli {
 namespace fs = std::filesystem;
 
 void add_game_flags(CLI::App& cmd, GameFlags& f) {
+  const GamePathOptions d;
   cmd.add_option("--groups", f.groups,
                  "GAME: row attribute table (CSV with header, or e.g. MovieLens u.user with --groups-names); "
                  "rows matched to the data by id");
@@ -31,8 +32,13 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
   cmd.add_option("--group-cols", f.group_cols, "GAME: attribute columns whose levels become groups, comma-separated")
       ->delimiter(',');
   cmd.add_option("--bins", f.bins, "GAME: bin a numeric column, COL=e0,e1,...,ek (repeatable), e.g. age=0,25,35,45,100");
-  cmd.add_flag("--global,!--no-global", f.global, "GAME: add the global group of all rows (default on)");
-  cmd.add_option("--variant", f.variant, "GAME: sum (overlapping group nuclear norms) | latent (sum of group components)")
+  cmd.add_flag("--global,!--no-global", f.global,
+               fmt::format("GAME: add the global group of all rows (default {})",
+                           d.game.include_global_group ? "on" : "off"));
+  cmd.add_option("--variant", f.variant,
+                 fmt::format("GAME: sum (overlapping group nuclear norms) | latent (sum of group components); "
+                             "default {}",
+                             to_string(d.game.variant)))
       ->check(CLI::IsMember({"sum", "latent"}));
   cmd.add_option("--game-storage", f.storage,
                  "GAME: dense (m x n arrays) | factored (latent variant with the proximal-gradient solver only: "
@@ -40,21 +46,29 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
       ->check(CLI::IsMember({"dense", "factored"}))
       ->capture_default_str();
   cmd.add_option("--cv-tol", f.cv_tol,
-                 "GAME: tolerance of the fits that only score a CV fold (without --cv: of the path's lambdas above "
-                 "the last; default 1e-3, never tighter than --tol; 0 = --tol); the reported fit keeps --tol")
+                 fmt::format("GAME: tolerance of the fits that only score a CV fold (without --cv: of the path's "
+                             "lambdas above the last; default {:g}, never tighter than --tol; 0 = --tol); the "
+                             "reported fit keeps --tol",
+                             d.cv_tolerance))
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--cv-patience", f.cv_patience,
-                 "GAME: a fold stops once its validation RMSE has risen for this many lambdas past its minimum, "
-                 "or at the first rise that is significant (paired z >= 1.645 over the held-out errors); rises "
-                 "count once the error is 0.1 % below the first lambda's (default 2; 0 = whole grid)")
+                 fmt::format("GAME: a fold stops once its validation RMSE has risen for this many lambdas past its "
+                             "minimum, or at the first rise that is significant (paired z >= 1.645 over the held-out "
+                             "errors); rises count once the error is 0.1 % below the first lambda's (default {}; 0 "
+                             "= whole grid)",
+                             d.patience))
       ->check(CLI::Range(0, 1000));
   cmd.add_option("--cv-precision", f.cv_precision,
-                 "GAME: precision of those fits, float (default: half the time, same CV errors to 1e-6 on "
-                 "MovieLens-100k) | double; the reported fit is always double")
+                 fmt::format("GAME: precision of those fits, float (half the time, same CV errors to 1e-6 on "
+                             "MovieLens-100k) | double (default {}); the reported fit is always double",
+                             d.cv_float ? "float" : "double"))
       ->check(CLI::IsMember({"float", "double"}));
-  cmd.add_option("--game-solver", f.solver, "GAME: proximal-gradient (default) | admm")
+  cmd.add_option("--game-solver", f.solver,
+                 fmt::format("GAME: proximal-gradient | admm (default {})", to_string(d.game.solver)))
       ->check(CLI::IsMember({"admm", "proximal-gradient", "fista"}));
-  cmd.add_option("--group-weights", f.weights, "GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform")
+  cmd.add_option("--group-weights", f.weights,
+                 fmt::format("GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform (default {})",
+                             to_string(d.game.weight_scheme)))
       ->check(CLI::IsMember({"sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"}));
   cmd.add_flag("--no-center", f.no_center, "GAME: do not remove row and column means before fitting (= --centering none)");
   cmd.add_option("--subspaces", f.subspaces,
@@ -118,8 +132,14 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   po.centering = f.no_center ? Centering::None : in.centering;
   po.lambda = in.lambda;
   if (in.lambda_path > 0) po.lambdas = in.lambda_path;
-  po.min_ratio = in.min_ratio;
-  po.folds = in.lambda ? 0 : (in.cv > 0 ? in.cv : (in.lambda_path > 0 ? 0 : 5));
+  if (in.min_ratio) po.min_ratio = *in.min_ratio;
+  // --cv K: K folds; --lambda or --lambda-path alone: no CV; neither: the default folds
+  if (in.lambda)
+    po.folds = 0;
+  else if (in.cv > 0)
+    po.folds = in.cv;
+  else if (in.lambda_path > 0)
+    po.folds = 0;
   po.seed = in.seed;
   po.lambda_scaling = in.cv_scaling;
   po.cv_tolerance = f.cv_tol;
@@ -132,8 +152,8 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   go.weight_scheme = parse_game_weight_scheme(f.weights);
   go.include_global_group = f.global;
   go.seed = in.seed;
-  go.tolerance = in.tolerance > 0 ? in.tolerance : 1e-4;
-  go.max_iterations = in.max_iterations > 0 ? in.max_iterations : 1000;
+  if (in.tolerance > 0) go.tolerance = in.tolerance;
+  if (in.max_iterations > 0) go.max_iterations = in.max_iterations;
   if (in.rank) go.max_rank = *in.rank;
   // A path reports one line per lambda with totals (game_path_progress); only
   // a single fit at a given lambda reports its iterations.
@@ -145,10 +165,8 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
   const GameResult<double>& r = fit.result;
   if (!r.has_estimate()) {
-    // Ctrl-C during cross-validation before any fit on all the entries.
-    warn(fmt::format("interrupted during cross-validation ({} fold fits done) before any fit on all the entries "
-                     "finished: nothing to report or save",
-                     fit.fits));
+    // Ctrl-C before the first fit's first iteration: nothing to keep.
+    warn(fmt::format("{} ({} fits done): nothing to report or save", fit.stop_reason, fit.fits));
     std::fflush(stdout);
     std::exit(130);
   }
@@ -157,22 +175,10 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   out.objective = r.objective;
   out.iterations = r.iterations;
   out.status = fit.status == Status::Interrupted ? Status::Interrupted : r.status;
-  if (!fit.cv.empty()) {
-    CrossValidationResult<double> cv;
-    cv.table = fit.cv;
-    cv.best_index = fit.best_index;
-    cv.best_lambda = fit.grid[fit.best_index];
-    cv.status = fit.status;
-    out.cv = std::move(cv);
-  }
-
-  // The completed matrix in SVD form; its rank is at most the sum of the group ranks.
-  out.model = game_completion_model(r);
-  if (fit.offsets) {
-    out.model.global_offset = static_cast<double>(fit.offsets->mu);
-    out.model.row_offset = fit.offsets->row;
-    out.model.col_offset = fit.offsets->col;
-  }
+  out.stop_reason = fit.stop_reason;
+  out.cv = fit.cv_result();
+  // The completed matrix in SVD form (rank at most the sum of the group ranks) with the offsets.
+  out.model = fit.model();
 
   const GameGroupErrors<double> tr = game_group_errors(fit, rg.groups, train);
   std::optional<GameGroupErrors<double>> te;

@@ -14,23 +14,27 @@
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/game/game.hpp"
+#include "lowrank/game/path.hpp"
 
 namespace lowrank::cli {
 
+// Flag values start at the library's defaults (GamePathOptions), so the
+// front-end holds none of its own.
 struct GameFlags {
   std::string groups;                  ///< attribute table
   std::vector<std::string> group_names;  ///< column names of a headerless table
   std::vector<std::string> group_cols;
   std::vector<std::string> bins;       ///< "col=e0,e1,..."
-  bool global = true;
-  std::string variant = "sum";
-  std::string solver = "proximal-gradient";
-  std::string storage = to_string(GameOptions{}.storage);  ///< dense | factored (latent only)
-  std::string weights = "sqrt-size-plus-sqrt-cols";
+  bool global = GamePathOptions{}.game.include_global_group;
+  std::string variant = to_string(GamePathOptions{}.game.variant);
+  std::string solver = to_string(GamePathOptions{}.game.solver);
+  std::string storage = to_string(GamePathOptions{}.game.storage);  ///< dense | factored (latent only)
+  std::string weights = to_string(GamePathOptions{}.game.weight_scheme);
   bool no_center = false;
-  double cv_tol = 1e-3;                ///< tolerance of the fold fits (0 = --tol)
-  std::string cv_precision = "float";  ///< precision of the fold fits and the refit's first stage
-  int cv_patience = 2;                 ///< rising lambdas past a fold's minimum before it stops
+  double cv_tol = GamePathOptions{}.cv_tolerance;  ///< tolerance of the fold fits (0 = --tol)
+  /// precision of the fold fits and the refit's first stage
+  std::string cv_precision = GamePathOptions{}.cv_float ? "float" : "double";
+  int cv_patience = GamePathOptions{}.patience;  ///< rising lambdas past a fold's minimum before it stops
   std::string subspaces;               ///< directory for per-group V_k / S_k
 };
 
@@ -43,19 +47,15 @@ struct GameRunInput {
   const ObservedEntries<double>* test = nullptr;  ///< may be null
   std::optional<double> lambda;
   int lambda_path = 0;
-  /// GAME's grid stops at 0.02 lambda_max by default: below it the group
-  /// blocks are near full rank (slow fits that CV never picks), and a grid
-  /// spread over 1000x put neighbouring lambdas 2.2x apart, too coarse to
-  /// find GAME's minimum.
-  double min_ratio = 0.02;
+  std::optional<double> min_ratio;  ///< unset: GamePathOptions::min_ratio
   int cv = 0;
   CvLambdaScaling cv_scaling = CvLambdaScaling::SqrtEntries;
   std::optional<Index> rank;
   /// --centering / --center (auto: CV chooses between none and biases).
   Centering centering = Centering::Auto;
   std::uint64_t seed = 0;
-  int max_iterations = 0;
-  double tolerance = 0;
+  int max_iterations = 0;  ///< 0: GamePathOptions::game's
+  double tolerance = 0;    ///< 0: GamePathOptions::game's
   ProgressCallback progress;
 };
 
@@ -66,6 +66,7 @@ struct GameRunOutput {
   double objective = 0;
   int iterations = 0;
   Status status = Status::Success;
+  std::string stop_reason;        ///< GamePathFit::stop_reason
   std::vector<std::string> warnings;
   nlohmann::json report;          ///< "game": groups, per-group errors and ranks, settings
 };

@@ -31,6 +31,8 @@ Methods (each through the same split):
                     weights (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
   game-none         --no-center; game-center: --centering center (the former default)
   game-sqrtsize     weights sqrt(|G_k| / m); game-uniform: weights 1 (combine: game-uniform-none)
+  game-latent       the Latent variant (sum of group components, G2); game-latent-factored:
+                    with --game-storage factored (same fit up to rounding, less memory)
   soft-impute       global soft-impute, CV lambda, the CLI's default centring
   per-group-si      separate soft-impute per A level, CV lambda each
   iterative         sklearn IterativeImputer (BayesianRidge, 10 rounds)
@@ -104,7 +106,8 @@ def fit_soft_impute_auto(X, train, want, tag, rows=None, cv=3, path=10):
 
 def run_method(meth, X, train, want, attrs, a, tag, a_args):
     if meth.startswith("game"):
-        # game[-sqrtsize|-uniform][-none|-center]: weights and centring on top of the CLI's defaults
+        # game[-sqrtsize|-uniform][-none|-center][-latent[-factored]]: weights, centring and variant on top
+        # of the CLI's defaults
         extra = ["--cv-tol", "1e-3"]
         tokens = meth.split("-")[1:]
         if "sqrtsize" in tokens:
@@ -115,6 +118,10 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
             extra += ["--no-center"]
         if "center" in tokens:
             extra += ["--centering", "center"]
+        if "latent" in tokens:
+            extra += ["--variant", "latent"]
+        if "factored" in tokens:
+            extra += ["--game-storage", "factored"]
         return C.fit_game(X, train, want, attrs, tag, cv=a_args.cv, path=a_args.path, extra=extra)
     if meth == "soft-impute":
         return fit_soft_impute_auto(X, train, want, tag, cv=a_args.cv, path=a_args.path)

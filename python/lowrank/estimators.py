@@ -58,6 +58,8 @@ __all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model"]
 
 # The library's defaults (lowrank/completion/fit.hpp): the estimators hold none of their own.
 _D = _core.completion_defaults()
+# GAME's, from lowrank/game/path.hpp (GamePathOptions).
+_G = _core.game_defaults()
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -678,6 +680,11 @@ class GAME(_CompletionBase):
         0.1 % below the first lambda's. The folds run in parallel over the
         threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
+    storage : "dense" | "factored" (variant "latent" with the proximal-gradient
+        solver only: each group's component kept as its SVT factors and the
+        data term on the observed entries, the CLI's --game-storage; memory
+        O(nnz + sum_k (|G_k| + n) r_k) in the fit, though ``completed_`` is
+        still the m x n matrix). Defaults are GamePathOptions' (_core.game_defaults()).
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
     center : "auto" (default: CV chooses between "none" and "biases", shrunken
         mu + b_i + c_j; with a fixed lam or cv=0, "center") | "none" |
@@ -693,10 +700,12 @@ class GAME(_CompletionBase):
 
     _desc = "game"
 
-    def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=5, n_lambdas=10, min_ratio=0.02,
-                 variant="sum", solver="proximal-gradient", weights="sqrt-size-plus-sqrt-cols", global_group=True,
-                 center="auto", max_rank=0, tol=1e-4, max_iter=1000, cv_scaling="sqrt", cv_tol=1e-3, cv_sweeps=1,
-                 cv_precision="float", patience=2, seed=0, verbose=False, callback=None):
+    def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=_G["cv"], n_lambdas=_G["n_lambdas"],
+                 min_ratio=_G["min_ratio"], variant=_G["variant"], solver=_G["solver"], weights=_G["weights"],
+                 global_group=_G["global_group"], center=_G["center"], max_rank=_G["max_rank"], tol=_G["tol"],
+                 max_iter=_G["max_iter"], cv_scaling=_G["cv_scaling"], cv_tol=_G["cv_tol"],
+                 cv_sweeps=_G["cv_sweeps"], cv_precision=_G["cv_precision"], patience=_G["patience"],
+                 seed=_G["seed"], storage=_G["storage"], verbose=False, callback=None):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins
@@ -718,6 +727,7 @@ class GAME(_CompletionBase):
         self.cv_precision = cv_precision
         self.patience = patience
         self.seed = seed
+        self.storage = storage
         self.verbose = verbose
         self.callback = callback
 
@@ -776,6 +786,7 @@ class GAME(_CompletionBase):
         _check_choice("variant", self.variant, ("sum", "latent"))
         _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
+        _check_choice("storage", self.storage, ("dense", "factored"))
         _check_int("max_rank", self.max_rank, 0)
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_choice("cv_precision", self.cv_precision, ("float", "double"))
@@ -793,7 +804,7 @@ class GAME(_CompletionBase):
                     max_rank=self.max_rank,
                     tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
                     cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=self.patience,
-                    seed=self.seed)
+                    seed=self.seed, storage=self.storage)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.game(*e.args(), gnames, [g.tolist() for g in grows], opts, progress.active())
@@ -819,6 +830,7 @@ class GAME(_CompletionBase):
         self.kkt_max_ = float(r["kkt_max"])
         self.cv_results_ = _cv_results(r["cv"])
         self.best_index_ = None if r["cv"] is None else int(r["cv"]["best_index"])
+        self.stop_reason_ = r["stop_reason"]
         self.row_center_ = r.get("row_center")
         self.col_center_ = r.get("col_center")
         r["warnings"] = warns + list(r["warnings"])

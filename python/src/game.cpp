@@ -61,27 +61,29 @@ GamePathOptions game_options(Options& o) {
   po.min_ratio = o.get<double>("min_ratio", po.min_ratio);
   po.folds = o.get<int>("cv", po.folds);
   if (po.lambda) po.folds = 0;
-  po.seed = o.get<std::uint64_t>("seed", 0);
+  po.seed = o.get<std::uint64_t>("seed", po.seed);
   po.patience = o.get<int>("patience", po.patience);
-  po.lambda_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
+  po.lambda_scaling = parse_cv_lambda_scaling(
+      o.get<std::string>("cv_scaling", po.lambda_scaling == CvLambdaScaling::SqrtEntries ? "sqrt" : "none"));
   po.cv_tolerance = o.get<double>("cv_tol", po.cv_tolerance);
   po.cv_sweeps_per_iteration = o.get<int>("cv_sweeps", po.cv_sweeps_per_iteration);
   {
-    const auto precision = o.get<std::string>("cv_precision", "float");
+    const auto precision = o.get<std::string>("cv_precision", po.cv_float ? "float" : "double");
     if (precision != "float" && precision != "double")
       throw InvalidArgument("GAME: cv_precision must be 'float' or 'double', got '" + precision + "'");
     po.cv_float = precision == "float";
   }
   GameOptions& g = po.game;
-  g.variant = parse_game_variant(o.get<std::string>("variant", "sum"));
-  g.solver = parse_game_solver(o.get<std::string>("solver", "proximal-gradient"));
-  g.weight_scheme = parse_game_weight_scheme(o.get<std::string>("weights", "sqrt-size-plus-sqrt-cols"));
-  g.include_global_group = o.get<bool>("global_group", true);
+  g.variant = parse_game_variant(o.get<std::string>("variant", to_string(g.variant)));
+  g.solver = parse_game_solver(o.get<std::string>("solver", to_string(g.solver)));
+  g.storage = parse_game_storage(o.get<std::string>("storage", to_string(g.storage)));
+  g.weight_scheme = parse_game_weight_scheme(o.get<std::string>("weights", to_string(g.weight_scheme)));
+  g.include_global_group = o.get<bool>("global_group", g.include_global_group);
   g.seed = po.seed;
-  g.tolerance = o.get<double>("tol", 1e-4);  // the CLI's defaults
-  g.max_iterations = o.get<int>("max_iter", 1000);
-  g.max_rank = o.get<Index>("max_rank", 0);
-  g.allow_unobserved_groups = o.get<bool>("allow_unobserved_groups", false);
+  g.tolerance = o.get<double>("tol", g.tolerance);  // GamePathOptions' defaults, as the CLI's
+  g.max_iterations = o.get<int>("max_iter", g.max_iterations);
+  g.max_rank = o.get<Index>("max_rank", g.max_rank);
+  g.allow_unobserved_groups = o.get<bool>("allow_unobserved_groups", g.allow_unobserved_groups);
   o.finish("GAME");
   return po;
 }
@@ -107,10 +109,10 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   const bool interrupted = bridge.finish(true);
   const GameResult<T>& r = fit.result;
   if (interrupted && !r.has_estimate()) {
-    // Ctrl-C during cross-validation before any fit on all the entries: there
-    // is nothing to keep, so the estimator stays unfitted.
-    PyErr_SetString(PyExc_KeyboardInterrupt,
-                    "GAME.fit interrupted during cross-validation before any fit on all the entries; nothing kept");
+    // Ctrl-C before the first fit's first iteration: there is nothing to
+    // keep, so the estimator stays unfitted.
+    const std::string what = "GAME.fit " + fit.stop_reason + "; nothing kept";
+    PyErr_SetString(PyExc_KeyboardInterrupt, what.c_str());
     throw py::error_already_set();
   }
   py::list gl;
@@ -142,6 +144,9 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   d["fits"] = fit.fits;
   d["discarded_fits"] = fit.discarded_fits;
   d["elapsed_s"] = fit.elapsed_s;
+  d["cv_seconds"] = fit.cv_seconds;
+  d["stop_reason"] = fit.stop_reason;
+  d["storage"] = std::string(r.factored() ? "factored" : "dense");
   d["warnings"] = r.warnings;
   d["interrupted"] = interrupted;
   if (!fit.cv.empty()) {
@@ -163,6 +168,33 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   return d;
 }
 
+/// GamePathOptions' defaults under the Python keyword names (GAME's
+/// __init__ reads them, so Python holds no defaults of its own).
+py::dict game_defaults() {
+  const GamePathOptions po;
+  const GameOptions& g = po.game;
+  py::dict d;
+  d["cv"] = po.folds;
+  d["n_lambdas"] = po.lambdas;
+  d["min_ratio"] = po.min_ratio;
+  d["variant"] = std::string(to_string(g.variant));
+  d["solver"] = std::string(to_string(g.solver));
+  d["storage"] = std::string(to_string(g.storage));
+  d["weights"] = std::string(to_string(g.weight_scheme));
+  d["global_group"] = g.include_global_group;
+  d["center"] = std::string(to_string(po.centering));
+  d["max_rank"] = g.max_rank;
+  d["tol"] = g.tolerance;
+  d["max_iter"] = g.max_iterations;
+  d["cv_scaling"] = po.lambda_scaling == CvLambdaScaling::SqrtEntries ? "sqrt" : "none";
+  d["cv_tol"] = po.cv_tolerance;
+  d["cv_sweeps"] = po.cv_sweeps_per_iteration;
+  d["cv_precision"] = po.cv_float ? "float" : "double";
+  d["patience"] = po.patience;
+  d["seed"] = po.seed;
+  return d;
+}
+
 template <class T>
 py::array group_angles(const py::array_t<T, 0>& v, const py::array_t<T, 0>& s, const py::array_t<T, 0>& reference) {
   GameGroupFit<T> g;
@@ -180,6 +212,7 @@ void bind_game(py::module_& m) {
         py::arg("group_names"), py::arg("group_rows"), py::arg("options"), py::arg("progress") = py::none());
   m.def("game", &game<float>, py::arg("rows"), py::arg("cols"), py::arg("row"), py::arg("col"), py::arg("value"),
         py::arg("group_names"), py::arg("group_rows"), py::arg("options"), py::arg("progress") = py::none());
+  m.def("game_defaults", &game_defaults, "GamePathOptions' defaults under GAME's keyword names.");
   m.def("group_subspace_angles", &group_angles<double>, py::arg("V"), py::arg("S"), py::arg("reference"));
 }
 

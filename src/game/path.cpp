@@ -15,6 +15,8 @@
 
 #include <omp.h>
 
+#include <string>
+
 #include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/completion/convert.hpp"
 #include "lowrank/core/error.hpp"
@@ -172,7 +174,10 @@ std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowG
                                       const std::vector<double>& grid, std::size_t first, std::size_t count,
                                       GameOptions o, std::optional<GameResult<T>> last, int& fits, Status& status,
                                       Visit visit) {
-  o.keep_certificates = true;  // exact warm starts of the dual
+  // Exact warm starts of the dual. The factored solver starts from the
+  // factors alone, and its certificates are dense |G_k| x n (with two folds
+  // in flight, the largest arrays of a factored MovieLens-100k path).
+  o.keep_certificates = o.storage != GameStorage::Factored;
   for (std::size_t i = first; i < count; ++i) {
     o.lambda = grid[i];
     GameResult<T> r = fit_game(data, groups, o, last ? &*last : nullptr);
@@ -261,6 +266,33 @@ T GamePathFit<T>::predict(Index i, Index j) const {
 }
 
 template <class T>
+CompletionModel<T> GamePathFit<T>::model() const {
+  if (!result.has_estimate())
+    throw InvalidArgument("GAME model: the fit holds no estimate (interrupted before any iteration)");
+  CompletionModel<T> m = game_completion_model(result);
+  if (offsets) {
+    m.global_offset = static_cast<T>(offsets->mu);
+    m.row_offset = offsets->row;
+    m.col_offset = offsets->col;
+  }
+  return m;
+}
+
+template <class T>
+std::optional<CrossValidationResult<T>> GamePathFit<T>::cv_result() const {
+  if (cv.empty()) return std::nullopt;
+  CrossValidationResult<T> r;
+  r.table = cv;
+  r.best_index = best_index;
+  r.best_lambda = grid[best_index];
+  r.status = status;
+  r.fits = cv_fits;
+  r.seconds = cv_seconds;
+  for (const CrossValidationRow& row : cv) r.folds_completed = std::max(r.folds_completed, row.folds);
+  return r;
+}
+
+template <class T>
 Matrix<T> GamePathFit<T>::completed() const {
   Matrix<T> z = game_dense_estimate(result);
   if (offsets) {
@@ -273,14 +305,10 @@ Matrix<T> GamePathFit<T>::completed() const {
 
 namespace {
 
-// fit_game_path with one centring (Auto resolved). `refit` false: CV only
-// (grid, table, best index, fits), no fit on all entries. `done_cv`: the CV
-// of an earlier call with the same centring, whose folds are not run again.
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 template <class T>
-GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const RowGroups& groups,
-                                     const GamePathOptions& options, Centering centering, bool refit,
-                                     const GamePathFit<T>* done_cv) {
-  const auto t0 = Clock::now();
+void check_path_options(const ObservedEntries<T>& entries, const GamePathOptions& options) {
   if (options.lambdas < 1) throw InvalidArgument("GAME path: lambdas must be >= 1");
   if (!(options.min_ratio > 0 && options.min_ratio < 1))
     throw InvalidArgument("GAME path: min_ratio must be in (0, 1), got " + std::to_string(options.min_ratio));
@@ -289,209 +317,371 @@ GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const Ro
     throw InvalidArgument("GAME path: " + std::to_string(options.folds) + " folds for " +
                           std::to_string(entries.nnz()) + " entries");
   if (options.patience < 0) throw InvalidArgument("GAME path: patience must be >= 0");
-
   if (options.cv_tolerance < 0 || !std::isfinite(options.cv_tolerance))
     throw InvalidArgument("GAME path: cv_tolerance must be >= 0 (0 = the fit's tolerance)");
   if (options.cv_sweeps_per_iteration < 0)
     throw InvalidArgument("GAME path: cv_sweeps_per_iteration must be >= 0 (0 = solve every prox)");
+}
 
-  GamePathFit<T> out;
-  std::mutex event_mutex;  // folds may report from several threads
-  auto event = [&](std::string_view stage, int iteration, double objective, Index rank) {
-    if (!options.progress) return;
-    const std::lock_guard<std::mutex> lock(event_mutex);
+// Why a fit on all entries stopped, in the words of CompletionFit::stop_reason.
+template <class T>
+std::string fit_stop_reason(const GameResult<T>& r, const GameOptions& o) {
+  switch (r.status) {
+    case Status::Success: return "converged";
+    case Status::NotConverging: return "iteration cap " + std::to_string(o.max_iterations) + ": not converged";
+    case Status::Interrupted: return "interrupted during the refit on all entries (its last iterate)";
+    default: return to_string(r.status);
+  }
+}
+
+// The best finished fold fit so far (lowest validation RMSE), kept in the
+// fold fits' scalar and cast once at the end: what a Ctrl-C during
+// cross-validation returns when no refit on all entries has started, as
+// fit_completion does (CrossValidationResult::best_fold_model). Without
+// certificates, so it costs one set of group factors (or one dense block
+// set for Dense storage). An interrupted iterate is kept only while no fit
+// has finished.
+template <class T>
+class BestFoldFit {
+ public:
+  template <class F>
+  void offer(const GameResult<F>& r, double rmse, bool finished, std::size_t fold, std::size_t index,
+             const std::optional<Biases<T>>& offsets) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const bool better = finished ? (!finished_ || rmse < rmse_) : !held();
+    if (!better) return;
+    if constexpr (std::is_same_v<F, T>) {
+      as_t_ = r.template cast<T>(false);
+      as_float_.reset();
+    } else {
+      as_float_ = r.template cast<float>(false);
+      as_t_.reset();
+    }
+    rmse_ = rmse;
+    finished_ = finished;
+    fold_ = fold;
+    index_ = index;
+    offsets_ = offsets;
+  }
+  bool held() const { return as_t_.has_value() || as_float_.has_value(); }
+  bool finished() const { return finished_; }
+  std::size_t fold() const { return fold_; }
+  std::size_t index() const { return index_; }
+  // Moves the fit and its fold's offsets into `out`.
+  void move_into(GamePathFit<T>& out) {
+    if (as_t_)
+      out.result = std::move(*as_t_);
+    else if (as_float_)
+      out.result = as_float_->template cast<T>();
+    out.offsets = std::move(offsets_);
+    as_t_.reset();
+    as_float_.reset();
+  }
+
+ private:
+  std::mutex mutex_;
+  double rmse_ = std::numeric_limits<double>::infinity();
+  bool finished_ = false;
+  std::size_t fold_ = 0, index_ = 0;
+  std::optional<GameResult<float>> as_float_;
+  std::optional<GameResult<T>> as_t_;
+  std::optional<Biases<T>> offsets_;
+};
+
+// A GAME path with one centring (Auto resolved): the centred data, the grid,
+// the k-fold CV with its speculative refit, and the refit on all entries.
+// Its pieces share the data, the options and one event lock, so they are
+// members.
+template <class T>
+class CentredPath {
+ public:
+  CentredPath(const ObservedEntries<T>& entries, const RowGroups& groups, const GamePathOptions& options,
+              Centering centering)
+      : entries_(entries), groups_(groups), options_(options), t0_(Clock::now()) {
+    check_path_options(entries, options);
+    fit_options_ = options.game;
+    // Every fit's own progress goes through the same lock, stamped with the
+    // path's clock (each fit's would restart at 0 in every fold and refit).
+    if (fit_options_.progress) {
+      fit_options_.progress = [this](const ProgressEvent& e) {
+        const std::lock_guard<std::mutex> lock(event_mutex_);
+        ProgressEvent ev = e;
+        ev.elapsed_s = seconds_since(t0_);
+        options_.game.progress(ev);
+      };
+    }
+    out_.centering = centering;
+    out_.offsets = fit_offsets(entries, centering, options);
+    data_ = take_offsets(out_.offsets, entries);
+  }
+
+  // `refit` false: CV only (grid, table, best index, fits), no fit on all
+  // entries. `done_cv`: the CV of an earlier run with the same centring,
+  // whose folds are not run again.
+  GamePathFit<T> run(bool refit, const GamePathFit<T>* done_cv) {
+    if (options_.lambda) return fixed_lambda();
+    out_.lambda_max = game_lambda_max(data_, groups_, options_.game);
+    if (!(out_.lambda_max > 0)) throw InvalidArgument("GAME path: lambda_max is 0 (all centred entries are zero)");
+    out_.grid = log_lambda_grid(out_.lambda_max, options_.lambdas, options_.min_ratio);
+    std::size_t final_count = out_.grid.size();
+    if (done_cv) {
+      out_.cv = done_cv->cv;
+      out_.best_index = done_cv->best_index;
+      out_.fits = done_cv->fits;
+      out_.cv_fits = done_cv->cv_fits;
+      out_.cv_seconds = done_cv->cv_seconds;
+      final_count = out_.best_index + 1;
+    } else if (options_.folds > 0) {
+      cross_validate(refit);
+      out_.cv_seconds = seconds_since(t0_);
+      final_count = out_.best_index + 1;
+      if (!refit && out_.status != Status::Interrupted) return finish();
+      if (out_.status == Status::Interrupted || speculative_status_ == Status::Interrupted) return keep_on_interrupt();
+      if (speculative_ && speculative_index_ == out_.best_index) {
+        out_.fits += speculative_fits_;
+        out_.result = std::move(*speculative_);
+        out_.stop_reason = fit_stop_reason(out_.result, fit_options_);
+        return finish();
+      }
+      out_.discarded_fits = speculative_fits_;
+    }
+    refit_on_all(final_count);
+    return finish();
+  }
+
+ private:
+  GamePathFit<T> finish() {
+    out_.elapsed_s = seconds_since(t0_);
+    return std::move(out_);
+  }
+
+  void event(std::string_view stage, int iteration, double objective, Index rank) {
+    if (!options_.progress) return;
+    const std::lock_guard<std::mutex> lock(event_mutex_);
     ProgressEvent ev;
     ev.stage = stage;
     ev.iteration = iteration;
     ev.objective = objective;
     ev.rank = static_cast<int>(rank);
-    ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    options.progress(ev);
-  };
-
-  // Every fit's own progress goes through the same lock, stamped with the
-  // path's clock (each fit's would restart at 0 in every fold and refit).
-  GameOptions fit_options = options.game;
-  if (fit_options.progress) {
-    fit_options.progress = [&event_mutex, &options, t0](const ProgressEvent& e) {
-      const std::lock_guard<std::mutex> lock(event_mutex);
-      ProgressEvent ev = e;
-      ev.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      options.game.progress(ev);
-    };
+    ev.elapsed_s = seconds_since(t0_);
+    options_.progress(ev);
   }
 
-  out.centering = centering;
-  out.offsets = fit_offsets(entries, centering, options);
-  const ObservedEntries<T> data = take_offsets(out.offsets, entries);
-
-  if (options.lambda) {
-    GameOptions o = fit_options;
-    o.lambda = *options.lambda;
-    out.grid = {*options.lambda};
-    out.lambda_max = game_lambda_max(data, groups, o);
-    out.result = fit_game(data, groups, o);
-    out.fits = 1;
-    out.status = out.result.status == Status::Interrupted ? Status::Interrupted : Status::Success;
-    out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    return out;
+  GamePathFit<T> fixed_lambda() {
+    GameOptions o = fit_options_;
+    o.lambda = *options_.lambda;
+    out_.grid = {*options_.lambda};
+    out_.lambda_max = game_lambda_max(data_, groups_, o);
+    out_.result = fit_game(data_, groups_, o);
+    out_.fits = 1;
+    out_.status = out_.result.status == Status::Interrupted ? Status::Interrupted : Status::Success;
+    out_.stop_reason = fit_stop_reason(out_.result, o);
+    return finish();
   }
 
-  out.lambda_max = game_lambda_max(data, groups, options.game);
-  if (!(out.lambda_max > 0)) throw InvalidArgument("GAME path: lambda_max is 0 (all centred entries are zero)");
-  out.grid = log_lambda_grid(out.lambda_max, options.lambdas, options.min_ratio);
-  std::size_t final_count = out.grid.size();
+  // The fit on all entries along the grid down to grid[count - 1]: walking
+  // the lambdas above it without CV, from zero after CV (refit_path).
+  void refit_on_all(std::size_t count) {
+    auto last = refit_path<T>(data_, groups_, out_.grid, count, options_.folds == 0, fit_options_, options_,
+                              out_.fits, out_.status, [&](std::size_t i, double objective, Index rank) {
+                                event("game-path", static_cast<int>(i + 1), objective, rank);
+                              });
+    if (last) {
+      out_.result = std::move(*last);
+      out_.stop_reason = fit_stop_reason(out_.result, fit_options_);
+    }
+    if (options_.folds == 0) out_.best_index = out_.grid.size() - 1;
+  }
 
-  if (done_cv) {
-    out.cv = done_cv->cv;
-    out.best_index = done_cv->best_index;
-    out.fits = done_cv->fits;
-    final_count = out.best_index + 1;
-  } else if (options.folds > 0) {
-    const std::size_t L = out.grid.size();
-    GameOptions o = cv_fit_options(fit_options, options);
-    o.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
-    const auto splits = k_fold(entries, options.folds, options.seed);
-    std::vector<game_detail::FoldTrace> traces(splits.size());
-    std::vector<char> fold_done(splits.size(), 0);
-    std::mutex fold_done_mutex;
-    // A fold fits in scalar F (float under cv_float), centred and scored in T.
-    auto run_fold_as = [&]<class F>(std::size_t f) {
-      game_detail::FoldTrace& trace = traces[f];
-      const ObservedEntries<T> tr_raw = entries.subset(splits[f].train);
-      const ObservedEntries<T> va = entries.subset(splits[f].test);
-      const std::optional<Biases<T>> c = fit_offsets(tr_raw, centering, options);
-      const ObservedEntries<F> tr = take_offsets(c, tr_raw).template cast<F>();
-      std::vector<double> fold_grid = out.grid;
-      const double factor = cv_lambda_factor(options.lambda_scaling, tr.nnz(), entries.nnz());
-      for (double& l : fold_grid) l *= factor;
-      game_detail::FoldStopRule stop(options.patience);
-      std::vector<double> squared;
-      run_path<F>(tr, groups, fold_grid, 0, L, o, std::nullopt, trace.fits, trace.status, [&](std::size_t i, const GameResult<F>& r) {
-        const ErrorMetrics m = score(r, c, va, &squared);
-        trace.rmse.push_back(m.rmse);
-        trace.mae.push_back(m.mae);
-        trace.rank.push_back(static_cast<double>(max_group_rank(r)));
-        event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
-        return !stop.should_stop(squared);
-      });
-      const std::lock_guard<std::mutex> lock(fold_done_mutex);
-      fold_done[f] = 1;
+  // One fold's path in scalar F (float under cv_float), centred and scored
+  // in T on its held-out part; stops by FoldStopRule.
+  template <class F>
+  void run_fold(std::size_t f) {
+    game_detail::FoldTrace& trace = traces_[f];
+    const std::size_t L = out_.grid.size();
+    const ObservedEntries<T> tr_raw = entries_.subset(splits_[f].train);
+    const ObservedEntries<T> va = entries_.subset(splits_[f].test);
+    const std::optional<Biases<T>> c = fit_offsets(tr_raw, out_.centering, options_);
+    const ObservedEntries<F> tr = take_offsets(c, tr_raw).template cast<F>();
+    std::vector<double> fold_grid = out_.grid;
+    const double factor = cv_lambda_factor(options_.lambda_scaling, tr.nnz(), entries_.nnz());
+    for (double& l : fold_grid) l *= factor;
+    game_detail::FoldStopRule stop(options_.patience);
+    std::vector<double> squared;
+    const std::optional<GameResult<F>> last = run_path<F>(
+        tr, groups_, fold_grid, 0, L, fold_options_, std::nullopt, trace.fits, trace.status,
+        [&](std::size_t i, const GameResult<F>& r) {
+          const ErrorMetrics m = score(r, c, va, &squared);
+          trace.rmse.push_back(m.rmse);
+          trace.mae.push_back(m.mae);
+          trace.rank.push_back(static_cast<double>(max_group_rank(r)));
+          best_fold_.offer(r, m.rmse, true, f, i, c);
+          event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
+          return !stop.should_stop(squared);
+        });
+    if (trace.status == Status::Interrupted && last && last->has_estimate())
+      best_fold_.offer(*last, std::numeric_limits<double>::infinity(), false, f, trace.rmse.size(), c);
+    const std::lock_guard<std::mutex> lock(fold_done_mutex_);
+    fold_done_[f] = 1;
+  }
+
+  // The refit on all entries at the lambda the folds finished so far choose,
+  // run as one of the CV tasks (see schedule_folds).
+  void run_speculative_refit() {
+    std::vector<const game_detail::FoldTrace*> finished;
+    {
+      const std::lock_guard<std::mutex> lock(fold_done_mutex_);
+      for (std::size_t f = 0; f < traces_.size(); ++f)
+        if (fold_done_[f] && traces_[f].status != Status::Interrupted) finished.push_back(&traces_[f]);
+    }
+    if (finished.empty()) return;  // more threads than folds: nothing to go on yet
+    speculative_index_ = game_detail::cv_table(finished, out_.grid, nullptr);
+    speculative_ = refit_path<T>(data_, groups_, out_.grid, speculative_index_ + 1, false, fit_options_, options_,
+                                 speculative_fits_, speculative_status_,
+                                 [&](std::size_t i, double objective, Index rank) {
+                                   event("game-path", static_cast<int>(i + 1), objective, rank);
+                                 });
+  }
+
+  // The folds are independent: with several threads each fold runs its
+  // path on one of them (the sweeps inside then run serially, BLAS too).
+  // A fold's fits do not depend on the schedule, so the CV table is the
+  // serial one. One thread per fold beats threads inside one fit: those
+  // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
+  //
+  // The refit runs speculatively as one of the tasks, at the lambda the
+  // folds finished so far choose: otherwise a thread idles while the last
+  // folds finish. It is the second-to-last task, but not one of the first
+  // threads + 1 (it would find too few folds done), so with 5 folds on 2
+  // threads it starts once 3 folds are done and runs beside the fifth. As
+  // the last task it started after 4, and on MovieLens-100k ran ~10 s
+  // alone at the end of the path. The refit's walk depends only on the data
+  // and the grid, so when all folds choose the same lambda it is the serial
+  // refit bit for bit; when they do not, it is discarded and the refit runs
+  // again, so the result never depends on the threads.
+  void schedule_folds(bool refit) {
+    auto run_fold_any = [&](std::size_t f) {
+      with_cv_scalar<T>(options_, [&]<class F>() { run_fold<F>(f); });
     };
-    auto run_fold = [&](std::size_t f) {
-      with_cv_scalar<T>(options, [&]<class F>() { run_fold_as.template operator()<F>(f); });
-    };
-    // The folds are independent: with several threads each fold runs its
-    // path on one of them (the sweeps inside then run serially, BLAS too).
-    // A fold's fits do not depend on the schedule, so the CV table is the
-    // serial one. One thread per fold beats threads inside one fit: those
-    // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
-    //
-    // The refit runs speculatively as one of the tasks, at the lambda the
-    // folds finished so far choose: otherwise a thread idles while the last
-    // folds finish. It is the second-to-last task, but not one of the first
-    // threads + 1 (it would find too few folds done), so with 5 folds on 2
-    // threads it starts once 3 folds are done and runs beside the fifth. As
-    // the last task it started after 4, and on MovieLens-100k ran ~10 s
-    // alone at the end of the path. The refit's walk depends
-    // only on the data and the grid, so when all folds choose the same lambda
-    // it is the serial refit bit for bit; when they do not, it is discarded
-    // and the refit runs again, so the result never depends on the threads.
-    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits.size()) + 1);
-    std::optional<GameResult<T>> speculative;
-    std::size_t speculative_index = 0;
-    int speculative_fits = 0;
-    Status speculative_status = Status::Success;
-    auto run_speculative_refit = [&] {
-      if (!refit) return;
-      std::vector<const game_detail::FoldTrace*> finished;
-      {
-        const std::lock_guard<std::mutex> lock(fold_done_mutex);
-        for (std::size_t f = 0; f < traces.size(); ++f)
-          if (fold_done[f] && traces[f].status != Status::Interrupted) finished.push_back(&traces[f]);
+    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits_.size()) + 1);
+    if (threads <= 1) {
+      for (std::size_t f = 0; f < splits_.size(); ++f) {
+        run_fold_any(f);
+        if (traces_[f].status == Status::Interrupted) break;
       }
-      if (finished.empty()) return;  // more threads than folds: nothing to go on yet
-      speculative_index = game_detail::cv_table(finished, out.grid, nullptr);
-      speculative = refit_path<T>(data, groups, out.grid, speculative_index + 1, false, fit_options, options,
-                                  speculative_fits,
-                                  speculative_status, [&](std::size_t i, double objective, Index rank) {
-                                    event("game-path", static_cast<int>(i + 1), objective, rank);
-                                  });
-    };
-    if (threads > 1) {
-      const lowrank::detail::SerialBlasScope serial_blas;
-      const int saved_levels = omp_get_max_active_levels();
-      omp_set_max_active_levels(1);
-      std::exception_ptr error;
-      std::mutex error_mutex;
-      // one task per fold and the speculative refit at refit_task
-      const auto count = static_cast<std::ptrdiff_t>(splits.size()) + 1;
-      const std::ptrdiff_t refit_task = std::min<std::ptrdiff_t>(count - 1, std::max<std::ptrdiff_t>(threads + 1, count - 2));
+      return;
+    }
+    const lowrank::detail::SerialBlasScope serial_blas;
+    const int saved_levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(1);
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    // one task per fold and the speculative refit at refit_task
+    const auto count = static_cast<std::ptrdiff_t>(splits_.size()) + 1;
+    const std::ptrdiff_t refit_task =
+        std::min<std::ptrdiff_t>(count - 1, std::max<std::ptrdiff_t>(threads + 1, count - 2));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-      for (std::ptrdiff_t f = 0; f < count; ++f) {
-        try {
-          if (f == refit_task)
-            run_speculative_refit();
-          else
-            run_fold(static_cast<std::size_t>(f < refit_task ? f : f - 1));
-        } catch (...) {
-          const std::lock_guard<std::mutex> lock(error_mutex);
-          if (!error) error = std::current_exception();
+    for (std::ptrdiff_t f = 0; f < count; ++f) {
+      try {
+        if (f == refit_task) {
+          if (refit) run_speculative_refit();
+        } else {
+          run_fold_any(static_cast<std::size_t>(f < refit_task ? f : f - 1));
         }
-      }
-      omp_set_max_active_levels(saved_levels);
-      if (error) std::rethrow_exception(error);
-    } else {
-      for (std::size_t f = 0; f < splits.size(); ++f) {
-        run_fold(f);
-        if (traces[f].status == Status::Interrupted) break;
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
       }
     }
+    omp_set_max_active_levels(saved_levels);
+    if (error) std::rethrow_exception(error);
+  }
+
+  // k-fold CV over the grid: the table, its best index, the fold fits.
+  void cross_validate(bool refit) {
+    fold_options_ = cv_fit_options(fit_options_, options_);
+    fold_options_.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
+    splits_ = k_fold(entries_, options_.folds, options_.seed);
+    traces_.assign(splits_.size(), {});
+    fold_done_.assign(splits_.size(), 0);
+    schedule_folds(refit);
     // merged in fold order, as the serial loop would push them
     std::vector<const game_detail::FoldTrace*> all;
-    for (const game_detail::FoldTrace& trace : traces) {
-      out.fits += trace.fits;
-      if (trace.status == Status::Interrupted) out.status = Status::Interrupted;
+    for (const game_detail::FoldTrace& trace : traces_) {
+      out_.fits += trace.fits;
+      out_.cv_fits += trace.fits;
+      if (trace.status == Status::Interrupted) out_.status = Status::Interrupted;
       all.push_back(&trace);
     }
-    out.best_index = game_detail::cv_table(all, out.grid, &out.cv);
-    final_count = out.best_index + 1;
-    if (!refit) {
-      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      return out;
-    }
-    if (out.status == Status::Interrupted || speculative_status == Status::Interrupted) {
-      // Ctrl-C: keep the fit on all entries that the speculative refit got to
-      // (at the lambda the folds finished by then chose; its last iterate if
-      // it was itself interrupted). Without one the result stays empty
-      // (a 0 x 0 estimate) and callers must not score it.
-      out.status = Status::Interrupted;
-      if (speculative) {
-        out.fits += speculative_fits;
-        out.best_index = speculative_index;
-        out.result = std::move(*speculative);
-      }
-      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      return out;
-    }
-    if (speculative && speculative_index == out.best_index) {
-      out.fits += speculative_fits;
-      out.result = std::move(*speculative);
-      out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-      return out;
-    }
-    out.discarded_fits = speculative_fits;
+    out_.best_index = game_detail::cv_table(all, out_.grid, &out_.cv);
   }
 
-  auto last = refit_path<T>(data, groups, out.grid, final_count, options.folds == 0, fit_options, options, out.fits,
-                            out.status,
-                            [&](std::size_t i, double objective, Index rank) {
-                              event("game-path", static_cast<int>(i + 1), objective, rank);
-                            });
-  if (last) out.result = std::move(*last);
-  if (options.folds == 0) out.best_index = out.grid.size() - 1;
-  out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return out;
+  // Ctrl-C during CV: keep the fit on all entries that the speculative refit
+  // got to (at the lambda the folds finished by then chose; its last iterate
+  // if it was itself interrupted), else the best finished fold fit, else
+  // the first fit's interrupted iterate (BestFoldFit).
+  GamePathFit<T> keep_on_interrupt() {
+    out_.status = Status::Interrupted;
+    std::string reason = "interrupted during cross-validation";
+    for (std::size_t f = 0; f < traces_.size(); ++f)
+      if (traces_[f].status == Status::Interrupted) {
+        reason += ", fold " + std::to_string(f + 1) + "/" + std::to_string(traces_.size()) + " at lambda " +
+                  std::to_string(traces_[f].rmse.size() + 1) + "/" + std::to_string(out_.grid.size());
+        break;
+      }
+    if (speculative_) {
+      out_.fits += speculative_fits_;
+      out_.best_index = speculative_index_;
+      out_.result = std::move(*speculative_);
+      reason += ": the refit on all entries at the lambda the finished folds chose";
+      if (speculative_status_ == Status::Interrupted) reason += " (its last iterate)";
+    } else if (best_fold_.held()) {
+      const bool finished = best_fold_.finished();
+      const std::size_t fold = best_fold_.fold(), index = best_fold_.index();
+      best_fold_.move_into(out_);
+      if (finished) {
+        out_.best_index = index;
+        reason += ": the best fold fit so far (fold " + std::to_string(fold + 1) + ", lambda " +
+                  std::to_string(index + 1) + ", fitted on " + std::to_string(traces_.size() - 1) + "/" +
+                  std::to_string(traces_.size()) + " of the entries)";
+      } else {
+        reason += ": no fit had finished; the first fit's interrupted iterate (fold " + std::to_string(fold + 1) + ")";
+      }
+    } else {
+      reason += ": no fit to keep";
+    }
+    out_.stop_reason = std::move(reason);
+    return finish();
+  }
+
+  const ObservedEntries<T>& entries_;
+  const RowGroups& groups_;
+  const GamePathOptions& options_;
+  const Clock::time_point t0_;
+  std::mutex event_mutex_;  // folds may report from several threads
+  GameOptions fit_options_;
+  GamePathFit<T> out_;
+  ObservedEntries<T> data_;  // entries minus the centring's offsets
+
+  // cross-validation
+  GameOptions fold_options_;
+  std::vector<Split> splits_;
+  std::vector<game_detail::FoldTrace> traces_;
+  std::vector<char> fold_done_;
+  std::mutex fold_done_mutex_;
+  BestFoldFit<T> best_fold_;
+  std::optional<GameResult<T>> speculative_;
+  std::size_t speculative_index_ = 0;
+  int speculative_fits_ = 0;
+  Status speculative_status_ = Status::Success;
+};
+
+template <class T>
+GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const RowGroups& groups,
+                                     const GamePathOptions& options, Centering centering, bool refit,
+                                     const GamePathFit<T>* done_cv) {
+  CentredPath<T> path(entries, groups, options, centering);
+  return path.run(refit, done_cv);
 }
 
 }  // namespace
@@ -543,6 +733,12 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     scores.push_back(s);
     if (c != best) cv_fits += f.fits;
   }
+  int cv_fits_all = 0;
+  double cv_seconds_all = 0;
+  for (const GamePathFit<T>& f : cvs) {
+    cv_fits_all += f.cv_fits;
+    cv_seconds_all += f.cv_seconds;
+  }
   GamePathFit<T> out;
   if (cvs.back().status == Status::Interrupted || best + 1 == cvs.size()) {
     // The last candidate won (its refit is done), or Ctrl-C: keep what the
@@ -552,6 +748,8 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
     out = fit_game_path_centred<T>(entries, groups, options, candidates[best], true, &cvs[best]);
   }
   out.fits += cv_fits;
+  out.cv_fits = cv_fits_all;
+  out.cv_seconds = cv_seconds_all;
   out.centering_scores = std::move(scores);
   out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;

@@ -172,6 +172,7 @@ TEST(GameFactored, RefusesTheSumVariantAndAdmm) {
 TEST(GameFactored, CrossValidatedPathMatchesTheDensePath) {
   const FactoredCase p = factored_case(60, 50, 34);
   lowrank::GamePathOptions po;
+  po.game = lowrank::GameOptions{};  // the GameOptions defaults this test was written with
   po.game.variant = GameVariant::Latent;
   po.game.tolerance = 1e-7;
   po.lambdas = 5;

@@ -256,9 +256,10 @@ struct GameResult {
   std::vector<std::string> warnings;
 
   /// The same result in scalar To (matrices cast, everything else copied),
-  /// e.g. a float fit as the warm start of a double one.
+  /// e.g. a float fit as the warm start of a double one. Without
+  /// `certificates` the subgradients (dense |G_k| x n) are left out.
   template <class To>
-  GameResult<To> cast() const {
+  GameResult<To> cast(bool certificates = true) const {
     GameResult<To> out;
     out.estimate = estimate.template cast<To>();
     out.rows = rows;
@@ -276,7 +277,8 @@ struct GameResult {
       c.rank_capped = g.rank_capped;
       out.groups.push_back(std::move(c));
     }
-    for (const Matrix<T>& m : subgradients) out.subgradients.push_back(m.template cast<To>());
+    if (certificates)
+      for (const Matrix<T>& m : subgradients) out.subgradients.push_back(m.template cast<To>());
     out.objective_trace = objective_trace;
     out.objective = objective;
     out.iterations = iterations;

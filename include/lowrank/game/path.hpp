@@ -26,6 +26,7 @@
 // the final model is refitted on all entries along the grid down to it.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "lowrank/completion/biscale.hpp"
@@ -36,6 +37,20 @@
 
 namespace lowrank {
 
+/// The GameOptions a path starts from: GameOptions' own defaults with
+/// tolerance 1e-4 and 1000 iterations, which `lowrank complete --method
+/// game` and Python's GAME have used since the path landed (a path runs
+/// ~30-80 fits; a single fit_game() keeps 1e-5 / 3000). The returned fit is
+/// polished to tolerance / 3 (not below 1e-5) first, see cv_float.
+inline GameOptions game_path_fit_defaults() {
+  GameOptions g;
+  g.tolerance = 1e-4;
+  g.max_iterations = 1000;
+  return g;
+}
+
+/// Every default of a GAME path lives here (front-ends print them in their
+/// help and hold none of their own).
 struct GamePathOptions {
   /// What is taken out before the fit: Auto (default) = with CV, the
   /// candidate among None and Biases with the lower mean validation RMSE at
@@ -51,7 +66,11 @@ struct GamePathOptions {
   /// Fit at this lambda only (no path, no CV) when set.
   std::optional<double> lambda;
   int lambdas = 10;          ///< grid size (>= 1)
-  double min_ratio = 0.02;   ///< smallest lambda / lambda_max, in (0, 1)
+  /// Smallest lambda / lambda_max, in (0, 1). Below 0.02 the group blocks
+  /// are near full rank (slow fits that CV never picks), and a grid spread
+  /// over 1000x put neighbouring lambdas 2.2x apart, too coarse to find
+  /// GAME's minimum.
+  double min_ratio = 0.02;
   int folds = 5;             ///< 0 = no CV: the path runs down to the smallest lambda
   std::uint64_t seed = 0;    ///< fold assignment
   /// Stop a fold's path once its validation RMSE has risen this many
@@ -98,7 +117,7 @@ struct GamePathOptions {
   /// without a fold starts the refit at the lambda the finished folds
   /// choose; it is kept only when the CV table of all folds picks the same
   /// lambda, so the results are those of one thread, bit for bit.
-  GameOptions game;
+  GameOptions game = game_path_fit_defaults();
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
 
@@ -121,17 +140,36 @@ struct GamePathFit {
   /// had finished when it started chose another lambda than all of them did
   /// (see GamePathOptions::game; 0 on one thread).
   int discarded_fits = 0;
-  /// Interrupted when stopped early. A Ctrl-C during cross-validation keeps
-  /// the refit on all entries if it had started (at the lambda the finished
-  /// folds chose, best_index pointing at it); otherwise `result` is empty (a
-  /// 0 x 0 estimate, which game_group_errors refuses).
+  /// Interrupted when stopped early (interrupt_requested(), Ctrl-C). As in
+  /// fit_completion, the result is never empty once any fit has run: a
+  /// Ctrl-C during cross-validation keeps the refit on all entries if it
+  /// had started (at the lambda the finished folds chose, best_index
+  /// pointing at it), otherwise the finished fold fit with the lowest
+  /// validation RMSE (fitted on (k-1)/k of the entries, `offsets` those of
+  /// its fold), otherwise the interrupted iterate of the first fit. Only an
+  /// interrupt before any iteration leaves `result` empty (has_estimate()
+  /// false, which game_group_errors and model() refuse).
   Status status = Status::Success;
-  double elapsed_s = 0.0;
+  /// One line: why the returned fit stopped ("converged", "iteration cap
+  /// 1000", "interrupted during cross-validation, fold 2/5 at lambda 4/10:
+  /// the best fold fit so far (fold 1, lambda 3)").
+  std::string stop_reason;
+  double elapsed_s = 0.0;   ///< the whole call
+  double cv_seconds = 0.0;  ///< of which cross-validation (all candidates)
+  int cv_fits = 0;          ///< fold fits behind the CV table(s)
 
   /// Prediction in the original scale: estimate(i, j) + mu + row(i) + col(j).
   T predict(Index i, Index j) const;
   /// The m x n completed matrix in the original scale.
   Matrix<T> completed() const;
+  /// The chosen fit as the one low-rank model type of every completion
+  /// method: game_completion_model(result) with the offsets (mu, row, col)
+  /// of the centring, so predict / save / `lowrank predict` treat it as
+  /// any other. Throws InvalidArgument when the result is empty.
+  CompletionModel<T> model() const;
+  /// The CV in completion's result type (table with the fold count per
+  /// lambda, best lambda, status, fits, seconds); nullopt without CV.
+  std::optional<CrossValidationResult<T>> cv_result() const;
 };
 
 /// Fits GAME with centring and lambda selection (see the file comment).
