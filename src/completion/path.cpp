@@ -250,9 +250,11 @@ bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const O
       last = std::move(r.model);
       warm = &last;
       if (options.progress) {
+        // The event holds a view of the stage: the string must outlive the callback.
+        const std::string stage = label + " refine fold " + std::to_string(f + 1) + "/" + std::to_string(K) +
+                                  " lambda " + std::to_string(j + 1) + "/" + std::to_string(E);
         ProgressEvent e;
-        e.stage = label + " refine fold " + std::to_string(f + 1) + "/" + std::to_string(K) + " lambda " +
-                  std::to_string(j + 1) + "/" + std::to_string(E);
+        e.stage = stage;
         e.iteration = static_cast<int>(f * E + j + 1);
         e.objective = m.rmse;
         e.change = extra[j];
