@@ -65,7 +65,8 @@ def test_als_cv_equals_cli(cli, tmp_path, dune_csv, dune_missing):
                  "--lambda-path", 8, "--seed", 1, "--out", tmp_path / "cli")
     est = lowrank.ALS(rank=3, biases=True, cv=3, lambda_path=8, seed=1).fit(dune_missing)
     cv = pd.read_csv(tmp_path / "cli" / "cv.csv")
-    assert len(cv) == 8 and (cv["folds"] > 0).all() == (est.cv_results_["n_folds"] > 0).all()
+    # the grid, and one refined lambda beside the best on each side
+    assert len(cv) == 8 + 2 and (cv["folds"] > 0).all() == (est.cv_results_["n_folds"] > 0).all()
     np.testing.assert_allclose(est.cv_results_["param_lam"], cv["lambda"], rtol=1e-9)
     np.testing.assert_allclose(est.cv_results_["mean_test_rmse"], cv["mean_rmse"], rtol=1e-8, equal_nan=True)
     assert est.lambda_ == pytest.approx(j["cv_best_lambda"], rel=1e-12)
@@ -176,7 +177,7 @@ def test_sklearn_api():
     est = lowrank.SoftImpute(lam=1.0, rank=4)
     assert est.get_params()["lam"] == 1.0
     est.set_params(lam=2.0, rank=3)
-    assert est.lam == 2.0 and clone(est).max_rank == 3
+    assert est.lam == 2.0 and clone(est).rank == 3
     with pytest.raises(ValueError, match="Invalid parameter"):
         est.set_params(lamda=1.0)
     out = est.fit_transform(x)
@@ -357,9 +358,12 @@ def test_keywords_renamed_to_the_cli_flags_still_accept_the_old_names():
     import warnings
     _, x = planted(m=30, n=20, r=2, missing=0.3, seed=3)
     new = lowrank.SoftImpute(rank=4, lambda_path=6, cv=2, seed=1).fit(x)
-    with pytest.warns(DeprecationWarning, match=r"max_rank=.*use rank= \(the CLI's --rank\)"):
-        with pytest.warns(DeprecationWarning, match=r"n_lambdas=.*use lambda_path="):
-            old = lowrank.SoftImpute(max_rank=4, n_lambdas=6, cv=2, seed=1).fit(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = lowrank.SoftImpute(max_rank=4, n_lambdas=6, cv=2, seed=1).fit(x)
+    said = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert any("max_rank=" in m and "use rank= (the CLI's --rank)" in m for m in said), said
+    assert any("n_lambdas=" in m and "use lambda_path=" in m for m in said), said
     assert old.lambda_ == new.lambda_ and old.rank_ == new.rank_
     np.testing.assert_allclose(old.transform(x), new.transform(x))
     assert len(new.cv_results_["param_lam"]) == len(old.cv_results_["param_lam"])
