@@ -314,7 +314,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("--steps", f->steps, "Optimiser steps (default 200)");
   cmd->add_option("--batch", f->batch, "Sequences per step (default 12)");
   cmd->add_option("--lr", f->lr, fmt::format("Peak learning rate (default {:g}; cosine to --min-lr-ratio)", d.lr));
-  cmd->add_option("--warmup", f->warmup, fmt::format("Warm-up steps (default {})", d.warmup_steps));
+  cmd->add_option("--warmup", f->warmup,
+                  fmt::format("Warm-up steps (default {:g} % of --steps)", 100 * nn::kDefaultWarmupFraction));
   cmd->add_option("--warmup-fraction", f->warmup_fraction,
                   "Warm-up as a fraction of the steps, in [0, 1) (replaces --warmup when > 0)");
   cmd->add_option("--weight-decay", f->weight_decay, fmt::format("AdamW decoupled weight decay on matrices and S (default {:g})", d.weight_decay));

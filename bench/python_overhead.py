@@ -65,7 +65,7 @@ cases = [
     ("als rank 20, biases", lowrank.ALS(rank=20, lam=0.05, biases=True),
      ["--method", "als", "--rank", "20", "--lambda", "0.05", "--biases"], "als",
      dict(rank=20, lam=0.05, biases=True)),
-    ("soft-impute lam 10, rank<=30", lowrank.SoftImpute(lam=10.0, max_rank=30),
+    ("soft-impute lam 10, rank<=30", lowrank.SoftImpute(lam=10.0, rank=30),
      ["--lambda", "10", "--rank", "30"], "soft-impute", dict(lam=10.0, max_rank=30)),
 ]
 print(f"MovieLens-100k u1: {R.shape[0]} x {R.shape[1]}, {R.nnz} ratings; {len(ty)} test ratings; "

@@ -91,14 +91,14 @@ print(f"movielens: {R.shape[0]} users x {R.shape[1]} items, {R.nnz} ratings, {le
 
 t0 = time.perf_counter()
 game = lowrank.GAME(groups=users, group_cols=["age", "gender", "occupation"], bins={"age": [0, 25, 35, 45, 100]},
-                    lam=None if not args.quick else 40.0, cv=3, n_lambdas=6, seed=0)
+                    lam=None if not args.quick else 40.0, cv=3, lambda_path=6, seed=0)
 game.fit(R, row_ids=user_ids)
 t_game = time.perf_counter() - t0
 game_rmse = np.sqrt(np.mean((game.predict(tr, tc) - test.rating.to_numpy()) ** 2))
 
 t0 = time.perf_counter()
-soft = lowrank.SoftImpute(scaling="center", cv=2 if args.quick else 3, n_lambdas=5 if args.quick else 10,
-                          max_rank=20, seed=0).fit(R)
+soft = lowrank.SoftImpute(centering="center", cv=2 if args.quick else 3, lambda_path=5 if args.quick else 10,
+                          rank=20, seed=0).fit(R)
 t_soft = time.perf_counter() - t0
 soft_rmse = np.sqrt(np.mean((soft.predict(tr, tc) - test.rating.to_numpy()) ** 2))
 print(f"  GAME        lambda {game.lambda_:.4g}, {len(game.group_names_)} groups, test RMSE {game_rmse:.4f} "

@@ -62,6 +62,23 @@ _D = _core.completion_defaults()
 _G = _core.game_defaults()
 
 
+# Keywords renamed to the CLI's flag names (issue 34): the old name is still
+# accepted, with a DeprecationWarning, for one release. Its default is this
+# marker, so get_params / clone carry it unchanged.
+_RENAMED = "deprecated"
+
+
+def _renamed(est, old, new):
+    """The value of keyword `new`, or of its old name `old` when that was given."""
+    v = getattr(est, old)
+    if isinstance(v, str) and v == _RENAMED:
+        return getattr(est, new)
+    import warnings
+    warnings.warn(f"{type(est).__name__}({old}=...) is deprecated and will be removed in the next release: "
+                  f"use {new}= (the CLI's --{new.replace('_', '-')})", DeprecationWarning, stacklevel=3)
+    return v
+
+
 class NotFittedError(ValueError, AttributeError):
     """Raised by transform/predict before fit (same bases as sklearn's)."""
 
@@ -362,17 +379,20 @@ class _CompletionBase(_Mixin, _Base):
 class SoftImpute(_CompletionBase):
     """Soft-impute matrix completion (Mazumder, Hastie, Tibshirani 2010; Hastie et al. 2015).
 
-    Minimises 1/2 ||P_Omega(X - Z)||_F^2 + lam ||Z||_* over rank(Z) <= max_rank.
+    Minimises 1/2 ||P_Omega(X - Z)||_F^2 + lam ||Z||_* over rank(Z) <= rank.
 
     Parameters
     ----------
     lam : float or None
         Nuclear-norm weight. None (default) runs the warm-started path of
-        ``n_lambdas`` values from lambda_max down to ``min_ratio * lambda_max``
+        ``lambda_path`` values from lambda_max down to ``min_ratio * lambda_max``
         and, when ``cv`` >= 2, picks lambda by k-fold CV (validation RMSE),
         exactly as ``lowrank complete`` does without ``--lambda``.
-    max_rank : int
-        Rank cap (default 50, the library's; at most min(m, n)).
+    rank : int
+        Rank cap (default 50, the library's; at most min(m, n)); the CLI's
+        ``--rank``. (``max_rank``, its old name, still works for one release
+        with a DeprecationWarning; so do ``n_lambdas`` for ``lambda_path`` and
+        ``scaling`` for ``centering``.)
     cv : int
         Folds of the cross-validation (0: no CV, the path runs to its end).
     cv_scaling : "sqrt" | "none"
@@ -386,7 +406,7 @@ class SoftImpute(_CompletionBase):
         column biases shrunk by ``bias_shrinkage`` entries); with a fixed
         ``lam``, "none". "center" / "scale": biScale.
     scaling : "none" | "center" | "scale"
-        Older spelling of centering="center" / "scale" (used when not "none").
+        Deprecated spelling of centering="center" / "scale" (used when not "none").
     float32 : bool
         Store the values and run the solver in single precision (the CLI's
         ``--float32``): about 2/3 of the memory at 10^7 entries, the same
@@ -414,16 +434,19 @@ class SoftImpute(_CompletionBase):
     _desc = "soft-impute"
     _fold_in = True
 
-    def __init__(self, lam=None, max_rank=_D["max_rank"], cv=_D["cv"], n_lambdas=_D["n_lambdas"],
+    def __init__(self, lam=None, rank=_D["max_rank"], cv=_D["cv"], lambda_path=_D["n_lambdas"],
                  min_ratio=_D["min_ratio"], variant="als", scaling="none", debias=False, tol=_D["tol"],
                  max_iter=_D["max_iter"], patience=_D["patience"], cv_scaling=_D["cv_scaling"], seed=0,
-                 threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False, float32=False):
+                 threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False, float32=False,
+                 max_rank=_RENAMED, n_lambdas=_RENAMED):
         self.clip = clip
         self.float32 = float32
         self.lam = lam
         self.centering = centering
+        self.rank = rank
         self.max_rank = max_rank
         self.cv = cv
+        self.lambda_path = lambda_path
         self.n_lambdas = n_lambdas
         self.min_ratio = min_ratio
         self.variant = variant
@@ -440,11 +463,12 @@ class SoftImpute(_CompletionBase):
 
     def _validate_params(self):
         _check_real("lam", self.lam, 0, allow_none=True)
-        _check_int("max_rank", self.max_rank, 1, allow_none=True)
+        rank, lambda_path = _renamed(self, "max_rank", "rank"), _renamed(self, "n_lambdas", "lambda_path")
+        _check_int("rank", rank, 1, allow_none=True)
         _check_int("cv", self.cv, 0)
         if self.cv == 1:
             raise ValueError("cv must be 0 (no cross-validation) or >= 2, got 1")
-        _check_int("n_lambdas", self.n_lambdas, 1)
+        _check_int("lambda_path", lambda_path, 1)
         _check_real("min_ratio", self.min_ratio, 0, strict=True)
         _check_choice("variant", self.variant, ("als", "svd"))
         _check_choice("scaling", self.scaling, ("none", "center", "scale"))
@@ -453,15 +477,20 @@ class SoftImpute(_CompletionBase):
         _check_real("tol", self.tol, 0)
         _check_int("max_iter", self.max_iter, 1)
         _check_int("seed", self.seed, 0)
+        if self.scaling != "none":
+            import warnings
+            warnings.warn(f"SoftImpute(scaling={self.scaling!r}) is deprecated and will be removed in the next "
+                          f"release: use centering={self.scaling!r} (the CLI's --centering)", DeprecationWarning,
+                          stacklevel=3)
+        return rank, lambda_path
 
     def fit(self, X, y=None):
         """Fit to the observed entries of X (NaN = missing, or scipy.sparse). Returns self."""
-        self._validate_params()
+        rank, lambda_path = self._validate_params()
         e = self._entries(X)
-        # max_rank is a cap, not a target: the library clips it at min(m, n) (as R softImpute does).
-        max_rank = self.max_rank
+        # rank is a cap, not a target: the library clips it at min(m, n) (as R softImpute does).
         centering = self.scaling if self.scaling != "none" else self.centering
-        opts = dict(lam=self.lam, max_rank=max_rank, cv=self.cv, n_lambdas=self.n_lambdas,
+        opts = dict(lam=self.lam, max_rank=rank, cv=self.cv, n_lambdas=lambda_path,
                     min_ratio=self.min_ratio, variant=self.variant, centering=centering, debias=self.debias,
                     # as the CLI: a cap other than the library's is the user's, not resumed
                     max_iteration_rounds=None if self.max_iter == _D["max_iter"] else 1,
@@ -509,9 +538,10 @@ class ALS(_CompletionBase):
     sweeps to the optimum). ``float32``: as SoftImpute's.
 
     ``cv`` >= 2 chooses ``lam`` by k-fold cross-validation over a log grid of
-    ``n_lambdas`` values from the weighted lambda_max down to ``min_ratio`` of
-    it (the CLI's ``--method als --cv K``; ``lam`` is then not used); 0 (the
-    default) fits once at ``lam``.
+    ``lambda_path`` values from the weighted lambda_max down to ``min_ratio``
+    of it (the CLI's ``--method als --cv K``; ``lam`` is then not used); 0
+    (the default) fits once at ``lam``. (``n_lambdas``, the old name of
+    ``lambda_path``, still works for one release with a DeprecationWarning.)
 
     Attributes: as SoftImpute (components_, singular_values_, rank_, lambda_,
     n_iter_, objective_trace_, cv_results_ and best_index_ with ``cv``, else
@@ -525,8 +555,10 @@ class ALS(_CompletionBase):
     def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting="frequency", robust=False,
                  bias_lam=None, clip_factor=_D["als_clip_factor"], tol=_D["als_tol"], max_iter=_D["als_max_iter"],
                  seed=0, threads=0, verbose=False, callback=None, init="random", clip=False, float32=False, cv=0,
-                 n_lambdas=_D["n_lambdas"], min_ratio=_D["min_ratio"], patience=_D["patience"]):
+                 lambda_path=_D["n_lambdas"], min_ratio=_D["min_ratio"], patience=_D["patience"],
+                 n_lambdas=_RENAMED):
         self.cv = cv
+        self.lambda_path = lambda_path
         self.n_lambdas = n_lambdas
         self.min_ratio = min_ratio
         self.patience = patience
@@ -559,7 +591,8 @@ class ALS(_CompletionBase):
         _check_int("cv", self.cv, 0)
         if self.cv == 1:
             raise ValueError("cv must be 0 (one fit at lam) or >= 2, got 1")
-        _check_int("n_lambdas", self.n_lambdas, 1)
+        lambda_path = _renamed(self, "n_lambdas", "lambda_path")
+        _check_int("lambda_path", lambda_path, 1)
         _check_real("min_ratio", self.min_ratio, 0, strict=True)
         e = self._entries(X)
         if self.rank > min(e.shape):
@@ -568,7 +601,7 @@ class ALS(_CompletionBase):
                     bias_lam=self.bias_lam, clip_factor=self.clip_factor, tol=self.tol, max_iter=self.max_iter,
                     max_iteration_rounds=None if self.max_iter == _D["als_max_iter"] else 1,
                     seed=self.seed, threads=self.threads, init=self.init, float32=bool(self.float32), cv=self.cv,
-                    n_lambdas=self.n_lambdas, min_ratio=self.min_ratio, patience=self.patience)
+                    n_lambdas=lambda_path, min_ratio=self.min_ratio, patience=self.patience)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.complete(*e.args(), "robust-als" if self.robust else "als", opts, progress.active())
@@ -674,7 +707,7 @@ class GAME(_CompletionBase):
         1e-3, never tighter than tol; 0 = tol), cv_sweeps dual sweeps per
         iteration (1; 0 = solve every prox) and cv_precision ("float" or
         "double"); the returned fit is polished in double to tol. A fold stops
-        once its error has risen for ``patience`` lambdas past its minimum (2;
+        once its error has risen for ``cv_patience`` lambdas past its minimum (2;
         0 = whole grid), or at the first rise that is significant (paired z >=
         1.645 over its held-out squared errors); rises count once the error is
         0.1 % below the first lambda's. The folds run in parallel over the
@@ -700,17 +733,19 @@ class GAME(_CompletionBase):
 
     _desc = "game"
 
-    def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=_G["cv"], n_lambdas=_G["n_lambdas"],
+    def __init__(self, groups=None, group_cols=None, bins=None, lam=None, cv=_G["cv"], lambda_path=_G["n_lambdas"],
                  min_ratio=_G["min_ratio"], variant=_G["variant"], solver=_G["solver"], weights=_G["weights"],
-                 global_group=_G["global_group"], center=_G["center"], max_rank=_G["max_rank"], tol=_G["tol"],
+                 global_group=_G["global_group"], center=_G["center"], rank=_G["max_rank"], tol=_G["tol"],
                  max_iter=_G["max_iter"], cv_scaling=_G["cv_scaling"], cv_tol=_G["cv_tol"],
-                 cv_sweeps=_G["cv_sweeps"], cv_precision=_G["cv_precision"], patience=_G["patience"],
-                 seed=_G["seed"], storage=_G["storage"], verbose=False, callback=None):
+                 cv_sweeps=_G["cv_sweeps"], cv_precision=_G["cv_precision"], cv_patience=_G["patience"],
+                 seed=_G["seed"], storage=_G["storage"], verbose=False, callback=None,
+                 n_lambdas=_RENAMED, max_rank=_RENAMED, patience=_RENAMED):
         self.groups = groups
         self.group_cols = group_cols
         self.bins = bins
         self.lam = lam
         self.cv = cv
+        self.lambda_path = lambda_path
         self.n_lambdas = n_lambdas
         self.min_ratio = min_ratio
         self.variant = variant
@@ -718,6 +753,7 @@ class GAME(_CompletionBase):
         self.weights = weights
         self.global_group = global_group
         self.center = center
+        self.rank = rank
         self.max_rank = max_rank
         self.tol = tol
         self.max_iter = max_iter
@@ -725,6 +761,7 @@ class GAME(_CompletionBase):
         self.cv_tol = cv_tol
         self.cv_sweeps = cv_sweeps
         self.cv_precision = cv_precision
+        self.cv_patience = cv_patience
         self.patience = patience
         self.seed = seed
         self.storage = storage
@@ -782,28 +819,31 @@ class GAME(_CompletionBase):
         when ``groups`` is a DataFrame indexed by something other than 0..m-1."""
         _check_real("lam", self.lam, 0, allow_none=True, strict=True)
         _check_int("cv", self.cv, 0)
-        _check_int("n_lambdas", self.n_lambdas, 1)
+        lambda_path = _renamed(self, "n_lambdas", "lambda_path")
+        rank = _renamed(self, "max_rank", "rank")
+        cv_patience = _renamed(self, "patience", "cv_patience")
+        _check_int("lambda_path", lambda_path, 1)
         _check_choice("variant", self.variant, ("sum", "latent"))
         _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
         _check_choice("storage", self.storage, ("dense", "factored"))
-        _check_int("max_rank", self.max_rank, 0)
+        _check_int("rank", rank, 0)
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_choice("cv_precision", self.cv_precision, ("float", "double"))
         _check_int("cv_sweeps", self.cv_sweeps, 0)
-        _check_int("patience", self.patience, 0)
+        _check_int("cv_patience", cv_patience, 0)
         _check_int("seed", self.seed, 0)
         e = self._entries(X)
         if row_ids is None and self.index_ is not None:
             row_ids = self.index_  # GAME.fit(df): df.index names the rows that groups= describes
         gnames, grows, warns = self._row_groups(e.shape[0], row_ids)
-        opts = dict(lam=self.lam, cv=self.cv, n_lambdas=self.n_lambdas, min_ratio=self.min_ratio,
+        opts = dict(lam=self.lam, cv=self.cv, n_lambdas=lambda_path, min_ratio=self.min_ratio,
                     variant=self.variant, solver=self.solver, weights=self.weights,
                     global_group=bool(self.global_group),
                     centering=self.center if isinstance(self.center, str) else ("center" if self.center else "none"),
-                    max_rank=self.max_rank,
+                    max_rank=rank,
                     tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
-                    cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=self.patience,
+                    cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=cv_patience,
                     seed=self.seed, storage=self.storage)
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:

@@ -32,7 +32,7 @@ def _same_factors(U, d, V, ref, atol=1e-8):
 def test_soft_impute_fixed_lambda_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     j = run_json(cli, "complete", "--train", dune_csv, "--lambda", 3, "--rank", 8, "--seed", 1, "--out",
                  tmp_path / "cli")
-    est = lowrank.SoftImpute(lam=3, max_rank=8, seed=1).fit(dune_missing)
+    est = lowrank.SoftImpute(lam=3, rank=8, seed=1).fit(dune_missing)
     _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
     assert est.rank_ == j["rank"] and est.n_iter_ == j["iterations"]
     completed = pd.read_csv(tmp_path / "cli" / "completed.csv", index_col=0).to_numpy()
@@ -63,9 +63,10 @@ def test_als_cv_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     # the same numbers from `complete --method als --cv` and ALS(cv=...).
     j = run_json(cli, "complete", "--train", dune_csv, "--method", "als", "--rank", 3, "--biases", "--cv", 3,
                  "--lambda-path", 8, "--seed", 1, "--out", tmp_path / "cli")
-    est = lowrank.ALS(rank=3, biases=True, cv=3, n_lambdas=8, seed=1).fit(dune_missing)
+    est = lowrank.ALS(rank=3, biases=True, cv=3, lambda_path=8, seed=1).fit(dune_missing)
     cv = pd.read_csv(tmp_path / "cli" / "cv.csv")
-    assert len(cv) == 8 and (cv["folds"] > 0).all() == (est.cv_results_["n_folds"] > 0).all()
+    # the grid, and one refined lambda beside the best on each side
+    assert len(cv) == 8 + 2 and (cv["folds"] > 0).all() == (est.cv_results_["n_folds"] > 0).all()
     np.testing.assert_allclose(est.cv_results_["param_lam"], cv["lambda"], rtol=1e-9)
     np.testing.assert_allclose(est.cv_results_["mean_test_rmse"], cv["mean_rmse"], rtol=1e-8, equal_nan=True)
     assert est.lambda_ == pytest.approx(j["cv_best_lambda"], rel=1e-12)
@@ -99,8 +100,8 @@ def test_float32_keyword_equals_cli_and_double(cli, tmp_path, dune_csv, dune_mis
     _same_factors(est.row_factors_, est.singular_values_, est.components_.T, _load_model(tmp_path / "cli"))
     double = lowrank.ALS(rank=3, lam=0.1).fit(dune_missing)
     np.testing.assert_allclose(est.singular_values_, double.singular_values_, rtol=1e-4)
-    si32 = lowrank.SoftImpute(lam=2.0, max_rank=5, float32=True).fit(dune_missing)
-    si64 = lowrank.SoftImpute(lam=2.0, max_rank=5).fit(dune_missing)
+    si32 = lowrank.SoftImpute(lam=2.0, rank=5, float32=True).fit(dune_missing)
+    si64 = lowrank.SoftImpute(lam=2.0, rank=5).fit(dune_missing)
     np.testing.assert_allclose(si32.singular_values_, si64.singular_values_, rtol=1e-4)
 
 
@@ -128,7 +129,7 @@ def test_elapsed_is_the_solver_time_of_this_fit():
     # elapsed_s_ is measured inside C++ for this very fit: positive, and below
     # the wall time of the Python call that contains it.
     _, X = planted(60, 50, 3, 0.5, seed=4)
-    for est in (lowrank.SoftImpute(lam=1.0, max_rank=10), lowrank.ALS(rank=3, lam=0.1)):
+    for est in (lowrank.SoftImpute(lam=1.0, rank=10), lowrank.ALS(rank=3, lam=0.1)):
         t0 = time.perf_counter()
         est.fit(X)
         wall = time.perf_counter() - t0
@@ -137,7 +138,7 @@ def test_elapsed_is_the_solver_time_of_this_fit():
 
 def test_planted_truth_recovered():
     truth, x = planted(m=80, n=50, r=3, missing=0.5, seed=3)
-    est = lowrank.SoftImpute(lam=0.1, max_rank=10, tol=1e-9, max_iter=2000, cv=0).fit(x)
+    est = lowrank.SoftImpute(lam=0.1, rank=10, tol=1e-9, max_iter=2000, cv=0).fit(x)
     assert est.status_ == "success", est.status_
     err = np.linalg.norm(est.transform(x) - truth) / np.linalg.norm(truth)
     assert err < 1e-2, err
@@ -151,13 +152,13 @@ def test_planted_truth_recovered():
 
 def test_layouts_dtypes_and_sparse_round_trips():
     _, x = planted(m=40, n=30, r=2, missing=0.3, seed=4)
-    ref = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(x).transform(x)
+    ref = lowrank.SoftImpute(lam=0.5, rank=5).fit(x).transform(x)
     big = np.full((80, 60), 7.0)
     big[::2, ::2] = x
     for a in (np.asfortranarray(x), big[::2, ::2], pd.DataFrame(x)):
-        np.testing.assert_allclose(lowrank.SoftImpute(lam=0.5, max_rank=5).fit(a).transform(a), ref, rtol=1e-10)
+        np.testing.assert_allclose(lowrank.SoftImpute(lam=0.5, rank=5).fit(a).transform(a), ref, rtol=1e-10)
     # float32 in -> float32 computation and output
-    e32 = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(x.astype(np.float32))
+    e32 = lowrank.SoftImpute(lam=0.5, rank=5).fit(x.astype(np.float32))
     assert e32.components_.dtype == np.float32
     assert e32.transform(x.astype(np.float32)).dtype == np.float32
     np.testing.assert_allclose(e32.transform(x.astype(np.float32)), ref, rtol=1e-3, atol=1e-3)
@@ -166,17 +167,17 @@ def test_layouts_dtypes_and_sparse_round_trips():
     r, c = np.nonzero(obs)
     coo = sp.coo_matrix((x[r, c], (r, c)), shape=x.shape)
     for s in (coo, coo.tocsr()):
-        est = lowrank.SoftImpute(lam=0.5, max_rank=5).fit(s)
+        est = lowrank.SoftImpute(lam=0.5, rank=5).fit(s)
         np.testing.assert_allclose(est.transform(s), ref, rtol=1e-10)
 
 
 def test_sklearn_api():
     from sklearn.base import clone
     _, x = planted(m=30, n=20, r=2, missing=0.3, seed=5)
-    est = lowrank.SoftImpute(lam=1.0, max_rank=4)
+    est = lowrank.SoftImpute(lam=1.0, rank=4)
     assert est.get_params()["lam"] == 1.0
-    est.set_params(lam=2.0, max_rank=3)
-    assert est.lam == 2.0 and clone(est).max_rank == 3
+    est.set_params(lam=2.0, rank=3)
+    assert est.lam == 2.0 and clone(est).rank == 3
     with pytest.raises(ValueError, match="Invalid parameter"):
         est.set_params(lamda=1.0)
     out = est.fit_transform(x)
@@ -192,10 +193,10 @@ def test_bad_inputs():
     _, x = planted(m=20, n=10, r=2, missing=0.2, seed=6)
     with pytest.raises(ValueError, match="lam must be >= 0"):
         lowrank.SoftImpute(lam=-1).fit(x)
-    with pytest.raises(TypeError, match="max_rank must be an integer"):
-        lowrank.SoftImpute(max_rank=2.5).fit(x)
-    # max_rank is a cap: above min(m, n) the library clips it (as R softImpute does; the default 50 is one).
-    capped = lowrank.SoftImpute(lam=1, max_rank=60, cv=0).fit(x)
+    with pytest.raises(TypeError, match="rank must be an integer"):
+        lowrank.SoftImpute(rank=2.5).fit(x)
+    # rank is a cap: above min(m, n) the library clips it (as R softImpute does; the default 50 is one).
+    capped = lowrank.SoftImpute(lam=1, rank=60, cv=0).fit(x)
     assert 0 < capped.rank_ <= 10 and capped.status_ == "success", capped.warnings_
     with pytest.raises(ValueError, match="rank=11 exceeds min"):  # a hard rank cannot be clipped silently
         lowrank.ALS(rank=11).fit(x)
@@ -215,8 +216,8 @@ def test_bad_inputs():
         lowrank.ALS().fit(np.ones(4))
     dup = sp.coo_matrix((np.ones(3), ([0, 0, 1], [1, 1, 2])), shape=(3, 3))
     with pytest.raises(ValueError, match="duplicate"):
-        lowrank.SoftImpute(lam=0.1, max_rank=2).fit(dup)
-    est = lowrank.SoftImpute(lam=1, max_rank=3).fit(x)
+        lowrank.SoftImpute(lam=0.1, rank=2).fit(dup)
+    est = lowrank.SoftImpute(lam=1, rank=3).fit(x)
     assert est.transform(x[:5]).shape == (5, x.shape[1])  # other rows: folded in (test_inputs_sklearn.py)
     with pytest.raises(ValueError, match="transductive"):
         lowrank.RobustPCA(max_iter=50).fit(x).transform(x[:5])
@@ -231,13 +232,13 @@ def test_bad_inputs():
 def test_callback_and_errors_from_it():
     _, x = planted(m=30, n=20, r=2, missing=0.3, seed=7)
     events = []
-    lowrank.SoftImpute(lam=1, max_rank=4, callback=events.append).fit(x)
+    lowrank.SoftImpute(lam=1, rank=4, callback=events.append).fit(x)
     assert events and {"stage", "iteration", "objective", "rank"} <= set(events[0])
 
     def boom(ev):
         raise RuntimeError("stop here")
     with pytest.raises(RuntimeError, match="stop here"):
-        lowrank.SoftImpute(lam=1, max_rank=4, callback=boom).fit(x)
+        lowrank.SoftImpute(lam=1, rank=4, callback=boom).fit(x)
 
 
 def _slow_problem():
@@ -247,7 +248,7 @@ def _slow_problem():
 
 def test_ctrl_c_interrupts_and_keeps_last_iterate():
     x = _slow_problem()
-    est = lowrank.SoftImpute(lam=0.01, max_rank=60, tol=0.0, max_iter=100000)
+    est = lowrank.SoftImpute(lam=0.01, rank=60, tol=0.0, max_iter=100000)
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     t0 = time.perf_counter()
     timer.start()
@@ -261,7 +262,7 @@ def test_ctrl_c_interrupts_and_keeps_last_iterate():
 
 def test_gil_is_released_during_fit():
     x = _slow_problem()
-    est = lowrank.SoftImpute(lam=0.01, max_rank=40, tol=0.0, max_iter=40)
+    est = lowrank.SoftImpute(lam=0.01, rank=40, tol=0.0, max_iter=40)
     ticks = []
     th = threading.Thread(target=est.fit, args=(x,))
     t0 = time.perf_counter()
@@ -282,12 +283,16 @@ def test_cv_scaling_moves_the_chosen_lambda_up_and_is_validated():
     truth = rng.uniform(-1, 1, (60, 3)) @ rng.uniform(-1, 1, (3, 50))
     x = truth + rng.normal(size=truth.shape)
     x[rng.random(x.shape) < 0.5] = np.nan
-    kw = dict(cv=2, n_lambdas=20, min_ratio=0.05, max_rank=25, tol=1e-6, max_iter=1000, patience=0)
+    kw = dict(cv=2, lambda_path=20, min_ratio=0.05, rank=25, tol=1e-6, max_iter=1000, patience=0)
     plain = lowrank.SoftImpute(cv_scaling="none", **kw).fit(x)
     scaled = lowrank.SoftImpute(**kw).fit(x)
-    assert scaled.best_index_ < plain.best_index_
     assert scaled.lambda_ > 1.2 * plain.lambda_
-    np.testing.assert_allclose(scaled.cv_results_["param_lam"], plain.cv_results_["param_lam"])
+    # The same 20-point grid (each table adds refined lambdas around its own best).
+    assert scaled.lambda_max_ == pytest.approx(plain.lambda_max_, rel=1e-12)
+    grid = plain.lambda_max_ * 0.05 ** (np.arange(20) / 19)
+    for est in (plain, scaled):
+        lam = est.cv_results_["param_lam"]
+        assert all(np.min(np.abs(lam - g)) <= 1e-9 * g for g in grid)
     with pytest.raises(ValueError, match="cv_scaling"):
         lowrank.SoftImpute(cv_scaling="linear").fit(x)
 
@@ -295,7 +300,7 @@ def test_cv_scaling_moves_the_chosen_lambda_up_and_is_validated():
 def test_defaults_are_the_librarys():
     d = lowrank._core.completion_defaults()
     p = lowrank.SoftImpute().get_params()
-    assert p["max_rank"] == d["max_rank"] == 50 and p["cv"] == d["cv"] and p["centering"] == d["centering"] == "auto"
+    assert p["rank"] == d["max_rank"] == 50 and p["cv"] == d["cv"] and p["centering"] == d["centering"] == "auto"
     assert lowrank.ALS().get_params()["rank"] == d["als_rank"]
 
 
@@ -344,3 +349,33 @@ def test_ctrl_c_during_cv_keeps_the_best_fold_fit():
     assert est.model_.rows == x.shape[0] and est.transform(x).shape == x.shape
     seen = ~np.isnan(x)
     assert np.sqrt(np.mean((est.transform(x) - np.nan_to_num(x))[seen] ** 2)) < np.nanstd(x)
+
+
+def test_keywords_renamed_to_the_cli_flags_still_accept_the_old_names():
+    # Issue 34: keywords are the CLI's flags (--rank, --lambda-path, --centering,
+    # --cv-patience); the old names work for one release with a DeprecationWarning
+    # and give the same fit.
+    import warnings
+    _, x = planted(m=30, n=20, r=2, missing=0.3, seed=3)
+    new = lowrank.SoftImpute(rank=4, lambda_path=6, cv=2, seed=1).fit(x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = lowrank.SoftImpute(max_rank=4, n_lambdas=6, cv=2, seed=1).fit(x)
+    said = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert any("max_rank=" in m and "use rank= (the CLI's --rank)" in m for m in said), said
+    assert any("n_lambdas=" in m and "use lambda_path=" in m for m in said), said
+    assert old.lambda_ == new.lambda_ and old.rank_ == new.rank_
+    np.testing.assert_allclose(old.transform(x), new.transform(x))
+    assert len(new.cv_results_["param_lam"]) == len(old.cv_results_["param_lam"])
+    with pytest.warns(DeprecationWarning, match="use centering='center'"):
+        lowrank.SoftImpute(lam=1, scaling="center", cv=0).fit(x)
+    with pytest.warns(DeprecationWarning, match="n_lambdas"):
+        lowrank.ALS(rank=2, cv=2, n_lambdas=4, seed=1).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the new names warn about nothing
+        lowrank.SoftImpute(rank=4, lambda_path=6, cv=2, seed=1).fit(x)
+        lowrank.ALS(rank=2, cv=2, lambda_path=4, seed=1).fit(x)
+    # The old names stay parameters, so get_params / clone carry them.
+    from sklearn.base import clone
+    assert clone(lowrank.SoftImpute(max_rank=3)).get_params()["max_rank"] == 3
+    assert lowrank.SoftImpute().get_params()["max_rank"] == "deprecated"

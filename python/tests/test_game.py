@@ -45,11 +45,16 @@ def test_game_groups_as_dict_and_errors(dune_missing):
     with pytest.raises(ValueError, match="lam must be >"):
         lowrank.GAME(groups=groups, lam=0.0).fit(dune_missing)
     with pytest.raises(ValueError, match="cv_tolerance"):
-        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, cv_tol=-1.0).fit(dune_missing)
+        lowrank.GAME(groups=groups, cv=2, lambda_path=3, cv_tol=-1.0).fit(dune_missing)
     with pytest.raises(ValueError, match="cv_precision"):
-        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, cv_precision="half").fit(dune_missing)
+        lowrank.GAME(groups=groups, cv=2, lambda_path=3, cv_precision="half").fit(dune_missing)
     with pytest.raises(ValueError, match="patience"):
-        lowrank.GAME(groups=groups, cv=2, n_lambdas=3, patience=-1).fit(dune_missing)
+        lowrank.GAME(groups=groups, cv=2, lambda_path=3, cv_patience=-1).fit(dune_missing)
+    # Old keyword names (before they matched the CLI's --lambda-path, --rank,
+    # --cv-patience) still work for one release, with a DeprecationWarning.
+    for old, new in (("n_lambdas", "lambda_path"), ("max_rank", "rank"), ("patience", "cv_patience")):
+        with pytest.warns(DeprecationWarning, match=f"{old}=.*use {new}="):
+            lowrank.GAME(groups=groups, lam=1.0, **{old: 3}).fit(dune_missing)
 
 
 def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
@@ -57,7 +62,7 @@ def test_game_loose_fold_tolerance_keeps_the_refit(dune_missing):
     # defaults) barely move the CV curve and, with the same lambda chosen, the
     # refit reaches the same optimum (to its own tolerance)
     groups = {"first": np.arange(10), "second": np.arange(10, dune_missing.shape[0])}
-    kw = dict(groups=groups, cv=3, n_lambdas=6, tol=1e-6, seed=1, patience=0)
+    kw = dict(groups=groups, cv=3, lambda_path=6, tol=1e-6, seed=1, cv_patience=0)
     tight = lowrank.GAME(cv_tol=0.0, cv_sweeps=0, cv_precision="double", **kw).fit(dune_missing)
     loose = lowrank.GAME(**kw).fit(dune_missing)
     a = np.asarray(tight.cv_results_["mean_test_rmse"])

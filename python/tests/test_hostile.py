@@ -44,7 +44,7 @@ def _fitted_model():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(12, 2)) @ rng.normal(size=(2, 9))
     x[rng.random(x.shape) < 0.2] = np.nan
-    return lowrank.SoftImpute(lam=0.5, max_rank=3).fit(x).model_
+    return lowrank.SoftImpute(lam=0.5, rank=3).fit(x).model_
 
 
 def test_unpickled_models_are_validated():
@@ -74,7 +74,7 @@ def test_game_ctrl_c_during_cross_validation_raises_keyboard_interrupt(dune_miss
         if event["stage"] == "game-cv":
             raise KeyboardInterrupt  # what PyErr_CheckSignals reports after Ctrl-C
 
-    est = lowrank.GAME(groups=groups, cv=3, n_lambdas=10, callback=ctrl_c)
+    est = lowrank.GAME(groups=groups, cv=3, lambda_path=10, callback=ctrl_c)
     with pytest.raises(KeyboardInterrupt, match="holds the last iterate"):
         est.fit(dune_missing)
     # Interrupted in the first fold: no fit on all entries existed, so the best

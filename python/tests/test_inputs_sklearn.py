@@ -55,7 +55,7 @@ def test_read_matrix_pandas_table_keeps_labels(dune):
 def test_gridsearchcv_over_lambda_runs_and_picks_a_middle_lambda():
     from sklearn.model_selection import GridSearchCV, KFold
     truth, x = planted(m=80, n=40, r=3, missing=0.5, noise=0.3, seed=1)
-    grid = GridSearchCV(lowrank.SoftImpute(cv=0, max_rank=10), {"lam": [0.01, 3.0, 1000.0]},
+    grid = GridSearchCV(lowrank.SoftImpute(cv=0, rank=10), {"lam": [0.01, 3.0, 1000.0]},
                         cv=KFold(4, shuffle=True, random_state=0))
     grid.fit(x)
     scores = grid.cv_results_["mean_test_score"]
@@ -111,7 +111,7 @@ def test_fold_in_matches_the_ridge_closed_form():
 def test_check_estimator_passes_with_documented_skips():
     from sklearn.exceptions import SkipTestWarning
     from sklearn.utils.estimator_checks import check_estimator
-    for est in (lowrank.SoftImpute(lam=0.5, max_rank=3, cv=0), lowrank.ALS(rank=2, max_iter=20),
+    for est in (lowrank.SoftImpute(lam=0.5, rank=3, cv=0), lowrank.ALS(rank=2, max_iter=20),
                 lowrank.RobustPCA(max_iter=200)):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")

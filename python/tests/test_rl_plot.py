@@ -45,15 +45,15 @@ def test_plots_return_figures():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((30, 3)) @ rng.standard_normal((3, 20))
     x[rng.random(x.shape) < 0.3] = np.nan
-    est = lowrank.SoftImpute(cv=3, n_lambdas=8, seed=0).fit(x)
+    est = lowrank.SoftImpute(cv=3, lambda_path=8, seed=0).fit(x)
     figs = [lowrank.plot.singular_values(est), lowrank.plot.singular_values(np.nan_to_num(x)),
-            lowrank.plot.cv_curve(est), lowrank.plot.objective(lowrank.SoftImpute(lam=1, max_rank=3).fit(x)),
+            lowrank.plot.cv_curve(est), lowrank.plot.objective(lowrank.SoftImpute(lam=1, rank=3).fit(x)),
             lowrank.plot.regret([lowrank.bandit(horizon=3000, seeds=2, algorithm=a) for a in ("ucb", "spectral")])]
     assert all(isinstance(f, Figure) for f in figs)
     ax = figs[2].axes[0]
     assert ax.get_xscale() == "log" and len(ax.lines) >= 1
     with pytest.raises(ValueError, match="without cross-validation"):
-        lowrank.plot.cv_curve(lowrank.SoftImpute(lam=1, max_rank=3).fit(x))
+        lowrank.plot.cv_curve(lowrank.SoftImpute(lam=1, rank=3).fit(x))
     import matplotlib.pyplot as plt
     plt.close("all")
 

@@ -27,7 +27,7 @@ EXCEPTIONS = {
     "check_estimator_sparse_data": "predict(X) returns the completed matrix, not one value per row",
 }
 
-ESTIMATORS = [lowrank.SoftImpute(lam=0.5, max_rank=3, cv=0), lowrank.ALS(rank=2, max_iter=20),
+ESTIMATORS = [lowrank.SoftImpute(lam=0.5, rank=3, cv=0), lowrank.ALS(rank=2, max_iter=20),
               lowrank.RobustPCA(max_iter=200)]
 
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "lowrank/core/error.hpp"
@@ -104,7 +105,22 @@ struct CandidateScores {
   std::vector<std::vector<double>> rmse, mae, rank;
   CrossValidationResult<T> out;
   bool active = true;
+  /// CrossValidationOptions::refine: per fold, its fits at the grid points
+  /// from two below to one above its own best (the warm starts a refinement
+  /// around a best lambda one grid step from the fold's needs).
+  std::vector<std::map<std::size_t, CompletionModel<T>>> kept;
 };
+
+// The kept fit at grid index `l`, else the nearest one above it on the path
+// (larger lambda: the path's own direction), else the nearest below; null
+// when none was kept (a cold start).
+template <class T>
+const CompletionModel<T>* warm_near(const std::map<std::size_t, CompletionModel<T>>& kept, std::size_t l) {
+  if (kept.empty()) return nullptr;
+  auto it = kept.upper_bound(l);
+  if (it == kept.begin()) return &it->second;
+  return &std::prev(it)->second;
+}
 
 // The best first-fold validation RMSE of the candidates run before `c`.
 template <class T>
@@ -182,6 +198,103 @@ void summarize(CandidateScores<T>& c, const std::vector<double>& lambdas, std::s
   out.best_lambda = lambdas[out.best_index];
 }
 
+// Refines one candidate's grid around its best lambda b (options.refine
+// points between b and each neighbour, log-spaced), fold by fold on the same
+// folds, then merges the new rows into its table and grid. Returns false when
+// interrupted (the table is then left as the grid gave it).
+template <class T>
+bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const ObservedEntries<T>& data,
+                      const std::vector<Split>& folds, const PathFitFunction<T>& fit,
+                      const CrossValidationOptions& options, const std::string& label,
+                      std::chrono::steady_clock::time_point start) {
+  const std::size_t b = cs.out.best_index, L = grid.size(), K = folds.size();
+  const int R = options.refine;
+  std::vector<double> extra;  // decreasing, like the path
+  auto between = [&](double hi, double lo) {
+    if (!(hi > lo && lo > 0)) return;
+    for (int j = 1; j <= R; ++j)
+      extra.push_back(std::exp(std::log(hi) + (std::log(lo) - std::log(hi)) * j / (R + 1)));
+  };
+  if (b > 0) between(grid[b - 1], grid[b]);
+  const std::size_t upper = extra.size();  // these lie above grid[b]
+  if (b + 1 < L) between(grid[b], grid[b + 1]);
+  if (extra.empty()) return true;
+  const std::size_t E = extra.size();
+  const std::vector<double> nan(E, std::numeric_limits<double>::quiet_NaN());
+  std::vector<std::vector<double>> rmse(K, nan), mae(K, nan), rank(K, nan);
+  CrossValidationResult<T>& out = cs.out;
+  for (std::size_t f = 0; f < K; ++f) {
+    const ObservedEntries<T> train = data.subset(folds[f].train);
+    const ObservedEntries<T> test = data.subset(folds[f].test);
+    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
+    const auto t0 = std::chrono::steady_clock::now();
+    CompletionModel<T> last;
+    const CompletionModel<T>* warm = nullptr;
+    for (std::size_t j = 0; j < E; ++j) {
+      // The points above b continue the fold's path from b - 1, those below
+      // from b: each is one short warm-started fit.
+      if (j == 0) warm = warm_near(cs.kept[f], upper > 0 ? b - 1 : b);
+      else if (j == upper) warm = warm_near(cs.kept[f], b);
+      CompletionResult<T> r = fit(train, extra[j] * factor, warm);
+      const ErrorMetrics m = evaluate(r.model, test);
+      ++out.fits;
+      if (r.status == Status::NotConverging) ++out.capped_fits;
+      rmse[f][j] = m.rmse;
+      mae[f][j] = m.mae;
+      rank[f][j] = static_cast<double>(r.model.rank());
+      if (m.rmse < out.best_fold_rmse) {
+        out.best_fold_model = r.model;
+        out.best_fold_rmse = m.rmse;
+        out.best_fold_lambda = extra[j];
+      }
+      last = std::move(r.model);
+      warm = &last;
+      if (options.progress) {
+        // The event holds a view of the stage: the string must outlive the callback.
+        const std::string stage = label + " refine fold " + std::to_string(f + 1) + "/" + std::to_string(K) +
+                                  " lambda " + std::to_string(j + 1) + "/" + std::to_string(E);
+        ProgressEvent e;
+        e.stage = stage;
+        e.iteration = static_cast<int>(f * E + j + 1);
+        e.objective = m.rmse;
+        e.change = extra[j];
+        e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        e.rank = static_cast<int>(last.rank());
+        options.progress(e);
+      }
+      if (r.status == Status::Interrupted || interrupt_requested()) {
+        out.status = Status::Interrupted;
+        out.stopped_fold = f;
+        out.stopped_index = b;
+        out.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return false;
+      }
+    }
+    cs.kept[f].clear();
+    out.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // Merge the new rows into the grid's, in path order.
+  std::vector<double> merged;
+  std::vector<std::vector<double>> mr(K), mm(K), mk(K);
+  std::size_t l = 0, j = 0;
+  while (l < L || j < E) {
+    const bool from_grid = j == E || (l < L && grid[l] >= extra[j]);
+    merged.push_back(from_grid ? grid[l] : extra[j]);
+    for (std::size_t f = 0; f < K; ++f) {
+      mr[f].push_back(from_grid ? cs.rmse[f][l] : rmse[f][j]);
+      mm[f].push_back(from_grid ? cs.mae[f][l] : mae[f][j]);
+      mk[f].push_back(from_grid ? cs.rank[f][l] : rank[f][j]);
+    }
+    (from_grid ? l : j)++;
+  }
+  grid = std::move(merged);
+  cs.rmse = std::move(mr);
+  cs.mae = std::move(mm);
+  cs.rank = std::move(mk);
+  out.refined = static_cast<int>(E);
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -205,6 +318,7 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
     const std::vector<double> nan(grids[c].size(), std::numeric_limits<double>::quiet_NaN());
     cand[c].rmse.assign(folds.size(), nan);
     cand[c].mae = cand[c].rank = cand[c].rmse;
+    if (options.refine > 0) cand[c].kept.resize(folds.size());
     cand[c].out.best_fold_rmse = std::numeric_limits<double>::infinity();
   }
   const auto start = std::chrono::steady_clock::now();
@@ -224,6 +338,7 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
       const CompletionModel<T>* warm = nullptr;
       CompletionModel<T> last;
       double best = std::numeric_limits<double>::infinity();
+      std::size_t best_l = 0;
       int worse = 0;
       for (std::size_t l = 0; l < L; ++l) {
         CompletionResult<T> r = fits[c](train, lambdas[l] * factor, warm);
@@ -239,6 +354,15 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
           out.best_fold_model = r.model;
           out.best_fold_rmse = m.rmse;
           out.best_fold_lambda = lambdas[l];
+        }
+        if (options.refine > 0) {
+          // Keep this fit while it lies within [best - 2, best + 1] of the
+          // fold's path (see CandidateScores::kept).
+          const std::size_t bl = m.rmse < best ? l : best_l;
+          auto& kept = cs.kept[f];
+          kept.emplace(l, r.model);
+          for (auto it = kept.begin(); it != kept.end();)
+            it = it->first + 2 < bl || it->first > bl + 1 ? kept.erase(it) : std::next(it);
         }
         last = std::move(r.model);
         warm = &last;
@@ -265,6 +389,7 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
         }
         if (m.rmse < best) {
           best = m.rmse;
+          best_l = l;
           worse = 0;
         } else if (options.patience > 0 &&
                    (++worse >= options.patience ||
@@ -277,6 +402,7 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
           // leader's margin on it (see cannot_catch_up).
           cs.active = false;
           out.screened_out = true;
+          cs.kept.clear();
           break;
         }
       }
@@ -294,14 +420,34 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
         if (cs.out.best_fold_rmse > (1.0 + options.screen_margin) * lead) {
           cs.active = false;
           cs.out.screened_out = true;
+          cs.kept.clear();
         }
       }
+    }
+  }
+  std::vector<std::vector<double>> grid = grids;
+  for (std::size_t c = 0; c < C; ++c) summarize(cand[c], grid[c], folds.size());
+  if (options.refine > 0 && !interrupted) {
+    // Refine the leader: the candidate with the lowest mean over all folds.
+    std::size_t lead = C;
+    for (std::size_t c = 0; c < C; ++c) {
+      const CrossValidationRow& row = cand[c].out.table[cand[c].out.best_index];
+      if (cand[c].active && row.folds == static_cast<int>(folds.size()) &&
+          (lead == C || row.mean_rmse < cand[lead].out.table[cand[lead].out.best_index].mean_rmse))
+        lead = c;
+    }
+    if (lead < C) {
+      const std::string label = labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label)
+                                               : labels[lead];
+      if (refine_candidate(cand[lead], grid[lead], data, folds, fits[lead], options, label, start))
+        summarize(cand[lead], grid[lead], folds.size());
+      else
+        interrupted = true;
     }
   }
   std::vector<CrossValidationResult<T>> results;
   for (std::size_t c = 0; c < C; ++c) {
     if (interrupted) cand[c].out.status = Status::Interrupted;
-    summarize(cand[c], grids[c], folds.size());
     results.push_back(std::move(cand[c].out));
   }
   return results;

@@ -81,8 +81,20 @@ std::vector<Split> k_fold(const ObservedEntries<T>& e, int k, std::uint64_t seed
   if (static_cast<std::size_t>(k) > n)
     throw InvalidArgument("k_fold: k = " + std::to_string(k) + " exceeds the number of entries (" + std::to_string(n) +
                           ")");
+  // The permutation starts from the entries in (row, col) order, not input
+  // order, so the same entries listed in any order (a file's lines, a CSR
+  // matrix's) fall into the same folds: the CLI and Python then pick the same
+  // lambda. Input already in that order (CSR) gives the folds it always had.
   std::vector<std::size_t> perm(n);
   std::iota(perm.begin(), perm.end(), std::size_t{0});
+  auto before = [&e](std::size_t a, std::size_t b) {
+    if (e.row[a] != e.row[b]) return e.row[a] < e.row[b];
+    if (e.col[a] != e.col[b]) return e.col[a] < e.col[b];
+    return e.value[a] < e.value[b];  // duplicates: a total order on the data alone
+  };
+  bool sorted = true;
+  for (std::size_t p = 1; p < n && sorted; ++p) sorted = !before(p, p - 1);
+  if (!sorted) std::stable_sort(perm.begin(), perm.end(), before);
   Rng rng(seed);
   rng.shuffle_prefix(perm.begin(), perm.end(), n);
   // Fold f holds permutation slots [n f / k, n (f+1) / k): sizes differ by <= 1.

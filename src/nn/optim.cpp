@@ -15,7 +15,7 @@ void OptimizerOptions::validate() const {
   auto bad = [](const std::string& m) { throw InvalidArgument(m); };
   if (!(lr > 0) || !std::isfinite(lr)) bad("lr must be > 0");
   if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) bad("min_lr_ratio must be in [0, 1]");
-  if (warmup_steps < 0) bad("warmup_steps must be >= 0");
+  if (warmup_steps < -1) bad("warmup_steps must be >= 0 (or -1: the default fraction of the steps)");
   if (!(warmup_fraction >= 0 && warmup_fraction < 1)) bad("warmup_fraction must be in [0, 1)");
   if (total_steps < 1) bad("total_steps must be >= 1");
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) bad("beta1, beta2 must be in [0, 1)");
@@ -28,7 +28,8 @@ void OptimizerOptions::validate() const {
 
 std::int64_t OptimizerOptions::warmup() const {
   if (warmup_fraction > 0) return std::llround(warmup_fraction * static_cast<double>(total_steps));
-  return warmup_steps;
+  if (warmup_steps >= 0) return warmup_steps;
+  return std::llround(kDefaultWarmupFraction * static_cast<double>(total_steps));
 }
 
 double learning_rate(const OptimizerOptions& o, std::int64_t step) {

@@ -115,8 +115,9 @@ void Trainer::set_steps(std::int64_t steps, bool keep_schedule) {
   if (!follows || total == o.total_steps || keep_schedule) return;
   // learning_rate(o, s) depends on total_steps only for s >= warmup_steps;
   // the updates so far used s = 0 .. steps_taken - 1. A warm-up given as a
-  // fraction of total_steps stretches with it, so only an untouched run is exact.
-  const std::int64_t exact_until = o.warmup_fraction > 0 ? 0 : o.warmup_steps;
+  // fraction of total_steps (given, or the default) stretches with it, so only
+  // an untouched run is exact.
+  const std::int64_t exact_until = o.warmup_fraction > 0 || o.warmup_steps < 0 ? 0 : o.warmup_steps;
   if (optimizer.steps_taken() <= exact_until) {
     o.total_steps = total;
     optimizer.set_total_steps(total);

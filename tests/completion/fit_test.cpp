@@ -96,6 +96,7 @@ TEST(FitCompletion, CrossValidatedLambdaIsNearTheOracle) {
   o.soft_impute.max_rank = 20;
   o.soft_impute.tolerance = 1e-6;
   o.soft_impute.max_iterations = 500;
+  o.cv_refine = 0;  // the grid's choice against the grid's oracle
   const auto fit = fit_completion(d.train, o);
   ASSERT_TRUE(fit.cv);
   ASSERT_EQ(fit.cv->table.size(), 15u);
@@ -125,6 +126,27 @@ TEST(FitCompletion, CrossValidatedLambdaIsNearTheOracle) {
   EXPECT_LE(std::abs(chosen - static_cast<long>(oracle)), 2) << "oracle " << oracle << " chosen " << chosen;
   EXPECT_LT(evaluate(fit.model, d.test).rmse, 1.15 * best);
   EXPECT_NEAR(evaluate(fit.model, d.test).rmse, evaluate(path.models[fit.cv->best_index], d.test).rmse, 1e-3);
+  // With the refinement (the default), one lambda between the grid's best
+  // and each neighbour joins the table; the refit runs the grid down to the
+  // chosen lambda, which is the last point of its path.
+  o.cv_refine = 1;
+  const auto refined = fit_completion(d.train, o);
+  ASSERT_TRUE(refined.cv);
+  EXPECT_EQ(refined.cv->refined, 2);
+  ASSERT_EQ(refined.cv->table.size(), 17u);
+  const std::size_t b = fit.cv->best_index;
+  // Rows: the grid to b - 1, the point above b, b, the point below b, the rest.
+  EXPECT_NEAR(refined.cv->table[b].lambda, std::sqrt(grid[b] * grid[b - 1]), 1e-9 * grid[b]);
+  EXPECT_DOUBLE_EQ(refined.cv->table[b + 1].lambda, grid[b]);
+  EXPECT_NEAR(refined.cv->table[b + 2].lambda, std::sqrt(grid[b] * grid[b + 1]), 1e-9 * grid[b]);
+  EXPECT_LE(refined.cv->table[refined.cv->best_index].mean_rmse, fit.cv->table[b].mean_rmse);
+  EXPECT_DOUBLE_EQ(refined.lambda, refined.cv->best_lambda);
+  ASSERT_TRUE(refined.path);
+  EXPECT_DOUBLE_EQ(refined.path->points.back().lambda, refined.lambda);
+  for (std::size_t k = 0; k + 1 < refined.path->points.size(); ++k) {
+    EXPECT_DOUBLE_EQ(refined.path->points[k].lambda, grid[k]);
+    EXPECT_GT(grid[k], refined.lambda);
+  }
 }
 
 // Ratings-like data (mean 3.5, user and item effects, a weak rank-2 part):
@@ -326,7 +348,7 @@ TEST(FitCompletion, AlsCrossValidatesItsL2WeightFromTheWeightedLambdaMax) {
   EXPECT_DOUBLE_EQ(fit.cv->table.front().lambda, top);
   EXPECT_DOUBLE_EQ(fit.lambda, fit.cv->best_lambda);
   EXPECT_GT(fit.cv->best_index, 0u);
-  EXPECT_LT(fit.cv->best_index, 11u);
+  EXPECT_LT(fit.cv->best_index + 1, fit.cv->table.size());
   const double ours = evaluate(fit.model, d.test).rmse;
   CompletionFitOptions lo = o;
   lo.als_path = false;
@@ -350,7 +372,8 @@ TEST(FitCompletion, WarnsWhenTheChosenLambdaIsAtAnEdgeOfTheGrid) {
   o.lambdas = {0.9 * top, 0.8 * top, 0.7 * top};
   const auto fit = fit_completion(d.train, o);
   ASSERT_TRUE(fit.cv);
-  EXPECT_EQ(fit.cv->best_index, 2u);
+  EXPECT_EQ(fit.cv->best_index + 1, fit.cv->table.size());  // the grid's small end (a refined row lies above it)
+  EXPECT_DOUBLE_EQ(fit.lambda, 0.7 * top);
   bool warned = false;
   for (const auto& w : fit.warnings) warned |= w.find("small end of the grid") != std::string::npos;
   EXPECT_TRUE(warned);

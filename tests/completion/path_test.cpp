@@ -1,6 +1,7 @@
 // Lambda grid, warm-started path and k-fold CV (completion/path.hpp).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lowrank/completion/path.hpp"
@@ -102,6 +103,105 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
   one_fold.folds = 1;
   EXPECT_THROW(cross_validate(e, grid, fit, one_fold), InvalidArgument);
   EXPECT_THROW(cross_validate(e, std::vector<double>{1.0, 2.0}, fit, cvo), InvalidArgument);
+}
+
+// Refinement (CrossValidationOptions::refine) adds log-spaced lambdas
+// between the best grid lambda and its neighbours, scored on the same folds:
+// each new row's fold RMSEs equal cold fits at that lambda on the fold's
+// training part (the warm starts change the path, not the answer), and the
+// choice is the argmin over the merged table.
+TEST(CrossValidation, RefinementScoresPointsBetweenTheBestAndItsNeighbours) {
+  auto e = planted(40, 30, 0.5);
+  std::uint64_t s = 7;
+  for (double& v : e.value) v += 0.3 * (uniform01(s) - 0.5) * std::sqrt(12.0);
+  SoftImputeOptions base;
+  base.max_rank = 10;
+  base.tolerance = 1e-9;
+  base.max_iterations = 3000;
+  const PathFitFunction<double> fit = soft_impute_at(base);
+  const auto grid = log_lambda_grid(lambda_max(e), 8, 1e-2);
+  CrossValidationOptions cvo;
+  cvo.folds = 3;
+  cvo.seed = 3;
+  cvo.patience = 0;
+  const auto plain = cross_validate(e, grid, fit, cvo);
+  ASSERT_GT(plain.best_index, 0u);
+  ASSERT_LT(plain.best_index, grid.size() - 1);
+  cvo.refine = 2;
+  const auto cv = cross_validate(e, grid, fit, cvo);
+  ASSERT_EQ(cv.refined, 4);
+  ASSERT_EQ(cv.table.size(), grid.size() + 4);
+  const std::size_t b = plain.best_index;
+  // Rows in path order: the grid's, with two between b-1 and b and two between b and b+1.
+  std::vector<double> extra;
+  for (std::size_t k : {b - 1, b})
+    for (int j = 1; j <= 2; ++j) extra.push_back(grid[k] * std::pow(grid[k + 1] / grid[k], j / 3.0));
+  const std::vector<double> want_rows = [&] {
+    std::vector<double> w(grid.begin(), grid.begin() + static_cast<std::ptrdiff_t>(b));
+    w.insert(w.end(), extra.begin(), extra.begin() + 2);
+    w.push_back(grid[b]);
+    w.insert(w.end(), extra.begin() + 2, extra.end());
+    w.insert(w.end(), grid.begin() + static_cast<std::ptrdiff_t>(b) + 1, grid.end());
+    return w;
+  }();
+  for (std::size_t r = 0; r < want_rows.size(); ++r) EXPECT_NEAR(cv.table[r].lambda, want_rows[r], 1e-12 * want_rows[r]);
+  // Grid rows are unchanged; the new rows match cold fits on each fold.
+  const auto folds = k_fold(e, 3, 3);
+  double best = plain.table[b].mean_rmse;
+  for (std::size_t r = 0; r < cv.table.size(); ++r) {
+    EXPECT_EQ(cv.table[r].folds, 3);
+    best = std::min(best, cv.table[r].mean_rmse);
+    const auto at = std::find(grid.begin(), grid.end(), cv.table[r].lambda);
+    if (at != grid.end()) {
+      EXPECT_DOUBLE_EQ(cv.table[r].mean_rmse, plain.table[static_cast<std::size_t>(at - grid.begin())].mean_rmse);
+      continue;
+    }
+    double sum = 0;
+    for (const auto& f : folds) {
+      const auto train = e.subset(f.train);
+      const double factor = cv_lambda_factor(cvo.lambda_scaling, train.nnz(), e.nnz());
+      sum += evaluate(fit(train, cv.table[r].lambda * factor, nullptr).model, e.subset(f.test)).rmse;
+    }
+    EXPECT_NEAR(cv.table[r].mean_rmse, sum / 3, 1e-4) << "row " << r;  // warm vs cold stop within tol
+  }
+  EXPECT_DOUBLE_EQ(cv.table[cv.best_index].mean_rmse, best);
+  EXPECT_DOUBLE_EQ(cv.best_lambda, cv.table[cv.best_index].lambda);
+  EXPECT_LE(cv.table[cv.best_index].mean_rmse, plain.table[b].mean_rmse);
+  EXPECT_EQ(cv.fits, plain.fits + 3 * 4);
+}
+
+// The same entries in another order give the same folds and the same table
+// (the CLI reads entries in file order, Python in CSR order).
+TEST(CrossValidation, TheTableDoesNotDependOnEntryOrder) {
+  auto e = planted(30, 25, 0.5);
+  ObservedEntries<double> shuffled;
+  shuffled.rows = e.rows;
+  shuffled.cols = e.cols;
+  const std::size_t n = e.nnz();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t p = (k * 7919 + 5) % n;  // a permutation while gcd(7919, n) = 1
+    shuffled.push_back(e.row[p], e.col[p], e.value[p]);
+  }
+  ASSERT_NE(n % 7919, 0u);
+  SoftImputeOptions base;
+  base.max_rank = 8;
+  base.tolerance = 1e-7;
+  const PathFitFunction<double> fit = soft_impute_at(base);
+  const auto grid = log_lambda_grid(lambda_max(e), 8, 1e-2);
+  CrossValidationOptions cvo;
+  cvo.folds = 4;
+  cvo.seed = 9;
+  cvo.refine = 1;
+  const auto a = cross_validate(e, grid, fit, cvo), b = cross_validate(shuffled, grid, fit, cvo);
+  ASSERT_EQ(a.table.size(), b.table.size());
+  EXPECT_EQ(a.best_index, b.best_index);
+  for (std::size_t r = 0; r < a.table.size(); ++r) {
+    EXPECT_EQ(a.table[r].lambda, b.table[r].lambda);
+    EXPECT_EQ(a.table[r].folds, b.table[r].folds);
+    if (a.table[r].folds > 0) {
+      EXPECT_NEAR(a.table[r].mean_rmse, b.table[r].mean_rmse, 1e-6) << "row " << r;
+    }
+  }
 }
 
 TEST(CrossValidation, FoldFitsSeeTheGridScaledBySqrtOfTheirShare) {

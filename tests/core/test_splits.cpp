@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -128,6 +129,33 @@ TYPED_TEST(SplitsTyped, KFoldCoversEachEntryOnce) {
   for (std::size_t p = 0; p < n; ++p) EXPECT_EQ(seen[p], 1) << "entry " << p;
   const auto again = k_fold(e, 5, 11);
   for (std::size_t f = 0; f < 5; ++f) EXPECT_EQ(again[f].test, folds[f].test);
+}
+
+TYPED_TEST(SplitsTyped, KFoldDoesNotDependOnEntryOrder) {
+  // The same entries in another order (a file's lines vs a CSR matrix) must
+  // fall into the same folds, entry by entry.
+  using T = TypeParam;
+  const auto e = ragged<T>(20, 15);
+  const std::size_t n = e.nnz();
+  std::vector<std::size_t> order(n);
+  for (std::size_t p = 0; p < n; ++p) order[p] = (p * 7919 + 13) % n;  // a permutation: 7919 is prime, n < 7919
+  std::sort(order.begin(), order.end());
+  ASSERT_EQ(std::unique(order.begin(), order.end()), order.end());
+  for (std::size_t p = 0; p < n; ++p) order[p] = (p * 7919 + 13) % n;
+  ObservedEntries<T> s;
+  s.rows = e.rows;
+  s.cols = e.cols;
+  for (std::size_t p : order) s.push_back(e.row[p], e.col[p], e.value[p]);
+  const auto a = k_fold(e, 4, 3), b = k_fold(s, 4, 3);
+  auto fold_of = [](const std::vector<Split>& folds, const ObservedEntries<T>& x) {
+    std::map<std::pair<std::int64_t, std::int64_t>, std::size_t> m;
+    for (std::size_t f = 0; f < folds.size(); ++f)
+      for (auto p : folds[f].test) m[{x.row[p], x.col[p]}] = f;
+    return m;
+  };
+  const auto fa = fold_of(a, e), fb = fold_of(b, s);
+  ASSERT_EQ(fa.size(), n);
+  EXPECT_EQ(fa, fb);
 }
 
 TYPED_TEST(SplitsTyped, StructuredHoldoutKeepFraction) {

@@ -541,6 +541,44 @@ TEST(NnTrain, SltrainReferencePresetIsTheReferenceRecipe) {
   EXPECT_THROW(apply_preset("galore-reference", d), InvalidArgument);
 }
 
+// The default warm-up is a fraction of the run (issue 34): a 50-step run
+// warms up over 5 steps, not 100; a number given (flag, config, an old
+// checkpoint's stored warmup_steps) wins.
+TEST(NnTrain, DefaultWarmupScalesWithTheSteps) {
+  OptimizerOptions d;
+  EXPECT_EQ(d.warmup_steps, -1);
+  d.total_steps = 50;
+  EXPECT_EQ(d.warmup(), 5);
+  EXPECT_DOUBLE_EQ(learning_rate(d, 0), d.lr / 5);
+  EXPECT_DOUBLE_EQ(learning_rate(d, 4), d.lr);
+  EXPECT_LT(learning_rate(d, 49), d.lr);
+  d.total_steps = 2000;
+  EXPECT_EQ(d.warmup(), 200);
+  d.warmup_steps = 7;
+  EXPECT_EQ(d.warmup(), 7);
+  d.warmup_steps = -2;
+  EXPECT_THROW(d.validate(), InvalidArgument);
+  // A config without warm-up keys gets the default; one with warmup_steps
+  // (as every stored config and checkpoint before this change has) keeps it.
+  const auto none = options_from_json(R"({"steps": 50})", "cfg.json");
+  EXPECT_EQ(none.optim.warmup(), 5);
+  const auto old = options_from_json(R"({"steps": 50, "optim": {"warmup_steps": 100, "warmup_fraction": 0.0}})", "cfg.json");
+  EXPECT_EQ(old.optim.warmup(), 100);
+  EXPECT_EQ(options_from_json(options_to_json(none), "x").optim.warmup(), 5);
+  // A 20-step run with the default: the learning rate peaks at step 2 of 20.
+  auto o = tiny(Parameterization::Dense);
+  o.optim.warmup_steps = -1;
+  o.steps = 20;
+  o.optim.total_steps = 20;
+  o.eval_interval = 20;
+  Trainer t(o);
+  const auto r = t.run();
+  ASSERT_EQ(r.log.size(), 20u);
+  EXPECT_DOUBLE_EQ(r.log[0].lr, o.optim.lr / 2);
+  EXPECT_DOUBLE_EQ(r.log[1].lr, o.optim.lr);
+  EXPECT_LT(r.log[19].lr, r.log[2].lr);
+}
+
 TEST(NnTrain, NewOptionsRoundTripThroughJsonAndAreValidated) {
   auto o = tiny(Parameterization::SLTrain);
   o.model.linear.b_init = BInit::Random;

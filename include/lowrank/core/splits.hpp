@@ -26,7 +26,9 @@ template <class T> Split random_holdout(const ObservedEntries<T>& e, double frac
 template <class T> Split per_row_holdout(const ObservedEntries<T>& e, double fraction, std::uint64_t seed,
                                          std::size_t min_train = 1);
 
-/// k folds of a random permutation; fold f is test, the rest train.
+/// k folds of a random permutation of the entries in (row, col) order (ties
+/// by value), so the folds hold the same entries whatever order they come
+/// in; fold f is test, the rest train.
 template <class T> std::vector<Split> k_fold(const ObservedEntries<T>& e, int k, std::uint64_t seed);
 
 /// Structured missingness: entries of rows in `groups` (indices into

@@ -17,10 +17,18 @@
 
 namespace lowrank::nn {
 
+/// The default warm-up, as a fraction of the run: 10 %, the SLTrain / GaLore
+/// reference recipe's (1,100 of 11,000 steps; `--preset sltrain-reference`).
+inline constexpr double kDefaultWarmupFraction = 0.1;
+
 struct OptimizerOptions {
   double lr = 1e-3;
   double min_lr_ratio = 0.1;   ///< cosine floor as a fraction of lr
-  std::int64_t warmup_steps = 100;
+  /// Warm-up length in steps; -1 (the default) = kDefaultWarmupFraction of
+  /// total_steps, so a short run is not all warm-up (the old fixed default,
+  /// 100 steps, was half of a default 200-step run and all of a 50-step one).
+  /// Checkpoints and configs that store a number keep it.
+  std::int64_t warmup_steps = -1;
   /// Warm-up as a fraction of total_steps, in [0, 1); when > 0 it replaces
   /// warmup_steps (warmup() = round(fraction * total_steps)); 0 = use warmup_steps.
   double warmup_fraction = 0;
@@ -42,7 +50,9 @@ struct OptimizerOptions {
   double muon_momentum = 0.95;
   /// Throws InvalidArgument for a value out of range.
   void validate() const;
-  /// Warm-up length in steps that learning_rate() uses.
+  /// Warm-up length in steps that learning_rate() uses: round(fraction *
+  /// total_steps) when warmup_fraction > 0, else warmup_steps when >= 0, else
+  /// round(kDefaultWarmupFraction * total_steps).
   std::int64_t warmup() const;
 };
 
