@@ -107,6 +107,8 @@ if grep -q '^LOWRANK_MPI:BOOL=ON' "$build/CMakeCache.txt"; then
   cat >"$tmp/mpi-src/CMakeLists.txt" <<'CM'
 cmake_minimum_required(VERSION 3.20)
 project(lowrank_mpi_consumer CXX)
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
 find_package(lowrank REQUIRED)
 add_executable(mpi_consumer main.cpp)
 target_link_libraries(mpi_consumer PRIVATE lowrank::distributed)
