@@ -10,23 +10,13 @@ namespace lowrank::cli {
 
 namespace {
 
+// The numeric defaults are the library's (BanditExperimentOptions); the
+// enum flags start at the text of the library's default value.
 struct BanditFlags {
-  Index rows = 20;
-  Index cols = 20;
-  Index rank = 2;
-  double gap = 0.1;
-  double noise = 0.5;
-  std::int64_t horizon = 100000;
-  std::string algorithm = "spectral";
-  int seeds = 1;
-  std::uint64_t seed = 0;
-  std::string sampling = "all";
-  std::string etc_estimator = "spectral";
-  std::int64_t etc_exploration = 0;
-  double confidence_scale = 0.0;
-  double phase_growth = 2.0;
-  double first_phase = 1.0;
-  Index checkpoints = 100;
+  rl::BanditExperimentOptions o;
+  std::string algorithm = rl::to_string(o.run.algorithm);
+  std::string sampling = rl::to_string(o.run.spectral_sampling);
+  std::string etc_estimator = rl::to_string(o.run.etc_estimator);
   bool curve = false;
   CommonFlags common;
 };
@@ -64,37 +54,24 @@ nlohmann::json run_json(const rl::BanditRunResult& r) {
 
 void run_bandit_cmd(const BanditFlags& f) {
   apply_common_flags(f.common);
-  rl::BanditExperimentOptions o;
-  o.instance.rows = f.rows;
-  o.instance.cols = f.cols;
-  o.instance.rank = f.rank;
-  o.instance.gap = f.gap;
-  o.instance.noise_sd = f.noise;
+  rl::BanditExperimentOptions o = f.o;
   o.run.algorithm = rl::parse_bandit_algorithm(f.algorithm);
-  o.run.horizon = f.horizon;
   o.run.spectral_sampling = rl::parse_spectral_sampling(f.sampling);
   o.run.etc_estimator = rl::parse_etc_estimator(f.etc_estimator);
-  o.run.etc_exploration = f.etc_exploration;
-  o.run.confidence_scale = f.confidence_scale;
-  o.run.phase_growth = f.phase_growth;
-  o.run.first_phase_factor = f.first_phase;
-  o.run.checkpoints = f.checkpoints;
   o.run.progress = stderr_progress(f.common);
-  o.seeds = f.seeds;
-  o.first_seed = f.seed;
   const rl::BanditExperimentResult res = rl::run_bandit_experiment(o);
   if (res.status == Status::Interrupted) warn("interrupted: reporting the seeds completed so far");
 
   if (f.common.json) {
     nlohmann::json j;
     j["command"] = "bandit";
-    j["instance"] = {{"rows", f.rows}, {"cols", f.cols}, {"rank", f.rank}, {"gap", f.gap}, {"noise_sd", f.noise}};
+    j["instance"] = {{"rows", o.instance.rows}, {"cols", o.instance.cols}, {"rank", o.instance.rank}, {"gap", o.instance.gap}, {"noise_sd", o.instance.noise_sd}};
     j["algorithm"] = to_string(o.run.algorithm);
     if (o.run.algorithm == rl::BanditAlgorithm::SpectralElimination) j["sampling"] = to_string(o.run.spectral_sampling);
     if (o.run.algorithm == rl::BanditAlgorithm::ExploreThenCommit) j["etc_estimator"] = to_string(o.run.etc_estimator);
-    j["horizon"] = f.horizon;
+    j["horizon"] = o.run.horizon;
     j["seeds"] = res.runs.size();
-    j["first_seed"] = f.seed;
+    j["first_seed"] = o.first_seed;
     j["mean_final_regret"] = res.mean_final_regret;
     j["sd_final_regret"] = res.sd_final_regret;
     j["found_best_fraction"] = res.found_best_fraction;
@@ -113,14 +90,14 @@ void run_bandit_cmd(const BanditFlags& f) {
     print_json(j);
     return;
   }
-  fmt::print("instance   {} x {} rank {} gap {} noise sd {}\n", f.rows, f.cols, f.rank, f.gap, f.noise);
+  fmt::print("instance   {} x {} rank {} gap {} noise sd {}\n", o.instance.rows, o.instance.cols, o.instance.rank, o.instance.gap, o.instance.noise_sd);
   fmt::print("algorithm  {}{}\n", to_string(o.run.algorithm),
              o.run.algorithm == rl::BanditAlgorithm::SpectralElimination
                  ? fmt::format(" (sampling {})", to_string(o.run.spectral_sampling))
              : o.run.algorithm == rl::BanditAlgorithm::ExploreThenCommit
                  ? fmt::format(" (estimator {})", to_string(o.run.etc_estimator))
                  : "");
-  fmt::print("horizon    {}  seeds {}..{}\n", f.horizon, f.seed, f.seed + res.runs.size() - 1);
+  fmt::print("horizon    {}  seeds {}..{}\n", o.run.horizon, o.first_seed, o.first_seed + res.runs.size() - 1);
   fmt::print("regret     {:.6g} +- {:.3g} (mean +- sd over seeds)\n", res.mean_final_regret, res.sd_final_regret);
   // Committed runs and runs that only played the best arm most are counted
   // apart, with the share of pulls it got: "found" means little when the
@@ -136,7 +113,7 @@ void run_bandit_cmd(const BanditFlags& f) {
              committed_best, res.runs.size(), committed, played_best, 100.0 * res.mean_best_pull_fraction);
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
-    fmt::print("  seed {:<4} regret {:<12.6g} {}\n", f.seed + k, r.final_regret, rl::describe_run(r));
+    fmt::print("  seed {:<4} regret {:<12.6g} {}\n", o.first_seed + k, r.final_regret, rl::describe_run(r));
   }
   fmt::print("time       {:.2f} s\n", res.elapsed_s);
 }
@@ -147,33 +124,33 @@ void register_bandit(CLI::App& app) {
   auto f = std::make_shared<BanditFlags>();
   auto* cmd = app.add_subcommand(
       "bandit", "Regret of a bandit algorithm on planted low-rank reward matrices (arms = entries (i, j))");
-  cmd->add_option("--rows", f->rows, "Rows m of the reward matrix")->capture_default_str();
-  cmd->add_option("--cols", f->cols, "Columns n of the reward matrix")->capture_default_str();
-  cmd->add_option("--rank", f->rank, "Rank r of the reward matrix (1 <= r <= min(m, n))")->capture_default_str();
-  cmd->add_option("--gap", f->gap, "Best minus second-best mean reward (> 0)")->capture_default_str();
-  cmd->add_option("--noise", f->noise, "Standard deviation of the Gaussian reward noise")->capture_default_str();
-  cmd->add_option("--horizon", f->horizon, "Number of pulls T")->capture_default_str();
+  cmd->add_option("--rows", f->o.instance.rows, "Rows m of the reward matrix")->capture_default_str();
+  cmd->add_option("--cols", f->o.instance.cols, "Columns n of the reward matrix")->capture_default_str();
+  cmd->add_option("--rank", f->o.instance.rank, "Rank r of the reward matrix (1 <= r <= min(m, n))")->capture_default_str();
+  cmd->add_option("--gap", f->o.instance.gap, "Best minus second-best mean reward (> 0)")->capture_default_str();
+  cmd->add_option("--noise", f->o.instance.noise_sd, "Standard deviation of the Gaussian reward noise")->capture_default_str();
+  cmd->add_option("--horizon", f->o.run.horizon, "Number of pulls T")->capture_default_str();
   cmd->add_option("--algorithm", f->algorithm,
                   "spectral (spectral exploration shrinks the arm set, then UCB on it) | "
                   "elimination (phased spectral elimination) | ucb (UCB over all m n arms) | "
                   "se (successive elimination) | etc (explore-then-commit)")
       ->capture_default_str();
-  cmd->add_option("--seeds", f->seeds, "Number of seeds (instance and noise) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--seeds", f->o.seeds, "Number of seeds (instance and noise) to average over")->capture_default_str();
+  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
   cmd->add_option("--sampling", f->sampling,
                   "elimination: sample all entries (the paper) or only active rows x columns (all|active)")
       ->capture_default_str();
   cmd->add_option("--etc-estimator", f->etc_estimator, "etc: spectral | soft-impute")->capture_default_str();
-  cmd->add_option("--etc-exploration", f->etc_exploration,
+  cmd->add_option("--etc-exploration", f->o.run.etc_exploration,
                   "etc: exploration pulls (0 = ceil((r (m + n))^(1/3) T^(2/3)))")
       ->capture_default_str();
-  cmd->add_option("--confidence-scale", f->confidence_scale, "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
+  cmd->add_option("--confidence-scale", f->o.run.confidence_scale, "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
       ->capture_default_str();
-  cmd->add_option("--phase-growth", f->phase_growth, "spectral, elimination: ratio of successive phase lengths (> 1)")
+  cmd->add_option("--phase-growth", f->o.run.phase_growth, "spectral, elimination: ratio of successive phase lengths (> 1)")
       ->capture_default_str();
-  cmd->add_option("--first-phase", f->first_phase, "spectral, elimination: phase 1 = this * r (m + n) log(m + n) pulls")
+  cmd->add_option("--first-phase", f->o.run.first_phase_factor, "spectral, elimination: phase 1 = this * r (m + n) log(m + n) pulls")
       ->capture_default_str();
-  cmd->add_option("--checkpoints", f->checkpoints, "Regret recorded at this many evenly spaced times")
+  cmd->add_option("--checkpoints", f->o.run.checkpoints, "Regret recorded at this many evenly spaced times")
       ->capture_default_str();
   cmd->add_flag("--curve", f->curve, "With --json: include the mean and sd regret curves");
   add_common_flags(*cmd, f->common);

@@ -715,7 +715,7 @@ namespace {
 struct RecommendFlags {
   std::string model;
   std::vector<std::string> users;
-  Index top = 10;
+  Index top = kDefaultRecommendations;
   std::string seen;
   bool include_seen = false;
   bool clip = false;
@@ -767,7 +767,7 @@ void register_recommend(CLI::App& app) {
   auto* cmd = app.add_subcommand("recommend", "Top-K items per user from a model written by `lowrank complete --out`");
   cmd->add_option("--model", f->model, "Model directory")->required();
   cmd->add_option("--user", f->users, "Row (user) id; repeat for several users")->required();
-  cmd->add_option("--top,-k", f->top, "Number of items per user")->check(CLI::PositiveNumber);
+  cmd->add_option("--top,-k", f->top, "Number of items per user")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seen", f->seen,
                   "Triplet / pair file of items to leave out per user (default: the model's seen.tsv, its training entries)");
   cmd->add_flag("--include-seen", f->include_seen, "Rank already-seen items too");

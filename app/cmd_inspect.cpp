@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "cli_common.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
@@ -131,7 +132,9 @@ void register_inspect(CLI::App& app) {
                   "Weights: .safetensors file, a sharded directory (model.safetensors.index.json), .npy or .npz")
       ->required();
   cmd->add_option("--filter", f->filter, "Layer names to keep: glob (*.attn.*) or 're:' + regex");
-  cmd->add_option("--p-grid", f->p_grid, "Schatten p values in (0, 2], comma separated (default 0.1,0.25,0.5,0.75,1,1.5,2)")
+  cmd->add_option("--p-grid", f->p_grid,
+                  fmt::format("Schatten p values in (0, 2], comma separated (default {:g})",
+                              fmt::join(diagnostics::InspectOptions{}.spectrum.p_grid, ",")))
       ->delimiter(',');
   cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 2] for the bound (default 0.02..2 step 0.02)")
       ->delimiter(',');

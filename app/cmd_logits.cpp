@@ -24,12 +24,14 @@ struct LogitFlags {
   std::string checkpoint, text, target, sv_out;
   bool shuffle = false, naive = false, log_probs = false;
   std::string device;  // logit-rank; empty: the library's default (cpu)
-  Index histories = 100, history_length = 24, futures = 30, future_length = 4, top_k = 50;
-  Index fit_first = 1, fit_last = 0;
+  // Defaults are the library's (the CLI keeps none of its own).
+  diagnostics::LogitWindowOptions windows;
+  Index top_k = diagnostics::LogitMatrixOptions{}.top_k;
+  Index fit_first = diagnostics::LogitRankOptions{}.fit.first, fit_last = diagnostics::LogitRankOptions{}.fit.last;
   std::vector<Index> ranks;
-  double ridge = 0;
-  Index length = 16, samples = 4;
-  std::uint64_t seed = 0;
+  double ridge = diagnostics::LingenOptions{}.ridge;
+  Index length = diagnostics::LingenOptions{}.length, samples = diagnostics::LingenOptions{}.samples;
+  std::uint64_t seed = diagnostics::LingenOptions{}.seed;
   CommonFlags common;
 };
 
@@ -57,10 +59,10 @@ void add_window_flags(CLI::App* cmd, LogitFlags& f) {
   cmd->add_option("--checkpoint", f.checkpoint, "Checkpoint directory of `lowrank train`")->required();
   cmd->add_option("--text", f.text, "Text for histories and futures (default: the checkpoint's held-out split)");
   cmd->add_flag("--shuffle", f.shuffle, "Shuffle the text's characters first (\"nonsense\" histories)");
-  cmd->add_option("--histories", f.histories, "Number of histories (matrix rows)")->capture_default_str();
-  cmd->add_option("--history-length", f.history_length, "Tokens per history")->capture_default_str();
-  cmd->add_option("--futures", f.futures, "Number of futures")->capture_default_str();
-  cmd->add_option("--future-length", f.future_length, "Tokens per future (each prefix is a column block)")
+  cmd->add_option("--histories", f.windows.histories, "Number of histories (matrix rows)")->capture_default_str();
+  cmd->add_option("--history-length", f.windows.history_length, "Tokens per history")->capture_default_str();
+  cmd->add_option("--futures", f.windows.futures, "Number of futures")->capture_default_str();
+  cmd->add_option("--future-length", f.windows.future_length, "Tokens per future (each prefix is a column block)")
       ->capture_default_str();
   cmd->add_option("--top-k", f.top_k, "Tokens kept per future prefix (0 = whole vocabulary)")->capture_default_str();
   cmd->add_option("--seed", f.seed, "Seed of the window draws (and of sampling)")->capture_default_str()->check(seed_validator());
@@ -73,8 +75,8 @@ void run_logit_rank(const LogitFlags& f) {
   std::string source;
   Tokens tokens = load_tokens(f, t, source);
   if (f.shuffle) tokens = diagnostics::shuffled(tokens, f.seed + 7);
-  const auto hist = diagnostics::sample_windows(tokens, f.histories, f.history_length, f.seed, "the text " + source);
-  const auto fut = diagnostics::sample_windows(tokens, f.futures, f.future_length, f.seed + 1, "the text " + source);
+  const auto hist = diagnostics::sample_windows(tokens, f.windows.histories, f.windows.history_length, f.seed, "the text " + source);
+  const auto fut = diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
   diagnostics::LogitMatrixOptions mo;
   mo.top_k = f.top_k;
   mo.naive = f.naive;
@@ -102,9 +104,9 @@ void run_logit_rank(const LogitFlags& f) {
     j["shuffled"] = f.shuffle;
     j["normalisation"] = f.log_probs ? "log_probs" : "centred";
     j["histories"] = lm.values.rows();
-    j["history_length"] = f.history_length;
-    j["futures"] = f.futures;
-    j["future_length"] = f.future_length;
+    j["history_length"] = f.windows.history_length;
+    j["futures"] = f.windows.futures;
+    j["future_length"] = f.windows.future_length;
     j["blocks"] = lm.blocks;
     j["top_k"] = lm.k;
     j["vocab"] = lm.vocab;
@@ -143,19 +145,19 @@ void run_lingen(const LogitFlags& f) {
     }
   }
   if (f.shuffle) {
-    if (target.empty()) target = diagnostics::sample_windows(tokens, 1, f.history_length, f.seed + 2, "the text " + source)[0];
-    others = diagnostics::sample_windows(diagnostics::shuffled(tokens, f.seed + 7), f.histories, f.history_length, f.seed,
+    if (target.empty()) target = diagnostics::sample_windows(tokens, 1, f.windows.history_length, f.seed + 2, "the text " + source)[0];
+    others = diagnostics::sample_windows(diagnostics::shuffled(tokens, f.seed + 7), f.windows.histories, f.windows.history_length, f.seed,
                                          "the text " + source);
   } else {
     // the target window (when not given) is drawn with the others, so they are disjoint
-    others = diagnostics::sample_windows(tokens, f.histories + (target.empty() ? 1 : 0), f.history_length, f.seed,
+    others = diagnostics::sample_windows(tokens, f.windows.histories + (target.empty() ? 1 : 0), f.windows.history_length, f.seed,
                                          "the text " + source);
     if (target.empty()) {
       target = others.front();
       others.erase(others.begin());
     }
   }
-  const auto fut = diagnostics::sample_windows(tokens, f.futures, f.future_length, f.seed + 1, "the text " + source);
+  const auto fut = diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
   diagnostics::LingenOptions o;
   o.ridge = f.ridge;
   o.length = f.length;

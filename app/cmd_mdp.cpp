@@ -12,56 +12,39 @@ namespace lowrank::cli {
 
 namespace {
 
+// The numeric defaults are the library's (MdpExperimentOptions,
+// RewardFreeOptions); the enum flags start at the text of its default value.
 struct MdpFlags {
-  std::string model = "random";
-  Index states = 50;
-  Index actions = 4;
-  Index rank = 3;
-  double concentration = 0.3;
-  Index width = 10;
-  Index height = 10;
-  Index blocks_x = 2;
-  Index blocks_y = 2;
-  double slip = 0.1;
-  double discount = 0.9;
-  std::string collection = "generative";
-  std::int64_t samples = 100000;
-  std::string method = "spectral";
-  Index estimator_rank = 0;
-  std::string rank_selection = "fixed";
-  int seeds = 1;
-  std::uint64_t seed = 0;
+  rl::MdpExperimentOptions o;
+  rl::RewardFreeOptions reward_free_options;
+  std::string model = rl::to_string(o.model);
+  double discount = o.random.discount;  // one flag for both generators
+  std::string collection = rl::to_string(o.collection);
+  std::string method = rl::to_string(o.estimator.method);
+  std::string rank_selection = rl::to_string(o.estimator.spectral.rank_selection);
   bool reward_free = false;
-  double epsilon = 0.1;
-  double delta = 0.1;
   std::string bound = "";
-  std::int64_t first_samples = 16;
-  double growth = 2.0;
-  std::int64_t max_samples = 200'000'000;
-  double confidence_scale = 1.0;
-  int rewards = 10;
+  int rewards = rl::kDefaultRewardDraws;
   CommonFlags common;
 };
 
-void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
-  rl::RewardFreeOptions ro;
-  ro.method = o.estimator.method;
-  ro.rank = f.estimator_rank;
-  ro.bound = f.bound.empty() ? rl::default_row_bound(ro.method) : rl::parse_row_bound(f.bound);
-  ro.epsilon = f.epsilon;
-  ro.delta = f.delta;
-  ro.first_samples_per_pair = f.first_samples;
-  ro.growth = f.growth;
-  ro.max_samples = f.max_samples;
-  ro.confidence_scale = f.confidence_scale;
-  const rl::RewardFreeExperimentResult res = rl::run_reward_free_experiment(o, ro, f.rewards);
-  if (res.status == Status::Interrupted) {
-    if (res.runs.empty()) {
-      warn("interrupted before the first seed finished: nothing to report");
-      std::exit(130);
-    }
-    warn(fmt::format("interrupted: reporting the {} seed(s) completed so far", res.runs.size()));
+// After Ctrl-C: report the seeds that finished, or exit 130 when none did.
+void report_interrupt(Status status, std::size_t seeds_done) {
+  if (status != Status::Interrupted) return;
+  if (seeds_done == 0) {
+    warn("interrupted before the first seed finished: nothing to report");
+    std::exit(130);
   }
+  warn(fmt::format("interrupted: reporting the {} seed(s) completed so far", seeds_done));
+}
+
+void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
+  rl::RewardFreeOptions ro = f.reward_free_options;
+  ro.method = o.estimator.method;
+  ro.rank = o.estimator_rank;
+  ro.bound = f.bound.empty() ? rl::default_row_bound(ro.method) : rl::parse_row_bound(f.bound);
+  const rl::RewardFreeExperimentResult res = rl::run_reward_free_experiment(o, ro, f.rewards);
+  report_interrupt(res.status, res.runs.size());
   if (f.common.json) {
     nlohmann::json j;
     j["command"] = "mdp";
@@ -76,7 +59,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
     j["delta"] = ro.delta;
     j["confidence_scale"] = ro.confidence_scale;
     j["seeds"] = res.runs.size();
-    j["first_seed"] = f.seed;
+    j["first_seed"] = o.first_seed;
     j["elapsed_s"] = res.elapsed_s;
     j["status"] = to_string(res.status);
     nlohmann::json runs = nlohmann::json::array();
@@ -115,10 +98,10 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
     if (r.result.certified) {
       fmt::print("  seed {:<4} certified at {} samples (bound {:.4g}, eps {:.4g}); true error met it at {}; "
                  "value gap {:.4g} (max over rewards {:.4g})\n",
-                 f.seed + k, r.result.samples, r.result.bound, r.result.certified_epsilon, r.oracle_samples, r.value_gap,
+                 o.first_seed + k, r.result.samples, r.result.bound, r.result.certified_epsilon, r.oracle_samples, r.value_gap,
                  r.max_value_gap);
     } else {
-      fmt::print("  seed {:<4} not certified within {} samples (eps {:.4g}, {})\n", f.seed + k, r.result.samples,
+      fmt::print("  seed {:<4} not certified within {} samples (eps {:.4g}, {})\n", o.first_seed + k, r.result.samples,
                  r.result.certified_epsilon, to_string(r.result.status));
     }
   }
@@ -127,39 +110,20 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
 
 void run_mdp_cmd(const MdpFlags& f) {
   apply_common_flags(f.common);
-  rl::MdpExperimentOptions o;
+  rl::MdpExperimentOptions o = f.o;
   o.model = rl::parse_mdp_model(f.model);
-  o.random.states = f.states;
-  o.random.actions = f.actions;
-  o.random.rank = f.rank;
-  o.random.latent_concentration = f.concentration;
   o.random.discount = f.discount;
-  o.gridworld.width = f.width;
-  o.gridworld.height = f.height;
-  o.gridworld.blocks_x = f.blocks_x;
-  o.gridworld.blocks_y = f.blocks_y;
-  o.gridworld.slip = f.slip;
   o.gridworld.discount = f.discount;
   o.collection = rl::parse_collection(f.collection);
-  o.samples = f.samples;
   o.estimator.method = rl::parse_kernel_method(f.method);
   o.estimator.spectral.rank_selection = rl::parse_rank_selection(f.rank_selection);
-  o.estimator_rank = f.estimator_rank;
-  o.seeds = f.seeds;
-  o.first_seed = f.seed;
   o.progress = stderr_progress(f.common);
   if (f.reward_free) {
     run_reward_free_cmd(f, o);
     return;
   }
   const rl::MdpExperimentResult res = rl::run_mdp_experiment(o);
-  if (res.status == Status::Interrupted) {
-    if (res.runs.empty()) {
-      warn("interrupted before the first seed finished: nothing to report");
-      std::exit(130);
-    }
-    warn(fmt::format("interrupted: reporting the {} seed(s) completed so far", res.runs.size()));
-  }
+  report_interrupt(res.status, res.runs.size());
   if (res.max_unvisited_rows > 0) {
     warn(fmt::format("up to {} (state, action) pairs were never visited; their estimated rows are uniform",
                      res.max_unvisited_rows));
@@ -173,10 +137,10 @@ void run_mdp_cmd(const MdpFlags& f) {
     j["actions"] = res.actions;
     j["discount"] = f.discount;
     j["collection"] = to_string(o.collection);
-    j["samples"] = f.samples;
+    j["samples"] = o.samples;
     j["method"] = to_string(o.estimator.method);
     j["seeds"] = res.runs.size();
-    j["first_seed"] = f.seed;
+    j["first_seed"] = o.first_seed;
     j["mean_value_gap"] = res.mean_value_gap;
     j["sd_value_gap"] = res.sd_value_gap;
     j["mean_kernel_max_error"] = res.mean_kernel_max_error;
@@ -201,7 +165,7 @@ void run_mdp_cmd(const MdpFlags& f) {
   }
   fmt::print("mdp        {} with {} states x {} actions, discount {}\n", to_string(o.model), res.states, res.actions,
              f.discount);
-  fmt::print("data       {} transitions ({})\n", f.samples, to_string(o.collection));
+  fmt::print("data       {} transitions ({})\n", o.samples, to_string(o.collection));
   fmt::print("estimator  {}\n", to_string(o.estimator.method));
   fmt::print("value gap  {:.6g} +- {:.3g} (max_s V*(s) - V^pi(s), mean +- sd over {} seeds)\n", res.mean_value_gap,
              res.sd_value_gap, res.runs.size());
@@ -210,7 +174,7 @@ void run_mdp_cmd(const MdpFlags& f) {
              res.mean_kernel_row_l1_error);
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
-    fmt::print("  seed {:<4} gap {:<11.5g} rank {} unvisited pairs {} states {}\n", f.seed + k, r.value_gap, r.rank,
+    fmt::print("  seed {:<4} gap {:<11.5g} rank {} unvisited pairs {} states {}\n", o.first_seed + k, r.value_gap, r.rank,
                r.unvisited_rows, r.unvisited_states);
   }
   fmt::print("time       {:.2f} s\n", res.elapsed_s);
@@ -223,41 +187,41 @@ void register_mdp(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "mdp", "Value gap of the policy planned on a spectral (or empirical) estimate of a low-rank MDP's kernel");
   cmd->add_option("--model", f->model, "random (r latent factors) | gridworld (r latent rooms)")->capture_default_str();
-  cmd->add_option("--states", f->states, "random: number of states S")->capture_default_str();
-  cmd->add_option("--actions", f->actions, "random: number of actions A")->capture_default_str();
-  cmd->add_option("--rank", f->rank, "random: rank r of the (S*A) x S kernel")->capture_default_str();
-  cmd->add_option("--concentration", f->concentration, "random: Dirichlet concentration of the latent rows")
+  cmd->add_option("--states", f->o.random.states, "random: number of states S")->capture_default_str();
+  cmd->add_option("--actions", f->o.random.actions, "random: number of actions A")->capture_default_str();
+  cmd->add_option("--rank", f->o.random.rank, "random: rank r of the (S*A) x S kernel")->capture_default_str();
+  cmd->add_option("--concentration", f->o.random.latent_concentration, "random: Dirichlet concentration of the latent rows")
       ->capture_default_str();
-  cmd->add_option("--width", f->width, "gridworld: width")->capture_default_str();
-  cmd->add_option("--height", f->height, "gridworld: height")->capture_default_str();
-  cmd->add_option("--blocks-x", f->blocks_x, "gridworld: rooms across (r = blocks-x * blocks-y)")->capture_default_str();
-  cmd->add_option("--blocks-y", f->blocks_y, "gridworld: rooms down")->capture_default_str();
-  cmd->add_option("--slip", f->slip, "gridworld: probability of landing in a random room")->capture_default_str();
+  cmd->add_option("--width", f->o.gridworld.width, "gridworld: width")->capture_default_str();
+  cmd->add_option("--height", f->o.gridworld.height, "gridworld: height")->capture_default_str();
+  cmd->add_option("--blocks-x", f->o.gridworld.blocks_x, "gridworld: rooms across (r = blocks-x * blocks-y)")->capture_default_str();
+  cmd->add_option("--blocks-y", f->o.gridworld.blocks_y, "gridworld: rooms down")->capture_default_str();
+  cmd->add_option("--slip", f->o.gridworld.slip, "gridworld: probability of landing in a random room")->capture_default_str();
   cmd->add_option("--discount", f->discount, "Discount gamma in [0, 1)")->capture_default_str();
   cmd->add_option("--collection", f->collection,
                   "generative (samples / (S*A) per pair) | trajectory (one run of a uniform behaviour policy)")
       ->capture_default_str();
-  cmd->add_option("--samples", f->samples, "Total transitions T")->capture_default_str();
+  cmd->add_option("--samples", f->o.samples, "Total transitions T")->capture_default_str();
   cmd->add_option("--method", f->method, "spectral | empirical (counts)")->capture_default_str();
-  cmd->add_option("--estimator-rank", f->estimator_rank, "Rank of the spectral estimate (0 = the model's rank)")
+  cmd->add_option("--estimator-rank", f->o.estimator_rank, "Rank of the spectral estimate (0 = the model's rank)")
       ->capture_default_str();
   cmd->add_option("--rank-selection", f->rank_selection, "fixed | threshold | gap")->capture_default_str();
-  cmd->add_option("--seeds", f->seeds, "Number of seeds (MDP and data) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--seeds", f->o.seeds, "Number of seeds (MDP and data) to average over")->capture_default_str();
+  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
   cmd->add_flag("--reward-free", f->reward_free,
                 "Reward-free best-policy identification: sample in rounds until the kernel's row-l1 bound certifies "
                 "an epsilon-optimal policy for every reward in [0, 1] (generative model; --samples is ignored)");
-  cmd->add_option("--epsilon", f->epsilon, "reward-free: target value gap")->capture_default_str();
-  cmd->add_option("--delta", f->delta, "reward-free: failure probability")->capture_default_str();
+  cmd->add_option("--epsilon", f->reward_free_options.epsilon, "reward-free: target value gap")->capture_default_str();
+  cmd->add_option("--delta", f->reward_free_options.delta, "reward-free: failure probability")->capture_default_str();
   cmd->add_option("--bound", f->bound,
                   "reward-free: weissman (counts only, proved) | first-order (default: weissman for empirical, "
                   "first-order for spectral)");
-  cmd->add_option("--first-samples", f->first_samples, "reward-free: transitions per pair in round 1")
+  cmd->add_option("--first-samples", f->reward_free_options.first_samples_per_pair, "reward-free: transitions per pair in round 1")
       ->capture_default_str();
-  cmd->add_option("--growth", f->growth, "reward-free: per-pair samples grow by this factor each round")
+  cmd->add_option("--growth", f->reward_free_options.growth, "reward-free: per-pair samples grow by this factor each round")
       ->capture_default_str();
-  cmd->add_option("--max-samples", f->max_samples, "reward-free: budget of transitions")->capture_default_str();
-  cmd->add_option("--confidence-scale", f->confidence_scale, "reward-free: multiplies the first-order z")
+  cmd->add_option("--max-samples", f->reward_free_options.max_samples, "reward-free: budget of transitions")->capture_default_str();
+  cmd->add_option("--confidence-scale", f->reward_free_options.confidence_scale, "reward-free: multiplies the first-order z")
       ->capture_default_str();
   cmd->add_option("--rewards", f->rewards, "reward-free: random U[0, 1] rewards scored per seed")->capture_default_str();
   add_common_flags(*cmd, f->common);

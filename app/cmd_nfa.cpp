@@ -20,7 +20,7 @@ struct NfaFlags {
   bool raw = false;
   std::vector<double> alpha_grid;
   long long max_inputs = 0;
-  long long chunk = 256;
+  long long chunk = diagnostics::NfaOptions{}.agop.chunk;  // the library's default
   CommonFlags common;
 };
 
@@ -114,7 +114,7 @@ void register_nfa(CLI::App& app) {
   cmd->add_option("--alpha-grid", f->alpha_grid, "Exponents scanned for the best alpha (default 0.01..2 step 0.01)")
       ->delimiter(',');
   cmd->add_option("--max-inputs", f->max_inputs, "Use only the first N inputs (0 = all)");
-  cmd->add_option("--chunk", f->chunk, "Inputs per backward sweep (memory bound, default 256)");
+  cmd->add_option("--chunk", f->chunk, "Inputs per backward sweep (memory bound)")->capture_default_str();
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Examples:\n"

@@ -73,8 +73,7 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
   if (f.checkpoint_interval) o.checkpoint_interval = *f.checkpoint_interval;
   if (!f.device.empty()) o.device = f.device;
   o.threads = f.common.threads;  // 0: the library's default (one thread)
-  if (o.model.linear.kind != nn::Parameterization::Dense && o.model.linear.rank == 0)
-    o.model.linear.rank = std::max<Index>(1, o.model.width / 4);  // the default: a quarter of the width
+  nn::resolve_default_rank(o.model);  // before a preset, which needs the rank
 }
 
 // A resumed run appends to its --log: rows of steps after the checkpoint
@@ -269,10 +268,7 @@ void run_train_cmd(const TrainFlags& f) {
 
 struct SampleFlags {
   std::string checkpoint, prompt;
-  Index length = 300;
-  double temperature = 1.0;
-  Index top_k = 0;
-  std::uint64_t seed = 0;
+  nn::SampleOptions o;  // the library's defaults
   std::string device;  // empty: the library's default (cpu)
   CommonFlags common;
 };
@@ -280,14 +276,15 @@ struct SampleFlags {
 void run_sample_cmd(const SampleFlags& f) {
   apply_common_flags(f.common);
   auto t = nn::load_checkpoint(f.checkpoint);
+  const nn::SampleOptions& o = f.o;
   const std::string text =
       f.device.empty()
-          ? nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed)
-          : nn::sample_text(t.model, t.data().tokenizer, f.prompt, f.length, f.temperature, f.top_k, f.seed, f.device);
+          ? nn::sample_text(t.model, t.data().tokenizer, f.prompt, o.length, o.temperature, o.top_k, o.seed)
+          : nn::sample_text(t.model, t.data().tokenizer, f.prompt, o.length, o.temperature, o.top_k, o.seed, f.device);
   const bool interrupted = interrupt_requested();
   if (interrupted) warn(fmt::format("interrupted: printing the {} byte(s) generated so far", text.size() - f.prompt.size()));
   if (f.common.json) {
-    print_json({{"text", text}, {"step", t.step}, {"seed", f.seed}, {"status", interrupted ? "interrupted" : "success"}});
+    print_json({{"text", text}, {"step", t.step}, {"seed", o.seed}, {"status", interrupted ? "interrupted" : "success"}});
   } else {
     fmt::print("{}\n", text);
   }
@@ -302,17 +299,20 @@ void register_train(CLI::App& app) {
   cmd->add_option("--data", f->data, "Training text (UTF-8); last 10% is the validation split");
   cmd->add_option("--parameterization", f->parameterization, "dense | lowrank | sltrain | galore");
   // Help text reads the library defaults (the CLI keeps none of its own).
-  const nn::OptimizerOptions d = nn::TrainOptions{}.optim;
+  const nn::TrainOptions defaults;
+  const nn::OptimizerOptions& d = defaults.optim;
+  const nn::GptConfig& dm = defaults.model;
   cmd->add_option("--rank", f->rank, "Rank r of lowrank / sltrain / galore (default width/4)");
-  cmd->add_option("--alpha", f->alpha, "Scale alpha of W = (alpha/r) B A (default 32)");
-  cmd->add_option("--delta", f->delta, "SLTrain density of S in [0, 1] (default 0.03; 0 = no S)");
-  cmd->add_option("--width", f->width, "Model width C (default 128)");
-  cmd->add_option("--layers", f->layers, "Number of blocks (default 4)");
-  cmd->add_option("--heads", f->heads, "Attention heads (default 4)");
-  cmd->add_option("--context", f->context, "Context length T (default 64)");
+  cmd->add_option("--alpha", f->alpha, fmt::format("Scale alpha of W = (alpha/r) B A (default {:g})", dm.linear.alpha));
+  cmd->add_option("--delta", f->delta,
+                  fmt::format("SLTrain density of S in [0, 1] (default {:g}; 0 = no S)", dm.linear.delta));
+  cmd->add_option("--width", f->width, fmt::format("Model width C (default {})", dm.width));
+  cmd->add_option("--layers", f->layers, fmt::format("Number of blocks (default {})", dm.n_layer));
+  cmd->add_option("--heads", f->heads, fmt::format("Attention heads (default {})", dm.n_head));
+  cmd->add_option("--context", f->context, fmt::format("Context length T (default {})", dm.context));
   cmd->add_option("--hidden", f->hidden, "SwiGLU width (default 8C/3 rounded to 16)");
-  cmd->add_option("--steps", f->steps, "Optimiser steps (default 200)");
-  cmd->add_option("--batch", f->batch, "Sequences per step (default 12)");
+  cmd->add_option("--steps", f->steps, fmt::format("Optimiser steps (default {})", defaults.steps));
+  cmd->add_option("--batch", f->batch, fmt::format("Sequences per step (default {})", defaults.batch));
   cmd->add_option("--lr", f->lr, fmt::format("Peak learning rate (default {:g}; cosine to --min-lr-ratio)", d.lr));
   cmd->add_option("--warmup", f->warmup,
                   fmt::format("Warm-up steps (default {:g} % of --steps)", 100 * nn::kDefaultWarmupFraction));
@@ -330,11 +330,15 @@ void register_train(CLI::App& app) {
                   "Named recipe; sltrain-reference = SLTrain's reference (lr 3e-3, betas 0.9/0.999, no decay, no clip, "
                   "10% warm-up, alpha = 0.25 r); other flags override it")
       ->check(CLI::IsMember(nn::preset_names()));
-  cmd->add_option("--galore-interval", f->galore_interval, "GaLore: refresh the projection every T steps (default 200)");
+  cmd->add_option("--galore-interval", f->galore_interval,
+                  fmt::format("GaLore: refresh the projection every T steps (default {})", d.galore_update_interval));
   cmd->add_flag("--muon", f->muon, "Muon (Newton-Schulz polar of the momentum) for 2-D weights");
-  cmd->add_option("--seed", f->seed, "Seed of the initialisation and the data loader (default 0)")->check(seed_validator());
-  cmd->add_option("--eval-interval", f->eval_interval, "Validation loss every N steps (default 50)");
-  cmd->add_option("--eval-batches", f->eval_batches, "Batches per validation estimate (default 8)");
+  cmd->add_option("--seed", f->seed, fmt::format("Seed of the initialisation and the data loader (default {})", defaults.seed))
+      ->check(seed_validator());
+  cmd->add_option("--eval-interval", f->eval_interval,
+                  fmt::format("Validation loss every N steps (default {})", defaults.eval_interval));
+  cmd->add_option("--eval-batches", f->eval_batches,
+                  fmt::format("Batches per validation estimate (default {})", defaults.eval_batches));
   cmd->add_option("--checkpoint", f->checkpoint, "Directory for checkpoints (written atomically)");
   cmd->add_option("--checkpoint-interval", f->checkpoint_interval, "Checkpoint every N steps (0 = at the end)");
   cmd->add_option("--resume", f->resume,
@@ -363,10 +367,10 @@ void register_sample(CLI::App& app) {
   auto* cmd = app.add_subcommand("sample", "Generate text from a `lowrank train` checkpoint");
   cmd->add_option("--checkpoint", f->checkpoint, "Checkpoint directory")->required();
   cmd->add_option("--prompt", f->prompt, "Text to continue (its characters must be in the vocabulary)");
-  cmd->add_option("--length", f->length, "Characters to generate")->capture_default_str();
-  cmd->add_option("--temperature", f->temperature, "Softmax temperature (> 0)")->capture_default_str();
-  cmd->add_option("--top-k", f->top_k, "Sample among the k most likely (0 = all)")->capture_default_str();
-  cmd->add_option("--seed", f->seed, "Sampling seed")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--length", f->o.length, "Characters to generate")->capture_default_str();
+  cmd->add_option("--temperature", f->o.temperature, "Softmax temperature (> 0)")->capture_default_str();
+  cmd->add_option("--top-k", f->o.top_k, "Sample among the k most likely (0 = all)")->capture_default_str();
+  cmd->add_option("--seed", f->o.seed, "Sampling seed")->capture_default_str()->check(seed_validator());
   cmd->add_option("--device", f->device,
                   "cpu (default) or cuda: decode with the GPU engine's KV cache (a CUDA build and device)");
   add_common_flags(*cmd, f->common);

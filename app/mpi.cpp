@@ -72,27 +72,27 @@ void mpi_complete(const MpiCompleteFlags& f) {
   const double t_read = MPI_Wtime() - t0;
   const distributed::CheckpointOptions ck{f.checkpoint, f.resume};
   CompletionResult<double> r;
-  if (f.method == "soft-impute") {
-    if (!f.lambda) throw InvalidArgument("under mpirun, soft-impute needs --lambda (no lambda path or CV yet)");
-    SoftImputeOptions o;
-    o.lambda = *f.lambda;
-    if (f.rank) o.max_rank = *f.rank;
+  // The flags both solvers share; 0 keeps the library's default.
+  const auto set_loop = [&](auto& o) {
     if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
     if (f.tolerance > 0) o.tolerance = f.tolerance;
     o.seed = f.seed;
     o.threads = f.threads;
     o.progress = rank0_progress(f.quiet);
+  };
+  if (f.method == "soft-impute") {
+    if (!f.lambda) throw InvalidArgument("under mpirun, soft-impute needs --lambda (no lambda path or CV yet)");
+    SoftImputeOptions o;
+    o.lambda = *f.lambda;
+    if (f.rank) o.max_rank = *f.rank;
+    set_loop(o);
     r = distributed::soft_impute(MPI_COMM_WORLD, local, o, ck);
   } else {
     AlsOptions o;
     if (f.lambda) o.lambda = *f.lambda;
     if (f.rank) o.rank = *f.rank;
     o.biases = f.biases;
-    if (f.max_iterations > 0) o.max_iterations = f.max_iterations;
-    if (f.tolerance > 0) o.tolerance = f.tolerance;
-    o.seed = f.seed;
-    o.threads = f.threads;
-    o.progress = rank0_progress(f.quiet);
+    set_loop(o);
     r = distributed::als(MPI_COMM_WORLD, local, o, ck);
   }
   const double elapsed = MPI_Wtime() - t0;

@@ -99,5 +99,33 @@ cmake --build "$tmp/example" -j "$jobs" >/dev/null
 cd "$tmp"
 "$tmp/example/complete_ratings" "$root/examples/cpp/ratings.tsv"
 cd "$root"
+# With LOWRANK_MPI the package carries the MPI layer (issue 32): its header
+# is installed and a consumer of lowrank::distributed compiles and links.
+if grep -q '^LOWRANK_MPI:BOOL=ON' "$build/CMakeCache.txt"; then
+  [[ -f "$tmp/prefix/include/lowrank/distributed/completion.hpp" ]] || fail "distributed headers not installed"
+  mkdir -p "$tmp/mpi-src"
+  cat >"$tmp/mpi-src/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.20)
+project(lowrank_mpi_consumer CXX)
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+find_package(lowrank REQUIRED)
+add_executable(mpi_consumer main.cpp)
+target_link_libraries(mpi_consumer PRIVATE lowrank::distributed)
+CM
+  cat >"$tmp/mpi-src/main.cpp" <<'CPP'
+#include <lowrank/distributed/completion.hpp>
+// Links the library's symbols and MPI's; runs nothing (no mpirun here).
+int main(int argc, char**) {
+  lowrank::Matrix<double> local = lowrank::Matrix<double>::Identity(4, 2);
+  if (argc > 99) return static_cast<int>(lowrank::distributed::tsqr(MPI_COMM_WORLD, local).rows());
+  return lowrank::distributed::DistributedReadOptions{}.rows == 0 ? 0 : 1;
+}
+CPP
+  cmake -S "$tmp/mpi-src" -B "$tmp/mpi-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+  cmake --build "$tmp/mpi-build" >/dev/null
+  "$tmp/mpi-build/mpi_consumer" || fail "the lowrank::distributed consumer"
+  echo "check-install: lowrank::distributed and include/lowrank/distributed installed; a consumer built" >&2
+fi
 elapsed "cmake --install + example" $t
 step "install checks passed (lowrank $version)"

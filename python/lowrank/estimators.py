@@ -58,6 +58,7 @@ __all__ = ["SoftImpute", "ALS", "RobustPCA", "GAME", "load_model", "save_model"]
 
 # The library's defaults (lowrank/completion/fit.hpp): the estimators hold none of their own.
 _D = _core.completion_defaults()
+_R = _core.robust_pca_defaults()
 # GAME's, from lowrank/game/path.hpp (GamePathOptions).
 _G = _core.game_defaults()
 
@@ -317,7 +318,7 @@ class _CompletionBase(_Mixin, _Base):
         pred = full[e.row[hide], e.col[hide]].astype(np.float64)
         return -float(np.sqrt(np.mean((pred - e.value[hide]) ** 2)))
 
-    def recommend(self, user, top=10, exclude_seen=True):
+    def recommend(self, user, top=_D["recommend_top"], exclude_seen=True):
         """The ``top`` columns (items) with the highest prediction in row
         ``user`` (a label of the fitted DataFrame's index, or a position),
         leaving out the cells observed in the fit unless ``exclude_seen`` is
@@ -631,6 +632,12 @@ class RobustPCA(_CompletionBase):
     X ~ L + S with L low-rank and S sparse; missing cells (NaN) are completed
     by L. ``lam`` None is 1 / sqrt(p max(m, n)).
 
+    predict gives what ``lowrank predict`` gives for the saved model (one
+    model, one predict): L + S, i.e. L on a missing cell and the data's fit on
+    an observed one (S is zero off the observed cells, so transform and scores
+    on held-out cells see L). For the clean low-rank part of an observed cell
+    read ``low_rank_``.
+
     Attributes: low_rank_ (L), sparse_ (S), model_ (L's SVD with S as its
     sparse part), rank_, components_ / singular_values_ (SVD of L), lambda_, n_iter_, objective_trace_,
     residual_trace_; cv_results_ is None.
@@ -638,7 +645,8 @@ class RobustPCA(_CompletionBase):
 
     _desc = "rpca"
 
-    def __init__(self, lam=None, mu=None, rho=1.5, tol=1e-7, max_iter=1000, verbose=False, callback=None):
+    def __init__(self, lam=None, mu=None, rho=_R["rho"], tol=_R["tol"], max_iter=_R["max_iter"], verbose=False,
+                 callback=None):
         self.lam = lam
         self.mu = mu
         self.rho = rho
@@ -664,9 +672,8 @@ class RobustPCA(_CompletionBase):
         self._set_shape(e)
         self.low_rank_ = r["L"]
         self.sparse_ = r["S"]
-        # The library's model: L as factors plus S as its sparse part, so
-        # model_.predict gives L + S (the data's fit on observed cells), while
-        # this estimator's predict / transform give L, the clean completion.
+        # The library's model: L as factors plus S as its sparse part; predict
+        # is the model's, L + S, as `lowrank predict` on the CLI's folder.
         self._set_model(r["model"])
         self.clip_range_ = None
         self.rank_ = int(r["rank"])
@@ -678,11 +685,6 @@ class RobustPCA(_CompletionBase):
         self._finish(r, progress)
         return self
 
-    def _full(self):
-        return np.array(self.low_rank_, copy=True)
-
-    def _predict(self, r, c):
-        return self.low_rank_[r, c]
 
 
 class GAME(_CompletionBase):

@@ -9,10 +9,17 @@ from ._progress import _Progress
 
 __all__ = ["spectral_estimate", "bandit", "mdp"]
 
+# The library's defaults (rl/estimator.hpp, rl/bandit.hpp, rl/mdp.hpp), which
+# these functions use as theirs: the CLI's flags start from the same structs.
+_S = _core.spectral_estimate_defaults()
+_B = _core.bandit_defaults()
+_M = _core.mdp_defaults()
 
-def spectral_estimate(rows, cols, values, shape, rank: int = 1, *, sampling: str = "uniform",
-                      rank_selection: str = "fixed", max_rank: int = 20, threshold_scale: float = 1.0,
-                      trim_factor: float = 0.0, svd_method: str = "auto", seed: int = 0) -> dict:
+
+def spectral_estimate(rows, cols, values, shape, rank: int = _S["rank"], *, sampling: str = _S["sampling"],
+                      rank_selection: str = _S["rank_selection"], max_rank: int = _S["max_rank"],
+                      threshold_scale: float = _S["threshold_scale"], trim_factor: float = _S["trim_factor"],
+                      svd_method: str = _S["svd_method"], seed: int = _S["seed"]) -> dict:
     """Spectral estimate of a low-rank mean matrix M (shape m x n) from noisy
     samples ``values[t] = M[rows[t], cols[t]] + noise`` (repeats allowed).
 
@@ -39,11 +46,12 @@ def spectral_estimate(rows, cols, values, shape, rank: int = 1, *, sampling: str
     return _core.spectral_estimate(m, n, r, c, v, opts)
 
 
-def bandit(rows: int = 20, cols: int = 20, rank: int = 2, gap: float = 0.1, noise_sd: float = 0.5,
-           algorithm: str = "spectral", horizon: int = 100000, seeds: int = 1, seed: int = 0,
-           instance_seed: int = 0, checkpoints: int = 100, estimator_rank: int = 0,
-           spectral_sampling: str = "all", etc_estimator: str = "spectral", etc_exploration: int = 0,
-           verbose: bool = False, callback=None) -> dict:
+def bandit(rows: int = _B["rows"], cols: int = _B["cols"], rank: int = _B["rank"], gap: float = _B["gap"],
+           noise_sd: float = _B["noise_sd"], algorithm: str = _B["algorithm"], horizon: int = _B["horizon"],
+           seeds: int = _B["seeds"], seed: int = _B["seed"], instance_seed: int = _B["instance_seed"],
+           checkpoints: int = _B["checkpoints"], estimator_rank: int = _B["estimator_rank"],
+           spectral_sampling: str = _B["spectral_sampling"], etc_estimator: str = _B["etc_estimator"],
+           etc_exploration: int = _B["etc_exploration"], verbose: bool = False, callback=None) -> dict:
     """Low-rank bandit experiment (the CLI's ``lowrank bandit``): arms are the
     cells of an m x n rank-r mean matrix. algorithm: "spectral" (the default
     low-rank algorithm: spectral exploration shrinks the arm set, then UCB on
@@ -66,9 +74,10 @@ def bandit(rows: int = 20, cols: int = 20, rank: int = 2, gap: float = 0.1, nois
     return r
 
 
-def mdp(model: str = "random", states: int = 50, actions: int = 4, rank: int = 3, discount: float = 0.9,
-        width: int = 10, height: int = 10, collection: str = "generative", samples: int = 100000,
-        estimator: str = "spectral", estimator_rank: int = 0, seeds: int = 1, seed: int = 0,
+def mdp(model: str = _M["model"], states: int = _M["states"], actions: int = _M["actions"], rank: int = _M["rank"],
+        discount: float = _M["discount"], width: int = _M["width"], height: int = _M["height"],
+        collection: str = _M["collection"], samples: int = _M["samples"], estimator: str = _M["estimator"],
+        estimator_rank: int = _M["estimator_rank"], seeds: int = _M["seeds"], seed: int = _M["seed"],
         verbose: bool = False, callback=None) -> dict:
     """Low-rank MDP experiment (the CLI's ``lowrank mdp``): estimate the
     transition kernel from samples (spectral or empirical), plan on it, and

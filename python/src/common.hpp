@@ -109,6 +109,7 @@ class Options {
   template <class V>
   V get(const char* key, V fallback) {
     m_used.insert(key);
+    m_defaults[key] = fallback;
     if (!m_d.contains(key) || m_d[key].is_none()) return fallback;
     return m_d[key].cast<V>();
   }
@@ -119,6 +120,10 @@ class Options {
     return m_d[key].cast<V>();
   }
   bool has(const char* key) const { return m_d.contains(key) && !m_d[key].is_none(); }
+  /// The fallback of every get() so far: a reader of an options struct run on
+  /// an empty dict gives the library's defaults under the Python names, which
+  /// the Python wrappers use as theirs (see defaults_of).
+  const py::dict& defaults() const { return m_defaults; }
   void finish(const char* what) const {
     for (auto item : m_d) {
       const auto k = item.first.cast<std::string>();
@@ -128,8 +133,18 @@ class Options {
 
  private:
   py::dict m_d;
+  py::dict m_defaults;
   std::set<std::string> m_used;
 };
+
+/// The defaults a reader `R(Options&)` of an options struct falls back to,
+/// as a dict keyed by the Python option names.
+template <class R>
+py::dict defaults_of(R&& reader) {
+  Options o{py::dict()};
+  reader(o);
+  return o.defaults();
+}
 
 /// Bridges the library's ProgressCallback to Python. Construct with the GIL
 /// held; callback() may then run on any thread while the GIL is released.
@@ -192,6 +207,24 @@ class ProgressBridge {
   std::shared_ptr<State> m_state;
 };
 
+/// Runs `run()` with the GIL released while the library's progress events
+/// (each callback slot given is set to the bridge's) reach the Python
+/// callable `progress`; Ctrl-C stops the run, which returns what it has.
+/// Returns the result and whether Ctrl-C stopped it; another Python error
+/// from the callable is raised again here.
+template <class F, class... Slots>
+auto run_with_progress(py::object progress, F&& run, Slots&... slots) {
+  ProgressBridge bridge(std::move(progress));
+  ((slots = bridge.callback()), ...);
+  decltype(run()) result;
+  {
+    py::gil_scoped_release nogil;
+    result = run();
+  }
+  const bool interrupted = bridge.finish(true);
+  return std::make_pair(std::move(result), interrupted);
+}
+
 /// Moves an Eigen object into a numpy array that owns it (pybind11's Eigen
 /// caster encapsulates the moved object: no copy of the data).
 template <class M>
@@ -205,6 +238,17 @@ py::array to_numpy_vector(const std::vector<T>& v) {
   py::array_t<T> out(static_cast<py::ssize_t>(v.size()));
   std::copy(v.begin(), v.end(), out.mutable_data());
   return out;
+}
+
+/// One field of a table of rows (a vector of structs) as a numpy column:
+/// column(points, &PathPoint::lambda). The tables the bindings return are
+/// dicts of such columns.
+template <class Row, class F>
+py::array column(const std::vector<Row>& rows, F Row::*field) {
+  std::vector<F> v;
+  v.reserve(rows.size());
+  for (const Row& r : rows) v.push_back(r.*field);
+  return to_numpy_vector(v);
 }
 
 /// A cross-validation table (completion and GAME alike) as a dict of numpy

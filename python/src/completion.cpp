@@ -107,24 +107,13 @@ void bind_model(py::module_& m, const char* name) {
 }
 
 py::dict path_table(const std::vector<PathPoint>& points) {
-  std::vector<double> lambda, objective, train_rmse, seconds;
-  std::vector<Index> rank;
-  std::vector<int> iterations;
-  for (const auto& p : points) {
-    lambda.push_back(p.lambda);
-    rank.push_back(p.rank);
-    iterations.push_back(p.iterations);
-    objective.push_back(p.objective);
-    train_rmse.push_back(p.train_rmse);
-    seconds.push_back(p.seconds);
-  }
   py::dict d;
-  d["lambda"] = to_numpy_vector(lambda);
-  d["rank"] = to_numpy_vector(rank);
-  d["iterations"] = to_numpy_vector(iterations);
-  d["objective"] = to_numpy_vector(objective);
-  d["train_rmse"] = to_numpy_vector(train_rmse);
-  d["seconds"] = to_numpy_vector(seconds);
+  d["lambda"] = column(points, &PathPoint::lambda);
+  d["rank"] = column(points, &PathPoint::rank);
+  d["iterations"] = column(points, &PathPoint::iterations);
+  d["objective"] = column(points, &PathPoint::objective);
+  d["train_rmse"] = column(points, &PathPoint::train_rmse);
+  d["seconds"] = column(points, &PathPoint::seconds);
   return d;
 }
 
@@ -176,6 +165,7 @@ py::dict completion_defaults() {
   d["als_tol"] = c.als.tolerance;
   d["als_max_iter"] = c.als.max_iterations;
   d["als_clip_factor"] = c.als.clip_factor;
+  d["recommend_top"] = kDefaultRecommendations;
   return d;
 }
 
@@ -256,16 +246,10 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
     throw InvalidArgument("method must be 'soft-impute', 'als' or 'robust-als', got '" + method + "'");
   CompletionFitOptions c = soft ? soft_impute_options(o) : als_options(o, method == "robust-als");
   o.finish(method.c_str());
-  ProgressBridge bridge(std::move(progress));
   // Path events and the solvers' iterations both reach the bridge, which
-  // polls Ctrl-C at each.
-  c.progress = c.solver_progress = bridge.callback();
-  CompletionFit<T> fit;
-  {
-    py::gil_scoped_release nogil;
-    fit = fit_completion_in_place(data, c);  // data is this call's own copy
-  }
-  const bool interrupted = bridge.finish(true);
+  // polls Ctrl-C at each; data is this call's own copy.
+  auto [fit, interrupted] = run_with_progress(
+      std::move(progress), [&] { return fit_completion_in_place(data, c); }, c.progress, c.solver_progress);
   return fit_dict(std::move(fit), interrupted);
 }
 
@@ -308,14 +292,7 @@ py::dict rpca_entries(Index rows, Index cols, const IndexArray& row, const Index
   const ObservedEntries<T> data = entries_from_coo<T>(rows, cols, row, col, value);
   Options o(std::move(options));
   RobustPcaOptions r = rpca_options(o);
-  ProgressBridge bridge(std::move(progress));
-  r.progress = bridge.callback();
-  RobustPcaResult<T> res;
-  {
-    py::gil_scoped_release nogil;
-    res = robust_pca(data, r);
-  }
-  const bool interrupted = bridge.finish(true);
+  auto [res, interrupted] = run_with_progress(std::move(progress), [&] { return robust_pca(data, r); }, r.progress);
   return rpca_result(std::move(res), interrupted);
 }
 
@@ -325,14 +302,7 @@ py::dict rpca_dense(const py::array_t<T, 0>& a, py::dict options, py::object pro
   const Matrix<T> d = to_matrix(a, "robust_pca");
   Options o(std::move(options));
   RobustPcaOptions r = rpca_options(o);
-  ProgressBridge bridge(std::move(progress));
-  r.progress = bridge.callback();
-  RobustPcaResult<T> res;
-  {
-    py::gil_scoped_release nogil;
-    res = robust_pca(d, r);
-  }
-  const bool interrupted = bridge.finish(true);
+  auto [res, interrupted] = run_with_progress(std::move(progress), [&] { return robust_pca(d, r); }, r.progress);
   return rpca_result(std::move(res), interrupted);
 }
 
@@ -366,23 +336,13 @@ void bind_completion_typed(py::module_& m) {
 }  // namespace
 
 py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_index) {
-  std::vector<double> lambda, mean_rmse, sd_rmse, mean_mae, mean_rank;
-  std::vector<int> folds;
-  for (const auto& r : rows) {
-    lambda.push_back(r.lambda);
-    mean_rmse.push_back(r.mean_rmse);
-    sd_rmse.push_back(r.sd_rmse);
-    mean_mae.push_back(r.mean_mae);
-    mean_rank.push_back(r.mean_rank);
-    folds.push_back(r.folds);
-  }
   py::dict d;
-  d["lambda"] = to_numpy_vector(lambda);
-  d["mean_rmse"] = to_numpy_vector(mean_rmse);
-  d["sd_rmse"] = to_numpy_vector(sd_rmse);
-  d["mean_mae"] = to_numpy_vector(mean_mae);
-  d["mean_rank"] = to_numpy_vector(mean_rank);
-  d["folds"] = to_numpy_vector(folds);
+  d["lambda"] = column(rows, &CrossValidationRow::lambda);
+  d["mean_rmse"] = column(rows, &CrossValidationRow::mean_rmse);
+  d["sd_rmse"] = column(rows, &CrossValidationRow::sd_rmse);
+  d["mean_mae"] = column(rows, &CrossValidationRow::mean_mae);
+  d["mean_rank"] = column(rows, &CrossValidationRow::mean_rank);
+  d["folds"] = column(rows, &CrossValidationRow::folds);
   d["best_index"] = best_index;
   return d;
 }
@@ -390,6 +350,8 @@ py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_
 void bind_completion(py::module_& m) {
   m.def("completion_defaults", &completion_defaults,
         "The library's defaults of fit_completion (lowrank/completion/fit.hpp), used by the estimators");
+  m.def("robust_pca_defaults", [] { return defaults_of(rpca_options); },
+        "The library's defaults of robust_pca (lowrank/completion/robust_pca.hpp), used by RobustPCA");
   bind_model<double>(m, "CompletionModel64");
   bind_model<float>(m, "CompletionModel32");
   bind_completion_typed<double>(m);

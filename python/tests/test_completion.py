@@ -125,6 +125,31 @@ def test_robust_pca_equals_cli(cli, tmp_path, dune_csv, dune_missing):
     np.testing.assert_array_equal(back.sparse[2], v)
 
 
+def test_robust_pca_predict_is_the_clis(cli, tmp_path, dune, dune_csv, dune_missing):
+    # One predict (issue 27): RobustPCA.predict is `lowrank predict` on the
+    # CLI's folder, L + S: the data's fit on observed cells, L on missing ones.
+    run_json(cli, "complete", "--train", dune_csv, "--method", "rpca", "--out", tmp_path / "cli")
+    est = lowrank.RobustPCA().fit(dune_missing)
+    seen = ~np.isnan(dune_missing)
+    r, c = np.nonzero(np.ones_like(seen))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{dune.index[i]}\t{dune.columns[j]}\n" for i, j in zip(r, c)))
+    out = run_json(cli, "predict", "--model", tmp_path / "cli", "--pairs", pairs)
+    got = np.array([p["prediction"] for p in out["predictions"]])
+    np.testing.assert_allclose(est.predict(r, c), got, atol=1e-9)
+    full = est.predict(dune_missing)
+    np.testing.assert_allclose(full, est.low_rank_ + est.sparse_, atol=1e-12)
+    assert np.count_nonzero(est.sparse_[~seen]) == 0
+    np.testing.assert_allclose(full[~seen], est.low_rank_[~seen], atol=1e-12)
+    # on observed cells the fit reproduces the data (P_Omega(D) = P_Omega(L + S)
+    # up to the ALM residual, tol 1e-7 relative), which L alone does not
+    np.testing.assert_allclose(full[seen], dune_missing[seen], atol=1e-4)
+    s = est.sparse_ != 0
+    assert np.abs(full[s] - est.low_rank_[s]).max() > 0.1
+    # transform keeps observed cells and fills missing ones with L
+    np.testing.assert_allclose(est.transform(dune_missing)[~seen], est.low_rank_[~seen], atol=1e-12)
+
+
 def test_elapsed_is_the_solver_time_of_this_fit():
     # elapsed_s_ is measured inside C++ for this very fit: positive, and below
     # the wall time of the Python call that contains it.

@@ -21,6 +21,32 @@ def test_mdp_equals_cli(cli):
     assert r["mean_kernel_max_error"] == pytest.approx(j["mean_kernel_max_error"], rel=1e-10)
 
 
+def test_defaults_are_the_librarys_and_the_clis(cli):
+    # Issue 27: no front-end holds a default of its own. The Python keywords
+    # are the library's (read from its options structs), and with every
+    # setting left alone but the length of the run, Python and the CLI give
+    # the same numbers.
+    import inspect
+    for fn, d in ((lowrank.bandit, lowrank._core.bandit_defaults()), (lowrank.mdp, lowrank._core.mdp_defaults()),
+                  (lowrank.spectral_estimate, lowrank._core.spectral_estimate_defaults())):
+        params = inspect.signature(fn).parameters
+        assert d and all(params[k].default == v for k, v in d.items()), (fn.__name__, d)
+    b = lowrank._core.bandit_defaults()
+    assert (b["rows"], b["cols"], b["rank"], b["gap"], b["algorithm"]) == (20, 20, 2, 0.1, "spectral")
+    j = run_json(cli, "bandit", "--horizon", 3000)
+    r = lowrank.bandit(horizon=3000)
+    assert r["mean_final_regret"] == pytest.approx(j["mean_final_regret"], rel=1e-12)
+    j = run_json(cli, "mdp", "--samples", 4000)
+    r = lowrank.mdp(samples=4000)
+    assert r["mean_value_gap"] == pytest.approx(j["mean_value_gap"], rel=1e-10, abs=1e-12)
+    rp = inspect.signature(lowrank.RobustPCA).parameters
+    d = lowrank._core.robust_pca_defaults()
+    assert (rp["rho"].default, rp["tol"].default, rp["max_iter"].default) == (d["rho"], d["tol"], d["max_iter"]) \
+        == (1.5, 1e-7, 1000)
+    assert inspect.signature(lowrank.SoftImpute.recommend).parameters["top"].default \
+        == lowrank._core.completion_defaults()["recommend_top"] == 10
+
+
 def test_spectral_estimate_planted():
     rng = np.random.default_rng(0)
     m, n, r = 60, 50, 2

@@ -110,21 +110,9 @@ void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const 
       a.template selfadjointView<Eigen::Lower>().rankUpdate(g);  // lower triangle of G G^T
       rhs.noalias() = g * yv.head(deg);
       const T w = self.weight[static_cast<std::size_t>(i)];
-      for (Index c = 0; c < k; ++c) a(c, c) += lambda * w;
-      if (biases) a(k, k) += bias_lambda * w;
-      if (lambda * w == T(0) || (biases && bias_lambda * w == T(0))) {
-        const T tiny = T(1e-10) * std::max(a.diagonal().sum() / T(kk), std::numeric_limits<T>::min());
-        a.diagonal().array() += tiny;
-      }
       // Cholesky (lower triangle only) is the cheap path for the SPD system;
       // LDLT with pivoting takes over if a zero ridge left it semidefinite.
-      llt.compute(a);
-      if (llt.info() == Eigen::Success) {
-        sol = llt.solve(rhs);
-      } else {
-        ldlt.compute(a);
-        sol = ldlt.solve(rhs);
-      }
+      completion_detail::solve_row_ridge(a, rhs, sol, k, biases, T(lambda * w), T(bias_lambda * w), llt, ldlt);
       p_i = sol.head(k);
       if (biases) self.bias(i) = sol(k);
       if (loss_out) {

@@ -1,7 +1,10 @@
 #pragma once
 // Internal helpers of the completion solvers (not installed, not API).
+#include <Eigen/Cholesky>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -128,6 +131,29 @@ double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T
 /// on entry, a = u on return. One n x r scratch instead of thin_svd's two.
 template <class T>
 void thin_svd_in_place(Matrix<T>& a, Vector<T>& s, Matrix<T>& v);
+
+/// One row's ALS solve (als.cpp and the MPI ALS): a holds the lower triangle
+/// of G G^T (k factor rows, then the bias row when `biases`), rhs = G y. Adds
+/// the ridge weights ridge (factors) and bias_ridge to the diagonal; when
+/// either is zero, also 1e-10 times the mean diagonal so Cholesky can still
+/// run, with LDLT (pivoting) taking over if the system is only semidefinite.
+template <class T>
+void solve_row_ridge(Matrix<T>& a, const Vector<T>& rhs, Vector<T>& sol, Index k, bool biases, T ridge, T bias_ridge,
+                     Eigen::LLT<Matrix<T>>& llt, Eigen::LDLT<Matrix<T>>& ldlt) {
+  for (Index c = 0; c < k; ++c) a(c, c) += ridge;
+  if (biases) a(k, k) += bias_ridge;
+  if (ridge == T(0) || (biases && bias_ridge == T(0))) {
+    const T tiny = T(1e-10) * std::max(a.diagonal().sum() / T(a.rows()), std::numeric_limits<T>::min());
+    a.diagonal().array() += tiny;
+  }
+  llt.compute(a);
+  if (llt.info() == Eigen::Success) {
+    sol = llt.solve(rhs);
+  } else {
+    ldlt.compute(a);
+    sol = ldlt.solve(rhs);
+  }
+}
 
 /// Number of OpenMP threads to use for `requested` (0 = default).
 int thread_count(int requested);

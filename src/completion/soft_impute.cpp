@@ -461,7 +461,7 @@ SoftImputeResult<T> run_soft_impute(const ObservedEntries<T>& data, ObservedEntr
     return run_soft_impute(data, own, clipped, warm_start);
   }
   // OpenMP sparse kernels between small BLAS calls on m x r blocks: BLAS
-  // serial meanwhile (detail/serial_blas.hpp; 2.6 s -> 1.2 s on ML-100k).
+  // serial meanwhile (detail/serial_blas.hpp says why).
   const detail::SerialBlasScope serial_blas;
   {
     std::vector<std::int64_t> row_count, col_count;

@@ -49,7 +49,7 @@ Matrix<T> gemm_impl(const Matrix<T>& a, const Matrix<T>& b) {
     throw InvalidArgument("cuda::gemm: inner dimensions differ (" + std::to_string(a.cols()) + " vs " +
                           std::to_string(b.rows()) + ")");
   }
-  if (device_count() == 0) throw std::runtime_error("cuda::gemm: no CUDA device available");
+  if (device_count() == 0) throw InvalidArgument("cuda::gemm: no CUDA device available");
   const int m = static_cast<int>(a.rows()), k = static_cast<int>(a.cols()), n = static_cast<int>(b.cols());
   Matrix<T> c(m, n);
   if (c.size() == 0) return c;

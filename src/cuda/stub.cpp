@@ -1,6 +1,5 @@
 // CPU-only build: the CUDA entry points exist but report that there is no GPU.
-#include <stdexcept>
-
+#include "lowrank/core/error.hpp"
 #include "lowrank/cuda/device.hpp"
 
 namespace lowrank::cuda {
@@ -10,7 +9,7 @@ int device_count() noexcept { return 0; }
 
 namespace {
 [[noreturn]] void no_cuda() {
-  throw std::runtime_error("lowrank was built without CUDA: reconfigure with -DLOWRANK_CUDA=ON (needs /usr/local/cuda)");
+  throw InvalidArgument("lowrank was built without CUDA: reconfigure with -DLOWRANK_CUDA=ON (needs /usr/local/cuda)");
 }
 }  // namespace
 

@@ -412,25 +412,21 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
         bl.name = t.name;
         bl.fan_out = t.rows;
         bl.fan_in = t.cols;
-        if (is_double_dtype(t.dtype)) {
-          const Matrix<double> w = load_as<double>(t, &cache);
+        // Double tensors in double, every other dtype in float.
+        const auto diagnose = [&]<class S>() {
+          const Matrix<S> w = load_as<S>(t, &cache);
           spectra[i] = diagnose_matrix(w, options.spectrum, t.file + ": layer '" + t.name + "'");
           if (!options.reference.empty()) {
-            const Matrix<double> m = load_as<double>(refs[i], &cache);
-            const auto d = diagnose_matrix<double>(w - m, delta_options, refs[i].file + ": layer '" + t.name + "'");
+            const Matrix<S> m = load_as<S>(refs[i], &cache);
+            const auto d = diagnose_matrix<S>(w - m, delta_options, refs[i].file + ": layer '" + t.name + "'");
             bl.delta_sv = d.singular_values;
             bl.rank_tol = d.rank_tolerance;
           }
-        } else {
-          const Matrix<float> w = load_as<float>(t, &cache);
-          spectra[i] = diagnose_matrix(w, options.spectrum, t.file + ": layer '" + t.name + "'");
-          if (!options.reference.empty()) {
-            const Matrix<float> m = load_as<float>(refs[i], &cache);
-            const auto d = diagnose_matrix<float>(w - m, delta_options, refs[i].file + ": layer '" + t.name + "'");
-            bl.delta_sv = d.singular_values;
-            bl.rank_tol = d.rank_tolerance;
-          }
-        }
+        };
+        if (is_double_dtype(t.dtype))
+          diagnose.template operator()<double>();
+        else
+          diagnose.template operator()<float>();
         bl.spectral = spectra[i].spectral;
         if (options.reference.empty()) {
           bl.delta_sv = spectra[i].singular_values;

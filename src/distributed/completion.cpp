@@ -296,18 +296,7 @@ void solve_block(const dd::Block& x, const Mat& other_ft, const Vec& other_bias,
       a.selfadjointView<Eigen::Lower>().rankUpdate(g);
       rhs.noalias() = g * yv.head(deg);
       const double w = weight[static_cast<std::size_t>(x.first + i)];
-      for (Index q = 0; q < k; ++q) a(q, q) += lambda * w;
-      if (biases) a(k, k) += bias_lambda * w;
-      if (lambda * w == 0.0 || (biases && bias_lambda * w == 0.0)) {
-        a.diagonal().array() += 1e-10 * std::max(a.diagonal().sum() / double(kk), std::numeric_limits<double>::min());
-      }
-      llt.compute(a);
-      if (llt.info() == Eigen::Success) {
-        sol = llt.solve(rhs);
-      } else {
-        ldlt.compute(a);
-        sol = ldlt.solve(rhs);
-      }
+      completion_detail::solve_row_ridge(a, rhs, sol, k, biases, lambda * w, bias_lambda * w, llt, ldlt);
       self_ft.col(i) = sol.head(k);
       if (biases) self_bias(i) = sol(k);
       if (loss) {

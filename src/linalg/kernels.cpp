@@ -131,10 +131,10 @@ bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r_out) {
 template <class T>
 void orthonormalize(Matrix<T>& y) {
   if (y.cols() == 0) return;
-  // Measured (2-core EPYC, OpenBLAS): on 200000 x 60 doubles CholeskyQR2 takes
-  // 0.11 s, LAPACK geqrf + orgqr 0.43 s and Eigen's HouseholderQR 2.0 s; on
-  // 4000 x 60, 1.8 / 5.4 / 7.4 ms. Householder is the fallback for
-  // ill-conditioned blocks, where CholeskyQR would lose the span.
+  // CholeskyQR2 first: on tall blocks it is several times faster than LAPACK's
+  // geqrf + orgqr and Eigen's HouseholderQR (docs/benchmarks.md, "Measurements
+  // behind code choices"). Householder is the fallback for ill-conditioned
+  // blocks, where CholeskyQR would lose the span.
   if (y.rows() >= y.cols() && cholesky_qr2(y)) return;
   householder_orthonormalize(y);
 }
@@ -249,9 +249,9 @@ void csr_times_dense(const SparseCsr<T>& a, const Matrix<T>& x, Matrix<T>& y) {
   // Column tiles of x small enough to stay in cache while rows of a gather
   // from them at random; each tile is copied row-major so a nonzero a_ij reads
   // one contiguous stretch x_j,tile.
-  // Measured on 200000 x 20000 at 0.05% with b = 60 (2-core EPYC): the tiled
-  // kernel takes A x from 47 to 33 ms (x: 20000 x 60); for A^T x (x: 200000 x
-  // 60) tiles hold only a few columns and Eigen's column sweep is as fast.
+  // The tiles pay for A x with a wide x (docs/benchmarks.md, "Measurements
+  // behind code choices"); for A^T x, x is tall, tiles hold only a few columns
+  // and Eigen's column sweep is as fast.
   constexpr Index kTileBytes = Index{8} << 20;
   const Index tile = std::clamp<Index>(kTileBytes / static_cast<Index>(sizeof(T)) / std::max<Index>(n, 1), 1, b);
   if (tile < 16) {
@@ -350,8 +350,8 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   const std::int32_t* inner = b.innerIndexPtr();
   const T* val = b.valuePtr();
   // y = sum_i (b_i . x) b_i over the rows in [lo, hi). Rows go in pairs so
-  // the two gathers overlap their cache misses (12% faster, measured on
-  // 200000 x 20000 at 0.05%); the order of the sums is fixed either way.
+  // the two gathers overlap their cache misses (docs/benchmarks.md,
+  // "Measurements behind code choices"); the order of the sums is fixed either way.
   const auto sweep = [&](Index lo, Index hi, T* acc) {
     const auto dot = [&](Index i) {
       T t = 0;

@@ -71,9 +71,9 @@ struct Products {
   }
 };
 
-// The sparse paths run BLAS serial (detail/serial_blas.hpp). Measured on
-// 200000 x 20000 at 0.05%, 2 cores, k = 20: Lanczos 2.68 s with both thread
-// pools, 1.36 s with BLAS serial; randomized 0.93 s vs 0.76 s.
+// The sparse paths run BLAS serial (detail/serial_blas.hpp): OpenBLAS's
+// threads spinning against OpenMP's doubled the Lanczos time (docs/benchmarks.md,
+// "Measurements behind code choices").
 using lowrank::detail::SerialBlasScope;
 
 template <class T>
@@ -596,17 +596,9 @@ SvdResult<T> svd_lanczos(const OperatorView<T>& op, Index k, const TruncatedSvdO
 
 // ---- Auto ----------------------------------------------------------------------
 
-// Auto, measured with one thread (2-core EPYC, OpenBLAS, shared machine: CPU
-// seconds), A = U diag(1/(1+i)) V^T, tolerance 1e-8, b = k + 10:
-//   300 x 200,   k = 10:  full 0.0062  krylov 0.0047 (5 steps)
-//   200 x 150,   k = 10:  full 0.0029  krylov 0.0039
-//   300 x 200,   k = 40:  full 0.0067  krylov 0.029
-//   500 x 400,   k = 50:  full 0.032   krylov 0.054
-//   800 x 600,   k = 100: full 0.100   krylov 0.31
-//   1200 x 700,  k = 15:  full 0.19    krylov 0.025
-//   2000 x 1500, k = 50:  full 2.04    krylov 0.22
-// Full costs ~ m n min(m, n) and a Krylov run ~ 6 blocks of ~ 4 m n b plus
-// the basis work; the crossover sits near min(m, n) = 8 b. Sparse and
+// Auto: Full costs ~ m n min(m, n) and a Krylov run ~ 6 blocks of ~ 4 m n b plus
+// the basis work; the crossover sits near min(m, n) = 8 b (the timings that
+// place it: docs/benchmarks.md, "Measurements behind code choices"). Sparse and
 // implicit operators are densified for Full only up to 2^24 entries (128 MiB
 // in double) and while k >= min(m, n) / 3: their products are cheap, so
 // Lanczos on them wins far below the dense crossover.

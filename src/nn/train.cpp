@@ -100,6 +100,7 @@ Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   m_data = load_text(m_opt.data_path, m_opt.val_fraction, m_opt.model.context);
   m_baseline_rss = current_rss_bytes();
   m_opt.model.vocab = m_data.tokenizer.size();
+  resolve_default_rank(m_opt.model);
   m_opt.validate();
   model = Gpt<float>(m_opt.model);
   optimizer = Optimizer<float>(m_opt.optim, model.parameters());
@@ -466,6 +467,11 @@ TrainOptions options_from_json(const std::string& text, const std::string& sourc
   }
   if (!total_given) o.optim.total_steps = std::max<std::int64_t>(1, o.steps);
   return o;
+}
+
+void resolve_default_rank(GptConfig& model) {
+  if (model.linear.kind != Parameterization::Dense && model.linear.rank == 0)
+    model.linear.rank = std::max<Index>(1, model.width / 4);  // the default: a quarter of the width
 }
 
 std::vector<std::string> preset_names() { return {"sltrain-reference"}; }

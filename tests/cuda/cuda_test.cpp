@@ -1,8 +1,7 @@
 // The CUDA backend against the CPU reference; skips without a device.
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
+#include "lowrank/core/error.hpp"
 #include "lowrank/cuda/device.hpp"
 
 namespace lowrank {
@@ -15,7 +14,7 @@ TEST(Cuda, CpuOnlyBuildReportsNoDeviceAndFailsClearly) {
   try {
     cuda::gemm(a, a);
     FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
+  } catch (const InvalidArgument& e) {  // a usage error (exit 2), as `train --device cuda`
     EXPECT_NE(std::string(e.what()).find("LOWRANK_CUDA"), std::string::npos);
   }
 }

@@ -297,6 +297,22 @@ TEST(NnHostileInput, FuzzRegressionsAreRefusedWithClearErrors) {
   EXPECT_NE(refused["checkpoint_meta/vocab-hex-not-hex.safetensors"].find("checkpoint.safetensors"), std::string::npos);
 }
 
+TEST(NnTrain, RankZeroIsAQuarterOfTheWidth) {
+  // The default rank of the low-rank kinds lives in the library (the CLI and
+  // the Trainer both call resolve_default_rank): width / 4, at least 1.
+  auto o = tiny(Parameterization::LowRank);
+  o.model.linear.rank = 0;
+  EXPECT_EQ(Trainer{o}.options().model.linear.rank, o.model.width / 4);
+  GptConfig narrow = o.model;
+  narrow.width = 3;
+  resolve_default_rank(narrow);
+  EXPECT_EQ(narrow.linear.rank, 1);
+  GptConfig dense = o.model;
+  dense.linear.kind = Parameterization::Dense;
+  resolve_default_rank(dense);
+  EXPECT_EQ(dense.linear.rank, 0);  // dense layers have no rank
+}
+
 TEST(NnTrain, BadOptionsAreRejected) {
   auto o = tiny(Parameterization::LowRank);
   o.model.linear.rank = 17;  // > width 16

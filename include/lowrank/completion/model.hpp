@@ -49,6 +49,9 @@ struct Recommendation {
   double score = 0.0;
 };
 
+/// How many items `lowrank recommend` and Python's recommend list by default.
+inline constexpr Index kDefaultRecommendations = 10;
+
 /// The `k` columns with the highest prediction in row `row`, best first
 /// (ties: lower column first), leaving out the columns in `exclude` (e.g. the
 /// items the user already rated). Fewer than k when fewer columns remain.

@@ -1,6 +1,6 @@
 #pragma once
 // Pieces shared by the iterative completion solvers (soft-impute, ALS, robust
-// PCA); GAME's loops do not use them yet (issue 27, item 5).
+// PCA, and GAME, whose SolverLoop in src/game/detail.hpp wraps IterationMonitor).
 //
 //   IterationMonitor  the loop's bookkeeping: objective trace, relative-change
 //                     convergence test, iteration cap, progress events,

@@ -18,8 +18,8 @@ int device_count() noexcept;
 
 /// C = A B on the GPU with cuBLAS (copies in and out; column-major as
 /// everywhere in lowrank). Throws lowrank::InvalidArgument on a shape
-/// mismatch and std::runtime_error naming the failed CUDA call (file:line)
-/// or, in a CPU-only build, saying so.
+/// mismatch, without a device and in a CPU-only build (saying so), and
+/// std::runtime_error naming a failed CUDA call (file:line).
 Matrix<double> gemm(const Matrix<double>& a, const Matrix<double>& b);
 Matrix<float> gemm(const Matrix<float>& a, const Matrix<float>& b);
 

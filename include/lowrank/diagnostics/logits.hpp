@@ -165,6 +165,16 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
 /// decomposition; the normal equations (A A^T + ridge I) c = A y otherwise).
 VectorXd lingen_coefficients(const Matrix<double>& a, const VectorXd& y, double ridge);
 
+/// How many windows of text `lowrank logit-rank` / `lingen` draw (with
+/// sample_windows): histories are the matrix rows, each future's prefixes
+/// its column blocks.
+struct LogitWindowOptions {
+  Index histories = 100;
+  Index history_length = 24;  ///< tokens per history
+  Index futures = 30;
+  Index future_length = 4;    ///< tokens per future
+};
+
 /// `count` windows of `length` tokens from disjoint chunks of `tokens`
 /// (chunk i = tokens[i*length, (i+1)*length)), the chunks drawn without
 /// replacement with a seeded RNG. Throws InvalidArgument naming `what` when

@@ -89,6 +89,9 @@ struct TruncatedSvdOptions {
   bool compute_vectors = true;
 };
 
+/// Stays apart from core's LowRankModel because it is a decomposition of a
+/// given operator with the solver's diagnostics (method, status, residuals,
+/// error bounds), not a fitted model of data (no offsets, sparse part or ids).
 template <class T>
 struct SvdResult {
   Matrix<T> U;  ///< m x k, orthonormal columns

@@ -192,6 +192,12 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
 std::string options_to_json(const TrainOptions& o);
 TrainOptions options_from_json(const std::string& json_text, const std::string& source);
 
+/// The default rank of the low-rank kinds (lowrank / sltrain / galore): a
+/// quarter of the width, at least 1. Sets model.linear.rank when it is 0 and
+/// the kind is not dense; the Trainer applies it, and the CLI before a preset
+/// (which needs the rank).
+void resolve_default_rank(GptConfig& model);
+
 /// Named training recipes (`lowrank train --preset NAME`).
 std::vector<std::string> preset_names();
 /// alpha / r of SLTrain's reference recipe (lora_alpha 32 at rank 128, its 60M model).
@@ -204,6 +210,15 @@ inline constexpr double kSltrainReferenceAlphaOverRank = 0.25;
 ///       model.linear.alpha = 0.25 * rank (so the rank must be set first).
 /// Throws InvalidArgument for an unknown name.
 void apply_preset(const std::string& name, TrainOptions& o);
+
+/// The defaults of sample_text's settings (`lowrank sample` binds its flags
+/// to these fields).
+struct SampleOptions {
+  Index length = 300;        ///< tokens generated after the prompt
+  double temperature = 1.0;  ///< > 0
+  Index top_k = 0;           ///< 0 = the whole vocabulary
+  std::uint64_t seed = 0;
+};
 
 /// Generates `length` tokens after `prompt` by sampling from the softmax at
 /// temperature (top-k when top_k > 0), using the last `context` tokens.

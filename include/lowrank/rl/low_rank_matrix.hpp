@@ -6,7 +6,9 @@ namespace lowrank::rl {
 
 /// M = U diag(S) V^T with U: m x r, S: r, V: n x r. Planted truths have
 /// orthonormal U and V; estimates returned by the spectral estimator too.
-/// r = 0 is the zero matrix of shape rows x cols.
+/// r = 0 is the zero matrix of shape rows x cols. The same factor form as
+/// core's LowRankModel without its offsets, sparse part, clipping and id maps;
+/// not yet folded into it (see docs/completion.md, "The model").
 template <class T>
 struct LowRankMatrix {
   Matrix<T> U;  ///< m x r

@@ -371,12 +371,16 @@ struct RewardFreeExperimentResult {
   Status status = Status::Success;
 };
 
+/// Random rewards scored per seed by run_reward_free_experiment (the CLI's
+/// and Python's default too).
+inline constexpr int kDefaultRewardDraws = 10;
+
 /// Seeds first_seed .. first_seed + seeds - 1 of the generator in `mdp`
 /// (model, random, gridworld; samples, collection and estimator are
 /// ignored), one identify_reward_free per seed, `rewards` random reward
 /// draws per seed for the value-gap check. Throws what identify_reward_free
 /// and the generators throw, and for seeds < 1 or rewards < 0.
 RewardFreeExperimentResult run_reward_free_experiment(const MdpExperimentOptions& mdp, const RewardFreeOptions& options,
-                                                      int rewards = 10);
+                                                      int rewards = kDefaultRewardDraws);
 
 }  // namespace lowrank::rl

@@ -70,7 +70,7 @@ struct CudaBackend {
   CudaBackend() {
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
-      throw std::runtime_error("GptDevice: no CUDA device available");
+      throw InvalidArgument("GptDevice: no CUDA device available");
     LOWRANK_CUBLAS_CHECK(cublasCreate(&blas));
   }
   ~CudaBackend() {

@@ -69,7 +69,8 @@ class GptDevice {
   virtual long long cache_length() const = 0;
 };
 
-/// Throws std::runtime_error without a CUDA build or device.
+/// Throws lowrank::InvalidArgument without a CUDA build or device (the CLI
+/// exits 2, as for `train --device cuda` there).
 std::unique_ptr<GptDevice> make_gpt_device(const GptDeviceConfig& config);
 /// The same engine on the host backend (host_backend.hpp): every kernel and
 /// GEMM of the GPU pass run by the CPU, for tests. Defined in src/nn/gpu.cpp.

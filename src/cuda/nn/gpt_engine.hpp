@@ -14,9 +14,9 @@
 //   launch<Functor>(total, args...)  Functor{}(idx, args...) for idx < total;
 //   gemm_cm(...)                     cublasSgemm's exact column-major contract;
 //   synchronize().
-// Bad arguments (shapes, token ids, lengths) throw lowrank::InvalidArgument,
-// so the CLI exits 2 as for the CPU engine; CUDA failures, a missing device
-// and calls out of order stay std::runtime_error (exit 1).
+// Bad arguments (shapes, token ids, lengths) and a missing device throw
+// lowrank::InvalidArgument, so the CLI exits 2 as for the CPU engine; CUDA
+// failures and calls out of order stay std::runtime_error (exit 1).
 #include <algorithm>
 #include <cstdint>
 #include <limits>

@@ -4,9 +4,8 @@
 // The solvers interleave their own OpenMP kernels (sparse products, per-row
 // solves) with many small BLAS calls (QR / products of skinny m x r blocks).
 // With Debian's pthreads OpenBLAS, its worker threads then spin in
-// sched_yield against libgomp's threads on the same cores: on MovieLens-100k
-// soft-impute (rank 40, 2 cores) half of all cycles went to sched_yield and a
-// fit took 2.6 s instead of 1.2 s with BLAS serial (docs/benchmarks.md). The
+// sched_yield against libgomp's threads on the same cores, which doubled a
+// MovieLens-100k soft-impute fit (docs/benchmarks.md). The
 // setting is process-wide while the scope lasts; another BLAS leaves the
 // weak symbols null and nothing happens.
 extern "C" {
