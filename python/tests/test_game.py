@@ -84,7 +84,7 @@ def test_game_defaults_are_the_librarys_and_factored_storage_matches_dense(dune_
     kw = dict(groups=groups, lam=1.0, variant="latent", tol=1e-9, max_iter=20000)
     dense = lowrank.GAME(**kw).fit(dune_missing)
     fact = lowrank.GAME(storage="factored", **kw).fit(dune_missing)
-    # the same iterates up to rounding (tests/game/test_factored.cpp checks the solver itself)
+    # the same iterates up to rounding (tests/game/factored_test.cpp checks the solver itself)
     np.testing.assert_allclose(fact.completed_, dense.completed_, rtol=1e-6, atol=1e-6)
     assert fact.stop_reason_ == "converged" == dense.stop_reason_
     with pytest.raises(ValueError, match="storage"):
