@@ -9,8 +9,8 @@
 #include <charconv>
 
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -57,8 +57,9 @@ int capped_threads(int requested, int cores, std::uint64_t as_limit, std::string
   if (as_limit > 0) {
     const auto fit = static_cast<int>(std::max<std::uint64_t>(1, as_limit / 4 / kThreadAddressBudget));
     if (t > fit) {
-      why = fmt::format("--threads {}: the address-space limit (ulimit -v, {} MiB) leaves room for {} thread(s); using {}",
-                        requested, as_limit >> 20, fit, fit);
+      why = fmt::format(
+          "--threads {}: the address-space limit (ulimit -v, {} MiB) leaves room for {} thread(s); using {}", requested,
+          as_limit >> 20, fit, fit);
       t = fit;
     }
   }
@@ -105,8 +106,9 @@ io::AnyMatrix read_input(const std::string& path, const InputFlags& f) {
 void apply_common_flags(const CommonFlags& flags) {
   if (flags.threads > 0) {
     rlimit lim{};
-    const std::uint64_t as_limit =
-        ::getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY ? static_cast<std::uint64_t>(lim.rlim_cur) : 0;
+    const std::uint64_t as_limit = ::getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY
+                                       ? static_cast<std::uint64_t>(lim.rlim_cur)
+                                       : 0;
     std::string why;
     const int threads = capped_threads(flags.threads, omp_get_num_procs(), as_limit, why);
     if (!why.empty()) warn(why);
@@ -141,7 +143,7 @@ extern "C" void on_sigint(int) {
 }  // namespace
 
 void install_interrupt_handler() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);

@@ -3,9 +3,9 @@
 // stderr and Ctrl-C. The CLI holds no numerics: every subcommand parses flags
 // into a library options struct, calls the library, and prints the result.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <cstdint>
 #include <string>
 
 #include "lowrank/core/progress.hpp"
@@ -33,11 +33,11 @@ void add_duplicates_option(CLI::App& cmd, std::string& policy);
 /// shares, mapped onto io::ReadAnyOptions (the same fields Python's
 /// lowrank.read_matrix takes as keywords).
 struct InputFlags {
-  std::string format;                 ///< "" = detect; triplets|dense|csv|mtx|matrix-market|npy|npz|safetensors
-  std::optional<bool> header;         ///< --header / --no-header; unset = detect
-  std::optional<bool> row_names;      ///< --row-names / --no-row-names; unset = detect
-  std::string array;                  ///< --array (npz / safetensors)
-  std::string duplicates = "error";   ///< --duplicates
+  std::string format;                ///< "" = detect; triplets|dense|csv|mtx|matrix-market|npy|npz|safetensors
+  std::optional<bool> header;        ///< --header / --no-header; unset = detect
+  std::optional<bool> row_names;     ///< --row-names / --no-row-names; unset = detect
+  std::string array;                 ///< --array (npz / safetensors)
+  std::string duplicates = "error";  ///< --duplicates
 };
 /// Adds --format, --header/--no-header, --row-names/--no-row-names, --array
 /// and --duplicates to `cmd`.

@@ -65,7 +65,11 @@ void run_bandit_cmd(const BanditFlags& f) {
   if (f.common.json) {
     nlohmann::json j;
     j["command"] = "bandit";
-    j["instance"] = {{"rows", o.instance.rows}, {"cols", o.instance.cols}, {"rank", o.instance.rank}, {"gap", o.instance.gap}, {"noise_sd", o.instance.noise_sd}};
+    j["instance"] = {{"rows", o.instance.rows},
+                     {"cols", o.instance.cols},
+                     {"rank", o.instance.rank},
+                     {"gap", o.instance.gap},
+                     {"noise_sd", o.instance.noise_sd}};
     j["algorithm"] = to_string(o.run.algorithm);
     if (o.run.algorithm == rl::BanditAlgorithm::SpectralElimination) j["sampling"] = to_string(o.run.spectral_sampling);
     if (o.run.algorithm == rl::BanditAlgorithm::ExploreThenCommit) j["etc_estimator"] = to_string(o.run.etc_estimator);
@@ -90,7 +94,8 @@ void run_bandit_cmd(const BanditFlags& f) {
     print_json(j);
     return;
   }
-  fmt::print("instance   {} x {} rank {} gap {} noise sd {}\n", o.instance.rows, o.instance.cols, o.instance.rank, o.instance.gap, o.instance.noise_sd);
+  fmt::print("instance   {} x {} rank {} gap {} noise sd {}\n", o.instance.rows, o.instance.cols, o.instance.rank,
+             o.instance.gap, o.instance.noise_sd);
   fmt::print("algorithm  {}{}\n", to_string(o.run.algorithm),
              o.run.algorithm == rl::BanditAlgorithm::SpectralElimination
                  ? fmt::format(" (sampling {})", to_string(o.run.spectral_sampling))
@@ -108,9 +113,10 @@ void run_bandit_cmd(const BanditFlags& f) {
     committed_best += (r.commit_time >= 0 && r.found_best) ? 1 : 0;
     played_best += (r.commit_time < 0 && r.found_best) ? 1 : 0;
   }
-  fmt::print("best arm   committed to in {} of {} runs ({} committed); most pulled, not committed, in {}; "
-             "{:.1f}% of pulls on it on average\n",
-             committed_best, res.runs.size(), committed, played_best, 100.0 * res.mean_best_pull_fraction);
+  fmt::print(
+      "best arm   committed to in {} of {} runs ({} committed); most pulled, not committed, in {}; "
+      "{:.1f}% of pulls on it on average\n",
+      committed_best, res.runs.size(), committed, played_best, 100.0 * res.mean_best_pull_fraction);
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
     fmt::print("  seed {:<4} regret {:<12.6g} {}\n", o.first_seed + k, r.final_regret, rl::describe_run(r));
@@ -122,13 +128,16 @@ void run_bandit_cmd(const BanditFlags& f) {
 
 void register_bandit(CLI::App& app) {
   auto f = std::make_shared<BanditFlags>();
-  auto* cmd = app.add_subcommand(
-      "bandit", "Regret of a bandit algorithm on planted low-rank reward matrices (arms = entries (i, j))");
+  auto* cmd =
+      app.add_subcommand("bandit",
+                         "Regret of a bandit algorithm on planted low-rank reward matrices (arms = entries (i, j))");
   cmd->add_option("--rows", f->o.instance.rows, "Rows m of the reward matrix")->capture_default_str();
   cmd->add_option("--cols", f->o.instance.cols, "Columns n of the reward matrix")->capture_default_str();
-  cmd->add_option("--rank", f->o.instance.rank, "Rank r of the reward matrix (1 <= r <= min(m, n))")->capture_default_str();
+  cmd->add_option("--rank", f->o.instance.rank, "Rank r of the reward matrix (1 <= r <= min(m, n))")
+      ->capture_default_str();
   cmd->add_option("--gap", f->o.instance.gap, "Best minus second-best mean reward (> 0)")->capture_default_str();
-  cmd->add_option("--noise", f->o.instance.noise_sd, "Standard deviation of the Gaussian reward noise")->capture_default_str();
+  cmd->add_option("--noise", f->o.instance.noise_sd, "Standard deviation of the Gaussian reward noise")
+      ->capture_default_str();
   cmd->add_option("--horizon", f->o.run.horizon, "Number of pulls T")->capture_default_str();
   cmd->add_option("--algorithm", f->algorithm,
                   "spectral (spectral exploration shrinks the arm set, then UCB on it) | "
@@ -136,7 +145,9 @@ void register_bandit(CLI::App& app) {
                   "se (successive elimination) | etc (explore-then-commit)")
       ->capture_default_str();
   cmd->add_option("--seeds", f->o.seeds, "Number of seeds (instance and noise) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")
+      ->capture_default_str()
+      ->check(seed_validator());
   cmd->add_option("--sampling", f->sampling,
                   "elimination: sample all entries (the paper) or only active rows x columns (all|active)")
       ->capture_default_str();
@@ -144,11 +155,15 @@ void register_bandit(CLI::App& app) {
   cmd->add_option("--etc-exploration", f->o.run.etc_exploration,
                   "etc: exploration pulls (0 = ceil((r (m + n))^(1/3) T^(2/3)))")
       ->capture_default_str();
-  cmd->add_option("--confidence-scale", f->o.run.confidence_scale, "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
+  cmd->add_option(
+         "--confidence-scale", f->o.run.confidence_scale,
+         "spectral, elimination: multiplies the entry-wise widths (0 = default: 0.5 for spectral, 1 for elimination)")
       ->capture_default_str();
-  cmd->add_option("--phase-growth", f->o.run.phase_growth, "spectral, elimination: ratio of successive phase lengths (> 1)")
+  cmd->add_option("--phase-growth", f->o.run.phase_growth,
+                  "spectral, elimination: ratio of successive phase lengths (> 1)")
       ->capture_default_str();
-  cmd->add_option("--first-phase", f->o.run.first_phase_factor, "spectral, elimination: phase 1 = this * r (m + n) log(m + n) pulls")
+  cmd->add_option("--first-phase", f->o.run.first_phase_factor,
+                  "spectral, elimination: phase 1 = this * r (m + n) log(m + n) pulls")
       ->capture_default_str();
   cmd->add_option("--checkpoints", f->o.run.checkpoints, "Regret recorded at this many evenly spaced times")
       ->capture_default_str();

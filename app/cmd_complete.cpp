@@ -97,9 +97,10 @@ Data load_data(const CompleteFlags& f) {
     if (f.log1p) log1p_values(t.entries, f.test);
     d.unseen_test = t.unseen.size();
     if (d.unseen_test > 0) {
-      warn(fmt::format("{}: {} test entries skipped: their ids never appear in training ({} rows, {} columns; "
-                       "first at line {})",
-                       f.test, d.unseen_test, t.unseen_rows, t.unseen_cols, t.unseen.front().line));
+      warn(
+          fmt::format("{}: {} test entries skipped: their ids never appear in training ({} rows, {} columns; "
+                      "first at line {})",
+                      f.test, d.unseen_test, t.unseen_rows, t.unseen_cols, t.unseen.front().line));
     }
     d.test = std::move(t.entries);
     d.train = std::move(all);
@@ -276,15 +277,17 @@ void write_cv_plot(const std::string& path, const CrossValidationResult<double>&
   for (int k = static_cast<int>(std::floor(x0)); k <= static_cast<int>(std::ceil(x1)); ++k) {
     if (k < x0 - 1e-9 || k > x1 + 1e-9) continue;
     const double x = px(std::pow(10.0, k));
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"black\"/>"
-                     "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">1e{4}</text>\n",
-                     x, H - B, H - B + 5, H - B + 18, k);
+    s += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"black\"/>"
+        "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">1e{4}</text>\n",
+        x, H - B, H - B + 5, H - B + 18, k);
   }
   for (int k = 0; k <= 4; ++k) {
     const double v = y0 + (y1 - y0) * k / 4.0;
-    s += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"black\"/>"
-                     "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.4g}</text>\n",
-                     L - 5, py(v), L, L - 8, py(v) + 4, v);
+    s += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"black\"/>"
+        "<text x=\"{3}\" y=\"{4:.1f}\" text-anchor=\"end\">{5:.4g}</text>\n",
+        L - 5, py(v), L, L - 8, py(v) + 4, v);
   }
   std::string pts;
   for (const auto* r : rows) {
@@ -299,9 +302,10 @@ void write_cv_plot(const std::string& path, const CrossValidationResult<double>&
                      py(r->mean_rmse));
   if (cv.best_lambda > 0) {
     const double xb = px(cv.best_lambda);
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c33\" "
-                     "stroke-dasharray=\"4 3\"/><text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c33\">best lambda {5:.4g}</text>\n",
-                     xb, T, H - B, xb + 4, T + 14, cv.best_lambda);
+    s += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#c33\" "
+        "stroke-dasharray=\"4 3\"/><text x=\"{3:.1f}\" y=\"{4}\" fill=\"#c33\">best lambda {5:.4g}</text>\n",
+        xb, T, H - B, xb + 4, T + 14, cv.best_lambda);
   }
   s += "</svg>\n";
   std::FILE* fp = std::fopen(path.c_str(), "wb");
@@ -313,23 +317,32 @@ void write_cv_plot(const std::string& path, const CrossValidationResult<double>&
 nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : cv.table) {
-    rows.push_back({{"lambda", r.lambda}, {"mean_rmse", r.mean_rmse}, {"sd_rmse", r.sd_rmse},
-                    {"mean_mae", r.mean_mae}, {"mean_rank", r.mean_rank}, {"folds", r.folds}});
+    rows.push_back({{"lambda", r.lambda},
+                    {"mean_rmse", r.mean_rmse},
+                    {"sd_rmse", r.sd_rmse},
+                    {"mean_mae", r.mean_mae},
+                    {"mean_rank", r.mean_rank},
+                    {"folds", r.folds}});
   }
-  return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index},   {"fits", cv.fits},
-          {"capped_fits", cv.capped_fits},  {"seconds", cv.seconds},         {"table", rows}};
+  return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index}, {"fits", cv.fits},
+          {"capped_fits", cv.capped_fits}, {"seconds", cv.seconds},       {"table", rows}};
 }
 
 void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {
   nlohmann::json rows = nlohmann::json::array();
   std::string csv = "lambda,mean_rmse,sd_rmse,mean_mae,mean_rank,folds\n";
   for (const auto& r : cv.table) {
-    rows.push_back({{"lambda", r.lambda}, {"mean_rmse", r.mean_rmse}, {"sd_rmse", r.sd_rmse},
-                    {"mean_mae", r.mean_mae}, {"mean_rank", r.mean_rank}, {"folds", r.folds}});
+    rows.push_back({{"lambda", r.lambda},
+                    {"mean_rmse", r.mean_rmse},
+                    {"sd_rmse", r.sd_rmse},
+                    {"mean_mae", r.mean_mae},
+                    {"mean_rank", r.mean_rank},
+                    {"folds", r.folds}});
     csv += fmt::format("{:.10g},{:.10g},{:.10g},{:.10g},{:.6g},{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_mae,
                        r.mean_rank, r.folds);
   }
-  io::write_json((fs::path(dir) / "cv.json").string(), {{"best_lambda", cv.best_lambda}, {"table", rows}, {"lowrank_version", kVersion}});
+  io::write_json((fs::path(dir) / "cv.json").string(),
+                 {{"best_lambda", cv.best_lambda}, {"table", rows}, {"lowrank_version", kVersion}});
   std::FILE* fp = std::fopen((fs::path(dir) / "cv.csv").string().c_str(), "wb");
   if (!fp) throw InputError(dir, "cannot write cv.csv");
   std::fputs(csv.c_str(), fp);
@@ -436,7 +449,8 @@ void run_complete(const CompleteFlags& f) {
       Matrix<double> full = fit.model.to_dense();
       for (Index c = 0; c < full.cols(); ++c)
         for (Index r = 0; r < full.rows(); ++r)
-          if (std::isnan(completed.values(r, c))) completed.values(r, c) = f.log1p ? std::expm1(full(r, c)) : full(r, c);
+          if (std::isnan(completed.values(r, c)))
+            completed.values(r, c) = f.log1p ? std::expm1(full(r, c)) : full(r, c);
       io::write_dense_csv((fs::path(f.out) / "completed.csv").string(), completed);
     }
     j["out"] = f.out;
@@ -465,9 +479,10 @@ void run_complete(const CompleteFlags& f) {
   if (fit.cv) {
     int k = 0;
     for (const auto& r : fit.cv->table) k = std::max(k, r.folds);
-    fmt::print("cross-validation ({} folds; rows with fewer folds were reached by some folds only):\n"
-               "  {:>12s} {:>10s} {:>9s} {:>6s} {:>5s}\n",
-               k, "lambda", "rmse", "sd", "rank", "folds");
+    fmt::print(
+        "cross-validation ({} folds; rows with fewer folds were reached by some folds only):\n"
+        "  {:>12s} {:>10s} {:>9s} {:>6s} {:>5s}\n",
+        k, "lambda", "rmse", "sd", "rank", "folds");
     for (std::size_t i = 0; i < fit.cv->table.size(); ++i) {
       const auto& r = fit.cv->table[i];
       if (r.folds == 0) continue;
@@ -489,11 +504,13 @@ void run_complete(const CompleteFlags& f) {
                "observed", "weight", "rank", "train RMSE", "test RMSE");
     for (const auto& g : fit.game["groups"]) {
       const auto rmse = [&](const char* key) {
-        return g.contains(key) && g[key]["count"].get<std::size_t>() > 0 ? fmt::format("{:10.5f}", g[key]["rmse"].get<double>())
-                                                                         : fmt::format("{:>10s}", "-");
+        return g.contains(key) && g[key]["count"].get<std::size_t>() > 0
+                   ? fmt::format("{:10.5f}", g[key]["rmse"].get<double>())
+                   : fmt::format("{:>10s}", "-");
       };
       fmt::print("  {:<28s} {:>6d} {:>8d} {:>7.3f} {:>5d} {} {}\n", g["name"].get<std::string>(), g["size"].get<long>(),
-                 g["observed"].get<long>(), g["weight"].get<double>(), g["rank"].get<long>(), rmse("train"), rmse("test"));
+                 g["observed"].get<long>(), g["weight"].get<double>(), g["rank"].get<long>(), rmse("train"),
+                 rmse("test"));
     }
   }
   if (!f.out.empty()) fmt::print("model written to {}/\n", f.out);
@@ -557,7 +574,8 @@ void run_predict(const PredictFlags& f) {
   for (std::size_t k = 0; k < pred.size(); ++k) {
     const std::string& r = saved.row_ids.name(mapped.entries.row[k]);
     const std::string& c = saved.col_ids.name(mapped.entries.col[k]);
-    out.push_back({mapped.lines[k], fmt::format("{}\t{}\t{:.10g}\n", r, c, pred[k]),
+    out.push_back({mapped.lines[k],
+                   fmt::format("{}\t{}\t{:.10g}\n", r, c, pred[k]),
                    {{"row", r}, {"col", c}, {"prediction", pred[k]}}});
   }
   std::size_t fallback = 0;
@@ -568,7 +586,8 @@ void run_predict(const PredictFlags& f) {
     if (std::isnan(v)) v = global_mean;
     if (m.clipped()) v = std::clamp(v, m.clip_low, m.clip_high);
     if (loaded.log1p) v = std::expm1(v);
-    out.push_back({u.line, fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v),
+    out.push_back({u.line,
+                   fmt::format("{}\t{}\t{:.10g}\n", u.row_id, u.col_id, v),
                    {{"row", u.row_id}, {"col", u.col_id}, {"prediction", v}, {"fallback", true}}});
     ++fallback;
   }
@@ -580,8 +599,10 @@ void run_predict(const PredictFlags& f) {
     rows.push_back(l.json);
   }
   if (fallback) {
-    warn(fmt::format("{} pairs have ids unseen in training ({} rows, {} columns): predicted by the training row / column / global mean",
-                     fallback, mapped.unseen_rows, mapped.unseen_cols));
+    warn(
+        fmt::format("{} pairs have ids unseen in training ({} rows, {} columns): predicted by the training row / "
+                    "column / global mean",
+                    fallback, mapped.unseen_rows, mapped.unseen_cols));
   }
   if (stats.duplicates_removed > 0)
     warn(fmt::format("{} repeated pairs answered once (at their first line)", stats.duplicates_removed));
@@ -656,8 +677,8 @@ void register_complete(CLI::App& app) {
   cmd->add_option("--max-iter", f->max_iterations,
                   fmt::format("Iteration cap of each fit (default soft-impute {}, als {}, game {}; without it a "
                               "returned soft-impute / als fit that stops at the cap is resumed, up to {} caps)",
-                              d.soft_impute.max_iterations, d.als.max_iterations,
-                              GamePathOptions{}.game.max_iterations, d.max_iteration_rounds))
+                              d.soft_impute.max_iterations, d.als.max_iterations, GamePathOptions{}.game.max_iterations,
+                              d.max_iteration_rounds))
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tol", f->tolerance,
                   fmt::format("Relative objective change that stops a fit (default soft-impute {:g}, als {:g}, "
@@ -669,14 +690,17 @@ void register_complete(CLI::App& app) {
                   "fresh truncated SVD every iteration: lanczos|randomized|full")
       ->check(CLI::IsMember({"auto", "lanczos", "randomized", "full"}));
   add_input_flags(*cmd, f->input);
-  cmd->add_flag("--log1p", f->log1p,
-                "Fit log(1 + x) (counts); the test RMSE is on that scale, predictions and completed.csv map back by expm1");
-  cmd->add_flag("--clip", f->clip, "Clip predictions to the training range (e.g. 1..5 for ratings); saved in the model");
+  cmd->add_flag(
+      "--log1p", f->log1p,
+      "Fit log(1 + x) (counts); the test RMSE is on that scale, predictions and completed.csv map back by expm1");
+  cmd->add_flag("--clip", f->clip,
+                "Clip predictions to the training range (e.g. 1..5 for ratings); saved in the model");
   cmd->add_flag("--float32", f->float32,
                 "soft-impute / als: store the values and run the solver in single precision (about 2/3 of the "
                 "memory; the same test RMSE to ~1e-5; training values are then used rounded to float)");
-  cmd->add_option("--out,-o", f->out,
-                  "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv/json/svg, completed.csv)");
+  cmd->add_option(
+      "--out,-o", f->out,
+      "Model directory: U.npy d.npy V.npy, offsets, id maps, model.json (+ cv.csv/json/svg, completed.csv)");
   add_game_flags(*cmd, f->game);
   add_common_flags(*cmd, f->common);
   cmd->footer(
@@ -731,8 +755,9 @@ void run_recommend(const RecommendFlags& f) {
   if (!f.include_seen) {
     const std::string path = f.seen.empty() ? (fs::path(f.model) / "seen.tsv").string() : f.seen;
     if (!fs::exists(path))
-      throw InputError(path, "missing: the seen items to leave out (give --seen FILE of 'user item' lines, or "
-                             "--include-seen)");
+      throw InputError(path,
+                       "missing: the seen items to leave out (give --seen FILE of 'user item' lines, or "
+                       "--include-seen)");
     io::TripletReadOptions topts;
     topts.value_column = -1;
     topts.duplicates = DuplicatePolicy::Last;
@@ -768,8 +793,9 @@ void register_recommend(CLI::App& app) {
   cmd->add_option("--model", f->model, "Model directory")->required();
   cmd->add_option("--user", f->users, "Row (user) id; repeat for several users")->required();
   cmd->add_option("--top,-k", f->top, "Number of items per user")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--seen", f->seen,
-                  "Triplet / pair file of items to leave out per user (default: the model's seen.tsv, its training entries)");
+  cmd->add_option(
+      "--seen", f->seen,
+      "Triplet / pair file of items to leave out per user (default: the model's seen.tsv, its training entries)");
   cmd->add_flag("--include-seen", f->include_seen, "Rank already-seen items too");
   cmd->add_flag("--clip", f->clip, "Clip scores to the training range recorded in the model");
   add_common_flags(*cmd, f->common);

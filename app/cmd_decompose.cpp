@@ -45,7 +45,11 @@ void run_decompose(const DecomposeFlags& f) {
   Vector<double> means;
   if (in.is_sparse()) {
     ObservedEntries<double> e = in.entries();
-    if (f.log1p) for (double& v : e.value) { check_log1p(v, f.input); v = std::log1p(v); }
+    if (f.log1p)
+      for (double& v : e.value) {
+        check_log1p(v, f.input);
+        v = std::log1p(v);
+      }
     rows = e.rows;
     cols = e.cols;
     SparseOperator<double> a(e.rows, e.cols, e.row, e.col, e.value);
@@ -67,7 +71,8 @@ void run_decompose(const DecomposeFlags& f) {
     const Index missing = (a.array() != a.array()).count();
     if (missing > 0) {
       throw InputError(f.input, fmt::format("{} missing cells: decompose needs a fully observed matrix "
-                                            "(use `lowrank complete` to fill them)", missing));
+                                            "(use `lowrank complete` to fill them)",
+                                            missing));
     }
     if (!a.allFinite()) throw InputError(f.input, "the matrix holds +-Inf values");
     if (f.log1p) {
@@ -113,7 +118,8 @@ void run_decompose(const DecomposeFlags& f) {
                    {"svd_seconds", svd_seconds},
                    {"seconds", seconds_since(t0)},
                    {"singular_values", std::vector<double>(svd.S.data(), svd.S.data() + svd.S.size())},
-                   {"residuals", std::vector<double>(svd.residuals.data(), svd.residuals.data() + svd.residuals.size())},
+                   {"residuals",
+                    std::vector<double>(svd.residuals.data(), svd.residuals.data() + svd.residuals.size())},
                    {"error_bounds",
                     std::vector<double>(svd.error_bounds.data(), svd.error_bounds.data() + svd.error_bounds.size())},
                    {"outputs", {f.out + "_U.npy", f.out + "_S.npy", f.out + "_V.npy"}}};
@@ -156,7 +162,8 @@ void register_decompose(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--center", f->center, "Subtract column means first (kept implicit for sparse input)");
   cmd->add_flag("--log1p", f->log1p, "Transform values by log(1 + x) first (counts)");
-  cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy (its folder is created)")->required();
+  cmd->add_option("--out,-o", f->out, "Output prefix: PREFIX_U.npy, PREFIX_S.npy, PREFIX_V.npy (its folder is created)")
+      ->required();
   add_input_flags(*cmd, f->input_flags);
   cmd->add_option("--oversampling", f->svd.oversampling,
                   "Randomized: extra sketch columns; krylov: block size is rank + oversampling")

@@ -37,7 +37,8 @@ void run_info(const InfoFlags& f) {
              m.array_name.empty() ? "" : fmt::format(" (array '{}' of {})", m.array_name, m.arrays.size()));
   fmt::print("dtype     {}\n", info.dtype);
   if (info.format == io::FileFormat::DenseCsv)
-    fmt::print("layout    {}, {}\n", m.header ? "header line" : "no header", m.row_names ? "row names" : "no row names");
+    fmt::print("layout    {}, {}\n", m.header ? "header line" : "no header",
+               m.row_names ? "row names" : "no row names");
   fmt::print("shape     {} x {} ({})\n", info.rows, info.cols, info.sparse ? "sparse entries" : "dense");
   fmt::print("observed  {} cells, density {:.4g}\n", info.nnz, info.density);
   fmt::print("missing   {}\n", info.missing);
@@ -48,8 +49,10 @@ void run_info(const InfoFlags& f) {
 
 void register_info(CLI::App& app) {
   auto f = std::make_shared<InfoFlags>();
-  auto* cmd = app.add_subcommand("info", "Describe a matrix file: shape, nnz, density, dtype, value range, missing cells");
-  cmd->add_option("file", f->path, "Matrix file: triplets (.tsv/.data/.dat/.txt), dense .csv, .mtx, .npy, .npz, .safetensors")
+  auto* cmd =
+      app.add_subcommand("info", "Describe a matrix file: shape, nnz, density, dtype, value range, missing cells");
+  cmd->add_option("file", f->path,
+                  "Matrix file: triplets (.tsv/.data/.dat/.txt), dense .csv, .mtx, .npy, .npz, .safetensors")
       ->required();
   add_input_flags(*cmd, f->input);
   add_common_flags(*cmd, f->common);

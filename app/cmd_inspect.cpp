@@ -2,9 +2,9 @@
 // power-law fits and the rank-sparse generalization bound.
 #include <cctype>
 #include <cmath>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -88,9 +88,10 @@ void run_inspect(const InspectFlags& f) {
              "stable", "entropy", "PR", "e90", "e99", "spectral", "frobenius", "alpha", "esd_a");
   for (const auto& l : report.layers) {
     const auto& d = l.spectrum;
-    std::string name = l.tensor.name.size() > 32 ? "..." + l.tensor.name.substr(l.tensor.name.size() - 29) : l.tensor.name;
-    fmt::print("{:<32} {:>11} {:>6} {:>8.2f} {:>8.2f} {:>6.1f} {:>6} {:>6} {:>10.4g} {:>10.4g} {:>7.3f} {:>7.3f}\n", name,
-               fmt::format("{}x{}", d.rows, d.cols), d.numerical_rank, d.stable_rank, d.entropy_rank,
+    std::string name =
+        l.tensor.name.size() > 32 ? "..." + l.tensor.name.substr(l.tensor.name.size() - 29) : l.tensor.name;
+    fmt::print("{:<32} {:>11} {:>6} {:>8.2f} {:>8.2f} {:>6.1f} {:>6} {:>6} {:>10.4g} {:>10.4g} {:>7.3f} {:>7.3f}\n",
+               name, fmt::format("{}x{}", d.rows, d.cols), d.numerical_rank, d.stable_rank, d.entropy_rank,
                d.participation_ratio, d.energy_rank_90, d.energy_rank_99, d.spectral, d.frobenius, d.decay.alpha,
                d.esd_tail.alpha);
   }
@@ -99,7 +100,8 @@ void run_inspect(const InspectFlags& f) {
     for (const auto& pt : report.layers.front().spectrum.schatten) fmt::print(" {:>9}", fmt::format("p={}", pt.p));
     fmt::print("\n");
     for (const auto& l : report.layers) {
-      std::string name = l.tensor.name.size() > 32 ? "..." + l.tensor.name.substr(l.tensor.name.size() - 29) : l.tensor.name;
+      std::string name =
+          l.tensor.name.size() > 32 ? "..." + l.tensor.name.substr(l.tensor.name.size() - 29) : l.tensor.name;
       fmt::print("{:<32}", name);
       for (const auto& pt : l.spectrum.schatten) fmt::print(" {:>9.4g}", pt.ratio);
       fmt::print("\n");
@@ -112,10 +114,12 @@ void run_inspect(const InspectFlags& f) {
       std::string name = t.name.size() > 32 ? "..." + t.name.substr(t.name.size() - 29) : t.name;
       fmt::print("{:<32} {:>6.2f} {:>12.5g} {:>12.5g} {:>12.5g}\n", name, t.p, t.term, t.term_spectral, t.limit);
     }
-    fmt::print("B = {:.6g}{}, gamma = {:.6g}{}\n", b.input_norm, b.input_norm_defaulted ? " (default, see warning)" : "",
-               b.margin, b.margin_defaulted ? " (default, see warning)" : "");
-    fmt::print("R^2 = {:.6g} (chosen p_l), {:.6g} (p = 2, spectral), p->0 limit sum_l rank_l (fan_in + fan_out) = {:.6g}\n",
-               b.r_squared, b.r_squared_spectral, b.r_squared_limit);
+    fmt::print("B = {:.6g}{}, gamma = {:.6g}{}\n", b.input_norm,
+               b.input_norm_defaulted ? " (default, see warning)" : "", b.margin,
+               b.margin_defaulted ? " (default, see warning)" : "");
+    fmt::print(
+        "R^2 = {:.6g} (chosen p_l), {:.6g} (p = 2, spectral), p->0 limit sum_l rank_l (fan_in + fan_out) = {:.6g}\n",
+        b.r_squared, b.r_squared_spectral, b.r_squared_limit);
     if (f.samples > 0) {
       fmt::print("bound sqrt(L R^2 / N), N = {}: {:.6g} (rank-sparse) vs {:.6g} (spectral)\n", f.samples, b.bound,
                  b.bound_spectral);
@@ -126,8 +130,9 @@ void run_inspect(const InspectFlags& f) {
 
 void register_inspect(CLI::App& app) {
   auto f = std::make_shared<InspectFlags>();
-  auto* cmd = app.add_subcommand(
-      "inspect", "Spectra of a network's weights: effective ranks, Schatten-p, power laws, rank-sparse bound");
+  auto* cmd =
+      app.add_subcommand("inspect",
+                         "Spectra of a network's weights: effective ranks, Schatten-p, power laws, rank-sparse bound");
   cmd->add_option("weights", f->path,
                   "Weights: .safetensors file, a sharded directory (model.safetensors.index.json), .npy or .npz")
       ->required();
@@ -136,7 +141,8 @@ void register_inspect(CLI::App& app) {
                   fmt::format("Schatten p values in (0, 2], comma separated (default {:g})",
                               fmt::join(diagnostics::InspectOptions{}.spectrum.p_grid, ",")))
       ->delimiter(',');
-  cmd->add_option("--bound-p-grid", f->bound_p_grid, "Candidate p_l in (0, 2] for the bound (default 0.02..2 step 0.02)")
+  cmd->add_option("--bound-p-grid", f->bound_p_grid,
+                  "Candidate p_l in (0, 2] for the bound (default 0.02..2 step 0.02)")
       ->delimiter(',');
   cmd->add_option("--reference", f->reference, "Initial weights (same names and shapes): the bound uses A - A_init");
   cmd->add_option("--plot", f->plot_dir, "Directory for one SVG singular-value decay plot per layer");

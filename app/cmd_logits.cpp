@@ -9,8 +9,8 @@
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
-#include "lowrank/diagnostics/logits.hpp"
 #include "lowrank/diagnostics/json.hpp"
+#include "lowrank/diagnostics/logits.hpp"
 #include "lowrank/io/file.hpp"
 #include "lowrank/nn/train.hpp"
 
@@ -65,7 +65,9 @@ void add_window_flags(CLI::App* cmd, LogitFlags& f) {
   cmd->add_option("--future-length", f.windows.future_length, "Tokens per future (each prefix is a column block)")
       ->capture_default_str();
   cmd->add_option("--top-k", f.top_k, "Tokens kept per future prefix (0 = whole vocabulary)")->capture_default_str();
-  cmd->add_option("--seed", f.seed, "Seed of the window draws (and of sampling)")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--seed", f.seed, "Seed of the window draws (and of sampling)")
+      ->capture_default_str()
+      ->check(seed_validator());
   add_common_flags(*cmd, f.common);
 }
 
@@ -75,8 +77,10 @@ void run_logit_rank(const LogitFlags& f) {
   std::string source;
   Tokens tokens = load_tokens(f, t, source);
   if (f.shuffle) tokens = diagnostics::shuffled(tokens, f.seed + 7);
-  const auto hist = diagnostics::sample_windows(tokens, f.windows.histories, f.windows.history_length, f.seed, "the text " + source);
-  const auto fut = diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
+  const auto hist =
+      diagnostics::sample_windows(tokens, f.windows.histories, f.windows.history_length, f.seed, "the text " + source);
+  const auto fut =
+      diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
   diagnostics::LogitMatrixOptions mo;
   mo.top_k = f.top_k;
   mo.naive = f.naive;
@@ -92,7 +96,8 @@ void run_logit_rank(const LogitFlags& f) {
     std::ofstream out(f.sv_out);
     if (!out) throw InputError(f.sv_out, "cannot open for writing");
     out << "index,singular_value\n";
-    for (Index i = 0; i < res.singular_values.size(); ++i) out << i + 1 << "," << fmt::format("{:.17g}", res.singular_values(i)) << "\n";
+    for (Index i = 0; i < res.singular_values.size(); ++i)
+      out << i + 1 << "," << fmt::format("{:.17g}", res.singular_values(i)) << "\n";
   }
   if (f.common.json) {
     nlohmann::json j = diagnostics::to_json(res);
@@ -126,7 +131,8 @@ void run_logit_rank(const LogitFlags& f) {
   fmt::print("stable rank      {:.3f}; 90% / 99% energy at rank {} / {}\n", res.stable_rank, res.energy_rank_90,
              res.energy_rank_99);
   fmt::print("{:>6}  {:>12}  {:>12}\n", "rank", "rel. error", "mean KL");
-  for (const auto& p : res.reconstruction) fmt::print("{:>6}  {:>12.5g}  {:>12.5g}\n", p.rank, p.relative_error, p.mean_kl);
+  for (const auto& p : res.reconstruction)
+    fmt::print("{:>6}  {:>12.5g}  {:>12.5g}\n", p.rank, p.relative_error, p.mean_kl);
 }
 
 void run_lingen(const LogitFlags& f) {
@@ -145,19 +151,21 @@ void run_lingen(const LogitFlags& f) {
     }
   }
   if (f.shuffle) {
-    if (target.empty()) target = diagnostics::sample_windows(tokens, 1, f.windows.history_length, f.seed + 2, "the text " + source)[0];
-    others = diagnostics::sample_windows(diagnostics::shuffled(tokens, f.seed + 7), f.windows.histories, f.windows.history_length, f.seed,
-                                         "the text " + source);
+    if (target.empty())
+      target = diagnostics::sample_windows(tokens, 1, f.windows.history_length, f.seed + 2, "the text " + source)[0];
+    others = diagnostics::sample_windows(diagnostics::shuffled(tokens, f.seed + 7), f.windows.histories,
+                                         f.windows.history_length, f.seed, "the text " + source);
   } else {
     // the target window (when not given) is drawn with the others, so they are disjoint
-    others = diagnostics::sample_windows(tokens, f.windows.histories + (target.empty() ? 1 : 0), f.windows.history_length, f.seed,
-                                         "the text " + source);
+    others = diagnostics::sample_windows(tokens, f.windows.histories + (target.empty() ? 1 : 0),
+                                         f.windows.history_length, f.seed, "the text " + source);
     if (target.empty()) {
       target = others.front();
       others.erase(others.begin());
     }
   }
-  const auto fut = diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
+  const auto fut =
+      diagnostics::sample_windows(tokens, f.windows.futures, f.windows.future_length, f.seed + 1, "the text " + source);
   diagnostics::LingenOptions o;
   o.ridge = f.ridge;
   o.length = f.length;
@@ -186,7 +194,8 @@ void run_lingen(const LogitFlags& f) {
   fmt::print("other histories  {} from {}{}\n", others.size(), source, f.shuffle ? " (shuffled)" : "");
   fmt::print("regression       sum c = {:.4f}, relative residual {:.4g}, ridge {}\n", res.coefficients.sum(),
              res.fit_relative_residual, f.ridge);
-  fmt::print("mean KL          LINGEN {:.4f}  baseline (mean of others) {:.4f}\n", res.mean_kl_lingen, res.mean_kl_baseline);
+  fmt::print("mean KL          LINGEN {:.4f}  baseline (mean of others) {:.4f}\n", res.mean_kl_lingen,
+             res.mean_kl_baseline);
   if (res.status != Status::Success) fmt::print("status           {}\n", to_string(res.status));
   for (std::size_t i = 0; i < res.samples.size(); ++i)
     fmt::print("sample {:<2}        \"{}\"\n", i, tok.decode(res.samples[i].tokens));
@@ -218,7 +227,8 @@ void register_logit_rank(CLI::App& app) {
 
 void register_lingen(CLI::App& app) {
   auto f = std::make_shared<LogitFlags>();
-  auto* cmd = app.add_subcommand("lingen", "Generate for a target prompt from a linear combination of other prompts' logits");
+  auto* cmd =
+      app.add_subcommand("lingen", "Generate for a target prompt from a linear combination of other prompts' logits");
   add_window_flags(cmd, *f);
   cmd->add_option("--target", f->target, "Target prompt (default: a held-out window of --history-length tokens)");
   cmd->add_option("--ridge", f->ridge, "Ridge penalty of the regression (0 = least squares)")->capture_default_str();

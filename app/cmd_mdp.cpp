@@ -96,10 +96,11 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
     if (r.result.certified) {
-      fmt::print("  seed {:<4} certified at {} samples (bound {:.4g}, eps {:.4g}); true error met it at {}; "
-                 "value gap {:.4g} (max over rewards {:.4g})\n",
-                 o.first_seed + k, r.result.samples, r.result.bound, r.result.certified_epsilon, r.oracle_samples, r.value_gap,
-                 r.max_value_gap);
+      fmt::print(
+          "  seed {:<4} certified at {} samples (bound {:.4g}, eps {:.4g}); true error met it at {}; "
+          "value gap {:.4g} (max over rewards {:.4g})\n",
+          o.first_seed + k, r.result.samples, r.result.bound, r.result.certified_epsilon, r.oracle_samples, r.value_gap,
+          r.max_value_gap);
     } else {
       fmt::print("  seed {:<4} not certified within {} samples (eps {:.4g}, {})\n", o.first_seed + k, r.result.samples,
                  r.result.certified_epsilon, to_string(r.result.status));
@@ -174,8 +175,8 @@ void run_mdp_cmd(const MdpFlags& f) {
              res.mean_kernel_row_l1_error);
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
-    fmt::print("  seed {:<4} gap {:<11.5g} rank {} unvisited pairs {} states {}\n", o.first_seed + k, r.value_gap, r.rank,
-               r.unvisited_rows, r.unvisited_states);
+    fmt::print("  seed {:<4} gap {:<11.5g} rank {} unvisited pairs {} states {}\n", o.first_seed + k, r.value_gap,
+               r.rank, r.unvisited_rows, r.unvisited_states);
   }
   fmt::print("time       {:.2f} s\n", res.elapsed_s);
 }
@@ -190,13 +191,16 @@ void register_mdp(CLI::App& app) {
   cmd->add_option("--states", f->o.random.states, "random: number of states S")->capture_default_str();
   cmd->add_option("--actions", f->o.random.actions, "random: number of actions A")->capture_default_str();
   cmd->add_option("--rank", f->o.random.rank, "random: rank r of the (S*A) x S kernel")->capture_default_str();
-  cmd->add_option("--concentration", f->o.random.latent_concentration, "random: Dirichlet concentration of the latent rows")
+  cmd->add_option("--concentration", f->o.random.latent_concentration,
+                  "random: Dirichlet concentration of the latent rows")
       ->capture_default_str();
   cmd->add_option("--width", f->o.gridworld.width, "gridworld: width")->capture_default_str();
   cmd->add_option("--height", f->o.gridworld.height, "gridworld: height")->capture_default_str();
-  cmd->add_option("--blocks-x", f->o.gridworld.blocks_x, "gridworld: rooms across (r = blocks-x * blocks-y)")->capture_default_str();
+  cmd->add_option("--blocks-x", f->o.gridworld.blocks_x, "gridworld: rooms across (r = blocks-x * blocks-y)")
+      ->capture_default_str();
   cmd->add_option("--blocks-y", f->o.gridworld.blocks_y, "gridworld: rooms down")->capture_default_str();
-  cmd->add_option("--slip", f->o.gridworld.slip, "gridworld: probability of landing in a random room")->capture_default_str();
+  cmd->add_option("--slip", f->o.gridworld.slip, "gridworld: probability of landing in a random room")
+      ->capture_default_str();
   cmd->add_option("--discount", f->discount, "Discount gamma in [0, 1)")->capture_default_str();
   cmd->add_option("--collection", f->collection,
                   "generative (samples / (S*A) per pair) | trajectory (one run of a uniform behaviour policy)")
@@ -207,7 +211,9 @@ void register_mdp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rank-selection", f->rank_selection, "fixed | threshold | gap")->capture_default_str();
   cmd->add_option("--seeds", f->o.seeds, "Number of seeds (MDP and data) to average over")->capture_default_str();
-  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")->capture_default_str()->check(seed_validator());
+  cmd->add_option("--seed", f->o.first_seed, "First seed; run k uses seed + k")
+      ->capture_default_str()
+      ->check(seed_validator());
   cmd->add_flag("--reward-free", f->reward_free,
                 "Reward-free best-policy identification: sample in rounds until the kernel's row-l1 bound certifies "
                 "an epsilon-optimal policy for every reward in [0, 1] (generative model; --samples is ignored)");
@@ -216,14 +222,19 @@ void register_mdp(CLI::App& app) {
   cmd->add_option("--bound", f->bound,
                   "reward-free: weissman (counts only, proved) | first-order (default: weissman for empirical, "
                   "first-order for spectral)");
-  cmd->add_option("--first-samples", f->reward_free_options.first_samples_per_pair, "reward-free: transitions per pair in round 1")
+  cmd->add_option("--first-samples", f->reward_free_options.first_samples_per_pair,
+                  "reward-free: transitions per pair in round 1")
       ->capture_default_str();
-  cmd->add_option("--growth", f->reward_free_options.growth, "reward-free: per-pair samples grow by this factor each round")
+  cmd->add_option("--growth", f->reward_free_options.growth,
+                  "reward-free: per-pair samples grow by this factor each round")
       ->capture_default_str();
-  cmd->add_option("--max-samples", f->reward_free_options.max_samples, "reward-free: budget of transitions")->capture_default_str();
-  cmd->add_option("--confidence-scale", f->reward_free_options.confidence_scale, "reward-free: multiplies the first-order z")
+  cmd->add_option("--max-samples", f->reward_free_options.max_samples, "reward-free: budget of transitions")
       ->capture_default_str();
-  cmd->add_option("--rewards", f->rewards, "reward-free: random U[0, 1] rewards scored per seed")->capture_default_str();
+  cmd->add_option("--confidence-scale", f->reward_free_options.confidence_scale,
+                  "reward-free: multiplies the first-order z")
+      ->capture_default_str();
+  cmd->add_option("--rewards", f->rewards, "reward-free: random U[0, 1] rewards scored per seed")
+      ->capture_default_str();
   add_common_flags(*cmd, f->common);
   cmd->footer(
       "Example (spectral vs counts on a random rank-3 MDP, 20 transitions per pair):\n"

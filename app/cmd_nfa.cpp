@@ -6,8 +6,8 @@
 #include <fmt/core.h>
 
 #include "cli_common.hpp"
-#include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/diagnostics/json.hpp"
+#include "lowrank/diagnostics/nfa.hpp"
 
 namespace lowrank::cli {
 
@@ -36,9 +36,11 @@ void run_nfa(const NfaFlags& f) {
     throw InvalidArgument("no inputs: pass --inputs FILE.npy (the checkpoint names none in its metadata)");
   Matrix<double> x = diagnostics::load_nfa_inputs(inputs_path);
   if (x.cols() != ck.net.input_size())
-    throw InputError(inputs_path, "inputs have " + std::to_string(x.cols()) + " columns, the network's first layer takes " +
+    throw InputError(inputs_path, "inputs have " + std::to_string(x.cols()) +
+                                      " columns, the network's first layer takes " +
                                       std::to_string(ck.net.input_size()));
-  if (f.max_inputs > 0 && x.rows() > f.max_inputs) x.conservativeResize(static_cast<Index>(f.max_inputs), Eigen::NoChange);
+  if (f.max_inputs > 0 && x.rows() > f.max_inputs)
+    x.conservativeResize(static_cast<Index>(f.max_inputs), Eigen::NoChange);
   std::string init_path = f.init.empty() ? ck.init : f.init;
   diagnostics::MlpCheckpoint init;
   if (!init_path.empty()) init = diagnostics::load_mlp_checkpoint(init_path);
@@ -49,8 +51,8 @@ void run_nfa(const NfaFlags& f) {
     throw InvalidArgument("--subtract-init needs the initial checkpoint: pass --init DIR (the checkpoint names none)");
   opts.subtract_init = !f.raw;
   opts.agop.chunk = static_cast<Index>(f.chunk);
-  const auto rep = diagnostics::analyze_nfa(ck.net, x, init_path.empty() ? nullptr : &init.net, opts,
-                                            stderr_progress(f.common));
+  const auto rep =
+      diagnostics::analyze_nfa(ck.net, x, init_path.empty() ? nullptr : &init.net, opts, stderr_progress(f.common));
   if (!rep.subtract_init)
     warn(init_path.empty()
              ? "no initial checkpoint (--init): the primary NFM is the raw W^T W, whose cosine with the AGOP has an "
@@ -73,9 +75,9 @@ void run_nfa(const NfaFlags& f) {
              rep.subtract_init ? ", NFM of W - W_init" : ", NFM of the raw W");
   fmt::print("cos({}, G^alpha), G = AGOP w.r.t. the layer input (see docs/nfa.md)\n\n",
              rep.subtract_init ? "(W - W_init)^T (W - W_init)" : "W^T W");
-  fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}\n", "layer",
-             "shape", "a=1", "a=1/2", "a=1/L", "a=1/l'", "best_a", "best", "centred", "best_a", "pearson", "raw_best",
-             "srank_G", "srank_W");
+  fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8} {:>8}\n", "layer", "shape",
+             "a=1", "a=1/2", "a=1/L", "a=1/l'", "best_a", "best", "centred", "best_a", "pearson", "raw_best", "srank_G",
+             "srank_W");
   for (std::size_t i = 0; i < rep.layers.size(); ++i) {
     const auto& l = rep.layers[i];
     fmt::print("{:<10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8.2f} {:>8.2f}\n", l.name,
@@ -84,10 +86,11 @@ void run_nfa(const NfaFlags& f) {
                cell(l.uncentred.best), cell(l.centred.best), cell(l.centred.best_alpha), cell(l.pearson_half),
                cell(l.raw.best), l.agop_stable_rank, l.feature_stable_rank);
   }
-  fmt::print("a=1/l' is 1/(L-l+1), the exponent of a balanced deep linear network at layer l (1-based);\n"
-             "centred: best cos against the centred AGOP (covariance of the Jacobians); pearson: Pearson correlation\n"
-             "of the entries with G^(1/2) (the reference code's score); raw_best: best cos of the raw W^T W;\n"
-             "srank = trace / lambda_max.\n");
+  fmt::print(
+      "a=1/l' is 1/(L-l+1), the exponent of a balanced deep linear network at layer l (1-based);\n"
+      "centred: best cos against the centred AGOP (covariance of the Jacobians); pearson: Pearson correlation\n"
+      "of the entries with G^(1/2) (the reference code's score); raw_best: best cos of the raw W^T W;\n"
+      "srank = trace / lambda_max.\n");
   if (!init_path.empty()) {
     fmt::print("\nBaselines from the initial network {}:\n", init_path);
     fmt::print("{:<10} {:>12} {:>12} {:>8} {:>14} {:>14}\n", "layer", "init a=1", "init a=1/2", "init best",
@@ -102,8 +105,9 @@ void run_nfa(const NfaFlags& f) {
 
 void register_nfa(CLI::App& app) {
   auto f = std::make_shared<NfaFlags>();
-  auto* cmd = app.add_subcommand(
-      "nfa", "Neural Feature Ansatz of an MLP: cos(W^T W, AGOP^alpha) per layer, centred and uncentred");
+  auto* cmd =
+      app.add_subcommand("nfa",
+                         "Neural Feature Ansatz of an MLP: cos(W^T W, AGOP^alpha) per layer, centred and uncentred");
   cmd->add_option("checkpoint", f->checkpoint, "MLP checkpoint: directory or .safetensors (format in docs/nfa.md)")
       ->required();
   cmd->add_option("--inputs", f->inputs, "Training inputs [n, d] as .npy (default: the checkpoint's 'inputs')");

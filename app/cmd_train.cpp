@@ -72,7 +72,7 @@ void apply_flags(const TrainFlags& f, nn::TrainOptions& o, bool steps_from_confi
   if (!f.checkpoint.empty()) o.checkpoint_dir = f.checkpoint;
   if (f.checkpoint_interval) o.checkpoint_interval = *f.checkpoint_interval;
   if (!f.device.empty()) o.device = f.device;
-  o.threads = f.common.threads;  // 0: the library's default (one thread)
+  o.threads = f.common.threads;       // 0: the library's default (one thread)
   nn::resolve_default_rank(o.model);  // before a preset, which needs the rank
 }
 
@@ -153,7 +153,8 @@ void run_train_cmd(const TrainFlags& f) {
       if (keys.contains("model")) o.model = c.model;
       if (keys.contains("optim")) o.optim = c.optim;
       if (keys.contains("steps")) steps_asked = steps_asked ? steps_asked : c.steps;
-      for (const char* k : {"data", "data_hex"}) if (keys.contains(k)) o.data_path = c.data_path;
+      for (const char* k : {"data", "data_hex"})
+        if (keys.contains(k)) o.data_path = c.data_path;
       if (keys.contains("batch")) o.batch = c.batch;
       if (keys.contains("val_fraction")) o.val_fraction = c.val_fraction;
       if (keys.contains("seed")) o.seed = c.seed;
@@ -176,11 +177,10 @@ void run_train_cmd(const TrainFlags& f) {
   } else {
     apply_flags(f, o, total_in_config);
     if (!f.preset.empty()) {
-      nn::apply_preset(f.preset, o);  // needs the rank, which the first pass resolved
+      nn::apply_preset(f.preset, o);       // needs the rank, which the first pass resolved
       apply_flags(f, o, total_in_config);  // flags given beside --preset override it
     }
-    if (o.data_path.empty())
-      throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
+    if (o.data_path.empty()) throw InvalidArgument("give the training text with --data FILE or \"data\" in --config");
     t.emplace(o);
   }
   const auto& opt = t->options();
@@ -197,7 +197,8 @@ void run_train_cmd(const TrainFlags& f) {
   }
   if (!f.common.quiet) {
     const auto m = t->memory();
-    std::fprintf(stderr, "lowrank train: %s, %lld layers, width %lld, rank %lld, %lld parameters (dense: %lld), "
+    std::fprintf(stderr,
+                 "lowrank train: %s, %lld layers, width %lld, rank %lld, %lld parameters (dense: %lld), "
                  "optimizer state %.2f MiB, steps %lld..%lld\n",
                  nn::to_string(opt.model.linear.kind), static_cast<long long>(opt.model.n_layer),
                  static_cast<long long>(opt.model.width), static_cast<long long>(opt.model.linear.rank),
@@ -247,10 +248,12 @@ void run_train_cmd(const TrainFlags& f) {
     fmt::print("train loss       {:.4f}\n", last_train);
     fmt::print("val loss         {:.4f}\n", res.final_val_loss);
     fmt::print("tokens/s         {:.0f}\n", res.tokens_per_s);
-    fmt::print("parameters       {} (dense equivalent {})\n", res.memory.param_count, res.memory.dense_equivalent_params);
+    fmt::print("parameters       {} (dense equivalent {})\n", res.memory.param_count,
+               res.memory.dense_equivalent_params);
     fmt::print("optimizer state  {:.3f} MiB\n", static_cast<double>(res.memory.optimizer_bytes) / 1048576.0);
     fmt::print("activations      {:.3f} MiB\n", static_cast<double>(res.memory.activation_bytes) / 1048576.0);
-    fmt::print("weight cache     {:.3f} MiB (SLTrain's dense W)\n", static_cast<double>(res.memory.weight_cache_bytes) / 1048576.0);
+    fmt::print("weight cache     {:.3f} MiB (SLTrain's dense W)\n",
+               static_cast<double>(res.memory.weight_cache_bytes) / 1048576.0);
     fmt::print("memory, analytic {:.1f} MiB (params, grads, optimizer, activations, caches, backward workspace)\n",
                static_cast<double>(res.memory.total_analytic_bytes()) / 1048576.0);
     fmt::print("memory, measured {:.1f} MiB (peak RSS {:.1f} MiB - RSS before the model {:.1f} MiB)\n",
@@ -269,7 +272,7 @@ void run_train_cmd(const TrainFlags& f) {
 struct SampleFlags {
   std::string checkpoint, prompt;
   nn::SampleOptions o;  // the library's defaults
-  std::string device;  // empty: the library's default (cpu)
+  std::string device;   // empty: the library's default (cpu)
   CommonFlags common;
 };
 
@@ -282,9 +285,11 @@ void run_sample_cmd(const SampleFlags& f) {
           ? nn::sample_text(t.model, t.data().tokenizer, f.prompt, o.length, o.temperature, o.top_k, o.seed)
           : nn::sample_text(t.model, t.data().tokenizer, f.prompt, o.length, o.temperature, o.top_k, o.seed, f.device);
   const bool interrupted = interrupt_requested();
-  if (interrupted) warn(fmt::format("interrupted: printing the {} byte(s) generated so far", text.size() - f.prompt.size()));
+  if (interrupted)
+    warn(fmt::format("interrupted: printing the {} byte(s) generated so far", text.size() - f.prompt.size()));
   if (f.common.json) {
-    print_json({{"text", text}, {"step", t.step}, {"seed", o.seed}, {"status", interrupted ? "interrupted" : "success"}});
+    print_json(
+        {{"text", text}, {"step", t.step}, {"seed", o.seed}, {"status", interrupted ? "interrupted" : "success"}});
   } else {
     fmt::print("{}\n", text);
   }
@@ -294,7 +299,8 @@ void run_sample_cmd(const SampleFlags& f) {
 
 void register_train(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
-  auto* cmd = app.add_subcommand("train", "Train a LLaMA-style character model with dense, low-rank, SLTrain or GaLore weights");
+  auto* cmd = app.add_subcommand("train",
+                                 "Train a LLaMA-style character model with dense, low-rank, SLTrain or GaLore weights");
   cmd->add_option("--config", f->config, "JSON config (format in docs/nn.md); flags override it");
   cmd->add_option("--data", f->data, "Training text (UTF-8); last 10% is the validation split");
   cmd->add_option("--parameterization", f->parameterization, "dense | lowrank | sltrain | galore");
@@ -318,13 +324,17 @@ void register_train(CLI::App& app) {
                   fmt::format("Warm-up steps (default {:g} % of --steps)", 100 * nn::kDefaultWarmupFraction));
   cmd->add_option("--warmup-fraction", f->warmup_fraction,
                   "Warm-up as a fraction of the steps, in [0, 1) (replaces --warmup when > 0)");
-  cmd->add_option("--weight-decay", f->weight_decay, fmt::format("AdamW decoupled weight decay on matrices and S (default {:g})", d.weight_decay));
-  cmd->add_option("--grad-clip", f->grad_clip, fmt::format("Global gradient-norm clip (default {:g}; 0 = off)", d.grad_clip));
+  cmd->add_option("--weight-decay", f->weight_decay,
+                  fmt::format("AdamW decoupled weight decay on matrices and S (default {:g})", d.weight_decay));
+  cmd->add_option("--grad-clip", f->grad_clip,
+                  fmt::format("Global gradient-norm clip (default {:g}; 0 = off)", d.grad_clip));
   cmd->add_option("--beta1", f->beta1, fmt::format("AdamW beta1 (default {:g})", d.beta1));
   cmd->add_option("--beta2", f->beta2, fmt::format("AdamW beta2 (default {:g})", d.beta2));
-  cmd->add_option("--min-lr-ratio", f->min_lr_ratio, fmt::format("Cosine floor as a fraction of the peak lr (default {:g})", d.min_lr_ratio));
-  cmd->add_option("--b-init", f->b_init,
-                  "lowrank / sltrain: B at initialisation, zero | random (default: random for lowrank, zero for sltrain)")
+  cmd->add_option("--min-lr-ratio", f->min_lr_ratio,
+                  fmt::format("Cosine floor as a fraction of the peak lr (default {:g})", d.min_lr_ratio));
+  cmd->add_option(
+         "--b-init", f->b_init,
+         "lowrank / sltrain: B at initialisation, zero | random (default: random for lowrank, zero for sltrain)")
       ->check(CLI::IsMember({"default", "zero", "random"}));
   cmd->add_option("--preset", f->preset,
                   "Named recipe; sltrain-reference = SLTrain's reference (lr 3e-3, betas 0.9/0.999, no decay, no clip, "
@@ -333,7 +343,8 @@ void register_train(CLI::App& app) {
   cmd->add_option("--galore-interval", f->galore_interval,
                   fmt::format("GaLore: refresh the projection every T steps (default {})", d.galore_update_interval));
   cmd->add_flag("--muon", f->muon, "Muon (Newton-Schulz polar of the momentum) for 2-D weights");
-  cmd->add_option("--seed", f->seed, fmt::format("Seed of the initialisation and the data loader (default {})", defaults.seed))
+  cmd->add_option("--seed", f->seed,
+                  fmt::format("Seed of the initialisation and the data loader (default {})", defaults.seed))
       ->check(seed_validator());
   cmd->add_option("--eval-interval", f->eval_interval,
                   fmt::format("Validation loss every N steps (default {})", defaults.eval_interval));

@@ -31,7 +31,8 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
       ->delimiter(',');
   cmd.add_option("--group-cols", f.group_cols, "GAME: attribute columns whose levels become groups, comma-separated")
       ->delimiter(',');
-  cmd.add_option("--bins", f.bins, "GAME: bin a numeric column, COL=e0,e1,...,ek (repeatable), e.g. age=0,25,35,45,100");
+  cmd.add_option("--bins", f.bins,
+                 "GAME: bin a numeric column, COL=e0,e1,...,ek (repeatable), e.g. age=0,25,35,45,100");
   cmd.add_flag("--global,!--no-global", f.global,
                fmt::format("GAME: add the global group of all rows (default {})",
                            d.game.include_global_group ? "on" : "off"));
@@ -70,7 +71,8 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
                  fmt::format("GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform (default {})",
                              to_string(d.game.weight_scheme)))
       ->check(CLI::IsMember({"sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"}));
-  cmd.add_flag("--no-center", f.no_center, "GAME: do not remove row and column means before fitting (= --centering none)");
+  cmd.add_flag("--no-center", f.no_center,
+               "GAME: do not remove row and column means before fitting (= --centering none)");
   cmd.add_option("--subspaces", f.subspaces,
                  "GAME: directory for each group's right singular subspace (NN_V.npy, NN_S.npy, groups.json)");
 }
@@ -95,7 +97,8 @@ std::map<std::string, std::vector<double>> parse_bins(const std::vector<std::str
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used == 0 || used != tok.size()) throw InvalidArgument("--bins: '" + tok + "' in '" + s + "' is not a number");
+      if (used == 0 || used != tok.size())
+        throw InvalidArgument("--bins: '" + tok + "' in '" + s + "' is not a number");
       edges.push_back(v);
       if (comma == std::string::npos) break;
       pos = comma + 1;
@@ -134,12 +137,9 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   if (in.lambda_path > 0) po.lambdas = in.lambda_path;
   if (in.min_ratio) po.min_ratio = *in.min_ratio;
   // --cv K: K folds; --lambda or --lambda-path alone: no CV; neither: the default folds
-  if (in.lambda)
-    po.folds = 0;
-  else if (in.cv > 0)
-    po.folds = in.cv;
-  else if (in.lambda_path > 0)
-    po.folds = 0;
+  if (in.lambda) po.folds = 0;
+  else if (in.cv > 0) po.folds = in.cv;
+  else if (in.lambda_path > 0) po.folds = 0;
   po.seed = in.seed;
   po.lambda_scaling = in.cv_scaling;
   po.cv_tolerance = f.cv_tol;
@@ -157,10 +157,8 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   if (in.rank) go.max_rank = *in.rank;
   // A path reports one line per lambda with totals (game_path_progress); only
   // a single fit at a given lambda reports its iterations.
-  if (in.lambda)
-    go.progress = in.progress;
-  else
-    po.progress = game_path_progress(po, in.progress);
+  if (in.lambda) go.progress = in.progress;
+  else po.progress = game_path_progress(po, in.progress);
 
   const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
   const GameResult<double>& r = fit.result;
@@ -188,9 +186,14 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
     const GameGroupFit<double>& g = r.groups[k];
     nlohmann::json s = nlohmann::json::array();
     for (Index i = 0; i < std::min<Index>(g.S.size(), 10); ++i) s.push_back(g.S(i));
-    nlohmann::json row{{"name", g.name},   {"size", g.size},           {"observed", g.observed},
-                       {"weight", g.weight}, {"rank", g.rank()},       {"effective_rank", effective_rank(g)},
-                       {"rank_capped", g.rank_capped}, {"top_singular_values", s}};
+    nlohmann::json row{{"name", g.name},
+                       {"size", g.size},
+                       {"observed", g.observed},
+                       {"weight", g.weight},
+                       {"rank", g.rank()},
+                       {"effective_rank", effective_rank(g)},
+                       {"rank_capped", g.rank_capped},
+                       {"top_singular_values", s}};
     if (k < rg.groups.size()) {
       row["train"] = metrics(tr.groups[k]);
       if (te) row["test"] = metrics(te->groups[k]);
@@ -228,11 +231,13 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
       const std::string stem = fmt::format("{:02d}_{}", k, file_safe(r.groups[k].name));
       io::write_npy((fs::path(f.subspaces) / (stem + "_V.npy")).string(), r.groups[k].V);
       io::write_npy((fs::path(f.subspaces) / (stem + "_S.npy")).string(), r.groups[k].S);
-      index.push_back({{"name", r.groups[k].name}, {"V", stem + "_V.npy"}, {"S", stem + "_S.npy"},
-                       {"rank", r.groups[k].rank()}});
+      index.push_back(
+          {{"name", r.groups[k].name}, {"V", stem + "_V.npy"}, {"S", stem + "_S.npy"}, {"rank", r.groups[k].rank()}});
     }
     io::write_json((fs::path(f.subspaces) / "groups.json").string(),
-                   {{"columns", train.cols}, {"groups", index}, {"lowrank_version", kVersion},
+                   {{"columns", train.cols},
+                    {"groups", index},
+                    {"lowrank_version", kVersion},
                     {"note", "V: n x r right singular vectors of each group's block, S: its singular values"}});
     out.report["subspaces"] = f.subspaces;
   }

@@ -21,10 +21,10 @@ namespace lowrank::cli {
 // Flag values start at the library's defaults (GamePathOptions), so the
 // front-end holds none of its own.
 struct GameFlags {
-  std::string groups;                  ///< attribute table
+  std::string groups;                    ///< attribute table
   std::vector<std::string> group_names;  ///< column names of a headerless table
   std::vector<std::string> group_cols;
-  std::vector<std::string> bins;       ///< "col=e0,e1,..."
+  std::vector<std::string> bins;  ///< "col=e0,e1,..."
   bool global = GamePathOptions{}.game.include_global_group;
   std::string variant = to_string(GamePathOptions{}.game.variant);
   std::string solver = to_string(GamePathOptions{}.game.solver);
@@ -35,7 +35,7 @@ struct GameFlags {
   /// precision of the fold fits and the refit's first stage
   std::string cv_precision = GamePathOptions{}.cv_float ? "float" : "double";
   int cv_patience = GamePathOptions{}.patience;  ///< rising lambdas past a fold's minimum before it stops
-  std::string subspaces;               ///< directory for per-group V_k / S_k
+  std::string subspaces;                         ///< directory for per-group V_k / S_k
 };
 
 /// Adds the GAME flags to `complete`.
@@ -66,9 +66,9 @@ struct GameRunOutput {
   double objective = 0;
   int iterations = 0;
   Status status = Status::Success;
-  std::string stop_reason;        ///< GamePathFit::stop_reason
+  std::string stop_reason;  ///< GamePathFit::stop_reason
   std::vector<std::string> warnings;
-  nlohmann::json report;          ///< "game": groups, per-group errors and ranks, settings
+  nlohmann::json report;  ///< "game": groups, per-group errors and ranks, settings
 };
 
 /// Reads the attribute table, builds the groups, fits, and (with

@@ -9,7 +9,7 @@
 
 #ifdef LOWRANK_HAVE_MPI
 namespace lowrank::cli {
-bool launched_by_mpi();             // app/mpi.cpp
+bool launched_by_mpi();              // app/mpi.cpp
 int run_mpi(int argc, char** argv);  // the distributed complete / decompose
 }  // namespace lowrank::cli
 #endif

@@ -113,8 +113,11 @@ void mpi_complete(const MpiCompleteFlags& f) {
                    {"seconds", elapsed},
                    {"warnings", r.warnings}};
   if (!f.out.empty()) {
-    nlohmann::json meta{{"method", f.method}, {"lambda", r.lambda}, {"mpi_ranks", mpi_world_size()},
-                        {"iterations", r.iterations}, {"status", to_string(r.status)}};
+    nlohmann::json meta{{"method", f.method},
+                        {"lambda", r.lambda},
+                        {"mpi_ranks", mpi_world_size()},
+                        {"iterations", r.iterations},
+                        {"status", to_string(r.status)}};
     io::save_completion_model(f.out, r.model, IdMap::identity(static_cast<std::size_t>(r.model.rows)),
                               IdMap::identity(static_cast<std::size_t>(r.model.cols)), meta);
     j["out"] = f.out;
@@ -132,7 +135,10 @@ void mpi_decompose(const MpiDecomposeFlags& f) {
   io::write_npy(f.out + "_U.npy", r.U);
   io::write_npy(f.out + "_S.npy", r.S);
   io::write_npy(f.out + "_V.npy", r.V);
-  nlohmann::json j{{"ranks", mpi_world_size()}, {"rows", r.U.rows()}, {"cols", r.V.rows()}, {"method", "randomized-tsqr"},
+  nlohmann::json j{{"ranks", mpi_world_size()},
+                   {"rows", r.U.rows()},
+                   {"cols", r.V.rows()},
+                   {"method", "randomized-tsqr"},
                    {"singular_values", std::vector<double>(r.S.data(), r.S.data() + r.S.size())},
                    {"out", f.out}};
   fmt::print("{}\n", j.dump(2));

@@ -41,10 +41,8 @@ namespace {
 template <class T>
 void gemm(char ta, char tb, int m, int n, int k, const T* a, int lda, const T* b, int ldb, T* c, int ldc) {
   const T one = 1, zero = 0;
-  if constexpr (sizeof(T) == 4)
-    sgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc);
-  else
-    dgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc);
+  if constexpr (sizeof(T) == 4) sgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc);
+  else dgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &zero, c, &ldc);
 }
 
 // C [m,n] = op(A) op(B), column-major; op(A) is [m,k], op(B) is [k,n].
@@ -59,8 +57,12 @@ void run_gemm(benchmark::State& state, char ta, char tb, int m, int n, int k) {
   for (auto& x : b) x = static_cast<T>(u(rng));
   gemm<T>(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.data(), m);
   // op(A)(i, p) and op(B)(p, j) in column-major storage.
-  auto A = [&](int i, int p) { return ta == 'N' ? a[i + static_cast<std::size_t>(p) * lda] : a[p + static_cast<std::size_t>(i) * lda]; };
-  auto B = [&](int p, int j) { return tb == 'N' ? b[p + static_cast<std::size_t>(j) * ldb] : b[j + static_cast<std::size_t>(p) * ldb]; };
+  auto A = [&](int i, int p) {
+    return ta == 'N' ? a[i + static_cast<std::size_t>(p) * lda] : a[p + static_cast<std::size_t>(i) * lda];
+  };
+  auto B = [&](int p, int j) {
+    return tb == 'N' ? b[p + static_cast<std::size_t>(j) * ldb] : b[j + static_cast<std::size_t>(p) * ldb];
+  };
   std::uniform_int_distribution<int> pi(0, m - 1), pj(0, n - 1);
   for (int t = 0; t < 16; ++t) {
     const int i = pi(rng), j = pj(rng);
@@ -103,20 +105,27 @@ BENCHMARK(BM_DgemmSquare)->Arg(256)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchm
 //   backward dx[N,in]  = dy[N,out] W[out,in]   -> gemm('N','N', in, N, out)
 //            dW[out,in] = dy[N,out]^T x[N,in]  -> gemm('N','T', in, out, N)
 void BM_EngineForward(benchmark::State& s) {
-  run_gemm<float>(s, 'T', 'N', static_cast<int>(s.range(2)), static_cast<int>(s.range(0)), static_cast<int>(s.range(1)));
+  run_gemm<float>(s, 'T', 'N', static_cast<int>(s.range(2)), static_cast<int>(s.range(0)),
+                  static_cast<int>(s.range(1)));
 }
 void BM_EngineBackwardDx(benchmark::State& s) {
-  run_gemm<float>(s, 'N', 'N', static_cast<int>(s.range(1)), static_cast<int>(s.range(0)), static_cast<int>(s.range(2)));
+  run_gemm<float>(s, 'N', 'N', static_cast<int>(s.range(1)), static_cast<int>(s.range(0)),
+                  static_cast<int>(s.range(2)));
 }
 void BM_EngineBackwardDw(benchmark::State& s) {
-  run_gemm<float>(s, 'N', 'T', static_cast<int>(s.range(1)), static_cast<int>(s.range(2)), static_cast<int>(s.range(0)));
+  run_gemm<float>(s, 'N', 'T', static_cast<int>(s.range(1)), static_cast<int>(s.range(2)),
+                  static_cast<int>(s.range(0)));
 }
 // {N, in, out}: baby model (C 128, F 352, V 65) and ~3M model (C 256, F 688).
 void engine_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"N", "in", "out"});
-  for (const auto& s : std::vector<std::vector<std::int64_t>>{
-           {768, 128, 128}, {768, 128, 352}, {768, 352, 128}, {768, 128, 65},
-           {768, 256, 256}, {768, 256, 688}, {768, 688, 256}})
+  for (const auto& s : std::vector<std::vector<std::int64_t>>{{768, 128, 128},
+                                                              {768, 128, 352},
+                                                              {768, 352, 128},
+                                                              {768, 128, 65},
+                                                              {768, 256, 256},
+                                                              {768, 256, 688},
+                                                              {768, 688, 256}})
     b->Args(s);
   b->Unit(benchmark::kMicrosecond);
 }

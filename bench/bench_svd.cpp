@@ -16,9 +16,9 @@
 // The counter rel_err is the max relative error of the k singular values.
 #include <benchmark/benchmark.h>
 
+#include <Spectra/SymEigsSolver.h>
 #include <Eigen/QR>
 #include <Eigen/SVD>
-#include <Spectra/SymEigsSolver.h>
 
 #include <algorithm>
 #include <cmath>
@@ -266,8 +266,7 @@ void register_all(const char* type) {
     return benchmark::RegisterBenchmark(name.c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
   };
   reg("Dense/" + t + "/full", [](benchmark::State& s) { BM_DenseOurs<T>(s, SvdMethod::Full); })->Iterations(2);
-  reg("Dense/" + t + "/full/peer_eigen_bdcsvd", [](benchmark::State& s) { BM_DensePeerBdcsvd<T>(s); })
-      ->Iterations(2);
+  reg("Dense/" + t + "/full/peer_eigen_bdcsvd", [](benchmark::State& s) { BM_DensePeerBdcsvd<T>(s); })->Iterations(2);
   reg("Dense/" + t + "/lanczos", [](benchmark::State& s) { BM_DenseOurs<T>(s, SvdMethod::Lanczos); });
   reg("Dense/" + t + "/lanczos/peer_spectra_textbook", [](benchmark::State& s) { BM_DensePeer<T>(s, true); });
   reg("Dense/" + t + "/randomized", [](benchmark::State& s) { BM_DenseOurs<T>(s, SvdMethod::Randomized); });
@@ -276,8 +275,7 @@ void register_all(const char* type) {
   reg("Sparse/" + t + "/lanczos", [](benchmark::State& s) { BM_SparseOurs<T>(s, SvdMethod::Lanczos); });
   reg("Sparse/" + t + "/lanczos/peer_spectra_textbook", [](benchmark::State& s) { BM_SparsePeer<T>(s, true); });
   reg("Sparse/" + t + "/randomized", [](benchmark::State& s) { BM_SparseOurs<T>(s, SvdMethod::Randomized); });
-  reg("Sparse/" + t + "/randomized/peer_hmt_textbook",
-      [](benchmark::State& s) { BM_SparsePeer<T>(s, false); });
+  reg("Sparse/" + t + "/randomized/peer_hmt_textbook", [](benchmark::State& s) { BM_SparsePeer<T>(s, false); });
 }
 
 }  // namespace

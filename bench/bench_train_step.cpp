@@ -31,8 +31,8 @@
 #include <dlfcn.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -80,9 +80,8 @@ double cpu_s() {
 // Eigen's blas.h declares these returning int; OpenBLAS's return nothing, so
 // the wrappers return 0 and call the real ones through void-returning pointers.
 extern "C" {
-int sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
-            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
-            const int* ldc) {
+int sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha, const float* a,
+           const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc) {
   static const auto real = next_symbol<sgemm_fn>("sgemm_");
   if (g_in_blas) {
     real(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -98,7 +97,7 @@ int sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int
   return 0;
 }
 int sgemv_(const char* t, const int* m, const int* n, const float* alpha, const float* a, const int* lda,
-            const float* x, const int* incx, const float* beta, float* y, const int* incy) {
+           const float* x, const int* incx, const float* beta, float* y, const int* incy) {
   static const auto real = next_symbol<sgemv_fn>("sgemv_");
   if (g_in_blas) {
     real(t, m, n, alpha, a, lda, x, incx, beta, y, incy);
@@ -227,8 +226,8 @@ void BM_GaloreRefresh(benchmark::State& state) {
 void kinds(benchmark::internal::Benchmark* b) {
   b->ArgNames({"width", "kind"});
   for (Index w : {128, 256})
-    for (auto k : {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain,
-                   Parameterization::GaLore})
+    for (auto k :
+         {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain, Parameterization::GaLore})
       b->Args({w, static_cast<std::int64_t>(k)});
   b->Unit(benchmark::kMillisecond)->MinTime(2.0);
 }

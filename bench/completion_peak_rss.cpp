@@ -2,8 +2,10 @@
 // for memory (read_triplets, read_triplets_mapped, fit_completion_in_place,
 // test RMSE), without the CLI's other layers.
 // Built by -DLOWRANK_BENCH=ON as build/bench/completion_peak_rss, or by hand from the repository root:
-//   g++ -O2 -std=c++20 -fopenmp -DEIGEN_USE_BLAS -Iinclude -Isrc -Ibuild/generated/include -isystem /usr/include/eigen3 \
-//     bench/completion_peak_rss.cpp build/liblowrank_{completion,linalg,io,core}.a -llapacke -lopenblas -lzip -lz -o peak
+//   g++ -O2 -std=c++20 -fopenmp -DEIGEN_USE_BLAS -Iinclude -Isrc -Ibuild/generated/include -isystem /usr/include/eigen3
+//   \
+//     bench/completion_peak_rss.cpp build/liblowrank_{completion,linalg,io,core}.a -llapacke -lopenblas -lzip -lz -o
+//     peak
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>

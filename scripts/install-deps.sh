@@ -8,7 +8,7 @@ core=(build-essential cmake ninja-build pkg-config git
       libeigen3-dev libopenblas-dev liblapacke-dev libspectra-dev
       libcli11-dev libfmt-dev nlohmann-json3-dev libzip-dev zlib1g-dev libre2-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      clang-14 libfuzzer-14-dev libomp-14-dev
+      clang-14 clang-format-14 libfuzzer-14-dev libomp-14-dev
       pybind11-dev python3-dev python3-pybind11
       python3-numpy python3-scipy python3-pytest
       python3-tqdm python3-pandas python3-matplotlib python3-sklearn

@@ -233,7 +233,8 @@ int main(int argc, char** argv) {
   // Margin: the 10th percentile of the training margins (>= a floor so that
   // a run fitting < 90% of the data still gets a finite number).
   double input_norm = 0;
-  for (Index i = 0; i < train.x.rows(); ++i) input_norm = std::max(input_norm, static_cast<double>(train.x.row(i).norm()));
+  for (Index i = 0; i < train.x.rows(); ++i)
+    input_norm = std::max(input_norm, static_cast<double>(train.x.row(i).norm()));
   const double gamma = std::max(quantile(tr.margins, 0.10), 1e-3);
   double margin_error = 0;
   for (double m : tr.margins) margin_error += m < gamma ? 1.0 : 0.0;

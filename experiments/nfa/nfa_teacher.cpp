@@ -101,9 +101,10 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   std::vector<Matrix<double>> w0;
   for (Index l = 0; l < depth; ++l) {
     const auto fo = sizes[static_cast<std::size_t>(l + 1)], fi = sizes[static_cast<std::size_t>(l)];
-    w0.push_back(a["init"] == "balanced"
-                     ? Matrix<double>(scale * q[static_cast<std::size_t>(l + 1)] * q[static_cast<std::size_t>(l)].transpose())
-                     : Matrix<double>(gaussian(fo, fi) * (scale / std::sqrt(static_cast<double>(fi)))));
+    w0.push_back(
+        a["init"] == "balanced"
+            ? Matrix<double>(scale * q[static_cast<std::size_t>(l + 1)] * q[static_cast<std::size_t>(l)].transpose())
+            : Matrix<double>(gaussian(fo, fi) * (scale / std::sqrt(static_cast<double>(fi)))));
   }
   const diagnostics::Mlp init =
       diagnostics::Mlp::from_weights(w0, std::vector<Vector<double>>(w0.size()), diagnostics::MlpActivation::Identity);
@@ -130,7 +131,8 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   const Matrix<double> r_up = llt.matrixU();
   const double sd = std::sqrt(static_cast<double>(d));
   const nn::Act<double> xs = sd * r_up;
-  const nn::Act<double> ys = sd * Matrix<double>(r_up.transpose().triangularView<Eigen::Lower>().solve(cross.transpose()));
+  const nn::Act<double> ys =
+      sd * Matrix<double>(r_up.transpose().triangularView<Eigen::Lower>().solve(cross.transpose()));
   nn::MlpTrainOptions to;
   to.steps = steps;
   to.batch = 0;
@@ -153,7 +155,8 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
     scale_ref = std::max(scale_ref, (wl * wl.transpose()).norm());
   }
   diagnostics::save_mlp_checkpoint(out + "/final", net, steps,
-                                   {{"inputs", "../inputs.npy"}, {"init", "../init"},
+                                   {{"inputs", "../inputs.npy"},
+                                    {"init", "../init"},
                                     {"task", "linear teacher d=" + a["d"] + " r=" + a["rank"]}});
   diagnostics::NfaOptions no;
   const auto rep = diagnostics::analyze_nfa(net, x, &init, no);
@@ -170,10 +173,11 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> a{{"depth", "3"}, {"rank", "2"},   {"d", "20"},       {"width", "64"},
-                                       {"n", "1000"},  {"test", "2000"}, {"steps", "4000"}, {"batch", "128"},
-                                       {"lr", "0.003"}, {"wd", "0"},     {"seed", "0"},     {"activation", "relu"},
-                                       {"out", "nfa_run"}, {"init_scale", "1"}, {"outputs", "10"},
+  std::map<std::string, std::string> a{{"depth", "3"},      {"rank", "2"},       {"d", "20"},
+                                       {"width", "64"},     {"n", "1000"},       {"test", "2000"},
+                                       {"steps", "4000"},   {"batch", "128"},    {"lr", "0.003"},
+                                       {"wd", "0"},         {"seed", "0"},       {"activation", "relu"},
+                                       {"out", "nfa_run"},  {"init_scale", "1"}, {"outputs", "10"},
                                        {"init", "balanced"}};
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
@@ -250,7 +254,8 @@ int main(int argc, char** argv) {
   const double train_rel = rel_mse(x, y, var_y), test_rel = rel_mse(xt, yt, var_t);
   const diagnostics::Mlp trained = model.dense_copy<double>();
   diagnostics::save_mlp_checkpoint(out + "/final", trained, steps,
-                                   {{"inputs", "../inputs.npy"}, {"init", "../init"},
+                                   {{"inputs", "../inputs.npy"},
+                                    {"init", "../init"},
                                     {"task", "chain teacher d=" + a["d"] + " r=" + a["rank"]}});
 
   // ---- NFA ----

@@ -9,9 +9,9 @@
 // T samples drawn uniformly with replacement with N(0, noise^2) noise
 // (seed 1000 + s), then each method's errors against M (metrics.hpp).
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -98,9 +98,16 @@ int main(int argc, char** argv) {
     po.seed = seed;
     const LowRankMatrix<double> M = planted_low_rank<double>(po);
     const ObservedEntries<double> data = sample_uniform(M, samples, noise, 1000 + seed);
-    nlohmann::json out = {{"m", m},         {"n", n},       {"rank", r},   {"noise", noise}, {"cond", cond},
-                          {"samples", samples}, {"seed", seed}, {"max_abs_entry", M.dense().cwiseAbs().maxCoeff()},
-                          {"coherence_u", coherence(M.U)}, {"coherence_v", coherence(M.V)}};
+    nlohmann::json out = {{"m", m},
+                          {"n", n},
+                          {"rank", r},
+                          {"noise", noise},
+                          {"cond", cond},
+                          {"samples", samples},
+                          {"seed", seed},
+                          {"max_abs_entry", M.dense().cwiseAbs().maxCoeff()},
+                          {"coherence_u", coherence(M.U)},
+                          {"coherence_v", coherence(M.V)}};
     std::stringstream ss(methods);
     std::string method;
     while (std::getline(ss, method, ',')) {

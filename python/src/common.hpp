@@ -52,13 +52,15 @@ using StridedMap = Eigen::Map<const Matrix<T>, Eigen::Unaligned, Eigen::Stride<E
 template <class T>
 StridedMap<T> view2d(const py::array_t<T, 0>& a, const char* what) {
   if (a.ndim() != 2)
-    throw InvalidArgument(std::string(what) + ": expected a 2-D array, got " + std::to_string(a.ndim()) + " dimension(s)");
+    throw InvalidArgument(std::string(what) + ": expected a 2-D array, got " + std::to_string(a.ndim()) +
+                          " dimension(s)");
   const auto item = static_cast<py::ssize_t>(sizeof(T));
   const py::ssize_t s0 = a.strides(0), s1 = a.strides(1);
   if (s0 < 0 || s1 < 0 || s0 % item != 0 || s1 % item != 0)
     throw InvalidArgument(std::string(what) + ": negative or unaligned strides (pass np.ascontiguousarray(a))");
   // Eigen: outer stride = between columns, inner = between rows (column-major view).
-  return StridedMap<T>(a.data(), a.shape(0), a.shape(1), Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(s1 / item, s0 / item));
+  return StridedMap<T>(a.data(), a.shape(0), a.shape(1),
+                       Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(s1 / item, s0 / item));
 }
 
 /// One copy into the column-major Matrix<T> the library's signatures take.
@@ -70,7 +72,8 @@ Matrix<T> to_matrix(const py::array_t<T, 0>& a, const char* what) {
 template <class T>
 Vector<T> to_vector(const py::array_t<T, 0>& a, const char* what) {
   if (a.ndim() != 1)
-    throw InvalidArgument(std::string(what) + ": expected a 1-D array, got " + std::to_string(a.ndim()) + " dimension(s)");
+    throw InvalidArgument(std::string(what) + ": expected a 1-D array, got " + std::to_string(a.ndim()) +
+                          " dimension(s)");
   Vector<T> v(a.shape(0));
   auto r = a.template unchecked<1>();
   for (py::ssize_t i = 0; i < a.shape(0); ++i) v(i) = r(i);

@@ -32,12 +32,12 @@ void bind_model(py::module_& m, const char* name) {
       .def_readonly("rows", &M::rows)
       .def_readonly("cols", &M::cols)
       // Zero-copy views into the model, kept alive by it.
-      .def_property_readonly("U", [](const M& s) { return Eigen::Ref<const Matrix<T>>(s.U); },
-                             py::return_value_policy::reference_internal)
-      .def_property_readonly("d", [](const M& s) { return Eigen::Ref<const Vector<T>>(s.d); },
-                             py::return_value_policy::reference_internal)
-      .def_property_readonly("V", [](const M& s) { return Eigen::Ref<const Matrix<T>>(s.V); },
-                             py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "U", [](const M& s) { return Eigen::Ref<const Matrix<T>>(s.U); }, py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "d", [](const M& s) { return Eigen::Ref<const Vector<T>>(s.d); }, py::return_value_policy::reference_internal)
+      .def_property_readonly(
+          "V", [](const M& s) { return Eigen::Ref<const Matrix<T>>(s.V); }, py::return_value_policy::reference_internal)
       .def_property_readonly("global_offset", [](const M& s) { return static_cast<double>(s.global_offset); })
       .def_property_readonly("row_offset", [](const M& s) { return vector_or_empty(s.row_offset); })
       .def_property_readonly("col_offset", [](const M& s) { return vector_or_empty(s.col_offset); })
@@ -172,8 +172,7 @@ py::dict completion_defaults() {
 // A string option that names one of two enum values (the Python side checks
 // too; this is the message for direct _core callers).
 template <class E>
-E two_way_choice(Options& o, const char* key, const char* first, E first_value, const char* second,
-                 E second_value) {
+E two_way_choice(Options& o, const char* key, const char* first, E first_value, const char* second, E second_value) {
   const std::string v = o.get<std::string>(key, first);
   if (v == first) return first_value;
   if (v == second) return second_value;
@@ -221,7 +220,8 @@ py::dict fit_dict(CompletionFit<T>&& fit, bool interrupted) {
   d["caps_bound"] = fit.caps_bound;
   d["centering"] = std::string(to_string(fit.centering));
   py::dict scores;
-  for (const auto& c : fit.centering_scores) scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
+  for (const auto& c : fit.centering_scores)
+    scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
   d["centering_scores"] = scores;
   d["max_rank"] = fit.max_rank;
   d["lambda"] = fit.lambda;
@@ -259,7 +259,8 @@ py::dict rpca_result(RobustPcaResult<T>&& r, bool interrupted) {
   // L and S as dense arrays, as before the result held a model (L + S).
   d["L"] = to_numpy(r.model.low_rank_dense());
   Matrix<T> s = Matrix<T>::Zero(r.model.rows, r.model.cols);
-  for (std::size_t k = 0; k < r.model.sparse.nnz(); ++k) s(r.model.sparse.row[k], r.model.sparse.col[k]) = r.model.sparse.value[k];
+  for (std::size_t k = 0; k < r.model.sparse.nnz(); ++k)
+    s(r.model.sparse.row[k], r.model.sparse.col[k]) = r.model.sparse.value[k];
   d["S"] = to_numpy(std::move(s));
   d["rank"] = r.rank;
   d["model"] = std::move(r.model);  // L as factors plus S as the sparse part: predict(i, j) = L + S
@@ -292,7 +293,8 @@ py::dict rpca_entries(Index rows, Index cols, const IndexArray& row, const Index
   const ObservedEntries<T> data = entries_from_coo<T>(rows, cols, row, col, value);
   Options o(std::move(options));
   RobustPcaOptions r = rpca_options(o);
-  auto [res, interrupted] = run_with_progress(std::move(progress), [&] { return robust_pca(data, r); }, r.progress);
+  auto [res, interrupted] = run_with_progress(
+      std::move(progress), [&] { return robust_pca(data, r); }, r.progress);
   return rpca_result(std::move(res), interrupted);
 }
 
@@ -302,7 +304,8 @@ py::dict rpca_dense(const py::array_t<T, 0>& a, py::dict options, py::object pro
   const Matrix<T> d = to_matrix(a, "robust_pca");
   Options o(std::move(options));
   RobustPcaOptions r = rpca_options(o);
-  auto [res, interrupted] = run_with_progress(std::move(progress), [&] { return robust_pca(d, r); }, r.progress);
+  auto [res, interrupted] = run_with_progress(
+      std::move(progress), [&] { return robust_pca(d, r); }, r.progress);
   return rpca_result(std::move(res), interrupted);
 }
 
@@ -350,8 +353,9 @@ py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_
 void bind_completion(py::module_& m) {
   m.def("completion_defaults", &completion_defaults,
         "The library's defaults of fit_completion (lowrank/completion/fit.hpp), used by the estimators");
-  m.def("robust_pca_defaults", [] { return defaults_of(rpca_options); },
-        "The library's defaults of robust_pca (lowrank/completion/robust_pca.hpp), used by RobustPCA");
+  m.def(
+      "robust_pca_defaults", [] { return defaults_of(rpca_options); },
+      "The library's defaults of robust_pca (lowrank/completion/robust_pca.hpp), used by RobustPCA");
   bind_model<double>(m, "CompletionModel64");
   bind_model<float>(m, "CompletionModel32");
   bind_completion_typed<double>(m);

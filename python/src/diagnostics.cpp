@@ -36,8 +36,7 @@ std::string inspect_json(const std::string& path, const std::string& filter, con
 void bind_diagnostics(py::module_& m) {
   m.def("inspect_json", &inspect_json, py::arg("path"), py::arg("filter") = "", py::arg("reference") = "",
         py::arg("reshape_conv") = false, py::arg("with_values") = false, py::arg("input_norm") = 0.0,
-        py::arg("margin") = 0.0, py::arg("samples") = 0.0, py::arg("threads") = 0,
-        py::arg("progress") = py::none());
+        py::arg("margin") = 0.0, py::arg("samples") = 0.0, py::arg("threads") = 0, py::arg("progress") = py::none());
 }
 
 }  // namespace lowrank::python

@@ -163,7 +163,8 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
     d["col_center"] = fit.offsets->col;
   }
   py::dict scores;
-  for (const auto& c : fit.centering_scores) scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
+  for (const auto& c : fit.centering_scores)
+    scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
   d["centering_scores"] = scores;
   return d;
 }

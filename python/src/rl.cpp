@@ -41,7 +41,8 @@ rl::BanditExperimentOptions bandit_options(Options& o) {
   x.run.spectral_sampling =
       rl::parse_spectral_sampling(o.get<std::string>("spectral_sampling", rl::to_string(x.run.spectral_sampling)));
   x.run.rank = o.get<Index>("estimator_rank", x.run.rank);
-  x.run.etc_estimator = rl::parse_etc_estimator(o.get<std::string>("etc_estimator", rl::to_string(x.run.etc_estimator)));
+  x.run.etc_estimator =
+      rl::parse_etc_estimator(o.get<std::string>("etc_estimator", rl::to_string(x.run.etc_estimator)));
   x.run.etc_exploration = o.get<std::int64_t>("etc_exploration", x.run.etc_exploration);
   x.seeds = o.get<int>("seeds", x.seeds);
   x.first_seed = o.get<std::uint64_t>("seed", x.first_seed);
@@ -104,8 +105,8 @@ py::dict bandit_experiment(py::dict options, py::object progress) {
   Options o(std::move(options));
   rl::BanditExperimentOptions x = bandit_options(o);
   o.finish("bandit");
-  auto [r, interrupted] = run_with_progress(std::move(progress), [&] { return rl::run_bandit_experiment(x); },
-                                            x.run.progress);
+  auto [r, interrupted] = run_with_progress(
+      std::move(progress), [&] { return rl::run_bandit_experiment(x); }, x.run.progress);
   py::dict d;
   d["times"] = to_numpy_vector(r.times);
   d["mean_regret"] = to_numpy_vector(r.mean_regret);
@@ -126,8 +127,8 @@ py::dict mdp_experiment(py::dict options, py::object progress) {
   Options o(std::move(options));
   rl::MdpExperimentOptions x = mdp_options(o);
   o.finish("mdp");
-  auto [r, interrupted] =
-      run_with_progress(std::move(progress), [&] { return rl::run_mdp_experiment(x); }, x.progress);
+  auto [r, interrupted] = run_with_progress(
+      std::move(progress), [&] { return rl::run_mdp_experiment(x); }, x.progress);
   py::dict d;
   std::vector<double> gaps, kmax, kl1;
   std::vector<Index> ranks;
@@ -158,12 +159,15 @@ py::dict mdp_experiment(py::dict options, py::object progress) {
 void bind_rl(py::module_& m) {
   m.def("spectral_estimate", &spectral_estimate<double>, py::arg("rows"), py::arg("cols"), py::arg("row"),
         py::arg("col"), py::arg("value"), py::arg("options"));
-  m.def("spectral_estimate_defaults", [] { return defaults_of(spectral_options); },
-        "The library's defaults of spectral_estimate's options (rl/estimator.hpp), used by lowrank.rl");
-  m.def("bandit_defaults", [] { return defaults_of(bandit_options); },
-        "The library's defaults of bandit_experiment's options (rl/bandit.hpp), used by lowrank.rl");
-  m.def("mdp_defaults", [] { return defaults_of(mdp_options); },
-        "The library's defaults of mdp_experiment's options (rl/mdp.hpp), used by lowrank.rl");
+  m.def(
+      "spectral_estimate_defaults", [] { return defaults_of(spectral_options); },
+      "The library's defaults of spectral_estimate's options (rl/estimator.hpp), used by lowrank.rl");
+  m.def(
+      "bandit_defaults", [] { return defaults_of(bandit_options); },
+      "The library's defaults of bandit_experiment's options (rl/bandit.hpp), used by lowrank.rl");
+  m.def(
+      "mdp_defaults", [] { return defaults_of(mdp_options); },
+      "The library's defaults of mdp_experiment's options (rl/mdp.hpp), used by lowrank.rl");
   m.def("bandit_experiment", &bandit_experiment, py::arg("options"), py::arg("progress") = py::none());
   m.def("mdp_experiment", &mdp_experiment, py::arg("options"), py::arg("progress") = py::none());
 }

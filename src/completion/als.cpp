@@ -18,7 +18,6 @@ namespace {
 
 using completion_detail::thread_count;
 
-
 template <class T>
 T huber(T r, T c) {
   const T a = std::abs(r);
@@ -46,8 +45,8 @@ struct Side {
 // residual pass over Omega for the objective; summed later in row order so
 // the objective does not depend on the thread schedule.
 template <class T>
-void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases, T lambda,
-                T bias_lambda, T clip, int threads, std::vector<double>* loss_out = nullptr) {
+void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const Side<T>& other, T mu, bool biases,
+                T lambda, T bias_lambda, T clip, int threads, std::vector<double>* loss_out = nullptr) {
   const Index k = self.ft.rows();
   const Index kk = k + (biases ? 1 : 0);
   const Index count = x.count;
@@ -197,14 +196,15 @@ void spectral_start(const ObservedEntries<T>& data, T mu, Index k, std::uint64_t
   // Where X has rank < k the trailing singular values are zero up to
   // rounding and their directions arbitrary: start those random, at 1e-3 of
   // the leading direction's entry scale, so no regressor is (nearly) zero.
-  const T negligible = (r > 0 ? svd.S(0) : T(0)) * std::numeric_limits<T>::epsilon() *
-                       static_cast<T>(std::max(x.rows(), x.cols()));
+  const T negligible =
+      (r > 0 ? svd.S(0) : T(0)) * std::numeric_limits<T>::epsilon() * static_cast<T>(std::max(x.rows(), x.cols()));
   Index kept = 0;
   while (kept < r && svd.S(kept) > negligible) ++kept;
   if (kept < k) {
     Matrix<T> noise(k, x.cols());
     completion_detail::fill_normal(noise, seed + 1);
-    const T floor_scale = static_cast<T>(1e-3) * (kept > 0 ? qt.row(0).norm() / std::sqrt(static_cast<T>(x.cols())) : T(1));
+    const T floor_scale =
+        static_cast<T>(1e-3) * (kept > 0 ? qt.row(0).norm() / std::sqrt(static_cast<T>(x.cols())) : T(1));
     qt.bottomRows(k - kept) = floor_scale * noise.bottomRows(k - kept);
   }
 }
@@ -250,7 +250,8 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
   for (const T v : data.value) mean += static_cast<double>(v);
   mean /= static_cast<double>(data.value.size());
   T mu = biases ? static_cast<T>(mean) : T(0);
-  for (const T v : data.value) sq += (static_cast<double>(v) - static_cast<double>(mu)) * (static_cast<double>(v) - static_cast<double>(mu));
+  for (const T v : data.value)
+    sq += (static_cast<double>(v) - static_cast<double>(mu)) * (static_cast<double>(v) - static_cast<double>(mu));
   const double rms = std::sqrt(sq / static_cast<double>(data.value.size()));
 
   Side<T> rows, cols;
@@ -260,8 +261,10 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
   rows.weight.resize(static_cast<std::size_t>(m));
   cols.weight.resize(static_cast<std::size_t>(n));
   const bool freq = o.weighting == RegularizationWeighting::Frequency;
-  for (Index i = 0; i < m; ++i) rows.weight[static_cast<std::size_t>(i)] = freq ? static_cast<T>(row_count[static_cast<std::size_t>(i)]) : T(1);
-  for (Index j = 0; j < n; ++j) cols.weight[static_cast<std::size_t>(j)] = freq ? static_cast<T>(col_count[static_cast<std::size_t>(j)]) : T(1);
+  for (Index i = 0; i < m; ++i)
+    rows.weight[static_cast<std::size_t>(i)] = freq ? static_cast<T>(row_count[static_cast<std::size_t>(i)]) : T(1);
+  for (Index j = 0; j < n; ++j)
+    cols.weight[static_cast<std::size_t>(j)] = freq ? static_cast<T>(col_count[static_cast<std::size_t>(j)]) : T(1);
 
   cols.ft.resize(k, n);
   if (o.init == AlsInitialization::Spectral && !(warm_start && warm_start->rank() > 0)) {
@@ -357,7 +360,8 @@ AlsResult<T> als_in_place(ObservedEntries<T>& data, const AlsOptions& o, const C
   return run_als(data, &data, o, warm_start);
 }
 
-template AlsResult<float> als_in_place<float>(ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);
+template AlsResult<float> als_in_place<float>(ObservedEntries<float>&, const AlsOptions&,
+                                              const CompletionModel<float>*);
 template AlsResult<double> als_in_place<double>(ObservedEntries<double>&, const AlsOptions&,
                                                 const CompletionModel<double>*);
 template AlsResult<float> als<float>(const ObservedEntries<float>&, const AlsOptions&, const CompletionModel<float>*);

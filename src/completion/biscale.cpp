@@ -12,9 +12,9 @@ namespace lowrank {
 template <class T>
 ObservedEntries<T> BiScale<T>::transform(const ObservedEntries<T>& x) const {
   if (x.rows != row_center.size() || x.cols != col_center.size()) {
-    throw InvalidArgument("BiScale::transform: entries are " + std::to_string(x.rows) + " x " +
-                          std::to_string(x.cols) + " but the scaling was fitted on " +
-                          std::to_string(row_center.size()) + " x " + std::to_string(col_center.size()));
+    throw InvalidArgument("BiScale::transform: entries are " + std::to_string(x.rows) + " x " + std::to_string(x.cols) +
+                          " but the scaling was fitted on " + std::to_string(row_center.size()) + " x " +
+                          std::to_string(col_center.size()));
   }
   ObservedEntries<T> out = x;
   for (std::size_t k = 0; k < x.value.size(); ++k) out.value[k] = forward(x.row[k], x.col[k], x.value[k]);

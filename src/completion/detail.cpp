@@ -17,8 +17,8 @@ template <class T>
 void check_entries(const ObservedEntries<T>& e, std::string_view what) {
   const std::string w(what);
   if (e.rows <= 0 || e.cols <= 0) {
-    throw InvalidArgument(w + ": the matrix is empty (" + std::to_string(e.rows) + " x " +
-                          std::to_string(e.cols) + ")");
+    throw InvalidArgument(w + ": the matrix is empty (" + std::to_string(e.rows) + " x " + std::to_string(e.cols) +
+                          ")");
   }
   if (e.row.size() != e.value.size() || e.col.size() != e.value.size()) {
     throw InvalidArgument(w + ": row, col and value arrays differ in length");
@@ -57,8 +57,7 @@ void note_empty(const std::vector<std::int64_t>& row_count, const std::vector<st
   result.empty_rows = std::count(row_count.begin(), row_count.end(), 0);
   result.empty_cols = std::count(col_count.begin(), col_count.end(), 0);
   if (result.empty_rows > 0 || result.empty_cols > 0) {
-    result.warnings.push_back(std::to_string(result.empty_rows) + " row(s) and " +
-                              std::to_string(result.empty_cols) +
+    result.warnings.push_back(std::to_string(result.empty_rows) + " row(s) and " + std::to_string(result.empty_cols) +
                               " column(s) have no observed entry; they are predicted by the offsets only");
   }
 }
@@ -202,10 +201,12 @@ ObservedMatrix<T> take_entries(ObservedEntries<T>& e) {
   for (Index i = 0; i < m; ++i) {
     const std::int32_t b = outer[i], en = outer[i + 1];
     bool sorted = true;
-    for (std::int32_t s = b; s + 1 < en && sorted; ++s) sorted = col[static_cast<std::size_t>(s)] < col[static_cast<std::size_t>(s + 1)];
+    for (std::int32_t s = b; s + 1 < en && sorted; ++s)
+      sorted = col[static_cast<std::size_t>(s)] < col[static_cast<std::size_t>(s + 1)];
     if (!sorted) {
       one.clear();
-      for (std::int32_t s = b; s < en; ++s) one.emplace_back(col[static_cast<std::size_t>(s)], val[static_cast<std::size_t>(s)]);
+      for (std::int32_t s = b; s < en; ++s)
+        one.emplace_back(col[static_cast<std::size_t>(s)], val[static_cast<std::size_t>(s)]);
       std::sort(one.begin(), one.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
       for (std::int32_t s = b; s < en; ++s) {
         col[static_cast<std::size_t>(s)] = one[static_cast<std::size_t>(s - b)].first;
@@ -248,8 +249,8 @@ void give_back(ObservedMatrix<T>& x, ObservedEntries<T>& e) {
   e.row = std::move(x.csc_row);
   e.row.resize(x.value.size());
   for (Index i = 0; i < x.rows; ++i)
-    std::fill(e.row.begin() + x.row_ptr[static_cast<std::size_t>(i)], e.row.begin() + x.row_ptr[static_cast<std::size_t>(i) + 1],
-              static_cast<std::int32_t>(i));
+    std::fill(e.row.begin() + x.row_ptr[static_cast<std::size_t>(i)],
+              e.row.begin() + x.row_ptr[static_cast<std::size_t>(i) + 1], static_cast<std::int32_t>(i));
   e.col = std::move(x.col);
   e.value = std::move(x.value);
   std::vector<std::int32_t>().swap(x.row_ptr);
@@ -279,7 +280,7 @@ double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T
   const Index nnz = v.nnz();
   const Index blocks = (m + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel if (nnz * std::max<Index>(r + (y ? k : 0), 1) > 200000)
+#pragma omp parallel if (nnz * std::max <Index>(r + (y ? k : 0), 1) > 200000)
   {
     // Row i of p and of y, contiguous: p and y stay m x r column-major (no
     // transposed copies of the tall factors); only the gathered side is
@@ -334,21 +335,21 @@ double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T
 
 int thread_count(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
 
-#define LOWRANK_COMPLETION_DETAIL(T)                                                                       \
-  template void check_entries<T>(const ObservedEntries<T>&, std::string_view);                             \
-  template void count_observations<T>(const ObservedEntries<T>&, std::vector<std::int64_t>&,               \
-                                      std::vector<std::int64_t>&);                                         \
-  template void note_empty<T>(const std::vector<std::int64_t>&, const std::vector<std::int64_t>&,          \
-                              CompletionResult<T>&);                                                       \
-  template void fill_normal<T>(Matrix<T>&, std::uint64_t);                                                 \
-  template Matrix<T> random_orthonormal<T>(Index, Index, std::uint64_t);                                   \
-  template void thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);                         \
-  template void thin_svd_in_place<T>(Matrix<T>&, Vector<T>&, Matrix<T>&);                                  \
-  template void entries_of_product<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<std::int32_t>&, \
-                                      const std::vector<std::int32_t>&, std::vector<T>&);                  \
-  template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
-  template ObservedMatrix<T> take_entries<T>(ObservedEntries<T>&);                                         \
-  template void give_back<T>(ObservedMatrix<T>&, ObservedEntries<T>&);                                     \
+#define LOWRANK_COMPLETION_DETAIL(T)                                                                            \
+  template void check_entries<T>(const ObservedEntries<T>&, std::string_view);                                  \
+  template void count_observations<T>(const ObservedEntries<T>&, std::vector<std::int64_t>&,                    \
+                                      std::vector<std::int64_t>&);                                              \
+  template void note_empty<T>(const std::vector<std::int64_t>&, const std::vector<std::int64_t>&,               \
+                              CompletionResult<T>&);                                                            \
+  template void fill_normal<T>(Matrix<T>&, std::uint64_t);                                                      \
+  template Matrix<T> random_orthonormal<T>(Index, Index, std::uint64_t);                                        \
+  template void thin_svd<T>(const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);                              \
+  template void thin_svd_in_place<T>(Matrix<T>&, Vector<T>&, Matrix<T>&);                                       \
+  template void entries_of_product<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<std::int32_t>&,     \
+                                      const std::vector<std::int32_t>&, std::vector<T>&);                       \
+  template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);      \
+  template ObservedMatrix<T> take_entries<T>(ObservedEntries<T>&);                                              \
+  template void give_back<T>(ObservedMatrix<T>&, ObservedEntries<T>&);                                          \
   template double residual_sweep<T>(const SparseView<T>&, const Matrix<T>&, const Matrix<T>&, const Matrix<T>*, \
                                     Matrix<T>*);
 LOWRANK_COMPLETION_DETAIL(float)

@@ -65,8 +65,8 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
 /// whose pos points into the CSR's values, so the values are stored once.
 template <class T>
 struct SparseView {
-  Index count = 0;   ///< rows of this view
-  Index other = 0;   ///< columns of this view
+  Index count = 0;  ///< rows of this view
+  Index other = 0;  ///< columns of this view
   const std::int32_t* outer = nullptr;
   const std::int32_t* inner = nullptr;
   const T* value = nullptr;

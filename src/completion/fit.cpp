@@ -15,10 +15,14 @@ namespace lowrank {
 
 const char* to_string(CompletionMethod m) noexcept {
   switch (m) {
-    case CompletionMethod::SoftImpute: return "soft-impute";
-    case CompletionMethod::SoftImputeSvd: return "soft-impute-svd";
-    case CompletionMethod::Als: return "als";
-    case CompletionMethod::RobustAls: return "robust-als";
+    case CompletionMethod::SoftImpute:
+      return "soft-impute";
+    case CompletionMethod::SoftImputeSvd:
+      return "soft-impute-svd";
+    case CompletionMethod::Als:
+      return "als";
+    case CompletionMethod::RobustAls:
+      return "robust-als";
   }
   return "?";
 }
@@ -33,11 +37,16 @@ CompletionMethod parse_completion_method(std::string_view name) {
 
 const char* to_string(Centering c) noexcept {
   switch (c) {
-    case Centering::Auto: return "auto";
-    case Centering::None: return "none";
-    case Centering::Biases: return "biases";
-    case Centering::Center: return "center";
-    case Centering::Scale: return "scale";
+    case Centering::Auto:
+      return "auto";
+    case Centering::None:
+      return "none";
+    case Centering::Biases:
+      return "biases";
+    case Centering::Center:
+      return "center";
+    case Centering::Scale:
+      return "scale";
   }
   return "?";
 }
@@ -78,12 +87,14 @@ Biases<T> fit_biases(const ObservedEntries<T>& x, double shrinkage, int sweeps) 
   for (int s = 0; s < sweeps; ++s) {
     acc.assign(bc.size(), 0.0);
     for (std::size_t k = 0; k < x.nnz(); ++k)
-      acc[static_cast<std::size_t>(x.col[k])] += static_cast<double>(x.value[k]) - b.mu - br[static_cast<std::size_t>(x.row[k])];
+      acc[static_cast<std::size_t>(x.col[k])] +=
+          static_cast<double>(x.value[k]) - b.mu - br[static_cast<std::size_t>(x.row[k])];
     for (std::size_t j = 0; j < bc.size(); ++j)
       bc[j] = nc[j] > 0 ? acc[j] / (static_cast<double>(nc[j]) + shrinkage) : 0.0;
     acc.assign(br.size(), 0.0);
     for (std::size_t k = 0; k < x.nnz(); ++k)
-      acc[static_cast<std::size_t>(x.row[k])] += static_cast<double>(x.value[k]) - b.mu - bc[static_cast<std::size_t>(x.col[k])];
+      acc[static_cast<std::size_t>(x.row[k])] +=
+          static_cast<double>(x.value[k]) - b.mu - bc[static_cast<std::size_t>(x.col[k])];
     for (std::size_t i = 0; i < br.size(); ++i)
       br[i] = nr[i] > 0 ? acc[i] / (static_cast<double>(nr[i]) + shrinkage) : 0.0;
   }
@@ -212,11 +223,9 @@ PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, c
   // The working rank grows only where the final soft-threshold makes the
   // unused directions exact zeros (the ALS form with final_svd); the SVD form
   // sizes its own SVDs.
-  const Index margin = on_path && base.variant == SoftImputeVariant::Als && base.final_svd
-                           ? o.working_rank_margin
-                           : 0;
+  const Index margin = on_path && base.variant == SoftImputeVariant::Als && base.final_svd ? o.working_rank_margin : 0;
   return [base, c, shrink, sweeps, margin, probe, own](const ObservedEntries<T>& data, double lambda,
-                                                const CompletionModel<T>* warm) {
+                                                       const CompletionModel<T>* warm) {
     SoftImputeOptions s = base;
     s.lambda = lambda;
     auto solve = [&](const ObservedEntries<T>& x, ObservedEntries<T>* mine) {
@@ -286,8 +295,8 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
   CompletionFitOptions o = options;
   std::vector<std::string> notes;
   if (!is_soft_impute(o.method) && o.als.rank > std::min(data.rows, data.cols)) {
-    notes.push_back("ALS rank " + std::to_string(o.als.rank) + " exceeds min(m, n) = " +
-                    std::to_string(std::min(data.rows, data.cols)) + "; using " +
+    notes.push_back("ALS rank " + std::to_string(o.als.rank) +
+                    " exceeds min(m, n) = " + std::to_string(std::min(data.rows, data.cols)) + "; using " +
                     std::to_string(std::min(data.rows, data.cols)));
     o.als.rank = std::min(data.rows, data.cols);
   }
@@ -315,8 +324,8 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
   } else if (o.centering == Centering::Auto) {
     // With a fixed lambda there is nothing to validate: the values are fitted
     // as they are (the behaviour before Auto existed).
-    candidates = o.lambda ? std::vector<Centering>{Centering::None}
-                          : std::vector<Centering>{Centering::Biases, Centering::None};
+    candidates =
+        o.lambda ? std::vector<Centering>{Centering::None} : std::vector<Centering>{Centering::Biases, Centering::None};
     // Biases first: an interrupt in the first fold then keeps a fit at least
     // as good as the bias model, and the uncentred path can stop early on
     // the first fold once it cannot catch up (cross_validate_candidates).
@@ -349,15 +358,14 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
     }
     out.elapsed_s = seconds_since(t0);
     const int cap = soft ? o.soft_impute.max_iterations : o.als.max_iterations;
-    out.stop_reason = out.status == Status::Success
-                          ? (rounds > 1 ? "converged after " + std::to_string(rounds) + " rounds of the " +
-                                              std::to_string(cap) + "-iteration cap"
-                                        : "converged")
-                      : out.status == Status::NotConverging
-                          ? "iteration cap: not converged after " + std::to_string(rounds) + " x " +
-                                std::to_string(cap) + " iterations"
-                      : out.status == Status::Interrupted ? "interrupted: the last iterate"
-                                                          : std::string(to_string(out.status));
+    out.stop_reason =
+        out.status == Status::Success ? (rounds > 1 ? "converged after " + std::to_string(rounds) + " rounds of the " +
+                                                          std::to_string(cap) + "-iteration cap"
+                                                    : "converged")
+        : out.status == Status::NotConverging ? "iteration cap: not converged after " + std::to_string(rounds) + " x " +
+                                                    std::to_string(cap) + " iterations"
+        : out.status == Status::Interrupted ? "interrupted: the last iterate"
+                                            : std::string(to_string(out.status));
     if (out.status == Status::NotConverging) out.caps_bound.push_back("iterations");
     if (soft && out.model.rank() >= out.max_rank) out.caps_bound.push_back("rank");
     return out;
@@ -493,15 +501,17 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
                                    : "converged";
       break;
     case Status::NotConverging:
-      out.stop_reason = "iteration cap: not converged after " + std::to_string(rounds) + " x " + std::to_string(cap) +
-                        " iterations";
+      out.stop_reason =
+          "iteration cap: not converged after " + std::to_string(rounds) + " x " + std::to_string(cap) + " iterations";
       out.caps_bound.push_back("iterations");
       break;
     case Status::Interrupted:
       out.stop_reason = "interrupted during the refit on all entries (lambda " + std::to_string(path.points.size()) +
                         "/" + std::to_string(final_grid.size()) + "): the last iterate";
       break;
-    default: out.stop_reason = to_string(out.status); break;
+    default:
+      out.stop_reason = to_string(out.status);
+      break;
   }
   if (soft && out.model.rank() >= out.max_rank) out.caps_bound.push_back("rank");
   out.elapsed_s = seconds_since(t0);
@@ -606,7 +616,8 @@ CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, Observed
 
 template <class T>
 CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options) {
-  if (options.float32 && !std::is_same_v<T, float>) return fit_completion_float32(data, static_cast<ObservedEntries<T>*>(nullptr), options);
+  if (options.float32 && !std::is_same_v<T, float>)
+    return fit_completion_float32(data, static_cast<ObservedEntries<T>*>(nullptr), options);
   return fit_completion_impl(data, static_cast<ObservedEntries<T>*>(nullptr), options);
 }
 
@@ -616,10 +627,10 @@ CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const Complet
   return fit_completion_impl(data, &data, options);
 }
 
-#define LOWRANK_FIT_COMPLETION(T)                                                                   \
-  template struct Biases<T>;                                                                        \
-  template Biases<T> fit_biases<T>(const ObservedEntries<T>&, double, int);                         \
-  template CompletionFit<T> fit_completion<T>(const ObservedEntries<T>&, const CompletionFitOptions&); \
+#define LOWRANK_FIT_COMPLETION(T)                                                                         \
+  template struct Biases<T>;                                                                              \
+  template Biases<T> fit_biases<T>(const ObservedEntries<T>&, double, int);                               \
+  template CompletionFit<T> fit_completion<T>(const ObservedEntries<T>&, const CompletionFitOptions&);    \
   template CompletionFit<T> fit_completion_in_place<T>(ObservedEntries<T>&, const CompletionFitOptions&); \
   template double als_lambda_max<T>(const ObservedEntries<T>&, const AlsOptions&);
 LOWRANK_FIT_COMPLETION(float)

@@ -20,8 +20,8 @@ template <class T>
 ErrorMetrics evaluate(const CompletionModel<T>& model, const ObservedEntries<T>& entries) {
   if (entries.rows != model.rows || entries.cols != model.cols) {
     throw InvalidArgument("evaluate: entries are " + std::to_string(entries.rows) + " x " +
-                          std::to_string(entries.cols) + " but the model is " + std::to_string(model.rows) +
-                          " x " + std::to_string(model.cols));
+                          std::to_string(entries.cols) + " but the model is " + std::to_string(model.rows) + " x " +
+                          std::to_string(model.cols));
   }
   if (entries.value.size() != entries.row.size()) {
     throw InvalidArgument("evaluate: row, col and value arrays differ in length");
@@ -37,8 +37,10 @@ ErrorMetrics evaluate(const CompletionModel<T>& model, const ObservedEntries<T>&
   std::vector<std::int32_t> r, c;
   for (std::size_t lo = 0; lo < n; lo += kChunk) {
     const std::size_t hi = std::min(n, lo + kChunk);
-    r.assign(entries.row.begin() + static_cast<std::ptrdiff_t>(lo), entries.row.begin() + static_cast<std::ptrdiff_t>(hi));
-    c.assign(entries.col.begin() + static_cast<std::ptrdiff_t>(lo), entries.col.begin() + static_cast<std::ptrdiff_t>(hi));
+    r.assign(entries.row.begin() + static_cast<std::ptrdiff_t>(lo),
+             entries.row.begin() + static_cast<std::ptrdiff_t>(hi));
+    c.assign(entries.col.begin() + static_cast<std::ptrdiff_t>(lo),
+             entries.col.begin() + static_cast<std::ptrdiff_t>(hi));
     const std::vector<T> pred = model.predict(r, c);
     for (std::size_t k = 0; k < pred.size(); ++k) {
       const double e = static_cast<double>(entries.value[lo + k]) - static_cast<double>(pred[k]);
@@ -62,15 +64,13 @@ Matrix<T> fold_in(const CompletionModel<T>& model, const ObservedEntries<T>& x, 
   const Index r = model.rank(), n = model.cols;
   Matrix<T> B = model.V * model.d.cwiseMax(T(0)).cwiseSqrt().asDiagonal();
   if (model.col_scale.size() > 0) B = model.col_scale.asDiagonal() * B;
-  auto base = [&](Index j) {
-    return model.global_offset + (model.col_offset.size() > 0 ? model.col_offset(j) : T(0));
-  };
+  auto base = [&](Index j) { return model.global_offset + (model.col_offset.size() > 0 ? model.col_offset(j) : T(0)); };
   // Entries grouped by row.
   std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(x.rows));
   for (std::size_t k = 0; k < x.nnz(); ++k) {
     if (x.row[k] < 0 || x.row[k] >= x.rows || x.col[k] < 0 || x.col[k] >= n)
-      throw InvalidArgument("fold_in: entry " + std::to_string(k) + " is outside the " + std::to_string(x.rows) + " x " +
-                            std::to_string(n) + " shape");
+      throw InvalidArgument("fold_in: entry " + std::to_string(k) + " is outside the " + std::to_string(x.rows) +
+                            " x " + std::to_string(n) + " shape");
     by_row[static_cast<std::size_t>(x.row[k])].push_back(k);
   }
   Matrix<T> out(x.rows, n);

@@ -212,8 +212,7 @@ bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const O
   std::vector<double> extra;  // decreasing, like the path
   auto between = [&](double hi, double lo) {
     if (!(hi > lo && lo > 0)) return;
-    for (int j = 1; j <= R; ++j)
-      extra.push_back(std::exp(std::log(hi) + (std::log(lo) - std::log(hi)) * j / (R + 1)));
+    for (int j = 1; j <= R; ++j) extra.push_back(std::exp(std::log(hi) + (std::log(lo) - std::log(hi)) * j / (R + 1)));
   };
   if (b > 0) between(grid[b - 1], grid[b]);
   const std::size_t upper = extra.size();  // these lie above grid[b]
@@ -306,7 +305,8 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
   if (grids.empty() || grids.size() != fits.size() || (!labels.empty() && labels.size() != fits.size()))
     throw InvalidArgument("cross-validation: give one grid and one fit function per candidate");
   for (const auto& g : grids) check_grid(g);
-  if (options.folds < 2) throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
+  if (options.folds < 2)
+    throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
   if (static_cast<std::size_t>(options.folds) > data.nnz()) {
     throw InvalidArgument("cross-validation: " + std::to_string(options.folds) + " folds but only " +
                           std::to_string(data.nnz()) + " observed entries");
@@ -396,8 +396,8 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
                     (options.rise_margin >= 0 && m.rmse > (1.0 + options.rise_margin) * best))) {
           break;
         }
-        if (f == 0 && c > 0 && options.screen_margin >= 0 && cannot_catch_up(cs.rmse[0], l, lead_so_far(cand, c),
-                                                                               options.screen_margin)) {
+        if (f == 0 && c > 0 && options.screen_margin >= 0 &&
+            cannot_catch_up(cs.rmse[0], l, lead_so_far(cand, c), options.screen_margin)) {
           // Screened out during the first fold: its path would not reach the
           // leader's margin on it (see cannot_catch_up).
           cs.active = false;
@@ -437,12 +437,11 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
         lead = c;
     }
     if (lead < C) {
-      const std::string label = labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label)
-                                               : labels[lead];
+      const std::string label =
+          labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label) : labels[lead];
       if (refine_candidate(cand[lead], grid[lead], data, folds, fits[lead], options, label, start))
         summarize(cand[lead], grid[lead], folds.size());
-      else
-        interrupted = true;
+      else interrupted = true;
     }
   }
   std::vector<CrossValidationResult<T>> results;
@@ -463,9 +462,11 @@ template PathResult<float> fit_path(const ObservedEntries<float>&, const std::ve
                                     const PathFitFunction<float>&, bool, const ProgressCallback&);
 template PathResult<double> fit_path(const ObservedEntries<double>&, const std::vector<double>&,
                                      const PathFitFunction<double>&, bool, const ProgressCallback&);
-template std::vector<CrossValidationResult<float>> cross_validate_candidates(
-    const ObservedEntries<float>&, const std::vector<std::vector<double>>&, const std::vector<PathFitFunction<float>>&,
-    const CrossValidationOptions&, const std::vector<std::string>&);
+template std::vector<CrossValidationResult<float>> cross_validate_candidates(const ObservedEntries<float>&,
+                                                                             const std::vector<std::vector<double>>&,
+                                                                             const std::vector<PathFitFunction<float>>&,
+                                                                             const CrossValidationOptions&,
+                                                                             const std::vector<std::string>&);
 template std::vector<CrossValidationResult<double>> cross_validate_candidates(
     const ObservedEntries<double>&, const std::vector<std::vector<double>>&,
     const std::vector<PathFitFunction<double>>&, const CrossValidationOptions&, const std::vector<std::string>&);

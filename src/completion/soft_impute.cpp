@@ -18,8 +18,10 @@ namespace lowrank {
 
 const char* to_string(SoftImputeVariant v) noexcept {
   switch (v) {
-    case SoftImputeVariant::Svd: return "svd";
-    case SoftImputeVariant::Als: return "als";
+    case SoftImputeVariant::Svd:
+      return "svd";
+    case SoftImputeVariant::Als:
+      return "als";
   }
   return "?";
 }
@@ -225,8 +227,8 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
 // lambda) move by at most tol * sigma_1, or after max_passes (the next
 // iteration goes on refining the same block).
 template <class T, class Op>
-SvtResult<T> warm_started_svt(const Op& op, double lambda, Index max_rank, Matrix<T>& block, double tol,
-                              int max_passes, std::uint64_t seed) {
+SvtResult<T> warm_started_svt(const Op& op, double lambda, Index max_rank, Matrix<T>& block, double tol, int max_passes,
+                              std::uint64_t seed) {
   constexpr Index margin = 4;
   const Index m = op.rows(), n = op.cols();
   auto append_random = [&](Index total, std::uint64_t s) {
@@ -256,7 +258,7 @@ SvtResult<T> warm_started_svt(const Op& op, double lambda, Index max_rank, Matri
       break;
     }
     keep = 0;
-    while (keep < k && static_cast<double>(sv(keep)) > lambda) ++keep;
+    while (keep<k&& static_cast<double>(sv(keep))> lambda) ++keep;
     if (keep == k && k < max_rank) {
       append_random(std::min<Index>(2 * k, max_rank), seed + static_cast<std::uint64_t>(pass));
       previous.resize(0);
@@ -344,7 +346,8 @@ void debias_singular_values(CompletionModel<T>& model, const std::vector<std::in
   Vector<double> zy = Vector<double>::Zero(r);
   Vector<double> z(r);
   for (std::size_t k = 0; k < values.size(); ++k) {
-    for (Index l = 0; l < r; ++l) z(l) = static_cast<double>(model.U(row[k], l)) * static_cast<double>(model.V(col[k], l));
+    for (Index l = 0; l < r; ++l)
+      z(l) = static_cast<double>(model.U(row[k], l)) * static_cast<double>(model.V(col[k], l));
     zz.template selfadjointView<Eigen::Lower>().rankUpdate(z);
     zy += static_cast<double>(values[k]) * z;
   }
@@ -445,14 +448,14 @@ namespace {
 // soft_impute() and soft_impute_in_place(): `own` is the caller's entries
 // when the solver may borrow their storage (then own == &data).
 template <class T>
-SoftImputeResult<T> run_soft_impute(const ObservedEntries<T>& data, ObservedEntries<T>* own,
-                                    const SoftImputeOptions& o, const CompletionModel<T>* warm_start) {
+SoftImputeResult<T> run_soft_impute(const ObservedEntries<T>& data, ObservedEntries<T>* own, const SoftImputeOptions& o,
+                                    const CompletionModel<T>* warm_start) {
   completion_detail::check_entries(data, "soft_impute");
   check_options(o, data.rows, data.cols);
   if (warm_start && (warm_start->rows != data.rows || warm_start->cols != data.cols)) {
     throw InvalidArgument("soft_impute: warm start is " + std::to_string(warm_start->rows) + " x " +
-                          std::to_string(warm_start->cols) + " but the data are " + std::to_string(data.rows) +
-                          " x " + std::to_string(data.cols));
+                          std::to_string(warm_start->cols) + " but the data are " + std::to_string(data.rows) + " x " +
+                          std::to_string(data.cols));
   }
   if (o.max_rank > std::min(data.rows, data.cols)) {
     // A cap, not a target (R softImpute clips rank.max the same way).
@@ -562,13 +565,13 @@ double lambda_max(const ObservedEntries<T>& data, const std::optional<BiScaleOpt
   return std::sqrt(f);
 }
 
-#define LOWRANK_SOFT_IMPUTE(T)                                                                                 \
-  template SoftImputeResult<T> soft_impute<T>(const ObservedEntries<T>&, const SoftImputeOptions&,             \
-                                              const CompletionModel<T>*);                                      \
-  template SoftImputeResult<T> soft_impute_in_place<T>(ObservedEntries<T>&, const SoftImputeOptions&,          \
-                                                       const CompletionModel<T>*);                             \
-  template double lambda_max<T>(const ObservedEntries<T>&, const std::optional<BiScaleOptions>&);              \
-  template void debias_singular_values<T>(CompletionModel<T>&, const std::vector<std::int32_t>&,               \
+#define LOWRANK_SOFT_IMPUTE(T)                                                                        \
+  template SoftImputeResult<T> soft_impute<T>(const ObservedEntries<T>&, const SoftImputeOptions&,    \
+                                              const CompletionModel<T>*);                             \
+  template SoftImputeResult<T> soft_impute_in_place<T>(ObservedEntries<T>&, const SoftImputeOptions&, \
+                                                       const CompletionModel<T>*);                    \
+  template double lambda_max<T>(const ObservedEntries<T>&, const std::optional<BiScaleOptions>&);     \
+  template void debias_singular_values<T>(CompletionModel<T>&, const std::vector<std::int32_t>&,      \
                                           const std::vector<std::int32_t>&, const std::vector<T>&);
 LOWRANK_SOFT_IMPUTE(float)
 LOWRANK_SOFT_IMPUTE(double)

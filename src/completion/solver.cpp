@@ -13,8 +13,7 @@ double relative_change(double previous, double current) noexcept {
   return std::abs(current - previous) / scale;
 }
 
-IterationMonitor::IterationMonitor(std::string stage, double tolerance, int max_iterations,
-                                   ProgressCallback progress)
+IterationMonitor::IterationMonitor(std::string stage, double tolerance, int max_iterations, ProgressCallback progress)
     : m_stage(std::move(stage)),
       m_tolerance(tolerance),
       m_max_iterations(max_iterations),
@@ -72,8 +71,8 @@ void check_iteration_options(std::string_view what, double tolerance, int max_it
     throw InvalidArgument(std::string(what) + ": tolerance must be >= 0 (got " + std::to_string(tolerance) + ")");
   }
   if (max_iterations < 1) {
-    throw InvalidArgument(std::string(what) + ": max_iterations must be >= 1 (got " +
-                          std::to_string(max_iterations) + ")");
+    throw InvalidArgument(std::string(what) + ": max_iterations must be >= 1 (got " + std::to_string(max_iterations) +
+                          ")");
   }
 }
 

@@ -7,9 +7,12 @@ namespace lowrank {
 namespace {
 std::string prefix(const std::string& source, std::size_t pos, InputError::Where where) {
   switch (where) {
-    case InputError::Where::Line: return source + ":" + std::to_string(pos) + ": ";
-    case InputError::Where::Byte: return source + ": byte " + std::to_string(pos) + ": ";
-    case InputError::Where::None: break;
+    case InputError::Where::Line:
+      return source + ":" + std::to_string(pos) + ": ";
+    case InputError::Where::Byte:
+      return source + ": byte " + std::to_string(pos) + ": ";
+    case InputError::Where::None:
+      break;
   }
   return source + ": ";
 }
@@ -34,10 +37,14 @@ InputError InputError::at_byte(std::string source, std::size_t offset, std::stri
 
 const char* to_string(Status s) noexcept {
   switch (s) {
-    case Status::Success: return "success";
-    case Status::NotConverging: return "not-converging";
-    case Status::NumericalIssue: return "numerical-issue";
-    case Status::Interrupted: return "interrupted";
+    case Status::Success:
+      return "success";
+    case Status::NotConverging:
+      return "not-converging";
+    case Status::NumericalIssue:
+      return "numerical-issue";
+    case Status::Interrupted:
+      return "interrupted";
   }
   return "unknown";
 }

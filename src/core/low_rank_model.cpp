@@ -50,7 +50,7 @@ T LowRankModel<T>::sparse_entry(Index i, Index j) const {
 
 template <class T>
 std::vector<T> LowRankModel<T>::predict(const std::vector<std::int32_t>& row,
-                                           const std::vector<std::int32_t>& col) const {
+                                        const std::vector<std::int32_t>& col) const {
   if (row.size() != col.size()) throw InvalidArgument("predict: row and col arrays differ in length");
   for (std::size_t k = 0; k < row.size(); ++k) {
     if (row[k] < 0 || row[k] >= rows || col[k] < 0 || col[k] >= cols) {
@@ -100,11 +100,11 @@ void LowRankModel<T>::check(const std::string& what) const {
   if (rows < 0 || cols < 0) throw InvalidArgument(what + ": negative shape " + shape(rows, cols));
   const Index r = d.size();
   if (U.rows() != rows || U.cols() != r)
-    throw InvalidArgument(what + ": U is " + shape(U.rows(), U.cols()) + ", a " + shape(rows, cols) + " model of rank " +
-                          std::to_string(r) + " needs " + shape(rows, r));
+    throw InvalidArgument(what + ": U is " + shape(U.rows(), U.cols()) + ", a " + shape(rows, cols) +
+                          " model of rank " + std::to_string(r) + " needs " + shape(rows, r));
   if (V.rows() != cols || V.cols() != r)
-    throw InvalidArgument(what + ": V is " + shape(V.rows(), V.cols()) + ", a " + shape(rows, cols) + " model of rank " +
-                          std::to_string(r) + " needs " + shape(cols, r));
+    throw InvalidArgument(what + ": V is " + shape(V.rows(), V.cols()) + ", a " + shape(rows, cols) +
+                          " model of rank " + std::to_string(r) + " needs " + shape(cols, r));
   auto vec = [&](const Vector<T>& v, Index n, const char* name) {
     if (v.size() != 0 && v.size() != n)
       throw InvalidArgument(what + ": " + name + " has length " + std::to_string(v.size()) + ", expected " +
@@ -139,7 +139,8 @@ void LowRankModel<T>::check(const std::string& what) const {
       throw InvalidArgument(what + ": sparse entry " + std::to_string(k) + " is not finite");
   }
   if (!row_ids.empty() && static_cast<Index>(row_ids.size()) != rows)
-    throw InvalidArgument(what + ": " + std::to_string(row_ids.size()) + " row ids for " + std::to_string(rows) + " rows");
+    throw InvalidArgument(what + ": " + std::to_string(row_ids.size()) + " row ids for " + std::to_string(rows) +
+                          " rows");
   if (!col_ids.empty() && static_cast<Index>(col_ids.size()) != cols)
     throw InvalidArgument(what + ": " + std::to_string(col_ids.size()) + " column ids for " + std::to_string(cols) +
                           " columns");

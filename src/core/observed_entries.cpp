@@ -119,8 +119,7 @@ void validate(const ObservedEntries<T>& e, std::string_view what) {
       throw InvalidArgument(w + ": entry " + std::to_string(p) + " has column index " + std::to_string(e.col[p]) +
                             " outside [0, " + std::to_string(e.cols) + ")");
     if (!std::isfinite(e.value[p]))
-      throw InvalidArgument(w + ": entry " + std::to_string(p) + " " + describe_pair(e, p) +
-                            " has a non-finite value");
+      throw InvalidArgument(w + ": entry " + std::to_string(p) + " " + describe_pair(e, p) + " has a non-finite value");
   }
 }
 
@@ -142,16 +141,26 @@ std::size_t resolve_duplicates(ObservedEntries<T>& e, DuplicatePolicy policy) {
     if (j - i > 1) {
       ++repeated_pairs;
       removed += j - i - 1;
-      if (order[i + 1] < first_dup) { first_dup = order[i + 1]; first_dup_of = order[i]; }
+      if (order[i + 1] < first_dup) {
+        first_dup = order[i + 1];
+        first_dup_of = order[i];
+      }
       if (policy != DuplicatePolicy::Error) {
         double acc = 0.0;
         for (std::size_t k = i; k < j; ++k) acc += static_cast<double>(e.value[order[k]]);
         T resolved{};
         switch (policy) {
-          case DuplicatePolicy::Mean: resolved = static_cast<T>(acc / static_cast<double>(j - i)); break;
-          case DuplicatePolicy::Sum: resolved = static_cast<T>(acc); break;
-          case DuplicatePolicy::Last: resolved = e.value[order[j - 1]]; break;
-          case DuplicatePolicy::Error: break;
+          case DuplicatePolicy::Mean:
+            resolved = static_cast<T>(acc / static_cast<double>(j - i));
+            break;
+          case DuplicatePolicy::Sum:
+            resolved = static_cast<T>(acc);
+            break;
+          case DuplicatePolicy::Last:
+            resolved = e.value[order[j - 1]];
+            break;
+          case DuplicatePolicy::Error:
+            break;
         }
         e.value[order[i]] = resolved;
         for (std::size_t k = i + 1; k < j; ++k) keep[order[k]] = 0;
@@ -221,12 +230,12 @@ ObservedEntries<T> from_dense_with_nan(const Matrix<T>& a) {
   return e;
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                                 \
-  template struct ObservedEntries<T>;                                                          \
-  template void validate<T>(const ObservedEntries<T>&, std::string_view);                      \
-  template std::size_t resolve_duplicates<T>(ObservedEntries<T>&, DuplicatePolicy);            \
-  template std::vector<std::int64_t> row_counts<T>(const ObservedEntries<T>&);                 \
-  template std::vector<std::int64_t> col_counts<T>(const ObservedEntries<T>&);                 \
+#define LOWRANK_INSTANTIATE(T)                                                      \
+  template struct ObservedEntries<T>;                                               \
+  template void validate<T>(const ObservedEntries<T>&, std::string_view);           \
+  template std::size_t resolve_duplicates<T>(ObservedEntries<T>&, DuplicatePolicy); \
+  template std::vector<std::int64_t> row_counts<T>(const ObservedEntries<T>&);      \
+  template std::vector<std::int64_t> col_counts<T>(const ObservedEntries<T>&);      \
   template ObservedEntries<T> from_dense_with_nan<T>(const Matrix<T>&);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

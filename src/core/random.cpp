@@ -139,8 +139,8 @@ std::string Rng::state() const {
   static_assert(sizeof spare_bits == sizeof m_spare);
   std::memcpy(&spare_bits, &m_spare, sizeof spare_bits);
   std::ostringstream os;
-  os << "xoshiro256** " << m_s[0] << ' ' << m_s[1] << ' ' << m_s[2] << ' ' << m_s[3] << ' '
-     << (m_has_spare ? 1 : 0) << ' ' << spare_bits;
+  os << "xoshiro256** " << m_s[0] << ' ' << m_s[1] << ' ' << m_s[2] << ' ' << m_s[3] << ' ' << (m_has_spare ? 1 : 0)
+     << ' ' << spare_bits;
   return os.str();
 }
 

@@ -129,8 +129,8 @@ Split structured_holdout(const ObservedEntries<T>& e, const RowGroups& row_group
                             std::to_string(row_groups.size()) + " groups)");
     for (auto r : row_groups.rows[g]) {
       if (r < 0 || r >= e.rows)
-        throw InvalidArgument("structured_holdout: group '" + row_groups.names[g] + "' holds row " +
-                              std::to_string(r) + " outside [0, " + std::to_string(e.rows) + ")");
+        throw InvalidArgument("structured_holdout: group '" + row_groups.names[g] + "' holds row " + std::to_string(r) +
+                              " outside [0, " + std::to_string(e.rows) + ")");
       in_group[static_cast<std::size_t>(r)] = 1;
     }
   }
@@ -144,20 +144,18 @@ Split structured_holdout(const ObservedEntries<T>& e, const RowGroups& row_group
                             " out of range");
     // One draw per grouped entry, in input order: the split depends only on
     // the seed and the data, not on how the groups were listed.
-    if (in_group[static_cast<std::size_t>(r)] && !(rng.uniform() < keep_fraction))
-      test.push_back(p);
-    else
-      train.push_back(p);
+    if (in_group[static_cast<std::size_t>(r)] && !(rng.uniform() < keep_fraction)) test.push_back(p);
+    else train.push_back(p);
   }
   return Split{std::move(train), std::move(test)};
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                                              \
-  template Split random_holdout<T>(const ObservedEntries<T>&, double, std::uint64_t);                       \
-  template Split per_row_holdout<T>(const ObservedEntries<T>&, double, std::uint64_t, std::size_t);         \
-  template std::vector<Split> k_fold<T>(const ObservedEntries<T>&, int, std::uint64_t);                     \
-  template Split structured_holdout<T>(const ObservedEntries<T>&, const RowGroups&,                         \
-                                       const std::vector<std::size_t>&, double, std::uint64_t);
+#define LOWRANK_INSTANTIATE(T)                                                                                       \
+  template Split random_holdout<T>(const ObservedEntries<T>&, double, std::uint64_t);                                \
+  template Split per_row_holdout<T>(const ObservedEntries<T>&, double, std::uint64_t, std::size_t);                  \
+  template std::vector<Split> k_fold<T>(const ObservedEntries<T>&, int, std::uint64_t);                              \
+  template Split structured_holdout<T>(const ObservedEntries<T>&, const RowGroups&, const std::vector<std::size_t>&, \
+                                       double, std::uint64_t);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)
 #undef LOWRANK_INSTANTIATE

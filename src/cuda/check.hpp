@@ -7,17 +7,17 @@
 #include <stdexcept>
 #include <string>
 
-#define LOWRANK_CUDA_CHECK(call)                                                                        \
-  do {                                                                                                  \
-    cudaError_t err_ = (call);                                                                          \
-    if (err_ != cudaSuccess)                                                                            \
+#define LOWRANK_CUDA_CHECK(call)                                                                          \
+  do {                                                                                                    \
+    cudaError_t err_ = (call);                                                                            \
+    if (err_ != cudaSuccess)                                                                              \
       throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call ": " + \
-                               cudaGetErrorString(err_));                                               \
+                               cudaGetErrorString(err_));                                                 \
   } while (0)
-#define LOWRANK_CUBLAS_CHECK(call)                                                                      \
-  do {                                                                                                  \
-    cublasStatus_t st_ = (call);                                                                        \
-    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                   \
-      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + ": " #call      \
-                               " failed with cuBLAS status " + std::to_string(static_cast<int>(st_)));   \
+#define LOWRANK_CUBLAS_CHECK(call)                                                                                \
+  do {                                                                                                            \
+    cublasStatus_t st_ = (call);                                                                                  \
+    if (st_ != CUBLAS_STATUS_SUCCESS)                                                                             \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) +                           \
+                               ": " #call " failed with cuBLAS status " + std::to_string(static_cast<int>(st_))); \
   } while (0)

@@ -35,7 +35,8 @@ RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const R
     for (int i = 1; i <= 100; ++i) grid.push_back(0.02 * i);
   }
   for (double p : grid) {
-    if (!(p > 0 && p <= 2)) throw InvalidArgument("rank_sparse_bound: every p_l must be in (0, 2], got " + std::to_string(p));
+    if (!(p > 0 && p <= 2))
+      throw InvalidArgument("rank_sparse_bound: every p_l must be in (0, 2], got " + std::to_string(p));
   }
   if (!(options.input_norm >= 0) || !std::isfinite(options.input_norm))
     throw InvalidArgument("rank_sparse_bound: input norm B must be > 0 (0 = not given), got " +
@@ -55,11 +56,13 @@ RankSparseBound rank_sparse_bound(const std::vector<BoundLayer>& layers, const R
   out.input_norm = out.input_norm_defaulted ? 1.0 : options.input_norm;
   out.margin = out.margin_defaulted ? 1.0 : options.margin;
   if (out.input_norm_defaulted)
-    out.warnings.push_back("input norm bound B not given: B = 1 assumed; give it (--input-norm) or the training "
-                           "inputs (--inputs) so Gamma = B prod ||A_l|| / gamma is on the data's scale");
+    out.warnings.push_back(
+        "input norm bound B not given: B = 1 assumed; give it (--input-norm) or the training "
+        "inputs (--inputs) so Gamma = B prod ||A_l|| / gamma is on the data's scale");
   if (out.margin_defaulted)
-    out.warnings.push_back("margin gamma not given: gamma = 1 assumed; give the network's output margin (--margin), "
-                           "e.g. a low quantile of f(x)_y - max_{j != y} f(x)_j on the training set");
+    out.warnings.push_back(
+        "margin gamma not given: gamma = 1 assumed; give the network's output margin (--margin), "
+        "e.g. a low quantile of f(x)_y - max_{j != y} f(x)_j on the training set");
   if (out.samples_missing)
     out.warnings.push_back("training-set size N not given (--samples): only R^2 is reported, no bound");
   double lg = std::log(out.input_norm) - std::log(out.margin);

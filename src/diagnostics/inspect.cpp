@@ -82,7 +82,8 @@ void list_engine_checkpoint(const io::SafetensorsFile& st, std::vector<WeightTen
     check_format_version(file, "engine checkpoint", meta.at("version"), nn::kCheckpointFormatVersion,
                          meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
   const auto opt = meta.find("options");
-  if (opt == meta.end()) throw InputError(file, "engine checkpoint: the metadata holds no \"options\" (its training options)");
+  if (opt == meta.end())
+    throw InputError(file, "engine checkpoint: the metadata holds no \"options\" (its training options)");
   // nn reads its own options (the JSON lives in one place); their model.alpha
   // scales the low-rank factors.
   const double alpha = nn::options_from_json(opt->second, file + " (metadata \"options\")").model.linear.alpha;
@@ -347,7 +348,8 @@ std::vector<WeightTensor> list_weight_tensors(const std::string& path, const Wei
 
 Matrix<double> load_weight(const WeightTensor& t) { return load_as<double>(t, nullptr); }
 
-InspectReport inspect_weights(const std::string& path, const InspectOptions& options, const ProgressCallback& progress) {
+InspectReport inspect_weights(const std::string& path, const InspectOptions& options,
+                              const ProgressCallback& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   InspectReport report;
   report.path = path;
@@ -364,7 +366,8 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
     all_sel.reshape_conv = options.selection.reshape_conv;
     const auto ref_list = list_weight_tensors(options.reference, all_sel);
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      auto it = std::find_if(ref_list.begin(), ref_list.end(), [&](const WeightTensor& r) { return r.name == layers[i].name; });
+      auto it = std::find_if(ref_list.begin(), ref_list.end(),
+                             [&](const WeightTensor& r) { return r.name == layers[i].name; });
       if (it == ref_list.end()) {
         throw InputError(options.reference, "reference weights lack layer '" + layers[i].name + "'");
       }
@@ -423,10 +426,8 @@ InspectReport inspect_weights(const std::string& path, const InspectOptions& opt
             bl.rank_tol = d.rank_tolerance;
           }
         };
-        if (is_double_dtype(t.dtype))
-          diagnose.template operator()<double>();
-        else
-          diagnose.template operator()<float>();
+        if (is_double_dtype(t.dtype)) diagnose.template operator()<double>();
+        else diagnose.template operator()<float>();
         bl.spectral = spectra[i].spectral;
         if (options.reference.empty()) {
           bl.delta_sv = spectra[i].singular_values;
@@ -476,7 +477,10 @@ std::string singular_value_svg(const std::string& title, const SpectrumDiagnosti
   auto esc = [](const std::string& in) {
     std::string o;
     for (char c : in) {
-      if (c == '<') o += "&lt;"; else if (c == '>') o += "&gt;"; else if (c == '&') o += "&amp;"; else o += c;
+      if (c == '<') o += "&lt;";
+      else if (c == '>') o += "&gt;";
+      else if (c == '&') o += "&amp;";
+      else o += c;
     }
     return o;
   };
@@ -486,8 +490,14 @@ std::string singular_value_svg(const std::string& title, const SpectrumDiagnosti
     return s.str();
   }
   double x0 = 0, x1 = std::max(pts.back().first, 1e-9), y0 = pts.front().second, y1 = pts.front().second;
-  for (const auto& p : pts) { y0 = std::min(y0, p.second); y1 = std::max(y1, p.second); }
-  if (y1 - y0 < 1e-9) { y0 -= 0.5; y1 += 0.5; }
+  for (const auto& p : pts) {
+    y0 = std::min(y0, p.second);
+    y1 = std::max(y1, p.second);
+  }
+  if (y1 - y0 < 1e-9) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return T + (y1 - y) / (y1 - y0) * (H - T - B); };
   s << "<rect x=\"" << L << "\" y=\"" << T << "\" width=\"" << W - L - R << "\" height=\"" << H - T - B
@@ -502,12 +512,17 @@ std::string singular_value_svg(const std::string& title, const SpectrumDiagnosti
       << py(fit(d.decay.last)) << "\" stroke=\"#d62728\" stroke-dasharray=\"5,3\"/>\n";
   }
   s << "<text x=\"" << L << "\" y=\"" << H - 25 << "\" font-size=\"11\">1</text>\n"
-    << "<text x=\"" << W - R << "\" y=\"" << H - 25 << "\" font-size=\"11\" text-anchor=\"end\">" << pts.size() << "</text>\n"
-    << "<text x=\"" << W / 2 << "\" y=\"" << H - 8 << "\" font-size=\"12\" text-anchor=\"middle\">index i (log scale); dashed: sigma_i = "
-    << d.decay.c << " i^-" << d.decay.alpha << "</text>\n"
-    << "<text x=\"" << L - 5 << "\" y=\"" << py(y1) + 4 << "\" font-size=\"11\" text-anchor=\"end\">1e" << std::round(y1 * 10) / 10 << "</text>\n"
-    << "<text x=\"" << L - 5 << "\" y=\"" << py(y0) << "\" font-size=\"11\" text-anchor=\"end\">1e" << std::round(y0 * 10) / 10 << "</text>\n"
-    << "<text x=\"14\" y=\"" << H / 2 << "\" font-size=\"12\" transform=\"rotate(-90 14 " << H / 2 << ")\" text-anchor=\"middle\">sigma_i</text>\n"
+    << "<text x=\"" << W - R << "\" y=\"" << H - 25 << "\" font-size=\"11\" text-anchor=\"end\">" << pts.size()
+    << "</text>\n"
+    << "<text x=\"" << W / 2 << "\" y=\"" << H - 8
+    << "\" font-size=\"12\" text-anchor=\"middle\">index i (log scale); dashed: sigma_i = " << d.decay.c << " i^-"
+    << d.decay.alpha << "</text>\n"
+    << "<text x=\"" << L - 5 << "\" y=\"" << py(y1) + 4 << "\" font-size=\"11\" text-anchor=\"end\">1e"
+    << std::round(y1 * 10) / 10 << "</text>\n"
+    << "<text x=\"" << L - 5 << "\" y=\"" << py(y0) << "\" font-size=\"11\" text-anchor=\"end\">1e"
+    << std::round(y0 * 10) / 10 << "</text>\n"
+    << "<text x=\"14\" y=\"" << H / 2 << "\" font-size=\"12\" transform=\"rotate(-90 14 " << H / 2
+    << ")\" text-anchor=\"middle\">sigma_i</text>\n"
     << "</svg>\n";
   return s.str();
 }

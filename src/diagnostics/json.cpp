@@ -26,13 +26,19 @@ nlohmann::json to_json(const SpectrumDiagnostics& d, bool with_values) {
   nlohmann::json sch = nlohmann::json::array();
   for (const auto& p : d.schatten) sch.push_back({{"p", p.p}, {"sum", p.sum}, {"ratio", p.ratio}});
   j["schatten"] = sch;
-  j["decay"] = {{"alpha", d.decay.alpha}, {"c", d.decay.c}, {"first", d.decay.first},
-                {"last", d.decay.last}, {"r_squared", d.decay.r_squared}};
-  j["esd_tail"] = {{"alpha", d.esd_tail.alpha}, {"xmin", d.esd_tail.xmin},
-                   {"n_tail", d.esd_tail.n_tail}, {"ks", d.esd_tail.ks}};
+  j["decay"] = {{"alpha", d.decay.alpha},
+                {"c", d.decay.c},
+                {"first", d.decay.first},
+                {"last", d.decay.last},
+                {"r_squared", d.decay.r_squared}};
+  j["esd_tail"] = {{"alpha", d.esd_tail.alpha},
+                   {"xmin", d.esd_tail.xmin},
+                   {"n_tail", d.esd_tail.n_tail},
+                   {"ks", d.esd_tail.ks}};
   j["timing"] = {{"svd_s", d.svd_seconds}, {"esd_tail_s", d.esd_tail_seconds}};
   if (with_values) {
-    j["singular_values"] = std::vector<double>(d.singular_values.data(), d.singular_values.data() + d.singular_values.size());
+    j["singular_values"] =
+        std::vector<double>(d.singular_values.data(), d.singular_values.data() + d.singular_values.size());
   }
   return j;
 }
@@ -43,8 +49,12 @@ nlohmann::json to_json(const RankSparseBound& b) {
   nlohmann::json j;
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& t : b.layers) {
-    layers.push_back({{"name", t.name}, {"p", t.p}, {"term", t.term}, {"term_spectral", t.term_spectral},
-                      {"rank", t.rank}, {"limit", t.limit}});
+    layers.push_back({{"name", t.name},
+                      {"p", t.p},
+                      {"term", t.term},
+                      {"term_spectral", t.term_spectral},
+                      {"rank", t.rank},
+                      {"limit", t.limit}});
   }
   j["layers"] = layers;
   j["log_gamma"] = b.log_gamma;
@@ -55,7 +65,8 @@ nlohmann::json to_json(const RankSparseBound& b) {
   j["bound_spectral"] = std::isnan(b.bound_spectral) ? nlohmann::json() : nlohmann::json(b.bound_spectral);
   j["input_norm"] = b.input_norm;
   j["margin"] = b.margin;
-  j["defaulted"] = {{"input_norm", b.input_norm_defaulted}, {"margin", b.margin_defaulted},
+  j["defaulted"] = {{"input_norm", b.input_norm_defaulted},
+                    {"margin", b.margin_defaulted},
                     {"samples", b.samples_missing}};
   j["warnings"] = b.warnings;
   return j;
@@ -88,7 +99,10 @@ nlohmann::json to_json(const LogitRankResult& r, bool with_values) {
   j["rows"] = r.rows;
   j["cols"] = r.cols;
   j["alpha"] = r.decay.alpha;
-  j["fit"] = {{"alpha", r.decay.alpha}, {"c", r.decay.c}, {"first", r.decay.first}, {"last", r.decay.last},
+  j["fit"] = {{"alpha", r.decay.alpha},
+              {"c", r.decay.c},
+              {"first", r.decay.first},
+              {"last", r.decay.last},
               {"r_squared", r.decay.r_squared}};
   j["stable_rank"] = r.stable_rank;
   j["energy_rank_90"] = r.energy_rank_90;
@@ -98,7 +112,8 @@ nlohmann::json to_json(const LogitRankResult& r, bool with_values) {
     rec.push_back({{"rank", p.rank}, {"relative_error", p.relative_error}, {"mean_kl", p.mean_kl}});
   j["reconstruction"] = rec;
   if (with_values)
-    j["singular_values"] = std::vector<double>(r.singular_values.data(), r.singular_values.data() + r.singular_values.size());
+    j["singular_values"] =
+        std::vector<double>(r.singular_values.data(), r.singular_values.data() + r.singular_values.size());
   return j;
 }
 
@@ -127,8 +142,8 @@ nlohmann::json vec(const Vector<double>& v) {
 }  // namespace
 
 nlohmann::json to_json(const AlphaCorrelations& c) {
-  return {{"alpha_1", num(c.one)},         {"alpha_half", num(c.half)}, {"alpha_inv_depth", num(c.inv_depth)},
-          {"alpha_layer", num(c.layer)},   {"best_alpha", num(c.best_alpha)}, {"best", num(c.best)}};
+  return {{"alpha_1", num(c.one)},       {"alpha_half", num(c.half)},       {"alpha_inv_depth", num(c.inv_depth)},
+          {"alpha_layer", num(c.layer)}, {"best_alpha", num(c.best_alpha)}, {"best", num(c.best)}};
 }
 
 nlohmann::json to_json(const NfaReport& r) {

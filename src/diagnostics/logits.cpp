@@ -97,8 +97,7 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
   // On a device the cache lives there; the host model stays the reference.
   std::unique_ptr<nn::GptOnDevice> dev;
   if (!options.naive) {
-    if constexpr (std::is_same_v<T, float>)
-      dev = nn::open_gpt_device(model, options.device);
+    if constexpr (std::is_same_v<T, float>) dev = nn::open_gpt_device(model, options.device);
     else if (options.device != "cpu")
       throw InvalidArgument("device " + options.device + ": the GPU engine runs float32 models only");
   }
@@ -110,9 +109,7 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
     }
     const Tokens& hist = histories[static_cast<std::size_t>(i)];
     const auto P = static_cast<Index>(hist.size());
-    auto put = [&](Index block, const auto& row) {
-      full.row(i).segment(block * V, V) = row.template cast<double>();
-    };
+    auto put = [&](Index block, const auto& row) { full.row(i).segment(block * V, V) = row.template cast<double>(); };
     if (dev) {
       dev->reset_cache();
       const nn::Act<float> h = dev->decode(hist);
@@ -164,8 +161,10 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
     std::iota(order.begin(), order.end(), 0);
     if (k < V) {
       VectorXd mean_p = VectorXd::Zero(V);
-      for (Index i = 0; i < done; ++i) mean_p += log_softmax(full.row(i).segment(b * V, V).transpose()).array().exp().matrix();
-      std::stable_sort(order.begin(), order.end(), [&](std::int32_t x, std::int32_t y) { return mean_p(x) > mean_p(y); });
+      for (Index i = 0; i < done; ++i)
+        mean_p += log_softmax(full.row(i).segment(b * V, V).transpose()).array().exp().matrix();
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::int32_t x, std::int32_t y) { return mean_p(x) > mean_p(y); });
       std::sort(order.begin(), order.begin() + k);
     }
     for (Index c = 0; c < k; ++c) {
@@ -180,8 +179,9 @@ LogitMatrix build_logit_matrix(nn::Gpt<T>& model, const std::vector<Tokens>& his
 
 template LogitMatrix build_logit_matrix<float>(nn::Gpt<float>&, const std::vector<Tokens>&, const std::vector<Tokens>&,
                                                const LogitMatrixOptions&, const ProgressCallback&);
-template LogitMatrix build_logit_matrix<double>(nn::Gpt<double>&, const std::vector<Tokens>&, const std::vector<Tokens>&,
-                                                const LogitMatrixOptions&, const ProgressCallback&);
+template LogitMatrix build_logit_matrix<double>(nn::Gpt<double>&, const std::vector<Tokens>&,
+                                                const std::vector<Tokens>&, const LogitMatrixOptions&,
+                                                const ProgressCallback&);
 
 // ---- rank analysis ---------------------------------------------------------------
 
@@ -200,8 +200,8 @@ LogitRankResult analyze_logit_matrix(const LogitMatrix& lm, const LogitRankOptio
   }
   for (Index r : ranks)
     if (r < 1 || r > mn)
-      throw InvalidArgument("rank " + std::to_string(r) + " is outside [1, " + std::to_string(mn) +
-                            "] for a " + std::to_string(M.rows()) + " x " + std::to_string(M.cols()) + " logit matrix");
+      throw InvalidArgument("rank " + std::to_string(r) + " is outside [1, " + std::to_string(mn) + "] for a " +
+                            std::to_string(M.rows()) + " x " + std::to_string(M.cols()) + " logit matrix");
   LogitRankResult res;
   res.rows = M.rows();
   res.cols = M.cols();
@@ -258,7 +258,8 @@ VectorXd lingen_coefficients(const Matrix<double>& a, const VectorXd& y, double 
 
 template <class T>
 LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<Tokens>& others,
-                    const std::vector<Tokens>& futures, const LingenOptions& options, const ProgressCallback& progress) {
+                    const std::vector<Tokens>& futures, const LingenOptions& options,
+                    const ProgressCallback& progress) {
   if (others.empty()) throw InvalidArgument("lingen: needs at least one other history");
   if (!(options.ridge >= 0)) throw InvalidArgument("lingen: ridge must be >= 0");
   if (options.length < 1) throw InvalidArgument("lingen: length must be >= 1");
@@ -321,7 +322,8 @@ LingenResult lingen(nn::Gpt<T>& model, const Tokens& target, const std::vector<T
       smp.tokens.push_back(z);
       if (t + 1 == steps) break;
       for (Index j = 0; j <= n; ++j)
-        logits[static_cast<std::size_t>(j)] = centred(model.decode(caches[static_cast<std::size_t>(j)], Tokens{z}).row(0));
+        logits[static_cast<std::size_t>(j)] =
+            centred(model.decode(caches[static_cast<std::size_t>(j)], Tokens{z}).row(0));
     }
     res.samples.push_back(std::move(smp));
     if (res.status == Status::Interrupted) break;
@@ -368,9 +370,9 @@ std::vector<Tokens> sample_windows(const Tokens& tokens, Index count, Index leng
   if (length < 1) throw InvalidArgument("length of the " + what + " windows must be >= 1");
   const Index chunks = static_cast<Index>(tokens.size()) / length;
   if (count > chunks)
-    throw InvalidArgument(what + " has " + std::to_string(tokens.size()) + " tokens: room for " + std::to_string(chunks) +
-                          " disjoint windows of " + std::to_string(length) + " tokens, " + std::to_string(count) +
-                          " requested");
+    throw InvalidArgument(what + " has " + std::to_string(tokens.size()) + " tokens: room for " +
+                          std::to_string(chunks) + " disjoint windows of " + std::to_string(length) + " tokens, " +
+                          std::to_string(count) + " requested");
   std::vector<Index> ids(static_cast<std::size_t>(chunks));
   std::iota(ids.begin(), ids.end(), Index{0});
   Rng rng(seed);

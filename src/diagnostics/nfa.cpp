@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <limits>
 
-#include "lowrank/io/npy.hpp"
 #include "lowrank/io/mlp_checkpoint.hpp"
+#include "lowrank/io/npy.hpp"
 
 namespace lowrank::diagnostics {
 
@@ -40,8 +40,8 @@ void check_finite_rows(const Matrix<double>& x, const std::string& source) {
   for (Index i = 0; i < x.rows(); ++i)
     for (Index j = 0; j < x.cols(); ++j)
       if (!std::isfinite(x(i, j)))
-        throw InputError(source, "input row " + std::to_string(i) + " (0-based), column " + std::to_string(j) +
-                                     " is " + (std::isnan(x(i, j)) ? "NaN" : "infinite"));
+        throw InputError(source, "input row " + std::to_string(i) + " (0-based), column " + std::to_string(j) + " is " +
+                                     (std::isnan(x(i, j)) ? "NaN" : "infinite"));
 }
 
 void check_finite_weights(const Mlp& net, const std::string& source) {
@@ -78,7 +78,8 @@ Matrix<double> layer_input_jacobian(const Mlp& net, const Vector<double>& x, Ind
     throw InvalidArgument("the input has " + std::to_string(x.size()) + " entries, the network takes " +
                           std::to_string(net.input_size()));
   if (layer < 0 || layer >= net.depth())
-    throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) + ")");
+    throw InvalidArgument("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(net.depth()) +
+                          ")");
   const Act row = x.transpose();
   std::vector<Act> pre;
   net.apply(row, 0, &pre);
@@ -185,15 +186,16 @@ Matrix<double> psd_power(const Matrix<double>& g, double alpha) {
 
 PowerCosine::PowerCosine(const Matrix<double>& a, const Matrix<double>& g) {
   if (a.rows() != a.cols() || g.rows() != g.cols() || a.rows() != g.rows())
-    throw InvalidArgument("PowerCosine: A " + shape_str(a.rows(), a.cols()) + " and G " + shape_str(g.rows(), g.cols()) +
-                          " must be square of one size");
+    throw InvalidArgument("PowerCosine: A " + shape_str(a.rows(), a.cols()) + " and G " +
+                          shape_str(g.rows(), g.cols()) + " must be square of one size");
   Eigen::SelfAdjointEigenSolver<Matrix<double>> es(symmetric_part(g));
   m_lambda = es.eigenvalues().cwiseMax(0.0);
   // Eigenvalues at round-off level of the largest are numerically zero: a
   // fractional power (lambda^(1/L)) would otherwise lift 1e-16 to 1e-4 and
   // bend the cosine of an exactly low-rank AGOP.
   if (m_lambda.size() > 0) {
-    const double floor = static_cast<double>(m_lambda.size()) * std::numeric_limits<double>::epsilon() * m_lambda.maxCoeff();
+    const double floor =
+        static_cast<double>(m_lambda.size()) * std::numeric_limits<double>::epsilon() * m_lambda.maxCoeff();
     m_lambda = (m_lambda.array() <= floor).select(0.0, m_lambda);
   }
   const Matrix<double> as = symmetric_part(a);
@@ -221,7 +223,8 @@ double PowerCosine::operator()(double alpha) const {
 
 double matrix_pearson(const Matrix<double>& a, const Matrix<double>& b) {
   if (a.rows() != b.rows() || a.cols() != b.cols())
-    throw InvalidArgument("matrix_pearson: shapes " + shape_str(a.rows(), a.cols()) + " and " + shape_str(b.rows(), b.cols()));
+    throw InvalidArgument("matrix_pearson: shapes " + shape_str(a.rows(), a.cols()) + " and " +
+                          shape_str(b.rows(), b.cols()));
   if (a.size() == 0) return kNaN;
   const Matrix<double> ac = (a.array() - a.mean()).matrix(), bc = (b.array() - b.mean()).matrix();
   const double na = ac.norm(), nb = bc.norm();
@@ -301,8 +304,8 @@ AlphaCorrelations alpha_correlations(const Matrix<double>& a, const Matrix<doubl
 
 // ---- the analysis ----------------------------------------------------------------
 
-NfaReport analyze_nfa(const Mlp& trained, const Matrix<double>& x, const Mlp* init,
-                      const NfaOptions& options, const ProgressCallback& progress) {
+NfaReport analyze_nfa(const Mlp& trained, const Matrix<double>& x, const Mlp* init, const NfaOptions& options,
+                      const ProgressCallback& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   check_finite_weights(trained, "<network>");
   if (options.alpha_grid.empty()) throw InvalidArgument("the alpha grid is empty");
@@ -425,7 +428,8 @@ MlpCheckpoint load_mlp_checkpoint(const std::string& path) {
 Matrix<double> load_nfa_inputs(const std::string& path) {
   if (!std::filesystem::exists(path)) throw InputError(path, "no such file (expected an .npy array of inputs [n, d])");
   io::NpyArray a = io::read_npy(path);
-  if (a.shape.size() > 2) throw InputError(path, "inputs must be a 1-D or 2-D array, got " + std::to_string(a.shape.size()) + "-D");
+  if (a.shape.size() > 2)
+    throw InputError(path, "inputs must be a 1-D or 2-D array, got " + std::to_string(a.shape.size()) + "-D");
   if (a.values.rows() < 1 || a.values.cols() < 1) throw InputError(path, "the inputs array is empty");
   check_finite_rows(a.values, path);
   return std::move(a.values);

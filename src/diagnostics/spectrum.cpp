@@ -17,8 +17,8 @@ PowerLawDecay fit_power_law_decay(const VectorXd& sv, double tol, const PowerLaw
     throw InvalidArgument("fit_power_law_decay: first index must be >= 1, got " + std::to_string(options.first));
   }
   if (options.last != 0 && options.last < options.first) {
-    throw InvalidArgument("fit_power_law_decay: last index " + std::to_string(options.last) +
-                          " is below first index " + std::to_string(options.first));
+    throw InvalidArgument("fit_power_law_decay: last index " + std::to_string(options.last) + " is below first index " +
+                          std::to_string(options.first));
   }
   Index last = options.last;
   if (last == 0) {
@@ -155,8 +155,7 @@ SpectrumDiagnostics diagnose_matrix(const Matrix<T>& w, const SpectrumOptions& o
       for (Index i = 0; i < w.rows(); ++i) {
         if (!std::isfinite(static_cast<double>(w(i, j)))) {
           throw InputError(name, "weight (" + std::to_string(i) + ", " + std::to_string(j) + ") is " +
-                                     std::to_string(static_cast<double>(w(i, j))) +
-                                     " (weights must be finite)");
+                                     std::to_string(static_cast<double>(w(i, j))) + " (weights must be finite)");
         }
       }
     }

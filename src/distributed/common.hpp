@@ -32,8 +32,8 @@ std::vector<Index> block_bounds(Index count, int parts);
 /// Entries of one block of rows (or of columns: the transpose), CSR with
 /// global inner indices sorted within each row.
 struct Block {
-  Index first = 0;  ///< first global row of the block
-  Index count = 0;  ///< rows in the block
+  Index first = 0;                  ///< first global row of the block
+  Index count = 0;                  ///< rows in the block
   std::vector<std::int64_t> outer;  ///< count + 1
   std::vector<std::int32_t> inner;
   std::vector<double> value;

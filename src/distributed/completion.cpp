@@ -34,8 +34,8 @@ struct Problem {
   Index m = 0, n = 0;            // shape solved (after dropping empty rows / columns when asked)
   Index full_m = 0, full_n = 0;  // shape of the data
   std::int64_t nnz = 0;
-  std::vector<Index> rb, cb;     // row and column block bounds
-  dd::Block rows, cols;          // the two copies
+  std::vector<Index> rb, cb;                                 // row and column block bounds
+  dd::Block rows, cols;                                      // the two copies
   std::vector<std::int64_t> row_count, col_count;            // of the solved shape
   std::vector<std::int64_t> full_row_count, full_col_count;  // of the data
   std::vector<Index> row_old, col_old;                       // solved -> data index, when compacted
@@ -146,10 +146,12 @@ void write_checkpoint(const std::string& path, const Checkpoint& ck) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw InputError(tmp, "cannot open the checkpoint for writing");
-    auto put = [&](const void* p, std::size_t bytes) { out.write(static_cast<const char*>(p), static_cast<std::streamsize>(bytes)); };
+    auto put = [&](const void* p, std::size_t bytes) {
+      out.write(static_cast<const char*>(p), static_cast<std::streamsize>(bytes));
+    };
     put(kMagic, sizeof kMagic);
-    const std::int64_t head[7] = {ck.method, ck.status, ck.m, ck.n, ck.k, ck.nnz,
-                                  static_cast<std::int64_t>(ck.trace.size())};
+    const std::int64_t head[7] = {
+        ck.method, ck.status, ck.m, ck.n, ck.k, ck.nnz, static_cast<std::int64_t>(ck.trace.size())};
     put(head, sizeof head);
     put(ck.trace.data(), ck.trace.size() * sizeof(double));
     const auto count = static_cast<std::int64_t>(ck.arrays.size());
@@ -190,8 +192,8 @@ Checkpoint read_checkpoint(const std::string& path, const Checkpoint& expect, co
   if (ck.method != expect.method || ck.m != expect.m || ck.n != expect.n || ck.k != expect.k || ck.nnz != expect.nnz) {
     throw InputError(path, "checkpoint of another problem: " + std::string(methods[ck.method == 1 ? 1 : 0]) + " " +
                                std::to_string(ck.m) + " x " + std::to_string(ck.n) + " rank " + std::to_string(ck.k) +
-                               ", " + std::to_string(ck.nnz) + " entries; this run is " + methods[expect.method] +
-                               " " + std::to_string(expect.m) + " x " + std::to_string(expect.n) + " rank " +
+                               ", " + std::to_string(ck.nnz) + " entries; this run is " + methods[expect.method] + " " +
+                               std::to_string(expect.m) + " x " + std::to_string(expect.n) + " rank " +
                                std::to_string(expect.k) + ", " + std::to_string(expect.nnz) + " entries");
   }
   if (head[6] < 0 || head[6] > 100000000) throw InputError(path, "bad trace length");
@@ -329,8 +331,8 @@ int numerical_rank(const Vec& d) {
 // `x`, Z_ij = a_i . b_j with at = A^T (r x lines' side), bt = B^T (r x other
 // side): column i of the returned r x count block is sum_j s_ij f_j.
 // loss[i] = 1/2 sum_j s_ij^2.
-void residual_times(const dd::Block& x, const Mat& at, const Mat& bt, const Mat& ft, Mat* yt,
-                    std::vector<double>& loss, int threads) {
+void residual_times(const dd::Block& x, const Mat& at, const Mat& bt, const Mat& ft, Mat* yt, std::vector<double>& loss,
+                    int threads) {
   const Index r = at.rows();
   if (yt) yt->setZero(r, x.count);
   loss.assign(static_cast<std::size_t>(x.count), 0.0);
@@ -388,8 +390,10 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
 
   const bool freq = o.weighting == RegularizationWeighting::Frequency;
   std::vector<double> row_w(static_cast<std::size_t>(m)), col_w(static_cast<std::size_t>(n));
-  for (Index i = 0; i < m; ++i) row_w[static_cast<std::size_t>(i)] = freq ? double(pb.row_count[static_cast<std::size_t>(i)]) : 1.0;
-  for (Index j = 0; j < n; ++j) col_w[static_cast<std::size_t>(j)] = freq ? double(pb.col_count[static_cast<std::size_t>(j)]) : 1.0;
+  for (Index i = 0; i < m; ++i)
+    row_w[static_cast<std::size_t>(i)] = freq ? double(pb.row_count[static_cast<std::size_t>(i)]) : 1.0;
+  for (Index j = 0; j < n; ++j)
+    col_w[static_cast<std::size_t>(j)] = freq ? double(pb.col_count[static_cast<std::size_t>(j)]) : 1.0;
 
   // Full factors on every rank (k x count, transposed so a row's factor is a
   // contiguous column), the same random Q as als().
@@ -454,8 +458,11 @@ CompletionResult<double> als(MPI_Comm comm, const ObservedEntries<double>& local
     const auto stop = monitor.step_interruptible(f, static_cast<int>(k), dd::any_interrupt(c));
     Checkpoint ck = shape;
     ck.trace = monitor.trace();
-    ck.arrays = {to_vector(qt.data(), k * n), to_vector(cbias.data(), n), to_vector(pt.data(), k * m),
-                 to_vector(rbias.data(), m), {mu}};
+    ck.arrays = {to_vector(qt.data(), k * n),
+                 to_vector(cbias.data(), n),
+                 to_vector(pt.data(), k * m),
+                 to_vector(rbias.data(), m),
+                 {mu}};
     save(c, checkpoint, std::move(ck));
     if (stop) {
       status = *stop;

@@ -88,7 +88,8 @@ SvdResult<double> randomized_svd(MPI_Comm comm, const ObservedEntries<double>& l
   const dd::Comm c(comm);
   std::string error;
   const Index cap = std::min(local.rows, local.cols);
-  if (k < 1 || k > cap) error = "distributed randomized_svd: k must be in [1, min(m, n)] (got " + std::to_string(k) + ")";
+  if (k < 1 || k > cap)
+    error = "distributed randomized_svd: k must be in [1, min(m, n)] (got " + std::to_string(k) + ")";
   if (o.oversampling < 0) error = "distributed randomized_svd: oversampling must be >= 0";
   dd::agree(c, error);
   // Row blocks of A and of A^T; duplicate entries refused, ranges checked.

@@ -73,8 +73,7 @@ void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult
     ydense[k] = y[k].dense(gk, g.cols);
     if (warm && warm->subgradients.size() == K)
       dual[k] = warm->subgradients[k] * static_cast<T>(o.lambda * g.weights[k] / rho);
-    else
-      dual[k] = Matrix<T>::Zero(gk, g.cols);
+    else dual[k] = Matrix<T>::Zero(gk, g.cols);
   }
 }
 

@@ -3,11 +3,11 @@
 // data, singular value thresholding and the final checks.
 #include <algorithm>
 #include <chrono>
-#include <string_view>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -25,9 +25,9 @@ struct ResolvedGroups {
   std::vector<std::string> names;
   std::vector<std::vector<Index>> members;  ///< sorted, unique row indices
   std::vector<double> weights;
-  std::vector<Index> max_rank;              ///< 0 = no cap
-  std::vector<std::int64_t> observed;       ///< observed entries per group
-  std::vector<int> cover;                   ///< per row: number of groups holding it
+  std::vector<Index> max_rank;         ///< 0 = no cap
+  std::vector<std::int64_t> observed;  ///< observed entries per group
+  std::vector<int> cover;              ///< per row: number of groups holding it
   int max_cover = 0;
   std::size_t size() const { return names.size(); }
 };
@@ -47,7 +47,7 @@ template <class T>
 struct SparseData {
   std::vector<Index> row, col;
   std::vector<T> value;
-  double x_norm = 0.0;  ///< ||P_Omega X||_F
+  double x_norm = 0.0;                               ///< ||P_Omega X||_F
   std::vector<std::vector<std::int64_t>> entry;      ///< per group: entry indices
   std::vector<std::vector<std::int32_t>> local_row;  ///< per group: row inside the group
 };
@@ -140,7 +140,7 @@ inline std::uint64_t svt_seed(std::uint64_t seed, std::size_t k) {
 /// Warm-start memory of one group's SVT (subspace iteration).
 template <class T>
 struct SvtState {
-  Matrix<T> V;          ///< previous right singular block (n x k, orthonormal)
+  Matrix<T> V;  ///< previous right singular block (n x k, orthonormal)
   Index rank_hint = 0;
   std::uint64_t seed = 0;
   /// float only: the block's Gram matrix proved too coarse in float once, so
@@ -153,8 +153,8 @@ struct SvtState {
 /// components. `tol` is the relative residual ||A v_i - s_i u_i|| / s_1 at
 /// which the warm-started subspace iteration stops (unused by a full SVD).
 template <class T>
-LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
-               double tol);
+LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options,
+               SvtState<T>& state, double tol);
 
 /// The same SVT for an operator given by its products (the factored
 /// solver's component - step * sparse gradient); the subspace route never
@@ -246,8 +246,8 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
 // and rarely significant; on a MovieLens-100k fold the first rise past the
 // minimum has z = 3.2, so the fold saves its most expensive fit.
 struct FoldStopRule {
-  static constexpr double kRise = 1e-4;     // smaller moves are rounding of the fits
-  static constexpr double kDescent = 1e-3;  // 0.1 %: well above kRise
+  static constexpr double kRise = 1e-4;          // smaller moves are rounding of the fits
+  static constexpr double kDescent = 1e-3;       // 0.1 %: well above kRise
   static constexpr double kSignificant = 1.645;  // one-sided 5 %
   explicit FoldStopRule(int patience) : patience(patience) {}
   // `squared` holds the held-out squared errors, in a fixed entry order.

@@ -54,13 +54,18 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
   for (std::size_t t = 0; t < nnz; ++t) ++start[static_cast<std::size_t>(d.row[t]) + 1];
   std::partial_sum(start.begin(), start.end(), start.begin());
   std::vector<std::int64_t> by_row(nnz), fill(start.begin(), start.end() - 1);
-  for (std::size_t t = 0; t < nnz; ++t) by_row[static_cast<std::size_t>(fill[static_cast<std::size_t>(d.row[t])]++)] = static_cast<std::int64_t>(t);
+  for (std::size_t t = 0; t < nnz; ++t)
+    by_row[static_cast<std::size_t>(fill[static_cast<std::size_t>(d.row[t])]++)] = static_cast<std::int64_t>(t);
   for (Index i = 0; i < g.rows; ++i) {
-    const auto b = by_row.begin() + start[static_cast<std::size_t>(i)], en = by_row.begin() + start[static_cast<std::size_t>(i) + 1];
-    std::sort(b, en, [&](std::int64_t a, std::int64_t c) { return d.col[static_cast<std::size_t>(a)] < d.col[static_cast<std::size_t>(c)]; });
+    const auto b = by_row.begin() + start[static_cast<std::size_t>(i)],
+               en = by_row.begin() + start[static_cast<std::size_t>(i) + 1];
+    std::sort(b, en, [&](std::int64_t a, std::int64_t c) {
+      return d.col[static_cast<std::size_t>(a)] < d.col[static_cast<std::size_t>(c)];
+    });
     for (auto it = b; it != en && it + 1 != en; ++it)
       if (d.col[static_cast<std::size_t>(*it)] == d.col[static_cast<std::size_t>(*(it + 1))])
-        throw InvalidArgument("GAME: entry (" + std::to_string(i) + ", " + std::to_string(d.col[static_cast<std::size_t>(*it)]) +
+        throw InvalidArgument("GAME: entry (" + std::to_string(i) + ", " +
+                              std::to_string(d.col[static_cast<std::size_t>(*it)]) +
                               ") is observed more than once (resolve duplicates first)");
   }
   g.observed.assign(g.size(), 0);
@@ -140,10 +145,8 @@ void observed_values(const SparseData<T>& d, const std::vector<F>& comps, std::v
     if (f.U.cols() == 0) continue;
     const Matrix<T> ut = f.U.transpose();
     Matrix<T> wt;
-    if constexpr (std::is_same_v<F, LowRank<T>>)
-      wt = (f.V * f.S.asDiagonal()).transpose();
-    else
-      wt = (f.V * f.d.asDiagonal()).transpose();
+    if constexpr (std::is_same_v<F, LowRank<T>>) wt = (f.V * f.S.asDiagonal()).transpose();
+    else wt = (f.V * f.d.asDiagonal()).transpose();
     const std::vector<std::int64_t>& entry = d.entry[k];
     const std::vector<std::int32_t>& local = d.local_row[k];
     const auto count = static_cast<std::ptrdiff_t>(entry.size());
@@ -253,7 +256,8 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
       loss2 += r * r;
     }
     const double objective = 0.5 * loss2 + penalty;
-    const double change = std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
+    const double change =
+        std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
     const std::optional<Status> stop = loop.step(objective, change, next);
     if (stop == Status::NumericalIssue) break;
     if (objective > prev_objective) {
@@ -329,11 +333,11 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
   store_group_fits(g, comp, res.groups);
 }
 
-#define LOWRANK_GAME_FACTORED_INSTANTIATE(T)                                                                     \
-  template SparseData<T> sparsify(const ObservedEntries<T>&, ResolvedGroups&, const GameOptions&,               \
-                                  std::vector<std::string>*);                                                   \
-  template void solve_latent_fista_factored(const SparseData<T>&, const ResolvedGroups&, const GameOptions&,    \
-                                            const GameResult<T>*, GameResult<T>&);                              \
+#define LOWRANK_GAME_FACTORED_INSTANTIATE(T)                                                                 \
+  template SparseData<T> sparsify(const ObservedEntries<T>&, ResolvedGroups&, const GameOptions&,            \
+                                  std::vector<std::string>*);                                                \
+  template void solve_latent_fista_factored(const SparseData<T>&, const ResolvedGroups&, const GameOptions&, \
+                                            const GameResult<T>*, GameResult<T>&);                           \
   template double latent_lambda_max(const SparseData<T>&, const ResolvedGroups&);
 
 LOWRANK_GAME_FACTORED_INSTANTIATE(float)

@@ -14,33 +14,42 @@ namespace lowrank {
 
 const char* to_string(GameVariant v) noexcept {
   switch (v) {
-    case GameVariant::Sum: return "sum";
-    case GameVariant::Latent: return "latent";
+    case GameVariant::Sum:
+      return "sum";
+    case GameVariant::Latent:
+      return "latent";
   }
   return "unknown";
 }
 
 const char* to_string(GameSolver s) noexcept {
   switch (s) {
-    case GameSolver::Admm: return "admm";
-    case GameSolver::ProximalGradient: return "proximal-gradient";
+    case GameSolver::Admm:
+      return "admm";
+    case GameSolver::ProximalGradient:
+      return "proximal-gradient";
   }
   return "unknown";
 }
 
 const char* to_string(GameWeightScheme s) noexcept {
   switch (s) {
-    case GameWeightScheme::SqrtSizePlusSqrtCols: return "sqrt-size-plus-sqrt-cols";
-    case GameWeightScheme::SqrtSize: return "sqrt-size";
-    case GameWeightScheme::Uniform: return "uniform";
+    case GameWeightScheme::SqrtSizePlusSqrtCols:
+      return "sqrt-size-plus-sqrt-cols";
+    case GameWeightScheme::SqrtSize:
+      return "sqrt-size";
+    case GameWeightScheme::Uniform:
+      return "uniform";
   }
   return "unknown";
 }
 
 const char* to_string(GameStorage s) noexcept {
   switch (s) {
-    case GameStorage::Dense: return "dense";
-    case GameStorage::Factored: return "factored";
+    case GameStorage::Dense:
+      return "dense";
+    case GameStorage::Factored:
+      return "factored";
   }
   return "unknown";
 }
@@ -77,9 +86,12 @@ namespace {
 
 double scheme_weight(GameWeightScheme scheme, double size, double rows, double cols) {
   switch (scheme) {
-    case GameWeightScheme::SqrtSizePlusSqrtCols: return (std::sqrt(size) + std::sqrt(cols)) / (std::sqrt(rows) + std::sqrt(cols));
-    case GameWeightScheme::SqrtSize: return std::sqrt(size / rows);
-    case GameWeightScheme::Uniform: return 1.0;
+    case GameWeightScheme::SqrtSizePlusSqrtCols:
+      return (std::sqrt(size) + std::sqrt(cols)) / (std::sqrt(rows) + std::sqrt(cols));
+    case GameWeightScheme::SqrtSize:
+      return std::sqrt(size / rows);
+    case GameWeightScheme::Uniform:
+      return 1.0;
   }
   return 1.0;
 }
@@ -91,7 +103,8 @@ std::string group_label(const RowGroups& groups, std::size_t k) {
 }  // namespace
 
 std::vector<double> game_weights(Index rows, Index cols, const RowGroups& groups, const GameOptions& options) {
-  if (rows <= 0 || cols <= 0) throw InvalidArgument("GAME: the matrix is empty (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
+  if (rows <= 0 || cols <= 0)
+    throw InvalidArgument("GAME: the matrix is empty (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
   if (groups.rows.size() != groups.names.size())
     throw InvalidArgument("GAME: RowGroups has " + std::to_string(groups.names.size()) + " names but " +
                           std::to_string(groups.rows.size()) + " row lists");
@@ -136,20 +149,25 @@ void validate_options(const GameOptions& o) {
     throw InvalidArgument("GAME: tolerance must be > 0 (got " + std::to_string(o.tolerance) + ")");
   if (o.max_iterations <= 0)
     throw InvalidArgument("GAME: max_iterations must be > 0 (got " + std::to_string(o.max_iterations) + ")");
-  if (!std::isfinite(o.rho) || o.rho <= 0) throw InvalidArgument("GAME: rho must be finite and > 0 (got " + std::to_string(o.rho) + ")");
+  if (!std::isfinite(o.rho) || o.rho <= 0)
+    throw InvalidArgument("GAME: rho must be finite and > 0 (got " + std::to_string(o.rho) + ")");
   if (!(o.relaxation > 0 && o.relaxation < 2))
     throw InvalidArgument("GAME: relaxation must be in (0, 2) (got " + std::to_string(o.relaxation) + ")");
   if (o.inner_max_iterations <= 0) throw InvalidArgument("GAME: inner_max_iterations must be > 0");
-  if (o.sweeps_per_iteration < 0) throw InvalidArgument("GAME: sweeps_per_iteration must be >= 0 (0 = until the inner tolerance)");
-  if (!std::isfinite(o.inner_tolerance) || o.inner_tolerance <= 0) throw InvalidArgument("GAME: inner_tolerance must be > 0");
+  if (o.sweeps_per_iteration < 0)
+    throw InvalidArgument("GAME: sweeps_per_iteration must be >= 0 (0 = until the inner tolerance)");
+  if (!std::isfinite(o.inner_tolerance) || o.inner_tolerance <= 0)
+    throw InvalidArgument("GAME: inner_tolerance must be > 0");
   if (o.max_rank < 0) throw InvalidArgument("GAME: max_rank must be >= 0 (0 = no cap)");
   if (o.full_svd_max_dim < 0) throw InvalidArgument("GAME: full_svd_max_dim must be >= 0");
   if (o.subspace_max_passes < 1) throw InvalidArgument("GAME: subspace_max_passes must be >= 1");
   if (o.storage == GameStorage::Factored &&
       (o.variant != GameVariant::Latent || o.solver != GameSolver::ProximalGradient))
-    throw InvalidArgument(std::string("GAME: factored storage needs the latent variant and the proximal-gradient solver "
-                                      "(got ") + to_string(o.variant) + ", " + to_string(o.solver) +
-                          "): the sum variant's dual multipliers are full rank (docs/game.md, Memory)");
+    throw InvalidArgument(
+        std::string("GAME: factored storage needs the latent variant and the proximal-gradient solver "
+                    "(got ") +
+        to_string(o.variant) + ", " + to_string(o.solver) +
+        "): the sum variant's dual multipliers are full rank (docs/game.md, Memory)");
 }
 
 ResolvedGroups resolve_groups(Index rows, Index cols, const RowGroups& groups, const GameOptions& options,
@@ -355,8 +373,8 @@ void finish(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o
     result.kkt = ko.kkt;
     result.kkt.consensus = consensus;
   } else {
-    result.objective = result.objective_trace.empty() ? std::numeric_limits<double>::quiet_NaN()
-                                                      : result.objective_trace.back();
+    result.objective =
+        result.objective_trace.empty() ? std::numeric_limits<double>::quiet_NaN() : result.objective_trace.back();
     result.kkt.consensus = consensus;
     if (options.variant == GameVariant::Latent && options.keep_certificates) {
       const Matrix<T> resid = (d.mask.array() * (d.x - result.estimate).array()).matrix();
@@ -479,7 +497,8 @@ double game_objective(const ObservedEntries<T>& entries, const RowGroups& groups
   double penalty = 0;
   if (options.variant == GameVariant::Sum) {
     for (std::size_t k = 0; k < g.size(); ++k)
-      penalty += g.weights[k] * static_cast<double>(singular_values_of(gather_rows(result.estimate, g.members[k])).sum());
+      penalty +=
+          g.weights[k] * static_cast<double>(singular_values_of(gather_rows(result.estimate, g.members[k])).sum());
     return loss(d, result.estimate) + options.lambda * penalty;
   }
   std::vector<LowRank<T>> factors(g.size());
@@ -521,19 +540,19 @@ GameKkt game_kkt(const ObservedEntries<T>& entries, const RowGroups& groups, con
   return evaluate(d, g, options.lambda, options.variant, z, factors, multipliers).kkt;
 }
 
-#define LOWRANK_GAME_INSTANTIATE(T)                                                                              \
-  template GameResult<T> fit_game(const ObservedEntries<T>&, const RowGroups&, const GameOptions&,              \
-                                  const GameResult<T>*);                                                        \
-  template double game_lambda_max(const ObservedEntries<T>&, const RowGroups&, const GameOptions&);            \
-  template double game_objective(const ObservedEntries<T>&, const RowGroups&, const GameOptions&,              \
-                                 const GameResult<T>&);                                                         \
+#define LOWRANK_GAME_INSTANTIATE(T)                                                                                 \
+  template GameResult<T> fit_game(const ObservedEntries<T>&, const RowGroups&, const GameOptions&,                  \
+                                  const GameResult<T>*);                                                            \
+  template double game_lambda_max(const ObservedEntries<T>&, const RowGroups&, const GameOptions&);                 \
+  template double game_objective(const ObservedEntries<T>&, const RowGroups&, const GameOptions&,                   \
+                                 const GameResult<T>&);                                                             \
   template GameKkt game_kkt(const ObservedEntries<T>&, const RowGroups&, const GameOptions&, const GameResult<T>&); \
-  template Matrix<T> game_dense_estimate(const GameResult<T>&);                                                \
-  template game_detail::DenseData<T> game_detail::densify(const ObservedEntries<T>&, game_detail::ResolvedGroups&, \
-                                                         const GameOptions&, std::vector<std::string>*);       \
-  template double game_detail::loss(const game_detail::DenseData<T>&, const Matrix<T>&);                       \
-  template void game_detail::finish(const game_detail::DenseData<T>&, const game_detail::ResolvedGroups&,       \
-                                    const GameOptions&, std::vector<game_detail::LowRank<T>>&,                  \
+  template Matrix<T> game_dense_estimate(const GameResult<T>&);                                                     \
+  template game_detail::DenseData<T> game_detail::densify(const ObservedEntries<T>&, game_detail::ResolvedGroups&,  \
+                                                          const GameOptions&, std::vector<std::string>*);           \
+  template double game_detail::loss(const game_detail::DenseData<T>&, const Matrix<T>&);                            \
+  template void game_detail::finish(const game_detail::DenseData<T>&, const game_detail::ResolvedGroups&,           \
+                                    const GameOptions&, std::vector<game_detail::LowRank<T>>&,                      \
                                     std::vector<Matrix<T>>&, double, GameResult<T>&);
 
 LOWRANK_GAME_INSTANTIATE(float)

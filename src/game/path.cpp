@@ -6,9 +6,9 @@
 #include <cmath>
 #include <limits>
 
+#include <cstdio>
 #include <exception>
 #include <iterator>
-#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <type_traits>
@@ -17,8 +17,8 @@
 
 #include <string>
 
-#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/completion/convert.hpp"
+#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
 #include "lowrank/linalg/subspace.hpp"
@@ -112,8 +112,10 @@ BiScale<T> fit_centering(const ObservedEntries<T>& e) {
 template <class T>
 std::optional<Biases<T>> fit_offsets(const ObservedEntries<T>& e, Centering centering, const GamePathOptions& o) {
   switch (centering) {
-    case Centering::None: return std::nullopt;
-    case Centering::Biases: return fit_biases(e, o.bias_shrinkage, o.bias_sweeps);
+    case Centering::None:
+      return std::nullopt;
+    case Centering::Biases:
+      return fit_biases(e, o.bias_shrinkage, o.bias_sweeps);
     case Centering::Center: {
       BiScale<T> b = fit_centering(e);
       Biases<T> out;
@@ -121,7 +123,8 @@ std::optional<Biases<T>> fit_offsets(const ObservedEntries<T>& e, Centering cent
       out.col = std::move(b.col_center);
       return out;
     }
-    default: break;
+    default:
+      break;
   }
   throw InvalidArgument(std::string("GAME path: centering must be auto, none, biases or center, got ") +
                         to_string(centering));
@@ -146,8 +149,8 @@ ErrorMetrics score(const GameResult<Z>& z, const std::optional<Biases<T>>& c, co
   double se = 0, ae = 0;
   if (squared) squared->resize(e.nnz());
   for (std::size_t t = 0; t < e.nnz(); ++t) {
-    const double r = static_cast<double>(lowrank::predict(z, e.row[t], e.col[t])) + static_cast<double>(offset(c, e.row[t], e.col[t])) -
-                     static_cast<double>(e.value[t]);
+    const double r = static_cast<double>(lowrank::predict(z, e.row[t], e.col[t])) +
+                     static_cast<double>(offset(c, e.row[t], e.col[t])) - static_cast<double>(e.value[t]);
     se += r * r;
     ae += std::abs(r);
     if (squared) (*squared)[t] = r * r;
@@ -197,10 +200,8 @@ std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowG
 // under cv_float (when T is double), T otherwise.
 template <class T, class F>
 void with_cv_scalar(const GamePathOptions& p, F&& f) {
-  if (p.cv_float && !std::is_same_v<T, float>)
-    f.template operator()<float>();
-  else
-    f.template operator()<T>();
+  if (p.cv_float && !std::is_same_v<T, float>) f.template operator()<float>();
+  else f.template operator()<T>();
 }
 
 // Options of the fits that only score a CV fold or warm-start the next
@@ -247,10 +248,8 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
     if (status != Status::Interrupted)
       w = run_path<F>(d, groups, grid, count - 1, count, chosen, std::move(w), fits, status, report);
     if (w) {
-      if constexpr (std::is_same_v<F, T>)
-        warm = std::move(*w);
-      else
-        warm = w->template cast<T>();
+      if constexpr (std::is_same_v<F, T>) warm = std::move(*w);
+      else warm = w->template cast<T>();
     }
   };
   with_cv_scalar<T>(p, first_stage);
@@ -327,10 +326,14 @@ void check_path_options(const ObservedEntries<T>& entries, const GamePathOptions
 template <class T>
 std::string fit_stop_reason(const GameResult<T>& r, const GameOptions& o) {
   switch (r.status) {
-    case Status::Success: return "converged";
-    case Status::NotConverging: return "iteration cap " + std::to_string(o.max_iterations) + ": not converged";
-    case Status::Interrupted: return "interrupted during the refit on all entries (its last iterate)";
-    default: return to_string(r.status);
+    case Status::Success:
+      return "converged";
+    case Status::NotConverging:
+      return "iteration cap " + std::to_string(o.max_iterations) + ": not converged";
+    case Status::Interrupted:
+      return "interrupted during the refit on all entries (its last iterate)";
+    default:
+      return to_string(r.status);
   }
 }
 
@@ -369,10 +372,8 @@ class BestFoldFit {
   std::size_t index() const { return index_; }
   // Moves the fit and its fold's offsets into `out`.
   void move_into(GamePathFit<T>& out) {
-    if (as_t_)
-      out.result = std::move(*as_t_);
-    else if (as_float_)
-      out.result = as_float_->template cast<T>();
+    if (as_t_) out.result = std::move(*as_t_);
+    else if (as_float_) out.result = as_float_->template cast<T>();
     out.offsets = std::move(offsets_);
     as_t_.reset();
     as_float_.reset();
@@ -482,8 +483,8 @@ class CentredPath {
   // The fit on all entries along the grid down to grid[count - 1]: walking
   // the lambdas above it without CV, from zero after CV (refit_path).
   void refit_on_all(std::size_t count) {
-    auto last = refit_path<T>(data_, groups_, out_.grid, count, options_.folds == 0, fit_options_, options_,
-                              out_.fits, out_.status, [&](std::size_t i, double objective, Index rank) {
+    auto last = refit_path<T>(data_, groups_, out_.grid, count, options_.folds == 0, fit_options_, options_, out_.fits,
+                              out_.status, [&](std::size_t i, double objective, Index rank) {
                                 event("game-path", static_cast<int>(i + 1), objective, rank);
                               });
     if (last) {
@@ -508,17 +509,17 @@ class CentredPath {
     for (double& l : fold_grid) l *= factor;
     game_detail::FoldStopRule stop(options_.patience);
     std::vector<double> squared;
-    const std::optional<GameResult<F>> last = run_path<F>(
-        tr, groups_, fold_grid, 0, L, fold_options_, std::nullopt, trace.fits, trace.status,
-        [&](std::size_t i, const GameResult<F>& r) {
-          const ErrorMetrics m = score(r, c, va, &squared);
-          trace.rmse.push_back(m.rmse);
-          trace.mae.push_back(m.mae);
-          trace.rank.push_back(static_cast<double>(max_group_rank(r)));
-          best_fold_.offer(r, m.rmse, true, f, i, c);
-          event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
-          return !stop.should_stop(squared);
-        });
+    const std::optional<GameResult<F>> last =
+        run_path<F>(tr, groups_, fold_grid, 0, L, fold_options_, std::nullopt, trace.fits, trace.status,
+                    [&](std::size_t i, const GameResult<F>& r) {
+                      const ErrorMetrics m = score(r, c, va, &squared);
+                      trace.rmse.push_back(m.rmse);
+                      trace.mae.push_back(m.mae);
+                      trace.rank.push_back(static_cast<double>(max_group_rank(r)));
+                      best_fold_.offer(r, m.rmse, true, f, i, c);
+                      event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
+                      return !stop.should_stop(squared);
+                    });
     if (trace.status == Status::Interrupted && last && last->has_estimate())
       best_fold_.offer(*last, std::numeric_limits<double>::infinity(), false, f, trace.rmse.size(), c);
     const std::lock_guard<std::mutex> lock(fold_done_mutex_);
@@ -536,11 +537,11 @@ class CentredPath {
     }
     if (finished.empty()) return;  // more threads than folds: nothing to go on yet
     speculative_index_ = game_detail::cv_table(finished, out_.grid, nullptr);
-    speculative_ = refit_path<T>(data_, groups_, out_.grid, speculative_index_ + 1, false, fit_options_, options_,
-                                 speculative_fits_, speculative_status_,
-                                 [&](std::size_t i, double objective, Index rank) {
-                                   event("game-path", static_cast<int>(i + 1), objective, rank);
-                                 });
+    speculative_ =
+        refit_path<T>(data_, groups_, out_.grid, speculative_index_ + 1, false, fit_options_, options_,
+                      speculative_fits_, speculative_status_, [&](std::size_t i, double objective, Index rank) {
+                        event("game-path", static_cast<int>(i + 1), objective, rank);
+                      });
   }
 
   // The folds are independent: with several threads each fold runs its
@@ -560,9 +561,7 @@ class CentredPath {
   // refit bit for bit; when they do not, it is discarded and the refit runs
   // again, so the result never depends on the threads.
   void schedule_folds(bool refit) {
-    auto run_fold_any = [&](std::size_t f) {
-      with_cv_scalar<T>(options_, [&]<class F>() { run_fold<F>(f); });
-    };
+    auto run_fold_any = [&](std::size_t f) { with_cv_scalar<T>(options_, [&]<class F>() { run_fold<F>(f); }); };
     const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits_.size()) + 1);
     if (threads <= 1) {
       for (std::size_t f = 0; f < splits_.size(); ++f) {
@@ -819,7 +818,8 @@ CompletionModel<T> game_completion_model(const GameResult<T>& r) {
     const GameGroupFit<T>& g = r.groups[k];
     if (g.rank() == 0) continue;
     const Matrix<T> us = g.U * g.S.asDiagonal();
-    for (std::size_t p = 0; p < r.members[k].size(); ++p) a.row(r.members[k][p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
+    for (std::size_t p = 0; p < r.members[k].size(); ++p)
+      a.row(r.members[k][p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
     b.middleCols(c, g.rank()) = g.V;
     c += g.rank();
   }
@@ -842,7 +842,8 @@ GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups&
                                      const ObservedEntries<T>& entries) {
   GameGroupErrors<T> out;
   if (!fit.result.has_estimate())
-    throw InvalidArgument("GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
+    throw InvalidArgument(
+        "GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
   out.overall = score(fit.result, fit.offsets, entries);
   std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.rows));
   for (std::size_t t = 0; t < entries.nnz(); ++t) {
@@ -880,13 +881,12 @@ Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& r
   return principal_angles<T>(group.V.leftCols(r), reference);
 }
 
-#define LOWRANK_GAME_PATH(T)                                                                                   \
-  template struct GamePathFit<T>;                                                                              \
-  template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&); \
-  template CompletionModel<T> game_completion_model(const GameResult<T>&);                                     \
-  template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&,                      \
-                                                const ObservedEntries<T>&);                                    \
-  template Index effective_rank(const GameGroupFit<T>&, double);                                               \
+#define LOWRANK_GAME_PATH(T)                                                                                         \
+  template struct GamePathFit<T>;                                                                                    \
+  template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&);        \
+  template CompletionModel<T> game_completion_model(const GameResult<T>&);                                           \
+  template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&, const ObservedEntries<T>&); \
+  template Index effective_rank(const GameGroupFit<T>&, double);                                                     \
   template Vector<T> group_subspace_angles(const GameGroupFit<T>&, const Matrix<T>&);
 LOWRANK_GAME_PATH(float)
 LOWRANK_GAME_PATH(double)

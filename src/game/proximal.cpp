@@ -88,9 +88,16 @@ template <class T>
 class SumProx {
  public:
   SumProx(const ResolvedGroups& g, const GameOptions& o, const GameResult<T>* warm)
-      : m_g(g), m_o(o), m_n(g.cols), m_mult(g.size()), m_factors(g.size()), m_state(g.size()),
-        m_runs(disjoint_runs(g)), m_scratch(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))),
-        m_r(g.cols, g.rows), m_start(g.cols, g.rows) {
+      : m_g(g),
+        m_o(o),
+        m_n(g.cols),
+        m_mult(g.size()),
+        m_factors(g.size()),
+        m_state(g.size()),
+        m_runs(disjoint_runs(g)),
+        m_scratch(static_cast<std::size_t>(std::max(1, omp_get_max_threads()))),
+        m_r(g.cols, g.rows),
+        m_start(g.cols, g.rows) {
     const std::size_t K = g.size();
     for (std::size_t k = 0; k < K; ++k) {
       const Index gk = static_cast<Index>(g.members[k].size());
@@ -228,7 +235,7 @@ class SumProx {
   const ResolvedGroups& m_g;
   const GameOptions& m_o;
   Index m_n;
-  std::vector<Matrix<T>> m_mult;  // L_k^T = lambda w_k Gamma_k^T, n x g_k
+  std::vector<Matrix<T>> m_mult;      // L_k^T = lambda w_k Gamma_k^T, n x g_k
   std::vector<LowRank<T>> m_factors;  // of A_k (g_k x n): U is g_k x r
   std::vector<SvtState<T>> m_state;
   std::vector<std::vector<std::size_t>> m_runs;
@@ -244,7 +251,7 @@ class SumProx {
 // drop it and take a plain step from Z_{t+1}.
 template <class T>
 void fista_extrapolate(Matrix<T>& yext, const Matrix<T>& next, const Matrix<T>& prev, double& t, double objective,
-                 double prev_objective) {
+                       double prev_objective) {
   const bool uphill = ((yext - next).array() * (next - prev).array()).sum() > T(0);
   if (uphill || objective > prev_objective * (1 + 1e-12)) {
     t = 1.0;
@@ -276,9 +283,8 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   // and consistent group factors, not a 1e-3 one.
   double t = 1.0, prev_objective = std::numeric_limits<double>::infinity();
   double last_change = warm_dual ? o.tolerance : 1.0;
-  const int sweeps_per_iteration = o.sweeps_per_iteration > 0
-                                       ? std::min(o.sweeps_per_iteration, o.inner_max_iterations)
-                                       : o.inner_max_iterations;
+  const int sweeps_per_iteration =
+      o.sweeps_per_iteration > 0 ? std::min(o.sweeps_per_iteration, o.inner_max_iterations) : o.inner_max_iterations;
   // Not below the rounding of a sweep: a float prox point stops settling at
   // the accuracy of its Gram SVTs, so a tighter test ran every float sweep
   // loop to inner_max_iterations (1074 sweeps for one MovieLens fit at 1e-4).
@@ -324,8 +330,8 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
     // sweeps (a third of the fit) on MovieLens-100k at lambda 5 and moved the
     // objective by 3e-5 relative, inside what the outer stop already allows.
     prox.start(v);
-    res.inner_sweeps += prox.sweep(std::max({o.inner_tolerance, rounding_floor, o.tolerance}), norm_of(v),
-                                   o.inner_max_iterations);
+    res.inner_sweeps +=
+        prox.sweep(std::max({o.inner_tolerance, rounding_floor, o.tolerance}), norm_of(v), o.inner_max_iterations);
     z = prox.point();
   }
   res.estimate = z.transpose();
@@ -376,7 +382,8 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
     Matrix<T> znew = Matrix<T>::Zero(m, n);
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(znew, g.members[k], next[k]);
     const double objective = loss(d, znew) + penalty;
-    const double change = std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
+    const double change =
+        std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
     const std::optional<Status> stop = loop.step(objective, change, factors);
     if (stop == Status::NumericalIssue) break;
     if (objective > prev_objective) {

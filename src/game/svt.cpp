@@ -115,14 +115,14 @@ bool subspace_svt_wide(Index g, Index n, const WTimes& w_times, const WtTimes& w
     w_times(st.V, y);
     if (have_previous) {
       // residual of the previous pass's triplets: A v_i - s_i u_i
-      const double r2 = static_cast<double>(
-          (y.leftCols(watched) - u.leftCols(watched) * s.head(watched).asDiagonal()).squaredNorm());
+      const double r2 =
+          static_cast<double>((y.leftCols(watched) - u.leftCols(watched) * s.head(watched).asDiagonal()).squaredNorm());
       const double scale = s.size() > 0 && s(0) > T(0) ? static_cast<double>(s(0)) : 1.0;
       if (std::sqrt(r2) <= tol * scale || pass > max_passes) return true;
     }
     q = y;
-    lowrank::detail::orthonormalize(q);  // the core's BLAS-3 QR
-    wt_times(q, b);  // n x k
+    lowrank::detail::orthonormalize(q);         // the core's BLAS-3 QR
+    wt_times(q, b);                             // n x k
     ritz_svd<T>(b, tau, gram_acc, w, sv, rot);  // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
       u = q * rot;
@@ -131,7 +131,7 @@ bool subspace_svt_wide(Index g, Index n, const WTimes& w_times, const WtTimes& w
       return true;  // the NaN propagates to the objective check
     }
     Index keep = 0;
-    while (keep < k && static_cast<double>(sv(keep)) > tau) ++keep;
+    while (keep<k&& static_cast<double>(sv(keep))> tau) ++keep;
     if (keep == k && (max_rank == 0 || k <= max_rank)) {
       // every Ritz value is above tau: more columns, and start over
       k = max_rank > 0 ? std::min(2 * k, max_rank + 1) : 2 * k;
@@ -167,8 +167,8 @@ bool subspace_svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_ra
   }
   auto w_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a * x; };
   auto wt_times = [&](const Matrix<T>& x, Matrix<T>& out) { out.noalias() = a.transpose() * x; };
-  return subspace_svt_wide<T>(a.rows(), a.cols(), w_times, wt_times, tau, max_rank, tol, max_passes, gram_acc, st, u,
-                              s, v);
+  return subspace_svt_wide<T>(a.rows(), a.cols(), w_times, wt_times, tau, max_rank, tol, max_passes, gram_acc, st, u, s,
+                              v);
 }
 
 // The same for an operator given only by its products (never densified here).
@@ -298,20 +298,22 @@ LowRank<T> svt_impl(Index g, Index n, const Subspace& subspace, const Dense& den
 }  // namespace
 
 template <class T>
-LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
-               double tol) {
+LowRank<T> svt(const Eigen::Ref<const Matrix<T>>& a, double tau, Index max_rank, const GameOptions& options,
+               SvtState<T>& state, double tol) {
   auto subspace = [&](double t, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
-    return subspace_svt(a, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u, s, v);
+    return subspace_svt(a, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u, s,
+                        v);
   };
   auto dense = [&]() -> const Eigen::Ref<const Matrix<T>>& { return a; };
   return svt_impl<T>(a.rows(), a.cols(), subspace, dense, tau, max_rank, options, state, tol);
 }
 
 template <class T>
-LowRank<T> svt(const SparsePlusLowRank<T>& op, double tau, Index max_rank, const GameOptions& options, SvtState<T>& state,
-               double tol) {
+LowRank<T> svt(const SparsePlusLowRank<T>& op, double tau, Index max_rank, const GameOptions& options,
+               SvtState<T>& state, double tol) {
   auto subspace = [&](double t, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
-    return subspace_svt_op(op, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u, s, v);
+    return subspace_svt_op(op, tau, max_rank, t, options.subspace_max_passes, gram_route_accuracy<T>(options), state, u,
+                           s, v);
   };
   // Only for blocks with a short side of at most full_svd_max_dim, or when
   // the rank nears a quarter of it: then g x n is at most a few times the
@@ -334,9 +336,13 @@ template Vector<float> singular_values_of(const Matrix<float>&);
 template Vector<double> singular_values_of(const Matrix<double>&);
 template double spectral_norm_of(const Matrix<float>&);
 template double spectral_norm_of(const Matrix<double>&);
-template LowRank<float> svt(const Eigen::Ref<const Matrix<float>>&, double, Index, const GameOptions&, SvtState<float>&, double);
-template LowRank<double> svt(const Eigen::Ref<const Matrix<double>>&, double, Index, const GameOptions&, SvtState<double>&, double);
-template LowRank<float> svt(const SparsePlusLowRank<float>&, double, Index, const GameOptions&, SvtState<float>&, double);
-template LowRank<double> svt(const SparsePlusLowRank<double>&, double, Index, const GameOptions&, SvtState<double>&, double);
+template LowRank<float> svt(const Eigen::Ref<const Matrix<float>>&, double, Index, const GameOptions&, SvtState<float>&,
+                            double);
+template LowRank<double> svt(const Eigen::Ref<const Matrix<double>>&, double, Index, const GameOptions&,
+                             SvtState<double>&, double);
+template LowRank<float> svt(const SparsePlusLowRank<float>&, double, Index, const GameOptions&, SvtState<float>&,
+                            double);
+template LowRank<double> svt(const SparsePlusLowRank<double>&, double, Index, const GameOptions&, SvtState<double>&,
+                             double);
 
 }  // namespace lowrank::game_detail

@@ -1,8 +1,8 @@
 #include "lowrank/io/any.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -20,12 +20,18 @@ namespace lowrank::io {
 
 const char* to_string(FileFormat f) noexcept {
   switch (f) {
-    case FileFormat::Triplets: return "triplets";
-    case FileFormat::DenseCsv: return "csv";
-    case FileFormat::MatrixMarket: return "matrix-market";
-    case FileFormat::Npy: return "npy";
-    case FileFormat::Npz: return "npz";
-    case FileFormat::Safetensors: return "safetensors";
+    case FileFormat::Triplets:
+      return "triplets";
+    case FileFormat::DenseCsv:
+      return "csv";
+    case FileFormat::MatrixMarket:
+      return "matrix-market";
+    case FileFormat::Npy:
+      return "npy";
+    case FileFormat::Npz:
+      return "npz";
+    case FileFormat::Safetensors:
+      return "safetensors";
   }
   return "?";
 }
@@ -36,7 +42,8 @@ FileFormat parse_file_format(const std::string& name) {
   for (auto f : {FileFormat::Triplets, FileFormat::DenseCsv, FileFormat::MatrixMarket, FileFormat::Npy, FileFormat::Npz,
                  FileFormat::Safetensors})
     if (name == to_string(f)) return f;
-  throw InvalidArgument("unknown file format '" + name + "' (expected triplets, dense (or csv), mtx (or matrix-market), npy, npz or safetensors)");
+  throw InvalidArgument("unknown file format '" + name +
+                        "' (expected triplets, dense (or csv), mtx (or matrix-market), npy, npz or safetensors)");
 }
 
 namespace {
@@ -117,15 +124,17 @@ bool is_id(std::string_view f) {
 std::string lower_alnum(std::string_view f) {
   std::string s;
   for (char c : f)
-    if (std::isalnum(static_cast<unsigned char>(c))) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::isalnum(static_cast<unsigned char>(c)))
+      s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 // Header names that say "row id, column id, value".
 bool names_triplets(const std::vector<std::string_view>& h) {
-  static const char* rows[] = {"user", "userid", "users", "row", "rowid", "i", "source", "from", "customer", "customerid", "reader", "u", "src"};
-  static const char* cols[] = {"item", "itemid", "items", "movie", "movieid", "col", "column", "colid", "j", "target", "to",
-                               "product", "productid", "book", "bookid", "isbn", "dst", "v"};
+  static const char* rows[] = {"user", "userid",   "users",      "row",    "rowid", "i",  "source",
+                               "from", "customer", "customerid", "reader", "u",     "src"};
+  static const char* cols[] = {"item",   "itemid", "items",   "movie",     "movieid", "col",    "column", "colid", "j",
+                               "target", "to",     "product", "productid", "book",    "bookid", "isbn",   "dst",   "v"};
   static const char* vals[] = {"rating", "ratings", "value", "score", "count", "weight", "stars", "x", "y", "val", "r"};
   auto in = [](const std::string& s, const auto& list) {
     return std::any_of(std::begin(list), std::end(list), [&](const char* w) { return s == w; });
@@ -220,11 +229,14 @@ FormatGuess detect_format_explained(const std::string& path) {
     return {FileFormat::Triplets, ""};
   }
   if (ext == ".csv")
-    return {FileFormat::DenseCsv, path + ": its lines could be triplets (two ids and a value) but nothing confirms it: "
-                                         "read as a dense table by its .csv extension; pass --format triplets to read entries"};
-  return {FileFormat::Triplets, path + ": read as triplets (row id, column id, value) from the shape of its lines" +
-                                    (is_triplet_extension(ext) ? std::string(" and its ") + ext + " extension" : std::string()) +
-                                    "; pass --format dense to read a dense table"};
+    return {FileFormat::DenseCsv,
+            path +
+                ": its lines could be triplets (two ids and a value) but nothing confirms it: "
+                "read as a dense table by its .csv extension; pass --format triplets to read entries"};
+  return {FileFormat::Triplets,
+          path + ": read as triplets (row id, column id, value) from the shape of its lines" +
+              (is_triplet_extension(ext) ? std::string(" and its ") + ext + " extension" : std::string()) +
+              "; pass --format dense to read a dense table"};
 }
 
 FileFormat detect_format(const std::string& path) { return detect_format_explained(path).format; }
@@ -262,7 +274,8 @@ CsvLayout detect_csv_layout(const std::string& path, const CsvReadOptions& given
       // None of , ; tab on the first line: np.savetxt's default blank-separated layout, or one column.
       detail::LineCursor lines(text);
       std::string_view first;
-      while (lines.next(first) && detail::is_blank(first)) {}
+      while (lines.next(first) && detail::is_blank(first)) {
+      }
       const auto t = detail::trim(first);
       out.separator = t.find_first_of(" \t") != std::string_view::npos ? ' ' : ',';
     }
@@ -281,8 +294,10 @@ CsvLayout detect_csv_layout(const std::string& path, const CsvReadOptions& given
     if (!out.header && r0.size() >= 2 && detail::trim(r0[0]).empty() && recs.size() >= 2 &&
         !detail::trim(recs[1][0]).empty()) {
       out.header = true;  // pandas' DataFrame(x).to_csv(): an empty corner over integer column labels
-      out.notes.push_back(path + ": the first line holds only numbers after an empty first field: read as a header of "
-                          "column names over a column of row names (pandas' to_csv layout); pass --no-header to read it as data");
+      out.notes.push_back(
+          path +
+          ": the first line holds only numbers after an empty first field: read as a header of "
+          "column names over a column of row names (pandas' to_csv layout); pass --no-header to read it as data");
     }
   }
   const std::size_t first_data = out.header ? 1 : 0;
@@ -309,13 +324,15 @@ CsvLayout detect_csv_layout(const std::string& path, const CsvReadOptions& given
     bool counts = true;
     for (std::size_t i = 0; i < n && counts; ++i) {
       std::int64_t k;
-      counts = detail::parse_int64(detail::trim(recs[first_data + i][0]), k) && (i == 0 ? (k == 0 || k == 1) : k == start + static_cast<std::int64_t>(i));
+      counts = detail::parse_int64(detail::trim(recs[first_data + i][0]), k) &&
+               (i == 0 ? (k == 0 || k == 1) : k == start + static_cast<std::int64_t>(i));
       if (i == 0) start = k;
     }
     if (counts) {
       out.row_names = true;
-      out.notes.push_back(path + ": the first column counts " + std::to_string(start) + ", " + std::to_string(start + 1) +
-                          ", " + std::to_string(start + 2) + ", ... down the rows: read as row names (an index); "
+      out.notes.push_back(path + ": the first column counts " + std::to_string(start) + ", " +
+                          std::to_string(start + 1) + ", " + std::to_string(start + 2) +
+                          ", ... down the rows: read as row names (an index); "
                           "pass --no-row-names to read it as data");
     }
   }
@@ -337,7 +354,6 @@ std::string npy_dtype_name(const std::string& descr) {
   if (descr == "<i4") return "int32";
   return descr;
 }
-
 
 // "float64 (text, integer values)" or "float64 (text)": what a text file parsed to.
 template <class Values>
@@ -372,7 +388,8 @@ void check_unique_row_names(const std::string& path, const DenseTable& t, const 
     ++record;
   }
   throw InputError(path, bad_line,
-                   "repeated row name " + detail::quoted(t.row_names[bad]) + " (first on line " + std::to_string(first_line) +
+                   "repeated row name " + detail::quoted(t.row_names[bad]) + " (first on line " +
+                       std::to_string(first_line) +
                        "): row names must be unique to serve as ids; pass --no-row-names if the first column is data");
 }
 
@@ -415,7 +432,9 @@ AnyMatrix read_matrix_any(const std::string& path, const ReadAnyOptions& o) {
     }
     case FileFormat::MatrixMarket: {
       auto mm = read_matrix_market(path, o.mm_duplicates);
-      out.dtype = mm.header.field == MmField::Real ? "real" : mm.header.field == MmField::Integer ? "integer" : "pattern";
+      out.dtype = mm.header.field == MmField::Real      ? "real"
+                  : mm.header.field == MmField::Integer ? "integer"
+                                                        : "pattern";
       if (mm.is_coordinate()) out.data = std::move(std::get<ObservedEntries<double>>(mm.data));
       else out.data = dense_of(std::move(std::get<Matrix<double>>(mm.data)));
       break;
@@ -430,9 +449,9 @@ AnyMatrix read_matrix_any(const std::string& path, const ReadAnyOptions& o) {
       auto arrays = read_npz(path);
       for (const auto& a : arrays) out.arrays.push_back(a.name);
       auto it = o.array_name.empty() ? arrays.begin()
-                                     : std::find_if(arrays.begin(), arrays.end(), [&](const NamedArray& a) { return a.name == o.array_name; });
-      if (it == arrays.end())
-        throw InvalidArgument(path + ": no array named '" + o.array_name + "'");
+                                     : std::find_if(arrays.begin(), arrays.end(),
+                                                    [&](const NamedArray& a) { return a.name == o.array_name; });
+      if (it == arrays.end()) throw InvalidArgument(path + ": no array named '" + o.array_name + "'");
       out.array_name = it->name;
       out.dtype = npy_dtype_name(it->array.dtype);
       out.data = dense_of(std::move(it->array.values));
@@ -444,7 +463,8 @@ AnyMatrix read_matrix_any(const std::string& path, const ReadAnyOptions& o) {
       if (f.tensors().empty()) throw InputError(path, "the file holds no tensors");
       const TensorInfo& t = o.array_name.empty() ? f.tensors().front() : f.info(o.array_name);
       if (t.shape.size() > 2)
-        throw InputError(path, "tensor '" + t.name + "' has " + std::to_string(t.shape.size()) + " dimensions; a matrix needs at most 2");
+        throw InputError(path, "tensor '" + t.name + "' has " + std::to_string(t.shape.size()) +
+                                   " dimensions; a matrix needs at most 2");
       out.array_name = t.name;
       const char* names[] = {"float64", "float32", "float16", "bfloat16"};
       out.dtype = names[static_cast<int>(t.dtype)];
@@ -499,10 +519,17 @@ MatrixInfo describe(const AnyMatrix& a) {
 
 nlohmann::json to_json(const MatrixInfo& i) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  return {{"format", to_string(i.format)}, {"dtype", i.dtype},       {"rows", i.rows},
-          {"cols", i.cols},                {"sparse", i.sparse},     {"nnz", i.nnz},
-          {"missing", i.missing},          {"nonfinite", i.nonfinite}, {"density", i.density},
-          {"min", num(i.min)},             {"max", num(i.max)}};
+  return {{"format", to_string(i.format)},
+          {"dtype", i.dtype},
+          {"rows", i.rows},
+          {"cols", i.cols},
+          {"sparse", i.sparse},
+          {"nnz", i.nnz},
+          {"missing", i.missing},
+          {"nonfinite", i.nonfinite},
+          {"density", i.density},
+          {"min", num(i.min)},
+          {"max", num(i.max)}};
 }
 
 }  // namespace lowrank::io

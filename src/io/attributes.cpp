@@ -55,7 +55,9 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
     header_line = line;
     if (names.empty()) names = fields;
     else if (names.size() != fields.size())
-      throw InputError(path, line, std::to_string(names.size()) + " column names were given but the header has " + std::to_string(fields.size()) + " fields");
+      throw InputError(path, line,
+                       std::to_string(names.size()) + " column names were given but the header has " +
+                           std::to_string(fields.size()) + " fields");
   }
   std::size_t width = names.size();
   std::unordered_map<std::string, std::size_t> seen;  // id -> row
@@ -63,11 +65,14 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
     if (width == 0) width = fields.size();
     if (fields.size() != width)
       throw InputError(path, line,
-                       "expected " + std::to_string(width) + " fields" + (header ? " like the header" : (o.names.empty() ? "" : " (one per given column name)")) +
+                       "expected " + std::to_string(width) + " fields" +
+                           (header ? " like the header" : (o.names.empty() ? "" : " (one per given column name)")) +
                            ", found " + std::to_string(fields.size()));
     if (t.cells.empty()) {
       if (o.id_column >= width)
-        throw InputError(path, line, "id column " + std::to_string(o.id_column + 1) + " does not exist (the table has " + std::to_string(width) + " fields)");
+        throw InputError(path, line,
+                         "id column " + std::to_string(o.id_column + 1) + " does not exist (the table has " +
+                             std::to_string(width) + " fields)");
       if (width < 2) throw InputError(path, line, "expected an id and at least one attribute, found a single field");
       if (names.empty())
         for (std::size_t k = 0; k < width; ++k) names.push_back(std::string("V").append(std::to_string(k + 1)));
@@ -80,7 +85,8 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
     if (id.empty()) throw InputError(path, line, "empty id in column " + detail::quoted(t.id_name));
     const auto [it, fresh] = seen.emplace(id, t.ids.size());
     if (!fresh)
-      throw InputError(path, line, "id " + detail::quoted(id) + " repeats the row on line " + std::to_string(t.lines[it->second]));
+      throw InputError(path, line,
+                       "id " + detail::quoted(id) + " repeats the row on line " + std::to_string(t.lines[it->second]));
     t.ids.push_back(id);
     t.lines.push_back(line);
     for (std::size_t k = 0, c = 0; k < width; ++k)
@@ -111,15 +117,20 @@ AttributeTable read_attribute_table(const std::string& path, const AttributeRead
   return t;
 }
 
-RowGroupResult make_row_groups(const AttributeTable& table, const IdMap& row_ids, const std::vector<std::string>& columns,
+RowGroupResult make_row_groups(const AttributeTable& table, const IdMap& row_ids,
+                               const std::vector<std::string>& columns,
                                const std::map<std::string, std::vector<double>>& bins) {
-  if (row_ids.empty()) throw InvalidArgument("make_row_groups: the data's row id map is empty (rows need external ids to match the table)");
+  if (row_ids.empty())
+    throw InvalidArgument(
+        "make_row_groups: the data's row id map is empty (rows need external ids to match the table)");
   for (const auto& [name, edges] : bins) {
     if (std::find(columns.begin(), columns.end(), name) == columns.end())
-      throw InvalidArgument("make_row_groups: bins given for column '" + name + "' which is not among the chosen columns");
+      throw InvalidArgument("make_row_groups: bins given for column '" + name +
+                            "' which is not among the chosen columns");
     if (edges.size() < 2) throw InvalidArgument("make_row_groups: column '" + name + "' needs at least 2 bin edges");
     for (std::size_t k = 1; k < edges.size(); ++k)
-      if (!(edges[k - 1] < edges[k])) throw InvalidArgument("make_row_groups: bin edges of column '" + name + "' must be strictly increasing");
+      if (!(edges[k - 1] < edges[k]))
+        throw InvalidArgument("make_row_groups: bin edges of column '" + name + "' must be strictly increasing");
   }
   std::vector<std::size_t> col_index;
   for (const auto& name : columns) {
@@ -145,12 +156,14 @@ RowGroupResult make_row_groups(const AttributeTable& table, const IdMap& row_ids
     used[it->second] = 1;
   }
   if (!orphans.empty())
-    throw InputError(table.source, std::to_string(orphans.size()) + " data row(s) have no attribute row, e.g. ids " + join(orphans, 5));
+    throw InputError(table.source, std::to_string(orphans.size()) + " data row(s) have no attribute row, e.g. ids " +
+                                       join(orphans, 5));
 
   RowGroupResult out;
   out.unmatched_attribute_rows = static_cast<std::size_t>(std::count(used.begin(), used.end(), 0));
   if (out.unmatched_attribute_rows > 0)
-    out.warnings.push_back(std::to_string(out.unmatched_attribute_rows) + " attribute row(s) have no data row (ignored)");
+    out.warnings.push_back(std::to_string(out.unmatched_attribute_rows) +
+                           " attribute row(s) have no data row (ignored)");
 
   for (std::size_t k = 0; k < columns.size(); ++k) {
     const std::string& name = columns[k];
@@ -163,19 +176,26 @@ RowGroupResult make_row_groups(const AttributeTable& table, const IdMap& row_ids
     if (bin_it != bins.end()) {
       const auto& edges = bin_it->second;
       members.resize(edges.size() - 1);
-      for (std::size_t b = 0; b + 1 < edges.size(); ++b) level_names.push_back(name + "=" + interval_name(edges[b], edges[b + 1]));
+      for (std::size_t b = 0; b + 1 < edges.size(); ++b)
+        level_names.push_back(name + "=" + interval_name(edges[b], edges[b + 1]));
       for (std::size_t i = 0; i < m; ++i) {
         const std::size_t r = table_row[i];
         const std::string& s = cells[r];
-        if (s.empty()) { ++missing; continue; }
+        if (s.empty()) {
+          ++missing;
+          continue;
+        }
         double x;
         if (!detail::parse_double(s, x) || !std::isfinite(x))
-          throw InputError(table.source, table.lines[r], "column '" + name + "' is binned but id " + detail::quoted(table.ids[r]) + " has the non-numeric value " + detail::quoted(s));
+          throw InputError(table.source, table.lines[r],
+                           "column '" + name + "' is binned but id " + detail::quoted(table.ids[r]) +
+                               " has the non-numeric value " + detail::quoted(s));
         const auto up = std::upper_bound(edges.begin(), edges.end(), x);
         if (up == edges.begin() || up == edges.end())
           throw InputError(table.source, table.lines[r],
-                           "column '" + name + "': value " + s + " of id " + detail::quoted(table.ids[r]) + " is outside the bins [" +
-                               detail::format_number(edges.front()) + ", " + detail::format_number(edges.back()) + ")");
+                           "column '" + name + "': value " + s + " of id " + detail::quoted(table.ids[r]) +
+                               " is outside the bins [" + detail::format_number(edges.front()) + ", " +
+                               detail::format_number(edges.back()) + ")");
         members[static_cast<std::size_t>(up - edges.begin()) - 1].push_back(static_cast<std::int32_t>(i));
       }
     } else {
@@ -203,10 +223,13 @@ RowGroupResult make_row_groups(const AttributeTable& table, const IdMap& row_ids
         const std::string& s = cells[table_row[i]];
         if (!s.empty()) members[level_of.at(s)].push_back(static_cast<std::int32_t>(i));
       }
-      if (levels.size() == 1) out.warnings.push_back("column '" + name + "' has a single level '" + levels[0] + "' among the data rows");
+      if (levels.size() == 1)
+        out.warnings.push_back("column '" + name + "' has a single level '" + levels[0] + "' among the data rows");
       if (levels.empty()) out.warnings.push_back("column '" + name + "' has no values among the data rows");
     }
-    if (missing > 0) out.warnings.push_back("column '" + name + "': " + std::to_string(missing) + " data row(s) have a missing value and join no group of it");
+    if (missing > 0)
+      out.warnings.push_back("column '" + name + "': " + std::to_string(missing) +
+                             " data row(s) have a missing value and join no group of it");
     for (std::size_t l = 0; l < members.size(); ++l) {
       if (members[l].empty()) out.warnings.push_back("group '" + level_names[l] + "' is empty");
       out.groups.names.push_back(level_names[l]);

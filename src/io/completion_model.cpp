@@ -22,7 +22,8 @@ void write_ids(const std::string& path, const IdMap& ids, Index n) {
   {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw InputError(path, "cannot open for writing");
-    for (Index i = 0; i < n; ++i) out << (ids.empty() ? std::to_string(i) : ids.name(static_cast<std::int32_t>(i))) << '\n';
+    for (Index i = 0; i < n; ++i)
+      out << (ids.empty() ? std::to_string(i) : ids.name(static_cast<std::int32_t>(i))) << '\n';
     if (!out) throw InputError(path, "write failed");
   }
   fs::rename(tmp, path);
@@ -117,7 +118,8 @@ void save_completion_model(const std::string& dir, const LowRankModel<double>& m
 
 SavedCompletionModel load_completion_model(const std::string& dir) {
   const std::string meta_path = (fs::path(dir) / "model.json").string();
-  if (!fs::is_directory(dir)) throw InputError(dir, "not a directory (expected a model written by `lowrank complete --out`)");
+  if (!fs::is_directory(dir))
+    throw InputError(dir, "not a directory (expected a model written by `lowrank complete --out`)");
   if (!fs::exists(meta_path)) throw InputError(meta_path, "missing: not a lowrank model directory");
   SavedCompletionModel out;
   out.metadata = read_json(meta_path);
@@ -127,10 +129,12 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   }
   if (!j.contains("version")) throw InputError(meta_path, "field 'version' (the model format version) missing");
   const auto& v = j["version"];
-  check_format_version(meta_path, "completion model", v.is_number_integer() ? std::to_string(v.get<long long>()) : v.dump(),
-                       kCompletionModelVersion, j.value("lowrank_version", ""));
+  check_format_version(meta_path, "completion model",
+                       v.is_number_integer() ? std::to_string(v.get<long long>()) : v.dump(), kCompletionModelVersion,
+                       j.value("lowrank_version", ""));
   for (const char* key : {"rows", "cols", "rank", "global_offset"}) {
-    if (!j.contains(key) || !j[key].is_number()) throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
+    if (!j.contains(key) || !j[key].is_number())
+      throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
   }
   // Models written before the checksums existed have no "checksums" and load unchecked.
   if (j.contains("checksums")) {
@@ -157,7 +161,8 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   m.global_offset = j["global_offset"].get<double>();
   if (j.contains("clip")) {
     const auto& c = j["clip"];
-    if (!c.is_array() || c.size() != 2 || !c[0].is_number() || !c[1].is_number() || !(c[0].get<double>() <= c[1].get<double>()))
+    if (!c.is_array() || c.size() != 2 || !c[0].is_number() || !c[1].is_number() ||
+        !(c[0].get<double>() <= c[1].get<double>()))
       throw InputError(meta_path, "field 'clip' must be [low, high] with low <= high");
     m.clip_low = c[0].get<double>();
     m.clip_high = c[1].get<double>();

@@ -88,7 +88,8 @@ DenseTable read_dense_csv(const std::string& path, const CsvReadOptions& o) {
                          column_name() + ": expected a number or a missing marker (empty, NA, nan), found " +
                              detail::quoted(cell));
       if (std::isinf(x))
-        throw InputError(path, line, column_name() + ": infinite value " + detail::quoted(cell) + " (values must be finite)");
+        throw InputError(path, line,
+                         column_name() + ": infinite value " + detail::quoted(cell) + " (values must be finite)");
       cells.push_back(x);
     }
     ++n_rows;
@@ -182,12 +183,10 @@ void write_dense_csv(const std::string& path, const Matrix<T>& values, const std
     for (Index j = 0; j < values.cols(); ++j) {
       if (j > 0 || !row_names.empty()) buf += sep;
       const T x = values(i, j);
-      if (!std::isnan(x))
-        buf += detail::format_number(x);
+      if (!std::isnan(x)) buf += detail::format_number(x);
       else if (o.missing.empty() && values.cols() == 1 && row_names.empty())
         buf += "\"\"";  // a bare empty line would be skipped as blank on reading
-      else
-        buf += o.missing;
+      else buf += o.missing;
     }
     buf += '\n';
     file.write_when_full(buf);

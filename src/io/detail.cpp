@@ -288,7 +288,8 @@ void AtomicFile::commit() {
 }
 
 std::string id_label(const IdMap& ids, std::int32_t index) {
-  if (!ids.empty() && index >= 0 && static_cast<std::size_t>(index) < ids.size()) return detail::quoted(ids.name(index));
+  if (!ids.empty() && index >= 0 && static_cast<std::size_t>(index) < ids.size())
+    return detail::quoted(ids.name(index));
   return std::to_string(index);
 }
 

@@ -82,7 +82,8 @@ std::string format_number(float v);
 /// skipped. With sep == ' ' fields are separated by runs of blanks.
 class RecordReader {
  public:
-  RecordReader(std::string_view text, char sep, std::string source) : m_text(text), m_sep(sep), m_source(std::move(source)) {}
+  RecordReader(std::string_view text, char sep, std::string source)
+      : m_text(text), m_sep(sep), m_source(std::move(source)) {}
   /// Next record; `line` is the 1-based line where it starts. False at end.
   bool next(std::vector<std::string>& fields, std::size_t& line);
 

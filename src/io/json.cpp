@@ -29,8 +29,8 @@ nlohmann::json finite_or_null(const nlohmann::json& v) {
 }  // namespace
 
 void write_json(const std::string& path, const nlohmann::json& value, int indent) {
-  const std::string text = finite_or_null(value).dump(indent < 0 ? -1 : indent, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace) + "\n";
+  const std::string text =
+      finite_or_null(value).dump(indent < 0 ? -1 : indent, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   detail::AtomicFile file(path);
   file.write(text);
   file.commit();
@@ -43,7 +43,8 @@ nlohmann::json read_json(const std::string& path) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& ex) {
-    throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON: ") + ex.what());
+    throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0),
+                              std::string("malformed JSON: ") + ex.what());
   } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double
     throw InputError(path, std::string("malformed JSON: ") + ex.what());
   }

@@ -85,8 +85,7 @@ void JsonObject::read(const std::string& key, V& out) const {
       const std::int64_t i = v.get<std::int64_t>();
       if constexpr (std::is_signed_v<V>)
         fits = i >= std::numeric_limits<V>::min() && i <= std::numeric_limits<V>::max();
-      else
-        fits = i >= 0;
+      else fits = i >= 0;
     } else if (v.is_number_float()) {
       const double d = v.get<double>();
       fits = d == std::floor(d) && d >= static_cast<double>(std::numeric_limits<V>::min()) &&
@@ -112,7 +111,7 @@ std::string JsonObject::dump_value(const std::string& key) const { return has(ke
 
 std::string JsonObject::dump(int indent) const { return m_impl->j.dump(indent); }
 
-#define LOWRANK_JSON_OBJECT(V)                                   \
+#define LOWRANK_JSON_OBJECT(V)                                     \
   template void JsonObject::read<V>(const std::string&, V&) const; \
   template void JsonObject::set<V>(const std::string&, const V&);
 LOWRANK_JSON_OBJECT(long)

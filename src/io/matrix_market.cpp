@@ -37,11 +37,9 @@ MatrixMarketHeader parse_banner(const std::string& path, std::string_view line) 
       "expected a banner '%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> "
       "<general|symmetric|skew-symmetric>'";
   const auto t = tokens(line);
-  if (t.empty() || lower(t[0]) != "%%matrixmarket")
-    throw InputError(path, 1, expected + ", found " + quoted(line));
+  if (t.empty() || lower(t[0]) != "%%matrixmarket") throw InputError(path, 1, expected + ", found " + quoted(line));
   if (t.size() != 5) throw InputError(path, 1, expected + ": the banner has " + std::to_string(t.size()) + " words");
-  if (lower(t[1]) != "matrix")
-    throw InputError(path, 1, "unsupported object " + quoted(t[1]) + " (only 'matrix')");
+  if (lower(t[1]) != "matrix") throw InputError(path, 1, "unsupported object " + quoted(t[1]) + " (only 'matrix')");
   MatrixMarketHeader h;
   const auto format = lower(t[2]), field = lower(t[3]), symmetry = lower(t[4]);
   if (format == "coordinate") h.format = MmFormat::Coordinate;
@@ -55,7 +53,8 @@ MatrixMarketHeader parse_banner(const std::string& path, std::string_view line) 
   if (symmetry == "general") h.symmetry = MmSymmetry::General;
   else if (symmetry == "symmetric" || symmetry == "hermitian") h.symmetry = MmSymmetry::Symmetric;  // real hermitian
   else if (symmetry == "skew-symmetric") h.symmetry = MmSymmetry::SkewSymmetric;
-  else throw InputError(path, 1, "unknown symmetry " + quoted(t[4]) + " (expected general, symmetric or skew-symmetric)");
+  else
+    throw InputError(path, 1, "unknown symmetry " + quoted(t[4]) + " (expected general, symmetric or skew-symmetric)");
   if (h.format == MmFormat::Array && h.field == MmField::Pattern)
     throw InputError(path, 1, "'array pattern' is not a valid Matrix Market type");
   if (h.field == MmField::Pattern && h.symmetry == MmSymmetry::SkewSymmetric)
@@ -65,7 +64,8 @@ MatrixMarketHeader parse_banner(const std::string& path, std::string_view line) 
 
 std::int64_t parse_count(const std::string& path, std::size_t ln, std::string_view tok, const char* what) {
   std::int64_t v;
-  if (!detail::parse_int64(tok, v)) throw InputError(path, ln, std::string("size line: ") + what + " " + quoted(tok) + " is not an integer");
+  if (!detail::parse_int64(tok, v))
+    throw InputError(path, ln, std::string("size line: ") + what + " " + quoted(tok) + " is not an integer");
   if (v < 0) throw InputError(path, ln, std::string("size line: ") + what + " is negative (" + std::string(tok) + ")");
   return v;
 }
@@ -116,12 +116,14 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
   if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
     throw InputError(path, size_line, "size line: dimensions exceed 2^31-1");
   if (h.symmetry != MmSymmetry::General && m != n)
-    throw InputError(path, size_line, "size line: a symmetric matrix must be square, found " + std::to_string(m) +
-                                          " x " + std::to_string(n));
+    throw InputError(path, size_line,
+                     "size line: a symmetric matrix must be square, found " + std::to_string(m) + " x " +
+                         std::to_string(n));
 
   // Bytes after the size line: every announced entry or value needs some of
   // them, so sizes are checked against the file before anything is allocated.
-  const std::size_t rest = text.size() - std::min(text.size(), static_cast<std::size_t>(line.data() + line.size() - text.data()));
+  const std::size_t rest =
+      text.size() - std::min(text.size(), static_cast<std::size_t>(line.data() + line.size() - text.data()));
   if (h.format == MmFormat::Coordinate) {
     const std::int64_t nnz = parse_count(path, size_line, st[2], "entries");
     const bool general = h.symmetry == MmSymmetry::General;
@@ -133,17 +135,18 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
     constexpr std::int64_t kShapeSlack = std::int64_t{1} << 20;
     if (m + n > 2 * nnz + kShapeSlack)
       throw InputError(path, size_line,
-                       "size line: " + std::to_string(m) + " x " + std::to_string(n) + " for only " + std::to_string(nnz) +
-                           " entries (rows + cols may exceed twice the entries by at most " + std::to_string(kShapeSlack) +
-                           "; the empty rows and columns would still cost memory)");
+                       "size line: " + std::to_string(m) + " x " + std::to_string(n) + " for only " +
+                           std::to_string(nnz) + " entries (rows + cols may exceed twice the entries by at most " +
+                           std::to_string(kShapeSlack) + "; the empty rows and columns would still cost memory)");
     ObservedEntries<double> e;
     e.rows = m;
     e.cols = n;
     std::vector<std::size_t> entry_lines;
     // An entry line takes at least 4 bytes ("i j\n"): reserve no more than
     // the file can hold (a small file announcing 2^26 entries reserved 1.6 GB).
-    const auto reserve = static_cast<std::size_t>(std::min<std::int64_t>(nnz, static_cast<std::int64_t>(rest / 4 + 1))) *
-                         (general ? 1 : 2);
+    const auto reserve =
+        static_cast<std::size_t>(std::min<std::int64_t>(nnz, static_cast<std::int64_t>(rest / 4 + 1))) *
+        (general ? 1 : 2);
     e.reserve(reserve);
     entry_lines.reserve(reserve);
     const std::size_t fields = h.field == MmField::Pattern ? 2 : 3;
@@ -151,22 +154,32 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
     while (next_data(line)) {
       const std::size_t ln = lines.line_number();
       if (seen == nnz)
-        throw InputError(path, ln, "more entries than the " + std::to_string(nnz) + " announced on line " + std::to_string(size_line));
+        throw InputError(path, ln,
+                         "more entries than the " + std::to_string(nnz) + " announced on line " +
+                             std::to_string(size_line));
       const auto t = tokens(line);
       if (t.size() != fields)
-        throw InputError(path, ln, "expected " + std::string(fields == 2 ? "'row col'" : "'row col value'") + ", found " +
-                                       std::to_string(t.size()) + " fields");
+        throw InputError(path, ln,
+                         "expected " + std::string(fields == 2 ? "'row col'" : "'row col value'") + ", found " +
+                             std::to_string(t.size()) + " fields");
       std::int64_t i, j;
       if (!detail::parse_int64(t[0], i)) throw InputError(path, ln, "row index " + quoted(t[0]) + " is not an integer");
-      if (!detail::parse_int64(t[1], j)) throw InputError(path, ln, "column index " + quoted(t[1]) + " is not an integer");
+      if (!detail::parse_int64(t[1], j))
+        throw InputError(path, ln, "column index " + quoted(t[1]) + " is not an integer");
       if (i < 1 || i > m)
-        throw InputError(path, ln, "row index " + std::to_string(i) + " outside 1.." + std::to_string(m) + " (indices are 1-based)");
+        throw InputError(path, ln,
+                         "row index " + std::to_string(i) + " outside 1.." + std::to_string(m) +
+                             " (indices are 1-based)");
       if (j < 1 || j > n)
-        throw InputError(path, ln, "column index " + std::to_string(j) + " outside 1.." + std::to_string(n) + " (indices are 1-based)");
+        throw InputError(path, ln,
+                         "column index " + std::to_string(j) + " outside 1.." + std::to_string(n) +
+                             " (indices are 1-based)");
       const double v = h.field == MmField::Pattern ? 1.0 : parse_value(path, ln, t[2], h.field);
       const auto r = static_cast<std::int32_t>(i - 1), c = static_cast<std::int32_t>(j - 1);
       if (h.symmetry == MmSymmetry::SkewSymmetric && r == c)
-        throw InputError(path, ln, "skew-symmetric matrices have no diagonal entries, found (" + std::to_string(i) + ", " + std::to_string(j) + ")");
+        throw InputError(path, ln,
+                         "skew-symmetric matrices have no diagonal entries, found (" + std::to_string(i) + ", " +
+                             std::to_string(j) + ")");
       e.push_back(r, c, v);
       entry_lines.push_back(ln);
       if (!general && r != c) {  // the other triangle: a_ji = a_ij (symmetric) or -a_ij (skew)
@@ -177,8 +190,8 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
     }
     if (seen < nnz)
       throw InputError(path, lines.line_number(),
-                       "file ends after " + std::to_string(seen) + " entries; the size line (line " + std::to_string(size_line) +
-                           ") announced " + std::to_string(nnz));
+                       "file ends after " + std::to_string(seen) + " entries; the size line (line " +
+                           std::to_string(size_line) + ") announced " + std::to_string(nnz));
     detail::resolve_duplicates_with_lines(e, entry_lines, path, duplicates);
     out.data = std::move(e);
     return out;
@@ -212,7 +225,8 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
     if (seen == expected)
       throw InputError(path, ln, "more values than the " + std::to_string(expected) + " an array of this size holds");
     const auto t = tokens(line);
-    if (t.size() != 1) throw InputError(path, ln, "expected one value per line, found " + std::to_string(t.size()) + " fields");
+    if (t.size() != 1)
+      throw InputError(path, ln, "expected one value per line, found " + std::to_string(t.size()) + " fields");
     const double v = parse_value(path, ln, t[0], h.field);
     a(i, j) = v;
     if (h.symmetry == MmSymmetry::Symmetric) a(j, i) = v;
@@ -222,7 +236,8 @@ MatrixMarketData read_matrix_market(const std::string& path, DuplicatePolicy dup
   }
   if (seen < expected)
     throw InputError(path, lines.line_number(),
-                     "file ends after " + std::to_string(seen) + " values; an array of this size holds " + std::to_string(expected));
+                     "file ends after " + std::to_string(seen) + " values; an array of this size holds " +
+                         std::to_string(expected));
   out.data = std::move(a);
   return out;
 }
@@ -251,8 +266,9 @@ void write_matrix_market(const std::string& path, const Matrix<T>& a) {
   for (Index j = 0; j < a.cols(); ++j)
     for (Index i = 0; i < a.rows(); ++i)
       if (!std::isfinite(a(i, j)))
-        throw InvalidArgument("write_matrix_market: entry (" + std::to_string(i) + ", " + std::to_string(j) +
-                              ") is not finite; Matrix Market has no missing values (write the observed entries instead)");
+        throw InvalidArgument(
+            "write_matrix_market: entry (" + std::to_string(i) + ", " + std::to_string(j) +
+            ") is not finite; Matrix Market has no missing values (write the observed entries instead)");
   detail::AtomicFile file(path);
   std::string buf = "%%MatrixMarket matrix array real general\n% written by lowrank\n";
   buf += std::to_string(a.rows()) + " " + std::to_string(a.cols()) + "\n";

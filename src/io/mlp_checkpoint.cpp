@@ -59,7 +59,8 @@ MlpCheckpointFile read_mlp_checkpoint(const std::string& path_in) {
   fs::path path = path_in;
   if (fs::is_directory(path)) path /= "checkpoint.safetensors";
   const std::string p = path.string();
-  if (!fs::exists(path)) throw InputError(p, "no such file (expected an MLP checkpoint directory or .safetensors file)");
+  if (!fs::exists(path))
+    throw InputError(p, "no such file (expected an MLP checkpoint directory or .safetensors file)");
   io::SafetensorsFile f(p);
   const auto& meta = f.metadata();
   const auto fmt = meta.find("format");
@@ -96,7 +97,8 @@ MlpCheckpointFile read_mlp_checkpoint(const std::string& path_in) {
       sizes.push_back(static_cast<Index>(v));
     }
     if (sizes.size() < 2)
-      throw InputError(p, "metadata \"sizes\" = \"" + meta.at("sizes") + "\" needs at least an input and an output size");
+      throw InputError(p,
+                       "metadata \"sizes\" = \"" + meta.at("sizes") + "\" needs at least an input and an output size");
   }
   try {
     std::size_t used = 0;
@@ -136,6 +138,5 @@ MlpCheckpointFile read_mlp_checkpoint(const std::string& path_in) {
   ck.init = resolve("init");
   return ck;
 }
-
 
 }  // namespace lowrank::io

@@ -92,8 +92,14 @@ class HeaderParser {
     return std::string(m_s.substr(b, m_i++ - b));
   }
   bool boolean() {
-    if (m_s.substr(m_i, 4) == "True") { m_i += 4; return true; }
-    if (m_s.substr(m_i, 5) == "False") { m_i += 5; return false; }
+    if (m_s.substr(m_i, 4) == "True") {
+      m_i += 4;
+      return true;
+    }
+    if (m_s.substr(m_i, 5) == "False") {
+      m_i += 5;
+      return false;
+    }
     fail(m_i, "malformed header dict: fortran_order must be True or False");
   }
   std::vector<std::int64_t> tuple() {
@@ -101,15 +107,22 @@ class HeaderParser {
     expect('(');
     for (;;) {
       skip();
-      if (peek() == ')') { ++m_i; break; }
+      if (peek() == ')') {
+        ++m_i;
+        break;
+      }
       const std::size_t b = m_i;
       while (m_i < m_s.size() && m_s[m_i] >= '0' && m_s[m_i] <= '9') ++m_i;
       std::int64_t v;
-      if (m_i == b || !detail::parse_int64(m_s.substr(b, m_i - b), v)) fail(b, "malformed shape: expected a non-negative integer");
+      if (m_i == b || !detail::parse_int64(m_s.substr(b, m_i - b), v))
+        fail(b, "malformed shape: expected a non-negative integer");
       if (peek() == 'L') ++m_i;  // Python 2 long suffix
       out.push_back(v);
       skip();
-      if (peek() == ',') { ++m_i; continue; }
+      if (peek() == ',') {
+        ++m_i;
+        continue;
+      }
       skip();
       if (peek() != ')') fail(m_i, "malformed shape: expected ',' or ')'");
     }
@@ -134,8 +147,11 @@ void convert(const std::byte* data, Index count, double* out) {
 template <class T>
 std::string npy_bytes(const T* data, const std::vector<std::int64_t>& shape) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
-  std::string dict = std::string("{'descr': '") + (sizeof(T) == 8 ? "<f8" : "<f4") + "', 'fortran_order': True, 'shape': (";
-  for (std::size_t k = 0; k < shape.size(); ++k) dict += std::to_string(shape[k]) + (shape.size() == 1 || k + 1 < shape.size() ? "," : "") + (k + 1 < shape.size() ? " " : "");
+  std::string dict =
+      std::string("{'descr': '") + (sizeof(T) == 8 ? "<f8" : "<f4") + "', 'fortran_order': True, 'shape': (";
+  for (std::size_t k = 0; k < shape.size(); ++k)
+    dict += std::to_string(shape[k]) + (shape.size() == 1 || k + 1 < shape.size() ? "," : "") +
+            (k + 1 < shape.size() ? " " : "");
   dict += "), }";
   // Pad with spaces so magic + version + length + dict + '\n' is a multiple of 64 (numpy >= 1.x).
   std::size_t total = 10 + dict.size() + 1;
@@ -166,14 +182,18 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   if (size < 10) throw InputError::at_byte(source, size, "truncated .npy: the file ends inside the preamble");
   const int major = static_cast<int>(bytes[6]), minor = static_cast<int>(bytes[7]);
   if (major < 1 || major > 3 || minor != 0)
-    throw InputError::at_byte(source, 6, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) + " (1.0, 2.0 and 3.0 are)");
+    throw InputError::at_byte(source, 6,
+                              "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+                                  " (1.0, 2.0 and 3.0 are)");
   const int len_bytes = major == 1 ? 2 : 4;
-  if (size < 8u + static_cast<std::size_t>(len_bytes)) throw InputError::at_byte(source, size, "truncated .npy: the file ends inside the header length");
+  if (size < 8u + static_cast<std::size_t>(len_bytes))
+    throw InputError::at_byte(source, size, "truncated .npy: the file ends inside the header length");
   const std::size_t header_len = read_le(bytes.data() + 8, len_bytes);
   const std::size_t header_start = 8 + static_cast<std::size_t>(len_bytes);
   if (header_len > size - header_start)
-    throw InputError::at_byte(source, size, "truncated .npy: the header needs " + std::to_string(header_len) + " bytes from byte " +
-                                              std::to_string(header_start) + " but the file ends at byte " + std::to_string(size));
+    throw InputError::at_byte(source, size,
+                              "truncated .npy: the header needs " + std::to_string(header_len) + " bytes from byte " +
+                                  std::to_string(header_start) + " but the file ends at byte " + std::to_string(size));
   const std::string_view header(reinterpret_cast<const char*>(bytes.data()) + header_start, header_len);
 
   NpyArray a;
@@ -182,23 +202,28 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   if (a.dtype == "<f8" || a.dtype == "<i8") item = 8;
   else if (a.dtype == "<f4" || a.dtype == "<i4") item = 4;
   else
-    throw InputError::at_byte(source, header_start, "unsupported dtype '" + a.dtype + "' (supported: <f4, <f8, <i4, <i8)");
+    throw InputError::at_byte(source, header_start,
+                              "unsupported dtype '" + a.dtype + "' (supported: <f4, <f8, <i4, <i8)");
   if (a.shape.empty() || a.shape.size() > 2)
-    throw InputError::at_byte(source, header_start, "unsupported array of " + std::to_string(a.shape.size()) + " dimensions (1-D and 2-D are supported)");
+    throw InputError::at_byte(source, header_start,
+                              "unsupported array of " + std::to_string(a.shape.size()) +
+                                  " dimensions (1-D and 2-D are supported)");
   const std::int64_t m = a.shape[0], n = a.shape.size() == 2 ? a.shape[1] : 1;
   // As for every matrix lowrank reads (Matrix Market, triplet ids): beyond
   // this, an empty array of shape (0, 3 * 10^13) sent the row-major copy
   // below round an empty loop 3 * 10^13 times (found by fuzz_npy).
   if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
-    throw InputError::at_byte(source, header_start, "shape dimension " + std::to_string(std::max(m, n)) + " exceeds 2^31-1");
+    throw InputError::at_byte(source, header_start,
+                              "shape dimension " + std::to_string(std::max(m, n)) + " exceeds 2^31-1");
   if (n > 0 && m > std::numeric_limits<std::int64_t>::max() / n / static_cast<std::int64_t>(item))
     throw InputError::at_byte(source, header_start, "shape too large");
   const std::size_t count = static_cast<std::size_t>(m * n);
   const std::size_t data_start = header_start + header_len;
   const std::size_t need = count * item;
   if (size - data_start < need)
-    throw InputError::at_byte(source, size, "truncated .npy: the data needs " + std::to_string(need) + " bytes from byte " +
-                                              std::to_string(data_start) + " but the file ends at byte " + std::to_string(size));
+    throw InputError::at_byte(source, size,
+                              "truncated .npy: the data needs " + std::to_string(need) + " bytes from byte " +
+                                  std::to_string(data_start) + " but the file ends at byte " + std::to_string(size));
   const std::byte* data = bytes.data() + data_start;
   // Values in file order, then placed: Fortran order is our column-major order.
   std::vector<double> flat(count);
@@ -206,12 +231,9 @@ NpyArray parse_npy(std::span<const std::byte> bytes, const std::string& source) 
   else if (a.dtype == "<f4") convert<float>(data, static_cast<Index>(count), flat.data());
   else if (a.dtype == "<i8") convert<std::int64_t>(data, static_cast<Index>(count), flat.data());
   else convert<std::int32_t>(data, static_cast<Index>(count), flat.data());
-  if (count == 0)
-    a.values.resize(m, n);
-  else if (a.fortran_order || a.shape.size() == 1)
-    a.values = Eigen::Map<const Matrix<double>>(flat.data(), m, n);
-  else
-    a.values = Eigen::Map<const RowMajorMatrix<double>>(flat.data(), m, n);
+  if (count == 0) a.values.resize(m, n);
+  else if (a.fortran_order || a.shape.size() == 1) a.values = Eigen::Map<const Matrix<double>>(flat.data(), m, n);
+  else a.values = Eigen::Map<const RowMajorMatrix<double>>(flat.data(), m, n);
   return a;
 }
 
@@ -250,7 +272,9 @@ std::string zip_message(int code) {
 }
 
 struct ZipCloser {
-  void operator()(zip_t* z) const { if (z) zip_discard(z); }
+  void operator()(zip_t* z) const {
+    if (z) zip_discard(z);
+  }
 };
 
 }  // namespace
@@ -296,7 +320,8 @@ std::vector<NamedArray> read_npz(const std::string& path) {
                                      std::to_string(file.size()) + " (overlapping members)");
       compressed += st.comp_size;
     }
-    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen_index(za.get(), static_cast<zip_uint64_t>(k), 0), &zip_fclose);
+    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen_index(za.get(), static_cast<zip_uint64_t>(k), 0),
+                                                         &zip_fclose);
     if (!f) throw InputError(member, std::string("cannot open archive member: ") + zip_strerror(za.get()));
     // The buffer grows with what decompresses (doubling from 64 KiB), never
     // to the size the zip directory claims: a 368-byte archive claiming a
@@ -305,10 +330,13 @@ std::vector<NamedArray> read_npz(const std::string& path) {
     std::string buf;
     while (buf.size() < limit) {
       const std::size_t at = buf.size();
-      const auto want = static_cast<std::size_t>(std::min<zip_uint64_t>(limit - at, std::max<std::size_t>(std::size_t{1} << 16, at)));
+      const auto want =
+          static_cast<std::size_t>(std::min<zip_uint64_t>(limit - at, std::max<std::size_t>(std::size_t{1} << 16, at)));
       buf.resize(at + want);
       const zip_int64_t r = zip_fread(f.get(), buf.data() + at, want);
-      if (r < 0) throw InputError::at_byte(member, at, std::string("cannot decompress archive member: ") + zip_file_strerror(f.get()));
+      if (r < 0)
+        throw InputError::at_byte(member, at,
+                                  std::string("cannot decompress archive member: ") + zip_file_strerror(f.get()));
       buf.resize(at + static_cast<std::size_t>(r));
       if (r == 0) break;
     }
@@ -319,7 +347,8 @@ std::vector<NamedArray> read_npz(const std::string& path) {
   return out;
 }
 
-void write_npz(const std::string& path, const std::vector<std::pair<std::string, Matrix<double>>>& arrays, bool compress) {
+void write_npz(const std::string& path, const std::vector<std::pair<std::string, Matrix<double>>>& arrays,
+               bool compress) {
   std::set<std::string> names;
   for (const auto& [name, a] : arrays) {
     if (name.empty()) throw InvalidArgument("write_npz: empty array name");
@@ -340,7 +369,8 @@ void write_npz(const std::string& path, const std::vector<std::pair<std::string,
       zip_source_free(src);
       throw InputError(path, std::string("cannot add member: ") + zip_strerror(za.get()));
     }
-    if (zip_set_file_compression(za.get(), static_cast<zip_uint64_t>(idx), compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0) != 0)
+    if (zip_set_file_compression(za.get(), static_cast<zip_uint64_t>(idx), compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
+                                 0) != 0)
       throw InputError(path, std::string("cannot set compression: ") + zip_strerror(za.get()));
   }
   if (zip_close(za.get()) != 0) throw InputError(path, std::string("cannot write archive: ") + zip_strerror(za.get()));

@@ -18,20 +18,27 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 const char* to_string(TensorDType d) noexcept {
   switch (d) {
-    case TensorDType::F64: return "F64";
-    case TensorDType::F32: return "F32";
-    case TensorDType::F16: return "F16";
-    case TensorDType::BF16: return "BF16";
+    case TensorDType::F64:
+      return "F64";
+    case TensorDType::F32:
+      return "F32";
+    case TensorDType::F16:
+      return "F16";
+    case TensorDType::BF16:
+      return "BF16";
   }
   return "?";
 }
 
 std::size_t dtype_size(TensorDType d) noexcept {
   switch (d) {
-    case TensorDType::F64: return 8;
-    case TensorDType::F32: return 4;
+    case TensorDType::F64:
+      return 8;
+    case TensorDType::F32:
+      return 4;
     case TensorDType::F16:
-    case TensorDType::BF16: return 2;
+    case TensorDType::BF16:
+      return 2;
   }
   return 0;
 }
@@ -80,9 +87,7 @@ std::uint16_t float_to_half(float f) noexcept {
   return static_cast<std::uint16_t>(sign | r);
 }
 
-float bfloat16_to_float(std::uint16_t b) noexcept {
-  return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
-}
+float bfloat16_to_float(std::uint16_t b) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
 
 std::uint16_t float_to_bfloat16(float f) noexcept {
   const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
@@ -118,13 +123,18 @@ std::optional<TensorDType> parse_dtype(const std::string& s) {
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(std::make_unique<Mapping>(path)) {
   const std::size_t size = m_map->file.size();
-  if (size < 8) throw InputError::at_byte(path, size, "truncated safetensors file: fewer than the 8 bytes of the header length");
+  if (size < 8)
+    throw InputError::at_byte(path, size, "truncated safetensors file: fewer than the 8 bytes of the header length");
   std::uint64_t header_len = 0;
   std::memcpy(&header_len, m_map->file.data(), 8);
   if (header_len > size - 8)
-    throw InputError::at_byte(path, 0, "header length " + std::to_string(header_len) + " exceeds the " + std::to_string(size - 8) +
-                                           " bytes that follow it (file size " + std::to_string(size) + ")");
-  if (header_len < 2) throw InputError::at_byte(path, 0, "header length " + std::to_string(header_len) + " is too small for a JSON object");
+    throw InputError::at_byte(path, 0,
+                              "header length " + std::to_string(header_len) + " exceeds the " +
+                                  std::to_string(size - 8) + " bytes that follow it (file size " +
+                                  std::to_string(size) + ")");
+  if (header_len < 2)
+    throw InputError::at_byte(path, 0,
+                              "header length " + std::to_string(header_len) + " is too small for a JSON object");
   m_data_start = 8 + static_cast<std::size_t>(header_len);
   const std::size_t data_size = size - m_data_start;
   const char* h = reinterpret_cast<const char*>(m_map->file.data()) + 8;
@@ -133,7 +143,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
   try {
     header = nlohmann::json::parse(h, h + header_len);
   } catch (const nlohmann::json::parse_error& ex) {
-    throw InputError::at_byte(path, 8 + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON header: ") + ex.what());
+    throw InputError::at_byte(path, 8 + (ex.byte > 0 ? ex.byte - 1 : 0),
+                              std::string("malformed JSON header: ") + ex.what());
   } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double (found by fuzz_safetensors)
     throw InputError::at_byte(path, 8, std::string("malformed JSON header: ") + ex.what());
   }
@@ -156,13 +167,16 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
     if (!v["dtype"].is_string()) throw InputError::at_byte(path, 8, where + "dtype is not a string");
     const auto dtype = parse_dtype(v["dtype"].get<std::string>());
     if (!dtype)
-      throw InputError::at_byte(path, 8, where + "unsupported dtype '" + v["dtype"].get<std::string>() + "' (supported: F64, F32, F16, BF16)");
+      throw InputError::at_byte(path, 8,
+                                where + "unsupported dtype '" + v["dtype"].get<std::string>() +
+                                    "' (supported: F64, F32, F16, BF16)");
     t.dtype = *dtype;
     if (!v["shape"].is_array()) throw InputError::at_byte(path, 8, where + "shape is not an array");
     std::int64_t numel = 1;
     bool overflow = false;
     for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned()) throw InputError::at_byte(path, 8, where + "shape holds a value that is not a non-negative integer");
+      if (!d.is_number_unsigned())
+        throw InputError::at_byte(path, 8, where + "shape holds a value that is not a non-negative integer");
       const auto x = d.get<std::uint64_t>();
       if (x > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) overflow = true;
       const auto xi = static_cast<std::int64_t>(x);
@@ -177,14 +191,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
     if (b > e || e > data_size)
       throw InputError::at_byte(path, m_data_start + std::min<std::uint64_t>(b, data_size),
                                 where + "data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
-                                    "] are not inside the data region of " + std::to_string(data_size) + " bytes (bytes " +
-                                    std::to_string(m_data_start) + ".." + std::to_string(size) + " of the file)");
+                                    "] are not inside the data region of " + std::to_string(data_size) +
+                                    " bytes (bytes " + std::to_string(m_data_start) + ".." + std::to_string(size) +
+                                    " of the file)");
     t.begin = static_cast<std::size_t>(b);
     t.end = static_cast<std::size_t>(e);
     if (overflow || static_cast<std::uint64_t>(numel) * dtype_size(t.dtype) != e - b)
       throw InputError::at_byte(path, m_data_start + t.begin,
                                 where + "shape " + v["shape"].dump() + " of " + to_string(t.dtype) + " needs " +
-                                    (overflow ? std::string("more than 2^63") : std::to_string(numel * static_cast<std::int64_t>(dtype_size(t.dtype)))) +
+                                    (overflow
+                                         ? std::string("more than 2^63")
+                                         : std::to_string(numel * static_cast<std::int64_t>(dtype_size(t.dtype)))) +
                                     " bytes but data_offsets span " + std::to_string(e - b));
     m_tensors.push_back(std::move(t));
   }
@@ -199,8 +216,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : m_path(path), m_map(
     if (cur.end == cur.begin) continue;
     if (reach != nullptr && cur.begin < reach->end)
       throw InputError::at_byte(path, m_data_start + cur.begin,
-                                "tensors '" + reach->name + "' [" + std::to_string(reach->begin) + ", " + std::to_string(reach->end) +
-                                    ") and '" + cur.name + "' [" + std::to_string(cur.begin) + ", " + std::to_string(cur.end) + ") overlap");
+                                "tensors '" + reach->name + "' [" + std::to_string(reach->begin) + ", " +
+                                    std::to_string(reach->end) + ") and '" + cur.name + "' [" +
+                                    std::to_string(cur.begin) + ", " + std::to_string(cur.end) + ") overlap");
     if (reach == nullptr || cur.end > reach->end) reach = &cur;
   }
 }
@@ -219,7 +237,8 @@ const TensorInfo& SafetensorsFile::info(std::string_view name) const {
   if (const auto* t = find(name)) return *t;
   std::string names;
   for (const auto& t : m_tensors) names += (names.empty() ? "" : ", ") + t.name;
-  throw InvalidArgument(m_path + ": no tensor named '" + std::string(name) + "' (tensors: " + (names.empty() ? "none" : names) + ")");
+  throw InvalidArgument(m_path + ": no tensor named '" + std::string(name) +
+                        "' (tensors: " + (names.empty() ? "none" : names) + ")");
 }
 
 template <class T>
@@ -230,16 +249,32 @@ std::vector<T> SafetensorsFile::tensor_values(std::string_view name) const {
   std::vector<T> out(n);
   switch (t.dtype) {
     case TensorDType::F64:
-      for (std::size_t k = 0; k < n; ++k) { double v; std::memcpy(&v, p + 8 * k, 8); out[k] = static_cast<T>(v); }
+      for (std::size_t k = 0; k < n; ++k) {
+        double v;
+        std::memcpy(&v, p + 8 * k, 8);
+        out[k] = static_cast<T>(v);
+      }
       break;
     case TensorDType::F32:
-      for (std::size_t k = 0; k < n; ++k) { float v; std::memcpy(&v, p + 4 * k, 4); out[k] = static_cast<T>(v); }
+      for (std::size_t k = 0; k < n; ++k) {
+        float v;
+        std::memcpy(&v, p + 4 * k, 4);
+        out[k] = static_cast<T>(v);
+      }
       break;
     case TensorDType::F16:
-      for (std::size_t k = 0; k < n; ++k) { std::uint16_t v; std::memcpy(&v, p + 2 * k, 2); out[k] = static_cast<T>(half_to_float(v)); }
+      for (std::size_t k = 0; k < n; ++k) {
+        std::uint16_t v;
+        std::memcpy(&v, p + 2 * k, 2);
+        out[k] = static_cast<T>(half_to_float(v));
+      }
       break;
     case TensorDType::BF16:
-      for (std::size_t k = 0; k < n; ++k) { std::uint16_t v; std::memcpy(&v, p + 2 * k, 2); out[k] = static_cast<T>(bfloat16_to_float(v)); }
+      for (std::size_t k = 0; k < n; ++k) {
+        std::uint16_t v;
+        std::memcpy(&v, p + 2 * k, 2);
+        out[k] = static_cast<T>(bfloat16_to_float(v));
+      }
       break;
   }
   return out;
@@ -249,7 +284,8 @@ template <class T>
 Matrix<T> SafetensorsFile::tensor_matrix(std::string_view name) const {
   const TensorInfo& t = info(name);
   if (t.shape.size() > 2)
-    throw InvalidArgument(m_path + ": tensor '" + t.name + "' has " + std::to_string(t.shape.size()) + " dimensions; a matrix needs at most 2");
+    throw InvalidArgument(m_path + ": tensor '" + t.name + "' has " + std::to_string(t.shape.size()) +
+                          " dimensions; a matrix needs at most 2");
   const Index m = t.shape.empty() ? 1 : t.shape[0];
   const Index n = t.shape.size() == 2 ? t.shape[1] : 1;
   if (m > std::numeric_limits<std::int32_t>::max() || n > std::numeric_limits<std::int32_t>::max())
@@ -280,7 +316,8 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsEnt
     if (t.name == "__metadata__") throw InvalidArgument("write_safetensors: '__metadata__' is reserved");
     if (!names.insert(t.name).second) throw InvalidArgument("write_safetensors: repeated tensor name '" + t.name + "'");
     if (t.vector && t.values.cols() != 1)
-      throw InvalidArgument("write_safetensors: tensor '" + t.name + "' is marked as a vector but has " + std::to_string(t.values.cols()) + " columns");
+      throw InvalidArgument("write_safetensors: tensor '" + t.name + "' is marked as a vector but has " +
+                            std::to_string(t.values.cols()) + " columns");
     const std::size_t bytes = static_cast<std::size_t>(t.values.size()) * dtype_size(t.dtype);
     nlohmann::ordered_json shape = t.vector ? nlohmann::ordered_json::array({t.values.rows()})
                                             : nlohmann::ordered_json::array({t.values.rows(), t.values.cols()});
@@ -302,10 +339,24 @@ void write_safetensors(const std::string& path, const std::vector<SafetensorsEnt
     for (std::size_t k = 0; k < n; ++k) {
       const double v = rm.data()[k];
       switch (t.dtype) {
-        case TensorDType::F64: std::memcpy(out + 8 * k, &v, 8); break;
-        case TensorDType::F32: { const float f = static_cast<float>(v); std::memcpy(out + 4 * k, &f, 4); break; }
-        case TensorDType::F16: { const auto b = float_to_half(static_cast<float>(v)); std::memcpy(out + 2 * k, &b, 2); break; }
-        case TensorDType::BF16: { const auto b = float_to_bfloat16(static_cast<float>(v)); std::memcpy(out + 2 * k, &b, 2); break; }
+        case TensorDType::F64:
+          std::memcpy(out + 8 * k, &v, 8);
+          break;
+        case TensorDType::F32: {
+          const float f = static_cast<float>(v);
+          std::memcpy(out + 4 * k, &f, 4);
+          break;
+        }
+        case TensorDType::F16: {
+          const auto b = float_to_half(static_cast<float>(v));
+          std::memcpy(out + 2 * k, &b, 2);
+          break;
+        }
+        case TensorDType::BF16: {
+          const auto b = float_to_bfloat16(static_cast<float>(v));
+          std::memcpy(out + 2 * k, &b, 2);
+          break;
+        }
       }
     }
     file.write(buf);
@@ -321,7 +372,8 @@ std::map<std::string, std::vector<std::string>> read_safetensors_index(const std
   try {
     j = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& ex) {
-    throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0), std::string("malformed JSON: ") + ex.what());
+    throw InputError::at_byte(path, skipped + (ex.byte > 0 ? ex.byte - 1 : 0),
+                              std::string("malformed JSON: ") + ex.what());
   } catch (const nlohmann::json::exception& ex) {  // out_of_range: a number beyond double
     throw InputError(path, std::string("malformed JSON: ") + ex.what());
   }

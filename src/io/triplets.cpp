@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <memory>
 #include <cmath>
+#include <memory>
 #include <numeric>
 #include <unordered_set>
 
@@ -99,8 +99,7 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
     throw InputError(path, "empty file: expected lines of 'row col value'");
   }
 
-  const std::size_t needed =
-      static_cast<std::size_t>(std::max({o.row_column, o.col_column, o.value_column})) + 1;
+  const std::size_t needed = static_cast<std::size_t>(std::max({o.row_column, o.col_column, o.value_column})) + 1;
   const auto r = static_cast<std::size_t>(o.row_column);
   const auto c = static_cast<std::size_t>(o.col_column);
   const bool has_value = o.value_column >= 0;
@@ -168,8 +167,7 @@ void scan_triplets(const std::string& path, std::string_view bytes, const Triple
     double value = 0.0;
     if (has_value) {
       if (!detail::parse_double(f[v], value) && numeric_syntax(f[v]))
-        throw InputError(path, ln,
-                         "value " + quoted(f[v]) + " is outside the range of a double");
+        throw InputError(path, ln, "value " + quoted(f[v]) + " is outside the range of a double");
       if (!detail::parse_double(f[v], value))
         throw InputError(path, ln,
                          "expected a number in field " + std::to_string(v + 1) + " (value), found " + quoted(f[v]));
@@ -200,7 +198,10 @@ class IdInterner {
       std::uint32_t k = 0;
       bool digits = true;
       for (char ch : id) {
-        if (ch < '0' || ch > '9') { digits = false; break; }
+        if (ch < '0' || ch > '9') {
+          digits = false;
+          break;
+        }
         k = k * 10 + static_cast<std::uint32_t>(ch - '0');
       }
       if (digits && k < kDenseLimit) {
@@ -235,7 +236,8 @@ class IdInterner {
   static constexpr std::uint32_t kDenseLimit = 1u << 22;  // table of at most 16 MiB
   static constexpr std::uint32_t kPageBits = 12;
   static constexpr std::uint32_t kPage = 1u << kPageBits;
-  std::vector<std::unique_ptr<std::int32_t[]>> m_pages = std::vector<std::unique_ptr<std::int32_t[]>>(kDenseLimit / kPage);
+  std::vector<std::unique_ptr<std::int32_t[]>> m_pages =
+      std::vector<std::unique_ptr<std::int32_t[]>>(kDenseLimit / kPage);
   std::unordered_map<std::string_view, std::int32_t> m_hashed;
   std::vector<std::string_view> m_names;
 };
@@ -249,9 +251,11 @@ void sort_ids(IdMap& ids, std::vector<std::int32_t>& index) {
   bool numeric = true;
   for (std::size_t i = 0; i < names.size() && numeric; ++i) numeric = detail::parse_int64(names[i], num[i]);
   if (numeric)
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return num[static_cast<std::size_t>(a)] < num[static_cast<std::size_t>(b)]; });
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return num[static_cast<std::size_t>(a)] < num[static_cast<std::size_t>(b)]; });
   else
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return names[static_cast<std::size_t>(a)] < names[static_cast<std::size_t>(b)]; });
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return names[static_cast<std::size_t>(a)] < names[static_cast<std::size_t>(b)]; });
   std::vector<std::int32_t> new_of_old(names.size());
   IdMap sorted;
   for (std::size_t k = 0; k < order.size(); ++k) {
@@ -321,11 +325,11 @@ ObservedEntries<double> read_triplets(const std::string& path, const TripletRead
 }
 
 MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_ids, const IdMap& col_ids,
-                                    const TripletReadOptions& options, UnseenIdPolicy unseen,
-                                    TripletReadStats* stats) {
+                                    const TripletReadOptions& options, UnseenIdPolicy unseen, TripletReadStats* stats) {
   if (row_ids.empty() || col_ids.empty())
-    throw InvalidArgument("read_triplets_mapped: the row and column id maps must be non-empty "
-                          "(use IdMap::identity(n) when ids are indices)");
+    throw InvalidArgument(
+        "read_triplets_mapped: the row and column id maps must be non-empty "
+        "(use IdMap::identity(n) when ids are indices)");
   MappedTriplets out;
   auto& e = out.entries;
   e.rows = static_cast<Index>(row_ids.size());
@@ -405,11 +409,12 @@ ObservedEntries<double> read_triplet_range(const std::string& path, std::size_t 
   auto index = [&](std::string_view id, std::int64_t cap, const char* what, std::size_t ln) {
     std::int64_t k = -1;
     if (!detail::parse_int64(id, k))
-      throw InputError(path, ln, std::string("expected an integer ") + what + " id (a 0-based index), found " +
-                                     quoted(id));
+      throw InputError(path, ln,
+                       std::string("expected an integer ") + what + " id (a 0-based index), found " + quoted(id));
     if (k < 0 || k >= cap)
       throw InputError(path, ln,
-                       std::string(what) + " id " + std::to_string(k) + " out of range [0, " + std::to_string(cap) + ")");
+                       std::string(what) + " id " + std::to_string(k) + " out of range [0, " + std::to_string(cap) +
+                           ")");
     return static_cast<std::int32_t>(k);
   };
   e.reserve(estimated_entries(text));
@@ -428,7 +433,8 @@ ObservedEntries<double> read_triplet_range(const std::string& path, std::size_t 
     if (err.where() != InputError::Where::Line || start == 0) throw;
     // Lines are numbered from the start of the file: count the ones before
     // the range, only when an error is reported.
-    const auto before = static_cast<std::size_t>(std::count(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
+    const auto before =
+        static_cast<std::size_t>(std::count(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(start), '\n'));
     throw InputError(path, before + err.position(), err.detail());
   }
   e.rows = static_cast<Index>(max_row + 1);
@@ -439,15 +445,15 @@ ObservedEntries<double> read_triplet_range(const std::string& path, std::size_t 
 template <class T>
 void write_triplets(const std::string& path, const ObservedEntries<T>& e, const TripletWriteOptions& o) {
   if (o.separator.empty()) throw InvalidArgument("write_triplets: empty separator");
-  if (o.header && o.header_names.size() != 3)
-    throw InvalidArgument("write_triplets: header_names must hold 3 names");
+  if (o.header && o.header_names.size() != 3) throw InvalidArgument("write_triplets: header_names must hold 3 names");
   validate(e, "write_triplets");
   for (const IdMap* ids : {&e.row_ids, &e.col_ids})
     for (const auto& id : ids->names())
       if (id.empty() || id.find(o.separator) != std::string::npos || id.find_first_of("\r\n") != std::string::npos ||
           detail::trim(id) != id)
-        throw InvalidArgument("write_triplets: id " + detail::quoted(id) +
-                              " is empty, has surrounding blanks, or holds the separator or a line break; it would not read back");
+        throw InvalidArgument(
+            "write_triplets: id " + detail::quoted(id) +
+            " is empty, has surrounding blanks, or holds the separator or a line break; it would not read back");
   detail::AtomicFile file(path);
   std::string buf;
   if (o.header) buf = o.header_names[0] + o.separator + o.header_names[1] + o.separator + o.header_names[2] + "\n";

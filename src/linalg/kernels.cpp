@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
-#include <numbers>
 #include <limits>
+#include <numbers>
 #include <vector>
 
 #include <string>
@@ -22,8 +22,6 @@
 #include "lowrank/core/error.hpp"
 
 namespace lowrank::detail {
-
-
 
 // ---- random numbers -----------------------------------------------------------
 
@@ -62,12 +60,12 @@ lapack_int syevd_call(lapack_int n, float* a, float* w) {
 lapack_int syevd_call(lapack_int n, double* a, double* w) {
   return LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'V', 'L', n, a, n, w);
 }
-lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, float* a, float* s, float* u,
-                      lapack_int ldu, float* vt, lapack_int ldvt) {
+lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, float* a, float* s, float* u, lapack_int ldu, float* vt,
+                      lapack_int ldvt) {
   return LAPACKE_sgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, m, s, u, ldu, vt, ldvt);
 }
-lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, double* a, double* s, double* u,
-                      lapack_int ldu, double* vt, lapack_int ldvt) {
+lapack_int gesdd_call(char jobz, lapack_int m, lapack_int n, double* a, double* s, double* u, lapack_int ldu,
+                      double* vt, lapack_int ldvt) {
   return LAPACKE_dgesdd(LAPACK_COL_MAJOR, jobz, m, n, a, m, s, u, ldu, vt, ldvt);
 }
 }  // namespace
@@ -122,7 +120,7 @@ bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r_out) {
     }
     const Eigen::LLT<Matrix<T>> llt(g);  // G = R^T R
     if (llt.info() != Eigen::Success) return false;
-    llt.matrixU().template solveInPlace<Eigen::OnTheRight>(y);  // Y <- Y R^{-1}
+    llt.matrixU().template solveInPlace<Eigen::OnTheRight>(y);         // Y <- Y R^{-1}
     if (r_out != nullptr) *r_out = (llt.matrixU() * (*r_out)).eval();  // R = R2 R1
   }
   return true;
@@ -196,10 +194,8 @@ bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double
   const Index p = std::min(a.rows(), a.cols());
   if (p == 0 || !(min_sigma > 0)) return false;
   Matrix<T> gram = Matrix<T>::Zero(p, p);
-  if (wide)
-    gram.template selfadjointView<Eigen::Lower>().rankUpdate(a);  // A A^T (syrk)
-  else
-    gram.template selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());  // A^T A
+  if (wide) gram.template selfadjointView<Eigen::Lower>().rankUpdate(a);         // A A^T (syrk)
+  else gram.template selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());  // A^T A
   Vector<T> w;
   if (symmetric_eigen(gram, w) != 0 || !w.allFinite()) return false;
   const double top = static_cast<double>(w(p - 1));
@@ -214,10 +210,8 @@ bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double
   }
   // the long side's vectors: A^T u_i / sigma_i (or A v_i / sigma_i)
   Matrix<T> other;
-  if (wide)
-    other.noalias() = a.transpose() * side;
-  else
-    other.noalias() = a * side;
+  if (wide) other.noalias() = a.transpose() * side;
+  else other.noalias() = a * side;
   for (Index i = 0; i < r; ++i) other.col(i) /= s(i);
   if (wide) {
     u = std::move(side);
@@ -305,7 +299,7 @@ double csr_residual_times_factor(const SparseCsr<T>& a, const Matrix<T>& pt, con
   const Index row_bytes = r * static_cast<Index>(sizeof(T));
   const Index blocks = (m + kBlockRows - 1) / kBlockRows;
   std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel for schedule(dynamic, 1) if (a.nonZeros() * std::max<Index>(r, 1) > 200000)
+#pragma omp parallel for schedule(dynamic, 1) if (a.nonZeros() * std::max <Index>(r, 1) > 200000)
   for (Index blk = 0; blk < blocks; ++blk) {
     double loss = 0.0;
     const Index i_end = std::min(m, (blk + 1) * kBlockRows);
@@ -403,18 +397,18 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   for (int t = 1; t < team; ++t) out += workspace[static_cast<std::size_t>(t)];
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                   \
-  template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                     \
-  template void orthonormalize<T>(Matrix<T>&);                                   \
-  template void householder_orthonormalize<T>(Matrix<T>&);                      \
-  template bool cholesky_qr2<T>(Matrix<T>&, Matrix<T>*);                         \
-  template void householder_qr<T>(Matrix<T>&, Matrix<T>&);                      \
-  template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);         \
-  template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&); \
-  template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \
-  template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
-  template Vector<T> dense_singular_values<T>(const Matrix<T>&); \
-  template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&); \
+#define LOWRANK_INSTANTIATE(T)                                                                                       \
+  template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                                                         \
+  template void orthonormalize<T>(Matrix<T>&);                                                                       \
+  template void householder_orthonormalize<T>(Matrix<T>&);                                                           \
+  template bool cholesky_qr2<T>(Matrix<T>&, Matrix<T>*);                                                             \
+  template void householder_qr<T>(Matrix<T>&, Matrix<T>&);                                                           \
+  template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);                                             \
+  template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&);                               \
+  template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&);                \
+  template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&);           \
+  template Vector<T> dense_singular_values<T>(const Matrix<T>&);                                                     \
+  template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&);                                                           \
   template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&, double); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)

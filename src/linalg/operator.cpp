@@ -20,9 +20,8 @@ namespace {
 // before it is read): zero-filling them was a tenth of setting up a
 // soft-impute fit on 10^7 entries.
 template <class T>
-void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& row,
-               const std::vector<std::int32_t>& col, const std::vector<T>& value, SparseCsr<T>& out,
-               std::vector<std::int32_t>& coo_to_slot) {
+void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& row, const std::vector<std::int32_t>& col,
+               const std::vector<T>& value, SparseCsr<T>& out, std::vector<std::int32_t>& coo_to_slot) {
   const std::size_t nnz = row.size();
   if (nnz > static_cast<std::size_t>(INT32_MAX)) {
     throw InvalidArgument("SparseOperator: more than 2^31 - 1 entries (" + std::to_string(nnz) + ")");
@@ -73,16 +72,14 @@ void build_csr(Index rows, Index cols, const std::vector<std::int32_t>& row,
 
 template <class T>
 SparseOperator<T>::SparseOperator(Index rows, Index cols, const std::vector<std::int32_t>& row,
-                                  const std::vector<std::int32_t>& col,
-                                  const std::vector<T>& value) {
+                                  const std::vector<std::int32_t>& col, const std::vector<T>& value) {
   if (row.size() != col.size() || row.size() != value.size()) {
     throw InvalidArgument("SparseOperator: row, col and value arrays differ in length");
   }
   for (std::size_t k = 0; k < row.size(); ++k) {
     if (row[k] < 0 || row[k] >= rows || col[k] < 0 || col[k] >= cols) {
-      throw InvalidArgument("SparseOperator: entry " + std::to_string(k) + " at (" +
-                            std::to_string(row[k]) + ", " + std::to_string(col[k]) +
-                            ") is outside a " + std::to_string(rows) + " x " +
+      throw InvalidArgument("SparseOperator: entry " + std::to_string(k) + " at (" + std::to_string(row[k]) + ", " +
+                            std::to_string(col[k]) + ") is outside a " + std::to_string(rows) + " x " +
                             std::to_string(cols) + " matrix");
     }
   }

@@ -58,10 +58,10 @@ Matrix<T> polar_factor_newton_schulz(const Matrix<T>& a, const NewtonSchulzOptio
     // steps, trading exact convergence for speed.
     const T ca = T(3.4445), cb = T(-4.7750), cc = T(2.0315);
     for (int it = 0; it < options.iterations; ++it) {
-      gram.noalias() = x * x.transpose();                 // A = X X^T
-      poly.noalias() = cc * gram * gram;                  // B = b A + c A^2
+      gram.noalias() = x * x.transpose();  // A = X X^T
+      poly.noalias() = cc * gram * gram;   // B = b A + c A^2
       poly += cb * gram;
-      next.noalias() = poly * x;                          // X <- a X + B X
+      next.noalias() = poly * x;  // X <- a X + B X
       next += ca * x;
       x.swap(next);
     }
@@ -70,8 +70,8 @@ Matrix<T> polar_factor_newton_schulz(const Matrix<T>& a, const NewtonSchulzOptio
   return x;
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                       \
-  template Matrix<T> polar_factor_svd<T>(const Matrix<T>&);                          \
+#define LOWRANK_INSTANTIATE(T)                              \
+  template Matrix<T> polar_factor_svd<T>(const Matrix<T>&); \
   template Matrix<T> polar_factor_newton_schulz<T>(const Matrix<T>&, const NewtonSchulzOptions&);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

@@ -20,8 +20,8 @@ std::vector<double> checked_sorted(const Vector<T>& sv, const char* who) {
   for (Index i = 0; i < sv.size(); ++i) {
     const double v = static_cast<double>(sv[i]);
     if (!(v >= 0)) {
-      throw InvalidArgument(std::string(who) + ": singular value " + std::to_string(i) + " is " +
-                            std::to_string(v) + " (singular values must be >= 0)");
+      throw InvalidArgument(std::string(who) + ": singular value " + std::to_string(i) + " is " + std::to_string(v) +
+                            " (singular values must be >= 0)");
     }
     s[static_cast<std::size_t>(i)] = v;
   }
@@ -179,20 +179,20 @@ EffectiveRanks effective_ranks(const Matrix<T>& a) {
   return effective_ranks(singular_values(a), a.rows(), a.cols());
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                     \
-  template double schatten_p_sum<T>(const Vector<T>&, double);                     \
-  template double schatten_norm<T>(const Vector<T>&, double);                      \
-  template double nuclear_norm<T>(const Vector<T>&);                               \
-  template double frobenius_norm<T>(const Vector<T>&);                             \
-  template double spectral_norm<T>(const Vector<T>&);                              \
-  template Index numerical_rank<T>(const Vector<T>&, Index, Index, double);        \
-  template double stable_rank<T>(const Vector<T>&);                                \
-  template double entropy_rank<T>(const Vector<T>&);                               \
-  template double participation_ratio<T>(const Vector<T>&);                        \
-  template Index energy_rank<T>(const Vector<T>&, double);                         \
-  template double best_rank_k_relative_error<T>(const Vector<T>&, Index);          \
-  template EffectiveRanks effective_ranks<T>(const Vector<T>&, Index, Index);      \
-  template double schatten_norm<T>(const Matrix<T>&, double);                      \
+#define LOWRANK_INSTANTIATE(T)                                                \
+  template double schatten_p_sum<T>(const Vector<T>&, double);                \
+  template double schatten_norm<T>(const Vector<T>&, double);                 \
+  template double nuclear_norm<T>(const Vector<T>&);                          \
+  template double frobenius_norm<T>(const Vector<T>&);                        \
+  template double spectral_norm<T>(const Vector<T>&);                         \
+  template Index numerical_rank<T>(const Vector<T>&, Index, Index, double);   \
+  template double stable_rank<T>(const Vector<T>&);                           \
+  template double entropy_rank<T>(const Vector<T>&);                          \
+  template double participation_ratio<T>(const Vector<T>&);                   \
+  template Index energy_rank<T>(const Vector<T>&, double);                    \
+  template double best_rank_k_relative_error<T>(const Vector<T>&, Index);     \
+  template EffectiveRanks effective_ranks<T>(const Vector<T>&, Index, Index); \
+  template double schatten_norm<T>(const Matrix<T>&, double);                 \
   template EffectiveRanks effective_ranks<T>(const Matrix<T>&);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

@@ -57,9 +57,9 @@ Vector<T> principal_angles(const Matrix<T>& a, const Matrix<T>& b) {
   // comes from whichever of the two is well conditioned (as scipy does).
   Matrix<T> m = qa.transpose() * qb;  // p x q
   Matrix<T> perp = qb;
-  perp.noalias() -= qa * m;  // n x q
-  const Vector<T> cosines = singular_values(m);     // decreasing: angles increasing
-  const Vector<T> sines = singular_values(perp);    // decreasing: angles decreasing
+  perp.noalias() -= qa * m;                       // n x q
+  const Vector<T> cosines = singular_values(m);   // decreasing: angles increasing
+  const Vector<T> sines = singular_values(perp);  // decreasing: angles decreasing
   Vector<T> theta(q);
   for (Index i = 0; i < q; ++i) {
     const T c = std::clamp(cosines[i], T(0), T(1));
@@ -88,9 +88,9 @@ double sin_theta_distance(const Matrix<T>& a, const Matrix<T>& b) {
   return std::min(1.0, static_cast<double>(singular_values(perp)[0]));
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                    \
-  template Vector<T> principal_angles<T>(const Matrix<T>&, const Matrix<T>&);     \
-  template double sin_theta_distance<T>(const Matrix<T>&, const Matrix<T>&);      \
+#define LOWRANK_INSTANTIATE(T)                                                \
+  template Vector<T> principal_angles<T>(const Matrix<T>&, const Matrix<T>&); \
+  template double sin_theta_distance<T>(const Matrix<T>&, const Matrix<T>&);  \
   template Matrix<T> orthonormal_basis<T>(const Matrix<T>&);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)

@@ -11,16 +11,20 @@
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/detail/kernels.hpp"
 
-
 namespace lowrank {
 
 const char* to_string(SvdMethod m) noexcept {
   switch (m) {
-    case SvdMethod::Auto: return "auto";
-    case SvdMethod::Full: return "full";
-    case SvdMethod::Lanczos: return "lanczos";
-    case SvdMethod::Randomized: return "randomized";
-    case SvdMethod::Krylov: return "krylov";
+    case SvdMethod::Auto:
+      return "auto";
+    case SvdMethod::Full:
+      return "full";
+    case SvdMethod::Lanczos:
+      return "lanczos";
+    case SvdMethod::Randomized:
+      return "randomized";
+    case SvdMethod::Krylov:
+      return "krylov";
   }
   return "unknown";
 }
@@ -86,8 +90,8 @@ bool all_finite(const Vector<T>& s) {
 // image = Ui diag(s) Vi^T gives A's Ritz triplets: the image side takes Ui and
 // the basis side takes basis * Vi. `image` is destroyed.
 template <class T>
-Status finish_from_basis(const Matrix<T>& basis, Matrix<T>& image, bool basis_on_left, Index k,
-                         bool vectors, SvdResult<T>& out) {
+Status finish_from_basis(const Matrix<T>& basis, Matrix<T>& image, bool basis_on_left, Index k, bool vectors,
+                         SvdResult<T>& out) {
   Vector<T> s;
   Matrix<T> ui, vit;
   const int info = gesdd(image, s, vectors ? &ui : nullptr, vectors ? &vit : nullptr);
@@ -117,8 +121,7 @@ Status finish_from_basis(const Matrix<T>& basis, Matrix<T>& image, bool basis_on
 // Stability, Sec. 3.5), so no residual can be trusted below it.
 template <class T>
 double rounding_level(Index m, Index n, double s1) {
-  return static_cast<double>(std::numeric_limits<T>::epsilon()) * std::sqrt(static_cast<double>(std::max(m, n))) *
-         s1;
+  return static_cast<double>(std::numeric_limits<T>::epsilon()) * std::sqrt(static_cast<double>(std::max(m, n))) * s1;
 }
 // The Krylov stop test's absolute floor: a few times the rounding level.
 template <class T>
@@ -135,8 +138,7 @@ double rounding_floor(Index m, Index n, double s1) {
 // value without one) keeps the linear bound.
 // `rounding` is added to every bound: the computed s_i = u_i^T A v_i and the
 // residuals themselves carry rounding errors of that size.
-inline Vector<double> error_bounds_from(const Vector<double>& s, const Vector<double>& rho, Index k,
-                                        double rounding) {
+inline Vector<double> error_bounds_from(const Vector<double>& s, const Vector<double>& rho, Index k, double rounding) {
   Vector<double> out(k);
   const Index c = s.size();
   for (Index i = 0; i < k; ++i) {
@@ -203,8 +205,8 @@ SvdResult<T> svd_full(const OperatorView<T>& op, Index k, bool vectors) {
   out.status = all_finite(out.S) ? Status::Success : Status::NumericalIssue;
   // LAPACK Users' Guide, Sec. 4.9: |s_i - sigma_i| <= p(m, n) eps s_1.
   const auto lapack_bound = [&] {
-    out.error_bounds = Vector<T>::Constant(
-        k, std::numeric_limits<T>::epsilon() * static_cast<T>(std::max(op.rows, op.cols)) * s(0));
+    out.error_bounds =
+        Vector<T>::Constant(k, std::numeric_limits<T>::epsilon() * static_cast<T>(std::max(op.rows, op.cols)) * s(0));
   };
   // The explicit residuals cost two products A V, A^T U (4 m n k flops): a
   // fifth of gesdd itself at k = min(m, n) (numpy's svd of 4000 x 3000 took
@@ -241,8 +243,7 @@ SvdResult<T> svd_randomized(const OperatorView<T>& op, Index k, const TruncatedS
   const Index m = op.rows;
   const Index n = op.cols;
   const Index l = std::min(k + opt.oversampling, std::min(m, n));
-  const int q = opt.power_iterations >= 0 ? opt.power_iterations
-                                          : (op.kind == OperatorKind::Dense ? 2 : 4);
+  const int q = opt.power_iterations >= 0 ? opt.power_iterations : (op.kind == OperatorKind::Dense ? 2 : 4);
   const SerialBlasScope serial_blas(op.kind != OperatorKind::Dense);
   SvdResult<T> out;
   out.method_used = SvdMethod::Randomized;
@@ -484,8 +485,7 @@ template <class T>
 class GramOperator {
  public:
   using Scalar = T;
-  GramOperator(const Products<T>& a, bool right)
-      : m_a(a), m_right(right), m_dim(right ? a.op.cols : a.op.rows) {}
+  GramOperator(const Products<T>& a, bool right) : m_a(a), m_right(right), m_dim(right ? a.op.cols : a.op.rows) {}
   Index rows() const { return m_dim; }
   Index cols() const { return m_dim; }
 
@@ -544,8 +544,8 @@ SvdResult<T> svd_lanczos(const OperatorView<T>& op, Index k, const TruncatedSvdO
     // Spectra needs nev < dim; k = min(m, n) is the whole spectrum anyway.
     return svd_full(op, k, opt.compute_vectors);
   }
-  const Index ncv = opt.krylov_dim > 0 ? std::clamp(opt.krylov_dim, k + 1, dim)
-                                       : std::min(std::max(2 * k + 1, k + 20), dim);
+  const Index ncv =
+      opt.krylov_dim > 0 ? std::clamp(opt.krylov_dim, k + 1, dim) : std::min(std::max(2 * k + 1, k + 20), dim);
   // Ritz estimates of the Gram eigenvalues sigma^2 cannot be trusted below a
   // few ulps; asking for less than that makes Spectra restart forever in float.
   const T tol = static_cast<T>(std::max(opt.tolerance, 10.0 * std::numeric_limits<T>::epsilon()));
@@ -562,8 +562,7 @@ SvdResult<T> svd_lanczos(const OperatorView<T>& op, Index k, const TruncatedSvdO
   Matrix<T> basis;
   try {
     eigs.init(v0.data());
-    eigs.compute(Spectra::SortRule::LargestAlge, opt.max_iterations, tol,
-                 Spectra::SortRule::LargestAlge);
+    eigs.compute(Spectra::SortRule::LargestAlge, opt.max_iterations, tol, Spectra::SortRule::LargestAlge);
   } catch (const InterruptSignal&) {
     out.status = Status::Interrupted;
     return out;
@@ -618,8 +617,8 @@ void validate(Index rows, Index cols, Index k, const TruncatedSvdOptions& opt) {
   const Index mn = std::min(rows, cols);
   if (k <= 0 || k > mn) {
     throw InvalidArgument("truncated_svd: rank k = " + std::to_string(k) + " must be in [1, min(m, n)] = [1, " +
-                          std::to_string(mn) + "] for a " + std::to_string(rows) + " x " +
-                          std::to_string(cols) + " operator");
+                          std::to_string(mn) + "] for a " + std::to_string(rows) + " x " + std::to_string(cols) +
+                          " operator");
   }
   if (opt.oversampling < 0) {
     throw InvalidArgument("truncated_svd: oversampling must be >= 0, got " + std::to_string(opt.oversampling));
@@ -632,8 +631,7 @@ void validate(Index rows, Index cols, Index k, const TruncatedSvdOptions& opt) {
     throw InvalidArgument("truncated_svd: tolerance must be > 0, got " + std::to_string(opt.tolerance));
   }
   if (opt.max_iterations < 1) {
-    throw InvalidArgument("truncated_svd: max_iterations must be >= 1, got " +
-                          std::to_string(opt.max_iterations));
+    throw InvalidArgument("truncated_svd: max_iterations must be >= 1, got " + std::to_string(opt.max_iterations));
   }
   if (opt.krylov_dim < 0) {
     throw InvalidArgument("truncated_svd: krylov_dim must be >= 0, got " + std::to_string(opt.krylov_dim));
@@ -647,16 +645,19 @@ SvdResult<T> truncated_svd_view(const OperatorView<T>& op, Index k, const Trunca
   validate(op.rows, op.cols, k, options);
   const SvdMethod method = options.method == SvdMethod::Auto ? choose_method(op, k, options) : options.method;
   switch (method) {
-    case SvdMethod::Krylov: return svd_krylov(op, k, options);
-    case SvdMethod::Lanczos: return svd_lanczos(op, k, options);
-    case SvdMethod::Randomized: return svd_randomized(op, k, options);
-    default: return svd_full(op, k, options.compute_vectors);
+    case SvdMethod::Krylov:
+      return svd_krylov(op, k, options);
+    case SvdMethod::Lanczos:
+      return svd_lanczos(op, k, options);
+    case SvdMethod::Randomized:
+      return svd_randomized(op, k, options);
+    default:
+      return svd_full(op, k, options.compute_vectors);
   }
 }
 
 template SvdResult<float> truncated_svd_view<float>(const OperatorView<float>&, Index, const TruncatedSvdOptions&);
-template SvdResult<double> truncated_svd_view<double>(const OperatorView<double>&, Index,
-                                                      const TruncatedSvdOptions&);
+template SvdResult<double> truncated_svd_view<double>(const OperatorView<double>&, Index, const TruncatedSvdOptions&);
 
 }  // namespace detail
 

@@ -59,11 +59,20 @@ std::size_t find_invalid_utf8(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     std::size_t len = 0;
     std::uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else return i;
     if (i + len > n) return i;
     for (std::size_t k = 1; k < len; ++k) {
       const auto d = static_cast<unsigned char>(s[i + k]);
@@ -99,8 +108,8 @@ TextData load_text(const std::string& path, double val_fraction, Index min_len) 
   return d;
 }
 
-void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng,
-                  std::vector<std::int32_t>& x, std::vector<std::int32_t>& y) {
+void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng, std::vector<std::int32_t>& x,
+                  std::vector<std::int32_t>& y) {
   if (static_cast<Index>(data.size()) < T + 1) throw InvalidArgument("sample_batch: data shorter than T + 1");
   x.resize(static_cast<std::size_t>(B * T));
   y.resize(static_cast<std::size_t>(B * T));

@@ -27,8 +27,12 @@ cuda::GptDeviceLinear describe(const Linear<float>& l) {
   d.out = l.out();
   switch (l.spec().kind) {
     case Parameterization::Dense:
-    case Parameterization::GaLore: d.kind = cuda::GptDeviceLinear::Dense; break;
-    case Parameterization::LowRank: d.kind = cuda::GptDeviceLinear::LowRank; break;
+    case Parameterization::GaLore:
+      d.kind = cuda::GptDeviceLinear::Dense;
+      break;
+    case Parameterization::LowRank:
+      d.kind = cuda::GptDeviceLinear::LowRank;
+      break;
     case Parameterization::SLTrain:
       d.kind = cuda::GptDeviceLinear::SLTrain;
       d.support = l.support;

@@ -132,8 +132,8 @@ void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const
 #endif
 
 template <class T>
-void gemm_row_major(bool ta, bool tb, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b,
-                    Index ldb, T beta, T* c, Index ldc) {
+void gemm_row_major(bool ta, bool tb, Index m, Index n, Index k, T alpha, const T* a, Index lda, const T* b, Index ldb,
+                    T beta, T* c, Index ldc) {
   if (m == 0 || n == 0) return;
 #if defined(EIGEN_USE_BLAS)
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
@@ -146,8 +146,7 @@ void gemm_row_major(bool ta, bool tb, Index m, Index n, Index k, T alpha, const 
   using S = Eigen::OuterStride<>;
   Eigen::Map<const M, 0, S> A(a, ta ? k : m, ta ? m : k, S(lda)), B(b, tb ? n : k, tb ? k : n, S(ldb));
   Eigen::Map<M, 0, S> C(c, m, n, S(ldc));
-  M prod = ta ? (tb ? M(A.transpose() * B.transpose()) : M(A.transpose() * B))
-              : (tb ? M(A * B.transpose()) : M(A * B));
+  M prod = ta ? (tb ? M(A.transpose() * B.transpose()) : M(A.transpose() * B)) : (tb ? M(A * B.transpose()) : M(A * B));
   if (beta == 0) C = alpha * prod;
   else C = beta * C + alpha * prod;
 #endif
@@ -177,8 +176,8 @@ void swiglu_backward(const double* dh, const double* a, const double* b, double*
   swiglu_backward_body(dh, a, b, da, db, n);
 }
 
-LOWRANK_CLONES void rmsnorm_backward_row(const float* dy, const float* x, const float* g, float r, float* dx,
-                                         float* dg, Index c) {
+LOWRANK_CLONES void rmsnorm_backward_row(const float* dy, const float* x, const float* g, float r, float* dx, float* dg,
+                                         Index c) {
   rmsnorm_backward_row_body(dy, x, g, r, dx, dg, c);
 }
 void rmsnorm_backward_row(const double* dy, const double* x, const double* g, double r, double* dx, double* dg,

@@ -15,8 +15,8 @@ namespace lowrank::nn::kernels {
 
 // Row-major C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C, with lda/ldb/ldc
 // the row strides; beta = 0 never reads C (BLAS semantics).
-void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, float alpha, const float* a, Index lda,
-          const float* b, Index ldb, float beta, float* c, Index ldc);
+void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, float alpha, const float* a, Index lda, const float* b,
+          Index ldb, float beta, float* c, Index ldc);
 void gemm(bool trans_a, bool trans_b, Index m, Index n, Index k, double alpha, const double* a, Index lda,
           const double* b, Index ldb, double beta, double* c, Index ldc);
 

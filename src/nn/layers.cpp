@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "lowrank/core/error.hpp"
 #include "kernels.hpp"
+#include "lowrank/core/error.hpp"
 
 namespace lowrank::nn {
 
@@ -19,18 +19,17 @@ void linear_forward(const Act<T>& x, const Act<T>& w, const Act<T>* bias, Act<T>
   // BLAS writes y directly (beta = 0): Eigen's "y.noalias() = x * w^T" zero-fills y
   // first and then accumulates, one extra pass over every activation.
   y.resize(x.rows(), w.rows());
-  kernels::gemm(false, true, x.rows(), w.rows(), x.cols(), T(1), x.data(), x.cols(), w.data(), w.cols(), T(0),
-                y.data(), y.cols());
+  kernels::gemm(false, true, x.rows(), w.rows(), x.cols(), T(1), x.data(), x.cols(), w.data(), w.cols(), T(0), y.data(),
+                y.cols());
   if (bias) y.rowwise() += bias->row(0);
 }
 
 template <class T>
-void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw,
-                     Act<T>* dbias) {
+void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw, Act<T>* dbias) {
   if (dx) {
     dx->resize(dy.rows(), w.cols());
-    kernels::gemm(false, false, dy.rows(), w.cols(), dy.cols(), T(1), dy.data(), dy.cols(), w.data(), w.cols(),
-                  T(0), dx->data(), dx->cols());
+    kernels::gemm(false, false, dy.rows(), w.cols(), dy.cols(), T(1), dy.data(), dy.cols(), w.data(), w.cols(), T(0),
+                  dx->data(), dx->cols());
   }
   kernels::gemm(true, false, dw.rows(), dw.cols(), dy.rows(), T(1), dy.data(), dy.cols(), x.data(), x.cols(), T(1),
                 dw.data(), dw.cols());
@@ -70,8 +69,8 @@ void rmsnorm_forward(const Act<T>& x, const Act<T>& g, T eps, Act<T>& y, Vector<
 }
 
 template <class T>
-void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd,
-                      Act<T>& dx, Act<T>& dg) {
+void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx,
+                      Act<T>& dg) {
   const Index n = x.rows(), c = x.cols();
   dx.resize(n, c);
   // d/dx of x_j r g_j with r = (mean(x^2)+eps)^(-1/2):
@@ -79,8 +78,8 @@ void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const 
   // Raw rows through a vectorised kernel: Eigen's row temporaries of dynamic
   // size would cost a heap allocation per row.
   for (Index i = 0; i < n; ++i)
-    kernels::rmsnorm_backward_row(dy.data() + i * c, x.data() + i * c, g.data(), rstd(i), dx.data() + i * c,
-                                  dg.data(), c);
+    kernels::rmsnorm_backward_row(dy.data() + i * c, x.data() + i * c, g.data(), rstd(i), dx.data() + i * c, dg.data(),
+                                  c);
 }
 
 namespace {
@@ -149,8 +148,8 @@ void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool invers
 }
 
 template <class T>
-void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_,
-                       Index H, Act<T>& out, Act<T>& probs) {
+void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_, Index H, Act<T>& out,
+                       Act<T>& probs) {
   const Index C = q.cols(), D = C / H;
   const T scale = T(1) / std::sqrt(static_cast<T>(D));
   out.resize(B * T_, C);  // every head block is assigned below
@@ -178,8 +177,8 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
 }
 
 template <class T>
-void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc,
-                              const Act<T>& vc, Index P, Index B, Index L, Index H, Act<T>& out) {
+void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc, const Act<T>& vc,
+                              Index P, Index B, Index L, Index H, Act<T>& out) {
   const Index C = q.cols(), D = C / H, N = B * L;
   if (P < 0 || kc.rows() < P || vc.rows() < P || (P > 0 && (kc.cols() != C || vc.cols() != C)))
     throw InvalidArgument("attention: cached keys/values do not hold " + std::to_string(P) + " rows of width " +
@@ -215,9 +214,8 @@ void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v,
 }
 
 template <class T>
-void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v,
-                        const Act<T>& probs, Index B, Index T_, Index H, Act<T>& dq, Act<T>& dk,
-                        Act<T>& dv) {
+void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& probs,
+                        Index B, Index T_, Index H, Act<T>& dq, Act<T>& dk, Act<T>& dv) {
   const Index C = q.cols(), D = C / H;
   const T scale = T(1) / std::sqrt(static_cast<T>(D));
   dq.resize(B * T_, C);  // every head block is assigned below
@@ -271,10 +269,14 @@ Activation parse_activation(const std::string& name) {
 
 const char* to_string(Activation a) noexcept {
   switch (a) {
-    case Activation::ReLU: return "relu";
-    case Activation::GELU: return "gelu";
-    case Activation::Tanh: return "tanh";
-    case Activation::Identity: return "linear";
+    case Activation::ReLU:
+      return "relu";
+    case Activation::GELU:
+      return "gelu";
+    case Activation::Tanh:
+      return "tanh";
+    case Activation::Identity:
+      return "linear";
   }
   return "?";
 }
@@ -298,10 +300,18 @@ T gelu_grad(T x) {
 template <class T>
 void activation_forward(Activation kind, const Act<T>& x, Act<T>& y) {
   switch (kind) {
-    case Activation::ReLU: y = x.cwiseMax(T(0)); break;
-    case Activation::GELU: y = x.unaryExpr([](T v) { return gelu(v); }); break;
-    case Activation::Tanh: y = x.array().tanh().matrix(); break;
-    case Activation::Identity: y = x; break;
+    case Activation::ReLU:
+      y = x.cwiseMax(T(0));
+      break;
+    case Activation::GELU:
+      y = x.unaryExpr([](T v) { return gelu(v); });
+      break;
+    case Activation::Tanh:
+      y = x.array().tanh().matrix();
+      break;
+    case Activation::Identity:
+      y = x;
+      break;
   }
 }
 
@@ -311,8 +321,12 @@ void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act
     case Activation::ReLU:
       dx = x.unaryExpr([](T v) { return v > T(0) ? T(1) : T(0); }).cwiseProduct(dy);
       break;
-    case Activation::GELU: dx = x.unaryExpr([](T v) { return gelu_grad(v); }).cwiseProduct(dy); break;
-    case Activation::Identity: dx = dy; break;
+    case Activation::GELU:
+      dx = x.unaryExpr([](T v) { return gelu_grad(v); }).cwiseProduct(dy);
+      break;
+    case Activation::Identity:
+      dx = dy;
+      break;
     case Activation::Tanh:
       dx = x.unaryExpr([](T v) {
               const T t = std::tanh(v);
@@ -323,17 +337,17 @@ void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act
 }
 
 template <class T>
-double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_t>& targets,
-                             Act<T>& probs) {
+double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_t>& targets, Act<T>& probs) {
   const Index n = logits.rows(), V = logits.cols();
   if (static_cast<Index>(targets.size()) != n)
-    throw InvalidArgument("cross_entropy: " + std::to_string(targets.size()) + " targets for " +
-                          std::to_string(n) + " rows");
+    throw InvalidArgument("cross_entropy: " + std::to_string(targets.size()) + " targets for " + std::to_string(n) +
+                          " rows");
   probs.resize(n, V);
   double loss = 0;
   for (Index i = 0; i < n; ++i) {
     const auto t = targets[static_cast<std::size_t>(i)];
-    if (t < 0 || t >= V) throw InvalidArgument("cross_entropy: target " + std::to_string(t) + " outside [0, " + std::to_string(V) + ")");
+    if (t < 0 || t >= V)
+      throw InvalidArgument("cross_entropy: target " + std::to_string(t) + " outside [0, " + std::to_string(V) + ")");
     const T mx = logits.row(i).maxCoeff();
     probs.row(i) = (logits.row(i).array() - mx).exp().matrix();
     const T sum = probs.row(i).sum();
@@ -344,8 +358,7 @@ double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_
 }
 
 template <class T>
-void cross_entropy_backward(const Act<T>& probs, const std::vector<std::int32_t>& targets,
-                            Act<T>& dlogits) {
+void cross_entropy_backward(const Act<T>& probs, const std::vector<std::int32_t>& targets, Act<T>& dlogits) {
   const Index n = probs.rows();
   dlogits = probs;
   for (Index i = 0; i < n; ++i) dlogits(i, targets[static_cast<std::size_t>(i)]) -= T(1);
@@ -364,29 +377,27 @@ void mse_backward(const Act<T>& pred, const Act<T>& target, Act<T>& dpred) {
   dpred = (pred - target) / static_cast<T>(pred.rows());
 }
 
-#define LOWRANK_NN_LAYERS(T)                                                                          \
-  template void linear_forward<T>(const Act<T>&, const Act<T>&, const Act<T>*, Act<T>&);            \
-  template void linear_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>*, Act<T>&,   \
-                                   Act<T>*);                                                          \
-  template void embedding_forward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);     \
-  template void embedding_backward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);    \
-  template void rmsnorm_forward<T>(const Act<T>&, const Act<T>&, T, Act<T>&, Vector<T>&);           \
-  template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&,  \
-                                    Act<T>&, Act<T>&);                                                \
-  template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool, Index);                   \
-  template void attention_forward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Index, Index,     \
-                                     Index, Act<T>&, Act<T>&);                                        \
-  template void attention_forward_prefix<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&, \
-                                            const Act<T>&, Index, Index, Index, Index, Act<T>&);      \
-  template void attention_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&,   \
-                                      const Act<T>&, Index, Index, Index, Act<T>&, Act<T>&, Act<T>&); \
-  template void swiglu_forward<T>(const Act<T>&, const Act<T>&, Act<T>&);                           \
-  template void swiglu_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>&, Act<T>&);  \
-  template void activation_forward<T>(Activation, const Act<T>&, Act<T>&);                           \
-  template void activation_backward<T>(Activation, const Act<T>&, const Act<T>&, Act<T>&);          \
-  template double cross_entropy_forward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&); \
-  template void cross_entropy_backward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&);  \
-  template double mse_forward<T>(const Act<T>&, const Act<T>&);                                      \
+#define LOWRANK_NN_LAYERS(T)                                                                                           \
+  template void linear_forward<T>(const Act<T>&, const Act<T>&, const Act<T>*, Act<T>&);                               \
+  template void linear_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>*, Act<T>&, Act<T>*);            \
+  template void embedding_forward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);                        \
+  template void embedding_backward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);                       \
+  template void rmsnorm_forward<T>(const Act<T>&, const Act<T>&, T, Act<T>&, Vector<T>&);                              \
+  template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&, Act<T>&, Act<T>&);  \
+  template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool, Index);                                      \
+  template void attention_forward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Index, Index, Index, Act<T>&,        \
+                                     Act<T>&);                                                                         \
+  template void attention_forward_prefix<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&, \
+                                            Index, Index, Index, Index, Act<T>&);                                      \
+  template void attention_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&, const Act<T>&,       \
+                                      Index, Index, Index, Act<T>&, Act<T>&, Act<T>&);                                 \
+  template void swiglu_forward<T>(const Act<T>&, const Act<T>&, Act<T>&);                                              \
+  template void swiglu_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Act<T>&, Act<T>&);                     \
+  template void activation_forward<T>(Activation, const Act<T>&, Act<T>&);                                             \
+  template void activation_backward<T>(Activation, const Act<T>&, const Act<T>&, Act<T>&);                             \
+  template double cross_entropy_forward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&);                  \
+  template void cross_entropy_backward<T>(const Act<T>&, const std::vector<std::int32_t>&, Act<T>&);                   \
+  template double mse_forward<T>(const Act<T>&, const Act<T>&);                                                        \
   template void mse_backward<T>(const Act<T>&, const Act<T>&, Act<T>&);
 
 LOWRANK_NN_LAYERS(float)

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <unordered_set>
 
-#include "lowrank/core/error.hpp"
 #include "kernels.hpp"
+#include "lowrank/core/error.hpp"
 
 namespace lowrank::nn {
 
@@ -21,10 +21,14 @@ Parameterization parse_parameterization(const std::string& name) {
 
 const char* to_string(Parameterization p) noexcept {
   switch (p) {
-    case Parameterization::Dense: return "dense";
-    case Parameterization::LowRank: return "lowrank";
-    case Parameterization::SLTrain: return "sltrain";
-    case Parameterization::GaLore: return "galore";
+    case Parameterization::Dense:
+      return "dense";
+    case Parameterization::LowRank:
+      return "lowrank";
+    case Parameterization::SLTrain:
+      return "sltrain";
+    case Parameterization::GaLore:
+      return "galore";
   }
   return "?";
 }
@@ -38,9 +42,12 @@ BInit parse_b_init(const std::string& name) {
 
 const char* to_string(BInit b) noexcept {
   switch (b) {
-    case BInit::Default: return "default";
-    case BInit::Zero: return "zero";
-    case BInit::Random: return "random";
+    case BInit::Default:
+      return "default";
+    case BInit::Zero:
+      return "zero";
+    case BInit::Random:
+      return "random";
   }
   return "?";
 }
@@ -55,8 +62,8 @@ void validate(const LinearSpec& spec, Index in, Index out) {
   if (spec.kind == Parameterization::Dense) return;
   const Index mn = std::min(in, out);
   if (spec.rank < 1 || spec.rank > mn)
-    throw InvalidArgument("rank " + std::to_string(spec.rank) + " does not fit a " + std::to_string(out) +
-                          " x " + std::to_string(in) + " layer (need 1 <= rank <= " + std::to_string(mn) + ")");
+    throw InvalidArgument("rank " + std::to_string(spec.rank) + " does not fit a " + std::to_string(out) + " x " +
+                          std::to_string(in) + " layer (need 1 <= rank <= " + std::to_string(mn) + ")");
   if (spec.kind == Parameterization::GaLore) return;
   if (!(spec.alpha > 0) || !std::isfinite(spec.alpha)) throw InvalidArgument("alpha must be > 0");
   if (spec.kind == Parameterization::SLTrain && !(spec.delta >= 0 && spec.delta <= 1))
@@ -69,8 +76,7 @@ static void fill_uniform(Act<T>& m, double bound, Rng& rng) {
 }
 
 template <class T>
-Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, Rng& rng)
-    : m_in(in), m_out(out), m_spec(spec) {
+Linear<T>::Linear(Index in, Index out, const LinearSpec& spec, Rng& rng) : m_in(in), m_out(out), m_spec(spec) {
   validate(spec, in, out);
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
   const Index r = spec.rank;
@@ -124,8 +130,10 @@ template <class T>
 Act<T> Linear<T>::effective_weight() const {
   switch (m_spec.kind) {
     case Parameterization::Dense:
-    case Parameterization::GaLore: return W;
-    case Parameterization::LowRank: return (scale() * B) * A;
+    case Parameterization::GaLore:
+      return W;
+    case Parameterization::LowRank:
+      return (scale() * B) * A;
     case Parameterization::SLTrain: {
       Act<T> w = (scale() * B) * A;
       for (std::size_t k = 0; k < support.size(); ++k)
@@ -141,7 +149,9 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
   const Act<T>* bias = m_spec.bias ? &b : nullptr;
   switch (m_spec.kind) {
     case Parameterization::Dense:
-    case Parameterization::GaLore: linear_forward(x, W, bias, y); break;
+    case Parameterization::GaLore:
+      linear_forward(x, W, bias, y);
+      break;
     case Parameterization::LowRank:
       // y = s (x A^T) B^T: two thin GEMMs, the [N, r] intermediate is kept.
       // (BLAS with beta = 0 writes the outputs without zero-filling them first.)
@@ -149,8 +159,8 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
       kernels::gemm(false, true, x.rows(), A.rows(), x.cols(), T(1), x.data(), x.cols(), A.data(), A.cols(), T(0),
                     m_xa.data(), m_xa.cols());
       y.resize(x.rows(), B.rows());
-      kernels::gemm(false, true, x.rows(), B.rows(), B.cols(), scale(), m_xa.data(), m_xa.cols(), B.data(),
-                    B.cols(), T(0), y.data(), y.cols());
+      kernels::gemm(false, true, x.rows(), B.rows(), B.cols(), scale(), m_xa.data(), m_xa.cols(), B.data(), B.cols(),
+                    T(0), y.data(), y.cols());
       if (bias) y.rowwise() += b.row(0);
       break;
     case Parameterization::SLTrain:
@@ -191,15 +201,16 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
   const T s = scale();
   switch (m_spec.kind) {
     case Parameterization::Dense:
-    case Parameterization::GaLore: linear_backward(dy, x, W, dx, dW, static_cast<Act<T>*>(nullptr)); break;
+    case Parameterization::GaLore:
+      linear_backward(dy, x, W, dx, dW, static_cast<Act<T>*>(nullptr));
+      break;
     case Parameterization::LowRank: {
       // y = s xa B^T, xa = x A^T:  dB += s dy^T xa; dxa = s dy B; dA += dxa^T x; dx = dxa A
       const Index N = dy.rows(), r = A.rows();
       kernels::gemm(true, false, dB.rows(), r, N, s, dy.data(), dy.cols(), m_xa.data(), r, T(1), dB.data(), r);
       Act<T> dxa(N, r);
       kernels::gemm(false, false, N, r, dy.cols(), s, dy.data(), dy.cols(), B.data(), r, T(0), dxa.data(), r);
-      kernels::gemm(true, false, r, dA.cols(), N, T(1), dxa.data(), r, x.data(), x.cols(), T(1), dA.data(),
-                    dA.cols());
+      kernels::gemm(true, false, r, dA.cols(), N, T(1), dxa.data(), r, x.data(), x.cols(), T(1), dA.data(), dA.cols());
       if (dx) {
         dx->resize(N, A.cols());
         kernels::gemm(false, false, N, A.cols(), r, T(1), dxa.data(), r, A.data(), A.cols(), T(0), dx->data(),
@@ -211,8 +222,8 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
       // dW densely once (one GEMM), then dB = s dW A^T, dA = s B^T dW and the
       // sparse gradient is gathered from dW on the fixed support.
       Act<T> g(m_out, m_in);  // dW [out, in] = dy^T x, written by BLAS without a zero-fill
-      kernels::gemm(true, false, m_out, m_in, dy.rows(), T(1), dy.data(), dy.cols(), x.data(), x.cols(), T(0),
-                    g.data(), m_in);
+      kernels::gemm(true, false, m_out, m_in, dy.rows(), T(1), dy.data(), dy.cols(), x.data(), x.cols(), T(0), g.data(),
+                    m_in);
       dB.noalias() += (g * A.transpose()) * s;
       dA.noalias() += (B.transpose() * g) * s;
       for (std::size_t k = 0; k < support.size(); ++k) dS(static_cast<Index>(k), 0) += g.data()[support[k]];
@@ -246,7 +257,9 @@ void Linear<T>::input_gradient(const Act<T>& dy, Act<T>& dx) const {
 template <class T>
 void Linear<T>::collect(const std::string& prefix, std::vector<ParamRef<T>>& out) {
   switch (m_spec.kind) {
-    case Parameterization::Dense: out.push_back({prefix + ".W", &W, &dW, ParamKind::Weight, 0}); break;
+    case Parameterization::Dense:
+      out.push_back({prefix + ".W", &W, &dW, ParamKind::Weight, 0});
+      break;
     case Parameterization::GaLore:
       out.push_back({prefix + ".W", &W, &dW, ParamKind::GaloreWeight, m_spec.rank});
       break;

@@ -11,7 +11,8 @@ namespace lowrank::nn {
 
 void MlpTrainOptions::validate() const {
   if (steps < 0) throw InvalidArgument("MLP training: steps must be >= 0, got " + std::to_string(steps));
-  if (batch < 0) throw InvalidArgument("MLP training: batch must be >= 0 (0 = full batch), got " + std::to_string(batch));
+  if (batch < 0)
+    throw InvalidArgument("MLP training: batch must be >= 0 (0 = full batch), got " + std::to_string(batch));
   if (log_interval < 0) throw InvalidArgument("MLP training: log_interval must be >= 0");
   optim.validate();
 }
@@ -36,7 +37,8 @@ MlpTrainResult train_mlp(Mlp<T>& model, const Act<T>& x, const Act<T>& y, const 
     xb.resize(options.batch, x.cols());
     yb.resize(options.batch, y.cols());
   }
-  const std::int64_t every = options.log_interval > 0 ? options.log_interval : std::max<std::int64_t>(1, options.steps / 100);
+  const std::int64_t every =
+      options.log_interval > 0 ? options.log_interval : std::max<std::int64_t>(1, options.steps / 100);
   MlpTrainResult res;
   for (std::int64_t s = 0; s < options.steps; ++s) {
     if (interrupt_requested()) {
@@ -78,7 +80,7 @@ MlpTrainResult train_mlp(Mlp<T>& model, const Act<T>& x, const Act<T>& y, const 
 
 template MlpTrainResult train_mlp<float>(Mlp<float>&, const Act<float>&, const Act<float>&, const MlpTrainOptions&,
                                          const ProgressCallback&);
-template MlpTrainResult train_mlp<double>(Mlp<double>&, const Act<double>&, const Act<double>&,
-                                          const MlpTrainOptions&, const ProgressCallback&);
+template MlpTrainResult train_mlp<double>(Mlp<double>&, const Act<double>&, const Act<double>&, const MlpTrainOptions&,
+                                          const ProgressCallback&);
 
 }  // namespace lowrank::nn

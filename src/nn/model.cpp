@@ -73,8 +73,8 @@ namespace {
 // rotated keys and values in a.k, a.v for the caller's cache. `lin` applies a
 // Linear (forward() when training, the const apply() when decoding).
 template <class T, class Blk, class Lin>
-void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, const Act<T>* kc,
-                   const Act<T>* vc, Index P, BlockActs<T>& a, Act<T>& tmp, Lin lin) {
+void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, const Act<T>* kc, const Act<T>* vc,
+                   Index P, BlockActs<T>& a, Act<T>& tmp, Lin lin) {
   const Index H = cfg.n_head;
   const T eps = static_cast<T>(cfg.norm_eps);
   const bool train = kc == nullptr;
@@ -85,10 +85,8 @@ void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, c
   lin(bl.v, a.ln1, a.v);
   rope_apply(a.q, B, L, H, cfg.rope_theta, false, P);
   rope_apply(a.k, B, L, H, cfg.rope_theta, false, P);
-  if (train)
-    attention_forward(a.q, a.k, a.v, B, L, H, a.att, a.probs);
-  else
-    attention_forward_prefix(a.q, a.k, a.v, *kc, *vc, P, B, L, H, a.att);
+  if (train) attention_forward(a.q, a.k, a.v, B, L, H, a.att, a.probs);
+  else attention_forward_prefix(a.q, a.k, a.v, *kc, *vc, P, B, L, H, a.att);
   lin(bl.o, a.att, tmp);
   x += tmp;
   if (train) a.x_mid = x;
@@ -102,8 +100,8 @@ void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, c
 }  // namespace
 
 template <class T>
-double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
-                       Index B, Index T_) {
+double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets, Index B,
+                       Index T_) {
   if (T_ < 1 || T_ > m_cfg.context) throw InvalidArgument("sequence length must be in [1, context]");
   if (static_cast<Index>(tokens.size()) != B * T_) throw InvalidArgument("tokens must have B*T entries");
   m_B = B;
@@ -257,7 +255,8 @@ std::size_t Gpt<T>::activation_bytes() const {
       n += static_cast<std::size_t>(m->size());
     n += static_cast<std::size_t>(a.rstd1.size() + a.rstd2.size());
   }
-  n += static_cast<std::size_t>(m_x_final.size() + m_lnf_out.size() + m_logits.size() + m_probs.size() + m_rstd_f.size());
+  n += static_cast<std::size_t>(m_x_final.size() + m_lnf_out.size() + m_logits.size() + m_probs.size() +
+                                m_rstd_f.size());
   std::size_t bytes = n * sizeof(T);
   for (const auto& bl : blocks)
     for (const auto* l : {&bl.q, &bl.k, &bl.v, &bl.o, &bl.gate, &bl.up, &bl.down}) bytes += l->cache_bytes();
@@ -385,7 +384,8 @@ Mlp<U> Mlp<T>::dense_copy() const {
   std::vector<Vector<double>> b;
   for (const auto& layer : layers) {
     w.push_back(layer.effective_weight().template cast<double>());
-    b.push_back(layer.spec().bias ? Vector<double>(layer.b.row(0).transpose().template cast<double>()) : Vector<double>());
+    b.push_back(layer.spec().bias ? Vector<double>(layer.b.row(0).transpose().template cast<double>())
+                                  : Vector<double>());
   }
   return Mlp<U>::from_weights(w, b, m_cfg.activation);
 }

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <numbers>
 
+#include "kernels.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/linalg/polar.hpp"
 #include "lowrank/linalg/svd.hpp"
-#include "kernels.hpp"
 
 namespace lowrank::nn {
 
@@ -42,8 +42,7 @@ double learning_rate(const OptimizerOptions& o, std::int64_t step) {
 }
 
 template <class T>
-Optimizer<T>::Optimizer(const OptimizerOptions& options, const std::vector<ParamRef<T>>& params)
-    : m_opt(options) {
+Optimizer<T>::Optimizer(const OptimizerOptions& options, const std::vector<ParamRef<T>>& params) : m_opt(options) {
   m_opt.validate();
   m_state.resize(params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -90,7 +89,8 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
   const T eps = static_cast<T>(m_opt.eps);
   if (m_opt.sgd) {
     for (const auto& p : params) {
-      const bool decay = p.kind == ParamKind::Weight || p.kind == ParamKind::Sparse || p.kind == ParamKind::GaloreWeight;
+      const bool decay =
+          p.kind == ParamKind::Weight || p.kind == ParamKind::Sparse || p.kind == ParamKind::GaloreWeight;
       if (decay && m_opt.weight_decay > 0) *p.value *= static_cast<T>(1.0 - lr * m_opt.weight_decay);
       *p.value -= static_cast<T>(lr * clip) * (*p.grad);
     }
@@ -108,7 +108,8 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
       // AdamW with the decoupled decay folded in: one vectorised pass over
       // w, g, m, v (kernels.cpp): w = w decay - lr (m/bc1) / (sqrt(v/bc2) + eps).
       kernels::AdamWStep st{};
-      st.decay_factor = (decay && m_opt.weight_decay > 0) ? static_cast<double>(static_cast<T>(1.0 - lr * m_opt.weight_decay)) : 1.0;
+      st.decay_factor =
+          (decay && m_opt.weight_decay > 0) ? static_cast<double>(static_cast<T>(1.0 - lr * m_opt.weight_decay)) : 1.0;
       st.lr = lr;
       st.beta1 = m_opt.beta1;
       st.beta2 = m_opt.beta2;
@@ -130,7 +131,8 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
       ns.kind = NewtonSchulzKind::MuonQuintic;
       ns.iterations = 5;
       const Matrix<T> o = polar_factor_newton_schulz<T>(Matrix<T>(nest), ns);
-      const double shape = std::sqrt(std::max(1.0, static_cast<double>(p.value->rows()) / static_cast<double>(p.value->cols())));
+      const double shape =
+          std::sqrt(std::max(1.0, static_cast<double>(p.value->rows()) / static_cast<double>(p.value->cols())));
       *p.value -= static_cast<T>(lr * shape) * Act<T>(o);
       continue;
     }
@@ -145,12 +147,11 @@ double Optimizer<T>::step(const std::vector<ParamRef<T>>& params) {
       const Act<T> R = s.right ? Act<T>(g * s.proj) : Act<T>(s.proj.transpose() * g);
       s.m = b1 * s.m + (T(1) - b1) * R;
       s.v = b2 * s.v + (T(1) - b2) * R.cwiseProduct(R);
-      const Act<T> N = (s.m / static_cast<T>(bc1)).cwiseQuotient(((s.v / static_cast<T>(bc2)).cwiseSqrt().array() + eps).matrix());
+      const Act<T> N =
+          (s.m / static_cast<T>(bc1)).cwiseQuotient(((s.v / static_cast<T>(bc2)).cwiseSqrt().array() + eps).matrix());
       const T step = static_cast<T>(lr * m_opt.galore_scale);
-      if (s.right)
-        p.value->noalias() -= step * (N * s.proj.transpose());
-      else
-        p.value->noalias() -= step * (s.proj * N);
+      if (s.right) p.value->noalias() -= step * (N * s.proj.transpose());
+      else p.value->noalias() -= step * (s.proj * N);
       continue;
     }
   }

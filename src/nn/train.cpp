@@ -5,12 +5,12 @@
 #include <malloc.h>
 #endif
 
+#include <omp.h>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <type_traits>
-#include <omp.h>
 
 #include "lowrank/core/detail/serial_blas.hpp"
 
@@ -41,7 +41,6 @@ void TrainOptions::validate() const {
     throw InvalidArgument("device must be cpu or cuda (got '" + device + "')");
 }
 
-
 // ---- memory -----------------------------------------------------------------
 
 namespace {
@@ -66,9 +65,15 @@ std::int64_t analytic_param_count(const GptConfig& c) {
       const std::int64_t mn = static_cast<std::int64_t>(s.in) * s.out;
       switch (c.linear.kind) {
         case Parameterization::Dense:
-        case Parameterization::GaLore: n += mn; break;
-        case Parameterization::LowRank: n += r * (s.in + s.out); break;
-        case Parameterization::SLTrain: n += r * (s.in + s.out) + sltrain_nnz(c.linear, s.in, s.out); break;
+        case Parameterization::GaLore:
+          n += mn;
+          break;
+        case Parameterization::LowRank:
+          n += r * (s.in + s.out);
+          break;
+        case Parameterization::SLTrain:
+          n += r * (s.in + s.out) + sltrain_nnz(c.linear, s.in, s.out);
+          break;
       }
     }
   }
@@ -96,7 +101,8 @@ std::size_t analytic_optimizer_bytes(const GptConfig& c, const OptimizerOptions&
 Trainer::Trainer(TrainOptions options) : m_opt(std::move(options)) {
   if (m_opt.data_path.empty()) throw InvalidArgument("no training text given (data)");
   // Checked before the text is split into windows of context + 1 tokens.
-  if (m_opt.model.context < 1) throw InvalidArgument("context must be >= 1, got " + std::to_string(m_opt.model.context));
+  if (m_opt.model.context < 1)
+    throw InvalidArgument("context must be >= 1, got " + std::to_string(m_opt.model.context));
   m_data = load_text(m_opt.data_path, m_opt.val_fraction, m_opt.model.context);
   m_baseline_rss = current_rss_bytes();
   m_opt.model.vocab = m_data.tokenizer.size();
@@ -330,13 +336,17 @@ void put_path(io::JsonObject& j, const std::string& key, const std::string& path
 
 std::string path_from_hex(const std::string& h, const std::string& source, const std::string& key) {
   auto digit = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
   };
   if (h.size() % 2) throw InputError(source, "\"" + key + "\" has an odd number of hex digits");
   std::string out;
   for (std::size_t i = 0; i < h.size(); i += 2) {
     const int hi = digit(h[i]), lo = digit(h[i + 1]);
-    if (hi < 0 || lo < 0) throw InputError(source, "\"" + key + "\" holds a non-hex character at position " + std::to_string(i));
+    if (hi < 0 || lo < 0)
+      throw InputError(source, "\"" + key + "\" holds a non-hex character at position " + std::to_string(i));
     out.push_back(static_cast<char>(hi * 16 + lo));
   }
   return out;
@@ -394,8 +404,8 @@ std::string options_to_json(const TrainOptions& o) {
 
 TrainOptions options_from_json(const std::string& text, const std::string& source) {
   const io::JsonObject j = io::JsonObject::parse(text, source);
-  j.reject_unknown({"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval", "eval_batches",
-                    "seed", "checkpoint_dir", "checkpoint_dir_hex", "checkpoint_interval", "device"});
+  j.reject_unknown({"model", "optim", "data", "data_hex", "val_fraction", "batch", "steps", "eval_interval",
+                    "eval_batches", "seed", "checkpoint_dir", "checkpoint_dir_hex", "checkpoint_interval", "device"});
   TrainOptions o;
   bool total_given = false;
   if (j.has("model")) {
@@ -545,7 +555,8 @@ std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const
   for (Index i = 0; i < length && !interrupt_requested(); ++i) {
     if (i == 0 || cached() == ctx) {
       const std::size_t n = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(ctx));
-      const Act<float> lg = decode(std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()), true);
+      const Act<float> lg =
+          decode(std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()), true);
       last = lg.row(static_cast<Index>(n) - 1).cast<double>().transpose();
     } else {
       last = decode({ids.back()}, false).row(0).cast<double>().transpose();

@@ -4,8 +4,8 @@
 #include <Eigen/QR>
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -16,11 +16,16 @@ namespace lowrank::rl {
 
 const char* to_string(BanditAlgorithm a) noexcept {
   switch (a) {
-    case BanditAlgorithm::SpectralUcb: return "spectral";
-    case BanditAlgorithm::SpectralElimination: return "elimination";
-    case BanditAlgorithm::Ucb: return "ucb";
-    case BanditAlgorithm::SuccessiveElimination: return "se";
-    case BanditAlgorithm::ExploreThenCommit: return "etc";
+    case BanditAlgorithm::SpectralUcb:
+      return "spectral";
+    case BanditAlgorithm::SpectralElimination:
+      return "elimination";
+    case BanditAlgorithm::Ucb:
+      return "ucb";
+    case BanditAlgorithm::SuccessiveElimination:
+      return "se";
+    case BanditAlgorithm::ExploreThenCommit:
+      return "etc";
   }
   return "?";
 }
@@ -31,12 +36,11 @@ BanditAlgorithm parse_bandit_algorithm(std::string_view name) {
   if (name == "ucb") return BanditAlgorithm::Ucb;
   if (name == "se") return BanditAlgorithm::SuccessiveElimination;
   if (name == "etc") return BanditAlgorithm::ExploreThenCommit;
-  throw InvalidArgument("unknown bandit algorithm '" + std::string(name) + "' (expected spectral, elimination, ucb, se or etc)");
+  throw InvalidArgument("unknown bandit algorithm '" + std::string(name) +
+                        "' (expected spectral, elimination, ucb, se or etc)");
 }
 
-const char* to_string(EtcEstimator e) noexcept {
-  return e == EtcEstimator::Spectral ? "spectral" : "soft-impute";
-}
+const char* to_string(EtcEstimator e) noexcept { return e == EtcEstimator::Spectral ? "spectral" : "soft-impute"; }
 
 EtcEstimator parse_etc_estimator(std::string_view name) {
   if (name == "spectral") return EtcEstimator::Spectral;
@@ -46,8 +50,10 @@ EtcEstimator parse_etc_estimator(std::string_view name) {
 
 const char* to_string(SpectralSampling s) noexcept {
   switch (s) {
-    case SpectralSampling::AllEntries: return "all";
-    case SpectralSampling::ActiveSubmatrix: return "active";
+    case SpectralSampling::AllEntries:
+      return "all";
+    case SpectralSampling::ActiveSubmatrix:
+      return "active";
   }
   return "?";
 }
@@ -98,9 +104,7 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
       if (i != bi && j != bj) y = std::max(y, m0(i, j));
   // Scaling row bi and column bj by alpha: the best entry becomes alpha^2 b,
   // the rest of its row / column alpha x; g is increasing where it is > 0.
-  auto g = [&](double alpha) {
-    return alpha * alpha * b - std::max({alpha * x_row, alpha * x_col, y});
-  };
+  auto g = [&](double alpha) { return alpha * alpha * b - std::max({alpha * x_row, alpha * x_col, y}); };
   double lo = 1.0, hi = 1.0;
   while (g(lo) >= o.gap) lo *= 0.5;
   while (g(hi) <= o.gap) hi *= 2.0;
@@ -147,8 +151,8 @@ Matrix<double> plugin_entry_sd(const SpectralEstimate<double>& est, double noise
   // entries (the best arm's) have wider intervals.
   const Index m = est.fit.rows(), n = est.fit.cols();
   const Matrix<double> fit = est.fit.dense();
-  const double scale = static_cast<double>(m) * static_cast<double>(n) /
-                       static_cast<double>(std::max<std::int64_t>(est.samples, 1));
+  const double scale =
+      static_cast<double>(m) * static_cast<double>(n) / static_cast<double>(std::max<std::int64_t>(est.samples, 1));
   Vector<double> rvar = Vector<double>::Zero(m), cvar = Vector<double>::Zero(n);
   for (Index j = 0; j < n; ++j)
     for (Index i = 0; i < m; ++i) {
@@ -177,8 +181,8 @@ class RegretTracker {
   RegretTracker(std::int64_t horizon, Index checkpoints) : m_horizon(horizon) {
     const Index c = static_cast<Index>(std::min<std::int64_t>(checkpoints, horizon));
     for (Index k = 1; k <= c; ++k) {
-      m_times.push_back(static_cast<std::int64_t>(std::llround(static_cast<double>(horizon) * static_cast<double>(k) /
-                                                               static_cast<double>(c))));
+      m_times.push_back(static_cast<std::int64_t>(
+          std::llround(static_cast<double>(horizon) * static_cast<double>(k) / static_cast<double>(c))));
     }
   }
   std::int64_t t() const { return m_t; }
@@ -314,9 +318,8 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     eo.svd.seed = o.seed + static_cast<std::uint64_t>(ell);
     est = estimate_spectral(data, eo);
     const bool resolved = static_cast<double>(est.singular_values(0)) > est.threshold;
-    const double factor =
-        (o.confidence_scale > 0 ? o.confidence_scale : 1.0) *
-        std::sqrt(2.0 * std::log(4.0 * static_cast<double>(active_count) * ell * ell / delta));
+    const double factor = (o.confidence_scale > 0 ? o.confidence_scale : 1.0) *
+                          std::sqrt(2.0 * std::log(4.0 * static_cast<double>(active_count) * ell * ell / delta));
     double best_lcb = -std::numeric_limits<double>::infinity();
     double max_width = 0.0, err = 0.0;
     for (Index j = 0; j < n; ++j) {
@@ -330,7 +333,8 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     }
     for (Index lj = 0; lj < dc; ++lj)
       for (Index li = 0; li < dr; ++li) {
-        const Index i = all ? li : rows[static_cast<std::size_t>(li)], j = all ? lj : cols[static_cast<std::size_t>(lj)];
+        const Index i = all ? li : rows[static_cast<std::size_t>(li)],
+                    j = all ? lj : cols[static_cast<std::size_t>(lj)];
         err = std::max(err, std::abs(est.fit.entry(li, lj) - inst.means(i, j)));
       }
     if (resolved) {
@@ -350,7 +354,8 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     std::vector<char> row_on(static_cast<std::size_t>(m), 0), col_on(static_cast<std::size_t>(n), 0);
     for (Index j = 0; j < n; ++j)
       for (Index i = 0; i < m; ++i)
-        if (active[static_cast<std::size_t>(i + j * m)]) row_on[static_cast<std::size_t>(i)] = col_on[static_cast<std::size_t>(j)] = 1;
+        if (active[static_cast<std::size_t>(i + j * m)])
+          row_on[static_cast<std::size_t>(i)] = col_on[static_cast<std::size_t>(j)] = 1;
     rows.clear();
     cols.clear();
     for (Index i = 0; i < m; ++i)
@@ -435,7 +440,8 @@ class MaxTree {
 
 void run_ucb(Env& env, const BanditRunOptions& o, RegretTracker& tr, BanditRunResult& out, Clock::time_point t0) {
   const Index m = env.inst.means.rows(), n = env.inst.means.cols(), k_arms = m * n;
-  const double bonus2 = 2.0 * env.inst.noise_sd * env.inst.noise_sd * std::log(static_cast<double>(o.horizon) * static_cast<double>(o.horizon));
+  const double bonus2 = 2.0 * env.inst.noise_sd * env.inst.noise_sd *
+                        std::log(static_cast<double>(o.horizon) * static_cast<double>(o.horizon));
   std::vector<double> sum(static_cast<std::size_t>(k_arms), 0.0);
   std::vector<std::int64_t> cnt(static_cast<std::size_t>(k_arms), 0);
   MaxTree tree(k_arms);
@@ -489,8 +495,8 @@ void run_spectral_ucb(Env& env, const BanditRunOptions& o, Index rank, RegretTra
   data.rows = m;
   data.cols = n;
   const double log_mn = std::log(static_cast<double>(m + n));
-  double phase_len = std::max(
-      1.0, std::ceil(o.first_phase_factor * static_cast<double>(rank) * static_cast<double>(m + n) * log_mn));
+  double phase_len =
+      std::max(1.0, std::ceil(o.first_phase_factor * static_cast<double>(rank) * static_cast<double>(m + n) * log_mn));
   int ell = 0;
   // Phase A: rounds of uniform exploration of the whole matrix (the
   // estimator's sampling model, so E M~ = M holds for every round).
@@ -614,7 +620,8 @@ void run_spectral_ucb(Env& env, const BanditRunOptions& o, Index rank, RegretTra
     if (c == 0) return lr_ucb[a];
     return std::min(sum[a] / static_cast<double>(c) + std::sqrt(bonus2 / static_cast<double>(c)), lr_ucb[a]);
   };
-  for (std::size_t k = 0; k < arms.size(); ++k) tree.set(static_cast<Index>(k), index(static_cast<std::size_t>(arms[k])));
+  for (std::size_t k = 0; k < arms.size(); ++k)
+    tree.set(static_cast<Index>(k), index(static_cast<std::size_t>(arms[k])));
   int last_report = 0;
   while (!tr.done()) {
     const Index k = tree.argmax();
@@ -763,11 +770,21 @@ BanditRunResult run_bandit(const BanditInstance& inst, const BanditRunOptions& o
   RegretTracker tr(o.horizon, o.checkpoints);
   Env env{inst, Rng(o.seed), std::vector<std::int64_t>(static_cast<std::size_t>(m * n), 0)};
   switch (o.algorithm) {
-    case BanditAlgorithm::SpectralUcb: run_spectral_ucb(env, o, rank, tr, out, t0); break;
-    case BanditAlgorithm::SpectralElimination: run_spectral(env, o, rank, tr, out, t0); break;
-    case BanditAlgorithm::Ucb: run_ucb(env, o, tr, out, t0); break;
-    case BanditAlgorithm::SuccessiveElimination: run_se(env, o, tr, out, t0); break;
-    case BanditAlgorithm::ExploreThenCommit: run_etc(env, o, rank, tr, out, t0); break;
+    case BanditAlgorithm::SpectralUcb:
+      run_spectral_ucb(env, o, rank, tr, out, t0);
+      break;
+    case BanditAlgorithm::SpectralElimination:
+      run_spectral(env, o, rank, tr, out, t0);
+      break;
+    case BanditAlgorithm::Ucb:
+      run_ucb(env, o, tr, out, t0);
+      break;
+    case BanditAlgorithm::SuccessiveElimination:
+      run_se(env, o, tr, out, t0);
+      break;
+    case BanditAlgorithm::ExploreThenCommit:
+      run_etc(env, o, rank, tr, out, t0);
+      break;
   }
   tr.finish(out);
   // Pulls not drawn through env.pull() were the committed arm's, in bulk.
@@ -784,7 +801,8 @@ BanditRunResult run_bandit(const BanditInstance& inst, const BanditRunOptions& o
   const double total = static_cast<double>(std::max<std::int64_t>(tr.t(), 1));
   out.arm_pull_fraction =
       static_cast<double>(env.pulls[static_cast<std::size_t>(out.committed_row + out.committed_col * m)]) / total;
-  out.best_pull_fraction = static_cast<double>(env.pulls[static_cast<std::size_t>(inst.best_row + inst.best_col * m)]) / total;
+  out.best_pull_fraction =
+      static_cast<double>(env.pulls[static_cast<std::size_t>(inst.best_row + inst.best_col * m)]) / total;
   out.found_best = out.committed_row == inst.best_row && out.committed_col == inst.best_col;
   out.elapsed_s = seconds_since(t0);
   return out;
@@ -833,7 +851,8 @@ BanditExperimentResult run_bandit_experiment(const BanditExperimentOptions& o) {
   res.mean_best_pull_fraction = share / k;
   res.mean_final_regret = f1 / k;
   double f2 = 0.0;
-  for (const auto& r : res.runs) f2 += (r.final_regret - res.mean_final_regret) * (r.final_regret - res.mean_final_regret);
+  for (const auto& r : res.runs)
+    f2 += (r.final_regret - res.mean_final_regret) * (r.final_regret - res.mean_final_regret);
   res.sd_final_regret = k > 1 ? std::sqrt(f2 / (k - 1)) : 0.0;
   res.found_best_fraction = found / k;
   res.elapsed_s = seconds_since(t0);
@@ -841,8 +860,8 @@ BanditExperimentResult run_bandit_experiment(const BanditExperimentOptions& o) {
 }
 
 std::string describe_run(const BanditRunResult& r) {
-  const std::string arm =
-      "(" + std::to_string(r.committed_row) + ", " + std::to_string(r.committed_col) + ")" + (r.found_best ? " best" : "");
+  const std::string arm = "(" + std::to_string(r.committed_row) + ", " + std::to_string(r.committed_col) + ")" +
+                          (r.found_best ? " best" : "");
   char pct[32];
   std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * r.arm_pull_fraction);
   if (r.commit_time >= 0) return "committed to " + arm + " at t = " + std::to_string(r.commit_time);

@@ -67,7 +67,7 @@ LowRankMatrix<T> soft_impute_baseline(const ObservedEntries<T>& samples, const S
   return out;
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                      \
+#define LOWRANK_RL_INSTANTIATE(T)                                                                              \
   template ObservedEntries<T> aggregate_entry_means<T>(const ObservedEntries<T>&, std::vector<std::int64_t>*); \
   template LowRankMatrix<T> soft_impute_baseline<T>(const ObservedEntries<T>&, const SoftImputeBaselineOptions&);
 LOWRANK_RL_INSTANTIATE(float)

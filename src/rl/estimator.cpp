@@ -11,9 +11,12 @@ namespace lowrank::rl {
 
 const char* to_string(SamplingModel m) noexcept {
   switch (m) {
-    case SamplingModel::UniformWithReplacement: return "uniform";
-    case SamplingModel::ObservedMean: return "observed-mean";
-    case SamplingModel::TransitionCounts: return "counts";
+    case SamplingModel::UniformWithReplacement:
+      return "uniform";
+    case SamplingModel::ObservedMean:
+      return "observed-mean";
+    case SamplingModel::TransitionCounts:
+      return "counts";
   }
   return "?";
 }
@@ -28,9 +31,12 @@ SamplingModel parse_sampling_model(std::string_view name) {
 
 const char* to_string(RankSelection s) noexcept {
   switch (s) {
-    case RankSelection::Fixed: return "fixed";
-    case RankSelection::NoiseThreshold: return "threshold";
-    case RankSelection::LargestGap: return "gap";
+    case RankSelection::Fixed:
+      return "fixed";
+    case RankSelection::NoiseThreshold:
+      return "threshold";
+    case RankSelection::LargestGap:
+      return "gap";
   }
   return "?";
 }
@@ -47,8 +53,8 @@ namespace {
 template <class T>
 void check_data(const ObservedEntries<T>& data, SamplingModel sampling) {
   if (data.rows <= 0 || data.cols <= 0) {
-    throw InvalidArgument("spectral estimator: the matrix shape must be positive, got " +
-                          std::to_string(data.rows) + " x " + std::to_string(data.cols));
+    throw InvalidArgument("spectral estimator: the matrix shape must be positive, got " + std::to_string(data.rows) +
+                          " x " + std::to_string(data.cols));
   }
   if (data.rows > std::numeric_limits<std::int32_t>::max() || data.cols > std::numeric_limits<std::int32_t>::max()) {
     throw InvalidArgument("spectral estimator: dimensions exceed the int32 index range");
@@ -103,7 +109,8 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
   std::vector<double> sum(static_cast<std::size_t>(n), 0.0), sumsq(static_cast<std::size_t>(n), 0.0);
   std::vector<std::int64_t> cnt(static_cast<std::size_t>(n), 0);
   std::vector<std::int32_t> touched;
-  const std::size_t cap = static_cast<std::size_t>(std::min<double>(static_cast<double>(nsamp), static_cast<double>(m) * static_cast<double>(n)));
+  const std::size_t cap = static_cast<std::size_t>(
+      std::min<double>(static_cast<double>(nsamp), static_cast<double>(m) * static_cast<double>(n)));
   // out.value / out.second_moment first hold the per-entry sums (ObservedMean:
   // means, and sums of squares / count^2); every model's weight is then one
   // global factor applied in place, so no per-entry aggregate arrays are
@@ -167,9 +174,15 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
   const double p_hat = static_cast<double>(nnz) / mn;
   double w = 0.0;
   switch (sampling) {
-    case SamplingModel::UniformWithReplacement: w = mn / total_weight; break;
-    case SamplingModel::ObservedMean: w = 1.0 / p_hat; break;
-    case SamplingModel::TransitionCounts: w = 1.0 / total_weight; break;
+    case SamplingModel::UniformWithReplacement:
+      w = mn / total_weight;
+      break;
+    case SamplingModel::ObservedMean:
+      w = 1.0 / p_hat;
+      break;
+    case SamplingModel::TransitionCounts:
+      w = 1.0 / total_weight;
+      break;
   }
   for (std::size_t k = 0; k < nnz; ++k) {
     out.value[k] = static_cast<T>(w * static_cast<double>(out.value[k]));
@@ -182,9 +195,11 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
     const double col_cap = trim_factor * total_weight / static_cast<double>(n);
     std::vector<char> trim_row(static_cast<std::size_t>(m), 0), trim_col(static_cast<std::size_t>(n), 0);
     for (Index i = 0; i < m; ++i)
-      if (static_cast<double>(out.row_samples[static_cast<std::size_t>(i)]) > row_cap) trim_row[static_cast<std::size_t>(i)] = 1, ++out.trimmed_rows;
+      if (static_cast<double>(out.row_samples[static_cast<std::size_t>(i)]) > row_cap)
+        trim_row[static_cast<std::size_t>(i)] = 1, ++out.trimmed_rows;
     for (Index j = 0; j < n; ++j)
-      if (static_cast<double>(out.col_samples[static_cast<std::size_t>(j)]) > col_cap) trim_col[static_cast<std::size_t>(j)] = 1, ++out.trimmed_cols;
+      if (static_cast<double>(out.col_samples[static_cast<std::size_t>(j)]) > col_cap)
+        trim_col[static_cast<std::size_t>(j)] = 1, ++out.trimmed_cols;
     for (std::size_t k = 0; k < nnz; ++k) {
       if (trim_row[static_cast<std::size_t>(out.row[k])] || trim_col[static_cast<std::size_t>(out.col[k])]) {
         out.value[k] = T(0);
@@ -222,9 +237,9 @@ SpectralEstimate<T> estimate_spectral(const ObservedEntries<T>& data, const Spec
   const Index kmax_possible = std::min(m, n);
   if (options.rank_selection == RankSelection::Fixed) {
     if (options.rank < 1 || options.rank > kmax_possible) {
-      throw InvalidArgument("spectral estimator: rank " + std::to_string(options.rank) + " is outside [1, min(m, n)] = [1, " +
-                            std::to_string(kmax_possible) + "] for a " + std::to_string(m) + " x " +
-                            std::to_string(n) + " matrix");
+      throw InvalidArgument("spectral estimator: rank " + std::to_string(options.rank) +
+                            " is outside [1, min(m, n)] = [1, " + std::to_string(kmax_possible) + "] for a " +
+                            std::to_string(m) + " x " + std::to_string(n) + " matrix");
     }
   } else if (options.max_rank < 1) {
     throw InvalidArgument("spectral estimator: max_rank must be >= 1, got " + std::to_string(options.max_rank));
@@ -245,8 +260,8 @@ SpectralEstimate<T> estimate_spectral(const ObservedEntries<T>& data, const Spec
   Index max_rank = 0;
   if (options.rank_selection != RankSelection::Fixed) {
     // The gap rule needs sigma_{k+1}; the threshold rule may use every rank.
-    const Index cap = options.rank_selection == RankSelection::LargestGap ? std::max<Index>(kmax_possible - 1, 1)
-                                                                          : kmax_possible;
+    const Index cap =
+        options.rank_selection == RankSelection::LargestGap ? std::max<Index>(kmax_possible - 1, 1) : kmax_possible;
     max_rank = std::min(options.max_rank, cap);
     k_compute = std::min(max_rank + 1, kmax_possible);
   }
@@ -314,9 +329,9 @@ double entrywise_rate(Index m, Index n, Index r, std::int64_t samples, double sc
   return scale * std::sqrt(static_cast<double>(r) * mn * std::log(mn) / static_cast<double>(samples));
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                             \
-  template struct SpectralEstimate<T>;                                                                        \
-  template EmpiricalMatrix<T> empirical_matrix<T>(const ObservedEntries<T>&, SamplingModel, double);         \
+#define LOWRANK_RL_INSTANTIATE(T)                                                                                \
+  template struct SpectralEstimate<T>;                                                                           \
+  template EmpiricalMatrix<T> empirical_matrix<T>(const ObservedEntries<T>&, SamplingModel, double);             \
   template SpectralEstimate<T> estimate_spectral<T>(const ObservedEntries<T>&, const SpectralEstimatorOptions&); \
   template Matrix<T> entry_mean_estimate<T>(const ObservedEntries<T>&, T, Index*);
 LOWRANK_RL_INSTANTIATE(float)

@@ -209,7 +209,8 @@ TransitionData collect_generative(const Mdp& mdp, std::int64_t samples_per_pair,
     if (interrupt_requested()) break;  // Ctrl-C: the pairs drawn so far
     for (std::int64_t k = 0; k < samples_per_pair; ++k) {
       const Index next = draw_from_cdf(cdf.row(r).data(), mdp.states, rng.uniform());
-      keys.push_back(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(mdp.states) + static_cast<std::uint64_t>(next));
+      keys.push_back(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(mdp.states) +
+                     static_cast<std::uint64_t>(next));
     }
   }
   return aggregate(mdp, keys);
@@ -248,7 +249,8 @@ TransitionData collect_trajectory(const Mdp& mdp, const Matrix<double>& behaviou
                                          : static_cast<Index>(rng.index(static_cast<std::uint64_t>(mdp.actions)));
     const Index r = mdp.row(s, a);
     const Index next = draw_from_cdf(cdf.row(r).data(), mdp.states, rng.uniform());
-    keys.push_back(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(mdp.states) + static_cast<std::uint64_t>(next));
+    keys.push_back(static_cast<std::uint64_t>(r) * static_cast<std::uint64_t>(mdp.states) +
+                   static_cast<std::uint64_t>(next));
     s = next;
   }
   return aggregate(mdp, keys);
@@ -289,7 +291,8 @@ KernelEstimate estimate_kernel(const TransitionData& data, const KernelEstimator
     throw InvalidArgument("mdp: transition data shape is inconsistent with S = " + std::to_string(S) +
                           ", A = " + std::to_string(data.actions));
   }
-  if (data.samples <= 0 || data.counts.nnz() == 0) throw InvalidArgument("mdp: no transitions observed (sample count must be > 0)");
+  if (data.samples <= 0 || data.counts.nnz() == 0)
+    throw InvalidArgument("mdp: no transitions observed (sample count must be > 0)");
   const auto t0 = Clock::now();
   KernelEstimate out;
   out.kernel.resize(sa, S);
@@ -441,8 +444,9 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
     if (o.collection == Collection::Generative) {
       const std::int64_t per_pair = o.samples / sa;
       if (per_pair < 1) {
-        throw InvalidArgument("mdp: " + std::to_string(o.samples) + " samples are fewer than one per (state, action) pair (" +
-                              std::to_string(sa) + " pairs)");
+        throw InvalidArgument("mdp: " + std::to_string(o.samples) +
+                              " samples are fewer than one per (state, action) pair (" + std::to_string(sa) +
+                              " pairs)");
       }
       data = collect_generative(mdp, per_pair, data_seed);
     } else {
@@ -456,7 +460,7 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& o) {
     }
     const MdpSolution star = value_iteration(mdp, o.planning);
     KernelEstimatorOptions ko = o.estimator;
-    ko.spectral.rank = o.estimator_rank > 0 ? o.estimator_rank
+    ko.spectral.rank = o.estimator_rank > 0          ? o.estimator_rank
                        : o.model == MdpModel::Random ? o.random.rank
                                                      : o.gridworld.blocks_x * o.gridworld.blocks_y;
     KernelEstimate est = estimate_kernel(data, ko);

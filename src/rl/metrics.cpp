@@ -100,9 +100,9 @@ EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const Matrix<T
   return e;
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                           \
-  template double two_to_infinity_projection_distance<T>(const Matrix<T>&, const Matrix<T>&);              \
-  template EstimationErrors estimation_errors<T>(const LowRankMatrix<T>&, const LowRankMatrix<T>&);        \
+#define LOWRANK_RL_INSTANTIATE(T)                                                                   \
+  template double two_to_infinity_projection_distance<T>(const Matrix<T>&, const Matrix<T>&);       \
+  template EstimationErrors estimation_errors<T>(const LowRankMatrix<T>&, const LowRankMatrix<T>&); \
   template EstimationErrors estimation_errors<T>(const LowRankMatrix<T>&, const Matrix<T>&);
 LOWRANK_RL_INSTANTIATE(float)
 LOWRANK_RL_INSTANTIATE(double)

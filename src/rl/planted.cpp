@@ -51,7 +51,8 @@ LowRankMatrix<T> planted_low_rank(const PlantedMatrixOptions& o) {
 template <class T>
 ObservedEntries<T> sample_uniform(const LowRankMatrix<T>& m, std::int64_t samples, double noise_sd,
                                   std::uint64_t seed) {
-  if (samples <= 0) throw InvalidArgument("sample_uniform: the sample count must be > 0, got " + std::to_string(samples));
+  if (samples <= 0)
+    throw InvalidArgument("sample_uniform: the sample count must be > 0, got " + std::to_string(samples));
   if (!(noise_sd >= 0.0)) throw InvalidArgument("sample_uniform: noise_sd must be >= 0");
   Rng rng(seed);
   ObservedEntries<T> out;
@@ -75,8 +76,8 @@ double coherence(const Matrix<T>& u) {
          static_cast<double>(u.rowwise().squaredNorm().maxCoeff());
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                            \
-  template LowRankMatrix<T> planted_low_rank<T>(const PlantedMatrixOptions&);                                \
+#define LOWRANK_RL_INSTANTIATE(T)                                                                              \
+  template LowRankMatrix<T> planted_low_rank<T>(const PlantedMatrixOptions&);                                  \
   template ObservedEntries<T> sample_uniform<T>(const LowRankMatrix<T>&, std::int64_t, double, std::uint64_t); \
   template double coherence<T>(const Matrix<T>&);
 LOWRANK_RL_INSTANTIATE(float)

@@ -128,7 +128,8 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   const double n = counts.row(0).sum();
   if (!(n >= 1.0)) throw InvalidArgument("reward-free: every row needs at least one transition");
   for (Index r = 0; r < sa; ++r) {
-    if (std::abs(counts.row(r).sum() - n) > 0.5) throw InvalidArgument("reward-free: rows hold different sample counts");
+    if (std::abs(counts.row(r).sum() - n) > 0.5)
+      throw InvalidArgument("reward-free: rows hold different sample counts");
   }
   if (method == KernelMethod::Spectral && bound == RowBound::Weissman) {
     throw InvalidArgument("reward-free: the Weissman bound holds for the empirical-counts estimate only");
@@ -214,9 +215,7 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
     lam = eig.eigenvalues().cwiseMax(0.0);
     return Matrix<double>(V * eig.eigenvectors() * lam.cwiseSqrt().asDiagonal());
   };
-  auto bound_a = [&](double sum_sd, double lip) {
-    return std::min(kSqrt2OverPi * sum_sd + z_half * lip, chi_r * lip);
-  };
+  auto bound_a = [&](double sum_sd, double lip) { return std::min(kSqrt2OverPi * sum_sd + z_half * lip, chi_r * lip); };
   std::vector<double> sd_a(static_cast<std::size_t>(sa)), lip_a(static_cast<std::size_t>(sa)),
       rest(static_cast<std::size_t>(sa));
   for (Index i = 0; i < sa; ++i) {
@@ -278,8 +277,8 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
   }
   const Index S = mdp.states, A = mdp.actions, sa = S * A;
   if (o.method == KernelMethod::Spectral && (o.rank < 1 || o.rank > S)) {
-    throw InvalidArgument("reward-free: spectral rank " + std::to_string(o.rank) + " is outside [1, S = " +
-                          std::to_string(S) + "]");
+    throw InvalidArgument("reward-free: spectral rank " + std::to_string(o.rank) +
+                          " is outside [1, S = " + std::to_string(S) + "]");
   }
   if (o.max_samples < sa * o.first_samples_per_pair) {
     throw InvalidArgument("reward-free: the budget of " + std::to_string(o.max_samples) +
@@ -366,7 +365,8 @@ RewardFreeExperimentResult run_reward_free_experiment(const MdpExperimentOptions
     out.states = mdp.states;
     out.actions = mdp.actions;
     RewardFreeOptions o = ro;
-    if (o.rank == 0) o.rank = mo.model == MdpModel::Random ? mo.random.rank : mo.gridworld.blocks_x * mo.gridworld.blocks_y;
+    if (o.rank == 0)
+      o.rank = mo.model == MdpModel::Random ? mo.random.rank : mo.gridworld.blocks_x * mo.gridworld.blocks_y;
     std::uint64_t stream = seed ^ 0xD1B54A32D192ED03ULL;  // the same data stream convention as run_mdp_experiment
     RewardFreeExperimentResult::Run run;
     run.result = identify_reward_free(mdp, o, Rng::splitmix64(stream));

@@ -1,8 +1,8 @@
 // End-to-end tests of `lowrank info` and `lowrank decompose`: exit codes,
 // messages that point at the file, and numbers checked against numpy.
 #include <gtest/gtest.h>
-#include <cmath>
 #include <unistd.h>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +10,6 @@
 
 namespace lowrank::test {
 namespace {
-
 
 TEST(CliBasic, HelpAndVersionExitZero) {
   EXPECT_EQ(run_cli("--help").exit_code, 0);
@@ -21,9 +20,9 @@ TEST(CliBasic, HelpAndVersionExitZero) {
 }
 
 TEST(CliBasic, UsageErrorsExitTwo) {
-  EXPECT_EQ(run_cli("").exit_code, 2);                      // no subcommand
-  EXPECT_EQ(run_cli("frobnicate").exit_code, 2);            // unknown subcommand
-  EXPECT_EQ(run_cli("info --no-such-flag x").exit_code, 2); // unknown flag
+  EXPECT_EQ(run_cli("").exit_code, 2);                                              // no subcommand
+  EXPECT_EQ(run_cli("frobnicate").exit_code, 2);                                    // unknown subcommand
+  EXPECT_EQ(run_cli("info --no-such-flag x").exit_code, 2);                         // unknown flag
   EXPECT_EQ(run_cli("decompose --input " + kMite + " --out /tmp/x").exit_code, 2);  // --rank missing
 }
 
@@ -102,8 +101,9 @@ TEST(CliBasic, DecomposeMethodsAgreeOnSparseInput) {
   // A 60 x 40 sparse matrix with a clear spectrum: entries on 5 diagonals.
   std::string text;
   for (int i = 0; i < 60; ++i)
-    for (int d = 0; d < 5; ++d) text += std::to_string(i) + "\t" + std::to_string((i + 7 * d) % 40) + "\t" +
-                                        std::to_string(1.0 + 0.1 * i + d) + "\n";
+    for (int d = 0; d < 5; ++d)
+      text +=
+          std::to_string(i) + "\t" + std::to_string((i + 7 * d) % 40) + "\t" + std::to_string(1.0 + 0.1 * i + d) + "\n";
   write_file(tmp / "s.tsv", text);
   std::vector<double> first;
   for (const char* method : {"full", "lanczos", "randomized"}) {

@@ -206,8 +206,8 @@ TEST(CliComplete, PredictAnswersInTheOrderOfThePairsFile) {
   ASSERT_EQ(got, asked);
   for (int k = 0; k < 6; ++k) {
     auto [i, jj] = missing[static_cast<std::size_t>(5 - k)];
-    const auto at = static_cast<std::size_t>(std::find(got.begin(), got.end(), "r" + std::to_string(i) + "/sp" +
-                                                                                  std::to_string(jj)) - got.begin());
+    const auto at = static_cast<std::size_t>(
+        std::find(got.begin(), got.end(), "r" + std::to_string(i) + "/sp" + std::to_string(jj)) - got.begin());
     EXPECT_NEAR(values[at], completed[i][jj], 1e-8) << got[at];
   }
 }
@@ -247,9 +247,9 @@ TEST(CliComplete, HoldoutReportsTestErrorsForEveryMethod) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;
   write_planted(tmp / "p.csv", missing);
-  for (const char* args : {"--method soft-impute --lambda 0.3", "--method soft-impute-svd --lambda 0.3",
-                           "--method als --rank 2 --lambda 0.01", "--method robust-als --rank 2 --lambda 0.01",
-                           "--method rpca"}) {
+  for (const char* args :
+       {"--method soft-impute --lambda 0.3", "--method soft-impute-svd --lambda 0.3",
+        "--method als --rank 2 --lambda 0.01", "--method robust-als --rank 2 --lambda 0.01", "--method rpca"}) {
     const CliRun r = run_cli("complete --json -q --train " + tmp / "p.csv" + " --holdout 0.2 --seed 3 " + args);
     ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
     const auto j = nlohmann::json::parse(r.out);
@@ -259,7 +259,6 @@ TEST(CliComplete, HoldoutReportsTestErrorsForEveryMethod) {
     EXPECT_LT(j["test"]["rmse"].get<double>(), 0.25) << args;
   }
 }
-
 
 // Issue 34: Ctrl-C during the cross-validation of the defaults used to end
 // with "evaluate: ... the model is 0 x 0", exit 2 and nothing written. Now

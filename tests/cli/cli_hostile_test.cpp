@@ -48,8 +48,9 @@ bool catches_sigint(pid_t pid) {
 CliRun run_and_interrupt(const std::vector<std::string>& args, const std::function<bool(const std::string&)>& ready,
                          double timeout_s = 60) {
   static int counter = 0;
-  const std::string base = (fs::temp_directory_path() / ("lowrank_hostile_" + std::to_string(::getpid()) + "_" +
-                                                          std::to_string(counter++))).string();
+  const std::string base =
+      (fs::temp_directory_path() / ("lowrank_hostile_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+          .string();
   const std::string out = base + ".out", err = base + ".err";
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -180,9 +181,27 @@ TEST(CliHostile, InspectFilterRunsInLinearTimeAndCapsNames) {
 TEST(CliHostile, CtrlCDuringGameCrossValidationDoesNotCrash) {
   TempDir dir;
   const std::string env = std::string(LOWRANK_SOURCE_DIR) + "/data/ecology/mite_env.csv";
-  const CliRun r = run_and_interrupt({"complete", "--train", kMite, "--holdout", "0.2", "--seed", "0", "--method", "game",
-                                      "--groups", env, "--group-cols", "Substrate,Shrub,Topo", "--lambda-path", "400",
-                                      "--cv", "10", "--threads", "1", "--out", dir / "model"},
+  const CliRun r = run_and_interrupt({"complete",
+                                      "--train",
+                                      kMite,
+                                      "--holdout",
+                                      "0.2",
+                                      "--seed",
+                                      "0",
+                                      "--method",
+                                      "game",
+                                      "--groups",
+                                      env,
+                                      "--group-cols",
+                                      "Substrate,Shrub,Topo",
+                                      "--lambda-path",
+                                      "400",
+                                      "--cv",
+                                      "10",
+                                      "--threads",
+                                      "1",
+                                      "--out",
+                                      dir / "model"},
                                      [](const std::string& err) { return err.find("game-cv") != std::string::npos; });
   // Once: SIGSEGV (139) scoring an empty estimate; then exit 130 with
   // nothing saved. Now, as for soft-impute, the best finished fold fit is
@@ -206,7 +225,8 @@ TEST(CliHostile, ThreadsAreCappedAtTheCoresAndTheAddressSpace) {
   GTEST_SKIP() << "ASan reserves terabytes of shadow memory: a binary under ulimit -v cannot start";
 #endif
   const std::string cmd = "ulimit -v 4194304; timeout 120 " + std::string(LOWRANK_CLI_PATH) + " decompose --input " +
-                          kMite + " --rank 3 --threads 32 --out " + (dir / "d") + " -q > /dev/null 2> " + (dir / "err.txt");
+                          kMite + " --rank 3 --threads 32 --out " + (dir / "d") + " -q > /dev/null 2> " +
+                          (dir / "err.txt");
   const int status = std::system(cmd.c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(dir / "err.txt");
 }
@@ -248,8 +268,8 @@ TEST(CliHostile, NonUtf8PathsDoNotBreakJsonOrCheckpoints) {
   fs::create_directories(odd);
   fs::copy_file(kShakespeareHead, odd + "/text.txt");
   fs::copy_file(kMite, odd + "/mite.csv");
-  CliRun r = run_cli("train --data '" + odd + "/text.txt'" + kTinyRun + " --steps 2 --checkpoint '" + odd +
-                     "/ck' --json");
+  CliRun r =
+      run_cli("train --data '" + odd + "/text.txt'" + kTinyRun + " --steps 2 --checkpoint '" + odd + "/ck' --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(nlohmann::json::accept(r.out));
   ASSERT_TRUE(fs::exists(odd + "/ck/checkpoint.safetensors"));
@@ -334,7 +354,8 @@ TEST(CliHostile, ResumeWithMoreStepsMatchesAnUninterruptedRunOrRefuses) {
   // Within the warm-up (4 updates of 6) the schedule has not used its length yet.
   const std::string ck = half_run(dir, 6);
   const std::string full = dir / "full.csv", resumed = dir / "resumed.csv";
-  CliRun r = run_cli("train --data " + kShakespeareHead + kTinyRun + " --eval-interval 3 --warmup 6 --steps 12 --log " + full);
+  CliRun r =
+      run_cli("train --data " + kShakespeareHead + kTinyRun + " --eval-interval 3 --warmup 6 --steps 12 --log " + full);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_cli("train --resume " + ck + " --steps 12 -q --log " + resumed);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -367,7 +388,8 @@ TEST(CliHostile, CorruptCheckpointsAreRefusedWithExitTwo) {
   const std::string good = slurp(file);
   auto restore = [&] { write_file(file, good); };
   auto refused = [&](const std::string& needle) {
-    for (const std::string& cmd : {"sample --checkpoint " + ck + " --length 5", "train --resume " + ck + " --steps 6 -q"}) {
+    for (const std::string& cmd :
+         {"sample --checkpoint " + ck + " --length 5", "train --resume " + ck + " --steps 6 -q"}) {
       const CliRun r = run_cli(cmd);
       EXPECT_EQ(r.exit_code, 2) << cmd << "\n" << r.err;
       EXPECT_NE(r.err.find(needle), std::string::npos) << cmd << "\n" << r.err;

@@ -86,7 +86,8 @@ TEST(CliInputs, RatingsCsvWithHeaderIsTriplets) {
   TempDir tmp;
   std::string s = "user,item,rating\n";
   for (int u = 1; u <= 30; ++u)
-    for (int i = 1; i <= 3; ++i) s += std::to_string(u) + "," + std::to_string(10 * i + u % 7) + "," + std::to_string(1 + (u + i) % 5) + "\n";
+    for (int i = 1; i <= 3; ++i)
+      s += std::to_string(u) + "," + std::to_string(10 * i + u % 7) + "," + std::to_string(1 + (u + i) % 5) + "\n";
   write_file(tmp / "ratings.csv", s);
   CliRun r;
   const auto j = info_json(tmp / "ratings.csv", &r);
@@ -139,7 +140,8 @@ TEST(CliInputs, RepeatedRowNameNamesFileAndLine) {
 TEST(CliInputs, FlagsOnEveryReadingCommand) {
   TempDir tmp;
   write_file(tmp / "x.csv", savetxt(12, 8, ","));
-  for (const std::string& cmd : std::vector<std::string>{"info", "decompose --rank 2 --out " + tmp / "d/x --input", "complete -q --lambda 0.1 --train"}) {
+  for (const std::string& cmd : std::vector<std::string>{"info", "decompose --rank 2 --out " + tmp / "d/x --input",
+                                                         "complete -q --lambda 0.1 --train"}) {
     const CliRun r = run_cli(cmd + " " + tmp / "x.csv --format dense --no-header --no-row-names --json");
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
     EXPECT_EQ(nlohmann::json::parse(r.out)["cols"], 8) << cmd;
@@ -184,7 +186,8 @@ TEST(CliRecommend, ExcludesSeenItemsAndMatchesPredict) {
   std::set<std::string> got;
   for (const auto& it : items) got.insert(it["item"].get<std::string>());
   EXPECT_EQ(got, (std::set<std::string>{"m2", "m5", "m8", "m11"}));
-  for (std::size_t k = 1; k < items.size(); ++k) EXPECT_GE(items[k - 1]["score"].get<double>(), items[k]["score"].get<double>());
+  for (std::size_t k = 1; k < items.size(); ++k)
+    EXPECT_GE(items[k - 1]["score"].get<double>(), items[k]["score"].get<double>());
   // Scores are the model's predictions: predict --json gives the same numbers.
   std::string pairs;
   for (const auto& it : items) pairs += "u1\t" + it["item"].get<std::string>() + "\n";

@@ -96,7 +96,8 @@ TEST(CliInspect, ReadsAnEngineCheckpoint) {
   const std::string ck = dir / "ck";
   CliRun r = run_cli("train --data " + kText +
                      " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 1 -q --parameterization "
-                     "lowrank --rank 3 --steps 2 --checkpoint " + ck);
+                     "lowrank --rank 3 --steps 2 --checkpoint " +
+                     ck);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_cli("inspect " + ck + " --json -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -17,15 +17,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 class CliLogits : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     ck_ = *dir_ / "ck";
-    const CliRun r = run_cli("train --data " + kShakespeareHead +
-                             " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 1 --eval-interval 0"
-                             " --steps 3 -q --checkpoint " + ck_);
+    const CliRun r =
+        run_cli("train --data " + kShakespeareHead +
+                " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 1 --eval-interval 0"
+                " --steps 3 -q --checkpoint " +
+                ck_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   static void TearDownTestSuite() {

@@ -40,9 +40,9 @@ Mlp balanced3(std::mt19937_64& rng) {
   s << 3.0, 0.5;
   const Vector<double> root = s.array().pow(1.0 / 3).matrix();
   return Mlp::from_weights({r1 * root.asDiagonal() * q.transpose(), r2 * root.asDiagonal() * r1.transpose(),
-                           p * root.asDiagonal() * r2.transpose()},
-                          {Vector<double>::Zero(5), Vector<double>::Zero(5), Vector<double>::Zero(2)},
-                          diagnostics::MlpActivation::Identity);
+                            p * root.asDiagonal() * r2.transpose()},
+                           {Vector<double>::Zero(5), Vector<double>::Zero(5), Vector<double>::Zero(2)},
+                           diagnostics::MlpActivation::Identity);
 }
 
 struct Fixture {

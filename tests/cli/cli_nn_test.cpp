@@ -36,8 +36,9 @@ TEST(CliNn, HelpShowsAnExample) {
 TEST(CliNn, TrainResumeAndSample) {
   const auto dir = scratch("run");
   const std::string ck = (dir / "ck").string(), csv = (dir / "log.csv").string();
-  CliRun r = run_cli("train --data " + kShakespeareHead + kTiny + " --parameterization sltrain --rank 4 --steps 6 --eval-interval 3 --checkpoint " + ck +
-                     " --log " + csv + " --json");
+  CliRun r = run_cli("train --data " + kShakespeareHead + kTiny +
+                     " --parameterization sltrain --rank 4 --steps 6 --eval-interval 3 --checkpoint " + ck + " --log " +
+                     csv + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["command"], "train");

@@ -96,8 +96,8 @@ TEST(CliRl, BanditSummaryLinesAreHonest) {
 
 TEST(CliRl, BanditBaselinesRunOnTheSameInstances) {
   for (const std::string alg : {"spectral", "elimination", "ucb", "se", "etc"}) {
-    const auto j = run_json("bandit -q --rows 6 --cols 6 --rank 1 --gap 0.3 --noise 0.1 --horizon 5000 --algorithm " +
-                            alg);
+    const auto j =
+        run_json("bandit -q --rows 6 --cols 6 --rank 1 --gap 0.3 --noise 0.1 --horizon 5000 --algorithm " + alg);
     EXPECT_EQ(j["algorithm"], alg);
     const double regret = j["mean_final_regret"].get<double>();
     EXPECT_GE(regret, 0.0) << alg;
@@ -181,8 +181,9 @@ TEST(CliRl, MdpBadInputExitsTwo) {
 }
 
 TEST(CliRl, MdpRewardFreeCertifiesAndRefusesBadOptions) {
-  const auto j = run_json("mdp -q --reward-free --states 20 --actions 2 --rank 2 --discount 0.5 --epsilon 0.5 "
-                          "--seeds 2 --rewards 2 --method empirical");
+  const auto j = run_json(
+      "mdp -q --reward-free --states 20 --actions 2 --rank 2 --discount 0.5 --epsilon 0.5 "
+      "--seeds 2 --rewards 2 --method empirical");
   EXPECT_EQ(j["mode"], "reward-free");
   EXPECT_EQ(j["bound"], "weissman");  // the proved bound is the counts default
   ASSERT_EQ(j["runs"].size(), 2u);

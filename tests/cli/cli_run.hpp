@@ -32,8 +32,8 @@ inline std::string slurp(const std::string& path) {
 inline CliRun run_cli(const std::string& args) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  const fs::path err = fs::temp_directory_path() / ("lowrank_cli_err_" + std::to_string(::getpid()) + "_" +
-                                                    std::to_string(counter++) + ".txt");
+  const fs::path err = fs::temp_directory_path() /
+                       ("lowrank_cli_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".txt");
   const std::string cmd = std::string(LOWRANK_CLI_PATH) + " " + args + " 2>" + err.string();
   CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
@@ -57,7 +57,10 @@ struct TempDir {
            ("lowrank_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::create_directories(path);
   }
-  ~TempDir() { std::error_code ec; std::filesystem::remove_all(path, ec); }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
   std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
 

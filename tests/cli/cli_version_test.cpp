@@ -60,7 +60,8 @@ TEST(CliVersion, ModelOfANewerFormatIsRefusedNamingTheVersion) {
   CliRun r = run_cli(predict);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("model.json: completion model format version 7, written by lowrank 3.1.4, is newer than this "
-                       "lowrank " + std::string(kVersion) + " reads (format version 1): upgrade lowrank"),
+                       "lowrank " +
+                       std::string(kVersion) + " reads (format version 1): upgrade lowrank"),
             std::string::npos)
       << r.err;
   meta["version"] = "1.5";
@@ -75,8 +76,14 @@ TEST(CliVersion, CheckpointOfANewerFormatIsRefusedNamingTheVersion) {
   std::filesystem::create_directories(tmp / "ck");
   io::SafetensorsEntry e{"model.wte", io::TensorDType::F32, Matrix<double>::Ones(2, 2), false};
   io::write_safetensors(tmp / "ck/checkpoint.safetensors", {e},
-                        {{"format", "lowrank-nn-checkpoint"}, {"version", "2"}, {"lowrank_version", "9.0.0"},
-                         {"options", "{}"}, {"step", "0"}, {"optimizer_step", "0"}, {"rng", ""}, {"vocab_hex", ""}});
+                        {{"format", "lowrank-nn-checkpoint"},
+                         {"version", "2"},
+                         {"lowrank_version", "9.0.0"},
+                         {"options", "{}"},
+                         {"step", "0"},
+                         {"optimizer_step", "0"},
+                         {"rng", ""},
+                         {"vocab_hex", ""}});
   const CliRun r = run_cli("sample --checkpoint " + tmp / "ck" + " --prompt a --length 2");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("checkpoint format version 2, written by lowrank 9.0.0, is newer than this lowrank " +

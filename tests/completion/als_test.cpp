@@ -76,8 +76,8 @@ TEST(Als, FullyObservedMatchesTruncatedSvd) {
   auto fit = als(p.train, o);
   const Matrix<double> x = test::zero_filled(p.train);
   Eigen::JacobiSVD<Matrix<double>> svd(x, Eigen::ComputeThinU | Eigen::ComputeThinV);
-  const Matrix<double> best = svd.matrixU().leftCols(2) * svd.singularValues().head(2).asDiagonal() *
-                              svd.matrixV().leftCols(2).transpose();
+  const Matrix<double> best =
+      svd.matrixU().leftCols(2) * svd.singularValues().head(2).asDiagonal() * svd.matrixV().leftCols(2).transpose();
   EXPECT_LT((fit.model.to_dense() - best).norm() / best.norm(), 1e-6);
   EXPECT_NEAR(fit.model.d(0), svd.singularValues()(0), 1e-6 * svd.singularValues()(0));
   EXPECT_NEAR(fit.model.d(1), svd.singularValues()(1), 1e-6 * svd.singularValues()(0));
@@ -110,7 +110,8 @@ TEST(Als, ObjectiveDecreasesAndColumnFactorsAreStationary) {
     count[static_cast<std::size_t>(p.train.col[k])] += 1.0;
   }
   for (Index j = 0; j < m.cols; ++j) {
-    EXPECT_NEAR(resid_sum[static_cast<std::size_t>(j)], 0.1 * count[static_cast<std::size_t>(j)] * m.col_offset(j), 1e-9);
+    EXPECT_NEAR(resid_sum[static_cast<std::size_t>(j)], 0.1 * count[static_cast<std::size_t>(j)] * m.col_offset(j),
+                1e-9);
   }
 }
 

@@ -108,14 +108,14 @@ TEST(FitCompletion, CrossValidatedLambdaIsNearTheOracle) {
   // Oracle: the whole grid on all entries, scored against the truth.
   const auto grid = log_lambda_grid(fit.lambda_max, 15, 0.01);
   SoftImputeOptions so = o.soft_impute;
-  const auto path = fit_path(
-      d.train, grid,
-      PathFitFunction<double>([so](const ObservedEntries<double>& x, double lam, const CompletionModel<double>* w) {
-        SoftImputeOptions s = so;
-        s.lambda = lam;
-        return soft_impute(x, s, w);
-      }),
-      true);
+  const auto path = fit_path(d.train, grid,
+                             PathFitFunction<double>(
+                                 [so](const ObservedEntries<double>& x, double lam, const CompletionModel<double>* w) {
+                                   SoftImputeOptions s = so;
+                                   s.lambda = lam;
+                                   return soft_impute(x, s, w);
+                                 }),
+                             true);
   std::size_t oracle = 0;
   double best = 1e300;
   for (std::size_t l = 0; l < grid.size(); ++l) {

@@ -20,9 +20,9 @@ namespace lowrank::test {
 /// the complementary cells as a held-out set (noise-free truth and noisy).
 template <class T>
 struct Planted {
-  Matrix<T> truth;               ///< m x n, rank r
-  ObservedEntries<T> train;      ///< noisy observed entries
-  ObservedEntries<T> test_truth; ///< held-out cells, noise-free values
+  Matrix<T> truth;                ///< m x n, rank r
+  ObservedEntries<T> train;       ///< noisy observed entries
+  ObservedEntries<T> test_truth;  ///< held-out cells, noise-free values
 };
 
 template <class T>
@@ -41,8 +41,12 @@ Planted<T> make_planted(Index m, Index n, Index r, double fraction, double noise
     e->cols = n;
   }
   while (true) {
-    p.train.row.clear(); p.train.col.clear(); p.train.value.clear();
-    p.test_truth.row.clear(); p.test_truth.col.clear(); p.test_truth.value.clear();
+    p.train.row.clear();
+    p.train.col.clear();
+    p.train.value.clear();
+    p.test_truth.row.clear();
+    p.test_truth.col.clear();
+    p.test_truth.value.clear();
     std::vector<int> rc(static_cast<std::size_t>(m), 0), cc(static_cast<std::size_t>(n), 0);
     for (Index j = 0; j < n; ++j) {
       for (Index i = 0; i < m; ++i) {

@@ -21,7 +21,7 @@ CompletionModel<double> small_model() {
   m.V << 0, 1;
   m.d = Vector<double>::Constant(1, 2.0);
   m.global_offset = 10;
-  m.row_offset = Vector<double>::LinSpaced(3, 1, 3);  // 1 2 3
+  m.row_offset = Vector<double>::LinSpaced(3, 1, 3);    // 1 2 3
   m.col_offset = Vector<double>::LinSpaced(2, 0.5, 1);  // 0.5 1
   m.row_scale = Vector<double>::Constant(3, 3.0);
   m.col_scale = Vector<double>::Constant(2, 0.5);

@@ -144,7 +144,8 @@ TEST(CrossValidation, RefinementScoresPointsBetweenTheBestAndItsNeighbours) {
     w.insert(w.end(), grid.begin() + static_cast<std::ptrdiff_t>(b) + 1, grid.end());
     return w;
   }();
-  for (std::size_t r = 0; r < want_rows.size(); ++r) EXPECT_NEAR(cv.table[r].lambda, want_rows[r], 1e-12 * want_rows[r]);
+  for (std::size_t r = 0; r < want_rows.size(); ++r)
+    EXPECT_NEAR(cv.table[r].lambda, want_rows[r], 1e-12 * want_rows[r]);
   // Grid rows are unchanged; the new rows match cold fits on each fold.
   const auto folds = k_fold(e, 3, 3);
   double best = plain.table[b].mean_rmse;
@@ -209,7 +210,8 @@ TEST(CrossValidation, FoldFitsSeeTheGridScaledBySqrtOfTheirShare) {
   const auto grid = log_lambda_grid(lambda_max(e), 4, 0.1);
   for (const CvLambdaScaling scaling : {CvLambdaScaling::SqrtEntries, CvLambdaScaling::None}) {
     std::vector<std::pair<std::size_t, double>> calls;  // (training entries, lambda)
-    PathFitFunction<double> fit = [&](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>* w) {
+    PathFitFunction<double> fit = [&](const ObservedEntries<double>& d, double lambda,
+                                      const CompletionModel<double>* w) {
       calls.emplace_back(d.nnz(), lambda);
       SoftImputeOptions o;
       o.max_rank = 5;
@@ -293,7 +295,7 @@ TEST(CrossValidation, SqrtScalingLandsNearerTheOracleLambda) {
     err_scaled += err[scaled.best_index];
   }
   EXPECT_LT(gap_scaled, 0.85 * gap_plain);  // measured 0.63 vs 0.95
-  EXPECT_LT(err_scaled, err_plain);  // measured 127.8 vs 130.0
+  EXPECT_LT(err_scaled, err_plain);         // measured 127.8 vs 130.0
 }
 
 // Screening during the first fold: a later candidate whose validation RMSE
@@ -311,19 +313,19 @@ TEST(CrossValidation, AClearlyWorseCandidateStopsDuringTheFirstFold) {
   for (int l = 0; l < 15; ++l) grid.push_back(std::pow(0.5, l));
   // RMSE at grid point l: floor + 2 q^l (gains shrink by q per step).
   auto curve = [&grid](double floor, double q) {
-    return PathFitFunction<double>([floor, q, grid](const ObservedEntries<double>& d, double lambda,
-                                                    const CompletionModel<double>*) {
-      std::size_t l = 0;
-      while (l < grid.size() && std::abs(grid[l] - lambda) > 1e-12 * grid[l] * 4) ++l;  // lambda as the fold saw it
-      CompletionResult<double> r;
-      r.model.rows = d.rows;
-      r.model.cols = d.cols;
-      r.model.U = Matrix<double>(d.rows, 0);
-      r.model.V = Matrix<double>(d.cols, 0);
-      r.model.global_offset = floor + 2.0 * std::pow(q, static_cast<double>(l));
-      r.lambda = lambda;
-      return r;
-    });
+    return PathFitFunction<double>(
+        [floor, q, grid](const ObservedEntries<double>& d, double lambda, const CompletionModel<double>*) {
+          std::size_t l = 0;
+          while (l < grid.size() && std::abs(grid[l] - lambda) > 1e-12 * grid[l] * 4) ++l;  // lambda as the fold saw it
+          CompletionResult<double> r;
+          r.model.rows = d.rows;
+          r.model.cols = d.cols;
+          r.model.U = Matrix<double>(d.rows, 0);
+          r.model.V = Matrix<double>(d.cols, 0);
+          r.model.global_offset = floor + 2.0 * std::pow(q, static_cast<double>(l));
+          r.lambda = lambda;
+          return r;
+        });
   };
   CrossValidationOptions o;
   o.folds = 2;

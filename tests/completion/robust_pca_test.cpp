@@ -21,10 +21,15 @@ struct LowRankPlusSparse {
 
 // The result holds L as factors and S as the model's sparse part; these
 // rebuild the dense matrices the checks compare.
-template <class T> Matrix<T> dense_l(const RobustPcaResult<T>& f) { return f.model.low_rank_dense(); }
-template <class T> Matrix<T> dense_s(const RobustPcaResult<T>& f) {
+template <class T>
+Matrix<T> dense_l(const RobustPcaResult<T>& f) {
+  return f.model.low_rank_dense();
+}
+template <class T>
+Matrix<T> dense_s(const RobustPcaResult<T>& f) {
   Matrix<T> s = Matrix<T>::Zero(f.model.rows, f.model.cols);
-  for (std::size_t k = 0; k < f.model.sparse.nnz(); ++k) s(f.model.sparse.row[k], f.model.sparse.col[k]) = f.model.sparse.value[k];
+  for (std::size_t k = 0; k < f.model.sparse.nnz(); ++k)
+    s(f.model.sparse.row[k], f.model.sparse.col[k]) = f.model.sparse.value[k];
   return s;
 }
 

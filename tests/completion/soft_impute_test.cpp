@@ -71,8 +71,8 @@ TEST_P(AgainstR, SameObjectiveSingularValuesAndFit) {
   const double f = objective(fit.model, x, r_svd.lambda);
   EXPECT_NEAR(fit.objective_trace.back(), f, 1e-9 * f);  // the trace is the objective of the model
   EXPECT_LT(std::abs(f - f_r) / f_r, 1e-4);
-  EXPECT_LT(std::abs(f - f_r) / f_r, 1e-7) << "closer than the issue asks; R svd/als differ by "
-                                           << std::abs(r_svd.objective - r_als.objective) / f_r;
+  EXPECT_LT(std::abs(f - f_r) / f_r, 1e-7)
+      << "closer than the issue asks; R svd/als differ by " << std::abs(r_svd.objective - r_als.objective) / f_r;
   ASSERT_EQ(fit.model.rank(), static_cast<Index>(r_svd.d.size()));
   for (std::size_t k = 0; k < r_svd.d.size(); ++k) {
     EXPECT_NEAR(fit.model.d(static_cast<Index>(k)), r_svd.d[k], 1e-4 * r_svd.d[0]) << "d[" << k << "]";
@@ -354,8 +354,8 @@ TEST(Prox, SingularValueThresholdMatchesDenseSvd) {
   auto out = singular_value_threshold(DenseOperator<double>(a), t, 10);
   ASSERT_EQ(out.d.size(), 3);
   EXPECT_FALSE(out.rank_capped);
-  const Matrix<double> expect = svd.matrixU().leftCols(3) * (s.head(3).array() - t).matrix().asDiagonal() *
-                                svd.matrixV().leftCols(3).transpose();
+  const Matrix<double> expect =
+      svd.matrixU().leftCols(3) * (s.head(3).array() - t).matrix().asDiagonal() * svd.matrixV().leftCols(3).transpose();
   EXPECT_LT((out.U * out.d.asDiagonal() * out.V.transpose() - expect).norm(), 1e-9 * expect.norm());
   auto capped = singular_value_threshold(DenseOperator<double>(a), t, 2);
   EXPECT_TRUE(capped.rank_capped);

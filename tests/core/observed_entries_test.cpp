@@ -83,9 +83,7 @@ TYPED_TEST(ObservedEntriesTyped, CastConverts) {
   EXPECT_EQ(d.row, e.row);
 }
 
-TYPED_TEST(ObservedEntriesTyped, ValidateAcceptsGoodInput) {
-  EXPECT_NO_THROW(validate(small_entries<TypeParam>()));
-}
+TYPED_TEST(ObservedEntriesTyped, ValidateAcceptsGoodInput) { EXPECT_NO_THROW(validate(small_entries<TypeParam>())); }
 
 template <class T, class F>
 std::string validate_message(F mutate) {
@@ -152,7 +150,10 @@ TYPED_TEST(ObservedEntriesTyped, DuplicatesErrorNamesPairAndCount) {
 
 TYPED_TEST(ObservedEntriesTyped, DuplicatesMeanLastSum) {
   using T = TypeParam;
-  struct Case { DuplicatePolicy p; T v00, v11; };
+  struct Case {
+    DuplicatePolicy p;
+    T v00, v11;
+  };
   for (const Case c : {Case{DuplicatePolicy::Mean, T(4), T(4)}, Case{DuplicatePolicy::Last, T(7), T(6)},
                        Case{DuplicatePolicy::Sum, T(12), T(8)}}) {
     auto e = with_duplicates<T>();

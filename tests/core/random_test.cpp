@@ -53,7 +53,8 @@ double chi2(const std::vector<double>& observed, const std::vector<double>& prob
 }
 
 // sqrt(n) * sup |F_n - F|; the p = 0.001 critical value is 1.95.
-template <class Cdf> double ks_stat(std::vector<double> x, Cdf cdf) {
+template <class Cdf>
+double ks_stat(std::vector<double> x, Cdf cdf) {
   std::sort(x.begin(), x.end());
   const double n = static_cast<double>(x.size());
   double d = 0;

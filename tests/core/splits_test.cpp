@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -105,8 +105,9 @@ TYPED_TEST(SplitsTyped, PerRowHoldoutRespectsMinTrain) {
     for (auto p : s.test) ++test_per_row[static_cast<std::size_t>(e.row[p])];
     for (std::size_t r = 0; r < counts.size(); ++r) {
       const auto c = static_cast<std::size_t>(counts[r]);
-      const std::size_t want = std::min<std::size_t>(static_cast<std::size_t>(std::llround(0.5 * static_cast<double>(c))),
-                                                     c > min_train ? c - min_train : 0);
+      const std::size_t want =
+          std::min<std::size_t>(static_cast<std::size_t>(std::llround(0.5 * static_cast<double>(c))),
+                                c > min_train ? c - min_train : 0);
       EXPECT_EQ(static_cast<std::size_t>(test_per_row[r]), want) << "row " << r << " count " << c;
       EXPECT_GE(c - static_cast<std::size_t>(test_per_row[r]), std::min(c, min_train));
     }

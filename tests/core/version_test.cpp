@@ -25,7 +25,8 @@ TEST(Version, FormatVersionCheck) {
   EXPECT_EQ(message_of("3"), "accepted");
   EXPECT_THAT(message_of("4", "0.9.1"),
               HasSubstr("dir/model.json: completion model format version 4, written by lowrank 0.9.1, is newer than "
-                        "this lowrank " + std::string(kVersion) + " reads (format version 3): upgrade lowrank"));
+                        "this lowrank " +
+                        std::string(kVersion) + " reads (format version 3): upgrade lowrank"));
   EXPECT_THAT(message_of("12"), HasSubstr("format version 12 is newer than this lowrank"));
   EXPECT_THAT(message_of("2"), HasSubstr("format version 2 is not supported: this lowrank " + std::string(kVersion) +
                                          " reads format version 3"));

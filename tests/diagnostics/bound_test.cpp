@@ -50,8 +50,7 @@ TEST(Bound, LimitAsPGoesToZeroIsRankTimesWidth) {
 
 TEST(Bound, GridPicksEachLayersMinimumAndBeatsSpectral) {
   // A strongly low-rank wide layer: small p wins.
-  std::vector<BoundLayer> layers = {layer("wide", 256, 256, {10, 9, 8, 0.001, 0.001}),
-                                    layer("out", 10, 256, {3, 2.5})};
+  std::vector<BoundLayer> layers = {layer("wide", 256, 256, {10, 9, 8, 0.001, 0.001}), layer("out", 10, 256, {3, 2.5})};
   RankSparseBoundOptions opts;
   opts.samples = 1000;
   opts.margin = 2;

@@ -187,9 +187,8 @@ TEST(Inspect, BadCheckpoints) {
   // NaN weights: the layer is named.
   MatrixXd w = MatrixXd::Ones(4, 4);
   w(2, 1) = std::nan("");
-  io::write_safetensors(tmp / "nan.safetensors",
-                        {{"ok", io::TensorDType::F32, MatrixXd::Ones(3, 3), false},
-                         {"blocks.0.attn.weight", io::TensorDType::F32, w, false}});
+  io::write_safetensors(tmp / "nan.safetensors", {{"ok", io::TensorDType::F32, MatrixXd::Ones(3, 3), false},
+                                                  {"blocks.0.attn.weight", io::TensorDType::F32, w, false}});
   std::string err = error_of([&] { inspect_weights(tmp / "nan.safetensors"); });
   EXPECT_NE(err.find("InputError"), std::string::npos) << err;
   EXPECT_NE(err.find("blocks.0.attn.weight"), std::string::npos) << err;
@@ -239,7 +238,7 @@ TEST(Inspect, EngineCheckpointGivesEffectiveWeights) {
   s_vals << 0.5, -1.25, 2.0;
   support << 0, 7, 29;  // flat row * 6 + col in a 5 x 6 weight
   const std::map<std::string, std::string> meta = {{"format", "lowrank-nn-checkpoint"},
-                                                    {"options", R"({"model": {"alpha": 8, "rank": 2}})"}};
+                                                   {"options", R"({"model": {"alpha": 8, "rank": 2}})"}};
   auto write = [&](const std::string& path, const MatrixXd& sup) {
     io::write_safetensors(path,
                           {{"model.wte", io::TensorDType::F32, wte, false},
@@ -276,8 +275,8 @@ TEST(Inspect, EngineCheckpointGivesEffectiveWeights) {
   EXPECT_NE(err.find("InputError"), std::string::npos) << err;
   EXPECT_NE(err.find("sltrain.blocks.0.attn.q.S.support[2]"), std::string::npos) << err;
   // A factor A without its B.
-  io::write_safetensors(tmp / "checkpoint.safetensors",
-                        {{"model.blocks.0.attn.q.A", io::TensorDType::F32, a, false}}, meta);
+  io::write_safetensors(tmp / "checkpoint.safetensors", {{"model.blocks.0.attn.q.A", io::TensorDType::F32, a, false}},
+                        meta);
   const std::string err2 = error_of([&] { inspect_weights(tmp.dir.string()); });
   EXPECT_NE(err2.find("model.blocks.0.attn.q.B"), std::string::npos) << err2;
 }

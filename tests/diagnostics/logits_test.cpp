@@ -113,10 +113,8 @@ TEST(LogitMatrix, TopKKeepsTheMostProbableTokensOfEachBlock) {
     std::set<std::int32_t> kept(top.tokens.begin() + b * 3, top.tokens.begin() + b * 3 + 3);
     double min_kept = 1, max_dropped = 0;
     for (std::int32_t z = 0; z < 11; ++z) {
-      if (kept.count(z))
-        min_kept = std::min(min_kept, mean_p(z));
-      else
-        max_dropped = std::max(max_dropped, mean_p(z));
+      if (kept.count(z)) min_kept = std::min(min_kept, mean_p(z));
+      else max_dropped = std::max(max_dropped, mean_p(z));
     }
     EXPECT_GE(min_kept, max_dropped) << "block " << b;
     for (Index c = 0; c < 3; ++c)
@@ -217,8 +215,8 @@ TEST(LogitRank, RecoversAPlantedPowerLawAndTheReconstructionCurve) {
     Eigen::JacobiSVD<Matrix<double>> js(lm.values, Eigen::ComputeThinU | Eigen::ComputeThinV);
     for (const auto& p : r.reconstruction) {
       const Index k = p.rank;
-      const Matrix<double> mk = js.matrixU().leftCols(k) * js.singularValues().head(k).asDiagonal() *
-                                js.matrixV().leftCols(k).transpose();
+      const Matrix<double> mk =
+          js.matrixU().leftCols(k) * js.singularValues().head(k).asDiagonal() * js.matrixV().leftCols(k).transpose();
       EXPECT_NEAR(p.relative_error, (lm.values - mk).norm() / lm.values.norm(), 1e-10);
       double kl = 0;
       for (Index i = 0; i < 40; ++i)

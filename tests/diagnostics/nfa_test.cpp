@@ -145,7 +145,7 @@ TEST(NfaAgop, StopsAtTheChunkWhereAnInterruptArrives) {
 // W_1 = R_1 S^(1/L) Q^T, W_l = R_l S^(1/L) R_{l-1}^T, W_L = P S^(1/L) R_{L-1}^T,
 // so W_{l+1}^T W_{l+1} = R_l S^(2/L) R_l^T = W_l W_l^T.
 Mlp balanced_linear(Index L, Index d, Index c, Index width, const Vector<double>& s, std::mt19937_64& rng,
-                         Matrix<double>* product) {
+                    Matrix<double>* product) {
   const Index k = s.size();
   const Matrix<double> p = orthonormal_columns(c, k, rng), q = orthonormal_columns(d, k, rng);
   const Vector<double> root = s.array().pow(1.0 / static_cast<double>(L)).matrix();
@@ -213,7 +213,8 @@ TEST(NfaSubtractInit, UpdateOfAKnownNetworkHasAlphaOneHalfExactly) {
   const Matrix<double> upd = r * s.asDiagonal() * q.transpose();
   const Matrix<double> n0 = qh.rightCols(h - k) * gaussian(h - k, d - k, rng, 0.8) * qd.rightCols(d - k).transpose();
   const std::vector<Vector<double>> nobias{Vector<double>(), Vector<double>()};
-  const Mlp trained = Mlp::from_weights({upd + n0, p * s.asDiagonal() * r.transpose()}, nobias, MlpActivation::Identity);
+  const Mlp trained =
+      Mlp::from_weights({upd + n0, p * s.asDiagonal() * r.transpose()}, nobias, MlpActivation::Identity);
   const Mlp init = Mlp::from_weights({n0, 0.1 * gaussian(c, h, rng)}, nobias, MlpActivation::Identity);
   const Matrix<double> x = gaussian(25, d, rng);
   const auto g = compute_agop(trained, x);
@@ -296,10 +297,8 @@ TEST(NfaAnalyze, EngineMlpInitBaselineAndSubtraction) {
     // The last layer's Jacobian is its weight at every input, so its centred
     // AGOP is zero and both cosines are undefined (NaN).
     const double centred_ref = matrix_cosine(nfm, g.layers[l].centred);
-    if (std::isnan(centred_ref))
-      EXPECT_TRUE(std::isnan(L.centred.one)) << "layer " << l;
-    else
-      EXPECT_NEAR(L.centred.one, centred_ref, 1e-12);
+    if (std::isnan(centred_ref)) EXPECT_TRUE(std::isnan(L.centred.one)) << "layer " << l;
+    else EXPECT_NEAR(L.centred.one, centred_ref, 1e-12);
     EXPECT_NEAR(L.init.one, matrix_cosine(nfm0, g0.layers[l].uncentred), 1e-12);
     EXPECT_NEAR(L.baseline.one, matrix_cosine(nfm0, g.layers[l].uncentred), 1e-12);
     EXPECT_GE(L.uncentred.best, L.uncentred.one - 1e-15);
@@ -379,8 +378,11 @@ TEST(NfaCheckpoint, RoundTripAndBadFiles) {
   io::write_safetensors((dir / "plain.safetensors").string(), {e});
   expect_input_error((dir / "plain.safetensors").string(), "no \"format\"");
   // Wrong shape for the sizes, and a NaN weight named by layer.
-  std::map<std::string, std::string> meta{{"format", "lowrank-nn-mlp-checkpoint"}, {"version", "1"},
-                                          {"activation", "relu"}, {"sizes", "2,3,1"}, {"step", "0"}};
+  std::map<std::string, std::string> meta{{"format", "lowrank-nn-mlp-checkpoint"},
+                                          {"version", "1"},
+                                          {"activation", "relu"},
+                                          {"sizes", "2,3,1"},
+                                          {"step", "0"}};
   io::SafetensorsEntry w0{"model.layers.0.W", io::TensorDType::F64, Matrix<double>::Ones(3, 2), false};
   io::SafetensorsEntry w1{"model.layers.1.W", io::TensorDType::F64, Matrix<double>::Ones(2, 3), false};
   io::write_safetensors((dir / "shape.safetensors").string(), {w0, w1}, meta);

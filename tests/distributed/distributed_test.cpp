@@ -78,7 +78,8 @@ ObservedEntries<double> share(const ObservedEntries<double>& all, MPI_Comm comm)
   out.rows = all.rows;
   out.cols = all.cols;
   for (std::size_t s = 0; s < all.nnz(); ++s)
-    if (static_cast<int>((s * 7 + 3) % static_cast<std::size_t>(size)) == rank) out.push_back(all.row[s], all.col[s], all.value[s]);
+    if (static_cast<int>((s * 7 + 3) % static_cast<std::size_t>(size)) == rank)
+      out.push_back(all.row[s], all.col[s], all.value[s]);
   return out;
 }
 

@@ -1,8 +1,8 @@
 // libFuzzer harness: format detection and the one-call reader behind every
 // "matrix file" argument of the CLI (io::read_matrix_any + io::describe).
 // The scratch file has no extension, so the format comes from the content.
-#include "fuzz_file.hpp"
 #include "lowrank/io/any.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

@@ -20,10 +20,10 @@ const std::string& scratch_dir() {
     // tmpfs unless TMPDIR says otherwise: on a disk /tmp each input waited on
     // page I/O and the harness ran 5x slower (docs/errors.md).
     const char* tmpdir = std::getenv("TMPDIR");
-    const std::filesystem::path base =
-        tmpdir != nullptr ? std::filesystem::path(tmpdir)
-                          : (access("/dev/shm", W_OK) == 0 ? std::filesystem::path("/dev/shm")
-                                                           : std::filesystem::temp_directory_path());
+    const std::filesystem::path base = tmpdir != nullptr
+                                           ? std::filesystem::path(tmpdir)
+                                           : (access("/dev/shm", W_OK) == 0 ? std::filesystem::path("/dev/shm")
+                                                                            : std::filesystem::temp_directory_path());
     const auto d = base / ("lowrank-fuzz-ckpt-" + std::to_string(getpid()));
     std::filesystem::create_directories(d);
     std::ofstream(d / "text.txt") << "the quick brown fox jumps over the lazy dog\n";

@@ -1,8 +1,8 @@
 // libFuzzer harness: dense CSV (io::read_dense_csv + io::to_observed), with
 // the default options (sniffed separator, header, row names) and bare
 // numbers (no header, no row names).
-#include "fuzz_file.hpp"
 #include "lowrank/io/csv.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

@@ -19,7 +19,8 @@ namespace lowrank::fuzz {
 /// given; rewritten in place on every call (tmpfs when /dev/shm exists).
 inline const std::string& scratch_file(const std::uint8_t* data, std::size_t size, const char* suffix) {
   static const std::string path = [&] {
-    const char* dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
+    const char* dir =
+        access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
     return std::string(dir) + "/lowrank-fuzz-" + std::to_string(getpid()) + suffix;
   }();
   static const int fd = [] {

@@ -1,7 +1,7 @@
 // libFuzzer harness: Matrix Market (io::read_matrix_market), refusing and
 // then summing duplicates.
-#include "fuzz_file.hpp"
 #include "lowrank/io/matrix_market.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

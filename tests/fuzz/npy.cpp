@@ -1,6 +1,6 @@
 // libFuzzer harness: .npy arrays (io::read_npy).
-#include "fuzz_file.hpp"
 #include "lowrank/io/npy.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

@@ -1,7 +1,7 @@
 // libFuzzer harness: safetensors (io::SafetensorsFile: header validation,
 // then every tensor of at most 2 dimensions converted to a matrix).
-#include "fuzz_file.hpp"
 #include "lowrank/io/safetensors.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

@@ -1,8 +1,8 @@
 // libFuzzer harness: triplet files (io::read_triplets with auto-detection,
 // pairs with sorted ids and merged duplicates, and io::read_triplets_mapped
 // against fixed id maps, as a test set is read).
-#include "fuzz_file.hpp"
 #include "lowrank/io/triplets.hpp"
+#include "fuzz_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace lowrank;

@@ -45,7 +45,8 @@ FactoredCase factored_case(Index m, Index n, std::uint64_t seed) {
   p.train.cols = p.test.cols = n;
   for (Index i = 0; i < m; ++i)
     for (Index j = 0; j < n; ++j)
-      (u(rng) < 0.35 ? p.train : p.test).push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), noisy(i, j));
+      (u(rng) < 0.35 ? p.train : p.test)
+          .push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), noisy(i, j));
   return p;
 }
 

@@ -53,7 +53,8 @@ Planted planted(Index m, Index n, double p, double noise, double offsets, std::u
   pr.entries.cols = pr.test.cols = n;
   for (Index i = 0; i < m; ++i)
     for (Index j = 0; j < n; ++j) {
-      if (u(rng) < p || j == i % n) pr.entries.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), noisy(i, j));
+      if (u(rng) < p || j == i % n)
+        pr.entries.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), noisy(i, j));
       else pr.test.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), pr.truth(i, j));
     }
   return pr;
@@ -398,8 +399,8 @@ TEST(GamePath, LooseFoldFitsMoveTheCvCurveLittle) {
     moved = std::max(moved, std::abs(tight.cv[i].mean_rmse - loose.cv[i].mean_rmse));
     spread = std::max(spread, std::abs(tight.cv[i].mean_rmse - tight.cv[tight.best_index].mean_rmse));
   }
-  EXPECT_GT(moved, 0.0);             // the folds did run otherwise
-  EXPECT_LT(moved, 0.05 * spread);   // ... and it barely shows
+  EXPECT_GT(moved, 0.0);            // the folds did run otherwise
+  EXPECT_LT(moved, 0.05 * spread);  // ... and it barely shows
   ASSERT_EQ(tight.best_index, loose.best_index);
   // The reported fit is still solved to 1e-6 in double (one convex optimum,
   // whatever the start).
@@ -455,7 +456,7 @@ TEST(GamePath, AutoCentringValidatesNoneAgainstBiasesAndBeatsCentringOnZeroMeanD
   EXPECT_EQ(fit.centering_scores[0].centering, lowrank::Centering::None);
   EXPECT_EQ(fit.centering_scores[1].centering, lowrank::Centering::Biases);
   const auto& winner = fit.centering_scores[0].best_rmse <= fit.centering_scores[1].best_rmse ? fit.centering_scores[0]
-                                                                                               : fit.centering_scores[1];
+                                                                                              : fit.centering_scores[1];
   EXPECT_EQ(fit.centering, winner.centering);
   EXPECT_EQ(fit.result.lambda, winner.best_lambda);
   EXPECT_EQ(fit.offsets.has_value(), fit.centering != lowrank::Centering::None);

@@ -20,7 +20,8 @@ struct LowRankData {
 
 LowRankData make_low_rank(Index m, Index n, Index r, double p, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  const Matrix<double> full = gaussian<double>(m, r, rng) * gaussian<double>(r, n, rng) + gaussian<double>(m, n, rng, 0.2);
+  const Matrix<double> full =
+      gaussian<double>(m, r, rng) * gaussian<double>(r, n, rng) + gaussian<double>(m, n, rng, 0.2);
   LowRankData d;
   d.entries = sample<double>(full, p, rng);
   d.x = dense_x(d.entries);
@@ -151,7 +152,8 @@ TEST(GameLambdaMax, ZeroAtLambdaMaxAndNotBelowIt) {
   o.variant = GameVariant::Latent;
   const auto w = lowrank::game_weights(36, 20, groups, o);
   double expect = svals<double>(d.x)(0) / w.back();
-  for (std::size_t k = 0; k < groups.size(); ++k) expect = std::max(expect, svals<double>(rows_of(d.x, groups.rows[k]))(0) / w[k]);
+  for (std::size_t k = 0; k < groups.size(); ++k)
+    expect = std::max(expect, svals<double>(rows_of(d.x, groups.rows[k]))(0) / w[k]);
   EXPECT_NEAR(lowrank::game_lambda_max(d.entries, groups, o), expect, 1e-10 * expect);
 }
 

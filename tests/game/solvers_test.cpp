@@ -63,7 +63,8 @@ Kkt<T> sum_kkt(const Problem<T>& pr, const GameResult<T>& r, bool global) {
   for (std::size_t k = 0; k < K; ++k) {
     std::vector<std::int32_t> rows;
     if (k < pr.groups.size()) rows = pr.groups.rows[k];
-    else for (Index i = 0; i < z.rows(); ++i) rows.push_back(static_cast<std::int32_t>(i));
+    else
+      for (Index i = 0; i < z.rows(); ++i) rows.push_back(static_cast<std::int32_t>(i));
     const double lw = r.lambda * r.groups[k].weight;
     const Matrix<T> block = rows_of(z, rows);
     const Matrix<T>& gam = r.subgradients[k];
@@ -71,7 +72,8 @@ Kkt<T> sum_kkt(const Problem<T>& pr, const GameResult<T>& r, bool global) {
     obj += lw * nuc;
     gap += lw * (nuc - static_cast<double>((gam.array() * block.array()).sum()));
     feas = std::max(feas, static_cast<double>(svals<T>(gam)(0)) - 1.0);
-    for (std::size_t i = 0; i < rows.size(); ++i) stat.row(rows[i]) += static_cast<T>(lw) * gam.row(static_cast<Index>(i));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      stat.row(rows[i]) += static_cast<T>(lw) * gam.row(static_cast<Index>(i));
   }
   return {static_cast<double>(stat.norm() / x.norm()), std::max(feas, 0.0), gap / obj};
 }
@@ -219,7 +221,8 @@ TEST(GameSolvers, LatentAdmmAndProximalGradientReachTheSameOptimum) {
     for (std::size_t k = 0; k < r->groups.size(); ++k) {
       std::vector<std::int32_t> rows;
       if (k < pr.groups.size()) rows = pr.groups.rows[k];
-      else for (int i = 0; i < 36; ++i) rows.push_back(i);
+      else
+        for (int i = 0; i < 36; ++i) rows.push_back(i);
       const auto& g = r->groups[k];
       const Matrix<double> comp = g.U * g.S.asDiagonal() * g.V.transpose();
       for (std::size_t i = 0; i < rows.size(); ++i) zsum.row(rows[i]) += comp.row(static_cast<Index>(i));

@@ -6,10 +6,10 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 TEST(DetectFormat, ByMagicExtensionAndContent) {
   EXPECT_EQ(detect_format(fixture("c_f8.npy")), FileFormat::Npy);
@@ -24,7 +24,8 @@ TEST(DetectFormat, ByMagicExtensionAndContent) {
   const std::string npy = test::read_bytes(fixture("c_f8.npy"));
   EXPECT_EQ(detect_format(dir.write("array.bin", npy)), FileFormat::Npy);
   EXPECT_EQ(detect_format(dir.write("st.bin", test::read_bytes(fixture("good.safetensors")))), FileFormat::Safetensors);
-  EXPECT_EQ(detect_format(dir.write("m", "%%MatrixMarket matrix array real general\n1 1\n2\n")), FileFormat::MatrixMarket);
+  EXPECT_EQ(detect_format(dir.write("m", "%%MatrixMarket matrix array real general\n1 1\n2\n")),
+            FileFormat::MatrixMarket);
   EXPECT_EQ(detect_format(dir.write("r", "# ratings\n1 2 3\n")), FileFormat::Triplets);
   EXPECT_EQ(detect_format(dir.write("d", "\"\",a,b\nx,1,2\n")), FileFormat::DenseCsv);
   EXPECT_THAT(input_error([&] { detect_format(dir.write("z", "")); }), HasSubstr("z: empty file"));

@@ -10,12 +10,12 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::Contains;
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::repo_file;
 using test::TempDir;
+using ::testing::Contains;
+using ::testing::HasSubstr;
 
 const std::vector<std::string> kUserNames = {"user", "age", "gender", "occupation", "zip"};
 
@@ -57,8 +57,9 @@ TEST(MakeRowGroups, LevelsBinsAndWarnings) {
   // Data rows: users 4, 1, 6, 2 (first-seen order of some ratings file); 3 and 5 unused.
   const IdMap rows = ids({"4", "1", "6", "2"});
   const auto r = make_row_groups(t, rows, {"gender", "age", "occupation"}, {{"age", {0, 25, 35, 100}}});
-  EXPECT_EQ(r.groups.names, (std::vector<std::string>{"gender=F", "gender=M", "age=[0,25)", "age=[25,35)", "age=[35,100)",
-                                                      "occupation=executive", "occupation=other", "occupation=technician"}));
+  EXPECT_EQ(r.groups.names,
+            (std::vector<std::string>{"gender=F", "gender=M", "age=[0,25)", "age=[25,35)", "age=[35,100)",
+                                      "occupation=executive", "occupation=other", "occupation=technician"}));
   EXPECT_EQ(group(r, "gender=F"), (std::vector<std::int32_t>{3}));
   EXPECT_EQ(group(r, "gender=M"), (std::vector<std::int32_t>{0, 1, 2}));
   EXPECT_EQ(group(r, "age=[0,25)"), (std::vector<std::int32_t>{0, 1}));  // 24, 24
@@ -80,8 +81,9 @@ TEST(MakeRowGroups, CsvHeaderQuotesNumericLevelsAndMissing) {
   EXPECT_EQ(t.id_name, "site");
   const IdMap rows = ids({"D", "C", "B", "A"});
   const auto r = make_row_groups(t, rows, {"moisture", "use", "depth"});
-  EXPECT_EQ(r.groups.names, (std::vector<std::string>{"moisture=1", "moisture=2", "moisture=3", "use=hay, pasture",
-                                                      "use=hayfield", "use=pasture", "depth=2.5", "depth=4", "depth=7"}));
+  EXPECT_EQ(r.groups.names,
+            (std::vector<std::string>{"moisture=1", "moisture=2", "moisture=3", "use=hay, pasture", "use=hayfield",
+                                      "use=pasture", "depth=2.5", "depth=4", "depth=7"}));
   EXPECT_EQ(group(r, "moisture=1"), (std::vector<std::int32_t>{1, 3}));
   EXPECT_EQ(group(r, "use=pasture"), (std::vector<std::int32_t>{0, 2}));
   EXPECT_THAT(r.warnings, Contains(HasSubstr("column 'depth': 1 data row(s) have a missing value")));
@@ -94,7 +96,8 @@ TEST(MakeRowGroups, VeganMiteEnvMatchesPythonCounts) {
   const IdMap rows = id_map_from_names(mite.row_names);
   const auto env = read_attribute_table(repo_file("data/ecology/mite_env.csv"));
   const double inf = std::numeric_limits<double>::infinity();
-  const auto r = make_row_groups(env, rows, {"Shrub", "Topo", "Substrate", "WatrCont"}, {{"WatrCont", {-inf, 400, 600, inf}}});
+  const auto r =
+      make_row_groups(env, rows, {"Shrub", "Topo", "Substrate", "WatrCont"}, {{"WatrCont", {-inf, 400, 600, inf}}});
   EXPECT_TRUE(r.warnings.empty());
   // Reference counts from Python's csv module + collections.Counter.
   EXPECT_EQ(group(r, "Shrub=Few").size(), 26u);
@@ -122,7 +125,8 @@ TEST(MakeRowGroupsBad, MissingColumnOrphansBinsAndArguments) {
   msg = input_error([&] { make_row_groups(t, ids({"1"}), {"gender"}, {{"gender", {0, 1}}}); });
   EXPECT_THAT(msg, HasSubstr("users.user:1: column 'gender' is binned but id '1' has the non-numeric value 'M'"));
   EXPECT_THROW(make_row_groups(t, IdMap{}, {"gender"}), InvalidArgument);
-  EXPECT_THROW(make_row_groups(t, ids({"1"}), {"gender"}, {{"age", {0, 1}}}), InvalidArgument);  // bins for an unchosen column
+  EXPECT_THROW(make_row_groups(t, ids({"1"}), {"gender"}, {{"age", {0, 1}}}),
+               InvalidArgument);  // bins for an unchosen column
   EXPECT_THROW(make_row_groups(t, ids({"1"}), {"age"}, {{"age", {0, 50, 50}}}), InvalidArgument);
   EXPECT_THROW(make_row_groups(t, ids({"1"}), {"age"}, {{"age", {5}}}), InvalidArgument);
 }
@@ -130,7 +134,8 @@ TEST(MakeRowGroupsBad, MissingColumnOrphansBinsAndArguments) {
 TEST(ReadAttributeTableBad, EveryMalformedTable) {
   TempDir dir;
   EXPECT_THAT(input_error([&] { read_attribute_table(dir.write("e.csv", "")); }), HasSubstr("e.csv: empty file"));
-  EXPECT_THAT(input_error([&] { read_attribute_table(dir.write("h.csv", "id,a\n")); }), HasSubstr("h.csv:1: header only"));
+  EXPECT_THAT(input_error([&] { read_attribute_table(dir.write("h.csv", "id,a\n")); }),
+              HasSubstr("h.csv:1: header only"));
   EXPECT_THAT(input_error([&] { read_attribute_table(dir.write("r.csv", "id,a\n1,x\n2\n")); }),
               HasSubstr("r.csv:3: expected 2 fields like the header, found 1"));
   EXPECT_THAT(input_error([&] { read_attribute_table(dir.write("d.csv", "id,a\r\n1,x\r\n2,y\r\n1,z\r\n")); }),

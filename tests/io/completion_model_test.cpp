@@ -2,9 +2,9 @@
 // saves and loads it without completion; the sparse part is an optional file.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/low_rank_model.hpp"

@@ -7,11 +7,11 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::repo_file;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 TEST(ReadDenseCsv, VeganDuneMatchesPythonCsvModule) {
   const auto t = read_dense_csv(repo_file("data/ecology/dune.csv"));
@@ -88,8 +88,10 @@ TEST(ReadDenseCsv, CrlfBomAndOptions) {
 TEST(ReadDenseCsvBad, EmptyFileAndHeaderOnly) {
   TempDir dir;
   EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("e.csv", "")); }), HasSubstr("e.csv: empty file"));
-  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("w.csv", "\xEF\xBB\xBF \r\n")); }), HasSubstr("w.csv: empty file"));
-  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("h.csv", "\"\",a,b\r\n\r\n")); }), HasSubstr("h.csv:1: header only"));
+  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("w.csv", "\xEF\xBB\xBF \r\n")); }),
+              HasSubstr("w.csv: empty file"));
+  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("h.csv", "\"\",a,b\r\n\r\n")); }),
+              HasSubstr("h.csv:1: header only"));
 }
 
 TEST(ReadDenseCsvBad, RaggedRows) {
@@ -97,7 +99,8 @@ TEST(ReadDenseCsvBad, RaggedRows) {
   const auto msg = input_error([&] { read_dense_csv(dir.write("r.csv", "\"\",a,b\nx,1,2\ny,3\n")); });
   EXPECT_THAT(msg, HasSubstr("r.csv:3:"));
   EXPECT_THAT(msg, HasSubstr("expected 3 fields"));
-  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("r2.csv", "\"\",a,b\nx,1,2,3,4\n")); }), HasSubstr("r2.csv:2:"));
+  EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("r2.csv", "\"\",a,b\nx,1,2,3,4\n")); }),
+              HasSubstr("r2.csv:2:"));
   EXPECT_THAT(input_error([&] { read_dense_csv(dir.write("q.csv", "\"\",a\nx,\"1\n")); }),
               HasSubstr("q.csv:2: unterminated quoted field"));
 }

@@ -23,10 +23,10 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kAddressLimitWorks = false;  // ASan reserves terabytes of shadow memory
@@ -126,22 +126,19 @@ std::string safetensors_bytes(const std::string& header, std::size_t data) {
 // overlapping ones hid the overlap.
 TEST(HostileSafetensors, EmptyTensorCannotHideAnOverlap) {
   TempDir dir;
-  const std::string h =
-      R"({"a":{"dtype":"F64","shape":[4],"data_offsets":[0,32]},)"
-      R"("e":{"dtype":"F64","shape":[0],"data_offsets":[8,8]},)"
-      R"("b":{"dtype":"F64","shape":[2],"data_offsets":[16,32]}})";
+  const std::string h = R"({"a":{"dtype":"F64","shape":[4],"data_offsets":[0,32]},)"
+                        R"("e":{"dtype":"F64","shape":[0],"data_offsets":[8,8]},)"
+                        R"("b":{"dtype":"F64","shape":[2],"data_offsets":[16,32]}})";
   const auto p = dir.write("hide.safetensors", safetensors_bytes(h, 32));
   EXPECT_THAT(input_error([&] { SafetensorsFile f(p); }), HasSubstr("tensors 'a' [0, 32) and 'b' [16, 32) overlap"));
   // Empty tensors anywhere, and a long tensor containing two later ones.
-  const std::string ok =
-      R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
-      R"("e":{"dtype":"F64","shape":[0],"data_offsets":[8,8]},)"
-      R"("b":{"dtype":"F64","shape":[2],"data_offsets":[16,32]}})";
+  const std::string ok = R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
+                         R"("e":{"dtype":"F64","shape":[0],"data_offsets":[8,8]},)"
+                         R"("b":{"dtype":"F64","shape":[2],"data_offsets":[16,32]}})";
   EXPECT_EQ(SafetensorsFile(dir.write("ok.safetensors", safetensors_bytes(ok, 32))).tensors().size(), 3u);
-  const std::string nested =
-      R"({"a":{"dtype":"F64","shape":[4],"data_offsets":[0,32]},)"
-      R"("b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},)"
-      R"("c":{"dtype":"F64","shape":[1],"data_offsets":[24,32]}})";
+  const std::string nested = R"({"a":{"dtype":"F64","shape":[4],"data_offsets":[0,32]},)"
+                             R"("b":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},)"
+                             R"("c":{"dtype":"F64","shape":[1],"data_offsets":[24,32]}})";
   EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.write("n.safetensors", safetensors_bytes(nested, 32))); }),
               HasSubstr("overlap"));
 }
@@ -162,16 +159,20 @@ TEST(HostileMatrixMarket, HugeArrayShapeIsRefusedBeforeAllocating) {
 // announcing 2^26 entries reserved 1.6 GB.
 TEST(HostileMatrixMarket, ShapeAndEntryCountMustBeBackedByTheFile) {
   TempDir dir;
-  const auto p = dir.write("wide.mtx", "%%MatrixMarket matrix coordinate real general\n268435456 268435456 2\n1 1 1\n2 2 2\n");
+  const auto p =
+      dir.write("wide.mtx", "%%MatrixMarket matrix coordinate real general\n268435456 268435456 2\n1 1 1\n2 2 2\n");
   EXPECT_THAT(input_error([&] { (void)read_matrix_market(p); }),
               HasSubstr("wide.mtx:2: size line: 268435456 x 268435456 for only 2 entries"));
   // A sparse shape within the slack still reads.
   const auto ok = dir.write("ok.mtx", "%%MatrixMarket matrix coordinate real general\n500000 500000 1\n7 9 1.5\n");
   EXPECT_EQ(read_matrix_market(ok).entries().rows, 500000);
-  const auto many = dir.write("many.mtx", "%%MatrixMarket matrix coordinate real general\n100000 100000 67108864\n1 1 1\n");
-  EXPECT_EQ(run_with_memory_limit(256, [&] {
-              EXPECT_THAT(input_error([&] { (void)read_matrix_market(many); }), HasSubstr("file ends after 1 entries"));
-            }),
+  const auto many =
+      dir.write("many.mtx", "%%MatrixMarket matrix coordinate real general\n100000 100000 67108864\n1 1 1\n");
+  EXPECT_EQ(run_with_memory_limit(256,
+                                  [&] {
+                                    EXPECT_THAT(input_error([&] { (void)read_matrix_market(many); }),
+                                                HasSubstr("file ends after 1 entries"));
+                                  }),
             0);
 }
 
@@ -221,11 +222,13 @@ TEST(HostileNpy, EmptyArrayWithAHugeDimension) {
   EXPECT_EQ(a.values.rows(), 0);
   EXPECT_EQ(a.values.cols(), 2147483647);
   // The same shape as a safetensors tensor.
-  const auto st = dir.write("wide.safetensors",
-                            safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,2147483647],"data_offsets":[0,0]}})", 0));
+  const auto st =
+      dir.write("wide.safetensors",
+                safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,2147483647],"data_offsets":[0,0]}})", 0));
   EXPECT_EQ(SafetensorsFile(st).tensor_matrix<double>("w").cols(), 2147483647);
-  const auto st2 = dir.write("wider.safetensors",
-                             safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,32222222222222],"data_offsets":[0,0]}})", 0));
+  const auto st2 =
+      dir.write("wider.safetensors",
+                safetensors_bytes(R"({"w":{"dtype":"F32","shape":[0,32222222222222],"data_offsets":[0,0]}})", 0));
   EXPECT_THAT(input_error([&] { (void)SafetensorsFile(st2).tensor_matrix<double>("w"); }), HasSubstr("exceeds 2^31-1"));
 }
 
@@ -235,21 +238,25 @@ TEST(HostileJson, NumberOverflowIsAnInputError) {
   TempDir dir;
   const auto p = dir.write("num.safetensors", safetensors_bytes(R"({"__metadata__":{},"x":1e999})", 0));
   EXPECT_THAT(input_error([&] { SafetensorsFile f(p); }), HasSubstr("num.safetensors: byte 8: malformed JSON header"));
-  EXPECT_THAT(input_error([&] { (void)read_json(dir.write("n.json", "[1e999]")); }), HasSubstr("n.json: malformed JSON"));
-  EXPECT_THAT(input_error([&] { (void)read_safetensors_index(dir.write("i.json", R"({"weight_map":{},"n":-1e999})")); }),
+  EXPECT_THAT(input_error([&] { (void)read_json(dir.write("n.json", "[1e999]")); }),
+              HasSubstr("n.json: malformed JSON"));
+  EXPECT_THAT(input_error(
+                  [&] { (void)read_safetensors_index(dir.write("i.json", R"({"weight_map":{},"n":-1e999})")); }),
               HasSubstr("i.json: malformed JSON"));
 }
 
 // The sharded index names files beside it, never a path elsewhere.
 TEST(HostileSafetensorsIndex, ShardsMustBePlainFileNames) {
   TempDir dir;
-  const auto good = dir.write("i.json", R"({"weight_map":{"a":"s1.safetensors","b":"s2.safetensors","c":"s1.safetensors"}})");
+  const auto good =
+      dir.write("i.json", R"({"weight_map":{"a":"s1.safetensors","b":"s2.safetensors","c":"s1.safetensors"}})");
   const auto by_shard = read_safetensors_index(good);
   ASSERT_EQ(by_shard.size(), 2u);
   EXPECT_EQ(by_shard.at("s1.safetensors"), (std::vector<std::string>{"a", "c"}));
   for (const std::string shard : {"/etc/passwd", "../x.safetensors", "..", "", "a\\\\b"}) {
     const auto p = dir.write("i.json", R"({"weight_map":{"w":")" + shard + R"("}})");
-    EXPECT_THAT(input_error([&] { (void)read_safetensors_index(p); }), HasSubstr("is not a file name in the index's directory"))
+    EXPECT_THAT(input_error([&] { (void)read_safetensors_index(p); }),
+                HasSubstr("is not a file name in the index's directory"))
         << shard;
   }
   EXPECT_THAT(input_error([&] { (void)read_safetensors_index(dir.write("j.json", R"({"weight_map":[1]})")); }),

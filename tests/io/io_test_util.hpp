@@ -22,7 +22,8 @@ class TempDir {
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     m_path = std::filesystem::temp_directory_path() /
-             ("lowrank_io_" + std::to_string(::getpid()) + "_" + (info ? std::string(info->test_suite_name()) + "." + info->name() : "x"));
+             ("lowrank_io_" + std::to_string(::getpid()) + "_" +
+              (info ? std::string(info->test_suite_name()) + "." + info->name() : "x"));
     std::filesystem::remove_all(m_path);
     std::filesystem::create_directories(m_path);
   }

@@ -7,10 +7,10 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 Matrix<double> densify(const MatrixMarketData& d) {
   if (!d.is_coordinate()) return d.dense();
@@ -22,7 +22,13 @@ Matrix<double> densify(const MatrixMarketData& d) {
 
 // Each fixture was written by scipy.io.mmwrite; the reference is scipy.io.mmread's dense result.
 TEST(ReadMatrixMarket, MatchesScipyOnEveryKind) {
-  struct Case { const char* name; MmFormat format; MmField field; MmSymmetry symmetry; std::size_t nnz; };
+  struct Case {
+    const char* name;
+    MmFormat format;
+    MmField field;
+    MmSymmetry symmetry;
+    std::size_t nnz;
+  };
   for (const Case c : {Case{"mm_general", MmFormat::Coordinate, MmField::Real, MmSymmetry::General, 4},
                        Case{"mm_symmetric", MmFormat::Coordinate, MmField::Real, MmSymmetry::Symmetric, 6},
                        Case{"mm_integer", MmFormat::Coordinate, MmField::Integer, MmSymmetry::General, 3},
@@ -48,8 +54,9 @@ TEST(ReadMatrixMarket, MatchesScipyOnEveryKind) {
 
 TEST(ReadMatrixMarket, SkewSymmetricAndCrlfBom) {
   TempDir dir;
-  const auto p = dir.write("skew.mtx",
-                           "\xEF\xBB\xBF%%MatrixMarket matrix coordinate real skew-symmetric\r\n% c\r\n3 3 2\r\n2 1 1.5\r\n3 2 -2\r\n");
+  const auto p = dir.write(
+      "skew.mtx",
+      "\xEF\xBB\xBF%%MatrixMarket matrix coordinate real skew-symmetric\r\n% c\r\n3 3 2\r\n2 1 1.5\r\n3 2 -2\r\n");
   const auto a = densify(read_matrix_market(p));
   Matrix<double> ref(3, 3);
   ref << 0, -1.5, 0, 1.5, 0, 2, 0, -2, 0;
@@ -62,7 +69,9 @@ TEST(ReadMatrixMarket, SkewSymmetricAndCrlfBom) {
 
 TEST(ReadMatrixMarketBad, BannerThatIsNotOne) {
   TempDir dir;
-  struct Case { std::string text, expect; };
+  struct Case {
+    std::string text, expect;
+  };
   for (const Case& c : {Case{"3 3 1\n1 1 1\n", "bad.mtx:1: expected a banner"},
                         Case{"%MatrixMarket matrix coordinate real general\n1 1 0\n", "bad.mtx:1: expected a banner"},
                         Case{"%%MatrixMarket matrix coordinate real\n1 1 0\n", "banner has 4 words"},
@@ -80,21 +89,22 @@ TEST(ReadMatrixMarketBad, BannerThatIsNotOne) {
 TEST(ReadMatrixMarketBad, SizeLineIndicesAndCounts) {
   TempDir dir;
   const std::string banner = "%%MatrixMarket matrix coordinate real general\n";
-  struct Case { std::string body, expect; };
-  for (const Case& c : {Case{"% only comments\n", "missing size line"},
-                        Case{"3 3\n", "m.mtx:2: size line: expected 'rows cols entries'"},
-                        Case{"3 x 1\n1 1 1\n", "m.mtx:2: size line: cols 'x'"},
-                        Case{"-3 3 1\n1 1 1\n", "size line: rows is negative"},
-                        Case{"2 2 5\n", "5 entries exceed rows x cols"},
-                        Case{"3 3 1\n0 1 1\n", "m.mtx:3: row index 0 outside 1..3"},
-                        Case{"3 3 1\n-1 1 1\n", "m.mtx:3: row index -1 outside 1..3"},
-                        Case{"3 3 1\n1 4 1\n", "m.mtx:3: column index 4 outside 1..3"},
-                        Case{"3 3 2\n1 1 1\n", "file ends after 1 entries"},
-                        Case{"3 3 1\n1 1 1\n2 2 2\n", "m.mtx:4: more entries than the 1"},
-                        Case{"3 3 1\n1 1\n", "m.mtx:3: expected 'row col value'"},
-                        Case{"3 3 1\n1 1 abc\n", "m.mtx:3: expected a real value, found 'abc'"},
-                        Case{"3 3 1\n1 1 nan\n", "m.mtx:3: value 'nan' is not finite"},
-                        Case{"3 3 2\n1 1 1\n% dup\n1 1 2\n", "m.mtx:5: duplicate entry (row 0, col 0), first seen on line 3"}}) {
+  struct Case {
+    std::string body, expect;
+  };
+  for (const Case& c :
+       {Case{"% only comments\n", "missing size line"},
+        Case{"3 3\n", "m.mtx:2: size line: expected 'rows cols entries'"},
+        Case{"3 x 1\n1 1 1\n", "m.mtx:2: size line: cols 'x'"}, Case{"-3 3 1\n1 1 1\n", "size line: rows is negative"},
+        Case{"2 2 5\n", "5 entries exceed rows x cols"}, Case{"3 3 1\n0 1 1\n", "m.mtx:3: row index 0 outside 1..3"},
+        Case{"3 3 1\n-1 1 1\n", "m.mtx:3: row index -1 outside 1..3"},
+        Case{"3 3 1\n1 4 1\n", "m.mtx:3: column index 4 outside 1..3"},
+        Case{"3 3 2\n1 1 1\n", "file ends after 1 entries"},
+        Case{"3 3 1\n1 1 1\n2 2 2\n", "m.mtx:4: more entries than the 1"},
+        Case{"3 3 1\n1 1\n", "m.mtx:3: expected 'row col value'"},
+        Case{"3 3 1\n1 1 abc\n", "m.mtx:3: expected a real value, found 'abc'"},
+        Case{"3 3 1\n1 1 nan\n", "m.mtx:3: value 'nan' is not finite"},
+        Case{"3 3 2\n1 1 1\n% dup\n1 1 2\n", "m.mtx:5: duplicate entry (row 0, col 0), first seen on line 3"}}) {
     const auto p = dir.write("m.mtx", banner + c.body);
     EXPECT_THAT(input_error([&] { read_matrix_market(p); }), HasSubstr(c.expect)) << c.body;
   }

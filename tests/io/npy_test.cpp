@@ -7,10 +7,10 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 // np.arange(12).reshape(3, 4) * 0.5 - 1.25, as written by make_fixtures.py.
 Matrix<double> a34() {
@@ -21,9 +21,13 @@ Matrix<double> a34() {
 }
 
 TEST(ReadNpy, VersionsOrdersAndDtypes) {
-  struct Case { const char* file; const char* dtype; bool fortran; };
-  for (const Case c : {Case{"c_f8.npy", "<f8", false}, Case{"fortran_f4.npy", "<f4", true}, Case{"v2_f8.npy", "<f8", false},
-                       Case{"v3_f8.npy", "<f8", true}}) {
+  struct Case {
+    const char* file;
+    const char* dtype;
+    bool fortran;
+  };
+  for (const Case c : {Case{"c_f8.npy", "<f8", false}, Case{"fortran_f4.npy", "<f4", true},
+                       Case{"v2_f8.npy", "<f8", false}, Case{"v3_f8.npy", "<f8", true}}) {
     SCOPED_TRACE(c.file);
     const auto a = read_npy(fixture(c.file));
     EXPECT_EQ(a.dtype, c.dtype);
@@ -50,7 +54,8 @@ TEST(ReadNpyBad, TruncatedFileNamesByteOffset) {
   EXPECT_THAT(msg, HasSubstr("needs 96 bytes from byte 128"));
   TempDir dir;
   const std::string good = test::read_bytes(fixture("c_f8.npy"));
-  EXPECT_THAT(input_error([&] { read_npy(dir.write("t1.npy", good.substr(0, 8))); }), HasSubstr("t1.npy: byte 8: truncated"));
+  EXPECT_THAT(input_error([&] { read_npy(dir.write("t1.npy", good.substr(0, 8))); }),
+              HasSubstr("t1.npy: byte 8: truncated"));
   EXPECT_THAT(input_error([&] { read_npy(dir.write("t2.npy", good.substr(0, 60))); }),
               HasSubstr("t2.npy: byte 60: truncated .npy: the header needs"));
   EXPECT_THAT(input_error([&] { read_npy(dir.write("t3.npy", "")); }), HasSubstr("t3.npy: byte 0: empty file"));
@@ -65,10 +70,12 @@ TEST(ReadNpyBad, UnsupportedDtypesAreNamed) {
 TEST(ReadNpyBad, MagicVersionAndHeaderDict) {
   TempDir dir;
   std::string good = test::read_bytes(fixture("c_f8.npy"));
-  EXPECT_THAT(input_error([&] { read_npy(dir.write("m.npy", "PK\x03\x04 not npy")); }), HasSubstr("m.npy: byte 0: not an .npy file"));
+  EXPECT_THAT(input_error([&] { read_npy(dir.write("m.npy", "PK\x03\x04 not npy")); }),
+              HasSubstr("m.npy: byte 0: not an .npy file"));
   std::string v = good;
   v[6] = 4;
-  EXPECT_THAT(input_error([&] { read_npy(dir.write("v.npy", v)); }), HasSubstr("v.npy: byte 6: unsupported .npy format version 4.0"));
+  EXPECT_THAT(input_error([&] { read_npy(dir.write("v.npy", v)); }),
+              HasSubstr("v.npy: byte 6: unsupported .npy format version 4.0"));
   std::string h = good;
   const auto at = h.find("'shape'");
   h[at + 10] = 'x';  // inside the shape tuple
@@ -138,7 +145,8 @@ TEST(NpzBad, NotZipBadMemberAndCorruption) {
   TempDir dir;
   // Cut the stored archive inside a member: zip's central directory is gone.
   const std::string z = test::read_bytes(fixture("stored.npz"));
-  EXPECT_THAT(input_error([&] { read_npz(dir.write("cut.npz", z.substr(0, 300))); }), HasSubstr("cut.npz: not a valid .npz"));
+  EXPECT_THAT(input_error([&] { read_npz(dir.write("cut.npz", z.substr(0, 300))); }),
+              HasSubstr("cut.npz: not a valid .npz"));
   // Flip a data byte inside a deflated member: CRC or inflate fails, or the npy inside is damaged.
   std::string d = test::read_bytes(fixture("deflated.npz"));
   d[60] = static_cast<char>(d[60] ^ 0x5a);

@@ -11,17 +11,18 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 // IEEE binary16 decoded from its definition, independently of half_to_float.
 double half_reference(std::uint16_t h) {
   const int sign = (h >> 15) ? -1 : 1;
   const int exp = (h >> 10) & 0x1f;
   const int mant = h & 0x3ff;
-  if (exp == 0x1f) return mant ? std::numeric_limits<double>::quiet_NaN() : sign * std::numeric_limits<double>::infinity();
+  if (exp == 0x1f)
+    return mant ? std::numeric_limits<double>::quiet_NaN() : sign * std::numeric_limits<double>::infinity();
   if (exp == 0) return sign * std::ldexp(mant, -24);
   return sign * std::ldexp(1024 + mant, exp - 25);
 }
@@ -73,7 +74,7 @@ TEST(BFloat16, DecodeAndRound) {
     ASSERT_EQ(float_to_bfloat16(std::nextafter(mid, 0.f)), b) << b;
   }
   EXPECT_EQ(float_to_bfloat16(std::numeric_limits<float>::max()), 0x7f80);  // rounds up to inf
-  const auto nan = float_to_bfloat16(std::bit_cast<float>(0x7f800001u));  // payload only in the low bits
+  const auto nan = float_to_bfloat16(std::bit_cast<float>(0x7f800001u));    // payload only in the low bits
   EXPECT_TRUE(std::isnan(bfloat16_to_float(nan)));
 }
 
@@ -114,15 +115,18 @@ TEST(ReadSafetensors, GoodFileAllDtypes) {
 }
 
 TEST(ReadSafetensorsBad, HeaderLengthOffsetsShapeDtypeJsonTruncation) {
-  struct Case { const char* file; const char* expect; };
-  for (const Case c : {
-           Case{"bad_header_len.safetensors", "bad_header_len.safetensors: byte 0: header length 1000000 exceeds"},
-           Case{"bad_offsets.safetensors", "tensor 'x': data_offsets [0, 64] are not inside the data region of 32 bytes"},
-           Case{"bad_overlap.safetensors", "tensors 'x' [0, 16) and 'y' [8, 24) overlap"},
-           Case{"bad_shape.safetensors", "tensor 'x': shape [3] of F64 needs 24 bytes but data_offsets span 32"},
-           Case{"bad_dtype.safetensors", "unsupported dtype 'I32'"},
-           Case{"bad_json.safetensors", "bad_json.safetensors: byte "},
-           Case{"bad_short.safetensors", "bad_short.safetensors: byte 3: truncated"}}) {
+  struct Case {
+    const char* file;
+    const char* expect;
+  };
+  for (const Case c :
+       {Case{"bad_header_len.safetensors", "bad_header_len.safetensors: byte 0: header length 1000000 exceeds"},
+        Case{"bad_offsets.safetensors", "tensor 'x': data_offsets [0, 64] are not inside the data region of 32 bytes"},
+        Case{"bad_overlap.safetensors", "tensors 'x' [0, 16) and 'y' [8, 24) overlap"},
+        Case{"bad_shape.safetensors", "tensor 'x': shape [3] of F64 needs 24 bytes but data_offsets span 32"},
+        Case{"bad_dtype.safetensors", "unsupported dtype 'I32'"},
+        Case{"bad_json.safetensors", "bad_json.safetensors: byte "},
+        Case{"bad_short.safetensors", "bad_short.safetensors: byte 3: truncated"}}) {
     const auto msg = input_error([&] { SafetensorsFile f(fixture(c.file)); });
     EXPECT_THAT(msg, HasSubstr(c.expect)) << c.file;
   }
@@ -132,12 +136,15 @@ TEST(ReadSafetensorsBad, HeaderLengthOffsetsShapeDtypeJsonTruncation) {
   std::memcpy(&len, good.data(), 8);
   EXPECT_THAT(input_error([] { SafetensorsFile f(fixture("bad_offsets.safetensors")); }),
               HasSubstr("byte " + std::to_string(8 + len) + ":"));
-  EXPECT_THAT(input_error([] { SafetensorsFile f(fixture("bad_json.safetensors")); }), HasSubstr("malformed JSON header"));
+  EXPECT_THAT(input_error([] { SafetensorsFile f(fixture("bad_json.safetensors")); }),
+              HasSubstr("malformed JSON header"));
   TempDir dir;
-  EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.write("empty.safetensors", "")); }), HasSubstr("byte 0: truncated"));
+  EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.write("empty.safetensors", "")); }),
+              HasSubstr("byte 0: truncated"));
   EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.path("absent.safetensors")); }), HasSubstr("cannot open"));
   std::string arr("\x02\0\0\0\0\0\0\0[]", 10);
-  EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.write("arr.safetensors", arr)); }), HasSubstr("not a JSON object"));
+  EXPECT_THAT(input_error([&] { SafetensorsFile f(dir.write("arr.safetensors", arr)); }),
+              HasSubstr("not a JSON object"));
 }
 
 TEST(WriteSafetensors, RoundTripEveryDtypeAtomically) {

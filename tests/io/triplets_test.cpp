@@ -8,10 +8,10 @@
 namespace lowrank::io {
 namespace {
 
-using ::testing::HasSubstr;
 using test::fixture;
 using test::input_error;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 // Value of (row id, col id), NaN when absent.
 double at(const ObservedEntries<double>& e, const std::string& r, const std::string& c) {
@@ -88,7 +88,7 @@ TEST(ReadTriplets, BlanksCommentsAndStringIds) {
 TEST(ReadTriplets, CrlfAndBomAccepted) {
   TripletReadStats st;
   const auto e = read_triplets(fixture("ratings_crlf_bom.tsv"), {}, &st);
-  EXPECT_TRUE(st.header);  // the BOM does not hide the header
+  EXPECT_TRUE(st.header);                                                // the BOM does not hide the header
   EXPECT_EQ(e.row_ids.names(), (std::vector<std::string>{"u1", "u2"}));  // no "\xEF\xBB\xBF" or '\r' in ids
   EXPECT_EQ(e.col_ids.names(), (std::vector<std::string>{"i1", "i2"}));
   EXPECT_EQ(at(e, "u2", "i1"), 3.5);
@@ -174,7 +174,10 @@ TEST(ReadTripletsBad, DuplicatesErrorByDefaultNamingBothLines) {
   EXPECT_THAT(msg, HasSubstr("row 'u1', col 'i1'"));
   EXPECT_THAT(msg, HasSubstr("first seen on line 1"));
   EXPECT_THAT(msg, HasSubstr("2 pair(s) repeated"));
-  struct Case { DuplicatePolicy policy; double u1i1, u2i1; };
+  struct Case {
+    DuplicatePolicy policy;
+    double u1i1, u2i1;
+  };
   for (const Case c : {Case{DuplicatePolicy::Mean, 3.0, 3.0}, Case{DuplicatePolicy::Last, 5.0, 4.0},
                        Case{DuplicatePolicy::Sum, 6.0, 6.0}}) {
     TripletReadOptions o;
@@ -241,7 +244,8 @@ TEST(ReadTripletsMapped, UsesExistingMapsAndReportsUnseen) {
   EXPECT_EQ(m.unseen_rows, 1u);
   EXPECT_EQ(m.unseen_cols, 1u);
   EXPECT_EQ(m.lines, (std::vector<std::size_t>{1, 3}));
-  const auto msg = input_error([&] { read_triplets_mapped(p, train.row_ids, train.col_ids, {}, UnseenIdPolicy::Error); });
+  const auto msg =
+      input_error([&] { read_triplets_mapped(p, train.row_ids, train.col_ids, {}, UnseenIdPolicy::Error); });
   EXPECT_THAT(msg, HasSubstr("test.tsv:2: row id '999'"));
   EXPECT_THROW(read_triplets_mapped(p, IdMap{}, train.col_ids), InvalidArgument);
 }
@@ -339,7 +343,8 @@ TEST(WriteTriplets, RoundTripWithIdsFloatAndDouble) {
 
 TEST(ReadTriplets, MovieLens100k) {
   const std::string path = "/work/shared/data/movielens-100k/u.data";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "MovieLens 100k not found at " << path << " (not redistributable)";
+  if (!std::filesystem::exists(path))
+    GTEST_SKIP() << "MovieLens 100k not found at " << path << " (not redistributable)";
   TripletReadStats st;
   const auto e = read_triplets(path, {}, &st);
   EXPECT_EQ(e.rows, 943);
@@ -398,7 +403,8 @@ TEST(ReadTripletRange, ErrorsNameTheFileLineFromTheStart) {
               HasSubstr("bad.tsv:2: row id 1 out of range [0, 1)"));
   EXPECT_THAT(input_error([&] { read_triplet_range(path, 18, 19); }),
               HasSubstr("bad.tsv:4: expected an integer column id (a 0-based index), found 'x'"));
-  EXPECT_THAT(input_error([&] { read_triplet_range(path, 24, 25); }), HasSubstr("bad.tsv:5: value 'nan' is not finite"));
+  EXPECT_THAT(input_error([&] { read_triplet_range(path, 24, 25); }),
+              HasSubstr("bad.tsv:5: value 'nan' is not finite"));
   // A header is the file's first line only: in a later range it is bad data.
   const std::string h = dir.write("h.tsv", "0 0 1\nrow col value\n");
   EXPECT_THAT(input_error([&] { read_triplet_range(h, 6, 100); }), HasSubstr("h.tsv:2: expected a number in field 3"));

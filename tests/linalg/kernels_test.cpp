@@ -232,13 +232,13 @@ TYPED_TEST(KernelTest, FusedResidualSweepMatchesDenseReference) {
     const Matrix<T> ref = e * q;
     const double ref_loss = 0.5 * static_cast<double>(e.squaredNorm());
     Matrix<T> yt;
-    const double loss = detail::csr_residual_times_factor(sp.csr(), Matrix<T>(p.transpose()),
-                                                          Matrix<T>(q.transpose()), &yt);
+    const double loss =
+        detail::csr_residual_times_factor(sp.csr(), Matrix<T>(p.transpose()), Matrix<T>(q.transpose()), &yt);
     EXPECT_LE(static_cast<double>((yt.transpose() - ref).norm() / ref.norm()), test::tol<T>(1e-13, 1e-5)) << m;
     EXPECT_NEAR(loss, ref_loss, test::tol<T>(1e-12, 1e-5) * ref_loss) << m;
     // Loss only.
     EXPECT_EQ(detail::csr_residual_times_factor<T>(sp.csr(), Matrix<T>(p.transpose()), Matrix<T>(q.transpose()),
-                                                nullptr),
+                                                   nullptr),
               loss);
   }
   const auto sp = test::random_sparse<T>(10, 8, 2, 3);

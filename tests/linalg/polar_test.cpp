@@ -52,8 +52,7 @@ TYPED_TEST(PolarTest, CubicNewtonSchulzEqualsSvdPolar) {
     EXPECT_LE(static_cast<double>((ns - ref).cwiseAbs().maxCoeff()), test::tol<T>(1e-10, 1e-5));
     // And against the planted factors directly: U V^T.
     const MatrixXd uvt = p.u * p.v.transpose();
-    EXPECT_LE(static_cast<double>((ns.template cast<double>() - uvt).cwiseAbs().maxCoeff()),
-              test::tol<T>(1e-10, 1e-5));
+    EXPECT_LE(static_cast<double>((ns.template cast<double>() - uvt).cwiseAbs().maxCoeff()), test::tol<T>(1e-10, 1e-5));
   }
 }
 
@@ -86,8 +85,7 @@ TYPED_TEST(PolarTest, MatchesScipyPolarFixtures) {
     const auto f = test::read_fixture(name);
     const Matrix<T> a = f.at("A").cast<T>();
     const Matrix<T> u = f.at("U").cast<T>();
-    EXPECT_LE(static_cast<double>((polar_factor_svd(a) - u).cwiseAbs().maxCoeff()), test::tol<T>(1e-12, 1e-5))
-        << name;
+    EXPECT_LE(static_cast<double>((polar_factor_svd(a) - u).cwiseAbs().maxCoeff()), test::tol<T>(1e-12, 1e-5)) << name;
     NewtonSchulzOptions o;
     o.iterations = 60;  // Gaussian A: sigma_min / ||A||_F can be small
     EXPECT_LE(static_cast<double>((polar_factor_newton_schulz(a, o) - u).cwiseAbs().maxCoeff()),

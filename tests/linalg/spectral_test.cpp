@@ -110,9 +110,9 @@ TYPED_TEST(SpectralTest, NumericalRankDefaultAndExplicitTolerance) {
 TYPED_TEST(SpectralTest, EnergyRankAndBestRankKError) {
   using T = TypeParam;
   const auto s = vec<T>({1, 2, 3, 4});  // energies 16, 9, 4, 1 of 30
-  EXPECT_EQ(energy_rank(s, 0.5), 1);     // 16/30 >= 0.5
-  EXPECT_EQ(energy_rank(s, 0.8), 2);     // 25/30 = 0.833
-  EXPECT_EQ(energy_rank(s, 0.9), 3);     // 29/30
+  EXPECT_EQ(energy_rank(s, 0.5), 1);    // 16/30 >= 0.5
+  EXPECT_EQ(energy_rank(s, 0.8), 2);    // 25/30 = 0.833
+  EXPECT_EQ(energy_rank(s, 0.9), 3);    // 29/30
   EXPECT_EQ(energy_rank(s, 1.0), 4);
   EXPECT_EQ(energy_rank(s, 0.0), 0);
   EXPECT_NEAR(best_rank_k_relative_error(s, 0), 1.0, 1e-12);

@@ -85,8 +85,7 @@ TYPED_TEST(SubspaceTest, SinThetaDistanceIsTheSineOfTheLargestAngle) {
   VectorXd t(3);
   t << 0.1, 0.4, 0.7;
   const auto pair = planted_angles(15, 3, t, 8);
-  EXPECT_NEAR(sin_theta_distance<T>(pair.a.cast<T>(), pair.b.cast<T>()), std::sin(0.7),
-              test::tol<T>(1e-13, 1e-5));
+  EXPECT_NEAR(sin_theta_distance<T>(pair.a.cast<T>(), pair.b.cast<T>()), std::sin(0.7), test::tol<T>(1e-13, 1e-5));
 }
 
 TYPED_TEST(SubspaceTest, OrthonormalBasis) {

@@ -57,8 +57,8 @@ TYPED_TEST(SvdTest, PlantedDecayingSpectrumAllMethods) {
     if (krylov) o.tolerance = 1e-14;
     const auto r = truncated_svd(op, k, o);
     EXPECT_EQ(r.method_used, m);
-    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-5),
-                    krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6), to_string(m));
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-5), krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6),
+                    to_string(m));
     // Singular subspaces: gap 0.8 after k, so the angles are at rounding level.
     const Vector<T> angles_u = principal_angles<T>(r.U, p.u.leftCols(k).cast<T>());
     const Vector<T> angles_v = principal_angles<T>(r.V, p.v.leftCols(k).cast<T>());
@@ -98,8 +98,8 @@ TYPED_TEST(SvdTest, ClusteredSingularValues) {
     const bool krylov = m == SvdMethod::Krylov;
     if (krylov) o.tolerance = 1e-14;
     const auto r = truncated_svd(op, 6, o);
-    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-6),
-                    krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6), to_string(m));
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-6), krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6),
+                    to_string(m));
     // Individual vectors inside a cluster are not determined; the span of the
     // first six is (gap 5 -> 1).
     const Vector<T> angles = principal_angles<T>(r.U, p.u.leftCols(6).cast<T>());
@@ -121,8 +121,8 @@ TYPED_TEST(SvdTest, WideMatricesUseTheLeftGram) {
     const bool krylov = m == SvdMethod::Krylov;
     if (krylov) o.tolerance = 1e-14;
     const auto r = truncated_svd(op, 8, o);
-    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-5),
-                    krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6), to_string(m));
+    expect_valid<T>(op, r, p.s, tol<T>(1e-11, krylov ? 1e-4 : 2e-5), krylov ? tol<T>(1e-6, 1e-2) : tol<T>(1e-12, 2e-6),
+                    to_string(m));
   }
 }
 
@@ -373,8 +373,7 @@ TYPED_TEST(SvdTest, FullSvdAndSingularValues) {
   EXPECT_EQ(r.U.rows(), 40);
   EXPECT_EQ(r.U.cols(), 25);
   EXPECT_EQ(r.V.rows(), 25);
-  EXPECT_LE(static_cast<double>((r.U * r.S.asDiagonal() * r.V.transpose() - a).norm() / a.norm()),
-            tol<T>(1e-14, 1e-6));
+  EXPECT_LE(static_cast<double>((r.U * r.S.asDiagonal() * r.V.transpose() - a).norm() / a.norm()), tol<T>(1e-14, 1e-6));
   // Singular values spanning 1 .. 0.6^24 = 5e-6 (double: all to relative 1e-9;
   // float: the large ones only, the small ones sit at eps(float) * sigma_1).
   const Vector<T> s = singular_values(a);
@@ -400,10 +399,11 @@ inline std::vector<Spectrum> planted_spectra() {
   for (Index i = 0; i < 150; ++i) flat[i] = i < 12 ? 1.0 / (1.0 + static_cast<double>(i)) : 0.05;
   out.push_back({"flat tail", flat, 10});
   VectorXd clustered(100);  // top five within 1e-6 of each other, then 1/(1+i)
-  for (Index i = 0; i < 100; ++i) clustered[i] = i < 5 ? 1.0 - 1e-6 * static_cast<double>(i) : 1.0 / (1.0 + static_cast<double>(i));
+  for (Index i = 0; i < 100; ++i)
+    clustered[i] = i < 5 ? 1.0 - 1e-6 * static_cast<double>(i) : 1.0 / (1.0 + static_cast<double>(i));
   out.push_back({"clustered top", clustered, 8});
   out.push_back({"exact rank 6", test::geometric(6, 0.7), 9});  // sigma_7 .. sigma_9 = 0
-  VectorXd harmonic(150);  // the scoreboard's 1/(1+i), small gaps at k
+  VectorXd harmonic(150);                                       // the scoreboard's 1/(1+i), small gaps at k
   for (Index i = 0; i < 150; ++i) harmonic[i] = 1.0 / (1.0 + static_cast<double>(i));
   out.push_back({"harmonic", harmonic, 15});
   return out;
@@ -451,7 +451,8 @@ TYPED_TEST(SvdTest, EveryMethodMeetsTheToleranceOnPlantedSpectra) {
         ASSERT_EQ(r.status, Status::Success) << sp.name << " " << to_string(method);
         const double achievable = std::max(rel_tol, tol<T>(0.0, 1e-4));
         expect_accurate_with_bound<T>(r, p.s, m, n, achievable,
-                                      std::string(sp.name) + " " + to_string(method) + " tol " + std::to_string(rel_tol));
+                                      std::string(sp.name) + " " + to_string(method) + " tol " +
+                                          std::to_string(rel_tol));
       }
     }
     // Randomized promises no accuracy, but the bound it reports must hold.

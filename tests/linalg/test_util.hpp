@@ -21,8 +21,8 @@ namespace lowrank::test {
 // Under the sanitizers (LOWRANK_TEST_SANITIZE, tests/CMakeLists.txt) the
 // typed tests run for double only: float runs the same templates, and its
 // instantiations doubled the compile of this binary, the sanitizer build's
-// longest test compile (108 -> 51 s of CPU; docs/benchmarks.md, "CI time"). The Release build runs both; the float code of
-// linalg still runs under ASan through completion's float CV fits and nn.
+// longest test compile (108 -> 51 s of CPU; docs/benchmarks.md, "CI time"). The Release build runs both; the float code
+// of linalg still runs under ASan through completion's float CV fits and nn.
 #ifdef LOWRANK_TEST_SANITIZE
 using Scalars = ::testing::Types<double>;
 #else
@@ -126,8 +126,8 @@ template <class A, class B>
 double max_relative_error(const A& a, const B& b) {
   double e = 0;
   for (Index i = 0; i < b.size(); ++i) {
-    e = std::max(e, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])) /
-                        std::abs(static_cast<double>(b[i])));
+    e = std::max(e,
+                 std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])) / std::abs(static_cast<double>(b[i])));
   }
   return e;
 }

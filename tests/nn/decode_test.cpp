@@ -81,8 +81,8 @@ void check_decode_matches_forward(Parameterization kind, double tol) {
 }
 
 TEST(NnDecode, CachedLogitsMatchTheFullForwardAtEveryPosition) {
-  for (auto kind : {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain,
-                    Parameterization::GaLore}) {
+  for (auto kind :
+       {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain, Parameterization::GaLore}) {
     check_decode_matches_forward<double>(kind, 1e-11);
     check_decode_matches_forward<float>(kind, 2e-5);
   }
@@ -119,8 +119,8 @@ TEST(NnDecode, BadCallsAreRefused) {
 
 // The sampler of lowrank sample before the KV cache: a full forward of the
 // last min(|ids|, context) tokens for every new token, then the same draw.
-std::string sample_full_recompute(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
-                                  Index length, double temperature, std::uint64_t seed) {
+std::string sample_full_recompute(Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
+                                  double temperature, std::uint64_t seed) {
   std::vector<std::int32_t> ids = tok.encode(prompt);
   const std::size_t start = ids.size();
   Rng rng(seed);
@@ -129,7 +129,8 @@ std::string sample_full_recompute(Gpt<float>& model, const CharTokenizer& tok, c
     const std::size_t n = std::min(ids.size(), ctx);
     model.forward(std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(n), ids.end()), {}, 1,
                   static_cast<Index>(n));
-    const Eigen::VectorXd logits = model.logits().row(static_cast<Index>(n) - 1).cast<double>().transpose() / temperature;
+    const Eigen::VectorXd logits =
+        model.logits().row(static_cast<Index>(n) - 1).cast<double>().transpose() / temperature;
     const double mx = logits.maxCoeff();
     std::vector<double> w(static_cast<std::size_t>(logits.size()));
     for (Index v = 0; v < logits.size(); ++v) w[static_cast<std::size_t>(v)] = std::exp(logits(v) - mx);

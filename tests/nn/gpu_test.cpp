@@ -175,10 +175,10 @@ TEST(GpuEngine, RejectsBadTokensAndLengths) {
   Gpt<float> m(tiny_gpt(Parameterization::Dense));
   GptOnDevice dev(m, GpuBackend::HostEmulation);
   // Argument errors are InvalidArgument (the CLI's exit 2), as on the CPU engine.
-  EXPECT_THROW(dev.forward({0, 1, 11}, {}, 1, 3), InvalidArgument);                        // token id = vocab
-  EXPECT_THROW(dev.forward({0, 1, 2}, {0, -1, 2}, 1, 3), InvalidArgument);                 // negative target
+  EXPECT_THROW(dev.forward({0, 1, 11}, {}, 1, 3), InvalidArgument);                       // token id = vocab
+  EXPECT_THROW(dev.forward({0, 1, 2}, {0, -1, 2}, 1, 3), InvalidArgument);                // negative target
   EXPECT_THROW(dev.forward(std::vector<std::int32_t>(9, 0), {}, 1, 9), InvalidArgument);  // T > context
-  EXPECT_THROW(dev.forward({0, 1}, {}, 1, 3), InvalidArgument);                            // not B*T tokens
+  EXPECT_THROW(dev.forward({0, 1}, {}, 1, 3), InvalidArgument);                           // not B*T tokens
   EXPECT_THROW(dev.backward(), std::runtime_error);  // no forward with targets yet: a call out of order
 }
 

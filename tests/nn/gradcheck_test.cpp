@@ -32,8 +32,7 @@ Mat randn(Index r, Index c, std::mt19937_64& rng, double s = 1.0) {
 // Compares analytic gradient `g` of f with central differences in every entry
 // of `x`; returns the worst relative error max|g - fd| / max(1, max|fd|).
 // At most `max_entries` entries (evenly strided) are perturbed.
-double check(Mat& x, const Mat& g, const std::function<double()>& f, double h = 1e-5,
-             Index max_entries = 1 << 30) {
+double check(Mat& x, const Mat& g, const std::function<double()>& f, double h = 1e-5, Index max_entries = 1 << 30) {
   double worst = 0, scale = 1;
   Mat fd = Mat::Zero(x.rows(), x.cols());
   const Index stride = std::max<Index>(1, x.size() / max_entries);
@@ -277,15 +276,13 @@ TEST_P(MlpGradcheck, RegressionAndClassification) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, MlpGradcheck,
-                         ::testing::Combine(::testing::Values(Parameterization::Dense, Parameterization::LowRank,
-                                                              Parameterization::SLTrain),
-                                            ::testing::Values(Activation::ReLU, Activation::GELU,
-                                                              Activation::Tanh, Activation::Identity)),
-                         [](const auto& info) {
-                           return std::string(to_string(std::get<0>(info.param))) + "_" +
-                                  to_string(std::get<1>(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    All, MlpGradcheck,
+    ::testing::Combine(::testing::Values(Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain),
+                       ::testing::Values(Activation::ReLU, Activation::GELU, Activation::Tanh, Activation::Identity)),
+    [](const auto& info) {
+      return std::string(to_string(std::get<0>(info.param))) + "_" + to_string(std::get<1>(info.param));
+    });
 
 // Identity activation without biases is a deep linear network: the output is
 // x (W_2 W_1 W_0)^T exactly, and there are no bias parameters.
@@ -420,7 +417,8 @@ TEST(NnLinear, SltrainSupportAndEffectiveWeight) {
   EXPECT_LE(l.S.cwiseAbs().maxCoeff(), 1 / std::sqrt(20.0));
   l.B = randn(10, 2, test_rng);
   Mat W = 2.0 * l.B * l.A;
-  for (std::size_t k = 0; k < l.support.size(); ++k) W(l.support[k] / 20, l.support[k] % 20) += l.S(static_cast<Index>(k), 0);
+  for (std::size_t k = 0; k < l.support.size(); ++k)
+    W(l.support[k] / 20, l.support[k] % 20) += l.S(static_cast<Index>(k), 0);
   EXPECT_LT((l.effective_weight() - W).norm(), 1e-13);
 }
 
@@ -461,7 +459,8 @@ TEST(NnKernels, FloatSwiGluMatchesDoubleFormulaToAFewUlp) {
     const double x = a[j], s = 1.0 / (1.0 + std::exp(-x));
     const double ref_h = x * s * b[j], ref_db = x * s * dh[j], ref_da = s * (1 + x * (1 - s)) * b[j] * dh[j];
     // relative to the operands' size (a product of three factors)
-    const double scale_h = std::abs(x * b[j]) + 1e-30, scale_d = std::abs(x * b[j] * dh[j]) + std::abs(b[j] * dh[j]) + 1e-30;
+    const double scale_h = std::abs(x * b[j]) + 1e-30,
+                 scale_d = std::abs(x * b[j] * dh[j]) + std::abs(b[j] * dh[j]) + 1e-30;
     worst = std::max({worst, std::abs(h[j] - ref_h) / scale_h, std::abs(db[j] - ref_db) / (std::abs(x * dh[j]) + 1e-30),
                       std::abs(da[j] - ref_da) / scale_d});
   }

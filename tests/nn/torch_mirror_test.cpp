@@ -8,13 +8,13 @@
 // 6e-7 of their largest entry). Skips when python3 has no torch.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "lowrank/nn/model.hpp"
 
@@ -53,12 +53,18 @@ void write_case(const fs::path& dir, Parameterization kind) {
   const double loss = g.forward(x, y, B, T);
   g.backward();
   nlohmann::json j;
-  j["config"] = {{"vocab", c.vocab},   {"context", c.context},
-                 {"n_layer", c.n_layer}, {"n_head", c.n_head},
-                 {"width", c.width},   {"hidden", c.hidden},
-                 {"parameterization", to_string(kind)}, {"rank", c.linear.rank},
-                 {"alpha", c.linear.alpha}, {"delta", c.linear.delta},
-                 {"b_init", to_string(c.linear.b_init)}, {"rope_theta", c.rope_theta},
+  j["config"] = {{"vocab", c.vocab},
+                 {"context", c.context},
+                 {"n_layer", c.n_layer},
+                 {"n_head", c.n_head},
+                 {"width", c.width},
+                 {"hidden", c.hidden},
+                 {"parameterization", to_string(kind)},
+                 {"rank", c.linear.rank},
+                 {"alpha", c.linear.alpha},
+                 {"delta", c.linear.delta},
+                 {"b_init", to_string(c.linear.b_init)},
+                 {"rope_theta", c.rope_theta},
                  {"norm_eps", c.norm_eps}};
   j["batch"] = B;
   j["context"] = T;
@@ -70,9 +76,10 @@ void write_case(const fs::path& dir, Parameterization kind) {
     j["grads"][p.name] = tensor_json(*p.grad);
   }
   for (auto& bl : g.blocks) {
-    const std::pair<const char*, Linear<float>*> named[] = {{"attn.q", &bl.q}, {"attn.k", &bl.k}, {"attn.v", &bl.v},
-                                                            {"attn.o", &bl.o}, {"mlp.gate", &bl.gate},
-                                                            {"mlp.up", &bl.up}, {"mlp.down", &bl.down}};
+    const std::pair<const char*, Linear<float>*> named[] = {{"attn.q", &bl.q},      {"attn.k", &bl.k},
+                                                            {"attn.v", &bl.v},      {"attn.o", &bl.o},
+                                                            {"mlp.gate", &bl.gate}, {"mlp.up", &bl.up},
+                                                            {"mlp.down", &bl.down}};
     const std::string pre = "blocks." + std::to_string(&bl - g.blocks.data()) + ".";
     for (const auto& [n, l] : named)
       if (!l->support.empty()) j["supports"][pre + n] = l->support;

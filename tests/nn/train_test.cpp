@@ -88,8 +88,8 @@ TEST(NnData, BadTextIsRejected) {
 }
 
 TEST(NnTrain, LossDecreasesForEveryParameterization) {
-  for (auto kind : {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain,
-                    Parameterization::GaLore}) {
+  for (auto kind :
+       {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain, Parameterization::GaLore}) {
     auto o = tiny(kind);
     o.steps = 30;
     o.optim.total_steps = 30;
@@ -344,8 +344,8 @@ TEST(NnTrain, NanLossStopsAndKeepsTheLastCheckpoint) {
 }
 
 TEST(NnMemory, AnalyticCountsMatchTheAllocatedBuffers) {
-  for (auto kind : {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain,
-                    Parameterization::GaLore}) {
+  for (auto kind :
+       {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain, Parameterization::GaLore}) {
     auto o = tiny(kind);
     o.steps = 1;
     Trainer t(o);
@@ -422,9 +422,8 @@ TEST(NnMemory, AnalyticTotalIsWithinTenPercentOfPeakRssGrowth) {
   // all four at once, one thread each (four processes share the cores); each
   // process has its own peak RSS
   for (int i = 0; i < 4; ++i) {
-    const std::string cmd =
-        std::string("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 LOWRANK_NN_RSS_PROBE=") + kinds[i] + " '" + self +
-        "' --gtest_filter=NnMemory.RssProbe 2>&1";
+    const std::string cmd = std::string("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 LOWRANK_NN_RSS_PROBE=") + kinds[i] +
+                            " '" + self + "' --gtest_filter=NnMemory.RssProbe 2>&1";
     procs[i] = popen(cmd.c_str(), "r");
     ASSERT_NE(procs[i], nullptr);
   }
@@ -467,7 +466,8 @@ TEST(NnTrain, SltrainWithoutSAndZeroBIsLowRankWithZeroBExactly) {
   const auto ra = a.run(), rb = b.run();
   ASSERT_EQ(ra.log.size(), 6u);
   ASSERT_EQ(rb.log.size(), 6u);
-  for (std::size_t i = 0; i < ra.log.size(); ++i) EXPECT_EQ(ra.log[i].train_loss, rb.log[i].train_loss) << "step " << i + 1;
+  for (std::size_t i = 0; i < ra.log.size(); ++i)
+    EXPECT_EQ(ra.log[i].train_loss, rb.log[i].train_loss) << "step " << i + 1;
   EXPECT_EQ(ra.final_val_loss, rb.final_val_loss);
   // The loss falls, measured on fixed validation batches (one step's training
   // loss is on a fresh random batch, too noisy to compare over 6 steps).
@@ -578,7 +578,8 @@ TEST(NnTrain, DefaultWarmupScalesWithTheSteps) {
   // (as every stored config and checkpoint before this change has) keeps it.
   const auto none = options_from_json(R"({"steps": 50})", "cfg.json");
   EXPECT_EQ(none.optim.warmup(), 5);
-  const auto old = options_from_json(R"({"steps": 50, "optim": {"warmup_steps": 100, "warmup_fraction": 0.0}})", "cfg.json");
+  const auto old =
+      options_from_json(R"({"steps": 50, "optim": {"warmup_steps": 100, "warmup_fraction": 0.0}})", "cfg.json");
   EXPECT_EQ(old.optim.warmup(), 100);
   EXPECT_EQ(options_from_json(options_to_json(none), "x").optim.warmup(), 5);
   // A 20-step run with the default: the learning rate peaks at step 2 of 20.

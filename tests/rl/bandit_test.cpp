@@ -221,7 +221,8 @@ TEST(RlBandit, EntryWidthsCoverTheTruthAtTheStatedRate) {
         all = all && e <= z_union * sd;
       }
     all_covered += all ? 1 : 0;
-    best_covered += std::abs(fit(inst.best_row, inst.best_col) - inst.best_mean) <= 1.96 * sdm(inst.best_row, inst.best_col);
+    best_covered +=
+        std::abs(fit(inst.best_row, inst.best_col) - inst.best_mean) <= 1.96 * sdm(inst.best_row, inst.best_col);
   }
   const double rate = covered / total;
   // Measured: 0.927 pointwise, 37 / 40 for the union bound, 35 / 40 for
@@ -248,7 +249,8 @@ TEST(RlBandit, EliminationNeverRemovesTheBestArmOnALargeGap) {
       const auto res = run_bandit(inst, ro);
       ASSERT_FALSE(res.phases.empty());
       for (const auto& ph : res.phases)
-        EXPECT_TRUE(ph.best_active) << to_string(alg) << " seed " << s << " eliminated the best arm at t = " << ph.end_time;
+        EXPECT_TRUE(ph.best_active) << to_string(alg) << " seed " << s
+                                    << " eliminated the best arm at t = " << ph.end_time;
       if (res.commit_time >= 0) EXPECT_TRUE(res.found_best) << to_string(alg) << " seed " << s;
       if (alg == BanditAlgorithm::SpectralUcb) {
         EXPECT_TRUE(res.found_best) << describe_run(res);

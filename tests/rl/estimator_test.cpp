@@ -199,7 +199,8 @@ TEST(RlEstimator, TransitionCountsOfALowRankChain) {
   psi.row(0) /= psi.row(0).sum();
   psi.row(1) /= psi.row(1).sum();
   Matrix<double> phi(n, 2);
-  for (Index i = 0; i < n; ++i) phi(i, 0) = 0.1 + 0.8 * static_cast<double>(i) / static_cast<double>(n - 1), phi(i, 1) = 1.0 - phi(i, 0);
+  for (Index i = 0; i < n; ++i)
+    phi(i, 0) = 0.1 + 0.8 * static_cast<double>(i) / static_cast<double>(n - 1), phi(i, 1) = 1.0 - phi(i, 0);
   const Matrix<double> P = phi * psi;
   Rng rng(3);
   const std::int64_t T = 200000;

@@ -212,8 +212,15 @@ TEST(RewardFree, RejectsBadInput) {
   bad([](RewardFreeOptions& b) { b.growth = 1.0; });
   bad([](RewardFreeOptions& b) { b.max_samples = 3; });
   bad([](RewardFreeOptions& b) { b.confidence_scale = -1.0; });
-  bad([](RewardFreeOptions& b) { b.method = KernelMethod::Spectral; b.rank = 3; });
-  bad([](RewardFreeOptions& b) { b.method = KernelMethod::Spectral; b.rank = 1; b.bound = RowBound::Weissman; });
+  bad([](RewardFreeOptions& b) {
+    b.method = KernelMethod::Spectral;
+    b.rank = 3;
+  });
+  bad([](RewardFreeOptions& b) {
+    b.method = KernelMethod::Spectral;
+    b.rank = 1;
+    b.bound = RowBound::Weissman;
+  });
   EXPECT_THROW(parse_row_bound("hoeffding"), InvalidArgument);
   // A budget too small to certify ends NotConverging, not in an endless loop.
   o.epsilon = 1e-6;
@@ -269,7 +276,8 @@ TEST(RewardFree, SpectralRowBoundsCoverAtTheStatedRate) {
       for (Index j = 0; j < counts.cols(); ++j) counts(r, j) = static_cast<double>(draw[static_cast<std::size_t>(j)]);
     }
     Matrix<double> kernel;
-    const Vector<double> b = reward_free_row_bounds(counts, 2, KernelMethod::Spectral, 2, RowBound::FirstOrder, z, kernel);
+    const Vector<double> b =
+        reward_free_row_bounds(counts, 2, KernelMethod::Spectral, 2, RowBound::FirstOrder, z, kernel);
     const Vector<double> err = (kernel - mdp.kernel).cwiseAbs().rowwise().sum();
     rows += b.size();
     uncovered += (err.array() > b.array()).count();

@@ -49,13 +49,9 @@ struct BiScale {
   bool converged = false;
 
   /// z = (x - alpha_i - beta_j) / (tau_i gamma_j)
-  T forward(Index i, Index j, T x) const {
-    return (x - row_center(i) - col_center(j)) / (row_scale(i) * col_scale(j));
-  }
+  T forward(Index i, Index j, T x) const { return (x - row_center(i) - col_center(j)) / (row_scale(i) * col_scale(j)); }
   /// x = alpha_i + beta_j + tau_i gamma_j z
-  T inverse(Index i, Index j, T z) const {
-    return row_center(i) + col_center(j) + row_scale(i) * col_scale(j) * z;
-  }
+  T inverse(Index i, Index j, T z) const { return row_center(i) + col_center(j) + row_scale(i) * col_scale(j) * z; }
   /// The standardised entries (same positions, ids and order).
   ObservedEntries<T> transform(const ObservedEntries<T>& x) const;
 };

@@ -193,9 +193,9 @@ struct CompletionFitOptions {
 /// Validation RMSE of one centring candidate (Centering::Auto).
 struct CenteringScore {
   Centering centering = Centering::None;
-  double best_rmse = 0.0;   ///< best mean validation RMSE over the grid
+  double best_rmse = 0.0;  ///< best mean validation RMSE over the grid
   double best_lambda = 0.0;
-  int folds = 0;            ///< folds behind best_rmse (1 when screened out after the first)
+  int folds = 0;  ///< folds behind best_rmse (1 when screened out after the first)
 };
 
 template <class T>
@@ -218,10 +218,10 @@ struct CompletionFit {
   std::vector<std::string> caps_bound;
   double elapsed_s = 0.0;  ///< the whole call
   double cv_seconds = 0.0;
-  std::optional<CrossValidationResult<T>> cv;  ///< the chosen centring's
-  std::vector<CenteringScore> centering_scores; ///< each candidate under Auto
-  std::optional<PathResult<T>> path;            ///< the final refit's path
-  double clip_threshold = 0.0;                  ///< robust ALS
+  std::optional<CrossValidationResult<T>> cv;    ///< the chosen centring's
+  std::vector<CenteringScore> centering_scores;  ///< each candidate under Auto
+  std::optional<PathResult<T>> path;             ///< the final refit's path
+  double clip_threshold = 0.0;                   ///< robust ALS
   Index empty_rows = 0, empty_cols = 0;
   std::vector<std::string> warnings;
 };

@@ -7,8 +7,8 @@
 // adds what the completion methods do with a model: clipping, fold-in,
 // recommendation and evaluation, and the result struct they share.
 #include <cstdint>
-#include <string>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "lowrank/core/error.hpp"

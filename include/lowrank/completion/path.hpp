@@ -40,7 +40,7 @@ struct PathPoint {
   double lambda = 0;
   Index rank = 0;
   int iterations = 0;
-  double objective = 0;    ///< last value of the fit's objective trace
+  double objective = 0;  ///< last value of the fit's objective trace
   double train_rmse = 0;
   double seconds = 0;
   Status status = Status::Success;
@@ -56,8 +56,7 @@ struct PathResult {
 /// Fits `fit` along `lambdas` (decreasing), each warm-started from the last.
 template <class T>
 PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>& lambdas,
-                       const PathFitFunction<T>& fit, bool keep_models = false,
-                       const ProgressCallback& progress = {});
+                       const PathFitFunction<T>& fit, bool keep_models = false, const ProgressCallback& progress = {});
 
 /// How a fold's fits see the grid's lambdas. The penalised losses here sum
 /// over the observed entries, so one lambda regularises a fold's (k-1)/k of
@@ -78,8 +77,8 @@ double cv_lambda_factor(CvLambdaScaling scaling, std::size_t fold_entries, std::
 CvLambdaScaling parse_cv_lambda_scaling(std::string_view name);
 
 struct CrossValidationOptions {
-  int folds = 5;             ///< k >= 2
-  std::uint64_t seed = 0;    ///< fold assignment
+  int folds = 5;           ///< k >= 2
+  std::uint64_t seed = 0;  ///< fold assignment
   CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
   /// Stop a fold's path once the validation RMSE has risen for this many
   /// consecutive lambdas past its minimum (0 = run the whole grid). Saves the
@@ -114,11 +113,11 @@ struct CrossValidationOptions {
 
 struct CrossValidationRow {
   double lambda = 0;
-  double mean_rmse = 0;      ///< over the folds that reached this lambda
-  double sd_rmse = 0;        ///< standard deviation over those folds
+  double mean_rmse = 0;  ///< over the folds that reached this lambda
+  double sd_rmse = 0;    ///< standard deviation over those folds
   double mean_mae = 0;
   double mean_rank = 0;
-  int folds = 0;             ///< how many folds reached this lambda
+  int folds = 0;  ///< how many folds reached this lambda
 };
 
 template <class T>
@@ -131,12 +130,12 @@ struct CrossValidationResult {
   /// fold's training part): what an interrupted run can still return.
   /// Empty (0 x 0) only when no fit finished.
   CompletionModel<T> best_fold_model;
-  double best_fold_rmse = 0;           ///< its validation RMSE (+inf if none)
-  double best_fold_lambda = 0;         ///< its grid lambda
-  int folds_completed = 0;             ///< folds whose path ran to its end (or patience)
-  int fits = 0;                        ///< fold fits run (refinement included)
-  int refined = 0;                     ///< rows added by CrossValidationOptions::refine
-  int capped_fits = 0;                 ///< of which stopped at the iteration cap
+  double best_fold_rmse = 0;    ///< its validation RMSE (+inf if none)
+  double best_fold_lambda = 0;  ///< its grid lambda
+  int folds_completed = 0;      ///< folds whose path ran to its end (or patience)
+  int fits = 0;                 ///< fold fits run (refinement included)
+  int refined = 0;              ///< rows added by CrossValidationOptions::refine
+  int capped_fits = 0;          ///< of which stopped at the iteration cap
   /// Where an interrupt stopped it (0-based fold and grid index).
   std::size_t stopped_fold = 0, stopped_index = 0;
   double seconds = 0;

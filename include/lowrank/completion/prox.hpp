@@ -26,7 +26,7 @@ struct SvtResult {
   /// All max_rank computed singular values exceeded t: the answer is the
   /// best rank-max_rank approximation of the prox, not the prox itself.
   bool rank_capped = false;
-  Index svd_rank = 0;  ///< rank of the last truncated SVD computed
+  Index svd_rank = 0;               ///< rank of the last truncated SVD computed
   Status status = Status::Success;  ///< worst status of the SVDs computed
 };
 
@@ -41,8 +41,8 @@ SvtResult<typename Op::Scalar> singular_value_threshold(const Op& op, double t, 
   const Index cap = std::min<Index>(op.rows(), op.cols());
   if (!(t >= 0.0)) throw InvalidArgument("singular_value_threshold: threshold must be >= 0");
   if (max_rank < 1 || max_rank > cap) {
-    throw InvalidArgument("singular_value_threshold: max_rank must be in [1, min(m, n)] = [1, " +
-                          std::to_string(cap) + "] (got " + std::to_string(max_rank) + ")");
+    throw InvalidArgument("singular_value_threshold: max_rank must be in [1, min(m, n)] = [1, " + std::to_string(cap) +
+                          "] (got " + std::to_string(max_rank) + ")");
   }
   SvtResult<T> out;
   Index k = std::clamp<Index>(rank_hint + 2, 1, max_rank);

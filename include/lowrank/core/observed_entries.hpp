@@ -53,44 +53,63 @@ struct ObservedEntries {
 
   std::size_t nnz() const { return value.size(); }
   double density() const {
-    return rows > 0 && cols > 0 ? static_cast<double>(nnz()) / (static_cast<double>(rows) * static_cast<double>(cols)) : 0.0;
+    return rows > 0 && cols > 0 ? static_cast<double>(nnz()) / (static_cast<double>(rows) * static_cast<double>(cols))
+                                : 0.0;
   }
-  void reserve(std::size_t n) { row.reserve(n); col.reserve(n); value.reserve(n); }
-  void push_back(std::int32_t r, std::int32_t c, T v) { row.push_back(r); col.push_back(c); value.push_back(v); }
+  void reserve(std::size_t n) {
+    row.reserve(n);
+    col.reserve(n);
+    value.reserve(n);
+  }
+  void push_back(std::int32_t r, std::int32_t c, T v) {
+    row.push_back(r);
+    col.push_back(c);
+    value.push_back(v);
+  }
 
   /// Subset by entry positions, keeping shape and id maps.
   ObservedEntries subset(const std::vector<std::size_t>& positions) const;
   /// Same entries, converted scalar type.
-  template <class U> ObservedEntries<U> cast() const {
+  template <class U>
+  ObservedEntries<U> cast() const {
     ObservedEntries<U> out;
-    out.rows = rows; out.cols = cols; out.row = row; out.col = col;
+    out.rows = rows;
+    out.cols = cols;
+    out.row = row;
+    out.col = col;
     out.value.assign(value.begin(), value.end());
-    out.row_ids = row_ids; out.col_ids = col_ids;
+    out.row_ids = row_ids;
+    out.col_ids = col_ids;
     return out;
   }
 };
 
 /// Checks shape, index ranges and finiteness; throws InvalidArgument naming
 /// the first offending entry. `what` names the data in the message.
-template <class T> void validate(const ObservedEntries<T>& e, std::string_view what = "observed entries");
+template <class T>
+void validate(const ObservedEntries<T>& e, std::string_view what = "observed entries");
 
 /// Finds repeated (row, col) pairs and resolves them per `policy`; with
 /// DuplicatePolicy::Error throws InvalidArgument naming the first repeated
 /// pair (by external id where available) and how many there are.
 /// Returns the number of entries removed.
-template <class T> std::size_t resolve_duplicates(ObservedEntries<T>& e, DuplicatePolicy policy);
+template <class T>
+std::size_t resolve_duplicates(ObservedEntries<T>& e, DuplicatePolicy policy);
 
 /// Per-row and per-column observation counts.
-template <class T> std::vector<std::int64_t> row_counts(const ObservedEntries<T>& e);
-template <class T> std::vector<std::int64_t> col_counts(const ObservedEntries<T>& e);
+template <class T>
+std::vector<std::int64_t> row_counts(const ObservedEntries<T>& e);
+template <class T>
+std::vector<std::int64_t> col_counts(const ObservedEntries<T>& e);
 
 /// Observed entries of a dense matrix whose missing cells are NaN.
-template <class T> ObservedEntries<T> from_dense_with_nan(const Matrix<T>& a);
+template <class T>
+ObservedEntries<T> from_dense_with_nan(const Matrix<T>& a);
 
 /// Groups of rows: group g holds the rows rows[g]; a row may belong to many.
 struct RowGroups {
-  std::vector<std::string> names;                 ///< e.g. "gender=F", "age=[25,35)"
-  std::vector<std::vector<std::int32_t>> rows;    ///< sorted row indices per group
+  std::vector<std::string> names;               ///< e.g. "gender=F", "age=[25,35)"
+  std::vector<std::vector<std::int32_t>> rows;  ///< sorted row indices per group
   std::size_t size() const { return names.size(); }
 };
 

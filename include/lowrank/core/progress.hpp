@@ -13,12 +13,12 @@
 namespace lowrank {
 
 struct ProgressEvent {
-  std::string_view stage;   ///< e.g. "soft-impute", "lambda-path", "cv fold 2"
+  std::string_view stage;  ///< e.g. "soft-impute", "lambda-path", "cv fold 2"
   int iteration = 0;
-  double objective = 0.0;   ///< current objective value (NaN if not meaningful)
-  double change = 0.0;      ///< relative change driving the convergence test
+  double objective = 0.0;  ///< current objective value (NaN if not meaningful)
+  double change = 0.0;     ///< relative change driving the convergence test
   double elapsed_s = 0.0;
-  int rank = -1;            ///< current rank where meaningful, else -1
+  int rank = -1;  ///< current rank where meaningful, else -1
 };
 
 using ProgressCallback = std::function<void(const ProgressEvent&)>;

@@ -136,7 +136,8 @@ class Rng {
 
   /// Fisher-Yates: the first min(k, n) slots become a uniform random
   /// ordered sample of the range (slot i swaps with i + index(n - i)).
-  template <class It> void shuffle_prefix(It first, It last, std::size_t k) {
+  template <class It>
+  void shuffle_prefix(It first, It last, std::size_t k) {
     const auto n = static_cast<std::size_t>(last - first);
     if (k > n) k = n;
     for (std::size_t i = 0; i < k && i + 1 < n; ++i) {
@@ -146,7 +147,8 @@ class Rng {
     }
   }
   /// A uniformly random permutation of [first, last).
-  template <class It> void shuffle(It first, It last) {
+  template <class It>
+  void shuffle(It first, It last) {
     shuffle_prefix(first, last, static_cast<std::size_t>(last - first));
   }
 

@@ -40,20 +40,20 @@ namespace lowrank::diagnostics {
 /// What the bound needs of one layer.
 struct BoundLayer {
   std::string name;
-  Index fan_in = 0;       ///< columns of A_l
-  Index fan_out = 0;      ///< rows of A_l
-  double spectral = 0;    ///< ||A_l||_2
-  VectorXd delta_sv;      ///< singular values of A_l - M_l (of A_l without a reference)
-  double rank_tol = 0;    ///< tolerance for rank(A_l - M_l) in the p -> 0 limit
+  Index fan_in = 0;     ///< columns of A_l
+  Index fan_out = 0;    ///< rows of A_l
+  double spectral = 0;  ///< ||A_l||_2
+  VectorXd delta_sv;    ///< singular values of A_l - M_l (of A_l without a reference)
+  double rank_tol = 0;  ///< tolerance for rank(A_l - M_l) in the p -> 0 limit
 };
 
 struct RankSparseBoundOptions {
   /// Candidate p_l, each in (0, 2]; empty = 0.02, 0.04, ..., 2.
   std::vector<double> p_grid;
-  double input_norm = 0;                  ///< B: bound on ||x||_2; 0 = not given (1 is used, with a warning)
-  std::vector<double> lipschitz;          ///< rho_l; empty = all 1 (ReLU)
-  double margin = 0;                      ///< gamma; 0 = not given (1 is used, with a warning)
-  double samples = 0;                     ///< N; 0 = not given: report R only (bound = NaN), with a warning
+  double input_norm = 0;          ///< B: bound on ||x||_2; 0 = not given (1 is used, with a warning)
+  std::vector<double> lipschitz;  ///< rho_l; empty = all 1 (ReLU)
+  double margin = 0;              ///< gamma; 0 = not given (1 is used, with a warning)
+  double samples = 0;             ///< N; 0 = not given: report R only (bound = NaN), with a warning
 };
 
 /// B from data: the largest row norm max_i ||x_i||_2 of inputs x [n, d].
@@ -62,17 +62,17 @@ double input_norm_bound(const Matrix<double>& x);
 
 struct BoundLayerTerm {
   std::string name;
-  double p = 0;             ///< chosen p_l
-  double term = 0;          ///< term_l at p_l
-  double term_spectral = 0; ///< term_l at p = 2
-  double limit = 0;         ///< p -> 0 limit: rank(A_l - M_l) * (fan_in + fan_out)
-  Index rank = 0;           ///< rank(A_l - M_l)
+  double p = 0;              ///< chosen p_l
+  double term = 0;           ///< term_l at p_l
+  double term_spectral = 0;  ///< term_l at p = 2
+  double limit = 0;          ///< p -> 0 limit: rank(A_l - M_l) * (fan_in + fan_out)
+  Index rank = 0;            ///< rank(A_l - M_l)
 };
 
 struct RankSparseBound {
   std::vector<BoundLayerTerm> layers;
-  double log_gamma = 0;     ///< log of B prod rho_i ||A_i|| / gamma (kept in logs: deep products overflow)
-  double r_squared = 0;     ///< sum_l term_l at the chosen p_l
+  double log_gamma = 0;           ///< log of B prod rho_i ||A_i|| / gamma (kept in logs: deep products overflow)
+  double r_squared = 0;           ///< sum_l term_l at the chosen p_l
   double r_squared_spectral = 0;  ///< at p_l = 2
   double r_squared_limit = 0;     ///< p -> 0 limit, sum_l rank_l (fan_in + fan_out)
   double bound = 0;               ///< sqrt(L R^2 / N), NaN without N

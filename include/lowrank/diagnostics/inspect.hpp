@@ -42,9 +42,9 @@ struct WeightTensor {
   std::string stored;
   /// Engine checkpoints, factored layers only: W = factor_scale * B A
   /// (+ S on its support); `name` is then the effective weight's name.
-  std::string factor_b, factor_a;   ///< tensor names of B [rows, r] and A [r, cols]
-  Index factor_rank = 0;            ///< r
-  double factor_scale = 1.0;        ///< alpha / r
+  std::string factor_b, factor_a;             ///< tensor names of B [rows, r] and A [r, cols]
+  Index factor_rank = 0;                      ///< r
+  double factor_scale = 1.0;                  ///< alpha / r
   std::string sparse_values, sparse_support;  ///< SLTrain S values and flat row*cols+col indices
 };
 

@@ -71,10 +71,10 @@ struct LogitMatrixOptions {
 };
 
 struct LogitMatrix {
-  Matrix<double> values;      ///< [histories, blocks * k]
+  Matrix<double> values;  ///< [histories, blocks * k]
   Index vocab = 0;
-  Index k = 0;                ///< tokens kept per block
-  Index blocks = 0;           ///< 1 + futures * future_length
+  Index k = 0;       ///< tokens kept per block
+  Index blocks = 0;  ///< 1 + futures * future_length
   Index future_length = 0;
   /// Token of each kept column, block-major: column b*k + i holds token
   /// tokens[b*k + i] after future prefix b (0 = empty; 1 + j*L + t - 1 =
@@ -127,11 +127,11 @@ struct LogitRankResult {
 LogitRankResult analyze_logit_matrix(const LogitMatrix& m, const LogitRankOptions& options = {});
 
 struct LingenOptions {
-  double ridge = 0;          ///< >= 0; 0 = least squares (minimum norm)
-  Index length = 16;         ///< tokens generated per sample
-  Index samples = 4;         ///< independent generations (seeds seed, seed+1, ...)
+  double ridge = 0;   ///< >= 0; 0 = least squares (minimum norm)
+  Index length = 16;  ///< tokens generated per sample
+  Index samples = 4;  ///< independent generations (seeds seed, seed+1, ...)
   std::uint64_t seed = 0;
-  LogitMatrixOptions matrix; ///< how the regression matrix is built
+  LogitMatrixOptions matrix;  ///< how the regression matrix is built
 };
 
 struct LingenSample {
@@ -141,9 +141,9 @@ struct LingenSample {
 };
 
 struct LingenResult {
-  VectorXd coefficients;        ///< c, one per other history
+  VectorXd coefficients;             ///< c, one per other history
   double fit_relative_residual = 0;  ///< ||m_* - A^T c|| / ||m_*||
-  double mean_kl_lingen = 0;    ///< over samples and steps
+  double mean_kl_lingen = 0;         ///< over samples and steps
   double mean_kl_baseline = 0;
   std::vector<double> kl_lingen_by_step, kl_baseline_by_step;  ///< mean over samples
   std::vector<LingenSample> samples;
@@ -172,7 +172,7 @@ struct LogitWindowOptions {
   Index histories = 100;
   Index history_length = 24;  ///< tokens per history
   Index futures = 30;
-  Index future_length = 4;    ///< tokens per future
+  Index future_length = 4;  ///< tokens per future
 };
 
 /// `count` windows of `length` tokens from disjoint chunks of `tokens`

@@ -128,12 +128,12 @@ class PowerCosine {
 
 /// Correlations at the reported exponents and the best one.
 struct AlphaCorrelations {
-  double one = 0;        ///< alpha = 1 (the paper's NFA)
-  double half = 0;       ///< alpha = 1/2
-  double inv_depth = 0;  ///< alpha = 1/L (deep linear theory, first layer)
-  double layer = 0;      ///< alpha = 1/(L-l+1) (deep linear theory, layer l, 1-based)
-  double best_alpha = 0; ///< argmax over the grid, refined by golden section
-  double best = 0;       ///< cos at best_alpha
+  double one = 0;         ///< alpha = 1 (the paper's NFA)
+  double half = 0;        ///< alpha = 1/2
+  double inv_depth = 0;   ///< alpha = 1/L (deep linear theory, first layer)
+  double layer = 0;       ///< alpha = 1/(L-l+1) (deep linear theory, layer l, 1-based)
+  double best_alpha = 0;  ///< argmax over the grid, refined by golden section
+  double best = 0;        ///< cos at best_alpha
 };
 
 /// Evaluates cos(A, G^alpha) on `grid` (each > 0), refines the best grid point
@@ -160,25 +160,25 @@ struct NfaOptions {
 };
 
 struct NfaLayer {
-  std::string name;         ///< "layers.<l>" (0-based, the engine's name)
+  std::string name;  ///< "layers.<l>" (0-based, the engine's name)
   Index in = 0, out = 0;
-  AlphaCorrelations uncentred;  ///< primary NFM vs AGOP
-  AlphaCorrelations centred;    ///< primary NFM vs centred AGOP
-  AlphaCorrelations raw;        ///< W^T W vs AGOP (equals uncentred when the primary is raw)
+  AlphaCorrelations uncentred;      ///< primary NFM vs AGOP
+  AlphaCorrelations centred;        ///< primary NFM vs centred AGOP
+  AlphaCorrelations raw;            ///< W^T W vs AGOP (equals uncentred when the primary is raw)
   double pearson_half = 0;          ///< Pearson(primary NFM, G^(1/2)), the reference code's score
   double pearson_half_centred = 0;  ///< the same against the centred AGOP
   bool has_init = false;
-  AlphaCorrelations init;       ///< initial network: W_0^T W_0 vs its own AGOP
-  AlphaCorrelations baseline;   ///< W_0^T W_0 vs the trained AGOP
-  Vector<double> agop_eigenvalues;     ///< of G, decreasing (clipped at 0)
-  Vector<double> feature_eigenvalues;  ///< of the NFM, decreasing
-  double agop_trace = 0, agop_stable_rank = 0;     ///< trace, trace / lambda_max
+  AlphaCorrelations init;                       ///< initial network: W_0^T W_0 vs its own AGOP
+  AlphaCorrelations baseline;                   ///< W_0^T W_0 vs the trained AGOP
+  Vector<double> agop_eigenvalues;              ///< of G, decreasing (clipped at 0)
+  Vector<double> feature_eigenvalues;           ///< of the NFM, decreasing
+  double agop_trace = 0, agop_stable_rank = 0;  ///< trace, trace / lambda_max
   double feature_trace = 0, feature_stable_rank = 0;
 };
 
 struct NfaReport {
   Index depth = 0;
-  Index inputs = 0;          ///< inputs averaged over
+  Index inputs = 0;            ///< inputs averaged over
   bool subtract_init = false;  ///< whether the primary NFM is that of W - W_0
   std::vector<NfaLayer> layers;
   Status status = Status::Success;  ///< Interrupted: AGOP over the first `inputs` rows only
@@ -205,8 +205,8 @@ NfaReport analyze_nfa(const Mlp& trained, const Matrix<double>& x, const Mlp* in
 struct MlpCheckpoint {
   Mlp net;  ///< dense layers
   std::int64_t step = 0;
-  std::string inputs;  ///< metadata "inputs" resolved against DIR; empty = none
-  std::string init;    ///< metadata "init" resolved against DIR; empty = none
+  std::string inputs;                           ///< metadata "inputs" resolved against DIR; empty = none
+  std::string init;                             ///< metadata "init" resolved against DIR; empty = none
   std::map<std::string, std::string> metadata;  ///< everything in __metadata__
 };
 

@@ -22,9 +22,9 @@ namespace lowrank::diagnostics {
 
 /// sigma_i ~ C i^(-alpha) fitted on indices first..last (1-based, inclusive).
 struct PowerLawDecay {
-  double alpha = 0;      ///< decay exponent (> 0 for a decaying spectrum)
-  double c = 0;          ///< prefactor C
-  Index first = 0;       ///< fitting range, 1-based; 0/0 when there was nothing to fit
+  double alpha = 0;  ///< decay exponent (> 0 for a decaying spectrum)
+  double c = 0;      ///< prefactor C
+  Index first = 0;   ///< fitting range, 1-based; 0/0 when there was nothing to fit
   Index last = 0;
   double r_squared = 0;  ///< of the log-log regression
 };
@@ -94,8 +94,8 @@ struct SpectrumDiagnostics {
   double rank_tolerance = 0;
   Index numerical_rank = 0;
   double stable_rank = 0;
-  double entropy_rank = 0;          ///< Roy & Vetterli, p_i = sigma_i / sum sigma
-  double participation_ratio = 0;   ///< (sum sigma^2)^2 / sum sigma^4
+  double entropy_rank = 0;         ///< Roy & Vetterli, p_i = sigma_i / sum sigma
+  double participation_ratio = 0;  ///< (sum sigma^2)^2 / sum sigma^4
   Index energy_rank_90 = 0;
   Index energy_rank_99 = 0;
   double frobenius = 0;
@@ -103,15 +103,14 @@ struct SpectrumDiagnostics {
   double nuclear = 0;
   std::vector<SchattenPoint> schatten;
   PowerLawDecay decay;
-  PowerLawTail esd_tail;  ///< fitted to lambda_i = sigma_i^2
+  PowerLawTail esd_tail;        ///< fitted to lambda_i = sigma_i^2
   double svd_seconds = 0;       ///< wall time of the singular values (diagnose_matrix only)
   double esd_tail_seconds = 0;  ///< wall time of the ESD tail fit (xmin search)
 };
 
 /// Diagnostics from singular values (any order, >= 0) of an m x n matrix.
 /// Throws InvalidArgument for a negative or NaN value or p outside (0, 2].
-SpectrumDiagnostics diagnose_spectrum(const VectorXd& sv, Index rows, Index cols,
-                                      const SpectrumOptions& options = {});
+SpectrumDiagnostics diagnose_spectrum(const VectorXd& sv, Index rows, Index cols, const SpectrumOptions& options = {});
 
 /// Singular values of `w` (gesdd) then diagnose_spectrum; eps defaults to the
 /// machine epsilon of T. Throws InputError naming `name` when w holds NaN/Inf.

@@ -120,6 +120,7 @@ struct DistributedReadOptions {
 /// (on every rank, InvalidArgument) for a missing or duplicated shard, a
 /// malformed line or an id out of range, naming the file or shard and its
 /// line (byte offset for a file slice).
-ObservedEntries<double> read_entries(MPI_Comm comm, const std::string& path, const DistributedReadOptions& options = {});
+ObservedEntries<double> read_entries(MPI_Comm comm, const std::string& path,
+                                     const DistributedReadOptions& options = {});
 
 }  // namespace lowrank::distributed

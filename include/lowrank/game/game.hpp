@@ -88,8 +88,8 @@ enum class GameWeightScheme {
 
 /// How each singular value thresholding step computes its SVD.
 enum class GameSvdMethod {
-  Auto,        ///< Full when min(|G_k|, n) <= full_svd_max_dim, else Randomized
-  Full,        ///< exact thin SVD of the block (LAPACK gesdd)
+  Auto,  ///< Full when min(|G_k|, n) <= full_svd_max_dim, else Randomized
+  Full,  ///< exact thin SVD of the block (LAPACK gesdd)
   /// Subspace iteration warm-started from the group's previous right singular
   /// block (random columns only at the start and when the block grows); the
   /// block keeps a margin beyond the rank and doubles until a Ritz value falls
@@ -210,9 +210,9 @@ struct GameKkt {
 template <class T>
 struct GameGroupFit {
   std::string name;
-  Index size = 0;              ///< |G_k|
-  std::int64_t observed = 0;   ///< observed entries in the group's rows
-  double weight = 0.0;         ///< w_k
+  Index size = 0;             ///< |G_k|
+  std::int64_t observed = 0;  ///< observed entries in the group's rows
+  double weight = 0.0;        ///< w_k
   /// Low-rank factors U diag(S) V^T (U: |G_k| x r, S: r decreasing > 0,
   /// V: n x r, orthonormal columns). Sum: the thresholded consensus copy of
   /// Z[G_k, :] (equal to it up to the KKT consensus residual). Latent: the
@@ -220,15 +220,15 @@ struct GameGroupFit {
   Matrix<T> U;
   Vector<T> S;
   Matrix<T> V;
-  bool rank_capped = false;    ///< the max_rank cap was binding in the last SVT
+  bool rank_capped = false;  ///< the max_rank cap was binding in the last SVT
   Index rank() const { return S.size(); }
 };
 
 template <class T>
 struct GameResult {
-  Matrix<T> estimate;                   ///< Z, m x n (empty when factored())
-  Index rows = 0;                       ///< m
-  Index cols = 0;                       ///< n
+  Matrix<T> estimate;  ///< Z, m x n (empty when factored())
+  Index rows = 0;      ///< m
+  Index cols = 0;      ///< n
   /// GameStorage::Factored: every group's rows (sorted, 0-based, the global
   /// group's too), so that Z = sum_k E_k U_k diag(S_k) V_k^T can be
   /// evaluated from `groups` without a dense estimate. Empty otherwise.
@@ -251,7 +251,7 @@ struct GameResult {
   double lambda = 0.0;
   GameVariant variant = GameVariant::Sum;
   GameSolver solver = GameSolver::Admm;
-  double rho = 0.0;                     ///< final ADMM penalty
+  double rho = 0.0;  ///< final ADMM penalty
   double elapsed_s = 0.0;
   std::vector<std::string> warnings;
 

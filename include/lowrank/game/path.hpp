@@ -65,14 +65,14 @@ struct GamePathOptions {
   int bias_sweeps = 15;
   /// Fit at this lambda only (no path, no CV) when set.
   std::optional<double> lambda;
-  int lambdas = 10;          ///< grid size (>= 1)
+  int lambdas = 10;  ///< grid size (>= 1)
   /// Smallest lambda / lambda_max, in (0, 1). Below 0.02 the group blocks
   /// are near full rank (slow fits that CV never picks), and a grid spread
   /// over 1000x put neighbouring lambdas 2.2x apart, too coarse to find
   /// GAME's minimum.
   double min_ratio = 0.02;
-  int folds = 5;             ///< 0 = no CV: the path runs down to the smallest lambda
-  std::uint64_t seed = 0;    ///< fold assignment
+  int folds = 5;           ///< 0 = no CV: the path runs down to the smallest lambda
+  std::uint64_t seed = 0;  ///< fold assignment
   /// Stop a fold's path once its validation RMSE has risen this many
   /// consecutive lambdas past its minimum, or at the first rise that is
   /// significant: paired z >= 1.645 over the held-out squared errors against
@@ -123,7 +123,7 @@ struct GamePathOptions {
 
 template <class T>
 struct GamePathFit {
-  GameResult<T> result;                 ///< the fit at the chosen lambda (offset-free scale)
+  GameResult<T> result;                   ///< the fit at the chosen lambda (offset-free scale)
   Centering centering = Centering::None;  ///< the one used (Auto resolved)
   /// mu + row(i) + col(j) taken out before the fit; unset for None (Center:
   /// mu = 0, row / col the biScale means).
@@ -131,11 +131,11 @@ struct GamePathFit {
   /// Under Auto with CV: each candidate's best mean validation RMSE and its
   /// lambda (folds = the folds behind it).
   std::vector<CenteringScore> centering_scores;
-  std::vector<double> grid;             ///< lambdas tried, decreasing
-  double lambda_max = 0.0;              ///< game_lambda_max on the (centred) data
-  std::vector<CrossValidationRow> cv;   ///< one row per grid lambda when folds > 0
+  std::vector<double> grid;            ///< lambdas tried, decreasing
+  double lambda_max = 0.0;             ///< game_lambda_max on the (centred) data
+  std::vector<CrossValidationRow> cv;  ///< one row per grid lambda when folds > 0
   std::size_t best_index = 0;
-  int fits = 0;                         ///< GAME fits behind the result (all folds + the final path)
+  int fits = 0;  ///< GAME fits behind the result (all folds + the final path)
   /// Fits of a speculative refit that was thrown away because the folds that
   /// had finished when it started chose another lambda than all of them did
   /// (see GamePathOptions::game; 0 on one thread).

@@ -78,9 +78,9 @@ struct ReadAnyOptions {
   /// Dense tables: the first column holds row names (true), is data
   /// (false), or detect (nullopt, `--row-names` / `--no-row-names`).
   std::optional<bool> row_names;
-  TripletReadOptions triplets;       ///< used for triplet files (its header is replaced by `header` when set)
-  CsvReadOptions csv;                ///< dense files: missing markers, separator ('\0' = detect); header /
-                                     ///< row_names are replaced by the options above or detection
+  TripletReadOptions triplets;  ///< used for triplet files (its header is replaced by `header` when set)
+  CsvReadOptions csv;           ///< dense files: missing markers, separator ('\0' = detect); header /
+                                ///< row_names are replaced by the options above or detection
   /// npz / safetensors: the array to read; empty = the first one (archive
   /// order for npz, data-offset order for safetensors).
   std::string array_name;

@@ -23,10 +23,10 @@ struct MlpCheckpointFile {
   std::vector<Vector<double>> biases;   ///< [out] per layer, or empty (no bias)
   std::string activation;               ///< metadata "activation" as written
   std::int64_t step = 0;
-  std::string inputs;  ///< metadata "inputs" resolved against DIR; empty = none
-  std::string init;    ///< metadata "init" resolved against DIR; empty = none
+  std::string inputs;                           ///< metadata "inputs" resolved against DIR; empty = none
+  std::string init;                             ///< metadata "init" resolved against DIR; empty = none
   std::map<std::string, std::string> metadata;  ///< everything in __metadata__
-  std::string path;    ///< the .safetensors file read
+  std::string path;                             ///< the .safetensors file read
 };
 
 /// Writes DIR/checkpoint.safetensors (atomically; creates DIR) from weights,

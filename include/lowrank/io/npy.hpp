@@ -18,9 +18,9 @@ namespace lowrank::io {
 
 /// A 1-D or 2-D numeric array read from .npy.
 struct NpyArray {
-  std::string dtype;                 ///< descr as stored: "<f4", "<f8", "<i4" or "<i8"
-  std::vector<std::int64_t> shape;   ///< as stored: {n} or {m, n}
-  bool fortran_order = false;        ///< storage order in the file
+  std::string dtype;                ///< descr as stored: "<f4", "<f8", "<i4" or "<i8"
+  std::vector<std::int64_t> shape;  ///< as stored: {n} or {m, n}
+  bool fortran_order = false;       ///< storage order in the file
   /// The values as m x n (a 1-D array of length n is n x 1). Integers are
   /// converted to double (exact up to 2^53).
   Matrix<double> values;

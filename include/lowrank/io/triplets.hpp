@@ -36,11 +36,11 @@ struct TripletReadOptions {
 
 /// What the reader saw; filled when a pointer is passed.
 struct TripletReadStats {
-  std::string separator;            ///< the separator used ("\t", ",", "::", " ", ...)
-  bool header = false;              ///< a header line was skipped
-  std::size_t fields = 0;           ///< fields per line (extra ones, e.g. timestamps, are ignored)
+  std::string separator;   ///< the separator used ("\t", ",", "::", " ", ...)
+  bool header = false;     ///< a header line was skipped
+  std::size_t fields = 0;  ///< fields per line (extra ones, e.g. timestamps, are ignored)
   std::size_t data_lines = 0;
-  std::size_t comment_lines = 0;    ///< '#' comments and blank lines
+  std::size_t comment_lines = 0;  ///< '#' comments and blank lines
   std::size_t duplicates_removed = 0;
 };
 
@@ -110,7 +110,7 @@ MappedTriplets read_triplets_mapped(const std::string& path, const IdMap& row_id
 
 struct TripletWriteOptions {
   std::string separator = "\t";
-  bool header = false;                                ///< write "row<sep>col<sep>value" first
+  bool header = false;  ///< write "row<sep>col<sep>value" first
   std::vector<std::string> header_names = {"row", "col", "value"};
 };
 
@@ -119,6 +119,7 @@ struct TripletWriteOptions {
 /// otherwise. Values use the shortest representation that reads back
 /// exactly. The file is written atomically (temporary file + rename).
 template <class T>
-void write_triplets(const std::string& path, const ObservedEntries<T>& entries, const TripletWriteOptions& options = {});
+void write_triplets(const std::string& path, const ObservedEntries<T>& entries,
+                    const TripletWriteOptions& options = {});
 
 }  // namespace lowrank::io

@@ -20,8 +20,7 @@
 namespace lowrank {
 
 template <class Op>
-concept LinearOperator = requires(const Op& op, const Matrix<typename Op::Scalar>& x,
-                                  Matrix<typename Op::Scalar>& y) {
+concept LinearOperator = requires(const Op& op, const Matrix<typename Op::Scalar>& x, Matrix<typename Op::Scalar>& y) {
   typename Op::Scalar;
   { op.rows() } -> std::convertible_to<Index>;
   { op.cols() } -> std::convertible_to<Index>;
@@ -57,8 +56,8 @@ class SparseOperator {
   /// Build from COO triplets (row, col, value); no duplicates allowed
   /// (checked: throws InvalidArgument). Values are given in COO order and
   /// later set_values() calls use the same order.
-  SparseOperator(Index rows, Index cols, const std::vector<std::int32_t>& row,
-                 const std::vector<std::int32_t>& col, const std::vector<T>& value);
+  SparseOperator(Index rows, Index cols, const std::vector<std::int32_t>& row, const std::vector<std::int32_t>& col,
+                 const std::vector<T>& value);
 
   Index rows() const { return m_csr.rows(); }
   Index cols() const { return m_csr.cols(); }
@@ -72,8 +71,8 @@ class SparseOperator {
   const SparseCsr<T>& csr_transpose() const { return m_csr_t; }
 
  private:
-  SparseCsr<T> m_csr;                     // m x n
-  SparseCsr<T> m_csr_t;                   // n x m
+  SparseCsr<T> m_csr;    // m x n
+  SparseCsr<T> m_csr_t;  // n x m
   // COO position -> CSR value slot. 32 bits suffice: Eigen's CSR here has
   // int32 offsets, so nnz < 2^31 anyway.
   std::vector<std::int32_t> m_coo_to_csr;
@@ -86,8 +85,7 @@ template <class T>
 class SparsePlusLowRank {
  public:
   using Scalar = T;
-  SparsePlusLowRank(const SparseOperator<T>& s, const Matrix<T>& u, const Vector<T>& d,
-                    const Matrix<T>& v)
+  SparsePlusLowRank(const SparseOperator<T>& s, const Matrix<T>& u, const Vector<T>& d, const Matrix<T>& v)
       : m_s(&s), m_u(&u), m_d(&d), m_v(&v) {}
   Index rows() const { return m_s->rows(); }
   Index cols() const { return m_s->cols(); }

@@ -7,7 +7,8 @@ namespace lowrank {
 /// Orthogonal polar factor Q = U V^T (m x n) from the thin SVD A = U S V^T
 /// (LAPACK gesdd). Q is the orthonormal-column matrix nearest to A in every
 /// unitarily invariant norm (Higham 2008, Thm. 8.4).
-template <class T> Matrix<T> polar_factor_svd(const Matrix<T>& a);
+template <class T>
+Matrix<T> polar_factor_svd(const Matrix<T>& a);
 
 enum class NewtonSchulzKind {
   Cubic,        ///< X <- 1.5 X - 0.5 X X^T X; converges to U V^T exactly
@@ -18,8 +19,8 @@ enum class NewtonSchulzKind {
 
 struct NewtonSchulzOptions {
   NewtonSchulzKind kind = NewtonSchulzKind::Cubic;
-  int iterations = 30;      ///< Muon uses 5
-  double tolerance = 1e-12; ///< Cubic only: stop when ||X_{k+1} - X_k||_F <= tol ||X_k||_F
+  int iterations = 30;       ///< Muon uses 5
+  double tolerance = 1e-12;  ///< Cubic only: stop when ||X_{k+1} - X_k||_F <= tol ||X_k||_F
 };
 
 /// Polar factor by Newton-Schulz iteration started from A / ||A||_F (so all
@@ -29,6 +30,7 @@ struct NewtonSchulzOptions {
 /// quadratic phase; zero singular values stay zero (the result is then the
 /// partial isometry of the nonzero part). Returns zeros for A = 0. Throws
 /// InvalidArgument for iterations < 0 or tolerance < 0.
-template <class T> Matrix<T> polar_factor_newton_schulz(const Matrix<T>& a, const NewtonSchulzOptions& options = {});
+template <class T>
+Matrix<T> polar_factor_newton_schulz(const Matrix<T>& a, const NewtonSchulzOptions& options = {});
 
 }  // namespace lowrank

@@ -9,10 +9,12 @@
 namespace lowrank {
 
 /// ||A||_F^2 of a dense or sparse operator.
-template <class T> double frobenius_norm_squared(const DenseOperator<T>& op) {
+template <class T>
+double frobenius_norm_squared(const DenseOperator<T>& op) {
   return static_cast<double>(op.matrix().template cast<double>().squaredNorm());
 }
-template <class T> double frobenius_norm_squared(const SparseOperator<T>& op) {
+template <class T>
+double frobenius_norm_squared(const SparseOperator<T>& op) {
   const T* v = op.csr().valuePtr();
   double s = 0;
   for (Index k = 0; k < op.nnz(); ++k) s += static_cast<double>(v[k]) * static_cast<double>(v[k]);
@@ -42,10 +44,10 @@ double svd_relative_residual(const Op& op, const SvdResult<typename Op::Scalar>&
 /// sparse matrix plus a rank-one term, so it stays an operator.
 template <class T>
 struct CenteredSparse {
-  Vector<T> means;     ///< mu_j = (1/m) sum_i A_ij (unobserved cells count as 0)
-  Matrix<T> ones;      ///< m x 1 of ones
-  Vector<T> minus_one; ///< the single "singular value" -1
-  Matrix<T> means_col; ///< n x 1, mu
+  Vector<T> means;          ///< mu_j = (1/m) sum_i A_ij (unobserved cells count as 0)
+  Matrix<T> ones;           ///< m x 1 of ones
+  Vector<T> minus_one;      ///< the single "singular value" -1
+  Matrix<T> means_col;      ///< n x 1, mu
   double frobenius_sq = 0;  ///< ||A - 1 mu^T||_F^2
 };
 

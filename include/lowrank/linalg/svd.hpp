@@ -127,8 +127,7 @@ double max_relative_error_bound(const SvdResult<T>& r);
 /// (oversampling < 0, power_iterations < -1, tolerance <= 0 or NaN,
 /// max_iterations < 1, krylov_dim < 0).
 template <LinearOperator Op>
-SvdResult<typename Op::Scalar> truncated_svd(const Op& op, Index k,
-                                             const TruncatedSvdOptions& options = {});
+SvdResult<typename Op::Scalar> truncated_svd(const Op& op, Index k, const TruncatedSvdOptions& options = {});
 
 /// Convenience overload for a dense matrix.
 template <class T>

@@ -32,7 +32,7 @@ class CharTokenizer {
 };
 
 struct TextData {
-  std::string source;            ///< file name
+  std::string source;  ///< file name
   CharTokenizer tokenizer;
   std::vector<std::int32_t> train, val;
 };
@@ -50,8 +50,8 @@ std::size_t find_invalid_utf8(std::string_view s);
 
 /// B random windows of length T+1 from `data`: x = window[0..T), y = window[1..T],
 /// batch-major [B*T]. Offsets are uniform from `rng`.
-void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng,
-                  std::vector<std::int32_t>& x, std::vector<std::int32_t>& y);
+void sample_batch(const std::vector<std::int32_t>& data, Index B, Index T, Rng& rng, std::vector<std::int32_t>& x,
+                  std::vector<std::int32_t>& y);
 
 /// The full state of the generator as text (Rng::state) and back;
 /// set_rng_state throws InvalidArgument on a malformed string. A checkpoint

@@ -47,8 +47,7 @@ class GptOnDevice {
   /// host optimiser step).
   void upload_parameters();
   /// As Gpt::forward: mean cross-entropy, or NaN when targets is empty.
-  double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets, Index B,
-                 Index T_);
+  double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets, Index B, Index T_);
   /// As Gpt::backward: accumulates into the device gradients.
   void backward();
   void zero_grad();

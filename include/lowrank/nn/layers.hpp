@@ -29,8 +29,7 @@ template <class T>
 void linear_forward(const Act<T>& x, const Act<T>& w, const Act<T>* bias, Act<T>& y);
 // dx[N,in] = dy W; dW[out,in] += dy^T x; dbias[1,out] += colsum(dy) (dx, dbias may be null)
 template <class T>
-void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw,
-                     Act<T>* dbias);
+void linear_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& w, Act<T>* dx, Act<T>& dw, Act<T>* dbias);
 
 // ---- embedding: out[N,C] = table[tokens[n], :]  (table [V,C]) -------------
 template <class T>
@@ -44,8 +43,8 @@ void embedding_backward(const std::vector<std::int32_t>& tokens, const Act<T>& d
 template <class T>
 void rmsnorm_forward(const Act<T>& x, const Act<T>& g, T eps, Act<T>& y, Vector<T>& rstd);
 template <class T>
-void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd,
-                      Act<T>& dx, Act<T>& dg);
+void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx,
+                      Act<T>& dg);
 
 // ---- rotary position embedding (RoPE, base theta) applied in place to
 // q or k [B*T, H*D], pairs (2i, 2i+1) of each head rotated by
@@ -58,8 +57,8 @@ void rope_apply(Act<T>& x, Index B, Index T_, Index H, double theta, bool invers
 // ---- causal self-attention on already-projected q, k, v [B*T, H*D] --------
 // out[B*T, H*D]; probs [B*H, T*T] keeps the softmax for the backward pass.
 template <class T>
-void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_,
-                       Index H, Act<T>& out, Act<T>& probs);
+void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index B, Index T_, Index H, Act<T>& out,
+                       Act<T>& probs);
 // Inference form after a cached prefix: q, k, v [B*L, H*D] are B
 // continuations of L tokens each; kc, vc hold the keys (already rotated) and
 // values of the P-token prefix shared by all B in their first P rows
@@ -67,13 +66,12 @@ void attention_forward(const Act<T>& q, const Act<T>& k, const Act<T>& v, Index 
 // and to positions 0..t of its own continuation (one softmax over both);
 // out [B*L, H*D]. With P = 0 this is attention_forward without the probs.
 template <class T>
-void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc,
-                              const Act<T>& vc, Index P, Index B, Index L, Index H, Act<T>& out);
+void attention_forward_prefix(const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& kc, const Act<T>& vc,
+                              Index P, Index B, Index L, Index H, Act<T>& out);
 // dq, dk, dv [B*T, H*D] overwritten.
 template <class T>
-void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v,
-                        const Act<T>& probs, Index B, Index T_, Index H, Act<T>& dq, Act<T>& dk,
-                        Act<T>& dv);
+void attention_backward(const Act<T>& dout, const Act<T>& q, const Act<T>& k, const Act<T>& v, const Act<T>& probs,
+                        Index B, Index T_, Index H, Act<T>& dq, Act<T>& dk, Act<T>& dv);
 
 // ---- SwiGLU gate: h = silu(a) * b  (a, b, h [N,F]) -------------------------
 template <class T>
@@ -98,12 +96,10 @@ void activation_backward(Activation kind, const Act<T>& dy, const Act<T>& x, Act
 // Mean softmax cross-entropy over the N rows of logits [N,V]; probs [N,V]
 // receives the softmax. targets[n] in [0, V).
 template <class T>
-double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_t>& targets,
-                             Act<T>& probs);
+double cross_entropy_forward(const Act<T>& logits, const std::vector<std::int32_t>& targets, Act<T>& probs);
 // dlogits[N,V] = (probs - onehot) / N
 template <class T>
-void cross_entropy_backward(const Act<T>& probs, const std::vector<std::int32_t>& targets,
-                            Act<T>& dlogits);
+void cross_entropy_backward(const Act<T>& probs, const std::vector<std::int32_t>& targets, Act<T>& dlogits);
 // Mean squared error 0.5 * mean over rows of ||pred - target||^2 ; dpred = (pred - target) / N
 template <class T>
 double mse_forward(const Act<T>& pred, const Act<T>& target);

@@ -44,9 +44,9 @@ const char* to_string(Parameterization p) noexcept;
 
 struct LinearSpec {
   Parameterization kind = Parameterization::Dense;
-  Index rank = 0;       ///< r for LowRank / SLTrain / GaLore
-  double alpha = 32.0;  ///< LowRank / SLTrain scale alpha / r (SLTrain's default lora_alpha = 32)
-  double delta = 0.03;  ///< SLTrain density of S, in [0, 1]; 0 = no S (SLTrain's code path on plain low rank)
+  Index rank = 0;                 ///< r for LowRank / SLTrain / GaLore
+  double alpha = 32.0;            ///< LowRank / SLTrain scale alpha / r (SLTrain's default lora_alpha = 32)
+  double delta = 0.03;            ///< SLTrain density of S, in [0, 1]; 0 = no S (SLTrain's code path on plain low rank)
   BInit b_init = BInit::Default;  ///< LowRank / SLTrain: how B starts
   bool bias = false;
   /// The B initialisation this spec resolves to (Default -> the kind's own).
@@ -67,10 +67,10 @@ void validate(const LinearSpec& spec, Index in, Index out);
 
 /// What the optimiser needs to know about a parameter tensor.
 enum class ParamKind {
-  Weight,   ///< 2-D weight or factor: weight decay applies
-  Gain,     ///< norm gain or bias: no weight decay
-  Embedding,///< embedding table: no weight decay
-  Sparse,   ///< SLTrain values of S [nnz, 1]: weight decay applies
+  Weight,        ///< 2-D weight or factor: weight decay applies
+  Gain,          ///< norm gain or bias: no weight decay
+  Embedding,     ///< embedding table: no weight decay
+  Sparse,        ///< SLTrain values of S [nnz, 1]: weight decay applies
   GaloreWeight,  ///< dense weight whose AdamW state lives in a rank-r projection
 };
 
@@ -122,12 +122,12 @@ class Linear {
   std::size_t weight_cache_bytes() const { return static_cast<std::size_t>(m_weff.size()) * sizeof(T); }
 
   // Parameters and gradients (public: checkpoints and diagnostics read them).
-  Act<T> W, dW;        ///< Dense / GaLore [out, in]
-  Act<T> A, dA;        ///< LowRank / SLTrain [r, in]
-  Act<T> B, dB;        ///< LowRank / SLTrain [out, r]
-  Act<T> S, dS;        ///< SLTrain nonzero values [nnz, 1]
+  Act<T> W, dW;                       ///< Dense / GaLore [out, in]
+  Act<T> A, dA;                       ///< LowRank / SLTrain [r, in]
+  Act<T> B, dB;                       ///< LowRank / SLTrain [out, r]
+  Act<T> S, dS;                       ///< SLTrain nonzero values [nnz, 1]
   std::vector<std::int64_t> support;  ///< SLTrain flat indices row*in + col, sorted
-  Act<T> b, db;        ///< bias [1, out] when spec.bias
+  Act<T> b, db;                       ///< bias [1, out] when spec.bias
 
  private:
   Index m_in = 0, m_out = 0;

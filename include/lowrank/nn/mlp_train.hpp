@@ -15,19 +15,20 @@
 namespace lowrank::nn {
 
 struct MlpTrainOptions {
-  OptimizerOptions optim;       ///< optim.total_steps is the cosine horizon (set it to steps for one cycle)
-  std::int64_t steps = 1000;    ///< updates
-  Index batch = 0;              ///< rows per step, drawn with replacement; 0 = every row (full-batch descent)
-  std::uint64_t seed = 0;       ///< minibatch draws (the model's initialisation is MlpConfig::seed)
+  OptimizerOptions optim;         ///< optim.total_steps is the cosine horizon (set it to steps for one cycle)
+  std::int64_t steps = 1000;      ///< updates
+  Index batch = 0;                ///< rows per step, drawn with replacement; 0 = every row (full-batch descent)
+  std::uint64_t seed = 0;         ///< minibatch draws (the model's initialisation is MlpConfig::seed)
   std::int64_t log_interval = 0;  ///< a progress event every this many steps; 0 = 100 events per run
   /// Throws InvalidArgument for steps < 0, batch < 0, log_interval < 0 or bad optimiser options.
   void validate() const;
 };
 
 struct MlpTrainResult {
-  Status status = Status::Success;  ///< NumericalIssue on a NaN/Inf loss (stopped before that update), Interrupted on Ctrl-C
+  Status status =
+      Status::Success;  ///< NumericalIssue on a NaN/Inf loss (stopped before that update), Interrupted on Ctrl-C
   std::int64_t steps_done = 0;
-  double last_loss = 0;             ///< loss of the last batch before its update
+  double last_loss = 0;  ///< loss of the last batch before its update
   double elapsed_s = 0;
 };
 

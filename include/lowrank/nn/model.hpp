@@ -23,14 +23,14 @@ namespace lowrank::nn {
 
 struct GptConfig {
   Index vocab = 65;
-  Index context = 64;   ///< T
+  Index context = 64;  ///< T
   Index n_layer = 4;
   Index n_head = 4;
-  Index width = 128;    ///< C (multiple of n_head, head size even)
-  Index hidden = 0;     ///< SwiGLU width; 0 = 8C/3 rounded up to a multiple of 16
+  Index width = 128;  ///< C (multiple of n_head, head size even)
+  Index hidden = 0;   ///< SwiGLU width; 0 = 8C/3 rounded up to a multiple of 16
   double rope_theta = 10000.0;
   double norm_eps = 1e-5;
-  LinearSpec linear;    ///< parameterization of the block projections
+  LinearSpec linear;       ///< parameterization of the block projections
   std::uint64_t seed = 0;  ///< initialisation seed
 
   Index hidden_size() const;
@@ -65,8 +65,7 @@ class Gpt {
   /// Forward pass on tokens [B*T] (batch-major); returns the mean
   /// cross-entropy against targets [B*T] (or NaN when targets is empty, in
   /// which case only logits() is filled).
-  double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets,
-                 Index B, Index T_);
+  double forward(const std::vector<std::int32_t>& tokens, const std::vector<std::int32_t>& targets, Index B, Index T_);
   /// An empty key/value cache for this model.
   KvCache<T> new_cache() const;
   /// Inference forward of `tokens` at positions cache.length, cache.length + 1,
@@ -82,8 +81,7 @@ class Gpt {
   /// B continuations of L tokens each (tokens [B*L], batch-major) of the
   /// cached prefix in one batched pass; the cache is unchanged. Returns logits
   /// [B*L, V], row b*L + t = logits after prefix.cont_b[0..t].
-  Act<T> decode_branches(const KvCache<T>& cache, const std::vector<std::int32_t>& tokens, Index B,
-                         Index L) const;
+  Act<T> decode_branches(const KvCache<T>& cache, const std::vector<std::int32_t>& tokens, Index B, Index L) const;
   /// Backward pass of the last forward (which must have had targets):
   /// accumulates every parameter gradient.
   void backward();
@@ -134,8 +132,8 @@ std::size_t gpt_workspace_bytes_analytic(const GptConfig& c, Index B, std::size_
 struct MlpConfig {
   std::vector<Index> sizes;  ///< {in, hidden..., out}
   Activation activation = Activation::ReLU;
-  LinearSpec linear;         ///< hidden layers; the output layer is always dense
-  bool bias = true;          ///< every layer has a bias (false: y = x W^T only)
+  LinearSpec linear;  ///< hidden layers; the output layer is always dense
+  bool bias = true;   ///< every layer has a bias (false: y = x W^T only)
   std::uint64_t seed = 0;
 };
 

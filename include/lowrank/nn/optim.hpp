@@ -23,7 +23,7 @@ inline constexpr double kDefaultWarmupFraction = 0.1;
 
 struct OptimizerOptions {
   double lr = 1e-3;
-  double min_lr_ratio = 0.1;   ///< cosine floor as a fraction of lr
+  double min_lr_ratio = 0.1;  ///< cosine floor as a fraction of lr
   /// Warm-up length in steps; -1 (the default) = kDefaultWarmupFraction of
   /// total_steps, so a short run is not all warm-up (the old fixed default,
   /// 100 steps, was half of a default 200-step run and all of a 50-step one).
@@ -36,11 +36,11 @@ struct OptimizerOptions {
   double beta1 = 0.9;
   double beta2 = 0.99;
   double eps = 1e-8;
-  double weight_decay = 0.1;   ///< applies to ParamKind Weight, Sparse and GaloreWeight
-  double grad_clip = 1.0;      ///< global L2 norm; <= 0 disables
+  double weight_decay = 0.1;                  ///< applies to ParamKind Weight, Sparse and GaloreWeight
+  double grad_clip = 1.0;                     ///< global L2 norm; <= 0 disables
   std::int64_t galore_update_interval = 200;  ///< T in the GaLore paper
   double galore_scale = 0.25;                 ///< alpha in the GaLore paper
-  bool muon = false;           ///< Muon for 2-D Weight/GaloreWeight tensors (GaLore projection then off)
+  bool muon = false;                          ///< Muon for 2-D Weight/GaloreWeight tensors (GaLore projection then off)
   /// Plain (stochastic) gradient descent for every tensor instead:
   /// w = w (1 - lr wd) - lr g (g after clipping; decay on the kinds above), no
   /// moments, so betas / eps / GaLore / Muon settings do not apply (muon must
@@ -63,8 +63,8 @@ double learning_rate(const OptimizerOptions& o, std::int64_t step);
 /// Per-tensor optimiser state; shapes depend on the kind (see optim.hpp).
 template <class T>
 struct ParamState {
-  Act<T> m, v;   ///< first/second moments: full shape, or projected for GaLore
-  Act<T> proj;   ///< GaLore basis: P [m, r] (left) or Q [n, r] (right); empty otherwise
+  Act<T> m, v;         ///< first/second moments: full shape, or projected for GaLore
+  Act<T> proj;         ///< GaLore basis: P [m, r] (left) or Q [n, r] (right); empty otherwise
   bool right = false;  ///< GaLore: project on the right (m > n)
 };
 

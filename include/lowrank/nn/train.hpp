@@ -29,14 +29,14 @@ class GptOnDevice;  // gpu.hpp
 struct TrainOptions {
   GptConfig model;
   OptimizerOptions optim;
-  std::string data_path;          ///< UTF-8 text file
+  std::string data_path;  ///< UTF-8 text file
   double val_fraction = 0.1;
   Index batch = 12;
   std::int64_t steps = 200;
   std::int64_t eval_interval = 50;  ///< 0 = only at the end
   std::int64_t eval_batches = 8;
-  std::uint64_t seed = 0;           ///< data-loader seed (model init uses model.seed)
-  std::string checkpoint_dir;       ///< empty = no checkpoints
+  std::uint64_t seed = 0;                ///< data-loader seed (model init uses model.seed)
+  std::string checkpoint_dir;            ///< empty = no checkpoints
   std::int64_t checkpoint_interval = 0;  ///< 0 = only at the end (when a dir is set)
   /// "cpu" (default) or "cuda": where forward and backward run (GptOnDevice,
   /// gpu.hpp); the optimiser, checkpoints and memory report stay on the host.
@@ -70,20 +70,22 @@ struct TrainOptions {
 struct MemoryReport {
   std::int64_t param_count = 0;
   std::int64_t param_count_analytic = 0;
-  std::int64_t dense_equivalent_params = 0;  ///< same model with dense linears
+  std::int64_t dense_equivalent_params = 0;                      ///< same model with dense linears
   std::size_t param_bytes = 0, grad_bytes = 0, index_bytes = 0;  ///< index: SLTrain supports
   std::size_t optimizer_bytes = 0, optimizer_bytes_analytic = 0;
   std::size_t activation_bytes = 0, activation_bytes_analytic = 0;
   std::size_t weight_cache_bytes = 0, weight_cache_bytes_analytic = 0;  ///< SLTrain's dense W per layer
   std::size_t workspace_bytes_analytic = 0;  ///< backward temporaries at their peak (transient)
-  std::size_t peak_rss_bytes = 0;     ///< getrusage ru_maxrss of the process
-  std::size_t baseline_rss_bytes = 0; ///< RSS after loading the text, before the model was built
-  std::size_t device_bytes = 0;       ///< --device cuda: GPU memory of the engine's buffers (0 on the CPU)
+  std::size_t peak_rss_bytes = 0;            ///< getrusage ru_maxrss of the process
+  std::size_t baseline_rss_bytes = 0;        ///< RSS after loading the text, before the model was built
+  std::size_t device_bytes = 0;              ///< --device cuda: GPU memory of the engine's buffers (0 on the CPU)
   std::size_t total_analytic_bytes() const {
     return static_cast<std::size_t>(param_count_analytic) * 4 * 2 + index_bytes + optimizer_bytes_analytic +
            activation_bytes_analytic + weight_cache_bytes_analytic + workspace_bytes_analytic;
   }
-  std::size_t rss_growth_bytes() const { return peak_rss_bytes > baseline_rss_bytes ? peak_rss_bytes - baseline_rss_bytes : 0; }
+  std::size_t rss_growth_bytes() const {
+    return peak_rss_bytes > baseline_rss_bytes ? peak_rss_bytes - baseline_rss_bytes : 0;
+  }
 };
 
 /// Analytic parameter count and optimiser-state bytes (float32) of a config.
@@ -94,12 +96,12 @@ using lowrank::current_rss_bytes;
 using lowrank::peak_rss_bytes;
 
 struct TrainLogRow {
-  std::int64_t step = 0;          ///< 1-based: after this many updates
-  double train_loss = 0;          ///< loss of this step's batch (before the update)
-  double val_loss = 0;            ///< NaN when not evaluated at this step
+  std::int64_t step = 0;  ///< 1-based: after this many updates
+  double train_loss = 0;  ///< loss of this step's batch (before the update)
+  double val_loss = 0;    ///< NaN when not evaluated at this step
   double lr = 0;
   double grad_norm = 0;
-  double tokens_per_s = 0;        ///< average since the start of run()
+  double tokens_per_s = 0;  ///< average since the start of run()
   double elapsed_s = 0;
 };
 
@@ -121,8 +123,7 @@ class Trainer {
   /// row; checkpoints are written as configured. On a NaN/Inf loss it stops
   /// before the update, returns NumericalIssue and writes no checkpoint, so
   /// the last good one stays.
-  TrainResult run(const ProgressCallback& progress = {},
-                  const std::function<void(const TrainLogRow&)>& on_log = {});
+  TrainResult run(const ProgressCallback& progress = {}, const std::function<void(const TrainLogRow&)>& on_log = {});
   /// Mean validation loss over eval_batches batches drawn with a fixed seed
   /// (the same batches every call; the training RNG is untouched).
   double evaluate();
@@ -224,13 +225,11 @@ struct SampleOptions {
 /// temperature (top-k when top_k > 0), using the last `context` tokens.
 /// Logits come from Gpt::decode with a KV cache (O(context) per token while
 /// the text fits the context; the window is re-run once it slides), equal to
-/// a full forward of the window up to rounding. Ctrl-C (interrupt_requested()) stops between tokens and returns the text
-/// so far. `device` "cuda" (or "cuda-emulated", the GPU engine's code on the
-/// CPU) decodes with the GPU engine's KV cache (GptOnDevice::decode); the
-/// sampling itself stays on the host. InvalidArgument for another device or
-/// "cuda" without a CUDA build or device.
-std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt,
-                        Index length, double temperature, Index top_k, std::uint64_t seed,
-                        const std::string& device = "cpu");
+/// a full forward of the window up to rounding. Ctrl-C (interrupt_requested()) stops between tokens and returns the
+/// text so far. `device` "cuda" (or "cuda-emulated", the GPU engine's code on the CPU) decodes with the GPU engine's KV
+/// cache (GptOnDevice::decode); the sampling itself stays on the host. InvalidArgument for another device or "cuda"
+/// without a CUDA build or device.
+std::string sample_text(const Gpt<float>& model, const CharTokenizer& tok, const std::string& prompt, Index length,
+                        double temperature, Index top_k, std::uint64_t seed, const std::string& device = "cpu");
 
 }  // namespace lowrank::nn

@@ -84,7 +84,7 @@ struct BanditInstance {
   Index best_row = 0;
   Index best_col = 0;
   double best_mean = 0.0;
-  double gap = 0.0;       ///< best - second best
+  double gap = 0.0;  ///< best - second best
   double noise_sd = 0.0;
   Index rank = 0;
 };
@@ -144,14 +144,14 @@ struct BanditRunOptions {
 
 /// One phase of SpectralElimination (or the single estimate of ETC).
 struct BanditPhase {
-  std::int64_t end_time = 0;     ///< t at the end of the phase
-  std::int64_t samples = 0;      ///< samples used by the estimate
-  Index active_arms = 0;         ///< after elimination
+  std::int64_t end_time = 0;  ///< t at the end of the phase
+  std::int64_t samples = 0;   ///< samples used by the estimate
+  Index active_arms = 0;      ///< after elimination
   Index active_rows = 0;
   Index active_cols = 0;
-  double max_width = 0.0;        ///< largest confidence width among active arms
-  double estimate_error = 0.0;   ///< ||M^ - M||_max over the sampled submatrix (diagnostic only)
-  bool best_active = true;       ///< the true best arm is still active / a candidate (diagnostic only)
+  double max_width = 0.0;       ///< largest confidence width among active arms
+  double estimate_error = 0.0;  ///< ||M^ - M||_max over the sampled submatrix (diagnostic only)
+  bool best_active = true;      ///< the true best arm is still active / a candidate (diagnostic only)
 };
 
 struct BanditRunResult {
@@ -165,14 +165,14 @@ struct BanditRunResult {
   /// committed_row / col is the best arm (committed to it, or pulled it
   /// most often).
   bool found_best = false;
-  std::int64_t commit_time = -1;          ///< when the run committed to one arm (-1: never)
-  double arm_pull_fraction = 0.0;         ///< share of the T pulls that went to committed_row / col
-  double best_pull_fraction = 0.0;        ///< share of the T pulls that went to the best arm
+  std::int64_t commit_time = -1;    ///< when the run committed to one arm (-1: never)
+  double arm_pull_fraction = 0.0;   ///< share of the T pulls that went to committed_row / col
+  double best_pull_fraction = 0.0;  ///< share of the T pulls that went to the best arm
   /// SpectralUcb: size of the candidate set handed to UCB, and when (-1: never).
   Index candidate_arms = 0;
   std::int64_t explore_end = -1;
   std::vector<BanditPhase> phases;
-  Status status = Status::Success;        ///< Interrupted if stopped early
+  Status status = Status::Success;  ///< Interrupted if stopped early
   double elapsed_s = 0.0;
 };
 
@@ -187,15 +187,15 @@ BanditRunResult run_bandit(const BanditInstance& instance, const BanditRunOption
 struct BanditExperimentOptions {
   BanditInstanceOptions instance;
   BanditRunOptions run;
-  int seeds = 1;                  ///< >= 1
+  int seeds = 1;  ///< >= 1
   std::uint64_t first_seed = 0;
 };
 
 struct BanditExperimentResult {
   std::vector<BanditRunResult> runs;
   std::vector<std::int64_t> times;
-  std::vector<double> mean_regret;   ///< across seeds, at each checkpoint
-  std::vector<double> sd_regret;     ///< sample standard deviation (0 for one seed)
+  std::vector<double> mean_regret;  ///< across seeds, at each checkpoint
+  std::vector<double> sd_regret;    ///< sample standard deviation (0 for one seed)
   double mean_final_regret = 0.0;
   double sd_final_regret = 0.0;
   double found_best_fraction = 0.0;      ///< runs whose committed or most-pulled arm is the best

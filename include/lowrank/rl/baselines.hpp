@@ -16,7 +16,8 @@ namespace lowrank::rl {
 /// Entries come out in row-major order. Throws InvalidArgument on an index
 /// out of range, a non-finite value, or no samples.
 template <class T>
-ObservedEntries<T> aggregate_entry_means(const ObservedEntries<T>& samples, std::vector<std::int64_t>* counts = nullptr);
+ObservedEntries<T> aggregate_entry_means(const ObservedEntries<T>& samples,
+                                         std::vector<std::int64_t>* counts = nullptr);
 
 struct SoftImputeBaselineOptions {
   Index rank = 1;         ///< rank cap (soft-impute's max_rank), in [1, min(m, n)]
@@ -27,7 +28,7 @@ struct SoftImputeBaselineOptions {
   /// order of the nuclear-norm weight (Negahban & Wainwright 2012;
   /// Koltchinskii, Lounici, Tsybakov 2011), not tuned on the truth.
   double lambda_scale = 1.0;
-  bool debias = true;     ///< re-fit the kept singular values (R's deBias)
+  bool debias = true;  ///< re-fit the kept singular values (R's deBias)
   std::uint64_t seed = 0;
 };
 

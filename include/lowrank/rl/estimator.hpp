@@ -88,15 +88,15 @@ struct SpectralEstimatorOptions {
 /// The empirical matrix M~ and the statistics the estimator derives from it.
 template <class T>
 struct EmpiricalMatrix {
-  lowrank::SparseOperator<T> matrix;          ///< M~, m x n, one stored value per distinct observed entry
-  std::vector<std::int32_t> row;     ///< COO rows of the stored entries (row-major order)
-  std::vector<std::int32_t> col;     ///< COO columns
-  std::vector<T> value;              ///< M~_ij
-  std::vector<T> second_moment;      ///< v_ij = w_ij^2 * sum of squared values: an unbiased
-                                     ///< estimate of E[M~_ij^2] under the sampling model
+  lowrank::SparseOperator<T> matrix;      ///< M~, m x n, one stored value per distinct observed entry
+  std::vector<std::int32_t> row;          ///< COO rows of the stored entries (row-major order)
+  std::vector<std::int32_t> col;          ///< COO columns
+  std::vector<T> value;                   ///< M~_ij
+  std::vector<T> second_moment;           ///< v_ij = w_ij^2 * sum of squared values: an unbiased
+                                          ///< estimate of E[M~_ij^2] under the sampling model
   std::vector<std::int64_t> row_samples;  ///< samples (or counts) per row
   std::vector<std::int64_t> col_samples;  ///< samples (or counts) per column
-  std::int64_t samples = 0;          ///< T (sum of counts for TransitionCounts)
+  std::int64_t samples = 0;               ///< T (sum of counts for TransitionCounts)
   Index trimmed_rows = 0;
   Index trimmed_cols = 0;
   /// sigma_row + sigma_col = sqrt(max_i sum_j v_ij) + sqrt(max_j sum_i v_ij).
@@ -111,18 +111,17 @@ struct EmpiricalMatrix {
 /// value is not finite, there are no samples, or (TransitionCounts) a count
 /// is negative or all counts are zero.
 template <class T>
-EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingModel sampling,
-                                    double trim_factor = 0.0);
+EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingModel sampling, double trim_factor = 0.0);
 
 template <class T>
 struct SpectralEstimate {
-  LowRankMatrix<T> fit;        ///< M^ = U diag(S) V^T, the best rank-r approximation of M~
-  Index rank = 0;              ///< r used (chosen or fixed)
+  LowRankMatrix<T> fit;  ///< M^ = U diag(S) V^T, the best rank-r approximation of M~
+  Index rank = 0;        ///< r used (chosen or fixed)
   /// Leading singular values of M~ that were computed: r of them for Fixed,
   /// min(max_rank + 1, min(m, n)) for the data-driven selections.
   Vector<T> singular_values;
-  double noise_level = 0.0;    ///< see EmpiricalMatrix::noise_level
-  double threshold = 0.0;      ///< threshold_scale * noise_level
+  double noise_level = 0.0;  ///< see EmpiricalMatrix::noise_level
+  double threshold = 0.0;    ///< threshold_scale * noise_level
   double mean_entry_variance = 0.0;
   std::int64_t samples = 0;
   Index observed_entries = 0;  ///< distinct (i, j) observed

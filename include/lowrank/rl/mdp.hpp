@@ -158,9 +158,9 @@ struct ValueIterationOptions {
 };
 
 struct MdpSolution {
-  Vector<double> value;        ///< V (S)
-  Matrix<double> q;            ///< Q (S x A)
-  std::vector<Index> policy;   ///< greedy policy, ties to the lowest action
+  Vector<double> value;       ///< V (S)
+  Matrix<double> q;           ///< Q (S x A)
+  std::vector<Index> policy;  ///< greedy policy, ties to the lowest action
   int iterations = 0;
   Status status = Status::Success;
 };
@@ -212,14 +212,14 @@ struct MdpExperimentOptions {
 };
 
 struct MdpRunResult {
-  double value_gap = 0.0;          ///< max_s V*(s) - V^pi_hat(s)
-  double kernel_max_error = 0.0;   ///< max entry error of the kernel estimate
+  double value_gap = 0.0;            ///< max_s V*(s) - V^pi_hat(s)
+  double kernel_max_error = 0.0;     ///< max entry error of the kernel estimate
   double kernel_row_l1_error = 0.0;  ///< max over rows of the l1 error
   Index rank = 0;
   Index unvisited_rows = 0;
   Index unvisited_states = 0;
-  bool optimal_policy = false;     ///< value gap <= 1e-9
-  double estimate_s = 0.0;         ///< kernel estimation time
+  bool optimal_policy = false;  ///< value gap <= 1e-9
+  double estimate_s = 0.0;      ///< kernel estimation time
 };
 
 struct MdpExperimentResult {
@@ -297,8 +297,8 @@ struct RewardFreeOptions {
   Index rank = 0;
   /// Weissman is only valid for KernelMethod::Empirical.
   RowBound bound = RowBound::FirstOrder;
-  double epsilon = 0.1;  ///< target value gap for every reward in [0, 1], > 0
-  double delta = 0.1;    ///< failure probability, in (0, 1)
+  double epsilon = 0.1;                      ///< target value gap for every reward in [0, 1], > 0
+  double delta = 0.1;                        ///< failure probability, in (0, 1)
   std::int64_t first_samples_per_pair = 16;  ///< n_1 >= 1
   double growth = 2.0;                       ///< n_{k+1} = ceil(growth n_k), growth > 1
   /// Budget: the rule gives up (certified = false, Status::NotConverging)

@@ -10,9 +10,9 @@
 namespace lowrank::rl {
 
 struct EstimationErrors {
-  double max_entry = 0.0;        ///< ||M^ - M||_max = max_ij |M^_ij - M_ij|
-  double spectral = 0.0;         ///< ||M^ - M||_2
-  double frobenius = 0.0;        ///< ||M^ - M||_F
+  double max_entry = 0.0;           ///< ||M^ - M||_max = max_ij |M^_ij - M_ij|
+  double spectral = 0.0;            ///< ||M^ - M||_2
+  double frobenius = 0.0;           ///< ||M^ - M||_F
   double relative_frobenius = 0.0;  ///< ||M^ - M||_F / ||M||_F
   /// ||U^ U^T^ - U U^T||_{2->inf} (max row norm) for the left and right
   /// singular subspaces; NaN when the estimate has no factors (a dense

@@ -33,8 +33,7 @@ LowRankMatrix<T> planted_low_rank(const PlantedMatrixOptions& options);
 /// reward-matrix model). Throws InvalidArgument if samples <= 0 or
 /// noise_sd < 0.
 template <class T>
-ObservedEntries<T> sample_uniform(const LowRankMatrix<T>& m, std::int64_t samples, double noise_sd,
-                                  std::uint64_t seed);
+ObservedEntries<T> sample_uniform(const LowRankMatrix<T>& m, std::int64_t samples, double noise_sd, std::uint64_t seed);
 
 /// Coherence mu(U) = (m / r) max_i ||U_i||^2 of an m x r matrix with
 /// orthonormal columns (1 <= mu <= m / r).

@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "cuda/nn/gpt_device.hpp"
-#include "lowrank/core/error.hpp"
 #include "cuda/nn/kernels.hpp"
+#include "lowrank/core/error.hpp"
 
 namespace lowrank::cuda {
 
@@ -142,19 +142,20 @@ class GptEngine final : public GptDevice {
       a.probs.reserve(static_cast<std::size_t>(B * H * T * T));
       LinearState* lin = &m_lin[7 * l];
       m_be.copy(a.x_in.data(), m_x.data(), N * C);
-      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_ln[2 * l].data(), a.ln1.data(), a.rstd1.data());
+      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_ln[2 * l].data(), a.ln1.data(),
+                                                    a.rstd1.data());
       linear_forward(lin[0], a.ln1.data(), N, a.q.data());
       linear_forward(lin[1], a.ln1.data(), N, a.k.data());
       linear_forward(lin[2], a.ln1.data(), N, a.v.data());
       rope(a.q.data(), N, 1.0f);
       rope(a.k.data(), N, 1.0f);
-      m_be.template launch<kernels::AttentionForward>(B * H * T, T, H, D, a.q.data(), a.k.data(), a.v.data(), a.probs.data(),
-             a.att.data());
+      m_be.template launch<kernels::AttentionForward>(B * H * T, T, H, D, a.q.data(), a.k.data(), a.v.data(),
+                                                      a.probs.data(), a.att.data());
       linear_forward(lin[3], a.att.data(), N, m_tmp.data());
       m_be.template launch<kernels::AddInplace>(N * C, m_tmp.data(), m_x.data());
       m_be.copy(a.x_mid.data(), m_x.data(), N * C);
-      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_ln[2 * l + 1].data(), a.ln2.data(),
-             a.rstd2.data());
+      m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_ln[2 * l + 1].data(),
+                                                    a.ln2.data(), a.rstd2.data());
       linear_forward(lin[4], a.ln2.data(), N, a.a.data());
       linear_forward(lin[5], a.ln2.data(), N, a.b.data());
       m_be.template launch<kernels::SwigluForward>(N * F, a.a.data(), a.b.data(), a.h.data());
@@ -166,7 +167,8 @@ class GptEngine final : public GptDevice {
     m_rstd_f.reserve(static_cast<std::size_t>(N));
     m_logits.reserve(static_cast<std::size_t>(N * V));
     m_be.copy(m_x_final.data(), m_x.data(), N * C);
-    m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_lnf.data(), m_lnf_out.data(), m_rstd_f.data());
+    m_be.template launch<kernels::RmsnormForward>(N, C, m_cfg.norm_eps, m_x.data(), m_lnf.data(), m_lnf_out.data(),
+                                                  m_rstd_f.data());
     linear_forward(m_lin.back(), m_lnf_out.data(), N, m_logits.data());
     if (!targets) {
       m_be.synchronize();
@@ -174,7 +176,8 @@ class GptEngine final : public GptDevice {
     }
     m_probs.reserve(static_cast<std::size_t>(N * V));
     m_row_loss.reserve(static_cast<std::size_t>(N));
-    m_be.template launch<kernels::CrossEntropyForward>(N, V, m_logits.data(), m_targets.data(), m_probs.data(), m_row_loss.data());
+    m_be.template launch<kernels::CrossEntropyForward>(N, V, m_logits.data(), m_targets.data(), m_probs.data(),
+                                                       m_row_loss.data());
     std::vector<double> rows(static_cast<std::size_t>(N));
     m_row_loss.download(rows.data(), rows.size());
     double sum = 0;
@@ -193,7 +196,8 @@ class GptEngine final : public GptDevice {
     m_d1.reserve(nF);
     m_d2.reserve(nF);
     m_dscores.reserve(static_cast<std::size_t>(B * H * T * T));
-    m_be.template launch<kernels::CrossEntropyBackward>(N * V, N, V, m_probs.data(), m_targets.data(), m_dlogits.data());
+    m_be.template launch<kernels::CrossEntropyBackward>(N * V, N, V, m_probs.data(), m_targets.data(),
+                                                        m_dlogits.data());
     linear_backward(m_lin.back(), m_lnf_out.data(), m_dlogits.data(), N, m_dtmp.data());
     rmsnorm_backward(m_dtmp.data(), m_x_final.data(), m_lnf.data(), m_rstd_f.data(), N, m_dx.data(), m_dlnf.data());
     for (std::size_t li = m_acts.size(); li-- > 0;) {
@@ -201,7 +205,8 @@ class GptEngine final : public GptDevice {
       LinearState* lin = &m_lin[7 * li];
       // MLP branch: x = x_mid + down(swiglu(gate(ln2), up(ln2)))
       linear_backward(lin[6], a.h.data(), m_dx.data(), N, m_dtmp.data());
-      m_be.template launch<kernels::SwigluBackward>(N * F, m_dtmp.data(), a.a.data(), a.b.data(), m_d1.data(), m_d2.data());
+      m_be.template launch<kernels::SwigluBackward>(N * F, m_dtmp.data(), a.a.data(), a.b.data(), m_d1.data(),
+                                                    m_d2.data());
       linear_backward(lin[4], a.ln2.data(), m_d1.data(), N, m_dln_in.data());
       linear_backward(lin[5], a.ln2.data(), m_d2.data(), N, m_dtmp.data());
       m_be.template launch<kernels::AddInplace>(N * C, m_dtmp.data(), m_dln_in.data());
@@ -210,11 +215,11 @@ class GptEngine final : public GptDevice {
       m_be.template launch<kernels::AddInplace>(N * C, m_dtmp.data(), m_dx.data());
       // attention branch: x_mid = x_in + o(attn(rope(q), rope(k), v))
       linear_backward(lin[3], a.att.data(), m_dx.data(), N, m_dtmp.data());
-      m_be.template launch<kernels::AttentionBackwardScores>(B * H * T, T, H, D, m_dtmp.data(), a.v.data(), a.probs.data(),
-             m_dscores.data());
+      m_be.template launch<kernels::AttentionBackwardScores>(B * H * T, T, H, D, m_dtmp.data(), a.v.data(),
+                                                             a.probs.data(), m_dscores.data());
       m_be.template launch<kernels::AttentionBackwardDq>(B * H * T, T, H, D, m_dscores.data(), a.k.data(), m_dq.data());
-      m_be.template launch<kernels::AttentionBackwardDkDv>(B * H * T, T, H, D, m_dscores.data(), a.probs.data(), a.q.data(),
-             m_dtmp.data(), m_dk.data(), m_dv.data());
+      m_be.template launch<kernels::AttentionBackwardDkDv>(B * H * T, T, H, D, m_dscores.data(), a.probs.data(),
+                                                           a.q.data(), m_dtmp.data(), m_dk.data(), m_dv.data());
       rope(m_dq.data(), N, -1.0f);
       rope(m_dk.data(), N, -1.0f);
       linear_backward(lin[0], a.ln1.data(), m_dq.data(), N, m_dln_in.data());
@@ -300,9 +305,10 @@ class GptEngine final : public GptDevice {
 
   std::size_t device_bytes() const override {
     std::size_t n = 0;
-    for (const Buf* b : {&m_wte, &m_dwte, &m_lnf, &m_dlnf, &m_rope_cos, &m_rope_sin, &m_x, &m_tmp, &m_x_final,
-                         &m_lnf_out, &m_rstd_f, &m_logits, &m_probs, &m_dlogits, &m_dx, &m_dtmp, &m_d1, &m_d2,
-                         &m_dln_in, &m_dq, &m_dk, &m_dv, &m_dscores, &m_scratch})
+    for (const Buf* b :
+         {&m_wte,     &m_dwte,    &m_lnf,    &m_dlnf,   &m_rope_cos, &m_rope_sin, &m_x,       &m_tmp,
+          &m_x_final, &m_lnf_out, &m_rstd_f, &m_logits, &m_probs,    &m_dlogits,  &m_dx,      &m_dtmp,
+          &m_d1,      &m_d2,      &m_dln_in, &m_dq,     &m_dk,       &m_dv,       &m_dscores, &m_scratch})
       n += b->bytes();
     for (const auto& g : m_ln) n += g.bytes();
     for (const auto& g : m_dln) n += g.bytes();
@@ -315,8 +321,8 @@ class GptEngine final : public GptDevice {
         n += b->bytes();
     for (const auto* c : {&m_kc, &m_vc})
       for (const auto& b : *c) n += b.bytes();
-    for (const Buf* b : {&m_dec.x, &m_dec.tmp, &m_dec.ln, &m_dec.q, &m_dec.k, &m_dec.v, &m_dec.att, &m_dec.a,
-                         &m_dec.b, &m_dec.h, &m_dec.rstd, &m_dec.scores, &m_dec.logits})
+    for (const Buf* b : {&m_dec.x, &m_dec.tmp, &m_dec.ln, &m_dec.q, &m_dec.k, &m_dec.v, &m_dec.att, &m_dec.a, &m_dec.b,
+                         &m_dec.h, &m_dec.rstd, &m_dec.scores, &m_dec.logits})
       n += b->bytes();
     return n + m_tokens.bytes() + m_targets.bytes() + m_row_loss.bytes() + m_dec.tokens.bytes();
   }
@@ -354,19 +360,19 @@ class GptEngine final : public GptDevice {
     const_cast<GptEngine*>(this)->for_each_param([&](Buf&, Buf&, std::size_t n) {
       if (i < t.size() && t[i].size != n)
         throw InvalidArgument(std::string("GptDevice: ") + what + " tensor " + std::to_string(i) + " has " +
-                                 std::to_string(t[i].size) + " values, the model expects " + std::to_string(n));
+                              std::to_string(t[i].size) + " values, the model expects " + std::to_string(n));
       ++i;
     });
     if (i != t.size())
       throw InvalidArgument(std::string("GptDevice: ") + std::to_string(t.size()) + " " + what +
-                               " tensors given, the model has " + std::to_string(i));
+                            " tensors given, the model has " + std::to_string(i));
     return t.begin();
   }
   void check_ids(const std::int32_t* ids, I n, const char* what) const {
     for (I i = 0; i < n; ++i)
       if (ids[i] < 0 || ids[i] >= m_cfg.vocab)
         throw InvalidArgument(std::string("GptDevice: ") + what + " id " + std::to_string(ids[i]) + " outside [0, " +
-                                 std::to_string(m_cfg.vocab) + ")");
+                              std::to_string(m_cfg.vocab) + ")");
   }
 
   // Row-major C[M,N] = alpha op(A) op(B) + beta C, op(A) [M,K], op(B) [K,N]:
@@ -381,7 +387,9 @@ class GptEngine final : public GptDevice {
   void linear_forward(LinearState& L, const float* x, I N, float* y) {
     const I in = L.desc.in, out = L.desc.out, r = L.desc.rank;
     switch (L.desc.kind) {
-      case GptDeviceLinear::Dense: gemm(false, true, N, out, in, 1, x, L.W.data(), 0, y); break;
+      case GptDeviceLinear::Dense:
+        gemm(false, true, N, out, in, 1, x, L.W.data(), 0, y);
+        break;
       case GptDeviceLinear::LowRank:
         L.xa.reserve(static_cast<std::size_t>(N * r));
         gemm(false, true, N, r, in, 1, x, L.A.data(), 0, L.xa.data());
@@ -389,8 +397,8 @@ class GptEngine final : public GptDevice {
         break;
       case GptDeviceLinear::SLTrain:
         gemm(false, false, out, in, r, L.desc.scale, L.B.data(), L.A.data(), 0, L.weff.data());
-        m_be.template launch<kernels::SparseScatterAdd>(static_cast<I>(L.desc.support.size()),
-               L.support.data(), L.S.data(), L.weff.data());
+        m_be.template launch<kernels::SparseScatterAdd>(static_cast<I>(L.desc.support.size()), L.support.data(),
+                                                        L.S.data(), L.weff.data());
         gemm(false, true, N, out, in, 1, x, L.weff.data(), 0, y);
         break;
     }

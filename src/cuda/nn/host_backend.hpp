@@ -43,7 +43,9 @@ struct HostBackend {
     std::vector<T> m_v;
   };
 
-  void copy(float* dst, const float* src, kernels::I n) { std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float)); }
+  void copy(float* dst, const float* src, kernels::I n) {
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+  }
 
   template <class Kernel, class... Args>
   void launch(kernels::I total, Args... args) {

@@ -201,9 +201,7 @@ LOWRANK_HD void attention_backward_dkdv(I bh, I s, I T, I H, I D, const float* d
 
 // ---- SwiGLU: h = silu(a) * b, element-wise ------------------------------------
 LOWRANK_HD float sigmoid(float a) { return 1.0f / (1.0f + expf(-a)); }
-LOWRANK_HD void swiglu_forward(I i, const float* a, const float* b, float* h) {
-  h[i] = a[i] * sigmoid(a[i]) * b[i];
-}
+LOWRANK_HD void swiglu_forward(I i, const float* a, const float* b, float* h) { h[i] = a[i] * sigmoid(a[i]) * b[i]; }
 // silu'(x) = s (1 + x (1 - s)), s = sigmoid(x); overwrites da and db.
 LOWRANK_HD void swiglu_backward(I i, const float* dh, const float* a, const float* b, float* da, float* db) {
   const float s = sigmoid(a[i]);
@@ -288,8 +286,8 @@ struct RopeAt {  // total N * D/2: row r of B*L decode rows at position offset +
   }
 };
 struct AttentionPrefix {  // total B*H*L
-  LOWRANK_HD void operator()(I idx, I L, I P, I H, I D, const float* q, const float* k, const float* v,
-                             const float* kc, const float* vc, float* scores, float* out) const {
+  LOWRANK_HD void operator()(I idx, I L, I P, I H, I D, const float* q, const float* k, const float* v, const float* kc,
+                             const float* vc, float* scores, float* out) const {
     attention_prefix(idx / L, idx % L, L, P, H, D, q, k, v, kc, vc, scores, out);
   }
 };

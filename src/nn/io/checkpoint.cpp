@@ -2,10 +2,10 @@
 // written through io::write_safetensors (temporary file + rename).
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -41,7 +41,8 @@ int hex_digit(char c) {
 
 std::string unhex(const std::string& h, const std::string& source) {
   if (h.size() % 2)
-    throw InputError(source, "metadata \"vocab_hex\" has an odd number of hex digits (" + std::to_string(h.size()) + ")");
+    throw InputError(source,
+                     "metadata \"vocab_hex\" has an odd number of hex digits (" + std::to_string(h.size()) + ")");
   std::string o;
   for (std::size_t i = 0; i < h.size(); i += 2) {
     const int hi = hex_digit(h[i]), lo = hex_digit(h[i + 1]);
@@ -68,7 +69,8 @@ std::int64_t meta_int(const std::map<std::string, std::string>& meta, const char
 // (little-endian, as write_safetensors stores them).
 std::uint32_t tensor_crc(const io::SafetensorsEntry& e) {
   const RowMajorMatrix<double> rm = e.values;
-  if (e.dtype == io::TensorDType::F64) return io::crc32(rm.data(), static_cast<std::size_t>(rm.size()) * sizeof(double));
+  if (e.dtype == io::TensorDType::F64)
+    return io::crc32(rm.data(), static_cast<std::size_t>(rm.size()) * sizeof(double));
   std::vector<float> f(static_cast<std::size_t>(rm.size()));
   for (std::size_t k = 0; k < f.size(); ++k) f[k] = static_cast<float>(rm.data()[k]);
   return io::crc32(f.data(), f.size() * sizeof(float));
@@ -143,9 +145,12 @@ double param_count_bound(const GptConfig& c) {
                V = static_cast<double>(c.vocab), r = static_cast<double>(c.linear.rank);
   const auto linear = [&](double in, double out) {
     switch (c.linear.kind) {
-      case Parameterization::LowRank: return r * (in + out);
-      case Parameterization::SLTrain: return r * (in + out) + (c.linear.delta > 0 ? std::max(1.0, c.linear.delta * in * out) : 0.0);
-      default: return in * out;
+      case Parameterization::LowRank:
+        return r * (in + out);
+      case Parameterization::SLTrain:
+        return r * (in + out) + (c.linear.delta > 0 ? std::max(1.0, c.linear.delta * in * out) : 0.0);
+      default:
+        return in * out;
     }
   };
   const double block = 2 * C + 4 * linear(C, C) + 2 * linear(C, F) + linear(F, C);
@@ -174,7 +179,8 @@ void read_into(const io::SafetensorsFile& f, const std::string& name, Act<float>
   for (std::size_t k = 0; k < v.size(); ++k)
     if (!std::isfinite(v[k]))
       throw InputError(f.path(), "tensor \"" + name + "\" holds " + (std::isnan(v[k]) ? "NaN" : "an infinite value") +
-                                     " at flat index " + std::to_string(k) + "; a checkpoint is written only from finite weights");
+                                     " at flat index " + std::to_string(k) +
+                                     "; a checkpoint is written only from finite weights");
   std::copy(v.begin(), v.end(), dst.data());
 }
 
@@ -227,7 +233,8 @@ void save_checkpoint(const std::string& dir, Trainer& t) {
         e.name = "sltrain." + p.name + ".support";
         e.dtype = io::TensorDType::F64;
         e.values.resize(static_cast<Index>(l->support.size()), 1);
-        for (std::size_t k = 0; k < l->support.size(); ++k) e.values(static_cast<Index>(k), 0) = static_cast<double>(l->support[k]);
+        for (std::size_t k = 0; k < l->support.size(); ++k)
+          e.values(static_cast<Index>(k), 0) = static_cast<double>(l->support[k]);
         e.vector = true;
         entries.push_back(std::move(e));
       }
@@ -260,7 +267,8 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
   const auto& meta = f.metadata();
   for (const char* k : {"format", "version", "options", "step", "optimizer_step", "rng", "vocab_hex"})
     if (!meta.count(k)) throw InputError(path, std::string("checkpoint metadata lacks \"") + k + "\"");
-  if (meta.at("format") != kFormat) throw InputError(path, "not a lowrank nn checkpoint (format " + meta.at("format") + ")");
+  if (meta.at("format") != kFormat)
+    throw InputError(path, "not a lowrank nn checkpoint (format " + meta.at("format") + ")");
   check_format_version(path, "checkpoint", meta.at("version"), kVersion,
                        meta.count("lowrank_version") ? meta.at("lowrank_version") : std::string());
   const std::int64_t step = meta_int(meta, "step", path);
@@ -295,7 +303,8 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
   const std::string vocab = unhex(meta.at("vocab_hex"), path);
   if (t.m_data.tokenizer.vocab() != vocab)
     throw InputError(stored.data_path, "the text's vocabulary (" + std::to_string(t.m_data.tokenizer.size()) +
-                                           " symbols) differs from the checkpoint's (" + std::to_string(vocab.size()) + ")");
+                                           " symbols) differs from the checkpoint's (" + std::to_string(vocab.size()) +
+                                           ")");
   t.m_opt.model.vocab = t.m_data.tokenizer.size();
   try {
     t.m_opt.validate();
@@ -303,7 +312,8 @@ Trainer load_checkpoint(const std::string& dir, const TrainOptions* override_opt
     // The value came from the checkpoint, not from a flag: name the file.
     throw InputError(path, std::string("stored config (metadata \"options\"): ") + e.what());
   }
-  const double need = 4 * param_count_bound(t.m_opt.model), have = static_cast<double>(std::filesystem::file_size(path));
+  const double need = 4 * param_count_bound(t.m_opt.model),
+               have = static_cast<double>(std::filesystem::file_size(path));
   if (!(need <= have))
     throw InputError(path, "the stored config describes a model of " + std::to_string(need / 4) +
                                " float32 parameters but the checkpoint holds " + std::to_string(have) + " bytes");

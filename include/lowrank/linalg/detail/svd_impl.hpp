@@ -49,9 +49,7 @@ SvdResult<typename Op::Scalar> truncated_svd(const Op& op, Index k, const Trunca
   view.rows = static_cast<Index>(op.rows());
   view.cols = static_cast<Index>(op.cols());
   view.self = &op;
-  view.apply = [](const void* self, const Matrix<T>& x, Matrix<T>& y) {
-    static_cast<const Op*>(self)->apply(x, y);
-  };
+  view.apply = [](const void* self, const Matrix<T>& x, Matrix<T>& y) { static_cast<const Op*>(self)->apply(x, y); };
   view.apply_adjoint = [](const void* self, const Matrix<T>& x, Matrix<T>& y) {
     static_cast<const Op*>(self)->apply_adjoint(x, y);
   };
