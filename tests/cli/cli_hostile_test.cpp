@@ -239,7 +239,7 @@ TEST(CliHostile, ResumeWritesToTheResumedDirectory) {
   const std::string b = dir / "b";
   fs::copy(a, b, fs::copy_options::recursive);
   const std::string before = slurp(a + "/checkpoint.safetensors");
-  const CliRun r = run_cli("train --resume " + b + " --steps 6 -q --json");
+  const CliRun r = run_cli("train --resume " + b + " --steps 6 --keep-schedule -q --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(slurp(a + "/checkpoint.safetensors"), before) << "the original run was overwritten";
   EXPECT_EQ(nn::checkpoint_options(b).steps, 6);
@@ -274,7 +274,7 @@ TEST(CliHostile, NonUtf8PathsDoNotBreakJsonOrCheckpoints) {
   EXPECT_TRUE(nlohmann::json::accept(r.out));
   ASSERT_TRUE(fs::exists(odd + "/ck/checkpoint.safetensors"));
   EXPECT_EQ(nn::checkpoint_options(odd + "/ck").data_path, odd + "/text.txt");  // exact, through data_hex
-  r = run_cli("train --resume '" + odd + "/ck' --steps 3 -q --json");
+  r = run_cli("train --resume '" + odd + "/ck' --steps 3 --keep-schedule -q --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["step"], 3);
   for (const std::string& cmd : std::vector<std::string>{"info", "decompose --rank 2 --out '" + odd + "/d' --input"}) {

@@ -64,8 +64,9 @@ TEST(CliNn, TrainResumeAndSample) {
   EXPECT_EQ(last.rfind("6,", 0), 0u);
   EXPECT_TRUE(fs::exists(fs::path(ck) / "checkpoint.safetensors"));
   EXPECT_TRUE(fs::exists(fs::path(ck) / "config.json"));
-  // resume to step 9 through the CLI
-  r = run_cli("train --resume " + ck + " --steps 9 -q --json");
+  // resume to step 9 through the CLI: the 6 updates already followed the
+  // 6-step cosine (warm-up 10% of the steps), so extending needs --keep-schedule
+  r = run_cli("train --resume " + ck + " --steps 9 --keep-schedule -q --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["step"], 9);
   // a resume whose model flags disagree with the checkpoint is refused
