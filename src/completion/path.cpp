@@ -52,6 +52,23 @@ void check_grid(const std::vector<double>& lambdas) {
   }
 }
 
+// Static: a callback may keep the event's view of the stage.
+const std::string kLambdaPathStage = "lambda-path";
+
+// One fit's progress line (lambda path, CV grid and refinement alike). ProgressEvent
+// holds a view of the stage, so `stage` must outlive the callback.
+void report_fit(const ProgressCallback& progress, const std::string& stage, int iteration, double objective,
+                double lambda, int rank, std::chrono::steady_clock::time_point start) {
+  ProgressEvent e;
+  e.stage = stage;
+  e.iteration = iteration;
+  e.objective = objective;
+  e.change = lambda;
+  e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  e.rank = rank;
+  progress(e);
+}
+
 }  // namespace
 
 template <class T>
@@ -78,14 +95,8 @@ PathResult<T> fit_path(const ObservedEntries<T>& data, const std::vector<double>
     if (keep_models) out.models.push_back(last);
     warm = &last;
     if (progress) {
-      ProgressEvent e;
-      e.stage = "lambda-path";
-      e.iteration = static_cast<int>(i + 1);
-      e.objective = p.objective;
-      e.change = lambdas[i];
-      e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      e.rank = static_cast<int>(p.rank);
-      progress(e);
+      report_fit(progress, kLambdaPathStage, static_cast<int>(i + 1), p.objective, lambdas[i], static_cast<int>(p.rank),
+                 start);
     }
     if (r.status == Status::Interrupted || interrupt_requested()) {
       out.status = Status::Interrupted;
@@ -249,17 +260,10 @@ bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const O
       last = std::move(r.model);
       warm = &last;
       if (options.progress) {
-        // The event holds a view of the stage: the string must outlive the callback.
         const std::string stage = label + " refine fold " + std::to_string(f + 1) + "/" + std::to_string(K) +
                                   " lambda " + std::to_string(j + 1) + "/" + std::to_string(E);
-        ProgressEvent e;
-        e.stage = stage;
-        e.iteration = static_cast<int>(f * E + j + 1);
-        e.objective = m.rmse;
-        e.change = extra[j];
-        e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        e.rank = static_cast<int>(last.rank());
-        options.progress(e);
+        report_fit(options.progress, stage, static_cast<int>(f * E + j + 1), m.rmse, extra[j],
+                   static_cast<int>(last.rank()), start);
       }
       if (r.status == Status::Interrupted || interrupt_requested()) {
         out.status = Status::Interrupted;
@@ -371,14 +375,8 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
               labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label) : labels[c];
           stage = label + " fold " + std::to_string(f + 1) + "/" + std::to_string(folds.size()) + " lambda " +
                   std::to_string(l + 1) + "/" + std::to_string(L);
-          ProgressEvent e;
-          e.stage = stage;
-          e.iteration = static_cast<int>(f * L + l + 1);
-          e.objective = m.rmse;
-          e.change = lambdas[l];
-          e.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          e.rank = static_cast<int>(last.rank());
-          options.progress(e);
+          report_fit(options.progress, stage, static_cast<int>(f * L + l + 1), m.rmse, lambdas[l],
+                     static_cast<int>(last.rank()), start);
         }
         if (r.status == Status::Interrupted || interrupt_requested()) {
           out.status = Status::Interrupted;
