@@ -58,6 +58,12 @@ Centering parse_centering(std::string_view name) {
                         "'");
 }
 
+CenteringScore centering_score(Centering centering, const std::vector<CrossValidationRow>& table,
+                               std::size_t best_index) {
+  const CrossValidationRow& row = table.at(best_index);
+  return {centering, row.mean_rmse, row.lambda, row.folds};
+}
+
 template <class T>
 ObservedEntries<T> Biases<T>::residuals(const ObservedEntries<T>& x) const {
   ObservedEntries<T> out = x;
@@ -409,8 +415,7 @@ CompletionFit<T> fit_completion_impl(const ObservedEntries<T>& data, ObservedEnt
     std::vector<CrossValidationResult<T>> cvs = cross_validate_candidates(data, grids, fits, cvo, labels);
     for (std::size_t c = 0; c < cvs.size(); ++c) {
       const CrossValidationResult<T>& cv = cvs[c];
-      out.centering_scores.push_back(
-          {candidates[c], cv.table[cv.best_index].mean_rmse, cv.best_lambda, cv.table[cv.best_index].folds});
+      out.centering_scores.push_back(centering_score(candidates[c], cv.table, cv.best_index));
     }
     out.cv_seconds = seconds_since(cv0);
     for (std::size_t c = 1; c < cvs.size(); ++c) {

@@ -38,6 +38,73 @@ CvLambdaScaling parse_cv_lambda_scaling(std::string_view name) {
   throw InvalidArgument("CV lambda scaling must be 'sqrt' or 'none', got '" + std::string(name) + "'");
 }
 
+std::size_t cv_table(const std::vector<FoldScores>& folds, const std::vector<double>& grid,
+                     std::vector<CrossValidationRow>& table) {
+  const std::size_t L = grid.size();
+  table.assign(L, {});
+  std::size_t best_index = 0;
+  double best_rmse = std::numeric_limits<double>::infinity();
+  for (std::size_t l = 0; l < L; ++l) {
+    CrossValidationRow& row = table[l];
+    row.lambda = grid[l];
+    double s = 0, s2 = 0, sm = 0, sr = 0;
+    int n = 0;
+    for (const FoldScores& f : folds) {
+      if (l >= f.rmse.size() || std::isnan(f.rmse[l])) continue;
+      s += f.rmse[l];
+      s2 += f.rmse[l] * f.rmse[l];
+      sm += f.mae[l];
+      sr += f.rank[l];
+      ++n;
+    }
+    row.folds = n;
+    if (n == 0) {
+      row.mean_rmse = row.sd_rmse = row.mean_mae = row.mean_rank = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
+    row.mean_rmse = s / n;
+    row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
+    row.mean_mae = sm / n;
+    row.mean_rank = sr / n;
+    // Only lambdas every fold reached compete, so an early-stopped fold cannot
+    // make a lambda look better than it is.
+    if (n == static_cast<int>(folds.size()) && row.mean_rmse < best_rmse) {
+      best_rmse = row.mean_rmse;
+      best_index = l;
+    }
+  }
+  if (!std::isfinite(best_rmse)) {
+    // Interrupted (or screened out) after the first fold: choose among what
+    // was computed.
+    for (std::size_t l = 0; l < L; ++l) {
+      if (table[l].folds > 0 && table[l].mean_rmse < best_rmse) {
+        best_rmse = table[l].mean_rmse;
+        best_index = l;
+      }
+    }
+  }
+  return best_index;
+}
+
+template <class T>
+std::vector<Split> cv_splits(const ObservedEntries<T>& data, int folds, std::uint64_t seed) {
+  if (folds < 2) throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(folds));
+  if (static_cast<std::size_t>(folds) > data.nnz()) {
+    throw InvalidArgument("cross-validation: " + std::to_string(folds) + " folds but only " +
+                          std::to_string(data.nnz()) + " observed entries");
+  }
+  return k_fold(data, folds, seed);
+}
+
+template <class T>
+CvFold<T> cv_fold(const ObservedEntries<T>& data, const Split& split, CvLambdaScaling scaling) {
+  CvFold<T> fold;
+  fold.train = data.subset(split.train);
+  fold.test = data.subset(split.test);
+  fold.lambda_factor = cv_lambda_factor(scaling, fold.train.nnz(), data.nnz());
+  return fold;
+}
+
 namespace {
 
 void check_grid(const std::vector<double>& lambdas) {
@@ -160,53 +227,13 @@ bool cannot_catch_up(const std::vector<double>& rmse, std::size_t l, double lead
   return rmse[l] - g2 * q / (1.0 - q) > (1.0 + margin) * lead;
 }
 
-// The table, best lambda and timing of one candidate from its scores.
+// The table and best lambda of one candidate from its scores.
 template <class T>
 void summarize(CandidateScores<T>& c, const std::vector<double>& lambdas, std::size_t nfolds) {
-  CrossValidationResult<T>& out = c.out;
-  const std::size_t L = lambdas.size();
-  out.table.resize(L);
-  double best_rmse = std::numeric_limits<double>::infinity();
-  for (std::size_t l = 0; l < L; ++l) {
-    CrossValidationRow& row = out.table[l];
-    row.lambda = lambdas[l];
-    double s = 0, s2 = 0, sm = 0, sr = 0;
-    int n = 0;
-    for (std::size_t f = 0; f < nfolds; ++f) {
-      if (std::isnan(c.rmse[f][l])) continue;
-      s += c.rmse[f][l];
-      s2 += c.rmse[f][l] * c.rmse[f][l];
-      sm += c.mae[f][l];
-      sr += c.rank[f][l];
-      ++n;
-    }
-    row.folds = n;
-    if (n == 0) {
-      row.mean_rmse = row.sd_rmse = row.mean_mae = row.mean_rank = std::numeric_limits<double>::quiet_NaN();
-      continue;
-    }
-    row.mean_rmse = s / n;
-    row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
-    row.mean_mae = sm / n;
-    row.mean_rank = sr / n;
-    // Only lambdas every fold reached compete, so an early-stopped fold cannot
-    // make a lambda look better than it is.
-    if (n == static_cast<int>(nfolds) && row.mean_rmse < best_rmse) {
-      best_rmse = row.mean_rmse;
-      out.best_index = l;
-    }
-  }
-  if (!std::isfinite(best_rmse)) {
-    // Interrupted (or screened out) after the first fold: choose among what
-    // was computed.
-    for (std::size_t l = 0; l < L; ++l) {
-      if (out.table[l].folds > 0 && out.table[l].mean_rmse < best_rmse) {
-        best_rmse = out.table[l].mean_rmse;
-        out.best_index = l;
-      }
-    }
-  }
-  out.best_lambda = lambdas[out.best_index];
+  std::vector<FoldScores> folds(nfolds);
+  for (std::size_t f = 0; f < nfolds; ++f) folds[f] = {c.rmse[f], c.mae[f], c.rank[f]};
+  c.out.best_index = cv_table(folds, lambdas, c.out.table);
+  c.out.best_lambda = lambdas[c.out.best_index];
 }
 
 // Refines one candidate's grid around its best lambda b (options.refine
@@ -234,9 +261,10 @@ bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const O
   std::vector<std::vector<double>> rmse(K, nan), mae(K, nan), rank(K, nan);
   CrossValidationResult<T>& out = cs.out;
   for (std::size_t f = 0; f < K; ++f) {
-    const ObservedEntries<T> train = data.subset(folds[f].train);
-    const ObservedEntries<T> test = data.subset(folds[f].test);
-    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
+    const CvFold<T> fold = cv_fold(data, folds[f], options.lambda_scaling);
+    const ObservedEntries<T>& train = fold.train;
+    const ObservedEntries<T>& test = fold.test;
+    const double factor = fold.lambda_factor;
     const auto t0 = std::chrono::steady_clock::now();
     CompletionModel<T> last;
     const CompletionModel<T>* warm = nullptr;
@@ -309,14 +337,8 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
   if (grids.empty() || grids.size() != fits.size() || (!labels.empty() && labels.size() != fits.size()))
     throw InvalidArgument("cross-validation: give one grid and one fit function per candidate");
   for (const auto& g : grids) check_grid(g);
-  if (options.folds < 2)
-    throw InvalidArgument("cross-validation: folds must be >= 2, got " + std::to_string(options.folds));
-  if (static_cast<std::size_t>(options.folds) > data.nnz()) {
-    throw InvalidArgument("cross-validation: " + std::to_string(options.folds) + " folds but only " +
-                          std::to_string(data.nnz()) + " observed entries");
-  }
+  const std::vector<Split> folds = cv_splits(data, options.folds, options.seed);
   const std::size_t C = fits.size();
-  const auto folds = k_fold(data, options.folds, options.seed);
   std::vector<CandidateScores<T>> cand(C);
   for (std::size_t c = 0; c < C; ++c) {
     const std::vector<double> nan(grids[c].size(), std::numeric_limits<double>::quiet_NaN());
@@ -329,9 +351,10 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
   std::string stage;
   bool interrupted = false;
   for (std::size_t f = 0; f < folds.size() && !interrupted; ++f) {
-    const ObservedEntries<T> train = data.subset(folds[f].train);
-    const ObservedEntries<T> test = data.subset(folds[f].test);
-    const double factor = cv_lambda_factor(options.lambda_scaling, train.nnz(), data.nnz());
+    const CvFold<T> fold = cv_fold(data, folds[f], options.lambda_scaling);
+    const ObservedEntries<T>& train = fold.train;
+    const ObservedEntries<T>& test = fold.test;
+    const double factor = fold.lambda_factor;
     for (std::size_t c = 0; c < C && !interrupted; ++c) {
       CandidateScores<T>& cs = cand[c];
       if (!cs.active) continue;
@@ -456,6 +479,10 @@ CrossValidationResult<T> cross_validate(const ObservedEntries<T>& data, const st
   return std::move(cross_validate_candidates<T>(data, {lambdas}, {fit}, options).front());
 }
 
+template std::vector<Split> cv_splits(const ObservedEntries<float>&, int, std::uint64_t);
+template std::vector<Split> cv_splits(const ObservedEntries<double>&, int, std::uint64_t);
+template CvFold<float> cv_fold(const ObservedEntries<float>&, const Split&, CvLambdaScaling);
+template CvFold<double> cv_fold(const ObservedEntries<double>&, const Split&, CvLambdaScaling);
 template PathResult<float> fit_path(const ObservedEntries<float>&, const std::vector<double>&,
                                     const PathFitFunction<float>&, bool, const ProgressCallback&);
 template PathResult<double> fit_path(const ObservedEntries<double>&, const std::vector<double>&,

@@ -29,42 +29,20 @@ namespace game_detail {
 
 // Validation metrics of one fold at the lambdas its path reached.
 struct FoldTrace {
-  std::vector<double> rmse, mae, rank;
+  FoldScores scores;
   int fits = 0;
   Status status = Status::Success;
 };
 
-// The CV table over `folds` (mean and sd across folds per lambda; written to
-// `rows` when given) and the index of its lowest mean RMSE among the lambdas
-// every one of them reached, so that the means compare like with like.
+// completion's CV table (cv_table) over `folds`, written to `rows` when
+// given; returns its best index.
 std::size_t cv_table(const std::vector<const game_detail::FoldTrace*>& folds, const std::vector<double>& grid,
                      std::vector<CrossValidationRow>* rows) {
-  std::vector<CrossValidationRow> table(grid.size());
-  std::size_t best_index = 0;
-  double best = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 0; i < grid.size(); ++i) {
-    CrossValidationRow& row = table[i];
-    row.lambda = grid[i];
-    double s = 0, s2 = 0, a = 0, rk = 0;
-    for (const FoldTrace* f : folds) {
-      if (i >= f->rmse.size()) continue;
-      ++row.folds;
-      s += f->rmse[i];
-      s2 += f->rmse[i] * f->rmse[i];
-      a += f->mae[i];
-      rk += f->rank[i];
-    }
-    if (row.folds == 0) continue;
-    const double n = row.folds;
-    row.mean_rmse = s / n;
-    row.sd_rmse = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / n) / (n - 1))) : 0.0;
-    row.mean_mae = a / n;
-    row.mean_rank = rk / n;
-    if (row.folds == static_cast<int>(folds.size()) && row.mean_rmse < best) {
-      best = row.mean_rmse;
-      best_index = i;
-    }
-  }
+  std::vector<FoldScores> scores;
+  scores.reserve(folds.size());
+  for (const FoldTrace* f : folds) scores.push_back(f->scores);
+  std::vector<CrossValidationRow> table;
+  const std::size_t best_index = lowrank::cv_table(scores, grid, table);
   if (rows) *rows = std::move(table);
   return best_index;
 }
@@ -500,28 +478,27 @@ class CentredPath {
   void run_fold(std::size_t f) {
     game_detail::FoldTrace& trace = traces_[f];
     const std::size_t L = out_.grid.size();
-    const ObservedEntries<T> tr_raw = entries_.subset(splits_[f].train);
-    const ObservedEntries<T> va = entries_.subset(splits_[f].test);
-    const std::optional<Biases<T>> c = fit_offsets(tr_raw, out_.centering, options_);
-    const ObservedEntries<F> tr = take_offsets(c, tr_raw).template cast<F>();
+    const CvFold<T> fold = cv_fold(entries_, splits_[f], options_.lambda_scaling);
+    const ObservedEntries<T>& va = fold.test;
+    const std::optional<Biases<T>> c = fit_offsets(fold.train, out_.centering, options_);
+    const ObservedEntries<F> tr = take_offsets(c, fold.train).template cast<F>();
     std::vector<double> fold_grid = out_.grid;
-    const double factor = cv_lambda_factor(options_.lambda_scaling, tr.nnz(), entries_.nnz());
-    for (double& l : fold_grid) l *= factor;
+    for (double& l : fold_grid) l *= fold.lambda_factor;
     game_detail::FoldStopRule stop(options_.patience);
     std::vector<double> squared;
     const std::optional<GameResult<F>> last =
         run_path<F>(tr, groups_, fold_grid, 0, L, fold_options_, std::nullopt, trace.fits, trace.status,
                     [&](std::size_t i, const GameResult<F>& r) {
                       const ErrorMetrics m = score(r, c, va, &squared);
-                      trace.rmse.push_back(m.rmse);
-                      trace.mae.push_back(m.mae);
-                      trace.rank.push_back(static_cast<double>(max_group_rank(r)));
+                      trace.scores.rmse.push_back(m.rmse);
+                      trace.scores.mae.push_back(m.mae);
+                      trace.scores.rank.push_back(static_cast<double>(max_group_rank(r)));
                       best_fold_.offer(r, m.rmse, true, f, i, c);
                       event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
                       return !stop.should_stop(squared);
                     });
     if (trace.status == Status::Interrupted && last && last->has_estimate())
-      best_fold_.offer(*last, std::numeric_limits<double>::infinity(), false, f, trace.rmse.size(), c);
+      best_fold_.offer(*last, std::numeric_limits<double>::infinity(), false, f, trace.scores.rmse.size(), c);
     const std::lock_guard<std::mutex> lock(fold_done_mutex_);
     fold_done_[f] = 1;
   }
@@ -600,7 +577,7 @@ class CentredPath {
   void cross_validate(bool refit) {
     fold_options_ = cv_fit_options(fit_options_, options_);
     fold_options_.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
-    splits_ = k_fold(entries_, options_.folds, options_.seed);
+    splits_ = cv_splits(entries_, options_.folds, options_.seed);
     traces_.assign(splits_.size(), {});
     fold_done_.assign(splits_.size(), 0);
     schedule_folds(refit);
@@ -625,7 +602,7 @@ class CentredPath {
     for (std::size_t f = 0; f < traces_.size(); ++f)
       if (traces_[f].status == Status::Interrupted) {
         reason += ", fold " + std::to_string(f + 1) + "/" + std::to_string(traces_.size()) + " at lambda " +
-                  std::to_string(traces_[f].rmse.size() + 1) + "/" + std::to_string(out_.grid.size());
+                  std::to_string(traces_[f].scores.rmse.size() + 1) + "/" + std::to_string(out_.grid.size());
         break;
       }
     if (speculative_) {
@@ -724,12 +701,7 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   for (std::size_t c = 0; c < cvs.size(); ++c) {
     const GamePathFit<T>& f = cvs[c];
     if (f.cv.empty()) continue;
-    CenteringScore s;
-    s.centering = candidates[c];
-    s.best_rmse = f.cv[f.best_index].mean_rmse;
-    s.best_lambda = f.grid[f.best_index];
-    s.folds = f.cv[f.best_index].folds;
-    scores.push_back(s);
+    scores.push_back(centering_score(candidates[c], f.cv, f.best_index));
     if (c != best) cv_fits += f.fits;
   }
   int cv_fits_all = 0;

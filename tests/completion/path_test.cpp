@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/soft_impute.hpp"
@@ -25,6 +26,24 @@ ObservedEntries<double> planted(int m, int n, double keep) {
         e.push_back(i, j, v);
       }
   return e;
+}
+
+// planted(40, 30, 0.5) plus seeded uniform noise of sd 0.3: the CV tests'
+// problem, where neither end of the grid should win.
+ObservedEntries<double> noisy_planted() {
+  auto e = planted(40, 30, 0.5);
+  std::uint64_t s = 7;
+  for (double& v : e.value) v += 0.3 * (uniform01(s) - 0.5) * std::sqrt(12.0);  // noise sd 0.3
+  return e;
+}
+
+// Soft-impute at rank 10 with the given stopping rule.
+SoftImputeOptions rank10(double tolerance, int max_iterations) {
+  SoftImputeOptions o;
+  o.max_rank = 10;
+  o.tolerance = tolerance;
+  o.max_iterations = max_iterations;
+  return o;
 }
 
 // The path's fit function: soft-impute with `base` at the path's lambda.
@@ -78,14 +97,8 @@ TEST(LambdaPath, StartsAtZeroAndRankGrowsAsLambdaShrinks) {
 }
 
 TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
-  auto e = planted(40, 30, 0.5);
-  std::uint64_t s = 7;
-  for (double& v : e.value) v += 0.3 * (uniform01(s) - 0.5) * std::sqrt(12.0);  // noise sd 0.3
-  SoftImputeOptions base;
-  base.max_rank = 10;
-  base.tolerance = 1e-6;
-  base.max_iterations = 300;
-  const PathFitFunction<double> fit = soft_impute_at(base);
+  const auto e = noisy_planted();
+  const PathFitFunction<double> fit = soft_impute_at(rank10(1e-6, 300));
   const auto grid = log_lambda_grid(lambda_max(e), 12, 1e-3);
   CrossValidationOptions cvo;
   cvo.folds = 4;
@@ -111,13 +124,8 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
 // training part (the warm starts change the path, not the answer), and the
 // choice is the argmin over the merged table.
 TEST(CrossValidation, RefinementScoresPointsBetweenTheBestAndItsNeighbours) {
-  auto e = planted(40, 30, 0.5);
-  std::uint64_t s = 7;
-  for (double& v : e.value) v += 0.3 * (uniform01(s) - 0.5) * std::sqrt(12.0);
-  SoftImputeOptions base;
-  base.max_rank = 10;
-  base.tolerance = 1e-9;
-  base.max_iterations = 3000;
+  const auto e = noisy_planted();
+  const SoftImputeOptions base = rank10(1e-9, 3000);
   const PathFitFunction<double> fit = soft_impute_at(base);
   const auto grid = log_lambda_grid(lambda_max(e), 8, 1e-2);
   CrossValidationOptions cvo;
@@ -347,6 +355,52 @@ TEST(CrossValidation, AClearlyWorseCandidateStopsDuringTheFirstFold) {
   res = cross_validate_candidates<double>(zeros, {grid, grid}, {curve(1.0, 0.0), curve(1.5, 0.5)}, o);
   EXPECT_FALSE(res[1].screened_out);
   EXPECT_EQ(res[1].fits, 30);
+}
+
+// cv_table is the one table both cross_validate and GAME's path build: means
+// and sds by hand, and the choice restricted to lambdas every fold reached.
+TEST(CrossValidation, TableMeansOverTheFoldsThatReachedEachLambda) {
+  const std::vector<double> grid{4.0, 2.0, 1.0, 0.5};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Fold 0 stops after lambda 3 (shorter vector), fold 1 after lambda 2 (NaN).
+  const std::vector<FoldScores> folds{{{1.0, 0.8, 0.5}, {0.9, 0.7, 0.4}, {0, 1, 2}},
+                                      {{1.2, 0.6, nan, nan}, {1.1, 0.5, nan, nan}, {0, 2, nan, nan}}};
+  std::vector<CrossValidationRow> table;
+  const std::size_t best = cv_table(folds, grid, table);
+  ASSERT_EQ(table.size(), 4u);
+  EXPECT_EQ(table[0].folds, 2);
+  EXPECT_DOUBLE_EQ(table[0].mean_rmse, 1.1);
+  EXPECT_NEAR(table[0].sd_rmse, std::sqrt(0.02), 1e-12);  // (1.0 - 1.1)^2 + (1.2 - 1.1)^2 over 1
+  EXPECT_DOUBLE_EQ(table[1].mean_rmse, 0.7);
+  EXPECT_DOUBLE_EQ(table[1].mean_mae, 0.6);
+  EXPECT_DOUBLE_EQ(table[1].mean_rank, 1.5);
+  EXPECT_EQ(table[2].folds, 1);
+  EXPECT_DOUBLE_EQ(table[2].sd_rmse, 0.0);
+  // Lambda 3 has the lowest mean (0.5) but only one fold reached it.
+  EXPECT_EQ(best, 1u);
+  EXPECT_EQ(table[3].folds, 0);
+  EXPECT_TRUE(std::isnan(table[3].mean_rmse));
+  // No lambda reached by every fold (a fold interrupted before its first
+  // fit): the lowest among those any fold reached.
+  const std::vector<FoldScores> partial{folds[0], FoldScores{}};
+  EXPECT_EQ(cv_table(partial, grid, table), 2u);
+}
+
+TEST(CrossValidation, FoldsPartitionTheEntriesAndScaleTheGrid) {
+  const auto e = planted(30, 20, 0.6);
+  EXPECT_THROW(cv_splits(e, 1, 0), InvalidArgument);
+  EXPECT_THROW(cv_splits(e, static_cast<int>(e.nnz()) + 1, 0), InvalidArgument);
+  const auto splits = cv_splits(e, 4, 9);
+  ASSERT_EQ(splits.size(), 4u);
+  std::size_t held_out = 0;
+  for (const auto& s : splits) {
+    const CvFold<double> f = cv_fold(e, s, CvLambdaScaling::SqrtEntries);
+    EXPECT_EQ(f.train.nnz() + f.test.nnz(), e.nnz());
+    EXPECT_DOUBLE_EQ(f.lambda_factor, std::sqrt(static_cast<double>(f.train.nnz()) / e.nnz()));
+    EXPECT_EQ(cv_fold(e, s, CvLambdaScaling::None).lambda_factor, 1.0);
+    held_out += f.test.nnz();
+  }
+  EXPECT_EQ(held_out, e.nnz());
 }
 
 }  // namespace

@@ -198,6 +198,12 @@ struct CenteringScore {
   int folds = 0;  ///< folds behind best_rmse (1 when screened out after the first)
 };
 
+/// A candidate's score from its CV table: the row at best_index (its mean
+/// RMSE, lambda and fold count). fit_completion and GAME's path score their
+/// centring candidates with it.
+CenteringScore centering_score(Centering centering, const std::vector<CrossValidationRow>& table,
+                               std::size_t best_index);
+
 template <class T>
 struct CompletionFit {
   CompletionModel<T> model;  ///< of the data's shape, also when interrupted

@@ -13,8 +13,10 @@
 // final model is refitted on all entries along the path down to that lambda.
 //
 // The path and CV are generic over a fit function; fit_completion()
-// (fit.hpp) drives them for soft-impute and ALS. GAME runs its own path
-// (game/path.hpp) and fills the same CrossValidationRow table.
+// (fit.hpp) drives them for soft-impute and ALS. GAME's path (game/path.hpp)
+// keeps its own fold loop (folds in parallel, float fits, group-wise warm
+// starts of the dual) but builds its folds with cv_splits / cv_fold and its
+// table with cv_table below, so both choose lambda by the same rule.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -24,6 +26,7 @@
 #include "lowrank/completion/model.hpp"
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/core/progress.hpp"
+#include "lowrank/core/splits.hpp"
 
 namespace lowrank {
 
@@ -143,6 +146,39 @@ struct CrossValidationResult {
   /// one fold each).
   bool screened_out = false;
 };
+
+/// Validation scores of one fold's path, one entry per lambda of the grid
+/// it reached (a shorter vector, or NaN, where the fold stopped earlier).
+struct FoldScores {
+  std::vector<double> rmse, mae, rank;
+};
+
+/// The CV table over `folds` (mean and sd across the folds that reached each
+/// lambda; rows no fold reached hold NaN and folds = 0), written to `table`,
+/// and its best index: the lowest mean RMSE among the lambdas every fold
+/// reached, so that an early-stopped fold cannot make a lambda look better
+/// than it is; when no lambda was reached by all (an interrupt during the
+/// first fold, or folds screened out), the lowest among those any fold
+/// reached (0 when none). cross_validate and GAME's path build their tables
+/// here.
+std::size_t cv_table(const std::vector<FoldScores>& folds, const std::vector<double>& grid,
+                     std::vector<CrossValidationRow>& table);
+
+/// The k folds of `data` (k_fold, seeded) after the checks every CV makes:
+/// throws InvalidArgument for folds < 2 or more folds than entries.
+template <class T>
+std::vector<Split> cv_splits(const ObservedEntries<T>& data, int folds, std::uint64_t seed);
+
+/// One fold of k-fold CV: its training and held-out entries, and the factor
+/// its fits apply to the grid's lambdas (cv_lambda_factor of the training
+/// part's share of `data`).
+template <class T>
+struct CvFold {
+  ObservedEntries<T> train, test;
+  double lambda_factor = 1.0;
+};
+template <class T>
+CvFold<T> cv_fold(const ObservedEntries<T>& data, const Split& split, CvLambdaScaling scaling);
 
 /// k-fold CV of `fit` over `lambdas`. Throws InvalidArgument for folds < 2,
 /// more folds than entries, or an empty or increasing lambda grid.
