@@ -314,7 +314,8 @@ void write_cv_plot(const std::string& path, const CrossValidationResult<double>&
   std::fclose(fp);
 }
 
-nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
+// The CV table's rows as JSON objects (stdout's --json and cv.json alike).
+nlohmann::json cv_rows_json(const CrossValidationResult<double>& cv) {
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : cv.table) {
     rows.push_back({{"lambda", r.lambda},
@@ -324,20 +325,18 @@ nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
                     {"mean_rank", r.mean_rank},
                     {"folds", r.folds}});
   }
+  return rows;
+}
+
+nlohmann::json cv_json(const CrossValidationResult<double>& cv) {
   return {{"best_lambda", cv.best_lambda}, {"best_index", cv.best_index}, {"fits", cv.fits},
-          {"capped_fits", cv.capped_fits}, {"seconds", cv.seconds},       {"table", rows}};
+          {"capped_fits", cv.capped_fits}, {"seconds", cv.seconds},       {"table", cv_rows_json(cv)}};
 }
 
 void write_cv_table(const std::string& dir, const CrossValidationResult<double>& cv) {
-  nlohmann::json rows = nlohmann::json::array();
+  const nlohmann::json rows = cv_rows_json(cv);
   std::string csv = "lambda,mean_rmse,sd_rmse,mean_mae,mean_rank,folds\n";
   for (const auto& r : cv.table) {
-    rows.push_back({{"lambda", r.lambda},
-                    {"mean_rmse", r.mean_rmse},
-                    {"sd_rmse", r.sd_rmse},
-                    {"mean_mae", r.mean_mae},
-                    {"mean_rank", r.mean_rank},
-                    {"folds", r.folds}});
     csv += fmt::format("{:.10g},{:.10g},{:.10g},{:.10g},{:.6g},{}\n", r.lambda, r.mean_rmse, r.sd_rmse, r.mean_mae,
                        r.mean_rank, r.folds);
   }

@@ -1,7 +1,9 @@
 #pragma once
 // Shared helpers for the GAME tests: seeded synthetic problems and references
 // that do not share code with the library (Eigen's JacobiSVD throughout).
+#include <gtest/gtest.h>
 #include <Eigen/SVD>
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "lowrank/core/observed_entries.hpp"
+#include "lowrank/game/game.hpp"
 #include "lowrank/linalg/types.hpp"
 
 namespace game_test {
@@ -120,6 +123,27 @@ template <class T>
 double soft_impute_objective(const Matrix<T>& x, const Matrix<T>& mask, double lambda, const Matrix<T>& z) {
   return 0.5 * static_cast<double>((mask.array() * (x - z).array()).matrix().squaredNorm()) +
          lambda * static_cast<double>(svals<T>(z).sum());
+}
+
+/// Fits `o` once with ADMM (tolerance admm_tol) and once with proximal
+/// gradient (fista_tol) into `admm` / `fista`, requires both to converge, and
+/// checks that their objectives (under `o` with fista_tol) agree to 1e-6
+/// relative: the two solvers reach the same optimum. Call it inside
+/// ASSERT_NO_FATAL_FAILURE.
+inline void expect_same_game_optimum(const lowrank::ObservedEntries<double>& entries, const lowrank::RowGroups& groups,
+                                     lowrank::GameOptions o, double admm_tol, double fista_tol,
+                                     lowrank::GameResult<double>& admm, lowrank::GameResult<double>& fista) {
+  o.tolerance = admm_tol;
+  o.solver = lowrank::GameSolver::Admm;
+  admm = lowrank::fit_game(entries, groups, o);
+  o.tolerance = fista_tol;
+  o.solver = lowrank::GameSolver::ProximalGradient;
+  fista = lowrank::fit_game(entries, groups, o);
+  ASSERT_EQ(admm.status, lowrank::Status::Success);
+  ASSERT_EQ(fista.status, lowrank::Status::Success);
+  const double fa = lowrank::game_objective(entries, groups, o, admm);
+  const double ff = lowrank::game_objective(entries, groups, o, fista);
+  EXPECT_LT(std::abs(fa - ff) / ff, 1e-6) << "admm " << fa << " fista " << ff;
 }
 
 }  // namespace game_test

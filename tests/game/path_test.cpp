@@ -82,12 +82,18 @@ GamePathOptions cv_options(int lambdas, double min_ratio, int folds, int patienc
   return po;
 }
 
-TEST(GamePath, FixedLambdaWithoutCentringIsFitGame) {
-  const auto pr = planted(30, 16, 0.6, 0.1, 0.0, 1);
+// One uncentred fit at `lambda`, converged tightly (no path, no CV).
+GamePathOptions fixed_lambda_options(double lambda) {
   GamePathOptions po = base_options();
   po.centering = lowrank::Centering::None;
-  po.lambda = 2.0;
+  po.lambda = lambda;
   po.game.tolerance = 1e-7;
+  return po;
+}
+
+TEST(GamePath, FixedLambdaWithoutCentringIsFitGame) {
+  const auto pr = planted(30, 16, 0.6, 0.1, 0.0, 1);
+  GamePathOptions po = fixed_lambda_options(2.0);
   const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
   GameOptions o = po.game;
   o.lambda = 2.0;
@@ -197,10 +203,7 @@ TEST(GamePath, GroupSubspacesMatchThePlantedOnes) {
   // Dense sampling, little noise: group k's block has right subspace
   // span(shared, specific_k, specific of the other category's levels present).
   const auto pr = planted(90, 30, 0.9, 0.01, 0.0, 5);
-  GamePathOptions po = base_options();
-  po.centering = lowrank::Centering::None;
-  po.lambda = 0.5;
-  po.game.tolerance = 1e-7;
+  GamePathOptions po = fixed_lambda_options(0.5);
   const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, po);
   for (std::size_t k = 0; k < 3; ++k) {
     // rows of level k of "a" carry shared + specific_k + the two "b" patterns
