@@ -144,6 +144,26 @@ TEST(GamePath, CrossValidationChoosesAnInteriorLambdaAndRefitsDownToIt) {
   EXPECT_DOUBLE_EQ(fit.grid.front(), fit.lambda_max);
 }
 
+// The table is completion's cv_table: with patience 1 every fold stops past
+// its minimum, so the small-lambda end of the grid is reached by no fold;
+// those rows hold NaN with folds 0 (they held a mean RMSE of 0 before), the
+// others average the folds that reached them, and the choice is among the
+// lambdas every fold reached.
+TEST(GamePath, RowsNoFoldReachedHoldNaN) {
+  const auto pr = planted(60, 24, 0.5, 0.5, 0.0, 3);
+  const auto fit = lowrank::fit_game_path(pr.entries, pr.groups, cv_options(10, 0.005, 4, 1));
+  ASSERT_EQ(fit.cv.size(), 10u);
+  EXPECT_EQ(fit.cv.back().folds, 0);
+  for (const auto& row : fit.cv) {
+    EXPECT_EQ(row.folds == 0, std::isnan(row.mean_rmse)) << row.lambda;
+    if (row.folds > 0) EXPECT_GT(row.mean_rmse, 0.0) << row.lambda;
+  }
+  EXPECT_EQ(fit.cv[fit.best_index].folds, 4);
+  const auto cv = fit.cv_result();
+  ASSERT_TRUE(cv.has_value());
+  EXPECT_EQ(cv->best_lambda, fit.grid[fit.best_index]);
+}
+
 // The folds fit at lambda * sqrt(fold share) (CvLambdaScaling): with two
 // folds each sees half the entries, so the scaled CV moves to larger
 // lambdas than the plain one, and the refit uses the grid's lambda. The shift
