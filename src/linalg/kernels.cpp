@@ -259,11 +259,7 @@ void csr_times_dense(const SparseCsr<T>& a, const Matrix<T>& x, Matrix<T>& y) {
   for (Index c0 = 0; c0 < b; c0 += tile) {
     const Index w = std::min(tile, b - c0);
     xr = x.middleCols(c0, w);
-    // A team only from 2^23 multiply-adds (~5 ms on one core): after each
-    // region libgomp's idle workers spin for their GOMP_SPINCOUNT, which on a
-    // shared 2-core machine took the caller's core and tripled a MovieLens-100k
-    // svd from Python (docs/benchmarks.md, "Measurements behind code choices").
-#pragma omp parallel if (a.nonZeros() * w >= (Index{1} << 23))
+#pragma omp parallel if (a.nonZeros() * w > 200000)
     {
       Eigen::Matrix<T, 1, Eigen::Dynamic> acc(w);
 #pragma omp for schedule(dynamic, 256)
