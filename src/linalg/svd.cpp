@@ -1,6 +1,7 @@
 #include "lowrank/linalg/svd.hpp"
 
 #include <Spectra/SymEigsSolver.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -42,6 +43,34 @@ SvdMethod parse_svd_method(std::string_view name) {
 namespace detail {
 namespace {
 
+// One OpenMP thread for the calling thread while the scope lasts (the team
+// size is per thread, so other threads are not affected).
+class SerialOmpScope {
+ public:
+  explicit SerialOmpScope(bool active) : m_saved(active ? omp_get_max_threads() : 0) {
+    if (m_saved > 1) omp_set_num_threads(1);
+  }
+  ~SerialOmpScope() {
+    if (m_saved > 1) omp_set_num_threads(m_saved);
+  }
+  SerialOmpScope(const SerialOmpScope&) = delete;
+  SerialOmpScope& operator=(const SerialOmpScope&) = delete;
+
+ private:
+  int m_saved;
+};
+
+// A sparse block product forms a team only from 2^23 multiply-adds (~5 ms on
+// one core). Below, the few products of a call (the Lanczos finish makes
+// four) each left libgomp's idle worker spinning through its GOMP_SPINCOUNT
+// against the caller on a shared 2-core machine: MovieLens-100k, k = 20, from
+// Python with two threads ran at 0.6x of scipy's svds (docs/benchmarks.md,
+// "Measurements behind code choices").
+template <class T>
+bool small_sparse_product(const SparseOperator<T>& s, Index columns) {
+  return s.nnz() * columns < (Index{1} << 23);
+}
+
 // A x and A^T x through the fastest kernel the operator's kind allows.
 template <class T>
 struct Products {
@@ -51,6 +80,7 @@ struct Products {
     if (op.dense != nullptr) {
       y.noalias() = (*op.dense) * x;
     } else if (op.sparse != nullptr) {
+      const SerialOmpScope serial(small_sparse_product(*op.sparse, x.cols()));
       csr_times_dense(op.sparse->csr(), x, y);
     } else {
       op.apply(op.self, x, y);
@@ -60,6 +90,7 @@ struct Products {
     if (op.dense != nullptr) {
       y.noalias() = op.dense->transpose() * x;
     } else if (op.sparse != nullptr) {
+      const SerialOmpScope serial(small_sparse_product(*op.sparse, x.cols()));
       csr_times_dense(op.sparse->csr_transpose(), x, y);
     } else {
       op.apply_adjoint(op.self, x, y);
