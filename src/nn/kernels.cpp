@@ -73,7 +73,8 @@ LOWRANK_INLINE void swiglu_backward_body(const T* dh, const T* a, const T* b, T*
 }
 
 template <class T>
-LOWRANK_INLINE void rmsnorm_backward_row_body(const T* dy, const T* x, const T* g, T r, T* dx, T* dg, Index c) {
+LOWRANK_INLINE void rmsnorm_backward_row_body(const T* dy, const T* x, const T* g, T r, T* dx, T* dg, Index c,
+                                              bool accumulate) {
   T dot = 0;
   for (Index j = 0; j < c; ++j) {
     const T xh = x[j] * r;
@@ -81,7 +82,10 @@ LOWRANK_INLINE void rmsnorm_backward_row_body(const T* dy, const T* x, const T* 
     dot += dy[j] * g[j] * xh;
   }
   const T m = dot / static_cast<T>(c);
-  for (Index j = 0; j < c; ++j) dx[j] = r * (dy[j] * g[j] - x[j] * r * m);
+  if (accumulate)
+    for (Index j = 0; j < c; ++j) dx[j] += r * (dy[j] * g[j] - x[j] * r * m);
+  else
+    for (Index j = 0; j < c; ++j) dx[j] = r * (dy[j] * g[j] - x[j] * r * m);
 }
 
 template <class T>
@@ -177,12 +181,12 @@ void swiglu_backward(const double* dh, const double* a, const double* b, double*
 }
 
 LOWRANK_CLONES void rmsnorm_backward_row(const float* dy, const float* x, const float* g, float r, float* dx, float* dg,
-                                         Index c) {
-  rmsnorm_backward_row_body(dy, x, g, r, dx, dg, c);
+                                         Index c, bool accumulate) {
+  rmsnorm_backward_row_body(dy, x, g, r, dx, dg, c, accumulate);
 }
-void rmsnorm_backward_row(const double* dy, const double* x, const double* g, double r, double* dx, double* dg,
-                          Index c) {
-  rmsnorm_backward_row_body(dy, x, g, r, dx, dg, c);
+void rmsnorm_backward_row(const double* dy, const double* x, const double* g, double r, double* dx, double* dg, Index c,
+                          bool accumulate) {
+  rmsnorm_backward_row_body(dy, x, g, r, dx, dg, c, accumulate);
 }
 
 LOWRANK_CLONES double sum_squares(const float* x, Index n) { return sum_squares_body(x, n); }

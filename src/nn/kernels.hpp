@@ -27,11 +27,12 @@ void swiglu_forward(const double* a, const double* b, double* h, Index n);
 void swiglu_backward(const float* dh, const float* a, const float* b, float* da, float* db, Index n);
 void swiglu_backward(const double* dh, const double* a, const double* b, double* da, double* db, Index n);
 
-// One RMSNorm row backward (see layers.cpp): dg += dy . x r; dx = r (dy g - x r m),
-// m = mean(dy . g . x r).
-void rmsnorm_backward_row(const float* dy, const float* x, const float* g, float r, float* dx, float* dg, Index c);
-void rmsnorm_backward_row(const double* dy, const double* x, const double* g, double r, double* dx, double* dg,
-                          Index c);
+// One RMSNorm row backward (see layers.cpp): dg += dy . x r; dx = r (dy g - x r m)
+// (dx += ... with accumulate), m = mean(dy . g . x r).
+void rmsnorm_backward_row(const float* dy, const float* x, const float* g, float r, float* dx, float* dg, Index c,
+                          bool accumulate);
+void rmsnorm_backward_row(const double* dy, const double* x, const double* g, double r, double* dx, double* dg, Index c,
+                          bool accumulate);
 
 // sum of x_j^2 (accumulated in T per SIMD lane, returned as double).
 double sum_squares(const float* x, Index n);

@@ -69,17 +69,21 @@ void rmsnorm_forward(const Act<T>& x, const Act<T>& g, T eps, Act<T>& y, Vector<
 }
 
 template <class T>
-void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx,
-                      Act<T>& dg) {
+void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx, Act<T>& dg,
+                      bool accumulate) {
   const Index n = x.rows(), c = x.cols();
-  dx.resize(n, c);
+  if (!accumulate) dx.resize(n, c);
+  else if (dx.rows() != n || dx.cols() != c)
+    throw InvalidArgument("rmsnorm_backward: accumulating into a " + std::to_string(dx.rows()) + " x " +
+                          std::to_string(dx.cols()) + " gradient, expected " + std::to_string(n) + " x " +
+                          std::to_string(c));
   // d/dx of x_j r g_j with r = (mean(x^2)+eps)^(-1/2):
   //   dx = r (dxhat - xhat * mean(dxhat . xhat)),  dxhat = dy . g, xhat = x r
   // Raw rows through a vectorised kernel: Eigen's row temporaries of dynamic
   // size would cost a heap allocation per row.
   for (Index i = 0; i < n; ++i)
     kernels::rmsnorm_backward_row(dy.data() + i * c, x.data() + i * c, g.data(), rstd(i), dx.data() + i * c, dg.data(),
-                                  c);
+                                  c, accumulate);
 }
 
 namespace {
@@ -383,7 +387,8 @@ void mse_backward(const Act<T>& pred, const Act<T>& target, Act<T>& dpred) {
   template void embedding_forward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);                        \
   template void embedding_backward<T>(const std::vector<std::int32_t>&, const Act<T>&, Act<T>&);                       \
   template void rmsnorm_forward<T>(const Act<T>&, const Act<T>&, T, Act<T>&, Vector<T>&);                              \
-  template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&, Act<T>&, Act<T>&);  \
+  template void rmsnorm_backward<T>(const Act<T>&, const Act<T>&, const Act<T>&, const Vector<T>&, Act<T>&, Act<T>&,   \
+                                    bool);                                                                             \
   template void rope_apply<T>(Act<T>&, Index, Index, Index, double, bool, Index);                                      \
   template void attention_forward<T>(const Act<T>&, const Act<T>&, const Act<T>&, Index, Index, Index, Act<T>&,        \
                                      Act<T>&);                                                                         \

@@ -144,13 +144,35 @@ Act<T> Linear<T>::effective_weight() const {
   return W;
 }
 
+namespace {
+// y[N,out] (+)= alpha x[N,in] w[out,in]^T, BLAS writing y directly.
 template <class T>
-void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
+void gemm_xwt(const Act<T>& x, const Act<T>& w, T alpha, bool accumulate, Act<T>& y) {
+  if (!accumulate) y.resize(x.rows(), w.rows());
+  kernels::gemm(false, true, x.rows(), w.rows(), x.cols(), alpha, x.data(), x.cols(), w.data(), w.cols(),
+                accumulate ? T(1) : T(0), y.data(), y.cols());
+}
+// dx[N,in] (+)= dy[N,out] w[out,in].
+template <class T>
+void gemm_dyw(const Act<T>& dy, const Act<T>& w, bool accumulate, Act<T>& dx) {
+  if (!accumulate) dx.resize(dy.rows(), w.cols());
+  kernels::gemm(false, false, dy.rows(), w.cols(), dy.cols(), T(1), dy.data(), dy.cols(), w.data(), w.cols(),
+                accumulate ? T(1) : T(0), dx.data(), dx.cols());
+}
+}  // namespace
+
+template <class T>
+void Linear<T>::forward(const Act<T>& x, Act<T>& y, bool accumulate) {
   const Act<T>* bias = m_spec.bias ? &b : nullptr;
+  if (accumulate && (y.rows() != x.rows() || y.cols() != m_out))
+    throw InvalidArgument("Linear::forward: accumulating into a " + std::to_string(y.rows()) + " x " +
+                          std::to_string(y.cols()) + " output, expected " + std::to_string(x.rows()) + " x " +
+                          std::to_string(m_out));
   switch (m_spec.kind) {
     case Parameterization::Dense:
     case Parameterization::GaLore:
-      linear_forward(x, W, bias, y);
+      gemm_xwt(x, W, T(1), accumulate, y);
+      if (bias) y.rowwise() += b.row(0);
       break;
     case Parameterization::LowRank:
       // y = s (x A^T) B^T: two thin GEMMs, the [N, r] intermediate is kept.
@@ -158,9 +180,7 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
       m_xa.resize(x.rows(), A.rows());
       kernels::gemm(false, true, x.rows(), A.rows(), x.cols(), T(1), x.data(), x.cols(), A.data(), A.cols(), T(0),
                     m_xa.data(), m_xa.cols());
-      y.resize(x.rows(), B.rows());
-      kernels::gemm(false, true, x.rows(), B.rows(), B.cols(), scale(), m_xa.data(), m_xa.cols(), B.data(), B.cols(),
-                    T(0), y.data(), y.cols());
+      gemm_xwt(m_xa, B, scale(), accumulate, y);
       if (bias) y.rowwise() += b.row(0);
       break;
     case Parameterization::SLTrain:
@@ -171,7 +191,8 @@ void Linear<T>::forward(const Act<T>& x, Act<T>& y) {
       kernels::gemm(false, false, m_out, m_in, B.cols(), scale(), B.data(), B.cols(), A.data(), m_in, T(0),
                     m_weff.data(), m_in);
       for (std::size_t k = 0; k < support.size(); ++k) m_weff.data()[support[k]] += S(static_cast<Index>(k), 0);
-      linear_forward(x, m_weff, bias, y);
+      gemm_xwt(x, m_weff, T(1), accumulate, y);
+      if (bias) y.rowwise() += b.row(0);
       break;
   }
 }
@@ -196,13 +217,18 @@ void Linear<T>::apply(const Act<T>& x, Act<T>& y) const {
 }
 
 template <class T>
-void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
+void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx, bool accumulate_dx) {
   if (m_spec.bias) db += dy.colwise().sum();
+  if (dx && accumulate_dx && (dx->rows() != dy.rows() || dx->cols() != m_in))
+    throw InvalidArgument("Linear::backward: accumulating into a " + std::to_string(dx->rows()) + " x " +
+                          std::to_string(dx->cols()) + " input gradient, expected " + std::to_string(dy.rows()) +
+                          " x " + std::to_string(m_in));
   const T s = scale();
   switch (m_spec.kind) {
     case Parameterization::Dense:
     case Parameterization::GaLore:
-      linear_backward(dy, x, W, dx, dW, static_cast<Act<T>*>(nullptr));
+      if (dx) gemm_dyw(dy, W, accumulate_dx, *dx);
+      linear_backward(dy, x, W, static_cast<Act<T>*>(nullptr), dW, static_cast<Act<T>*>(nullptr));
       break;
     case Parameterization::LowRank: {
       // y = s xa B^T, xa = x A^T:  dB += s dy^T xa; dxa = s dy B; dA += dxa^T x; dx = dxa A
@@ -211,11 +237,7 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
       Act<T> dxa(N, r);
       kernels::gemm(false, false, N, r, dy.cols(), s, dy.data(), dy.cols(), B.data(), r, T(0), dxa.data(), r);
       kernels::gemm(true, false, r, dA.cols(), N, T(1), dxa.data(), r, x.data(), x.cols(), T(1), dA.data(), dA.cols());
-      if (dx) {
-        dx->resize(N, A.cols());
-        kernels::gemm(false, false, N, A.cols(), r, T(1), dxa.data(), r, A.data(), A.cols(), T(0), dx->data(),
-                      dx->cols());
-      }
+      if (dx) gemm_dyw(dxa, A, accumulate_dx, *dx);
       break;
     }
     case Parameterization::SLTrain: {
@@ -229,9 +251,7 @@ void Linear<T>::backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx) {
       for (std::size_t k = 0; k < support.size(); ++k) dS(static_cast<Index>(k), 0) += g.data()[support[k]];
       if (dx) {
         if (m_weff.rows() != m_out) m_weff = effective_weight();
-        dx->resize(dy.rows(), m_in);
-        kernels::gemm(false, false, dy.rows(), m_in, m_out, T(1), dy.data(), dy.cols(), m_weff.data(), m_in, T(0),
-                      dx->data(), m_in);
+        gemm_dyw(dy, m_weff, accumulate_dx, *dx);
       }
       break;
     }

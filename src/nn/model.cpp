@@ -70,32 +70,32 @@ namespace {
 //   x += down(silu(gate(ln2 x)) * up(ln2 x)).
 // Training (kc == nullptr, P = 0) keeps every activation in `a` for backward;
 // inference also attends to the P cached rows of kc / vc and leaves the new
-// rotated keys and values in a.k, a.v for the caller's cache. `lin` applies a
-// Linear (forward() when training, the const apply() when decoding).
+// rotated keys and values in a.k, a.v for the caller's cache. `lin(layer, in,
+// out, accumulate)` applies a Linear (forward() when training, the const
+// apply() when decoding); accumulate = true adds to out, which the o and down
+// projections use to write the residual sum straight into x.
 template <class T, class Blk, class Lin>
 void block_forward(Blk& bl, const GptConfig& cfg, Act<T>& x, Index B, Index L, const Act<T>* kc, const Act<T>* vc,
-                   Index P, BlockActs<T>& a, Act<T>& tmp, Lin lin) {
+                   Index P, BlockActs<T>& a, Lin lin) {
   const Index H = cfg.n_head;
   const T eps = static_cast<T>(cfg.norm_eps);
   const bool train = kc == nullptr;
   if (train) a.x_in = x;
   rmsnorm_forward(x, bl.ln1, eps, a.ln1, a.rstd1);
-  lin(bl.q, a.ln1, a.q);
-  lin(bl.k, a.ln1, a.k);
-  lin(bl.v, a.ln1, a.v);
+  lin(bl.q, a.ln1, a.q, false);
+  lin(bl.k, a.ln1, a.k, false);
+  lin(bl.v, a.ln1, a.v, false);
   rope_apply(a.q, B, L, H, cfg.rope_theta, false, P);
   rope_apply(a.k, B, L, H, cfg.rope_theta, false, P);
   if (train) attention_forward(a.q, a.k, a.v, B, L, H, a.att, a.probs);
   else attention_forward_prefix(a.q, a.k, a.v, *kc, *vc, P, B, L, H, a.att);
-  lin(bl.o, a.att, tmp);
-  x += tmp;
+  lin(bl.o, a.att, x, true);
   if (train) a.x_mid = x;
   rmsnorm_forward(x, bl.ln2, eps, a.ln2, a.rstd2);
-  lin(bl.gate, a.ln2, a.a);
-  lin(bl.up, a.ln2, a.b);
+  lin(bl.gate, a.ln2, a.a, false);
+  lin(bl.up, a.ln2, a.b, false);
   swiglu_forward(a.a, a.b, a.h);
-  lin(bl.down, a.h, tmp);
-  x += tmp;
+  lin(bl.down, a.h, x, true);
 }
 }  // namespace
 
@@ -109,11 +109,11 @@ double Gpt<T>::forward(const std::vector<std::int32_t>& tokens, const std::vecto
   m_tokens = tokens;
   m_targets = targets;
   const T eps = static_cast<T>(m_cfg.norm_eps);
-  Act<T> x, tmp;
+  Act<T> x;
   embedding_forward(tokens, wte, x);
   for (std::size_t l = 0; l < blocks.size(); ++l)
-    block_forward<T>(blocks[l], m_cfg, x, B, T_, nullptr, nullptr, 0, m_acts[l], tmp,
-                     [](Linear<T>& lin, const Act<T>& in, Act<T>& out) { lin.forward(in, out); });
+    block_forward<T>(blocks[l], m_cfg, x, B, T_, nullptr, nullptr, 0, m_acts[l],
+                     [](Linear<T>& lin, const Act<T>& in, Act<T>& out, bool acc) { lin.forward(in, out, acc); });
   m_x_final = x;
   rmsnorm_forward(x, ln_f, eps, m_lnf_out, m_rstd_f);
   lm_head.forward(m_lnf_out, m_logits);
@@ -161,8 +161,12 @@ Act<T> Gpt<T>::run_cached(const KvCache<T>& prefix, const std::vector<std::int32
   BlockActs<T> a;
   embedding_forward(tokens, wte, x);
   for (std::size_t l = 0; l < blocks.size(); ++l) {
-    block_forward<T>(blocks[l], m_cfg, x, B, L, &prefix.k[l], &prefix.v[l], P, a, tmp,
-                     [](const Linear<T>& lin, const Act<T>& in, Act<T>& out) { lin.apply(in, out); });
+    block_forward<T>(blocks[l], m_cfg, x, B, L, &prefix.k[l], &prefix.v[l], P, a,
+                     [&tmp](const Linear<T>& lin, const Act<T>& in, Act<T>& out, bool acc) {
+                       if (!acc) return lin.apply(in, out);
+                       lin.apply(in, tmp);
+                       out += tmp;
+                     });
     if (grow) {
       grow->k[l].middleRows(P, L) = a.k;
       grow->v[l].middleRows(P, L) = a.v;
@@ -185,15 +189,15 @@ void Gpt<T>::backward() {
   for (std::size_t li = blocks.size(); li-- > 0;) {
     auto& bl = blocks[li];
     auto& a = m_acts[li];
-    // MLP branch: x = x_mid + down(swiglu(gate(ln2), up(ln2)))
+    // MLP branch: x = x_mid + down(swiglu(gate(ln2), up(ln2))). The input
+    // gradients of gate and up, and the norm's into dx, are summed by BLAS
+    // (beta = 1) and the norm kernel, with no temporaries or extra passes.
     bl.down.backward(a.h, dx, &dtmp);
     swiglu_backward(dtmp, a.a, a.b, d1, d2);
     Act<T> dln2;
     bl.gate.backward(a.ln2, d1, &dln2);
-    bl.up.backward(a.ln2, d2, &dtmp);
-    dln2 += dtmp;
-    rmsnorm_backward(dln2, a.x_mid, bl.ln2, a.rstd2, dtmp, bl.dln2);
-    dx += dtmp;
+    bl.up.backward(a.ln2, d2, &dln2, true);
+    rmsnorm_backward(dln2, a.x_mid, bl.ln2, a.rstd2, dx, bl.dln2, true);
     // attention branch: x_mid = x_in + o(attn(rope(q), rope(k), v))
     bl.o.backward(a.att, dx, &dtmp);
     attention_backward(dtmp, a.q, a.k, a.v, a.probs, B, T_, H, dq, dk, dv);
@@ -201,12 +205,9 @@ void Gpt<T>::backward() {
     rope_apply(dk, B, T_, H, m_cfg.rope_theta, true);
     Act<T> dln1;
     bl.q.backward(a.ln1, dq, &dln1);
-    bl.k.backward(a.ln1, dk, &dtmp);
-    dln1 += dtmp;
-    bl.v.backward(a.ln1, dv, &dtmp);
-    dln1 += dtmp;
-    rmsnorm_backward(dln1, a.x_in, bl.ln1, a.rstd1, dtmp, bl.dln1);
-    dx += dtmp;
+    bl.k.backward(a.ln1, dk, &dln1, true);
+    bl.v.backward(a.ln1, dv, &dln1, true);
+    rmsnorm_backward(dln1, a.x_in, bl.ln1, a.rstd1, dx, bl.dln1, true);
   }
   embedding_backward(m_tokens, dx, dwte);
 }

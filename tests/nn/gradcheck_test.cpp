@@ -91,6 +91,46 @@ TEST(NnGradcheck, RmsNorm) {
   EXPECT_LT(check(g, dg, f), kTol);
 }
 
+// The accumulate forms that Gpt uses for its residual adds and summed input
+// gradients (BLAS with beta = 1) equal "compute into a temporary, then add",
+// for every parameterization, with a bias, and for RMSNorm's backward.
+TEST(NnGradcheck, AccumulatingForwardAndInputGradientEqualComputeThenAdd) {
+  for (auto kind :
+       {Parameterization::Dense, Parameterization::LowRank, Parameterization::SLTrain, Parameterization::GaLore}) {
+    std::mt19937_64 rng(11);
+    LinearSpec spec;
+    spec.kind = kind;
+    spec.rank = 3;
+    spec.delta = 0.2;
+    spec.b_init = BInit::Random;
+    spec.bias = true;
+    Rng init(5);
+    Linear<double> lin(7, 6, spec, init);
+    const Mat x = randn(5, 7, rng), y0 = randn(5, 6, rng), dy = randn(5, 6, rng), dx0 = randn(5, 7, rng);
+    Mat y, yacc = y0, dx, dxacc = dx0;
+    lin.forward(x, y);
+    lin.forward(x, yacc, true);
+    EXPECT_LT((yacc - (y0 + y)).cwiseAbs().maxCoeff(), 1e-13) << to_string(kind);
+    lin.backward(x, dy, &dx);
+    lin.backward(x, dy, &dxacc, true);
+    EXPECT_LT((dxacc - (dx0 + dx)).cwiseAbs().maxCoeff(), 1e-13) << to_string(kind);
+    Mat wrong(4, 6);
+    EXPECT_THROW(lin.forward(x, wrong, true), InvalidArgument);
+    EXPECT_THROW(lin.backward(x, dy, &wrong, true), InvalidArgument);
+  }
+  std::mt19937_64 rng(12);
+  const Mat x = randn(4, 6, rng), g = randn(1, 6, rng), dy = randn(4, 6, rng), dx0 = randn(4, 6, rng);
+  Mat y, dx, dxacc = dx0, dg = Mat::Zero(1, 6), dg2 = Mat::Zero(1, 6);
+  Vector<double> rstd;
+  rmsnorm_forward(x, g, 1e-5, y, rstd);
+  rmsnorm_backward(dy, x, g, rstd, dx, dg);
+  rmsnorm_backward(dy, x, g, rstd, dxacc, dg2, true);
+  EXPECT_LT((dxacc - (dx0 + dx)).cwiseAbs().maxCoeff(), 1e-13);
+  EXPECT_LT((dg2 - dg).cwiseAbs().maxCoeff(), 1e-15);
+  Mat wrong(3, 6);
+  EXPECT_THROW(rmsnorm_backward(dy, x, g, rstd, wrong, dg2, true), InvalidArgument);
+}
+
 TEST(NnGradcheck, RopeIsARotationAndItsInverseIsTheBackward) {
   std::mt19937_64 rng(3);
   const Index B = 2, T = 5, H = 2;

@@ -42,9 +42,11 @@ void embedding_backward(const std::vector<std::int32_t>& tokens, const Act<T>& d
 // rstd[N] receives 1/sqrt(mean(x^2)+eps) for the backward pass.
 template <class T>
 void rmsnorm_forward(const Act<T>& x, const Act<T>& g, T eps, Act<T>& y, Vector<T>& rstd);
+// dx is overwritten, or with `accumulate` added to (it must be [N, C] already:
+// the residual stream's gradient takes the norm's input gradient in one pass).
 template <class T>
-void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx,
-                      Act<T>& dg);
+void rmsnorm_backward(const Act<T>& dy, const Act<T>& x, const Act<T>& g, const Vector<T>& rstd, Act<T>& dx, Act<T>& dg,
+                      bool accumulate = false);
 
 // ---- rotary position embedding (RoPE, base theta) applied in place to
 // q or k [B*T, H*D], pairs (2i, 2i+1) of each head rotated by

@@ -96,7 +96,10 @@ class Linear {
   T scale() const { return static_cast<T>(m_spec.alpha / static_cast<double>(m_spec.rank)); }
 
   /// y[N,out] = x[N,in] W^T (+ b). LowRank keeps x A^T [N,r] for backward.
-  void forward(const Act<T>& x, Act<T>& y);
+  /// With `accumulate`, y (already [N,out]) gets x W^T (+ b) added instead:
+  /// BLAS writes it with beta = 1, so a residual add costs neither a
+  /// temporary, its zero-fill nor a separate pass.
+  void forward(const Act<T>& x, Act<T>& y, bool accumulate = false);
   /// y[N,out] = x W^T (+ b) for inference: keeps nothing for backward, so a
   /// const model can decode between a forward and its backward. LowRank and
   /// SLTrain apply the factors (SLTrain: s (x A^T) B^T plus the sparse S
@@ -104,8 +107,10 @@ class Linear {
   /// rebuilding W, since decoding runs this for a few rows at a time; equal to
   /// forward() up to rounding.
   void apply(const Act<T>& x, Act<T>& y) const;
-  /// Accumulates parameter gradients; dx (may be null) is overwritten.
-  void backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx);
+  /// Accumulates parameter gradients; dx (may be null) is overwritten, or,
+  /// with `accumulate_dx`, added to (it must be [N,in] already): the q, k, v
+  /// and gate, up projections read one input, whose gradient is their sum.
+  void backward(const Act<T>& x, const Act<T>& dy, Act<T>* dx, bool accumulate_dx = false);
   /// dx[N,in] = dy[N,out] W, the input gradient alone: keeps and accumulates
   /// nothing, so a const model can be differentiated with respect to its
   /// inputs (the NFA's Jacobians, diagnostics/nfa.hpp). Equal to backward()'s
