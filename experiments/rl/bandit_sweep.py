@@ -21,6 +21,10 @@ and prints the markdown tables of docs/rl.md.
 usage: /usr/bin/python3 experiments/rl/bandit_sweep.py [--cli build/lowrank] [--sizes 40,100,200]
            [--gaps 0.1,0.2] [--horizons 100000,2000000] [--seeds 20] [--algorithms spectral,ucb,...]
            [--out bandit.jsonl] [--plot-only]
+       /usr/bin/python3 experiments/rl/bandit_sweep.py --exponents bandit.jsonl,bandit_gaps.jsonl
+           (no runs: one table of fitted exponents for every algorithm, regret against m + n at the
+           largest horizon of the first file and against 1 / gap at the largest horizon of the second,
+           written to results/bandit_exponents.json and printed as markdown)
 """
 import argparse
 import json
@@ -62,7 +66,11 @@ def main():
     ap.add_argument("--algorithms", default=DEFAULT_ALGS)
     ap.add_argument("--out", default="bandit.jsonl")
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--exponents", default=None, help="SIZES.jsonl,GAPS.jsonl: print the merged exponent table")
     args = ap.parse_args()
+    if args.exponents:
+        exponent_table(*[os.path.join(RESULTS, f) for f in args.exponents.split(",")])
+        return
     os.makedirs(RESULTS, exist_ok=True)
     os.makedirs(IMG, exist_ok=True)
     path = os.path.join(RESULTS, args.out)
@@ -202,6 +210,51 @@ def main():
     for r in recs:
         print(f"  m = n = {r['size']} gap {r['gap']} T {r['horizon']:.0e} {r['name']}: {r['wall_s']:.1f} s")
     print("\nfitted exponents:", json.dumps(fits, indent=1, sort_keys=True))
+
+
+def exponent_table(size_path, gap_path):
+    """One row per algorithm: least-squares slopes of log regret against
+    log(m + n) (every size of the size sweep, per gap, at its largest horizon)
+    and against log(1 / gap) (every gap of the gap sweep, per size, at its
+    largest horizon). Only algorithms present in both sweeps get a row."""
+    size_recs = [json.loads(l) for l in open(size_path)]
+    gap_recs = [json.loads(l) for l in open(gap_path)]
+
+    def final(recs, name, m, gap, horizon):
+        r = next((r for r in recs if r["name"] == name and r["size"] == m and abs(r["gap"] - gap) < 1e-12
+                  and r["horizon"] == horizon), None)
+        return None if r is None else r["mean_final_regret"]
+
+    t_size = max(r["horizon"] for r in size_recs)
+    t_gap = max(r["horizon"] for r in gap_recs)
+    size_gaps = sorted({r["gap"] for r in size_recs})
+    sizes = sorted({r["size"] for r in size_recs})
+    gap_sizes = sorted({r["size"] for r in gap_recs})
+    gaps = sorted({r["gap"] for r in gap_recs})
+    names = [n for n in ALGORITHMS if any(r["name"] == n for r in size_recs) and any(r["name"] == n for r in gap_recs)]
+    out = {"size_sweep": os.path.basename(size_path), "gap_sweep": os.path.basename(gap_path),
+           "size_horizon": t_size, "gap_horizon": t_gap, "sizes": sizes, "gaps": gaps, "vs_size": {},
+           "vs_inverse_gap": {}}
+    head = [f"vs m + n (gap {g})" for g in size_gaps] + [f"vs 1/gap (m = n = {m})" for m in gap_sizes]
+    print("| algorithm | " + " | ".join(head) + " |")
+    print("|---" * (1 + len(head)) + "|")
+    for name in names:
+        cells = []
+        for g in size_gaps:
+            pts = [(2 * m, final(size_recs, name, m, g, t_size)) for m in sizes]
+            pts = [p for p in pts if p[1] is not None]
+            a = slope(*zip(*pts)) if len(pts) >= 2 else None
+            out["vs_size"][f"{name} gap {g}"] = a
+            cells.append("-" if a is None else f"{a:.2f}")
+        for m in gap_sizes:
+            pts = [(1.0 / g, final(gap_recs, name, m, g, t_gap)) for g in gaps]
+            pts = [p for p in pts if p[1] is not None]
+            a = slope(*zip(*pts)) if len(pts) >= 2 else None
+            out["vs_inverse_gap"][f"{name} m=n={m}"] = a
+            cells.append("-" if a is None else f"{a:.2f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    with open(os.path.join(RESULTS, "bandit_exponents.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
 
 
 if __name__ == "__main__":

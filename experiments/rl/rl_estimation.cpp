@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     po.rank = r;
     po.condition_number = cond;
     po.seed = seed;
-    const LowRankMatrix<double> M = planted_low_rank<double>(po);
+    const LowRankModel<double> M = planted_low_rank<double>(po);
     const ObservedEntries<double> data = sample_uniform(M, samples, noise, 1000 + seed);
     nlohmann::json out = {{"m", m},
                           {"n", n},
@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
                           {"cond", cond},
                           {"samples", samples},
                           {"seed", seed},
-                          {"max_abs_entry", M.dense().cwiseAbs().maxCoeff()},
+                          {"max_abs_entry", M.to_dense().cwiseAbs().maxCoeff()},
                           {"coherence_u", coherence(M.U)},
                           {"coherence_v", coherence(M.V)}};
     std::stringstream ss(methods);
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
         so.rank = r;
         so.noise_sd = noise;
         so.seed = seed;
-        const LowRankMatrix<double> est = soft_impute_baseline(data, so);
+        const LowRankModel<double> est = soft_impute_baseline(data, so);
         const double t = seconds(t0);
         j = errors_json(estimation_errors(M, est));
         j["rank"] = est.rank();

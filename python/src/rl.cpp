@@ -89,7 +89,7 @@ py::dict spectral_estimate(Index rows, Index cols, const IndexArray& row, const 
   }
   py::dict d;
   d["U"] = to_numpy(std::move(r.fit.U));
-  d["S"] = to_numpy(std::move(r.fit.S));
+  d["S"] = to_numpy(std::move(r.fit.d));
   d["V"] = to_numpy(std::move(r.fit.V));
   d["rank"] = r.rank;
   d["singular_values"] = to_numpy(std::move(r.singular_values));

@@ -134,9 +134,11 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
   Matrix<double> cu, cv;
   Vector<double> cs;
   lowrank::detail::dense_thin_svd<double>(ru * rv.transpose(), cu, cs, cv);
+  inst.factors.rows = m;
+  inst.factors.cols = n;
   inst.factors.U = (qu.householderQ() * Matrix<double>::Identity(m, r)) * cu;
   inst.factors.V = (qv.householderQ() * Matrix<double>::Identity(n, r)) * cv;
-  inst.factors.S = cs;
+  inst.factors.d = cs;
   return inst;
 }
 
@@ -149,8 +151,8 @@ Matrix<double> plugin_entry_sd(const SpectralEstimate<double>& est, double noise
   // plugging in M^. Unlike entry_sd, this keeps the M_ij^2 term out of the
   // variance once entries repeat, and lets rows and columns with large
   // entries (the best arm's) have wider intervals.
-  const Index m = est.fit.rows(), n = est.fit.cols();
-  const Matrix<double> fit = est.fit.dense();
+  const Index m = est.fit.rows, n = est.fit.cols;
+  const Matrix<double> fit = est.fit.to_dense();
   const double scale =
       static_cast<double>(m) * static_cast<double>(n) / static_cast<double>(std::max<std::int64_t>(est.samples, 1));
   Vector<double> rvar = Vector<double>::Zero(m), cvar = Vector<double>::Zero(n);
@@ -327,7 +329,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
         if (!active[static_cast<std::size_t>(i + j * m)]) continue;
         const Index li = local_row[static_cast<std::size_t>(i)], lj = local_col[static_cast<std::size_t>(j)];
         const double w = factor * est.entry_sd(li, lj);
-        best_lcb = std::max(best_lcb, est.fit.entry(li, lj) - w);
+        best_lcb = std::max(best_lcb, est.fit.predict(li, lj) - w);
         max_width = std::max(max_width, w);
       }
     }
@@ -335,7 +337,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
       for (Index li = 0; li < dr; ++li) {
         const Index i = all ? li : rows[static_cast<std::size_t>(li)],
                     j = all ? lj : cols[static_cast<std::size_t>(lj)];
-        err = std::max(err, std::abs(est.fit.entry(li, lj) - inst.means(i, j)));
+        err = std::max(err, std::abs(est.fit.predict(li, lj) - inst.means(i, j)));
       }
     if (resolved) {
       for (Index j = 0; j < n; ++j) {
@@ -343,7 +345,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
           char& a = active[static_cast<std::size_t>(i + j * m)];
           if (!a) continue;
           const Index li = local_row[static_cast<std::size_t>(i)], lj = local_col[static_cast<std::size_t>(j)];
-          if (est.fit.entry(li, lj) + factor * est.entry_sd(li, lj) < best_lcb) {
+          if (est.fit.predict(li, lj) + factor * est.entry_sd(li, lj) < best_lcb) {
             a = 0;
             --active_count;
           }
@@ -397,7 +399,7 @@ void run_spectral(Env& env, const BanditRunOptions& o, Index rank, RegretTracker
     for (Index i = 0; i < m; ++i) {
       if (!active[static_cast<std::size_t>(i + j * m)]) continue;
       const Index li = local_row[static_cast<std::size_t>(i)], lj = local_col[static_cast<std::size_t>(j)];
-      const double v = (est.rank > 0 && li >= 0 && lj >= 0) ? est.fit.entry(li, lj) : 0.0;
+      const double v = (est.rank > 0 && li >= 0 && lj >= 0) ? est.fit.predict(li, lj) : 0.0;
       if (ci < 0 || v > best) {
         best = v;
         ci = i;
@@ -524,7 +526,7 @@ void run_spectral_ucb(Env& env, const BanditRunOptions& o, Index rank, RegretTra
     const SpectralEstimate<double> est = estimate_spectral(data, eo);
     // No shrinking before the leading direction stands above the noise.
     const bool resolved = static_cast<double>(est.singular_values(0)) > est.threshold;
-    const Matrix<double> fit = est.fit.dense();
+    const Matrix<double> fit = est.fit.to_dense();
     // Per-arm widths z * sd_a with z = sqrt(2 log(l^2 / delta)): like
     // UCB(delta), no union bound over the arms (phase B only needs the best
     // arm's interval and those of the arms it is compared with).
@@ -725,13 +727,13 @@ void run_etc(Env& env, const BanditRunOptions& o, Index rank, RegretTracker& tr,
     SpectralEstimatorOptions eo;
     eo.rank = rank;
     eo.svd.seed = o.seed;
-    fit = estimate_spectral(data, eo).fit.dense();
+    fit = estimate_spectral(data, eo).fit.to_dense();
   } else {
     SoftImputeBaselineOptions so;
     so.rank = rank;
     so.noise_sd = env.inst.noise_sd;
     so.seed = o.seed;
-    fit = soft_impute_baseline(data, so).dense();
+    fit = soft_impute_baseline(data, so).to_dense();
   }
   Index ci = 0, cj = 0;
   fit.maxCoeff(&ci, &cj);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "lowrank/completion/soft_impute.hpp"
 #include "lowrank/core/error.hpp"
@@ -44,7 +45,7 @@ ObservedEntries<T> aggregate_entry_means(const ObservedEntries<T>& s, std::vecto
 }
 
 template <class T>
-LowRankMatrix<T> soft_impute_baseline(const ObservedEntries<T>& samples, const SoftImputeBaselineOptions& o) {
+LowRankModel<T> soft_impute_baseline(const ObservedEntries<T>& samples, const SoftImputeBaselineOptions& o) {
   if (!(o.noise_sd >= 0.0)) throw InvalidArgument("soft-impute baseline: noise_sd must be >= 0");
   if (!(o.lambda_scale >= 0.0)) throw InvalidArgument("soft-impute baseline: lambda_scale must be >= 0");
   const ObservedEntries<T> means = aggregate_entry_means(samples);
@@ -59,17 +60,14 @@ LowRankMatrix<T> soft_impute_baseline(const ObservedEntries<T>& samples, const S
   so.seed = o.seed;
   so.tolerance = 1e-6;
   so.max_iterations = 200;
-  const SoftImputeResult<T> r = soft_impute(means, so);
-  LowRankMatrix<T> out;
-  out.U = r.model.U;
-  out.S = r.model.d;
-  out.V = r.model.V;
-  return out;
+  // No scaling is asked for, so the model has no offsets: U diag(d) V^T.
+  SoftImputeResult<T> r = soft_impute(means, so);
+  return std::move(r.model);
 }
 
 #define LOWRANK_RL_INSTANTIATE(T)                                                                              \
   template ObservedEntries<T> aggregate_entry_means<T>(const ObservedEntries<T>&, std::vector<std::int64_t>*); \
-  template LowRankMatrix<T> soft_impute_baseline<T>(const ObservedEntries<T>&, const SoftImputeBaselineOptions&);
+  template LowRankModel<T> soft_impute_baseline<T>(const ObservedEntries<T>&, const SoftImputeBaselineOptions&);
 LOWRANK_RL_INSTANTIATE(float)
 LOWRANK_RL_INSTANTIATE(double)
 #undef LOWRANK_RL_INSTANTIATE

@@ -289,8 +289,10 @@ SpectralEstimate<T> estimate_spectral(const ObservedEntries<T>& data, const Spec
   }
   r = std::min(r, svd.S.size());
   est.rank = r;
+  est.fit.rows = m;
+  est.fit.cols = n;
   est.fit.U = svd.U.leftCols(r);
-  est.fit.S = svd.S.head(r);
+  est.fit.d = svd.S.head(r);
   est.fit.V = svd.V.leftCols(r);
   return est;
 }

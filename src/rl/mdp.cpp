@@ -305,7 +305,7 @@ KernelEstimate estimate_kernel(const TransitionData& data, const KernelEstimator
     out.singular_values = est.singular_values;
     out.noise_level = est.noise_level;
     // Row r of M^ estimates nu_r P(. | r); divide by nu^_r = N_r / T.
-    const Matrix<double> us = est.fit.U * est.fit.S.asDiagonal();
+    const Matrix<double> us = est.fit.U * est.fit.d.asDiagonal();
     for (Index r = 0; r < sa; ++r) {
       const std::int64_t v = data.row_visits[static_cast<std::size_t>(r)];
       if (v == 0) continue;

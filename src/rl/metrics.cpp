@@ -52,15 +52,15 @@ double max_abs_product(const Matrix<double>& a, const Matrix<double>& b) {
 }  // namespace
 
 template <class T>
-EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const LowRankMatrix<T>& estimate) {
-  check_shapes(truth.rows(), truth.cols(), estimate.rows(), estimate.cols());
-  const Index m = truth.rows(), n = truth.cols();
+EstimationErrors estimation_errors(const LowRankModel<T>& truth, const LowRankModel<T>& estimate) {
+  check_shapes(truth.rows, truth.cols, estimate.rows, estimate.cols);
+  const Index m = truth.rows, n = truth.cols;
   const Index r = truth.rank(), q = estimate.rank();
   EstimationErrors e;
   // M^ - M = A B^T with A = [U^ S^, -U S], B = [V^, V].
   Matrix<double> a(m, q + r), b(n, q + r);
-  a.leftCols(q) = estimate.U.template cast<double>() * estimate.S.template cast<double>().asDiagonal();
-  a.rightCols(r) = -(truth.U.template cast<double>() * truth.S.template cast<double>().asDiagonal());
+  a.leftCols(q) = estimate.U.template cast<double>() * estimate.d.template cast<double>().asDiagonal();
+  a.rightCols(r) = -(truth.U.template cast<double>() * truth.d.template cast<double>().asDiagonal());
   b.leftCols(q) = estimate.V.template cast<double>();
   b.rightCols(r) = truth.V.template cast<double>();
   if (q + r > 0) {
@@ -74,7 +74,7 @@ EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const LowRankM
     e.spectral = sv.size() ? sv(0) : 0.0;
     e.frobenius = core.norm();
   }
-  const double truth_f = truth.S.template cast<double>().norm();
+  const double truth_f = truth.d.template cast<double>().norm();
   e.relative_frobenius = truth_f > 0 ? e.frobenius / truth_f : 0.0;
   if (q > 0 && r > 0) {
     e.two_to_infinity_left = two_to_infinity_projection_distance(estimate.U, truth.U);
@@ -84,13 +84,13 @@ EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const LowRankM
 }
 
 template <class T>
-EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const Matrix<T>& estimate) {
-  check_shapes(truth.rows(), truth.cols(), estimate.rows(), estimate.cols());
-  const Matrix<double> diff = estimate.template cast<double>() - truth.dense().template cast<double>();
+EstimationErrors estimation_errors(const LowRankModel<T>& truth, const Matrix<T>& estimate) {
+  check_shapes(truth.rows, truth.cols, estimate.rows(), estimate.cols());
+  const Matrix<double> diff = estimate.template cast<double>() - truth.to_dense().template cast<double>();
   EstimationErrors e;
   e.max_entry = diff.cwiseAbs().maxCoeff();
   e.frobenius = diff.norm();
-  const double truth_f = truth.S.template cast<double>().norm();
+  const double truth_f = truth.d.template cast<double>().norm();
   e.relative_frobenius = truth_f > 0 ? e.frobenius / truth_f : 0.0;
   if (e.frobenius > 0) {
     TruncatedSvdOptions opts;
@@ -100,10 +100,10 @@ EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const Matrix<T
   return e;
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                   \
-  template double two_to_infinity_projection_distance<T>(const Matrix<T>&, const Matrix<T>&);       \
-  template EstimationErrors estimation_errors<T>(const LowRankMatrix<T>&, const LowRankMatrix<T>&); \
-  template EstimationErrors estimation_errors<T>(const LowRankMatrix<T>&, const Matrix<T>&);
+#define LOWRANK_RL_INSTANTIATE(T)                                                                 \
+  template double two_to_infinity_projection_distance<T>(const Matrix<T>&, const Matrix<T>&);     \
+  template EstimationErrors estimation_errors<T>(const LowRankModel<T>&, const LowRankModel<T>&); \
+  template EstimationErrors estimation_errors<T>(const LowRankModel<T>&, const Matrix<T>&);
 LOWRANK_RL_INSTANTIATE(float)
 LOWRANK_RL_INSTANTIATE(double)
 #undef LOWRANK_RL_INSTANTIATE

@@ -22,7 +22,7 @@ Matrix<double> gaussian_orthonormal(Index rows, Index cols, Rng& rng) {
 }  // namespace
 
 template <class T>
-LowRankMatrix<T> planted_low_rank(const PlantedMatrixOptions& o) {
+LowRankModel<T> planted_low_rank(const PlantedMatrixOptions& o) {
   if (o.rows <= 0 || o.cols <= 0) {
     throw InvalidArgument("planted_low_rank: the shape must be positive, got " + std::to_string(o.rows) + " x " +
                           std::to_string(o.cols));
@@ -41,29 +41,30 @@ LowRankMatrix<T> planted_low_rank(const PlantedMatrixOptions& o) {
     s(k) = 1.0 - t * (1.0 - 1.0 / o.condition_number);
   }
   s *= o.rms * std::sqrt(static_cast<double>(o.rows) * static_cast<double>(o.cols)) / s.norm();
-  LowRankMatrix<T> out;
+  LowRankModel<T> out;
+  out.rows = o.rows;
+  out.cols = o.cols;
   out.U = gaussian_orthonormal(o.rows, r, rng).cast<T>();
   out.V = gaussian_orthonormal(o.cols, r, rng).cast<T>();
-  out.S = s.cast<T>();
+  out.d = s.cast<T>();
   return out;
 }
 
 template <class T>
-ObservedEntries<T> sample_uniform(const LowRankMatrix<T>& m, std::int64_t samples, double noise_sd,
-                                  std::uint64_t seed) {
+ObservedEntries<T> sample_uniform(const LowRankModel<T>& m, std::int64_t samples, double noise_sd, std::uint64_t seed) {
   if (samples <= 0)
     throw InvalidArgument("sample_uniform: the sample count must be > 0, got " + std::to_string(samples));
   if (!(noise_sd >= 0.0)) throw InvalidArgument("sample_uniform: noise_sd must be >= 0");
   Rng rng(seed);
   ObservedEntries<T> out;
-  out.rows = m.rows();
-  out.cols = m.cols();
+  out.rows = m.rows;
+  out.cols = m.cols;
   out.reserve(static_cast<std::size_t>(samples));
-  const std::uint64_t rows = static_cast<std::uint64_t>(m.rows()), cols = static_cast<std::uint64_t>(m.cols());
+  const std::uint64_t rows = static_cast<std::uint64_t>(m.rows), cols = static_cast<std::uint64_t>(m.cols);
   for (std::int64_t t = 0; t < samples; ++t) {
     const Index i = static_cast<Index>(rng.index(rows));
     const Index j = static_cast<Index>(rng.index(cols));
-    const double x = static_cast<double>(m.entry(i, j)) + noise_sd * rng.normal();
+    const double x = static_cast<double>(m.predict(i, j)) + noise_sd * rng.normal();
     out.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), static_cast<T>(x));
   }
   return out;
@@ -76,9 +77,9 @@ double coherence(const Matrix<T>& u) {
          static_cast<double>(u.rowwise().squaredNorm().maxCoeff());
 }
 
-#define LOWRANK_RL_INSTANTIATE(T)                                                                              \
-  template LowRankMatrix<T> planted_low_rank<T>(const PlantedMatrixOptions&);                                  \
-  template ObservedEntries<T> sample_uniform<T>(const LowRankMatrix<T>&, std::int64_t, double, std::uint64_t); \
+#define LOWRANK_RL_INSTANTIATE(T)                                                                             \
+  template LowRankModel<T> planted_low_rank<T>(const PlantedMatrixOptions&);                                  \
+  template ObservedEntries<T> sample_uniform<T>(const LowRankModel<T>&, std::int64_t, double, std::uint64_t); \
   template double coherence<T>(const Matrix<T>&);
 LOWRANK_RL_INSTANTIATE(float)
 LOWRANK_RL_INSTANTIATE(double)

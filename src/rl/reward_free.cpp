@@ -177,7 +177,7 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   // Every row has n counts, so N / T = P~ / (S A): rescale M^ to P-scale.
   const double to_p = static_cast<double>(sa);
   kernel.resize(sa, S);
-  const Matrix<double> us = U * est.fit.S.asDiagonal();
+  const Matrix<double> us = U * est.fit.d.asDiagonal();
   for (Index r = 0; r < sa; ++r) {
     const Vector<double> row = (V * us.row(r).transpose()) * to_p;
     kernel.row(r) = project_to_simplex(row).transpose();

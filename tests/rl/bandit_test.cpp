@@ -45,7 +45,7 @@ TEST(RlBandit, InstanceHasTheRequestedGapAndRank) {
     const auto& s = svd.singularValues();
     EXPECT_GT(s(2), 1e-6 * s(0));
     EXPECT_LT(s(3), 1e-10 * s(0));  // rank 3 exactly
-    EXPECT_LT((inst.factors.dense() - inst.means).cwiseAbs().maxCoeff(), 1e-12);
+    EXPECT_LT((inst.factors.to_dense() - inst.means).cwiseAbs().maxCoeff(), 1e-12);
     EXPECT_GE(inst.means.minCoeff(), 0.0);
   }
 }
@@ -208,7 +208,7 @@ TEST(RlBandit, EntryWidthsCoverTheTruthAtTheStatedRate) {
     eo.rank = 2;
     eo.svd.seed = static_cast<std::uint64_t>(s);
     const auto est = estimate_spectral(data, eo);
-    const Matrix<double> fit = est.fit.dense();
+    const Matrix<double> fit = est.fit.to_dense();
     const double k = 900.0, delta = 0.05;
     const Matrix<double> sdm = plugin_entry_sd(est, 0.5);
     const double z_union = std::sqrt(2.0 * std::log(4.0 * k / delta));

@@ -15,7 +15,7 @@ using namespace lowrank::rl;
 
 namespace {
 
-LowRankMatrix<double> planted(Index m, Index n, Index r, std::uint64_t seed, double cond = 2.0) {
+LowRankModel<double> planted(Index m, Index n, Index r, std::uint64_t seed, double cond = 2.0) {
   PlantedMatrixOptions po;
   po.rows = m;
   po.cols = n;
@@ -74,7 +74,7 @@ TEST(RlEstimator, UnbiasedEmpiricalMatrixAveragesToTruth) {
   // E[M~] = M under uniform sampling: averaging M~ over many independent
   // draws converges to M at rate 1 / sqrt(draws).
   const auto M = planted(12, 9, 2, 5);
-  const Matrix<double> truth = M.dense();
+  const Matrix<double> truth = M.to_dense();
   Matrix<double> acc = Matrix<double>::Zero(12, 9);
   const int draws = 400;
   for (int k = 0; k < draws; ++k) {
@@ -90,7 +90,7 @@ TEST(RlEstimator, EntrywiseErrorWithinTheTheoreticalRate) {
   const Index m = 200, n = 200, r = 3;
   const double sd = 0.5;
   const auto M = planted(m, n, r, 1);
-  const double mmax = M.dense().cwiseAbs().maxCoeff();
+  const double mmax = M.to_dense().cwiseAbs().maxCoeff();
   const std::int64_t T = samples_for(m, n, r, 20.0);  // about 3.6 samples per entry
   const auto data = sample_uniform(M, T, sd, 2);
   SpectralEstimatorOptions eo;
@@ -148,8 +148,8 @@ TEST(RlEstimator, FloatMatchesDouble) {
   eo.rank = 2;
   const auto ed = estimate_spectral(data, eo);
   const auto ef = estimate_spectral(data.cast<float>(), eo);
-  const Matrix<double> diff = ed.fit.dense() - ef.fit.dense().cast<double>();
-  EXPECT_LT(diff.cwiseAbs().maxCoeff(), 1e-3 * ed.fit.dense().cwiseAbs().maxCoeff());
+  const Matrix<double> diff = ed.fit.to_dense() - ef.fit.to_dense().cast<double>();
+  EXPECT_LT(diff.cwiseAbs().maxCoeff(), 1e-3 * ed.fit.to_dense().cwiseAbs().maxCoeff());
 }
 
 TEST(RlEstimator, RankSelectionFindsThePlantedRank) {
@@ -224,7 +224,7 @@ TEST(RlEstimator, TransitionCountsOfALowRankChain) {
   const auto est = estimate_spectral(d, eo);
   // Row-normalise M^ by the empirical visit frequencies: P^ = diag(nu^)^-1 M^.
   const Vector<double> nu = counts.rowwise().sum() / static_cast<double>(T);
-  const Matrix<double> p_hat = nu.cwiseInverse().asDiagonal() * est.fit.dense();
+  const Matrix<double> p_hat = nu.cwiseInverse().asDiagonal() * est.fit.to_dense();
   const Matrix<double> p_emp = nu.cwiseInverse().asDiagonal() * counts / static_cast<double>(T);
   const double spec_err = (p_hat - P).cwiseAbs().maxCoeff();
   const double emp_err = (p_emp - P).cwiseAbs().maxCoeff();
@@ -234,13 +234,13 @@ TEST(RlEstimator, TransitionCountsOfALowRankChain) {
 
 TEST(RlEstimator, SameSeedSameEstimate) {
   const auto M1 = planted(70, 50, 2, 11), M2 = planted(70, 50, 2, 11);
-  EXPECT_EQ((M1.dense() - M2.dense()).cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_EQ((M1.to_dense() - M2.to_dense()).cwiseAbs().maxCoeff(), 0.0);
   const auto d1 = sample_uniform(M1, 20000, 0.5, 12), d2 = sample_uniform(M2, 20000, 0.5, 12);
   EXPECT_EQ(d1.value, d2.value);
   SpectralEstimatorOptions eo;
   eo.rank = 2;
   const auto e1 = estimate_spectral(d1, eo), e2 = estimate_spectral(d2, eo);
-  EXPECT_EQ((e1.fit.dense() - e2.fit.dense()).cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_EQ((e1.fit.to_dense() - e2.fit.to_dense()).cwiseAbs().maxCoeff(), 0.0);
   const auto d3 = sample_uniform(M1, 20000, 0.5, 13);
   EXPECT_NE(d1.value, d3.value);
 }

@@ -50,18 +50,18 @@ TEST(RlMetrics, FactoredErrorsMatchDenseDifference) {
   po.rank = 4;
   po.seed = 3;
   auto est = planted_low_rank<double>(po);
-  est.S *= 0.1;
-  const Matrix<double> diff = est.dense() - truth.dense();
+  est.d *= 0.1;
+  const Matrix<double> diff = est.to_dense() - truth.to_dense();
   const auto e = estimation_errors(truth, est);
   Eigen::JacobiSVD<Matrix<double>> svd(diff);
   EXPECT_NEAR(e.max_entry, diff.cwiseAbs().maxCoeff(), 1e-10);
   EXPECT_NEAR(e.spectral, svd.singularValues()(0), 1e-9 * svd.singularValues()(0));
   EXPECT_NEAR(e.frobenius, diff.norm(), 1e-9 * diff.norm());
-  EXPECT_NEAR(e.relative_frobenius, diff.norm() / truth.dense().norm(), 1e-9);
+  EXPECT_NEAR(e.relative_frobenius, diff.norm() / truth.to_dense().norm(), 1e-9);
   EXPECT_NEAR(e.two_to_infinity_left, dense_two_to_inf(est.U, truth.U), 1e-10);
   EXPECT_NEAR(e.two_to_infinity_right, dense_two_to_inf(est.V, truth.V), 1e-10);
   // Dense overload: same numbers, no subspace errors.
-  const auto ed = estimation_errors(truth, Matrix<double>(est.dense()));
+  const auto ed = estimation_errors(truth, Matrix<double>(est.to_dense()));
   EXPECT_NEAR(ed.max_entry, e.max_entry, 1e-10);
   EXPECT_NEAR(ed.spectral, e.spectral, 1e-6 * e.spectral);
   EXPECT_NEAR(ed.frobenius, e.frobenius, 1e-9 * e.frobenius);

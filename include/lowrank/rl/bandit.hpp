@@ -54,9 +54,9 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/rl/estimator.hpp"
-#include "lowrank/rl/low_rank_matrix.hpp"
 
 namespace lowrank::rl {
 
@@ -79,8 +79,8 @@ struct BanditInstanceOptions {
 /// M_{i* j*} - (second largest entry) = gap exactly. Diagonal scaling keeps
 /// the rank r.
 struct BanditInstance {
-  Matrix<double> means;           ///< m x n
-  LowRankMatrix<double> factors;  ///< thin SVD of means (rank r)
+  Matrix<double> means;          ///< m x n
+  LowRankModel<double> factors;  ///< thin SVD of means (rank r)
   Index best_row = 0;
   Index best_col = 0;
   double best_mean = 0.0;

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
-#include "lowrank/rl/low_rank_matrix.hpp"
 
 namespace lowrank::rl {
 
@@ -37,6 +37,6 @@ struct SoftImputeBaselineOptions {
 /// zero: no centring). Throws what aggregate_entry_means and soft_impute
 /// throw, and InvalidArgument for noise_sd < 0 or lambda_scale < 0.
 template <class T>
-LowRankMatrix<T> soft_impute_baseline(const ObservedEntries<T>& samples, const SoftImputeBaselineOptions& options);
+LowRankModel<T> soft_impute_baseline(const ObservedEntries<T>& samples, const SoftImputeBaselineOptions& options);
 
 }  // namespace lowrank::rl

@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/linalg/operator.hpp"
 #include "lowrank/linalg/svd.hpp"
-#include "lowrank/rl/low_rank_matrix.hpp"
 
 namespace lowrank::rl {
 
@@ -115,8 +115,10 @@ EmpiricalMatrix<T> empirical_matrix(const ObservedEntries<T>& data, SamplingMode
 
 template <class T>
 struct SpectralEstimate {
-  LowRankMatrix<T> fit;  ///< M^ = U diag(S) V^T, the best rank-r approximation of M~
-  Index rank = 0;        ///< r used (chosen or fixed)
+  /// M^ = U diag(d) V^T, the best rank-r approximation of M~, as core's one
+  /// model type (no offsets, so predict(i, j) = M^_ij).
+  LowRankModel<T> fit;
+  Index rank = 0;  ///< r used (chosen or fixed)
   /// Leading singular values of M~ that were computed: r of them for Fixed,
   /// min(max_rank + 1, min(m, n)) for the data-driven selections.
   Vector<T> singular_values;

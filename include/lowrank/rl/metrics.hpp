@@ -5,7 +5,7 @@
 // spectral and Frobenius errors.
 #include <limits>
 
-#include "lowrank/rl/low_rank_matrix.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 
 namespace lowrank::rl {
 
@@ -35,12 +35,12 @@ double two_to_infinity_projection_distance(const Matrix<T>& a, const Matrix<T>& 
 /// densely for them; the max entry error is computed block by block.
 /// Throws InvalidArgument if the shapes differ.
 template <class T>
-EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const LowRankMatrix<T>& estimate);
+EstimationErrors estimation_errors(const LowRankModel<T>& truth, const LowRankModel<T>& estimate);
 
 /// Errors of a dense estimate (e.g. the per-entry empirical mean or
 /// soft-impute) against a factored truth; the subspace errors are NaN.
 /// The spectral error is the top singular value of the dense difference.
 template <class T>
-EstimationErrors estimation_errors(const LowRankMatrix<T>& truth, const Matrix<T>& estimate);
+EstimationErrors estimation_errors(const LowRankModel<T>& truth, const Matrix<T>& estimate);
 
 }  // namespace lowrank::rl

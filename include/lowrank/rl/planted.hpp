@@ -3,8 +3,8 @@
 // tests, experiments and the bandit environment.
 #include <cstdint>
 
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
-#include "lowrank/rl/low_rank_matrix.hpp"
 
 namespace lowrank::rl {
 
@@ -21,19 +21,19 @@ struct PlantedMatrixOptions {
   std::uint64_t seed = 0;
 };
 
-/// M = U diag(S) V^T with U, V the Q factors of Gaussian m x r and n x r
+/// M = U diag(d) V^T with U, V the Q factors of Gaussian m x r and n x r
 /// matrices (hence incoherent with high probability: mu = O(log m)).
 /// Throws InvalidArgument for non-positive sizes, rank outside
 /// [1, min(m, n)], condition_number < 1 or rms <= 0.
 template <class T>
-LowRankMatrix<T> planted_low_rank(const PlantedMatrixOptions& options);
+LowRankModel<T> planted_low_rank(const PlantedMatrixOptions& options);
 
 /// T = `samples` entries drawn i.i.d. uniformly from [m] x [n] with
 /// replacement, each observed as M_ij + noise_sd * N(0, 1) (the paper's
 /// reward-matrix model). Throws InvalidArgument if samples <= 0 or
 /// noise_sd < 0.
 template <class T>
-ObservedEntries<T> sample_uniform(const LowRankMatrix<T>& m, std::int64_t samples, double noise_sd, std::uint64_t seed);
+ObservedEntries<T> sample_uniform(const LowRankModel<T>& m, std::int64_t samples, double noise_sd, std::uint64_t seed);
 
 /// Coherence mu(U) = (m / r) max_i ||U_i||^2 of an m x r matrix with
 /// orthonormal columns (1 <= mu <= m / r).
