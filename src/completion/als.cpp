@@ -49,13 +49,12 @@ void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const 
                 T lambda, T bias_lambda, T clip, int threads, std::vector<double>* loss_out = nullptr) {
   const Index k = self.ft.rows();
   const Index kk = k + (biases ? 1 : 0);
-  const Index count = x.count;
   const std::int32_t* outer = x.outer;
-  const std::int32_t* inner = x.inner;
   const bool clipping = std::isfinite(clip);
   // Threads only pay off beyond ~1 Mflop per sweep; below that, waking a
   // team (on a busy machine) costs more than the work.
-  const double flops = static_cast<double>(x.nnz()) * double(kk * kk) + double(count) * double(kk * kk * kk);
+  const double flops = static_cast<double>(outer[x.last] - outer[x.first]) * double(kk * kk) +
+                       double(x.last - x.first) * double(kk * kk * kk);
 #pragma omp parallel num_threads(threads) if (flops > 1e6)
   {
     Matrix<T> a(kk, kk);
@@ -67,8 +66,8 @@ void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const 
     Eigen::LLT<Matrix<T>> llt(kk);
     Eigen::LDLT<Matrix<T>> ldlt(kk);
 #pragma omp for schedule(dynamic, 16)
-    for (Index i = 0; i < count; ++i) {
-      const std::int32_t begin = outer[i], end = outer[i + 1];
+    for (Index i = x.first; i < x.last; ++i) {
+      const Index begin = outer[i], end = outer[i + 1];
       if (begin == end) {  // no observation: the ridge makes the minimiser zero
         self.ft.col(i).setZero();
         if (biases) self.bias(i) = T(0);
@@ -84,14 +83,14 @@ void half_sweep(const completion_detail::SparseView<T>& x, Side<T>& self, const 
         yraw.resize(deg);
         fit.resize(deg);
       }
-      for (std::int32_t s = begin; s < end; ++s) {
+      for (Index s = begin; s < end; ++s) {
         // The other side's factor is a random gather (16 MB for 10^5 rows at
         // k = 20): fetch the one eight entries ahead while this one is copied.
         if (s + 8 < end) {
-          const T* ahead = other.ft.data() + static_cast<std::int64_t>(inner[s + 8]) * k;
+          const T* ahead = other.ft.data() + x.index(s + 8) * k;
           for (Index off = 0; off < k; off += Index(64 / sizeof(T))) __builtin_prefetch(ahead + off);
         }
-        const Index j = inner[s];
+        const Index j = x.index(s);
         const Index t = s - begin;
         gm.col(t).head(k) = other.ft.col(j);
         if (biases) gm(k, t) = T(1);
@@ -135,12 +134,11 @@ void residuals(const completion_detail::SparseView<T>& x, const Side<T>& rows, c
                std::vector<T>& out, int threads) {
   out.resize(static_cast<std::size_t>(x.nnz()));
   const std::int32_t* outer = x.outer;
-  const std::int32_t* inner = x.inner;
   const double flops = static_cast<double>(x.nnz()) * static_cast<double>(rows.ft.rows() + 2);
 #pragma omp parallel for schedule(dynamic, 64) num_threads(threads) if (flops > 1e6)
   for (Index i = 0; i < x.count; ++i) {
-    for (std::int32_t s = outer[i]; s < outer[i + 1]; ++s) {
-      const Index j = inner[s];
+    for (Index s = outer[i]; s < outer[i + 1]; ++s) {
+      const Index j = x.index(s);
       T fit = mu + rows.ft.col(i).dot(cols.ft.col(j));
       if (biases) fit += rows.bias(i) + cols.bias(j);
       out[static_cast<std::size_t>(s)] = x.at(s) - fit;
@@ -286,7 +284,8 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
     }
   }
 
-  // X stored once: a CSR and a CSC index into it (detail.hpp), in the
+  // X stored once: a CSR, the column half-sweep reading a chunk of its CSC
+  // at a time (detail.hpp), in the
   // caller's arrays (in place) or a copy's; throws on duplicate pairs.
   ObservedEntries<T> copy;
   ObservedEntries<T>* x = own;
@@ -304,7 +303,7 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
     ObservedEntries<T>& e;
     ~GiveBack() { completion_detail::give_back(m, e); }
   } give_back{mat, *x};
-  const completion_detail::SparseView<T> x_rows = mat.by_rows(), x_cols = mat.by_cols();
+  const completion_detail::SparseView<T> x_rows = mat.by_rows();
 
   const T inf = std::numeric_limits<T>::infinity();
   const bool auto_clip = o.robust && o.clip_threshold == 0.0;
@@ -321,7 +320,9 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
     }
     monitor.set_convergence_allowed(!auto_clip || iter >= 2 + o.scale_iterations);
     half_sweep(x_rows, rows, cols, mu, biases, lambda, bias_lambda, clip, threads);
-    half_sweep(x_cols, cols, rows, mu, biases, lambda, bias_lambda, clip, threads, &col_loss);
+    completion_detail::for_each_column_chunk<T>(mat, 1, threads, [&](const completion_detail::SparseView<T>& x_cols) {
+      half_sweep(x_cols, cols, rows, mu, biases, lambda, bias_lambda, clip, threads, &col_loss);
+    });
     const double f = objective(col_loss, rows, cols, biases, o.lambda, o.bias_lambda.value_or(o.lambda));
     if (auto stop = monitor.step(f, static_cast<int>(k))) {
       status = *stop;

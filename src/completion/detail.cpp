@@ -1,6 +1,8 @@
 #include "completion/detail.hpp"
 
 #include <omp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <Eigen/QR>
 #include <algorithm>
@@ -218,25 +220,15 @@ ObservedMatrix<T> take_entries(ObservedEntries<T>& e) {
         throw InvalidArgument("duplicate entry at (row " + std::to_string(i) + ", col " +
                               std::to_string(col[static_cast<std::size_t>(s)]) + ")");
   }
-  // The CSC index. Visiting the rows in order leaves each column's rows
-  // increasing; the row indices go into e.row's array, no longer needed.
+  // The column offsets (the column sweeps build a chunk's CSC from the CSR
+  // when they run); e.row's array is freed, not kept as a second index.
   x.col_ptr.assign(static_cast<std::size_t>(n) + 1, 0);
   std::int32_t* cptr = x.col_ptr.data();
   for (std::size_t k = 0; k < nnz; ++k) ++cptr[col[k] + 1];
   for (Index j = 0; j < n; ++j) cptr[j + 1] += cptr[j];
-  x.csc_pos.resize(nnz);
-  x.csc_row = std::move(e.row);
-  std::vector<std::int32_t> next(cptr, cptr + n);
-  for (Index i = 0; i < m; ++i) {
-    for (std::int32_t s = outer[i]; s < outer[i + 1]; ++s) {
-      const std::int32_t q = next[static_cast<std::size_t>(col[static_cast<std::size_t>(s)])]++;
-      x.csc_pos[static_cast<std::size_t>(q)] = s;
-      x.csc_row[static_cast<std::size_t>(q)] = static_cast<std::int32_t>(i);
-    }
-  }
+  std::vector<std::int32_t>().swap(e.row);
   x.col = std::move(e.col);
   x.value = std::move(e.value);
-  e.row.clear();
   e.col.clear();
   e.value.clear();
   return x;
@@ -244,72 +236,116 @@ ObservedMatrix<T> take_entries(ObservedEntries<T>& e) {
 
 template <class T>
 void give_back(ObservedMatrix<T>& x, ObservedEntries<T>& e) {
-  std::vector<std::int32_t>().swap(x.csc_pos);
   std::vector<std::int32_t>().swap(x.col_ptr);
-  e.row = std::move(x.csc_row);
-  e.row.resize(x.value.size());
+  e.row.assign(x.value.size(), 0);
   for (Index i = 0; i < x.rows; ++i)
     std::fill(e.row.begin() + x.row_ptr[static_cast<std::size_t>(i)],
               e.row.begin() + x.row_ptr[static_cast<std::size_t>(i) + 1], static_cast<std::int32_t>(i));
   e.col = std::move(x.col);
   e.value = std::move(x.value);
   std::vector<std::int32_t>().swap(x.row_ptr);
-  x.csc_row.clear();
   x.col.clear();
   x.value.clear();
 }
 
 template <class T>
-double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T>& qt,
-                      const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y) {
-  const Index m = v.count;
+void for_each_column_chunk(const ObservedMatrix<T>& x, Index align, int threads,
+                           const std::function<void(const SparseView<T>&)>& fn, Index chunk_entries) {
+  const Index n = x.cols, m = x.rows;
+  if (n == 0) return;
+  align = std::max<Index>(align, 1);
+  const std::int32_t* cptr = x.col_ptr.data();
+  const std::int32_t* rptr = x.row_ptr.data();
+  const std::int32_t* col = x.col.data();
+  const T* val = x.value.data();
+  // A sixteenth of the entries per chunk: the scratch (4 + sizeof(T) bytes
+  // per entry of the chunk) stays under 1 byte per entry of the matrix,
+  // while each chunk's one binary search per row stays small next to its
+  // entries' work.
+  const Index target = chunk_entries > 0 ? chunk_entries : std::max<Index>(x.nnz() / 16, Index(1) << 18);
+  std::vector<std::int32_t> rows_of;
+  std::vector<T> values_of;
+  std::vector<std::int32_t> next;
+  const int team = thread_count(threads);
+  for (Index c0 = 0; c0 < n;) {
+    Index c1 = std::min(n, c0 + align);
+    while (c1 < n && cptr[c1] - cptr[c0] < target) c1 = std::min(n, c1 + align);
+    const Index base = cptr[c0];
+    const Index size = cptr[c1] - base;
+    rows_of.resize(static_cast<std::size_t>(size));
+    values_of.resize(static_cast<std::size_t>(size));
+    next.assign(cptr + c0, cptr + c1);
+    // Each part of the chunk's columns scans every row once (a binary search
+    // for where the part starts in the row's sorted columns), so the parts
+    // write disjoint slots and each column's rows come out increasing.
+    const int parts = size > 100000 ? team : 1;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+    for (int part = 0; part < parts; ++part) {
+      const Index lo = c0 + (c1 - c0) * part / parts, hi = c0 + (c1 - c0) * (part + 1) / parts;
+      if (lo == hi) continue;
+      for (Index i = 0; i < m; ++i) {
+        const std::int32_t* b = col + rptr[i];
+        const std::int32_t* e = col + rptr[i + 1];
+        if (b == e || *(e - 1) < lo || *b >= hi) continue;
+        for (const std::int32_t* p = *b >= lo ? b : std::lower_bound(b, e, static_cast<std::int32_t>(lo));
+             p != e && *p < hi; ++p) {
+          const std::int32_t q = next[static_cast<std::size_t>(*p - c0)]++ - static_cast<std::int32_t>(base);
+          rows_of[static_cast<std::size_t>(q)] = static_cast<std::int32_t>(i);
+          values_of[static_cast<std::size_t>(q)] = val[p - col];
+        }
+      }
+    }
+    fn(SparseView<T>{n, m, cptr, rows_of.data(), values_of.data(), c0, c1, base});
+    c0 = c1;
+  }
+}
+
+namespace {
+
+// residual_sweep over the rows [v.first, v.last) of v (whole blocks of
+// sweep_block_rows(v.count)), the loss of block b written to block_loss[b].
+template <class T>
+void residual_sweep_blocks(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T>& qt, const Matrix<T>* bt,
+                           Matrix<T>* y, double* block_loss) {
   const Index r = p.cols();
   const Matrix<T>& bm = bt ? *bt : qt;
   const Index k = bm.rows();
-  if (p.rows() != m || qt.cols() != v.other || qt.rows() != r || bm.cols() != v.other)
-    throw InvalidArgument("residual_sweep: factor shapes do not match the sparse matrix");
-  if (y) y->resize(m, k);
   const std::int32_t* outer = v.outer;
-  const std::int32_t* inner = v.inner;
   const T* q_all = qt.data();
   const T* b_all = bm.data();
-  // Row blocks fixed by m alone, so the loss does not depend on the threads
-  // (as in linalg's csr_residual_times_factor).
-  const Index kBlockRows = std::clamp<Index>((m + 63) / 64, 16, 512);
-  constexpr std::int32_t kPrefetch = 8;
-  const Index nnz = v.nnz();
-  const Index blocks = (m + kBlockRows - 1) / kBlockRows;
-  std::vector<double> block_loss(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel if (nnz * std::max <Index>(r + (y ? k : 0), 1) > 200000)
+  const Index kBlockRows = sweep_block_rows(v.count);
+  constexpr Index kPrefetch = 8;
+  const Index stop = outer[v.last];
+  const Index block_lo = v.first / kBlockRows, block_hi = (v.last + kBlockRows - 1) / kBlockRows;
+#pragma omp parallel if ((stop - outer[v.first]) * std::max <Index>(r + (y ? k : 0), 1) > 200000)
   {
     // Row i of p and of y, contiguous: p and y stay m x r column-major (no
     // transposed copies of the tall factors); only the gathered side is
     // transposed.
     std::vector<T> p_row(static_cast<std::size_t>(r)), y_row(static_cast<std::size_t>(k));
 #pragma omp for schedule(dynamic, 1)
-    for (Index blk = 0; blk < blocks; ++blk) {
+    for (Index blk = block_lo; blk < block_hi; ++blk) {
       double loss = 0.0;
-      const Index i_end = std::min(m, (blk + 1) * kBlockRows);
-      for (Index i = blk * kBlockRows; i < i_end; ++i) {
+      const Index i_end = std::min(v.last, (blk + 1) * kBlockRows);
+      for (Index i = std::max(v.first, blk * kBlockRows); i < i_end; ++i) {
         T* pr = p_row.data();
         T* yr = y_row.data();
         for (Index l = 0; l < r; ++l) pr[l] = p(i, l);
         std::fill(yr, yr + k, T(0));
-        const std::int32_t end = outer[i + 1];
-        for (std::int32_t s = outer[i]; s < end; ++s) {
-          // The gathers (qt_j, and the value through the CSC index) are what
-          // this loop waits on: ask for them kPrefetch entries ahead.
-          if (static_cast<Index>(s) + kPrefetch < nnz) {
-            const Index j_ahead = inner[s + kPrefetch];
+        const Index end = outer[i + 1];
+        for (Index s = outer[i]; s < end; ++s) {
+          // The gather of qt_j (and bt_j) is what this loop waits on: ask
+          // for it kPrefetch entries ahead.
+          if (s + kPrefetch < stop) {
+            const Index j_ahead = v.index(s + kPrefetch);
             const char* ahead = reinterpret_cast<const char*>(q_all + j_ahead * r);
             for (Index off = 0; off < r * static_cast<Index>(sizeof(T)); off += 64) __builtin_prefetch(ahead + off);
             if (bt) {
               const char* bh = reinterpret_cast<const char*>(b_all + j_ahead * k);
               for (Index off = 0; off < k * static_cast<Index>(sizeof(T)); off += 64) __builtin_prefetch(bh + off);
             }
-            if (v.pos) __builtin_prefetch(v.value + v.pos[s + kPrefetch]);
           }
-          const Index j = inner[s];
+          const Index j = v.index(s);
           const T* q = q_all + j * r;
           T dot = 0;
 #pragma omp simd reduction(+ : dot)
@@ -325,12 +361,73 @@ double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T
         if (y)
           for (Index l = 0; l < k; ++l) (*y)(i, l) = yr[l];
       }
-      block_loss[static_cast<std::size_t>(blk)] = loss;
+      block_loss[blk] = loss;
     }
   }
+}
+
+template <class T>
+void check_sweep_shapes(Index count, Index other, const Matrix<T>& p, const Matrix<T>& qt, const Matrix<T>* bt) {
+  const Matrix<T>& bm = bt ? *bt : qt;
+  if (p.rows() != count || qt.cols() != other || qt.rows() != p.cols() || bm.cols() != other)
+    throw InvalidArgument("residual_sweep: factor shapes do not match the sparse matrix");
+}
+
+}  // namespace
+
+template <class T>
+double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T>& qt,
+                      const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y) {
+  check_sweep_shapes(v.count, v.other, p, qt, bt);
+  if (y) y->resize(v.count, bt ? bt->rows() : qt.rows());
+  std::vector<double> block_loss(static_cast<std::size_t>((v.count + sweep_block_rows(v.count) - 1) /
+                                                          sweep_block_rows(v.count)),
+                                 0.0);
+  residual_sweep_blocks(v, p, qt, bt, y, block_loss.data());
   double total = 0.0;
   for (const double l : block_loss) total += l;
   return 0.5 * total;
+}
+
+template <class T>
+double residual_sweep_by_cols(const ObservedMatrix<T>& x, const Matrix<T>& p, const Matrix<T>& qt,
+                              const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y,
+                              Index chunk_entries) {
+  check_sweep_shapes(x.cols, x.rows, p, qt, bt);
+  if (y) y->resize(x.cols, bt ? bt->rows() : qt.rows());
+  const Index rows_per_block = sweep_block_rows(x.cols);
+  std::vector<double> block_loss(static_cast<std::size_t>((x.cols + rows_per_block - 1) / rows_per_block), 0.0);
+  // Chunks aligned to the blocks: every block's loss is the same sum as over
+  // a whole CSC, and the blocks are added in the same order.
+  for_each_column_chunk<T>(
+      x, rows_per_block, 0, [&](const SparseView<T>& v) { residual_sweep_blocks(v, p, qt, bt, y, block_loss.data()); },
+      chunk_entries);
+  double total = 0.0;
+  for (const double l : block_loss) total += l;
+  return 0.5 * total;
+}
+
+template <class U, class T>
+void convert_releasing(std::vector<T>& from, std::vector<U>& to) {
+  const std::size_t n = from.size();
+  to.clear();
+  to.reserve(n);
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<std::uintptr_t>(from.data());
+  std::uintptr_t released = (start + page - 1) / page * page;  // the first whole page
+  constexpr std::size_t kChunk = std::size_t{1} << 18;
+  for (std::size_t lo = 0; lo < n; lo += kChunk) {
+    const std::size_t hi = std::min(n, lo + kChunk);
+    to.insert(to.end(), from.begin() + static_cast<std::ptrdiff_t>(lo), from.begin() + static_cast<std::ptrdiff_t>(hi));
+    // Whole pages of from[0, hi) only: the allocator's headers lie outside
+    // them, and nothing reads these elements again before the free below.
+    const std::uintptr_t upto = (start + hi * sizeof(T)) / page * page;
+    if (upto > released) {
+      ::madvise(reinterpret_cast<void*>(released), upto - released, MADV_DONTNEED);
+      released = upto;
+    }
+  }
+  std::vector<T>().swap(from);
 }
 
 int thread_count(int requested) { return requested > 0 ? requested : omp_get_max_threads(); }
@@ -350,10 +447,18 @@ int thread_count(int requested) { return requested > 0 ? requested : omp_get_max
   template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);      \
   template ObservedMatrix<T> take_entries<T>(ObservedEntries<T>&);                                              \
   template void give_back<T>(ObservedMatrix<T>&, ObservedEntries<T>&);                                          \
+  template void for_each_column_chunk<T>(const ObservedMatrix<T>&, Index, int,                                  \
+                                         const std::function<void(const SparseView<T>&)>&, Index);              \
   template double residual_sweep<T>(const SparseView<T>&, const Matrix<T>&, const Matrix<T>&, const Matrix<T>*, \
-                                    Matrix<T>*);
+                                    Matrix<T>*);                                                                \
+  template double residual_sweep_by_cols<T>(const ObservedMatrix<T>&, const Matrix<T>&, const Matrix<T>&,       \
+                                            const Matrix<T>*, Matrix<T>*, Index);
 LOWRANK_COMPLETION_DETAIL(float)
 LOWRANK_COMPLETION_DETAIL(double)
+template void convert_releasing<float, double>(std::vector<double>&, std::vector<float>&);
+template void convert_releasing<double, float>(std::vector<float>&, std::vector<double>&);
+template void convert_releasing<float, float>(std::vector<float>&, std::vector<float>&);
+template void convert_releasing<double, double>(std::vector<double>&, std::vector<double>&);
 #undef LOWRANK_COMPLETION_DETAIL
 
 }  // namespace lowrank::completion_detail

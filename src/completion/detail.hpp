@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -60,48 +61,63 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
 
 /// One side's view of an ObservedMatrix: `count` rows of a sparse matrix in
 /// compressed form, row i's entries at positions [outer[i], outer[i + 1]),
-/// entry s in column inner[s] with value value[pos ? pos[s] : s]. The row
-/// view reads the CSR directly (pos null); the column view is a CSC index
-/// whose pos points into the CSR's values, so the values are stored once.
+/// entry s in column inner[s - base] with value value[s - base]. Only the
+/// rows [first, last) are present: the row view is the whole CSR (base 0);
+/// a column view is one chunk of consecutive columns, a CSC of its entries
+/// built from the CSR when a sweep needs it (for_each_column_chunk), whose
+/// arrays start at the chunk's first position `base`.
 template <class T>
 struct SparseView {
-  Index count = 0;  ///< rows of this view
-  Index other = 0;  ///< columns of this view
-  const std::int32_t* outer = nullptr;
+  Index count = 0;                      ///< rows of this view
+  Index other = 0;                      ///< columns of this view
+  const std::int32_t* outer = nullptr;  ///< count + 1 offsets, all rows
   const std::int32_t* inner = nullptr;
   const T* value = nullptr;
-  const std::int32_t* pos = nullptr;
+  Index first = 0, last = 0;  ///< rows present
+  Index base = 0;             ///< position of inner[0] and value[0]
   Index nnz() const { return count > 0 ? static_cast<Index>(outer[count]) : 0; }
-  T at(std::int32_t s) const { return value[pos ? pos[s] : s]; }
+  Index index(Index s) const { return inner[s - base]; }
+  T at(Index s) const { return value[s - base]; }
 };
 
 /// The observed entries of an m x n matrix stored once, for the solvers that
 /// sweep them by rows and by columns (soft-impute, ALS):
-///   CSR       row_ptr (m + 1), col, value     4 + sizeof(T) bytes per entry
-///   CSC index col_ptr (n + 1), csc_row, csc_pos  8 bytes per entry
-/// csc_pos[q] is the CSR position of the q-th entry in column order, so the
-/// column sweeps read the one copy of the values through it (two full CSR
-/// copies held 2 (4 + sizeof(T)) bytes per entry). Positions and offsets are
-/// int32: more than 2^31 - 1 entries are refused with a clear error.
-/// Rows' columns and columns' rows are increasing.
+///   CSR        row_ptr (m + 1), col, value     4 + sizeof(T) bytes per entry
+///   col_ptr    (n + 1) column offsets
+/// The column sweeps see it through for_each_column_chunk: a CSC of a chunk
+/// of columns at a time (about nnz / 16 entries), built from the CSR, so no
+/// per-entry array beyond the CSR lives across a fit (a second CSR held
+/// 4 + sizeof(T) bytes per entry, a CSC index into the values 8; issue 32).
+/// Offsets are int32: more than 2^31 - 1 entries are refused with a clear
+/// error. Rows' columns are increasing.
 template <class T>
 struct ObservedMatrix {
   Index rows = 0, cols = 0;
   std::vector<std::int32_t> row_ptr, col;
   std::vector<T> value;
-  std::vector<std::int32_t> col_ptr, csc_row, csc_pos;
+  std::vector<std::int32_t> col_ptr;
 
   Index nnz() const { return static_cast<Index>(value.size()); }
-  SparseView<T> by_rows() const { return {rows, cols, row_ptr.data(), col.data(), value.data(), nullptr}; }
-  SparseView<T> by_cols() const { return {cols, rows, col_ptr.data(), csc_row.data(), value.data(), csc_pos.data()}; }
+  SparseView<T> by_rows() const { return {rows, cols, row_ptr.data(), col.data(), value.data(), 0, rows, 0}; }
 };
+
+/// Calls fn(view) for consecutive chunks of the column view of x, in column
+/// order, each view holding columns [first, last) as a CSC (rows increasing,
+/// values copied) in a scratch of about chunk_entries entries (0: max(nnz /
+/// 16, 2^18)) that is reused from chunk to chunk. Chunk boundaries are multiples of `align`
+/// (residual_sweep's fixed blocks, so sums do not depend on the chunking).
+/// The copy runs on `threads` threads (0 = default), each over its own
+/// columns, so the result does not depend on the thread count.
+template <class T>
+void for_each_column_chunk(const ObservedMatrix<T>& x, Index align, int threads,
+                           const std::function<void(const SparseView<T>&)>& fn, Index chunk_entries = 0);
 
 /// Builds the ObservedMatrix in the storage of `e`, which it takes over: the
 /// entries are sorted by (row, col) in place (an in-place counting sort, then
 /// a sort within each row), e.col and e.value become the CSR's arrays and
-/// e.row's array is reused for csc_row, so the only new per-entry array is
-/// csc_pos (peak 12 + sizeof(T) bytes per entry plus the offsets). e is
-/// left with its shape and ids but no entries; give_back() returns them.
+/// e.row's array is freed (peak 8 + sizeof(T) bytes per entry plus the
+/// offsets, during the sort). e is left with its shape and ids but no
+/// entries; give_back() returns them.
 /// Throws InvalidArgument naming the first duplicate (row, col) pair or for
 /// more than 2^31 - 1 entries; e then holds its entries (reordered).
 template <class T>
@@ -112,6 +128,10 @@ ObservedMatrix<T> take_entries(ObservedEntries<T>& e);
 template <class T>
 void give_back(ObservedMatrix<T>& x, ObservedEntries<T>& e);
 
+/// Rows per block of residual_sweep over a view of `count` rows: fixed by
+/// the count alone, so the loss does not depend on the threads.
+inline Index sweep_block_rows(Index count) { return std::clamp<Index>((count + 63) / 64, 16, 512); }
+
 /// The fused residual sweep of the factored solvers over one view v
 /// (count x other): e_ij = v_ij - p_i . qt_j at the stored entries
 /// (p: count x r, qt: r x other, the gathered side transposed so each
@@ -121,11 +141,19 @@ void give_back(ObservedMatrix<T>& x, ObservedEntries<T>& e);
 /// rows in order (independent of the thread count). One pass with one
 /// gather of qt_j (and bt_j) per entry; the residuals are never stored, and
 /// p and y are read and written in place (no transposed copies of the tall
-/// factors). Generalises linalg's csr_residual_times_factor to the CSC index
-/// and to a multiplier other than qt (the SVD form's S x).
+/// factors). Generalises linalg's csr_residual_times_factor to a chunk of
+/// the column view and to a multiplier other than qt (the SVD form's S x).
 template <class T>
 double residual_sweep(const SparseView<T>& v, const Matrix<T>& p, const Matrix<T>& qt,
                       const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y);
+
+/// residual_sweep() over the column view of x (count = x.cols), chunk by
+/// chunk (for_each_column_chunk); the same sums in the same order as over
+/// a whole CSC, so the same result bit for bit.
+template <class T>
+double residual_sweep_by_cols(const ObservedMatrix<T>& x, const Matrix<T>& p, const Matrix<T>& qt,
+                              const std::type_identity_t<Matrix<T>>* bt, std::type_identity_t<Matrix<T>>* y,
+                              Index chunk_entries = 0);
 
 /// thin_svd() of a tall a (n x r), overwriting a with u: a = u diag(s) v^T
 /// on entry, a = u on return. One n x r scratch instead of thin_svd's two.
@@ -154,6 +182,14 @@ void solve_row_ridge(Matrix<T>& a, const Vector<T>& rhs, Vector<T>& sol, Index k
     sol = ldlt.solve(rhs);
   }
 }
+
+/// to = from, converted element by element (float32 fits), and `from`
+/// freed. The pages of `from` already converted go back to the system as the
+/// copy advances (MADV_DONTNEED), so the two arrays together hold at most
+/// max(sizeof(T), sizeof(U)) bytes per entry plus a chunk, where converting
+/// then freeing held sizeof(T) + sizeof(U) (issue 32).
+template <class U, class T>
+void convert_releasing(std::vector<T>& from, std::vector<U>& to);
 
 /// Number of OpenMP threads to use for `requested` (0 = default).
 int thread_count(int requested);

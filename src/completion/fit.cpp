@@ -580,19 +580,19 @@ CompletionFit<U> fit_as(CompletionFit<T>&& f) {
 }
 
 // The entries with float values: the index arrays taken from `from` when it
-// may be emptied (the double values are freed once converted), copied
-// otherwise.
+// may be emptied (its values freed page by page as they are converted, so
+// the two value arrays never coexist: issue 32), copied otherwise.
 template <class T>
 ObservedEntries<float> entries_as_float(const ObservedEntries<T>& data, ObservedEntries<T>* from) {
   ObservedEntries<float> f;
   f.rows = data.rows;
   f.cols = data.cols;
-  f.value.assign(data.value.begin(), data.value.end());
   if (from) {
     f.row = std::move(from->row);
     f.col = std::move(from->col);
-    std::vector<T>().swap(from->value);
+    completion_detail::convert_releasing(from->value, f.value);
   } else {
+    f.value.assign(data.value.begin(), data.value.end());
     f.row = data.row;
     f.col = data.col;
   }
@@ -612,7 +612,7 @@ CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, Observed
     // to float as the fit saw them.
     own->row = std::move(f.row);
     own->col = std::move(f.col);
-    own->value.assign(f.value.begin(), f.value.end());
+    completion_detail::convert_releasing(f.value, own->value);
   }
   return fit_as<T>(std::move(r));
 }

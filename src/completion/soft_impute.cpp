@@ -47,7 +47,7 @@ void check_options(const SoftImputeOptions& o, Index m, Index n) {
 }
 
 // The observed entries, stored once (completion_detail::ObservedMatrix: a
-// CSR and a CSC index into it), and the current Z = U diag(d) V^T. Neither
+// CSR; the column sweeps build a chunk of its CSC at a time), and the current Z = U diag(d) V^T. Neither
 // form stores residuals: every product with S = P_Omega(X - Z) recomputes
 // them in the fused sweep (completion_detail::residual_sweep).
 template <class T>
@@ -90,7 +90,7 @@ class ResidualPlusLowRank {
   /// y = S^T x + V diag(d) U^T x; x: m x k.
   void apply_adjoint(const Matrix<T>& x, Matrix<T>& y) const {
     const Matrix<T> bt = x.transpose();
-    completion_detail::residual_sweep(m_x.by_cols(), m_vd, m_ut, &bt, &y);
+    completion_detail::residual_sweep_by_cols(m_x, m_vd, m_ut, &bt, &y);
     if (m_d.size() > 0) y.noalias() += m_v * (m_d.asDiagonal() * (m_u.transpose() * x));
   }
 
@@ -144,7 +144,7 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
   // The ALS form never materialises the residual matrix: each half step's
   // S^T U (resp. S V), S = P_Omega(X - U D V^T), comes from one fused sweep
   // over X's column (row) view that also yields 1/2 ||S||_F^2.
-  const completion_detail::SparseView<T> x_rows = st.x.by_rows(), x_cols = st.x.by_cols();
+  const completion_detail::SparseView<T> x_rows = st.x.by_rows();
   // The tall factor U (m x r) is read in place; only the gathered side is
   // transposed (V's copies are n x r, small when n << m; U^T for the column
   // sweep is the one m x r temporary).
@@ -152,7 +152,7 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
   auto residual_t_times_u = [&](Matrix<T>& out) {
     const Matrix<T> vd = st.V * st.d.asDiagonal();
     const Matrix<T> ut = st.U.transpose();
-    return completion_detail::residual_sweep(x_cols, vd, ut, nullptr, &out);
+    return completion_detail::residual_sweep_by_cols(st.x, vd, ut, nullptr, &out);
   };
   // S V as an m x r block (or only the loss when out is null).
   auto residual_times_v = [&](Matrix<T>* out) {

@@ -306,23 +306,36 @@ std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e,
   const std::size_t n = e.nnz();
   if (n >= (std::size_t{1} << 14) && e.rows > 0 && static_cast<std::size_t>(e.rows) <= n) {
     // Fast path for large inputs: the columns of each row, bucketed by a
-    // counting pass (4 bytes per entry, where sorting packed 8-byte keys
-    // took 16 with the radix sort's buffer: the peak of reading a 10^7-line
-    // file), then sorted row by row and checked for an equal neighbour.
-    std::vector<std::size_t> start(static_cast<std::size_t>(e.rows) + 1, 0);
+    // counting pass, then sorted row by row and checked for an equal
+    // neighbour. The rows go in ranges of about an eighth of the entries,
+    // one pass over the entries per range, so the scratch is 0.5 bytes per
+    // entry (all rows at once held 4, the peak of reading a 10^7-line file;
+    // sorting packed 8-byte keys held 16; issue 32).
+    const auto rows = static_cast<std::size_t>(e.rows);
+    std::vector<std::size_t> start(rows + 1, 0);
     for (std::size_t k = 0; k < n; ++k) ++start[static_cast<std::size_t>(e.row[k]) + 1];
     std::partial_sum(start.begin(), start.end(), start.begin());
-    const std::unique_ptr<std::int32_t[]> cols(new std::int32_t[n]);
-    {
-      std::vector<std::size_t> next(start.begin(), start.end() - 1);
-      for (std::size_t k = 0; k < n; ++k) cols[next[static_cast<std::size_t>(e.row[k])]++] = e.col[k];
-    }
+    const std::size_t target = std::max(n / 8, std::size_t{1} << 16);
+    std::vector<std::int32_t> cols;
+    std::vector<std::size_t> next;
     bool repeated = false;
-    for (std::size_t r = 0; r + 1 < start.size() && !repeated; ++r) {
-      std::int32_t* b = cols.get() + start[r];
-      std::int32_t* f = cols.get() + start[r + 1];
-      std::sort(b, f);
-      repeated = std::adjacent_find(b, f) != f;
+    for (std::size_t r0 = 0; r0 < rows && !repeated;) {
+      std::size_t r1 = r0 + 1;
+      while (r1 < rows && start[r1 + 1] - start[r0] <= target) ++r1;
+      cols.resize(start[r1] - start[r0]);
+      next.assign(start.begin() + static_cast<std::ptrdiff_t>(r0), start.begin() + static_cast<std::ptrdiff_t>(r1));
+      const std::size_t base = start[r0];
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto r = static_cast<std::size_t>(e.row[k]);
+        if (r >= r0 && r < r1) cols[next[r - r0]++ - base] = e.col[k];
+      }
+      for (std::size_t r = r0; r < r1 && !repeated; ++r) {
+        const auto b = cols.begin() + static_cast<std::ptrdiff_t>(start[r] - base);
+        const auto f = cols.begin() + static_cast<std::ptrdiff_t>(start[r + 1] - base);
+        std::sort(b, f);
+        repeated = std::adjacent_find(b, f) != f;
+      }
+      r0 = r1;
     }
     if (!repeated) return 0;
   } else {

@@ -1,6 +1,6 @@
 // The completion solvers' sparse storage (issue 32, "lean on one machine"):
-// one CSR plus a CSC index built in the caller's arrays, the fused residual
-// sweep over either view, the in-place solver entries and float32 fits.
+// one CSR built in the caller's arrays, its column view a chunk at a time,
+// the fused residual sweep over either view, the in-place solver entries and float32 fits.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -36,6 +36,39 @@ std::multiset<std::tuple<int, int, double>> as_set(const ObservedEntries<double>
   return s;
 }
 
+// Every entry of the column view's chunks, column by column, against the
+// dense matrix: rows increasing, the chunks in order and covering [0, n).
+void expect_column_chunks_match(const ObservedMatrix<double>& x, const Matrix<double>& dense, Index align,
+                                Index chunk_entries) {
+  Index next = 0, chunks = 0;
+  completion_detail::for_each_column_chunk<double>(
+      x, align, 2,
+      [&](const completion_detail::SparseView<double>& v) {
+        EXPECT_EQ(v.first, next);
+        EXPECT_TRUE(v.first % align == 0 || v.first == 0);
+        EXPECT_TRUE(v.last % align == 0 || v.last == x.cols);
+        EXPECT_EQ(v.base, v.outer[v.first]);
+        for (Index j = v.first; j < v.last; ++j) {
+          Index rows_seen = 0;
+          for (Index s = v.outer[j]; s < v.outer[j + 1]; ++s) {
+            if (s > v.outer[j]) {
+              EXPECT_LT(v.index(s - 1), v.index(s));
+            }
+            EXPECT_EQ(v.at(s), dense(v.index(s), j));
+            ++rows_seen;
+          }
+          EXPECT_EQ(rows_seen, (dense.col(j).array() != 0.0).count());
+        }
+        next = v.last;
+        ++chunks;
+      },
+      chunk_entries);
+  EXPECT_EQ(next, x.cols);
+  if (chunk_entries == 1) {
+    EXPECT_GE(chunks, (x.cols + align - 1) / align - 1);
+  }
+}
+
 TEST(ObservedMatrix, BothViewsHoldTheEntriesOnceAndGiveThemBackSorted) {
   const auto p = test::make_planted<double>(40, 30, 2, 0.3, 0.1, 1);
   ObservedEntries<double> e = shuffled(p.train, 2);
@@ -43,21 +76,23 @@ TEST(ObservedMatrix, BothViewsHoldTheEntriesOnceAndGiveThemBackSorted) {
   const Matrix<double> dense = test::zero_filled(e);
   ObservedMatrix<double> x = completion_detail::take_entries(e);
   EXPECT_EQ(e.nnz(), 0u);
+  EXPECT_EQ(e.row.capacity(), 0u);  // the row array is freed, not kept as an index
   ASSERT_EQ(x.nnz(), static_cast<Index>(before.size()));
-  for (const auto& v : {x.by_rows(), x.by_cols()}) {
-    const bool by_col = v.pos != nullptr;
-    for (Index i = 0; i < v.count; ++i) {
-      for (std::int32_t s = v.outer[i]; s < v.outer[i + 1]; ++s) {
-        if (s > v.outer[i]) {
-          EXPECT_LT(v.inner[s - 1], v.inner[s]);
-        }
-        const double want = by_col ? dense(v.inner[s], i) : dense(i, v.inner[s]);
-        EXPECT_EQ(v.at(s), want);
-        EXPECT_NE(want, 0.0);
+  const auto v = x.by_rows();
+  for (Index i = 0; i < v.count; ++i) {
+    for (Index s = v.outer[i]; s < v.outer[i + 1]; ++s) {
+      if (s > v.outer[i]) {
+        EXPECT_LT(v.index(s - 1), v.index(s));
       }
+      EXPECT_EQ(v.at(s), dense(i, v.index(s)));
+      EXPECT_NE(dense(i, v.index(s)), 0.0);
     }
-    EXPECT_EQ(v.nnz(), x.nnz());
   }
+  EXPECT_EQ(v.nnz(), x.nnz());
+  // One chunk (the default for small matrices), a column (or three) per
+  // chunk, and a few entries per chunk.
+  for (const auto& [align, entries] : {std::pair<Index, Index>{1, 0}, {1, 1}, {3, 1}, {4, 50}})
+    expect_column_chunks_match(x, dense, align, entries);
   completion_detail::give_back(x, e);
   EXPECT_EQ(as_set(e), before);
   for (std::size_t k = 1; k < e.nnz(); ++k)
@@ -85,7 +120,7 @@ TEST(ObservedMatrix, ADuplicatePairIsNamedAndTheEntriesStay) {
 }
 
 // The fused sweep against the dense formula, row view and column view (the
-// column view reads the CSR's values through the CSC index).
+// column view built chunk by chunk from the CSR); the chunking changes no bit.
 TEST(ObservedMatrix, ResidualSweepMatchesTheDenseFormula) {
   const auto p = test::make_planted<double>(50, 35, 3, 0.4, 0.1, 3);
   ObservedEntries<double> e = shuffled(p.train, 4);
@@ -106,10 +141,15 @@ TEST(ObservedMatrix, ResidualSweepMatchesTheDenseFormula) {
   EXPECT_LT((y - s * b).norm(), 1e-10 * (s * b).norm());
   completion_detail::residual_sweep(x.by_rows(), a, bt, &ct, &y);
   EXPECT_LT((y - s * c).norm(), 1e-10 * (s * c).norm());
-  loss = completion_detail::residual_sweep(x.by_cols(), b, at, &dt, &y);
+  loss = completion_detail::residual_sweep_by_cols(x, b, at, &dt, &y);
   EXPECT_NEAR(loss, 0.5 * s.squaredNorm(), 1e-10 * s.squaredNorm());
   EXPECT_LT((y - s.transpose() * d).norm(), 1e-10 * (s.transpose() * d).norm());
-  EXPECT_THROW(completion_detail::residual_sweep(x.by_cols(), a, bt, nullptr, &y), InvalidArgument);
+  for (const Index entries : {1, 7, 100}) {
+    Matrix<double> y_chunked;
+    EXPECT_EQ(completion_detail::residual_sweep_by_cols(x, b, at, &dt, &y_chunked, entries), loss);
+    EXPECT_EQ(y_chunked, y);
+  }
+  EXPECT_THROW(completion_detail::residual_sweep_by_cols(x, a, bt, nullptr, &y), InvalidArgument);
 }
 
 // In place and on a copy: the same matrix, so the same iterates bit for bit;
@@ -194,6 +234,33 @@ TEST(Float32, SameHeldOutRmseAsDouble) {
     EXPECT_NEAR(test_rmse(g.model, p.test_truth), rf, 1e-6 * rd) << to_string(method);
     EXPECT_LT(rd, 0.3) << to_string(method);  // the fits recover the planted matrix (entries' sd ~1.7)
     EXPECT_EQ(mine.nnz(), p.train.nnz());
+    // The caller's entries come back sorted, values rounded to float.
+    std::multiset<std::tuple<int, int, double>> rounded;
+    for (std::size_t k = 0; k < p.train.nnz(); ++k)
+      rounded.emplace(p.train.row[k], p.train.col[k], static_cast<double>(static_cast<float>(p.train.value[k])));
+    EXPECT_EQ(as_set(mine), rounded) << to_string(method);
+  }
+}
+
+// The float32 fits' conversions free the source page by page as they copy
+// (issue 32): the copy is exact (double -> float rounds as a cast does,
+// float -> double is exact) over several chunks and unaligned lengths.
+TEST(Float32, ConversionReleasingTheSourceCopiesEveryValue) {
+  for (const std::size_t n : {std::size_t{0}, std::size_t{3}, std::size_t{600001}}) {
+    std::vector<double> d(n);
+    for (std::size_t k = 0; k < n; ++k) d[k] = 1.0 / static_cast<double>(k + 3) + static_cast<double>(k);
+    const std::vector<double> original = d;
+    std::vector<float> f;
+    completion_detail::convert_releasing(d, f);
+    EXPECT_TRUE(d.empty());
+    EXPECT_EQ(d.capacity(), 0u);
+    ASSERT_EQ(f.size(), n);
+    for (std::size_t k = 0; k < n; ++k) ASSERT_EQ(f[k], static_cast<float>(original[k])) << k;
+    std::vector<double> back;
+    completion_detail::convert_releasing(f, back);
+    EXPECT_EQ(f.capacity(), 0u);
+    ASSERT_EQ(back.size(), n);
+    for (std::size_t k = 0; k < n; ++k) ASSERT_EQ(back[k], static_cast<double>(static_cast<float>(original[k])));
   }
 }
 

@@ -221,6 +221,17 @@ TEST(ReadTripletsBad, DuplicateInALargeFileNamesBothLines) {
   EXPECT_THAT(msg, HasSubstr("bigdup.tsv:" + std::to_string(last_line) + ":"));
   EXPECT_THAT(msg, HasSubstr("first seen on line 5;"));
   EXPECT_THAT(msg, HasSubstr("1 pair(s) repeated"));
+  // The check goes through the rows in ranges of about an eighth of the
+  // entries (at least 2^16): a repeat in the last row's range is found too.
+  const auto late = dir.write("latedup.tsv", text + "699\t99\t1\n");
+  const auto msg_late = input_error([&] { read_triplets(late); });
+  EXPECT_THAT(msg_late, HasSubstr("latedup.tsv:" + std::to_string(last_line) + ":"));
+  EXPECT_THAT(msg_late, HasSubstr("duplicate entry (row '699', col '99')"));
+  std::string wide = text;  // 200,000 more entries: five ranges of about 2^16
+  for (int k = 0; k < 200000; ++k) wide += std::to_string(700 + k % 1000) + "\t" + std::to_string(k / 1000) + "\t1\n";
+  EXPECT_EQ(read_triplets(dir.write("wide.tsv", wide)).nnz(), static_cast<std::size_t>(n + 200000));
+  const auto msg_wide = input_error([&] { read_triplets(dir.write("widedup.tsv", wide + "1500\t150\t2\n")); });
+  EXPECT_THAT(msg_wide, HasSubstr("duplicate entry (row '1500', col '150')"));
 }
 
 // ---- mapped reading --------------------------------------------------------------
