@@ -392,7 +392,7 @@ void finish(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o
 }
 
 // The warm start of a factored fit from zero (GameOptions::cold_start_ratio):
-// the fits at lambda_max * ratio^j above lambda / ratio, each to
+// the fits at lambda_max * ratio^j above lambda, each to
 // max(10 tolerance, 1e-3) without the final check. Their ranks grow towards
 // the final one instead of passing through the thresholded data block's.
 template <class T>
@@ -407,7 +407,7 @@ std::optional<GameResult<T>> continuation_start(const SparseData<T>& sd, const R
   o.final_check = false;
   o.keep_certificates = false;
   o.progress = nullptr;
-  for (double lam = lmax * ratio; lam * ratio > options.lambda; lam *= ratio) {
+  for (double lam = lmax * ratio; lam > options.lambda; lam *= ratio) {
     if (interrupt_requested()) break;
     o.lambda = lam;
     GameResult<T> r;

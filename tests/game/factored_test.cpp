@@ -147,7 +147,7 @@ TEST(GameFactored, WarmStartsAndFloatAndSubspaceRouteAgree) {
   const auto cold = lowrank::fit_game(p.train, p.groups, zero);
   EXPECT_LT(f2.iterations, cold.iterations);
   EXPECT_LT(std::abs(cold.objective - f2.objective) / f2.objective, 1e-6);
-  // from zero through the continuation (lambda_max / 2, then 0.2 lambda_max):
+  // from zero through the continuation (lambda_max / 2 and / 4, then 0.2 lambda_max):
   // the same optimum
   const auto staged = lowrank::fit_game(p.train, p.groups, o);
   EXPECT_LT(std::abs(staged.objective - f2.objective) / f2.objective, 1e-8);

@@ -176,7 +176,7 @@ struct GameOptions {
   /// subspace passes per SVT").
   int subspace_max_passes = 2;
   /// Factored storage, started from zero: fit lambda_max * ratio^j first
-  /// (j = 1, 2, ... while above lambda / ratio), each to a loose tolerance and
+  /// (j = 1, 2, ... while above lambda), each to a loose tolerance and
   /// warm-starting the next, then lambda. From zero, proximal gradient's
   /// first iterates threshold the sparse data block itself, whose noise bulk
   /// lies far above lambda: on a 20,000 x 2,000 problem at 0.3 lambda_max the
