@@ -35,7 +35,7 @@ Methods (each through the same split):
                     with --game-storage factored (same fit up to rounding, less memory)
   soft-impute       global soft-impute, CV lambda, the CLI's default centring
   per-group-si      separate soft-impute per A level, CV lambda each
-  iterative         sklearn IterativeImputer (BayesianRidge, 10 rounds)
+  iterative         sklearn IterativeImputer (BayesianRidge, --iterative-max-iter rounds, default 10)
 
     /usr/bin/python3 experiments/game/regime.py --seeds 10
 
@@ -135,7 +135,7 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
             secs += info["seconds"]
         return P, {"seconds": secs}
     if meth == "iterative":
-        return C.fit_iterative(X, train, want)
+        return C.fit_iterative(X, train, want, max_iter=a_args.iterative_max_iter)
     raise ValueError(meth)
 
 
@@ -175,6 +175,8 @@ def main():
     ap.add_argument("--overlaps", default="none,light,heavy")
     ap.add_argument("--layouts", default="small-sparse,small-dense")
     ap.add_argument("--methods", default="game,game-sqrtsize,game-uniform,soft-impute,per-group-si,iterative")
+    ap.add_argument("--iterative-max-iter", type=int, default=10,
+                    help="IterativeImputer rounds (BayesianRidge per column each round; bounded so it stays cheap)")
     ap.add_argument("--cv", type=int, default=3)
     ap.add_argument("--path", type=int, default=10)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/img/game"))
@@ -239,15 +241,33 @@ def summarize(df, tests):
         t = df.pivot_table(index=["overlap", "layout", "group", "size", "rate"], columns="method", values=metric)
         print(t.round(3).to_string())
     if len(tests):
-        lead = "game" if (tests.game == "game").any() else "game-none"
-        print(f"== paired tests, {lead} minus baseline: mean diff (wins/n, t-test p)")
-        d = tests[tests.game == lead]
-        for metric in ("rmse", "sin_theta"):
-            x = d[d.metric == metric]
-            piv = x.assign(cell=x.apply(lambda r: f"{r.mean_diff:+.3f} ({r.wins}/{r.n}, p={r.t_p:.2g})", axis=1))
-            print(f"-- {metric}")
-            print(piv.pivot_table(index=["overlap", "layout", "group", "size", "rate"], columns="baseline",
-                                  values="cell", aggfunc="first").to_string())
+        for lead in sorted(tests.game.unique()):
+            print(f"== paired tests, {lead} minus baseline: mean diff (wins/n, t-test p)")
+            d = tests[tests.game == lead]
+            for metric in ("rmse", "sin_theta"):
+                x = d[d.metric == metric]
+                piv = x.assign(cell=x.apply(lambda r: f"{r.mean_diff:+.3f} ({r.wins}/{r.n}, p={r.t_p:.2g})", axis=1))
+                print(f"-- {metric}")
+                print(piv.pivot_table(index=["overlap", "layout", "group", "size", "rate"], columns="baseline",
+                                      values="cell", aggfunc="first").to_string())
+    games = sorted(m for m in df.method.unique() if m.startswith("game"))
+    if "game" in games and len(games) > 1:
+        # each other GAME variant against the default, paired by seed
+        for other in [m for m in games if m != "game"]:
+            print(f"== {other} minus game (the default), paired by seed: mean diff (wins/n, t-test p)")
+            for metric in ("rmse", "sin_theta"):
+                p = df.pivot_table(index=["overlap", "layout", "group", "size", "rate", "seed"], columns="method",
+                                   values=metric)
+                for key, g in p.groupby(level=[0, 1, 2, 3, 4]):
+                    g = g[[other, "game"]].dropna()
+                    if len(g) < 2:
+                        continue
+                    diff = g[other] - g["game"]
+                    pv = stats.ttest_rel(g[other], g["game"]).pvalue
+                    print(f"{metric:9s} {' '.join(map(str, key))}: {diff.mean():+.3f} ({int((diff < 0).sum())}/{len(diff)}, "
+                          f"p={pv:.2g})")
+    print("== mean seconds per fit (CV path) by overlap and method")
+    print(df.groupby(["overlap", "method"]).seconds.mean().round(0).unstack().to_string())
 
 
 if __name__ == "__main__":
@@ -256,7 +276,9 @@ if __name__ == "__main__":
         paths = sys.argv[2:] or [os.path.join(ROOT, "docs/img/game/regime_groups.csv")]
         df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
         tests = paired_tests(df, sorted(df.method.unique()))
-        tests.to_csv(os.path.join(os.path.dirname(paths[0]), "regime_tests.csv"), index=False)
+        # X_groups.csv -> X_tests.csv beside it
+        tests.to_csv(paths[0].replace("_groups.csv", "_tests.csv") if paths[0].endswith("_groups.csv")
+                     else os.path.join(os.path.dirname(paths[0]), "regime_tests.csv"), index=False)
         summarize(df, tests)
     else:
         main()

@@ -45,7 +45,7 @@ struct DenseData {
 /// inside the group), the pattern of the group's sparse gradient block.
 template <class T>
 struct SparseData {
-  std::vector<Index> row, col;
+  std::vector<std::int32_t> col;  ///< int32 as SparseOperator's indices (rows live in `entry`)
   std::vector<T> value;
   double x_norm = 0.0;                               ///< ||P_Omega X||_F
   std::vector<std::vector<std::int64_t>> entry;      ///< per group: entry indices

@@ -30,7 +30,8 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
   check_entry_arrays(e);
   SparseData<T> d;
   const std::size_t nnz = e.value.size();
-  d.row.resize(nnz);
+  if (g.cols > std::numeric_limits<std::int32_t>::max())
+    throw InvalidArgument("GAME: factored storage needs fewer than 2^31 columns");
   d.col.resize(nnz);
   d.value = e.value;
   double norm2 = 0;
@@ -43,19 +44,18 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
     if (!std::isfinite(static_cast<double>(e.value[t])))
       throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " +
                             std::to_string(j) + ") is not finite");
-    d.row[t] = i;
-    d.col[t] = j;
+    d.col[t] = static_cast<std::int32_t>(j);
     norm2 += static_cast<double>(e.value[t]) * static_cast<double>(e.value[t]);
   }
   d.x_norm = std::sqrt(norm2);
   // entries by row (counting sort), then by column inside a row: finds
   // duplicates and gives each group its entries in row order
   std::vector<std::int64_t> start(static_cast<std::size_t>(g.rows) + 1, 0);
-  for (std::size_t t = 0; t < nnz; ++t) ++start[static_cast<std::size_t>(d.row[t]) + 1];
+  for (std::size_t t = 0; t < nnz; ++t) ++start[static_cast<std::size_t>(e.row[t]) + 1];
   std::partial_sum(start.begin(), start.end(), start.begin());
   std::vector<std::int64_t> by_row(nnz), fill(start.begin(), start.end() - 1);
   for (std::size_t t = 0; t < nnz; ++t)
-    by_row[static_cast<std::size_t>(fill[static_cast<std::size_t>(d.row[t])]++)] = static_cast<std::int64_t>(t);
+    by_row[static_cast<std::size_t>(fill[static_cast<std::size_t>(e.row[t])]++)] = static_cast<std::int64_t>(t);
   for (Index i = 0; i < g.rows; ++i) {
     const auto b = by_row.begin() + start[static_cast<std::size_t>(i)],
                en = by_row.begin() + start[static_cast<std::size_t>(i) + 1];

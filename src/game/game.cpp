@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "game/detail.hpp"
@@ -390,6 +391,36 @@ void finish(const DenseData<T>& d, const ResolvedGroups& g, const GameOptions& o
   }
 }
 
+// The warm start of a factored fit from zero (GameOptions::cold_start_ratio):
+// the fits at lambda_max * ratio^j above lambda, each to
+// max(10 tolerance, 1e-3) without the final check. Their ranks grow towards
+// the final one instead of passing through the thresholded data block's.
+template <class T>
+std::optional<GameResult<T>> continuation_start(const SparseData<T>& sd, const ResolvedGroups& g,
+                                                const GameOptions& options, const GameResult<T>* warm_start) {
+  const double ratio = options.cold_start_ratio;
+  if (warm_start || !(ratio > 0.0 && ratio < 1.0)) return std::nullopt;
+  const double lmax = latent_lambda_max(sd, g);
+  std::optional<GameResult<T>> stage;
+  GameOptions o = options;
+  o.tolerance = std::max(10.0 * options.tolerance, 1e-3);
+  o.final_check = false;
+  o.keep_certificates = false;
+  o.progress = nullptr;
+  for (double lam = lmax * ratio; lam > options.lambda; lam *= ratio) {
+    if (interrupt_requested()) break;
+    o.lambda = lam;
+    GameResult<T> r;
+    r.lambda = lam;
+    r.variant = options.variant;
+    r.solver = options.solver;
+    solve_latent_fista_factored(sd, g, o, stage ? &*stage : nullptr, r);
+    if (r.status == Status::NumericalIssue || r.status == Status::Interrupted) break;
+    stage = std::move(r);
+  }
+  return stage;
+}
+
 }  // namespace game_detail
 
 template <class T>
@@ -416,7 +447,8 @@ GameResult<T> fit_game(const ObservedEntries<T>& entries, const RowGroups& group
   result.cols = g.cols;
   if (options.storage == GameStorage::Factored) {
     const SparseData<T> sd = sparsify(entries, g, options, &result.warnings);
-    solve_latent_fista_factored(sd, g, options, warm_start, result);
+    std::optional<GameResult<T>> stage = continuation_start(sd, g, options, warm_start);
+    solve_latent_fista_factored(sd, g, options, stage ? &*stage : warm_start, result);
     result.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
   }

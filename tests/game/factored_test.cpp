@@ -66,6 +66,7 @@ TEST(GameFactored, FollowsTheDenseLatentSolver) {
   GameOptions o;
   o.variant = GameVariant::Latent;
   o.lambda = 0.15 * lowrank::game_lambda_max(p.train, p.groups, o);
+  o.cold_start_ratio = 0;  // from zero, the dense solver's iterate path
   o.tolerance = 1e-8;
   o.max_iterations = 5000;
   o.keep_certificates = true;
@@ -141,9 +142,16 @@ TEST(GameFactored, WarmStartsAndFloatAndSubspaceRouteAgree) {
   EXPECT_LT(std::abs(f2.objective - d2.objective) / d2.objective, 1e-8);
   EXPECT_LT(factored_prediction_gap(f2, d2, p.test), 1e-5);
   // a warm-started fit converges faster than one from zero
-  const auto cold = lowrank::fit_game(p.train, p.groups, o);
+  GameOptions zero = o;
+  zero.cold_start_ratio = 0;
+  const auto cold = lowrank::fit_game(p.train, p.groups, zero);
   EXPECT_LT(f2.iterations, cold.iterations);
   EXPECT_LT(std::abs(cold.objective - f2.objective) / f2.objective, 1e-6);
+  // from zero through the continuation (lambda_max / 2 and / 4, then 0.2 lambda_max):
+  // the same optimum
+  const auto staged = lowrank::fit_game(p.train, p.groups, o);
+  EXPECT_LT(std::abs(staged.objective - f2.objective) / f2.objective, 1e-8);
+  EXPECT_LT(factored_prediction_gap(staged, d2, p.test), 1e-5);
   // float follows double
   const auto ff = lowrank::fit_game(p.train.cast<float>(), p.groups, [&] {
     GameOptions of = o;

@@ -175,6 +175,15 @@ struct GameOptions {
   /// outside the spectral ball (measurements: docs/benchmarks.md, "Two
   /// subspace passes per SVT").
   int subspace_max_passes = 2;
+  /// Factored storage, started from zero: fit lambda_max * ratio^j first
+  /// (j = 1, 2, ... while above lambda), each to a loose tolerance and
+  /// warm-starting the next, then lambda. From zero, proximal gradient's
+  /// first iterates threshold the sparse data block itself, whose noise bulk
+  /// lies far above lambda: on a 20,000 x 2,000 problem at 0.3 lambda_max the
+  /// global group reached rank 271 (final rank 2), and the factors and SVT
+  /// blocks of such ranks were most of the peak memory (docs/benchmarks.md).
+  /// 0 = straight from zero (the dense solver's iterate path).
+  double cold_start_ratio = 0.5;
   std::uint64_t seed = 0;
 
   /// Groups with no observed entry are an error unless this is set (then they
