@@ -424,7 +424,8 @@ class SoftImpute(_CompletionBase):
     row_factors_ : (m, rank_) left singular vectors; rank_, lambda_, n_iter_
     cv_results_ : dict of arrays (param_lam, mean_test_rmse, std_test_rmse,
         mean_test_mae, mean_rank, n_folds) or None; best_index_
-    path_ : dict of arrays along the final path, or None; lambda_max_
+    path_ : dict of arrays along the final path (after CV at the rank cap: one
+        point, the refit warm-started from the best fold fit), or None; lambda_max_
     centering_ : the centring used; centering_scores_ : {centring: (best CV
         RMSE, its lambda)} under centering="auto"
     stop_reason_ : why the returned fit stopped; caps_bound_ : caps that

@@ -140,8 +140,16 @@ struct CompletionFitOptions {
   double screen_margin = 0.02;
   /// Lambdas tried between the CV's best grid lambda and each neighbour, on
   /// the same folds with warm starts (CrossValidationOptions::refine; 0: the
-  /// grid only). The refit then runs the grid down to the chosen lambda.
+  /// grid only). The refit on all entries then runs the grid down to the
+  /// chosen lambda, or is one fit there warm-started from the best fold fit
+  /// when that fills the rank cap and lies within one row of the choice
+  /// (docs/completion.md).
   int cv_refine = 1;
+  /// Soft-impute in double: run the fold fits of the CV in single precision
+  /// (the refit stays in T). They only score lambdas: on MovieLens u1 the
+  /// float fold fits give the same table to ~1e-6 and the same lambda, at
+  /// about two thirds of the CPU time (docs/benchmarks.md, issue 34).
+  bool cv_float32 = true;
   Centering centering = Centering::Auto;
   /// s of fit_biases (in entries: a row with n_i entries keeps n_i / (n_i + s)
   /// of its mean residual).
