@@ -207,6 +207,7 @@ void run_train_cmd(const TrainFlags& f) {
                  static_cast<long long>(opt.steps));
   }
   double last_print = -1e300;
+  const std::int64_t first_step = t->step;  // steps before this run (resume) do not count toward its rate
   const bool quiet = f.common.quiet;
   auto on_log = [&](const nn::TrainLogRow& r) {
     if (csv) {
@@ -218,10 +219,13 @@ void run_train_cmd(const TrainFlags& f) {
     if (quiet) return;
     if (r.elapsed_s - last_print < 1.0 && std::isnan(r.val_loss) && r.step != 1) return;
     last_print = r.elapsed_s;
-    std::string line = fmt::format("step {:>6} loss {:.4f}", r.step, r.train_loss);
+    std::string line = fmt::format("step {:>6}/{} loss {:.4f}", r.step, opt.steps, r.train_loss);
     if (!std::isnan(r.val_loss)) line += fmt::format(" val {:.4f}", r.val_loss);
     line += fmt::format(" lr {:.2e} tok/s {:.0f} rss {:.1f} MiB t {:.1f}s", r.lr, r.tokens_per_s,
                         static_cast<double>(nn::current_rss_bytes()) / 1048576.0, r.elapsed_s);
+    // Time left at this run's average step time so far.
+    const std::int64_t done = r.step - first_step, left = opt.steps - r.step;
+    if (done > 0 && left > 0) line += fmt::format(", ~{:.0f}s left", r.elapsed_s / static_cast<double>(done) * left);
     std::fprintf(stderr, "%s\n", line.c_str());
   };
   const auto res = t->run({}, on_log);

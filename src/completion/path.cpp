@@ -1,5 +1,6 @@
 #include "lowrank/completion/path.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/progress.hpp"
 #include "lowrank/core/splits.hpp"
 
 namespace lowrank {
@@ -352,7 +354,13 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
   const auto start = std::chrono::steady_clock::now();
   std::string stage;
   bool interrupted = false;
+  double first_fold_end = 0.0;  // seconds; the first fold also screens candidates, so it is timed apart
   for (std::size_t f = 0; f < folds.size() && !interrupted; ++f) {
+    const double fold_start = seconds_since(start);
+    if (f == 1) first_fold_end = fold_start;
+    // Grid time left (refinement and refit not counted), from the mean time of
+    // the folds after the first, or the first fold's own until one exists.
+    const double per_fold = f == 0 ? 0.0 : f == 1 ? first_fold_end : (fold_start - first_fold_end) / double(f - 1);
     const CvFold<T> fold = cv_fold(data, folds[f], options.lambda_scaling);
     const ObservedEntries<T>& train = fold.train;
     const ObservedEntries<T>& test = fold.test;
@@ -400,6 +408,11 @@ std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEn
               labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label) : labels[c];
           stage = label + " fold " + std::to_string(f + 1) + "/" + std::to_string(folds.size()) + " lambda " +
                   std::to_string(l + 1) + "/" + std::to_string(L);
+          if (f > 0) {
+            const double left =
+                std::max(0.0, per_fold * double(folds.size() - f) - (seconds_since(start) - fold_start));
+            stage += ", grid ~" + std::to_string(static_cast<long long>(std::lround(left))) + "s left";
+          }
           report_fit(options.progress, stage, static_cast<int>(f * L + l + 1), m.rmse, lambdas[l],
                      static_cast<int>(last.rank()), start);
         }

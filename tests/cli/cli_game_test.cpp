@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 
 #include "cli/cli_run.hpp"
 
@@ -60,6 +62,29 @@ TEST(CliGame, DefaultCvOnRawMiteCountsDoesNotStopAtTheZeroFit) {
   EXPECT_LT(j["lambda"].get<double>(), 0.1 * j["game"]["lambda_max"].get<double>());
   EXPECT_GT(j["rank"].get<int>(), 0);
   EXPECT_LT(j["test"]["rmse"].get<double>(), 8.0);
+}
+
+// Progress (issue 34): GAME's CV reports at most one line per lambda of a
+// fold ("game-cv fold f/F, lambda l/L (... ~T s left)"), never one per solver
+// iteration; every other stderr line is a "lowrank:" message.
+TEST(CliGame, CvProgressIsOneLinePerLambdaAtMostWithTimeLeft) {
+  const auto r = run_cli("complete --train " + kMite + " --holdout 0.2 --seed 0 --method game --groups " + kMiteEnv +
+                         " --group-cols Substrate,Shrub,Topo --threads 1 --lambda-path 10 --cv 5");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream err(r.err);
+  std::string line;
+  int progress = 0;
+  bool time_left = false;
+  while (std::getline(err, line)) {
+    if (line.rfind("lowrank:", 0) == 0) continue;
+    EXPECT_EQ(line.rfind("game-cv fold ", 0), 0u) << line;
+    EXPECT_NE(line.find(", lambda "), std::string::npos) << line;
+    time_left = time_left || line.find(" s left)") != std::string::npos;
+    ++progress;
+  }
+  EXPECT_GT(progress, 0);
+  EXPECT_LE(progress, 5 * 10);
+  EXPECT_TRUE(time_left) << r.err;
 }
 
 TEST(CliGame, BadGroupInputsAreUsageErrors) {

@@ -33,6 +33,16 @@ TEST(CliNn, HelpShowsAnExample) {
   }
 }
 
+// Progress with totals and time left (issue 34): "step k/N ... ~Ts left".
+TEST(CliNn, TrainProgressShowsStepOfTotalAndTimeLeft) {
+  const CliRun r = run_cli("train --data " + kShakespeareHead +
+                           " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --eval-batches 2 --steps 6");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("step      1/6 loss"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("s left"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("step      6/6 loss"), std::string::npos) << r.err;
+}
+
 TEST(CliNn, TrainResumeAndSample) {
   const auto dir = scratch("run");
   const std::string ck = (dir / "ck").string(), csv = (dir / "log.csv").string();

@@ -104,7 +104,14 @@ TEST(CrossValidation, PicksAnInteriorLambdaOnNoisyData) {
   cvo.folds = 4;
   cvo.seed = 3;
   cvo.patience = 0;
+  std::vector<std::string> stages;  // progress (issue 34): fold f/F lambda l/L, then the grid's time left
+  cvo.progress = [&stages](const ProgressEvent& ev) { stages.emplace_back(ev.stage); };
   const auto cv = cross_validate(e, grid, fit, cvo);
+  ASSERT_EQ(stages.size(), 4 * grid.size());
+  EXPECT_EQ(stages.front(), "cross-validation fold 1/4 lambda 1/12");
+  EXPECT_EQ(stages[11], "cross-validation fold 1/4 lambda 12/12");
+  EXPECT_EQ(stages.back().rfind("cross-validation fold 4/4 lambda 12/12, grid ~", 0), 0u) << stages.back();
+  EXPECT_NE(stages.back().find("s left"), std::string::npos) << stages.back();
   ASSERT_EQ(cv.table.size(), grid.size());
   // Neither the all-zero end nor the overfitting end wins with noise present.
   EXPECT_GT(cv.best_index, 0u);
