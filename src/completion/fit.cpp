@@ -252,6 +252,19 @@ PathFitFunction<T> soft_impute_fit(const CompletionFitOptions& o, Centering c, c
 // A fold fit of CompletionFitOptions::cv_float32: `f` runs on the fold's
 // entries and warm start in float, its model comes back in T (each call
 // converts O(nnz) values, against the fit's O(nnz r) per iteration).
+// The fields of a fit's outcome other than its model and warnings, from a
+// solver's result into another result (another value type, or the fit).
+template <class Out, class In>
+void copy_outcome(Out& out, In& r) {
+  out.objective_trace = std::move(r.objective_trace);
+  out.iterations = r.iterations;
+  out.status = r.status;
+  out.lambda = r.lambda;
+  out.clip_threshold = r.clip_threshold;
+  out.empty_rows = r.empty_rows;
+  out.empty_cols = r.empty_cols;
+}
+
 template <class T>
 PathFitFunction<T> in_float32(PathFitFunction<float> f) {
   return [f = std::move(f)](const ObservedEntries<T>& data, double lambda, const CompletionModel<T>* warm) {
@@ -266,14 +279,8 @@ PathFitFunction<T> in_float32(PathFitFunction<float> f) {
     CompletionResult<float> r = f(x, lambda, w ? &*w : nullptr);
     CompletionResult<T> out;
     out.model = model_cast<T>(std::move(r.model));
-    out.objective_trace = std::move(r.objective_trace);
-    out.iterations = r.iterations;
-    out.status = r.status;
+    copy_outcome(out, r);
     out.elapsed_s = r.elapsed_s;
-    out.lambda = r.lambda;
-    out.clip_threshold = r.clip_threshold;
-    out.empty_rows = r.empty_rows;
-    out.empty_cols = r.empty_cols;
     out.warnings = std::move(r.warnings);
     return out;
   };
@@ -311,13 +318,7 @@ std::string fmt_g(double v) {
 template <class T>
 void take_fit(CompletionFit<T>& out, CompletionResult<T>&& r) {
   out.model = std::move(r.model);
-  out.objective_trace = std::move(r.objective_trace);
-  out.iterations = r.iterations;
-  out.status = r.status;
-  out.lambda = r.lambda;
-  out.clip_threshold = r.clip_threshold;
-  out.empty_rows = r.empty_rows;
-  out.empty_cols = r.empty_cols;
+  copy_outcome(out, r);
   for (auto& w : r.warnings) out.warnings.push_back(std::move(w));
 }
 
