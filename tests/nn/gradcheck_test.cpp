@@ -165,6 +165,40 @@ TEST(NnGradcheck, CausalAttention) {
   EXPECT_LT(check(v, dv, f), kTol);
 }
 
+// The products run over row blocks of 32 queries and only the keys each block
+// sees (layers.cpp): T = 75 gives blocks of 32, 32 and 11. Against the plain
+// formula softmax(mask(Q K^T / sqrt(D))) V per head, and finite differences.
+TEST(NnGradcheck, CausalAttentionOverSeveralQueryBlocks) {
+  std::mt19937_64 rng(14);
+  const Index B = 1, T = 75, H = 2, C = 6, D = C / H;
+  Mat q = randn(B * T, C, rng), k = randn(B * T, C, rng), v = randn(B * T, C, rng), R = randn(B * T, C, rng);
+  Mat out, P, dq, dk, dv;
+  attention_forward(q, k, v, B, T, H, out, P);
+  Mat ref(B * T, C);
+  for (Index b = 0; b < B; ++b)
+    for (Index h = 0; h < H; ++h) {
+      const Mat Q = q.block(b * T, h * D, T, D), K = k.block(b * T, h * D, T, D), V = v.block(b * T, h * D, T, D);
+      Mat S = (Q * K.transpose()) / std::sqrt(double(D));
+      for (Index t = 0; t < T; ++t) {
+        for (Index s = t + 1; s < T; ++s) S(t, s) = -std::numeric_limits<double>::infinity();
+        S.row(t) = (S.row(t).array() - S.row(t).maxCoeff()).exp();
+        S.row(t) /= S.row(t).sum();
+      }
+      ref.block(b * T, h * D, T, D) = S * V;
+    }
+  EXPECT_LT((out - ref).cwiseAbs().maxCoeff(), 1e-13);
+  attention_backward(R, q, k, v, P, B, T, H, dq, dk, dv);
+  auto f = [&] {
+    Mat o, p;
+    attention_forward(q, k, v, B, T, H, o, p);
+    return o.cwiseProduct(R).sum();
+  };
+  // every other entry (stride 2 over 450 keeps every row): all three blocks
+  EXPECT_LT(check(q, dq, f, 1e-5, 225), kTol);
+  EXPECT_LT(check(k, dk, f, 1e-5, 225), kTol);
+  EXPECT_LT(check(v, dv, f, 1e-5, 225), kTol);
+}
+
 TEST(NnGradcheck, SwiGluActivationsAndLosses) {
   std::mt19937_64 rng(5);
   Mat a = randn(3, 5, rng), b = randn(3, 5, rng), R = randn(3, 5, rng);
