@@ -22,6 +22,15 @@
 #   DENSE_LRS="1e-3 3e-3" GALORE_LRS="1e-2 3e-2" (empty: skip)
 #   EVAL (validation every EVAL steps, default STEPS/40), EVAL_BATCHES=20
 #   JOBS=2 runs at once (one thread each); DRY=1 prints the commands only.
+#   CKPT (checkpoint every CKPT steps, default STEPS/20; 0 = none)
+# Resumable: run the same command again after Ctrl-C, a crash or a reboot.
+# An arm whose JSON summary says "status": "success" (ran to its last step) is
+# skipped; one with a checkpoint (OUT/seedS/<arm>.ckpt/checkpoint.safetensors)
+# continues from it with `lowrank train --resume` (the same loss curve as an
+# uninterrupted run; its CSV keeps the rows up to the checkpoint and gets the
+# rest appended); any other arm starts from step 0. Interrupted runs write a
+# checkpoint when stopped with Ctrl-C (SIGINT), so at most CKPT steps are lost
+# on a kill or a crash.
 # The reduced slice that docs/sltrain.md reports was run with
 #   WIDTH=128 STEPS=... SEEDS=0 LRS=3e-3 DELTAS=0.03 SCALES=0.25 JOBS=5 ...
 # (the exact environment is in docs/sltrain.md).
@@ -45,19 +54,36 @@ KINDS=${KINDS:-lowrank sltrain}
 DENSE_LRS=${DENSE_LRS-1e-3 3e-3}
 GALORE_LRS=${GALORE_LRS-1e-2 3e-2}
 JOBS=${JOBS:-2}
+CKPT=${CKPT:-$(( STEPS / 20 > 0 ? STEPS / 20 : 1 ))}
 DRY=${DRY:-0}
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
 cmds=()
-add() {  # name, extra flags...
+add() {  # name, seed, extra flags...
   local name=$1 seed=$2
   shift 2
-  local dir="$OUT/seed$seed"
-  cmds+=("mkdir -p '$dir' && '$LOWRANK' train --data '$DATA' --preset sltrain-reference --layers 4 --heads 4 \
+  local dir="$OUT/seed$seed" ck="$OUT/seed$seed/$name.ckpt"
+  local ckflags=""
+  [ "$CKPT" -gt 0 ] && ckflags="--checkpoint '$ck' --checkpoint-interval $CKPT"
+  if grep -qs '"status": "success"' "$dir/$name.json"; then
+    skipped=$(( skipped + 1 ))
+    return
+  fi
+  if [ -f "$ck/checkpoint.safetensors" ]; then
+    # the stored options (model, optimiser, data, steps, seed) come from the checkpoint
+    resumed=$(( resumed + 1 ))
+    cmds+=("exec '$LOWRANK' train --resume '$ck' --threads 1 --log '$dir/$name.csv' --json > '$dir/$name.json' \
+2>> '$dir/$name.log'")
+    return
+  fi
+  cmds+=("mkdir -p '$dir' && exec '$LOWRANK' train --data '$DATA' --preset sltrain-reference --layers 4 --heads 4 \
 --width $WIDTH --context 64 --batch 12 --steps $STEPS --rank $RANK --eval-interval $EVAL \
---eval-batches $EVAL_BATCHES --seed $seed --threads 1 $* --log '$dir/$name.csv' --json > '$dir/$name.json' 2> '$dir/$name.log'")
+--eval-batches $EVAL_BATCHES --seed $seed --threads 1 $* $ckflags --log '$dir/$name.csv' --json > '$dir/$name.json' \
+2> '$dir/$name.log'")
 }
+skipped=0
+resumed=0
 for seed in $SEEDS; do
   for lr in $LRS; do
     for sc in $SCALES; do
@@ -79,8 +105,12 @@ for seed in $SEEDS; do
   for lr in $DENSE_LRS; do add "dense-lr$lr" "$seed" --parameterization dense --lr "$lr"; done
   for lr in $GALORE_LRS; do add "galore-lr$lr" "$seed" --parameterization galore --lr "$lr"; done
 done
-echo "grid.sh: ${#cmds[@]} runs of $STEPS steps ($(( STEPS * 12 * 64 )) tokens each), $JOBS at a time" >&2
+echo "grid.sh: ${#cmds[@]} runs of $STEPS steps ($(( STEPS * 12 * 64 )) tokens each; $resumed of them resumed from a \
+checkpoint), $JOBS at a time; $skipped already complete" >&2
 if [ "$DRY" = 1 ]; then printf '%s\n' "${cmds[@]}"; exit 0; fi
+# Ctrl-C / kill: pass SIGINT on to the runs (each then writes a checkpoint and
+# stops; `exec` makes each job the lowrank process itself), wait, and stop.
+trap 'echo "grid.sh: stopping; the runs write checkpoints" >&2; kill -INT $(jobs -p) 2> /dev/null; wait; exit 130' INT TERM
 running=0
 for c in "${cmds[@]}"; do
   echo "$(date -u +%FT%TZ) start: ${c##*--log }" >&2
