@@ -129,7 +129,8 @@ def main():
           "Weissman / weighted | Weissman / unweighted | oracle: weighted | oracle: counts | oracle ratio | "
           "weighted: certified, covered, max gap |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for model, states, _ in configs():
+    present = sorted({(r["model_name"], r["states"]) for r in recs}, key=lambda x: (x[0] != "random", x[1]))
+    for model, states in present:
         sp, rsp = med(model, states, LEARNERS[0], "samples")
         sn, _ = med(model, states, LEARNERS[1], "samples")
         fo, _ = med(model, states, LEARNERS[2], "samples")

@@ -173,7 +173,7 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   // multinomial rows. Without it the rank-r truncation is ordinary least
   // squares, and when a few next states hold most of the mass (coherent V,
   // Dirichlet(0.3) latents) their large variances dominate every row's
-  // error (docs/rl.md, "Why random S = 100 misses 3x"). q_j is floored at
+  // error (docs/rl.md, "Why random S = 100 missed 3x"). q_j is floored at
   // 1 / (50 S), so a state seen a handful of times cannot get a huge
   // weight from its few counts.
   Vector<double> cw = Vector<double>::Ones(S);
