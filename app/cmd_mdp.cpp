@@ -24,6 +24,7 @@ struct MdpFlags {
   std::string rank_selection = rl::to_string(o.estimator.spectral.rank_selection);
   bool reward_free = false;
   std::string bound = "";
+  std::string weighting = rl::to_string(rl::RewardFreeOptions{}.weighting);
   int rewards = rl::kDefaultRewardDraws;
   CommonFlags common;
 };
@@ -43,6 +44,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
   ro.method = o.estimator.method;
   ro.rank = o.estimator_rank;
   ro.bound = f.bound.empty() ? rl::default_row_bound(ro.method) : rl::parse_row_bound(f.bound);
+  ro.weighting = rl::parse_column_weighting(f.weighting);
   const rl::RewardFreeExperimentResult res = rl::run_reward_free_experiment(o, ro, f.rewards);
   report_interrupt(res.status, res.runs.size());
   if (f.common.json) {
@@ -55,6 +57,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
     j["discount"] = f.discount;
     j["method"] = to_string(ro.method);
     j["bound"] = to_string(ro.bound);
+    if (ro.method == rl::KernelMethod::Spectral) j["weighting"] = to_string(ro.weighting);
     j["epsilon"] = ro.epsilon;
     j["delta"] = ro.delta;
     j["confidence_scale"] = ro.confidence_scale;
@@ -92,7 +95,12 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
              f.discount);
   fmt::print("mode       reward-free: stop once gamma B / (1 - gamma)^2 <= {} (every reward in [0, 1]), delta {}\n",
              ro.epsilon, ro.delta);
-  fmt::print("estimator  {} with the {} row bound\n", to_string(ro.method), to_string(ro.bound));
+  if (ro.method == rl::KernelMethod::Spectral) {
+    fmt::print("estimator  spectral ({} column weighting) with the {} row bound\n", to_string(ro.weighting),
+               to_string(ro.bound));
+  } else {
+    fmt::print("estimator  {} with the {} row bound\n", to_string(ro.method), to_string(ro.bound));
+  }
   for (std::size_t k = 0; k < res.runs.size(); ++k) {
     const auto& r = res.runs[k];
     if (r.result.certified) {
@@ -222,6 +230,10 @@ void register_mdp(CLI::App& app) {
   cmd->add_option("--bound", f->bound,
                   "reward-free: weissman (counts only, proved) | first-order (default: weissman for empirical, "
                   "first-order for spectral)");
+  cmd->add_option("--weighting", f->weighting,
+                  "reward-free, spectral: column weighting before the truncation: frequency (scale next states by "
+                  "1 / sqrt(their frequency), then back) | none (the paper's estimator)")
+      ->capture_default_str();
   cmd->add_option("--first-samples", f->reward_free_options.first_samples_per_pair,
                   "reward-free: transitions per pair in round 1")
       ->capture_default_str();

@@ -20,7 +20,9 @@ and prints the markdown tables of docs/rl.md.
 
 usage: /usr/bin/python3 experiments/rl/bandit_sweep.py [--cli build/lowrank] [--sizes 40,100,200]
            [--gaps 0.1,0.2] [--horizons 100000,2000000] [--seeds 20] [--algorithms spectral,ucb,...]
-           [--out bandit.jsonl] [--plot-only]
+           [--out bandit.jsonl] [--plot-only] [--keep-others]
+           (--keep-others: keep the records of --out that this run does not redo, e.g. the baselines when
+           only `spectral` changed; the baselines are deterministic given the seeds)
        /usr/bin/python3 experiments/rl/bandit_sweep.py --exponents bandit.jsonl,bandit_gaps.jsonl
            (no runs: one table of fitted exponents for every algorithm, regret against m + n at the
            largest horizon of the first file and against 1 / gap at the largest horizon of the second,
@@ -66,6 +68,8 @@ def main():
     ap.add_argument("--algorithms", default=DEFAULT_ALGS)
     ap.add_argument("--out", default="bandit.jsonl")
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--keep-others", action="store_true",
+                    help="keep the records in --out of the configurations this run does not redo")
     ap.add_argument("--exponents", default=None, help="SIZES.jsonl,GAPS.jsonl: print the merged exponent table")
     args = ap.parse_args()
     if args.exponents:
@@ -101,6 +105,10 @@ def main():
                               f"best {rec['found_best_fraction']:.2f}  {rec['wall_s']:.1f} s", file=sys.stderr)
                         with open(path + ".partial", "a") as f:
                             f.write(json.dumps(rec) + "\n")
+        if args.keep_others and os.path.exists(path):
+            key = lambda r: (r["name"], r["size"], round(r["gap"], 12), r["horizon"])
+            redone = {key(r) for r in recs}
+            recs = [r for r in map(json.loads, open(path)) if key(r) not in redone] + recs
         with open(path, "w") as f:
             for rec in recs:
                 f.write(json.dumps(rec) + "\n")

@@ -2,10 +2,12 @@
 """Reward-free best-policy identification with a stopping rule (issue 28), through `lowrank mdp --reward-free --json`.
 
 For each model and size, seeds 0..SEEDS-1 (seed s fixes the MDP and the data),
-three learners sample a generative model in rounds (n_1 = 16 per pair, growth
+four learners sample a generative model in rounds (n_1 = 16 per pair, growth
 1.25) until their row-l1 bound B certifies gamma B / (1 - gamma)^2 <= epsilon
 for every reward in [0, 1]:
-  spectral  / first-order   the paper's estimator, first-order Gaussian bound
+  spectral  / first-order   the spectral estimate with frequency column weighting
+                            (the library default), first-order Gaussian bound
+  spectral  / first-order / none   the paper's estimator (no weighting), the same bound
   empirical / first-order   counts, the same kind of bound
   empirical / weissman      counts, the proved Weissman et al. (2003) bound
 Each run also records its "oracle" samples: the first round whose *true*
@@ -19,8 +21,9 @@ it goes: Ctrl-C keeps the finished ones) and docs/img/rl/mdp_reward_free.png,
 prints the docs table.
 
 usage: /usr/bin/python3 experiments/rl/reward_free_sweep.py [--cli build/lowrank] [--seeds 10] [--plot-only]
-       [--learners spectral:first-order,...]  (rerun only these learners; the other records in the
+       [--learners spectral:first-order:frequency,...]  (rerun only these learners; the other records in the
        results file are kept, e.g. the counts ones when only the spectral bound changed)
+       [--sizes 50,100,200,400] [--grid 10,15,20]  (random S and gridworld widths; default all)
 """
 import argparse
 import json
@@ -38,16 +41,23 @@ IMG = os.path.join(ROOT, "docs", "img", "rl")
 
 SIZES = [50, 100, 200, 400]
 GRID = [10, 15, 20]
-LEARNERS = [("spectral", "first-order"), ("empirical", "first-order"), ("empirical", "weissman")]
+LEARNERS = [("spectral", "first-order", "frequency"), ("spectral", "first-order", "none"),
+            ("empirical", "first-order", "-"), ("empirical", "weissman", "-")]
+
+
+def learner(rec):
+    """(method, bound, weighting) of a record; records from before the weighting existed are 'none'."""
+    w = rec.get("weighting", "none") if rec["method"] == "spectral" else "-"
+    return rec["method"], rec["bound"], w
 COMMON = ["--reward-free", "--discount", "0.5", "--epsilon", "0.2", "--delta", "0.1", "--first-samples", "16",
           "--growth", "1.25", "--rewards", "5"]
 
 
-def configs():
-    for s in SIZES:
+def configs(sizes=SIZES, grid=GRID):
+    for s in sizes:
         yield "random", s, ["--model", "random", "--states", str(s), "--actions", "4", "--rank", "3",
                             "--concentration", "0.3"]
-    for w in GRID:
+    for w in grid:
         yield "gridworld", w * w, ["--model", "gridworld", "--width", str(w), "--height", str(w), "--blocks-x", "2",
                                    "--blocks-y", "2", "--slip", "0.1"]
 
@@ -57,31 +67,39 @@ def main():
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "lowrank"))
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--plot-only", action="store_true")
-    ap.add_argument("--learners", default=",".join(f"{m}:{b}" for m, b in LEARNERS),
-                    help="method:bound pairs to run (default: all three)")
+    ap.add_argument("--learners", default=",".join(":".join(l) for l in LEARNERS),
+                    help="method:bound:weighting triples to run (default: all four)")
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="random model: numbers of states")
+    ap.add_argument("--grid", default=",".join(map(str, GRID)), help="gridworld: widths (S = width^2)")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    grid = [int(x) for x in args.grid.split(",") if x]
     chosen = [tuple(x.split(":")) for x in args.learners.split(",") if x]
     for c in chosen:
         if c not in LEARNERS:
             ap.error(f"unknown learner {':'.join(c)} (expected one of "
-                     f"{', '.join(m + ':' + b for m, b in LEARNERS)})")
+                     f"{', '.join(':'.join(l) for l in LEARNERS)})")
     os.makedirs(RESULTS, exist_ok=True)
     os.makedirs(IMG, exist_ok=True)
     path = os.path.join(RESULTS, "reward_free.jsonl")
 
     if not args.plot_only:
-        todo = [(m, s, f, l) for (m, s, f) in configs() for l in LEARNERS if l in chosen]
+        todo = [(m, s, f, l) for (m, s, f) in configs(sizes, grid) for l in LEARNERS if l in chosen]
         t_start = time.time()
-        # Keep the records of the learners not rerun; drop the ones rerun.
+        # Keep the records of the learners and sizes not rerun; drop the ones rerun.
         kept = []
-        if os.path.exists(path) and set(chosen) != set(LEARNERS):
-            kept = [l for l in open(path) if (json.loads(l)["method"], json.loads(l)["bound"]) not in chosen]
+        if os.path.exists(path):
+            rerun = {(m, s, l) for (m, s, _, l) in todo}
+            kept = [l for l in open(path) if (json.loads(l)["model_name"], json.loads(l)["states"],
+                                               learner(json.loads(l))) not in rerun]
         with open(path, "w") as f:
             f.writelines(kept)
         try:
-            for k, (model, states, flags, (method, bound)) in enumerate(todo):
+            for k, (model, states, flags, (method, bound, weighting)) in enumerate(todo):
                 cmd = ["mdp", "-q", "--json"] + flags + COMMON + ["--method", method, "--bound", bound,
                                                                   "--seeds", str(args.seeds), "--seed", "0"]
+                if method == "spectral":
+                    cmd += ["--weighting", weighting]
                 t0 = time.time()
                 out = subprocess.run([args.cli] + cmd, check=True, capture_output=True, text=True).stdout
                 rec = json.loads(out)
@@ -91,44 +109,45 @@ def main():
                 with open(path, "a") as f:
                     f.write(json.dumps(rec) + "\n")
                 med = np.median([r["samples"] for r in rec["runs"]])
-                print(f"[{k + 1}/{len(todo)}] {model:9s} S = {states:4d} {method:9s} {bound:11s} median samples "
+                print(f"[{k + 1}/{len(todo)}] {model:9s} S = {states:4d} {method:9s} {bound:11s} {weighting:9s} "
+                      f"median samples "
                       f"{med:.3g} ({time.time() - t_start:.0f} s total)", file=sys.stderr)
         except KeyboardInterrupt:
             print("interrupted: keeping the configurations finished so far", file=sys.stderr)
 
     recs = [json.loads(l) for l in open(path)]
 
-    def med(model, S, method, bound, key):
-        r = next((r for r in recs if r["model_name"] == model and r["states"] * 1 == S and r["method"] == method
-                  and r["bound"] == bound), None)
+    def med(model, S, lrn, key):
+        r = next((r for r in recs if r["model_name"] == model and r["states"] == S and learner(r) == lrn), None)
         if r is None:
             return None, None
         vals = [run[key] for run in r["runs"] if run[key] > 0]
         return (float(np.median(vals)) if vals else None), r
 
     rows = []
-    print("| model | S | A | rank | spectral (first-order) | counts (first-order) | counts (Weissman) | "
-          "Weissman / spectral | oracle: spectral | oracle: counts | oracle counts / spectral | "
-          "spectral: certified, covered, max gap |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for model, states, _ in configs():
-        sp, rsp = med(model, states, "spectral", "first-order", "samples")
-        fo, _ = med(model, states, "empirical", "first-order", "samples")
-        we, _ = med(model, states, "empirical", "weissman", "samples")
-        osp, _ = med(model, states, "spectral", "first-order", "oracle_samples")
-        oem, _ = med(model, states, "empirical", "weissman", "oracle_samples")
+    print("| model | S | seeds | spectral, weighted | spectral, unweighted | counts (first-order) | counts (Weissman) | "
+          "Weissman / weighted | Weissman / unweighted | oracle: weighted | oracle: counts | oracle ratio | "
+          "weighted: certified, covered, max gap |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    present = sorted({(r["model_name"], r["states"]) for r in recs}, key=lambda x: (x[0] != "random", x[1]))
+    for model, states in present:
+        sp, rsp = med(model, states, LEARNERS[0], "samples")
+        sn, _ = med(model, states, LEARNERS[1], "samples")
+        fo, _ = med(model, states, LEARNERS[2], "samples")
+        we, _ = med(model, states, LEARNERS[3], "samples")
+        osp, _ = med(model, states, LEARNERS[0], "oracle_samples")
+        oem, _ = med(model, states, LEARNERS[3], "oracle_samples")
         if rsp is None:
             continue
         cert = sum(r["certified"] for r in rsp["runs"])
         cov = sum(r["covered"] for r in rsp["runs"])
         gap = max(r["max_value_gap"] for r in rsp["runs"])
-        rank = 3 if model == "random" else 4
         fmt = lambda v: f"{v / 1e6:.2f}M" if v else "-"
         ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "-"
-        print(f"| {model} | {states} | {rsp['actions']} | {rank} | {fmt(sp)} | {fmt(fo)} | {fmt(we)} | "
-              f"{ratio(we, sp)} | {fmt(osp)} | {fmt(oem)} | {ratio(oem, osp)} | "
+        print(f"| {model} | {states} | {len(rsp['runs'])} | {fmt(sp)} | {fmt(sn)} | {fmt(fo)} | {fmt(we)} | "
+              f"{ratio(we, sp)} | {ratio(we, sn)} | {fmt(osp)} | {fmt(oem)} | {ratio(oem, osp)} | "
               f"{cert}/{len(rsp['runs'])}, {cov}/{len(rsp['runs'])}, {gap:.3g} |")
-        rows.append((model, states, sp, fo, we, osp, oem))
+        rows.append((model, states, sp, sn, fo, we, osp, oem))
 
     import matplotlib
     matplotlib.use("Agg")
@@ -137,9 +156,10 @@ def main():
     for ax, model in zip(axes, ["random", "gridworld"]):
         pts = [r for r in rows if r[0] == model]
         S = [p[1] for p in pts]
-        for idx, label, style in [(2, "spectral, first-order bound", "C0-o"), (3, "counts, first-order bound", "C1-s"),
-                                  (4, "counts, Weissman bound", "C3-^"), (5, "spectral, oracle", "C0:o"),
-                                  (6, "counts, oracle", "C1:s")]:
+        for idx, label, style in [(2, "spectral, weighted, first-order bound", "C0-o"),
+                                  (3, "spectral, unweighted, first-order bound", "C2-d"),
+                                  (4, "counts, first-order bound", "C1-s"), (5, "counts, Weissman bound", "C3-^"),
+                                  (6, "spectral weighted, oracle", "C0:o"), (7, "counts, oracle", "C1:s")]:
             ax.plot(S, [p[idx] or np.nan for p in pts], style, ms=4, label=label)
         ax.set_xscale("log"); ax.set_yscale("log")
         ax.set_xlabel("states S", fontsize=8); ax.set_ylabel("samples to certify (median)", fontsize=8)

@@ -577,25 +577,39 @@ void run_spectral_ucb(Env& env, const BanditRunOptions& o, Index rank, RegretTra
     // itself: after k more rounds (len_1 + ... + len_k uniform pulls, each
     // costing about the mean gap top - mean(M^)), the widths shrink by
     // sqrt(T_now / T_then), and every candidate with gap^_a >= 2 w_a then
-    // would leave the set, saving its UCB cost. Stop when no k up to the
-    // horizon has savings above its cost.
+    // would leave the set. Phase B's predicted cost on a set C with R pulls
+    // left is min(sum_C bonus2 / gap^_a, R mean_C gap^_a): UCB's regret, or,
+    // when R cannot pull every candidate the bonus2 / gap^2 times UCB needs
+    // (a short horizon for the m n arms), about uniform play over C. Explore
+    // k more rounds iff cost(C_now, R) > k rounds' cost + cost(C_then, R -
+    // cum). With a long horizon the first term of each min wins and the
+    // saving is sum over the dropped arms of bonus2 / gap^_a. Stop when no k
+    // up to the horizon pays.
     const double next_len = std::ceil(phase_len * o.phase_growth);
     if (next_len >= rest) break;
     bool more = !resolved;
     const double per_pull = std::max(top - mean_fit, 0.0);
     const double t_now = static_cast<double>(est.samples);
+    auto phase_b_cost = [&](bool drop, double shrink, double pulls) {
+      double ucb_cost = 0.0, gap_sum = 0.0;
+      std::size_t count = 0;
+      for (const std::size_t a : kept) {
+        const double g = top - fit(static_cast<Index>(a) % m, static_cast<Index>(a) / m);
+        if (drop && g > 0 && g >= 2.0 * width[a] * shrink) continue;  // dropped by then
+        ++count;
+        if (g > 0) ucb_cost += bonus2 / g;
+        gap_sum += std::max(g, 0.0);
+      }
+      return count == 0 ? 0.0 : std::min(ucb_cost, pulls * gap_sum / static_cast<double>(count));
+    };
+    const double cost_now = phase_b_cost(false, 1.0, rest);
     double cum = 0.0, len = phase_len;
     for (int k = 1; k <= 60 && !more; ++k) {
       len = std::ceil(len * o.phase_growth);
       cum += len;
       if (cum >= rest) break;
       const double shrink = std::sqrt(t_now / (t_now + cum));
-      double saved = 0.0;
-      for (const std::size_t a : kept) {
-        const double g = top - fit(static_cast<Index>(a) % m, static_cast<Index>(a) / m);
-        if (g > 0 && g >= 2.0 * width[a] * shrink) saved += std::min(bonus2 / g, g * rest);
-      }
-      more = saved > cum * per_pull;
+      more = cost_now - phase_b_cost(true, shrink, rest - cum) > cum * per_pull;
     }
     if (!more) break;
     phase_len = next_len;

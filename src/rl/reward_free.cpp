@@ -105,6 +105,14 @@ RowBound parse_row_bound(std::string_view name) {
   throw InvalidArgument("unknown row bound '" + std::string(name) + "' (expected weissman | first-order)");
 }
 
+const char* to_string(ColumnWeighting w) noexcept { return w == ColumnWeighting::None ? "none" : "frequency"; }
+
+ColumnWeighting parse_column_weighting(std::string_view name) {
+  if (name == "none") return ColumnWeighting::None;
+  if (name == "frequency") return ColumnWeighting::Frequency;
+  throw InvalidArgument("unknown column weighting '" + std::string(name) + "' (expected none | frequency)");
+}
+
 RowBound default_row_bound(KernelMethod method) noexcept {
   return method == KernelMethod::Empirical ? RowBound::Weissman : RowBound::FirstOrder;
 }
@@ -122,7 +130,7 @@ double chi_square_quantile_upper(Index k, double p) {
 }
 
 Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
-                                      RowBound bound, double z, Matrix<double>& kernel) {
+                                      RowBound bound, double z, Matrix<double>& kernel, ColumnWeighting weighting) {
   const Index sa = counts.rows(), S = counts.cols();
   if (actions < 1 || sa % actions != 0 || S < 1) throw InvalidArgument("reward-free: counts shape is not (S*A) x S");
   const double n = counts.row(0).sum();
@@ -159,12 +167,27 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
     throw InvalidArgument("reward-free: spectral rank " + std::to_string(rank) + " is outside [1, " +
                           std::to_string(std::min(sa, S)) + "]");
   }
+  // cw(j) = sqrt(q_j) with ColumnWeighting::Frequency, else 1. The SVD sees
+  // N D^(-1/2) / T, whose noise has variance ~ p_lj / (n q_j), about the
+  // same in every column: the weighted least-squares scaling for
+  // multinomial rows. Without it the rank-r truncation is ordinary least
+  // squares, and when a few next states hold most of the mass (coherent V,
+  // Dirichlet(0.3) latents) their large variances dominate every row's
+  // error (docs/rl.md, "Why random S = 100 missed 3x"). q_j is floored at
+  // 1 / (50 S), so a state seen a handful of times cannot get a huge
+  // weight from its few counts.
+  Vector<double> cw = Vector<double>::Ones(S);
+  if (weighting == ColumnWeighting::Frequency) {
+    const double floor_q = 1.0 / (50.0 * static_cast<double>(S));
+    for (Index j = 0; j < S; ++j) cw(j) = std::sqrt(std::max(counts.col(j).sum() / (n * sa), floor_q));
+  }
   ObservedEntries<double> data;
   data.rows = sa;
   data.cols = S;
   for (Index r = 0; r < sa; ++r) {
     for (Index j = 0; j < S; ++j) {
-      if (counts(r, j) > 0) data.push_back(static_cast<std::int32_t>(r), static_cast<std::int32_t>(j), counts(r, j));
+      if (counts(r, j) > 0)
+        data.push_back(static_cast<std::int32_t>(r), static_cast<std::int32_t>(j), counts(r, j) / cw(j));
     }
   }
   SpectralEstimatorOptions so;
@@ -174,12 +197,16 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   const Matrix<double>& U = est.fit.U;  // (S*A) x r, orthonormal
   const Matrix<double>& V = est.fit.V;  // S x r, orthonormal
   const Index r_used = U.cols();
-  // Every row has n counts, so N / T = P~ / (S A): rescale M^ to P-scale.
-  const double to_p = static_cast<double>(sa);
+  // The estimator divides the (weighted) counts by their total, and every
+  // row has n counts: multiply by total / n to come back to P-scale (S A
+  // without weighting).
+  double total = 0.0;
+  for (const double v : data.value) total += v;
+  const double to_p = total / n;
   kernel.resize(sa, S);
   const Matrix<double> us = U * est.fit.d.asDiagonal();
   for (Index r = 0; r < sa; ++r) {
-    const Vector<double> row = (V * us.row(r).transpose()) * to_p;
+    const Vector<double> row = (V * us.row(r).transpose()).cwiseProduct(cw) * to_p;
     kernel.row(r) = project_to_simplex(row).transpose();
   }
   // w(l, j): variance of E = P~ - P at (l, j), plugged in from P^.
@@ -187,9 +214,11 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   for (Index l = 0; l < sa; ++l) {
     for (Index j = 0; j < S; ++j) w(l, j) = plugin_variance(kernel(l, j), n);
   }
-  // First order: P^ - P ~ P_U E + E P_V (- P_U E P_V, dropped: it only
-  // removes mass). Row i: a = E_i V V^T (in the r-dim column space) and
-  // b = U_i^T U^T E (rows of E independent).
+  // First order: P^ - P ~ P_U E + E D^(-1/2) P_V D^(1/2) (- the cross
+  // term, dropped: it only removes mass), with D = diag(cw^2) (the identity
+  // without weighting). Row i: a = E_i Vin Vout^T with Vin = D^(-1/2) V and
+  // Vout = D^(1/2) V (r-dim), and b = U_i^T U^T E (rows of E independent;
+  // the weights cancel: (P_U E D^(-1/2)) D^(1/2)).
   // G_j = U^T diag(w_.j) U gives Var(b_j) = U_i G_j U_i^T.
   std::vector<Matrix<double>> G(static_cast<std::size_t>(S));
   for (Index j = 0; j < S; ++j) G[static_cast<std::size_t>(j)] = U.transpose() * w.col(j).asDiagonal() * U;
@@ -207,13 +236,22 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
   const double z_half = std::sqrt(z * z + 2.0 * std::numbers::ln2);
   const double chi_r = std::sqrt(chi_square_quantile_upper(r_used, std::min(0.5 * tail, 0.5)));
   const DirectionNet net = direction_net(r_used);
-  // Term a: Cov(a) = V C V^T with C = V^T diag(w_i.) V, so a = W g with
-  // W = V Q Lambda^(1/2) (C = Q Lambda Q^T) and g ~ N(0, I_r).
+  // Term a: Cov(a) = Vout C Vout^T with C = Vin^T diag(w_i.) Vin, so a = W g
+  // with W = Vout Q Lambda^(1/2) (C = Q Lambda Q^T) and g ~ N(0, I_r).
+  const Matrix<double> v_in = cw.cwiseInverse().asDiagonal() * V;
+  const Matrix<double> v_out = cw.asDiagonal() * V;
+  // ||W||_2 <= ||Vout||_2 sqrt(lambda_max) (Vout is orthonormal without weighting).
+  const double v_out_norm =
+      weighting == ColumnWeighting::None
+          ? 1.0
+          : std::sqrt(std::max(
+                Eigen::SelfAdjointEigenSolver<Matrix<double>>(v_out.transpose() * v_out).eigenvalues().maxCoeff(),
+                0.0));
   auto term_a_factor = [&](Index i, Vector<double>& lam) {
-    const Matrix<double> C = V.transpose() * w.row(i).transpose().asDiagonal() * V;
+    const Matrix<double> C = v_in.transpose() * w.row(i).transpose().asDiagonal() * v_in;
     Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(C);
     lam = eig.eigenvalues().cwiseMax(0.0);
-    return Matrix<double>(V * eig.eigenvectors() * lam.cwiseSqrt().asDiagonal());
+    return Matrix<double>(v_out * eig.eigenvectors() * lam.cwiseSqrt().asDiagonal());
   };
   auto bound_a = [&](double sum_sd, double lip) { return std::min(kSqrt2OverPi * sum_sd + z_half * lip, chi_r * lip); };
   std::vector<double> sd_a(static_cast<std::size_t>(sa)), lip_a(static_cast<std::size_t>(sa)),
@@ -230,7 +268,7 @@ Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index action
     // bounds on ||W||_{2->1} (row norms, sqrt(S) ||W||_2, column l1 norms);
     // the direction net below refines it where it matters.
     sd_a[iu] = sum_sd;
-    lip_a[iu] = std::min({sum_sd, std::sqrt(static_cast<double>(S) * lam.maxCoeff()), std::sqrt(cols_l1)});
+    lip_a[iu] = std::min({sum_sd, v_out_norm * std::sqrt(static_cast<double>(S) * lam.maxCoeff()), std::sqrt(cols_l1)});
     // Term b.
     double sum_sd_b = 0.0;
     for (Index j = 0; j < S; ++j) {
@@ -316,7 +354,8 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
     const double delta_k = o.delta / (static_cast<double>(k) * static_cast<double>(k + 1));
     const double log_inv = std::log(2.0 * static_cast<double>(sa) / delta_k);
     const double arg = o.bound == RowBound::Weissman ? log_inv : o.confidence_scale * std::sqrt(2.0 * log_inv);
-    const Vector<double> rows = reward_free_row_bounds(counts, A, o.method, o.rank, o.bound, arg, res.kernel);
+    const Vector<double> rows =
+        reward_free_row_bounds(counts, A, o.method, o.rank, o.bound, arg, res.kernel, o.weighting);
     RewardFreeRound round;
     round.samples_per_pair = n;
     round.samples = n * sa;

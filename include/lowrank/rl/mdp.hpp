@@ -290,6 +290,22 @@ RowBound parse_row_bound(std::string_view name);
 /// (Weissman for the counts model), the first-order one otherwise.
 RowBound default_row_bound(KernelMethod method) noexcept;
 
+/// How the spectral reward-free estimate weights the columns (next states)
+/// before the rank-r truncation (issue 28).
+enum class ColumnWeighting {
+  /// Truncate N / T itself (the paper's estimator).
+  None,
+  /// Truncate N D^(-1/2) / T, D = diag of the next-state frequencies q_j
+  /// (correspondence-analysis scaling), then multiply back by D^(1/2). The
+  /// multinomial noise of column j has variance ~ q_j / n, so the scaled
+  /// noise is about homoscedastic and the truncation no longer lets a few
+  /// frequent states (a coherent V) carry most of each row's error.
+  Frequency,
+};
+const char* to_string(ColumnWeighting w) noexcept;
+/// "none" | "frequency"; throws InvalidArgument.
+ColumnWeighting parse_column_weighting(std::string_view name);
+
 struct RewardFreeOptions {
   KernelMethod method = KernelMethod::Spectral;
   /// Rank of the spectral estimate (known, as in the paper); 1 <= r <= S.
@@ -297,6 +313,8 @@ struct RewardFreeOptions {
   Index rank = 0;
   /// Weissman is only valid for KernelMethod::Empirical.
   RowBound bound = RowBound::FirstOrder;
+  /// Spectral only.
+  ColumnWeighting weighting = ColumnWeighting::Frequency;
   double epsilon = 0.1;                      ///< target value gap for every reward in [0, 1], > 0
   double delta = 0.1;                        ///< failure probability, in (0, 1)
   std::int64_t first_samples_per_pair = 16;  ///< n_1 >= 1
@@ -342,10 +360,12 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
 /// The row bounds of RowBound::FirstOrder / Weissman for given data, exposed
 /// for tests: counts is the (S*A) x S matrix of transition counts (every
 /// row with the same total n >= 1), z the Gaussian quantile (FirstOrder) or
-/// log_inv_delta = ln(1 / delta') (Weissman). Returns one bound per row and
-/// the estimate in `kernel`.
+/// log_inv_delta = ln(1 / delta') (Weissman), `weighting` the spectral
+/// estimate's column weighting. Returns one bound per row and the estimate
+/// in `kernel`.
 Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
-                                      RowBound bound, double z_or_log_inv_delta, Matrix<double>& kernel);
+                                      RowBound bound, double z_or_log_inv_delta, Matrix<double>& kernel,
+                                      ColumnWeighting weighting);
 
 /// The x with P(chi^2_k > x) = p (k >= 1 degrees of freedom, p in (0, 1)),
 /// used by the spectral first-order bound; exposed for tests. Throws
