@@ -442,7 +442,7 @@ TEST(CrossValidation, OneLoopDrivesAnyFitterSeriallyOrWithFoldsInParallel) {
   // Reference: the held-out RMSE of each fold and lambda, by hand.
   std::vector<double> mean(grid.size(), 0.0);
   double best_fold = std::numeric_limits<double>::infinity();
-  for (const Split& s : cv_splits(e, K, seed)) {
+  for (const auto& s : cv_splits(e, K, seed)) {
     const CvFold<double> f = cv_fold(e, s, CvLambdaScaling::SqrtEntries);
     double sum = 0;
     for (double v : f.train.value) sum += v;
