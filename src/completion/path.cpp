@@ -3,10 +3,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <omp.h>
 #include <string>
 
+#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/core/splits.hpp"
@@ -185,6 +192,9 @@ struct CandidateScores {
   std::vector<std::vector<double>> rmse, mae, rank;
   CrossValidationResult<T> out;
   bool active = true;
+  /// Whether a best fold fit is held (CvPathFitter::keep_as_best), and a
+  /// finished one.
+  bool best_held = false, best_finished = false;
   /// CrossValidationOptions::refine: per fold, its fits at the grid points
   /// from two below to one above its own best (the warm starts a refinement
   /// around a best lambda one grid step from the fold's needs).
@@ -332,135 +342,342 @@ bool refine_candidate(CandidateScores<T>& cs, std::vector<double>& grid, const O
 
 }  // namespace
 
+namespace {
+
+// A fit function (PathFitFunction) as a fold's fitter: warm-started from its
+// own last model, scored by evaluate(); with refine it keeps its fits near
+// the fold's best (CandidateScores::kept).
+template <class T>
+class FunctionFitter final : public CvPathFitter<T> {
+ public:
+  FunctionFitter(const PathFitFunction<T>& fit, const CvFold<T>& fold, CandidateScores<T>& cs, std::size_t f)
+      : fit_(fit), fold_(fold), cs_(cs), kept_(cs.kept.empty() ? nullptr : &cs.kept[f]) {}
+
+  CvFitScore fit(std::size_t l, double lambda) override {
+    CompletionResult<T> r = fit_(fold_.train, lambda, warm_);
+    const ErrorMetrics m = evaluate(r.model, fold_.test);
+    CvFitScore s;
+    s.rmse = m.rmse;
+    s.mae = m.mae;
+    s.rank = static_cast<double>(r.model.rank());
+    s.status = r.status;
+    if (kept_) {
+      // Keep this fit while it lies within [best - 2, best + 1] of the
+      // fold's path (see CandidateScores::kept).
+      const std::size_t bl = m.rmse < best_ ? l : best_l_;
+      kept_->emplace(l, r.model);
+      for (auto it = kept_->begin(); it != kept_->end();)
+        it = it->first + 2 < bl || it->first > bl + 1 ? kept_->erase(it) : std::next(it);
+      if (m.rmse < best_) {
+        best_ = m.rmse;
+        best_l_ = l;
+      }
+    }
+    last_ = std::move(r.model);
+    warm_ = &last_;
+    return s;
+  }
+  void keep_as_best() override { cs_.out.best_fold_model = last_; }
+
+ private:
+  const PathFitFunction<T>& fit_;
+  const CvFold<T>& fold_;
+  CandidateScores<T>& cs_;
+  std::map<std::size_t, CompletionModel<T>>* kept_;
+  CompletionModel<T> last_;
+  const CompletionModel<T>* warm_ = nullptr;
+  double best_ = std::numeric_limits<double>::infinity();
+  std::size_t best_l_ = 0;
+};
+
+template <class T>
+CvFitterFactory<T> function_fitters(const PathFitFunction<T>& fit, CandidateScores<T>& cs) {
+  return [&fit, &cs](std::size_t f, const CvFold<T>& fold) {
+    return std::unique_ptr<CvPathFitter<T>>(std::make_unique<FunctionFitter<T>>(fit, fold, cs, f));
+  };
+}
+
+template <class T>
+std::vector<CandidateScores<T>> init_candidates(const std::vector<std::vector<double>>& grids, std::size_t folds,
+                                                bool keep_for_refine) {
+  std::vector<CandidateScores<T>> cand(grids.size());
+  for (std::size_t c = 0; c < grids.size(); ++c) {
+    const std::vector<double> nan(grids[c].size(), std::numeric_limits<double>::quiet_NaN());
+    cand[c].rmse.assign(folds, nan);
+    cand[c].mae = cand[c].rank = cand[c].rmse;
+    if (keep_for_refine) cand[c].kept.resize(folds);
+    cand[c].out.best_fold_rmse = std::numeric_limits<double>::infinity();
+  }
+  return cand;
+}
+
+// The one CV loop (cross_validate_paths): every candidate's fitter down its
+// grid on every fold, the candidates' scores in `cand_`.
+template <class T>
+class CvLoop {
+ public:
+  CvLoop(const ObservedEntries<T>& data, const std::vector<std::vector<double>>& grids,
+         const std::vector<CvFitterFactory<T>>& fitters, const CrossValidationOptions& options,
+         const std::vector<std::string>& labels, const std::vector<Split>& folds, std::vector<CandidateScores<T>>& cand,
+         std::chrono::steady_clock::time_point start)
+      : data_(data),
+        grids_(grids),
+        fitters_(fitters),
+        options_(options),
+        labels_(labels),
+        folds_(folds),
+        cand_(cand),
+        start_(start),
+        fold_done_(folds.size(), 0) {}
+
+  // Returns whether an interrupt stopped it.
+  bool run() {
+    if (options_.parallel_folds && cand_.size() == 1) run_parallel();
+    else run_serial();
+    return interrupted_;
+  }
+
+ private:
+  const std::string& label(std::size_t c) const {
+    static const std::string fallback = "cross-validation";
+    return labels_.empty() ? (options_.label.empty() ? fallback : options_.label) : labels_[c];
+  }
+
+  void run_serial() {
+    double first_fold_end = 0.0;  // seconds; the first fold also screens candidates, so it is timed apart
+    const std::size_t C = cand_.size();
+    for (std::size_t f = 0; f < folds_.size() && !interrupted_; ++f) {
+      const double fold_start = seconds_since(start_);
+      if (f == 1) first_fold_end = fold_start;
+      // Grid time left (refinement and refit not counted), from the mean time of
+      // the folds after the first, or the first fold's own until one exists.
+      const double per_fold = f == 0 ? 0.0 : f == 1 ? first_fold_end : (fold_start - first_fold_end) / double(f - 1);
+      const CvFold<T> fold = cv_fold(data_, folds_[f], options_.lambda_scaling);
+      for (std::size_t c = 0; c < C && !interrupted_; ++c)
+        if (cand_[c].active) run_path(c, f, fold, fold_start, per_fold);
+      if (f == 0 && C > 1 && options_.screen_margin >= 0 && !interrupted_) {
+        // Screening after the first fold: a candidate whose best validation
+        // RMSE is worse than the leader's by more than the margin would need
+        // the other folds to overturn a clear gap; it stops here, and its
+        // table shows one fold per row.
+        double lead = std::numeric_limits<double>::infinity();
+        for (const auto& cs : cand_) lead = std::min(lead, cs.out.best_fold_rmse);
+        for (auto& cs : cand_) {
+          if (cs.out.best_fold_rmse > (1.0 + options_.screen_margin) * lead) {
+            cs.active = false;
+            cs.out.screened_out = true;
+            cs.kept.clear();
+          }
+        }
+      }
+    }
+  }
+
+  // The folds in parallel, one thread each, and options_.side_task beside
+  // them: folds are independent, and one thread per fold beats threads
+  // inside one fit (a MovieLens GAME fit: 1.15x on 2 cores, its folds
+  // ~1.8x). The side task is the second-to-last task but not one of the
+  // first threads + 1 (it would find too few folds done): with 5 folds on 2
+  // threads it starts once 3 are done and runs beside the fifth.
+  void run_parallel() {
+    const std::size_t K = folds_.size();
+    const bool side = static_cast<bool>(options_.side_task);
+    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(K) + 1);
+    if (threads <= 1) {
+      for (std::size_t f = 0; f < K && !interrupted_; ++f) run_fold_alone(f);
+      return;
+    }
+    const detail::SerialBlasScope serial_blas;
+    const int saved_levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(1);
+    std::exception_ptr error;
+    const auto count = static_cast<std::ptrdiff_t>(K) + 1;
+    const std::ptrdiff_t side_at =
+        std::min<std::ptrdiff_t>(count - 1, std::max<std::ptrdiff_t>(threads + 1, count - 2));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (std::ptrdiff_t t = 0; t < count; ++t) {
+      try {
+        if (t == side_at) {
+          if (side) options_.side_task([this] { return chosen_so_far(); });
+        } else {
+          run_fold_alone(static_cast<std::size_t>(t < side_at ? t : t - 1));
+        }
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (!error) error = std::current_exception();
+      }
+    }
+    omp_set_max_active_levels(saved_levels);
+    if (error) std::rethrow_exception(error);
+  }
+
+  void run_fold_alone(std::size_t f) {
+    const CvFold<T> fold = cv_fold(data_, folds_[f], options_.lambda_scaling);
+    const bool stopped = run_path(0, f, fold, seconds_since(start_), 0.0);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    fold_done_[f] = stopped ? 0 : 1;
+  }
+
+  // The best grid index of the folds finished so far (parallel folds).
+  std::optional<std::size_t> chosen_so_far() {
+    std::vector<FoldScores> done;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (std::size_t f = 0; f < folds_.size(); ++f)
+        if (fold_done_[f]) done.push_back({cand_[0].rmse[f], cand_[0].mae[f], cand_[0].rank[f]});
+    }
+    if (done.empty()) return std::nullopt;
+    std::vector<CrossValidationRow> table;
+    return cv_table(done, grids_[0], table);
+  }
+
+  // Candidate c's path on fold f; returns whether an interrupt stopped it.
+  bool run_path(std::size_t c, std::size_t f, const CvFold<T>& fold, double fold_start, double per_fold) {
+    CandidateScores<T>& cs = cand_[c];
+    CrossValidationResult<T>& out = cs.out;
+    const std::vector<double>& lambdas = grids_[c];
+    const std::size_t L = lambdas.size();
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::unique_ptr<CvPathFitter<T>> fitter = fitters_[c](f, fold);
+    const bool own_rule = fitter->own_stop_rule();
+    double best = std::numeric_limits<double>::infinity();
+    int worse = 0;
+    bool stopped = false;
+    for (std::size_t l = 0; l < L; ++l) {
+      const CvFitScore s = fitter->fit(l, lambdas[l] * fold.lambda_factor);
+      const bool interrupt = s.status == Status::Interrupted || interrupt_requested();
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        ++out.fits;
+        if (s.status == Status::NotConverging) ++out.capped_fits;
+        cs.rmse[f][l] = s.rmse;
+        cs.mae[f][l] = s.mae;
+        cs.rank[f][l] = s.rank;
+        // An interrupted fit is a last iterate, not a finished fit: it is kept
+        // only when nothing better exists.
+        const bool keep =
+            s.keepable && (s.finished ? (!cs.best_finished || s.rmse < out.best_fold_rmse) : !cs.best_held);
+        if (keep) {
+          fitter->keep_as_best();
+          cs.best_held = true;
+          cs.best_finished = s.finished;
+          out.best_fold_rmse = s.finished ? s.rmse : std::numeric_limits<double>::infinity();
+          out.best_fold_lambda = lambdas[l];
+        }
+        if (options_.progress) report(c, f, l, L, s, fold_start, per_fold);
+        if (interrupt) {
+          if (!interrupted_ || f < out.stopped_fold) {
+            out.stopped_fold = f;
+            out.stopped_index = l;
+          }
+          out.status = Status::Interrupted;
+          interrupted_ = true;
+        }
+      }
+      if (interrupt) {
+        stopped = true;
+        break;
+      }
+      if (own_rule) {
+        if (s.stop) break;
+      } else if (s.rmse < best) {
+        best = s.rmse;
+        worse = 0;
+      } else if (options_.patience > 0 &&
+                 (++worse >= options_.patience ||
+                  (options_.rise_margin >= 0 && s.rmse > (1.0 + options_.rise_margin) * best))) {
+        break;
+      }
+      if (f == 0 && c > 0 && options_.screen_margin >= 0 &&
+          cannot_catch_up(cs.rmse[0], l, lead_so_far(cand_, c), options_.screen_margin)) {
+        // Screened out during the first fold: its path would not reach the
+        // leader's margin on it (see cannot_catch_up).
+        cs.active = false;
+        out.screened_out = true;
+        cs.kept.clear();
+        break;
+      }
+    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopped) ++out.folds_completed;
+    out.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return stopped;
+  }
+
+  void report(std::size_t c, std::size_t f, std::size_t l, std::size_t L, const CvFitScore& s, double fold_start,
+              double per_fold) {
+    stage_ = label(c) + " fold " + std::to_string(f + 1) + "/" + std::to_string(folds_.size()) + " lambda " +
+             std::to_string(l + 1) + "/" + std::to_string(L);
+    if (f > 0 && !options_.parallel_folds) {
+      const double left = std::max(0.0, per_fold * double(folds_.size() - f) - (seconds_since(start_) - fold_start));
+      stage_ += ", grid ~" + std::to_string(static_cast<long long>(std::lround(left))) + "s left";
+    }
+    report_fit(options_.progress, stage_, static_cast<int>(f * L + l + 1), s.rmse, grids_[c][l],
+               static_cast<int>(s.rank), start_);
+  }
+
+  const ObservedEntries<T>& data_;
+  const std::vector<std::vector<double>>& grids_;
+  const std::vector<CvFitterFactory<T>>& fitters_;
+  const CrossValidationOptions& options_;
+  const std::vector<std::string>& labels_;
+  const std::vector<Split>& folds_;
+  std::vector<CandidateScores<T>>& cand_;
+  const std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;  // the results, the best fold fit and progress, for folds in parallel
+  std::vector<char> fold_done_;
+  std::string stage_;  // the last progress stage (an event holds a view of it)
+  bool interrupted_ = false;
+};
+
+template <class T>
+void check_candidates(const std::vector<std::vector<double>>& grids, std::size_t fits,
+                      const std::vector<std::string>& labels) {
+  if (grids.empty() || grids.size() != fits || (!labels.empty() && labels.size() != fits))
+    throw InvalidArgument("cross-validation: give one grid and one fit function per candidate");
+  for (const auto& g : grids) check_grid(g);
+}
+
+}  // namespace
+
+template <class T>
+std::vector<CrossValidationResult<T>> cross_validate_paths(const ObservedEntries<T>& data,
+                                                           const std::vector<std::vector<double>>& grids,
+                                                           const std::vector<CvFitterFactory<T>>& fitters,
+                                                           const CrossValidationOptions& options,
+                                                           const std::vector<std::string>& labels) {
+  check_candidates<T>(grids, fitters.size(), labels);
+  const std::vector<Split> folds = cv_splits(data, options.folds, options.seed);
+  std::vector<CandidateScores<T>> cand = init_candidates<T>(grids, folds.size(), false);
+  const bool interrupted =
+      CvLoop<T>(data, grids, fitters, options, labels, folds, cand, std::chrono::steady_clock::now()).run();
+  std::vector<CrossValidationResult<T>> results;
+  for (std::size_t c = 0; c < cand.size(); ++c) {
+    summarize(cand[c], grids[c], folds.size());
+    if (interrupted) cand[c].out.status = Status::Interrupted;
+    results.push_back(std::move(cand[c].out));
+  }
+  return results;
+}
+
 template <class T>
 std::vector<CrossValidationResult<T>> cross_validate_candidates(const ObservedEntries<T>& data,
                                                                 const std::vector<std::vector<double>>& grids,
                                                                 const std::vector<PathFitFunction<T>>& fits,
                                                                 const CrossValidationOptions& options,
                                                                 const std::vector<std::string>& labels) {
-  if (grids.empty() || grids.size() != fits.size() || (!labels.empty() && labels.size() != fits.size()))
-    throw InvalidArgument("cross-validation: give one grid and one fit function per candidate");
-  for (const auto& g : grids) check_grid(g);
+  check_candidates<T>(grids, fits.size(), labels);
   const std::vector<Split> folds = cv_splits(data, options.folds, options.seed);
   const std::size_t C = fits.size();
-  std::vector<CandidateScores<T>> cand(C);
+  std::vector<CandidateScores<T>> cand = init_candidates<T>(grids, folds.size(), options.refine > 0);
+  std::vector<CvFitterFactory<T>> fitters;
   for (std::size_t c = 0; c < C; ++c) {
-    const std::vector<double> nan(grids[c].size(), std::numeric_limits<double>::quiet_NaN());
-    cand[c].rmse.assign(folds.size(), nan);
-    cand[c].mae = cand[c].rank = cand[c].rmse;
-    if (options.refine > 0) cand[c].kept.resize(folds.size());
-    cand[c].out.best_fold_rmse = std::numeric_limits<double>::infinity();
+    fitters.push_back(function_fitters(fits[c], cand[c]));
   }
+  CrossValidationOptions loop_options = options;
+  loop_options.parallel_folds = false;  // the fit functions thread inside themselves
   const auto start = std::chrono::steady_clock::now();
-  std::string stage;
-  bool interrupted = false;
-  double first_fold_end = 0.0;  // seconds; the first fold also screens candidates, so it is timed apart
-  for (std::size_t f = 0; f < folds.size() && !interrupted; ++f) {
-    const double fold_start = seconds_since(start);
-    if (f == 1) first_fold_end = fold_start;
-    // Grid time left (refinement and refit not counted), from the mean time of
-    // the folds after the first, or the first fold's own until one exists.
-    const double per_fold = f == 0 ? 0.0 : f == 1 ? first_fold_end : (fold_start - first_fold_end) / double(f - 1);
-    const CvFold<T> fold = cv_fold(data, folds[f], options.lambda_scaling);
-    const ObservedEntries<T>& train = fold.train;
-    const ObservedEntries<T>& test = fold.test;
-    const double factor = fold.lambda_factor;
-    for (std::size_t c = 0; c < C && !interrupted; ++c) {
-      CandidateScores<T>& cs = cand[c];
-      if (!cs.active) continue;
-      CrossValidationResult<T>& out = cs.out;
-      const std::vector<double>& lambdas = grids[c];
-      const std::size_t L = lambdas.size();
-      const auto t0 = std::chrono::steady_clock::now();
-      const CompletionModel<T>* warm = nullptr;
-      CompletionModel<T> last;
-      double best = std::numeric_limits<double>::infinity();
-      std::size_t best_l = 0;
-      int worse = 0;
-      for (std::size_t l = 0; l < L; ++l) {
-        CompletionResult<T> r = fits[c](train, lambdas[l] * factor, warm);
-        const ErrorMetrics m = evaluate(r.model, test);
-        ++out.fits;
-        if (r.status == Status::NotConverging) ++out.capped_fits;
-        cs.rmse[f][l] = m.rmse;
-        cs.mae[f][l] = m.mae;
-        cs.rank[f][l] = static_cast<double>(r.model.rank());
-        // An interrupted fit is a last iterate, not a finished fit: it is kept
-        // only when nothing better exists.
-        if (m.rmse < out.best_fold_rmse || out.best_fold_model.rows == 0) {
-          out.best_fold_model = r.model;
-          out.best_fold_rmse = m.rmse;
-          out.best_fold_lambda = lambdas[l];
-        }
-        if (options.refine > 0) {
-          // Keep this fit while it lies within [best - 2, best + 1] of the
-          // fold's path (see CandidateScores::kept).
-          const std::size_t bl = m.rmse < best ? l : best_l;
-          auto& kept = cs.kept[f];
-          kept.emplace(l, r.model);
-          for (auto it = kept.begin(); it != kept.end();)
-            it = it->first + 2 < bl || it->first > bl + 1 ? kept.erase(it) : std::next(it);
-        }
-        last = std::move(r.model);
-        warm = &last;
-        if (options.progress) {
-          const std::string& label =
-              labels.empty() ? (options.label.empty() ? std::string("cross-validation") : options.label) : labels[c];
-          stage = label + " fold " + std::to_string(f + 1) + "/" + std::to_string(folds.size()) + " lambda " +
-                  std::to_string(l + 1) + "/" + std::to_string(L);
-          if (f > 0) {
-            const double left =
-                std::max(0.0, per_fold * double(folds.size() - f) - (seconds_since(start) - fold_start));
-            stage += ", grid ~" + std::to_string(static_cast<long long>(std::lround(left))) + "s left";
-          }
-          report_fit(options.progress, stage, static_cast<int>(f * L + l + 1), m.rmse, lambdas[l],
-                     static_cast<int>(last.rank()), start);
-        }
-        if (r.status == Status::Interrupted || interrupt_requested()) {
-          out.status = Status::Interrupted;
-          out.stopped_fold = f;
-          out.stopped_index = l;
-          interrupted = true;
-          break;
-        }
-        if (m.rmse < best) {
-          best = m.rmse;
-          best_l = l;
-          worse = 0;
-        } else if (options.patience > 0 &&
-                   (++worse >= options.patience ||
-                    (options.rise_margin >= 0 && m.rmse > (1.0 + options.rise_margin) * best))) {
-          break;
-        }
-        if (f == 0 && c > 0 && options.screen_margin >= 0 &&
-            cannot_catch_up(cs.rmse[0], l, lead_so_far(cand, c), options.screen_margin)) {
-          // Screened out during the first fold: its path would not reach the
-          // leader's margin on it (see cannot_catch_up).
-          cs.active = false;
-          out.screened_out = true;
-          cs.kept.clear();
-          break;
-        }
-      }
-      if (!interrupted) ++out.folds_completed;
-      out.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
-    if (f == 0 && C > 1 && options.screen_margin >= 0 && !interrupted) {
-      // Screening after the first fold: a candidate whose best validation
-      // RMSE is worse than the leader's by more than the margin would need
-      // the other folds to overturn a clear gap; it stops here, and its
-      // table shows one fold per row.
-      double lead = std::numeric_limits<double>::infinity();
-      for (const auto& cs : cand) lead = std::min(lead, cs.out.best_fold_rmse);
-      for (auto& cs : cand) {
-        if (cs.out.best_fold_rmse > (1.0 + options.screen_margin) * lead) {
-          cs.active = false;
-          cs.out.screened_out = true;
-          cs.kept.clear();
-        }
-      }
-    }
-  }
+  bool interrupted = CvLoop<T>(data, grids, fitters, loop_options, labels, folds, cand, start).run();
   std::vector<std::vector<double>> grid = grids;
   for (std::size_t c = 0; c < C; ++c) summarize(cand[c], grid[c], folds.size());
   if (options.refine > 0 && !interrupted) {
@@ -510,6 +727,16 @@ template std::vector<CrossValidationResult<float>> cross_validate_candidates(con
 template std::vector<CrossValidationResult<double>> cross_validate_candidates(
     const ObservedEntries<double>&, const std::vector<std::vector<double>>&,
     const std::vector<PathFitFunction<double>>&, const CrossValidationOptions&, const std::vector<std::string>&);
+template std::vector<CrossValidationResult<float>> cross_validate_paths(const ObservedEntries<float>&,
+                                                                        const std::vector<std::vector<double>>&,
+                                                                        const std::vector<CvFitterFactory<float>>&,
+                                                                        const CrossValidationOptions&,
+                                                                        const std::vector<std::string>&);
+template std::vector<CrossValidationResult<double>> cross_validate_paths(const ObservedEntries<double>&,
+                                                                         const std::vector<std::vector<double>>&,
+                                                                         const std::vector<CvFitterFactory<double>>&,
+                                                                         const CrossValidationOptions&,
+                                                                         const std::vector<std::string>&);
 template CrossValidationResult<float> cross_validate(const ObservedEntries<float>&, const std::vector<double>&,
                                                      const PathFitFunction<float>&, const CrossValidationOptions&);
 template CrossValidationResult<double> cross_validate(const ObservedEntries<double>&, const std::vector<double>&,

@@ -7,18 +7,15 @@
 #include <limits>
 
 #include <cstdio>
-#include <exception>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <mutex>
 #include <type_traits>
 
-#include <omp.h>
-
 #include <string>
 
 #include "lowrank/completion/convert.hpp"
-#include "lowrank/core/detail/serial_blas.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
 #include "lowrank/linalg/subspace.hpp"
@@ -26,26 +23,6 @@
 namespace lowrank {
 
 namespace game_detail {
-
-// Validation metrics of one fold at the lambdas its path reached.
-struct FoldTrace {
-  FoldScores scores;
-  int fits = 0;
-  Status status = Status::Success;
-};
-
-// completion's CV table (cv_table) over `folds`, written to `rows` when
-// given; returns its best index.
-std::size_t cv_table(const std::vector<const game_detail::FoldTrace*>& folds, const std::vector<double>& grid,
-                     std::vector<CrossValidationRow>* rows) {
-  std::vector<FoldScores> scores;
-  scores.reserve(folds.size());
-  for (const FoldTrace* f : folds) scores.push_back(f->scores);
-  std::vector<CrossValidationRow> table;
-  const std::size_t best_index = lowrank::cv_table(scores, grid, table);
-  if (rows) *rows = std::move(table);
-  return best_index;
-}
 
 bool FoldStopRule::should_stop(const std::vector<double>& squared) {
   double sum = 0;
@@ -315,22 +292,20 @@ std::string fit_stop_reason(const GameResult<T>& r, const GameOptions& o) {
   }
 }
 
-// The best finished fold fit so far (lowest validation RMSE), kept in the
-// fold fits' scalar and cast once at the end: what a Ctrl-C during
-// cross-validation returns when no refit on all entries has started, as
-// fit_completion does (CrossValidationResult::best_fold_model). Without
-// certificates, so it costs one set of group factors (or one dense block
-// set for Dense storage). An interrupted iterate is kept only while no fit
-// has finished.
+// The best fold fit so far, kept in the fold fits' scalar and cast once at
+// the end: what a Ctrl-C during cross-validation returns when no refit on
+// all entries has started, as fit_completion does
+// (CrossValidationResult::best_fold_model). The CV loop decides which fit
+// is best (the lowest validation RMSE of a finished fit; an interrupted
+// iterate only while none is held) and stores it under its lock
+// (CvPathFitter::keep_as_best). Without certificates, so it costs one set of
+// group factors (or one dense block set for Dense storage).
 template <class T>
 class BestFoldFit {
  public:
   template <class F>
-  void offer(const GameResult<F>& r, double rmse, bool finished, std::size_t fold, std::size_t index,
+  void store(const GameResult<F>& r, bool finished, std::size_t fold, std::size_t index,
              const std::optional<Biases<T>>& offsets) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    const bool better = finished ? (!finished_ || rmse < rmse_) : !held();
-    if (!better) return;
     if constexpr (std::is_same_v<F, T>) {
       as_t_ = r.template cast<T>(false);
       as_float_.reset();
@@ -338,7 +313,6 @@ class BestFoldFit {
       as_float_ = r.template cast<float>(false);
       as_t_.reset();
     }
-    rmse_ = rmse;
     finished_ = finished;
     fold_ = fold;
     index_ = index;
@@ -358,8 +332,6 @@ class BestFoldFit {
   }
 
  private:
-  std::mutex mutex_;
-  double rmse_ = std::numeric_limits<double>::infinity();
   bool finished_ = false;
   std::size_t fold_ = 0, index_ = 0;
   std::optional<GameResult<float>> as_float_;
@@ -472,48 +444,73 @@ class CentredPath {
     if (options_.folds == 0) out_.best_index = out_.grid.size() - 1;
   }
 
-  // One fold's path in scalar F (float under cv_float), centred and scored
-  // in T on its held-out part; stops by FoldStopRule.
+  // One fold's path for completion's CV loop (cross_validate_paths), in
+  // scalar F (float under cv_float): the fold's offsets fitted on its
+  // training part, each fit warm-started from the last (iterate and dual
+  // certificates), scored in T on the held-out part with the offsets, and
+  // stopped by FoldStopRule (its own rule: the paired test needs the
+  // held-out squared errors).
   template <class F>
-  void run_fold(std::size_t f) {
-    game_detail::FoldTrace& trace = traces_[f];
-    const std::size_t L = out_.grid.size();
-    const CvFold<T> fold = cv_fold(entries_, splits_[f], options_.lambda_scaling);
-    const ObservedEntries<T>& va = fold.test;
-    const std::optional<Biases<T>> c = fit_offsets(fold.train, out_.centering, options_);
-    const ObservedEntries<F> tr = take_offsets(c, fold.train).template cast<F>();
-    std::vector<double> fold_grid = out_.grid;
-    for (double& l : fold_grid) l *= fold.lambda_factor;
-    game_detail::FoldStopRule stop(options_.patience);
-    std::vector<double> squared;
-    const std::optional<GameResult<F>> last =
-        run_path<F>(tr, groups_, fold_grid, 0, L, fold_options_, std::nullopt, trace.fits, trace.status,
-                    [&](std::size_t i, const GameResult<F>& r) {
-                      const ErrorMetrics m = score(r, c, va, &squared);
-                      trace.scores.rmse.push_back(m.rmse);
-                      trace.scores.mae.push_back(m.mae);
-                      trace.scores.rank.push_back(static_cast<double>(max_group_rank(r)));
-                      best_fold_.offer(r, m.rmse, true, f, i, c);
-                      event("game-cv", static_cast<int>(f * L + i + 1), m.rmse, max_group_rank(r));
-                      return !stop.should_stop(squared);
-                    });
-    if (trace.status == Status::Interrupted && last && last->has_estimate())
-      best_fold_.offer(*last, std::numeric_limits<double>::infinity(), false, f, trace.scores.rmse.size(), c);
-    const std::lock_guard<std::mutex> lock(fold_done_mutex_);
-    fold_done_[f] = 1;
-  }
+  class FoldFitter final : public CvPathFitter<T> {
+   public:
+    FoldFitter(CentredPath& path, std::size_t fold, const CvFold<T>& data, int patience)
+        : path_(path),
+          fold_(fold),
+          test_(data.test),
+          offsets_(fit_offsets(data.train, path.out_.centering, path.options_)),
+          train_(take_offsets(offsets_, data.train).template cast<F>()),
+          stop_(patience) {}
+
+    CvFitScore fit(std::size_t index, double lambda) override {
+      GameOptions o = path_.fold_options_;
+      o.lambda = lambda;
+      GameResult<F> r = fit_game(train_, path_.groups_, o, last_ ? &*last_ : nullptr);
+      last_ = std::move(r);
+      index_ = index;
+      CvFitScore s;
+      s.status = last_->status;
+      s.rank = static_cast<double>(max_group_rank(*last_));
+      finished_ = last_->status != Status::Interrupted;
+      if (!finished_) {  // a last iterate: not scored
+        s.finished = false;
+        s.keepable = last_->has_estimate();
+        return s;
+      }
+      const ErrorMetrics m = score(*last_, offsets_, test_, &squared_);
+      s.rmse = m.rmse;
+      s.mae = m.mae;
+      path_.event("game-cv", static_cast<int>(fold_ * path_.out_.grid.size() + index + 1), m.rmse,
+                  max_group_rank(*last_));
+      s.stop = stop_.should_stop(squared_);
+      return s;
+    }
+    void keep_as_best() override { path_.best_fold_.store(*last_, finished_, fold_, index_, offsets_); }
+    bool own_stop_rule() const override { return true; }
+
+   private:
+    CentredPath& path_;
+    const std::size_t fold_;
+    const ObservedEntries<T>& test_;
+    const std::optional<Biases<T>> offsets_;
+    const ObservedEntries<F> train_;
+    game_detail::FoldStopRule stop_;
+    std::optional<GameResult<F>> last_;
+    std::vector<double> squared_;
+    std::size_t index_ = 0;
+    bool finished_ = false;
+  };
 
   // The refit on all entries at the lambda the folds finished so far choose,
-  // run as one of the CV tasks (see schedule_folds).
-  void run_speculative_refit() {
-    std::vector<const game_detail::FoldTrace*> finished;
-    {
-      const std::lock_guard<std::mutex> lock(fold_done_mutex_);
-      for (std::size_t f = 0; f < traces_.size(); ++f)
-        if (fold_done_[f] && traces_[f].status != Status::Interrupted) finished.push_back(&traces_[f]);
-    }
-    if (finished.empty()) return;  // more threads than folds: nothing to go on yet
-    speculative_index_ = game_detail::cv_table(finished, out_.grid, nullptr);
+  // run beside the folds (CrossValidationOptions::side_task): otherwise a
+  // thread idles while the last folds finish (on MovieLens-100k the refit
+  // ran ~10 s alone at the end of the path). The refit's walk depends only
+  // on the data and the grid, so when all folds choose the same lambda it is
+  // the serial refit bit for bit; when they do not, it is discarded and the
+  // refit runs again, so the result never depends on the threads.
+  void run_speculative_refit(const std::function<std::optional<std::size_t>()>& chosen_so_far) {
+    const std::optional<std::size_t> index = chosen_so_far();
+    if (!index) return;  // more threads than folds: nothing to go on yet
+    speculative_index_ = *index;
     speculative_ =
         refit_path<T>(data_, groups_, out_.grid, speculative_index_ + 1, false, fit_options_, options_,
                       speculative_fits_, speculative_status_, [&](std::size_t i, double objective, Index rank) {
@@ -521,75 +518,33 @@ class CentredPath {
                       });
   }
 
-  // The folds are independent: with several threads each fold runs its
-  // path on one of them (the sweeps inside then run serially, BLAS too).
-  // A fold's fits do not depend on the schedule, so the CV table is the
-  // serial one. One thread per fold beats threads inside one fit: those
-  // speed a MovieLens fit up by 1.15x on 2 cores, the folds by ~1.8x.
-  //
-  // The refit runs speculatively as one of the tasks, at the lambda the
-  // folds finished so far choose: otherwise a thread idles while the last
-  // folds finish. It is the second-to-last task, but not one of the first
-  // threads + 1 (it would find too few folds done), so with 5 folds on 2
-  // threads it starts once 3 folds are done and runs beside the fifth. As
-  // the last task it started after 4, and on MovieLens-100k ran ~10 s
-  // alone at the end of the path. The refit's walk depends only on the data
-  // and the grid, so when all folds choose the same lambda it is the serial
-  // refit bit for bit; when they do not, it is discarded and the refit runs
-  // again, so the result never depends on the threads.
-  void schedule_folds(bool refit) {
-    auto run_fold_any = [&](std::size_t f) { with_cv_scalar<T>(options_, [&]<class F>() { run_fold<F>(f); }); };
-    const int threads = std::min<int>(omp_get_max_threads(), static_cast<int>(splits_.size()) + 1);
-    if (threads <= 1) {
-      for (std::size_t f = 0; f < splits_.size(); ++f) {
-        run_fold_any(f);
-        if (traces_[f].status == Status::Interrupted) break;
-      }
-      return;
-    }
-    const lowrank::detail::SerialBlasScope serial_blas;
-    const int saved_levels = omp_get_max_active_levels();
-    omp_set_max_active_levels(1);
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    // one task per fold and the speculative refit at refit_task
-    const auto count = static_cast<std::ptrdiff_t>(splits_.size()) + 1;
-    const std::ptrdiff_t refit_task =
-        std::min<std::ptrdiff_t>(count - 1, std::max<std::ptrdiff_t>(threads + 1, count - 2));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (std::ptrdiff_t f = 0; f < count; ++f) {
-      try {
-        if (f == refit_task) {
-          if (refit) run_speculative_refit();
-        } else {
-          run_fold_any(static_cast<std::size_t>(f < refit_task ? f : f - 1));
-        }
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-      }
-    }
-    omp_set_max_active_levels(saved_levels);
-    if (error) std::rethrow_exception(error);
-  }
-
-  // k-fold CV over the grid: the table, its best index, the fold fits.
+  // k-fold CV over the grid through completion's one CV loop: the table, its
+  // best index, the fold fits. With several OpenMP threads the folds run in
+  // parallel beside the speculative refit (parallel_folds, side_task).
   void cross_validate(bool refit) {
     fold_options_ = cv_fit_options(fit_options_, options_);
     fold_options_.allow_unobserved_groups = true;  // a small group may lose all its entries to a fold
-    splits_ = cv_splits(entries_, options_.folds, options_.seed);
-    traces_.assign(splits_.size(), {});
-    fold_done_.assign(splits_.size(), 0);
-    schedule_folds(refit);
-    // merged in fold order, as the serial loop would push them
-    std::vector<const game_detail::FoldTrace*> all;
-    for (const game_detail::FoldTrace& trace : traces_) {
-      out_.fits += trace.fits;
-      out_.cv_fits += trace.fits;
-      if (trace.status == Status::Interrupted) out_.status = Status::Interrupted;
-      all.push_back(&trace);
-    }
-    out_.best_index = game_detail::cv_table(all, out_.grid, &out_.cv);
+    // exact warm starts of the dual, as run_path's
+    fold_options_.keep_certificates = fold_options_.storage != GameStorage::Factored;
+    CrossValidationOptions cvo;
+    cvo.folds = options_.folds;
+    cvo.seed = options_.seed;
+    cvo.lambda_scaling = options_.lambda_scaling;
+    cvo.patience = options_.patience;  // read by the fitters' FoldStopRule
+    cvo.screen_margin = -1;            // one candidate per call (Auto runs them one after the other)
+    cvo.parallel_folds = true;
+    if (refit) cvo.side_task = [this](const auto& chosen_so_far) { run_speculative_refit(chosen_so_far); };
+    const CvFitterFactory<T> fitter = [this, patience = cvo.patience](std::size_t f, const CvFold<T>& fold) {
+      std::unique_ptr<CvPathFitter<T>> p;
+      with_cv_scalar<T>(options_, [&]<class F>() { p = std::make_unique<FoldFitter<F>>(*this, f, fold, patience); });
+      return p;
+    };
+    cv_ = std::move(cross_validate_paths<T>(entries_, {out_.grid}, {fitter}, cvo).front());
+    out_.fits += cv_.fits;
+    out_.cv_fits += cv_.fits;
+    if (cv_.status == Status::Interrupted) out_.status = Status::Interrupted;
+    out_.cv = cv_.table;
+    out_.best_index = cv_.best_index;
   }
 
   // Ctrl-C during CV: keep the fit on all entries that the speculative refit
@@ -599,12 +554,10 @@ class CentredPath {
   GamePathFit<T> keep_on_interrupt() {
     out_.status = Status::Interrupted;
     std::string reason = "interrupted during cross-validation";
-    for (std::size_t f = 0; f < traces_.size(); ++f)
-      if (traces_[f].status == Status::Interrupted) {
-        reason += ", fold " + std::to_string(f + 1) + "/" + std::to_string(traces_.size()) + " at lambda " +
-                  std::to_string(traces_[f].scores.rmse.size() + 1) + "/" + std::to_string(out_.grid.size());
-        break;
-      }
+    const std::size_t K = static_cast<std::size_t>(options_.folds);
+    if (cv_.status == Status::Interrupted)
+      reason += ", fold " + std::to_string(cv_.stopped_fold + 1) + "/" + std::to_string(K) + " at lambda " +
+                std::to_string(cv_.stopped_index + 1) + "/" + std::to_string(out_.grid.size());
     if (speculative_) {
       out_.fits += speculative_fits_;
       out_.best_index = speculative_index_;
@@ -618,8 +571,8 @@ class CentredPath {
       if (finished) {
         out_.best_index = index;
         reason += ": the best fold fit so far (fold " + std::to_string(fold + 1) + ", lambda " +
-                  std::to_string(index + 1) + ", fitted on " + std::to_string(traces_.size() - 1) + "/" +
-                  std::to_string(traces_.size()) + " of the entries)";
+                  std::to_string(index + 1) + ", fitted on " + std::to_string(K - 1) + "/" + std::to_string(K) +
+                  " of the entries)";
       } else {
         reason += ": no fit had finished; the first fit's interrupted iterate (fold " + std::to_string(fold + 1) + ")";
       }
@@ -641,10 +594,7 @@ class CentredPath {
 
   // cross-validation
   GameOptions fold_options_;
-  std::vector<Split> splits_;
-  std::vector<game_detail::FoldTrace> traces_;
-  std::vector<char> fold_done_;
-  std::mutex fold_done_mutex_;
+  CrossValidationResult<T> cv_;
   BestFoldFit<T> best_fold_;
   std::optional<GameResult<T>> speculative_;
   std::size_t speculative_index_ = 0;

@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/core/detail/thread_scope.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/detail/kernels.hpp"
 
@@ -43,23 +43,6 @@ SvdMethod parse_svd_method(std::string_view name) {
 namespace detail {
 namespace {
 
-// One OpenMP thread for the calling thread while the scope lasts (the team
-// size is per thread, so other threads are not affected).
-class SerialOmpScope {
- public:
-  explicit SerialOmpScope(bool active) : m_saved(active ? omp_get_max_threads() : 0) {
-    if (m_saved > 1) omp_set_num_threads(1);
-  }
-  ~SerialOmpScope() {
-    if (m_saved > 1) omp_set_num_threads(m_saved);
-  }
-  SerialOmpScope(const SerialOmpScope&) = delete;
-  SerialOmpScope& operator=(const SerialOmpScope&) = delete;
-
- private:
-  int m_saved;
-};
-
 // A sparse block product forms a team only from 2^23 multiply-adds (~5 ms on
 // one core). Below, the few products of a call (the Lanczos finish makes
 // four) each left libgomp's idle worker spinning through its GOMP_SPINCOUNT
@@ -80,7 +63,7 @@ struct Products {
     if (op.dense != nullptr) {
       y.noalias() = (*op.dense) * x;
     } else if (op.sparse != nullptr) {
-      const SerialOmpScope serial(small_sparse_product(*op.sparse, x.cols()));
+      const ThreadCountScope serial(small_sparse_product(*op.sparse, x.cols()) ? 1 : 0);
       csr_times_dense(op.sparse->csr(), x, y);
     } else {
       op.apply(op.self, x, y);
@@ -90,7 +73,7 @@ struct Products {
     if (op.dense != nullptr) {
       y.noalias() = op.dense->transpose() * x;
     } else if (op.sparse != nullptr) {
-      const SerialOmpScope serial(small_sparse_product(*op.sparse, x.cols()));
+      const ThreadCountScope serial(small_sparse_product(*op.sparse, x.cols()) ? 1 : 0);
       csr_times_dense(op.sparse->csr_transpose(), x, y);
     } else {
       op.apply_adjoint(op.self, x, y);

@@ -16,7 +16,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "lowrank/core/detail/serial_blas.hpp"
+#include "lowrank/core/detail/thread_scope.hpp"
 
 #include "lowrank/cuda/device.hpp"
 #include "lowrank/io/json_object.hpp"
@@ -191,29 +191,8 @@ void Trainer::set_steps(std::int64_t steps, bool keep_schedule) {
                         "stays at its floor)");
 }
 
-namespace {
-// Sets OpenMP's and OpenBLAS's thread counts for a scope and restores them.
-class ThreadScope {
- public:
-  explicit ThreadScope(int n) : m_omp(omp_get_max_threads()) {
-    if (openblas_get_num_threads != nullptr) m_blas = openblas_get_num_threads();
-    omp_set_num_threads(n);
-    detail::set_blas_threads(n);
-  }
-  ~ThreadScope() {
-    omp_set_num_threads(m_omp);
-    detail::set_blas_threads(m_blas);
-  }
-  ThreadScope(const ThreadScope&) = delete;
-  ThreadScope& operator=(const ThreadScope&) = delete;
-
- private:
-  int m_omp = 1, m_blas = 0;
-};
-}  // namespace
-
 double Trainer::evaluate() {
-  const ThreadScope threads_scope(m_opt.resolved_threads());
+  const detail::ThreadCountScope threads_scope(m_opt.resolved_threads(), detail::ThreadCountScope::Blas::Set);
   return evaluate_on(nullptr);
 }
 
@@ -261,7 +240,7 @@ MemoryReport Trainer::memory() const {
 int TrainOptions::resolved_threads() const { return threads > 0 ? std::min(threads, omp_get_max_threads()) : 1; }
 
 TrainResult Trainer::run(const ProgressCallback& progress, const std::function<void(const TrainLogRow&)>& on_log) {
-  const ThreadScope threads_scope(m_opt.resolved_threads());
+  const detail::ThreadCountScope threads_scope(m_opt.resolved_threads(), detail::ThreadCountScope::Blas::Set);
   keep_buffers_in_heap();  // also for a run resumed from a checkpoint
   TrainResult res;
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,9 +1,12 @@
 // Lambda grid, warm-started path and k-fold CV (completion/path.hpp).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <optional>
 
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/soft_impute.hpp"
@@ -391,6 +394,123 @@ TEST(CrossValidation, TableMeansOverTheFoldsThatReachedEachLambda) {
   // fit): the lowest among those any fold reached.
   const std::vector<FoldScores> partial{folds[0], FoldScores{}};
   EXPECT_EQ(cv_table(partial, grid, table), 2u);
+}
+
+// A fitter for the loop's own test: predicts sum(train) / (n + lambda) for
+// every entry (a shrunken mean), so its held-out errors are known in closed
+// form; with stop_after it stops each fold's path there by its own rule.
+class ShrunkMeanFitter final : public CvPathFitter<double> {
+ public:
+  ShrunkMeanFitter(const CvFold<double>& fold, std::vector<double>* kept, int stop_after)
+      : fold_(fold), kept_(kept), stop_after_(stop_after) {}
+  CvFitScore fit(std::size_t index, double lambda) override {
+    double sum = 0;
+    for (double v : fold_.train.value) sum += v;
+    const double pred = sum / (static_cast<double>(fold_.train.nnz()) + lambda);
+    double se = 0, ae = 0;
+    for (double v : fold_.test.value) {
+      se += (v - pred) * (v - pred);
+      ae += std::abs(v - pred);
+    }
+    CvFitScore s;
+    s.rmse = last_ = std::sqrt(se / static_cast<double>(fold_.test.nnz()));
+    s.mae = ae / static_cast<double>(fold_.test.nnz());
+    s.rank = 1;
+    s.stop = stop_after_ >= 0 && static_cast<int>(index) >= stop_after_;
+    return s;
+  }
+  void keep_as_best() override { kept_->push_back(last_); }
+  bool own_stop_rule() const override { return stop_after_ >= 0; }
+
+ private:
+  const CvFold<double>& fold_;
+  std::vector<double>* kept_;
+  int stop_after_;
+  double last_ = 0;
+};
+
+// The one CV loop (cross_validate_paths, behind soft-impute's, ALS's and
+// GAME's CV) with any fitter: the table is the mean over cv_splits' folds of
+// the closed-form held-out errors, the same fold by fold or with the folds
+// in parallel beside a side task (GAME's schedule), and a fitter's own
+// stopping rule replaces the patience rule.
+TEST(CrossValidation, OneLoopDrivesAnyFitterSeriallyOrWithFoldsInParallel) {
+  const auto e = noisy_planted();
+  const std::vector<double> grid{400.0, 100.0, 25.0, 5.0, 0.0};
+  const int K = 4;
+  const std::uint64_t seed = 3;
+  // Reference: the held-out RMSE of each fold and lambda, by hand.
+  std::vector<double> mean(grid.size(), 0.0);
+  double best_fold = std::numeric_limits<double>::infinity();
+  for (const auto& s : cv_splits(e, K, seed)) {
+    const CvFold<double> f = cv_fold(e, s, CvLambdaScaling::SqrtEntries);
+    double sum = 0;
+    for (double v : f.train.value) sum += v;
+    for (std::size_t l = 0; l < grid.size(); ++l) {
+      const double pred = sum / (static_cast<double>(f.train.nnz()) + grid[l] * f.lambda_factor);
+      double se = 0;
+      for (double v : f.test.value) se += (v - pred) * (v - pred);
+      const double rmse = std::sqrt(se / static_cast<double>(f.test.nnz()));
+      mean[l] += rmse / K;
+      best_fold = std::min(best_fold, rmse);
+    }
+  }
+  std::vector<double> kept;
+  auto run = [&](bool parallel, int stop_after, int* side_runs, std::optional<std::size_t>* chosen) {
+    CrossValidationOptions o;
+    o.folds = K;
+    o.seed = seed;
+    o.patience = 1;  // would stop the shrunken mean's monotone paths early: a fitter with its own rule ignores it
+    o.parallel_folds = parallel;
+    if (side_runs) {
+      o.side_task = [side_runs, chosen](const std::function<std::optional<std::size_t>()>& so_far) {
+        ++*side_runs;
+        *chosen = so_far();
+      };
+    }
+    kept.clear();
+    const CvFitterFactory<double> factory = [&kept, stop_after](std::size_t, const CvFold<double>& fold) {
+      return std::unique_ptr<CvPathFitter<double>>(std::make_unique<ShrunkMeanFitter>(fold, &kept, stop_after));
+    };
+    return cross_validate_paths<double>(e, {grid}, {factory}, o).front();
+  };
+  const CrossValidationResult<double> serial = run(false, static_cast<int>(grid.size()), nullptr, nullptr);
+  ASSERT_EQ(serial.table.size(), grid.size());
+  EXPECT_EQ(serial.fits, K * static_cast<int>(grid.size()));
+  EXPECT_EQ(serial.folds_completed, K);
+  std::size_t best = 0;
+  for (std::size_t l = 0; l < grid.size(); ++l) {
+    EXPECT_EQ(serial.table[l].folds, K);
+    EXPECT_NEAR(serial.table[l].mean_rmse, mean[l], 1e-12) << l;
+    if (mean[l] < mean[best]) best = l;
+  }
+  EXPECT_EQ(serial.best_index, best);
+  // The best fold fit: the lowest held-out RMSE of any fit, the last one kept.
+  EXPECT_DOUBLE_EQ(serial.best_fold_rmse, best_fold);
+  ASSERT_FALSE(kept.empty());
+  EXPECT_DOUBLE_EQ(kept.back(), best_fold);
+
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(2);
+  int side_runs = 0;
+  std::optional<std::size_t> chosen;
+  const CrossValidationResult<double> par = run(true, static_cast<int>(grid.size()), &side_runs, &chosen);
+  omp_set_num_threads(saved);
+  for (std::size_t l = 0; l < grid.size(); ++l) EXPECT_EQ(par.table[l].mean_rmse, serial.table[l].mean_rmse) << l;
+  EXPECT_EQ(par.best_index, serial.best_index);
+  EXPECT_EQ(par.fits, serial.fits);
+  EXPECT_DOUBLE_EQ(kept.back(), best_fold);
+  // The side task runs once, after at least one fold has finished.
+  EXPECT_EQ(side_runs, 1);
+  ASSERT_TRUE(chosen.has_value());
+  EXPECT_LT(*chosen, grid.size());
+
+  // The fitter's own rule: every fold stops after its second lambda.
+  const CrossValidationResult<double> stopped = run(false, 1, nullptr, nullptr);
+  EXPECT_EQ(stopped.fits, 2 * K);
+  EXPECT_EQ(stopped.table[1].folds, K);
+  EXPECT_EQ(stopped.table[2].folds, 0);
+  EXPECT_TRUE(std::isnan(stopped.table[2].mean_rmse));
 }
 
 TEST(CrossValidation, FoldsPartitionTheEntriesAndScaleTheGrid) {

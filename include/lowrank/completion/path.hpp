@@ -12,13 +12,17 @@
 // held-out fold; the chosen lambda minimises the mean validation RMSE. The
 // final model is refitted on all entries along the path down to that lambda.
 //
-// The path and CV are generic over a fit function; fit_completion()
-// (fit.hpp) drives them for soft-impute and ALS. GAME's path (game/path.hpp)
-// keeps its own fold loop (folds in parallel, float fits, group-wise warm
-// starts of the dual) but builds its folds with cv_splits / cv_fold and its
-// table with cv_table below, so both choose lambda by the same rule.
+// One CV loop, cross_validate_paths, serves every estimator: it is generic
+// over a per-fold fitter (CvPathFitter: the estimator's warm-start state,
+// offsets, scalar and scoring), and fit_completion() (fit.hpp) drives it for
+// soft-impute and ALS through fit functions, GAME's path (game/path.hpp)
+// through its own fitter (float fold fits that warm-start the dual, folds in
+// parallel beside a speculative refit, its paired stopping test).
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,7 +89,12 @@ struct CrossValidationOptions {
   CvLambdaScaling lambda_scaling = CvLambdaScaling::SqrtEntries;
   /// Stop a fold's path once the validation RMSE has risen for this many
   /// consecutive lambdas past its minimum (0 = run the whole grid). Saves the
-  /// slow small-lambda end of the path, as glmnet-style paths do.
+  /// slow small-lambda end of the path, as glmnet-style paths do. A fitter
+  /// with its own rule (CvPathFitter::own_stop_rule, GAME's paired test)
+  /// reads it there instead. Each estimator's default lives in its options,
+  /// which the front-ends read: CompletionFitOptions::patience (1) for
+  /// soft-impute and ALS, GamePathOptions::patience (2) for GAME; 3 is this
+  /// struct's own, for direct calls.
   int patience = 3;
   /// With patience > 0, a fold's path also stops at the first rise that
   /// takes its validation RMSE more than this fraction above its minimum
@@ -111,6 +120,17 @@ struct CrossValidationOptions {
   /// u1: 18.18 vs 12.64, 0.5 sd apart); points between them let the choice
   /// land near the curve's minimum instead of on either side of it.
   int refine = 0;
+  /// cross_validate_paths with one candidate: run the folds in parallel, one
+  /// OpenMP thread each (BLAS serial inside them), when there are several
+  /// threads. A fold's fits do not depend on the schedule, so the table is
+  /// the serial one.
+  bool parallel_folds = false;
+  /// With parallel_folds: one more task, run beside the folds (GAME's
+  /// speculative refit on all entries), as the second-to-last task but not
+  /// one of the first threads + 1, so that some folds have finished when it
+  /// starts. It gets a function returning the best grid index of the folds
+  /// finished so far (cv_table over them; nullopt while none has).
+  std::function<void(const std::function<std::optional<std::size_t>()>& chosen_so_far)> side_task;
   ProgressCallback progress;
 };
 
@@ -179,6 +199,62 @@ struct CvFold {
 };
 template <class T>
 CvFold<T> cv_fold(const ObservedEntries<T>& data, const Split& split, CvLambdaScaling scaling);
+
+/// One fold fit as the CV loop sees it.
+struct CvFitScore {
+  /// Held-out RMSE and MAE (NaN: not scored, e.g. an interrupted iterate;
+  /// the table then treats the lambda as not reached by this fold).
+  double rmse = std::numeric_limits<double>::quiet_NaN();
+  double mae = std::numeric_limits<double>::quiet_NaN();
+  double rank = 0;
+  Status status = Status::Success;  ///< Interrupted ends the CV
+  /// A finished fit; an unfinished one (an interrupted iterate) becomes the
+  /// best fold fit only while none is held.
+  bool finished = true;
+  bool keepable = true;  ///< false: nothing to keep (interrupted before any iteration)
+  /// The fitter's own stopping rule (own_stop_rule) ends the fold's path here.
+  bool stop = false;
+};
+
+/// One estimator's fits along one fold's path, driven by
+/// cross_validate_paths: each fit warm-starts from the fold's previous one,
+/// from state the fitter holds (a model, dual certificates, the fold's
+/// offsets, a float copy of its training part).
+template <class T>
+class CvPathFitter {
+ public:
+  virtual ~CvPathFitter() = default;
+  /// Fits at grid index `index` at `lambda` (the grid's lambda times the
+  /// fold's lambda_factor) and scores the fit on the fold's held-out part.
+  virtual CvFitScore fit(std::size_t index, double lambda) = 0;
+  /// The last fit is now the best fold fit of the whole CV (called under the
+  /// loop's lock, so folds in parallel need no lock of their own): keep it.
+  virtual void keep_as_best() {}
+  /// true: CvFitScore::stop ends the fold's path and the loop's patience
+  /// rule is not applied.
+  virtual bool own_stop_rule() const { return false; }
+};
+
+/// Makes the fitter of fold `fold` (0-based); `data` outlives it.
+template <class T>
+using CvFitterFactory = std::function<std::unique_ptr<CvPathFitter<T>>(std::size_t fold, const CvFold<T>& data)>;
+
+/// The one k-fold CV loop (cross_validate and cross_validate_candidates wrap
+/// it): the folds of cv_splits(data, options.folds, options.seed), fold by
+/// fold (or in parallel, options.parallel_folds, one candidate), each
+/// candidate's fitter down its grid, stopping by patience or the fitter's
+/// rule, screening candidates after the first fold, the table by cv_table.
+/// Interrupts end it with the fits so far (status Interrupted, stopped_fold
+/// the lowest interrupted fold). No refinement (options.refine is for fit
+/// functions, cross_validate_candidates). best_fold_model stays empty here:
+/// the fitters keep their best fits (keep_as_best); best_fold_rmse and
+/// best_fold_lambda are set.
+template <class T>
+std::vector<CrossValidationResult<T>> cross_validate_paths(const ObservedEntries<T>& data,
+                                                           const std::vector<std::vector<double>>& grids,
+                                                           const std::vector<CvFitterFactory<T>>& fitters,
+                                                           const CrossValidationOptions& options,
+                                                           const std::vector<std::string>& labels = {});
 
 /// k-fold CV of `fit` over `lambdas`. Throws InvalidArgument for folds < 2,
 /// more folds than entries, or an empty or increasing lambda grid.

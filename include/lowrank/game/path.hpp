@@ -113,10 +113,11 @@ struct GamePathOptions {
   bool cv_float = true;
   /// Options of every fit (lambda is overwritten). final_check is applied to
   /// the final polish only; CV fits skip it. With several OpenMP threads the
-  /// folds run in parallel, one thread each, and the first thread left
-  /// without a fold starts the refit at the lambda the finished folds
-  /// choose; it is kept only when the CV table of all folds picks the same
-  /// lambda, so the results are those of one thread, bit for bit.
+  /// folds run in parallel, one thread each (completion's CV loop,
+  /// CrossValidationOptions::parallel_folds), and the refit starts beside
+  /// the last folds at the lambda the finished folds choose (side_task); it
+  /// is kept only when the CV table of all folds picks the same lambda, so
+  /// the results are those of one thread, bit for bit.
   GameOptions game = game_path_fit_defaults();
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
