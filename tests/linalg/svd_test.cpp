@@ -545,5 +545,57 @@ TEST(SvdDefaults, KrylovRestartsWhenTheBasisIsFull) {
   EXPECT_EQ(truncated_svd(p.a, 10, o).status, Status::NotConverging);
 }
 
+// k = 40 takes a block of 20 (half of k): the Krylov basis reaches k only
+// after two steps, and a tight krylov_dim forces thick restarts that must
+// keep the converged triplets. Same planted spectra and checks as above,
+// plus a value repeated 12 times (at most the block) and an exact rank below k.
+TYPED_TEST(SvdTest, KrylovWithABlockSmallerThanKMeetsTheTolerance) {
+  using T = TypeParam;
+  const Index m = 300, n = 220, k = 40;
+  VectorXd harmonic(200), flat(200), repeated(200), clustered(200);
+  for (Index i = 0; i < 200; ++i) {
+    const double x = 1.0 / (1.0 + static_cast<double>(i));
+    harmonic[i] = x;
+    flat[i] = i < 45 ? x : 0.01;
+    repeated[i] = i < 12 ? 0.5 : x;
+    clustered[i] = i < 30 ? 1.0 - 1e-7 * static_cast<double>(i) : 0.5 * x;
+  }
+  const std::pair<const char*, VectorXd> spectra[] = {{"geometric 0.95", test::geometric(200, 0.95)},
+                                                      {"harmonic", harmonic},
+                                                      {"flat tail", flat},
+                                                      {"12 equal values", repeated},
+                                                      {"clustered top 30", clustered},
+                                                      {"exact rank 30", test::geometric(30, 0.8)}};
+  std::uint64_t seed = 70;
+  for (const auto& [name, s] : spectra) {
+    const auto p = planted(m, n, s, seed++);
+    const Matrix<T> a = p.a.template cast<T>();
+    for (Index dim : {Index{0}, Index{100}}) {  // default basis; restarts every few steps
+      TruncatedSvdOptions o;
+      o.method = SvdMethod::Krylov;
+      o.krylov_dim = dim;
+      const auto r = truncated_svd(a, k, o);
+      const std::string what = std::string(name) + " krylov_dim " + std::to_string(dim);
+      ASSERT_EQ(r.status, Status::Success) << what;
+      ASSERT_EQ(r.method_used, SvdMethod::Krylov) << what;
+      if (dim > 0 && s.size() > k) {
+        EXPECT_GT(r.iterations, 4) << what;  // (100 - 20) / 20 steps: restarted
+      }
+      expect_accurate_with_bound<T>(r, p.s, m, n, std::max(1e-8, tol<T>(0.0, 1e-4)), what);
+      // The residuals come from the products kept (and rotated at restarts):
+      // they must be the triplets' true residuals.
+      EXPECT_LE(test::orthonormality_error(r.U), tol<T>(1e-12, 1e-5)) << what;
+      EXPECT_LE(test::orthonormality_error(r.V), tol<T>(1e-12, 1e-5)) << what;
+      const Matrix<T> av = a * r.V - r.U * r.S.asDiagonal();
+      const Matrix<T> atu = a.transpose() * r.U - r.V * r.S.asDiagonal();
+      for (Index i = 0; i < k; ++i) {
+        const double direct = std::sqrt(static_cast<double>(av.col(i).squaredNorm() + atu.col(i).squaredNorm()));
+        EXPECT_NEAR(static_cast<double>(r.residuals(i)), direct, tol<T>(1e-13, 1e-5) + 1e-3 * direct)
+            << what << " i = " << i;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lowrank

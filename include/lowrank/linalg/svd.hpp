@@ -10,9 +10,13 @@
 //               the Ritz triplets, and the Lanczos relation
 //               A^T U = V B^T + V_{j+1} R_{j+1} E_j^T gives each triplet's
 //               residual without touching A. Stops when every error bound (see
-//               SvdResult::error_bounds) is at most tolerance * s_i. Restarts
-//               from the top Ritz vectors when the basis reaches krylov_dim.
-//               The default for dense operators.
+//               SvdResult::error_bounds) is at most tolerance * s_i. The block
+//               is about k / 2 (at least 16); when the basis reaches
+//               krylov_dim it restarts thick (Wu & Simon 2000), keeping the
+//               top k + oversampling Ritz triplets. A singular value repeated
+//               more times than the block holds can be missed (as by any
+//               Krylov method with a smaller block). The default for dense
+//               operators.
 //   Lanczos     Spectra's symmetric Lanczos on the smaller Gram operator
 //               (A^T A or A A^T, never formed), followed by a Rayleigh-Ritz
 //               step on A itself (Q = orth(A V), SVD of Q^T A) so small
@@ -63,7 +67,8 @@ struct TruncatedSvdOptions {
   /// implicit); every choice meets `tolerance`.
   SvdMethod method = SvdMethod::Auto;
   /// Randomized: extra sketch columns beyond k (HMT's p). Krylov: the block
-  /// size is k + oversampling (capped so that two blocks fit in min(m, n)).
+  /// size is min(k + oversampling, max(16, ceil(k / 2)), min(m, n) / 3), and a
+  /// restart keeps k + oversampling Ritz vectors (fewer if krylov_dim is tight).
   Index oversampling = 10;
   /// Randomized: number of power iterations q; -1 picks automatically
   /// (q = 2 for dense, 4 for sparse/implicit operators).
@@ -76,7 +81,7 @@ struct TruncatedSvdOptions {
   /// below 10 eps(T) are raised to it. Randomized ignores it.
   double tolerance = 1e-8;
   /// Lanczos: maximum number of restarts. Krylov: maximum number of block
-  /// steps, over all restarts.
+  /// steps, over all restarts (at least ceil(k / block) are taken).
   int max_iterations = 1000;
   /// Lanczos: Krylov subspace dimension; 0 picks min(max(2k+1, k+20), n).
   /// Krylov: the largest basis (columns) before a restart; 0 picks
