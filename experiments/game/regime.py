@@ -27,12 +27,14 @@ right singular subspace of the level's completed block and that of M's block
 wilcoxon) of GAME against each baseline, per overlap, layout and A level.
 
 Methods (each through the same split):
-  game              CLI defaults (centring chosen by CV between none and biases;
-                    weights (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
+  game              the Sum variant (G1; the default until issue 35), dense, otherwise the CLI's
+                    defaults (centring chosen by CV between none and biases; weights
+                    (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
   game-none         --no-center; game-center: --centering center (the former default)
   game-sqrtsize     weights sqrt(|G_k| / m); game-uniform: weights 1 (combine: game-uniform-none)
-  game-latent       the Latent variant (sum of group components, G2); game-latent-factored:
-                    with --game-storage factored (same fit up to rounding, less memory)
+  game-latent       the Latent variant (sum of group components, G2) with the CLI's default storage;
+                    game-latent-factored / game-latent-dense: with --game-storage factored / dense
+                    (the same fit up to rounding; factored holds no m x n array)
   soft-impute       global soft-impute, CV lambda, the CLI's default centring
   per-group-si      separate soft-impute per A level, CV lambda each
   iterative         sklearn IterativeImputer (BayesianRidge, --iterative-max-iter rounds, default 10)
@@ -118,10 +120,12 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
             extra += ["--no-center"]
         if "center" in tokens:
             extra += ["--centering", "center"]
-        if "latent" in tokens:
-            extra += ["--variant", "latent"]
+        # the variant is always named, so "game" stays the Sum variant whatever the CLI's default is
+        extra += ["--variant", "latent" if "latent" in tokens else "sum"]
         if "factored" in tokens:
             extra += ["--game-storage", "factored"]
+        if "dense" in tokens:
+            extra += ["--game-storage", "dense"]
         return C.fit_game(X, train, want, attrs, tag, cv=a_args.cv, path=a_args.path, extra=extra)
     if meth == "soft-impute":
         return fit_soft_impute_auto(X, train, want, tag, cv=a_args.cv, path=a_args.path)
