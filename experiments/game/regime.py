@@ -238,6 +238,29 @@ def main():
     summarize(df, tests)
 
 
+def markdown_table(df, tests, lead="game-latent-factored"):
+    """docs/game.md's table: mean RMSE per method and A level, then lead minus each method (wins/n, t-test p)."""
+    cols = [c for c in ("game", lead, "soft-impute", "per-group-si", "iterative") if c in df.method.unique()]
+    mean = df.pivot_table(index=["overlap", "size", "rate"], columns="method", values="rmse")
+    seeds = df.groupby("overlap").seed.nunique()
+    print("== markdown (docs/game.md)")
+    print("| overlap (seeds) | level (rows, rate) | " + " | ".join(cols) + " | " +
+          " | ".join(f"Latent - {c}" for c in cols if c != lead) + " |")
+    print("|---" * (2 + len(cols) + len(cols) - 1) + "|")
+    for (ov, size, rate), row in mean.iterrows():
+        best = min(row[c] for c in cols)
+        cells = [f"**{row[c]:.3f}**" if row[c] == best else f"{row[c]:.3f}" for c in cols]
+        diffs = []
+        for c in cols:
+            if c == lead:
+                continue
+            p = df[(df.overlap == ov) & (df["size"] == size)].pivot_table(index="seed", columns="method",
+                                                                          values="rmse")[[lead, c]].dropna()
+            d = p[lead] - p[c]
+            diffs.append(f"{d.mean():+.3f} ({int((d < 0).sum())}/{len(d)}, p={stats.ttest_rel(p[lead], p[c]).pvalue:.2g})")
+        print(f"| {ov} ({seeds[ov]}) | {size}, {rate:.0%} | " + " | ".join(cells) + " | " + " | ".join(diffs) + " |")
+
+
 def summarize(df, tests):
     print(f"seeds: {df.seed.nunique()}")
     for metric in ("rmse", "sin_theta"):
@@ -270,6 +293,8 @@ def summarize(df, tests):
                     pv = stats.ttest_rel(g[other], g["game"]).pvalue
                     print(f"{metric:9s} {' '.join(map(str, key))}: {diff.mean():+.3f} ({int((diff < 0).sum())}/{len(diff)}, "
                           f"p={pv:.2g})")
+    if {"game", "game-latent-factored"} <= set(df.method.unique()):
+        markdown_table(df, tests)
     print("== mean seconds per fit (CV path) by overlap and method")
     print(df.groupby(["overlap", "method"]).seconds.mean().round(0).unstack().to_string())
 
