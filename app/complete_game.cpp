@@ -42,9 +42,10 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
                              to_string(d.game.variant)))
       ->check(CLI::IsMember({"sum", "latent"}));
   cmd.add_option("--game-storage", f.storage,
-                 "GAME: dense (m x n arrays) | factored (latent variant with the proximal-gradient solver only: "
-                 "components as SVT factors, data term on the observed entries; memory O(nnz + (m + n) rank))")
-      ->check(CLI::IsMember({"dense", "factored"}))
+                 "GAME: auto (factored where the variant and solver allow it, else dense) | dense (m x n "
+                 "arrays) | factored (latent variant with the proximal-gradient solver only: components as SVT "
+                 "factors, data term on the observed entries; memory O(nnz + (m + n) rank))")
+      ->check(CLI::IsMember({"auto", "dense", "factored"}))
       ->capture_default_str();
   cmd.add_option("--cv-tol", f.cv_tol,
                  fmt::format("GAME: tolerance of the fits that only score a CV fold (without --cv: of the path's "
@@ -201,7 +202,7 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
     groups.push_back(row);
   }
   out.report = {{"variant", f.variant},
-                {"storage", f.storage},
+                {"storage", r.factored() ? "factored" : "dense"},
                 {"solver", to_string(r.solver)},
                 {"weights", f.weights},
                 {"global_group", f.global},

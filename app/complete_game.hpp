@@ -28,7 +28,7 @@ struct GameFlags {
   bool global = GamePathOptions{}.game.include_global_group;
   std::string variant = to_string(GamePathOptions{}.game.variant);
   std::string solver = to_string(GamePathOptions{}.game.solver);
-  std::string storage = to_string(GamePathOptions{}.game.storage);  ///< dense | factored (latent only)
+  std::string storage = to_string(GamePathOptions{}.game.storage);  ///< auto | dense | factored (latent only)
   std::string weights = to_string(GamePathOptions{}.game.weight_scheme);
   bool no_center = false;
   double cv_tol = GamePathOptions{}.cv_tolerance;  ///< tolerance of the fold fits (0 = --tol)

@@ -27,12 +27,14 @@ right singular subspace of the level's completed block and that of M's block
 wilcoxon) of GAME against each baseline, per overlap, layout and A level.
 
 Methods (each through the same split):
-  game              CLI defaults (centring chosen by CV between none and biases;
-                    weights (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
+  game              the Sum variant (G1; the default until issue 35), dense, otherwise the CLI's
+                    defaults (centring chosen by CV between none and biases; weights
+                    (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
   game-none         --no-center; game-center: --centering center (the former default)
   game-sqrtsize     weights sqrt(|G_k| / m); game-uniform: weights 1 (combine: game-uniform-none)
-  game-latent       the Latent variant (sum of group components, G2); game-latent-factored:
-                    with --game-storage factored (same fit up to rounding, less memory)
+  game-latent       the Latent variant (sum of group components, G2) with the CLI's default storage;
+                    game-latent-factored / game-latent-dense: with --game-storage factored / dense
+                    (the same fit up to rounding; factored holds no m x n array)
   soft-impute       global soft-impute, CV lambda, the CLI's default centring
   per-group-si      separate soft-impute per A level, CV lambda each
   iterative         sklearn IterativeImputer (BayesianRidge, --iterative-max-iter rounds, default 10)
@@ -118,10 +120,12 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
             extra += ["--no-center"]
         if "center" in tokens:
             extra += ["--centering", "center"]
-        if "latent" in tokens:
-            extra += ["--variant", "latent"]
+        # the variant is always named, so "game" stays the Sum variant whatever the CLI's default is
+        extra += ["--variant", "latent" if "latent" in tokens else "sum"]
         if "factored" in tokens:
             extra += ["--game-storage", "factored"]
+        if "dense" in tokens:
+            extra += ["--game-storage", "dense"]
         return C.fit_game(X, train, want, attrs, tag, cv=a_args.cv, path=a_args.path, extra=extra)
     if meth == "soft-impute":
         return fit_soft_impute_auto(X, train, want, tag, cv=a_args.cv, path=a_args.path)
@@ -234,6 +238,29 @@ def main():
     summarize(df, tests)
 
 
+def markdown_table(df, tests, lead="game-latent-factored"):
+    """docs/game.md's table: mean RMSE per method and A level, then lead minus each method (wins/n, t-test p)."""
+    cols = [c for c in ("game", lead, "soft-impute", "per-group-si", "iterative") if c in df.method.unique()]
+    mean = df.pivot_table(index=["overlap", "size", "rate"], columns="method", values="rmse")
+    seeds = df.groupby("overlap").seed.nunique()
+    print("== markdown (docs/game.md)")
+    print("| overlap (seeds) | level (rows, rate) | " + " | ".join(cols) + " | " +
+          " | ".join(f"Latent - {c}" for c in cols if c != lead) + " |")
+    print("|---" * (2 + len(cols) + len(cols) - 1) + "|")
+    for (ov, size, rate), row in mean.iterrows():
+        best = min(row[c] for c in cols)
+        cells = [f"**{row[c]:.3f}**" if row[c] == best else f"{row[c]:.3f}" for c in cols]
+        diffs = []
+        for c in cols:
+            if c == lead:
+                continue
+            p = df[(df.overlap == ov) & (df["size"] == size)].pivot_table(index="seed", columns="method",
+                                                                          values="rmse")[[lead, c]].dropna()
+            d = p[lead] - p[c]
+            diffs.append(f"{d.mean():+.3f} ({int((d < 0).sum())}/{len(d)}, p={stats.ttest_rel(p[lead], p[c]).pvalue:.2g})")
+        print(f"| {ov} ({seeds[ov]}) | {size}, {rate:.0%} | " + " | ".join(cells) + " | " + " | ".join(diffs) + " |")
+
+
 def summarize(df, tests):
     print(f"seeds: {df.seed.nunique()}")
     for metric in ("rmse", "sin_theta"):
@@ -266,6 +293,8 @@ def summarize(df, tests):
                     pv = stats.ttest_rel(g[other], g["game"]).pvalue
                     print(f"{metric:9s} {' '.join(map(str, key))}: {diff.mean():+.3f} ({int((diff < 0).sum())}/{len(diff)}, "
                           f"p={pv:.2g})")
+    if {"game", "game-latent-factored"} <= set(df.method.unique()):
+        markdown_table(df, tests)
     print("== mean seconds per fit (CV path) by overlap and method")
     print(df.groupby(["overlap", "method"]).seconds.mean().round(0).unstack().to_string())
 

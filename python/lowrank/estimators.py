@@ -716,8 +716,9 @@ class GAME(_CompletionBase):
         0.1 % below the first lambda's. The folds run in parallel over the
         threads.
     variant : "sum" | "latent"; solver : "proximal-gradient" | "admm"
-    storage : "dense" | "factored" (variant "latent" with the proximal-gradient
-        solver only: each group's component kept as its SVT factors and the
+    storage : "auto" | "dense" | "factored" ("auto": factored where the variant
+        and solver allow it, dense otherwise; "factored": variant "latent" with
+        the proximal-gradient solver only: each group's component kept as its SVT factors and the
         data term on the observed entries, the CLI's --game-storage; memory
         O(nnz + sum_k (|G_k| + n) r_k) in the fit, though ``completed_`` is
         still the m x n matrix). Defaults are GamePathOptions' (_core.game_defaults()).
@@ -829,7 +830,7 @@ class GAME(_CompletionBase):
         _check_choice("variant", self.variant, ("sum", "latent"))
         _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
-        _check_choice("storage", self.storage, ("dense", "factored"))
+        _check_choice("storage", self.storage, ("auto", "dense", "factored"))
         _check_int("rank", rank, 0)
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_choice("cv_precision", self.cv_precision, ("float", "double"))

@@ -78,11 +78,11 @@ def test_game_defaults_are_the_librarys_and_factored_storage_matches_dense(dune_
     est = lowrank.GAME()
     # the estimator's defaults are GamePathOptions' (the CLI's: 1e-4, 1000 iterations)
     assert (est.tol, est.max_iter, est.cv, est.storage) == (d["tol"], d["max_iter"], d["cv"], d["storage"])
-    assert (d["tol"], d["max_iter"], d["storage"]) == (1e-4, 1000, "dense")
+    assert (d["tol"], d["max_iter"], d["storage"], d["variant"]) == (1e-4, 1000, "auto", "latent")
     m = dune_missing.shape[0]
     groups = {"first": np.arange(10), "second": np.arange(10, m)}
     kw = dict(groups=groups, lam=1.0, variant="latent", tol=1e-9, max_iter=20000)
-    dense = lowrank.GAME(**kw).fit(dune_missing)
+    dense = lowrank.GAME(storage="dense", **kw).fit(dune_missing)
     fact = lowrank.GAME(storage="factored", **kw).fit(dune_missing)
     # the same iterates up to rounding (tests/game/factored_test.cpp checks the solver itself)
     np.testing.assert_allclose(fact.completed_, dense.completed_, rtol=1e-6, atol=1e-6)

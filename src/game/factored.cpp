@@ -245,6 +245,7 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
       grad_block[k].set_values(vals.data());
       const SparsePlusLowRank<T> a(grad_block[k], ext[k].U, ext[k].d, ext[k].V);
       next[k] = svt<T>(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
+      ext[k] = SignedFactors<T>{};  // not needed until rebuilt below: frees rank 2 r_k before the next SVT
       change2 += difference_norm2(next[k], comp[k]);
       norm2 += static_cast<double>(next[k].S.squaredNorm());
       penalty += o.lambda * g.weights[k] * static_cast<double>(next[k].S.sum());
@@ -260,17 +261,19 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
         std::sqrt(change2) / std::max({std::sqrt(norm2), d.x_norm, std::numeric_limits<double>::min()});
     const std::optional<Status> stop = loop.step(objective, change, next);
     if (stop == Status::NumericalIssue) break;
-    if (objective > prev_objective) {
-      t = 1.0;
-      for (std::size_t k = 0; k < K; ++k) ext[k] = as_factors(next[k]);
-    } else {
-      const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
-      const T beta = static_cast<T>((t - 1.0) / t_next);
-      for (std::size_t k = 0; k < K; ++k) ext[k] = extrapolate(next[k], comp[k], beta);
-      t = t_next;
+    const bool restart = objective > prev_objective;
+    const double t_next = restart ? 1.0 : 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+    const T beta = static_cast<T>(restart ? 0.0 : (t - 1.0) / t_next);
+    t = t_next;
+    // Group by group, so that at most one group holds its previous, new and
+    // extrapolated factors at once (three factor sets in all, not four: the
+    // peak of a fit at rank ~500 on MovieLens-100k, docs/benchmarks.md).
+    for (std::size_t k = 0; k < K; ++k) {
+      ext[k] = restart ? as_factors(next[k]) : extrapolate(next[k], comp[k], beta);
+      comp[k] = std::move(next[k]);
+      next[k] = LowRank<T>{};
     }
     prev_objective = objective;
-    std::swap(comp, next);
     if (stop) break;
   }
   loop.finish(res);

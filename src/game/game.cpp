@@ -51,14 +51,24 @@ const char* to_string(GameStorage s) noexcept {
       return "dense";
     case GameStorage::Factored:
       return "factored";
+    case GameStorage::Auto:
+      return "auto";
   }
   return "unknown";
+}
+
+GameStorage resolved_game_storage(const GameOptions& options) noexcept {
+  if (options.storage != GameStorage::Auto) return options.storage;
+  return options.variant == GameVariant::Latent && options.solver == GameSolver::ProximalGradient
+             ? GameStorage::Factored
+             : GameStorage::Dense;
 }
 
 GameStorage parse_game_storage(std::string_view name) {
   if (name == "dense") return GameStorage::Dense;
   if (name == "factored") return GameStorage::Factored;
-  throw InvalidArgument("unknown GAME storage '" + std::string(name) + "' (expected dense or factored)");
+  if (name == "auto") return GameStorage::Auto;
+  throw InvalidArgument("unknown GAME storage '" + std::string(name) + "' (expected auto, dense or factored)");
 }
 
 GameVariant parse_game_variant(std::string_view name) {
@@ -429,6 +439,7 @@ GameResult<T> fit_game(const ObservedEntries<T>& entries, const RowGroups& group
   using namespace game_detail;
   const auto t0 = std::chrono::steady_clock::now();
   validate_options(options);
+  const GameStorage storage = resolved_game_storage(options);
   GameResult<T> result;
   result.lambda = options.lambda;
   result.variant = options.variant;
@@ -441,11 +452,11 @@ GameResult<T> fit_game(const ObservedEntries<T>& entries, const RowGroups& group
       throw InvalidArgument("GAME: the warm start was fitted on a different shape or group list");
     if (warm_start->variant != options.variant) warm_start = nullptr;  // components mean different things
     // a factored warm start has no dense estimate for the Sum solvers to start from
-    if (warm_start && warm_start->factored() && options.storage != GameStorage::Factored) warm_start = nullptr;
+    if (warm_start && warm_start->factored() && storage != GameStorage::Factored) warm_start = nullptr;
   }
   result.rows = g.rows;
   result.cols = g.cols;
-  if (options.storage == GameStorage::Factored) {
+  if (storage == GameStorage::Factored) {
     const SparseData<T> sd = sparsify(entries, g, options, &result.warnings);
     std::optional<GameResult<T>> stage = continuation_start(sd, g, options, warm_start);
     solve_latent_fista_factored(sd, g, options, stage ? &*stage : warm_start, result);
@@ -475,7 +486,8 @@ double game_lambda_max(const ObservedEntries<T>& entries, const RowGroups& group
   validate_options(o);
   ResolvedGroups g = resolve_groups(entries.rows, entries.cols, groups, o, nullptr);
   o.allow_unobserved_groups = true;
-  if (options.storage == GameStorage::Factored) return latent_lambda_max(sparsify(entries, g, o, nullptr), g);
+  if (resolved_game_storage(options) == GameStorage::Factored)
+    return latent_lambda_max(sparsify(entries, g, o, nullptr), g);
   DenseData<T> d = densify(entries, g, o, nullptr);
   double best = 0;
   if (options.variant == GameVariant::Latent) {

@@ -135,7 +135,7 @@ std::optional<GameResult<T>> run_path(const ObservedEntries<T>& data, const RowG
   // Exact warm starts of the dual. The factored solver starts from the
   // factors alone, and its certificates are dense |G_k| x n (with two folds
   // in flight, the largest arrays of a factored MovieLens-100k path).
-  o.keep_certificates = o.storage != GameStorage::Factored;
+  o.keep_certificates = resolved_game_storage(o) != GameStorage::Factored;
   for (std::size_t i = first; i < count; ++i) {
     o.lambda = grid[i];
     GameResult<T> r = fit_game(data, groups, o, last ? &*last : nullptr);

@@ -178,6 +178,44 @@ TEST(GameFactored, RefusesTheSumVariantAndAdmm) {
   EXPECT_THROW(lowrank::parse_game_storage("sparse"), lowrank::InvalidArgument);
 }
 
+// Auto (issue 35): factored exactly where the formulation allows it, so the
+// path's default (Latent, Auto) keeps `variant = Sum` and ADMM usable.
+TEST(GameFactored, AutoStorageIsFactoredForLatentProximalGradientAndDenseOtherwise) {
+  const FactoredCase p = factored_case(30, 20, 35);
+  GameOptions o;
+  o.storage = GameStorage::Auto;
+  o.tolerance = 1e-6;
+  o.max_iterations = 5000;
+  EXPECT_EQ(lowrank::parse_game_storage("auto"), GameStorage::Auto);
+  EXPECT_STREQ(lowrank::to_string(GameStorage::Auto), "auto");
+  EXPECT_EQ(lowrank::resolved_game_storage(o), GameStorage::Dense);  // Sum
+  o.lambda = 0.2 * lowrank::game_lambda_max(p.train, p.groups, o);
+  const auto sum_auto = lowrank::fit_game(p.train, p.groups, o);
+  o.storage = GameStorage::Dense;
+  const auto sum_dense = lowrank::fit_game(p.train, p.groups, o);
+  EXPECT_FALSE(sum_auto.factored());
+  EXPECT_EQ((sum_auto.estimate - sum_dense.estimate).norm(), 0.0);  // the same dense solver
+  o.storage = GameStorage::Auto;
+  o.variant = GameVariant::Latent;
+  EXPECT_EQ(lowrank::resolved_game_storage(o), GameStorage::Factored);
+  const auto latent_auto = lowrank::fit_game(p.train, p.groups, o);
+  EXPECT_TRUE(latent_auto.factored());
+  o.storage = GameStorage::Dense;
+  const auto latent_dense = lowrank::fit_game(p.train, p.groups, o);
+  EXPECT_LT(factored_prediction_gap(latent_auto, latent_dense, p.test), 1e-4);
+  o.storage = GameStorage::Auto;
+  o.solver = GameSolver::Admm;
+  EXPECT_EQ(lowrank::resolved_game_storage(o), GameStorage::Dense);
+  EXPECT_FALSE(lowrank::fit_game(p.train, p.groups, o).factored());
+  // the path's defaults: the Latent variant, factored through Auto
+  const lowrank::GamePathOptions po;
+  EXPECT_EQ(po.game.variant, GameVariant::Latent);
+  EXPECT_EQ(po.game.storage, GameStorage::Auto);
+  EXPECT_EQ(lowrank::resolved_game_storage(po.game), GameStorage::Factored);
+  EXPECT_EQ(GameOptions{}.storage, GameStorage::Dense);  // a single fit keeps the paper's dense Sum
+  EXPECT_EQ(GameOptions{}.variant, GameVariant::Sum);
+}
+
 TEST(GameFactored, CrossValidatedPathMatchesTheDensePath) {
   const FactoredCase p = factored_case(60, 50, 34);
   lowrank::GamePathOptions po;

@@ -77,6 +77,10 @@ enum class GameStorage {
   /// same iterates as Dense up to rounding. GameResult::estimate stays
   /// empty: predict() sums the group factors.
   Factored,
+  /// Factored where the formulation supports it (Latent variant, proximal
+  /// gradient), Dense otherwise (Sum variant, ADMM): a default that keeps
+  /// every variant and solver usable (resolved_game_storage()).
+  Auto,
 };
 
 /// Default weights w_k; see game_weights().
@@ -102,7 +106,7 @@ const char* to_string(GameVariant v) noexcept;
 const char* to_string(GameSolver s) noexcept;
 const char* to_string(GameWeightScheme s) noexcept;
 const char* to_string(GameStorage s) noexcept;
-/// "dense" | "factored"; throws InvalidArgument.
+/// "auto" | "dense" | "factored"; throws InvalidArgument.
 GameStorage parse_game_storage(std::string_view name);
 /// "sum" | "latent"; throws InvalidArgument.
 GameVariant parse_game_variant(std::string_view name);
@@ -117,7 +121,9 @@ struct GameOptions {
   GameVariant variant = GameVariant::Sum;
   GameSolver solver = GameSolver::ProximalGradient;
   /// Factored needs variant Latent and solver ProximalGradient (the Sum
-  /// variant's dual multipliers are full rank: docs/game.md, "Memory").
+  /// variant's dual multipliers are full rank: docs/game.md, "Memory");
+  /// Auto picks Factored there and Dense otherwise (the path's default,
+  /// game_path_fit_defaults(); a single fit keeps Dense).
   GameStorage storage = GameStorage::Dense;
   /// Add G_0 = all rows (named "all") after the user's groups. Without it,
   /// every row must belong to at least one group.
@@ -303,6 +309,11 @@ struct GameResult {
     return out;
   }
 };
+
+/// The storage a fit with these options uses: options.storage, with Auto
+/// resolved to Factored for the Latent variant with proximal gradient and to
+/// Dense otherwise (never Auto).
+GameStorage resolved_game_storage(const GameOptions& options) noexcept;
 
 /// Resolved weights, user groups first then the global group when included.
 /// Default schemes are normalised so that a group holding all m rows gets
