@@ -62,6 +62,9 @@ struct CompleteFlags {
 
 struct Data {
   ObservedEntries<double> train;
+  /// --float32 with a triplet file: the training entries as read, in float;
+  /// the fit moves them into `train` (values widened) when it ends.
+  ObservedEntries<float> train_float;
   ObservedEntries<double> test;
   bool has_test = false;
   std::optional<io::DenseTable> dense;  ///< set when the training file was a dense table
@@ -76,24 +79,49 @@ void log1p_values(ObservedEntries<double>& e, const std::string& path) {
   }
 }
 
+// --float32 and a triplet file: the values go straight into float storage
+// (12 bytes per entry where reading doubles held 16, the peak of a float32
+// run at 10^7 entries; issue 32). nullopt for the other formats.
+std::optional<ObservedEntries<float>> read_float_triplets(const CompleteFlags& f) {
+  const io::ReadAnyOptions o = read_options(f.input);
+  io::FormatGuess g;
+  if (o.format) g.format = *o.format;
+  else g = io::detect_format_explained(f.train);
+  if (g.format != io::FileFormat::Triplets) return std::nullopt;
+  if (!g.note.empty()) warn(g.note);
+  io::TripletReadOptions t = o.triplets;
+  if (o.header) t.header = o.header;
+  return io::read_triplets_float32(f.train, t);
+}
+
 Data load_data(const CompleteFlags& f) {
   Data d;
-  io::AnyMatrix in = read_input(f.train, f.input);
   ObservedEntries<double> all;
-  if (in.is_sparse()) {
-    all = std::move(std::get<ObservedEntries<double>>(in.data));  // 160 MB for 10^7 entries: no copy
+  // --holdout splits and --log1p transforms the double entries.
+  std::optional<ObservedEntries<float>> as_float;
+  if (f.float32 && !f.log1p && f.holdout == 0) as_float = read_float_triplets(f);
+  if (as_float) {
+    d.train_float = std::move(*as_float);
+    if (d.train_float.nnz() == 0) throw InputError(f.train, "no observed entries");
   } else {
-    d.dense = in.dense();
-    all = io::to_observed(*d.dense);
+    io::AnyMatrix in = read_input(f.train, f.input);
+    if (in.is_sparse()) {
+      all = std::move(std::get<ObservedEntries<double>>(in.data));  // 160 MB for 10^7 entries: no copy
+    } else {
+      d.dense = in.dense();
+      all = io::to_observed(*d.dense);
+    }
+    if (all.row_ids.empty()) all.row_ids = IdMap::identity(static_cast<std::size_t>(all.rows));
+    if (all.col_ids.empty()) all.col_ids = IdMap::identity(static_cast<std::size_t>(all.cols));
+    if (all.nnz() == 0) throw InputError(f.train, "no observed entries");
+    if (f.log1p) log1p_values(all, f.train);
   }
-  if (all.row_ids.empty()) all.row_ids = IdMap::identity(static_cast<std::size_t>(all.rows));
-  if (all.col_ids.empty()) all.col_ids = IdMap::identity(static_cast<std::size_t>(all.cols));
-  if (all.nnz() == 0) throw InputError(f.train, "no observed entries");
-  if (f.log1p) log1p_values(all, f.train);
+  const IdMap& row_ids = as_float ? d.train_float.row_ids : all.row_ids;
+  const IdMap& col_ids = as_float ? d.train_float.col_ids : all.col_ids;
   if (!f.test.empty()) {
     io::TripletReadOptions topts;
     topts.duplicates = parse_duplicate_policy(f.input.duplicates);
-    io::MappedTriplets t = io::read_triplets_mapped(f.test, all.row_ids, all.col_ids, topts);
+    io::MappedTriplets t = io::read_triplets_mapped(f.test, row_ids, col_ids, topts);
     if (f.log1p) log1p_values(t.entries, f.test);
     d.unseen_test = t.unseen.size();
     if (d.unseen_test > 0) {
@@ -166,10 +194,14 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
 }
 
 // The solvers store their matrix in train's arrays (fit_completion_in_place):
-// train comes back sorted by (row, col), same entries.
-Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, const ProgressCallback& progress) {
+// train comes back sorted by (row, col), same entries. Entries read in float
+// (`train_float`, non-empty) are fitted in theirs and end up in `train`.
+Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, ObservedEntries<float>& train_float,
+                 const ProgressCallback& progress) {
   const bool soft = f.method == "soft-impute" || f.method == "soft-impute-svd";
-  CompletionFit<double> r = fit_completion_in_place(train, completion_options(f, progress));
+  CompletionFit<double> r = train_float.nnz() > 0
+                                ? fit_completion_float32_in_place(train_float, train, completion_options(f, progress))
+                                : fit_completion_in_place(train, completion_options(f, progress));
   Fit fit;
   fit.model = std::move(r.model);
   fit.iterations = r.iterations;
@@ -372,7 +404,7 @@ void run_complete(const CompleteFlags& f) {
   } else if (f.method == "rpca") {
     fit = fit_rpca(f, data.train, progress);
   } else {
-    fit = fit_low_rank(f, data.train, progress);
+    fit = fit_low_rank(f, data.train, data.train_float, progress);
   }
   if (f.clip) clip_to_range(fit.model, data.train);
   for (const auto& w : fit.warnings) warn(w);

@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
@@ -16,6 +19,16 @@ int run_mpi(int argc, char** argv);  // the distributed complete / decompose
 
 int main(int argc, char** argv) {
   using namespace lowrank::cli;
+#if defined(__GLIBC__)
+  // Blocks of 1 MiB and more (factor blocks, chunk copies, the reader's
+  // arrays) are mapped and given back to the kernel when freed. glibc's
+  // default raises its mmap threshold to the largest block freed (up to
+  // 32 MiB), after which freed factor blocks stay in the heap and count in
+  // the peak beside the next ones: 25.9 -> 23.3 bytes per entry for ALS in
+  // float32 at 10^7 entries (issue 32; docs/benchmarks.md). `train` sets its
+  // own thresholds (src/nn/train.cpp).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 #ifdef LOWRANK_HAVE_MPI
   if (launched_by_mpi()) return run_mpi(argc, argv);
 #endif

@@ -333,8 +333,10 @@ AlsResult<T> run_als(const ObservedEntries<T>& data, ObservedEntries<T>* own, co
   CompletionModel<T>& model = result.model;
   model.rows = m;
   model.cols = n;
-  const Matrix<T> p = rows.ft.transpose(), q = cols.ft.transpose();
-  completion_detail::product_to_svd(p, q, model.U, model.d, model.V);
+  Matrix<T> p = rows.ft.transpose(), q = cols.ft.transpose();
+  rows.ft = Matrix<T>();  // done with: at most two m x k blocks from here (issue 32)
+  cols.ft = Matrix<T>();
+  completion_detail::product_to_svd(std::move(p), std::move(q), model.U, model.d, model.V);
   if (biases) {
     model.global_offset = mu;
     model.row_offset = rows.bias;

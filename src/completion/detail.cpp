@@ -142,9 +142,12 @@ void entries_of_product(const Matrix<T>& at, const Matrix<T>& bt, const std::vec
 }
 
 template <class T>
-void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector<T>& d, Matrix<T>& v) {
+void product_to_svd(Matrix<T> p, Matrix<T> q, Matrix<T>& u, Vector<T>& d, Matrix<T>& v) {
+  // The same arithmetic as QR copies of P and Q, in their own storage, and
+  // each thin Q freed once multiplied: at most two m x k blocks at a time
+  // (issue 32: at the end of a fit they sit beside the observed entries).
   const Index k = p.cols();
-  Eigen::HouseholderQR<Matrix<T>> qp(p), qq(q);
+  Eigen::HouseholderQR<Eigen::Ref<Matrix<T>>> qp(p), qq(q);
   Matrix<T> rp = qp.matrixQR().topRows(k).template triangularView<Eigen::Upper>();
   Matrix<T> rq = qq.matrixQR().topRows(k).template triangularView<Eigen::Upper>();
   Matrix<T> core = rp * rq.transpose();  // P Q^T = Qp (Rp Rq^T) Qq^T
@@ -154,10 +157,14 @@ void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector
   const T cut = s.size() > 0 ? s(0) * std::numeric_limits<T>::epsilon() * T(k) : T(0);
   Index keep = 0;
   while (keep < s.size() && s(keep) > cut && s(keep) > T(0)) ++keep;
-  Matrix<T> thin_p = qp.householderQ() * Matrix<T>::Identity(p.rows(), k);
-  Matrix<T> thin_q = qq.householderQ() * Matrix<T>::Identity(q.rows(), k);
-  u = thin_p * cu.leftCols(keep);
-  v = thin_q * cv.leftCols(keep);
+  const auto side = [&](const Eigen::HouseholderQR<Eigen::Ref<Matrix<T>>>& qr, Matrix<T>& factor, const Matrix<T>& c,
+                        Matrix<T>& out) {
+    Matrix<T> thin = qr.householderQ() * Matrix<T>::Identity(factor.rows(), k);
+    factor = Matrix<T>();  // the Householder vectors are no longer needed
+    out.noalias() = thin * c.leftCols(keep);
+  };
+  side(qp, p, cu, u);
+  side(qq, q, cv, v);
   d = s.head(keep);
 }
 
@@ -444,7 +451,7 @@ int thread_count(int requested) { return requested > 0 ? requested : omp_get_max
   template void thin_svd_in_place<T>(Matrix<T>&, Vector<T>&, Matrix<T>&);                                       \
   template void entries_of_product<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<std::int32_t>&,     \
                                       const std::vector<std::int32_t>&, std::vector<T>&);                       \
-  template void product_to_svd<T>(const Matrix<T>&, const Matrix<T>&, Matrix<T>&, Vector<T>&, Matrix<T>&);      \
+  template void product_to_svd<T>(Matrix<T>, Matrix<T>, Matrix<T>&, Vector<T>&, Matrix<T>&);                    \
   template ObservedMatrix<T> take_entries<T>(ObservedEntries<T>&);                                              \
   template void give_back<T>(ObservedMatrix<T>&, ObservedEntries<T>&);                                          \
   template void for_each_column_chunk<T>(const ObservedMatrix<T>&, Index, int,                                  \

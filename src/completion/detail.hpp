@@ -55,9 +55,10 @@ void entries_of_product(const Matrix<T>& at, const Matrix<T>& bt, const std::vec
 
 /// SVD form of a product P Q^T (P: m x k, Q: n x k): U diag(d) V^T with U, V
 /// orthonormal, d decreasing; zero singular values (below eps * d_max)
-/// dropped.
+/// dropped. P and Q are taken by value and factored in place: pass them
+/// with std::move where the caller is done with them (one m x k block fewer).
 template <class T>
-void product_to_svd(const Matrix<T>& p, const Matrix<T>& q, Matrix<T>& u, Vector<T>& d, Matrix<T>& v);
+void product_to_svd(Matrix<T> p, Matrix<T> q, Matrix<T>& u, Vector<T>& d, Matrix<T>& v);
 
 /// One side's view of an ObservedMatrix: `count` rows of a sparse matrix in
 /// compressed form, row i's entries at positions [outer[i], outer[i + 1]),

@@ -659,22 +659,28 @@ ObservedEntries<float> entries_as_float(const ObservedEntries<T>& data, Observed
   return f;
 }
 
+// The fit of float entries `f` in their own arrays; `own` (when given) gets
+// them back afterwards, sorted by row and column, values widened to T.
 template <class T>
-CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, ObservedEntries<T>* own,
-                                        const CompletionFitOptions& options) {
-  completion_detail::check_entries(data, "fit_completion");
+CompletionFit<T> fit_float_entries(ObservedEntries<float>& f, ObservedEntries<T>* own,
+                                   const CompletionFitOptions& options) {
   CompletionFitOptions o = options;
   o.float32 = false;
-  ObservedEntries<float> f = entries_as_float(data, own);
   CompletionFit<float> r = fit_completion_impl(f, &f, o);
   if (own) {
-    // The caller's entries back (sorted by row and column), values rounded
-    // to float as the fit saw them.
     own->row = std::move(f.row);
     own->col = std::move(f.col);
     completion_detail::convert_releasing(f.value, own->value);
   }
   return fit_as<T>(std::move(r));
+}
+
+template <class T>
+CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, ObservedEntries<T>* own,
+                                        const CompletionFitOptions& options) {
+  completion_detail::check_entries(data, "fit_completion");
+  ObservedEntries<float> f = entries_as_float(data, own);
+  return fit_float_entries(f, own, options);
 }
 
 }  // namespace
@@ -690,6 +696,19 @@ template <class T>
 CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const CompletionFitOptions& options) {
   if (options.float32 && !std::is_same_v<T, float>) return fit_completion_float32(data, &data, options);
   return fit_completion_impl(data, &data, options);
+}
+
+CompletionFit<double> fit_completion_float32_in_place(ObservedEntries<float>& data, ObservedEntries<double>& back,
+                                                      const CompletionFitOptions& options) {
+  completion_detail::check_entries(data, "fit_completion");
+  back = ObservedEntries<double>{};
+  back.rows = data.rows;
+  back.cols = data.cols;
+  CompletionFit<double> r = fit_float_entries(data, &back, options);
+  back.row_ids = std::move(data.row_ids);
+  back.col_ids = std::move(data.col_ids);
+  data = ObservedEntries<float>{};
+  return r;
 }
 
 #define LOWRANK_FIT_COMPLETION(T)                                                                         \

@@ -162,7 +162,7 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
   };
 
   IterationMonitor monitor("soft-impute-als", o.tolerance, o.max_iterations, o.progress);
-  Matrix<T> b, a, rot;  // a: m x r, reused (it holds the previous U between A steps)
+  Matrix<T> b, a, rot;  // a: m x r, the A step's output (empty between A steps)
   Vector<T> sv;
   Status status = Status::Success;
   double loss = 0.0;
@@ -188,6 +188,9 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
     if (lambda > T(0)) a = a * (st.d.array() / (st.d.array() + lambda)).matrix().asDiagonal();
+    // U is replaced: freed before the SVD's copy of A, so at most two m x r
+    // blocks are alive at any point of an iteration (issue 32).
+    st.U.resize(0, 0);
     completion_detail::thin_svd_in_place(a, sv, rot);
     st.U.swap(a);
     st.d = sv;
@@ -199,6 +202,7 @@ void als_variant(State<T>& st, const SoftImputeOptions& o, const CompletionModel
     // One unregularised A step, then soft-threshold: exact zeros.
     residual_times_v(&a);
     a.noalias() += st.U * st.d.asDiagonal();
+    st.U.resize(0, 0);
     completion_detail::thin_svd_in_place(a, sv, rot);
     st.U.swap(a);
     st.V = st.V * rot;
@@ -246,9 +250,16 @@ SvtResult<T> warm_started_svt(const Op& op, double lambda, Index max_rank, Matri
   Index keep = 0;
   for (int pass = 1;; ++pass) {
     const Index k = block.cols();
+    // At most four m x k blocks at a time (U and U^T in op, q, y or its
+    // transpose; issue 32): the last pass's q is dropped before y is made,
+    // y is factored in its own storage and dropped once q is formed.
+    q.resize(0, 0);
     op.apply(block, y);
-    Eigen::HouseholderQR<Matrix<T>> qr(y);
-    q = qr.householderQ() * Matrix<T>::Identity(m, k);
+    {
+      Eigen::HouseholderQR<Eigen::Ref<Matrix<T>>> qr(y);
+      q = qr.householderQ() * Matrix<T>::Identity(m, k);
+    }
+    y.resize(0, 0);
     op.apply_adjoint(q, b);
     completion_detail::thin_svd(b, w, sv, rot);
     block = w;
@@ -412,7 +423,7 @@ SoftImputeResult<T> solve_compacted(const ObservedEntries<T>& data, const SoftIm
     for (Index j = 0; j < nc; ++j) v.row(j) = warm->V.row(col_old[static_cast<std::size_t>(j)]);
     warm_c.rows = mc;
     warm_c.cols = nc;
-    completion_detail::product_to_svd(ud, v, warm_c.U, warm_c.d, warm_c.V);
+    completion_detail::product_to_svd(std::move(ud), std::move(v), warm_c.U, warm_c.d, warm_c.V);
   }
   SoftImputeResult<T> result = soft_impute_in_place(compact, oc, warm_c.rank() > 0 ? &warm_c : nullptr);
   completion_detail::note_empty(row_count, col_count, result);

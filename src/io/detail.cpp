@@ -293,14 +293,15 @@ std::string id_label(const IdMap& ids, std::int32_t index) {
   return std::to_string(index);
 }
 
-std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std::vector<std::size_t>& lines,
+template <class T>
+std::size_t resolve_duplicates_with_lines(ObservedEntries<T>& e, const std::vector<std::size_t>& lines,
                                           const std::string& source, DuplicatePolicy policy) {
-  return resolve_duplicates_with_lines(
-      e, [&lines](std::size_t p) { return lines[p]; }, source, policy);
+  const std::function<std::size_t(std::size_t)> line_of = [&lines](std::size_t p) { return lines[p]; };
+  return resolve_duplicates_with_lines(e, line_of, source, policy);
 }
 
-std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e,
-                                          const std::function<std::size_t(std::size_t)>& line_of,
+template <class T>
+std::size_t resolve_duplicates_with_lines(ObservedEntries<T>& e, const std::function<std::size_t(std::size_t)>& line_of,
                                           const std::string& source, DuplicatePolicy policy) {
   if (policy != DuplicatePolicy::Error) return resolve_duplicates(e, policy);
   const std::size_t n = e.nnz();
@@ -399,5 +400,15 @@ std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e,
                        "; " + std::to_string(pairs) + " pair(s) repeated, " + std::to_string(extra) +
                        " extra entries (choose how to combine them: duplicates = mean, last or sum)");
 }
+
+#define LOWRANK_IO_DUPLICATES(T)                                                                              \
+  template std::size_t resolve_duplicates_with_lines<T>(ObservedEntries<T>&, const std::vector<std::size_t>&, \
+                                                        const std::string&, DuplicatePolicy);                 \
+  template std::size_t resolve_duplicates_with_lines<T>(ObservedEntries<T>&,                                  \
+                                                        const std::function<std::size_t(std::size_t)>&,       \
+                                                        const std::string&, DuplicatePolicy);
+LOWRANK_IO_DUPLICATES(float)
+LOWRANK_IO_DUPLICATES(double)
+#undef LOWRANK_IO_DUPLICATES
 
 }  // namespace lowrank::io::detail

@@ -126,13 +126,14 @@ class AtomicFile {
 /// repeated (row, col) pair naming the pair and the line of its first
 /// occurrence. Otherwise resolves like lowrank::resolve_duplicates.
 /// `lines[p]` is the line of entry p. Returns the number of entries removed.
-std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e, const std::vector<std::size_t>& lines,
+template <class T>
+std::size_t resolve_duplicates_with_lines(ObservedEntries<T>& e, const std::vector<std::size_t>& lines,
                                           const std::string& source, DuplicatePolicy policy);
 /// The same with `line_of(p)`, the line of entry p, asked only when a pair
 /// repeats (a reader can then find lines again instead of storing one per
 /// entry). The check itself needs 4 bytes per entry of scratch.
-std::size_t resolve_duplicates_with_lines(ObservedEntries<double>& e,
-                                          const std::function<std::size_t(std::size_t)>& line_of,
+template <class T>
+std::size_t resolve_duplicates_with_lines(ObservedEntries<T>& e, const std::function<std::size_t(std::size_t)>& line_of,
                                           const std::string& source, DuplicatePolicy policy);
 
 /// Label of an index for messages: the external id when the map has one.

@@ -244,6 +244,45 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   EXPECT_NE(r.err.find("version"), std::string::npos) << r.err;
 }
 
+// --float32 on a triplet file reads the values straight into float storage
+// (io::read_triplets_float32): the fits keep the double read's test RMSE to
+// 1e-4, and bad lines still exit 2 naming file and line; a value beyond
+// float's range is one of them (fine without --float32).
+TEST(CliComplete, Float32ReadsTripletsInFloatWithTheSameRmseAndErrors) {
+  TempDir tmp;
+  std::vector<std::pair<int, int>> missing;
+  const auto truth = write_planted(tmp / "p.csv", missing);
+  std::string train, test;
+  for (int i = 0; i < 40; ++i)
+    for (int j = 0; j < 30; ++j) ((i * 7 + j * 11) % 3 == 0 ? test : train) += fmt_entry(i, j, truth[i][j]);
+  write_file(tmp / "train.tsv", train);
+  write_file(tmp / "test.tsv", test);
+  for (const char* args : {"--method soft-impute --lambda 0.3", "--method soft-impute-svd --lambda 0.3",
+                           "--method als --rank 2 --lambda 0.01"}) {
+    const std::string base =
+        "complete --json -q --train " + tmp / "train.tsv" + " --test " + tmp / "test.tsv" + " " + args;
+    const CliRun d = run_cli(base);
+    const CliRun f = run_cli(base + " --float32");
+    ASSERT_EQ(d.exit_code, 0) << args << ": " << d.err;
+    ASSERT_EQ(f.exit_code, 0) << args << ": " << f.err;
+    const double rd = nlohmann::json::parse(d.out)["test"]["rmse"].get<double>();
+    const double rf = nlohmann::json::parse(f.out)["test"]["rmse"].get<double>();
+    EXPECT_LT(rd, 0.25) << args;
+    EXPECT_NEAR(rf, rd, 1e-4) << args;
+  }
+  write_file(tmp / "bad.tsv", train + "r1\tc1\tfour\n");
+  CliRun r = run_cli("complete -q --float32 --train " + tmp / "bad.tsv" + " --lambda 0.3");
+  EXPECT_EQ(r.exit_code, 2);
+  const std::size_t bad_line = static_cast<std::size_t>(std::count(train.begin(), train.end(), '\n')) + 1;
+  EXPECT_NE(r.err.find("bad.tsv:" + std::to_string(bad_line) + ":"), std::string::npos) << r.err;
+  write_file(tmp / "huge.tsv", "r0\tc0\t1e39\n" + train.substr(train.find('\n') + 1));
+  r = run_cli("complete -q --float32 --train " + tmp / "huge.tsv" + " --lambda 0.3");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("huge.tsv:1:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("outside the range of a float"), std::string::npos) << r.err;
+  EXPECT_EQ(run_cli("complete -q --train " + tmp / "huge.tsv" + " --lambda 0.3").exit_code, 0);
+}
+
 TEST(CliComplete, HoldoutReportsTestErrorsForEveryMethod) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;

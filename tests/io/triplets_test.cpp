@@ -234,6 +234,90 @@ TEST(ReadTripletsBad, DuplicateInALargeFileNamesBothLines) {
   EXPECT_THAT(msg_wide, HasSubstr("duplicate entry (row '1500', col '150')"));
 }
 
+// ---- float32 storage ---------------------------------------------------------------
+
+// The float reader keeps the double reader's ids, order and checks; each
+// value is the double reader's rounded to float (not parsed as a float,
+// which could round differently). Over 2^16 lines so the streaming release
+// of parsed pages runs, with values that round (0.1, 1/3), are exact
+// (ratings), fall below float's normal range (1e-40) or near its top.
+TEST(ReadTripletsFloat32, ValuesAreTheDoubleReadersRoundedToFloat) {
+  TempDir dir;
+  const char* values[] = {"0.1",
+                          "3.5",
+                          "-0.333333333333333314829616256247",
+                          "1e-40",
+                          "-2.5e30",
+                          "3.4e38",
+                          "123456789.123456789",
+                          "4",
+                          "7.000000000000001"};
+  std::string text = "# u i v\n";
+  for (int k = 0; k < 70000; ++k)
+    text += "u" + std::to_string(k % 997) + "\t" + std::to_string(k / 997) + "\t" + values[k % 9] + "\n";
+  const auto p = dir.write("f.tsv", text);
+  for (IdOrder order : {IdOrder::FirstSeen, IdOrder::Sorted}) {
+    TripletReadOptions o;
+    o.id_order = order;
+    TripletReadStats sd, sf;
+    const ObservedEntries<double> d = read_triplets(p, o, &sd);
+    const ObservedEntries<float> f = read_triplets_float32(p, o, &sf);
+    EXPECT_EQ(sf.data_lines, sd.data_lines);
+    EXPECT_EQ(sf.comment_lines, 1u);
+    EXPECT_EQ(f.rows, d.rows);
+    EXPECT_EQ(f.cols, d.cols);
+    EXPECT_EQ(f.row_ids.names(), d.row_ids.names());
+    EXPECT_EQ(f.col_ids.names(), d.col_ids.names());
+    EXPECT_EQ(f.row, d.row);
+    EXPECT_EQ(f.col, d.col);
+    ASSERT_EQ(f.value.size(), d.value.size());
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < d.value.size(); ++k) differ += f.value[k] != static_cast<float>(d.value[k]);
+    EXPECT_EQ(differ, 0u);
+    // Rounding happened (0.1 is not a float) and kept subnormals.
+    EXPECT_NE(static_cast<double>(f.value[0]), d.value[0]);
+    EXPECT_GT(f.value[3], 0.0f);
+    EXPECT_NO_THROW(validate(f));
+  }
+}
+
+TEST(ReadTripletsFloat32, DuplicatePoliciesCombineTheFloatValues) {
+  TempDir dir;
+  const auto p = dir.write("dup.tsv", "u1\ti1\t1\nu2\ti1\t2\nu1\ti2\t3\nu1\ti1\t5\nu2\ti1\t4\n");
+  TripletReadOptions o;
+  o.duplicates = DuplicatePolicy::Last;
+  const auto f = read_triplets_float32(p, o);
+  const auto d = read_triplets(p, o);
+  ASSERT_EQ(f.nnz(), 3u);
+  for (std::size_t k = 0; k < 3; ++k) EXPECT_EQ(f.value[k], static_cast<float>(d.value[k]));
+}
+
+TEST(ReadTripletsFloat32Bad, SameFileLineErrorsAsTheDoubleReader) {
+  TempDir dir;
+  const std::vector<std::string> bad = {dir.write("ragged.tsv", "1\t2\t3\t100\n1\t3\t4\n"),
+                                        dir.write("nn.tsv", "1\t2\t3\n1\t3\tfour\n"),
+                                        dir.write("inf.tsv", "1 2 3\n\n2 2 -Infinity\n"),
+                                        dir.write("dup.tsv", "a\tb\t1\nc\tb\t2\na\tb\t3\n"),
+                                        dir.write("empty.tsv", "# nothing\n"),
+                                        dir.write("range.tsv", "1 2 3\n1 3 1e400\n")};
+  for (const auto& p : bad) {
+    const auto expected = input_error([&] { read_triplets(p); });
+    EXPECT_THAT(expected, HasSubstr(std::filesystem::path(p).filename().string() + ":")) << p;
+    EXPECT_EQ(input_error([&] { read_triplets_float32(p); }), expected) << p;
+  }
+}
+
+TEST(ReadTripletsFloat32Bad, ValueBeyondFloatRangeNamesItsLine) {
+  TempDir dir;
+  const auto p = dir.write("big.tsv", "1 2 3\n1 3 -1e39\n2 2 1\n");
+  EXPECT_EQ(read_triplets(p).nnz(), 3u);  // fine in double
+  const auto msg = input_error([&] { read_triplets_float32(p); });
+  EXPECT_THAT(msg, HasSubstr("big.tsv:2:"));
+  EXPECT_THAT(msg, HasSubstr("outside the range of a float"));
+  // 3.4e38 still rounds to float's largest finite value: accepted.
+  EXPECT_EQ(read_triplets_float32(dir.write("top.tsv", "1 2 3.4e38\n")).value[0], 3.4e38f);
+}
+
 // ---- mapped reading --------------------------------------------------------------
 
 TEST(ReadTripletsMapped, UsesExistingMapsAndReportsUnseen) {

@@ -266,4 +266,14 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
 template <class T>
 CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const CompletionFitOptions& options);
 
+/// fit_completion_in_place(double entries, options with float32) for entries
+/// whose values were read as float (io::read_triplets_float32, the CLI's
+/// `--float32`), so they never exist in double: the fit runs in float
+/// (options.float32 is implied), its result in double. On return `data` is
+/// empty and `back` holds its entries sorted by (row, col), ids moved over,
+/// values widened to double: what fit_completion_in_place returns in `data`
+/// from the same values read as double.
+CompletionFit<double> fit_completion_float32_in_place(ObservedEntries<float>& data, ObservedEntries<double>& back,
+                                                      const CompletionFitOptions& options);
+
 }  // namespace lowrank
