@@ -15,7 +15,9 @@
 # corpus size, findings) goes to stdout and build-fuzz/fuzz-results.tsv.
 #
 # --ci: the io fuzzers only (the nn ones need lowrank_nn compiled with clang,
-# minutes), 3 seconds each, built at -O0 in build-fuzz-ci/: a regression
+# minutes), 3 seconds each, built at -O0 in build-fuzz-ci/ as one binary
+# (fuzz_io_all; reproduce a finding with LOWRANK_FUZZ_TARGET=csv
+# build-fuzz-ci/tests/fuzz/fuzz_io_all FILE): a regression
 # check that CI runs from scripts/setup.sh test. Exit status 1 when any fuzzer found something.
 # The nn fuzzers' saved findings (tests/fuzz/regressions/{config,
 # checkpoint_meta}) are replayed instead by test_nn
@@ -37,7 +39,7 @@ while (($#)); do
     --jobs) jobs="$2"; shift 2 ;;
     --ci) ci=1; seconds=3; shift ;;
     --no-build) build_first=0; shift ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) fuzzers+=("$1"); shift ;;
   esac
@@ -73,8 +75,20 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
         "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=$opt -g1 -DNDEBUG" -DLOWRANK_FUZZ=ON -DLOWRANK_TESTS=OFF \
         -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF -DLOWRANK_UNITY=ON >/dev/null
 fi
+# --ci builds the io harnesses as one binary, fuzz_io_all (tests/fuzz/io_all.cpp;
+# LOWRANK_FUZZ_TARGET picks the reader): one compile and one link instead of
+# one per reader (docs/benchmarks.md, "CI time"). Long runs keep fuzz_<reader>.
+all_in_one=0
+if ((ci)); then
+  all_in_one=1
+  for f in "${fuzzers[@]}"; do [[ " ${io_fuzzers[*]} " == *" $f "* ]] || all_in_one=0; done
+fi
 targets=()
-for f in "${fuzzers[@]}"; do targets+=("fuzz_$f"); done
+if ((all_in_one)); then
+  targets=(fuzz_io_all)
+else
+  for f in "${fuzzers[@]}"; do targets+=("fuzz_$f"); done
+fi
 ((build_first)) && cmake --build $build -j "$jobs" --target "${targets[@]}"
 
 # Seeds: the test fixtures of each format (small ones: -max_len bounds the
@@ -117,8 +131,10 @@ for f in "${fuzzers[@]}"; do
   before=$(find "$artifacts" -type f | wc -l)
   start=$(date +%s%N)
   set +e
-  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    "$build/tests/fuzz/fuzz_$f" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+  binary=$build/tests/fuzz/fuzz_$f
+  ((all_in_one)) && binary=$build/tests/fuzz/fuzz_io_all
+  LOWRANK_FUZZ_TARGET=$f ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+    "$binary" -max_total_time="$seconds" -runs="$runs" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -timeout=10 -max_len="$(max_len_of "$f")" -print_final_stats=1 -artifact_prefix="$artifacts/" \
     "$corpus" "$seed_dir" "${extra[@]}" >"$log" 2>&1
   rc=$?

@@ -8,11 +8,14 @@
 # a scratch object under /dev/shm at nice 10 and prints user + system CPU
 # seconds, peak RSS and object size. The precompiled header is replaced by
 # a copy of its text (no .gch next to it), so that variants whose flags the
-# .gch would not accept parse the same headers. Example:
+# .gch would not accept parse the same headers. With KEEP=PATH in the
+# environment the object is copied to PATH (to link and run a variant).
+# Example:
 #   scripts/measure_compile.sh build-asan tests/CMakeFiles/test_game.dir/Unity/unity_0 no-uas \
 #     's/ -fno-omit-frame-pointer / -fno-omit-frame-pointer -fno-sanitize-address-use-after-scope /'
 set -euo pipefail
 bd=$(cd "$1" && pwd); sub=$2; label=$3; shift 3
+keep=${KEEP:+$(realpath -m "$KEEP")}
 line=$(python3 - "$bd" "$sub" <<'PY'
 import json, sys
 for e in json.load(open(sys.argv[1] + '/compile_commands.json')):
@@ -40,5 +43,6 @@ if ! /usr/bin/time -f "%U %S %M" -o "$scratch/time" nice -n 10 bash -c "$cmd" 2>
   exit 1
 fi
 read -r u s m <"$scratch/time"
+if [[ -n "$keep" ]]; then cp "$scratch/out.o" "$keep"; fi
 awk -v n="$(basename "$sub")" -v l="$label" -v u="$u" -v s="$s" -v m="$m" -v b="$(stat -c %s "$scratch/out.o")" \
   'BEGIN { printf "%-28s %-24s CPU %6.1f s  RSS %5.2f GB  object %6.1f MB\n", n, l, u + s, m / 1048576, b / 1048576 }'

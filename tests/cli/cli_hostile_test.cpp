@@ -221,9 +221,9 @@ TEST(CliHostile, ThreadsAreCappedAtTheCoresAndTheAddressSpace) {
   EXPECT_NE(r.err.find("exceeds the"), std::string::npos) << r.err;
   // Under a 4 GB address-space limit OpenBLAS retried a failed mmap forever
   // with --threads 32; now the run finishes (timeout 120 s guards the old hang).
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "ASan reserves terabytes of shadow memory: a binary under ulimit -v cannot start";
-#endif
+  if (cli_is_sanitized()) {
+    GTEST_SKIP() << "ASan reserves terabytes of shadow memory: a binary under ulimit -v cannot start";
+  }
   const std::string cmd = "ulimit -v 4194304; timeout 120 " + std::string(LOWRANK_CLI_PATH) + " decompose --input " +
                           kMite + " --rank 3 --threads 32 --out " + (dir / "d") + " -q > /dev/null 2> " +
                           (dir / "err.txt");

@@ -4,10 +4,37 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+namespace lowrank::test {
+
+/// The CLI these tests run: the build's own (LOWRANK_BUILD_CLI_PATH), or the
+/// one named by the LOWRANK_TEST_CLI environment variable. The sanitizer
+/// ctest of `scripts/setup.sh test` runs the Release test_cli against
+/// build-asan's CLI that way instead of compiling the tests' driver code
+/// again under ASan (tests/CMakeLists.txt; docs/benchmarks.md, "CI time").
+inline const char* cli_path() {
+  const char* env = std::getenv("LOWRANK_TEST_CLI");
+  return env && *env ? env : LOWRANK_BUILD_CLI_PATH;
+}
+/// Whether that CLI runs under AddressSanitizer (which a few tests cannot
+/// accommodate, e.g. a `ulimit -v` that ASan's shadow memory exceeds).
+inline bool cli_is_sanitized() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#else
+  const char* env = std::getenv("LOWRANK_TEST_CLI_SANITIZED");
+  return env && *env && std::string(env) != "0";
+#endif
+}
+
+}  // namespace lowrank::test
+// Every CLI test names the binary through this macro (a run-time choice).
+#define LOWRANK_CLI_PATH ::lowrank::test::cli_path()
 
 namespace lowrank::test {
 

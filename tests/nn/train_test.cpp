@@ -433,8 +433,11 @@ TEST(NnMemory, AnalyticTotalIsWithinTenPercentOfPeakRssGrowth) {
   // all four at once, one thread each (four processes share the cores); each
   // process has its own peak RSS
   for (int i = 0; i < 4; ++i) {
-    const std::string cmd = std::string("OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 LOWRANK_NN_RSS_PROBE=") + kinds[i] +
-                            " '" + self + "' --gtest_filter=NnMemory.RssProbe 2>&1";
+    // A sharded run (GTEST_TOTAL_SHARDS, as CI's ctest runs) must not shard the child's one-test filter away.
+    const std::string cmd = std::string(
+                                "unset GTEST_TOTAL_SHARDS GTEST_SHARD_INDEX; OMP_NUM_THREADS=1 "
+                                "OPENBLAS_NUM_THREADS=1 LOWRANK_NN_RSS_PROBE=") +
+                            kinds[i] + " '" + self + "' --gtest_filter=NnMemory.RssProbe 2>&1";
     procs[i] = popen(cmd.c_str(), "r");
     ASSERT_NE(procs[i], nullptr);
   }
