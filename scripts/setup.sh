@@ -185,7 +185,7 @@ fuzz_pass() {
 cuda_build() {
   cmake -S . -B build-cuda "$(generator_for build-cuda)" -DCMAKE_BUILD_TYPE=Release -DLOWRANK_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
         -DLOWRANK_TESTS=OFF -DLOWRANK_BENCH=OFF -DLOWRANK_PYTHON=OFF >/dev/null
-  cmake --build build-cuda -j "$jobs" --target lowrank_cuda
+  cmake --build build-cuda -j "$jobs" --target lowrank_cuda lowrank_cuda_nn
 }
 cuda_compile_pass() {
   if [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
