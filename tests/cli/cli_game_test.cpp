@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cli/cli_run.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 namespace {

@@ -21,6 +21,7 @@
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
 #include "lowrank/nn/train.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 namespace hostile {

@@ -13,6 +13,7 @@
 
 #include "cli/cli_run.hpp"
 #include "lowrank/io/npy.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 namespace {

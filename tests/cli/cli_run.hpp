@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 

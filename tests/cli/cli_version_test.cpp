@@ -10,6 +10,7 @@
 #include "cli/cli_run.hpp"
 #include "lowrank/core/version.hpp"
 #include "lowrank/io/safetensors.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 namespace {

@@ -12,6 +12,7 @@
 
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/linalg/types.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 

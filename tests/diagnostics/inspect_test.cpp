@@ -18,6 +18,7 @@
 #include "lowrank/diagnostics/json.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::diagnostics {
 namespace {

@@ -13,6 +13,7 @@
 #include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::diagnostics {
 namespace {

@@ -12,6 +12,7 @@
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/spectrum.hpp"
 #include "lowrank/io/npy.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::diagnostics {
 namespace {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "lowrank/core/error.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::io::test {
 

@@ -15,6 +15,7 @@
 #include "lowrank/linalg/detail/kernels.hpp"
 #include "lowrank/linalg/operator.hpp"
 #include "lowrank/linalg/types.hpp"
+#include "test_paths.hpp"
 
 namespace lowrank::test {
 

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "lowrank/nn/model.hpp"
+#include "test_paths.hpp"
 
 using namespace lowrank;
 using namespace lowrank::nn;

@@ -15,6 +15,7 @@
 
 #if defined(__linux__)
 #include <sys/prctl.h>
+#include "test_paths.hpp"
 #endif
 
 using namespace lowrank;
