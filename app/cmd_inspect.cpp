@@ -11,7 +11,7 @@
 
 #include "cli_common.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
-#include "lowrank/diagnostics/json.hpp"
+#include "report_json.hpp"
 
 namespace lowrank::cli {
 
@@ -80,7 +80,7 @@ void run_inspect(const InspectFlags& f) {
     }
   }
   if (f.common.json) {
-    print_json(diagnostics::to_json(report, f.values));
+    print_json(frontend::to_json(report, f.values));
     return;
   }
   fmt::print("{}: {} layer(s), {:.2f} s\n\n", f.path, report.layers.size(), report.seconds);

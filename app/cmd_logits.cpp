@@ -9,10 +9,10 @@
 
 #include "cli_common.hpp"
 #include "lowrank/core/error.hpp"
-#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/diagnostics/logits.hpp"
 #include "lowrank/io/file.hpp"
 #include "lowrank/nn/train.hpp"
+#include "report_json.hpp"
 
 namespace lowrank::cli {
 
@@ -100,7 +100,7 @@ void run_logit_rank(const LogitFlags& f) {
       out << i + 1 << "," << fmt::format("{:.17g}", res.singular_values(i)) << "\n";
   }
   if (f.common.json) {
-    nlohmann::json j = diagnostics::to_json(res);
+    nlohmann::json j = frontend::to_json(res);
     j["command"] = "logit-rank";
     j["status"] = to_string(lm.status);
     j["checkpoint"] = f.checkpoint;
@@ -175,7 +175,7 @@ void run_lingen(const LogitFlags& f) {
   o.matrix.naive = f.naive;
   const auto res = diagnostics::lingen(t.model, target, others, fut, o, stderr_progress(f.common));
   if (f.common.json) {
-    nlohmann::json j = diagnostics::to_json(res);
+    nlohmann::json j = frontend::to_json(res);
     j["command"] = "lingen";
     j["checkpoint"] = f.checkpoint;
     j["step"] = t.step;

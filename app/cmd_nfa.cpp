@@ -6,8 +6,8 @@
 #include <fmt/core.h>
 
 #include "cli_common.hpp"
-#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/diagnostics/nfa.hpp"
+#include "report_json.hpp"
 
 namespace lowrank::cli {
 
@@ -61,7 +61,7 @@ void run_nfa(const NfaFlags& f) {
   if (rep.status == Status::Interrupted)
     warn(fmt::format("interrupted: the AGOP averages the first {} input(s) only", rep.inputs));
   if (f.common.json) {
-    auto j = diagnostics::to_json(rep);
+    auto j = frontend::to_json(rep);
     j["checkpoint"] = f.checkpoint;
     j["step"] = ck.step;
     j["activation"] = nn::to_string(ck.net.activation());

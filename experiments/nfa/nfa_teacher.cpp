@@ -41,10 +41,10 @@
 #include <Eigen/QR>
 #include <nlohmann/json.hpp>
 
-#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/diagnostics/nfa.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/nn/mlp_train.hpp"
+#include "report_json.hpp"
 
 using namespace lowrank;
 
@@ -165,7 +165,7 @@ int run_deep_linear(std::map<std::string, std::string>& a) {
   j["train_rel_mse"] = rel_mse(x, y);  // relative to ||Y||^2 (the teacher has no mean)
   j["test_rel_mse"] = rel_mse(xt, yt);
   j["max_imbalance_rel"] = imbalance / scale_ref;  // max_l ||W_{l+1}^T W_{l+1} - W_l W_l^T|| / ||W_l W_l^T||
-  j["nfa"] = diagnostics::to_json(rep);
+  j["nfa"] = frontend::to_json(rep);
   std::cout << j.dump() << std::endl;
   return 0;
 }
@@ -274,8 +274,8 @@ int main(int argc, char** argv) {
   j["test_rel_mse"] = test_rel;
   j["cos_nfm1_teacher_projector"] = diagnostics::matrix_cosine(w1.transpose() * w1, proj);
   j["cos_agop1_teacher_projector"] = diagnostics::matrix_cosine(g.layers[0].uncentred, proj);
-  j["nfa"] = diagnostics::to_json(rep);
-  j["nfa_subtract_init"] = diagnostics::to_json(rep_sub);
+  j["nfa"] = frontend::to_json(rep);
+  j["nfa_subtract_init"] = frontend::to_json(rep_sub);
   std::cout << j.dump() << std::endl;
   return 0;
 }

@@ -4,7 +4,7 @@
 // Going through the JSON keeps one definition of every field name.
 #include "common.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
-#include "lowrank/diagnostics/json.hpp"
+#include "report_json.hpp"
 
 namespace lowrank::python {
 
@@ -28,7 +28,7 @@ std::string inspect_json(const std::string& path, const std::string& filter, con
     report = diagnostics::inspect_weights(path, opts, bridge.callback());
   }
   bridge.finish(false);
-  return diagnostics::to_json(report, with_values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return frontend::to_json(report, with_values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

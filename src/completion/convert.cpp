@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/dense.hpp"
 
 namespace lowrank {
 
@@ -15,7 +15,7 @@ CompletionModel<T> model_from_dense(const Matrix<T>& low_rank, Index rank) {
   rank = std::clamp<Index>(rank, 0, std::min(m.rows, m.cols));
   Matrix<T> u, v;
   Vector<T> s;
-  detail::dense_thin_svd(low_rank, u, s, v);
+  dense_thin_svd(low_rank, u, s, v);
   // Drop numerically zero directions so rank() is the true rank.
   const T floor = s.size() ? s(0) * T(1e-12) : T(0);
   while (rank > 0 && s(rank - 1) <= floor) --rank;

@@ -11,7 +11,7 @@
 #include <numbers>
 
 #include "lowrank/core/error.hpp"
-#include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/dense.hpp"
 
 namespace lowrank::completion_detail {
 
@@ -103,20 +103,20 @@ void thin_svd(const Matrix<T>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   // then the SVD of the small R. Eigen's unblocked HouseholderQR and the
   // explicit forming of its Q took about 10 % of a MovieLens soft-impute fit.
   Matrix<T> q = a;
-  detail::orthonormalize(q);
+  orthonormalize(q);
   const Matrix<T> rr = q.transpose() * a;
   Matrix<T> ur;
-  detail::dense_thin_svd(rr, ur, s, v);
+  dense_thin_svd(rr, ur, s, v);
   u = q * ur;
 }
 
 template <class T>
 void thin_svd_in_place(Matrix<T>& a, Vector<T>& s, Matrix<T>& v) {
   Matrix<T> q = a;
-  detail::orthonormalize(q);
+  orthonormalize(q);
   const Matrix<T> rr = q.transpose() * a;
   Matrix<T> ur;
-  detail::dense_thin_svd(rr, ur, s, v);
+  dense_thin_svd(rr, ur, s, v);
   a.noalias() = q * ur;
 }
 
@@ -153,7 +153,7 @@ void product_to_svd(Matrix<T> p, Matrix<T> q, Matrix<T>& u, Vector<T>& d, Matrix
   Matrix<T> core = rp * rq.transpose();  // P Q^T = Qp (Rp Rq^T) Qq^T
   Matrix<T> cu, cv;
   Vector<T> s;
-  detail::dense_thin_svd(core, cu, s, cv);
+  dense_thin_svd(core, cu, s, cv);
   const T cut = s.size() > 0 ? s(0) * std::numeric_limits<T>::epsilon() * T(k) : T(0);
   Index keep = 0;
   while (keep < s.size() && s(keep) > cut && s(keep) > T(0)) ++keep;

@@ -11,7 +11,6 @@
 #include "completion/detail.hpp"
 #include "lowrank/completion/prox.hpp"
 #include "lowrank/completion/solver.hpp"
-#include "lowrank/linalg/detail/kernels.hpp"
 #include "lowrank/linalg/operator.hpp"
 
 namespace lowrank {

@@ -1,13 +1,14 @@
 // Singular value thresholding for the GAME solvers.
 //
 // thin_svd / singular_values_of forward to the core's gesdd wrappers
-// (detail::dense_thin_svd), kept as names here so the solvers read alike.
+// (dense_thin_svd, lowrank/linalg/dense.hpp), kept as names here so the
+// solvers read alike.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "game/detail.hpp"
-#include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/dense.hpp"
 #include "lowrank/linalg/svd.hpp"
 
 namespace lowrank::game_detail {
@@ -20,7 +21,7 @@ namespace {
 // short side (syrk + syevd, BLAS-3) is accurate: an eigenvalue's absolute
 // error eps sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on sigma.
 // Both SVD steps below take that route when the bound is at most
-// 1e-3 sqrt(eps) at tau / 2 (detail::gram_accurate_sigma2) and fall back to
+// 1e-3 sqrt(eps) at tau / 2 (gram_accurate_sigma2) and fall back to
 // gesdd otherwise, whose bidiagonalisation runs at matrix-vector speed: on
 // MovieLens-100k gesdd's Ritz steps took as long as the products with the
 // blocks (8.8 s of 24 s), and the full SVDs of the 45 x 1650 occupation
@@ -36,8 +37,8 @@ void ritz_svd(const Matrix<T>& b, double tau, double accuracy, Matrix<T>& w, Vec
   Matrix<T> gram = Matrix<T>::Zero(k, k);
   gram.template selfadjointView<Eigen::Lower>().rankUpdate(b.transpose());
   Vector<T> ev;
-  if (k > 0 && lowrank::detail::symmetric_eigen(gram, ev) == 0 && ev.allFinite() && ev(k - 1) > T(0)) {
-    const double floor2 = lowrank::detail::gram_accurate_sigma2<T>(static_cast<double>(ev(k - 1)), accuracy);
+  if (k > 0 && symmetric_eigen(gram, ev) == 0 && ev.allFinite() && ev(k - 1) > T(0)) {
+    const double floor2 = gram_accurate_sigma2<T>(static_cast<double>(ev(k - 1)), accuracy);
     if (0.25 * tau * tau >= floor2) {
       sv.resize(k);
       rot.resize(k, k);
@@ -56,7 +57,7 @@ void ritz_svd(const Matrix<T>& b, double tau, double accuracy, Matrix<T>& w, Vec
           if (norm > T(0)) w.col(i) /= norm;
         }
       }
-      if (!all_accurate) lowrank::detail::orthonormalize(w);
+      if (!all_accurate) orthonormalize(w);
       return;
     }
   }
@@ -69,11 +70,11 @@ template <class T>
 void grow_block(Matrix<T>& block, Index n, Index total, std::uint64_t seed) {
   const Index have = block.rows() == n ? std::min(block.cols(), total) : 0;
   Matrix<T> fresh(n, total - have);
-  lowrank::detail::fill_gaussian(fresh, seed);
+  fill_gaussian(fresh, seed);
   Matrix<T> grown(n, total);
   if (have > 0) grown.leftCols(have) = block.leftCols(have);
   grown.rightCols(total - have) = fresh;
-  lowrank::detail::orthonormalize(grown);
+  orthonormalize(grown);
   block = std::move(grown);
 }
 
@@ -121,7 +122,7 @@ bool subspace_svt_wide(Index g, Index n, const WTimes& w_times, const WtTimes& w
       if (std::sqrt(r2) <= tol * scale || pass > max_passes) return true;
     }
     q = y;
-    lowrank::detail::orthonormalize(q);         // the core's BLAS-3 QR
+    orthonormalize(q);                          // the core's BLAS-3 QR
     wt_times(q, b);                             // n x k
     ritz_svd<T>(b, tau, gram_acc, w, sv, rot);  // A^T Q = W diag(sv) R^T
     if (!sv.allFinite()) {
@@ -194,19 +195,18 @@ template <class T>
 bool full_gram_svt_triplets(const Eigen::Ref<const Matrix<T>>& a, double tau, const GameOptions& options,
                             SvtState<T>& state, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
   if constexpr (std::is_same_v<T, float>) {
-    if (!state.gram_in_double && lowrank::detail::gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options)))
-      return true;
+    if (!state.gram_in_double && gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options))) return true;
     state.gram_in_double = true;
     Matrix<double> ud, vd;
     Vector<double> sd;
     const Matrix<double> ad = a.template cast<double>();
-    if (!lowrank::detail::gram_svd<double>(ad, 0.5 * tau, ud, sd, vd)) return false;
+    if (!gram_svd<double>(ad, 0.5 * tau, ud, sd, vd)) return false;
     u = ud.cast<T>();
     s = sd.cast<T>();
     v = vd.cast<T>();
     return true;
   } else {
-    return lowrank::detail::gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options));
+    return gram_svd<T>(a, 0.5 * tau, u, s, v, gram_route_accuracy<T>(options));
   }
 }
 
@@ -214,12 +214,12 @@ bool full_gram_svt_triplets(const Eigen::Ref<const Matrix<T>>& a, double tau, co
 
 template <class T>
 void thin_svd(const Eigen::Ref<const Matrix<T>>& a, Matrix<T>& u, Vector<T>& s, Matrix<T>& v) {
-  lowrank::detail::dense_thin_svd(a, u, s, v);
+  dense_thin_svd(a, u, s, v);
 }
 
 template <class T>
 Vector<T> singular_values_of(const Matrix<T>& a) {
-  return lowrank::detail::dense_singular_values(a);
+  return dense_singular_values(a);
 }
 
 template <class T>

@@ -21,13 +21,15 @@
 
 #include "lowrank/core/error.hpp"
 
-namespace lowrank::detail {
+// The public pieces (lowrank/linalg/dense.hpp) are defined in namespace
+// lowrank, the internal ones (detail/kernels.hpp) in lowrank::detail.
+namespace lowrank {
 
 // ---- random numbers -----------------------------------------------------------
 
 template <class T>
 void fill_gaussian(Matrix<T>& out, std::uint64_t seed) {
-  Xoshiro256 rng(seed);
+  detail::Xoshiro256 rng(seed);
   T* p = out.data();
   const Index n = out.size();
   for (Index i = 0; i < n; i += 2) {
@@ -38,6 +40,10 @@ void fill_gaussian(Matrix<T>& out, std::uint64_t seed) {
     if (i + 1 < n) p[i + 1] = static_cast<T>(r * std::sin(t));
   }
 }
+
+}  // namespace lowrank
+
+namespace lowrank::detail {
 
 // ---- LAPACK wrappers ------------------------------------------------------------
 
@@ -126,6 +132,10 @@ bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r_out) {
   return true;
 }
 
+}  // namespace lowrank::detail
+
+namespace lowrank {
+
 template <class T>
 void orthonormalize(Matrix<T>& y) {
   if (y.cols() == 0) return;
@@ -133,9 +143,13 @@ void orthonormalize(Matrix<T>& y) {
   // geqrf + orgqr and Eigen's HouseholderQR (docs/benchmarks.md, "Measurements
   // behind code choices"). Householder is the fallback for ill-conditioned
   // blocks, where CholeskyQR would lose the span.
-  if (y.rows() >= y.cols() && cholesky_qr2(y)) return;
-  householder_orthonormalize(y);
+  if (y.rows() >= y.cols() && detail::cholesky_qr2(y)) return;
+  detail::householder_orthonormalize(y);
 }
+
+}  // namespace lowrank
+
+namespace lowrank::detail {
 
 template <class T>
 int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt) {
@@ -157,6 +171,10 @@ int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt) {
   return gesdd_call('S', m, n, a.data(), s.data(), u->data(), m, vt->data(), r);
 }
 
+}  // namespace lowrank::detail
+
+namespace lowrank {
+
 template <class T>
 void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, Matrix<T>& u, Vector<T>& s,
                     Matrix<T>& v) {
@@ -169,7 +187,7 @@ void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, 
   }
   Matrix<T> work = a;
   Matrix<T> vt;
-  if (gesdd(work, s, &u, &vt) != 0) {
+  if (detail::gesdd(work, s, &u, &vt) != 0) {
     Eigen::JacobiSVD<Matrix<T>> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
     u = svd.matrixU();
     s = svd.singularValues();
@@ -184,7 +202,7 @@ int symmetric_eigen(Matrix<T>& a, Vector<T>& w) {
   const auto n = static_cast<lapack_int>(a.rows());
   w.resize(n);
   if (n == 0) return 0;
-  return syevd_call(n, a.data(), w.data());
+  return detail::syevd_call(n, a.data(), w.data());
 }
 
 template <class T>
@@ -228,9 +246,13 @@ Vector<T> dense_singular_values(const Matrix<T>& a) {
   Vector<T> s;
   if (std::min(a.rows(), a.cols()) == 0) return s;
   Matrix<T> work = a;
-  if (gesdd<T>(work, s, nullptr, nullptr) != 0) return Eigen::JacobiSVD<Matrix<T>>(a).singularValues();
+  if (detail::gesdd<T>(work, s, nullptr, nullptr) != 0) return Eigen::JacobiSVD<Matrix<T>>(a).singularValues();
   return s;
 }
+
+}  // namespace lowrank
+
+namespace lowrank::detail {
 
 // ---- sparse * dense block ---------------------------------------------------------
 
@@ -397,22 +419,31 @@ void csr_gram_times_vector(const SparseCsr<T>& b, const T* x, T* y, std::vector<
   for (int t = 1; t < team; ++t) out += workspace[static_cast<std::size_t>(t)];
 }
 
-#define LOWRANK_INSTANTIATE(T)                                                                                       \
-  template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                                                         \
-  template void orthonormalize<T>(Matrix<T>&);                                                                       \
-  template void householder_orthonormalize<T>(Matrix<T>&);                                                           \
-  template bool cholesky_qr2<T>(Matrix<T>&, Matrix<T>*);                                                             \
-  template void householder_qr<T>(Matrix<T>&, Matrix<T>&);                                                           \
-  template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);                                             \
-  template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&);                               \
-  template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&);                \
-  template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&);           \
-  template Vector<T> dense_singular_values<T>(const Matrix<T>&);                                                     \
-  template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&);                                                           \
-  template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&, double); \
+#define LOWRANK_INSTANTIATE(T)                                                                        \
+  template void householder_orthonormalize<T>(Matrix<T>&);                                            \
+  template bool cholesky_qr2<T>(Matrix<T>&, Matrix<T>*);                                              \
+  template void householder_qr<T>(Matrix<T>&, Matrix<T>&);                                            \
+  template int gesdd<T>(Matrix<T>&, Vector<T>&, Matrix<T>*, Matrix<T>*);                              \
+  template void csr_times_dense<T>(const SparseCsr<T>&, const Matrix<T>&, Matrix<T>&);                \
+  template void csr_gram_times_vector<T>(const SparseCsr<T>&, const T*, T*, std::vector<Vector<T>>&); \
   template double csr_residual_times_factor<T>(const SparseCsr<T>&, const Matrix<T>&, const Matrix<T>&, Matrix<T>*);
 LOWRANK_INSTANTIATE(float)
 LOWRANK_INSTANTIATE(double)
 #undef LOWRANK_INSTANTIATE
 
 }  // namespace lowrank::detail
+
+namespace lowrank {
+
+#define LOWRANK_INSTANTIATE(T)                                                                             \
+  template void fill_gaussian<T>(Matrix<T>&, std::uint64_t);                                               \
+  template void orthonormalize<T>(Matrix<T>&);                                                             \
+  template void dense_thin_svd<T>(const Eigen::Ref<const Matrix<T>>&, Matrix<T>&, Vector<T>&, Matrix<T>&); \
+  template Vector<T> dense_singular_values<T>(const Matrix<T>&);                                           \
+  template int symmetric_eigen<T>(Matrix<T>&, Vector<T>&);                                                 \
+  template bool gram_svd<T>(const Eigen::Ref<const Matrix<T>>&, double, Matrix<T>&, Vector<T>&, Matrix<T>&, double);
+LOWRANK_INSTANTIATE(float)
+LOWRANK_INSTANTIATE(double)
+#undef LOWRANK_INSTANTIATE
+
+}  // namespace lowrank

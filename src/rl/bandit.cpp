@@ -1,5 +1,5 @@
 #include "lowrank/rl/bandit.hpp"
-#include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/dense.hpp"
 
 #include <Eigen/QR>
 #include <algorithm>
@@ -133,7 +133,7 @@ BanditInstance make_low_rank_bandit(const BanditInstanceOptions& o) {
   const Matrix<double> rv = qv.matrixQR().topRows(r).triangularView<Eigen::Upper>();
   Matrix<double> cu, cv;
   Vector<double> cs;
-  lowrank::detail::dense_thin_svd<double>(ru * rv.transpose(), cu, cs, cv);
+  dense_thin_svd<double>(ru * rv.transpose(), cu, cs, cv);
   inst.factors.rows = m;
   inst.factors.cols = n;
   inst.factors.U = (qu.householderQ() * Matrix<double>::Identity(m, r)) * cu;

@@ -1,5 +1,5 @@
 #include "lowrank/rl/metrics.hpp"
-#include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/dense.hpp"
 
 #include <Eigen/QR>
 #include <algorithm>
@@ -70,7 +70,7 @@ EstimationErrors estimation_errors(const LowRankModel<T>& truth, const LowRankMo
     const Matrix<double> ra = qa.matrixQR().topRows(ka).template triangularView<Eigen::Upper>();
     const Matrix<double> rb = qb.matrixQR().topRows(kb).template triangularView<Eigen::Upper>();
     const Matrix<double> core = ra * rb.transpose();  // same nonzero singular values as A B^T
-    const Vector<double> sv = lowrank::detail::dense_singular_values(core);
+    const Vector<double> sv = dense_singular_values(core);
     e.spectral = sv.size() ? sv(0) : 0.0;
     e.frobenius = core.norm();
   }

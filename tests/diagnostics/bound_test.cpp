@@ -6,7 +6,7 @@
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/bound.hpp"
-#include "lowrank/diagnostics/json.hpp"
+#include "report_json.hpp"
 
 namespace lowrank::diagnostics {
 namespace {
@@ -112,7 +112,7 @@ TEST(Bound, WarnsForEveryDefaultedQuantity) {
   EXPECT_EQ(s.layers[0].p, 0.02);
   EXPECT_EQ(s.layers[1].p, 0.02);
   EXPECT_TRUE(has(s, "parameter count"));
-  const auto j = to_json(d);
+  const auto j = frontend::to_json(d);
   EXPECT_EQ(j["defaulted"]["margin"], true);
   EXPECT_EQ(j["warnings"].size(), d.warnings.size());
   // B from data: the largest row norm.

@@ -15,9 +15,9 @@
 
 #include "lowrank/core/error.hpp"
 #include "lowrank/diagnostics/inspect.hpp"
-#include "lowrank/diagnostics/json.hpp"
 #include "lowrank/io/npy.hpp"
 #include "lowrank/io/safetensors.hpp"
+#include "report_json.hpp"
 #include "test_paths.hpp"
 
 namespace lowrank::diagnostics {
@@ -323,7 +323,7 @@ TEST(Inspect, SmallPLimitIsRankTimesWidth) {
 
 TEST(Inspect, JsonAndSvg) {
   const auto r = inspect_weights(kDir + "/weights.npz");
-  const auto j = to_json(r, true);
+  const auto j = frontend::to_json(r, true);
   ASSERT_EQ(j["layers"].size(), 3u);
   EXPECT_TRUE(j["layers"][0].contains("singular_values"));
   EXPECT_TRUE(j["bound"].contains("r_squared_limit"));

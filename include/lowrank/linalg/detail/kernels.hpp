@@ -1,15 +1,14 @@
 #pragma once
 // Internal building blocks of the SVD paths, compiled once in src/linalg/ for
 // float and double. Not part of the public API: names and signatures may
-// change without notice. Tests and benchmarks use them directly.
-#include <algorithm>
-#include <cmath>
+// change without notice. Tests and benchmarks use them directly. The dense
+// pieces the solvers above linalg use (orthonormalize, dense_thin_svd,
+// gram_svd, ...) are public, in lowrank/linalg/dense.hpp.
 #include <cstdint>
-#include <limits>
-#include <type_traits>
 #include <vector>
 
 #include "lowrank/core/random.hpp"
+#include "lowrank/linalg/dense.hpp"
 #include "lowrank/linalg/types.hpp"
 
 namespace lowrank::detail {
@@ -20,20 +19,17 @@ namespace lowrank::detail {
 /// for the SVD code and benchmarks that say which engine they draw from.
 using Xoshiro256 = lowrank::Rng;
 
-/// Fills `out` (any shape, column-major order) with independent N(0, 1)
-/// draws by Box-Muller on xoshiro256** uniforms. Same seed, same matrix.
-template <class T>
-void fill_gaussian(Matrix<T>& out, std::uint64_t seed);
+// The public dense pieces (lowrank/linalg/dense.hpp) under their old
+// detail:: names, for the SVD code, tests and benchmarks that call them so.
+using lowrank::dense_singular_values;
+using lowrank::dense_thin_svd;
+using lowrank::fill_gaussian;
+using lowrank::gram_accurate_sigma2;
+using lowrank::gram_svd;
+using lowrank::orthonormalize;
+using lowrank::symmetric_eigen;
 
 // ---- orthonormalisation ---------------------------------------------------
-
-/// Replaces the columns of y (n x b, n >= b) by an orthonormal basis of their
-/// span. Uses CholeskyQR2 (two passes of Y <- Y chol(Y^T Y)^{-1}, BLAS-3 only)
-/// when y is well enough conditioned for it to be exact to O(eps), otherwise
-/// the thin Q of a Householder QR. Columns of a rank-deficient y still come
-/// back orthonormal (they then span more).
-template <class T>
-void orthonormalize(Matrix<T>& y);
 
 /// Thin Q of a Householder QR (LAPACK geqrf + orgqr), in place.
 template <class T>
@@ -59,48 +55,6 @@ bool cholesky_qr2(Matrix<T>& y, Matrix<T>* r = nullptr);
 /// > 0 when the divide-and-conquer iteration failed, < 0 for NaN input).
 template <class T>
 int gesdd(Matrix<T>& a, Vector<T>& s, Matrix<T>* u, Matrix<T>* vt);
-
-/// Thin SVD a = u diag(s) v^T of any m x n matrix (u m x p, s p decreasing,
-/// v n x p, p = min(m, n)) by gesdd, falling back to Eigen's one-sided Jacobi
-/// when gesdd's divide and conquer fails to converge (rare). The one place
-/// that instantiates Eigen's SVD: an Eigen BDCSVD or JacobiSVD instantiation
-/// costs 20-45 s of compile time per translation unit and scalar type.
-template <class T>
-void dense_thin_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, Matrix<T>& u, Vector<T>& s,
-                    Matrix<T>& v);
-
-/// Singular values of any matrix (gesdd without vectors; Jacobi fallback).
-template <class T>
-Vector<T> dense_singular_values(const Matrix<T>& a);
-
-/// Eigen-decomposition of a symmetric matrix (LAPACK syevd, lower triangle
-/// read): eigenvalues ascending in w, eigenvectors overwrite a. Returns
-/// LAPACK's info.
-template <class T>
-int symmetric_eigen(Matrix<T>& a, Vector<T>& w);
-
-/// Smallest sigma^2 a Gram matrix whose largest eigenvalue is `top` (=
-/// sigma_1^2) resolves to relative accuracy `accuracy` (0 = 1e-3 sqrt(eps),
-/// and never tighter than that): an eigenvalue's absolute error eps
-/// sigma_1^2 is a relative error eps (sigma_1 / sigma)^2 on sigma. gram_svd
-/// and the GAME solver's Ritz step share this bound.
-template <class T>
-inline double gram_accurate_sigma2(double top, double accuracy = 0.0) {
-  const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
-  return eps * top / std::max(accuracy, 1e-3 * std::sqrt(eps));
-}
-
-/// The singular triplets of a (m x n) with sigma_i >= min_sigma, sigma
-/// decreasing, through the Gram matrix of its short side (syrk + syevd: BLAS-3
-/// only, where gesdd's bidiagonalisation runs at matrix-vector speed). A
-/// Gram eigenvalue carries an absolute error of about eps sigma_1^2, so
-/// sigma_i comes with relative error eps (sigma_1 / sigma_i)^2: the function
-/// returns false (and leaves the outputs unspecified) unless that is at most
-/// `accuracy` (gram_accurate_sigma2) at min_sigma, and the caller then uses
-/// dense_thin_svd. u and v come back orthonormal to the same accuracy.
-template <class T>
-bool gram_svd(const Eigen::Ref<const Matrix<std::type_identity_t<T>>>& a, double min_sigma, Matrix<T>& u, Vector<T>& s,
-              Matrix<T>& v, double accuracy = 0.0);
 
 // ---- sparse products --------------------------------------------------------
 

@@ -1,11 +1,13 @@
-// JSON forms of the diagnostics reports (json.hpp), the one file of the
-// diagnostics area that includes a JSON library.
-#include "lowrank/diagnostics/json.hpp"
+// JSON forms of the diagnostics reports (report_json.hpp), built in the
+// front-ends: the diagnostics library includes no JSON library.
+#include "report_json.hpp"
 
 #include <cmath>
 #include <vector>
 
-namespace lowrank::diagnostics {
+namespace lowrank::frontend {
+
+using namespace lowrank::diagnostics;  // the report types
 
 // ---- spectrum ----
 
@@ -183,4 +185,4 @@ nlohmann::json to_json(const NfaReport& r) {
   return j;
 }
 
-}  // namespace lowrank::diagnostics
+}  // namespace lowrank::frontend
