@@ -393,23 +393,39 @@ void check_unique_row_names(const std::string& path, const DenseTable& t, const 
                        "): row names must be unique to serve as ids; pass --no-row-names if the first column is data");
 }
 
+// The given format, or the detected one (its guess, if any, added to notes).
+FileFormat format_of(const std::string& path, const ReadAnyOptions& o, std::vector<std::string>& notes) {
+  if (o.format) return *o.format;
+  FormatGuess g = detect_format_explained(path);
+  if (!g.note.empty()) notes.push_back(std::move(g.note));
+  return g.format;
+}
+
+// Triplet files: the triplet options with --header / --no-header applied.
+TripletReadOptions triplet_options(const ReadAnyOptions& o) {
+  TripletReadOptions t = o.triplets;
+  if (o.header) t.header = o.header;
+  return t;
+}
+
 }  // namespace
+
+std::optional<FloatTriplets> read_triplets_any_float32(const std::string& path, const ReadAnyOptions& o) {
+  FloatTriplets out;
+  if (format_of(path, o, out.notes) != FileFormat::Triplets) return std::nullopt;
+  TripletReadStats stats;
+  out.entries = read_triplets_float32(path, triplet_options(o), &stats);
+  out.header = stats.header;
+  return out;
+}
 
 AnyMatrix read_matrix_any(const std::string& path, const ReadAnyOptions& o) {
   AnyMatrix out;
-  if (o.format) {
-    out.format = *o.format;
-  } else {
-    FormatGuess g = detect_format_explained(path);
-    out.format = g.format;
-    if (!g.note.empty()) out.notes.push_back(std::move(g.note));
-  }
+  out.format = format_of(path, o, out.notes);
   switch (out.format) {
     case FileFormat::Triplets: {
-      TripletReadOptions t = o.triplets;
-      if (o.header) t.header = o.header;
       TripletReadStats stats;
-      auto e = read_triplets(path, t, &stats);
+      auto e = read_triplets(path, triplet_options(o), &stats);
       out.header = stats.header;
       out.dtype = text_dtype(e.value, static_cast<Index>(e.value.size()));
       out.data = std::move(e);

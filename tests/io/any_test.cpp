@@ -204,6 +204,37 @@ TEST(DetectFormat, TripletsAgainstDenseTables) {
   EXPECT_EQ(parse_file_format("mtx"), FileFormat::MatrixMarket);
 }
 
+// The float form takes read_matrix_any's format decision and options: a
+// triplet file gives read_triplets_float32's entries (and detection's note),
+// --header applies, any other format is left to read_matrix_any.
+TEST(ReadTripletsAnyFloat32, SameDecisionAndOptionsAsReadMatrixAny) {
+  const std::string ratings = fixture("ratings_header.csv");
+  const auto f = read_triplets_any_float32(ratings);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_TRUE(f->header);
+  EXPECT_EQ(f->notes, read_matrix_any(ratings).notes);
+  ASSERT_EQ(f->notes.size(), 1u);
+  const auto direct = read_triplets_float32(ratings);
+  EXPECT_EQ(f->entries.value, direct.value);
+  EXPECT_EQ(f->entries.row, direct.row);
+  EXPECT_EQ(f->entries.col, direct.col);
+  EXPECT_EQ(f->entries.rows, direct.rows);
+  ReadAnyOptions given;
+  given.format = FileFormat::Triplets;  // no guess, no note
+  EXPECT_TRUE(read_triplets_any_float32(ratings, given)->notes.empty());
+  TempDir dir;
+  const std::string plain = dir.write("r.tsv", "7\t1\t4\n7\t2\t5\n8\t1\t3\n");
+  ReadAnyOptions header;
+  header.header = true;  // --header: the first line is skipped
+  EXPECT_EQ(read_triplets_any_float32(plain, header)->entries.nnz(), 2u);
+  EXPECT_EQ(read_triplets_any_float32(plain)->entries.nnz(), 3u);
+  EXPECT_FALSE(read_triplets_any_float32(fixture("dense_missing.csv")).has_value());
+  EXPECT_FALSE(read_triplets_any_float32(fixture("c_f8.npy")).has_value());
+  // The triplet reader's errors, file:line.
+  EXPECT_THAT(input_error([&] { read_triplets_any_float32(dir.write("bad.tsv", "1\t2\t3\n1\t2\tx\n"), given); }),
+              HasSubstr("bad.tsv:2"));
+}
+
 TEST(ReadMatrixAny, RepeatedRowNameNamesFileAndLines) {
   TempDir dir;
   const auto msg = input_error([&] { read_matrix_any(dir.write("rep.csv", ",a,b\n291,1,2\nx,3,4\n\n291,5,6\n")); });

@@ -118,6 +118,23 @@ struct AnyMatrix {
 /// first occurrence); InvalidArgument for an array_name that is not in the file.
 AnyMatrix read_matrix_any(const std::string& path, const ReadAnyOptions& options = {});
 
+/// A triplet file read in float (read_triplets_any_float32).
+struct FloatTriplets {
+  ObservedEntries<float> entries;
+  std::vector<std::string> notes;  ///< the format guess, as AnyMatrix::notes
+  bool header = false;             ///< a header record was read
+};
+
+/// read_matrix_any for a fit stored in float (completion's float32 storage,
+/// CompletionFitOptions::float32): the same format decision (options.format
+/// or detection, with its note) and the same options (--header replaces
+/// triplets.header). A triplet file's entries are read by
+/// read_triplets_float32: values parsed to double and rounded once,
+/// duplicates combined in float, the same file:line errors plus one for a
+/// value beyond float's range. Any other format returns nullopt (nothing
+/// read, no note), for the caller to read with read_matrix_any.
+std::optional<FloatTriplets> read_triplets_any_float32(const std::string& path, const ReadAnyOptions& options = {});
+
 /// What `lowrank info` prints.
 struct MatrixInfo {
   FileFormat format = FileFormat::Triplets;
