@@ -67,8 +67,9 @@ int capped_threads(int requested, int cores, std::uint64_t as_limit, std::string
 }
 
 void add_duplicates_option(CLI::App& cmd, std::string& policy) {
-  cmd.add_option("--duplicates", policy, "Repeated (row, col) entries: error|mean|last|sum (default error)")
-      ->check(CLI::IsMember({"error", "mean", "last", "sum"}));
+  cmd.add_option("--duplicates", policy, "Repeated (row, col) entries: error|mean|last|sum")
+      ->check(CLI::IsMember({"error", "mean", "last", "sum"}))
+      ->capture_default_str();
 }
 
 void add_input_flags(CLI::App& cmd, InputFlags& f) {

@@ -33,11 +33,11 @@ void add_duplicates_option(CLI::App& cmd, std::string& policy);
 /// shares, mapped onto io::ReadAnyOptions (the same fields Python's
 /// lowrank.read_matrix takes as keywords).
 struct InputFlags {
-  std::string format;                ///< "" = detect; triplets|dense|csv|mtx|matrix-market|npy|npz|safetensors
-  std::optional<bool> header;        ///< --header / --no-header; unset = detect
-  std::optional<bool> row_names;     ///< --row-names / --no-row-names; unset = detect
-  std::string array;                 ///< --array (npz / safetensors)
-  std::string duplicates = "error";  ///< --duplicates
+  std::string format;             ///< "" = detect; triplets|dense|csv|mtx|matrix-market|npy|npz|safetensors
+  std::optional<bool> header;     ///< --header / --no-header; unset = detect
+  std::optional<bool> row_names;  ///< --row-names / --no-row-names; unset = detect
+  std::string array;              ///< --array (npz / safetensors)
+  std::string duplicates = to_string(io::TripletReadOptions{}.duplicates);  ///< --duplicates
 };
 /// Adds --format, --header/--no-header, --row-names/--no-row-names, --array
 /// and --duplicates to `cmd`.

@@ -34,27 +34,27 @@ struct CompleteFlags {
   std::string test;
   double holdout = 0;
   std::uint64_t seed = 0;
-  std::string method = "soft-impute";
+  std::string method = to_string(CompletionFitOptions{}.method);
   std::optional<double> lambda;
   int lambda_path = 0;
   // unset: 1e-3 for soft-impute, 0.02 for GAME (GameRunInput's default)
   std::optional<double> min_ratio;
-  std::string cv_scaling = "sqrt";
+  std::string cv_scaling = to_string(CompletionFitOptions{}.cv_scaling);
   int cv = 0;
   std::optional<Index> rank;
-  std::string centering = "auto";
+  std::string centering = to_string(CompletionFitOptions{}.centering);
   bool scale = false;
   bool center = false;
   bool debias = false;
   bool biases = false;
-  std::string als_init = "random";
+  std::string als_init = to_string(AlsOptions{}.init);
   int max_iterations = 0;
   double tolerance = 0;
   InputFlags input;
   bool log1p = false;
   bool clip = false;
   bool float32 = false;
-  std::string svd_method = "auto";
+  std::string svd_method = to_string(CompletionFitOptions{}.soft_impute.svd.method);
   std::string out;
   GameFlags game;
   CommonFlags common;
@@ -79,29 +79,18 @@ void log1p_values(ObservedEntries<double>& e, const std::string& path) {
   }
 }
 
-// --float32 and a triplet file: the values go straight into float storage
-// (12 bytes per entry where reading doubles held 16, the peak of a float32
-// run at 10^7 entries; issue 32). nullopt for the other formats.
-std::optional<ObservedEntries<float>> read_float_triplets(const CompleteFlags& f) {
-  const io::ReadAnyOptions o = read_options(f.input);
-  io::FormatGuess g;
-  if (o.format) g.format = *o.format;
-  else g = io::detect_format_explained(f.train);
-  if (g.format != io::FileFormat::Triplets) return std::nullopt;
-  if (!g.note.empty()) warn(g.note);
-  io::TripletReadOptions t = o.triplets;
-  if (o.header) t.header = o.header;
-  return io::read_triplets_float32(f.train, t);
-}
-
 Data load_data(const CompleteFlags& f) {
   Data d;
   ObservedEntries<double> all;
+  // --float32 and a triplet file: the values go straight into float storage
+  // (12 bytes per entry where reading doubles held 16, the peak of a float32
+  // run at 10^7 entries; issue 32); other formats are read as usual below.
   // --holdout splits and --log1p transforms the double entries.
-  std::optional<ObservedEntries<float>> as_float;
-  if (f.float32 && !f.log1p && f.holdout == 0) as_float = read_float_triplets(f);
+  std::optional<io::FloatTriplets> as_float;
+  if (f.float32 && !f.log1p && f.holdout == 0) as_float = io::read_triplets_any_float32(f.train, read_options(f.input));
   if (as_float) {
-    d.train_float = std::move(*as_float);
+    for (const auto& note : as_float->notes) warn(note);
+    d.train_float = std::move(as_float->entries);
     if (d.train_float.nnz() == 0) throw InputError(f.train, "no observed entries");
   } else {
     io::AnyMatrix in = read_input(f.train, f.input);
@@ -182,7 +171,7 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
   o.soft_impute.debias = f.debias;
   o.soft_impute.svd.method = parse_svd_method(f.svd_method);
   o.als.biases = f.biases;
-  o.als.init = f.als_init == "random" ? AlsInitialization::Random : AlsInitialization::Spectral;
+  o.als.init = parse_als_initialization(f.als_init);
   if (f.max_iterations > 0) {
     // An explicit cap is the user's: fits are not resumed past it.
     o.soft_impute.max_iterations = o.als.max_iterations = f.max_iterations;
@@ -704,7 +693,7 @@ void register_complete(CLI::App& app) {
                   "ALS: start from random factors (LIBMF's and Spark's start) or from the spectral estimate (top "
                   "singular vectors of the rescaled observations: fewer sweeps to the optimum)")
       ->check(CLI::IsMember({"random", "spectral"}))
-      ->default_val("random");
+      ->capture_default_str();
   cmd->add_option("--max-iter", f->max_iterations,
                   fmt::format("Iteration cap of each fit (default soft-impute {}, als {}, game {}; without it a "
                               "returned soft-impute / als fit that stops at the cap is resumed, up to {} caps)",

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "cli_common.hpp"
+#include "lowrank/completion/fit.hpp"
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/version.hpp"
 #include "lowrank/distributed/completion.hpp"
@@ -23,7 +24,7 @@ namespace {
 
 struct MpiCompleteFlags {
   std::string train;
-  std::string method = "soft-impute";
+  std::string method = to_string(CompletionFitOptions{}.method);  // the serial CLI's default
   std::optional<double> lambda;
   std::optional<Index> rank;
   bool biases = false;

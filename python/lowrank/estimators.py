@@ -437,7 +437,7 @@ class SoftImpute(_CompletionBase):
     _fold_in = True
 
     def __init__(self, lam=None, rank=_D["max_rank"], cv=_D["cv"], lambda_path=_D["n_lambdas"],
-                 min_ratio=_D["min_ratio"], variant="als", scaling="none", debias=False, tol=_D["tol"],
+                 min_ratio=_D["min_ratio"], variant=_D["variant"], scaling="none", debias=False, tol=_D["tol"],
                  max_iter=_D["max_iter"], patience=_D["patience"], cv_scaling=_D["cv_scaling"], seed=0,
                  threads=0, verbose=False, callback=None, centering=_D["centering"], clip=False, float32=False,
                  max_rank=_RENAMED, n_lambdas=_RENAMED):
@@ -554,9 +554,9 @@ class ALS(_CompletionBase):
     _desc = "als"
     _fold_in = True
 
-    def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting="frequency", robust=False,
+    def __init__(self, rank=_D["als_rank"], lam=_D["als_lam"], biases=False, weighting=_D["als_weighting"], robust=False,
                  bias_lam=None, clip_factor=_D["als_clip_factor"], tol=_D["als_tol"], max_iter=_D["als_max_iter"],
-                 seed=0, threads=0, verbose=False, callback=None, init="random", clip=False, float32=False, cv=0,
+                 seed=0, threads=0, verbose=False, callback=None, init=_D["als_init"], clip=False, float32=False, cv=0,
                  lambda_path=_D["n_lambdas"], min_ratio=_D["min_ratio"], patience=_D["patience"],
                  n_lambdas=_RENAMED):
         self.cv = cv

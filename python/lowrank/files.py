@@ -43,7 +43,8 @@ class MatrixFile(NamedTuple):
     notes: list
 
 
-def read_matrix(path, format=None, header=None, row_names=None, array=None, duplicates="error") -> MatrixFile:
+def read_matrix(path, format=None, header=None, row_names=None, array=None,
+                duplicates=_core.read_defaults()["duplicates"]) -> MatrixFile:
     d = _core.read_matrix(os.fspath(path), format, header, row_names, array or "", duplicates)
     for note in d["notes"]:
         warnings.warn(note, UserWarning, stacklevel=2)

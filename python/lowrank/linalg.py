@@ -13,9 +13,10 @@ from ._data import _is_sparse, as_entries, as_float_array, check_finite
 __all__ = ["svd", "schatten_norm", "effective_ranks", "principal_angles", "sin_theta_distance"]
 
 _SVD_METHODS = ("auto", "full", "krylov", "lanczos", "randomized")
+_SVD = _core.svd_defaults()  # TruncatedSvdOptions' defaults
 
 
-def svd(A, k: int, method: str = "auto", *, oversampling=None, power_iterations=None, tol=None, max_iter=None,
+def svd(A, k: int, method: str = _SVD["method"], *, oversampling=None, power_iterations=None, tol=None, max_iter=None,
         krylov_dim=None, seed=None, compute_vectors=None):
     """Truncated SVD ``A ~ U diag(S) V^T`` of rank ``k``.
 
@@ -36,7 +37,7 @@ def svd(A, k: int, method: str = "auto", *, oversampling=None, power_iterations=
                           compute_vectors=compute_vectors)[key] for key in "USV")
 
 
-def svd_info(A, k: int, method: str = "auto", **options) -> dict:
+def svd_info(A, k: int, method: str = _SVD["method"], **options) -> dict:
     """Like :func:`svd` but returns the library's whole result as a dict:
     U, S, V, method (the one used), status, iterations, residuals
     (sqrt(||A v_i - s_i u_i||^2 + ||A^T u_i - s_i v_i||^2)), error_bounds

@@ -123,7 +123,7 @@ CompletionFitOptions soft_impute_options(Options& o) {
   CompletionFitOptions c;
   SoftImputeOptions& base = c.soft_impute;
   if (auto r = o.optional<Index>("max_rank")) base.max_rank = *r;
-  c.method = parse_soft_impute_variant(o.get<std::string>("variant", "als")) == SoftImputeVariant::Svd
+  c.method = parse_soft_impute_variant(o.get<std::string>("variant", to_string(base.variant))) == SoftImputeVariant::Svd
                  ? CompletionMethod::SoftImputeSvd
                  : CompletionMethod::SoftImpute;
   base.tolerance = o.get<double>("tol", base.tolerance);
@@ -140,7 +140,7 @@ CompletionFitOptions soft_impute_options(Options& o) {
   c.patience = o.get<int>("patience", c.patience);
   c.max_iteration_rounds = o.get<int>("max_iteration_rounds", c.max_iteration_rounds);
   c.bias_shrinkage = o.get<double>("bias_shrinkage", c.bias_shrinkage);
-  c.cv_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", "sqrt"));
+  c.cv_scaling = parse_cv_lambda_scaling(o.get<std::string>("cv_scaling", to_string(c.cv_scaling)));
   c.float32 = o.get<bool>("float32", c.float32);
   return c;
 }
@@ -159,24 +159,17 @@ py::dict completion_defaults() {
   d["max_iter"] = c.soft_impute.max_iterations;
   d["max_iteration_rounds"] = c.max_iteration_rounds;
   d["patience"] = c.patience;
-  d["cv_scaling"] = c.cv_scaling == CvLambdaScaling::SqrtEntries ? "sqrt" : "none";
+  d["cv_scaling"] = to_string(c.cv_scaling);
+  d["variant"] = to_string(c.soft_impute.variant);
   d["als_rank"] = c.als.rank;
   d["als_lam"] = c.als.lambda;
   d["als_tol"] = c.als.tolerance;
   d["als_max_iter"] = c.als.max_iterations;
   d["als_clip_factor"] = c.als.clip_factor;
+  d["als_weighting"] = to_string(c.als.weighting);
+  d["als_init"] = to_string(c.als.init);
   d["recommend_top"] = kDefaultRecommendations;
   return d;
-}
-
-// A string option that names one of two enum values (the Python side checks
-// too; this is the message for direct _core callers).
-template <class E>
-E two_way_choice(Options& o, const char* key, const char* first, E first_value, const char* second, E second_value) {
-  const std::string v = o.get<std::string>(key, first);
-  if (v == first) return first_value;
-  if (v == second) return second_value;
-  throw InvalidArgument(std::string(key) + " must be '" + first + "' or '" + second + "', got '" + v + "'");
 }
 
 CompletionFitOptions als_options(Options& o, bool robust) {
@@ -186,9 +179,8 @@ CompletionFitOptions als_options(Options& o, bool robust) {
   AlsOptions& a = c.als;
   a.rank = o.get<Index>("rank", a.rank);
   a.lambda = o.get<double>("lam", a.lambda);
-  a.weighting = two_way_choice(o, "weighting", "frequency", RegularizationWeighting::Frequency, "uniform",
-                               RegularizationWeighting::Uniform);
-  a.init = two_way_choice(o, "init", "random", AlsInitialization::Random, "spectral", AlsInitialization::Spectral);
+  a.weighting = parse_regularization_weighting(o.get<std::string>("weighting", to_string(a.weighting)));
+  a.init = parse_als_initialization(o.get<std::string>("init", to_string(a.init)));
   a.biases = o.get<bool>("biases", a.biases);
   a.bias_lambda = o.optional<double>("bias_lam");
   a.clip_factor = o.get<double>("clip_factor", a.clip_factor);

@@ -136,7 +136,16 @@ py::tuple recommend_py(const CompletionModel<T>& model, Index row, Index k, cons
 
 void bind_inputs(py::module_& m) {
   m.def("read_matrix", &read_matrix, py::arg("path"), py::arg("format") = py::none(), py::arg("header") = py::none(),
-        py::arg("row_names") = py::none(), py::arg("array") = "", py::arg("duplicates") = "error");
+        py::arg("row_names") = py::none(), py::arg("array") = "",
+        py::arg("duplicates") = to_string(io::TripletReadOptions{}.duplicates));
+  m.def(
+      "read_defaults",
+      [] {
+        py::dict d;
+        d["duplicates"] = to_string(io::TripletReadOptions{}.duplicates);
+        return d;
+      },
+      "The readers' defaults under read_matrix's keyword names.");
   m.def("load_model", &load_model, py::arg("dir"));
   m.def("save_model", &save_model, py::arg("dir"), py::arg("model"), py::arg("row_ids"), py::arg("col_ids"),
         py::arg("metadata_json"));

@@ -135,6 +135,14 @@ void bind_linalg(py::module_& m) {
   // its own dtype, so float32 stays float32 end to end.
   bind_svd_typed<double>(m);
   bind_svd_typed<float>(m);
+  m.def(
+      "svd_defaults",
+      [] {
+        py::dict d;
+        d["method"] = to_string(TruncatedSvdOptions{}.method);
+        return d;
+      },
+      "TruncatedSvdOptions' defaults under svd's keyword names.");
 }
 
 }  // namespace lowrank::python

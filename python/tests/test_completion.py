@@ -327,6 +327,12 @@ def test_defaults_are_the_librarys():
     p = lowrank.SoftImpute().get_params()
     assert p["rank"] == d["max_rank"] == 50 and p["cv"] == d["cv"] and p["centering"] == d["centering"] == "auto"
     assert lowrank.ALS().get_params()["rank"] == d["als_rank"]
+    # String choices too (issue 27): AlsOptions' init / weighting, SoftImputeOptions' variant.
+    als = lowrank.ALS().get_params()
+    assert als["init"] == d["als_init"] == "random" and als["weighting"] == d["als_weighting"] == "frequency"
+    assert p["variant"] == d["variant"] == "als"
+    assert lowrank._core.svd_defaults()["method"] == "auto"
+    assert lowrank._core.read_defaults()["duplicates"] == "error"
 
 
 def _planted_ratings(m=150, n=120, frac=0.15, seed=3):

@@ -14,6 +14,26 @@
 
 namespace lowrank {
 
+const char* to_string(RegularizationWeighting weighting) noexcept {
+  return weighting == RegularizationWeighting::Uniform ? "uniform" : "frequency";
+}
+
+RegularizationWeighting parse_regularization_weighting(std::string_view name) {
+  if (name == "frequency") return RegularizationWeighting::Frequency;
+  if (name == "uniform") return RegularizationWeighting::Uniform;
+  throw InvalidArgument("ALS weighting must be 'frequency' or 'uniform', got '" + std::string(name) + "'");
+}
+
+const char* to_string(AlsInitialization init) noexcept {
+  return init == AlsInitialization::Spectral ? "spectral" : "random";
+}
+
+AlsInitialization parse_als_initialization(std::string_view name) {
+  if (name == "random") return AlsInitialization::Random;
+  if (name == "spectral") return AlsInitialization::Spectral;
+  throw InvalidArgument("ALS initialisation must be 'random' or 'spectral', got '" + std::string(name) + "'");
+}
+
 namespace {
 
 using completion_detail::thread_count;

@@ -41,6 +41,8 @@ double cv_lambda_factor(CvLambdaScaling scaling, std::size_t fold_entries, std::
   return std::sqrt(static_cast<double>(fold_entries) / static_cast<double>(all_entries));
 }
 
+const char* to_string(CvLambdaScaling scaling) noexcept { return scaling == CvLambdaScaling::None ? "none" : "sqrt"; }
+
 CvLambdaScaling parse_cv_lambda_scaling(std::string_view name) {
   if (name == "sqrt") return CvLambdaScaling::SqrtEntries;
   if (name == "none") return CvLambdaScaling::None;

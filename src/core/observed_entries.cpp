@@ -37,6 +37,20 @@ IdMap IdMap::identity(std::size_t n) {
   return map;
 }
 
+const char* to_string(DuplicatePolicy policy) noexcept {
+  switch (policy) {
+    case DuplicatePolicy::Mean:
+      return "mean";
+    case DuplicatePolicy::Last:
+      return "last";
+    case DuplicatePolicy::Sum:
+      return "sum";
+    case DuplicatePolicy::Error:
+      break;
+  }
+  return "error";
+}
+
 DuplicatePolicy parse_duplicate_policy(std::string_view name) {
   if (name == "error") return DuplicatePolicy::Error;
   if (name == "mean") return DuplicatePolicy::Mean;

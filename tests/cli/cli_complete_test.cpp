@@ -283,6 +283,32 @@ TEST(CliComplete, Float32ReadsTripletsInFloatWithTheSameRmseAndErrors) {
   EXPECT_EQ(run_cli("complete -q --train " + tmp / "huge.tsv" + " --lambda 0.3").exit_code, 0);
 }
 
+// --als-init reaches the fit read in float (notes6: the float32 path was only
+// ever run with the default start): after two sweeps the spectral and random
+// starts are apart, and each float32 fit sits on its double twin.
+TEST(CliComplete, AlsInitReachesTheFloat32Path) {
+  TempDir tmp;
+  std::vector<std::pair<int, int>> missing;
+  const auto truth = write_planted(tmp / "p.csv", missing);
+  std::string train, test;
+  for (int i = 0; i < 40; ++i)
+    for (int j = 0; j < 30; ++j) ((i * 7 + j * 11) % 3 == 0 ? test : train) += fmt_entry(i, j, truth[i][j]);
+  write_file(tmp / "train.tsv", train);
+  write_file(tmp / "test.tsv", test);
+  const std::string base = "complete --json -q --train " + tmp / "train.tsv" + " --test " + tmp / "test.tsv" +
+                           " --method als --rank 2 --lambda 0.01 --max-iter 2 --als-init ";
+  double rmse[2][2];  // [spectral?][float32?]
+  for (int s = 0; s < 2; ++s)
+    for (int f = 0; f < 2; ++f) {
+      const CliRun r = run_cli(base + (s ? "spectral" : "random") + (f ? " --float32" : ""));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      rmse[s][f] = nlohmann::json::parse(r.out)["test"]["rmse"].get<double>();
+    }
+  EXPECT_GT(std::abs(rmse[1][0] - rmse[0][0]), 1e-3);
+  EXPECT_NEAR(rmse[0][1], rmse[0][0], 1e-4);
+  EXPECT_NEAR(rmse[1][1], rmse[1][0], 1e-4);
+}
+
 TEST(CliComplete, HoldoutReportsTestErrorsForEveryMethod) {
   TempDir tmp;
   std::vector<std::pair<int, int>> missing;

@@ -60,6 +60,10 @@ enum class RegularizationWeighting {
   Frequency,  ///< lambda * |Omega_i| per row (ALS-WR, LIBMF, Spark)
   Uniform,    ///< lambda per row
 };
+/// "frequency" | "uniform".
+const char* to_string(RegularizationWeighting weighting) noexcept;
+/// Inverse of to_string; throws InvalidArgument naming the choices.
+RegularizationWeighting parse_regularization_weighting(std::string_view name);
 
 /// Where the alternation starts (a warm start overrides either).
 ///
@@ -77,6 +81,10 @@ enum class AlsInitialization {
   /// Sanghavi 2013).
   Spectral,
 };
+/// "random" | "spectral".
+const char* to_string(AlsInitialization init) noexcept;
+/// Inverse of to_string; throws InvalidArgument naming the choices.
+AlsInitialization parse_als_initialization(std::string_view name);
 
 struct AlsOptions {
   /// Number of factors k, 1 <= k <= min(m, n).

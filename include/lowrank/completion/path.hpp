@@ -82,6 +82,8 @@ enum class CvLambdaScaling { SqrtEntries, None };
 double cv_lambda_factor(CvLambdaScaling scaling, std::size_t fold_entries, std::size_t all_entries);
 /// "sqrt" -> SqrtEntries, "none" -> None; InvalidArgument otherwise.
 CvLambdaScaling parse_cv_lambda_scaling(std::string_view name);
+/// Inverse of parse_cv_lambda_scaling.
+const char* to_string(CvLambdaScaling scaling) noexcept;
 
 struct CrossValidationOptions {
   int folds = 5;           ///< k >= 2

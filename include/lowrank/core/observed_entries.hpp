@@ -40,6 +40,8 @@ class IdMap {
 enum class DuplicatePolicy { Error, Mean, Last, Sum };
 /// Parses "error" | "mean" | "last" | "sum"; throws InvalidArgument.
 DuplicatePolicy parse_duplicate_policy(std::string_view name);
+/// Inverse of parse_duplicate_policy.
+const char* to_string(DuplicatePolicy policy) noexcept;
 
 template <class T>
 struct ObservedEntries {
