@@ -48,6 +48,19 @@ std::string fmt_entry(int i, int j, double v) {
   return "r" + std::to_string(i) + "\tc" + std::to_string(j) + "\t" + std::to_string(v) + "\n";
 }
 
+// The planted 40 x 30 matrix as triplets, a third of the cells in
+// tmp/test.tsv and the rest in tmp/train.tsv; returns the training text.
+std::string write_planted_split(const TempDir& tmp) {
+  std::vector<std::pair<int, int>> missing;
+  const auto truth = write_planted(tmp / "p.csv", missing);
+  std::string train, test;
+  for (int i = 0; i < 40; ++i)
+    for (int j = 0; j < 30; ++j) ((i * 7 + j * 11) % 3 == 0 ? test : train) += fmt_entry(i, j, truth[i][j]);
+  write_file(tmp / "train.tsv", train);
+  write_file(tmp / "test.tsv", test);
+  return train;
+}
+
 std::vector<std::vector<double>> read_csv_values(const std::string& path) {
   std::ifstream in(path);
   std::string line;
@@ -250,13 +263,7 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
 // float's range is one of them (fine without --float32).
 TEST(CliComplete, Float32ReadsTripletsInFloatWithTheSameRmseAndErrors) {
   TempDir tmp;
-  std::vector<std::pair<int, int>> missing;
-  const auto truth = write_planted(tmp / "p.csv", missing);
-  std::string train, test;
-  for (int i = 0; i < 40; ++i)
-    for (int j = 0; j < 30; ++j) ((i * 7 + j * 11) % 3 == 0 ? test : train) += fmt_entry(i, j, truth[i][j]);
-  write_file(tmp / "train.tsv", train);
-  write_file(tmp / "test.tsv", test);
+  const std::string train = write_planted_split(tmp);
   for (const char* args : {"--method soft-impute --lambda 0.3", "--method soft-impute-svd --lambda 0.3",
                            "--method als --rank 2 --lambda 0.01"}) {
     const std::string base =
@@ -288,13 +295,7 @@ TEST(CliComplete, Float32ReadsTripletsInFloatWithTheSameRmseAndErrors) {
 // starts are apart, and each float32 fit sits on its double twin.
 TEST(CliComplete, AlsInitReachesTheFloat32Path) {
   TempDir tmp;
-  std::vector<std::pair<int, int>> missing;
-  const auto truth = write_planted(tmp / "p.csv", missing);
-  std::string train, test;
-  for (int i = 0; i < 40; ++i)
-    for (int j = 0; j < 30; ++j) ((i * 7 + j * 11) % 3 == 0 ? test : train) += fmt_entry(i, j, truth[i][j]);
-  write_file(tmp / "train.tsv", train);
-  write_file(tmp / "test.tsv", test);
+  write_planted_split(tmp);
   const std::string base = "complete --json -q --train " + tmp / "train.tsv" + " --test " + tmp / "test.tsv" +
                            " --method als --rank 2 --lambda 0.01 --max-iter 2 --als-init ";
   double rmse[2][2];  // [spectral?][float32?]
