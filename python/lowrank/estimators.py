@@ -877,6 +877,8 @@ class GAME(_CompletionBase):
         self.stop_reason_ = r["stop_reason"]
         self.row_center_ = r.get("row_center")
         self.col_center_ = r.get("col_center")
+        # the one model type (latent: one part per group), for save_model
+        self.model_ = r["model"]
         r["warnings"] = warns + list(r["warnings"])
         self._finish(r, progress)
         return self
@@ -914,7 +916,7 @@ class GAME(_CompletionBase):
 
 
 def save_model(estimator, path):
-    """Writes a fitted SoftImpute / ALS / RobustPCA as a model folder that
+    """Writes a fitted SoftImpute / ALS / RobustPCA / GAME as a model folder that
     `lowrank predict --model PATH` and `lowrank recommend --model PATH` read
     (the layout `lowrank complete --out` writes: U.npy d.npy V.npy, offsets,
     row_ids.txt col_ids.txt, model.json, means/, seen.tsv). Ids are the fitted
