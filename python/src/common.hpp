@@ -38,7 +38,7 @@ namespace lowrank {
 struct CrossValidationRow;
 template <class T>
 struct CompletionFit;
-}
+}  // namespace lowrank
 
 namespace lowrank::python {
 

@@ -6,8 +6,8 @@
 #include <map>
 
 #include "common.hpp"
-#include "lowrank/game/game.hpp"
 #include "lowrank/fit.hpp"
+#include "lowrank/game/game.hpp"
 #include "lowrank/game/path.hpp"
 #include "lowrank/io/attributes.hpp"
 
