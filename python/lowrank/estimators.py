@@ -732,7 +732,9 @@ class GAME(_CompletionBase):
     Attributes: completed_ (m x n fit), groups_ (per group: name, size,
     observed, weight, rank, effective_rank, U, S, V), group_names_,
     components_ / singular_values_ / rank_ (of the global group's block, when
-    present), lambda_, lambda_max_, cv_results_, n_iter_, objective_, kkt_max_.
+    present), lambda_, lambda_max_, cv_results_, n_iter_, objective_, kkt_max_,
+    model_ (the C++ CompletionModel: latent variant, one part per group in
+    model_.groups; what save_model writes and load_model reads back).
     """
 
     _desc = "game"

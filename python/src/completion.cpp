@@ -14,6 +14,7 @@
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/robust_pca.hpp"
 #include "lowrank/completion/soft_impute.hpp"
+#include "lowrank/fit.hpp"
 
 namespace lowrank::python {
 
@@ -286,8 +287,11 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
   o.finish(method.c_str());
   // Path events and the solvers' iterations both reach the bridge, which
   // polls Ctrl-C at each; data is this call's own copy.
+  FitOptions fo;  // the one entry of every method (GAME: game.cpp)
+  fo.completion = c;
   auto [fit, interrupted] = run_with_progress(
-      std::move(progress), [&] { return fit_completion_in_place(data, c); }, c.progress, c.solver_progress);
+      std::move(progress), [&] { return fit_in_place(data, fo); }, fo.completion.progress,
+      fo.completion.solver_progress);
   return fit_dict(std::move(fit), interrupted);
 }
 

@@ -2,8 +2,9 @@
 // One entry point for completion: centring, the lambda path, k-fold
 // cross-validation, the final refit and interruption, for soft-impute (both
 // forms), ALS and robust ALS. `lowrank complete` and Python's SoftImpute /
-// ALS call fit_completion() and nothing else, so the defaults below are the
-// defaults of every front-end (which print them in their help).
+// ALS reach it through lowrank::fit (lowrank/fit.hpp, which also fits GAME)
+// and nothing else, so the defaults below are the defaults of every
+// front-end (which print them in their help).
 //
 // With the defaults (no lambda given, Centering::Auto) soft-impute runs:
 //
