@@ -384,7 +384,7 @@ TEST(GameSvt, RankHintBeyondTheColumnsFallsBackToTheExactSvd) {
     for (Index i = 0; i < ref.singularValues().size(); ++i)
       if (ref.singularValues()(i) > tau)
         want += (ref.singularValues()(i) - tau) * ref.matrixU().col(i) * ref.matrixV().col(i).transpose();
-    EXPECT_LT((out.dense(200, 60) - want).norm(), 1e-9 * want.norm()) << "call " << call;
+    EXPECT_LT((lowrank::game_detail::dense(out, 200, 60) - want).norm(), 1e-9 * want.norm()) << "call " << call;
   }
 }
 }  // namespace
