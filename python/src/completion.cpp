@@ -117,7 +117,7 @@ void bind_model(py::module_& m, const char* name) {
             s.col_offset = t[7].cast<Vector<T>>();
             s.row_scale = t[8].cast<Vector<T>>();
             s.col_scale = t[9].cast<Vector<T>>();
-            if (t.size() == 13) {
+            if (t.size() >= 13) {
               s.sparse.row = t[10].cast<std::vector<std::int32_t>>();
               s.sparse.col = t[11].cast<std::vector<std::int32_t>>();
               s.sparse.value = t[12].cast<std::vector<T>>();
