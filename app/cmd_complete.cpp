@@ -20,6 +20,7 @@
 #include "lowrank/core/error.hpp"
 #include "lowrank/core/splits.hpp"
 #include "lowrank/core/version.hpp"
+#include "lowrank/fit.hpp"
 #include "lowrank/io.hpp"
 #include "lowrank/io/completion_model.hpp"
 
@@ -146,6 +147,7 @@ struct Fit {
   nlohmann::json game;     ///< --method game: per-group report
   nlohmann::json library;  ///< fit_completion's centring, stop reason, caps
   Index max_rank = 0;
+  Index rank = 0;  ///< of the fitted matrix (GAME: its group parts summed)
   std::vector<std::string> caps_bound;
   std::string stop_reason;
 };
@@ -182,40 +184,7 @@ CompletionFitOptions completion_options(const CompleteFlags& f, const ProgressCa
   return o;
 }
 
-// The solvers store their matrix in train's arrays (fit_completion_in_place):
-// train comes back sorted by (row, col), same entries. Entries read in float
-// (`train_float`, non-empty) are fitted in theirs and end up in `train`.
-Fit fit_low_rank(const CompleteFlags& f, ObservedEntries<double>& train, ObservedEntries<float>& train_float,
-                 const ProgressCallback& progress) {
-  const bool soft = f.method == "soft-impute" || f.method == "soft-impute-svd";
-  CompletionFit<double> r = train_float.nnz() > 0
-                                ? fit_completion_float32_in_place(train_float, train, completion_options(f, progress))
-                                : fit_completion_in_place(train, completion_options(f, progress));
-  Fit fit;
-  fit.model = std::move(r.model);
-  fit.iterations = r.iterations;
-  fit.status = r.status;
-  fit.lambda = r.lambda;
-  fit.objective = r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
-  fit.warnings = std::move(r.warnings);
-  fit.cv = std::move(r.cv);
-  fit.path = std::move(r.path);
-  fit.library = nlohmann::json{{"centering", to_string(r.centering)},
-                               {"stop_reason", r.stop_reason},
-                               {"caps_bound", r.caps_bound},
-                               {"cv_seconds", r.cv_seconds}};
-  if (soft) fit.library["max_rank"] = r.max_rank;
-  if (r.lambda_max >= 0) fit.library["lambda_max"] = r.lambda_max;
-  for (const auto& c : r.centering_scores) {
-    fit.library["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
-  }
-  fit.max_rank = r.max_rank;
-  fit.caps_bound = r.caps_bound;
-  fit.stop_reason = r.stop_reason;
-  return fit;
-}
-
-Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& progress) {
+GameRunInput game_input(const CompleteFlags& f, const Data& data, const ProgressCallback& progress) {
   GameRunInput in;
   in.train = &data.train;
   in.test = data.has_test ? &data.test : nullptr;
@@ -230,17 +199,56 @@ Fit fit_game(const CompleteFlags& f, const Data& data, const ProgressCallback& p
   in.max_iterations = f.max_iterations;
   in.tolerance = f.tolerance;
   in.progress = progress;
-  GameRunOutput g = run_game(f.game, in);
+  return in;
+}
+
+// Every method but rpca through the one library call, lowrank::fit. The
+// solvers store their matrix in train's arrays (fit_in_place): train comes
+// back sorted by (row, col), same entries (GAME leaves it as it is). Entries
+// read in float (`train_float`, non-empty) are fitted in theirs and end up in
+// `train`.
+Fit fit_any_method(const CompleteFlags& f, Data& data, const ProgressCallback& progress) {
+  FitOptions o;
+  o.completion = completion_options(f, progress);
+  const bool game = o.completion.method == CompletionMethod::Game;
+  std::optional<GameSetup> setup;
+  if (game) {
+    setup = game_setup(f.game, game_input(f, data, progress));
+    o.game = setup->options;
+    o.groups = setup->groups.groups;
+  }
+  CompletionFit<double> r =
+      data.train_float.nnz() > 0 ? fit_float32_in_place(data.train_float, data.train, o) : fit_in_place(data.train, o);
   Fit fit;
-  fit.model = std::move(g.model);
-  fit.cv = std::move(g.cv);
-  fit.lambda = g.lambda;
-  fit.objective = g.objective;
-  fit.iterations = g.iterations;
-  fit.status = g.status;
-  fit.stop_reason = std::move(g.stop_reason);
-  fit.warnings = std::move(g.warnings);
-  fit.game = std::move(g.report);
+  if (game) {
+    // before clipping: the per-group errors are the fit's own
+    fit.game = game_report(f.game, *setup, r, game_input(f, data, progress));
+    fit.warnings = setup->groups.warnings;
+    // the rank of the matrix the group parts sum to, as one SVD
+    fit.rank = collapse_groups(r.model).rank();
+  }
+  fit.model = std::move(r.model);
+  if (!game) fit.rank = fit.model.rank();
+  fit.iterations = r.iterations;
+  fit.status = r.status;
+  fit.lambda = r.lambda;
+  fit.objective = r.game ? r.game->objective : r.objective_trace.empty() ? fit.objective : r.objective_trace.back();
+  fit.warnings.insert(fit.warnings.end(), r.warnings.begin(), r.warnings.end());
+  fit.cv = std::move(r.cv);
+  fit.path = std::move(r.path);
+  fit.library = nlohmann::json{{"centering", to_string(r.centering)},
+                               {"stop_reason", r.stop_reason},
+                               {"caps_bound", r.caps_bound},
+                               {"cv_seconds", r.cv_seconds}};
+  if (o.completion.method == CompletionMethod::SoftImpute || o.completion.method == CompletionMethod::SoftImputeSvd)
+    fit.library["max_rank"] = r.max_rank;
+  if (r.lambda_max >= 0) fit.library["lambda_max"] = r.lambda_max;
+  for (const auto& c : r.centering_scores) {
+    fit.library["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
+  }
+  fit.max_rank = r.max_rank;
+  fit.caps_bound = r.caps_bound;
+  fit.stop_reason = r.stop_reason;
   return fit;
 }
 
@@ -254,6 +262,7 @@ Fit fit_rpca(const CompleteFlags& f, const ObservedEntries<double>& train, const
   Fit fit;
   fit.rpca = robust_pca(train, o);
   fit.model = fit.rpca->model;
+  fit.rank = fit.model.rank();
   fit.iterations = fit.rpca->iterations;
   fit.status = fit.rpca->status;
   fit.lambda = fit.rpca->lambda;
@@ -387,14 +396,7 @@ void run_complete(const CompleteFlags& f) {
 
   Data data = load_data(f);
   const ProgressCallback progress = stderr_progress(f.common);
-  Fit fit;
-  if (f.method == "game") {
-    fit = fit_game(f, data, progress);
-  } else if (f.method == "rpca") {
-    fit = fit_rpca(f, data.train, progress);
-  } else {
-    fit = fit_low_rank(f, data.train, data.train_float, progress);
-  }
+  Fit fit = f.method == "rpca" ? fit_rpca(f, data.train, progress) : fit_any_method(f, data, progress);
   if (f.clip) clip_to_range(fit.model, data.train);
   for (const auto& w : fit.warnings) warn(w);
   if (fit.status == Status::Interrupted) {
@@ -423,7 +425,7 @@ void run_complete(const CompleteFlags& f) {
                    {"cols", data.train.cols},
                    {"train", metrics_json(train_m)},
                    {"lambda", fit.lambda},
-                   {"rank", fit.model.rank()},
+                   {"rank", fit.rank},
                    {"iterations", fit.iterations},
                    {"objective", fit.objective},
                    {"status", to_string(fit.status)},
@@ -487,7 +489,7 @@ void run_complete(const CompleteFlags& f) {
              fit.library.contains("centering")
                  ? fmt::format("  centering {}", fit.library["centering"].get<std::string>())
                  : std::string(),
-             fit.lambda, fit.model.rank(), fit.iterations, to_string(fit.status),
+             fit.lambda, fit.rank, fit.iterations, to_string(fit.status),
              caps.empty() ? std::string() : fmt::format("  (cap bound: {})", caps), seconds);
   if (!fit.stop_reason.empty()) fmt::print("stopped: {}\n", fit.stop_reason);
   if (fit.library.contains("centering_scores") && fit.library["centering_scores"].size() > 1) {

@@ -1,5 +1,6 @@
-// `lowrank complete --method game`: flags -> GamePathOptions -> fit_game_path
-// -> per-group report. No numerics here.
+// `lowrank complete --method game`: flags -> GamePathOptions and row groups
+// (lowrank::fit's FitOptions), and lowrank::fit's result -> the per-group
+// report. No numerics here.
 #include "complete_game.hpp"
 
 #include <fmt/core.h>
@@ -120,7 +121,7 @@ std::string file_safe(const std::string& name) {
 
 }  // namespace
 
-GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
+GameSetup game_setup(const GameFlags& f, const GameRunInput& in) {
   if (f.groups.empty()) throw InvalidArgument("--method game needs --groups ATTRIBUTES and --group-cols COLUMNS");
   if (f.group_cols.empty()) throw InvalidArgument("--method game needs --group-cols (e.g. --group-cols age,gender)");
   const ObservedEntries<double>& train = *in.train;
@@ -128,11 +129,10 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   io::AttributeReadOptions ao;
   ao.names = f.group_names;
   const io::AttributeTable table = io::read_attribute_table(f.groups, ao);
-  io::RowGroupResult rg = io::make_row_groups(table, train.row_ids, f.group_cols, parse_bins(f.bins));
-  GameRunOutput out;
-  out.warnings = rg.warnings;
+  GameSetup setup;
+  setup.groups = io::make_row_groups(table, train.row_ids, f.group_cols, parse_bins(f.bins));
 
-  GamePathOptions po;
+  GamePathOptions& po = setup.options;
   po.centering = f.no_center ? Centering::None : in.centering;
   po.lambda = in.lambda;
   if (in.lambda_path > 0) po.lambdas = in.lambda_path;
@@ -160,89 +160,84 @@ GameRunOutput run_game(const GameFlags& f, const GameRunInput& in) {
   // a single fit at a given lambda reports its iterations.
   if (in.lambda) go.progress = in.progress;
   else po.progress = game_path_progress(po, in.progress);
+  return setup;
+}
 
-  const GamePathFit<double> fit = fit_game_path(train, rg.groups, po);
-  const GameResult<double>& r = fit.result;
-  if (!r.has_estimate()) {
+nlohmann::json game_report(const GameFlags& f, const GameSetup& setup, const CompletionFit<double>& fit,
+                           const GameRunInput& in) {
+  const GameReport<double>& r = *fit.game;
+  if (!r.fitted) {
     // Ctrl-C before the first fit's first iteration: nothing to keep.
-    warn(fmt::format("{} ({} fits done): nothing to report or save", fit.stop_reason, fit.fits));
+    warn(fmt::format("{} ({} fits done): nothing to report or save", fit.stop_reason, r.fits));
     std::fflush(stdout);
     std::exit(130);
   }
-  for (const auto& w : r.warnings) out.warnings.push_back(w);
-  out.lambda = r.lambda;
-  out.objective = r.objective;
-  out.iterations = r.iterations;
-  out.status = fit.status == Status::Interrupted ? Status::Interrupted : r.status;
-  out.stop_reason = fit.stop_reason;
-  out.cv = fit.cv_result();
-  // The completed matrix in SVD form (rank at most the sum of the group ranks) with the offsets.
-  out.model = fit.model();
-
-  const GameGroupErrors<double> tr = game_group_errors(fit, rg.groups, train);
+  const RowGroups& user_groups = setup.groups.groups;
+  const GameGroupErrors<double> tr = game_group_errors(fit.model, user_groups, *in.train);
   std::optional<GameGroupErrors<double>> te;
-  if (in.test) te = game_group_errors(fit, rg.groups, *in.test);
+  if (in.test) te = game_group_errors(fit.model, user_groups, *in.test);
   nlohmann::json groups = nlohmann::json::array();
   for (std::size_t k = 0; k < r.groups.size(); ++k) {
-    const GameGroupFit<double>& g = r.groups[k];
+    const GameReport<double>::Group& g = r.groups[k];
+    const Vector<double>& sv = game_group_factors(fit, k).d;
     nlohmann::json s = nlohmann::json::array();
-    for (Index i = 0; i < std::min<Index>(g.S.size(), 10); ++i) s.push_back(g.S(i));
+    for (Index i = 0; i < std::min<Index>(sv.size(), 10); ++i) s.push_back(sv(i));
     nlohmann::json row{{"name", g.name},
                        {"size", g.size},
                        {"observed", g.observed},
                        {"weight", g.weight},
-                       {"rank", g.rank()},
-                       {"effective_rank", effective_rank(g)},
+                       {"rank", g.rank},
+                       {"effective_rank", g.effective_rank},
                        {"rank_capped", g.rank_capped},
                        {"top_singular_values", s}};
-    if (k < rg.groups.size()) {
+    if (k < user_groups.size()) {
       row["train"] = metrics(tr.groups[k]);
       if (te) row["test"] = metrics(te->groups[k]);
     }
     groups.push_back(row);
   }
-  out.report = {{"variant", f.variant},
-                {"storage", r.factored() ? "factored" : "dense"},
-                {"solver", to_string(r.solver)},
-                {"weights", f.weights},
-                {"global_group", f.global},
-                {"centered", fit.centering != Centering::None},
-                {"centering", to_string(fit.centering)},
-                {"lambda_max", fit.lambda_max},
-                {"fits", fit.fits},
-                {"discarded_fits", fit.discarded_fits},
-                {"inner_sweeps", r.inner_sweeps},
-                {"path_seconds", fit.elapsed_s},
-                {"kkt",
-                 {{"computed", r.kkt.computed},
-                  {"max", r.kkt.max()},
-                  {"stationarity", r.kkt.stationarity},
-                  {"dual_feasibility", r.kkt.dual_feasibility},
-                  {"complementarity", r.kkt.complementarity},
-                  {"consensus", r.kkt.consensus}}},
-                {"unmatched_attribute_rows", rg.unmatched_attribute_rows},
-                {"groups", groups}};
+  nlohmann::json report = {{"variant", f.variant},
+                           {"storage", r.storage},
+                           {"solver", r.solver},
+                           {"weights", f.weights},
+                           {"global_group", f.global},
+                           {"centered", fit.centering != Centering::None},
+                           {"centering", to_string(fit.centering)},
+                           {"lambda_max", fit.lambda_max},
+                           {"fits", r.fits},
+                           {"discarded_fits", r.discarded_fits},
+                           {"inner_sweeps", r.inner_sweeps},
+                           {"path_seconds", fit.elapsed_s},
+                           {"kkt",
+                            {{"computed", r.kkt.computed},
+                             {"max", r.kkt.max},
+                             {"stationarity", r.kkt.stationarity},
+                             {"dual_feasibility", r.kkt.dual_feasibility},
+                             {"complementarity", r.kkt.complementarity},
+                             {"consensus", r.kkt.consensus}}},
+                           {"unmatched_attribute_rows", setup.groups.unmatched_attribute_rows},
+                           {"groups", groups}};
   for (const CenteringScore& c : fit.centering_scores)
-    out.report["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
+    report["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
 
   if (!f.subspaces.empty()) {
     fs::create_directories(f.subspaces);
     nlohmann::json index = nlohmann::json::array();
     for (std::size_t k = 0; k < r.groups.size(); ++k) {
       const std::string stem = fmt::format("{:02d}_{}", k, file_safe(r.groups[k].name));
-      io::write_npy((fs::path(f.subspaces) / (stem + "_V.npy")).string(), r.groups[k].V);
-      io::write_npy((fs::path(f.subspaces) / (stem + "_S.npy")).string(), r.groups[k].S);
+      io::write_npy((fs::path(f.subspaces) / (stem + "_V.npy")).string(), game_group_factors(fit, k).V);
+      io::write_npy((fs::path(f.subspaces) / (stem + "_S.npy")).string(), game_group_factors(fit, k).d);
       index.push_back(
-          {{"name", r.groups[k].name}, {"V", stem + "_V.npy"}, {"S", stem + "_S.npy"}, {"rank", r.groups[k].rank()}});
+          {{"name", r.groups[k].name}, {"V", stem + "_V.npy"}, {"S", stem + "_S.npy"}, {"rank", r.groups[k].rank}});
     }
     io::write_json((fs::path(f.subspaces) / "groups.json").string(),
-                   {{"columns", train.cols},
+                   {{"columns", in.train->cols},
                     {"groups", index},
                     {"lowrank_version", kVersion},
                     {"note", "V: n x r right singular vectors of each group's block, S: its singular values"}});
-    out.report["subspaces"] = f.subspaces;
+    report["subspaces"] = f.subspaces;
   }
-  return out;
+  return report;
 }
 
 }  // namespace lowrank::cli

@@ -1,6 +1,6 @@
 #pragma once
-// `lowrank complete --method game`: the GAME-specific flags, the fit through
-// lowrank::fit_game_path, and the per-group report. Kept apart from
+// `lowrank complete --method game`: the GAME-specific flags and groups (into
+// lowrank::fit's options) and the per-group report. Kept apart from
 // cmd_complete.cpp so the shared completion flow stays readable.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +15,7 @@
 #include "lowrank/core/progress.hpp"
 #include "lowrank/game/game.hpp"
 #include "lowrank/game/path.hpp"
+#include "lowrank/io/attributes.hpp"
 
 namespace lowrank::cli {
 
@@ -59,21 +60,22 @@ struct GameRunInput {
   ProgressCallback progress;
 };
 
-struct GameRunOutput {
-  CompletionModel<double> model;  ///< completed matrix in SVD form with the centring offsets
-  std::optional<CrossValidationResult<double>> cv;
-  double lambda = 0;
-  double objective = 0;
-  int iterations = 0;
-  Status status = Status::Success;
-  std::string stop_reason;  ///< GamePathFit::stop_reason
-  std::vector<std::string> warnings;
-  nlohmann::json report;  ///< "game": groups, per-group errors and ranks, settings
+/// The GAME part of `complete`'s one library call (lowrank::fit): the path
+/// options from the flags and the row groups read from the attribute table.
+struct GameSetup {
+  GamePathOptions options;
+  io::RowGroupResult groups;
 };
 
-/// Reads the attribute table, builds the groups, fits, and (with
-/// --subspaces) writes each group's right singular subspace. Throws
+/// Reads the attribute table and builds the groups and the options. Throws
 /// InputError / InvalidArgument on bad flags or data.
-GameRunOutput run_game(const GameFlags& flags, const GameRunInput& input);
+GameSetup game_setup(const GameFlags& flags, const GameRunInput& input);
+
+/// The "game" report of `complete` from lowrank::fit's result: settings,
+/// KKT, per-group sizes, ranks and train / test errors; with --subspaces it
+/// writes each group's right singular subspace. Exits 130 (nothing to save)
+/// when the fit was interrupted before its first iteration.
+nlohmann::json game_report(const GameFlags& flags, const GameSetup& setup, const CompletionFit<double>& fit,
+                           const GameRunInput& input);
 
 }  // namespace lowrank::cli

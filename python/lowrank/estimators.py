@@ -732,7 +732,9 @@ class GAME(_CompletionBase):
     Attributes: completed_ (m x n fit), groups_ (per group: name, size,
     observed, weight, rank, effective_rank, U, S, V), group_names_,
     components_ / singular_values_ / rank_ (of the global group's block, when
-    present), lambda_, lambda_max_, cv_results_, n_iter_, objective_, kkt_max_.
+    present), lambda_, lambda_max_, cv_results_, n_iter_, objective_, kkt_max_,
+    model_ (the C++ CompletionModel: latent variant, one part per group in
+    model_.groups; what save_model writes and load_model reads back).
     """
 
     _desc = "game"
@@ -877,6 +879,8 @@ class GAME(_CompletionBase):
         self.stop_reason_ = r["stop_reason"]
         self.row_center_ = r.get("row_center")
         self.col_center_ = r.get("col_center")
+        # the one model type (latent: one part per group), for save_model
+        self.model_ = r["model"]
         r["warnings"] = warns + list(r["warnings"])
         self._finish(r, progress)
         return self
@@ -914,7 +918,7 @@ class GAME(_CompletionBase):
 
 
 def save_model(estimator, path):
-    """Writes a fitted SoftImpute / ALS / RobustPCA as a model folder that
+    """Writes a fitted SoftImpute / ALS / RobustPCA / GAME as a model folder that
     `lowrank predict --model PATH` and `lowrank recommend --model PATH` read
     (the layout `lowrank complete --out` writes: U.npy d.npy V.npy, offsets,
     row_ids.txt col_ids.txt, model.json, means/, seen.tsv). Ids are the fitted

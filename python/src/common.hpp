@@ -36,7 +36,9 @@
 
 namespace lowrank {
 struct CrossValidationRow;
-}
+template <class T>
+struct CompletionFit;
+}  // namespace lowrank
 
 namespace lowrank::python {
 
@@ -257,6 +259,11 @@ py::array column(const std::vector<Row>& rows, F Row::*field) {
 /// A cross-validation table (completion and GAME alike) as a dict of numpy
 /// columns plus the chosen row's index.
 py::dict cv_table(const std::vector<CrossValidationRow>& rows, std::size_t best_index);
+
+/// The result dict of every completion method (lowrank::fit's CompletionFit):
+/// status, stop reason, centring, lambdas, timing, CV table, path, model.
+template <class T>
+py::dict fit_dict(CompletionFit<T>&& fit, bool interrupted);
 
 /// Entry points of the submodules (one translation unit each).
 void bind_linalg(py::module_& m);

@@ -14,6 +14,7 @@
 #include "lowrank/completion/path.hpp"
 #include "lowrank/completion/robust_pca.hpp"
 #include "lowrank/completion/soft_impute.hpp"
+#include "lowrank/fit.hpp"
 
 namespace lowrank::python {
 
@@ -44,6 +45,22 @@ void bind_model(py::module_& m, const char* name) {
       .def_property_readonly("row_scale", [](const M& s) { return vector_or_empty(s.row_scale); })
       .def_property_readonly("col_scale", [](const M& s) { return vector_or_empty(s.col_scale); })
       .def("rank", &M::rank)
+      // GAME's group parts: a list of dicts name, rows (member rows), U, d, V;
+      // empty for every other method.
+      .def_property_readonly("groups",
+                             [](const M& s) {
+                               py::list out;
+                               for (const auto& g : s.groups) {
+                                 py::dict d;
+                                 d["name"] = g.name;
+                                 d["rows"] = to_numpy_vector(g.rows);
+                                 d["U"] = g.U;
+                                 d["d"] = g.d;
+                                 d["V"] = g.V;
+                                 out.append(d);
+                               }
+                               return out;
+                             })
       // The sparse part (robust PCA's S on the observed entries): three
       // arrays rows, cols, values, sorted by (row, col); empty otherwise.
       .def_property_readonly("sparse",
@@ -79,12 +96,16 @@ void bind_model(py::module_& m, const char* name) {
            })
       .def(py::pickle(
           [](const M& s) {
+            py::list groups;  // GAME's group parts: (name, member rows, U, d, V) each
+            for (const auto& g : s.groups) groups.append(py::make_tuple(g.name, g.rows, g.U, g.d, g.V));
             return py::make_tuple(s.rows, s.cols, s.U, s.d, s.V, static_cast<double>(s.global_offset), s.row_offset,
-                                  s.col_offset, s.row_scale, s.col_scale, s.sparse.row, s.sparse.col, s.sparse.value);
+                                  s.col_offset, s.row_scale, s.col_scale, s.sparse.row, s.sparse.col, s.sparse.value,
+                                  groups);
           },
           [](py::tuple t) {
-            // 10 fields: pickled before the sparse part existed.
-            if (t.size() != 10 && t.size() != 13) throw InvalidArgument("CompletionModel: bad pickle state");
+            // 10 fields: pickled before the sparse part existed; 13: before the group parts.
+            if (t.size() != 10 && t.size() != 13 && t.size() != 14)
+              throw InvalidArgument("CompletionModel: bad pickle state");
             M s;
             s.rows = t[0].cast<Index>();
             s.cols = t[1].cast<Index>();
@@ -96,11 +117,23 @@ void bind_model(py::module_& m, const char* name) {
             s.col_offset = t[7].cast<Vector<T>>();
             s.row_scale = t[8].cast<Vector<T>>();
             s.col_scale = t[9].cast<Vector<T>>();
-            if (t.size() == 13) {
+            if (t.size() >= 13) {
               s.sparse.row = t[10].cast<std::vector<std::int32_t>>();
               s.sparse.col = t[11].cast<std::vector<std::int32_t>>();
               s.sparse.value = t[12].cast<std::vector<T>>();
             }
+            if (t.size() == 14)
+              for (const py::handle h : t[13].cast<py::list>()) {
+                const auto g = h.cast<py::tuple>();
+                if (g.size() != 5) throw InvalidArgument("CompletionModel: bad pickle state (group part)");
+                LowRankGroupPart<T> part;
+                part.name = g[0].cast<std::string>();
+                part.rows = g[1].cast<std::vector<Index>>();
+                part.U = g[2].cast<Matrix<T>>();
+                part.d = g[3].cast<Vector<T>>();
+                part.V = g[4].cast<Matrix<T>>();
+                s.groups.push_back(std::move(part));
+              }
             s.check("CompletionModel pickle state");  // predict() trusts these shapes
             return s;
           }));
@@ -202,6 +235,8 @@ CompletionFitOptions als_options(Options& o, bool robust) {
   return c;
 }
 
+}  // namespace
+
 template <class T>
 py::dict fit_dict(CompletionFit<T>&& fit, bool interrupted) {
   py::dict d;
@@ -226,6 +261,10 @@ py::dict fit_dict(CompletionFit<T>&& fit, bool interrupted) {
   d["model"] = py::cast(std::move(fit.model));
   return d;
 }
+template py::dict fit_dict(CompletionFit<float>&&, bool);
+template py::dict fit_dict(CompletionFit<double>&&, bool);
+
+namespace {
 
 template <class T>
 py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArray& col,
@@ -240,8 +279,11 @@ py::dict complete(Index rows, Index cols, const IndexArray& row, const IndexArra
   o.finish(method.c_str());
   // Path events and the solvers' iterations both reach the bridge, which
   // polls Ctrl-C at each; data is this call's own copy.
+  FitOptions fo;  // the one entry of every method (GAME: game.cpp)
+  fo.completion = c;
   auto [fit, interrupted] = run_with_progress(
-      std::move(progress), [&] { return fit_completion_in_place(data, c); }, c.progress, c.solver_progress);
+      std::move(progress), [&] { return fit_in_place(data, fo); }, fo.completion.progress,
+      fo.completion.solver_progress);
   return fit_dict(std::move(fit), interrupted);
 }
 

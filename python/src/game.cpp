@@ -1,10 +1,12 @@
-// lowrank._core: GAME (group-aware matrix estimation) through the same
-// fit_game_path driver as `lowrank complete --method game`, and row groups
+// lowrank._core: GAME (group-aware matrix estimation) through the same one
+// entry as `lowrank complete --method game` (lowrank::fit) and the same
+// result dict as every other method (fit_dict), and row groups
 // from an attribute table (the CLI's io::make_row_groups, fed from a pandas
 // DataFrame by the Python layer instead of a file).
 #include <map>
 
 #include "common.hpp"
+#include "lowrank/fit.hpp"
 #include "lowrank/game/game.hpp"
 #include "lowrank/game/path.hpp"
 #include "lowrank/io/attributes.hpp"
@@ -99,16 +101,22 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   ProgressBridge bridge(std::move(progress));
   po.progress = bridge.callback();
   po.game.progress = po.progress;
-  GamePathFit<T> fit;
+  // The one entry of every method (lowrank/fit.hpp) and its one result
+  // shape (fit_dict), plus GAME's report.
+  FitOptions fo;
+  fo.completion.method = CompletionMethod::Game;
+  fo.game = po;
+  fo.groups = groups;
+  CompletionFit<T> fit;
   Matrix<T> completed;
   {
     py::gil_scoped_release nogil;
-    fit = fit_game_path(data, groups, po);
-    completed = fit.completed();
+    fit = lowrank::fit(data, fo);
+    if (fit.game->fitted) completed = fit.model.to_dense();
   }
   const bool interrupted = bridge.finish(true);
-  const GameResult<T>& r = fit.result;
-  if (interrupted && !r.has_estimate()) {
+  const GameReport<T>& r = *fit.game;
+  if (interrupted && !r.fitted) {
     // Ctrl-C before the first fit's first iteration: there is nothing to
     // keep, so the estimator stays unfitted.
     const std::string what = "GAME.fit " + fit.stop_reason + "; nothing kept";
@@ -116,56 +124,50 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
     throw py::error_already_set();
   }
   py::list gl;
-  for (const auto& g : r.groups) {
+  for (std::size_t k = 0; k < r.groups.size(); ++k) {
+    const typename GameReport<T>::Group& g = r.groups[k];
+    const LowRankGroupPart<T>& f = game_group_factors(fit, k);
     py::dict d;
     d["name"] = g.name;
     d["size"] = g.size;
     d["observed"] = g.observed;
     d["weight"] = g.weight;
-    d["rank"] = g.rank();
-    d["effective_rank"] = effective_rank(g);
+    d["rank"] = g.rank;
+    d["effective_rank"] = g.effective_rank;
     d["rank_capped"] = g.rank_capped;
-    d["U"] = g.U;
-    d["S"] = g.S;
-    d["V"] = g.V;
+    d["U"] = f.U;
+    d["S"] = f.d;
+    d["V"] = f.V;
     gl.append(d);
   }
-  py::dict d;
+  py::object row_center = py::none(), col_center = py::none();
+  if (fit.model.row_offset.size() > 0) {
+    // the offsets as row_center(i) + col_center(j) (mu folded into the rows)
+    Vector<T> rows = fit.model.row_offset;
+    rows.array() += fit.model.global_offset;
+    row_center = py::cast(rows);
+    col_center = py::cast(Vector<T>(fit.model.col_offset));
+  }
+  const double kkt_max = r.kkt.computed ? r.kkt.max : std::numeric_limits<double>::quiet_NaN();
+  const double objective = r.objective;
+  const std::vector<double> grid = r.grid;
+  const int fits = r.fits, discarded = r.discarded_fits;
+  const std::string storage = r.storage;
+  const double cv_seconds = fit.cv_seconds;
+  py::dict d = fit_dict(std::move(fit), interrupted);
   d["completed"] = to_numpy(std::move(completed));
   d["groups"] = gl;
-  d["objective_trace"] = to_numpy_vector(r.objective_trace);
-  d["objective"] = r.objective;
-  d["iterations"] = r.iterations;
-  d["status"] = std::string(to_string(fit.status == Status::Interrupted ? Status::Interrupted : r.status));
-  d["kkt_max"] = r.kkt.computed ? r.kkt.max() : std::numeric_limits<double>::quiet_NaN();
-  d["lambda"] = r.lambda;
-  d["lambda_max"] = fit.lambda_max;
-  d["grid"] = to_numpy_vector(fit.grid);
-  d["fits"] = fit.fits;
-  d["discarded_fits"] = fit.discarded_fits;
-  d["elapsed_s"] = fit.elapsed_s;
-  d["cv_seconds"] = fit.cv_seconds;
-  d["stop_reason"] = fit.stop_reason;
-  d["storage"] = std::string(r.factored() ? "factored" : "dense");
-  d["warnings"] = r.warnings;
-  d["interrupted"] = interrupted;
-  if (!fit.cv.empty()) {
-    d["cv"] = cv_table(fit.cv, fit.best_index);
-  } else {
-    d["cv"] = py::none();
+  d["objective"] = objective;
+  d["kkt_max"] = kkt_max;
+  d["grid"] = to_numpy_vector(grid);
+  d["fits"] = fits;
+  d["discarded_fits"] = discarded;
+  d["cv_seconds"] = cv_seconds;
+  d["storage"] = storage;
+  if (!row_center.is_none()) {
+    d["row_center"] = row_center;
+    d["col_center"] = col_center;
   }
-  d["centering"] = std::string(to_string(fit.centering));
-  if (fit.offsets) {
-    // the offsets as row_center(i) + col_center(j) (mu folded into the rows)
-    Vector<T> rows = fit.offsets->row;
-    rows.array() += static_cast<T>(fit.offsets->mu);
-    d["row_center"] = rows;
-    d["col_center"] = fit.offsets->col;
-  }
-  py::dict scores;
-  for (const auto& c : fit.centering_scores)
-    scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
-  d["centering_scores"] = scores;
   return d;
 }
 
@@ -200,7 +202,7 @@ template <class T>
 py::array group_angles(const py::array_t<T, 0>& v, const py::array_t<T, 0>& s, const py::array_t<T, 0>& reference) {
   GameGroupFit<T> g;
   g.V = to_matrix(v, "group_subspace_angles (V)");
-  g.S = to_vector(s, "group_subspace_angles (S)");
+  g.d = to_vector(s, "group_subspace_angles (S)");
   return to_numpy(group_subspace_angles<T>(g, to_matrix(reference, "group_subspace_angles (reference)")));
 }
 

@@ -89,3 +89,26 @@ def test_game_defaults_are_the_librarys_and_factored_storage_matches_dense(dune_
     assert fact.stop_reason_ == "converged" == dense.stop_reason_
     with pytest.raises(ValueError, match="storage"):
         lowrank.GAME(groups=groups, lam=1.0, storage="sparse").fit(dune_missing)
+
+
+def test_saved_game_model_predicts_the_fit(cli, tmp_path, dune, dune_env, dune_missing):
+    """GAME's model (latent: one part per group) saved by the CLI and by save_model
+    loads in Python and predicts what the fit predicts."""
+    import json
+    train = write_csv(tmp_path / "dune.csv", dune_missing, dune.index, dune.columns)
+    run_json(cli, "complete", "--train", train, "--method", "game", "--groups", DATA_ENV(),
+             "--group-cols", "Management,Use", "--lambda", 2.0, "--out", tmp_path / "cli")
+    est = lowrank.GAME(groups=dune_env, group_cols=["Management", "Use"], lam=2.0)
+    est.fit(dune_missing, row_ids=dune.index)
+    assert len(est.model_.groups) == len(est.groups_)  # latent: one part per group, "all" included
+    loaded = lowrank.load_model(tmp_path / "cli")
+    assert json.loads((tmp_path / "cli" / "model.json").read_text())["version"] == 2
+    m, n = dune_missing.shape
+    r, c = np.divmod(np.arange(m * n), n)
+    np.testing.assert_allclose(loaded.predict(r, c), est.completed_[r, c], rtol=1e-8, atol=1e-8)  # as above
+    lowrank.save_model(est, tmp_path / "py")
+    again = lowrank.load_model(tmp_path / "py")
+    np.testing.assert_allclose(again.predict(r, c), est.completed_[r, c], rtol=1e-12, atol=1e-12)
+    import pickle
+    back = pickle.loads(pickle.dumps(est.model_))
+    np.testing.assert_allclose(back.to_dense(), est.completed_, rtol=1e-12, atol=1e-12)

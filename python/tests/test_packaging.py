@@ -71,12 +71,12 @@ def test_newer_model_format_is_refused_with_exit_2(cli, tmp_path):
                                if (i + j) % 3))
     cli("complete", "-q", "--train", ratings, "--lambda", "1", "--out", tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["lowrank_version"] == VERSION and meta["version"] == 1
-    meta["version"] = 2
+    assert meta["lowrank_version"] == VERSION and meta["version"] == 2
+    meta["version"] = 3
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
     (tmp_path / "pairs.tsv").write_text("u1\tm1\n")
     p = cli("predict", "--model", tmp_path / "m", "--pairs", tmp_path / "pairs.tsv", expect=2)
-    assert f"completion model format version 2, written by lowrank {VERSION}, is newer" in p.stderr
+    assert f"completion model format version 3, written by lowrank {VERSION}, is newer" in p.stderr
     assert "model.json" in p.stderr
 
 

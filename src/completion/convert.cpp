@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <Eigen/QR>
+
 #include "lowrank/linalg/dense.hpp"
 
 namespace lowrank {
@@ -47,6 +49,41 @@ ObservedMeans observed_means(const ObservedEntries<T>& e) {
 
 template ObservedMeans observed_means(const ObservedEntries<float>&);
 template ObservedMeans observed_means(const ObservedEntries<double>&);
+template <class T>
+CompletionModel<T> collapse_groups(const CompletionModel<T>& model) {
+  CompletionModel<T> out = model;
+  out.groups.clear();
+  Index sum = model.rank();
+  for (const auto& g : model.groups) sum += g.rank();
+  if (sum == model.rank()) return out;
+  const Index m = model.rows, n = model.cols;
+  Matrix<T> a = Matrix<T>::Zero(m, sum), b(n, sum);
+  Index c = model.rank();
+  a.leftCols(c) = model.U * model.d.asDiagonal();
+  b.leftCols(c) = model.V;
+  for (const auto& g : model.groups) {
+    if (g.rank() == 0) continue;
+    const Matrix<T> us = g.U * g.d.asDiagonal();
+    for (std::size_t p = 0; p < g.rows.size(); ++p)
+      a.row(g.rows[p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
+    b.middleCols(c, g.rank()) = g.V;
+    c += g.rank();
+  }
+  // Z = A B^T = Qa (Ra Rb^T) Qb^T; the SVD of the small core gives Z's.
+  const Index qa_cols = std::min(m, sum), qb_cols = std::min(n, sum);
+  const Eigen::HouseholderQR<Matrix<T>> qra(a), qrb(b);
+  const Matrix<T> ra = qra.matrixQR().topRows(qa_cols).template triangularView<Eigen::Upper>();
+  const Matrix<T> rb = qrb.matrixQR().topRows(qb_cols).template triangularView<Eigen::Upper>();
+  const Matrix<T> qa = qra.householderQ() * Matrix<T>::Identity(m, qa_cols);
+  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(n, qb_cols);
+  const CompletionModel<T> core = model_from_dense(Matrix<T>(ra * rb.transpose()), std::min({sum, m, n}));
+  out.U = qa * core.U;
+  out.d = core.d;
+  out.V = qb * core.V;
+  return out;
+}
+template CompletionModel<float> collapse_groups(const CompletionModel<float>&);
+template CompletionModel<double> collapse_groups(const CompletionModel<double>&);
 template CompletionModel<float> model_from_dense(const Matrix<float>&, Index);
 template CompletionModel<double> model_from_dense(const Matrix<double>&, Index);
 

@@ -23,15 +23,17 @@ const char* to_string(CompletionMethod m) noexcept {
       return "als";
     case CompletionMethod::RobustAls:
       return "robust-als";
+    case CompletionMethod::Game:
+      return "game";
   }
   return "?";
 }
 
 CompletionMethod parse_completion_method(std::string_view name) {
   for (CompletionMethod m : {CompletionMethod::SoftImpute, CompletionMethod::SoftImputeSvd, CompletionMethod::Als,
-                             CompletionMethod::RobustAls})
+                             CompletionMethod::RobustAls, CompletionMethod::Game})
     if (name == to_string(m)) return m;
-  throw InvalidArgument("method must be 'soft-impute', 'soft-impute-svd', 'als' or 'robust-als', got '" +
+  throw InvalidArgument("method must be 'soft-impute', 'soft-impute-svd', 'als', 'robust-als' or 'game', got '" +
                         std::string(name) + "'");
 }
 
@@ -683,10 +685,19 @@ CompletionFit<T> fit_completion_float32(const ObservedEntries<T>& data, Observed
   return fit_float_entries(f, own, options);
 }
 
+// GAME lives above completion (it needs row groups and its own path options):
+// lowrank::fit (lowrank/fit.hpp) dispatches to it.
+void refuse_game(const CompletionFitOptions& options) {
+  if (options.method == CompletionMethod::Game)
+    throw InvalidArgument(
+        "fit_completion: method 'game' needs row groups; fit it through lowrank::fit (lowrank/fit.hpp)");
+}
+
 }  // namespace
 
 template <class T>
 CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const CompletionFitOptions& options) {
+  refuse_game(options);
   if (options.float32 && !std::is_same_v<T, float>)
     return fit_completion_float32(data, static_cast<ObservedEntries<T>*>(nullptr), options);
   return fit_completion_impl(data, static_cast<ObservedEntries<T>*>(nullptr), options);
@@ -694,12 +705,14 @@ CompletionFit<T> fit_completion(const ObservedEntries<T>& data, const Completion
 
 template <class T>
 CompletionFit<T> fit_completion_in_place(ObservedEntries<T>& data, const CompletionFitOptions& options) {
+  refuse_game(options);
   if (options.float32 && !std::is_same_v<T, float>) return fit_completion_float32(data, &data, options);
   return fit_completion_impl(data, &data, options);
 }
 
 CompletionFit<double> fit_completion_float32_in_place(ObservedEntries<float>& data, ObservedEntries<double>& back,
                                                       const CompletionFitOptions& options) {
+  refuse_game(options);
   completion_detail::check_entries(data, "fit_completion");
   back = ObservedEntries<double>{};
   back.rows = data.rows;

@@ -61,6 +61,12 @@ Matrix<T> fold_in(const CompletionModel<T>& model, const ObservedEntries<T>& x, 
     throw InvalidArgument("fold_in: the new rows have " + std::to_string(x.cols) + " columns, the model " +
                           std::to_string(model.cols));
   if (!(lambda >= 0)) throw InvalidArgument("fold_in: lambda must be >= 0");
+  // A group part belongs to the rows of its group; a new row's groups are
+  // not known here, so the fold-in would silently drop them.
+  if (!model.groups.empty())
+    throw InvalidArgument(
+        "fold_in: the model has per-group parts (GAME); new rows need their groups, which "
+        "fold-in does not take");
   const Index r = model.rank(), n = model.cols;
   Matrix<T> B = model.V * model.d.cwiseMax(T(0)).cwiseSqrt().asDiagonal();
   if (model.col_scale.size() > 0) B = model.col_scale.asDiagonal() * B;

@@ -11,10 +11,25 @@ template <class T>
 T LowRankModel<T>::low_rank_entry(Index i, Index j) const {
   T acc = 0;
   for (Index l = 0; l < d.size(); ++l) acc += U(i, l) * d(l) * V(j, l);
+  for (const LowRankGroupPart<T>& g : groups) {
+    if (g.rank() == 0) continue;
+    const Index p = g.position(i);
+    if (p >= 0) acc += g.entry(p, j);
+  }
   return acc;
 }
 
 namespace {
+
+// Adds each group part's U_g diag(d_g) V_g^T to the rows of z it holds.
+template <class T>
+void add_group_parts(const LowRankModel<T>& m, Matrix<T>& z) {
+  for (const LowRankGroupPart<T>& g : m.groups) {
+    if (g.rank() == 0) continue;
+    const Matrix<T> block = g.U * g.d.asDiagonal() * g.V.transpose();
+    for (std::size_t p = 0; p < g.rows.size(); ++p) z.row(g.rows[p]) += block.row(static_cast<Index>(p));
+  }
+}
 
 // Entry (i, j) from its low-rank value z: scales, offsets, the sparse part,
 // then clipping, in the order every predict uses.
@@ -64,11 +79,31 @@ std::vector<T> LowRankModel<T>::predict(const std::vector<std::int32_t>& row,
   const Matrix<T> ud_t = (U * d.asDiagonal()).transpose();
   const Matrix<T> v_t = V.transpose();
   const Index r = d.size();
+  // Group parts: per group, U_g diag(d_g) and V_g transposed likewise, and
+  // each model row's position among the members (-1 = not a member).
+  struct Part {
+    Matrix<T> ud_t, v_t;
+    std::vector<std::int32_t> where;
+  };
+  std::vector<Part> parts;
+  for (const LowRankGroupPart<T>& g : groups) {
+    if (g.rank() == 0) continue;
+    Part q{(g.U * g.d.asDiagonal()).transpose(), g.V.transpose(),
+           std::vector<std::int32_t>(static_cast<std::size_t>(rows), -1)};
+    for (std::size_t p = 0; p < g.rows.size(); ++p)
+      q.where[static_cast<std::size_t>(g.rows[p])] = static_cast<std::int32_t>(p);
+    parts.push_back(std::move(q));
+  }
   const std::int64_t n = static_cast<std::int64_t>(row.size());
 #pragma omp parallel for schedule(static) if (n > 100000)
   for (std::int64_t k = 0; k < n; ++k) {
     const Index i = row[static_cast<std::size_t>(k)], j = col[static_cast<std::size_t>(k)];
-    out[static_cast<std::size_t>(k)] = finish_prediction(*this, i, j, r > 0 ? ud_t.col(i).dot(v_t.col(j)) : T(0));
+    T z = r > 0 ? ud_t.col(i).dot(v_t.col(j)) : T(0);
+    for (const Part& q : parts) {
+      const std::int32_t p = q.where[static_cast<std::size_t>(i)];
+      if (p >= 0) z += q.ud_t.col(p).dot(q.v_t.col(j));
+    }
+    out[static_cast<std::size_t>(k)] = finish_prediction(*this, i, j, z);
   }
   return out;
 }
@@ -77,6 +112,7 @@ template <class T>
 Matrix<T> LowRankModel<T>::to_dense() const {
   Matrix<T> z = Matrix<T>::Zero(rows, cols);
   if (d.size() > 0) z.noalias() = U * d.asDiagonal() * V.transpose();
+  add_group_parts(*this, z);
   if (row_scale.size() > 0) z = row_scale.asDiagonal() * z;
   if (col_scale.size() > 0) z = z * col_scale.asDiagonal();
   z.array() += global_offset;
@@ -91,6 +127,7 @@ template <class T>
 Matrix<T> LowRankModel<T>::low_rank_dense() const {
   Matrix<T> z = Matrix<T>::Zero(rows, cols);
   if (d.size() > 0) z.noalias() = U * d.asDiagonal() * V.transpose();
+  add_group_parts(*this, z);
   return z;
 }
 
@@ -144,6 +181,25 @@ void LowRankModel<T>::check(const std::string& what) const {
   if (!col_ids.empty() && static_cast<Index>(col_ids.size()) != cols)
     throw InvalidArgument(what + ": " + std::to_string(col_ids.size()) + " column ids for " + std::to_string(cols) +
                           " columns");
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    const LowRankGroupPart<T>& g = groups[k];
+    const std::string gw = what + ": group " + std::to_string(k) + " ('" + g.name + "')";
+    for (std::size_t p = 0; p < g.rows.size(); ++p) {
+      if (g.rows[p] < 0 || g.rows[p] >= rows)
+        throw InvalidArgument(gw + ": member row " + std::to_string(g.rows[p]) + " is outside the " +
+                              shape(rows, cols) + " model");
+      if (p > 0 && g.rows[p - 1] >= g.rows[p])
+        throw InvalidArgument(gw + ": member rows must be sorted without repeats (position " + std::to_string(p) + ")");
+    }
+    const Index gr = g.d.size(), gm = static_cast<Index>(g.rows.size());
+    if (g.U.rows() != gm || g.U.cols() != gr)
+      throw InvalidArgument(gw + ": U is " + shape(g.U.rows(), g.U.cols()) + ", " + std::to_string(gm) +
+                            " member rows at rank " + std::to_string(gr) + " need " + shape(gm, gr));
+    if (g.V.rows() != cols || g.V.cols() != gr)
+      throw InvalidArgument(gw + ": V is " + shape(g.V.rows(), g.V.cols()) + ", expected " + shape(cols, gr));
+    if (!g.U.allFinite() || !g.d.allFinite() || !g.V.allFinite())
+      throw InvalidArgument(gw + ": holds a NaN or infinite value");
+  }
 }
 
 template struct LowRankModel<float>;

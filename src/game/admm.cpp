@@ -61,16 +61,16 @@ void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult
     st[k].seed = svt_seed(o.seed, k);
     if (warm) {
       y[k].U = warm->groups[k].U;
-      y[k].S = warm->groups[k].S;
+      y[k].d = warm->groups[k].d;
       y[k].V = warm->groups[k].V;
       st[k].V = y[k].V;
-      st[k].rank_hint = y[k].S.size();
+      st[k].rank_hint = y[k].d.size();
     } else {
       y[k].U.resize(gk, 0);
-      y[k].S.resize(0);
+      y[k].d.resize(0);
       y[k].V.resize(g.cols, 0);
     }
-    ydense[k] = y[k].dense(gk, g.cols);
+    ydense[k] = dense(y[k], gk, g.cols);
     if (warm && warm->subgradients.size() == K)
       dual[k] = warm->subgradients[k] * static_cast<T>(o.lambda * g.weights[k] / rho);
     else dual[k] = Matrix<T>::Zero(gk, g.cols);
@@ -124,13 +124,13 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
       // over-relaxation: alpha E_k^T Z + (1 - alpha) Y_k in place of E_k^T Z
       const Matrix<T> a = alpha * zk + (T(1) - alpha) * ydense[k] + dual[k];
       y[k] = svt<T>(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
-      Matrix<T> ynew = y[k].dense(gk, n);
+      Matrix<T> ynew = dense(y[k], gk, n);
       scatter_add_rows(dy, g.members[k], Matrix<T>(ynew - ydense[k]));
       dual[k] = a - ynew;
       primal2 += static_cast<double>((zk - ynew).squaredNorm());
       block2 += static_cast<double>(zk.squaredNorm());
       copy2 += static_cast<double>(ynew.squaredNorm());
-      penalty += o.lambda * g.weights[k] * static_cast<double>(y[k].S.sum());
+      penalty += o.lambda * g.weights[k] * static_cast<double>(y[k].d.sum());
       ydense[k] = std::move(ynew);
     }
     acc.setZero();
@@ -202,14 +202,14 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
       const Index gk = static_cast<Index>(g.members[k].size());
       const Matrix<T> a = alpha * comp[k] + (T(1) - alpha) * ydense[k] + dual[k];
       y[k] = svt<T>(a, o.lambda * g.weights[k] / rho, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
-      Matrix<T> ynew = y[k].dense(gk, n);
+      Matrix<T> ynew = dense(y[k], gk, n);
       dual_change2 += static_cast<double>((ynew - ydense[k]).squaredNorm());
       dual[k] = a - ynew;
       primal2 += static_cast<double>((comp[k] - ynew).squaredNorm());
       comp2 += static_cast<double>(comp[k].squaredNorm());
       copy2 += static_cast<double>(ynew.squaredNorm());
       u2 += static_cast<double>(dual[k].squaredNorm());
-      penalty += o.lambda * g.weights[k] * static_cast<double>(y[k].S.sum());
+      penalty += o.lambda * g.weights[k] * static_cast<double>(y[k].d.sum());
       ydense[k] = std::move(ynew);
     }
     z.setZero();

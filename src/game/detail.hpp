@@ -85,18 +85,20 @@ template <class T>
 DenseData<T> densify(const ObservedEntries<T>& entries, ResolvedGroups& groups, const GameOptions& options,
                      std::vector<std::string>* warnings);
 
-/// U diag(S) V^T with S the thresholded singular values (all > 0).
+/// An SVT output or a group's iterate: U diag(d) V^T with d the thresholded
+/// singular values (all > 0) and rank_capped set when max_rank bound. It is
+/// the result's own group type (one factor type for the solvers, the result
+/// and the model), so store_group_fits only fills in the bookkeeping; the
+/// name, rows and counts stay empty in the solvers' working copies.
 template <class T>
-struct LowRank {
-  Matrix<T> U;
-  Vector<T> S;
-  Matrix<T> V;
-  bool capped = false;
-  Matrix<T> dense(Index rows, Index cols) const {
-    if (S.size() == 0) return Matrix<T>::Zero(rows, cols);
-    return U * S.asDiagonal() * V.transpose();
-  }
-};
+using LowRank = GameGroupFit<T>;
+
+/// U diag(d) V^T as a dense rows x cols matrix (zero for rank 0).
+template <class T>
+Matrix<T> dense(const LowRankFactors<T>& f, Index rows, Index cols) {
+  if (f.d.size() == 0) return Matrix<T>::Zero(rows, cols);
+  return f.U * f.d.asDiagonal() * f.V.transpose();
+}
 
 /// Group k's starting factors: the warm start's, else rank 0 (gk x 0, n x 0).
 template <class T>
@@ -104,31 +106,29 @@ LowRank<T> starting_factors(const GameResult<T>* warm, std::size_t k, Index gk, 
   LowRank<T> f;
   if (warm) {
     f.U = warm->groups[k].U;
-    f.S = warm->groups[k].S;
+    f.d = warm->groups[k].d;
     f.V = warm->groups[k].V;
   } else {
     f.U.resize(gk, 0);
-    f.S.resize(0);
+    f.d.resize(0);
     f.V.resize(n, 0);
   }
   return f;
 }
 
-/// The result's per-group fits: names, sizes, counts and weights from g, the
-/// factors moved out of `factors`.
+/// The result's per-group fits: the factors moved out of `factors`, with
+/// names, member rows, sizes, counts and weights from g.
 template <class T>
 void store_group_fits(const ResolvedGroups& g, std::vector<LowRank<T>>& factors, std::vector<GameGroupFit<T>>& out) {
   out.resize(g.size());
   for (std::size_t k = 0; k < g.size(); ++k) {
     GameGroupFit<T>& fit = out[k];
+    fit = std::move(factors[k]);
     fit.name = g.names[k];
+    fit.rows = g.members[k];
     fit.size = static_cast<Index>(g.members[k].size());
     fit.observed = g.observed[k];
     fit.weight = g.weights[k];
-    fit.U = std::move(factors[k].U);
-    fit.S = std::move(factors[k].S);
-    fit.V = std::move(factors[k].V);
-    fit.rank_capped = factors[k].capped;
   }
 }
 
@@ -287,8 +287,8 @@ template <class T>
 Matrix<T> sum_components(const ResolvedGroups& g, const std::vector<LowRank<T>>& factors) {
   Matrix<T> z = Matrix<T>::Zero(g.rows, g.cols);
   for (std::size_t k = 0; k < g.size(); ++k)
-    if (factors[k].S.size() > 0)
-      scatter_add_rows(z, g.members[k], factors[k].dense(static_cast<Index>(g.members[k].size()), g.cols));
+    if (factors[k].d.size() > 0)
+      scatter_add_rows(z, g.members[k], dense(factors[k], static_cast<Index>(g.members[k].size()), g.cols));
   return z;
 }
 
@@ -320,7 +320,7 @@ class SolverLoop {
       : m_monitor(std::string(stage), tolerance, o.max_iterations, o.progress) {}
   std::optional<Status> step(double objective, double change, const std::vector<LowRank<T>>& factors) {
     Index rank = 0;
-    for (const auto& f : factors) rank = std::max(rank, f.S.size());
+    for (const auto& f : factors) rank = std::max(rank, f.d.size());
     const std::optional<Status> stop = m_monitor.step(objective, static_cast<int>(rank), change);
     if (stop) m_status = *stop;
     return stop;

@@ -87,32 +87,29 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
 
 namespace {
 
-// A component in product form U diag(d) V^T; d may have either sign (the
+// A component in product form U diag(d) V^T held in the one factor type;
+// here d may have either sign and U, V need not be orthonormal (the
 // extrapolated point is a signed combination of two SVT outputs).
 template <class T>
-struct SignedFactors {
-  Matrix<T> U;
-  Vector<T> d;
-  Matrix<T> V;
-};
+using SignedFactors = LowRankFactors<T>;
 
 template <class T>
 SignedFactors<T> as_factors(const LowRank<T>& f) {
-  return {f.U, f.S, f.V};
+  return {f.U, f.d, f.V};
 }
 
 // (1 + beta) a - beta b, stacked: rank r_a + r_b, never formed densely.
 template <class T>
 SignedFactors<T> extrapolate(const LowRank<T>& a, const LowRank<T>& b, T beta) {
-  if (b.S.size() == 0 || beta == T(0)) return {a.U, (T(1) + beta) * a.S, a.V};
-  const Index ra = a.S.size(), rb = b.S.size();
+  if (b.d.size() == 0 || beta == T(0)) return {a.U, (T(1) + beta) * a.d, a.V};
+  const Index ra = a.d.size(), rb = b.d.size();
   SignedFactors<T> f;
   f.U.resize(a.U.rows(), ra + rb);
   f.U << a.U, b.U;
   f.V.resize(a.V.rows(), ra + rb);
   f.V << a.V, b.V;
   f.d.resize(ra + rb);
-  f.d << (T(1) + beta) * a.S, -beta * b.S;
+  f.d << (T(1) + beta) * a.d, -beta * b.d;
   return f;
 }
 
@@ -122,14 +119,14 @@ SignedFactors<T> extrapolate(const LowRank<T>& a, const LowRank<T>& b, T beta) {
 // difference does (Gram-matrix expansions would cancel to eps ||a||^2).
 template <class T>
 double difference_norm2(const LowRank<T>& a, const LowRank<T>& b) {
-  const Index ra = a.S.size(), rb = b.S.size();
-  if (rb == 0) return static_cast<double>(a.S.squaredNorm());
-  if (ra == 0) return static_cast<double>(b.S.squaredNorm());
+  const Index ra = a.d.size(), rb = b.d.size();
+  if (rb == 0) return static_cast<double>(a.d.squaredNorm());
+  if (ra == 0) return static_cast<double>(b.d.squaredNorm());
   const Index n = a.V.rows();
   Matrix<T> v(n, ra + rb);
   v << a.V, b.V;
   Matrix<T> us(a.U.rows(), ra + rb);
-  us << a.U * a.S.asDiagonal(), -(b.U * b.S.asDiagonal());
+  us << a.U * a.d.asDiagonal(), -(b.U * b.d.asDiagonal());
   const Eigen::HouseholderQR<Matrix<T>> qr(v);
   const Index q = std::min(n, ra + rb);
   const Matrix<T> r = qr.matrixQR().topRows(q).template triangularView<Eigen::Upper>();
@@ -145,8 +142,7 @@ void observed_values(const SparseData<T>& d, const std::vector<F>& comps, std::v
     if (f.U.cols() == 0) continue;
     const Matrix<T> ut = f.U.transpose();
     Matrix<T> wt;
-    if constexpr (std::is_same_v<F, LowRank<T>>) wt = (f.V * f.S.asDiagonal()).transpose();
-    else wt = (f.V * f.d.asDiagonal()).transpose();
+    wt = (f.V * f.d.asDiagonal()).transpose();
     const std::vector<std::int64_t>& entry = d.entry[k];
     const std::vector<std::int32_t>& local = d.local_row[k];
     const auto count = static_cast<std::ptrdiff_t>(entry.size());
@@ -247,8 +243,8 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
       next[k] = svt<T>(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
       ext[k] = SignedFactors<T>{};  // not needed until rebuilt below: frees rank 2 r_k before the next SVT
       change2 += difference_norm2(next[k], comp[k]);
-      norm2 += static_cast<double>(next[k].S.squaredNorm());
-      penalty += o.lambda * g.weights[k] * static_cast<double>(next[k].S.sum());
+      norm2 += static_cast<double>(next[k].d.squaredNorm());
+      penalty += o.lambda * g.weights[k] * static_cast<double>(next[k].d.sum());
     }
     observed_values(d, next, znew);
     double loss2 = 0;
@@ -285,7 +281,6 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
   // certificates Gamma_k = E_k^T P_Omega(X - Z) / (lambda w_k), sparse.
   res.rows = g.rows;
   res.cols = g.cols;
-  res.members = g.members;
   res.kkt.consensus = 0.0;
   const bool need_resid = o.final_check || o.keep_certificates;
   if (need_resid) {
@@ -297,12 +292,12 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
     for (std::size_t e = 0; e < nnz; ++e) loss2 += static_cast<double>(znew[e]) * static_cast<double>(znew[e]);
     for (std::size_t k = 0; k < K; ++k) {
       const double lw = o.lambda * g.weights[k];
-      const double nuc = static_cast<double>(comp[k].S.sum());
+      const double nuc = static_cast<double>(comp[k].d.sum());
       penalty += lw * nuc;
       vals.resize(d.entry[k].size());
       double inner = 0;
       const Matrix<T> ut = comp[k].U.transpose();
-      const Matrix<T> wt = (comp[k].V * comp[k].S.asDiagonal()).transpose();
+      const Matrix<T> wt = (comp[k].V * comp[k].d.asDiagonal()).transpose();
       for (std::size_t q = 0; q < vals.size(); ++q) {
         const auto e = static_cast<std::size_t>(d.entry[k][q]);
         vals[q] = znew[e];

@@ -358,9 +358,9 @@ KktAndObjective evaluate(const DenseData<T>& d, const ResolvedGroups& g, double 
       const double lw = lambda * g.weights[k];
       multipliers[k] = -gather_rows(resid, g.members[k]);
       const Index gk = static_cast<Index>(g.members[k].size());
-      const double nuc = static_cast<double>(factors[k].S.sum());
+      const double nuc = static_cast<double>(factors[k].d.sum());
       penalty += lw * nuc;
-      gap += lw * nuc - static_cast<double>((multipliers[k].array() * factors[k].dense(gk, g.cols).array()).sum());
+      gap += lw * nuc - static_cast<double>((multipliers[k].array() * dense(factors[k], gk, g.cols).array()).sum());
       feas = std::max(feas, spectral_norm_of(multipliers[k]) / lw - 1.0);
     }
     out.kkt.stationarity = 0.0;  // the certificate is built from (K1) itself
@@ -512,18 +512,17 @@ template <class T>
 Matrix<T> game_dense_estimate(const GameResult<T>& result) {
   if (!result.factored()) return result.estimate;
   Matrix<T> z = Matrix<T>::Zero(result.rows, result.cols);
-  for (std::size_t k = 0; k < result.members.size(); ++k) {
-    const GameGroupFit<T>& f = result.groups[k];
-    if (f.S.size() == 0) continue;
-    const Matrix<T> us = f.U * f.S.asDiagonal();
-    const Index gk = static_cast<Index>(result.members[k].size());
+  for (const GameGroupFit<T>& f : result.groups) {
+    if (f.d.size() == 0) continue;
+    const Matrix<T> us = f.U * f.d.asDiagonal();
+    const Index gk = static_cast<Index>(f.rows.size());
     // z[G_k, :] += U S V^T, a block of rows at a time
     constexpr Index kChunk = 256;
     for (Index p0 = 0; p0 < gk; p0 += kChunk) {
       const Index len = std::min(kChunk, gk - p0);
       const Matrix<T> part = us.middleRows(p0, len) * f.V.transpose();
       for (Index j = 0; j < result.cols; ++j)
-        for (Index p = 0; p < len; ++p) z(result.members[k][static_cast<std::size_t>(p0 + p)], j) += part(p, j);
+        for (Index p = 0; p < len; ++p) z(f.rows[static_cast<std::size_t>(p0 + p)], j) += part(p, j);
     }
   }
   return z;
@@ -548,10 +547,10 @@ double game_objective(const ObservedEntries<T>& entries, const RowGroups& groups
   std::vector<LowRank<T>> factors(g.size());
   for (std::size_t k = 0; k < g.size(); ++k) {
     factors[k].U = result.groups[k].U;
-    factors[k].S = result.groups[k].S;
+    factors[k].d = result.groups[k].d;
     factors[k].V = result.groups[k].V;
     // nuclear norm from the singular values of the component itself, not S
-    const Matrix<T> comp = factors[k].dense(static_cast<Index>(g.members[k].size()), g.cols);
+    const Matrix<T> comp = dense(factors[k], static_cast<Index>(g.members[k].size()), g.cols);
     penalty += g.weights[k] * static_cast<double>(singular_values_of(comp).sum());
   }
   return loss(d, sum_components(g, factors)) + options.lambda * penalty;
@@ -570,7 +569,7 @@ GameKkt game_kkt(const ObservedEntries<T>& entries, const RowGroups& groups, con
   std::vector<LowRank<T>> factors(g.size());
   for (std::size_t k = 0; k < g.size(); ++k) {
     factors[k].U = result.groups[k].U;
-    factors[k].S = result.groups[k].S;
+    factors[k].d = result.groups[k].d;
     factors[k].V = result.groups[k].V;
   }
   std::vector<Matrix<T>> multipliers;

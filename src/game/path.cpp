@@ -214,6 +214,27 @@ std::optional<GameResult<T>> refit_path(const ObservedEntries<T>& data, const Ro
 
 }  // namespace
 
+namespace {
+
+// A rank-0 m x n model carrying the centring's offsets (mu, row, col).
+template <class T>
+CompletionModel<T> model_shell(Index rows, Index cols, const std::optional<Biases<T>>& offsets) {
+  CompletionModel<T> m;
+  m.rows = rows;
+  m.cols = cols;
+  m.U.resize(rows, 0);
+  m.d.resize(0);
+  m.V.resize(cols, 0);
+  if (offsets) {
+    m.global_offset = static_cast<T>(offsets->mu);
+    m.row_offset = offsets->row;
+    m.col_offset = offsets->col;
+  }
+  return m;
+}
+
+}  // namespace
+
 template <class T>
 T GamePathFit<T>::predict(Index i, Index j) const {
   return lowrank::predict(result, i, j) + offset(offsets, i, j);
@@ -223,12 +244,20 @@ template <class T>
 CompletionModel<T> GamePathFit<T>::model() const {
   if (!result.has_estimate())
     throw InvalidArgument("GAME model: the fit holds no estimate (interrupted before any iteration)");
-  CompletionModel<T> m = game_completion_model(result);
-  if (offsets) {
-    m.global_offset = static_cast<T>(offsets->mu);
-    m.row_offset = offsets->row;
-    m.col_offset = offsets->col;
+  if (result.variant == GameVariant::Latent) {
+    // Z = sum_k E_k Z_k: the components are the model's group parts as they
+    // are (no m x n array, no refactoring, the same sums as predict()).
+    CompletionModel<T> m = model_shell(result.rows, result.cols, offsets);
+    for (const GameGroupFit<T>& g : result.groups) m.groups.push_back(static_cast<const LowRankGroupPart<T>&>(g));
+    return m;
   }
+  // Sum (G1): one Z whose group blocks are low-rank, not a sum of parts; it
+  // is saved in SVD form.
+  CompletionModel<T> m = game_completion_model(result);
+  const CompletionModel<T> shell = model_shell(m.rows, m.cols, offsets);
+  m.global_offset = shell.global_offset;
+  m.row_offset = shell.row_offset;
+  m.col_offset = shell.col_offset;
   return m;
 }
 
@@ -244,6 +273,58 @@ std::optional<CrossValidationResult<T>> GamePathFit<T>::cv_result() const {
   r.seconds = cv_seconds;
   for (const CrossValidationRow& row : cv) r.folds_completed = std::max(r.folds_completed, row.folds);
   return r;
+}
+
+template <class T>
+CompletionFit<T> to_completion_fit(GamePathFit<T>&& fit, const GamePathOptions& options) {
+  GameResult<T>& r = fit.result;
+  CompletionFit<T> out;
+  GameReport<T> rep;
+  rep.fitted = r.has_estimate();
+  out.method = CompletionMethod::Game;
+  out.centering = fit.centering;
+  out.lambda = r.lambda;
+  out.lambda_max = fit.lambda_max;
+  out.max_rank = options.game.max_rank;
+  out.iterations = r.iterations;
+  out.objective_trace = r.objective_trace;
+  out.status = fit.status == Status::Interrupted ? Status::Interrupted : r.status;
+  out.stop_reason = fit.stop_reason;
+  out.elapsed_s = fit.elapsed_s;
+  out.cv_seconds = fit.cv_seconds;
+  out.cv = fit.cv_result();
+  out.centering_scores = fit.centering_scores;
+  out.warnings = r.warnings;
+  rep.variant = to_string(r.variant);
+  rep.solver = to_string(r.solver);
+  rep.storage = r.factored() ? "factored" : "dense";
+  rep.weight_scheme = to_string(options.game.weight_scheme);
+  rep.global_group = options.game.include_global_group;
+  rep.objective = r.objective;
+  rep.fits = fit.fits;
+  rep.discarded_fits = fit.discarded_fits;
+  rep.inner_sweeps = r.inner_sweeps;
+  rep.grid = fit.grid;
+  rep.kkt = {r.kkt.computed,         r.kkt.max(),           r.kkt.stationarity,
+             r.kkt.dual_feasibility, r.kkt.complementarity, r.kkt.consensus};
+  for (const GameGroupFit<T>& g : r.groups)
+    rep.groups.push_back({g.name, g.size, g.observed, g.weight, g.rank(), effective_rank(g), g.rank_capped});
+  if (!rep.fitted) {
+    out.model.rows = r.rows;
+    out.model.cols = r.cols;
+    out.model.U.resize(r.rows, 0);
+    out.model.V.resize(r.cols, 0);
+  } else if (r.variant == GameVariant::Latent) {
+    // the components are the model's group parts: moved, not copied
+    out.model = model_shell(r.rows, r.cols, fit.offsets);
+    for (GameGroupFit<T>& g : r.groups) out.model.groups.push_back(std::move(static_cast<LowRankGroupPart<T>&>(g)));
+  } else {
+    out.model = fit.model();
+    for (GameGroupFit<T>& g : r.groups) rep.sum_blocks.push_back(std::move(static_cast<LowRankGroupPart<T>&>(g)));
+  }
+  r.groups.clear();
+  out.game = std::move(rep);
+  return out;
 }
 
 template <class T>
@@ -720,43 +801,15 @@ CompletionModel<T> game_completion_model(const GameResult<T>& r) {
     for (const auto& g : r.groups) rank_bound += g.rank();
     return model_from_dense(r.estimate, std::min<Index>(rank_bound, std::min(r.estimate.rows(), r.estimate.cols())));
   }
-  Index total = 0;
-  for (const auto& g : r.groups) total += g.rank();
+  // Factored: the group parts as a model, folded into one SVD.
   CompletionModel<T> model;
   model.rows = r.rows;
   model.cols = r.cols;
-  total = std::min({total, r.rows, r.cols});
-  Index sum = 0;
-  for (const auto& g : r.groups) sum += g.rank();
-  if (sum == 0) {
-    model.U.resize(r.rows, 0);
-    model.d.resize(0);
-    model.V.resize(r.cols, 0);
-    return model;
-  }
-  Matrix<T> a = Matrix<T>::Zero(r.rows, sum), b(r.cols, sum);
-  Index c = 0;
-  for (std::size_t k = 0; k < r.groups.size(); ++k) {
-    const GameGroupFit<T>& g = r.groups[k];
-    if (g.rank() == 0) continue;
-    const Matrix<T> us = g.U * g.S.asDiagonal();
-    for (std::size_t p = 0; p < r.members[k].size(); ++p)
-      a.row(r.members[k][p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
-    b.middleCols(c, g.rank()) = g.V;
-    c += g.rank();
-  }
-  // Z = A B^T = Qa (Ra Rb^T) Qb^T; the SVD of the small core gives Z's.
-  const Index qa_cols = std::min(r.rows, sum), qb_cols = std::min(r.cols, sum);
-  const Eigen::HouseholderQR<Matrix<T>> qra(a), qrb(b);
-  const Matrix<T> ra = qra.matrixQR().topRows(qa_cols).template triangularView<Eigen::Upper>();
-  const Matrix<T> rb = qrb.matrixQR().topRows(qb_cols).template triangularView<Eigen::Upper>();
-  const Matrix<T> qa = qra.householderQ() * Matrix<T>::Identity(r.rows, qa_cols);
-  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(r.cols, qb_cols);
-  const CompletionModel<T> core = model_from_dense(Matrix<T>(ra * rb.transpose()), total);
-  model.U = qa * core.U;
-  model.d = core.d;
-  model.V = qb * core.V;
-  return model;
+  model.U.resize(r.rows, 0);
+  model.d.resize(0);
+  model.V.resize(r.cols, 0);
+  for (const GameGroupFit<T>& g : r.groups) model.groups.push_back(static_cast<const LowRankGroupPart<T>&>(g));
+  return collapse_groups(model);
 }
 
 template <class T>
@@ -785,11 +838,33 @@ GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups&
 }
 
 template <class T>
+GameGroupErrors<T> game_group_errors(const CompletionModel<T>& model, const RowGroups& groups,
+                                     const ObservedEntries<T>& entries) {
+  GameGroupErrors<T> out;
+  out.overall = evaluate(model, entries);
+  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(model.rows));
+  for (std::size_t t = 0; t < entries.nnz(); ++t) {
+    const auto i = static_cast<std::size_t>(entries.row[t]);
+    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= model.cols)
+      throw InvalidArgument("GAME errors: entry " + std::to_string(t) + " is outside the fitted matrix");
+    by_row[i].push_back(t);
+  }
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    std::vector<std::size_t> pos;
+    for (auto i : groups.rows[k])
+      if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
+        pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
+    out.groups.push_back(evaluate(model, entries.subset(pos)));
+  }
+  return out;
+}
+
+template <class T>
 Index effective_rank(const GameGroupFit<T>& group, double relative_tol) {
-  if (group.S.size() == 0 || !(group.S(0) > T(0))) return 0;
+  if (group.d.size() == 0 || !(group.d(0) > T(0))) return 0;
   Index r = 0;
-  for (Index i = 0; i < group.S.size(); ++i)
-    if (static_cast<double>(group.S(i)) > relative_tol * static_cast<double>(group.S(0))) ++r;
+  for (Index i = 0; i < group.d.size(); ++i)
+    if (static_cast<double>(group.d(i)) > relative_tol * static_cast<double>(group.d(0))) ++r;
   return r;
 }
 
@@ -808,6 +883,9 @@ Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& r
   template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&);        \
   template CompletionModel<T> game_completion_model(const GameResult<T>&);                                           \
   template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&, const ObservedEntries<T>&); \
+  template GameGroupErrors<T> game_group_errors(const CompletionModel<T>&, const RowGroups&,                         \
+                                                const ObservedEntries<T>&);                                          \
+  template CompletionFit<T> to_completion_fit(GamePathFit<T>&&, const GamePathOptions&);                             \
   template Index effective_rank(const GameGroupFit<T>&, double);                                                     \
   template Vector<T> group_subspace_angles(const GameGroupFit<T>&, const Matrix<T>&);
 LOWRANK_GAME_PATH(float)

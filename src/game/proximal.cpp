@@ -106,7 +106,7 @@ class SumProx {
                       ? Matrix<T>(warm->subgradients[k].transpose() * static_cast<T>(o.lambda * g.weights[k]))
                       : Matrix<T>(Matrix<T>::Zero(m_n, gk));
       m_factors[k].U.resize(gk, 0);
-      m_factors[k].S.resize(0);
+      m_factors[k].d.resize(0);
       m_factors[k].V.resize(m_n, 0);
       m_largest = std::max(m_largest, g.members[k].size());
     }
@@ -169,7 +169,7 @@ class SumProx {
   double penalty() const {
     double p = 0;
     for (std::size_t k = 0; k < m_g.size(); ++k)
-      p += m_o.lambda * m_g.weights[k] * static_cast<double>(m_factors[k].S.sum());
+      p += m_o.lambda * m_g.weights[k] * static_cast<double>(m_factors[k].d.sum());
     return p;
   }
 
@@ -181,7 +181,7 @@ class SumProx {
     for (std::size_t k = 0; k < m_g.size(); ++k) {
       const Index gk = static_cast<Index>(m_g.members[k].size());
       const Matrix<T> block = gather_rows(estimate, m_g.members[k]);
-      diff2 += static_cast<double>((block - m_factors[k].dense(gk, m_n)).squaredNorm());
+      diff2 += static_cast<double>((block - dense(m_factors[k], gk, m_n)).squaredNorm());
       block2 += static_cast<double>(block.squaredNorm());
       m_mult[k].transposeInPlace();
     }
@@ -214,10 +214,10 @@ class SumProx {
     for (Index i = 0; i < gk; ++i) a.col(i) = m_r.col(rows[static_cast<std::size_t>(i)]) + lk.col(i);
     LowRank<T> f = svt<T>(a, m_o.lambda * m_g.weights[k], m_g.max_rank[k], m_o, m_state[k], svt_tolerance(tol));
     std::swap(f.U, f.V);  // factors of A_k = (A_k^T)^T
-    if (f.S.size() == 0) {
+    if (f.d.size() == 0) {
       block.setZero();
     } else {
-      sc.vs.noalias() = f.V * f.S.asDiagonal();
+      sc.vs.noalias() = f.V * f.d.asDiagonal();
       block.noalias() = sc.vs * f.U.transpose();  // SVT(A_k)^T
     }
     m_factors[k] = std::move(f);
@@ -351,7 +351,7 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
     const Index gk = static_cast<Index>(g.members[k].size());
     st[k].seed = svt_seed(o.seed, k);
     factors[k] = starting_factors(warm, k, gk, n);
-    comp[k] = factors[k].dense(gk, n);
+    comp[k] = dense(factors[k], gk, n);
     ext[k] = comp[k];
   }
   Matrix<T>& z = res.estimate;
@@ -374,10 +374,10 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
       const Index gk = static_cast<Index>(g.members[k].size());
       const Matrix<T> a = ext[k] - static_cast<T>(step) * gather_rows(grad, g.members[k]);
       factors[k] = svt<T>(a, o.lambda * g.weights[k] * step, g.max_rank[k], o, st[k], svt_tolerance(o.tolerance));
-      next[k] = factors[k].dense(gk, n);
+      next[k] = dense(factors[k], gk, n);
       change2 += static_cast<double>((next[k] - comp[k]).squaredNorm());
       norm2 += static_cast<double>(next[k].squaredNorm());
-      penalty += o.lambda * g.weights[k] * static_cast<double>(factors[k].S.sum());
+      penalty += o.lambda * g.weights[k] * static_cast<double>(factors[k].d.sum());
     }
     Matrix<T> znew = Matrix<T>::Zero(m, n);
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(znew, g.members[k], next[k]);

@@ -251,7 +251,7 @@ LowRank<T> svt_impl(Index g, Index n, const Subspace& subspace, const Dense& den
   const Index p = std::min(g, n);
   LowRank<T> out;
   out.U.resize(g, 0);
-  out.S.resize(0);
+  out.d.resize(0);
   out.V.resize(n, 0);
   if (p == 0) return out;
 
@@ -280,11 +280,11 @@ LowRank<T> svt_impl(Index g, Index n, const Subspace& subspace, const Dense& den
                                          : 0.0);
   while (r < s.size() && static_cast<double>(s(r)) > cut) ++r;
   if (max_rank > 0 && r > max_rank) {
-    out.capped = true;
+    out.rank_capped = true;
     r = max_rank;
   }
   out.U = u.leftCols(r);
-  out.S = (s.head(r).array() - static_cast<T>(tau)).matrix();
+  out.d = (s.head(r).array() - static_cast<T>(tau)).matrix();
   out.V = v.leftCols(r);
   state.rank_hint = r;
   // the subspace route's warm block lives on the long side (see subspace_svt)

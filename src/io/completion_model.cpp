@@ -1,5 +1,7 @@
 #include "lowrank/io/completion_model.hpp"
 
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +60,54 @@ Matrix<double> read_matrix(const std::string& dir, const std::string& name, Inde
   return std::move(a.values);
 }
 
+// Group k's files: group<k>_rows.txt (member rows, 0-based, one a line,
+// increasing) and group<k>_U.npy / _d.npy / _V.npy.
+std::string group_file(std::size_t k, const char* what) { return "group" + std::to_string(k) + "_" + what; }
+
+bool is_group_file(const std::string& name) {
+  return name.rfind("group", 0) == 0 && name.size() > 5 && std::isdigit(static_cast<unsigned char>(name[5])) &&
+         name.find('_') != std::string::npos;
+}
+
+void write_rows(const std::string& path, const std::vector<Index>& rows) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw InputError(path, "cannot open for writing");
+    for (const Index i : rows) out << i << '\n';
+    if (!out) throw InputError(path, "write failed");
+  }
+  fs::rename(tmp, path);
+}
+
+std::vector<Index> read_rows(const std::string& path, Index model_rows, Index expected) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "missing: the model directory is incomplete");
+  std::vector<Index> rows;
+  std::string line;
+  std::size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    Index v = 0;
+    const char* end = line.data() + line.size();
+    const auto [ptr, ec] = std::from_chars(line.data(), end, v);
+    if (line.empty() || ec != std::errc() || ptr != end)
+      throw InputError(path, lineno, "expected a row index (a whole number), got '" + line + "'");
+    if (v < 0 || v >= model_rows)
+      throw InputError(path, lineno,
+                       "row " + std::to_string(v) + " is outside the model's " + std::to_string(model_rows) + " rows");
+    if (!rows.empty() && v <= rows.back())
+      throw InputError(path, lineno,
+                       "rows must increase (row " + std::to_string(v) + " after " + std::to_string(rows.back()) + ")");
+    rows.push_back(v);
+  }
+  if (static_cast<Index>(rows.size()) != expected)
+    throw InputError(path,
+                     "holds " + std::to_string(rows.size()) + " rows, model.json says " + std::to_string(expected));
+  return rows;
+}
+
 Vector<double> read_optional_vector(const std::string& dir, const std::string& name, Index n) {
   if (!fs::exists(fs::path(dir) / name)) return {};
   return read_matrix(dir, name, n, 1).col(0);
@@ -81,6 +131,8 @@ void save_completion_model(const std::string& dir, const LowRankModel<double>& m
   // Remove optional parts of an older model in the same directory first.
   for (const char* n : {"row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy", "sparse.npy"})
     fs::remove(p(n), ec);
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && is_group_file(e.path().filename().string())) fs::remove(e.path(), ec);
   if (model.row_offset.size()) write_npy(p("row_offset.npy"), model.row_offset);
   if (model.col_offset.size()) write_npy(p("col_offset.npy"), model.col_offset);
   if (model.row_scale.size()) write_npy(p("row_scale.npy"), model.row_scale);
@@ -95,6 +147,17 @@ void save_completion_model(const std::string& dir, const LowRankModel<double>& m
     }
     write_npy(p("sparse.npy"), s);
   }
+  nlohmann::json groups = nlohmann::json::array();
+  std::vector<std::string> group_files;
+  for (std::size_t k = 0; k < model.groups.size(); ++k) {
+    const LowRankGroupPart<double>& g = model.groups[k];
+    for (const char* what : {"rows.txt", "U.npy", "d.npy", "V.npy"}) group_files.push_back(group_file(k, what));
+    write_rows(p(group_file(k, "rows.txt").c_str()), g.rows);
+    write_npy(p(group_file(k, "U.npy").c_str()), g.U);
+    write_npy(p(group_file(k, "d.npy").c_str()), g.d);
+    write_npy(p(group_file(k, "V.npy").c_str()), g.V);
+    groups.push_back({{"name", g.name}, {"rows", g.rows.size()}, {"rank", g.rank()}});
+  }
   write_ids(p("row_ids.txt"), row_ids, model.rows);
   write_ids(p("col_ids.txt"), col_ids, model.cols);
   nlohmann::json j = metadata.is_object() ? metadata : nlohmann::json::object();
@@ -103,7 +166,10 @@ void save_completion_model(const std::string& dir, const LowRankModel<double>& m
   for (const char* n : {"U.npy", "d.npy", "V.npy", "row_offset.npy", "col_offset.npy", "row_scale.npy", "col_scale.npy",
                         "sparse.npy", "row_ids.txt", "col_ids.txt"})
     if (fs::exists(p(n))) sums[n] = crc32_hex(crc32_file(p(n)));
+  for (const std::string& n : group_files) sums[n] = crc32_hex(crc32_file(p(n.c_str())));
   j["checksums"] = sums;
+  if (groups.empty()) j.erase("groups");
+  else j["groups"] = groups;
   j["format"] = "lowrank-completion-model";
   j["version"] = kCompletionModelVersion;
   j["lowrank_version"] = kVersion;
@@ -129,9 +195,11 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
   }
   if (!j.contains("version")) throw InputError(meta_path, "field 'version' (the model format version) missing");
   const auto& v = j["version"];
-  check_format_version(meta_path, "completion model",
-                       v.is_number_integer() ? std::to_string(v.get<long long>()) : v.dump(), kCompletionModelVersion,
-                       j.value("lowrank_version", ""));
+  // Version 1 (before group parts) has the same files less the groups.
+  if (!(v.is_number_integer() && v.get<long long>() == 1))
+    check_format_version(meta_path, "completion model",
+                         v.is_number_integer() ? std::to_string(v.get<long long>()) : v.dump(), kCompletionModelVersion,
+                         j.value("lowrank_version", ""));
   for (const char* key : {"rows", "cols", "rank", "global_offset"}) {
     if (!j.contains(key) || !j[key].is_number())
       throw InputError(meta_path, std::string("field '") + key + "' missing or not a number");
@@ -193,6 +261,36 @@ SavedCompletionModel load_completion_model(const std::string& dir) {
       m.sparse.row.push_back(ri);
       m.sparse.col.push_back(ci);
       m.sparse.value.push_back(v);
+    }
+  }
+  if (j.contains("groups")) {
+    const auto& gs = j["groups"];
+    if (!gs.is_array()) throw InputError(meta_path, "field 'groups' must be an array of {name, rows, rank}");
+    for (std::size_t k = 0; k < gs.size(); ++k) {
+      const auto& g = gs[k];
+      const std::string at = "field 'groups' entry " + std::to_string(k);
+      if (!g.is_object() || !g.contains("name") || !g["name"].is_string() || !g.contains("rows") ||
+          !g["rows"].is_number_integer() || !g.contains("rank") || !g["rank"].is_number_integer())
+        throw InputError(meta_path, at + ": expected {\"name\": string, \"rows\": integer, \"rank\": integer}");
+      const Index gm = g["rows"].get<Index>(), gr = g["rank"].get<Index>();
+      if (gm < 0 || gm > m.rows || gr < 0 || gr > std::min(gm, m.cols))
+        throw InputError(meta_path, at + ": inconsistent shape: rows, rank = " + std::to_string(gm) + ", " +
+                                        std::to_string(gr) + " in a " + std::to_string(m.rows) + " x " +
+                                        std::to_string(m.cols) + " model");
+      LowRankGroupPart<double> part;
+      part.name = g["name"].get<std::string>();
+      part.rows = read_rows((fs::path(dir) / group_file(k, "rows.txt")).string(), m.rows, gm);
+      part.U = read_matrix(dir, group_file(k, "U.npy"), gm, gr);
+      part.d = read_matrix(dir, group_file(k, "d.npy"), gr, 1).col(0);
+      part.V = read_matrix(dir, group_file(k, "V.npy"), m.cols, gr);
+      auto finite_part = [&](const auto& a, const char* what) {
+        if (!a.allFinite())
+          throw InputError((fs::path(dir) / group_file(k, what)).string(), "holds a NaN or infinite value");
+      };
+      finite_part(part.U, "U.npy");
+      finite_part(part.d, "d.npy");
+      finite_part(part.V, "V.npy");
+      m.groups.push_back(std::move(part));
     }
   }
   // Shapes were checked file by file above; values must be finite (the same

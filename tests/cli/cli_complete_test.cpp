@@ -250,7 +250,7 @@ TEST(CliComplete, BadArgumentsAndBrokenModelsExitTwo) {
   // Model from another version.
   ASSERT_EQ(run_cli("complete -q --train " + tmp / "p.csv" + " --lambda 1 --out " + tmp / "m2").exit_code, 0);
   std::string meta = slurp(tmp / "m2/model.json");
-  meta.replace(meta.find("\"version\": 1"), 12, "\"version\": 99");
+  meta.replace(meta.find("\"version\": 2"), 12, "\"version\": 99");
   write_file(tmp / "m2/model.json", meta);
   r = run_cli("predict --model " + tmp / "m2" + " --pairs " + tmp / "pairs.tsv");
   EXPECT_EQ(r.exit_code, 2);

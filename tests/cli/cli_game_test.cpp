@@ -11,6 +11,10 @@
 #include <string>
 
 #include "cli/cli_run.hpp"
+#include "lowrank/game/path.hpp"
+#include "lowrank/io/any.hpp"
+#include "lowrank/io/attributes.hpp"
+#include "lowrank/io/csv.hpp"
 #include "test_paths.hpp"
 
 namespace lowrank::test {
@@ -128,6 +132,53 @@ TEST(CliGame, SingleLevelCategoryAndUnmatchedAttributeRowsAreWarnings) {
   EXPECT_NE(r.err.find("same rows"), std::string::npos) << r.err;  // the group equals the global one
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["game"]["unmatched_attribute_rows"].get<int>(), 1);
+}
+
+// A saved GAME model (Latent: one group part per group, format version 2)
+// predicts what the fit itself predicts: `complete --out` then `predict` on
+// every cell, against fit_game_path's own GamePathFit::predict in this
+// process on the same data, groups and settings, to 1e-12.
+TEST(CliGame, SavedModelPredictsTheFitsOwnPredictions) {
+  TempDir dir;
+  const auto r = run_cli("complete --train " + kMite + " --method game --groups " + kMiteEnv +
+                         " --group-cols Substrate,Shrub,Topo --lambda-path 6 --cv 3 --seed 0 --threads 1 --out " +
+                         (dir / "m") + " --json -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto meta = nlohmann::json::parse(slurp(dir / "m/model.json"));
+  ASSERT_EQ(meta["groups"].size(), 13u);  // 7 + 3 + 2 levels and "all"
+
+  io::AnyMatrix in = io::read_matrix_any(kMite);
+  ASSERT_FALSE(in.is_sparse());
+  ObservedEntries<double> x = io::to_observed(in.dense());
+  if (x.row_ids.empty()) x.row_ids = IdMap::identity(static_cast<std::size_t>(x.rows));
+  if (x.col_ids.empty()) x.col_ids = IdMap::identity(static_cast<std::size_t>(x.cols));
+  const io::RowGroupResult g =
+      io::make_row_groups(io::read_attribute_table(kMiteEnv), x.row_ids, {"Substrate", "Shrub", "Topo"});
+  GamePathOptions po;
+  po.lambdas = 6;
+  po.folds = 3;
+  const GamePathFit<double> fit = fit_game_path(x, g.groups, po);
+  EXPECT_DOUBLE_EQ(fit.result.lambda, nlohmann::json::parse(r.out)["lambda"].get<double>());
+
+  std::string pairs;
+  for (Index i = 0; i < x.rows; ++i)
+    for (Index j = 0; j < x.cols; ++j)
+      pairs +=
+          x.row_ids.name(static_cast<std::int32_t>(i)) + "\t" + x.col_ids.name(static_cast<std::int32_t>(j)) + "\n";
+  write_file(dir / "pairs.tsv", pairs);
+  const auto p = run_cli("predict --model " + (dir / "m") + " --pairs " + (dir / "pairs.tsv") + " --json -q");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto out = nlohmann::json::parse(p.out);
+  const auto& rows = out.is_array() ? out : out["predictions"];
+  ASSERT_EQ(rows.size(), static_cast<std::size_t>(x.rows * x.cols));
+  double worst = 0;
+  for (const auto& row : rows) {
+    const auto i = x.row_ids.find(row["row"].get<std::string>());
+    const auto j = x.col_ids.find(row["col"].get<std::string>());
+    ASSERT_TRUE(i && j) << row.dump();
+    worst = std::max(worst, std::abs(row["prediction"].get<double>() - fit.predict(*i, *j)));
+  }
+  EXPECT_LT(worst, 1e-12);
 }
 
 }  // namespace

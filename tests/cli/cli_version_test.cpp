@@ -44,7 +44,7 @@ TEST(CliVersion, JsonOutputsCarryTheVersion) {
   }
   // ... and the saved model records the format and the lowrank that wrote it.
   const auto meta = nlohmann::json::parse(slurp(tmp / "m/model.json"));
-  EXPECT_EQ(meta["version"], 1);
+  EXPECT_EQ(meta["version"], 2);
   EXPECT_EQ(meta["lowrank_version"], kVersion);
 }
 
@@ -62,7 +62,7 @@ TEST(CliVersion, ModelOfANewerFormatIsRefusedNamingTheVersion) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("model.json: completion model format version 7, written by lowrank 3.1.4, is newer than this "
                        "lowrank " +
-                       std::string(kVersion) + " reads (format version 1): upgrade lowrank"),
+                       std::string(kVersion) + " reads (format version 2): upgrade lowrank"),
             std::string::npos)
       << r.err;
   meta["version"] = "1.5";

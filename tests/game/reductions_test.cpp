@@ -88,7 +88,7 @@ TEST_P(GameReduction, PartitionGivesOneSoftImputePerGroup) {
     const Matrix<double> got = rows_of(r.estimate, groups.rows[k]);
     EXPECT_LT((got - ref).norm() / ref.norm(), 1e-5) << groups.names[k];
     const auto& g = r.groups[k];
-    const Matrix<double> factors = g.U * g.S.asDiagonal() * g.V.transpose();
+    const Matrix<double> factors = g.U * g.d.asDiagonal() * g.V.transpose();
     EXPECT_LT((factors - ref).norm() / ref.norm(), 1e-5) << groups.names[k];
   }
 }
@@ -140,7 +140,7 @@ TEST(GameLambdaMax, ZeroAtLambdaMaxAndNotBelowIt) {
     o.lambda = lmax * (1 + 1e-9);
     const auto at = lowrank::fit_game(d.entries, groups, o);
     EXPECT_LT(at.estimate.norm(), 1e-6 * d.x.norm()) << lowrank::to_string(variant);
-    for (const auto& g : at.groups) EXPECT_TRUE(g.rank() == 0 || g.S(0) < 1e-6 * d.x.norm()) << g.name;
+    for (const auto& g : at.groups) EXPECT_TRUE(g.rank() == 0 || g.d(0) < 1e-6 * d.x.norm()) << g.name;
     // Latent: exact, so just below it the fit is non-zero. Sum: an upper
     // bound, the fit becomes non-zero somewhere below it.
     o.lambda = lmax * (variant == GameVariant::Latent ? 0.99 : 0.5);

@@ -212,7 +212,7 @@ TEST(GameSolvers, LatentAdmmAndProximalGradientReachTheSameOptimum) {
       else
         for (int i = 0; i < 36; ++i) rows.push_back(i);
       const auto& g = r->groups[k];
-      const Matrix<double> comp = g.U * g.S.asDiagonal() * g.V.transpose();
+      const Matrix<double> comp = g.U * g.d.asDiagonal() * g.V.transpose();
       for (std::size_t i = 0; i < rows.size(); ++i) zsum.row(rows[i]) += comp.row(static_cast<Index>(i));
       const double lw = r->lambda * g.weight;
       const Matrix<double> gam = rows_of(resid, rows) / lw;
@@ -278,7 +278,7 @@ TEST(GameSolvers, FloatResultCastToDoubleWarmStartsTheDoubleFit) {
     EXPECT_EQ(rc.groups[k].size, rf.groups[k].size);
     EXPECT_EQ(rc.groups[k].weight, rf.groups[k].weight);
     EXPECT_EQ(rc.groups[k].U, rf.groups[k].U.cast<double>());
-    EXPECT_EQ(rc.groups[k].S, rf.groups[k].S.cast<double>());
+    EXPECT_EQ(rc.groups[k].d, rf.groups[k].d.cast<double>());
     EXPECT_EQ(rc.groups[k].V, rf.groups[k].V.cast<double>());
   }
   ASSERT_EQ(rc.subgradients.size(), rf.subgradients.size());
@@ -384,7 +384,7 @@ TEST(GameSvt, RankHintBeyondTheColumnsFallsBackToTheExactSvd) {
     for (Index i = 0; i < ref.singularValues().size(); ++i)
       if (ref.singularValues()(i) > tau)
         want += (ref.singularValues()(i) - tau) * ref.matrixU().col(i) * ref.matrixV().col(i).transpose();
-    EXPECT_LT((out.dense(200, 60) - want).norm(), 1e-9 * want.norm()) << "call " << call;
+    EXPECT_LT((lowrank::game_detail::dense(out, 200, 60) - want).norm(), 1e-9 * want.norm()) << "call " << call;
   }
 }
 }  // namespace

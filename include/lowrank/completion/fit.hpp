@@ -2,8 +2,9 @@
 // One entry point for completion: centring, the lambda path, k-fold
 // cross-validation, the final refit and interruption, for soft-impute (both
 // forms), ALS and robust ALS. `lowrank complete` and Python's SoftImpute /
-// ALS call fit_completion() and nothing else, so the defaults below are the
-// defaults of every front-end (which print them in their help).
+// ALS reach it through lowrank::fit (lowrank/fit.hpp, which also fits GAME)
+// and nothing else, so the defaults below are the defaults of every
+// front-end (which print them in their help).
 //
 // With the defaults (no lambda given, Centering::Auto) soft-impute runs:
 //
@@ -60,8 +61,11 @@ enum class CompletionMethod {
   SoftImputeSvd,  ///< soft-impute, SVD form (Mazumder et al. 2010, Alg. 1)
   Als,            ///< hard-rank ALS (als.hpp)
   RobustAls,      ///< hard-rank ALS with Huber-clipped residuals
+  /// GAME (game/path.hpp): needs row groups and GamePathOptions, so only
+  /// lowrank::fit (lowrank/fit.hpp) fits it; fit_completion refuses it.
+  Game,
 };
-/// "soft-impute" | "soft-impute-svd" | "als" | "robust-als".
+/// "soft-impute" | "soft-impute-svd" | "als" | "robust-als" | "game".
 const char* to_string(CompletionMethod m) noexcept;
 /// Inverse of to_string; throws InvalidArgument naming the choices.
 CompletionMethod parse_completion_method(std::string_view name);
@@ -212,6 +216,45 @@ struct CenteringScore {
 CenteringScore centering_score(Centering centering, const std::vector<CrossValidationRow>& table,
                                std::size_t best_index);
 
+/// What only GAME reports (CompletionFit::game): its settings as run, the
+/// KKT residuals of the returned fit and one row per group. Plain data, so
+/// completion holds GAME's result without including game/ (game sits above
+/// it); filled by to_completion_fit() (game/path.hpp).
+template <class T>
+struct GameReport {
+  /// False only for a fit interrupted before its first iteration: `model`
+  /// is then a zero model of the data's shape and nothing was fitted.
+  bool fitted = true;
+  std::string variant, solver, storage;  ///< as run (storage "dense" | "factored")
+  std::string weight_scheme;
+  bool global_group = true;
+  double objective = 0.0;  ///< exact (G1)/(G2) objective of the returned fit
+  int fits = 0;            ///< GAME fits behind the result (all folds + the final path)
+  int discarded_fits = 0;  ///< of a speculative refit thrown away (GamePathFit)
+  int inner_sweeps = 0;
+  std::vector<double> grid;  ///< lambdas tried, decreasing
+  struct Kkt {
+    bool computed = false;
+    double max = 0.0, stationarity = 0.0, dual_feasibility = 0.0, complementarity = 0.0, consensus = 0.0;
+  } kkt;
+  struct Group {
+    std::string name;
+    Index size = 0;
+    std::int64_t observed = 0;
+    double weight = 0.0;
+    Index rank = 0;
+    Index effective_rank = 0;
+    bool rank_capped = false;
+  };
+  std::vector<Group> groups;  ///< user groups in RowGroups order, then "all"
+  /// Sum variant only: each group block's factors (name, member rows,
+  /// U_k diag(d_k) V_k^T). The Sum estimate is one matrix whose group blocks
+  /// are low-rank, not a sum of parts, so the model holds its collapsed SVD
+  /// and the blocks live here; a Latent fit's are the model's group parts
+  /// (game_group_factors() reads either).
+  std::vector<LowRankGroupPart<T>> sum_blocks;
+};
+
 template <class T>
 struct CompletionFit {
   CompletionModel<T> model;  ///< of the data's shape, also when interrupted
@@ -238,7 +281,17 @@ struct CompletionFit {
   double clip_threshold = 0.0;                   ///< robust ALS
   Index empty_rows = 0, empty_cols = 0;
   std::vector<std::string> warnings;
+  /// GAME only (method Game, through lowrank::fit): its KKT report, fit
+  /// counts and per-group ranks; the group factors are in model.groups.
+  std::optional<GameReport<T>> game;
 };
+
+/// Group k's factors of a GAME fit: model.groups[k] (Latent) or
+/// game->sum_blocks[k] (Sum).
+template <class T>
+const LowRankGroupPart<T>& game_group_factors(const CompletionFit<T>& fit, std::size_t k) {
+  return fit.model.groups.empty() ? fit.game->sum_blocks.at(k) : fit.model.groups.at(k);
+}
 
 /// The top of ALS's lambda grid: the smallest L2 weight at which P Q^T = 0
 /// is optimal for the factored objective of als.hpp without biases. With

@@ -10,7 +10,8 @@
 // A model predicts entry (i, j) of an m x n matrix as
 //
 //   x_hat(i, j) = global_offset + row_offset(i) + col_offset(j)
-//               + row_scale(i) * col_scale(j) * (U diag(d) V^T)(i, j)
+//               + row_scale(i) * col_scale(j) * ((U diag(d) V^T)(i, j)
+//                    + sum over groups g holding row i of (U_g diag(d_g) V_g^T)(p_g(i), j))
 //               + S(i, j)
 //
 // which covers the three ways the estimators centre the data:
@@ -28,8 +29,14 @@
 // nuclear norm is d.sum(). Hard-rank ALS converts its factors P Q^T to this
 // form at the end (P = U sqrt(d), Q = V sqrt(d) recovers a balanced pair).
 //
-// GAME (per-group factors U_g d_g V_g^T added to a shared model) would extend
-// this with a list of group parts and a row-to-group map; not done yet.
+// Group parts (GAME's Latent variant, G2 in game/game.hpp: Z = sum_k E_k Z_k)
+// add, for each group g, a low-rank block U_g diag(d_g) V_g^T on the group's
+// member rows (sorted; p_g(i) is row i's position among them), so a row's
+// prediction is the shared part plus one part per group holding it. Every
+// part, the shared one included, is a LowRankFactors: the one factor type of
+// the fitted models (GAME's solvers keep their iterates in it as well).
+// Methods without groups leave `groups` empty.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -41,6 +48,35 @@
 #include "lowrank/core/types.hpp"
 
 namespace lowrank {
+
+/// U diag(d) V^T in SVD form: U (r columns) and V (n x r) with orthonormal
+/// columns, d (length r) positive and decreasing.
+template <class T>
+struct LowRankFactors {
+  Matrix<T> U;
+  Vector<T> d;
+  Matrix<T> V;
+  Index rank() const { return d.size(); }
+  /// (U diag(d) V^T)(i, j).
+  T entry(Index i, Index j) const {
+    T acc = 0;
+    for (Index l = 0; l < d.size(); ++l) acc += U(i, l) * d(l) * V(j, l);
+    return acc;
+  }
+};
+
+/// One group's part of a model: U diag(d) V^T on the member rows (U has one
+/// row per member, in `rows` order).
+template <class T>
+struct LowRankGroupPart : LowRankFactors<T> {
+  std::string name;
+  std::vector<Index> rows;  ///< member rows, sorted, unique, 0-based
+  /// Position of `row` among the members, -1 when the group does not hold it.
+  Index position(Index row) const {
+    const auto it = std::lower_bound(rows.begin(), rows.end(), row);
+    return it != rows.end() && *it == row ? static_cast<Index>(it - rows.begin()) : -1;
+  }
+};
 
 /// A sparse m x n matrix as (row, col, value) triplets sorted by (row, col),
 /// each pair at most once.
@@ -77,10 +113,21 @@ struct LowRankModel {
   /// name); empty = the index is the id.
   IdMap row_ids;
   IdMap col_ids;
+  /// Per-group low-rank parts added to the shared one (GAME, Latent
+  /// variant); empty for every other method.
+  std::vector<LowRankGroupPart<T>> groups;
 
+  /// Rank of the shared part (group parts have their own rank()).
   Index rank() const { return d.size(); }
+  /// The shared rank plus every group part's.
+  Index total_rank() const {
+    Index r = d.size();
+    for (const auto& g : groups) r += g.rank();
+    return r;
+  }
   bool clipped() const { return clip_low <= clip_high; }
-  /// (U diag(d) V^T)(i, j): the low-rank part alone, before offsets/scales.
+  /// (U diag(d) V^T)(i, j) plus the group parts holding row i: the low-rank
+  /// part alone, before offsets/scales.
   T low_rank_entry(Index i, Index j) const;
   /// The sparse part's value at (i, j), 0 when absent (binary search).
   T sparse_entry(Index i, Index j) const;
@@ -92,12 +139,15 @@ struct LowRankModel {
   std::vector<T> predict(const std::vector<std::int32_t>& row, const std::vector<std::int32_t>& col) const;
   /// The whole m x n completed matrix. O(m n) memory: small problems only.
   Matrix<T> to_dense() const;
-  /// U diag(d) V^T alone (no offsets, scales, sparse part or clipping).
+  /// U diag(d) V^T plus the group parts (no offsets, scales, sparse part or
+  /// clipping).
   Matrix<T> low_rank_dense() const;
   /// Checks a model that did not come from a solver (unpickled, loaded):
   /// rows, cols >= 0; U m x r, d of length r, V n x r; each offset or scale
   /// empty or of its length; the sparse part sorted by (row, col), unique,
-  /// in range; id maps empty or of size rows / cols; every value finite. Throws InvalidArgument
+  /// in range; id maps empty or of size rows / cols; each group's rows
+  /// sorted, unique and in range, its U |rows| x r_g, d of length r_g, V
+  /// cols x r_g; every value finite. Throws InvalidArgument
   /// starting with `what` and naming the first inconsistency.
   void check(const std::string& what) const;
 };
@@ -124,6 +174,15 @@ LowRankModel<U> model_cast(LowRankModel<T>&& m) {
   out.sparse.value.assign(m.sparse.value.begin(), m.sparse.value.end());
   out.row_ids = std::move(m.row_ids);
   out.col_ids = std::move(m.col_ids);
+  for (LowRankGroupPart<T>& g : m.groups) {
+    LowRankGroupPart<U> c;
+    c.U = g.U.template cast<U>();
+    c.d = g.d.template cast<U>();
+    c.V = g.V.template cast<U>();
+    c.name = std::move(g.name);
+    c.rows = std::move(g.rows);
+    out.groups.push_back(std::move(c));
+  }
   return out;
 }
 

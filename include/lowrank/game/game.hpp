@@ -27,7 +27,7 @@
 // residuals of (K1)-(K2) (GameKkt), so optimality can be checked independently.
 //
 // Storage: the estimate is a dense m x n matrix (column-major); per-group
-// factors U_k diag(S_k) V_k^T are returned beside it. The Latent variant can
+// factors U_k diag(d_k) V_k^T are returned beside it. The Latent variant can
 // instead be fitted and returned factored (GameStorage::Factored: no m x n
 // array anywhere). Rows and group members are 0-based.
 #include <algorithm>
@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "lowrank/core/error.hpp"
+#include "lowrank/core/low_rank_model.hpp"
 #include "lowrank/core/observed_entries.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/types.hpp"
@@ -221,22 +222,20 @@ struct GameKkt {
   double max() const;
 };
 
-/// One group's part of the fit.
+/// One group's part of the fit: the model's group part (core's
+/// LowRankGroupPart: name, member rows, U diag(d) V^T with U |G_k| x r,
+/// d decreasing > 0, V n x r, orthonormal columns) and GAME's bookkeeping.
+/// Sum: the thresholded consensus copy of Z[G_k, :] (equal to it up to the
+/// KKT consensus residual). Latent: the component Z_k itself, so the group
+/// parts of a Latent fit are the fitted model (GamePathFit::model()). V spans
+/// the group's right singular subspace. The solvers hold their iterates in
+/// this type too (game_detail::LowRank), so there is one factor type.
 template <class T>
-struct GameGroupFit {
-  std::string name;
+struct GameGroupFit : LowRankGroupPart<T> {
   Index size = 0;             ///< |G_k|
   std::int64_t observed = 0;  ///< observed entries in the group's rows
   double weight = 0.0;        ///< w_k
-  /// Low-rank factors U diag(S) V^T (U: |G_k| x r, S: r decreasing > 0,
-  /// V: n x r, orthonormal columns). Sum: the thresholded consensus copy of
-  /// Z[G_k, :] (equal to it up to the KKT consensus residual). Latent: the
-  /// component Z_k itself. V spans the group's right singular subspace.
-  Matrix<T> U;
-  Vector<T> S;
-  Matrix<T> V;
-  bool rank_capped = false;  ///< the max_rank cap was binding in the last SVT
-  Index rank() const { return S.size(); }
+  bool rank_capped = false;   ///< the max_rank cap was binding in the last SVT
 };
 
 template <class T>
@@ -244,14 +243,12 @@ struct GameResult {
   Matrix<T> estimate;  ///< Z, m x n (empty when factored())
   Index rows = 0;      ///< m
   Index cols = 0;      ///< n
-  /// GameStorage::Factored: every group's rows (sorted, 0-based, the global
-  /// group's too), so that Z = sum_k E_k U_k diag(S_k) V_k^T can be
-  /// evaluated from `groups` without a dense estimate. Empty otherwise.
-  std::vector<std::vector<Index>> members;
-  bool factored() const { return estimate.size() == 0 && !members.empty(); }
+  /// GameStorage::Factored: no estimate; Z = sum_k E_k U_k diag(d_k) V_k^T
+  /// is evaluated from `groups` (each holds its member rows).
+  bool factored() const { return estimate.size() == 0 && !groups.empty(); }
   /// A fit is held (dense or factored); false for the empty result of an
   /// interruption before any fit finished.
-  bool has_estimate() const { return estimate.size() > 0 || !members.empty(); }
+  bool has_estimate() const { return estimate.size() > 0 || !groups.empty(); }
   std::vector<GameGroupFit<T>> groups;  ///< user groups in RowGroups order, then "all"
   /// Gamma_k (|G_k| x n), kept when GameOptions::keep_certificates.
   std::vector<Matrix<T>> subgradients;
@@ -279,15 +276,15 @@ struct GameResult {
     out.estimate = estimate.template cast<To>();
     out.rows = rows;
     out.cols = cols;
-    out.members = members;
     for (const GameGroupFit<T>& g : groups) {
       GameGroupFit<To> c;
       c.name = g.name;
+      c.rows = g.rows;
       c.size = g.size;
       c.observed = g.observed;
       c.weight = g.weight;
       c.U = g.U.template cast<To>();
-      c.S = g.S.template cast<To>();
+      c.d = g.d.template cast<To>();
       c.V = g.V.template cast<To>();
       c.rank_capped = g.rank_capped;
       out.groups.push_back(std::move(c));
@@ -366,13 +363,11 @@ template <class T>
 T predict(const GameResult<T>& result, Index row, Index col) {
   if (!result.factored()) return result.estimate(row, col);
   T z = T(0);
-  for (std::size_t k = 0; k < result.members.size(); ++k) {
-    const std::vector<Index>& rows = result.members[k];
-    const auto it = std::lower_bound(rows.begin(), rows.end(), row);
-    if (it == rows.end() || *it != row) continue;
-    const GameGroupFit<T>& g = result.groups[k];
-    const Index p = static_cast<Index>(it - rows.begin());
-    for (Index c = 0; c < g.S.size(); ++c) z += g.U(p, c) * g.S(c) * g.V(col, c);
+  for (const GameGroupFit<T>& g : result.groups) {
+    const Index p = g.position(row);
+    if (p < 0) continue;
+    // one running sum over every group's terms (the CV scores' rounding)
+    for (Index c = 0; c < g.d.size(); ++c) z += g.U(p, c) * g.d(c) * g.V(col, c);
   }
   return z;
 }

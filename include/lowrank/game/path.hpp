@@ -173,9 +173,12 @@ struct GamePathFit {
   /// The m x n completed matrix in the original scale.
   Matrix<T> completed() const;
   /// The chosen fit as the one low-rank model type of every completion
-  /// method: game_completion_model(result) with the offsets (mu, row, col)
-  /// of the centring, so predict / save / `lowrank predict` treat it as
-  /// any other. Throws InvalidArgument when the result is empty.
+  /// method, with the offsets (mu, row, col) of the centring, so predict /
+  /// save / `lowrank predict` treat it as any other. Latent variant: one
+  /// group part per group (its member rows and U_k diag(d_k) V_k^T), no
+  /// shared part; predictions are predict()'s sums. Sum variant (G1 is one
+  /// Z, not a sum of parts): the collapsed SVD, game_completion_model().
+  /// Throws InvalidArgument when the result is empty.
   CompletionModel<T> model() const;
   /// The CV in completion's result type (table with the fold count per
   /// lambda, best lambda, status, fits, seconds); nullopt without CV.
@@ -190,8 +193,17 @@ template <class T>
 GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
                              const GamePathOptions& options);
 
-/// The estimate (without offsets) in SVD form, so it can be saved and used
-/// like any completion model: a dense result through model_from_dense (rank
+/// GAME's path in the result type of every completion method (lowrank::fit,
+/// lowrank/fit.hpp): model() (its group parts; a zero model of the data's
+/// shape, game.fitted false, when interrupted before any iteration),
+/// cv_result(), status, stop_reason, timing, centring, and the `game` report
+/// (settings as run from `options`, KKT residuals, fit counts, grid,
+/// per-group ranks and right subspaces).
+template <class T>
+CompletionFit<T> to_completion_fit(GamePathFit<T>&& fit, const GamePathOptions& options);
+
+/// The estimate (without offsets) collapsed into one SVD (no group parts):
+/// what model() returns for the Sum variant; a dense result through model_from_dense (rank
 /// at most the sum of the group ranks), a factored one from its stacked
 /// group factors [E_k U_k S_k] [V_k]^T by two thin QRs and an SVD of the
 /// small core, with no m x n array.
@@ -216,6 +228,11 @@ struct GameGroupErrors {
 };
 template <class T>
 GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
+                                     const ObservedEntries<T>& entries);
+/// The same for a model (GamePathFit::model(), a loaded one): evaluate() on
+/// all entries and on those of each group's rows (clipped as the model clips).
+template <class T>
+GameGroupErrors<T> game_group_errors(const CompletionModel<T>& model, const RowGroups& groups,
                                      const ObservedEntries<T>& entries);
 
 /// Effective rank of a group's fit: the number of singular values above

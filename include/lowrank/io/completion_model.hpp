@@ -13,13 +13,20 @@
 //                                           col, value, sorted by (row, col); a
 //                                           folder without it (every folder written
 //                                           before it existed) loads with none
+//   group<k>_rows.txt                       group parts (GAME, format version 2):
+//   group<k>_U.npy _d.npy _V.npy            member rows (0-based, one a line,
+//                                           increasing) and U_k d_k V_k of group k;
+//                                           model.json "groups": [{"name", "rows",
+//                                           "rank"}, ...] lists them in order
 //   row_ids.txt col_ids.txt                 external ids, one per line
 //   model.json "clip": [low, high]          present when predictions are clipped
 //   seen.tsv                                (CLI and Python) the training entries
 //                                           "row id<TAB>col id<TAB>value", which
 //                                           `lowrank recommend` excludes
 //
-// Reading checks the format tag, the version and every shape, so an
+// Version 1 folders (written before group parts) still load: they are
+// version 2 without groups. Reading checks the format tag, the version and
+// every shape, so an
 // incomplete directory or one from another version gives a clear error; a
 // format version above kCompletionModelVersion (a model from a newer lowrank)
 // is refused naming both versions (lowrank::check_format_version).
@@ -32,7 +39,7 @@
 
 namespace lowrank::io {
 
-inline constexpr int kCompletionModelVersion = 1;
+inline constexpr int kCompletionModelVersion = 2;
 
 struct SavedCompletionModel {
   LowRankModel<double> model;  ///< its row_ids / col_ids are filled too
