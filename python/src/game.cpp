@@ -78,6 +78,8 @@ GamePathOptions game_options(Options& o) {
   g.solver = parse_game_solver(o.get<std::string>("solver", to_string(g.solver)));
   g.storage = parse_game_storage(o.get<std::string>("storage", to_string(g.storage)));
   g.weight_scheme = parse_game_weight_scheme(o.get<std::string>("weights", to_string(g.weight_scheme)));
+  po.weight_search = parse_game_weight_search(o.get<std::string>("weight_cv", to_string(po.weight_search)));
+  po.weight_multipliers = o.get<std::vector<double>>("weight_multipliers", po.weight_multipliers);
   g.include_global_group = o.get<bool>("global_group", g.include_global_group);
   g.seed = po.seed;
   g.tolerance = o.get<double>("tol", g.tolerance);  // GamePathOptions' defaults, as the CLI's
@@ -166,6 +168,10 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   for (const auto& c : fit.centering_scores)
     scores[to_string(c.centering)] = py::make_tuple(c.best_rmse, c.best_lambda);
   d["centering_scores"] = scores;
+  d["weighting"] = fit.weighting;
+  py::list ws;
+  for (const auto& w : fit.weight_scores) ws.append(py::make_tuple(w.candidate, w.weights, w.cv_rmse, w.lambda));
+  d["weight_scores"] = ws;
   return d;
 }
 
@@ -182,6 +188,8 @@ py::dict game_defaults() {
   d["solver"] = std::string(to_string(g.solver));
   d["storage"] = std::string(to_string(g.storage));
   d["weights"] = std::string(to_string(g.weight_scheme));
+  d["weight_cv"] = std::string(to_string(po.weight_search));
+  d["weight_multipliers"] = po.weight_multipliers;
   d["global_group"] = g.include_global_group;
   d["center"] = std::string(to_string(po.centering));
   d["max_rank"] = g.max_rank;
