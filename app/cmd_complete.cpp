@@ -521,6 +521,13 @@ void run_complete(const CompleteFlags& f) {
         scores += fmt::format(" {} {:.5f}", name, v["cv_rmse"].get<double>());
     fmt::print("GAME centering {}{}\n", fit.game["centering"].get<std::string>(),
                scores.empty() ? "" : " (CV RMSE:" + scores + ")");
+    if (fit.game.contains("weighting")) {
+      std::string ws;
+      for (const auto& w : fit.game["weight_scores"])
+        ws += fmt::format("\n  {:<40s} {:.5f}", w["candidate"].get<std::string>(), w["cv_rmse"].get<double>());
+      fmt::print("GAME weights chosen by CV: {} (best validation RMSE per candidate:{})\n",
+                 fit.game["weighting"].get<std::string>(), ws);
+    }
     fmt::print("GAME groups ({} variant, lambda_max {:.6g}):\n  {:<28s} {:>6s} {:>8s} {:>7s} {:>5s} {:>10s} {:>10s}\n",
                fit.game["variant"].get<std::string>(), fit.game["lambda_max"].get<double>(), "group", "rows",
                "observed", "weight", "rank", "train RMSE", "test RMSE");

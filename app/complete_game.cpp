@@ -4,6 +4,7 @@
 #include "complete_game.hpp"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <cstdio>
@@ -73,6 +74,17 @@ void add_game_flags(CLI::App& cmd, GameFlags& f) {
                  fmt::format("GAME: sqrt-size-plus-sqrt-cols | sqrt-size | uniform (default {})",
                              to_string(d.game.weight_scheme)))
       ->check(CLI::IsMember({"sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"}));
+  cmd.add_option("--weight-cv", f.weight_search,
+                 fmt::format("GAME: choose the group weights by CV (needs CV): none | schemes (the --group-weights "
+                             "scheme, the other schemes and sampling-aware weights, each a CV path on the same "
+                             "folds) | per-group (each group's weight times each --weight-multipliers, one "
+                             "coordinate pass; 1 + groups x multipliers CV paths); default {}",
+                             to_string(d.weight_search)))
+      ->check(CLI::IsMember({"none", "schemes", "per-group"}));
+  cmd.add_option("--weight-multipliers", f.weight_multipliers,
+                 fmt::format("GAME: factors tried on each group's weight by --weight-cv per-group (default {})",
+                             fmt::join(d.weight_multipliers, ",")))
+      ->delimiter(',');
   cmd.add_flag("--no-center", f.no_center,
                "GAME: do not remove row and column means before fitting (= --centering none)");
   cmd.add_option("--subspaces", f.subspaces,
@@ -151,6 +163,8 @@ GameSetup game_setup(const GameFlags& f, const GameRunInput& in) {
   go.solver = parse_game_solver(f.solver);
   go.storage = parse_game_storage(f.storage);
   go.weight_scheme = parse_game_weight_scheme(f.weights);
+  po.weight_search = parse_game_weight_search(f.weight_search);
+  po.weight_multipliers = f.weight_multipliers;
   go.include_global_group = f.global;
   go.seed = in.seed;
   if (in.tolerance > 0) go.tolerance = in.tolerance;
@@ -219,6 +233,13 @@ nlohmann::json game_report(const GameFlags& f, const GameSetup& setup, const Com
                            {"groups", groups}};
   for (const CenteringScore& c : fit.centering_scores)
     report["centering_scores"][to_string(c.centering)] = {{"cv_rmse", c.best_rmse}, {"lambda", c.best_lambda}};
+  if (!r.weight_scores.empty()) {
+    report["weighting"] = r.weighting;
+    nlohmann::json ws = nlohmann::json::array();
+    for (const GameWeightScore& w : r.weight_scores)
+      ws.push_back({{"candidate", w.candidate}, {"weights", w.weights}, {"cv_rmse", w.cv_rmse}, {"lambda", w.lambda}});
+    report["weight_scores"] = ws;
+  }
 
   if (!f.subspaces.empty()) {
     fs::create_directories(f.subspaces);

@@ -31,6 +31,8 @@ struct GameFlags {
   std::string solver = to_string(GamePathOptions{}.game.solver);
   std::string storage = to_string(GamePathOptions{}.game.storage);  ///< auto | dense | factored (latent only)
   std::string weights = to_string(GamePathOptions{}.game.weight_scheme);
+  std::string weight_search = to_string(GamePathOptions{}.weight_search);  ///< none | schemes | per-group
+  std::vector<double> weight_multipliers = GamePathOptions{}.weight_multipliers;
   bool no_center = false;
   double cv_tol = GamePathOptions{}.cv_tolerance;  ///< tolerance of the fold fits (0 = --tol)
   /// precision of the fold fits and the refit's first stage

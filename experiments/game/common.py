@@ -12,6 +12,7 @@ Run with Debian's /usr/bin/python3 (numpy, pandas, sklearn).
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -64,8 +65,10 @@ def run_cli(args, tag):
     os.makedirs(SCRATCH, exist_ok=True)
     errf = os.path.join(SCRATCH, f"{tag}.stderr")
     t0 = time.time()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(errf, "w") as err:
         p = subprocess.run([LOWRANK] + args + ["--json"], stdout=subprocess.PIPE, stderr=err, text=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         tail = open(errf).read()[-600:]
         raise RuntimeError(f"lowrank {' '.join(args)} failed (rc {p.returncode}): {tail}")
@@ -74,6 +77,7 @@ def run_cli(args, tag):
     except json.JSONDecodeError as e:
         raise RuntimeError(f"lowrank {' '.join(args)}: stdout is not JSON ({e}): {p.stdout[:300]!r}") from None
     out["_wall_s"] = time.time() - t0
+    out["_cpu_s"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     return out
 
 
@@ -131,7 +135,8 @@ def fit_game(X, train, want, attrs, tag, lam=None, cv=5, path=10, extra=(), subs
     ii, jj = _targets(want)
     P = np.full(X.shape, np.nan)
     P[ii, jj] = predict(os.path.join(d, "model"), ii, jj, tag)
-    info = {"lambda": js["lambda"], "seconds": js["_wall_s"], "iterations": js.get("iterations")}
+    info = {"lambda": js["lambda"], "seconds": js["_wall_s"], "iterations": js.get("iterations"),
+            "weighting": (js.get("game") or {}).get("weighting"), "cpu_seconds": js["_cpu_s"]}
     if subspaces:
         info["subspace_dir"] = os.path.join(d, "sub")
         info["col_ids"] = open(os.path.join(d, "model", "col_ids.txt")).read().split()

@@ -59,8 +59,10 @@ def main():
             want = test
             for meth in methods:
                 tag = f"eco_{name}_{seed}_{meth}"
-                if meth == "game":
+                if meth == "game":  # the Sum variant (common.fit_game pins it: the default until issue 35)
                     P, info = C.fit_game(X, train, want, A, tag)
+                elif meth == "game-latent":  # the CLI's default since issue 35: Latent, storage auto (factored)
+                    P, info = C.fit_game(X, train, want, A, tag, extra=["--variant", "latent"])
                 elif meth == "soft-impute":
                     P, info = C.fit_soft_impute(X, train, want, tag)
                 elif meth == "per-group-si":

@@ -32,6 +32,9 @@ Methods (each through the same split):
                     (sqrt|G_k| + sqrt n) / (sqrt m + sqrt n))
   game-none         --no-center; game-center: --centering center (the former default)
   game-sqrtsize     weights sqrt(|G_k| / m); game-uniform: weights 1 (combine: game-uniform-none)
+  game-...-wschemes  --weight-cv schemes: the group weights chosen by CV among the schemes and the
+                    sampling-aware weights (4 CV paths); game-...-wgroup: --weight-cv per-group (each
+                    group's weight x0.5 and x2 in one coordinate pass, 1 + 2K CV paths)
   game-latent       the Latent variant (sum of group components, G2) with the CLI's default storage;
                     game-latent-factored / game-latent-dense: with --game-storage factored / dense
                     (the same fit up to rounding; factored holds no m x n array)
@@ -126,6 +129,10 @@ def run_method(meth, X, train, want, attrs, a, tag, a_args):
             extra += ["--game-storage", "factored"]
         if "dense" in tokens:
             extra += ["--game-storage", "dense"]
+        if "wschemes" in tokens:
+            extra += ["--weight-cv", "schemes"]
+        if "wgroup" in tokens:
+            extra += ["--weight-cv", "per-group"]
         return C.fit_game(X, train, want, attrs, tag, cv=a_args.cv, path=a_args.path, extra=extra)
     if meth == "soft-impute":
         return fit_soft_impute_auto(X, train, want, tag, cv=a_args.cv, path=a_args.path)
@@ -214,9 +221,12 @@ def main():
                 want = np.ones_like(train)
                 for meth in methods:
                     tag = f"{a_args.tag}_{overlap}_{layout}_{seed}_{meth}"
-                    t0 = time.time()
+                    t0, c0 = time.time(), os.times()
                     P, info = run_method(meth, X, train, want, attrs, a, tag, a_args)
-                    secs = time.time() - t0
+                    secs, c1 = time.time() - t0, os.times()
+                    # CPU of this process and of the CLI runs it waited for
+                    cpu = sum(getattr(c1, f) - getattr(c0, f)
+                              for f in ("user", "system", "children_user", "children_system"))
                     for lev in range(len(sizes)):
                         rws = a == lev
                         r, V = truth[lev]
@@ -224,11 +234,13 @@ def main():
                                      "group": f"a{lev}", "size": sizes[lev], "rate": rr[lev], "true_rank": r,
                                      "rmse": C.rmse(P, M, test & rws[:, None]),
                                      "sin_theta": C.sin_theta(top_v(P[rws], r), V),
-                                     "lambda": info.get("lambda"), "seconds": secs})
+                                     "lambda": info.get("lambda"), "seconds": secs,
+                                     "weighting": info.get("weighting"),
+                                     "cpu_seconds": cpu})
                     d = pd.DataFrame(rows[-len(sizes):])
                     C.log(f"seed {seed} {overlap:5s} {layout:12s} {meth:14s} " +
                           " ".join(f"{g}:{x:.3f}/{s:.2f}" for g, x, s in zip(d.group, d.rmse, d.sin_theta)) +
-                          f"  {secs:.0f}s")
+                          f"  {secs:.0f}s ({cpu:.0f} CPU s)" + (f" w={info['weighting']}" if info.get("weighting") else ""))
                 os.makedirs(a_args.out, exist_ok=True)
                 C.write_merged(rows, os.path.join(a_args.out, f"{a_args.tag}_groups.csv"),
                                ["seed", "overlap", "layout", "method"])
@@ -244,8 +256,9 @@ def markdown_table(df, tests, lead="game-latent-factored"):
     mean = df.pivot_table(index=["overlap", "size", "rate"], columns="method", values="rmse")
     seeds = df.groupby("overlap").seed.nunique()
     print("== markdown (docs/game.md)")
-    print("| overlap (seeds) | level (rows, rate) | " + " | ".join(cols) + " | " +
-          " | ".join(f"Latent - {c}" for c in cols if c != lead) + " |")
+    label = {"game": "Sum (`--variant sum`)", lead: "Latent + factored (the default)"}
+    print("| overlap (seeds) | level (rows, rate) | " + " | ".join(label.get(c, c) for c in cols) + " | " +
+          " | ".join(f"Latent - {label.get(c, c)}" for c in cols if c != lead) + " |")
     print("|---" * (2 + len(cols) + len(cols) - 1) + "|")
     for (ov, size, rate), row in mean.iterrows():
         best = min(row[c] for c in cols)
@@ -259,6 +272,39 @@ def markdown_table(df, tests, lead="game-latent-factored"):
             d = p[lead] - p[c]
             diffs.append(f"{d.mean():+.3f} ({int((d < 0).sum())}/{len(d)}, p={stats.ttest_rel(p[lead], p[c]).pvalue:.2g})")
         print(f"| {ov} ({seeds[ov]}) | {size}, {rate:.0%} | " + " | ".join(cells) + " | " + " | ".join(diffs) + " |")
+
+
+def weight_table(df, lead="game-latent-factored"):
+    """docs/game.md's weight table: each weight search (method ...-wschemes / ...-wgroup) minus the default
+    weights (`lead`, the same variant and storage), paired by seed per overlap and A level, and which
+    candidate the search chose how often."""
+    wm = sorted(m for m in df.method.unique() if m.startswith(lead + "-w"))
+    if lead not in df.method.unique() or not wm:
+        return
+    print("== markdown (docs/game.md, weights): weight search minus the default weights, RMSE and sin theta")
+    print("| overlap (seeds) | level (rows, rate) | default weights | " +
+          " | ".join(f"{m[len(lead) + 1:]} RMSE diff | sin theta diff" for m in wm) + " |")
+    print("|---" * (3 + 2 * len(wm)) + "|")
+    keys = ["overlap", "size", "rate"]
+    for (ov, size, rate), d in df[df.method.isin([lead] + wm)].groupby(keys):
+        cells = []
+        base_mean = d[d.method == lead].rmse.mean()
+        for m in wm:
+            for metric in ("rmse", "sin_theta"):
+                p = d.pivot_table(index="seed", columns="method", values=metric)
+                if m not in p or lead not in p:
+                    cells.append("-")
+                    continue
+                p = p[[m, lead]].dropna()
+                diff = p[m] - p[lead]
+                pv = stats.ttest_rel(p[m], p[lead]).pvalue if len(p) > 1 and diff.abs().sum() > 0 else float("nan")
+                cells.append(f"{diff.mean():+.3f} ({int((diff < 0).sum())}/{len(diff)}, p={pv:.2g})")
+        n = d[d.method == lead].seed.nunique()
+        print(f"| {ov} ({n}) | {size}, {rate:.0%} | {base_mean:.3f} | " + " | ".join(cells) + " |")
+    if "weighting" in df:
+        print("== chosen weights (one count per seed and overlap)")
+        w = df[df.method.isin(wm) & (df.group == "a0")]
+        print(w.groupby(["method", "overlap", "weighting"]).seed.count().to_string())
 
 
 def summarize(df, tests):
@@ -295,8 +341,13 @@ def summarize(df, tests):
                           f"p={pv:.2g})")
     if {"game", "game-latent-factored"} <= set(df.method.unique()):
         markdown_table(df, tests)
+    weight_table(df)
     print("== mean seconds per fit (CV path) by overlap and method")
     print(df.groupby(["overlap", "method"]).seconds.mean().round(0).unstack().to_string())
+    if "cpu_seconds" in df and df.cpu_seconds.notna().any():
+        print("== mean CPU seconds per fit (CV path, rows that recorded it) by overlap and method")
+        print(df.dropna(subset=["cpu_seconds"]).groupby(["overlap", "method"]).cpu_seconds.mean().round(1)
+              .unstack().to_string())
 
 
 if __name__ == "__main__":

@@ -723,6 +723,13 @@ class GAME(_CompletionBase):
         O(nnz + sum_k (|G_k| + n) r_k) in the fit, though ``completed_`` is
         still the m x n matrix). Defaults are GamePathOptions' (_core.game_defaults()).
     weights : "sqrt-size-plus-sqrt-cols" | "sqrt-size" | "uniform"
+    weight_cv : "none" | "schemes" | "per-group": choose the group weights by
+        CV (needs cv > 0; the CLI's --weight-cv): "schemes" tries the other
+        schemes and sampling-aware weights, "per-group" multiplies each
+        group's weight by each of ``weight_multipliers`` in one coordinate
+        pass; each candidate is one CV path on the same folds. weighting_ is
+        the chosen candidate, weight_scores_ a list of (candidate, weights,
+        CV RMSE, lambda).
     center : "auto" (default: CV chooses between "none" and "biases", shrunken
         mu + b_i + c_j; with a fixed lam or cv=0, "center") | "none" |
         "biases" | "center" (biScale row and column means); True = "center",
@@ -744,7 +751,8 @@ class GAME(_CompletionBase):
                  global_group=_G["global_group"], center=_G["center"], rank=_G["max_rank"], tol=_G["tol"],
                  max_iter=_G["max_iter"], cv_scaling=_G["cv_scaling"], cv_tol=_G["cv_tol"],
                  cv_sweeps=_G["cv_sweeps"], cv_precision=_G["cv_precision"], cv_patience=_G["patience"],
-                 seed=_G["seed"], storage=_G["storage"], verbose=False, callback=None,
+                 seed=_G["seed"], storage=_G["storage"], weight_cv=_G["weight_cv"],
+                 weight_multipliers=tuple(_G["weight_multipliers"]), verbose=False, callback=None,
                  n_lambdas=_RENAMED, max_rank=_RENAMED, patience=_RENAMED):
         self.groups = groups
         self.group_cols = group_cols
@@ -771,6 +779,8 @@ class GAME(_CompletionBase):
         self.patience = patience
         self.seed = seed
         self.storage = storage
+        self.weight_cv = weight_cv
+        self.weight_multipliers = weight_multipliers
         self.verbose = verbose
         self.callback = callback
 
@@ -833,6 +843,7 @@ class GAME(_CompletionBase):
         _check_choice("solver", self.solver, ("proximal-gradient", "admm", "fista"))
         _check_choice("weights", self.weights, ("sqrt-size-plus-sqrt-cols", "sqrt-size", "uniform"))
         _check_choice("storage", self.storage, ("auto", "dense", "factored"))
+        _check_choice("weight_cv", self.weight_cv, ("none", "schemes", "per-group"))
         _check_int("rank", rank, 0)
         _check_choice("cv_scaling", self.cv_scaling, ("sqrt", "none"))
         _check_choice("cv_precision", self.cv_precision, ("float", "double"))
@@ -850,7 +861,8 @@ class GAME(_CompletionBase):
                     max_rank=rank,
                     tol=self.tol, max_iter=self.max_iter, cv_scaling=self.cv_scaling, cv_tol=self.cv_tol,
                     cv_sweeps=self.cv_sweeps, cv_precision=self.cv_precision, patience=cv_patience,
-                    seed=self.seed, storage=self.storage)
+                    seed=self.seed, storage=self.storage, weight_cv=self.weight_cv,
+                    weight_multipliers=[float(c) for c in self.weight_multipliers])
         progress = _Progress(self.verbose, self.callback, self._desc)
         try:
             r = _core.game(*e.args(), gnames, [g.tolist() for g in grows], opts, progress.active())
@@ -860,6 +872,8 @@ class GAME(_CompletionBase):
         self.completed_ = r["completed"]
         self.centering_ = r["centering"]
         self.centering_scores_ = dict(r["centering_scores"])
+        self.weighting_ = r["weighting"]
+        self.weight_scores_ = [tuple(w) for w in r["weight_scores"]]
         self.groups_ = list(r["groups"])
         self.group_names_ = [g["name"] for g in self.groups_]
         self.group_rows_ = dict(zip(gnames, grows))

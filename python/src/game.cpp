@@ -80,6 +80,8 @@ GamePathOptions game_options(Options& o) {
   g.solver = parse_game_solver(o.get<std::string>("solver", to_string(g.solver)));
   g.storage = parse_game_storage(o.get<std::string>("storage", to_string(g.storage)));
   g.weight_scheme = parse_game_weight_scheme(o.get<std::string>("weights", to_string(g.weight_scheme)));
+  po.weight_search = parse_game_weight_search(o.get<std::string>("weight_cv", to_string(po.weight_search)));
+  po.weight_multipliers = o.get<std::vector<double>>("weight_multipliers", po.weight_multipliers);
   g.include_global_group = o.get<bool>("global_group", g.include_global_group);
   g.seed = po.seed;
   g.tolerance = o.get<double>("tol", g.tolerance);  // GamePathOptions' defaults, as the CLI's
@@ -154,6 +156,8 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
   const int fits = r.fits, discarded = r.discarded_fits;
   const std::string storage = r.storage;
   const double cv_seconds = fit.cv_seconds;
+  const std::string weighting = r.weighting;
+  const std::vector<GameWeightScore> weight_scores = r.weight_scores;
   py::dict d = fit_dict(std::move(fit), interrupted);
   d["completed"] = to_numpy(std::move(completed));
   d["groups"] = gl;
@@ -168,6 +172,10 @@ py::dict game(Index rows, Index cols, const IndexArray& row, const IndexArray& c
     d["row_center"] = row_center;
     d["col_center"] = col_center;
   }
+  d["weighting"] = weighting;
+  py::list ws;
+  for (const auto& w : weight_scores) ws.append(py::make_tuple(w.candidate, w.weights, w.cv_rmse, w.lambda));
+  d["weight_scores"] = ws;
   return d;
 }
 
@@ -184,6 +192,8 @@ py::dict game_defaults() {
   d["solver"] = std::string(to_string(g.solver));
   d["storage"] = std::string(to_string(g.storage));
   d["weights"] = std::string(to_string(g.weight_scheme));
+  d["weight_cv"] = std::string(to_string(po.weight_search));
+  d["weight_multipliers"] = po.weight_multipliers;
   d["global_group"] = g.include_global_group;
   d["center"] = std::string(to_string(po.centering));
   d["max_rank"] = g.max_rank;

@@ -112,3 +112,25 @@ def test_saved_game_model_predicts_the_fit(cli, tmp_path, dune, dune_env, dune_m
     import pickle
     back = pickle.loads(pickle.dumps(est.model_))
     np.testing.assert_allclose(back.to_dense(), est.completed_, rtol=1e-12, atol=1e-12)
+
+
+def test_game_weight_cv_keeps_the_lowest_cv_candidate(dune_missing):
+    # weight_cv="per-group" (issue 35): the given weights first (their CV is
+    # the plain path's), then each group's weight x4; the fit keeps the
+    # candidate with the lowest CV RMSE, whose weights the groups report
+    m = dune_missing.shape[0]
+    groups = {"first": np.arange(10), "second": np.arange(10, m)}
+    kw = dict(groups=groups, cv=2, lambda_path=4, center="none", seed=0)
+    plain = lowrank.GAME(**kw).fit(dune_missing)
+    est = lowrank.GAME(weight_cv="per-group", weight_multipliers=(4.0,), **kw).fit(dune_missing)
+    names = [w[0] for w in est.weight_scores_]
+    assert names[:2] == ["sqrt-size-plus-sqrt-cols", "first x4"] and names[2].endswith("second x4")
+    assert est.weight_scores_[0][2] == plain.cv_results_["mean_test_rmse"][plain.best_index_]
+    best = min(est.weight_scores_, key=lambda w: w[2])
+    assert est.weighting_ == best[0]
+    assert [g["weight"] for g in est.groups_] == list(best[1])
+    assert plain.weighting_ == "" and plain.weight_scores_ == []
+    with pytest.raises(ValueError, match="weight search needs cross-validation"):
+        lowrank.GAME(groups=groups, lam=1.0, weight_cv="schemes").fit(dune_missing)
+    with pytest.raises(ValueError, match="weight_cv"):
+        lowrank.GAME(groups=groups, weight_cv="grid").fit(dune_missing)

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 
 #include <string>
@@ -305,6 +306,8 @@ CompletionFit<T> to_completion_fit(GamePathFit<T>&& fit, const GamePathOptions& 
   rep.discarded_fits = fit.discarded_fits;
   rep.inner_sweeps = r.inner_sweeps;
   rep.grid = fit.grid;
+  rep.weighting = fit.weighting;
+  rep.weight_scores = fit.weight_scores;
   rep.kkt = {r.kkt.computed,         r.kkt.max(),           r.kkt.stationarity,
              r.kkt.dual_feasibility, r.kkt.complementarity, r.kkt.consensus};
   for (const GameGroupFit<T>& g : r.groups)
@@ -691,11 +694,10 @@ GamePathFit<T> fit_game_path_centred(const ObservedEntries<T>& entries, const Ro
   return path.run(refit, done_cv);
 }
 
-}  // namespace
-
+// The path with the weights of options.game (no weight search).
 template <class T>
-GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
-                             const GamePathOptions& options) {
+GamePathFit<T> fit_game_path_given_weights(const ObservedEntries<T>& entries, const RowGroups& groups,
+                                           const GamePathOptions& options) {
   const auto t0 = Clock::now();
   if (options.centering == Centering::Scale)
     throw InvalidArgument("GAME path: centering 'scale' is not supported (use auto, none, biases or center)");
@@ -757,6 +759,223 @@ GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups&
   return out;
 }
 
+double best_cv_rmse(const std::vector<CrossValidationRow>& cv, std::size_t best) {
+  return best < cv.size() ? cv[best].mean_rmse : std::numeric_limits<double>::quiet_NaN();
+}
+
+// GameWeightSearch (issue 35): the given weights through the whole path
+// (which resolves the centring), then each candidate's CV only, on the same
+// folds (same seed) and with that centring, so the comparison is paired;
+// the winner, when not the first, is refitted from its CV table.
+template <class T>
+class WeightSearch {
+ public:
+  WeightSearch(const ObservedEntries<T>& entries, const RowGroups& groups, const GamePathOptions& options)
+      : entries_(entries), groups_(groups), options_(options) {}
+
+  GamePathFit<T> run() {
+    const auto t0 = Clock::now();
+    if (options_.lambda || options_.folds == 0)
+      throw InvalidArgument("GAME path: a weight search needs cross-validation (folds > 0 and no fixed lambda)");
+    if (options_.weight_search == GameWeightSearch::PerGroup) {
+      if (options_.weight_multipliers.empty())
+        throw InvalidArgument("GAME path: the per-group weight search needs at least one weight multiplier");
+      for (double c : options_.weight_multipliers)
+        if (!std::isfinite(c) || c <= 0 || c == 1.0)
+          throw InvalidArgument("GAME path: weight multiplier " + std::to_string(c) + " must be finite, > 0 and not 1");
+    }
+    first_ = fit_game_path_given_weights<T>(entries_, groups_, options_);
+    best_options_ = options_;
+    best_options_.centering = first_.centering;
+    best_rmse_ = best_cv_rmse(first_.cv, first_.best_index);
+    best_name_ = options_.game.weights.empty() ? to_string(options_.game.weight_scheme) : "given";
+    record(best_name_, options_.game, first_);
+    if (first_.status != Status::Interrupted && !first_.cv.empty()) {
+      if (options_.weight_search == GameWeightSearch::Schemes) schemes();
+      else per_group();
+    }
+    GamePathFit<T> out;
+    if (interrupted_ || !best_cv_) {
+      out = std::move(first_);
+      if (interrupted_) {
+        out.status = Status::Interrupted;
+        out.stop_reason = "interrupted during the weight search: the given weights' fit (" + out.stop_reason + ")";
+      }
+    } else {
+      out = fit_game_path_centred<T>(entries_, groups_, best_options_, best_options_.centering, true, &*best_cv_);
+      out.centering_scores = first_.centering_scores;
+      out.fits += first_.fits - best_cv_->fits;  // the winner's CV fits are in extra_fits_ too
+      out.discarded_fits += first_.discarded_fits;
+    }
+    out.fits += extra_fits_;
+    out.cv_fits = first_.cv_fits + extra_cv_fits_;
+    out.cv_seconds = first_.cv_seconds + extra_cv_seconds_;
+    out.weighting = interrupted_ || !best_cv_ ? scores_.front().candidate : best_name_;
+    out.weight_scores = std::move(scores_);
+    out.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    return out;
+  }
+
+ private:
+  void record(const std::string& name, const GameOptions& game, const GamePathFit<T>& f) {
+    GameWeightScore s;
+    s.candidate = name;
+    s.weights = game_weights(entries_.rows, entries_.cols, groups_, game);
+    s.cv_rmse = best_cv_rmse(f.cv, f.best_index);
+    s.lambda =
+        f.best_index < f.grid.size() && !f.cv.empty() ? f.grid[f.best_index] : std::numeric_limits<double>::quiet_NaN();
+    scores_.push_back(std::move(s));
+  }
+
+  // CV of one candidate; true when it beat the best so far (it becomes the best).
+  bool try_candidate(const std::string& name, const GamePathOptions& cand) {
+    if (interrupted_) return false;
+    GamePathFit<T> f = fit_game_path_centred<T>(entries_, groups_, cand, cand.centering, false, nullptr);
+    extra_fits_ += f.fits;
+    extra_cv_fits_ += f.cv_fits;
+    extra_cv_seconds_ += f.cv_seconds;
+    record(name, cand.game, f);
+    if (f.status == Status::Interrupted) {
+      interrupted_ = true;
+      return false;
+    }
+    const double rmse = scores_.back().cv_rmse;
+    if (!(rmse < best_rmse_)) return false;
+    best_rmse_ = rmse;
+    best_name_ = name;
+    best_options_ = cand;
+    best_cv_ = std::move(f);
+    return true;
+  }
+
+  GamePathOptions candidate(std::vector<double> weights) const {
+    GamePathOptions c = best_options_;
+    c.game.global_weight.reset();
+    if (c.game.include_global_group) {
+      c.game.global_weight = weights.back();
+      weights.pop_back();
+    }
+    c.game.weights = std::move(weights);
+    return c;
+  }
+
+  void schemes() {
+    const GamePathOptions given = best_options_;
+    for (GameWeightScheme s :
+         {GameWeightScheme::SqrtSizePlusSqrtCols, GameWeightScheme::SqrtSize, GameWeightScheme::Uniform}) {
+      if (given.game.weights.empty() && s == given.game.weight_scheme) continue;
+      GamePathOptions c = given;
+      c.game.weights.clear();
+      c.game.global_weight.reset();
+      c.game.weight_scheme = s;
+      try_candidate(to_string(s), c);
+    }
+    // sampling-aware weights on top of the given scheme
+    try_candidate("sampled", [&] {
+      GamePathOptions c = given;
+      c.game.weights.clear();
+      c.game.global_weight.reset();
+      const std::vector<double> w = game_sampled_weights(entries_, groups_, c.game);
+      GamePathOptions out = c;
+      if (out.game.include_global_group) {
+        out.game.global_weight = w.back();
+        out.game.weights.assign(w.begin(), w.end() - 1);
+      } else {
+        out.game.weights = w;
+      }
+      return out;
+    }());
+  }
+
+  void per_group() {
+    std::vector<double> w = game_weights(entries_.rows, entries_.cols, groups_, options_.game);
+    std::string changes;
+    for (std::size_t k = 0; k < groups_.size() && !interrupted_; ++k) {
+      const std::vector<double> base = w;
+      const std::string base_changes = changes;
+      for (double c : options_.weight_multipliers) {
+        std::vector<double> cand = base;
+        cand[k] *= c;
+        const std::string name =
+            (base_changes.empty() ? "" : base_changes + ", ") + groups_.names[k] + " x" + fmt_multiplier(c);
+        if (try_candidate(name, candidate(cand))) {
+          w = cand;
+          changes = name;
+        }
+      }
+    }
+  }
+
+  static std::string fmt_multiplier(double c) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", c);
+    return buf;
+  }
+
+  const ObservedEntries<T>& entries_;
+  const RowGroups& groups_;
+  const GamePathOptions& options_;
+  GamePathFit<T> first_;
+  GamePathOptions best_options_;
+  std::optional<GamePathFit<T>> best_cv_;
+  double best_rmse_ = std::numeric_limits<double>::infinity();
+  std::string best_name_;
+  std::vector<GameWeightScore> scores_;
+  int extra_fits_ = 0, extra_cv_fits_ = 0;
+  double extra_cv_seconds_ = 0;
+  bool interrupted_ = false;
+};
+
+}  // namespace
+
+const char* to_string(GameWeightSearch s) noexcept {
+  switch (s) {
+    case GameWeightSearch::None:
+      return "none";
+    case GameWeightSearch::Schemes:
+      return "schemes";
+    case GameWeightSearch::PerGroup:
+      return "per-group";
+  }
+  return "none";
+}
+
+GameWeightSearch parse_game_weight_search(std::string_view name) {
+  if (name == "none") return GameWeightSearch::None;
+  if (name == "schemes") return GameWeightSearch::Schemes;
+  if (name == "per-group") return GameWeightSearch::PerGroup;
+  throw InvalidArgument("unknown GAME weight search '" + std::string(name) + "' (expected none, schemes or per-group)");
+}
+
+template <class T>
+std::vector<double> game_sampled_weights(const ObservedEntries<T>& entries, const RowGroups& groups,
+                                         const GameOptions& options) {
+  GameOptions scheme = options;
+  scheme.weights.clear();
+  scheme.global_weight.reset();
+  std::vector<double> w = game_weights(entries.rows, entries.cols, groups, scheme);
+  std::vector<double> per_row(static_cast<std::size_t>(entries.rows), 0.0);
+  for (std::int32_t i : entries.row)
+    if (i >= 0 && i < entries.rows) per_row[static_cast<std::size_t>(i)] += 1.0;
+  const double p = std::max(entries.density(), 1.0 / (static_cast<double>(entries.rows) * entries.cols));
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    double observed = 0;
+    for (std::int32_t i : groups.rows[k])
+      if (i >= 0 && i < entries.rows) observed += per_row[static_cast<std::size_t>(i)];
+    const double cells = static_cast<double>(groups.rows[k].size()) * static_cast<double>(entries.cols);
+    const double pk = std::max(observed, 1.0) / std::max(cells, 1.0);
+    w[k] *= std::sqrt(pk / p);
+  }
+  return w;
+}
+
+template <class T>
+GamePathFit<T> fit_game_path(const ObservedEntries<T>& entries, const RowGroups& groups,
+                             const GamePathOptions& options) {
+  if (options.weight_search == GameWeightSearch::None) return fit_game_path_given_weights<T>(entries, groups, options);
+  return WeightSearch<T>(entries, groups, options).run();
+}
+
 ProgressCallback game_path_progress(const GamePathOptions& options, ProgressCallback sink) {
   if (!sink) return {};
   struct State {
@@ -769,7 +988,8 @@ ProgressCallback game_path_progress(const GamePathOptions& options, ProgressCall
   const int lambdas = std::max(1, options.lambdas), folds = std::max(0, options.folds);
   // Auto runs the whole CV twice (none, biases) when there is CV
   const int candidates = options.centering == Centering::Auto && folds > 0 && !options.lambda ? 2 : 1;
-  const int total = candidates * folds * lambdas;
+  // a weight search runs an unknown number of candidates (0: no total)
+  const int total = options.weight_search == GameWeightSearch::None ? candidates * folds * lambdas : 0;
   // the path calls its progress under one lock, so the state needs none
   return [st, sink = std::move(sink), lambdas, folds, total](const ProgressEvent& e) {
     ProgressEvent ev = e;
@@ -779,8 +999,12 @@ ProgressCallback game_path_progress(const GamePathOptions& options, ProgressCall
       ++st->done;
       const int fold = (e.iteration - 1) / lambdas + 1, lambda = (e.iteration - 1) % lambdas + 1;
       const double left = ev.elapsed_s / st->done * std::max(0, total - st->done);
-      std::snprintf(buf, sizeof buf, "game-cv fold %d/%d, lambda %d/%d (%d of at most %d fold fits, ~%.0f s left)",
-                    fold, folds, lambda, lambdas, st->done, total, left);
+      if (total > 0)
+        std::snprintf(buf, sizeof buf, "game-cv fold %d/%d, lambda %d/%d (%d of at most %d fold fits, ~%.0f s left)",
+                      fold, folds, lambda, lambdas, st->done, total, left);
+      else
+        std::snprintf(buf, sizeof buf, "game-cv fold %d/%d, lambda %d/%d (%d fold fits, weight search)", fold, folds,
+                      lambda, lambdas, st->done);
       ev.iteration = st->done;
     } else if (e.stage == "game-path") {
       ++st->refit;
@@ -878,15 +1102,16 @@ Vector<T> group_subspace_angles(const GameGroupFit<T>& group, const Matrix<T>& r
   return principal_angles<T>(group.V.leftCols(r), reference);
 }
 
-#define LOWRANK_GAME_PATH(T)                                                                                         \
-  template struct GamePathFit<T>;                                                                                    \
-  template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&);        \
-  template CompletionModel<T> game_completion_model(const GameResult<T>&);                                           \
-  template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&, const ObservedEntries<T>&); \
-  template GameGroupErrors<T> game_group_errors(const CompletionModel<T>&, const RowGroups&,                         \
-                                                const ObservedEntries<T>&);                                          \
-  template CompletionFit<T> to_completion_fit(GamePathFit<T>&&, const GamePathOptions&);                             \
-  template Index effective_rank(const GameGroupFit<T>&, double);                                                     \
+#define LOWRANK_GAME_PATH(T)                                                                                          \
+  template struct GamePathFit<T>;                                                                                     \
+  template GamePathFit<T> fit_game_path(const ObservedEntries<T>&, const RowGroups&, const GamePathOptions&);         \
+  template std::vector<double> game_sampled_weights(const ObservedEntries<T>&, const RowGroups&, const GameOptions&); \
+  template CompletionModel<T> game_completion_model(const GameResult<T>&);                                            \
+  template GameGroupErrors<T> game_group_errors(const GamePathFit<T>&, const RowGroups&, const ObservedEntries<T>&);  \
+  template GameGroupErrors<T> game_group_errors(const CompletionModel<T>&, const RowGroups&,                          \
+                                                const ObservedEntries<T>&);                                           \
+  template CompletionFit<T> to_completion_fit(GamePathFit<T>&&, const GamePathOptions&);                              \
+  template Index effective_rank(const GameGroupFit<T>&, double);                                                      \
   template Vector<T> group_subspace_angles(const GameGroupFit<T>&, const Matrix<T>&);
 LOWRANK_GAME_PATH(float)
 LOWRANK_GAME_PATH(double)

@@ -58,7 +58,9 @@ TEST(CliGame, MiteWithThreeCategoriesReportsEveryGroup) {
 // counts single folds rise once near the top of the path and fall again;
 // with patience 1 they stopped there and the CV table, which compares only
 // the lambdas every fold reached, chose the zero fit (lambda_max, test RMSE
-// 8.96). Patience 2 reaches the interior (lambda 4.3, test RMSE 7.57).
+// 8.96). Patience 2 reaches the interior (lambda 4.3, test RMSE 7.57, with
+// the Sum variant, the default then; the Latent default since issue 35:
+// lambda 29.25 of lambda_max 947, test RMSE 6.169, centring biases).
 TEST(CliGame, DefaultCvOnRawMiteCountsDoesNotStopAtTheZeroFit) {
   const auto r = run_cli("complete --train " + kMite + " --holdout 0.2 --seed 0 --method game --groups " + kMiteEnv +
                          " --group-cols Substrate,Shrub,Topo --json -q --threads 1");
@@ -97,6 +99,34 @@ TEST(CliGame, CvProgressIsOneLinePerLambdaAtMostWithTimeLeft) {
   EXPECT_LE(cv, 5 * 10);
   EXPECT_LE(refit, 10);
   EXPECT_TRUE(time_left) << r.err;
+}
+
+// --weight-cv schemes (issue 35): the given scheme, the two others and the
+// sampling-aware weights, each scored by CV on the same folds; the JSON names
+// the winner (the lowest CV RMSE) and lists every candidate; without CV it
+// is a usage error.
+TEST(CliGame, WeightCvReportsEveryCandidateAndPicksTheLowestCvError) {
+  const std::string base = "complete --train " + kMite + " --holdout 0.2 --seed 0 --method game --groups " + kMiteEnv +
+                           " --group-cols Substrate,Shrub,Topo --threads 1 --json -q --weight-cv schemes ";
+  const auto r = run_cli(base + "--lambda-path 4 --cv 2 --centering none");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& ws = j["game"]["weight_scores"];
+  ASSERT_EQ(ws.size(), 4u);
+  EXPECT_EQ(ws[0]["candidate"], "sqrt-size-plus-sqrt-cols");
+  EXPECT_EQ(ws[3]["candidate"], "sampled");
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < ws.size(); ++c)
+    if (ws[c]["cv_rmse"].get<double>() < ws[best]["cv_rmse"].get<double>()) best = c;
+  EXPECT_EQ(j["game"]["weighting"], ws[best]["candidate"]);
+  EXPECT_EQ(j["lambda"].get<double>(), ws[best]["lambda"].get<double>());
+  const auto& groups = j["game"]["groups"];
+  ASSERT_EQ(groups.size(), ws[best]["weights"].size());
+  for (std::size_t k = 0; k < groups.size(); ++k)
+    EXPECT_EQ(groups[k]["weight"].get<double>(), ws[best]["weights"][k].get<double>());
+  const auto bad = run_cli(base + "--lambda 1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("weight search needs cross-validation"), std::string::npos) << bad.err;
 }
 
 TEST(CliGame, BadGroupInputsAreUsageErrors) {

@@ -536,6 +536,149 @@ TEST(GamePath, RejectsBadOptions) {
   EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
 }
 
+// ---- weight search (GamePathOptions::weight_search, issue 35) ---------------
+
+// Explicit weights equal to the scheme's (what every weight candidate passes)
+// give the default path's fit bit for bit, and a search whose candidates
+// never beat the given weights returns that same fit.
+TEST(GameWeightSearch, ExplicitSchemeWeightsReproduceTheDefaultPath) {
+  omp_set_num_threads(1);
+  const auto pr = planted(40, 16, 0.5, 0.5, 0.0, 21);
+  GamePathOptions po;  // the path's defaults: Latent, auto storage
+  po.lambdas = 5;
+  po.folds = 3;
+  po.centering = lowrank::Centering::None;
+  const auto plain = lowrank::fit_game_path(pr.entries, pr.groups, po);
+  std::vector<double> w = lowrank::game_weights(pr.entries.rows, pr.entries.cols, pr.groups, po.game);
+  GamePathOptions explicit_w = po;
+  explicit_w.game.global_weight = w.back();
+  w.pop_back();
+  explicit_w.game.weights = w;
+  const auto same = lowrank::fit_game_path(pr.entries, pr.groups, explicit_w);
+  EXPECT_EQ(same.result.lambda, plain.result.lambda);
+  const Matrix<double> a = plain.completed(), b = same.completed();
+  EXPECT_EQ((a - b).norm(), 0.0);
+
+  // the first candidate of a search is the given weights' whole path, and
+  // the search returns the candidate with the lowest CV error
+  GamePathOptions search = po;
+  search.weight_search = lowrank::GameWeightSearch::PerGroup;
+  search.weight_multipliers = {4.0};
+  const auto s = lowrank::fit_game_path(pr.entries, pr.groups, search);
+  ASSERT_EQ(s.weight_scores.size(), 1 + pr.groups.size());
+  EXPECT_EQ(s.weight_scores[0].candidate, "sqrt-size-plus-sqrt-cols");
+  EXPECT_EQ(s.weight_scores[0].cv_rmse, plain.cv[plain.best_index].mean_rmse);
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < s.weight_scores.size(); ++c)
+    if (s.weight_scores[c].cv_rmse < s.weight_scores[best].cv_rmse) best = c;
+  EXPECT_EQ(s.weighting, s.weight_scores[best].candidate);
+  EXPECT_EQ(s.result.lambda, s.weight_scores[best].lambda);
+  for (std::size_t k = 0; k < s.result.groups.size(); ++k)
+    EXPECT_EQ(s.result.groups[k].weight, s.weight_scores[best].weights[k]);
+  if (best == 0) EXPECT_EQ((s.completed() - a).norm(), 0.0);
+  EXPECT_GT(s.fits, plain.fits);
+}
+
+// Two disjoint groups without the global group (so GAME is soft-impute per
+// group at lambda w_k) whose noise differs 20-fold: one lambda cannot suit
+// both, so the per-group search must move the weights apart in the noisy
+// group's favour of more shrinkage, and the refitted winner must be the path
+// with those weights and predict the truth better than the default weights.
+TEST(GameWeightSearch, PerGroupFindsThePlantedWeightOfANoisyGroup) {
+  omp_set_num_threads(1);
+  const Index m = 60, n = 24;
+  std::mt19937_64 rng(5);
+  Matrix<double> truth = gaussian<double>(m, 2, rng) * gaussian<double>(2, n, rng);
+  lowrank::RowGroups groups;
+  groups.names = {"clean", "noisy"};
+  groups.rows.resize(2);
+  for (Index i = 0; i < m; ++i) groups.rows[i < m / 2 ? 0 : 1].push_back(static_cast<std::int32_t>(i));
+  lowrank::ObservedEntries<double> train, test;
+  train.rows = test.rows = m;
+  train.cols = test.cols = n;
+  std::uniform_real_distribution<double> u(0, 1);
+  std::normal_distribution<double> z(0, 1);
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < n; ++j) {
+      const double sd = i < m / 2 ? 0.05 : 1.0;
+      if (u(rng) < 0.6)
+        train.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), truth(i, j) + sd * z(rng));
+      else test.push_back(static_cast<std::int32_t>(i), static_cast<std::int32_t>(j), truth(i, j));
+    }
+  GamePathOptions po;
+  po.lambdas = 12;
+  po.min_ratio = 0.005;
+  po.folds = 3;
+  po.patience = 0;
+  po.centering = lowrank::Centering::None;
+  po.game.include_global_group = false;
+  const auto plain = lowrank::fit_game_path(train, groups, po);
+  po.weight_search = lowrank::GameWeightSearch::PerGroup;
+  po.weight_multipliers = {0.2, 5.0};
+  const auto s = lowrank::fit_game_path(train, groups, po);
+  ASSERT_EQ(s.status, lowrank::Status::Success);
+  ASSERT_EQ(s.weight_scores.size(), 5u);
+  EXPECT_NE(s.weighting, "sqrt-size-plus-sqrt-cols");
+  const double ratio = s.result.groups[1].weight / s.result.groups[0].weight;
+  EXPECT_GE(ratio, 4.9);  // the equal-size groups start at ratio 1; one factor of 5 (or 1/0.2) at least
+  // the winner is the lowest CV error of all candidates, and below the given weights'
+  double lowest = s.weight_scores[0].cv_rmse;
+  for (const auto& c : s.weight_scores) lowest = std::min(lowest, c.cv_rmse);
+  EXPECT_LT(lowest, 0.95 * s.weight_scores[0].cv_rmse);
+  // refitted from its CV table = the path with those weights
+  GamePathOptions chosen = po;
+  chosen.weight_search = lowrank::GameWeightSearch::None;
+  chosen.game.weights = {s.result.groups[0].weight, s.result.groups[1].weight};
+  const auto direct = lowrank::fit_game_path(train, groups, chosen);
+  EXPECT_EQ(direct.result.lambda, s.result.lambda);
+  EXPECT_EQ(direct.cv[direct.best_index].mean_rmse, lowest);
+  EXPECT_LE((direct.completed() - s.completed()).norm(), 1e-12 * direct.completed().norm());
+  const double plain_rmse = lowrank::game_group_errors(plain, groups, test).overall.rmse;
+  const double search_rmse = lowrank::game_group_errors(s, groups, test).overall.rmse;
+  EXPECT_LT(search_rmse, 0.9 * plain_rmse);
+}
+
+// sqrt(p_k / p) times the scheme's weight, by hand.
+TEST(GameWeightSearch, SampledWeightsScaleBySqrtOfEachGroupsRate) {
+  lowrank::ObservedEntries<double> e;
+  e.rows = 4;
+  e.cols = 10;
+  for (int j = 0; j < 8; ++j) e.push_back(0, j, 1.0);  // rows 0-1: 8 + 2 of 20 cells
+  for (int j = 0; j < 2; ++j) e.push_back(1, j, 1.0);
+  for (int j = 0; j < 10; ++j) e.push_back(2, j, 1.0);  // rows 2-3: 10 + 10 of 20
+  for (int j = 0; j < 10; ++j) e.push_back(3, j, 1.0);
+  lowrank::RowGroups g;
+  g.names = {"sparse", "dense"};
+  g.rows = {{0, 1}, {2, 3}};
+  GameOptions o;
+  const std::vector<double> base = lowrank::game_weights(4, 10, g, o);
+  const std::vector<double> w = lowrank::game_sampled_weights(e, g, o);
+  ASSERT_EQ(w.size(), 3u);
+  const double p = 30.0 / 40.0;
+  EXPECT_NEAR(w[0], base[0] * std::sqrt(0.5 / p), 1e-15);
+  EXPECT_NEAR(w[1], base[1] * std::sqrt(1.0 / p), 1e-15);
+  EXPECT_EQ(w[2], base[2]);  // the global group's rate is p
+}
+
+TEST(GameWeightSearch, RejectsASearchWithoutCvAndBadMultipliers) {
+  const auto pr = planted(20, 10, 0.6, 0.1, 0.0, 6);
+  GamePathOptions po;
+  po.weight_search = lowrank::GameWeightSearch::Schemes;
+  po.folds = 0;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  po.folds = 3;
+  po.lambda = 1.0;
+  EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  po.lambda.reset();
+  po.weight_search = lowrank::GameWeightSearch::PerGroup;
+  for (const std::vector<double>& bad : {std::vector<double>{}, {1.0}, {0.0}, {-2.0}}) {
+    po.weight_multipliers = bad;
+    EXPECT_THROW(lowrank::fit_game_path(pr.entries, pr.groups, po), lowrank::InvalidArgument);
+  }
+  EXPECT_EQ(lowrank::parse_game_weight_search("per-group"), lowrank::GameWeightSearch::PerGroup);
+  EXPECT_THROW(lowrank::parse_game_weight_search("grid"), lowrank::InvalidArgument);
+}
+
 // ---- when a fold's path stops (game_detail::FoldStopRule) -------------------
 
 // Held-out squared errors of 400 entries: level * b_t, b_t in [0.5, 1.5].

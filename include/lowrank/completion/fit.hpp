@@ -216,6 +216,16 @@ struct CenteringScore {
 CenteringScore centering_score(Centering centering, const std::vector<CrossValidationRow>& table,
                                std::size_t best_index);
 
+/// One weight candidate of a search: its name ("sqrt-size", "sampled",
+/// "a2 x0.5"), its weights (user groups, then the global group), and its
+/// best mean validation RMSE and lambda (NaN when it did not run to the end).
+struct GameWeightScore {
+  std::string candidate;
+  std::vector<double> weights;
+  double cv_rmse = 0.0;
+  double lambda = 0.0;
+};
+
 /// What only GAME reports (CompletionFit::game): its settings as run, the
 /// KKT residuals of the returned fit and one row per group. Plain data, so
 /// completion holds GAME's result without including game/ (game sits above
@@ -233,6 +243,10 @@ struct GameReport {
   int discarded_fits = 0;  ///< of a speculative refit thrown away (GamePathFit)
   int inner_sweeps = 0;
   std::vector<double> grid;  ///< lambdas tried, decreasing
+  /// With a weight search (GamePathOptions::weight_search): the chosen
+  /// candidate's name and every candidate's score in the order run.
+  std::string weighting;
+  std::vector<GameWeightScore> weight_scores;
   struct Kkt {
     bool computed = false;
     double max = 0.0, stationarity = 0.0, dual_feasibility = 0.0, complementarity = 0.0, consensus = 0.0;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lowrank/completion/biscale.hpp"
@@ -57,6 +58,44 @@ inline GameOptions game_path_fit_defaults() {
   g.max_iterations = 1000;
   return g;
 }
+
+/// How a path chooses the group weights w_k (issue 35: "per-group CV of
+/// weights"). Every candidate runs the whole CV path on the same folds with
+/// the centring the first one chose, and the one with the lowest mean
+/// validation RMSE at its best lambda is refitted on all entries (a
+/// candidate must beat the best so far strictly). The first candidate is
+/// always the given weights (game.weights or game.weight_scheme), so a
+/// search never returns a fit whose CV error is above theirs.
+enum class GameWeightSearch {
+  None,  ///< the given weights only (one CV path)
+  /// The given weights, then the other schemes (sqrt-size-plus-sqrt-cols,
+  /// sqrt-size, uniform) and game_sampled_weights(): up to 4 CV paths.
+  Schemes,
+  /// The given weights, then one coordinate pass over the user groups in
+  /// order: group k's weight times each of weight_multipliers (the others
+  /// at the best so far), keeping the best: 1 + K * multipliers CV paths.
+  PerGroup,
+};
+const char* to_string(GameWeightSearch s) noexcept;
+/// "none" | "schemes" | "per-group"; throws InvalidArgument.
+GameWeightSearch parse_game_weight_search(std::string_view name);
+
+// GameWeightScore (one candidate of a weight search) is plain data in
+// completion/fit.hpp, so GameReport can carry it.
+
+/// Sampling-aware weights (a candidate of GameWeightSearch::Schemes): the
+/// scheme's w_k times sqrt(p_k / p), p_k the observed fraction of group k's
+/// cells and p the whole matrix's. Under uniform sampling within a group,
+/// the spectral norm of the observed noise of a |G_k| x n block is about
+/// sigma sqrt(p_k) (sqrt|G_k| + sqrt n) (Negahban & Wainwright 2012;
+/// Klopp 2014, the lambda ~ sqrt(p) scale), so these weights put every
+/// group's threshold at its own noise level when the groups are sampled at
+/// different rates (the global group keeps its weight). A group with no
+/// observed entry counts one. User groups, then the global group when
+/// options.include_global_group.
+template <class T>
+std::vector<double> game_sampled_weights(const ObservedEntries<T>& entries, const RowGroups& groups,
+                                         const GameOptions& options);
 
 /// Every default of a GAME path lives here (front-ends print them in their
 /// help and hold none of their own).
@@ -127,6 +166,12 @@ struct GamePathOptions {
   /// the last folds at the lambda the finished folds choose (side_task); it
   /// is kept only when the CV table of all folds picks the same lambda, so
   /// the results are those of one thread, bit for bit.
+  /// Weight search (GameWeightSearch); needs CV (folds > 0, no fixed
+  /// lambda). Costs one more CV path per candidate.
+  GameWeightSearch weight_search = GameWeightSearch::None;
+  /// PerGroup: the factors tried on each group's weight (each finite, > 0
+  /// and not 1).
+  std::vector<double> weight_multipliers = {0.5, 2.0};
   GameOptions game = game_path_fit_defaults();
   ProgressCallback progress;  ///< one event per fit (stage "game-path" / "game-cv")
 };
@@ -141,6 +186,10 @@ struct GamePathFit {
   /// Under Auto with CV: each candidate's best mean validation RMSE and its
   /// lambda (folds = the folds behind it).
   std::vector<CenteringScore> centering_scores;
+  /// With a weight search: the chosen candidate's name (GameWeightScore)
+  /// and every candidate's score in the order run; empty otherwise.
+  std::string weighting;
+  std::vector<GameWeightScore> weight_scores;
   std::vector<double> grid;            ///< lambdas tried, decreasing
   double lambda_max = 0.0;             ///< game_lambda_max on the (centred) data
   std::vector<CrossValidationRow> cv;  ///< one row per grid lambda when folds > 0
