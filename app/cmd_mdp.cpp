@@ -25,6 +25,7 @@ struct MdpFlags {
   bool reward_free = false;
   std::string bound = "";
   std::string weighting = rl::to_string(rl::RewardFreeOptions{}.weighting);
+  std::string certificate = rl::to_string(rl::RewardFreeOptions{}.certificate);
   int rewards = rl::kDefaultRewardDraws;
   CommonFlags common;
 };
@@ -45,6 +46,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
   ro.rank = o.estimator_rank;
   ro.bound = f.bound.empty() ? rl::default_row_bound(ro.method) : rl::parse_row_bound(f.bound);
   ro.weighting = rl::parse_column_weighting(f.weighting);
+  ro.certificate = rl::parse_certificate(f.certificate);
   const rl::RewardFreeExperimentResult res = rl::run_reward_free_experiment(o, ro, f.rewards);
   report_interrupt(res.status, res.runs.size());
   if (f.common.json) {
@@ -58,6 +60,7 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
     j["method"] = to_string(ro.method);
     j["bound"] = to_string(ro.bound);
     if (ro.method == rl::KernelMethod::Spectral) j["weighting"] = to_string(ro.weighting);
+    j["certificate"] = to_string(ro.certificate);
     j["epsilon"] = ro.epsilon;
     j["delta"] = ro.delta;
     j["confidence_scale"] = ro.confidence_scale;
@@ -72,7 +75,9 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
         rounds.push_back({{"samples", k.samples},
                           {"bound", k.bound},
                           {"certified_epsilon", k.certified_epsilon},
+                          {"max_row_certified_epsilon", k.max_row_certified_epsilon},
                           {"true_row_l1_error", k.true_row_l1_error},
+                          {"true_certified_epsilon", k.true_certified_epsilon},
                           {"row_coverage", k.row_coverage}});
       }
       runs.push_back({{"certified", r.result.certified},
@@ -93,8 +98,8 @@ void run_reward_free_cmd(const MdpFlags& f, rl::MdpExperimentOptions& o) {
   }
   fmt::print("mdp        {} with {} states x {} actions, discount {}\n", to_string(o.model), res.states, res.actions,
              f.discount);
-  fmt::print("mode       reward-free: stop once gamma B / (1 - gamma)^2 <= {} (every reward in [0, 1]), delta {}\n",
-             ro.epsilon, ro.delta);
+  fmt::print("mode       reward-free: stop once the {} certificate is <= {} (every reward in [0, 1]), delta {}\n",
+             to_string(ro.certificate), ro.epsilon, ro.delta);
   if (ro.method == rl::KernelMethod::Spectral) {
     fmt::print("estimator  spectral ({} column weighting) with the {} row bound\n", to_string(ro.weighting),
                to_string(ro.bound));
@@ -233,6 +238,10 @@ void register_mdp(CLI::App& app) {
   cmd->add_option("--weighting", f->weighting,
                   "reward-free, spectral: column weighting before the truncation: frequency (scale next states by "
                   "1 / sqrt(their frequency), then back) | none (the paper's estimator)")
+      ->capture_default_str();
+  cmd->add_option("--certificate", f->certificate,
+                  "reward-free: value (each row's bound, weighted by where the worst policy goes: robust value "
+                  "iteration) | max-row (gamma max B / (1 - gamma)^2)")
       ->capture_default_str();
   cmd->add_option("--first-samples", f->reward_free_options.first_samples_per_pair,
                   "reward-free: transitions per pair in round 1")

@@ -194,7 +194,13 @@ TEST(CliRl, MdpRewardFreeCertifiesAndRefusesBadOptions) {
     const auto& rounds = r["rounds"];
     for (std::size_t k = 0; k + 1 < rounds.size(); ++k) EXPECT_GT(rounds[k]["certified_epsilon"].get<double>(), 0.5);
     EXPECT_EQ(rounds.back()["samples"], r["samples"]);
+    // The value certificate (the default) is never above the max-row one.
+    for (const auto& k : rounds) {
+      EXPECT_LE(k["certified_epsilon"].get<double>(), k["max_row_certified_epsilon"].get<double>() * (1 + 1e-12));
+    }
   }
+  EXPECT_EQ(j["certificate"], "value");
+  expect_usage_error("mdp -q --reward-free --states 10 --certificate mean", "unknown certificate 'mean'");
   expect_usage_error("mdp -q --reward-free --states 10 --bound weissman", "empirical-counts estimate only");
   expect_usage_error("mdp -q --reward-free --states 10 --epsilon 0", "epsilon must be > 0");
   expect_usage_error("mdp -q --reward-free --states 10 --delta 1", "delta must be in (0, 1)");

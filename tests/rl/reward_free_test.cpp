@@ -3,6 +3,7 @@
 // bounds over seeds, the spectral rule on a small low-rank MDP, bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -78,12 +79,12 @@ TEST(RewardFree, WeissmanRuleStopsExactlyWhenCertifiedAndPolicyIsEpsOptimal) {
   o.delta = delta;
   o.first_samples_per_pair = 16;
   // The stop on the grid n_k = 16 * 2^(k-1), from the closed form of the
-  // bound: the first k with g / (1 - g)^2 sqrt(2 (2 ln 2 + ln(2 S A k (k + 1) / delta)) / n_k) <= eps.
+  // bound: the first k with g / (1 - g)^2 sqrt(2 (2 ln 2 + ln(S A k (k + 1) / delta)) / n_k) <= eps.
   std::int64_t expected_n = 0;
   int expected_rounds = 0;
   for (int k = 1; k < 40; ++k) {
     const double n = 16.0 * std::pow(2.0, k - 1);
-    const double b = std::sqrt(2.0 * (2.0 * std::numbers::ln2 + std::log(2.0 * 4.0 * k * (k + 1) / delta)) / n);
+    const double b = std::sqrt(2.0 * (2.0 * std::numbers::ln2 + std::log(4.0 * k * (k + 1) / delta)) / n);
     if (g / ((1 - g) * (1 - g)) * b <= eps) {
       expected_n = static_cast<std::int64_t>(n);
       expected_rounds = k;
@@ -180,6 +181,65 @@ TEST(RewardFree, WeightedSpectralRuleStopsWithEpsOptimalPolicyOnClosedFormMdp) {
   }
   EXPECT_LE(failures, static_cast<int>(delta * seeds));
   EXPECT_LE(uncovered, static_cast<int>(delta * seeds));
+}
+
+// The value certificate against an independent closed form on two states:
+// the robust value W (reward c = g B / (2 (1 - g)), any kernel row within l1
+// distance B of P^) is the best of the 16 stationary (action, extreme row)
+// choices, each solved by the 2 x 2 inverse; the l1 ball meets the 2-state
+// simplex in the segment p0 in [P^0 - B / 2, P^0 + B / 2]. Then the
+// certificate is checked as a statement: for kernels P drawn inside the
+// balls, the policy planned on P^ is certificate-optimal on P for 12 rewards.
+TEST(RewardFree, ValueCertificateMatchesClosedFormAndHolds) {
+  const double g = 0.6;
+  const Mdp mdp = tiny(g);
+  const Matrix<double>& est = mdp.kernel;
+  Vector<double> b(4);
+  b << 0.02, 0.05, 0.30, 0.10;                    // the largest bound on a row that leads away from its state
+  Matrix<double> c = Matrix<double>::Zero(2, 2);  // c(s, a), as a reward for closed_form_value
+  for (int r = 0; r < 4; ++r) c(r / 2, r % 2) = g * b(r) / (2.0 * (1.0 - g));
+  double w0 = 0.0, w1 = 0.0;
+  for (int choice = 0; choice < 16; ++choice) {
+    const int a0 = choice & 1, a1 = (choice >> 1) & 1, e0 = (choice >> 2) & 1, e1 = (choice >> 3) & 1;
+    Matrix<double> P = est;
+    for (const auto [s, a, e] : {std::array<int, 3>{0, a0, e0}, std::array<int, 3>{1, a1, e1}}) {
+      const int r = s * 2 + a;
+      const double p0 = std::clamp(est(r, 0) + (e ? 0.5 : -0.5) * b(r), 0.0, 1.0);
+      P(r, 0) = p0;
+      P(r, 1) = 1.0 - p0;
+    }
+    const auto v = closed_form_value(P, c, g, a0, a1);
+    w0 = std::max(w0, v[0]);
+    w1 = std::max(w1, v[1]);
+  }
+  const double expected = 2.0 * std::max(w0, w1);
+  const double max_row = g * b.maxCoeff() / ((1 - g) * (1 - g));
+  const double cert = reward_free_value_certificate(est, b, 2, g);
+  EXPECT_NEAR(cert, expected, 1e-5 * expected);
+  EXPECT_LT(cert, 0.8 * max_row);  // the per-row bounds pay here (0.872 against 1.125)
+  // Equal row bounds: exactly the max-row certificate.
+  EXPECT_DOUBLE_EQ(reward_free_value_certificate(est, Vector<double>::Constant(4, 0.1), 2, g),
+                   g * 0.1 / ((1 - g) * (1 - g)));
+  // As a statement about policies: kernels inside the balls (the extreme
+  // ones and random ones), unit and random rewards.
+  Rng rng(5);
+  double worst = 0.0;
+  for (int t = 0; t < 400; ++t) {
+    Matrix<double> P = est;
+    for (int r = 0; r < 4; ++r) {
+      const double u = t < 16 ? (((t >> r) & 1) ? 1.0 : -1.0) : 2.0 * rng.uniform() - 1.0;
+      const double p0 = std::clamp(est(r, 0) + 0.5 * b(r) * u, 0.0, 1.0);
+      P(r, 0) = p0;
+      P(r, 1) = 1.0 - p0;
+    }
+    Matrix<double> R(2, 2);
+    for (int i = 0; i < 4; ++i) R.data()[i] = t % 5 == 0 ? (i == (t / 5) % 4 ? 1.0 : 0.0) : rng.uniform();
+    worst = std::max(worst, closed_form_gap(P, est, R, g));
+  }
+  EXPECT_LE(worst, cert);
+  EXPECT_GT(worst, 0.0);
+  EXPECT_THROW(reward_free_value_certificate(est, b.head(3), 2, g), InvalidArgument);
+  EXPECT_THROW(reward_free_value_certificate(est, b, 2, 1.0), InvalidArgument);
 }
 
 TEST(RewardFree, FirstOrderCountsBoundCoversAtTheStatedRate) {

@@ -254,7 +254,9 @@ MdpExperimentResult run_mdp_experiment(const MdpExperimentOptions& options);
 // (each row of P_pi - P^_pi sums to 0, so it only sees V minus its
 // mid-range, at most 1 / (2 (1 - gamma)) in absolute value), hence the
 // policy optimal on P^ for a reward is gamma B / (1 - gamma)^2-optimal on P
-// for that reward. The rule stops once gamma B / (1 - gamma)^2 <= epsilon.
+// for that reward. The rule stops once gamma B / (1 - gamma)^2 <= epsilon
+// (Certificate::MaxRow), or once the per-row version of the same lemma,
+// reward_free_value_certificate, is (Certificate::Value, the default).
 // Round k spends delta_k = delta / (k (k + 1)) (sum over k = delta), split
 // evenly over the S A rows, so every certificate the rule ever checks holds
 // simultaneously with probability >= 1 - delta when the row bound does.
@@ -306,6 +308,23 @@ const char* to_string(ColumnWeighting w) noexcept;
 /// "none" | "frequency"; throws InvalidArgument.
 ColumnWeighting parse_column_weighting(std::string_view name);
 
+/// How the row bounds B_(s,a) become a certified epsilon (issue 28).
+enum class Certificate {
+  /// gamma max_(s,a) B_(s,a) / (1 - gamma)^2: the simulation lemma with the
+  /// largest row bound in every row.
+  MaxRow,
+  /// 2 max_s W(s), W the optimal value of the robust MDP with reward
+  /// c_(s,a) = gamma B_(s,a) / (2 (1 - gamma)) and the transitions any
+  /// kernel within l1 distance B_(s,a) of P^ (reward_free_value_certificate):
+  /// the simulation lemma with each row's own bound, weighted by where the
+  /// worst policy goes. Never above MaxRow (both valid when the row bounds
+  /// are); equal to it when every row has the same bound.
+  Value,
+};
+const char* to_string(Certificate c) noexcept;
+/// "max-row" | "value"; throws InvalidArgument.
+Certificate parse_certificate(std::string_view name);
+
 struct RewardFreeOptions {
   KernelMethod method = KernelMethod::Spectral;
   /// Rank of the spectral estimate (known, as in the paper); 1 <= r <= S.
@@ -315,6 +334,7 @@ struct RewardFreeOptions {
   RowBound bound = RowBound::FirstOrder;
   /// Spectral only.
   ColumnWeighting weighting = ColumnWeighting::Frequency;
+  Certificate certificate = Certificate::Value;
   double epsilon = 0.1;                      ///< target value gap for every reward in [0, 1], > 0
   double delta = 0.1;                        ///< failure probability, in (0, 1)
   std::int64_t first_samples_per_pair = 16;  ///< n_1 >= 1
@@ -328,19 +348,22 @@ struct RewardFreeOptions {
 };
 
 struct RewardFreeRound {
-  std::int64_t samples = 0;           ///< total transitions after the round
-  std::int64_t samples_per_pair = 0;  ///< n_k
-  double bound = 0.0;                 ///< B_k, the certified max row-l1 error
-  double certified_epsilon = 0.0;     ///< gamma B_k / (1 - gamma)^2
+  std::int64_t samples = 0;                ///< total transitions after the round
+  std::int64_t samples_per_pair = 0;       ///< n_k
+  double bound = 0.0;                      ///< B_k, the certified max row-l1 error
+  double certified_epsilon = 0.0;          ///< the options' certificate (<= the max-row one)
+  double max_row_certified_epsilon = 0.0;  ///< gamma B_k / (1 - gamma)^2
   /// Diagnostics from the true kernel (the learner never reads them):
   /// max row-l1 error and the fraction of rows whose bound covered it.
   double true_row_l1_error = 0.0;
   double row_coverage = 0.0;
+  /// The certificate computed from the true row errors (the oracle's).
+  double true_certified_epsilon = 0.0;
 };
 
 struct RewardFreeResult {
   Matrix<double> kernel;   ///< P^ at the stop ((S*A) x S, rows on the simplex)
-  bool certified = false;  ///< the rule stopped with gamma B / (1 - gamma)^2 <= epsilon
+  bool certified = false;  ///< the rule stopped with its certificate <= epsilon
   std::int64_t samples = 0;
   double bound = 0.0;
   double certified_epsilon = 0.0;
@@ -362,10 +385,30 @@ RewardFreeResult identify_reward_free(const Mdp& mdp, const RewardFreeOptions& o
 /// row with the same total n >= 1), z the Gaussian quantile (FirstOrder) or
 /// log_inv_delta = ln(1 / delta') (Weissman), `weighting` the spectral
 /// estimate's column weighting. Returns one bound per row and the estimate
-/// in `kernel`.
+/// in `kernel`. The spectral bound's direction net refines only the rows
+/// that can hold the maximum (all a MaxRow certificate reads) unless
+/// `refine_every_row` (what Certificate::Value reads).
 Vector<double> reward_free_row_bounds(const Matrix<double>& counts, Index actions, KernelMethod method, Index rank,
                                       RowBound bound, double z_or_log_inv_delta, Matrix<double>& kernel,
-                                      ColumnWeighting weighting);
+                                      ColumnWeighting weighting, bool refine_every_row = false);
+
+/// The certified epsilon of Certificate::Value for an estimate `kernel`
+/// ((S*A) x S, rows on the simplex, row s A + a) and row-l1 bounds
+/// `row_bounds` (one per row, each valid: ||P^_(s,a) - P_(s,a)||_1 <=
+/// B_(s,a)). For a policy pi and a reward in [0, 1],
+///   V^pi_P - V^pi_P^ = (I - gamma P_pi)^(-1) gamma (P_pi - P^_pi) V^pi_P^,
+/// and each entry of gamma (P_pi - P^_pi) V^pi_P^ is at most c_(s,pi(s)) =
+/// gamma B_(s,pi(s)) / (2 (1 - gamma)) in absolute value (span of V^pi_P^
+/// <= 1 / (1 - gamma)). So |V^pi_P - V^pi_P^| <= the value of pi for
+/// reward c under the unknown P, which is <= W, the optimal value under
+/// the worst kernel in the l1 balls (Jaksch, Ortner, Auer 2010, extended
+/// value iteration's inner maximum). The policy planned on P^ is then
+/// 2 max_s W(s)-optimal for every reward. W is found by value iteration from
+/// 0 (increasing), plus gamma / (1 - gamma) times the last change, which
+/// bounds the rest. Returns min(that, gamma max B / (1 - gamma)^2). Throws
+/// InvalidArgument for mismatched shapes or gamma outside [0, 1).
+double reward_free_value_certificate(const Matrix<double>& kernel, const Vector<double>& row_bounds, Index actions,
+                                     double gamma);
 
 /// The x with P(chi^2_k > x) = p (k >= 1 degrees of freedom, p in (0, 1)),
 /// used by the spectral first-order bound; exposed for tests. Throws
@@ -377,8 +420,8 @@ struct RewardFreeExperimentResult {
   Index actions = 0;
   struct Run {
     RewardFreeResult result;  ///< kernel dropped (empty) to keep memory flat
-    /// First round whose *true* max row-l1 error met the certificate
-    /// gamma e / (1 - gamma)^2 <= epsilon (samples; -1 if not by the stop).
+    /// First round whose certificate computed from the *true* row-l1 errors
+    /// was <= epsilon (samples; -1 if not by the stop).
     std::int64_t oracle_samples = -1;
     /// Value gaps on the true MDP of the policy planned on P^: for the
     /// model's own reward, and the max over `rewards` U[0, 1] rewards.
