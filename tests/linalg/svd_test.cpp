@@ -223,8 +223,8 @@ TYPED_TEST(SvdTest, AutoPicksByShapeAndOperatorKind) {
   const auto big = planted(500, 320, test::geometric(20, 0.7), 22);
   const Matrix<T> a = big.a.cast<T>();
   EXPECT_EQ(truncated_svd(a, 5).method_used, SvdMethod::Krylov);
-  EXPECT_EQ(truncated_svd(a, 29).method_used, SvdMethod::Krylov);  // 8 (k + p) < min(m, n)
-  EXPECT_EQ(truncated_svd(a, 30).method_used, SvdMethod::Full);    // 8 (k + p) >= min(m, n)
+  EXPECT_EQ(truncated_svd(a, 35).method_used, SvdMethod::Krylov);  // 7 (k + p) < min(m, n)
+  EXPECT_EQ(truncated_svd(a, 36).method_used, SvdMethod::Full);    // 7 (k + p) >= min(m, n)
   const auto sp = test::random_sparse<T>(500, 320, 4, 23);
   EXPECT_EQ(truncated_svd(sp, 5).method_used, SvdMethod::Lanczos);
   // Small min(m, n) but 2e7 entries: not densified.
