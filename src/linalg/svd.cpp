@@ -11,6 +11,7 @@
 #include "lowrank/core/detail/thread_scope.hpp"
 #include "lowrank/core/progress.hpp"
 #include "lowrank/linalg/detail/kernels.hpp"
+#include "lowrank/linalg/detail/svd_float_passes.hpp"
 
 namespace lowrank {
 
@@ -331,7 +332,7 @@ struct KrylovShape {
   Index cap = 0;
   Index keep = 0;  ///< Ritz vectors a restart keeps (>= k)
 };
-inline KrylovShape krylov_shape(Index m, Index n, Index k, const TruncatedSvdOptions& opt) {
+inline KrylovShape krylov_shape(Index m, Index n, Index k, const TruncatedSvdOptions& opt, Index block = 0) {
   const Index mn = std::min(m, n);
   KrylovShape sh;
   // A block of about k / 2 (at least 16) rather than k + oversampling: the
@@ -339,7 +340,7 @@ inline KrylovShape krylov_shape(Index m, Index n, Index k, const TruncatedSvdOpt
   // takes fewer than twice the steps (4000 x 3000, k = 50: 7 steps of 25 in
   // 0.40 s against 5 of 60 in 0.60 s; docs/benchmarks.md "Truncated SVD").
   // The block still bounds the multiplicity of a singular value it can find.
-  sh.block = std::min({k + opt.oversampling, std::max<Index>(16, (k + 1) / 2), mn / 3});
+  sh.block = block > 0 ? block : std::min({k + opt.oversampling, std::max<Index>(16, (k + 1) / 2), mn / 3});
   if (sh.block < 1) return sh;
   const Index want = opt.krylov_dim > 0 ? opt.krylov_dim : std::max<Index>(8 * sh.block, 256);
   sh.cap = std::max<Index>(2, std::min(want, mn - sh.block) / sh.block) * sh.block;
@@ -347,19 +348,40 @@ inline KrylovShape krylov_shape(Index m, Index n, Index k, const TruncatedSvdOpt
   return sh;
 }
 
+// How a Krylov run starts and stops when it is a phase of the mixed-precision
+// method (svd_krylov_mixed); the defaults are a plain run.
 template <class T>
-SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOptions& opt) {
+struct KrylovPhase {
+  /// Start block (its width is the block size), else a Gaussian one.
+  const Matrix<T>* start = nullptr;
+  /// > 0: the float phase. It stops once its top `predict` Ritz triplets,
+  /// with residuals no smaller than the float noise, would pass the double
+  /// test (see svd_krylov_mixed), or once float cannot resolve them further.
+  Index predict = 0;
+  /// Receives the top `predict` right Ritz vectors of the float phase.
+  Matrix<T>* ritz_v = nullptr;
+};
+
+template <class T>
+SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOptions& opt,
+                        const KrylovPhase<T>& phase = {}) {
   const Products<T> a{op};
   const Index m = op.rows;
   const Index n = op.cols;
-  const KrylovShape sh = krylov_shape(m, n, k, opt);
+  const KrylovShape sh = krylov_shape(m, n, k, opt, phase.start != nullptr ? phase.start->cols() : 0);
   const Index b = sh.block;
   if (b < 1 || sh.keep < k || sh.cap + b > std::min(m, n)) {
     return svd_full(op, k, opt.compute_vectors);  // k too close to min(m, n) for a Krylov basis
   }
   const Index cap = sh.cap;
   const double eps = static_cast<double>(std::numeric_limits<T>::epsilon());
-  const double tol = std::max(opt.tolerance, 10.0 * eps);
+  const bool float_phase = phase.predict > 0;
+  // The float phase predicts the double test: double's tolerance floor and
+  // rounding level, and residuals no smaller than the float noise (the
+  // double residuals of float Ritz triplets at 4000 x 3000: 3.7 eps_f s_i for
+  // the top one, ~8 eps_f s_i near k).
+  const double eps_target = float_phase ? std::numeric_limits<double>::epsilon() : eps;
+  const double tol = std::max(opt.tolerance, 10.0 * eps_target);
   const SerialBlasScope serial_blas(op.kind != OperatorKind::Dense);
 
   SvdResult<T> out;
@@ -371,7 +393,11 @@ SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOp
   Matrix<T> V(n, cap + b), U(m, cap), W(m, cap), Z(n, cap), B(cap, cap);
   {
     Matrix<T> start(n, b);
-    fill_gaussian(start, opt.seed);
+    if (phase.start != nullptr) {
+      start = *phase.start;
+    } else {
+      fill_gaussian(start, opt.seed);
+    }
     orthonormalize(start);
     V.leftCols(b) = start;
   }
@@ -433,11 +459,22 @@ SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOp
     }
     rho_est = ((r_next * x.bottomRows(b)).colwise().norm().transpose() / std::sqrt(2.0)).template cast<double>();
     const Vector<double> sd = s.template cast<double>();
-    const Vector<double> bound = error_bounds_from(sd, rho_est, k, rounding_level<T>(m, n, sd(0)));
-    const double floor = rounding_floor<T>(m, n, sd(0));
     double ratio = 0;  // max_i bound_i / target_i: converged at <= 1
-    for (Index i = 0; i < k; ++i) ratio = std::max(ratio, bound(i) / std::max(tol * sd(i), floor));
-    converged = ratio <= 1;
+    if (float_phase) {
+      const Index c = std::min(phase.predict, c1);
+      const Vector<double> rho = rho_est.head(c).cwiseMax(8.0 * eps * sd.head(c));
+      const Vector<double> bound = error_bounds_from(sd.head(c), rho, k, rounding_level<double>(m, n, sd(0)));
+      const double floor = rounding_floor<double>(m, n, sd(0));
+      for (Index i = 0; i < k; ++i) ratio = std::max(ratio, bound(i) / std::max(tol * sd(i), floor));
+      // Half the target leaves room for the double step's own rounding;
+      // below eps_f s_1 float resolves nothing more.
+      converged = c1 >= phase.predict && (ratio <= 0.5 || rho_est.head(k).maxCoeff() <= eps * sd(0));
+    } else {
+      const Vector<double> bound = error_bounds_from(sd, rho_est, k, rounding_level<T>(m, n, sd(0)));
+      const double floor = rounding_floor<T>(m, n, sd(0));
+      for (Index i = 0; i < k; ++i) ratio = std::max(ratio, bound(i) / std::max(tol * sd(i), floor));
+      converged = ratio <= 1;
+    }
     if (converged) break;
     if (last_ratio > 0 && ratio < last_ratio) {
       const double per_step = std::log(last_ratio / ratio) / static_cast<double>(steps - last_check);
@@ -486,6 +523,10 @@ SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOp
     return out;
   }
   out.S = s.head(k);
+  if (phase.ritz_v != nullptr) {
+    const Index nv = std::min(phase.predict, c1);
+    phase.ritz_v->noalias() = V.leftCols(c1) * yt.topRows(nv).transpose();
+  }
   const Vector<double> sd = s.template cast<double>();
   if (!opt.compute_vectors) {
     out.residuals = (rho_est.head(k) * std::sqrt(2.0)).template cast<T>();
@@ -507,6 +548,51 @@ SvdResult<T> svd_krylov(const OperatorView<T>& op, Index k, const TruncatedSvdOp
     rho(i) = static_cast<double>(out.residuals(i)) / std::sqrt(2.0);
   }
   out.error_bounds = error_bounds_from(sd, rho, k, rounding_level<T>(m, n, sd(0))).template cast<T>();
+  return out;
+}
+
+// Krylov on a dense double matrix with float products. The
+// Krylov basis is built from a float copy of A (sgemm: twice dgemm's rate;
+// 4000 x 3000, k = 50: block step 0.024 s against 0.044 s), until its top
+// k + oversampling Ritz vectors are as accurate as float resolves or enough
+// for the target. Those vectors start a double block Lanczos run with a
+// block of k + oversampling: its first step is a Rayleigh-Ritz step on their
+// span with products in double, and its residuals and error bounds are
+// computed as in any Krylov run, so the result meets `tolerance` or takes
+// more double steps until it does. A float Ritz vector carries an error
+// of about eps_f ||A|| / gap (Parlett, Sec. 11.7), so its double residual is
+// ~ eps_f s_1 and the value bound rho^2 / gap (Thm 11.7.1) is ~ eps_f^2 s_1^2 /
+// gap: 1e-8 relative is reached from float when s_k / s_1 >~ 1e-3 with gaps
+// of s_k / 2; below that the double phase takes further steps. Opt-in: the
+// float copy's first touch costs about what its products save on the
+// reference VM (docs/svd.md, "Float passes").
+SvdResult<double> svd_krylov_mixed(const OperatorView<double>& op, Index k, const TruncatedSvdOptions& opt) {
+  const Index kp = k + std::max<Index>(opt.oversampling, 1);  // the last value needs a neighbour for its gap
+  const KrylovShape sh = krylov_shape(op.rows, op.cols, k, opt, kp);
+  const double amax = op.dense->cwiseAbs().maxCoeff();
+  if (sh.keep < k || sh.cap + kp > std::min(op.rows, op.cols) || !(amax > 0) || !std::isfinite(amax)) {
+    return svd_krylov(op, k, opt);
+  }
+  // Scaled by a power of two (exact) so that float neither overflows nor
+  // loses entries to underflow; the singular vectors do not change.
+  const double scale = std::ldexp(1.0, -std::ilogb(amax));
+  Matrix<float> af = (*op.dense * scale).cast<float>();
+  OperatorView<float> fv;
+  fv.rows = op.rows;
+  fv.cols = op.cols;
+  fv.kind = OperatorKind::Dense;
+  fv.dense = &af;
+  TruncatedSvdOptions fo = opt;
+  fo.compute_vectors = false;
+  Matrix<float> vf;  // filled by the Krylov phase (not by a fallback to Full)
+  const SvdResult<float> f = svd_krylov(fv, k, fo, KrylovPhase<float>{nullptr, kp, &vf});
+  af = Matrix<float>();
+  // An interrupt seen by the float phase stops the double phase after its
+  // first step (its Rayleigh-Ritz answer is returned, as by a plain run).
+  if (f.status == Status::NumericalIssue || vf.cols() < kp) return svd_krylov(op, k, opt);
+  const Matrix<double> start = vf.cast<double>();
+  SvdResult<double> out = svd_krylov(op, k, opt, KrylovPhase<double>{&start});
+  out.iterations += f.iterations;
   return out;
 }
 
@@ -633,8 +719,9 @@ SvdResult<T> svd_lanczos(const OperatorView<T>& op, Index k, const TruncatedSvdO
 // ---- Auto ----------------------------------------------------------------------
 
 // Auto: Full costs ~ m n min(m, n) and a Krylov run ~ 6 blocks of ~ 4 m n b plus
-// the basis work; the crossover sits near min(m, n) = 8 b (the timings that
-// place it: docs/benchmarks.md, "Measurements behind code choices"). Sparse and
+// the basis work. With the block of about k / 2 the crossover on the slowest
+// spectrum measured (1/(1+i)) sits at min(m, n) = 6.5-7.3 (k + oversampling)
+// for k = 10, 20, 40 (docs/benchmarks.md, "Truncated SVD"). Sparse and
 // implicit operators are densified for Full only up to 2^24 entries (128 MiB
 // in double) and while k >= min(m, n) / 3: their products are cheap, so
 // Lanczos on them wins far below the dense crossover.
@@ -646,7 +733,7 @@ SvdMethod choose_method(const OperatorView<T>& op, Index k, const TruncatedSvdOp
     return small_enough && (mn <= 100 || 3 * k >= mn) ? SvdMethod::Full : SvdMethod::Lanczos;
   }
   const KrylovShape sh = krylov_shape(op.rows, op.cols, k, opt);
-  if (mn <= 100 || 8 * (k + opt.oversampling) >= mn || sh.block < 1 || sh.keep < k) return SvdMethod::Full;
+  if (mn <= 100 || 7 * (k + opt.oversampling) >= mn || sh.block < 1 || sh.keep < k) return SvdMethod::Full;
   return SvdMethod::Krylov;
 }
 
@@ -695,6 +782,16 @@ SvdResult<T> truncated_svd_view(const OperatorView<T>& op, Index k, const Trunca
 
 template SvdResult<float> truncated_svd_view<float>(const OperatorView<float>&, Index, const TruncatedSvdOptions&);
 template SvdResult<double> truncated_svd_view<double>(const OperatorView<double>&, Index, const TruncatedSvdOptions&);
+
+SvdResult<double> krylov_svd_float_passes(const Matrix<double>& a, Index k, const TruncatedSvdOptions& options) {
+  validate(a.rows(), a.cols(), k, options);
+  OperatorView<double> view;
+  view.rows = a.rows();
+  view.cols = a.cols();
+  view.kind = OperatorKind::Dense;
+  view.dense = &a;
+  return svd_krylov_mixed(view, k, options);
+}
 
 }  // namespace detail
 
