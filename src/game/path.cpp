@@ -734,27 +734,47 @@ CompletionModel<T> game_completion_model(const GameResult<T>& r) {
     model.V.resize(r.cols, 0);
     return model;
   }
-  Matrix<T> a = Matrix<T>::Zero(r.rows, sum), b(r.cols, sum);
+  // Z = A B^T, A (m x s) the groups' U_k S_k on their rows, B (n x s) the
+  // V_k side by side. B = Qb Rb (a thin QR on the short side), so Z = C Qb^T
+  // with C = A Rb^T (m x q, q = min(n, s)), added group by group without
+  // forming A; C = Qc Rc in C's own storage, and the SVD of the small Rc gives
+  // Z's: U = Qc Ur, V = Qb Wr. Two m x q arrays (C's QR and U), where
+  // stacking A and the QRs of both sides held four m x s ones (2.6 GB at
+  // 10^5 rows and total rank ~800; issue 32).
+  Matrix<T> b(r.cols, sum);
   Index c = 0;
-  for (std::size_t k = 0; k < r.groups.size(); ++k) {
-    const GameGroupFit<T>& g = r.groups[k];
-    if (g.rank() == 0) continue;
-    const Matrix<T> us = g.U * g.S.asDiagonal();
-    for (std::size_t p = 0; p < r.members[k].size(); ++p)
-      a.row(r.members[k][p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
+  for (const GameGroupFit<T>& g : r.groups) {
     b.middleCols(c, g.rank()) = g.V;
     c += g.rank();
   }
-  // Z = A B^T = Qa (Ra Rb^T) Qb^T; the SVD of the small core gives Z's.
-  const Index qa_cols = std::min(r.rows, sum), qb_cols = std::min(r.cols, sum);
-  const Eigen::HouseholderQR<Matrix<T>> qra(a), qrb(b);
-  const Matrix<T> ra = qra.matrixQR().topRows(qa_cols).template triangularView<Eigen::Upper>();
+  const Index qb_cols = std::min(r.cols, sum);
+  const Eigen::HouseholderQR<Matrix<T>> qrb(b);
+  b.resize(0, 0);
   const Matrix<T> rb = qrb.matrixQR().topRows(qb_cols).template triangularView<Eigen::Upper>();
-  const Matrix<T> qa = qra.householderQ() * Matrix<T>::Identity(r.rows, qa_cols);
-  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(r.cols, qb_cols);
-  const CompletionModel<T> core = model_from_dense(Matrix<T>(ra * rb.transpose()), total);
-  model.U = qa * core.U;
+  Matrix<T> cm = Matrix<T>::Zero(r.rows, qb_cols);
+  constexpr Index kRowChunk = 2048;  // a group's rows of C a chunk at a time (its |G_k| x q product is not kept)
+  c = 0;
+  for (std::size_t k = 0; k < r.groups.size(); ++k) {
+    const GameGroupFit<T>& g = r.groups[k];
+    if (g.rank() == 0) continue;
+    const Matrix<T> rbt = rb.middleCols(c, g.rank()).transpose();
+    const Index gk = g.U.rows();
+    for (Index lo = 0; lo < gk; lo += kRowChunk) {
+      const Index len = std::min(kRowChunk, gk - lo);
+      const Matrix<T> w = (g.U.middleRows(lo, len) * g.S.asDiagonal()) * rbt;
+      for (Index p = 0; p < len; ++p) cm.row(r.members[k][static_cast<std::size_t>(lo + p)]) += w.row(p);
+    }
+    c += g.rank();
+  }
+  const Index qa_cols = std::min(r.rows, qb_cols);
+  const Eigen::HouseholderQR<Eigen::Ref<Matrix<T>>> qrc(cm);
+  const CompletionModel<T> core = model_from_dense(
+      Matrix<T>(qrc.matrixQR().topLeftCorner(qa_cols, qb_cols).template triangularView<Eigen::Upper>()), total);
+  model.U = Matrix<T>::Zero(r.rows, core.d.size());
+  model.U.topRows(qa_cols) = core.U;
+  model.U.applyOnTheLeft(qrc.householderQ());
   model.d = core.d;
+  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(r.cols, qb_cols);
   model.V = qb * core.V;
   return model;
 }
