@@ -38,6 +38,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--scratch", default="/tmp/game_large")
+    ap.add_argument("--generate-only", action="store_true", help="write the data and stop")
+    ap.add_argument("--reuse", action="store_true", help="keep the data already in --scratch (same flags)")
+    ap.add_argument("--lambda", dest="lam", type=float, help="the measured fit's lambda (skips the probe fit)")
     ap.add_argument("--lowrank", default=os.environ.get("LOWRANK_BIN", os.path.join(ROOT, "build", "lowrank")))
     a = ap.parse_args()
     os.makedirs(a.scratch, exist_ok=True)
@@ -61,21 +64,27 @@ def main():
     test = os.path.join(a.scratch, "test.txt")
     groups = os.path.join(a.scratch, "groups.csv")
     t0 = time.time()
-    for path, s in ((train, tr), (test, te)):
-        np.savetxt(path, np.column_stack([ii[s], jj[s], x[s]]), fmt=["%d", "%d", "%.6g"])
-    with open(groups, "w") as f:
-        f.write("id,A,B\n")
-        for i in range(m):
-            f.write(f"{i},a{A[i]},b{B[i]}\n")
+    if not (a.reuse and all(os.path.exists(p) for p in (train, test, groups))):
+        for path, s in ((train, tr), (test, te)):
+            np.savetxt(path, np.column_stack([ii[s], jj[s], x[s]]), fmt=["%d", "%d", "%.6g"])
+        with open(groups, "w") as f:
+            f.write("id,A,B\n")
+            for i in range(m):
+                f.write(f"{i},a{A[i]},b{B[i]}\n")
     print(f"data: {m} x {n}, {nnz} observed ({a.density:.0%}), 2 x {a.levels} groups + all; written in "
           f"{time.time() - t0:.0f} s", file=sys.stderr)
+    if a.generate_only:
+        return
     base = [a.lowrank, "complete", "--train", train, "--method", "game", "--groups", groups, "--group-cols", "A,B",
             "--variant", "latent", "--game-storage", "factored", "--no-center", "--json", "-q",
             "--threads", str(a.threads), "--max-iter", str(a.max_iter)]
-    probe = json.loads(subprocess.run(base + ["--lambda", "1e12"], check=True, capture_output=True,
-                                      text=True).stdout)
-    lmax = probe["game"]["lambda_max"]
-    lam = a.ratio * lmax
+    if a.lam is None:
+        probe = json.loads(subprocess.run(base + ["--lambda", "1e12"], check=True, capture_output=True,
+                                          text=True).stdout)
+        lmax = probe["game"]["lambda_max"]
+        lam = a.ratio * lmax
+    else:
+        lmax, lam = None, a.lam
     cmd = ["/usr/bin/time", "-v"] + base + ["--lambda", f"{lam:.6g}", "--test", test]
     print("lambda_max", lmax, "\n" + " ".join(cmd), file=sys.stderr)
     p = subprocess.run(cmd, check=True, capture_output=True, text=True)

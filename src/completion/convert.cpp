@@ -53,32 +53,55 @@ template <class T>
 CompletionModel<T> collapse_groups(const CompletionModel<T>& model) {
   CompletionModel<T> out = model;
   out.groups.clear();
-  Index sum = model.rank();
+  const Index shared = model.rank();
+  Index sum = shared;
   for (const auto& g : model.groups) sum += g.rank();
-  if (sum == model.rank()) return out;
+  if (sum == shared) return out;
   const Index m = model.rows, n = model.cols;
-  Matrix<T> a = Matrix<T>::Zero(m, sum), b(n, sum);
-  Index c = model.rank();
-  a.leftCols(c) = model.U * model.d.asDiagonal();
-  b.leftCols(c) = model.V;
+  // Z = A B^T, A (m x s) the shared U diag(d) and each group's U_k diag(d_k)
+  // on its rows, B (n x s) the V's side by side. B = Qb Rb (a thin QR on the
+  // short side), so Z = C Qb^T with C = A Rb^T (m x q, q = min(n, s)), added
+  // part by part without forming A; C = Qc Rc in C's own storage, and the SVD
+  // of the small Rc gives Z's: U = Qc Ur, V = Qb Wr. Two m x q arrays, where
+  // stacking A and the QRs of both sides held four m x s ones (2.6 GB at 10^5
+  // rows and total rank ~800; issue 32).
+  Matrix<T> b(n, sum);
+  b.leftCols(shared) = model.V;
+  Index c = shared;
   for (const auto& g : model.groups) {
-    if (g.rank() == 0) continue;
-    const Matrix<T> us = g.U * g.d.asDiagonal();
-    for (std::size_t p = 0; p < g.rows.size(); ++p)
-      a.row(g.rows[p]).segment(c, g.rank()) = us.row(static_cast<Index>(p));
     b.middleCols(c, g.rank()) = g.V;
     c += g.rank();
   }
-  // Z = A B^T = Qa (Ra Rb^T) Qb^T; the SVD of the small core gives Z's.
-  const Index qa_cols = std::min(m, sum), qb_cols = std::min(n, sum);
-  const Eigen::HouseholderQR<Matrix<T>> qra(a), qrb(b);
-  const Matrix<T> ra = qra.matrixQR().topRows(qa_cols).template triangularView<Eigen::Upper>();
+  const Index qb_cols = std::min(n, sum);
+  const Eigen::HouseholderQR<Matrix<T>> qrb(b);
+  b.resize(0, 0);
   const Matrix<T> rb = qrb.matrixQR().topRows(qb_cols).template triangularView<Eigen::Upper>();
-  const Matrix<T> qa = qra.householderQ() * Matrix<T>::Identity(m, qa_cols);
-  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(n, qb_cols);
-  const CompletionModel<T> core = model_from_dense(Matrix<T>(ra * rb.transpose()), std::min({sum, m, n}));
-  out.U = qa * core.U;
+  Matrix<T> cm = Matrix<T>::Zero(m, qb_cols);
+  if (shared > 0) cm.noalias() += (model.U * model.d.asDiagonal()) * rb.leftCols(shared).transpose();
+  constexpr Index kRowChunk = 2048;  // a group's rows of C a chunk at a time (its |G_k| x q product is not kept)
+  c = shared;
+  for (const auto& g : model.groups) {
+    if (g.rank() == 0) continue;
+    const Matrix<T> rbt = rb.middleCols(c, g.rank()).transpose();
+    const Index gk = g.U.rows();
+    for (Index lo = 0; lo < gk; lo += kRowChunk) {
+      const Index len = std::min(kRowChunk, gk - lo);
+      const Matrix<T> w = (g.U.middleRows(lo, len) * g.d.asDiagonal()) * rbt;
+      for (Index p = 0; p < len; ++p) cm.row(g.rows[static_cast<std::size_t>(lo + p)]) += w.row(p);
+    }
+    c += g.rank();
+  }
+  const Index qa_cols = std::min(m, qb_cols);
+  const Eigen::HouseholderQR<Eigen::Ref<Matrix<T>>> qrc(cm);
+  const CompletionModel<T> core =
+      model_from_dense(Matrix<T>(
+                           qrc.matrixQR().topLeftCorner(qa_cols, qb_cols).template triangularView<Eigen::Upper>()),
+                       std::min({sum, m, n}));
+  out.U = Matrix<T>::Zero(m, core.d.size());
+  out.U.topRows(qa_cols) = core.U;
+  out.U.applyOnTheLeft(qrc.householderQ());
   out.d = core.d;
+  const Matrix<T> qb = qrb.householderQ() * Matrix<T>::Identity(n, qb_cols);
   out.V = qb * core.V;
   return out;
 }

@@ -75,12 +75,16 @@ std::vector<T> LowRankModel<T>::predict(const std::vector<std::int32_t>& row,
     }
   }
   std::vector<T> out(row.size());
-  // U diag(d) and V transposed so each prediction reads two contiguous columns.
-  const Matrix<T> ud_t = (U * d.asDiagonal()).transpose();
-  const Matrix<T> v_t = V.transpose();
+  // Each prediction is the dot of two contiguous length-r vectors, (U diag(d))
+  // row i and V row j. Only the shorter side is transposed whole; the other
+  // side's row is gathered per entry into a small buffer (reused while the
+  // row repeats), so scoring costs O(min(m, n) r) memory, not (m + n) r: at
+  // 10^7 entries the m x r copy was the CLI's peak (issue 32). Same products
+  // and the same dot, so the same values to the last bit.
   const Index r = d.size();
-  // Group parts: per group, U_g diag(d_g) and V_g transposed likewise, and
-  // each model row's position among the members (-1 = not a member).
+  // Group parts: per group, U_g diag(d_g) and V_g transposed (a group's
+  // factors are small beside the shared ones), and each model row's
+  // position among the members (-1 = not a member).
   struct Part {
     Matrix<T> ud_t, v_t;
     std::vector<std::int32_t> where;
@@ -94,16 +98,32 @@ std::vector<T> LowRankModel<T>::predict(const std::vector<std::int32_t>& row,
       q.where[static_cast<std::size_t>(g.rows[p])] = static_cast<std::int32_t>(p);
     parts.push_back(std::move(q));
   }
+  const bool tall = U.rows() >= V.rows();
+  const Matrix<T> side_t = tall ? Matrix<T>(V.transpose()) : Matrix<T>((U * d.asDiagonal()).transpose());
   const std::int64_t n = static_cast<std::int64_t>(row.size());
-#pragma omp parallel for schedule(static) if (n > 100000)
-  for (std::int64_t k = 0; k < n; ++k) {
-    const Index i = row[static_cast<std::size_t>(k)], j = col[static_cast<std::size_t>(k)];
-    T z = r > 0 ? ud_t.col(i).dot(v_t.col(j)) : T(0);
-    for (const Part& q : parts) {
-      const std::int32_t p = q.where[static_cast<std::size_t>(i)];
-      if (p >= 0) z += q.ud_t.col(p).dot(q.v_t.col(j));
+#pragma omp parallel if (n > 100000)
+  {
+    Vector<T> buf(r);
+    Index held = -1;
+#pragma omp for schedule(static)
+    for (std::int64_t k = 0; k < n; ++k) {
+      const Index i = row[static_cast<std::size_t>(k)], j = col[static_cast<std::size_t>(k)];
+      T z = T(0);
+      if (r > 0) {
+        const Index g = tall ? i : j;  // the gathered side's row
+        if (g != held) {
+          if (tall) buf = U.row(i).transpose().cwiseProduct(d);
+          else buf = V.row(j).transpose();
+          held = g;
+        }
+        z = tall ? buf.dot(side_t.col(j)) : side_t.col(i).dot(buf);
+      }
+      for (const Part& q : parts) {
+        const std::int32_t p = q.where[static_cast<std::size_t>(i)];
+        if (p >= 0) z += q.ud_t.col(p).dot(q.v_t.col(j));
+      }
+      out[static_cast<std::size_t>(k)] = finish_prediction(*this, i, j, z);
     }
-    out[static_cast<std::size_t>(k)] = finish_prediction(*this, i, j, z);
   }
   return out;
 }

@@ -42,6 +42,34 @@ TEST(CompletionModel, PredictAppliesOffsetsAndScales) {
   EXPECT_THROW(m.predict({0}, {0, 1}), InvalidArgument);
 }
 
+// The batch predict gathers one side's row per entry and transposes only
+// the shorter factor (issue 32); each value must equal the dot of the two
+// transposed columns the earlier code formed, bit for bit, on tall and wide
+// models, an odd rank (columns at alternating alignment) and repeated rows.
+TEST(CompletionModel, BatchPredictEqualsTransposedDotsBitForBit) {
+  for (const auto [m, n] : {std::pair<Index, Index>{60, 7}, {7, 60}}) {
+    CompletionModel<double> model;
+    model.rows = m;
+    model.cols = n;
+    const Index r = 5;
+    model.U = Matrix<double>::Random(m, r);
+    model.V = Matrix<double>::Random(n, r);
+    model.d = Vector<double>::LinSpaced(r, 3.0, 0.7);
+    model.global_offset = 0.25;
+    std::vector<std::int32_t> rows, cols;
+    for (std::int32_t k = 0; k < 400; ++k) {
+      rows.push_back(static_cast<std::int32_t>((k / 3) % m));  // runs of a repeated row
+      cols.push_back(static_cast<std::int32_t>((7 * k + 1) % n));
+    }
+    const Matrix<double> ud_t = (model.U * model.d.asDiagonal()).transpose();
+    const Matrix<double> v_t = model.V.transpose();
+    const std::vector<double> got = model.predict(rows, cols);
+    ASSERT_EQ(got.size(), rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      EXPECT_EQ(got[k], 0.25 + ud_t.col(rows[k]).dot(v_t.col(cols[k]))) << m << " x " << n << ", entry " << k;
+  }
+}
+
 TEST(CompletionModel, EvaluateComputesRmseAndMae) {
   const auto m = small_model();
   ObservedEntries<double> e;
