@@ -100,11 +100,7 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
   double primal2 = 0, block2 = 0;
 
   SolverLoop<T> loop("game-admm", 1.0, o);
-  while (true) {
-    if (interrupt_requested()) {
-      loop.interrupt();
-      break;
-    }
+  while (!loop.interrupted()) {
     const int it = loop.iterations() + 1;
     z_prev = z;
     // Z-update (closed form, entrywise).
@@ -181,11 +177,7 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
   double primal2 = 0, comp2 = 0;
 
   SolverLoop<T> loop("game-latent-admm", 1.0, o);
-  while (true) {
-    if (interrupt_requested()) {
-      loop.interrupt();
-      break;
-    }
+  while (!loop.interrupted()) {
     const int it = loop.iterations() + 1;
     z_prev = z;
     // Z-update: a_k = Y_k - U_k, the observed residual shared out over the c_i components.

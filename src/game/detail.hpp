@@ -3,6 +3,7 @@
 // data, singular value thresholding and the final checks.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -72,6 +73,19 @@ void check_entry_arrays(const ObservedEntries<T>& e) {
     throw InvalidArgument("GAME: observed entries have " + std::to_string(e.row.size()) + " rows, " +
                           std::to_string(e.col.size()) + " cols and " + std::to_string(e.value.size()) + " values");
   if (e.value.empty()) throw InvalidArgument("GAME: no observed entries");
+}
+
+/// Entry t inside the rows x cols matrix and finite, as both data layouts
+/// (densify, sparsify) require; throws InvalidArgument naming it otherwise.
+template <class T>
+void check_entry(const ObservedEntries<T>& e, std::size_t t, Index rows, Index cols) {
+  const Index i = e.row[t], j = e.col[t];
+  if (i < 0 || i >= rows || j < 0 || j >= cols)
+    throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " + std::to_string(j) +
+                          ") is outside the " + std::to_string(rows) + " x " + std::to_string(cols) + " matrix");
+  if (!std::isfinite(static_cast<double>(e.value[t])))
+    throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " + std::to_string(j) +
+                          ") is not finite");
 }
 
 /// Group k with no observed entry: an InvalidArgument, or (with
@@ -305,7 +319,7 @@ double spectral_norm_of(const Matrix<T>& a);
 // its primal and dual residuals over their bounds, against 1). Use:
 //
 //   SolverLoop<T> loop("game-fista", o.tolerance, o);
-//   while (true) {
+//   while (!loop.interrupted()) {
 //     ... one iteration ...
 //     const auto stop = loop.step(objective, change, factors);
 //     if (stop == Status::NumericalIssue) break;   // before the iterate moves
@@ -325,8 +339,13 @@ class SolverLoop {
     if (stop) m_status = *stop;
     return stop;
   }
-  /// Ctrl-C seen before an iteration started (the loop's first check).
-  void interrupt() { m_status = Status::Interrupted; }
+  /// The loop's first check, before each iteration: true (and the status
+  /// Interrupted) once Ctrl-C was seen.
+  bool interrupted() {
+    if (!interrupt_requested()) return false;
+    m_status = Status::Interrupted;
+    return true;
+  }
   int iterations() const { return m_monitor.iterations(); }
   Status status() const { return m_status; }
   /// Trace, iteration count and status into the result.

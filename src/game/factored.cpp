@@ -37,13 +37,7 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
   double norm2 = 0;
   for (std::size_t t = 0; t < nnz; ++t) {
     const Index i = e.row[t], j = e.col[t];
-    if (i < 0 || i >= g.rows || j < 0 || j >= g.cols)
-      throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " +
-                            std::to_string(j) + ") is outside the " + std::to_string(g.rows) + " x " +
-                            std::to_string(g.cols) + " matrix");
-    if (!std::isfinite(static_cast<double>(e.value[t])))
-      throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " +
-                            std::to_string(j) + ") is not finite");
+    check_entry(e, t, g.rows, g.cols);
     d.col[t] = static_cast<std::int32_t>(j);
     norm2 += static_cast<double>(e.value[t]) * static_cast<double>(e.value[t]);
   }
@@ -235,11 +229,7 @@ void solve_latent_fista_factored(const SparseData<T>& d, const ResolvedGroups& g
   double t = 1.0, prev_objective = std::numeric_limits<double>::infinity();
 
   SolverLoop<T> loop("game-latent-fista", o.tolerance, o);
-  while (true) {
-    if (interrupt_requested()) {
-      loop.interrupt();
-      break;
-    }
+  while (!loop.interrupted()) {
     observed_values(d, ext, zext);
     for (std::size_t e = 0; e < nnz; ++e) zext[e] -= d.value[e];  // the gradient P_Omega(Zext - X)
     double change2 = 0, norm2 = 0, penalty = 0;

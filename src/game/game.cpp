@@ -267,13 +267,7 @@ DenseData<T> densify(const ObservedEntries<T>& e, ResolvedGroups& g, const GameO
   double norm2 = 0;
   for (std::size_t t = 0; t < e.value.size(); ++t) {
     const Index i = e.row[t], j = e.col[t];
-    if (i < 0 || i >= g.rows || j < 0 || j >= g.cols)
-      throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " +
-                            std::to_string(j) + ") is outside the " + std::to_string(g.rows) + " x " +
-                            std::to_string(g.cols) + " matrix");
-    if (!std::isfinite(static_cast<double>(e.value[t])))
-      throw InvalidArgument("GAME: entry " + std::to_string(t) + " at (" + std::to_string(i) + ", " +
-                            std::to_string(j) + ") is not finite");
+    check_entry(e, t, g.rows, g.cols);
     if (d.mask(i, j) != T(0))
       throw InvalidArgument("GAME: entry (" + std::to_string(i) + ", " + std::to_string(j) +
                             ") is observed more than once (resolve duplicates first)");

@@ -1036,18 +1036,18 @@ CompletionModel<T> game_completion_model(const GameResult<T>& r) {
   return collapse_groups(model);
 }
 
-template <class T>
-GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
-                                     const ObservedEntries<T>& entries) {
+// The errors over all entries and over each group's rows (entries of rows
+// outside every group count in `overall` only); `score` maps a set of
+// entries to its errors (a GAME result with its offsets, or a model).
+template <class T, class Score>
+GameGroupErrors<T> group_errors(Index rows, Index cols, const RowGroups& groups, const ObservedEntries<T>& entries,
+                                const Score& score) {
   GameGroupErrors<T> out;
-  if (!fit.result.has_estimate())
-    throw InvalidArgument(
-        "GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
-  out.overall = score(fit.result, fit.offsets, entries);
-  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(fit.result.rows));
+  out.overall = score(entries);
+  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(rows));
   for (std::size_t t = 0; t < entries.nnz(); ++t) {
     const auto i = static_cast<std::size_t>(entries.row[t]);
-    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= fit.result.cols)
+    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= cols)
       throw InvalidArgument("GAME errors: entry " + std::to_string(t) + " is outside the fitted matrix");
     by_row[i].push_back(t);
   }
@@ -1056,31 +1056,26 @@ GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups&
     for (auto i : groups.rows[k])
       if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
         pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
-    out.groups.push_back(score(fit.result, fit.offsets, entries.subset(pos)));
+    out.groups.push_back(score(entries.subset(pos)));
   }
   return out;
 }
 
 template <class T>
+GameGroupErrors<T> game_group_errors(const GamePathFit<T>& fit, const RowGroups& groups,
+                                     const ObservedEntries<T>& entries) {
+  if (!fit.result.has_estimate())
+    throw InvalidArgument(
+        "GAME errors: the fit holds no estimate (interrupted before any fit on all the entries finished)");
+  return group_errors(fit.result.rows, fit.result.cols, groups, entries,
+                      [&](const ObservedEntries<T>& e) { return score(fit.result, fit.offsets, e); });
+}
+
+template <class T>
 GameGroupErrors<T> game_group_errors(const CompletionModel<T>& model, const RowGroups& groups,
                                      const ObservedEntries<T>& entries) {
-  GameGroupErrors<T> out;
-  out.overall = evaluate(model, entries);
-  std::vector<std::vector<std::size_t>> by_row(static_cast<std::size_t>(model.rows));
-  for (std::size_t t = 0; t < entries.nnz(); ++t) {
-    const auto i = static_cast<std::size_t>(entries.row[t]);
-    if (i >= by_row.size() || entries.col[t] < 0 || entries.col[t] >= model.cols)
-      throw InvalidArgument("GAME errors: entry " + std::to_string(t) + " is outside the fitted matrix");
-    by_row[i].push_back(t);
-  }
-  for (std::size_t k = 0; k < groups.size(); ++k) {
-    std::vector<std::size_t> pos;
-    for (auto i : groups.rows[k])
-      if (i >= 0 && static_cast<std::size_t>(i) < by_row.size())
-        pos.insert(pos.end(), by_row[static_cast<std::size_t>(i)].begin(), by_row[static_cast<std::size_t>(i)].end());
-    out.groups.push_back(evaluate(model, entries.subset(pos)));
-  }
-  return out;
+  return group_errors(model.rows, model.cols, groups, entries,
+                      [&](const ObservedEntries<T>& e) { return evaluate(model, e); });
 }
 
 template <class T>

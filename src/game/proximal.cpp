@@ -295,11 +295,7 @@ SolverOutput<T> solve_sum_fista(const DenseData<T>& d, const ResolvedGroups& g, 
   };
 
   SolverLoop<T> loop("game-fista", o.tolerance, o);
-  while (true) {
-    if (interrupt_requested()) {
-      loop.interrupt();
-      break;
-    }
+  while (!loop.interrupted()) {
     v = yext;
     cells.impose(v);
     // Prox by dual block-coordinate minimisation, warm-started from the last
@@ -360,11 +356,7 @@ SolverOutput<T> solve_latent_fista(const DenseData<T>& d, const ResolvedGroups& 
   double t = 1.0, prev_objective = std::numeric_limits<double>::infinity();
 
   SolverLoop<T> loop("game-latent-fista", o.tolerance, o);
-  while (true) {
-    if (interrupt_requested()) {
-      loop.interrupt();
-      break;
-    }
+  while (!loop.interrupted()) {
     zext.setZero();
     for (std::size_t k = 0; k < K; ++k) scatter_add_rows(zext, g.members[k], ext[k]);
     grad = (d.mask.array() * (zext - d.x).array()).matrix();
