@@ -47,6 +47,16 @@ bool rebalance(const GameOptions& o, int iteration, const Residuals& r, double& 
   return true;
 }
 
+// What both ADMM solvers start from: each row's group count, the copies Y_k
+// (factored and dense), the scaled duals U_k and the SVT states.
+template <class T>
+struct AdmmStart {
+  Vector<T> cover;
+  std::vector<LowRank<T>> y;
+  std::vector<Matrix<T>> ydense, dual;
+  std::vector<SvtState<T>> st;
+};
+
 template <class T>
 void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult<T>* warm, double rho,
                  std::vector<LowRank<T>>& y, std::vector<Matrix<T>>& ydense, std::vector<Matrix<T>>& dual,
@@ -77,6 +87,15 @@ void init_copies(const ResolvedGroups& g, const GameOptions& o, const GameResult
   }
 }
 
+template <class T>
+AdmmStart<T> admm_start(const ResolvedGroups& g, const GameOptions& o, const GameResult<T>* warm, double rho) {
+  AdmmStart<T> a;
+  a.cover.resize(g.rows);
+  for (Index i = 0; i < g.rows; ++i) a.cover(i) = static_cast<T>(g.cover[static_cast<std::size_t>(i)]);
+  init_copies(g, o, warm, rho, a.y, a.ydense, a.dual, a.st);
+  return a;
+}
+
 }  // namespace
 
 template <class T>
@@ -86,13 +105,7 @@ SolverOutput<T> solve_sum_admm(const DenseData<T>& d, const ResolvedGroups& g, c
   const Index m = g.rows, n = g.cols;
   double rho = o.rho;
   const T alpha = static_cast<T>(o.relaxation);
-  Vector<T> cover(m);
-  for (Index i = 0; i < m; ++i) cover(i) = static_cast<T>(g.cover[static_cast<std::size_t>(i)]);
-
-  std::vector<LowRank<T>> y;
-  std::vector<Matrix<T>> ydense, dual;
-  std::vector<SvtState<T>> st;
-  init_copies(g, o, warm, rho, y, ydense, dual, st);
+  auto [cover, y, ydense, dual, st] = admm_start(g, o, warm, rho);
   Matrix<T>& z = res.estimate;
   z = warm ? warm->estimate : Matrix<T>::Zero(m, n);
   Matrix<T> z_prev = z, acc(m, n), dy(m, n);
@@ -161,13 +174,7 @@ SolverOutput<T> solve_latent_admm(const DenseData<T>& d, const ResolvedGroups& g
   const Index m = g.rows, n = g.cols;
   double rho = o.rho;
   const T alpha = static_cast<T>(o.relaxation);
-  Vector<T> cover(m);
-  for (Index i = 0; i < m; ++i) cover(i) = static_cast<T>(g.cover[static_cast<std::size_t>(i)]);
-
-  std::vector<LowRank<T>> y;
-  std::vector<Matrix<T>> ydense, dual;
-  std::vector<SvtState<T>> st;
-  init_copies(g, o, warm, rho, y, ydense, dual, st);
+  auto [cover, y, ydense, dual, st] = admm_start(g, o, warm, rho);
   std::vector<Matrix<T>> comp(K);  // Z_k
   Matrix<T> acc(m, n), r_obs(m, n);
   Matrix<T>& z = res.estimate;

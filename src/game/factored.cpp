@@ -36,9 +36,8 @@ SparseData<T> sparsify(const ObservedEntries<T>& e, ResolvedGroups& g, const Gam
   d.value = e.value;
   double norm2 = 0;
   for (std::size_t t = 0; t < nnz; ++t) {
-    const Index i = e.row[t], j = e.col[t];
     check_entry(e, t, g.rows, g.cols);
-    d.col[t] = static_cast<std::int32_t>(j);
+    d.col[t] = static_cast<std::int32_t>(e.col[t]);
     norm2 += static_cast<double>(e.value[t]) * static_cast<double>(e.value[t]);
   }
   d.x_norm = std::sqrt(norm2);

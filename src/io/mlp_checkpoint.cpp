@@ -26,7 +26,10 @@ void write_mlp_checkpoint(const std::string& dir, const MlpCheckpointFile& net,
   meta["lowrank_version"] = lowrank::kVersion;
   meta["activation"] = net.activation;
   std::string sizes = std::to_string(net.weights.empty() ? 0 : net.weights.front().cols());
-  for (const auto& w : net.weights) sizes += "," + std::to_string(w.rows());
+  for (const auto& w : net.weights) {
+    sizes += ',';  // appended in two steps: "," + to_string() trips GCC 12's -Wstringop-overflow false positive
+    sizes += std::to_string(w.rows());
+  }
   meta["sizes"] = sizes;
   meta["step"] = std::to_string(net.step);
   for (const auto& [k, v] : extra) {

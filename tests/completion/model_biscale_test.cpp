@@ -47,7 +47,7 @@ TEST(CompletionModel, PredictAppliesOffsetsAndScales) {
 // transposed columns the earlier code formed, bit for bit, on tall and wide
 // models, an odd rank (columns at alternating alignment) and repeated rows.
 TEST(CompletionModel, BatchPredictEqualsTransposedDotsBitForBit) {
-  for (const auto [m, n] : {std::pair<Index, Index>{60, 7}, {7, 60}}) {
+  for (const auto& [m, n] : {std::pair<Index, Index>{60, 7}, {7, 60}}) {
     CompletionModel<double> model;
     model.rows = m;
     model.cols = n;

@@ -156,7 +156,9 @@ TEST(GamePath, RowsNoFoldReachedHoldNaN) {
   EXPECT_EQ(fit.cv.back().folds, 0);
   for (const auto& row : fit.cv) {
     EXPECT_EQ(row.folds == 0, std::isnan(row.mean_rmse)) << row.lambda;
-    if (row.folds > 0) EXPECT_GT(row.mean_rmse, 0.0) << row.lambda;
+    if (row.folds > 0) {
+      EXPECT_GT(row.mean_rmse, 0.0) << row.lambda;
+    }
   }
   EXPECT_EQ(fit.cv[fit.best_index].folds, 4);
   const auto cv = fit.cv_result();
@@ -575,7 +577,9 @@ TEST(GameWeightSearch, ExplicitSchemeWeightsReproduceTheDefaultPath) {
   EXPECT_EQ(s.result.lambda, s.weight_scores[best].lambda);
   for (std::size_t k = 0; k < s.result.groups.size(); ++k)
     EXPECT_EQ(s.result.groups[k].weight, s.weight_scores[best].weights[k]);
-  if (best == 0) EXPECT_EQ((s.completed() - a).norm(), 0.0);
+  if (best == 0) {
+    EXPECT_EQ((s.completed() - a).norm(), 0.0);
+  }
   EXPECT_GT(s.fits, plain.fits);
 }
 

@@ -273,7 +273,9 @@ TEST(RlBandit, EliminationNeverRemovesTheBestArmOnALargeGap) {
       for (const auto& ph : res.phases)
         EXPECT_TRUE(ph.best_active) << to_string(alg) << " seed " << s
                                     << " eliminated the best arm at t = " << ph.end_time;
-      if (res.commit_time >= 0) EXPECT_TRUE(res.found_best) << to_string(alg) << " seed " << s;
+      if (res.commit_time >= 0) {
+        EXPECT_TRUE(res.found_best) << to_string(alg) << " seed " << s;
+      }
       if (alg == BanditAlgorithm::SpectralUcb) {
         EXPECT_TRUE(res.found_best) << describe_run(res);
         EXPECT_GT(res.best_pull_fraction, 0.5) << describe_run(res);
